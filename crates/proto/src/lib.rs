@@ -1,0 +1,29 @@
+//! Service contracts, generated from the protobuf files under `/proto`.
+//!
+//! Each module is one protobuf package: its messages, its tonic client and its server trait.
+//! Services implement the server traits; callers reach them through `mercato_runtime::clients`,
+//! which call the implementation directly when it runs in the same process and over gRPC otherwise.
+
+/// The generated packages, nested as their protobuf names so cross-package references resolve.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod mercato {
+    pub mod identity {
+        pub mod v1 {
+            tonic::include_proto!("mercato.identity.v1");
+        }
+    }
+    pub mod catalog {
+        pub mod v1 {
+            tonic::include_proto!("mercato.catalog.v1");
+        }
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("mercato.events.v1");
+        }
+    }
+}
+
+pub use mercato::catalog::v1 as catalog;
+pub use mercato::events::v1 as events;
+pub use mercato::identity::v1 as identity;

@@ -1,0 +1,119 @@
+//! The in-process bus of the embedded topology.
+//!
+//! Durability comes from the publishers' outboxes: `publish` returns only after one member of
+//! every matching consumer group has acknowledged the message, so the outbox relay marks an
+//! event published only once its effects are durable. A negative acknowledgement, or none within
+//! [`GROUP_ACK_TIMEOUT`], fails the publish and the relay tries again later.
+
+use super::{Acker, Bus, Delivery, Incoming, SUBSCRIPTION_QUEUE, Subscription, subject_matches};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a publish waits for a consumer group to process a message.
+const GROUP_ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Subscriber {
+    filter: String,
+    group: Option<String>,
+    tx: mpsc::Sender<Incoming>,
+}
+
+/// An in-process bus.
+#[derive(Default)]
+pub struct MemoryBus {
+    subscribers: Mutex<Vec<Subscriber>>,
+    round_robin: AtomicUsize,
+}
+
+impl MemoryBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The live subscribers matching `subject`: every fanout one, and per group its members.
+    fn route(
+        &self,
+        subject: &str,
+    ) -> (
+        Vec<mpsc::Sender<Incoming>>,
+        HashMap<String, Vec<mpsc::Sender<Incoming>>>,
+    ) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|s| !s.tx.is_closed());
+        let mut fanout = Vec::new();
+        let mut groups: HashMap<String, Vec<_>> = HashMap::new();
+        for s in subs.iter().filter(|s| subject_matches(&s.filter, subject)) {
+            match &s.group {
+                None => fanout.push(s.tx.clone()),
+                Some(g) => groups.entry(g.clone()).or_default().push(s.tx.clone()),
+            }
+        }
+        (fanout, groups)
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for MemoryBus {
+    async fn publish(
+        &self,
+        subject: &str,
+        _message_id: &str,
+        payload: Bytes,
+    ) -> anyhow::Result<()> {
+        let (fanout, groups) = self.route(subject);
+        for tx in fanout {
+            let msg = Incoming::new(subject.to_owned(), payload.clone(), Acker::None);
+            // A closed receiver just means that subscriber went away.
+            let _ = tx.send(msg).await;
+        }
+        for (group, members) in groups {
+            let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
+            let (ack_tx, ack_rx) = oneshot::channel();
+            let msg = Incoming::new(
+                subject.to_owned(),
+                payload.clone(),
+                Acker::Memory(Some(ack_tx)),
+            );
+            members[pick]
+                .send(msg)
+                .await
+                .map_err(|_| anyhow::anyhow!("consumer group {group} went away"))?;
+            match tokio::time::timeout(GROUP_ACK_TIMEOUT, ack_rx).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => anyhow::bail!("consumer group {group} rejected {subject}"),
+                Ok(Err(_)) => {
+                    anyhow::bail!("consumer group {group} dropped {subject} unacknowledged")
+                }
+                Err(_) => {
+                    anyhow::bail!("consumer group {group} did not acknowledge {subject} in time")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, filter: &str, delivery: Delivery) -> anyhow::Result<Subscription> {
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
+        let group = match delivery {
+            Delivery::Group(g) => Some(g),
+            Delivery::Fanout => None,
+        };
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Subscriber {
+                filter: filter.to_owned(),
+                group,
+                tx,
+            });
+        Ok(Subscription { rx })
+    }
+
+    async fn ready(&self) -> bool {
+        true
+    }
+}

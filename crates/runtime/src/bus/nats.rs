@@ -1,0 +1,161 @@
+//! The NATS JetStream bus of the distributed topology.
+//!
+//! All events go to one stream, `MERCATO`, capturing `mercato.>` on disk. The event id is sent
+//! as `Nats-Msg-Id`, so a relay that publishes the same event twice within the duplicate window
+//! stores it once. Groups are durable pull consumers; fanout subscribers are ordered consumers
+//! that start at the first message published after they subscribe.
+
+use super::{Acker, Bus, Delivery, Incoming, SUBSCRIPTION_QUEUE, Subscription};
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const STREAM: &str = "MERCATO";
+
+/// A bus on NATS JetStream.
+pub struct NatsBus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    stream: stream::Stream,
+}
+
+impl NatsBus {
+    /// Connects and makes sure the stream exists.
+    pub async fn connect(url: &str) -> anyhow::Result<NatsBus> {
+        Self::connect_with_stream(url, STREAM, "mercato.>").await
+    }
+
+    /// Connects using a stream of another name and subjects; tests use this to stay isolated.
+    pub async fn connect_with_stream(
+        url: &str,
+        name: &str,
+        subjects: &str,
+    ) -> anyhow::Result<NatsBus> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        let js = jetstream::new(client.clone());
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: name.to_owned(),
+                subjects: vec![subjects.to_owned()],
+                storage: stream::StorageType::File,
+                duplicate_window: Duration::from_secs(120),
+                max_age: Duration::from_secs(7 * 24 * 3600),
+                ..Default::default()
+            })
+            .await?;
+        Ok(NatsBus { client, js, stream })
+    }
+
+    /// Deletes the stream; tests call this to clean up.
+    pub async fn delete_stream(&self) -> anyhow::Result<()> {
+        let name = self.stream.cached_info().config.name.clone();
+        self.js.delete_stream(name).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for NatsBus {
+    async fn publish(&self, subject: &str, message_id: &str, payload: Bytes) -> anyhow::Result<()> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message_id);
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers, payload)
+            .await?;
+        ack.await?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, filter: &str, delivery: Delivery) -> anyhow::Result<Subscription> {
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
+        match delivery {
+            Delivery::Group(group) => {
+                let durable = durable_name(&group);
+                let consumer: consumer::PullConsumer = self
+                    .stream
+                    .get_or_create_consumer(
+                        &durable,
+                        consumer::pull::Config {
+                            durable_name: Some(durable.clone()),
+                            filter_subject: filter.to_owned(),
+                            ack_policy: consumer::AckPolicy::Explicit,
+                            ack_wait: Duration::from_secs(30),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let mut messages = consumer.messages().await?;
+                tokio::spawn(async move {
+                    while let Some(next) = messages.next().await {
+                        match next {
+                            Ok(m) => {
+                                let subject = m.subject.to_string();
+                                let payload = m.payload.clone();
+                                let msg = Incoming::new(subject, payload, Acker::Nats(Box::new(m)));
+                                if tx.send(msg).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, group = %durable, "bus consumer error")
+                            }
+                        }
+                    }
+                });
+            }
+            Delivery::Fanout => {
+                let consumer = self
+                    .stream
+                    .create_consumer(consumer::pull::OrderedConfig {
+                        filter_subject: filter.to_owned(),
+                        deliver_policy: consumer::DeliverPolicy::New,
+                        ..Default::default()
+                    })
+                    .await?;
+                let mut messages = consumer.messages().await?;
+                tokio::spawn(async move {
+                    while let Some(next) = messages.next().await {
+                        match next {
+                            Ok(m) => {
+                                let msg = Incoming::new(
+                                    m.subject.to_string(),
+                                    m.payload.clone(),
+                                    Acker::None,
+                                );
+                                if tx.send(msg).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "bus fanout error"),
+                        }
+                    }
+                });
+            }
+        }
+        Ok(Subscription { rx })
+    }
+
+    async fn ready(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// Durable consumer names may not contain dots or wildcards.
+fn durable_name(group: &str) -> String {
+    group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! One client per service contract: local (a direct call on the implementation, no
+//! serialization) or remote (gRPC, load-balanced over the service's replicas). Both go through
+//! the same deadline and the same metrics, so dashboards read the same in either topology.
+
+use crate::error::{ErrorCode, ServiceError};
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+
+/// Runs one call with a deadline, recording `rpc_client_calls_total` and its duration.
+pub async fn instrumented<T>(
+    service: &'static str,
+    method: &'static str,
+    deadline: Duration,
+    call: impl Future<Output = Result<T, tonic::Status>>,
+) -> Result<T, ServiceError> {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(deadline, call).await {
+        Ok(r) => r.map_err(ServiceError::from),
+        Err(_) => {
+            tracing::warn!(service, method, "call timed out");
+            Err(ServiceError::new(
+                ErrorCode::Timeout,
+                format!("{service} did not answer in time"),
+            ))
+        }
+    };
+    let code = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    let labels = [("service", service), ("method", method), ("code", code)];
+    metrics::counter!("rpc_client_calls_total", &labels).increment(1);
+    metrics::histogram!("rpc_client_call_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a
+/// process can start before its upstreams.
+pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Result<Channel> {
+    anyhow::ensure!(!endpoints.is_empty(), "no endpoints configured");
+    let endpoints = endpoints
+        .iter()
+        .map(|url| {
+            Ok(Endpoint::from_shared(url.clone())?
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(deadline)
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Channel::balance_list(endpoints.into_iter()))
+}
+
+/// Defines a client with one method per RPC, dispatching to a local implementation or a
+/// remote gRPC client.
+macro_rules! service_client {
+    (
+        $(#[$meta:meta])*
+        $client:ident, $service:literal, $server_trait:path, $grpc:ident,
+        { $( $method:ident($req:ty) -> $resp:ty; )* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $client {
+            target: Target,
+            deadline: std::time::Duration,
+        }
+
+        #[derive(Clone)]
+        enum Target {
+            Local(std::sync::Arc<dyn $server_trait>),
+            Remote($grpc<tonic::transport::Channel>),
+        }
+
+        impl $client {
+            /// Calls the implementation in this process directly.
+            pub fn local(service: std::sync::Arc<dyn $server_trait>, deadline: std::time::Duration) -> Self {
+                Self { target: Target::Local(service), deadline }
+            }
+
+            /// Calls the service over gRPC.
+            pub fn remote(channel: tonic::transport::Channel, deadline: std::time::Duration) -> Self {
+                Self { target: Target::Remote($grpc::new(channel)), deadline }
+            }
+
+            $(
+                pub async fn $method(&self, request: $req) -> Result<$resp, $crate::error::ServiceError> {
+                    let call = async {
+                        match &self.target {
+                            Target::Local(s) => s.$method(tonic::Request::new(request)).await,
+                            Target::Remote(c) => c.clone().$method(request).await,
+                        }
+                        .map(tonic::Response::into_inner)
+                    };
+                    $crate::clients::instrumented($service, stringify!($method), self.deadline, call).await
+                }
+            )*
+        }
+    };
+}
+
+/// The identity service's client.
+pub mod identity {
+    use mercato_proto::identity::identity_client::IdentityClient as Grpc;
+    use mercato_proto::identity::*;
+
+    service_client!(
+        /// Stores, users, tokens and signing keys.
+        IdentityClient, "identity", identity_server::Identity, Grpc,
+        {
+            provision_store(ProvisionStoreRequest) -> ProvisionStoreResponse;
+            get_store(GetStoreRequest) -> Store;
+            register_customer(RegisterCustomerRequest) -> User;
+            create_staff(CreateStaffRequest) -> User;
+            issue_token(TokenRequest) -> TokenResponse;
+            get_jwks(GetJwksRequest) -> Jwks;
+        }
+    );
+}
+
+/// The catalog service's client.
+pub mod catalog {
+    use mercato_proto::catalog::catalog_client::CatalogClient as Grpc;
+    use mercato_proto::catalog::*;
+
+    service_client!(
+        /// Products, categories and search.
+        CatalogClient, "catalog", catalog_server::Catalog, Grpc,
+        {
+            create_product(CreateProductRequest) -> Product;
+            update_product(UpdateProductRequest) -> Product;
+            delete_product(DeleteProductRequest) -> DeleteProductResponse;
+            get_product(GetProductRequest) -> Product;
+            list_products(ListProductsRequest) -> ListProductsResponse;
+            create_category(CreateCategoryRequest) -> Category;
+            list_categories(ListCategoriesRequest) -> ListCategoriesResponse;
+            search(SearchRequest) -> SearchResponse;
+        }
+    );
+}

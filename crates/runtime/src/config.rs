@@ -1,0 +1,225 @@
+//! Typed settings, layered: defaults → an optional TOML file (`MERCATO_CONFIG`) → environment
+//! variables `MERCATO__SECTION__KEY`. Loading settings never opens a socket.
+//!
+//! The topology follows from what is configured: without `postgres.url` services keep SQLite
+//! files under `data_dir`; with it, each service gets its own PostgreSQL database. Likewise
+//! `nats.url` selects NATS JetStream over the in-process bus and `redis.url` adds a shared L2
+//! cache. Services whose role is not local are reached over gRPC at `services.<name>`.
+
+use crate::env;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never be logged, such as a URL with a password in it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every setting of a Mercato process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub http: HttpSettings,
+    /// Where embedded services keep their SQLite files.
+    pub data_dir: PathBuf,
+    pub postgres: PostgresSettings,
+    pub nats: NatsSettings,
+    pub redis: RedisSettings,
+    pub services: ServiceEndpoints,
+    pub auth: AuthSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// The one port of this process: REST, gRPC, health and metrics.
+    pub listen: SocketAddr,
+    /// Larger request bodies get 413.
+    pub body_limit_bytes: usize,
+    /// Requests running longer are answered with 504.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Concurrent requests above this are shed with 503 and `Retry-After`.
+    pub max_concurrent_requests: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// Server URL without a database, e.g. `postgres://mercato@db:5432/`.
+    pub url: Option<Secret>,
+    /// Each service's database is `<prefix><service>`.
+    pub database_prefix: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSettings {
+    pub url: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Option<Secret>,
+    /// Prefix of every key, so deployments can share a server.
+    pub key_prefix: String,
+}
+
+/// gRPC endpoints of services that do not run in this process; several per service are
+/// load-balanced.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEndpoints {
+    pub identity: Vec<String>,
+    pub catalog: Vec<String>,
+    /// Deadline of every service-to-service call.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// At most 15 minutes.
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    /// Seed a demo store on first start.
+    pub seed: bool,
+    pub products: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for machines.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// Default filter when `RUST_LOG` is unset.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            http: HttpSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                body_limit_bytes: 1024 * 1024,
+                request_timeout: Duration::from_secs(15),
+                max_concurrent_requests: 4096,
+            },
+            data_dir: PathBuf::from("data"),
+            postgres: PostgresSettings {
+                url: None,
+                database_prefix: "mercato_".to_owned(),
+                max_connections: 16,
+            },
+            nats: NatsSettings::default(),
+            redis: RedisSettings {
+                url: None,
+                key_prefix: "mercato:".to_owned(),
+            },
+            services: ServiceEndpoints {
+                identity: Vec::new(),
+                catalog: Vec::new(),
+                call_timeout: Duration::from_secs(5),
+            },
+            auth: AuthSettings {
+                issuer: "mercato".to_owned(),
+                audience: "mercato-api".to_owned(),
+                access_token_ttl: Duration::from_secs(15 * 60),
+                refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            },
+            demo: DemoSettings {
+                seed: true,
+                products: 500,
+            },
+            log: LogSettings {
+                format: LogFormat::Pretty,
+                filter: "info".to_owned(),
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the file named by `MERCATO_CONFIG`, then `MERCATO__…` variables.
+    pub fn load() -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Ok(path) = std::env::var(env::CONFIG_FILE) {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed(env::CONFIG_PREFIX).split("__"))
+            .extract()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.auth.access_token_ttl <= Duration::from_secs(15 * 60),
+            "auth.access_token_ttl must be at most 15 minutes"
+        );
+        anyhow::ensure!(
+            self.http.body_limit_bytes > 0,
+            "http.body_limit_bytes must be positive"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_not_printed_in_debug_output() {
+        let s = Secret::new("postgres://u:hunter2@db/");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+}

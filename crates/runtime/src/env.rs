@@ -1,0 +1,20 @@
+//! Every environment variable Mercato reads, in one place.
+
+/// Prefix of configuration overrides; `__` separates nesting levels (`MERCATO__HTTP__LISTEN`).
+pub const CONFIG_PREFIX: &str = "MERCATO__";
+/// Path of an optional TOML configuration file.
+pub const CONFIG_FILE: &str = "MERCATO_CONFIG";
+/// Log filter in `tracing_subscriber::EnvFilter` syntax.
+pub const LOG_FILTER: &str = "RUST_LOG";
+
+/// PostgreSQL server URL for tests; when set, conformance suites also run on PostgreSQL.
+pub const TEST_POSTGRES_URL: &str = "MERCATO_TEST_POSTGRES_URL";
+/// NATS URL for tests; when set, bus suites also run on NATS JetStream.
+pub const TEST_NATS_URL: &str = "MERCATO_TEST_NATS_URL";
+/// Redis URL for tests; when set, cache suites also run on Redis.
+pub const TEST_REDIS_URL: &str = "MERCATO_TEST_REDIS_URL";
+
+/// Reads an optional test URL, treating an empty value as unset.
+pub fn test_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

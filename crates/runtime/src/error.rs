@@ -1,0 +1,332 @@
+//! The closed set of error codes, one table mapping each to HTTP and gRPC.
+//!
+//! Services return [`ServiceError`]; it travels over gRPC as a `tonic::Status` carrying the code in
+//! metadata, and leaves the edge as RFC 9457 `application/problem+json`. Internal details are
+//! logged where they happen and never sent to clients.
+
+use serde::{Deserialize, Serialize};
+
+/// A stable, machine-readable error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed: bad JSON, a missing header, an unknown field.
+    InvalidRequest,
+    /// The request is well-formed but its values are not acceptable.
+    ValidationFailed,
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// The caller is known but its role may not do this.
+    Forbidden,
+    /// The resource does not exist, or the caller may not know that it does.
+    NotFound,
+    /// The request conflicts with the current state (a taken slug, a duplicate SKU).
+    Conflict,
+    /// The request body is larger than the limit.
+    PayloadTooLarge,
+    /// The caller sent too many requests.
+    RateLimited,
+    /// OAuth2: the grant (password, refresh token) is invalid, expired or revoked.
+    InvalidGrant,
+    /// OAuth2: client authentication failed.
+    InvalidClient,
+    /// OAuth2: the grant type is not supported.
+    UnsupportedGrantType,
+    /// A dependency is unreachable or overloaded; retrying later may work.
+    Unavailable,
+    /// A dependency did not answer in time.
+    Timeout,
+    /// A bug or an unexpected failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The whole table: code, HTTP status, gRPC code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::ValidationFailed => 422,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InvalidGrant => 400,
+            ErrorCode::InvalidClient => 401,
+            ErrorCode::UnsupportedGrantType => 400,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Timeout => 504,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    pub fn grpc_code(self) -> tonic::Code {
+        match self {
+            ErrorCode::InvalidRequest | ErrorCode::ValidationFailed => tonic::Code::InvalidArgument,
+            ErrorCode::Unauthenticated | ErrorCode::InvalidClient => tonic::Code::Unauthenticated,
+            ErrorCode::Forbidden => tonic::Code::PermissionDenied,
+            ErrorCode::NotFound => tonic::Code::NotFound,
+            ErrorCode::Conflict => tonic::Code::AlreadyExists,
+            ErrorCode::PayloadTooLarge => tonic::Code::OutOfRange,
+            ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
+            ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => {
+                tonic::Code::FailedPrecondition
+            }
+            ErrorCode::Unavailable => tonic::Code::Unavailable,
+            ErrorCode::Timeout => tonic::Code::DeadlineExceeded,
+            ErrorCode::Internal => tonic::Code::Internal,
+        }
+    }
+
+    /// The code as sent to clients (`validation_failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    fn from_str(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    fn from_grpc(code: tonic::Code) -> Self {
+        match code {
+            tonic::Code::InvalidArgument => ErrorCode::ValidationFailed,
+            tonic::Code::Unauthenticated => ErrorCode::Unauthenticated,
+            tonic::Code::PermissionDenied => ErrorCode::Forbidden,
+            tonic::Code::NotFound => ErrorCode::NotFound,
+            tonic::Code::AlreadyExists | tonic::Code::Aborted => ErrorCode::Conflict,
+            tonic::Code::ResourceExhausted => ErrorCode::RateLimited,
+            tonic::Code::Unavailable => ErrorCode::Unavailable,
+            tonic::Code::DeadlineExceeded => ErrorCode::Timeout,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// An error a service returns to its caller.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ServiceError {
+    pub code: ErrorCode,
+    /// Safe to show to the client: lower case, no internal detail.
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl ServiceError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServiceError {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationFailed, message)
+    }
+
+    /// A validation error naming one field.
+    pub fn invalid_field(field: &str, message: &str) -> Self {
+        ServiceError {
+            code: ErrorCode::ValidationFailed,
+            message: format!("{field} {message}"),
+            fields: vec![FieldError {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            }],
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
+    }
+
+    /// An unexpected failure: logs the cause here and returns a message that reveals nothing.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+/// Collects field errors so that a client learns about every bad field at once.
+#[derive(Default)]
+pub struct Validator {
+    fields: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the error of a field check, keeping its value when it passed.
+    pub fn check<T>(&mut self, result: Result<T, ServiceError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if e.fields.is_empty() {
+                    self.fields.push(FieldError {
+                        field: String::new(),
+                        message: e.message,
+                    });
+                } else {
+                    self.fields.extend(e.fields);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: &str) {
+        self.fields.push(FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// Ends validation: an error listing every bad field, or `Ok` when there were none.
+    pub fn finish(self) -> Result<(), ServiceError> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let message = self
+            .fields
+            .iter()
+            .map(|f| {
+                if f.field.is_empty() {
+                    f.message.clone()
+                } else {
+                    format!("{} {}", f.field, f.message)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(ServiceError {
+            code: ErrorCode::ValidationFailed,
+            message,
+            fields: self.fields,
+        })
+    }
+}
+
+const CODE_METADATA: &str = "x-mercato-code";
+
+impl From<ServiceError> for tonic::Status {
+    fn from(e: ServiceError) -> Self {
+        let details = serde_json::to_vec(&e.fields).unwrap_or_default();
+        let mut status = tonic::Status::with_details(e.code.grpc_code(), e.message, details.into());
+        if let Ok(v) = e.code.as_str().parse() {
+            status.metadata_mut().insert(CODE_METADATA, v);
+        }
+        status
+    }
+}
+
+impl From<tonic::Status> for ServiceError {
+    fn from(status: tonic::Status) -> Self {
+        let code = status
+            .metadata()
+            .get(CODE_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .and_then(ErrorCode::from_str);
+        match code {
+            Some(code) => ServiceError {
+                code,
+                message: status.message().to_owned(),
+                fields: serde_json::from_slice(status.details()).unwrap_or_default(),
+            },
+            // A status without our code came from the transport, not from a service.
+            None => {
+                let code = ErrorCode::from_grpc(status.code());
+                tracing::warn!(grpc_code = ?status.code(), message = status.message(), "remote call failed");
+                let message = match code {
+                    ErrorCode::Unavailable => "upstream service unavailable",
+                    ErrorCode::Timeout => "upstream service timed out",
+                    _ => "internal error",
+                };
+                ServiceError::new(code, message)
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut => ServiceError::unavailable("database busy"),
+            _ => ServiceError::internal(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_error_survives_the_trip_through_grpc() {
+        let e = ServiceError::invalid_field("slug", "must be lower case");
+        let back = ServiceError::from(tonic::Status::from(e.clone()));
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_transport_failure_becomes_unavailable_without_details() {
+        let back = ServiceError::from(tonic::Status::unavailable("tcp connect error 10.0.0.1"));
+        assert_eq!(back.code, ErrorCode::Unavailable);
+        assert!(!back.message.contains("10.0.0.1"));
+    }
+
+    #[test]
+    fn validator_reports_every_bad_field() {
+        let mut v = Validator::new();
+        v.add("slug", "is required");
+        v.add("name", "is required");
+        let e = v.finish().unwrap_err();
+        assert_eq!(e.fields.len(), 2);
+        assert_eq!(e.code.http_status(), 422);
+    }
+}

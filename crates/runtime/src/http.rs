@@ -1,0 +1,161 @@
+//! The HTTP side of every process: the server loop, health probes, metrics and problem+json.
+
+use crate::error::{ErrorCode, ServiceError};
+use crate::shutdown::Shutdown;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::future::BoxFuture;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// Serves `router` until `shutdown` fires, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// A readiness check: resolves to whether one dependency is reachable.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, (String, bool)> + Send + Sync>;
+
+/// `/healthz` (the process runs), `/readyz` (its dependencies answer) and `/metrics`.
+pub fn ops_routes(checks: Vec<ReadinessCheck>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(Arc::new(checks)))
+        .route("/metrics", get(metrics_text))
+}
+
+async fn readyz(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
+    let results = futures::future::join_all(checks.iter().map(|c| c())).await;
+    let ready = results.iter().all(|(_, ok)| *ok);
+    let body: serde_json::Map<String, serde_json::Value> = results
+        .into_iter()
+        .map(|(name, ok)| {
+            (
+                name,
+                serde_json::Value::from(if ok { "up" } else { "down" }),
+            )
+        })
+        .collect();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global metrics recorder once per process.
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    PROMETHEUS.get_or_init(|| {
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&buckets)
+            .expect("static buckets are valid")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (several test apps in one process).
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+async fn metrics_text() -> Response {
+    let body = metrics_handle().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Middleware recording request count and duration per route, method and status.
+pub async fn record_http_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("route", route), ("method", method), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// An RFC 9457 problem document.
+#[derive(serde::Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    /// The stable machine-readable code.
+    code: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [crate::error::FieldError],
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let status = self.code.http_status();
+        let problem = Problem {
+            kind: format!("urn:mercato:problem:{}", self.code.as_str()),
+            title: title(self.code),
+            status,
+            detail: &self.message,
+            code: self.code.as_str(),
+            errors: &self.fields,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if matches!(self.code, ErrorCode::Unavailable | ErrorCode::RateLimited) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+fn title(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidRequest => "Invalid request",
+        ErrorCode::ValidationFailed => "Validation failed",
+        ErrorCode::Unauthenticated => "Authentication required",
+        ErrorCode::Forbidden => "Forbidden",
+        ErrorCode::NotFound => "Not found",
+        ErrorCode::Conflict => "Conflict",
+        ErrorCode::PayloadTooLarge => "Payload too large",
+        ErrorCode::RateLimited => "Too many requests",
+        ErrorCode::InvalidGrant => "Invalid grant",
+        ErrorCode::InvalidClient => "Invalid client",
+        ErrorCode::UnsupportedGrantType => "Unsupported grant type",
+        ErrorCode::Unavailable => "Service unavailable",
+        ErrorCode::Timeout => "Upstream timeout",
+        ErrorCode::Internal => "Internal error",
+    }
+}

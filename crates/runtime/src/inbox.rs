@@ -1,0 +1,86 @@
+//! Exactly-once effects from at-least-once delivery: a consumer records each event id it has
+//! processed in the same transaction as the effect, and skips ids it has seen.
+
+use crate::bus::{Delivery, SharedBus};
+use crate::db::Migration;
+use crate::shutdown::Shutdown;
+use mercato_proto::events::EventEnvelope;
+use prost::Message;
+use std::future::Future;
+
+/// The processed-events table; every service with a deduplicating consumer includes it.
+pub const MIGRATION: Migration = Migration {
+    name: "0000_inbox",
+    sql: "CREATE TABLE processed_events (
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            processed_at BIGINT NOT NULL,
+            PRIMARY KEY (consumer, event_id)
+          );",
+};
+
+/// Records that `consumer` processed `event_id`, inside the caller's transaction. Returns
+/// `false` when it already had: the caller must then skip the effect.
+pub async fn first_delivery(
+    conn: &mut sqlx::AnyConnection,
+    consumer: &str,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+         ON CONFLICT (consumer, event_id) DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(crate::time::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Runs a consumer until shutdown: decodes each envelope, calls `handle`, acknowledges on
+/// success and asks for redelivery on failure. Malformed messages are logged and dropped, since
+/// redelivering them cannot help.
+pub async fn run_consumer<F, Fut>(
+    bus: SharedBus,
+    filter: &str,
+    delivery: Delivery,
+    shutdown: Shutdown,
+    handle: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(EventEnvelope) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let name = match &delivery {
+        Delivery::Group(g) => g.clone(),
+        Delivery::Fanout => format!("fanout:{filter}"),
+    };
+    let mut sub = bus.subscribe(filter, delivery).await?;
+    tokio::spawn(async move {
+        loop {
+            let msg = tokio::select! {
+                m = sub.next() => match m { Some(m) => m, None => break },
+                () = shutdown.cancelled() => break,
+            };
+            let event = match EventEnvelope::decode(msg.payload.clone()) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "dropping malformed event");
+                    msg.ack().await;
+                    continue;
+                }
+            };
+            let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
+            metrics::histogram!("bus_consumer_lag_seconds", "consumer" => name.clone()).record(lag);
+            match handle(event).await {
+                Ok(()) => msg.ack().await,
+                Err(e) => {
+                    tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "event handling failed; will retry");
+                    msg.nack().await;
+                }
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! What every Mercato service shares, so that a service crate holds only its own domain.
+//!
+//! # Layout
+//!
+//! - [`config`] and [`env`]: typed, layered settings (defaults → file → `MERCATO__…` environment).
+//! - [`telemetry`]: JSON or human-readable logs; [`http`]: the HTTP server, health probes, metrics.
+//! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
+//! - [`ids`], [`money`], [`time`]: small value types shared by every contract.
+//! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
+//! - [`bus`]: publish/subscribe, in process (embedded) or NATS JetStream (distributed).
+//! - [`outbox`] and [`inbox`]: events written in the same transaction as the change, relayed at
+//!   least once, and consumed with an exactly-once effect.
+//! - [`cache`]: in-process L1, Redis L2 when distributed.
+//! - [`auth`]: access-token claims, roles and the verifier the edge uses.
+//! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
+//!   the same timeout and metrics either way.
+//! - [`shutdown`]: the signal every long-running task watches.
+
+pub mod auth;
+pub mod bus;
+pub mod cache;
+pub mod clients;
+pub mod config;
+pub mod db;
+pub mod env;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod inbox;
+pub mod money;
+pub mod outbox;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;

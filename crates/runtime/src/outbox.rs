@@ -1,0 +1,155 @@
+//! The transactional outbox: an event is written in the same transaction as the change that
+//! caused it, and a relay publishes it afterwards, at least once.
+//!
+//! Killing the process between commit and publish loses nothing: the row stays unpublished
+//! and the next relay run (after a restart, or another replica's) publishes it.
+
+use crate::bus::SharedBus;
+use crate::db::{Db, Migration};
+use crate::shutdown::Shutdown;
+use mercato_proto::events::EventEnvelope;
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The outbox table; every service that publishes events includes this migration.
+pub const MIGRATION: Migration = Migration {
+    name: "0000_outbox",
+    sql: "CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            payload {{BYTES}} NOT NULL,
+            created_at BIGINT NOT NULL,
+            published_at BIGINT
+          );
+          CREATE INDEX outbox_pending ON outbox (published_at, id);",
+};
+
+/// Builds an event envelope around an event message.
+pub fn envelope(
+    store_id: &str,
+    subject: &str,
+    version: u32,
+    event: &impl Message,
+) -> EventEnvelope {
+    EventEnvelope {
+        id: uuid::Uuid::now_v7().to_string(),
+        store_id: store_id.to_owned(),
+        occurred_at_ms: crate::time::now_ms(),
+        subject: subject.to_owned(),
+        version,
+        payload: event.encode_to_vec(),
+    }
+}
+
+/// Writes an event inside the caller's transaction.
+pub async fn append(
+    conn: &mut sqlx::AnyConnection,
+    event: &EventEnvelope,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO outbox (id, subject, payload, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&event.id)
+        .bind(&event.subject)
+        .bind(event.encode_to_vec())
+        .bind(event.occurred_at_ms)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How often the relay looks for events even when nobody woke it.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Events published per round trip.
+const BATCH: i64 = 200;
+/// Published rows are kept this long, for inspection, then deleted.
+const RETENTION_MS: i64 = 3_600_000;
+
+/// Publishes a service's outbox to the bus.
+#[derive(Clone)]
+pub struct OutboxRelay {
+    service: &'static str,
+    db: Db,
+    bus: SharedBus,
+    wake: Arc<Notify>,
+}
+
+impl OutboxRelay {
+    pub fn new(service: &'static str, db: Db, bus: SharedBus) -> Self {
+        OutboxRelay {
+            service,
+            db,
+            bus,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// A handle services call after committing, so the relay publishes at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until shutdown, then drains what is left.
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut last_cleanup = 0;
+        loop {
+            match self.publish_pending().await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(service = self.service, error = %e, "outbox relay failed; retrying")
+                }
+            }
+            let now = crate::time::now_ms();
+            if now - last_cleanup > 60_000 {
+                last_cleanup = now;
+                let _ = sqlx::query(
+                    "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
+                )
+                .bind(now - RETENTION_MS)
+                .execute(self.db.pool())
+                .await;
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        if let Err(e) = self.publish_pending().await {
+            tracing::warn!(service = self.service, error = %e, "outbox not drained at shutdown; it will be on restart");
+        }
+    }
+
+    /// Publishes one batch of pending events in order; returns how many were published.
+    pub async fn publish_pending(&self) -> anyhow::Result<usize> {
+        let rows: Vec<(String, String, Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT id, subject, payload, created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(BATCH)
+        .fetch_all(self.db.pool())
+        .await?;
+        metrics::gauge!("outbox_pending_events", "service" => self.service).set(rows.len() as f64);
+        let mut published = 0;
+        for (id, subject, payload, created_at) in rows {
+            self.bus.publish(&subject, &id, payload.into()).await?;
+            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
+                .bind(crate::time::now_ms())
+                .bind(&id)
+                .execute(self.db.pool())
+                .await?;
+            let lag = (crate::time::now_ms() - created_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("outbox_relay_lag_seconds", "service" => self.service).record(lag);
+            published += 1;
+        }
+        Ok(published)
+    }
+
+    /// How many events wait to be published.
+    pub async fn pending(&self) -> anyhow::Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(n)
+    }
+}
