@@ -14,7 +14,7 @@
 //! - [`auth`]: access-token claims, roles and the verifier the edge uses.
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
 //!   the same timeout and metrics either way.
-//! - [`shutdown`]: the signal every long-running task watches.
+//! - [`shutdown`]: the signal every long-running task watches; [`testing`]: test databases.
 
 pub mod auth;
 pub mod bus;
@@ -31,4 +31,5 @@ pub mod money;
 pub mod outbox;
 pub mod shutdown;
 pub mod telemetry;
+pub mod testing;
 pub mod time;
