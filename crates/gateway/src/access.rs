@@ -1,0 +1,71 @@
+//! Who is calling and what they may do: bearer-token authentication and per-store roles.
+//!
+//! A token is valid for exactly one store. Presented at another store's private resource it
+//! gets 404, as if the resource did not exist, so tokens cannot probe other tenants; presented
+//! at its own store by a role that may not act, it gets 403.
+
+use crate::state::GatewayState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use mercato_proto::identity::Store;
+use mercato_runtime::auth::{Claims, Role, VerifyError};
+use mercato_runtime::error::ServiceError;
+
+/// An authenticated caller.
+pub struct Caller(pub Claims);
+
+impl FromRequestParts<GatewayState> for Caller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &GatewayState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ServiceError::unauthenticated("missing bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ServiceError::unauthenticated("authorization must be a bearer token"))?;
+        match state.verifier().verify(token) {
+            Ok(claims) => Ok(Caller(claims)),
+            Err(VerifyError::Invalid(e)) => Err(e),
+            Err(VerifyError::UnknownKey(kid)) => {
+                // A key we have not seen: identity may have rotated. Fetch once, then decide.
+                state.refresh_keys(!state.verifier().knows_keys()).await?;
+                match state.verifier().verify(token) {
+                    Ok(claims) => Ok(Caller(claims)),
+                    Err(VerifyError::Invalid(e)) => Err(e),
+                    Err(VerifyError::UnknownKey(_)) => {
+                        tracing::debug!(kid, "token signed with an unknown key");
+                        Err(ServiceError::unauthenticated("invalid access token"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Caller {
+    /// Checks that the caller belongs to `store` and holds one of `roles`.
+    pub fn require(&self, store: &Store, roles: &[Role]) -> Result<(), ServiceError> {
+        if self.0.store != store.id {
+            return Err(ServiceError::not_found("store"));
+        }
+        if !roles.contains(&self.0.role) {
+            return Err(ServiceError::forbidden(format!(
+                "the {} role may not do this",
+                self.0.role.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Roles that run a store.
+pub const STORE_STAFF: &[Role] = &[Role::Owner, Role::Staff];
+/// Only the owner.
+pub const OWNER: &[Role] = &[Role::Owner];

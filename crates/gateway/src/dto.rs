@@ -1,0 +1,384 @@
+//! REST shapes: request bodies (unknown fields refused) and responses, with their OpenAPI
+//! schemas and conversions from the service contracts.
+
+use mercato_proto::{catalog, identity};
+use mercato_runtime::time::to_rfc3339;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+// ---- identity ----
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionStoreBody {
+    /// Lower-case letters, digits and dashes; 3–40 characters; part of every store URL.
+    pub slug: String,
+    pub name: String,
+    /// ISO 4217 code, e.g. `EUR`.
+    pub currency: String,
+    pub owner: CredentialsBody,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsBody {
+    pub email: String,
+    /// 8–128 characters.
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StoreView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub currency: String,
+    pub created_at: String,
+}
+
+impl From<identity::Store> for StoreView {
+    fn from(s: identity::Store) -> Self {
+        StoreView { id: s.id, slug: s.slug, name: s.name, currency: s.currency, created_at: to_rfc3339(s.created_at_ms) }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    /// `owner`, `staff` or `customer`.
+    pub role: String,
+    pub created_at: String,
+}
+
+impl From<identity::User> for UserView {
+    fn from(u: identity::User) -> Self {
+        UserView { id: u.id, email: u.email, role: u.role, created_at: to_rfc3339(u.created_at_ms) }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiClientView {
+    pub client_id: String,
+    /// Shown once, in the response that created the client.
+    pub client_secret: String,
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvisionedStoreView {
+    pub store: StoreView,
+    pub owner: UserView,
+    pub api_client: ApiClientView,
+}
+
+/// RFC 6749 token request parameters (form-encoded). Unknown parameters are ignored, as the RFC
+/// requires.
+#[derive(Deserialize, Default, ToSchema)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The store slug, for the password grant.
+    pub store: Option<String>,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// RFC 6749 section 5.2 error response.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthErrorView {
+    pub error: String,
+    pub error_description: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JwkView {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JwksView {
+    pub keys: Vec<JwkView>,
+}
+
+impl From<identity::Jwks> for JwksView {
+    fn from(j: identity::Jwks) -> Self {
+        JwksView {
+            keys: j
+                .keys
+                .into_iter()
+                .map(|k| JwkView { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use })
+                .collect(),
+        }
+    }
+}
+
+// ---- catalog ----
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyView {
+    /// Integer minor units (cents): 1999 is 19.99 EUR.
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl From<catalog::Money> for MoneyView {
+    fn from(m: catalog::Money) -> Self {
+        MoneyView { amount_minor: m.amount_minor, currency: m.currency }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceBody {
+    pub amount_minor: i64,
+    /// Defaults to the store's currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantBody {
+    pub sku: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    pub price: PriceBody,
+}
+
+impl From<VariantBody> for catalog::VariantInput {
+    fn from(v: VariantBody) -> Self {
+        catalog::VariantInput {
+            sku: v.sku,
+            title: v.title.unwrap_or_default(),
+            price_minor: v.price.amount_minor,
+            currency: v.price.currency.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductBody {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A category id or slug.
+    #[serde(default)]
+    pub category: Option<String>,
+    pub variants: Vec<VariantBody>,
+}
+
+/// A partial update: absent fields stay as they are; `variants`, when present, replaces all.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductBody {
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A category id or slug; an empty string removes the category.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub variants: Option<Vec<VariantBody>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VariantView {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub price: Option<MoneyView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub category_id: Option<String>,
+    pub variants: Vec<VariantView>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<catalog::Product> for ProductView {
+    fn from(p: catalog::Product) -> Self {
+        ProductView {
+            id: p.id,
+            slug: p.slug,
+            title: p.title,
+            description: p.description,
+            category_id: Some(p.category_id).filter(|c| !c.is_empty()),
+            variants: p
+                .variants
+                .into_iter()
+                .map(|v| VariantView { id: v.id, sku: v.sku, title: v.title, price: v.price.map(Into::into) })
+                .collect(),
+            version: p.version,
+            created_at: to_rfc3339(p.created_at_ms),
+            updated_at: to_rfc3339(p.updated_at_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductPageView {
+    pub items: Vec<ProductView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListProductsQuery {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Items per page, at most 100.
+    pub per_page: Option<u32>,
+    /// A category id or slug; includes its sub-categories.
+    pub category: Option<String>,
+    /// `newest` (default), `price_asc`, `price_desc` or `title`.
+    pub sort: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCategoryBody {
+    pub slug: String,
+    pub name: String,
+    /// The parent's id or slug; absent for a top-level category.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct CategoryView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryView>,
+}
+
+impl From<catalog::Category> for CategoryView {
+    fn from(c: catalog::Category) -> Self {
+        CategoryView {
+            id: c.id,
+            slug: c.slug,
+            name: c.name,
+            parent_id: Some(c.parent_id).filter(|p| !p.is_empty()),
+            children: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to look for; typos are tolerated. Empty lists everything.
+    pub q: Option<String>,
+    /// A category slug.
+    pub category: Option<String>,
+    /// Lowest price, in minor units.
+    pub min_price: Option<i64>,
+    /// Highest price, in minor units.
+    pub max_price: Option<i64>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchHitView {
+    pub product_id: String,
+    pub slug: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub min_price: Option<MoneyView>,
+    pub score: f32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacetCountView {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PriceRangeView {
+    pub from_minor: i64,
+    /// Absent for the open-ended top range.
+    pub to_minor: Option<i64>,
+    pub count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacetsView {
+    pub categories: Vec<FacetCountView>,
+    pub price_ranges: Vec<PriceRangeView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchView {
+    pub hits: Vec<SearchHitView>,
+    pub total: u64,
+    pub facets: FacetsView,
+}
+
+impl From<catalog::SearchResponse> for SearchView {
+    fn from(r: catalog::SearchResponse) -> Self {
+        SearchView {
+            hits: r
+                .hits
+                .into_iter()
+                .map(|h| SearchHitView {
+                    product_id: h.product_id,
+                    slug: h.slug,
+                    title: h.title,
+                    category: Some(h.category).filter(|c| !c.is_empty()),
+                    min_price: h.min_price.map(Into::into),
+                    score: h.score,
+                })
+                .collect(),
+            total: r.total,
+            facets: FacetsView {
+                categories: r.categories.into_iter().map(|f| FacetCountView { value: f.value, count: f.count }).collect(),
+                price_ranges: r
+                    .price_ranges
+                    .into_iter()
+                    .map(|b| PriceRangeView {
+                        from_minor: b.from_minor,
+                        to_minor: Some(b.to_minor).filter(|t| *t >= 0),
+                        count: b.count,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}

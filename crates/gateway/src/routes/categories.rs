@@ -1,0 +1,95 @@
+//! Categories: the public tree, and creation for owners and staff.
+
+use crate::access::{Caller, STORE_STAFF};
+use crate::dto::{CategoryView, CreateCategoryBody};
+use crate::extract::ApiJson;
+use crate::state::GatewayState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mercato_proto::catalog::{CreateCategoryRequest, ListCategoriesRequest};
+use mercato_runtime::error::ServiceError;
+use std::collections::HashMap;
+
+/// The category tree of a store.
+#[utoipa::path(get, path = "/v1/stores/{store}/categories", tag = "catalog",
+    params(("store" = String, Path, description = "store slug")),
+    responses((status = 200, body = Vec<CategoryView>), (status = 404)))]
+pub async fn list_categories(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+) -> Result<axum::Json<Vec<CategoryView>>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let flat = state.catalog().list_categories(ListCategoriesRequest { store_id: store.id }).await?;
+    Ok(axum::Json(build_tree(flat.categories.into_iter().map(Into::into).collect())))
+}
+
+/// Nests categories under their parents; orphans (a parent we did not get) become roots.
+fn build_tree(flat: Vec<CategoryView>) -> Vec<CategoryView> {
+    let ids: std::collections::HashSet<String> = flat.iter().map(|c| c.id.clone()).collect();
+    let mut children: HashMap<String, Vec<CategoryView>> = HashMap::new();
+    let mut roots = Vec::new();
+    for c in flat {
+        match &c.parent_id {
+            Some(p) if ids.contains(p) => children.entry(p.clone()).or_default().push(c),
+            _ => roots.push(c),
+        }
+    }
+    fn attach(node: &mut CategoryView, children: &mut HashMap<String, Vec<CategoryView>>) {
+        if let Some(mut kids) = children.remove(&node.id) {
+            for k in &mut kids {
+                attach(k, children);
+            }
+            node.children = kids;
+        }
+    }
+    for r in &mut roots {
+        attach(r, &mut children);
+    }
+    roots
+}
+
+/// Create a category (owner or staff).
+#[utoipa::path(post, path = "/v1/stores/{store}/categories", tag = "catalog", request_body = CreateCategoryBody,
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
+    responses((status = 201, body = CategoryView), (status = 401), (status = 403), (status = 409), (status = 422)))]
+pub async fn create_category(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateCategoryBody>,
+) -> Result<(StatusCode, axum::Json<CategoryView>), ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, STORE_STAFF)?;
+    let category = state
+        .catalog()
+        .create_category(CreateCategoryRequest {
+            store_id: store.id,
+            slug: body.slug,
+            name: body.name,
+            parent: body.parent.unwrap_or_default(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(category.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat(id: &str, parent: Option<&str>) -> CategoryView {
+        CategoryView {
+            id: id.into(),
+            slug: id.into(),
+            name: id.into(),
+            parent_id: parent.map(Into::into),
+            children: vec![],
+        }
+    }
+
+    #[test]
+    fn categories_nest_under_their_parents() {
+        let tree = build_tree(vec![cat("a", None), cat("b", Some("a")), cat("c", Some("b")), cat("d", None)]);
+        assert_eq!(tree.len(), 2);
+        assert_eq!(tree[0].children[0].children[0].id, "c");
+    }
+}

@@ -1,0 +1,41 @@
+//! The `/v1` routes, one module per resource.
+
+mod categories;
+mod oauth;
+mod products;
+mod search;
+mod stores;
+
+pub(crate) use categories::*;
+pub(crate) use oauth::*;
+pub(crate) use products::*;
+pub(crate) use search::*;
+pub(crate) use stores::*;
+
+use crate::state::GatewayState;
+use axum::Router;
+use axum::routing::{get, post};
+use mercato_runtime::error::ServiceError;
+
+/// Every API route.
+pub fn all() -> Router<GatewayState> {
+    Router::new()
+        .route("/v1/stores", post(provision_store))
+        .route("/v1/stores/{store}", get(get_store))
+        .route("/v1/stores/{store}/customers", post(register_customer))
+        .route("/v1/stores/{store}/staff", post(create_staff))
+        .route("/v1/oauth/token", post(issue_token))
+        .route("/v1/.well-known/jwks.json", get(jwks))
+        .route("/v1/stores/{store}/products", get(list_products).post(create_product))
+        .route(
+            "/v1/stores/{store}/products/{product}",
+            get(get_product).patch(update_product).delete(delete_product),
+        )
+        .route("/v1/stores/{store}/categories", get(list_categories).post(create_category))
+        .route("/v1/stores/{store}/search", get(search))
+}
+
+/// Any path we do not serve.
+pub async fn not_found() -> ServiceError {
+    ServiceError::not_found("route")
+}

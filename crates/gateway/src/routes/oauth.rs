@@ -1,0 +1,80 @@
+//! The RFC 6749 token endpoint and the public signing keys.
+//!
+//! Errors here follow RFC 6749 section 5.2 (`{"error": …, "error_description": …}`) rather than
+//! problem+json, because OAuth2 client libraries expect that shape.
+
+use crate::dto::{JwksView, OAuthErrorView, TokenForm, TokenView};
+use crate::state::GatewayState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use mercato_proto::identity::{GetJwksRequest, TokenRequest};
+use mercato_runtime::error::{ErrorCode, ServiceError};
+
+/// Issue tokens: `password`, `refresh_token` or `client_credentials` grant.
+#[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenView), (status = 400, body = OAuthErrorView), (status = 401, body = OAuthErrorView)))]
+pub async fn issue_token(State(state): State<GatewayState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded"),
+    };
+    let (basic_id, basic_secret) = basic_credentials(&headers).unwrap_or_default();
+    let request = TokenRequest {
+        grant_type: form.grant_type.unwrap_or_default(),
+        username: form.username.unwrap_or_default(),
+        password: form.password.unwrap_or_default(),
+        store: form.store.unwrap_or_default(),
+        refresh_token: form.refresh_token.unwrap_or_default(),
+        client_id: form.client_id.unwrap_or(basic_id),
+        client_secret: form.client_secret.unwrap_or(basic_secret),
+    };
+    match state.identity().issue_token(request).await {
+        Ok(t) => {
+            let view = TokenView {
+                access_token: t.access_token,
+                token_type: t.token_type,
+                expires_in: t.expires_in,
+                refresh_token: Some(t.refresh_token).filter(|r| !r.is_empty()),
+            };
+            let mut response = axum::Json(view).into_response();
+            // RFC 6749 section 5.1: token responses must not be cached.
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => oauth_error(e.code, &e.message),
+    }
+}
+
+/// HTTP Basic client authentication (`client_secret_basic`), which RFC 6749 prefers.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+fn oauth_error(code: ErrorCode, description: &str) -> Response {
+    let (status, error) = match code {
+        ErrorCode::InvalidGrant => (StatusCode::BAD_REQUEST, "invalid_grant"),
+        ErrorCode::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
+        ErrorCode::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        ErrorCode::InvalidRequest | ErrorCode::ValidationFailed => (StatusCode::BAD_REQUEST, "invalid_request"),
+        // Not an OAuth error: an outage or a bug; keep the problem document.
+        _ => return ServiceError::new(code, description).into_response(),
+    };
+    let body = OAuthErrorView { error: error.to_owned(), error_description: description.to_owned() };
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The public keys access tokens are signed with.
+#[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "oauth", responses((status = 200, body = JwksView)))]
+pub async fn jwks(State(state): State<GatewayState>) -> Result<axum::Json<JwksView>, ServiceError> {
+    Ok(axum::Json(state.identity().get_jwks(GetJwksRequest {}).await?.into()))
+}

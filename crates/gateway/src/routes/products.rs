@@ -1,0 +1,125 @@
+//! Products: public listing and reads; create, update and delete for owners and staff.
+
+use crate::access::{Caller, STORE_STAFF};
+use crate::dto::{CreateProductBody, ListProductsQuery, ProductPageView, ProductView, UpdateProductBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::GatewayState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mercato_proto::catalog::{
+    CreateProductRequest, DeleteProductRequest, GetProductRequest, ListProductsRequest, UpdateProductRequest,
+};
+use mercato_runtime::error::ServiceError;
+
+/// List a store's products.
+#[utoipa::path(get, path = "/v1/stores/{store}/products", tag = "catalog",
+    params(("store" = String, Path, description = "store slug"), ListProductsQuery),
+    responses((status = 200, body = ProductPageView), (status = 404), (status = 422)))]
+pub async fn list_products(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    ApiQuery(query): ApiQuery<ListProductsQuery>,
+) -> Result<axum::Json<ProductPageView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let page = state
+        .catalog()
+        .list_products(ListProductsRequest {
+            store_id: store.id,
+            category: query.category.unwrap_or_default(),
+            sort: query.sort.unwrap_or_default(),
+            page: query.page.unwrap_or(0),
+            per_page: query.per_page.unwrap_or(0),
+        })
+        .await?;
+    Ok(axum::Json(ProductPageView {
+        items: page.products.into_iter().map(Into::into).collect(),
+        page: page.page,
+        per_page: page.per_page,
+        total: page.total,
+    }))
+}
+
+/// One product, by id or slug.
+#[utoipa::path(get, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
+    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id or slug")),
+    responses((status = 200, body = ProductView), (status = 404)))]
+pub async fn get_product(
+    State(state): State<GatewayState>,
+    Path((slug, key)): Path<(String, String)>,
+) -> Result<axum::Json<ProductView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let product = state.catalog().get_product(GetProductRequest { store_id: store.id, key }).await?;
+    Ok(axum::Json(product.into()))
+}
+
+/// Create a product (owner or staff).
+#[utoipa::path(post, path = "/v1/stores/{store}/products", tag = "catalog", request_body = CreateProductBody,
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
+    responses((status = 201, body = ProductView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn create_product(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateProductBody>,
+) -> Result<(StatusCode, axum::Json<ProductView>), ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, STORE_STAFF)?;
+    let product = state
+        .catalog()
+        .create_product(CreateProductRequest {
+            store_id: store.id,
+            slug: body.slug,
+            title: body.title,
+            description: body.description.unwrap_or_default(),
+            category: body.category.unwrap_or_default(),
+            variants: body.variants.into_iter().map(Into::into).collect(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(product.into())))
+}
+
+/// Change a product (owner or staff); absent fields are left as they are.
+#[utoipa::path(patch, path = "/v1/stores/{store}/products/{product}", tag = "catalog", request_body = UpdateProductBody,
+    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProductView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn update_product(
+    State(state): State<GatewayState>,
+    Path((slug, product_id)): Path<(String, String)>,
+    caller: Caller,
+    ApiJson(body): ApiJson<UpdateProductBody>,
+) -> Result<axum::Json<ProductView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, STORE_STAFF)?;
+    let replace_variants = body.variants.is_some();
+    let product = state
+        .catalog()
+        .update_product(UpdateProductRequest {
+            store_id: store.id,
+            product_id,
+            slug: body.slug,
+            title: body.title,
+            description: body.description,
+            category: body.category,
+            variants: body.variants.unwrap_or_default().into_iter().map(Into::into).collect(),
+            replace_variants,
+        })
+        .await?;
+    Ok(axum::Json(product.into()))
+}
+
+/// Delete a product (owner or staff).
+#[utoipa::path(delete, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
+    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id")),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+pub async fn delete_product(
+    State(state): State<GatewayState>,
+    Path((slug, product_id)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<StatusCode, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, STORE_STAFF)?;
+    state.catalog().delete_product(DeleteProductRequest { store_id: store.id, product_id }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,87 @@
+//! Stores: provisioning, the public store record, customer registration and staff accounts.
+
+use crate::access::{Caller, OWNER};
+use crate::dto::{ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView};
+use crate::extract::ApiJson;
+use crate::state::GatewayState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mercato_proto::identity::{CreateStaffRequest, ProvisionStoreRequest, RegisterCustomerRequest};
+use mercato_runtime::error::ServiceError;
+
+/// Provision a store: the store, its owner account and one API client.
+#[utoipa::path(post, path = "/v1/stores", tag = "stores", request_body = ProvisionStoreBody,
+    responses((status = 201, body = ProvisionedStoreView), (status = 409, description = "slug taken"),
+              (status = 422, description = "invalid input")))]
+pub async fn provision_store(
+    State(state): State<GatewayState>,
+    ApiJson(body): ApiJson<ProvisionStoreBody>,
+) -> Result<(StatusCode, axum::Json<ProvisionedStoreView>), ServiceError> {
+    let created = state
+        .identity()
+        .provision_store(ProvisionStoreRequest {
+            slug: body.slug,
+            name: body.name,
+            currency: body.currency,
+            owner_email: body.owner.email,
+            owner_password: body.owner.password,
+        })
+        .await?;
+    let (Some(store), Some(owner), Some(client)) = (created.store, created.owner, created.api_client) else {
+        return Err(ServiceError::internal("identity returned an incomplete store"));
+    };
+    let view = ProvisionedStoreView {
+        store: store.into(),
+        owner: owner.into(),
+        api_client: ApiClientView { client_id: client.client_id, client_secret: client.client_secret, role: client.role },
+    };
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// The public record of one store.
+#[utoipa::path(get, path = "/v1/stores/{store}", tag = "stores",
+    params(("store" = String, Path, description = "store slug")),
+    responses((status = 200, body = StoreView), (status = 404)))]
+pub async fn get_store(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+) -> Result<axum::Json<StoreView>, ServiceError> {
+    Ok(axum::Json(state.store_by_slug(&slug).await?.into()))
+}
+
+/// Customer self-registration.
+#[utoipa::path(post, path = "/v1/stores/{store}/customers", tag = "stores", request_body = CredentialsBody,
+    params(("store" = String, Path, description = "store slug")),
+    responses((status = 201, body = UserView), (status = 409), (status = 422)))]
+pub async fn register_customer(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<CredentialsBody>,
+) -> Result<(StatusCode, axum::Json<UserView>), ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let user = state
+        .identity()
+        .register_customer(RegisterCustomerRequest { store_id: store.id, email: body.email, password: body.password })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// Create a staff account (owner only).
+#[utoipa::path(post, path = "/v1/stores/{store}/staff", tag = "stores", request_body = CredentialsBody,
+    params(("store" = String, Path, description = "store slug")),
+    security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 401), (status = 403), (status = 404), (status = 409)))]
+pub async fn create_staff(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CredentialsBody>,
+) -> Result<(StatusCode, axum::Json<UserView>), ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, OWNER)?;
+    let user = state
+        .identity()
+        .create_staff(CreateStaffRequest { store_id: store.id, email: body.email, password: body.password })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
