@@ -1,1 +1,30 @@
-//! placeholder
+//! The identity service: stores (tenants) and their provisioning, users and roles, the OAuth2
+//! token endpoint, and the Ed25519 keys access tokens are signed with.
+//!
+//! # Layout
+//!
+//! - [`service`]: [`IdentityService`], its start-up, and the gRPC contract
+//!   (`mercato.identity.v1.Identity`) mapped onto the operations below.
+//! - [`accounts`]: provisioning a store (store, owner, API client and the
+//!   `mercato.identity.store_provisioned` event in one transaction), registering users.
+//! - [`grants`]: the token endpoint: password, refresh_token (single use, rotation, reuse
+//!   revokes the family) and client_credentials.
+//! - [`keys`]: the signing key (generated once, shared by replicas through the database) and
+//!   the JWKS.
+//! - [`domain`]: input newtypes, argon2id hashing and token rules; no IO.
+//! - [`store`]: the [`store::IdentityStore`] trait, its SQL implementation and the migrations.
+//!
+//! # Invariants
+//!
+//! Passwords, client secrets and refresh tokens are never stored in clear: passwords as
+//! argon2id hashes, secrets and refresh tokens (256 random bits each) as SHA-256. Every
+//! store-scoped storage call takes the store id first.
+
+pub mod accounts;
+pub mod domain;
+pub mod grants;
+pub mod keys;
+pub mod service;
+pub mod store;
+
+pub use service::IdentityService;

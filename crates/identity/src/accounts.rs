@@ -1,0 +1,162 @@
+//! Stores and users: provisioning a store with its owner and API client, registering users,
+//! looking stores up.
+
+use crate::IdentityService;
+use crate::domain::passwords;
+use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
+use crate::domain::validate::{Email, Password, Slug, StoreName};
+use crate::store::{ApiClientRecord, Provisioning, StoreRecord, UserRecord};
+use mercato_proto::events::StoreProvisioned;
+use mercato_proto::identity::ProvisionStoreRequest;
+use mercato_runtime::auth::Role;
+use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::ids::{StoreId, UserId};
+use mercato_runtime::money::Currency;
+use mercato_runtime::outbox;
+
+/// The event subject of a new store.
+pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
+
+/// A new store and what came with it; the client secret exists only here, never in storage.
+pub(crate) struct Provisioned {
+    pub store: StoreRecord,
+    pub owner: UserRecord,
+    pub api_client: ApiClientRecord,
+    pub client_secret: String,
+}
+
+/// Reached only if a `Validator` passed while a check returned nothing, which is a bug.
+fn validated<T>(value: Option<T>) -> Result<T, ServiceError> {
+    value.ok_or_else(|| ServiceError::internal("validation passed without a value"))
+}
+
+impl IdentityService {
+    /// Creates a store, its owner and a staff API client, and records the event, all in one
+    /// transaction: either the merchant gets everything or nothing was written.
+    pub(crate) async fn provision(
+        &self,
+        req: ProvisionStoreRequest,
+    ) -> Result<Provisioned, ServiceError> {
+        let mut v = Validator::new();
+        let slug = v.check(Slug::parse(&req.slug));
+        let name = v.check(StoreName::parse(&req.name));
+        let currency = v.check(Currency::parse(&req.currency));
+        let email = v.check(Email::parse("owner_email", &req.owner_email));
+        let password = v.check(Password::parse("owner_password", &req.owner_password));
+        v.finish()?;
+        let (slug, name, currency, email, password) = (
+            validated(slug)?,
+            validated(name)?,
+            validated(currency)?,
+            validated(email)?,
+            validated(password)?,
+        );
+
+        let password_hash = passwords::hash(password).await?;
+        let now = mercato_runtime::time::now_ms();
+        let store = StoreRecord {
+            id: StoreId::new(),
+            slug: slug.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            currency: currency.as_str().to_owned(),
+            created_at: now,
+        };
+        let owner = UserRecord {
+            id: UserId::new(),
+            store_id: store.id,
+            email: email.as_str().to_owned(),
+            role: Role::Owner,
+            password_hash,
+            created_at: now,
+        };
+        let client_secret = random_secret();
+        let api_client = ApiClientRecord {
+            client_id: new_client_id(),
+            store_id: store.id,
+            secret_hash: secret_hash(&client_secret),
+            role: Role::Staff,
+            created_at: now,
+        };
+        let event = outbox::envelope(
+            &store.id.to_string(),
+            STORE_PROVISIONED,
+            1,
+            &StoreProvisioned {
+                store_id: store.id.to_string(),
+                slug: store.slug.clone(),
+                name: store.name.clone(),
+                currency: store.currency.clone(),
+            },
+        );
+        let provisioning = Provisioning {
+            store,
+            owner,
+            api_client,
+            event,
+        };
+        self.store.provision(&provisioning).await?;
+        self.outbox_waker.notify_one();
+        tracing::info!(store_id = %provisioning.store.id, slug = %provisioning.store.slug, "store provisioned");
+        Ok(Provisioned {
+            store: provisioning.store,
+            owner: provisioning.owner,
+            api_client: provisioning.api_client,
+            client_secret,
+        })
+    }
+
+    /// Adds a customer or staff account to a store.
+    pub(crate) async fn register_user(
+        &self,
+        store_id: &str,
+        role: Role,
+        email: &str,
+        password: &str,
+    ) -> Result<UserRecord, ServiceError> {
+        let mut v = Validator::new();
+        let store_id = v.check(StoreId::parse("store_id", store_id));
+        let email = v.check(Email::parse("email", email));
+        let password = v.check(Password::parse("password", password));
+        v.finish()?;
+        let (store_id, email, password) = (
+            validated(store_id)?,
+            validated(email)?,
+            validated(password)?,
+        );
+
+        // Checked before hashing so that requests for unknown stores cost no argon2 time;
+        // the insert checks again, in its transaction.
+        if self.store.store_by_id(store_id).await?.is_none() {
+            return Err(ServiceError::not_found("store"));
+        }
+        let user = UserRecord {
+            id: UserId::new(),
+            store_id,
+            email: email.as_str().to_owned(),
+            role,
+            password_hash: passwords::hash(password).await?,
+            created_at: mercato_runtime::time::now_ms(),
+        };
+        self.store.create_user(store_id, &user).await?;
+        tracing::info!(store_id = %store_id, user_id = %user.id, role = role.as_str(), "user registered");
+        Ok(user)
+    }
+
+    /// A store by id; an id that is not a UUID names no store.
+    pub(crate) async fn store_by_id(&self, id: &str) -> Result<StoreRecord, ServiceError> {
+        let Ok(id) = id.trim().parse::<StoreId>() else {
+            return Err(ServiceError::not_found("store"));
+        };
+        self.store
+            .store_by_id(id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("store"))
+    }
+
+    pub(crate) async fn store_by_slug(&self, slug: &str) -> Result<StoreRecord, ServiceError> {
+        self.store
+            .store_by_slug(slug)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("store"))
+    }
+}

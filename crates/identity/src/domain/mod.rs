@@ -1,0 +1,5 @@
+//! The identity domain: input newtypes, password hashing and token rules, free of storage.
+
+pub mod passwords;
+pub mod tokens;
+pub mod validate;

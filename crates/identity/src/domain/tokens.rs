@@ -1,0 +1,238 @@
+//! Token rules without IO: grant parsing, random secrets and their hashes, refresh-token states
+//! and access-token claims.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mercato_proto::identity::TokenRequest;
+use mercato_runtime::auth::{Claims, Role};
+use mercato_runtime::config::AuthSettings;
+use mercato_runtime::error::{ErrorCode, ServiceError};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A token request, checked for the parameters its grant type needs (RFC 6749 sections 4.3,
+/// 4.4 and 6).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Grant {
+    Password {
+        store_slug: String,
+        username: String,
+        password: String,
+    },
+    RefreshToken {
+        refresh_token: String,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+impl Grant {
+    pub fn parse(req: &TokenRequest) -> Result<Grant, ServiceError> {
+        let required = |name: &str, value: &str| {
+            if value.is_empty() {
+                Err(ServiceError::invalid_request(format!(
+                    "missing parameter {name}"
+                )))
+            } else {
+                Ok(value.to_owned())
+            }
+        };
+        match req.grant_type.as_str() {
+            "password" => Ok(Grant::Password {
+                store_slug: required("store", &req.store)?,
+                username: required("username", &req.username)?,
+                password: required("password", &req.password)?,
+            }),
+            "refresh_token" => Ok(Grant::RefreshToken {
+                refresh_token: required("refresh_token", &req.refresh_token)?,
+            }),
+            "client_credentials" => Ok(Grant::ClientCredentials {
+                client_id: required("client_id", &req.client_id)?,
+                client_secret: required("client_secret", &req.client_secret)?,
+            }),
+            "" => Err(ServiceError::invalid_request(
+                "missing parameter grant_type",
+            )),
+            _ => Err(ServiceError::new(
+                ErrorCode::UnsupportedGrantType,
+                "grant_type must be password, refresh_token or client_credentials",
+            )),
+        }
+    }
+}
+
+/// The one answer to every failed password login, whichever part was wrong.
+pub fn bad_login() -> ServiceError {
+    ServiceError::new(ErrorCode::InvalidGrant, "invalid username or password")
+}
+
+/// The one answer to every refresh token that may not be used.
+pub fn bad_refresh_token() -> ServiceError {
+    ServiceError::new(
+        ErrorCode::InvalidGrant,
+        "refresh token is invalid, expired or revoked",
+    )
+}
+
+/// The one answer to every failed client authentication.
+pub fn bad_client() -> ServiceError {
+    ServiceError::new(ErrorCode::InvalidClient, "invalid client credentials")
+}
+
+/// 32 random bytes, base64url without padding: refresh tokens and client secrets.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new API client id: `mc_` and 24 random hex digits; public, so it need not be long.
+pub fn new_client_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("mc_{}", hex(&bytes))
+}
+
+/// SHA-256 as lower-case hex. Secrets and refresh tokens are stored only in this form: they
+/// carry 256 random bits, so a fast hash is enough to make a stolen table useless.
+pub fn secret_hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares two hashes in time independent of where they differ.
+pub fn hashes_match(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a presented refresh token may still do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshStatus {
+    /// Unused, unrevoked, unexpired: it may be exchanged once.
+    Active,
+    /// Used before: someone replays it, so the whole family must be revoked.
+    Replayed,
+    Revoked,
+    Expired,
+}
+
+/// Decides a refresh token's status from its row. Revocation wins (the family is already
+/// dead); a replay is detected even after expiry, because it still signals a leaked token.
+pub fn refresh_status(
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    now_ms: i64,
+) -> RefreshStatus {
+    if revoked_at.is_some() {
+        RefreshStatus::Revoked
+    } else if used_at.is_some() {
+        RefreshStatus::Replayed
+    } else if expires_at <= now_ms {
+        RefreshStatus::Expired
+    } else {
+        RefreshStatus::Active
+    }
+}
+
+/// The claims of a new access token.
+pub fn access_claims(
+    auth: &AuthSettings,
+    store_id: &str,
+    subject: &str,
+    role: Role,
+    now_ms: i64,
+) -> Claims {
+    let iat = now_ms / 1000;
+    Claims {
+        iss: auth.issuer.clone(),
+        aud: auth.audience.clone(),
+        sub: subject.to_owned(),
+        exp: iat + ttl_seconds(auth),
+        iat,
+        jti: uuid::Uuid::now_v7().to_string(),
+        store: store_id.to_owned(),
+        role,
+    }
+}
+
+/// The access-token lifetime in whole seconds, as `expires_in` reports it.
+pub fn ttl_seconds(auth: &AuthSettings) -> i64 {
+    i64::try_from(auth.access_token_ttl.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// When a refresh token issued now expires.
+pub fn refresh_expiry(auth: &AuthSettings, now_ms: i64) -> i64 {
+    let ttl = i64::try_from(auth.refresh_token_ttl.as_millis()).unwrap_or(i64::MAX);
+    now_ms.saturating_add(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(grant_type: &str) -> TokenRequest {
+        TokenRequest {
+            grant_type: grant_type.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named_in_the_error() {
+        let mut req = request("password");
+        req.store = "shop".into();
+        req.username = "ann@example.com".into();
+        let e = Grant::parse(&req).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("password"), "{}", e.message);
+
+        let e = Grant::parse(&request("client_credentials")).unwrap_err();
+        assert!(e.message.contains("client_id"), "{}", e.message);
+        let e = Grant::parse(&request("")).unwrap_err();
+        assert!(e.message.contains("grant_type"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_unknown_grant_type_is_unsupported() {
+        let e = Grant::parse(&request("implicit")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
+    }
+
+    #[test]
+    fn revocation_wins_over_use_and_use_over_expiry() {
+        assert_eq!(refresh_status(None, None, 10, 5), RefreshStatus::Active);
+        assert_eq!(refresh_status(None, None, 10, 10), RefreshStatus::Expired);
+        assert_eq!(
+            refresh_status(Some(1), None, 10, 20),
+            RefreshStatus::Replayed
+        );
+        assert_eq!(
+            refresh_status(Some(1), Some(2), 10, 5),
+            RefreshStatus::Revoked
+        );
+    }
+
+    #[test]
+    fn secrets_are_32_random_bytes_and_hash_to_sha256_hex() {
+        let s = random_secret();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&s).unwrap().len(), 32);
+        assert_ne!(s, random_secret());
+        assert_eq!(
+            secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(hashes_match(&secret_hash("abc"), &secret_hash("abc")));
+        assert!(!hashes_match(&secret_hash("abc"), &secret_hash("abd")));
+        assert!(new_client_id().starts_with("mc_"));
+    }
+}

@@ -1,0 +1,174 @@
+//! The OAuth2 token endpoint (RFC 6749): password, refresh_token with rotation and reuse
+//! detection, and client_credentials.
+
+use crate::IdentityService;
+use crate::domain::passwords;
+use crate::domain::tokens::{
+    self, Grant, RefreshStatus, bad_client, bad_login, bad_refresh_token, hashes_match,
+    random_secret, secret_hash,
+};
+use crate::domain::validate::Email;
+use crate::store::{RefreshTokenRecord, Rotation};
+use mercato_proto::identity::{TokenRequest, TokenResponse};
+use mercato_runtime::auth::Role;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+impl IdentityService {
+    /// Answers a token request, or says which rule it broke.
+    pub(crate) async fn token(&self, req: TokenRequest) -> Result<TokenResponse, ServiceError> {
+        match Grant::parse(&req)? {
+            Grant::Password {
+                store_slug,
+                username,
+                password,
+            } => self.password_grant(&store_slug, &username, password).await,
+            Grant::RefreshToken { refresh_token } => self.refresh_grant(&refresh_token).await,
+            Grant::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                self.client_credentials_grant(&client_id, &client_secret)
+                    .await
+            }
+        }
+    }
+
+    /// Logs a user in. Every failure gives the same answer after the same work, so that
+    /// neither the message nor the timing tells whether the store or the user exists.
+    async fn password_grant(
+        &self,
+        store_slug: &str,
+        username: &str,
+        password: String,
+    ) -> Result<TokenResponse, ServiceError> {
+        let user = match self.store.store_by_slug(store_slug).await? {
+            Some(store) => {
+                self.store
+                    .user_by_email(store.id, &Email::normalise(username))
+                    .await?
+            }
+            None => None,
+        };
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches = passwords::verify(password, stored_hash).await?;
+        let user = user.filter(|_| matches).ok_or_else(bad_login)?;
+
+        let now = now_ms();
+        let family_id = uuid::Uuid::now_v7().to_string();
+        let subject = user.id.to_string();
+        let (refresh_token, record) =
+            self.new_refresh_token(user.store_id, &family_id, &subject, user.role, now);
+        self.store
+            .insert_refresh_token(user.store_id, &record)
+            .await?;
+        self.respond(user.store_id, &subject, user.role, refresh_token, now)
+    }
+
+    /// Exchanges a refresh token for a new pair. Each token works once; presenting one again
+    /// means it leaked (or the client misbehaves), so its whole family is revoked and the
+    /// legitimate holder has to log in again.
+    async fn refresh_grant(&self, presented: &str) -> Result<TokenResponse, ServiceError> {
+        let hash = secret_hash(presented);
+        let Some(old) = self.store.refresh_token_by_hash(&hash).await? else {
+            return Err(bad_refresh_token());
+        };
+        let now = now_ms();
+        match tokens::refresh_status(old.used_at, old.revoked_at, old.expires_at, now) {
+            RefreshStatus::Active => {}
+            RefreshStatus::Replayed => {
+                let revoked = self
+                    .store
+                    .revoke_refresh_family(old.store_id, &old.family_id, now)
+                    .await?;
+                tracing::warn!(store_id = %old.store_id, family_id = %old.family_id, revoked, "refresh token replayed; family revoked");
+                return Err(bad_refresh_token());
+            }
+            RefreshStatus::Revoked | RefreshStatus::Expired => return Err(bad_refresh_token()),
+        }
+
+        let (refresh_token, next) =
+            self.new_refresh_token(old.store_id, &old.family_id, &old.subject, old.role, now);
+        match self
+            .store
+            .rotate_refresh_token(old.store_id, &hash, &next, now)
+            .await?
+        {
+            Rotation::Rotated => {
+                self.respond(old.store_id, &old.subject, old.role, refresh_token, now)
+            }
+            Rotation::FamilyRevoked => {
+                tracing::warn!(store_id = %old.store_id, family_id = %old.family_id, "refresh token used concurrently; family revoked");
+                Err(bad_refresh_token())
+            }
+        }
+    }
+
+    /// Authenticates an API client by its secret; the token's subject is the client and no
+    /// refresh token is issued (RFC 6749 section 4.4.3): the client can always ask again.
+    async fn client_credentials_grant(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<TokenResponse, ServiceError> {
+        let client = self
+            .store
+            .api_client(client_id)
+            .await?
+            .ok_or_else(bad_client)?;
+        if !hashes_match(&secret_hash(client_secret), &client.secret_hash) {
+            return Err(bad_client());
+        }
+        self.respond(
+            client.store_id,
+            &client.client_id,
+            client.role,
+            String::new(),
+            now_ms(),
+        )
+    }
+
+    /// A refresh token in clear, for the client, and its row, for storage.
+    fn new_refresh_token(
+        &self,
+        store_id: StoreId,
+        family_id: &str,
+        subject: &str,
+        role: Role,
+        now: i64,
+    ) -> (String, RefreshTokenRecord) {
+        let token = random_secret();
+        let record = RefreshTokenRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            family_id: family_id.to_owned(),
+            store_id,
+            subject: subject.to_owned(),
+            role,
+            token_hash: secret_hash(&token),
+            expires_at: tokens::refresh_expiry(&self.auth, now),
+            used_at: None,
+            revoked_at: None,
+            created_at: now,
+        };
+        (token, record)
+    }
+
+    /// Signs an access token and wraps it in the token endpoint's answer.
+    fn respond(
+        &self,
+        store_id: StoreId,
+        subject: &str,
+        role: Role,
+        refresh_token: String,
+        now: i64,
+    ) -> Result<TokenResponse, ServiceError> {
+        let claims = tokens::access_claims(&self.auth, &store_id.to_string(), subject, role, now);
+        Ok(TokenResponse {
+            access_token: self.signer.sign(&claims)?,
+            token_type: "Bearer".to_owned(),
+            expires_in: tokens::ttl_seconds(&self.auth),
+            refresh_token,
+        })
+    }
+}

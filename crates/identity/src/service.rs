@@ -1,0 +1,153 @@
+//! The identity service: its state, its start-up, and the gRPC contract mapped onto it.
+//!
+//! The contract methods here only translate between protobuf messages and the operations in
+//! [`crate::accounts`] and [`crate::grants`], which return `ServiceError`.
+
+use crate::keys::{self, Signer};
+use crate::store::migrations::MIGRATIONS;
+use crate::store::sql::SqlIdentityStore;
+use crate::store::{IdentityStore, StoreRecord, UserRecord};
+use mercato_proto::identity::identity_server::Identity;
+use mercato_proto::identity::{
+    ApiClient, CreateStaffRequest, GetJwksRequest, GetStoreRequest, Jwks, ProvisionStoreRequest,
+    ProvisionStoreResponse, RegisterCustomerRequest, Store, TokenRequest, TokenResponse, User,
+    get_store_request,
+};
+use mercato_runtime::auth::Role;
+use mercato_runtime::config::AuthSettings;
+use mercato_runtime::db::Db;
+use mercato_runtime::error::ServiceError;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tonic::{Request, Response, Status};
+
+/// Stores, users, tokens and signing keys.
+pub struct IdentityService {
+    /// Every row the service reads or writes goes through this trait.
+    pub(crate) store: Arc<dyn IdentityStore>,
+    /// Issuer, audience and token lifetimes.
+    pub(crate) auth: AuthSettings,
+    /// The key new access tokens are signed with, loaded once at start.
+    pub(crate) signer: Signer,
+    /// Woken after a commit that appended an event, so the outbox relay publishes at once
+    /// instead of at its next poll.
+    pub(crate) outbox_waker: Arc<Notify>,
+}
+
+impl IdentityService {
+    /// Migrates the database, loads or creates the Ed25519 signing key.
+    pub async fn new(
+        db: Db,
+        auth: AuthSettings,
+        outbox_waker: Arc<Notify>,
+    ) -> anyhow::Result<Arc<IdentityService>> {
+        db.migrate("identity", MIGRATIONS).await?;
+        let store: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db));
+        let signer = Signer::load_or_create(store.as_ref()).await?;
+        tracing::info!(kid = signer.kid(), "identity service ready to sign tokens");
+        Ok(Arc::new(IdentityService {
+            store,
+            auth,
+            signer,
+            outbox_waker,
+        }))
+    }
+
+    /// Whether the database answers; for readiness probes.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await
+    }
+}
+
+pub(crate) fn store_message(s: &StoreRecord) -> Store {
+    Store {
+        id: s.id.to_string(),
+        slug: s.slug.clone(),
+        name: s.name.clone(),
+        currency: s.currency.clone(),
+        created_at_ms: s.created_at,
+    }
+}
+
+pub(crate) fn user_message(u: &UserRecord) -> User {
+    User {
+        id: u.id.to_string(),
+        store_id: u.store_id.to_string(),
+        email: u.email.clone(),
+        role: u.role.as_str().to_owned(),
+        created_at_ms: u.created_at,
+    }
+}
+
+fn reply<T>(result: Result<T, ServiceError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl Identity for IdentityService {
+    async fn provision_store(
+        &self,
+        request: Request<ProvisionStoreRequest>,
+    ) -> Result<Response<ProvisionStoreResponse>, Status> {
+        let provisioned = self.provision(request.into_inner()).await;
+        reply(provisioned.map(|p| ProvisionStoreResponse {
+            store: Some(store_message(&p.store)),
+            owner: Some(user_message(&p.owner)),
+            api_client: Some(ApiClient {
+                client_id: p.api_client.client_id,
+                client_secret: p.client_secret,
+                role: p.api_client.role.as_str().to_owned(),
+            }),
+        }))
+    }
+
+    async fn get_store(
+        &self,
+        request: Request<GetStoreRequest>,
+    ) -> Result<Response<Store>, Status> {
+        let found = match request.into_inner().key {
+            Some(get_store_request::Key::Id(id)) => self.store_by_id(&id).await,
+            Some(get_store_request::Key::Slug(slug)) => self.store_by_slug(&slug).await,
+            None => Err(ServiceError::invalid_request(
+                "store id or slug is required",
+            )),
+        };
+        reply(found.map(|s| store_message(&s)))
+    }
+
+    async fn register_customer(
+        &self,
+        request: Request<RegisterCustomerRequest>,
+    ) -> Result<Response<User>, Status> {
+        let r = request.into_inner();
+        let user = self
+            .register_user(&r.store_id, Role::Customer, &r.email, &r.password)
+            .await;
+        reply(user.map(|u| user_message(&u)))
+    }
+
+    async fn create_staff(
+        &self,
+        request: Request<CreateStaffRequest>,
+    ) -> Result<Response<User>, Status> {
+        let r = request.into_inner();
+        let user = self
+            .register_user(&r.store_id, Role::Staff, &r.email, &r.password)
+            .await;
+        reply(user.map(|u| user_message(&u)))
+    }
+
+    async fn issue_token(
+        &self,
+        request: Request<TokenRequest>,
+    ) -> Result<Response<TokenResponse>, Status> {
+        reply(self.token(request.into_inner()).await)
+    }
+
+    async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
+        let keys = self.store.public_keys().await.map_err(ServiceError::from);
+        reply(keys.map(|keys| Jwks {
+            keys: keys.iter().map(keys::jwk).collect(),
+        }))
+    }
+}

@@ -1,0 +1,57 @@
+//! The identity schema, applied in order by `Db::migrate("identity", MIGRATIONS)`.
+//!
+//! Portable types only (see `mercato_runtime::db`): ids are UUID text, times epoch milliseconds,
+//! secrets are stored as SHA-256 hex and never in clear.
+
+use mercato_runtime::db::Migration;
+
+pub const MIGRATIONS: &[Migration] = &[
+    mercato_runtime::outbox::MIGRATION,
+    Migration {
+        name: "0001_identity",
+        sql: "CREATE TABLE stores (
+                id TEXT PRIMARY KEY,
+                slug TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id),
+                email TEXT NOT NULL,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (store_id, email)
+              );
+              CREATE TABLE api_clients (
+                client_id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id),
+                secret_hash TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              CREATE INDEX api_clients_store ON api_clients (store_id);
+              CREATE TABLE refresh_tokens (
+                id TEXT PRIMARY KEY,
+                family_id TEXT NOT NULL,
+                store_id TEXT NOT NULL REFERENCES stores (id),
+                subject TEXT NOT NULL,
+                role TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT,
+                revoked_at BIGINT,
+                created_at BIGINT NOT NULL
+              );
+              CREATE INDEX refresh_tokens_family ON refresh_tokens (store_id, family_id);
+              CREATE TABLE signing_keys (
+                kid TEXT PRIMARY KEY,
+                generation BIGINT NOT NULL UNIQUE,
+                private_pkcs8 {{BYTES}} NOT NULL,
+                public_x TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );",
+    },
+];

@@ -1,0 +1,212 @@
+//! The identity service's storage, behind one trait; [`sql::SqlIdentityStore`] implements it
+//! on SQLite and PostgreSQL alike.
+//!
+//! Rows are plain records; the service builds them from validated input, so the store
+//! checks nothing but the constraints only the database can enforce (unique slugs and emails).
+
+pub mod migrations;
+pub mod sql;
+
+use async_trait::async_trait;
+use mercato_proto::events::EventEnvelope;
+use mercato_runtime::auth::Role;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::{StoreId, UserId};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreRecord {
+    pub id: StoreId,
+    pub slug: String,
+    pub name: String,
+    pub currency: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub store_id: StoreId,
+    /// Normalised to lower case.
+    pub email: String,
+    pub role: Role,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiClientRecord {
+    pub client_id: String,
+    pub store_id: StoreId,
+    /// SHA-256 hex of the secret; the secret itself is shown once and never stored.
+    pub secret_hash: String,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+/// One refresh token. Tokens issued from one login form a family: each refresh uses one up
+/// and adds its successor, so a second use of any member reveals a leak.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub id: String,
+    pub family_id: String,
+    pub store_id: StoreId,
+    /// The user id the access tokens are issued to.
+    pub subject: String,
+    pub role: Role,
+    /// SHA-256 hex of the token.
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An Ed25519 signing key. Generations are numbered from 1 so that replicas starting together
+/// agree on one key: the second to insert a generation is ignored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub generation: i64,
+    /// PKCS#8 DER of the private key. Stored in clear: the database's access control is what
+    /// protects it; wrapping it with a KMS key would be the next step.
+    pub private_pkcs8: Vec<u8>,
+    /// Base64url of the 32-byte public key, as the JWK `x`.
+    pub public_x: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public half of a signing key, for the JWKS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKeyRecord {
+    pub kid: String,
+    pub public_x: String,
+}
+
+/// Everything a new store starts with, written in one transaction.
+#[derive(Clone, Debug)]
+pub struct Provisioning {
+    pub store: StoreRecord,
+    pub owner: UserRecord,
+    pub api_client: ApiClientRecord,
+    /// `mercato.identity.store_provisioned`, for the outbox.
+    pub event: EventEnvelope,
+}
+
+/// How an attempt to exchange a refresh token ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was marked used and its successor stored.
+    Rotated,
+    /// Another request used (or revoked) the token first; its family is now revoked.
+    FamilyRevoked,
+}
+
+/// The failures a caller can act on; anything else is a database error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store slug is taken")]
+    SlugTaken,
+    #[error("email is already registered in this store")]
+    EmailTaken,
+    #[error("store not found")]
+    UnknownStore,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A row the service wrote that no longer parses; a bug or a manual edit.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::SlugTaken => ServiceError::conflict("store slug is taken"),
+            StoreError::EmailTaken => {
+                ServiceError::conflict("email is already registered in this store")
+            }
+            StoreError::UnknownStore => ServiceError::not_found("store"),
+            StoreError::Database(e) => ServiceError::from(e),
+            StoreError::Corrupt(why) => ServiceError::internal(why),
+        }
+    }
+}
+
+/// The identity service's storage. Store-scoped methods take the store id first.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> bool;
+
+    /// Writes a store with its owner, API client and event, or nothing; `SlugTaken` when the
+    /// slug is in use, decided by the unique index so that two racing requests cannot both win.
+    async fn provision(&self, p: &Provisioning) -> Result<(), StoreError>;
+
+    async fn store_by_id(&self, store_id: StoreId) -> Result<Option<StoreRecord>, StoreError>;
+
+    async fn store_by_slug(&self, slug: &str) -> Result<Option<StoreRecord>, StoreError>;
+
+    /// Adds a user; `EmailTaken` when the store has one with that email, `UnknownStore` when
+    /// the store does not exist.
+    async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError>;
+
+    async fn user_by_email(
+        &self,
+        store_id: StoreId,
+        email: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Looks a client up by its id, which is unique across stores: client credentials name
+    /// no store, the client determines it.
+    async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError>;
+
+    async fn insert_refresh_token(
+        &self,
+        store_id: StoreId,
+        token: &RefreshTokenRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Looks a token up by its hash; the token itself is the only key a client presents.
+    async fn refresh_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    /// Marks the token `used_hash` used, if it still is unused and unrevoked, and stores
+    /// `next` in its family, atomically. When the token was no longer active, revokes its
+    /// whole family instead.
+    async fn rotate_refresh_token(
+        &self,
+        store_id: StoreId,
+        used_hash: &str,
+        next: &RefreshTokenRecord,
+        now_ms: i64,
+    ) -> Result<Rotation, StoreError>;
+
+    /// Revokes every token of a family not yet revoked; returns how many.
+    async fn revoke_refresh_family(
+        &self,
+        store_id: StoreId,
+        family_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// The key of the highest generation, the one new tokens are signed with.
+    async fn newest_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError>;
+
+    /// Inserts a key unless its generation exists; returns whether it was inserted.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError>;
+
+    /// The public half of every key, newest first, so that tokens signed before a rotation
+    /// still verify. Private keys are not read for this.
+    async fn public_keys(&self) -> Result<Vec<PublicKeyRecord>, StoreError>;
+}
