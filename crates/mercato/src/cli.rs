@@ -1,0 +1,134 @@
+//! The command line. Flags override the layered settings (file, then `MERCATO__…` environment).
+
+use crate::roles::Roles;
+use clap::{Parser, Subcommand};
+use mercato_runtime::config::{LogFormat, Secret, Settings};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mercato",
+    version,
+    about = "Multi-tenant commerce platform: one binary, embedded or distributed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the platform, or the given roles of it (the default command).
+    Serve(ServeArgs),
+    /// Create and migrate every service's database, then exit.
+    Migrate,
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct CommonArgs {
+    /// Where embedded services keep their SQLite files.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL server URL; each service gets its own database on it.
+    #[arg(
+        long,
+        global = true,
+        env = "MERCATO_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
+    /// NATS URL; events go through JetStream instead of the in-process bus.
+    #[arg(long, global = true, env = "MERCATO_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// Redis URL for the shared cache.
+    #[arg(long, global = true, env = "MERCATO_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    pub json_logs: bool,
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Services to run here: `all`, or a comma list of gateway, identity, catalog.
+    #[arg(long, default_value = "all")]
+    pub roles: String,
+    /// Address of this process's one port (REST, gRPC, health, metrics).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// gRPC endpoint of a remote identity service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub identity_url: Vec<String>,
+    /// gRPC endpoint of a remote catalog service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub catalog_url: Vec<String>,
+    /// Do not seed the demo store.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// Applies the flags on top of the loaded settings.
+fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+    let mut s = Settings::load()?;
+    if let Some(d) = &common.data_dir {
+        s.data_dir = d.clone();
+    }
+    if let Some(u) = &common.postgres_url {
+        s.postgres.url = Some(Secret::new(u.clone()));
+    }
+    if let Some(u) = &common.nats_url {
+        s.nats.url = Some(Secret::new(u.clone()));
+    }
+    if let Some(u) = &common.redis_url {
+        s.redis.url = Some(Secret::new(u.clone()));
+    }
+    if common.json_logs {
+        s.log.format = LogFormat::Json;
+    }
+    if let Some(serve) = serve {
+        if let Some(l) = serve.listen {
+            s.http.listen = l;
+        }
+        if !serve.identity_url.is_empty() {
+            s.services.identity = serve.identity_url.clone();
+        }
+        if !serve.catalog_url.is_empty() {
+            s.services.catalog = serve.catalog_url.clone();
+        }
+        if serve.no_demo {
+            s.demo.seed = false;
+        }
+    }
+    Ok(s)
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let default_serve = ServeArgs {
+        roles: "all".to_owned(),
+        ..ServeArgs::default()
+    };
+    match cli.command {
+        Some(Command::Migrate) => {
+            let s = settings(&cli.common, None)?;
+            mercato_runtime::telemetry::init(&s.log);
+            crate::app::migrate_all(&s).await
+        }
+        Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
+        None => serve_with(&cli.common, &default_serve).await,
+    }
+}
+
+async fn serve_with(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<()> {
+    let s = settings(common, Some(serve))?;
+    mercato_runtime::telemetry::init(&s.log);
+    let roles = Roles::parse(&serve.roles).map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind(s.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.http.listen))?;
+    let shutdown = mercato_runtime::shutdown::on_os_signal();
+    crate::app::run(s, roles, listener, shutdown).await
+}

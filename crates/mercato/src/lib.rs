@@ -1,0 +1,17 @@
+//! The Mercato process: which services run here (roles), how they reach each other, and the
+//! HTTP/gRPC listener they share.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line (`serve`, `migrate`) mapped onto [`mercato_runtime::config::Settings`].
+//! - [`roles`]: the set of services a process runs.
+//! - [`infra`]: the databases, bus and cache chosen by configuration (embedded or distributed).
+//! - [`app`]: builds the services of this process, wires clients (local or remote), starts the
+//!   event consumers and outbox relays, and serves until shutdown.
+//! - [`seed`]: the demo store created on first start.
+
+pub mod app;
+pub mod cli;
+pub mod infra;
+pub mod roles;
+pub mod seed;

@@ -1,0 +1,84 @@
+//! Roles: the services one process runs. `all` (the default) is the embedded topology.
+
+use std::fmt;
+
+/// One service of the platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Gateway,
+    Identity,
+    Catalog,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Gateway, Role::Identity, Role::Catalog];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Gateway => "gateway",
+            Role::Identity => "identity",
+            Role::Catalog => "catalog",
+        }
+    }
+}
+
+/// A non-empty set of roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roles(Vec<Role>);
+
+impl Roles {
+    pub fn all() -> Roles {
+        Roles(Role::ALL.to_vec())
+    }
+
+    /// Parses `gateway,catalog` or `all`.
+    pub fn parse(s: &str) -> Result<Roles, String> {
+        let mut roles = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "all" {
+                return Ok(Roles::all());
+            }
+            let role = Role::ALL
+                .into_iter()
+                .find(|r| r.name() == part)
+                .ok_or_else(|| format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog"))?;
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        if roles.is_empty() {
+            return Err("no roles given".to_owned());
+        }
+        roles.sort();
+        Ok(Roles(roles))
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+
+    pub fn is_all(&self) -> bool {
+        Role::ALL.iter().all(|r| self.has(*r))
+    }
+}
+
+impl fmt::Display for Roles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = self.0.iter().map(|r| r.name()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_from_comma_lists() {
+        let r = Roles::parse("catalog, gateway").unwrap();
+        assert!(r.has(Role::Catalog) && r.has(Role::Gateway) && !r.has(Role::Identity));
+        assert!(Roles::parse("all").unwrap().is_all());
+        assert!(Roles::parse("payments").is_err());
+        assert!(Roles::parse("").is_err());
+    }
+}

@@ -1,0 +1,271 @@
+//! The demo store created on first start: an owner, a category tree and hundreds of products
+//! with variants and prices, so that a newcomer has something to browse and search at once.
+//!
+//! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
+
+use mercato_proto::catalog::{CreateCategoryRequest, CreateProductRequest, VariantInput};
+use mercato_proto::identity::{GetStoreRequest, ProvisionStoreRequest, get_store_request};
+use mercato_runtime::clients::{catalog::CatalogClient, identity::IdentityClient};
+use mercato_runtime::error::ErrorCode;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const DEMO_SLUG: &str = "demo";
+const OWNER_EMAIL: &str = "owner@demo.example";
+
+/// (slug, name, parent slug, nouns, base price in cents, variant kind)
+const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
+    ("apparel", "Apparel", None, &[], 0, Variants::Sizes),
+    (
+        "shirts",
+        "Shirts",
+        Some("apparel"),
+        &["Shirt", "T-Shirt", "Polo", "Blouse"],
+        2500,
+        Variants::Sizes,
+    ),
+    (
+        "trousers",
+        "Trousers",
+        Some("apparel"),
+        &["Chinos", "Jeans", "Shorts", "Joggers"],
+        4500,
+        Variants::Sizes,
+    ),
+    (
+        "shoes",
+        "Shoes",
+        Some("apparel"),
+        &["Sneakers", "Boots", "Loafers", "Sandals"],
+        7000,
+        Variants::Sizes,
+    ),
+    ("home", "Home", None, &[], 0, Variants::Colors),
+    (
+        "kitchen",
+        "Kitchen",
+        Some("home"),
+        &["Mug", "Teapot", "Skillet", "Bowl", "Knife"],
+        1800,
+        Variants::Colors,
+    ),
+    (
+        "decor",
+        "Decor",
+        Some("home"),
+        &["Lamp", "Vase", "Cushion", "Rug", "Clock"],
+        3500,
+        Variants::Colors,
+    ),
+    ("electronics", "Electronics", None, &[], 0, Variants::Single),
+    (
+        "audio",
+        "Audio",
+        Some("electronics"),
+        &["Headphones", "Speaker", "Earbuds", "Turntable"],
+        9000,
+        Variants::Colors,
+    ),
+    (
+        "accessories",
+        "Accessories",
+        Some("electronics"),
+        &["Charger", "Cable", "Power Bank", "Stand"],
+        1500,
+        Variants::Single,
+    ),
+    (
+        "outdoors",
+        "Outdoors",
+        None,
+        &["Tent", "Backpack", "Lantern", "Sleeping Bag", "Bottle"],
+        5500,
+        Variants::Colors,
+    ),
+    (
+        "books",
+        "Books",
+        None,
+        &["Cookbook", "Novel", "Atlas", "Field Guide"],
+        1900,
+        Variants::Single,
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum Variants {
+    Sizes,
+    Colors,
+    Single,
+}
+
+const ADJECTIVES: &[&str] = &[
+    "Classic", "Modern", "Vintage", "Everyday", "Premium", "Rugged", "Minimal", "Cozy", "Coastal",
+    "Urban", "Nordic", "Heritage",
+];
+const COLORS: &[&str] = &[
+    "Blue", "Red", "Green", "Black", "White", "Grey", "Olive", "Navy", "Sand", "Rust",
+];
+const MATERIALS: &[&str] = &[
+    "Cotton", "Linen", "Wool", "Leather", "Oak", "Ceramic", "Steel", "Bamboo", "Canvas",
+];
+
+/// Creates the demo store unless it exists; prints the owner's credentials once.
+pub async fn demo_store(
+    identity: &IdentityClient,
+    catalog: &CatalogClient,
+    products: u32,
+) -> anyhow::Result<()> {
+    let existing = identity
+        .get_store(GetStoreRequest {
+            key: Some(get_store_request::Key::Slug(DEMO_SLUG.to_owned())),
+        })
+        .await;
+    match existing {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code == ErrorCode::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let password: String = rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect();
+    let created = identity
+        .provision_store(ProvisionStoreRequest {
+            slug: DEMO_SLUG.to_owned(),
+            name: "Mercato Demo Store".to_owned(),
+            currency: "EUR".to_owned(),
+            owner_email: OWNER_EMAIL.to_owned(),
+            owner_password: password.clone(),
+        })
+        .await?;
+    let store = created
+        .store
+        .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
+    let client = created.api_client.unwrap_or_default();
+
+    for (slug, name, parent, ..) in CATEGORIES {
+        catalog
+            .create_category(CreateCategoryRequest {
+                store_id: store.id.clone(),
+                slug: (*slug).to_owned(),
+                name: (*name).to_owned(),
+                parent: parent.unwrap_or_default().to_owned(),
+            })
+            .await?;
+    }
+    let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.3.is_empty()).collect();
+    let mut rng = StdRng::seed_from_u64(42);
+    for i in 0..products {
+        let (category, _, _, nouns, base, kind) = leaves[i as usize % leaves.len()];
+        let request = demo_product(&mut rng, &store.id, i, category, nouns, *base, *kind);
+        catalog.create_product(request).await?;
+    }
+
+    println!();
+    println!("  Demo store \"{DEMO_SLUG}\" created with {products} products.");
+    println!(
+        "  Owner sign-in (shown once): store={DEMO_SLUG} username={OWNER_EMAIL} password={password}"
+    );
+    println!(
+        "  API client (shown once):    client_id={} client_secret={}",
+        client.client_id, client.client_secret
+    );
+    println!();
+    Ok(())
+}
+
+fn demo_product(
+    rng: &mut StdRng,
+    store_id: &str,
+    i: u32,
+    category: &str,
+    nouns: &[&str],
+    base: i64,
+    kind: Variants,
+) -> CreateProductRequest {
+    let pick = |rng: &mut StdRng, list: &[&'static str]| list[rng.gen_range(0..list.len())];
+    let adjective = pick(rng, ADJECTIVES);
+    let color = pick(rng, COLORS);
+    let material = pick(rng, MATERIALS);
+    let noun = nouns[rng.gen_range(0..nouns.len())];
+    let title = format!("{adjective} {color} {material} {noun}");
+    // Prices end in 99 cents and spread from about half to twice the category's base.
+    let price = (base * rng.gen_range(50..200) / 100) / 100 * 100 + 99;
+    let sku_base = format!("DEMO-{i:04}");
+    let variants = match kind {
+        Variants::Sizes => ["S", "M", "L"]
+            .iter()
+            .enumerate()
+            .map(|(n, size)| variant(format!("{sku_base}-{size}"), size, price + n as i64 * 200))
+            .collect(),
+        Variants::Colors => [color, pick(rng, COLORS)]
+            .iter()
+            .enumerate()
+            .map(|(n, c)| variant(format!("{sku_base}-{n}"), c, price))
+            .collect(),
+        Variants::Single => vec![variant(sku_base, "Standard", price)],
+    };
+    CreateProductRequest {
+        store_id: store_id.to_owned(),
+        slug: format!("{}-{i}", slugify(&title)),
+        title: title.clone(),
+        description: format!(
+            "The {} {} is made of {} and built to last. A {} favourite from our {} range.",
+            color.to_lowercase(),
+            noun.to_lowercase(),
+            material.to_lowercase(),
+            adjective.to_lowercase(),
+            category
+        ),
+        category: category.to_owned(),
+        variants,
+    }
+}
+
+fn variant(sku: String, title: &str, price_minor: i64) -> VariantInput {
+    VariantInput {
+        sku,
+        title: title.to_owned(),
+        price_minor,
+        currency: "EUR".to_owned(),
+    }
+}
+
+fn slugify(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_products_have_valid_slugs_and_skus() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let p = demo_product(
+            &mut rng,
+            "s",
+            7,
+            "shirts",
+            &["T-Shirt"],
+            2500,
+            Variants::Sizes,
+        );
+        assert!(
+            p.slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+        assert_eq!(p.variants.len(), 3);
+        assert!(p.variants.iter().all(|v| v.price_minor % 100 == 99));
+    }
+}
