@@ -1,1 +1,38 @@
-//! placeholder
+//! The catalog service: products, variants (SKUs), categories and prices, full-text search with
+//! facets, and a read cache invalidated by events.
+//!
+//! # Layout
+//!
+//! - [`service`]: [`CatalogService`], its construction (migrations, index rebuild) and readiness;
+//!   `grpc` implements the `Catalog` contract on it by calling the use cases in `products`,
+//!   `categories` and `searching`.
+//! - [`domain`]: validated value types, records and pure rules; no IO.
+//! - [`store`]: the [`store::CatalogStore`] trait and its SQL implementation (SQLite and
+//!   PostgreSQL), which appends each write's event to the outbox in the same transaction.
+//! - [`search`]: this replica's tantivy index, its query builder and its facet collector.
+//! - `cache`: products in the tiered cache, keyed by id and by slug.
+//! - `consumers`: the fanout subscription that feeds the index and evicts the L1 cache, and the
+//!   group subscription that records provisioned stores.
+//! - `events`: subjects and envelopes of the events the catalog publishes.
+//!
+//! # Invariants
+//!
+//! - Every store method and query is scoped by the store (tenant) id; the index filters every
+//!   search on it too.
+//! - A write commits its event in the same transaction, then wakes the outbox relay and drops
+//!   the cache keys it touched, so the writer reads its own write.
+//! - The search index is eventually consistent: it learns about changes only from events.
+
+mod cache;
+mod categories;
+mod consumers;
+pub mod domain;
+pub mod events;
+mod grpc;
+mod products;
+pub mod search;
+mod searching;
+pub mod service;
+pub mod store;
+
+pub use service::CatalogService;

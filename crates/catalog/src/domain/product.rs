@@ -1,0 +1,151 @@
+//! Product and category records as stored, and the pure transitions between product versions.
+
+use super::validate::{NewProduct, ProductPatch, VariantSpec};
+use super::values::{CategoryId, ProductId, VariantId};
+use mercato_proto::catalog as pb;
+use mercato_runtime::ids::StoreId;
+
+/// A category as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CategoryRecord {
+    pub id: CategoryId,
+    pub slug: String,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+    pub created_at_ms: i64,
+}
+
+impl CategoryRecord {
+    pub fn to_proto(&self, store_id: &StoreId) -> pb::Category {
+        pb::Category {
+            id: self.id.to_string(),
+            store_id: store_id.to_string(),
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            parent_id: self.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// One variant as stored; its currency is the product's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantRecord {
+    pub id: VariantId,
+    pub sku: String,
+    pub title: String,
+    pub price_minor: i64,
+}
+
+/// A product with its variants, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductRecord {
+    pub id: ProductId,
+    pub store_id: StoreId,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub category_id: Option<CategoryId>,
+    /// All variants share this currency (checked at the boundary).
+    pub currency: String,
+    pub variants: Vec<VariantRecord>,
+    pub version: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl ProductRecord {
+    /// The first version of a new product.
+    pub fn create(store_id: StoreId, new: NewProduct, now_ms: i64) -> ProductRecord {
+        let currency = new.variants[0].price.currency.to_string();
+        ProductRecord {
+            id: ProductId::new(),
+            store_id,
+            slug: new.slug.as_str().to_owned(),
+            title: new.title,
+            description: new.description,
+            category_id: new.category.map(|c| c.id),
+            currency,
+            variants: variants(Vec::new(), new.variants),
+            version: 1,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        }
+    }
+
+    /// The next version: the patch's fields replace the current ones. Variants whose SKU
+    /// survives a replacement keep their id, so references to them stay valid.
+    pub fn apply(self, patch: ProductPatch, now_ms: i64) -> ProductRecord {
+        let (currency, variant_list) = match patch.variants {
+            Some(specs) => (
+                specs[0].price.currency.to_string(),
+                variants(self.variants, specs),
+            ),
+            None => (self.currency, self.variants),
+        };
+        ProductRecord {
+            slug: patch.slug.map_or(self.slug, |s| s.as_str().to_owned()),
+            title: patch.title.unwrap_or(self.title),
+            description: patch.description.unwrap_or(self.description),
+            category_id: match patch.category {
+                Some(c) => c.map(|c| c.id),
+                None => self.category_id,
+            },
+            currency,
+            variants: variant_list,
+            version: self.version + 1,
+            updated_at_ms: now_ms.max(self.updated_at_ms),
+            ..self
+        }
+    }
+
+    /// The lowest variant price; what listings sort on and search filters on.
+    pub fn min_price_minor(&self) -> i64 {
+        self.variants
+            .iter()
+            .map(|v| v.price_minor)
+            .min()
+            .unwrap_or(0)
+    }
+
+    pub fn to_proto(&self) -> pb::Product {
+        pb::Product {
+            id: self.id.to_string(),
+            store_id: self.store_id.to_string(),
+            slug: self.slug.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            category_id: self.category_id.map(|c| c.to_string()).unwrap_or_default(),
+            variants: self
+                .variants
+                .iter()
+                .map(|v| pb::Variant {
+                    id: v.id.to_string(),
+                    sku: v.sku.clone(),
+                    title: v.title.clone(),
+                    price: Some(pb::Money {
+                        amount_minor: v.price_minor,
+                        currency: self.currency.clone(),
+                    }),
+                })
+                .collect(),
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            version: self.version,
+        }
+    }
+}
+
+fn variants(old: Vec<VariantRecord>, specs: Vec<VariantSpec>) -> Vec<VariantRecord> {
+    specs
+        .into_iter()
+        .map(|s| VariantRecord {
+            id: old
+                .iter()
+                .find(|v| v.sku == s.sku.as_str())
+                .map_or_else(VariantId::new, |v| v.id),
+            sku: s.sku.as_str().to_owned(),
+            title: s.title,
+            price_minor: s.price.amount_minor,
+        })
+        .collect()
+}

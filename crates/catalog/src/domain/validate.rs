@@ -1,0 +1,272 @@
+//! Request validation: every bad field is reported at once, and what passes comes out typed.
+//!
+//! Lookups that need IO (the category named by a request, the store's default currency) are
+//! done by the caller first and passed in, so these functions stay pure.
+
+use super::product::CategoryRecord;
+use super::values::{Sku, Slug, text};
+use mercato_proto::catalog as pb;
+use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::money::{Currency, Money};
+use std::collections::HashSet;
+
+/// What a category reference (an id or a slug) resolved to.
+#[derive(Clone, Debug)]
+pub enum CategoryLookup {
+    /// The reference was empty: no category.
+    None,
+    Found(CategoryRecord),
+    Unknown,
+}
+
+/// A validated variant.
+#[derive(Clone, Debug)]
+pub struct VariantSpec {
+    pub sku: Sku,
+    pub title: String,
+    pub price: Money,
+}
+
+/// A validated product to create; it has 1–100 variants in one currency.
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    pub slug: Slug,
+    pub title: String,
+    pub description: String,
+    pub category: Option<CategoryRecord>,
+    pub variants: Vec<VariantSpec>,
+}
+
+/// A validated partial update; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ProductPatch {
+    pub slug: Option<Slug>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `Some(None)` clears the category.
+    pub category: Option<Option<CategoryRecord>>,
+    pub variants: Option<Vec<VariantSpec>>,
+}
+
+/// A validated category to create.
+#[derive(Clone, Debug)]
+pub struct NewCategory {
+    pub slug: Slug,
+    pub name: String,
+    pub parent: Option<CategoryRecord>,
+}
+
+const MAX_TITLE: usize = 200;
+const MAX_DESCRIPTION: usize = 10_000;
+const MAX_VARIANTS: usize = 100;
+
+pub fn new_product(
+    req: &pb::CreateProductRequest,
+    category: CategoryLookup,
+    default_currency: Option<Currency>,
+) -> Result<NewProduct, ServiceError> {
+    let mut v = Validator::new();
+    let slug = v.check(Slug::parse("slug", &req.slug));
+    let title = v.check(text("title", &req.title, 1, MAX_TITLE));
+    let description = v.check(text("description", &req.description, 0, MAX_DESCRIPTION));
+    let category = v.check(resolved("category", category));
+    let variants = variant_specs(&mut v, &req.variants, default_currency);
+    v.finish()?;
+    match (slug, title, description, category, variants) {
+        (Some(slug), Some(title), Some(description), Some(category), Some(variants)) => {
+            Ok(NewProduct {
+                slug,
+                title,
+                description,
+                category,
+                variants,
+            })
+        }
+        _ => Err(ServiceError::internal(
+            "validator passed with a missing field",
+        )),
+    }
+}
+
+/// `category` is `None` when the request leaves the category unchanged.
+pub fn product_patch(
+    req: &pb::UpdateProductRequest,
+    category: Option<CategoryLookup>,
+    default_currency: Option<Currency>,
+) -> Result<ProductPatch, ServiceError> {
+    let mut v = Validator::new();
+    let patch = ProductPatch {
+        slug: req
+            .slug
+            .as_deref()
+            .and_then(|s| v.check(Slug::parse("slug", s))),
+        title: req
+            .title
+            .as_deref()
+            .and_then(|s| v.check(text("title", s, 1, MAX_TITLE))),
+        description: req
+            .description
+            .as_deref()
+            .and_then(|s| v.check(text("description", s, 0, MAX_DESCRIPTION))),
+        category: category.and_then(|c| v.check(resolved("category", c))),
+        variants: if req.replace_variants {
+            variant_specs(&mut v, &req.variants, default_currency)
+        } else {
+            if !req.variants.is_empty() {
+                v.add("variants", "are only accepted with replace_variants");
+            }
+            None
+        },
+    };
+    v.finish()?;
+    Ok(patch)
+}
+
+pub fn new_category(
+    req: &pb::CreateCategoryRequest,
+    parent: CategoryLookup,
+) -> Result<NewCategory, ServiceError> {
+    let mut v = Validator::new();
+    let slug = v.check(Slug::parse("slug", &req.slug));
+    let name = v.check(text("name", &req.name, 1, MAX_TITLE));
+    let parent = v.check(resolved("parent", parent));
+    v.finish()?;
+    match (slug, name, parent) {
+        (Some(slug), Some(name), Some(parent)) => Ok(NewCategory { slug, name, parent }),
+        _ => Err(ServiceError::internal(
+            "validator passed with a missing field",
+        )),
+    }
+}
+
+fn resolved(field: &str, lookup: CategoryLookup) -> Result<Option<CategoryRecord>, ServiceError> {
+    match lookup {
+        CategoryLookup::None => Ok(None),
+        CategoryLookup::Found(c) => Ok(Some(c)),
+        CategoryLookup::Unknown => Err(ServiceError::invalid_field(
+            field,
+            "is not a known category",
+        )),
+    }
+}
+
+fn variant_specs(
+    v: &mut Validator,
+    inputs: &[pb::VariantInput],
+    default_currency: Option<Currency>,
+) -> Option<Vec<VariantSpec>> {
+    if inputs.is_empty() || inputs.len() > MAX_VARIANTS {
+        v.add("variants", "must hold 1-100 variants");
+        return None;
+    }
+    let mut specs = Vec::with_capacity(inputs.len());
+    let mut skus = HashSet::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let field = |name: &str| format!("variants[{i}].{name}");
+        let sku = v.check(Sku::parse(&field("sku"), &input.sku));
+        if let Some(sku) = &sku
+            && !skus.insert(sku.clone())
+        {
+            v.add(&field("sku"), "is used by another variant of this product");
+        }
+        let title = v.check(text(&field("title"), &input.title, 0, MAX_TITLE));
+        let currency = v.check(currency(
+            &field("currency"),
+            &input.currency,
+            default_currency,
+        ));
+        let price = currency
+            .and_then(|c| v.check(Money::price(&field("price_minor"), input.price_minor, c)));
+        if let (Some(sku), Some(title), Some(price)) = (sku, title, price) {
+            specs.push(VariantSpec { sku, title, price });
+        }
+    }
+    let first = specs.first().map(|s| s.price.currency);
+    if specs.iter().any(|s| Some(s.price.currency) != first) {
+        v.add("variants", "must all have the same currency");
+    }
+    (specs.len() == inputs.len()).then_some(specs)
+}
+
+fn currency(field: &str, code: &str, default: Option<Currency>) -> Result<Currency, ServiceError> {
+    if code.is_empty() {
+        return default.ok_or_else(|| ServiceError::invalid_field(field, "is required"));
+    }
+    Currency::parse(code).map_err(|_| {
+        ServiceError::invalid_field(field, "must be a supported ISO 4217 code such as EUR")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(sku: &str, price: i64, currency: &str) -> pb::VariantInput {
+        pb::VariantInput {
+            sku: sku.into(),
+            title: String::new(),
+            price_minor: price,
+            currency: currency.into(),
+        }
+    }
+
+    #[test]
+    fn every_bad_field_of_a_new_product_is_reported_at_once() {
+        let req = pb::CreateProductRequest {
+            slug: "Bad Slug".into(),
+            title: String::new(),
+            variants: vec![variant("ok-1", -5, "EUR"), variant("bad sku", 10, "XXX")],
+            ..Default::default()
+        };
+        let e = new_product(&req, CategoryLookup::Unknown, None).unwrap_err();
+        let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "slug",
+                "title",
+                "category",
+                "variants[0].price_minor",
+                "variants[1].sku",
+                "variants[1].currency"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_currency_falls_back_to_the_store_currency_or_is_required() {
+        let req = pb::CreateProductRequest {
+            slug: "tee".into(),
+            title: "Tee".into(),
+            variants: vec![variant("T-1", 100, "")],
+            ..Default::default()
+        };
+        let eur = Currency::parse("EUR").ok();
+        let p = new_product(&req, CategoryLookup::None, eur).unwrap();
+        assert_eq!(p.variants[0].price.currency.as_str(), "EUR");
+        let e = new_product(&req, CategoryLookup::None, None).unwrap_err();
+        assert_eq!(e.fields[0].field, "variants[0].currency");
+        assert_eq!(e.fields[0].message, "is required");
+    }
+
+    #[test]
+    fn variants_in_two_currencies_or_with_a_repeated_sku_are_refused() {
+        let req = pb::CreateProductRequest {
+            slug: "tee".into(),
+            title: "Tee".into(),
+            variants: vec![variant("T-1", 100, "EUR"), variant("T-1", 100, "USD")],
+            ..Default::default()
+        };
+        let e = new_product(&req, CategoryLookup::None, None).unwrap_err();
+        let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["variants[1].sku", "variants"]);
+    }
+
+    #[test]
+    fn a_patch_without_fields_changes_nothing() {
+        let req = pb::UpdateProductRequest::default();
+        let p = product_patch(&req, None, None).unwrap();
+        assert!(p.slug.is_none() && p.title.is_none() && p.variants.is_none());
+        assert!(p.category.is_none());
+    }
+}

@@ -1,0 +1,135 @@
+//! Value types built once at the boundary (`parse`), then trusted everywhere else.
+
+use mercato_runtime::error::ServiceError;
+
+mercato_runtime::define_id!(
+    /// A product of one store.
+    ProductId
+);
+mercato_runtime::define_id!(
+    /// One sellable variant (a SKU) of a product.
+    VariantId
+);
+mercato_runtime::define_id!(
+    /// A category of one store.
+    CategoryId
+);
+
+/// A URL-safe, store-unique name: `[a-z0-9-]`, 1–80 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(field: &str, s: &str) -> Result<Slug, ServiceError> {
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if s.is_empty() || s.len() > 80 || !ok_chars {
+            return Err(ServiceError::invalid_field(
+                field,
+                "must be 1-80 characters of a-z, 0-9 and -",
+            ));
+        }
+        Ok(Slug(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stock-keeping unit: `[A-Za-z0-9._-]`, 1–64 characters, unique within a store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Sku(String);
+
+impl Sku {
+    pub fn parse(field: &str, s: &str) -> Result<Sku, ServiceError> {
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if s.is_empty() || s.len() > 64 || !ok_chars {
+            return Err(ServiceError::invalid_field(
+                field,
+                "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+            ));
+        }
+        Ok(Sku(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks a free-text field's length in characters; `min` of 1 also refuses blank text.
+pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, ServiceError> {
+    let len = s.chars().count();
+    if min > 0 && s.trim().is_empty() {
+        return Err(ServiceError::invalid_field(field, "is required"));
+    }
+    if len < min || len > max {
+        let message = format!("must be {min}-{max} characters");
+        return Err(ServiceError::invalid_field(field, &message));
+    }
+    Ok(s.to_owned())
+}
+
+/// The orders a product listing can be sorted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Title,
+}
+
+impl Sort {
+    /// Parses the `sort` parameter; empty means the default, `newest`.
+    pub fn parse(s: &str) -> Result<Sort, ServiceError> {
+        match s {
+            "" | "newest" => Ok(Sort::Newest),
+            "price_asc" => Ok(Sort::PriceAsc),
+            "price_desc" => Ok(Sort::PriceDesc),
+            "title" => Ok(Sort::Title),
+            _ => Err(ServiceError::invalid_field(
+                "sort",
+                "must be one of newest, price_asc, price_desc, title",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_accept_lower_case_digits_and_dashes_only() {
+        assert!(Slug::parse("slug", "blue-shirt-2").is_ok());
+        assert!(Slug::parse("slug", "Blue").is_err());
+        assert!(Slug::parse("slug", "").is_err());
+        assert!(Slug::parse("slug", "a_b").is_err());
+        assert!(Slug::parse("slug", &"a".repeat(81)).is_err());
+    }
+
+    #[test]
+    fn skus_accept_dots_underscores_and_dashes() {
+        assert!(Sku::parse("sku", "TS-BLU_M.2").is_ok());
+        assert!(Sku::parse("sku", "TS BLU").is_err());
+        assert!(Sku::parse("sku", &"A".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn unknown_sorts_are_refused() {
+        assert_eq!(Sort::parse("").unwrap(), Sort::Newest);
+        assert_eq!(Sort::parse("price_desc").unwrap(), Sort::PriceDesc);
+        assert!(Sort::parse("random").is_err());
+    }
+
+    #[test]
+    fn blank_required_text_is_refused_and_length_counts_characters() {
+        assert!(text("title", "   ", 1, 200).is_err());
+        assert!(text("title", &"é".repeat(200), 1, 200).is_ok());
+        assert!(text("title", &"é".repeat(201), 1, 200).is_err());
+    }
+}

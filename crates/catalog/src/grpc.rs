@@ -1,0 +1,62 @@
+//! The `Catalog` gRPC contract, each method a thin call into its use case.
+
+use crate::service::CatalogService;
+use mercato_proto::catalog::catalog_server::Catalog;
+use mercato_proto::catalog::*;
+use tonic::{Request, Response, Status};
+
+#[tonic::async_trait]
+impl Catalog for CatalogService {
+    async fn create_product(
+        &self,
+        r: Request<CreateProductRequest>,
+    ) -> Result<Response<Product>, Status> {
+        Ok(Response::new(self.create_product(r.into_inner()).await?))
+    }
+
+    async fn update_product(
+        &self,
+        r: Request<UpdateProductRequest>,
+    ) -> Result<Response<Product>, Status> {
+        Ok(Response::new(self.update_product(r.into_inner()).await?))
+    }
+
+    async fn delete_product(
+        &self,
+        r: Request<DeleteProductRequest>,
+    ) -> Result<Response<DeleteProductResponse>, Status> {
+        Ok(Response::new(self.delete_product(r.into_inner()).await?))
+    }
+
+    async fn get_product(
+        &self,
+        r: Request<GetProductRequest>,
+    ) -> Result<Response<Product>, Status> {
+        Ok(Response::new(self.get_product(r.into_inner()).await?))
+    }
+
+    async fn list_products(
+        &self,
+        r: Request<ListProductsRequest>,
+    ) -> Result<Response<ListProductsResponse>, Status> {
+        Ok(Response::new(self.list_products(r.into_inner()).await?))
+    }
+
+    async fn create_category(
+        &self,
+        r: Request<CreateCategoryRequest>,
+    ) -> Result<Response<Category>, Status> {
+        Ok(Response::new(self.create_category(r.into_inner()).await?))
+    }
+
+    async fn list_categories(
+        &self,
+        r: Request<ListCategoriesRequest>,
+    ) -> Result<Response<ListCategoriesResponse>, Status> {
+        Ok(Response::new(self.list_categories(r.into_inner()).await?))
+    }
+
+    async fn search(&self, r: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
+        Ok(Response::new(self.search(r.into_inner()).await?))
+    }
+}

@@ -1,0 +1,81 @@
+//! The search use case: validate the request, query this replica's index off the async runtime.
+
+use crate::search::{PRICE_BUCKETS, SearchParams};
+use crate::service::{CatalogService, store_id};
+use mercato_proto::catalog as pb;
+use mercato_runtime::error::{ServiceError, Validator};
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+impl CatalogService {
+    pub(crate) async fn search(
+        &self,
+        req: pb::SearchRequest,
+    ) -> Result<pb::SearchResponse, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let mut v = Validator::new();
+        if req.min_price_minor.is_some_and(|p| p < 0) {
+            v.add("min_price_minor", "must not be negative");
+        }
+        if req.max_price_minor.is_some_and(|p| p < 0) {
+            v.add("max_price_minor", "must not be negative");
+        }
+        if req.query.chars().count() > 200 {
+            v.add("query", "must be at most 200 characters");
+        }
+        v.finish()?;
+        let params = SearchParams {
+            store_id: store.to_string(),
+            text: req.query,
+            category: req.category,
+            min_price: req.min_price_minor,
+            max_price: req.max_price_minor,
+            limit: match req.limit {
+                0 => DEFAULT_LIMIT,
+                n => n.min(MAX_LIMIT),
+            } as usize,
+            offset: req.offset as usize,
+        };
+        let index = self.index.clone();
+        let results = tokio::task::spawn_blocking(move || index.search(&params))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
+        let mut categories: Vec<pb::FacetCount> = results
+            .facets
+            .categories
+            .into_iter()
+            .map(|(value, count)| pb::FacetCount { value, count })
+            .collect();
+        categories.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        Ok(pb::SearchResponse {
+            hits: results
+                .hits
+                .into_iter()
+                .map(|h| pb::SearchHit {
+                    product_id: h.product_id,
+                    slug: h.slug,
+                    title: h.title,
+                    category: h.category_slug,
+                    min_price: Some(pb::Money {
+                        amount_minor: h.min_price,
+                        currency: h.currency,
+                    }),
+                    score: h.score,
+                })
+                .collect(),
+            total: results.total,
+            categories,
+            price_ranges: PRICE_BUCKETS
+                .iter()
+                .zip(results.facets.price_buckets)
+                .map(|((from, to), count)| pb::PriceBucket {
+                    from_minor: *from,
+                    to_minor: to.unwrap_or(-1),
+                    count,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! The catalog service: its parts, how it starts, and how it reports readiness.
+
+use crate::cache::ProductCache;
+use crate::domain::validate::CategoryLookup;
+use crate::domain::{CategoryId, CategoryRecord, Sort};
+use crate::search::{Change, IndexedProduct, SearchIndex};
+use crate::store::{CatalogStore, MIGRATIONS, ProductQuery, SqlCatalogStore};
+use mercato_runtime::cache::TieredCache;
+use mercato_runtime::db::Db;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Products read per round trip while rebuilding the index.
+const REINDEX_PAGE: i64 = 500;
+
+/// The catalog service; one per process, shared behind an `Arc`.
+pub struct CatalogService {
+    /// Where products and categories live; every write also appends its event there.
+    pub(crate) store: Arc<dyn CatalogStore>,
+    /// Kept for readiness probes.
+    db: Db,
+    /// Products by id and slug, in front of the store.
+    pub(crate) cache: ProductCache,
+    /// This replica's search index, fed by events after the start-up rebuild.
+    pub(crate) index: Arc<SearchIndex>,
+    /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
+    outbox_waker: Arc<Notify>,
+}
+
+impl CatalogService {
+    /// Migrates the database and builds this replica's search index from it.
+    pub async fn new(
+        db: Db,
+        cache: Arc<TieredCache>,
+        outbox_waker: Arc<Notify>,
+    ) -> anyhow::Result<Arc<CatalogService>> {
+        db.migrate("catalog", MIGRATIONS).await?;
+        let service = CatalogService {
+            store: Arc::new(SqlCatalogStore::new(db.clone())),
+            db,
+            cache: ProductCache::new(cache),
+            index: Arc::new(SearchIndex::new()?),
+            outbox_waker,
+        };
+        let indexed = service.reindex().await?;
+        tracing::info!(products = indexed, "catalog search index built");
+        Ok(Arc::new(service))
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.db.ping().await
+    }
+
+    /// Reads every product and indexes those newer than what the index holds; returns how many
+    /// changed the index. Run at start-up, and again once the event subscription is live to
+    /// catch what changed in between.
+    pub(crate) async fn reindex(&self) -> anyhow::Result<usize> {
+        let mut applied = 0;
+        for store in self.store.store_ids().await? {
+            let categories: HashMap<CategoryId, CategoryRecord> = self
+                .store
+                .categories(&store)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+            let mut offset = 0;
+            loop {
+                let query = ProductQuery {
+                    categories: None,
+                    sort: Sort::Newest,
+                    limit: REINDEX_PAGE,
+                    offset,
+                };
+                let (page, _) = self.store.products(&store, &query).await?;
+                let changes: Vec<Change> = page
+                    .iter()
+                    .map(|p| {
+                        let category = p.category_id.and_then(|c| categories.get(&c));
+                        Change::Upsert(IndexedProduct::from_record(p, category))
+                    })
+                    .collect();
+                let index = self.index.clone();
+                applied += tokio::task::spawn_blocking(move || index.apply(changes)).await??;
+                if (page.len() as i64) < REINDEX_PAGE {
+                    break;
+                }
+                offset += REINDEX_PAGE;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Called after a transaction that appended an event has committed.
+    pub(crate) fn committed(&self) {
+        self.outbox_waker.notify_one();
+    }
+
+    /// Resolves a category reference (an id or a slug) within a store; empty means none.
+    pub(crate) async fn lookup_category(
+        &self,
+        store: &StoreId,
+        key: &str,
+    ) -> Result<CategoryLookup, ServiceError> {
+        if key.is_empty() {
+            return Ok(CategoryLookup::None);
+        }
+        if let Ok(id) = key.parse::<CategoryId>()
+            && let Some(c) = self.store.category_by_id(store, &id).await?
+        {
+            return Ok(CategoryLookup::Found(c));
+        }
+        Ok(match self.store.category_by_slug(store, key).await? {
+            Some(c) => CategoryLookup::Found(c),
+            None => CategoryLookup::Unknown,
+        })
+    }
+}
+
+/// Parses the tenant id every request carries.
+pub(crate) fn store_id(s: &str) -> Result<StoreId, ServiceError> {
+    StoreId::parse("store_id", s)
+}

@@ -1,0 +1,58 @@
+//! The catalog schema, in portable SQL (TEXT ids, BIGINT money and epoch milliseconds).
+
+use mercato_runtime::db::Migration;
+
+/// Applied in order by `db.migrate("catalog", MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[
+    mercato_runtime::outbox::MIGRATION,
+    mercato_runtime::inbox::MIGRATION,
+    Migration {
+        name: "0001_catalog",
+        sql: "CREATE TABLE catalog_stores (
+                store_id TEXT PRIMARY KEY,
+                slug TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                provisioned_at BIGINT NOT NULL
+              );
+              CREATE TABLE categories (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL,
+                slug TEXT NOT NULL,
+                name TEXT NOT NULL,
+                parent_id TEXT,
+                created_at BIGINT NOT NULL,
+                UNIQUE (store_id, slug)
+              );
+              CREATE TABLE products (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL,
+                slug TEXT NOT NULL,
+                title TEXT NOT NULL,
+                title_key TEXT NOT NULL,
+                description TEXT NOT NULL,
+                category_id TEXT,
+                min_price_minor BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (store_id, slug)
+              );
+              CREATE INDEX products_by_created ON products (store_id, created_at);
+              CREATE INDEX products_by_price ON products (store_id, min_price_minor);
+              CREATE INDEX products_by_title ON products (store_id, title_key);
+              CREATE INDEX products_by_category ON products (store_id, category_id);
+              CREATE TABLE variants (
+                id TEXT PRIMARY KEY,
+                product_id TEXT NOT NULL,
+                store_id TEXT NOT NULL,
+                sku TEXT NOT NULL,
+                title TEXT NOT NULL,
+                price_minor BIGINT NOT NULL,
+                currency TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                UNIQUE (store_id, sku)
+              );
+              CREATE INDEX variants_by_product ON variants (store_id, product_id, position);",
+    },
+];

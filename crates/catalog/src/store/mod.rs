@@ -1,0 +1,151 @@
+//! Storage behind a trait the service owns, with one SQL implementation for SQLite and PostgreSQL.
+//!
+//! Every method takes the store (tenant) id first and every query filters on it, so one tenant
+//! can never read or change another's rows. The one exception is [`CatalogStore::store_ids`],
+//! which the search index uses to rebuild itself for every tenant at start-up.
+//!
+//! Writes take the event describing them and append it to the outbox in the same transaction.
+
+mod migrations;
+mod sql;
+
+pub use migrations::MIGRATIONS;
+pub use sql::SqlCatalogStore;
+
+use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort};
+use mercato_proto::events::EventEnvelope;
+use mercato_runtime::error::{ErrorCode, FieldError, ServiceError};
+use mercato_runtime::ids::StoreId;
+
+/// A page of products in a given order, optionally limited to some categories.
+#[derive(Clone, Debug)]
+pub struct ProductQuery {
+    /// `None` for every category (and products without one).
+    pub categories: Option<Vec<CategoryId>>,
+    pub sort: Sort,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What can go wrong in storage, beyond the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (`slug` or `sku`) is already taken in this store.
+    #[error("{field} already taken")]
+    Conflict { field: &'static str },
+    /// The row changed or vanished since it was read; the caller may re-read and retry.
+    #[error("the row changed concurrently")]
+    Stale,
+    /// A stored value could not be read back (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { field } => ServiceError {
+                code: ErrorCode::Conflict,
+                message: format!("{field} is already taken in this store"),
+                fields: vec![FieldError {
+                    field: field.to_owned(),
+                    message: "is already taken in this store".to_owned(),
+                }],
+            },
+            StoreError::Stale => {
+                ServiceError::conflict("the product was changed concurrently; retry")
+            }
+            StoreError::Corrupt(m) => ServiceError::internal(m),
+            StoreError::Db(e) => ServiceError::from(e),
+        }
+    }
+}
+
+/// The catalog's storage.
+#[async_trait::async_trait]
+pub trait CatalogStore: Send + Sync + 'static {
+    /// The currency of a store known from `store_provisioned`, if any.
+    async fn store_currency(&self, store: &StoreId) -> Result<Option<String>, StoreError>;
+
+    /// Records a provisioned store unless `consumer` already processed `event_id`; returns
+    /// whether this delivery had an effect.
+    async fn record_store(
+        &self,
+        store: &StoreId,
+        slug: &str,
+        currency: &str,
+        consumer: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    async fn insert_category(
+        &self,
+        store: &StoreId,
+        category: &CategoryRecord,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError>;
+
+    async fn category_by_id(
+        &self,
+        store: &StoreId,
+        id: &CategoryId,
+    ) -> Result<Option<CategoryRecord>, StoreError>;
+
+    async fn category_by_slug(
+        &self,
+        store: &StoreId,
+        slug: &str,
+    ) -> Result<Option<CategoryRecord>, StoreError>;
+
+    /// Every category of the store, by name.
+    async fn categories(&self, store: &StoreId) -> Result<Vec<CategoryRecord>, StoreError>;
+
+    async fn insert_product(
+        &self,
+        store: &StoreId,
+        product: &ProductRecord,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces a product (and its variants) if it is still at `expected_version`.
+    async fn update_product(
+        &self,
+        store: &StoreId,
+        product: &ProductRecord,
+        expected_version: i64,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a product and its variants if it is still at `expected_version`.
+    async fn delete_product(
+        &self,
+        store: &StoreId,
+        id: &ProductId,
+        expected_version: i64,
+        event: &EventEnvelope,
+    ) -> Result<(), StoreError>;
+
+    async fn product(
+        &self,
+        store: &StoreId,
+        id: &ProductId,
+    ) -> Result<Option<ProductRecord>, StoreError>;
+
+    async fn product_id_by_slug(
+        &self,
+        store: &StoreId,
+        slug: &str,
+    ) -> Result<Option<ProductId>, StoreError>;
+
+    /// One page of products with their variants, and how many match in all.
+    async fn products(
+        &self,
+        store: &StoreId,
+        query: &ProductQuery,
+    ) -> Result<(Vec<ProductRecord>, u64), StoreError>;
+
+    /// Every store that has products; only for rebuilding the search index.
+    async fn store_ids(&self) -> Result<Vec<StoreId>, StoreError>;
+}
