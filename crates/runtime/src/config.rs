@@ -79,6 +79,8 @@ pub struct PostgresSettings {
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
     pub url: Option<Secret>,
+    /// Isolates this deployment's subjects, stream and consumers on a shared server.
+    pub namespace: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

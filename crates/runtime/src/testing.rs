@@ -9,7 +9,10 @@ use crate::env;
 
 /// A fresh SQLite database, and a fresh PostgreSQL database when one is configured.
 pub async fn databases() -> Vec<(&'static str, Db)> {
-    let mut dbs = vec![("sqlite", Db::sqlite_temp().await.expect("sqlite test database"))];
+    let mut dbs = vec![(
+        "sqlite",
+        Db::sqlite_temp().await.expect("sqlite test database"),
+    )];
     if let Some(url) = env::test_url(env::TEST_POSTGRES_URL) {
         dbs.push(("postgres", postgres_temp(&url).await));
     }
@@ -19,7 +22,9 @@ pub async fn databases() -> Vec<(&'static str, Db)> {
 /// A new, uniquely named PostgreSQL database on the test server.
 pub async fn postgres_temp(server_url: &str) -> Db {
     let name = format!("mercato_test_{}", uuid::Uuid::now_v7().simple());
-    Db::postgres(server_url, &name, 8).await.expect("postgres test database")
+    Db::postgres(server_url, &name, 8)
+        .await
+        .expect("postgres test database")
 }
 
 /// Installs a quiet log subscriber once, so failing tests show warnings.

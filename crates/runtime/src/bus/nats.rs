@@ -1,6 +1,7 @@
 //! The NATS JetStream bus of the distributed topology.
 //!
-//! All events go to one stream, `MERCATO`, capturing `mercato.>` on disk. The event id is sent
+//! All events go to one stream, `MERCATO`, capturing `mercato.>` on disk (optionally within a
+//! namespace, see [`NatsBus::connect_namespaced`]). The event id is sent
 //! as `Nats-Msg-Id`, so a relay that publishes the same event twice within the duplicate window
 //! stores it once. Groups are durable pull consumers; fanout subscribers are ordered consumers
 //! that start at the first message published after they subscribe.
@@ -19,20 +20,35 @@ pub struct NatsBus {
     client: async_nats::Client,
     js: jetstream::Context,
     stream: stream::Stream,
+    /// Prepended to every subject and consumer name, so that several deployments (or test
+    /// runs) can share one NATS server without seeing each other's events.
+    namespace: String,
 }
 
 impl NatsBus {
     /// Connects and makes sure the stream exists.
     pub async fn connect(url: &str) -> anyhow::Result<NatsBus> {
-        Self::connect_with_stream(url, STREAM, "mercato.>").await
+        Self::connect_namespaced(url, "").await
     }
 
-    /// Connects using a stream of another name and subjects; tests use this to stay isolated.
-    pub async fn connect_with_stream(
-        url: &str,
-        name: &str,
-        subjects: &str,
-    ) -> anyhow::Result<NatsBus> {
+    /// Connects within a namespace: stream `MERCATO_<ns>` capturing `<ns>.mercato.>`. The
+    /// empty namespace is the plain `MERCATO` stream on `mercato.>`.
+    pub async fn connect_namespaced(url: &str, namespace: &str) -> anyhow::Result<NatsBus> {
+        anyhow::ensure!(
+            namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "nats namespace {namespace:?} may only hold letters, digits, - and _"
+        );
+        let (name, subjects, prefix) = if namespace.is_empty() {
+            (STREAM.to_owned(), "mercato.>".to_owned(), String::new())
+        } else {
+            (
+                format!("{STREAM}_{namespace}"),
+                format!("{namespace}.mercato.>"),
+                format!("{namespace}."),
+            )
+        };
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .connect(url)
@@ -40,15 +56,20 @@ impl NatsBus {
         let js = jetstream::new(client.clone());
         let stream = js
             .get_or_create_stream(stream::Config {
-                name: name.to_owned(),
-                subjects: vec![subjects.to_owned()],
+                name,
+                subjects: vec![subjects],
                 storage: stream::StorageType::File,
                 duplicate_window: Duration::from_secs(120),
                 max_age: Duration::from_secs(7 * 24 * 3600),
                 ..Default::default()
             })
             .await?;
-        Ok(NatsBus { client, js, stream })
+        Ok(NatsBus {
+            client,
+            js,
+            stream,
+            namespace: prefix,
+        })
     }
 
     /// Deletes the stream; tests call this to clean up.
@@ -64,9 +85,10 @@ impl Bus for NatsBus {
     async fn publish(&self, subject: &str, message_id: &str, payload: Bytes) -> anyhow::Result<()> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", message_id);
+        let subject = format!("{}{subject}", self.namespace);
         let ack = self
             .js
-            .publish_with_headers(subject.to_owned(), headers, payload)
+            .publish_with_headers(subject, headers, payload)
             .await?;
         ack.await?;
         Ok(())
@@ -74,16 +96,18 @@ impl Bus for NatsBus {
 
     async fn subscribe(&self, filter: &str, delivery: Delivery) -> anyhow::Result<Subscription> {
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
+        let filter = format!("{}{filter}", self.namespace);
+        let prefix = self.namespace.clone();
         match delivery {
             Delivery::Group(group) => {
-                let durable = durable_name(&group);
+                let durable = durable_name(&format!("{prefix}{group}"));
                 let consumer: consumer::PullConsumer = self
                     .stream
                     .get_or_create_consumer(
                         &durable,
                         consumer::pull::Config {
                             durable_name: Some(durable.clone()),
-                            filter_subject: filter.to_owned(),
+                            filter_subject: filter,
                             ack_policy: consumer::AckPolicy::Explicit,
                             ack_wait: Duration::from_secs(30),
                             ..Default::default()
@@ -95,7 +119,7 @@ impl Bus for NatsBus {
                     while let Some(next) = messages.next().await {
                         match next {
                             Ok(m) => {
-                                let subject = m.subject.to_string();
+                                let subject = strip(&prefix, &m.subject);
                                 let payload = m.payload.clone();
                                 let msg = Incoming::new(subject, payload, Acker::Nats(Box::new(m)));
                                 if tx.send(msg).await.is_err() {
@@ -113,7 +137,7 @@ impl Bus for NatsBus {
                 let consumer = self
                     .stream
                     .create_consumer(consumer::pull::OrderedConfig {
-                        filter_subject: filter.to_owned(),
+                        filter_subject: filter,
                         deliver_policy: consumer::DeliverPolicy::New,
                         ..Default::default()
                     })
@@ -123,11 +147,8 @@ impl Bus for NatsBus {
                     while let Some(next) = messages.next().await {
                         match next {
                             Ok(m) => {
-                                let msg = Incoming::new(
-                                    m.subject.to_string(),
-                                    m.payload.clone(),
-                                    Acker::None,
-                                );
+                                let subject = strip(&prefix, &m.subject);
+                                let msg = Incoming::new(subject, m.payload.clone(), Acker::None);
                                 if tx.send(msg).await.is_err() {
                                     break;
                                 }
@@ -158,4 +179,9 @@ fn durable_name(group: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The subject as services know it, without this bus's namespace.
+fn strip(prefix: &str, subject: &str) -> String {
+    subject.strip_prefix(prefix).unwrap_or(subject).to_owned()
 }

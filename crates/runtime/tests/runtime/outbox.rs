@@ -1,0 +1,133 @@
+//! The outbox and inbox suite, on every database backend.
+
+use bytes::Bytes;
+use mercato_proto::events::{EventEnvelope, StoreProvisioned};
+use mercato_runtime::bus::{Bus, Delivery, MemoryBus, SharedBus, Subscription};
+use mercato_runtime::outbox::{self, OutboxRelay};
+use mercato_runtime::{inbox, testing};
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn migrated() -> Vec<(&'static str, mercato_runtime::db::Db)> {
+    let mut out = Vec::new();
+    for (name, db) in testing::databases().await {
+        db.migrate("test", &[outbox::MIGRATION, inbox::MIGRATION])
+            .await
+            .unwrap();
+        out.push((name, db));
+    }
+    out
+}
+
+fn event() -> EventEnvelope {
+    let payload = StoreProvisioned {
+        store_id: "s".into(),
+        slug: "shop".into(),
+        name: "Shop".into(),
+        currency: "EUR".into(),
+    };
+    outbox::envelope("s", "mercato.identity.store_provisioned", 1, &payload)
+}
+
+async fn received(sub: &mut Subscription) -> Option<EventEnvelope> {
+    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .ok()??;
+    let env = EventEnvelope::decode(msg.payload.clone()).unwrap();
+    msg.ack().await;
+    Some(env)
+}
+
+#[tokio::test]
+async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
+    for (name, db) in migrated().await {
+        let mut tx = db.begin_write().await.unwrap();
+        outbox::append(&mut tx, &event()).await.unwrap();
+        tx.rollback().await.unwrap();
+        let relay = OutboxRelay::new("test", db, Arc::new(MemoryBus::new()));
+        assert_eq!(relay.pending().await.unwrap(), 0, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_committed_event_survives_a_crash_before_publication_and_goes_out_once_relayed() {
+    for (name, db) in migrated().await {
+        let sent = event();
+        let mut tx = db.begin_write().await.unwrap();
+        outbox::append(&mut tx, &sent).await.unwrap();
+        tx.commit().await.unwrap();
+        // The process "dies" here: no relay ran. A new one, after restart, finds the event.
+        let bus: SharedBus = Arc::new(MemoryBus::new());
+        let mut sub = bus
+            .subscribe("mercato.>", Delivery::Group("g".into()))
+            .await
+            .unwrap();
+        let relay = OutboxRelay::new("test", db.clone(), bus);
+        assert_eq!(relay.pending().await.unwrap(), 1, "{name}");
+        let publishing = tokio::spawn({
+            let relay = relay.clone();
+            async move { relay.publish_pending().await }
+        });
+        assert_eq!(received(&mut sub).await.unwrap().id, sent.id, "{name}");
+        assert_eq!(publishing.await.unwrap().unwrap(), 1, "{name}");
+        assert_eq!(relay.pending().await.unwrap(), 0, "{name}");
+        assert_eq!(
+            relay.publish_pending().await.unwrap(),
+            0,
+            "{name}: nothing published twice"
+        );
+    }
+}
+
+/// A bus that is down.
+struct DownBus;
+
+#[async_trait::async_trait]
+impl Bus for DownBus {
+    async fn publish(&self, _: &str, _: &str, _: Bytes) -> anyhow::Result<()> {
+        anyhow::bail!("bus unreachable")
+    }
+    async fn subscribe(&self, _: &str, _: Delivery) -> anyhow::Result<Subscription> {
+        anyhow::bail!("bus unreachable")
+    }
+    async fn ready(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn events_stay_pending_while_the_bus_is_down() {
+    for (name, db) in migrated().await {
+        let mut tx = db.begin_write().await.unwrap();
+        outbox::append(&mut tx, &event()).await.unwrap();
+        tx.commit().await.unwrap();
+        let relay = OutboxRelay::new("test", db, Arc::new(DownBus));
+        assert!(relay.publish_pending().await.is_err(), "{name}");
+        assert_eq!(relay.pending().await.unwrap(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_inbox_reports_a_redelivered_event_as_already_processed() {
+    for (name, db) in migrated().await {
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(),
+            "{name}"
+        );
+        tx.commit().await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            !inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            inbox::first_delivery(&mut tx, "other-consumer", "e1")
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        tx.commit().await.unwrap();
+    }
+}
