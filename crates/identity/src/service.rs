@@ -44,6 +44,7 @@ impl IdentityService {
         db.migrate("identity", MIGRATIONS).await?;
         let store: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db));
         let signer = Signer::load_or_create(store.as_ref()).await?;
+        crate::domain::passwords::warm_up().await?;
         tracing::info!(kid = signer.kid(), "identity service ready to sign tokens");
         Ok(Arc::new(IdentityService {
             store,

@@ -44,6 +44,16 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Computes the dummy hash ahead of the first login, so that even the first failed login
+/// for an unknown user costs no more than a wrong password does.
+pub async fn warm_up() -> Result<(), ServiceError> {
+    tokio::task::spawn_blocking(|| {
+        dummy_hash();
+    })
+    .await
+    .map_err(ServiceError::internal)
+}
+
 /// Hashes on the blocking pool.
 pub async fn hash(password: Password) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || hash_blocking(&password))

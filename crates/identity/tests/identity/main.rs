@@ -1,1 +1,12 @@
-//! placeholder
+//! The identity service's integration tests, in one binary to cut link time.
+//!
+//! Every test that touches storage runs once per database from
+//! `mercato_runtime::testing::databases()`: SQLite always, PostgreSQL when
+//! `MERCATO_TEST_POSTGRES_URL` is set.
+
+mod keys;
+mod provisioning;
+mod store;
+mod support;
+mod tokens;
+mod users;
