@@ -11,8 +11,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 /// A token request, checked for the parameters its grant type needs (RFC 6749 sections 4.3,
-/// 4.4 and 6).
-#[derive(Debug, PartialEq, Eq)]
+/// 4.4 and 6). Its `Debug` output leaves the secrets out.
+#[derive(PartialEq, Eq)]
 pub enum Grant {
     Password {
         store_slug: String,
@@ -26,6 +26,27 @@ pub enum Grant {
         client_id: String,
         client_secret: String,
     },
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Grant::Password {
+                store_slug,
+                username,
+                ..
+            } => f
+                .debug_struct("Password")
+                .field("store_slug", store_slug)
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Grant::RefreshToken { .. } => f.write_str("RefreshToken { .. }"),
+            Grant::ClientCredentials { client_id, .. } => f
+                .debug_struct("ClientCredentials")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl Grant {
