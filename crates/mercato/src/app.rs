@@ -55,25 +55,32 @@ pub async fn run(
             crate::seed::demo_store(identity, catalog, settings.demo.products).await?;
         }
     }
-    tracing::info!(addr = %listener.local_addr()?, roles = %app.roles, "serving");
-    serve(listener, app.router, shutdown).await?;
-    for relay in app.relays {
-        if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
-            tracing::warn!(
-                "an outbox relay did not drain in time; its events go out on the next start"
-            );
-        }
-    }
-    tracing::info!("stopped");
-    Ok(())
+    app.serve(listener, shutdown).await
 }
 
 impl App {
+    /// Serves until `shutdown`, then lets in-flight requests finish and the outboxes drain.
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+        tracing::info!(addr = %listener.local_addr()?, roles = %self.roles, "serving");
+        serve(listener, self.router, shutdown).await?;
+        for relay in self.relays {
+            if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
+                tracing::warn!(
+                    "an outbox relay did not drain in time; its events go out on the next start"
+                );
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
     pub async fn build(
         settings: &Settings,
         roles: Roles,
         shutdown: Shutdown,
     ) -> anyhow::Result<App> {
+        // Install the metrics recorder before anything records, or early figures are lost.
+        mercato_runtime::http::metrics_handle();
         let infra = Infra::connect(settings).await?;
         let deadline = settings.services.call_timeout;
         let mut checks: Vec<ReadinessCheck> = vec![bus_check(&infra)];

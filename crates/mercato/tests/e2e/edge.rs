@@ -1,0 +1,154 @@
+//! The edge's promises: bad input gets a clear 4xx and changes nothing; errors are problem
+//! documents; every response carries a request id.
+
+use crate::harness::platforms;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_unknown_json_field_is_a_422_that_names_it_and_creates_nothing() {
+    for p in platforms().await {
+        let body = json!({"slug": "typo-shop", "name": "T", "currency": "EUR", "colour": "red",
+                          "owner": {"email": "o@example.com", "password": "long enough password"}});
+        let reply = p.post(0, "/v1/stores", None, &body).await;
+        assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains("colour"),
+            "{}",
+            reply.body
+        );
+        assert_eq!(reply.headers["content-type"], "application/problem+json");
+        assert_eq!(
+            p.get(1, "/v1/stores/typo-shop", None).await.status,
+            404,
+            "{}: nothing was created",
+            p.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem() {
+    for p in platforms().await {
+        let request = p
+            .http
+            .post(format!("{}/v1/stores", p.gateway(0)))
+            .header("content-type", "application/json")
+            .body("{\"slug\": ");
+        let reply = p.send(0, request).await;
+        assert_eq!(reply.status, 400, "{}: {}", p.name, reply.body);
+        assert_eq!(reply.body["code"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn invalid_store_input_lists_every_bad_field() {
+    for p in platforms().await {
+        let body = json!({"slug": "No Spaces!", "name": "", "currency": "euro",
+                          "owner": {"email": "not-an-email", "password": "short"}});
+        let reply = p.post(0, "/v1/stores", None, &body).await;
+        assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
+        let fields: Vec<&str> = reply.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        for f in ["slug", "name", "currency"] {
+            assert!(
+                fields.iter().any(|x| x.contains(f)),
+                "{}: {f} missing in {fields:?}",
+                p.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_taken_slug_is_a_409() {
+    for p in platforms().await {
+        let (slug, _) = p.provision(0).await;
+        let body = json!({"slug": slug, "name": "Again", "currency": "EUR",
+                          "owner": {"email": "x@example.com", "password": "long enough password"}});
+        let reply = p.post(1, "/v1/stores", None, &body).await;
+        assert_eq!(reply.status, 409, "{}: {}", p.name, reply.body);
+        assert_eq!(reply.body["code"], "conflict");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    for p in platforms().await {
+        let huge = "x".repeat(2 * 1024 * 1024);
+        let body = json!({"slug": "big", "name": huge, "currency": "EUR", "owner": {"email": "a@b.co", "password": "long enough password"}});
+        let reply = p.post(0, "/v1/stores", None, &body).await;
+        assert_eq!(reply.status, 413, "{}", p.name);
+    }
+}
+
+#[tokio::test]
+async fn private_routes_without_a_token_are_401_and_with_a_forged_one_too() {
+    for p in platforms().await {
+        let (store, _) = p.provision(0).await;
+        let body = json!({"slug": "a", "title": "A", "variants": []});
+        let reply = p
+            .post(1, &format!("/v1/stores/{store}/products"), None, &body)
+            .await;
+        assert_eq!(reply.status, 401, "{}", p.name);
+        let forged = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.";
+        assert_eq!(
+            p.post(
+                0,
+                &format!("/v1/stores/{store}/products"),
+                Some(forged),
+                &body
+            )
+            .await
+            .status,
+            401,
+            "{}",
+            p.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_health_is_reported() {
+    for p in platforms().await {
+        let reply = p.get(0, "/v1/stores/nobody-here/products", None).await;
+        assert_eq!(reply.status, 404, "{}", p.name);
+        assert!(reply.headers.contains_key("x-request-id"));
+        for gw in &p.gateways {
+            assert_eq!(
+                p.http
+                    .get(format!("{gw}/healthz"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            let ready = p.http.get(format!("{gw}/readyz")).send().await.unwrap();
+            let status = ready.status();
+            assert_eq!(status, 200, "{}: {}", p.name, ready.text().await.unwrap());
+            let metrics = p
+                .http
+                .get(format!("{gw}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(metrics.contains("http_requests_total"), "{}", p.name);
+        }
+        let openapi = p.get(0, "/openapi.json", None).await;
+        assert!(openapi.body["paths"]["/v1/stores"].is_object());
+        let docs = p
+            .http
+            .get(format!("{}/docs/", p.gateway(0)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(docs.status(), 200);
+    }
+}

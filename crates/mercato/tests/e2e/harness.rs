@@ -1,0 +1,198 @@
+//! Starts a platform in either topology on free ports and talks to it over HTTP.
+
+use mercato::app;
+use mercato::roles::Roles;
+use mercato_runtime::config::{Secret, Settings};
+use mercato_runtime::env::{TEST_NATS_URL, TEST_POSTGRES_URL, TEST_REDIS_URL, test_url};
+use mercato_runtime::shutdown::Shutdown;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A running platform; stops when dropped.
+pub struct Platform {
+    pub name: &'static str,
+    /// Base URLs of its gateways; requests are spread over them.
+    pub gateways: Vec<String>,
+    pub http: reqwest::Client,
+    shutdown: Shutdown,
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Every topology this machine can run: embedded always, distributed when configured.
+pub async fn platforms() -> Vec<Platform> {
+    mercato_runtime::testing::init_logs();
+    let mut platforms = vec![embedded().await];
+    if let Some(p) = distributed().await {
+        platforms.push(p);
+    }
+    platforms
+}
+
+fn base_settings() -> Settings {
+    let mut s = Settings::default();
+    s.demo.seed = false;
+    s.data_dir = std::env::temp_dir()
+        .join("mercato-tests")
+        .join(uuid::Uuid::now_v7().to_string());
+    s
+}
+
+async fn start(settings: Settings, roles: &str, shutdown: &Shutdown) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let roles = Roles::parse(roles).unwrap();
+    let shutdown = shutdown.clone();
+    let app = app::App::build(&settings, roles.clone(), shutdown.clone())
+        .await
+        .expect("platform builds");
+    tokio::spawn(async move { app.serve(listener, shutdown).await });
+    url
+}
+
+pub async fn embedded() -> Platform {
+    let shutdown = Shutdown::new();
+    let url = start(base_settings(), "all", &shutdown).await;
+    Platform {
+        name: "embedded",
+        gateways: vec![url],
+        http: client(),
+        shutdown,
+    }
+}
+
+/// Identity and catalog as their own servers, and two gateways reaching them over gRPC.
+pub async fn distributed() -> Option<Platform> {
+    let (pg, nats, redis) = (
+        test_url(TEST_POSTGRES_URL)?,
+        test_url(TEST_NATS_URL)?,
+        test_url(TEST_REDIS_URL)?,
+    );
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let mut s = base_settings();
+    s.postgres.url = Some(Secret::new(pg));
+    s.postgres.database_prefix = format!("mercato_e2e_{}_", &run[20..]);
+    s.nats.url = Some(Secret::new(nats));
+    s.nats.namespace = format!("e2e{run}");
+    s.redis.url = Some(Secret::new(redis));
+    s.redis.key_prefix = format!("e2e:{run}:");
+    let shutdown = Shutdown::new();
+    let identity = start(s.clone(), "identity", &shutdown).await;
+    let catalog = start(s.clone(), "catalog", &shutdown).await;
+    s.services.identity = vec![identity];
+    s.services.catalog = vec![catalog];
+    let g1 = start(s.clone(), "gateway", &shutdown).await;
+    let g2 = start(s, "gateway", &shutdown).await;
+    Some(Platform {
+        name: "distributed",
+        gateways: vec![g1, g2],
+        http: client(),
+        shutdown,
+    })
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Platform {
+    /// The gateway for the n-th request of a test, alternating between gateways.
+    pub fn gateway(&self, n: usize) -> &str {
+        &self.gateways[n % self.gateways.len()]
+    }
+
+    pub async fn send(&self, n: usize, request: reqwest::RequestBuilder) -> Reply {
+        let _ = n;
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, n: usize, path: &str, token: Option<&str>) -> Reply {
+        let mut r = self.http.get(format!("{}{path}", self.gateway(n)));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(n, r).await
+    }
+
+    pub async fn post(&self, n: usize, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.gateway(n)))
+            .json(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(n, r).await
+    }
+
+    pub async fn token(&self, n: usize, form: &[(&str, &str)]) -> Reply {
+        let r = self
+            .http
+            .post(format!("{}/v1/oauth/token", self.gateway(n)))
+            .form(form);
+        self.send(n, r).await
+    }
+
+    /// Provisions a store with a random slug; returns (slug, owner password, the whole reply).
+    pub async fn provision(&self, n: usize) -> (String, Value) {
+        let slug = format!("shop-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        let body = serde_json::json!({
+            "slug": slug, "name": "Test Shop", "currency": "EUR",
+            "owner": {"email": "owner@example.com", "password": "correct horse battery"}
+        });
+        let reply = self.post(n, "/v1/stores", None, &body).await;
+        assert_eq!(reply.status, 201, "{}: {}", self.name, reply.body);
+        (slug, reply.body)
+    }
+
+    /// Signs in with the password grant; returns (access token, refresh token).
+    pub async fn sign_in(
+        &self,
+        n: usize,
+        store: &str,
+        email: &str,
+        password: &str,
+    ) -> (String, String) {
+        let reply = self
+            .token(
+                n,
+                &[
+                    ("grant_type", "password"),
+                    ("store", store),
+                    ("username", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}: {}", self.name, reply.body);
+        let access = reply.body["access_token"].as_str().unwrap().to_owned();
+        let refresh = reply.body["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (access, refresh)
+    }
+}
