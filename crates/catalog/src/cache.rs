@@ -48,13 +48,9 @@ impl ProductCache {
 
     pub(crate) async fn put(&self, store: &StoreId, product: &pb::Product) {
         let bytes = Bytes::from(product.encode_to_vec());
-        self.cache
-            .set(&id_key(store, &product.id), bytes, TTL)
-            .await;
+        self.cache.set(&id_key(store, &product.id), bytes, TTL).await;
         let id = Bytes::from(product.id.clone().into_bytes());
-        self.cache
-            .set(&slug_key(store, &product.slug), id, TTL)
-            .await;
+        self.cache.set(&slug_key(store, &product.slug), id, TTL).await;
     }
 
     /// Drops a product's keys in L1 and L2; writers call this right after commit.

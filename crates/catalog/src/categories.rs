@@ -24,9 +24,7 @@ impl CatalogService {
             created_at_ms: now_ms(),
         };
         let event = events::category_created(&store, &category);
-        self.store
-            .insert_category(&store, &category, &event)
-            .await?;
+        self.store.insert_category(&store, &category, &event).await?;
         self.committed();
         Ok(category.to_proto(&store))
     }

@@ -24,11 +24,7 @@ impl CatalogService {
     /// Subscribes the index updater and L1 cache eviction (`Delivery::Fanout`: every replica)
     /// and the `store_provisioned` consumer (`Delivery::Group("catalog-stores")`, deduplicated
     /// with the inbox). Call before the outbox relay starts.
-    pub async fn start_consumers(
-        self: &Arc<Self>,
-        bus: SharedBus,
-        shutdown: Shutdown,
-    ) -> anyhow::Result<()> {
+    pub async fn start_consumers(self: &Arc<Self>, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
         let (tx, rx) = mpsc::channel(INDEX_QUEUE);
         let index = self.index.clone();
         std::thread::Builder::new()
@@ -50,10 +46,7 @@ impl CatalogService {
         // Fanout sees only what is published after subscribing: catch what changed between the
         // start-up build and now. Versions make the overlap harmless.
         let caught_up = self.reindex().await?;
-        tracing::debug!(
-            products = caught_up,
-            "search index caught up after subscribing"
-        );
+        tracing::debug!(products = caught_up, "search index caught up after subscribing");
         let service = self.clone();
         inbox::run_consumer(
             bus,

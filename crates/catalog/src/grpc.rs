@@ -7,17 +7,11 @@ use tonic::{Request, Response, Status};
 
 #[tonic::async_trait]
 impl Catalog for CatalogService {
-    async fn create_product(
-        &self,
-        r: Request<CreateProductRequest>,
-    ) -> Result<Response<Product>, Status> {
+    async fn create_product(&self, r: Request<CreateProductRequest>) -> Result<Response<Product>, Status> {
         Ok(Response::new(self.create_product(r.into_inner()).await?))
     }
 
-    async fn update_product(
-        &self,
-        r: Request<UpdateProductRequest>,
-    ) -> Result<Response<Product>, Status> {
+    async fn update_product(&self, r: Request<UpdateProductRequest>) -> Result<Response<Product>, Status> {
         Ok(Response::new(self.update_product(r.into_inner()).await?))
     }
 
@@ -28,10 +22,7 @@ impl Catalog for CatalogService {
         Ok(Response::new(self.delete_product(r.into_inner()).await?))
     }
 
-    async fn get_product(
-        &self,
-        r: Request<GetProductRequest>,
-    ) -> Result<Response<Product>, Status> {
+    async fn get_product(&self, r: Request<GetProductRequest>) -> Result<Response<Product>, Status> {
         Ok(Response::new(self.get_product(r.into_inner()).await?))
     }
 
@@ -42,10 +33,7 @@ impl Catalog for CatalogService {
         Ok(Response::new(self.list_products(r.into_inner()).await?))
     }
 
-    async fn create_category(
-        &self,
-        r: Request<CreateCategoryRequest>,
-    ) -> Result<Response<Category>, Status> {
+    async fn create_category(&self, r: Request<CreateCategoryRequest>) -> Result<Response<Category>, Status> {
         Ok(Response::new(self.create_category(r.into_inner()).await?))
     }
 

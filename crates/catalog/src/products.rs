@@ -30,9 +30,7 @@ impl CatalogService {
         let event = events::product_changed(events::PRODUCT_CREATED, &product, category.as_ref());
         self.store.insert_product(&store, &product, &event).await?;
         self.committed();
-        self.cache
-            .invalidate(&store, &product.id, &[&product.slug])
-            .await;
+        self.cache.invalidate(&store, &product.id, &[&product.slug]).await;
         Ok(product.to_proto())
     }
 
@@ -60,18 +58,11 @@ impl CatalogService {
             let old_slug = current.slug.clone();
             let expected = current.version;
             let next = current.apply(patch, now_ms());
-            let event =
-                events::product_changed(events::PRODUCT_UPDATED, &next, new_category.as_ref());
-            match self
-                .store
-                .update_product(&store, &next, expected, &event)
-                .await
-            {
+            let event = events::product_changed(events::PRODUCT_UPDATED, &next, new_category.as_ref());
+            match self.store.update_product(&store, &next, expected, &event).await {
                 Ok(()) => {
                     self.committed();
-                    self.cache
-                        .invalidate(&store, &id, &[&old_slug, &next.slug])
-                        .await;
+                    self.cache.invalidate(&store, &id, &[&old_slug, &next.slug]).await;
                     return Ok(next.to_proto());
                 }
                 Err(StoreError::Stale) => continue,
@@ -108,10 +99,7 @@ impl CatalogService {
     }
 
     /// One product by id or slug, through the cache.
-    pub(crate) async fn get_product(
-        &self,
-        req: pb::GetProductRequest,
-    ) -> Result<pb::Product, ServiceError> {
+    pub(crate) async fn get_product(&self, req: pb::GetProductRequest) -> Result<pb::Product, ServiceError> {
         let store = store_id(&req.store_id)?;
         let key = req.key.trim();
         if let Ok(id) = key.parse::<ProductId>()
@@ -215,7 +203,5 @@ impl CatalogService {
 
 /// A product id from a request; one that is not a UUID names no product.
 fn product_id(s: &str) -> Result<ProductId, ServiceError> {
-    s.trim()
-        .parse()
-        .map_err(|_| ServiceError::not_found("product"))
+    s.trim().parse().map_err(|_| ServiceError::not_found("product"))
 }

@@ -9,10 +9,7 @@ const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
 
 impl CatalogService {
-    pub(crate) async fn search(
-        &self,
-        req: pb::SearchRequest,
-    ) -> Result<pb::SearchResponse, ServiceError> {
+    pub(crate) async fn search(&self, req: pb::SearchRequest) -> Result<pb::SearchResponse, ServiceError> {
         let store = store_id(&req.store_id)?;
         let mut v = Validator::new();
         if req.min_price_minor.is_some_and(|p| p < 0) {

@@ -38,7 +38,13 @@ pub struct StoreView {
 
 impl From<identity::Store> for StoreView {
     fn from(s: identity::Store) -> Self {
-        StoreView { id: s.id, slug: s.slug, name: s.name, currency: s.currency, created_at: to_rfc3339(s.created_at_ms) }
+        StoreView {
+            id: s.id,
+            slug: s.slug,
+            name: s.name,
+            currency: s.currency,
+            created_at: to_rfc3339(s.created_at_ms),
+        }
     }
 }
 
@@ -53,7 +59,12 @@ pub struct UserView {
 
 impl From<identity::User> for UserView {
     fn from(u: identity::User) -> Self {
-        UserView { id: u.id, email: u.email, role: u.role, created_at: to_rfc3339(u.created_at_ms) }
+        UserView {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            created_at: to_rfc3339(u.created_at_ms),
+        }
     }
 }
 
@@ -124,7 +135,14 @@ impl From<identity::Jwks> for JwksView {
             keys: j
                 .keys
                 .into_iter()
-                .map(|k| JwkView { kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, alg: k.alg, use_: k.r#use })
+                .map(|k| JwkView {
+                    kty: k.kty,
+                    crv: k.crv,
+                    x: k.x,
+                    kid: k.kid,
+                    alg: k.alg,
+                    use_: k.r#use,
+                })
                 .collect(),
         }
     }
@@ -142,7 +160,10 @@ pub struct MoneyView {
 
 impl From<catalog::Money> for MoneyView {
     fn from(m: catalog::Money) -> Self {
-        MoneyView { amount_minor: m.amount_minor, currency: m.currency }
+        MoneyView {
+            amount_minor: m.amount_minor,
+            currency: m.currency,
+        }
     }
 }
 
@@ -237,7 +258,12 @@ impl From<catalog::Product> for ProductView {
             variants: p
                 .variants
                 .into_iter()
-                .map(|v| VariantView { id: v.id, sku: v.sku, title: v.title, price: v.price.map(Into::into) })
+                .map(|v| VariantView {
+                    id: v.id,
+                    sku: v.sku,
+                    title: v.title,
+                    price: v.price.map(Into::into),
+                })
                 .collect(),
             version: p.version,
             created_at: to_rfc3339(p.created_at_ms),
@@ -368,7 +394,14 @@ impl From<catalog::SearchResponse> for SearchView {
                 .collect(),
             total: r.total,
             facets: FacetsView {
-                categories: r.categories.into_iter().map(|f| FacetCountView { value: f.value, count: f.count }).collect(),
+                categories: r
+                    .categories
+                    .into_iter()
+                    .map(|f| FacetCountView {
+                        value: f.value,
+                        count: f.count,
+                    })
+                    .collect(),
                 price_ranges: r
                     .price_ranges
                     .into_iter()

@@ -31,7 +31,9 @@ fn json_rejection(rejection: JsonRejection) -> ServiceError {
     }
     match rejection {
         JsonRejection::JsonDataError(e) => ServiceError::validation(strip_prefix(&e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => ServiceError::invalid_request(format!("malformed JSON: {}", strip_prefix(&e.body_text()))),
+        JsonRejection::JsonSyntaxError(e) => {
+            ServiceError::invalid_request(format!("malformed JSON: {}", strip_prefix(&e.body_text())))
+        }
         JsonRejection::MissingJsonContentType(_) => {
             ServiceError::invalid_request("expected a body with content-type application/json")
         }
@@ -58,9 +60,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ServiceError::invalid_request(format!("invalid query: {}", strip_prefix(&e.body_text()))))
-            }
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ServiceError::invalid_request(
+                format!("invalid query: {}", strip_prefix(&e.body_text())),
+            )),
             Err(other) => Err(ServiceError::invalid_request(other.body_text())),
         }
     }

@@ -52,19 +52,28 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             // Log one span per request, carrying that id.
             .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
             }))
             // Echo the id on the response.
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             // A panicking handler becomes a 500 problem instead of a dropped connection.
             .layer(CatchPanicLayer::custom(|_| {
-                axum::response::IntoResponse::into_response(ServiceError::new(ErrorCode::Internal, "internal error"))
+                axum::response::IntoResponse::into_response(ServiceError::new(
+                    ErrorCode::Internal,
+                    "internal error",
+                ))
             }))
             // Browsers on other origins may call the public API (no cookies are used).
             .layer(CorsLayer::permissive())
             // Record rate, errors and duration per route, including shed and timed-out requests.
-            .layer(axum::middleware::from_fn(mercato_runtime::http::record_http_metrics))
+            .layer(axum::middleware::from_fn(
+                mercato_runtime::http::record_http_metrics,
+            ))
             // Turn the errors of the two layers below into problem documents.
             .layer(HandleErrorLayer::new(edge_error))
             // Shed load when the concurrency limit is reached: a fast 503 beats a slow queue.

@@ -29,7 +29,12 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -49,7 +54,12 @@ mod tests {
     #[test]
     fn the_document_lists_every_public_path() {
         let json = serde_json::to_value(super::document()).unwrap();
-        for path in ["/v1/stores", "/v1/oauth/token", "/v1/stores/{store}/search", "/v1/.well-known/jwks.json"] {
+        for path in [
+            "/v1/stores",
+            "/v1/oauth/token",
+            "/v1/stores/{store}/search",
+            "/v1/.well-known/jwks.json",
+        ] {
             assert!(json["paths"].get(path).is_some(), "{path} missing");
         }
     }

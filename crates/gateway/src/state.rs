@@ -58,7 +58,11 @@ impl GatewayState {
     /// Fetches the signing keys from identity, at most once per interval unless `force`d.
     pub async fn refresh_keys(&self, force: bool) -> Result<(), ServiceError> {
         {
-            let mut last = self.inner.last_jwks_fetch.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = self
+                .inner
+                .last_jwks_fetch
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if !force && last.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
                 return Ok(());
             }
@@ -80,7 +84,9 @@ impl GatewayState {
         let store = self
             .inner
             .identity
-            .get_store(GetStoreRequest { key: Some(get_store_request::Key::Slug(slug.to_owned())) })
+            .get_store(GetStoreRequest {
+                key: Some(get_store_request::Key::Slug(slug.to_owned())),
+            })
             .await?;
         self.inner.stores.insert(slug.to_owned(), store.clone()).await;
         Ok(store)

@@ -33,10 +33,7 @@ fn validated<T>(value: Option<T>) -> Result<T, ServiceError> {
 impl IdentityService {
     /// Creates a store, its owner and a staff API client, and records the event, all in one
     /// transaction: either the merchant gets everything or nothing was written.
-    pub(crate) async fn provision(
-        &self,
-        req: ProvisionStoreRequest,
-    ) -> Result<Provisioned, ServiceError> {
+    pub(crate) async fn provision(&self, req: ProvisionStoreRequest) -> Result<Provisioned, ServiceError> {
         let mut v = Validator::new();
         let slug = v.check(Slug::parse(&req.slug));
         let name = v.check(StoreName::parse(&req.name));
@@ -123,11 +120,7 @@ impl IdentityService {
         let email = v.check(Email::parse("email", email));
         let password = v.check(Password::parse("password", password));
         v.finish()?;
-        let (store_id, email, password) = (
-            validated(store_id)?,
-            validated(email)?,
-            validated(password)?,
-        );
+        let (store_id, email, password) = (validated(store_id)?, validated(email)?, validated(password)?);
 
         // Checked before hashing so that requests for unknown stores cost no argon2 time;
         // the insert checks again, in its transaction.

@@ -4,8 +4,8 @@
 use crate::IdentityService;
 use crate::domain::passwords;
 use crate::domain::tokens::{
-    self, Grant, RefreshStatus, bad_client, bad_login, bad_refresh_token, hashes_match,
-    random_secret, secret_hash,
+    self, Grant, RefreshStatus, bad_client, bad_login, bad_refresh_token, hashes_match, random_secret,
+    secret_hash,
 };
 use crate::domain::validate::Email;
 use crate::store::{RefreshTokenRecord, Rotation};
@@ -28,10 +28,7 @@ impl IdentityService {
             Grant::ClientCredentials {
                 client_id,
                 client_secret,
-            } => {
-                self.client_credentials_grant(&client_id, &client_secret)
-                    .await
-            }
+            } => self.client_credentials_grant(&client_id, &client_secret).await,
         }
     }
 
@@ -60,9 +57,7 @@ impl IdentityService {
         let subject = user.id.to_string();
         let (refresh_token, record) =
             self.new_refresh_token(user.store_id, &family_id, &subject, user.role, now);
-        self.store
-            .insert_refresh_token(user.store_id, &record)
-            .await?;
+        self.store.insert_refresh_token(user.store_id, &record).await?;
         self.respond(user.store_id, &subject, user.role, refresh_token, now)
     }
 
@@ -95,9 +90,7 @@ impl IdentityService {
             .rotate_refresh_token(old.store_id, &hash, &next, now)
             .await?
         {
-            Rotation::Rotated => {
-                self.respond(old.store_id, &old.subject, old.role, refresh_token, now)
-            }
+            Rotation::Rotated => self.respond(old.store_id, &old.subject, old.role, refresh_token, now),
             Rotation::FamilyRevoked => {
                 tracing::warn!(store_id = %old.store_id, family_id = %old.family_id, "refresh token used concurrently; family revoked");
                 Err(bad_refresh_token())
@@ -112,11 +105,7 @@ impl IdentityService {
         client_id: &str,
         client_secret: &str,
     ) -> Result<TokenResponse, ServiceError> {
-        let client = self
-            .store
-            .api_client(client_id)
-            .await?
-            .ok_or_else(bad_client)?;
+        let client = self.store.api_client(client_id).await?.ok_or_else(bad_client)?;
         if !hashes_match(&secret_hash(client_secret), &client.secret_hash) {
             return Err(bad_client());
         }

@@ -102,16 +102,11 @@ impl Identity for IdentityService {
         }))
     }
 
-    async fn get_store(
-        &self,
-        request: Request<GetStoreRequest>,
-    ) -> Result<Response<Store>, Status> {
+    async fn get_store(&self, request: Request<GetStoreRequest>) -> Result<Response<Store>, Status> {
         let found = match request.into_inner().key {
             Some(get_store_request::Key::Id(id)) => self.store_by_id(&id).await,
             Some(get_store_request::Key::Slug(slug)) => self.store_by_slug(&slug).await,
-            None => Err(ServiceError::invalid_request(
-                "store id or slug is required",
-            )),
+            None => Err(ServiceError::invalid_request("store id or slug is required")),
         };
         reply(found.map(|s| store_message(&s)))
     }
@@ -127,10 +122,7 @@ impl Identity for IdentityService {
         reply(user.map(|u| user_message(&u)))
     }
 
-    async fn create_staff(
-        &self,
-        request: Request<CreateStaffRequest>,
-    ) -> Result<Response<User>, Status> {
+    async fn create_staff(&self, request: Request<CreateStaffRequest>) -> Result<Response<User>, Status> {
         let r = request.into_inner();
         let user = self
             .register_user(&r.store_id, Role::Staff, &r.email, &r.password)
@@ -138,10 +130,7 @@ impl Identity for IdentityService {
         reply(user.map(|u| user_message(&u)))
     }
 
-    async fn issue_token(
-        &self,
-        request: Request<TokenRequest>,
-    ) -> Result<Response<TokenResponse>, Status> {
+    async fn issue_token(&self, request: Request<TokenRequest>) -> Result<Response<TokenResponse>, Status> {
         reply(self.token(request.into_inner()).await)
     }
 

@@ -16,9 +16,7 @@ use mercato_identity::IdentityService;
 use mercato_proto::catalog::catalog_server::CatalogServer;
 use mercato_proto::identity::identity_server::IdentityServer;
 use mercato_runtime::cache::{MemoryCache, TieredCache};
-use mercato_runtime::clients::{
-    balanced_channel, catalog::CatalogClient, identity::IdentityClient,
-};
+use mercato_runtime::clients::{balanced_channel, catalog::CatalogClient, identity::IdentityClient};
 use mercato_runtime::config::Settings;
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve};
 use mercato_runtime::outbox::OutboxRelay;
@@ -50,10 +48,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let app = App::build(&settings, roles, shutdown.clone()).await?;
-    if settings.demo.seed && app.roles.has(Role::Identity) && app.roles.has(Role::Catalog) {
-        if let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog) {
-            crate::seed::demo_store(identity, catalog, settings.demo.products).await?;
-        }
+    if settings.demo.seed
+        && app.roles.has(Role::Identity)
+        && app.roles.has(Role::Catalog)
+        && let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog)
+    {
+        crate::seed::demo_store(identity, catalog, settings.demo.products).await?;
     }
     app.serve(listener, shutdown).await
 }
@@ -65,20 +65,14 @@ impl App {
         serve(listener, self.router, shutdown).await?;
         for relay in self.relays {
             if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
-                tracing::warn!(
-                    "an outbox relay did not drain in time; its events go out on the next start"
-                );
+                tracing::warn!("an outbox relay did not drain in time; its events go out on the next start");
             }
         }
         tracing::info!("stopped");
         Ok(())
     }
 
-    pub async fn build(
-        settings: &Settings,
-        roles: Roles,
-        shutdown: Shutdown,
-    ) -> anyhow::Result<App> {
+    pub async fn build(settings: &Settings, roles: Roles, shutdown: Shutdown) -> anyhow::Result<App> {
         // Install the metrics recorder before anything records, or early figures are lost.
         mercato_runtime::http::metrics_handle();
         let infra = Infra::connect(settings).await?;
@@ -150,10 +144,9 @@ impl App {
             };
             let catalog = match &catalog {
                 Some(c) => c.clone(),
-                None => CatalogClient::remote(
-                    remote("catalog", &settings.services.catalog, deadline)?,
-                    deadline,
-                ),
+                None => {
+                    CatalogClient::remote(remote("catalog", &settings.services.catalog, deadline)?, deadline)
+                }
             };
             let state = GatewayState::new(identity, catalog, &settings.auth);
             if let Err(e) = state.refresh_keys(true).await {

@@ -33,12 +33,7 @@ pub struct CommonArgs {
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL server URL; each service gets its own database on it.
-    #[arg(
-        long,
-        global = true,
-        env = "MERCATO_POSTGRES_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "MERCATO_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,
     /// NATS URL; events go through JetStream instead of the in-process bus.
     #[arg(long, global = true, env = "MERCATO_NATS_URL", hide_env_values = true)]

@@ -17,9 +17,7 @@ pub struct Infra {
 impl Infra {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Infra> {
         let bus: SharedBus = match &settings.nats.url {
-            Some(url) => {
-                Arc::new(NatsBus::connect_namespaced(url.expose(), &settings.nats.namespace).await?)
-            }
+            Some(url) => Arc::new(NatsBus::connect_namespaced(url.expose(), &settings.nats.namespace).await?),
             None => Arc::new(MemoryBus::new()),
         };
         let l2: Option<Arc<dyn Cache>> = match &settings.redis.url {

@@ -38,10 +38,9 @@ impl Roles {
             if part == "all" {
                 return Ok(Roles::all());
             }
-            let role = Role::ALL
-                .into_iter()
-                .find(|r| r.name() == part)
-                .ok_or_else(|| format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog"))?;
+            let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog")
+            })?;
             if !roles.contains(&role) {
                 roles.push(role);
             }

@@ -13,10 +13,39 @@ use rand::{Rng, SeedableRng};
 pub const DEMO_SLUG: &str = "demo";
 const OWNER_EMAIL: &str = "owner@demo.example";
 
-/// (slug, name, parent slug, nouns, base price in cents, variant kind)
-const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
-    ("apparel", "Apparel", None, &[], 0, Variants::Sizes),
-    (
+/// One category of the demo store and what its products look like.
+struct DemoCategory {
+    slug: &'static str,
+    name: &'static str,
+    parent: Option<&'static str>,
+    /// Product nouns; empty for a category that only groups sub-categories.
+    nouns: &'static [&'static str],
+    /// Typical price in cents.
+    base_price: i64,
+    variants: Variants,
+}
+
+const fn category(
+    slug: &'static str,
+    name: &'static str,
+    parent: Option<&'static str>,
+    nouns: &'static [&'static str],
+    base_price: i64,
+    variants: Variants,
+) -> DemoCategory {
+    DemoCategory {
+        slug,
+        name,
+        parent,
+        nouns,
+        base_price,
+        variants,
+    }
+}
+
+const CATEGORIES: &[DemoCategory] = &[
+    category("apparel", "Apparel", None, &[], 0, Variants::Sizes),
+    category(
         "shirts",
         "Shirts",
         Some("apparel"),
@@ -24,7 +53,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         2500,
         Variants::Sizes,
     ),
-    (
+    category(
         "trousers",
         "Trousers",
         Some("apparel"),
@@ -32,7 +61,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         4500,
         Variants::Sizes,
     ),
-    (
+    category(
         "shoes",
         "Shoes",
         Some("apparel"),
@@ -40,8 +69,8 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         7000,
         Variants::Sizes,
     ),
-    ("home", "Home", None, &[], 0, Variants::Colors),
-    (
+    category("home", "Home", None, &[], 0, Variants::Colors),
+    category(
         "kitchen",
         "Kitchen",
         Some("home"),
@@ -49,7 +78,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         1800,
         Variants::Colors,
     ),
-    (
+    category(
         "decor",
         "Decor",
         Some("home"),
@@ -57,8 +86,8 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         3500,
         Variants::Colors,
     ),
-    ("electronics", "Electronics", None, &[], 0, Variants::Single),
-    (
+    category("electronics", "Electronics", None, &[], 0, Variants::Single),
+    category(
         "audio",
         "Audio",
         Some("electronics"),
@@ -66,7 +95,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         9000,
         Variants::Colors,
     ),
-    (
+    category(
         "accessories",
         "Accessories",
         Some("electronics"),
@@ -74,7 +103,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         1500,
         Variants::Single,
     ),
-    (
+    category(
         "outdoors",
         "Outdoors",
         None,
@@ -82,7 +111,7 @@ const CATEGORIES: &[(&str, &str, Option<&str>, &[&str], i64, Variants)] = &[
         5500,
         Variants::Colors,
     ),
-    (
+    category(
         "books",
         "Books",
         None,
@@ -100,8 +129,8 @@ enum Variants {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Modern", "Vintage", "Everyday", "Premium", "Rugged", "Minimal", "Cozy", "Coastal",
-    "Urban", "Nordic", "Heritage",
+    "Classic", "Modern", "Vintage", "Everyday", "Premium", "Rugged", "Minimal", "Cozy", "Coastal", "Urban",
+    "Nordic", "Heritage",
 ];
 const COLORS: &[&str] = &[
     "Blue", "Red", "Green", "Black", "White", "Grey", "Olive", "Navy", "Sand", "Rust",
@@ -145,29 +174,27 @@ pub async fn demo_store(
         .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
     let client = created.api_client.unwrap_or_default();
 
-    for (slug, name, parent, ..) in CATEGORIES {
+    for c in CATEGORIES {
         catalog
             .create_category(CreateCategoryRequest {
                 store_id: store.id.clone(),
-                slug: (*slug).to_owned(),
-                name: (*name).to_owned(),
-                parent: parent.unwrap_or_default().to_owned(),
+                slug: c.slug.to_owned(),
+                name: c.name.to_owned(),
+                parent: c.parent.unwrap_or_default().to_owned(),
             })
             .await?;
     }
-    let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.3.is_empty()).collect();
+    let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.nouns.is_empty()).collect();
     let mut rng = StdRng::seed_from_u64(42);
     for i in 0..products {
-        let (category, _, _, nouns, base, kind) = leaves[i as usize % leaves.len()];
-        let request = demo_product(&mut rng, &store.id, i, category, nouns, *base, *kind);
+        let c = leaves[i as usize % leaves.len()];
+        let request = demo_product(&mut rng, &store.id, i, c.slug, c.nouns, c.base_price, c.variants);
         catalog.create_product(request).await?;
     }
 
     println!();
     println!("  Demo store \"{DEMO_SLUG}\" created with {products} products.");
-    println!(
-        "  Owner sign-in (shown once): store={DEMO_SLUG} username={OWNER_EMAIL} password={password}"
-    );
+    println!("  Owner sign-in (shown once): store={DEMO_SLUG} username={OWNER_EMAIL} password={password}");
     println!(
         "  API client (shown once):    client_id={} client_secret={}",
         client.client_id, client.client_secret
@@ -251,15 +278,7 @@ mod tests {
     #[test]
     fn demo_products_have_valid_slugs_and_skus() {
         let mut rng = StdRng::seed_from_u64(1);
-        let p = demo_product(
-            &mut rng,
-            "s",
-            7,
-            "shirts",
-            &["T-Shirt"],
-            2500,
-            Variants::Sizes,
-        );
+        let p = demo_product(&mut rng, "s", 7, "shirts", &["T-Shirt"], 2500, Variants::Sizes);
         assert!(
             p.slug
                 .chars()

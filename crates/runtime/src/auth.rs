@@ -105,25 +105,17 @@ impl TokenVerifier {
     }
 
     pub fn knows_keys(&self) -> bool {
-        !self
-            .keys
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+        !self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 
     /// Verifies a token's signature and claims.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let invalid =
-            |why: &str| VerifyError::Invalid(ServiceError::unauthenticated(why.to_owned()));
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed access token"))?;
+        let invalid = |why: &str| VerifyError::Invalid(ServiceError::unauthenticated(why.to_owned()));
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed access token"))?;
         if header.alg != Algorithm::EdDSA {
             return Err(invalid("access token algorithm not accepted"));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| invalid("access token has no key id"))?;
+        let kid = header.kid.ok_or_else(|| invalid("access token has no key id"))?;
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         let key = keys
             .get(&kid)

@@ -31,8 +31,7 @@ pub async fn instrumented<T>(
     };
     let labels = [("service", service), ("method", method), ("code", code)];
     metrics::counter!("rpc_client_calls_total", &labels).increment(1);
-    metrics::histogram!("rpc_client_call_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("rpc_client_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     result
 }
 

@@ -75,11 +75,7 @@ impl Db {
     }
 
     /// Connects to `database` on the PostgreSQL server at `server_url`, creating it if needed.
-    pub async fn postgres(
-        server_url: &str,
-        database: &str,
-        max_connections: u32,
-    ) -> anyhow::Result<Db> {
+    pub async fn postgres(server_url: &str, database: &str, max_connections: u32) -> anyhow::Result<Db> {
         install_default_drivers();
         create_postgres_database(server_url, database).await?;
         let url = with_database(server_url, database)?;
@@ -183,9 +179,7 @@ fn with_database(server_url: &str, database: &str) -> anyhow::Result<String> {
 
 async fn create_postgres_database(server_url: &str, database: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        database
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "database name {database:?} must be alphanumeric"
     );
     let admin = with_database(server_url, "postgres")?;

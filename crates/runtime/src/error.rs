@@ -70,9 +70,7 @@ impl ErrorCode {
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
             ErrorCode::PayloadTooLarge => tonic::Code::OutOfRange,
             ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
-            ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => {
-                tonic::Code::FailedPrecondition
-            }
+            ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => tonic::Code::FailedPrecondition,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Timeout => tonic::Code::DeadlineExceeded,
             ErrorCode::Internal => tonic::Code::Internal,

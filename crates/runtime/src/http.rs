@@ -15,11 +15,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// Serves `router` until `shutdown` fires, then lets in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
     axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
@@ -41,12 +37,7 @@ async fn readyz(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
     let ready = results.iter().all(|(_, ok)| *ok);
     let body: serde_json::Map<String, serde_json::Value> = results
         .into_iter()
-        .map(|(name, ok)| {
-            (
-                name,
-                serde_json::Value::from(if ok { "up" } else { "down" }),
-            )
-        })
+        .map(|(name, ok)| (name, serde_json::Value::from(if ok { "up" } else { "down" })))
         .collect();
     let status = if ready {
         StatusCode::OK
@@ -92,8 +83,7 @@ pub async fn record_http_metrics(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("route", route), ("method", method), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -45,10 +45,7 @@ impl Currency {
                 Currency([b[0], b[1], b[2]])
             })
             .ok_or_else(|| {
-                ServiceError::invalid_field(
-                    "currency",
-                    "must be a supported ISO 4217 code such as EUR",
-                )
+                ServiceError::invalid_field("currency", "must be a supported ISO 4217 code such as EUR")
             })
     }
 

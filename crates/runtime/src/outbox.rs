@@ -27,12 +27,7 @@ pub const MIGRATION: Migration = Migration {
 };
 
 /// Builds an event envelope around an event message.
-pub fn envelope(
-    store_id: &str,
-    subject: &str,
-    version: u32,
-    event: &impl Message,
-) -> EventEnvelope {
+pub fn envelope(store_id: &str, subject: &str, version: u32, event: &impl Message) -> EventEnvelope {
     EventEnvelope {
         id: uuid::Uuid::now_v7().to_string(),
         store_id: store_id.to_owned(),
@@ -44,10 +39,7 @@ pub fn envelope(
 }
 
 /// Writes an event inside the caller's transaction.
-pub async fn append(
-    conn: &mut sqlx::AnyConnection,
-    event: &EventEnvelope,
-) -> Result<(), sqlx::Error> {
+pub async fn append(conn: &mut sqlx::AnyConnection, event: &EventEnvelope) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO outbox (id, subject, payload, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&event.id)
         .bind(&event.subject)
@@ -103,12 +95,11 @@ impl OutboxRelay {
             let now = crate::time::now_ms();
             if now - last_cleanup > 60_000 {
                 last_cleanup = now;
-                let _ = sqlx::query(
-                    "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
-                )
-                .bind(now - RETENTION_MS)
-                .execute(self.db.pool())
-                .await;
+                let _ =
+                    sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+                        .bind(now - RETENTION_MS)
+                        .execute(self.db.pool())
+                        .await;
             }
             tokio::select! {
                 () = self.wake.notified() => {}

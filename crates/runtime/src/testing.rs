@@ -9,10 +9,7 @@ use crate::env;
 
 /// A fresh SQLite database, and a fresh PostgreSQL database when one is configured.
 pub async fn databases() -> Vec<(&'static str, Db)> {
-    let mut dbs = vec![(
-        "sqlite",
-        Db::sqlite_temp().await.expect("sqlite test database"),
-    )];
+    let mut dbs = vec![("sqlite", Db::sqlite_temp().await.expect("sqlite test database"))];
     if let Some(url) = env::test_url(env::TEST_POSTGRES_URL) {
         dbs.push(("postgres", postgres_temp(&url).await));
     }

@@ -100,11 +100,7 @@ impl ProductRecord {
 
     /// The lowest variant price; what listings sort on and search filters on.
     pub fn min_price_minor(&self) -> i64 {
-        self.variants
-            .iter()
-            .map(|v| v.price_minor)
-            .min()
-            .unwrap_or(0)
+        self.variants.iter().map(|v| v.price_minor).min().unwrap_or(0)
     }
 
     pub fn to_proto(&self) -> pb::Product {

@@ -73,18 +73,14 @@ pub fn new_product(
     let variants = variant_specs(&mut v, &req.variants, default_currency);
     v.finish()?;
     match (slug, title, description, category, variants) {
-        (Some(slug), Some(title), Some(description), Some(category), Some(variants)) => {
-            Ok(NewProduct {
-                slug,
-                title,
-                description,
-                category,
-                variants,
-            })
-        }
-        _ => Err(ServiceError::internal(
-            "validator passed with a missing field",
-        )),
+        (Some(slug), Some(title), Some(description), Some(category), Some(variants)) => Ok(NewProduct {
+            slug,
+            title,
+            description,
+            category,
+            variants,
+        }),
+        _ => Err(ServiceError::internal("validator passed with a missing field")),
     }
 }
 
@@ -96,10 +92,7 @@ pub fn product_patch(
 ) -> Result<ProductPatch, ServiceError> {
     let mut v = Validator::new();
     let patch = ProductPatch {
-        slug: req
-            .slug
-            .as_deref()
-            .and_then(|s| v.check(Slug::parse("slug", s))),
+        slug: req.slug.as_deref().and_then(|s| v.check(Slug::parse("slug", s))),
         title: req
             .title
             .as_deref()
@@ -133,9 +126,7 @@ pub fn new_category(
     v.finish()?;
     match (slug, name, parent) {
         (Some(slug), Some(name), Some(parent)) => Ok(NewCategory { slug, name, parent }),
-        _ => Err(ServiceError::internal(
-            "validator passed with a missing field",
-        )),
+        _ => Err(ServiceError::internal("validator passed with a missing field")),
     }
 }
 
@@ -143,10 +134,7 @@ fn resolved(field: &str, lookup: CategoryLookup) -> Result<Option<CategoryRecord
     match lookup {
         CategoryLookup::None => Ok(None),
         CategoryLookup::Found(c) => Ok(Some(c)),
-        CategoryLookup::Unknown => Err(ServiceError::invalid_field(
-            field,
-            "is not a known category",
-        )),
+        CategoryLookup::Unknown => Err(ServiceError::invalid_field(field, "is not a known category")),
     }
 }
 
@@ -170,13 +158,8 @@ fn variant_specs(
             v.add(&field("sku"), "is used by another variant of this product");
         }
         let title = v.check(text(&field("title"), &input.title, 0, MAX_TITLE));
-        let currency = v.check(currency(
-            &field("currency"),
-            &input.currency,
-            default_currency,
-        ));
-        let price = currency
-            .and_then(|c| v.check(Money::price(&field("price_minor"), input.price_minor, c)));
+        let currency = v.check(currency(&field("currency"), &input.currency, default_currency));
+        let price = currency.and_then(|c| v.check(Money::price(&field("price_minor"), input.price_minor, c)));
         if let (Some(sku), Some(title), Some(price)) = (sku, title, price) {
             specs.push(VariantSpec { sku, title, price });
         }
@@ -192,9 +175,8 @@ fn currency(field: &str, code: &str, default: Option<Currency>) -> Result<Curren
     if code.is_empty() {
         return default.ok_or_else(|| ServiceError::invalid_field(field, "is required"));
     }
-    Currency::parse(code).map_err(|_| {
-        ServiceError::invalid_field(field, "must be a supported ISO 4217 code such as EUR")
-    })
+    Currency::parse(code)
+        .map_err(|_| ServiceError::invalid_field(field, "must be a supported ISO 4217 code such as EUR"))
 }
 
 #[cfg(test)]

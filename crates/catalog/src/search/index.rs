@@ -123,10 +123,7 @@ impl SearchIndex {
         for change in changes {
             let (id, version) = match &change {
                 Change::Upsert(p) => (p.product_id.clone(), p.version),
-                Change::Delete {
-                    product_id,
-                    version,
-                } => (product_id.clone(), *version),
+                Change::Delete { product_id, version } => (product_id.clone(), *version),
             };
             if versions.get(&id).is_some_and(|known| *known >= version) {
                 continue;

@@ -11,9 +11,7 @@ use super::index::SearchIndex;
 use super::schema::Fields;
 use std::ops::Bound;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{TantivyDocument, Term};
 
@@ -82,10 +80,7 @@ impl SearchIndex {
                 slug: text(f.slug),
                 title: text(f.title),
                 category_slug: text(f.category_slug),
-                min_price: doc
-                    .get_first(f.min_price)
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or(0),
+                min_price: doc.get_first(f.min_price).and_then(|v| v.as_i64()).unwrap_or(0),
                 currency: text(f.currency),
                 score,
             });
@@ -160,17 +155,11 @@ fn word_query(f: &Fields, word: &str, last: bool) -> BooleanQuery {
         ));
         if typos > 0 {
             let fuzzy = FuzzyTermQuery::new(term.clone(), typos, true);
-            any.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(fuzzy), boost)),
-            ));
+            any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), boost))));
         }
         if prefix {
             let starts = FuzzyTermQuery::new_prefix(term, 0, true);
-            any.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(starts), boost)),
-            ));
+            any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(starts), boost))));
         }
     }
     BooleanQuery::new(any)

@@ -44,10 +44,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         skus: b.add_text_field("skus", TEXT),
         category_slug: b.add_text_field("category_slug", STRING | FAST | STORED),
         category_name: b.add_text_field("category_name", TEXT),
-        min_price: b.add_i64_field(
-            "min_price",
-            NumericOptions::default() | INDEXED | FAST | STORED,
-        ),
+        min_price: b.add_i64_field("min_price", NumericOptions::default() | INDEXED | FAST | STORED),
         currency: b.add_text_field("currency", STRING | STORED),
     };
     (b.build(), fields)

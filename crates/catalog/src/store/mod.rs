@@ -54,9 +54,7 @@ impl From<StoreError> for ServiceError {
                     message: "is already taken in this store".to_owned(),
                 }],
             },
-            StoreError::Stale => {
-                ServiceError::conflict("the product was changed concurrently; retry")
-            }
+            StoreError::Stale => ServiceError::conflict("the product was changed concurrently; retry"),
             StoreError::Corrupt(m) => ServiceError::internal(m),
             StoreError::Db(e) => ServiceError::from(e),
         }
@@ -127,17 +125,9 @@ pub trait CatalogStore: Send + Sync + 'static {
         event: &EventEnvelope,
     ) -> Result<(), StoreError>;
 
-    async fn product(
-        &self,
-        store: &StoreId,
-        id: &ProductId,
-    ) -> Result<Option<ProductRecord>, StoreError>;
+    async fn product(&self, store: &StoreId, id: &ProductId) -> Result<Option<ProductRecord>, StoreError>;
 
-    async fn product_id_by_slug(
-        &self,
-        store: &StoreId,
-        slug: &str,
-    ) -> Result<Option<ProductId>, StoreError>;
+    async fn product_id_by_slug(&self, store: &StoreId, slug: &str) -> Result<Option<ProductId>, StoreError>;
 
     /// One page of products with their variants, and how many match in all.
     async fn products(

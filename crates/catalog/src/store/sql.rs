@@ -1,9 +1,7 @@
 //! The SQL implementation of [`CatalogStore`], one text for SQLite and PostgreSQL.
 
 use super::{CatalogStore, ProductQuery, StoreError};
-use crate::domain::{
-    CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord,
-};
+use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord};
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, is_unique_violation};
 use mercato_runtime::ids::StoreId;
@@ -305,13 +303,12 @@ impl CatalogStore for SqlCatalogStore {
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
         let mut tx = self.db.begin_write().await?;
-        let done =
-            sqlx::query("DELETE FROM products WHERE store_id = $1 AND id = $2 AND version = $3")
-                .bind(store.to_string())
-                .bind(id.to_string())
-                .bind(expected_version)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query("DELETE FROM products WHERE store_id = $1 AND id = $2 AND version = $3")
+            .bind(store.to_string())
+            .bind(id.to_string())
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Stale);
         }
@@ -325,11 +322,7 @@ impl CatalogStore for SqlCatalogStore {
         Ok(())
     }
 
-    async fn product(
-        &self,
-        store: &StoreId,
-        id: &ProductId,
-    ) -> Result<Option<ProductRecord>, StoreError> {
+    async fn product(&self, store: &StoreId, id: &ProductId) -> Result<Option<ProductRecord>, StoreError> {
         let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id = $2");
         let row: Option<ProductRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(store.to_string())
@@ -342,11 +335,7 @@ impl CatalogStore for SqlCatalogStore {
         Ok(products.pop())
     }
 
-    async fn product_id_by_slug(
-        &self,
-        store: &StoreId,
-        slug: &str,
-    ) -> Result<Option<ProductId>, StoreError> {
+    async fn product_id_by_slug(&self, store: &StoreId, slug: &str) -> Result<Option<ProductId>, StoreError> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT id FROM products WHERE store_id = $1 AND slug = $2")
                 .bind(store.to_string())
@@ -373,10 +362,7 @@ impl CatalogStore for SqlCatalogStore {
         let mut filter = "store_id = $1".to_owned();
         let mut next = 2;
         if let Some(ids) = &bound {
-            filter.push_str(&format!(
-                " AND category_id IN ({})",
-                placeholders(2, ids.len())
-            ));
+            filter.push_str(&format!(" AND category_id IN ({})", placeholders(2, ids.len())));
             next += ids.len();
         }
         let order = match q.sort {
@@ -390,10 +376,8 @@ impl CatalogStore for SqlCatalogStore {
             next + 1
         );
         let count_sql = format!("SELECT COUNT(*) FROM products WHERE {filter}");
-        let mut page =
-            sqlx::query_as::<_, ProductRow>(AssertSqlSafe(page_sql)).bind(store.to_string());
-        let mut count =
-            sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(store.to_string());
+        let mut page = sqlx::query_as::<_, ProductRow>(AssertSqlSafe(page_sql)).bind(store.to_string());
+        let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(store.to_string());
         for c in bound.iter().flatten() {
             page = page.bind(c.clone());
             count = count.bind(c.clone());
@@ -442,15 +426,12 @@ impl SqlCatalogStore {
         let mut by_product: HashMap<String, Vec<VariantRecord>> = HashMap::new();
         for (product_id, id, sku, title, price_minor) in query.fetch_all(self.db.pool()).await? {
             let id: VariantId = parse("variant id", &id)?;
-            by_product
-                .entry(product_id)
-                .or_default()
-                .push(VariantRecord {
-                    id,
-                    sku,
-                    title,
-                    price_minor,
-                });
+            by_product.entry(product_id).or_default().push(VariantRecord {
+                id,
+                sku,
+                title,
+                price_minor,
+            });
         }
         for p in products.iter_mut() {
             p.variants = by_product.remove(&p.id.to_string()).unwrap_or_default();

@@ -31,45 +31,26 @@ async fn a_cached_product_read_reflects_an_update_after_invalidation() {
         .product(&store, "chair", "Oak Chair", "", &[("CH-1", 9000)])
         .await;
     assert_eq!(
-        c.client
-            .get_product(get(&store, &p.id))
-            .await
-            .unwrap()
-            .title,
+        c.client.get_product(get(&store, &p.id)).await.unwrap().title,
         "Oak Chair"
     );
     assert_eq!(
-        c.client
-            .get_product(get(&store, "chair"))
-            .await
-            .unwrap()
-            .title,
+        c.client.get_product(get(&store, "chair")).await.unwrap().title,
         "Oak Chair"
     );
     let key = format!("product:{store}:{}", p.id);
-    assert!(
-        c.cache.get(&key).await.is_some(),
-        "the read filled the cache"
-    );
+    assert!(c.cache.get(&key).await.is_some(), "the read filled the cache");
 
     c.client
         .update_product(retitle(&store, &p.id, "Pine Chair"))
         .await
         .unwrap();
     assert_eq!(
-        c.client
-            .get_product(get(&store, &p.id))
-            .await
-            .unwrap()
-            .title,
+        c.client.get_product(get(&store, &p.id)).await.unwrap().title,
         "Pine Chair"
     );
     assert_eq!(
-        c.client
-            .get_product(get(&store, "chair"))
-            .await
-            .unwrap()
-            .title,
+        c.client.get_product(get(&store, "chair")).await.unwrap().title,
         "Pine Chair"
     );
 
@@ -79,11 +60,7 @@ async fn a_cached_product_read_reflects_an_update_after_invalidation() {
     };
     c.client.update_product(renamed).await.unwrap();
     assert_eq!(
-        c.client
-            .get_product(get(&store, "stool"))
-            .await
-            .unwrap()
-            .title,
+        c.client.get_product(get(&store, "stool")).await.unwrap().title,
         "Stool"
     );
     assert!(
@@ -103,12 +80,7 @@ async fn another_replica_evicts_its_cached_copy_when_the_update_event_arrives() 
             .product(&store, "desk", "Walnut Desk", "", &[("D-1", 30_000)])
             .await;
         assert_eq!(
-            reader
-                .client
-                .get_product(get(&store, &p.id))
-                .await
-                .unwrap()
-                .title,
+            reader.client.get_product(get(&store, &p.id)).await.unwrap().title,
             "Walnut Desk"
         );
 
@@ -118,13 +90,7 @@ async fn another_replica_evicts_its_cached_copy_when_the_update_event_arrives() 
             .await
             .unwrap();
         eventually(&format!("{name}: the reader's cache evicted"), || async {
-            reader
-                .client
-                .get_product(get(&store, &p.id))
-                .await
-                .unwrap()
-                .title
-                == "Maple Desk"
+            reader.client.get_product(get(&store, &p.id)).await.unwrap().title == "Maple Desk"
         })
         .await;
     }

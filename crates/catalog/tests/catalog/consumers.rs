@@ -36,20 +36,8 @@ async fn a_store_provisioned_event_delivered_twice_takes_effect_once() {
         let mut req = create(&store, "herring", "Herring", "", &[("H-1", 2_000)]);
         req.variants[0].currency = String::new();
         let p = c.client.create_product(req).await.unwrap();
-        assert_eq!(
-            p.variants[0].price.as_ref().unwrap().currency,
-            "SEK",
-            "{db}"
-        );
-        assert_eq!(
-            c.count("SELECT COUNT(*) FROM catalog_stores").await,
-            1,
-            "{db}"
-        );
-        assert_eq!(
-            c.count("SELECT COUNT(*) FROM processed_events").await,
-            2,
-            "{db}"
-        );
+        assert_eq!(p.variants[0].price.as_ref().unwrap().currency, "SEK", "{db}");
+        assert_eq!(c.count("SELECT COUNT(*) FROM catalog_stores").await, 1, "{db}");
+        assert_eq!(c.count("SELECT COUNT(*) FROM processed_events").await, 2, "{db}");
     }
 }

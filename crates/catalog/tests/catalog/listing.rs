@@ -50,21 +50,10 @@ async fn listing_pages_through_products_with_the_total_and_their_variants() {
         assert_eq!(slugs(&first), ["p4", "p3"], "newest first ({db})");
         assert!(first.products.iter().all(|p| p.variants.len() == 2), "{db}");
         assert_eq!(slugs(&list(&c, &store, "", "", 3, 2).await), ["p0"], "{db}");
-        assert!(
-            list(&c, &store, "", "", 4, 2).await.products.is_empty(),
-            "{db}"
-        );
+        assert!(list(&c, &store, "", "", 4, 2).await.products.is_empty(), "{db}");
         let defaults = list(&c, &store, "", "", 0, 0).await;
-        assert_eq!(
-            (defaults.per_page, defaults.products.len()),
-            (20, 5),
-            "{db}"
-        );
-        assert_eq!(
-            list(&c, &store, "", "", 1, 1000).await.per_page,
-            100,
-            "{db}"
-        );
+        assert_eq!((defaults.per_page, defaults.products.len()), (20, 5), "{db}");
+        assert_eq!(list(&c, &store, "", "", 1, 1000).await.per_page, 100, "{db}");
     }
 }
 
@@ -76,13 +65,10 @@ async fn listing_a_category_includes_its_descendants_by_id_or_slug() {
         let tops = c.category(&store, "tops", "Tops", &clothing.id).await;
         c.category(&store, "tees", "Tees", "tops").await;
         c.category(&store, "garden", "Garden", "").await;
-        c.product(&store, "coat", "Coat", "clothing", &[("C-1", 1)])
-            .await;
-        c.product(&store, "shirt", "Shirt", &tops.id, &[("S-1", 1)])
-            .await;
+        c.product(&store, "coat", "Coat", "clothing", &[("C-1", 1)]).await;
+        c.product(&store, "shirt", "Shirt", &tops.id, &[("S-1", 1)]).await;
         c.product(&store, "tee", "Tee", "tees", &[("T-1", 1)]).await;
-        c.product(&store, "rake", "Rake", "garden", &[("R-1", 1)])
-            .await;
+        c.product(&store, "rake", "Rake", "garden", &[("R-1", 1)]).await;
         c.product(&store, "misc", "Misc", "", &[("M-1", 1)]).await;
 
         let all = list(&c, &store, "clothing", "title", 1, 20).await;
@@ -93,11 +79,7 @@ async fn listing_a_category_includes_its_descendants_by_id_or_slug() {
         );
         let by_id = list(&c, &store, &tops.id, "title", 1, 20).await;
         assert_eq!(slugs(&by_id), ["shirt", "tee"], "{db}");
-        assert_eq!(
-            slugs(&list(&c, &store, "tees", "", 1, 20).await),
-            ["tee"],
-            "{db}"
-        );
+        assert_eq!(slugs(&list(&c, &store, "tees", "", 1, 20).await), ["tee"], "{db}");
         assert_eq!(list(&c, &store, "", "", 1, 20).await.total, 5, "{db}");
         let unknown = c
             .client

@@ -32,8 +32,7 @@ async fn outbox(c: &Catalog) -> Vec<EventEnvelope> {
 }
 
 #[tokio::test]
-async fn a_product_round_trips_through_create_get_update_and_delete_with_its_events_in_the_outbox()
-{
+async fn a_product_round_trips_through_create_get_update_and_delete_with_its_events_in_the_outbox() {
     for (db, c) in catalogs().await {
         assert!(c.service.ready().await, "{db}");
         let store = StoreId::new();
@@ -77,10 +76,7 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
             "a partial update keeps other fields ({db})"
         );
         assert_eq!(updated.variants, created.variants, "{db}");
-        assert_eq!(
-            updated.category_id, "",
-            "an empty category clears it ({db})"
-        );
+        assert_eq!(updated.category_id, "", "an empty category clears it ({db})");
 
         c.client
             .delete_product(DeleteProductRequest {
@@ -115,10 +111,7 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
             ],
             "{db}"
         );
-        assert!(
-            events.iter().all(|e| e.store_id == store.to_string()),
-            "{db}"
-        );
+        assert!(events.iter().all(|e| e.store_id == store.to_string()), "{db}");
         let first = ProductChanged::decode(events[1].payload.as_slice()).unwrap();
         assert_eq!(first.product.unwrap(), created, "{db}");
         assert_eq!(
@@ -128,11 +121,7 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
         let second = ProductChanged::decode(events[2].payload.as_slice()).unwrap();
         assert_eq!(second.product.unwrap().title, "Navy Shirt", "{db}");
         let deleted = ProductDeleted::decode(events[3].payload.as_slice()).unwrap();
-        assert_eq!(
-            (deleted.product_id, deleted.version),
-            (created.id, 3),
-            "{db}"
-        );
+        assert_eq!((deleted.product_id, deleted.version), (created.id, 3), "{db}");
     }
 }
 
@@ -326,9 +315,7 @@ async fn store_b_cannot_read_update_or_delete_a_product_of_store_a() {
 async fn a_product_is_found_by_slug_and_ids_that_are_not_uuids_are_not_found() {
     for (db, c) in catalogs().await {
         let store = StoreId::new();
-        let p = c
-            .product(&store, "lamp", "Lamp", "", &[("L-1", 4000)])
-            .await;
+        let p = c.product(&store, "lamp", "Lamp", "", &[("L-1", 4000)]).await;
         let get = |key: &str| {
             c.client.get_product(GetProductRequest {
                 store_id: store.to_string(),
@@ -336,11 +323,7 @@ async fn a_product_is_found_by_slug_and_ids_that_are_not_uuids_are_not_found() {
             })
         };
         assert_eq!(get("lamp").await.unwrap(), p, "{db}");
-        assert_eq!(
-            code(get("not-a-product").await),
-            ErrorCode::NotFound,
-            "{db}"
-        );
+        assert_eq!(code(get("not-a-product").await), ErrorCode::NotFound, "{db}");
         assert_eq!(code(get("").await), ErrorCode::NotFound, "{db}");
         let update = c
             .client
@@ -422,10 +405,6 @@ async fn an_empty_currency_takes_the_provisioned_store_currency_and_is_required_
             .await
             .unwrap();
         let p = c.client.create_product(req).await.unwrap();
-        assert_eq!(
-            p.variants[0].price.as_ref().unwrap().currency,
-            "GBP",
-            "{db}"
-        );
+        assert_eq!(p.variants[0].price.as_ref().unwrap().currency, "GBP", "{db}");
     }
 }

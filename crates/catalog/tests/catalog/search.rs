@@ -10,10 +10,7 @@ use prost::Message;
 async fn sqlite_catalogs() -> Vec<(&'static str, Catalog)> {
     let mut all = Vec::new();
     for (name, bus) in buses().await {
-        all.push((
-            name,
-            Catalog::start(Db::sqlite_temp().await.unwrap(), bus).await,
-        ));
+        all.push((name, Catalog::start(Db::sqlite_temp().await.unwrap(), bus).await));
     }
     all
 }
@@ -28,13 +25,7 @@ async fn search_finds_a_product_by_an_exact_word_a_typo_or_a_prefix() {
         let store = StoreId::new();
         c.category(&store, "tops", "Tops", "").await;
         let shirt = c
-            .product(
-                &store,
-                "blue-shirt",
-                "Blue Shirt",
-                "tops",
-                &[("TS-1", 2500)],
-            )
+            .product(&store, "blue-shirt", "Blue Shirt", "tops", &[("TS-1", 2500)])
             .await;
         c.product(&store, "red-mug", "Red Mug", "", &[("MUG-9", 800)])
             .await;
@@ -42,11 +33,7 @@ async fn search_finds_a_product_by_an_exact_word_a_typo_or_a_prefix() {
         let found = c.search(&store, "shirt").await;
         let hit = &found.hits[0];
         assert_eq!(
-            (
-                hit.product_id.as_str(),
-                hit.slug.as_str(),
-                hit.category.as_str()
-            ),
+            (hit.product_id.as_str(), hit.slug.as_str(), hit.category.as_str()),
             (shirt.id.as_str(), "blue-shirt", "tops"),
             "{bus}"
         );
@@ -108,14 +95,8 @@ async fn search_counts_categories_and_price_buckets_over_all_matches_and_filters
         let store = StoreId::new();
         c.category(&store, "tops", "Tops", "").await;
         c.category(&store, "bottoms", "Bottoms", "").await;
-        c.product(
-            &store,
-            "cheap-shirt",
-            "Cheap Shirt",
-            "tops",
-            &[("S-1", 500)],
-        )
-        .await;
+        c.product(&store, "cheap-shirt", "Cheap Shirt", "tops", &[("S-1", 500)])
+            .await;
         c.product(
             &store,
             "fancy-shirt",
@@ -124,14 +105,8 @@ async fn search_counts_categories_and_price_buckets_over_all_matches_and_filters
             &[("S-2", 12_000), ("S-3", 7_000)],
         )
         .await;
-        c.product(
-            &store,
-            "shirt-dress",
-            "Shirt Dress",
-            "bottoms",
-            &[("S-4", 2_500)],
-        )
-        .await;
+        c.product(&store, "shirt-dress", "Shirt Dress", "bottoms", &[("S-4", 2_500)])
+            .await;
         c.product(&store, "plain-shirt", "Plain Shirt", "", &[("S-5", 1_000)])
             .await;
         c.search_until(&store, "shirt", |r| r.total == 4).await;
@@ -283,11 +258,7 @@ async fn events_older_than_the_indexed_version_are_ignored() {
             .await;
         c.search_until(&store, "sentinel", |r| r.total == 1).await;
         assert_eq!(c.search(&store, "relic").await.total, 0, "{bus}");
-        assert_eq!(
-            titles(&c.search(&store, "vase").await),
-            ["Crystal Vase"],
-            "{bus}"
-        );
+        assert_eq!(titles(&c.search(&store, "vase").await), ["Crystal Vase"], "{bus}");
     }
 }
 
@@ -314,8 +285,5 @@ async fn a_new_replica_builds_its_index_from_the_database() {
     // A bus nobody publishes on: whatever the new replica finds came from the database.
     let quiet = buses().await.remove(0).1;
     let second = Catalog::replica(db, quiet).await;
-    assert_eq!(
-        titles(&second.search(&store, "globe").await),
-        ["Desk Globe"]
-    );
+    assert_eq!(titles(&second.search(&store, "globe").await), ["Desk Globe"]);
 }

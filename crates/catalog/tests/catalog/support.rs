@@ -98,13 +98,7 @@ impl Catalog {
             .expect("product created")
     }
 
-    pub async fn category(
-        &self,
-        store: &StoreId,
-        slug: &str,
-        name: &str,
-        parent: &str,
-    ) -> Category {
+    pub async fn category(&self, store: &StoreId, slug: &str, name: &str, parent: &str) -> Category {
         self.client
             .create_category(CreateCategoryRequest {
                 store_id: store.to_string(),
@@ -186,10 +180,7 @@ where
 {
     let deadline = Instant::now() + Duration::from_secs(1);
     while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within 1 s"
-        );
+        assert!(Instant::now() < deadline, "{what} did not happen within 1 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

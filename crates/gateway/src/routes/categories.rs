@@ -19,8 +19,13 @@ pub async fn list_categories(
     Path(slug): Path<String>,
 ) -> Result<axum::Json<Vec<CategoryView>>, ServiceError> {
     let store = state.store_by_slug(&slug).await?;
-    let flat = state.catalog().list_categories(ListCategoriesRequest { store_id: store.id }).await?;
-    Ok(axum::Json(build_tree(flat.categories.into_iter().map(Into::into).collect())))
+    let flat = state
+        .catalog()
+        .list_categories(ListCategoriesRequest { store_id: store.id })
+        .await?;
+    Ok(axum::Json(build_tree(
+        flat.categories.into_iter().map(Into::into).collect(),
+    )))
 }
 
 /// Nests categories under their parents; orphans (a parent we did not get) become roots.
@@ -88,7 +93,12 @@ mod tests {
 
     #[test]
     fn categories_nest_under_their_parents() {
-        let tree = build_tree(vec![cat("a", None), cat("b", Some("a")), cat("c", Some("b")), cat("d", None)]);
+        let tree = build_tree(vec![
+            cat("a", None),
+            cat("b", Some("a")),
+            cat("c", Some("b")),
+            cat("d", None),
+        ]);
         assert_eq!(tree.len(), 2);
         assert_eq!(tree[0].children[0].children[0].id, "c");
     }

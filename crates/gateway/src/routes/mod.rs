@@ -26,12 +26,18 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/staff", post(create_staff))
         .route("/v1/oauth/token", post(issue_token))
         .route("/v1/.well-known/jwks.json", get(jwks))
-        .route("/v1/stores/{store}/products", get(list_products).post(create_product))
+        .route(
+            "/v1/stores/{store}/products",
+            get(list_products).post(create_product),
+        )
         .route(
             "/v1/stores/{store}/products/{product}",
             get(get_product).patch(update_product).delete(delete_product),
         )
-        .route("/v1/stores/{store}/categories", get(list_categories).post(create_category))
+        .route(
+            "/v1/stores/{store}/categories",
+            get(list_categories).post(create_category),
+        )
         .route("/v1/stores/{store}/search", get(search))
 }
 

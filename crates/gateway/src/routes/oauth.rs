@@ -16,7 +16,11 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
 #[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenView), (status = 400, body = OAuthErrorView), (status = 401, body = OAuthErrorView)))]
-pub async fn issue_token(State(state): State<GatewayState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn issue_token(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
         Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded"),
@@ -41,7 +45,9 @@ pub async fn issue_token(State(state): State<GatewayState>, headers: HeaderMap, 
             };
             let mut response = axum::Json(view).into_response();
             // RFC 6749 section 5.1: token responses must not be cached.
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
         Err(e) => oauth_error(e.code, &e.message),
@@ -52,7 +58,9 @@ pub async fn issue_token(State(state): State<GatewayState>, headers: HeaderMap, 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
@@ -63,18 +71,27 @@ fn oauth_error(code: ErrorCode, description: &str) -> Response {
         ErrorCode::InvalidGrant => (StatusCode::BAD_REQUEST, "invalid_grant"),
         ErrorCode::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
         ErrorCode::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-        ErrorCode::InvalidRequest | ErrorCode::ValidationFailed => (StatusCode::BAD_REQUEST, "invalid_request"),
+        ErrorCode::InvalidRequest | ErrorCode::ValidationFailed => {
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        }
         // Not an OAuth error: an outage or a bug; keep the problem document.
         _ => return ServiceError::new(code, description).into_response(),
     };
-    let body = OAuthErrorView { error: error.to_owned(), error_description: description.to_owned() };
+    let body = OAuthErrorView {
+        error: error.to_owned(),
+        error_description: description.to_owned(),
+    };
     let mut response = (status, axum::Json(body)).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// The public keys access tokens are signed with.
 #[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "oauth", responses((status = 200, body = JwksView)))]
 pub async fn jwks(State(state): State<GatewayState>) -> Result<axum::Json<JwksView>, ServiceError> {
-    Ok(axum::Json(state.identity().get_jwks(GetJwksRequest {}).await?.into()))
+    Ok(axum::Json(
+        state.identity().get_jwks(GetJwksRequest {}).await?.into(),
+    ))
 }

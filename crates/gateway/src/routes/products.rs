@@ -48,7 +48,13 @@ pub async fn get_product(
     Path((slug, key)): Path<(String, String)>,
 ) -> Result<axum::Json<ProductView>, ServiceError> {
     let store = state.store_by_slug(&slug).await?;
-    let product = state.catalog().get_product(GetProductRequest { store_id: store.id, key }).await?;
+    let product = state
+        .catalog()
+        .get_product(GetProductRequest {
+            store_id: store.id,
+            key,
+        })
+        .await?;
     Ok(axum::Json(product.into()))
 }
 
@@ -101,7 +107,12 @@ pub async fn update_product(
             title: body.title,
             description: body.description,
             category: body.category,
-            variants: body.variants.unwrap_or_default().into_iter().map(Into::into).collect(),
+            variants: body
+                .variants
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             replace_variants,
         })
         .await?;
@@ -120,6 +131,12 @@ pub async fn delete_product(
 ) -> Result<StatusCode, ServiceError> {
     let store = state.store_by_slug(&slug).await?;
     caller.require(&store, STORE_STAFF)?;
-    state.catalog().delete_product(DeleteProductRequest { store_id: store.id, product_id }).await?;
+    state
+        .catalog()
+        .delete_product(DeleteProductRequest {
+            store_id: store.id,
+            product_id,
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,9 @@
 //! Stores: provisioning, the public store record, customer registration and staff accounts.
 
 use crate::access::{Caller, OWNER};
-use crate::dto::{ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView};
+use crate::dto::{
+    ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView,
+};
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
@@ -26,14 +28,19 @@ pub async fn provision_store(
             owner_email: body.owner.email,
             owner_password: body.owner.password,
         })
-        .await?;
+        .await
+        .map_err(rest_field_names)?;
     let (Some(store), Some(owner), Some(client)) = (created.store, created.owner, created.api_client) else {
         return Err(ServiceError::internal("identity returned an incomplete store"));
     };
     let view = ProvisionedStoreView {
         store: store.into(),
         owner: owner.into(),
-        api_client: ApiClientView { client_id: client.client_id, client_secret: client.client_secret, role: client.role },
+        api_client: ApiClientView {
+            client_id: client.client_id,
+            client_secret: client.client_secret,
+            role: client.role,
+        },
     };
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -61,7 +68,11 @@ pub async fn register_customer(
     let store = state.store_by_slug(&slug).await?;
     let user = state
         .identity()
-        .register_customer(RegisterCustomerRequest { store_id: store.id, email: body.email, password: body.password })
+        .register_customer(RegisterCustomerRequest {
+            store_id: store.id,
+            email: body.email,
+            password: body.password,
+        })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
@@ -81,7 +92,22 @@ pub async fn create_staff(
     caller.require(&store, OWNER)?;
     let user = state
         .identity()
-        .create_staff(CreateStaffRequest { store_id: store.id, email: body.email, password: body.password })
+        .create_staff(CreateStaffRequest {
+            store_id: store.id,
+            email: body.email,
+            password: body.password,
+        })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// Names fields as the REST body does (`owner.email`), not as the contract does (`owner_email`).
+fn rest_field_names(mut e: ServiceError) -> ServiceError {
+    for f in &mut e.fields {
+        if let Some(rest) = f.field.strip_prefix("owner_") {
+            f.field = format!("owner.{rest}");
+        }
+    }
+    e.message = e.message.replace("owner_email", "owner.email").replace("owner_password", "owner.password");
+    e
 }

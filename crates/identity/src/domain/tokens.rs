@@ -32,9 +32,7 @@ impl std::fmt::Debug for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Grant::Password {
-                store_slug,
-                username,
-                ..
+                store_slug, username, ..
             } => f
                 .debug_struct("Password")
                 .field("store_slug", store_slug)
@@ -53,9 +51,7 @@ impl Grant {
     pub fn parse(req: &TokenRequest) -> Result<Grant, ServiceError> {
         let required = |name: &str, value: &str| {
             if value.is_empty() {
-                Err(ServiceError::invalid_request(format!(
-                    "missing parameter {name}"
-                )))
+                Err(ServiceError::invalid_request(format!("missing parameter {name}")))
             } else {
                 Ok(value.to_owned())
             }
@@ -73,9 +69,7 @@ impl Grant {
                 client_id: required("client_id", &req.client_id)?,
                 client_secret: required("client_secret", &req.client_secret)?,
             }),
-            "" => Err(ServiceError::invalid_request(
-                "missing parameter grant_type",
-            )),
+            "" => Err(ServiceError::invalid_request("missing parameter grant_type")),
             _ => Err(ServiceError::new(
                 ErrorCode::UnsupportedGrantType,
                 "grant_type must be password, refresh_token or client_credentials",
@@ -124,11 +118,7 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// Compares two hashes in time independent of where they differ.
 pub fn hashes_match(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -166,13 +156,7 @@ pub fn refresh_status(
 }
 
 /// The claims of a new access token.
-pub fn access_claims(
-    auth: &AuthSettings,
-    store_id: &str,
-    subject: &str,
-    role: Role,
-    now_ms: i64,
-) -> Claims {
+pub fn access_claims(auth: &AuthSettings, store_id: &str, subject: &str, role: Role, now_ms: i64) -> Claims {
     let iat = now_ms / 1000;
     Claims {
         iss: auth.issuer.clone(),
@@ -233,14 +217,8 @@ mod tests {
     fn revocation_wins_over_use_and_use_over_expiry() {
         assert_eq!(refresh_status(None, None, 10, 5), RefreshStatus::Active);
         assert_eq!(refresh_status(None, None, 10, 10), RefreshStatus::Expired);
-        assert_eq!(
-            refresh_status(Some(1), None, 10, 20),
-            RefreshStatus::Replayed
-        );
-        assert_eq!(
-            refresh_status(Some(1), Some(2), 10, 5),
-            RefreshStatus::Revoked
-        );
+        assert_eq!(refresh_status(Some(1), None, 10, 20), RefreshStatus::Replayed);
+        assert_eq!(refresh_status(Some(1), Some(2), 10, 5), RefreshStatus::Revoked);
     }
 
     #[test]

@@ -202,10 +202,7 @@ mod tests {
 
     #[test]
     fn store_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            StoreName::parse("  Tea House ").unwrap().as_str(),
-            "Tea House"
-        );
+        assert_eq!(StoreName::parse("  Tea House ").unwrap().as_str(), "Tea House");
         assert!(StoreName::parse("   ").is_err());
         assert!(StoreName::parse(&"x".repeat(101)).is_err());
         assert!(StoreName::parse("bad\nname").is_err());

@@ -131,9 +131,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SlugTaken => ServiceError::conflict("store slug is taken"),
-            StoreError::EmailTaken => {
-                ServiceError::conflict("email is already registered in this store")
-            }
+            StoreError::EmailTaken => ServiceError::conflict("email is already registered in this store"),
             StoreError::UnknownStore => ServiceError::not_found("store"),
             StoreError::Database(e) => ServiceError::from(e),
             StoreError::Corrupt(why) => ServiceError::internal(why),
@@ -159,11 +157,7 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// the store does not exist.
     async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError>;
 
-    async fn user_by_email(
-        &self,
-        store_id: StoreId,
-        email: &str,
-    ) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_email(&self, store_id: StoreId, email: &str) -> Result<Option<UserRecord>, StoreError>;
 
     /// Looks a client up by its id, which is unique across stores: client credentials name
     /// no store, the client determines it.
@@ -176,10 +170,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// Looks a token up by its hash; the token itself is the only key a client presents.
-    async fn refresh_token_by_hash(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    async fn refresh_token_by_hash(&self, token_hash: &str)
+    -> Result<Option<RefreshTokenRecord>, StoreError>;
 
     /// Marks the token `used_hash` used, if it still is unused and unrevoked, and stores
     /// `next` in its family, atomically. When the token was no longer active, revokes its

@@ -48,9 +48,7 @@ fn role(s: &str) -> Result<Role, StoreError> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("role {s:?}")))
 }
 
-fn store_record(
-    (id, slug, name, currency, created_at): StoreRow,
-) -> Result<StoreRecord, StoreError> {
+fn store_record((id, slug, name, currency, created_at): StoreRow) -> Result<StoreRecord, StoreError> {
     Ok(StoreRecord {
         id: store_id(&id)?,
         slug,
@@ -60,9 +58,7 @@ fn store_record(
     })
 }
 
-fn user_record(
-    (id, store, email, r, password_hash, created_at): UserRow,
-) -> Result<UserRecord, StoreError> {
+fn user_record((id, store, email, r, password_hash, created_at): UserRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: UserId(
             id.parse()
@@ -77,8 +73,7 @@ fn user_record(
 }
 
 fn token_record(row: TokenRow) -> Result<RefreshTokenRecord, StoreError> {
-    let (id, family_id, store, subject, r, token_hash, expires_at, used_at, revoked_at, created_at) =
-        row;
+    let (id, family_id, store, subject, r, token_hash, expires_at, used_at, revoked_at, created_at) = row;
     Ok(RefreshTokenRecord {
         id,
         family_id,
@@ -124,10 +119,7 @@ async fn insert_user(conn: &mut sqlx::AnyConnection, u: &UserRecord) -> Result<(
     Ok(())
 }
 
-async fn insert_token(
-    conn: &mut sqlx::AnyConnection,
-    t: &RefreshTokenRecord,
-) -> Result<(), sqlx::Error> {
+async fn insert_token(conn: &mut sqlx::AnyConnection, t: &RefreshTokenRecord) -> Result<(), sqlx::Error> {
     sqlx::query(INSERT_TOKEN)
         .bind(&t.id)
         .bind(&t.family_id)
@@ -199,12 +191,11 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn store_by_slug(&self, slug: &str) -> Result<Option<StoreRecord>, StoreError> {
-        let row: Option<StoreRow> = sqlx::query_as(
-            "SELECT id, slug, name, currency, created_at FROM stores WHERE slug = $1",
-        )
-        .bind(slug)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<StoreRow> =
+            sqlx::query_as("SELECT id, slug, name, currency, created_at FROM stores WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(self.db.pool())
+                .await?;
         row.map(store_record).transpose()
     }
 
@@ -225,11 +216,7 @@ impl IdentityStore for SqlIdentityStore {
         Ok(())
     }
 
-    async fn user_by_email(
-        &self,
-        store_id: StoreId,
-        email: &str,
-    ) -> Result<Option<UserRecord>, StoreError> {
+    async fn user_by_email(&self, store_id: StoreId, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, store_id, email, role, password_hash, created_at FROM users \
              WHERE store_id = $1 AND email = $2",

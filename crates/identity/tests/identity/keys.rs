@@ -26,12 +26,7 @@ async fn the_jwks_publishes_one_ed25519_signing_key() {
         assert_eq!(keys.len(), 1, "{b}");
         let k = &keys[0];
         assert_eq!(
-            (
-                k.kty.as_str(),
-                k.crv.as_str(),
-                k.alg.as_str(),
-                k.r#use.as_str()
-            ),
+            (k.kty.as_str(), k.crv.as_str(), k.alg.as_str(), k.r#use.as_str()),
             ("OKP", "Ed25519", "EdDSA", "sig"),
             "{b}"
         );
@@ -70,9 +65,7 @@ async fn replicas_starting_together_agree_on_one_key() {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let db = db.clone();
-                tokio::spawn(async move {
-                    IdentityService::new(db, auth(), Arc::new(Notify::new())).await
-                })
+                tokio::spawn(async move { IdentityService::new(db, auth(), Arc::new(Notify::new())).await })
             })
             .collect();
         let mut kids = Vec::new();

@@ -38,11 +38,10 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event() {
         assert_ne!(stored, client.client_secret, "{b}");
         assert_eq!(stored.len(), 64, "{b}");
 
-        let (subject, payload): (String, Vec<u8>) =
-            sqlx::query_as("SELECT subject, payload FROM outbox")
-                .fetch_one(env.db.pool())
-                .await
-                .unwrap();
+        let (subject, payload): (String, Vec<u8>) = sqlx::query_as("SELECT subject, payload FROM outbox")
+            .fetch_one(env.db.pool())
+            .await
+            .unwrap();
         assert_eq!(subject, "mercato.identity.store_provisioned", "{b}");
         let envelope = EventEnvelope::decode(payload.as_slice()).unwrap();
         assert_eq!(envelope.store_id, store.id, "{b}");
@@ -102,9 +101,7 @@ async fn concurrent_provisioning_of_one_slug_lets_exactly_one_win() {
     }
 }
 
-async fn join_all<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
+async fn join_all<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles.collect::<Vec<_>>() {
         out.push(h.await.unwrap());
@@ -123,12 +120,7 @@ async fn invalid_input_lists_every_bad_field_and_writes_nothing() {
             owner_email: "not-an-email".to_owned(),
             owner_password: "short".to_owned(),
         };
-        let err = ServiceError::from(
-            env.service
-                .provision_store(Request::new(bad))
-                .await
-                .unwrap_err(),
-        );
+        let err = ServiceError::from(env.service.provision_store(Request::new(bad)).await.unwrap_err());
         assert_eq!(err.code, ErrorCode::ValidationFailed, "{b}");
         assert_eq!(err.code.http_status(), 422, "{b}");
         let mut fields: Vec<&str> = err.fields.iter().map(|f| f.field.as_str()).collect();
@@ -170,9 +162,7 @@ async fn a_store_is_found_by_id_or_slug_and_an_absent_one_is_404() {
                     .await
             }
         };
-        let by_id = get(get_store_request::Key::Id(store.id.clone()))
-            .await
-            .unwrap();
+        let by_id = get(get_store_request::Key::Id(store.id.clone())).await.unwrap();
         assert_eq!(by_id.into_inner(), store, "{b}");
         let by_slug = get(get_store_request::Key::Slug("tea-house".into()))
             .await
@@ -184,11 +174,7 @@ async fn a_store_is_found_by_id_or_slug_and_an_absent_one_is_404() {
             get_store_request::Key::Id(uuid::Uuid::now_v7().to_string()),
             get_store_request::Key::Id("not-a-uuid".into()),
         ] {
-            assert_eq!(
-                code(get(key).await.unwrap_err()),
-                ErrorCode::NotFound,
-                "{b}"
-            );
+            assert_eq!(code(get(key).await.unwrap_err()), ErrorCode::NotFound, "{b}");
         }
     }
 }

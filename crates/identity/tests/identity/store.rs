@@ -4,8 +4,8 @@
 use mercato_identity::store::migrations::MIGRATIONS;
 use mercato_identity::store::sql::SqlIdentityStore;
 use mercato_identity::store::{
-    ApiClientRecord, IdentityStore, Provisioning, RefreshTokenRecord, Rotation, StoreError,
-    StoreRecord, UserRecord,
+    ApiClientRecord, IdentityStore, Provisioning, RefreshTokenRecord, Rotation, StoreError, StoreRecord,
+    UserRecord,
 };
 use mercato_proto::events::StoreProvisioned;
 use mercato_runtime::auth::Role;
@@ -86,10 +86,7 @@ async fn a_second_store_with_a_taken_slug_is_refused_by_the_unique_index_and_rol
                 .is_none(),
             "{b}"
         );
-        assert!(
-            store.store_by_id(second.store.id).await.unwrap().is_none(),
-            "{b}"
-        );
+        assert!(store.store_by_id(second.store.id).await.unwrap().is_none(), "{b}");
     }
 }
 
@@ -107,9 +104,7 @@ async fn a_failure_after_the_store_row_rolls_back_the_store_and_its_owner() {
             store.store_by_slug("coffee-house").await.unwrap().is_none(),
             "{b}"
         );
-        let owner = store
-            .user_by_email(second.store.id, &second.owner.email)
-            .await;
+        let owner = store.user_by_email(second.store.id, &second.owner.email).await;
         assert!(owner.unwrap().is_none(), "{b}");
     }
 }
@@ -161,10 +156,7 @@ async fn a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family()
             let t = store.refresh_token_by_hash(hash).await.unwrap().unwrap();
             assert_eq!(t.revoked_at, Some(6), "{b}: {hash}");
         }
-        assert!(
-            store.refresh_token_by_hash("h3").await.unwrap().is_none(),
-            "{b}"
-        );
+        assert!(store.refresh_token_by_hash("h3").await.unwrap().is_none(), "{b}");
         let other = store.refresh_token_by_hash("other").await.unwrap().unwrap();
         assert_eq!(other.revoked_at, None, "{b}: another family is untouched");
     }
@@ -182,11 +174,7 @@ async fn a_signing_key_generation_is_inserted_once() {
 
         let next = mercato_identity::keys::generate(2, 3).unwrap();
         assert!(store.insert_signing_key(&next).await.unwrap(), "{b}");
-        assert_eq!(
-            store.newest_signing_key().await.unwrap().unwrap(),
-            next,
-            "{b}"
-        );
+        assert_eq!(store.newest_signing_key().await.unwrap().unwrap(), next, "{b}");
         let kids: Vec<String> = store
             .public_keys()
             .await

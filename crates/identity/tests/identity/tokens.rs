@@ -71,11 +71,7 @@ async fn a_wrong_password_an_unknown_user_and_a_wrong_store_all_fail_alike() {
             assert_eq!(err.code, ErrorCode::InvalidGrant, "{b}: {store} {user}");
             assert_eq!(err.message, "invalid username or password", "{b}");
         }
-        assert_eq!(
-            env.count("SELECT COUNT(*) FROM refresh_tokens").await,
-            0,
-            "{b}"
-        );
+        assert_eq!(env.count("SELECT COUNT(*) FROM refresh_tokens").await, 0, "{b}");
     }
 }
 
@@ -207,11 +203,7 @@ async fn client_credentials_give_a_staff_token_for_the_clients_store_and_no_refr
         assert_eq!(claims.sub, client.client_id, "{b}");
         assert_eq!(claims.store, store.id, "{b}");
         assert_eq!(claims.role, Role::Staff, "{b}");
-        assert_eq!(
-            env.count("SELECT COUNT(*) FROM refresh_tokens").await,
-            0,
-            "{b}"
-        );
+        assert_eq!(env.count("SELECT COUNT(*) FROM refresh_tokens").await, 0, "{b}");
     }
 }
 
@@ -263,10 +255,6 @@ async fn an_unknown_grant_type_is_unsupported_and_a_missing_parameter_is_named()
             })
             .await
             .unwrap_err();
-        assert!(
-            err.message.contains("refresh_token"),
-            "{b}: {}",
-            err.message
-        );
+        assert!(err.message.contains("refresh_token"), "{b}: {}", err.message);
     }
 }

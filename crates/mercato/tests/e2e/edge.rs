@@ -96,14 +96,9 @@ async fn private_routes_without_a_token_are_401_and_with_a_forged_one_too() {
         assert_eq!(reply.status, 401, "{}", p.name);
         let forged = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.";
         assert_eq!(
-            p.post(
-                0,
-                &format!("/v1/stores/{store}/products"),
-                Some(forged),
-                &body
-            )
-            .await
-            .status,
+            p.post(0, &format!("/v1/stores/{store}/products"), Some(forged), &body)
+                .await
+                .status,
             401,
             "{}",
             p.name
@@ -119,12 +114,7 @@ async fn every_response_carries_a_request_id_and_health_is_reported() {
         assert!(reply.headers.contains_key("x-request-id"));
         for gw in &p.gateways {
             assert_eq!(
-                p.http
-                    .get(format!("{gw}/healthz"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status(),
+                p.http.get(format!("{gw}/healthz")).send().await.unwrap().status(),
                 200
             );
             let ready = p.http.get(format!("{gw}/readyz")).send().await.unwrap();

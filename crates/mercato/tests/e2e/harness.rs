@@ -138,10 +138,7 @@ impl Platform {
     }
 
     pub async fn post(&self, n: usize, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        let mut r = self
-            .http
-            .post(format!("{}{path}", self.gateway(n)))
-            .json(body);
+        let mut r = self.http.post(format!("{}{path}", self.gateway(n))).json(body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }
@@ -169,13 +166,7 @@ impl Platform {
     }
 
     /// Signs in with the password grant; returns (access token, refresh token).
-    pub async fn sign_in(
-        &self,
-        n: usize,
-        store: &str,
-        email: &str,
-        password: &str,
-    ) -> (String, String) {
+    pub async fn sign_in(&self, n: usize, store: &str, email: &str, password: &str) -> (String, String) {
         let reply = self
             .token(
                 n,

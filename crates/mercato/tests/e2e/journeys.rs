@@ -49,14 +49,9 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
         assert_eq!(category.status, 201, "{}: {}", p.name, category.body);
         let sub = json!({"slug": "shirts", "name": "Shirts", "parent": "apparel"});
         assert_eq!(
-            p.post(
-                1,
-                &format!("/v1/stores/{store}/categories"),
-                Some(&owner),
-                &sub
-            )
-            .await
-            .status,
+            p.post(1, &format!("/v1/stores/{store}/categories"), Some(&owner), &sub)
+                .await
+                .status,
             201
         );
 
@@ -72,21 +67,14 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
         let id = created.body["id"].as_str().unwrap().to_owned();
         let other = product("red-scarf", "Red Scarf", "RS-1", 1500);
         assert_eq!(
-            p.post(
-                1,
-                &format!("/v1/stores/{store}/products"),
-                Some(&owner),
-                &other
-            )
-            .await
-            .status,
+            p.post(1, &format!("/v1/stores/{store}/products"), Some(&owner), &other)
+                .await
+                .status,
             201
         );
 
         // Read through the other gateway: both serve the same data.
-        let read = p
-            .get(1, &format!("/v1/stores/{store}/products/{id}"), None)
-            .await;
+        let read = p.get(1, &format!("/v1/stores/{store}/products/{id}"), None).await;
         assert_eq!(read.status, 200, "{}", p.name);
         assert_eq!(read.body["variants"][0]["price"]["amount_minor"], 2999);
         assert_eq!(
@@ -109,9 +97,7 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
             p.name
         );
 
-        let tree = p
-            .get(1, &format!("/v1/stores/{store}/categories"), None)
-            .await;
+        let tree = p.get(1, &format!("/v1/stores/{store}/categories"), None).await;
         assert_eq!(tree.body[0]["children"][0]["slug"], "shirts", "{}", p.name);
 
         // Searchable within a second of the change, typos and all.
@@ -139,9 +125,7 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
         assert_eq!(patch.status, 200, "{}: {}", p.name, patch.body);
         let started = Instant::now();
         loop {
-            let r = p
-                .get(1, &format!("/v1/stores/{store}/products/{id}"), None)
-                .await;
+            let r = p.get(1, &format!("/v1/stores/{store}/products/{id}"), None).await;
             if r.body["title"] == "Navy Shirt" {
                 break;
             }
@@ -214,9 +198,7 @@ async fn customers_register_but_may_not_change_the_catalog() {
             .await;
         assert_eq!(attempt.status, 403, "{}: {}", p.name, attempt.body);
         assert_eq!(attempt.body["code"], "forbidden");
-        let listing = p
-            .get(0, &format!("/v1/stores/{store}/products"), None)
-            .await;
+        let listing = p.get(0, &format!("/v1/stores/{store}/products"), None).await;
         assert_eq!(listing.body["total"], 0, "{}: nothing was written", p.name);
     }
 }
@@ -240,14 +222,9 @@ async fn a_token_for_one_store_finds_nothing_private_in_another() {
         assert_eq!(attempt.status, 404, "{}: {}", p.name, attempt.body);
         let staff = json!({"email": "mallory@example.com", "password": "long enough password"});
         assert_eq!(
-            p.post(
-                0,
-                &format!("/v1/stores/{store_b}/staff"),
-                Some(&owner_a),
-                &staff
-            )
-            .await
-            .status,
+            p.post(0, &format!("/v1/stores/{store_b}/staff"), Some(&owner_a), &staff)
+                .await
+                .status,
             404,
             "{}",
             p.name
@@ -271,28 +248,19 @@ async fn replaying_a_used_refresh_token_revokes_its_whole_family() {
             .sign_in(0, &store, "owner@example.com", "correct horse battery")
             .await;
         let rotated = p
-            .token(
-                1,
-                &[("grant_type", "refresh_token"), ("refresh_token", &first)],
-            )
+            .token(1, &[("grant_type", "refresh_token"), ("refresh_token", &first)])
             .await;
         assert_eq!(rotated.status, 200, "{}: {}", p.name, rotated.body);
         let second = rotated.body["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(second, first);
 
         let replay = p
-            .token(
-                0,
-                &[("grant_type", "refresh_token"), ("refresh_token", &first)],
-            )
+            .token(0, &[("grant_type", "refresh_token"), ("refresh_token", &first)])
             .await;
         assert_eq!(replay.status, 400, "{}", p.name);
         assert_eq!(replay.body["error"], "invalid_grant");
         let after = p
-            .token(
-                1,
-                &[("grant_type", "refresh_token"), ("refresh_token", &second)],
-            )
+            .token(1, &[("grant_type", "refresh_token"), ("refresh_token", &second)])
             .await;
         assert_eq!(
             after.body["error"], "invalid_grant",

@@ -16,6 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 /// How long a publish waits for a consumer group to process a message.
 const GROUP_ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where one message goes: every fanout subscriber, and the members of each group by name.
+type Routes = (
+    Vec<mpsc::Sender<Incoming>>,
+    HashMap<String, Vec<mpsc::Sender<Incoming>>>,
+);
+
 struct Subscriber {
     filter: String,
     group: Option<String>,
@@ -35,13 +41,7 @@ impl MemoryBus {
     }
 
     /// The live subscribers matching `subject`: every fanout one, and per group its members.
-    fn route(
-        &self,
-        subject: &str,
-    ) -> (
-        Vec<mpsc::Sender<Incoming>>,
-        HashMap<String, Vec<mpsc::Sender<Incoming>>>,
-    ) {
+    fn route(&self, subject: &str) -> Routes {
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|s| !s.tx.is_closed());
         let mut fanout = Vec::new();
@@ -58,12 +58,7 @@ impl MemoryBus {
 
 #[async_trait::async_trait]
 impl Bus for MemoryBus {
-    async fn publish(
-        &self,
-        subject: &str,
-        _message_id: &str,
-        payload: Bytes,
-    ) -> anyhow::Result<()> {
+    async fn publish(&self, subject: &str, _message_id: &str, payload: Bytes) -> anyhow::Result<()> {
         let (fanout, groups) = self.route(subject);
         for tx in fanout {
             let msg = Incoming::new(subject.to_owned(), payload.clone(), Acker::None);
@@ -73,11 +68,7 @@ impl Bus for MemoryBus {
         for (group, members) in groups {
             let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
             let (ack_tx, ack_rx) = oneshot::channel();
-            let msg = Incoming::new(
-                subject.to_owned(),
-                payload.clone(),
-                Acker::Memory(Some(ack_tx)),
-            );
+            let msg = Incoming::new(subject.to_owned(), payload.clone(), Acker::Memory(Some(ack_tx)));
             members[pick]
                 .send(msg)
                 .await

@@ -86,10 +86,7 @@ impl Bus for NatsBus {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", message_id);
         let subject = format!("{}{subject}", self.namespace);
-        let ack = self
-            .js
-            .publish_with_headers(subject, headers, payload)
-            .await?;
+        let ack = self.js.publish_with_headers(subject, headers, payload).await?;
         ack.await?;
         Ok(())
     }

@@ -22,10 +22,7 @@ mod tests {
 
     #[test]
     fn wildcards_match_like_nats() {
-        assert!(subject_matches(
-            "mercato.>",
-            "mercato.catalog.product_updated"
-        ));
+        assert!(subject_matches("mercato.>", "mercato.catalog.product_updated"));
         assert!(subject_matches(
             "mercato.catalog.*",
             "mercato.catalog.product_updated"

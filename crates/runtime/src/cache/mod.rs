@@ -60,8 +60,7 @@ impl Cache for TieredCache {
             self.l1.set(key, v.clone(), Duration::ZERO).await;
             return Some(v);
         }
-        metrics::counter!("cache_requests_total", "cache" => self.name, "result" => "miss")
-            .increment(1);
+        metrics::counter!("cache_requests_total", "cache" => self.name, "result" => "miss").increment(1);
         None
     }
 

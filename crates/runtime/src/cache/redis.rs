@@ -46,10 +46,7 @@ impl Cache for RedisCache {
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) {
         let mut conn = self.conn.clone();
         let secs = ttl.as_secs().max(1);
-        if let Err(e) = conn
-            .set_ex::<_, _, ()>(self.key(key), value.as_ref(), secs)
-            .await
-        {
+        if let Err(e) = conn.set_ex::<_, _, ()>(self.key(key), value.as_ref(), secs).await {
             tracing::warn!(error = %e, "redis set failed");
         }
     }
@@ -63,9 +60,6 @@ impl Cache for RedisCache {
 
     async fn ready(&self) -> bool {
         let mut conn = self.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .is_ok()
+        redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
     }
 }

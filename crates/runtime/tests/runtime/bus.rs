@@ -37,12 +37,8 @@ fn publish(
 ) -> tokio::task::JoinHandle<anyhow::Result<()>> {
     let bus = bus.clone();
     tokio::spawn(async move {
-        bus.publish(
-            subject,
-            &uuid::Uuid::now_v7().to_string(),
-            Bytes::from(body),
-        )
-        .await
+        bus.publish(subject, &uuid::Uuid::now_v7().to_string(), Bytes::from(body))
+            .await
     })
 }
 

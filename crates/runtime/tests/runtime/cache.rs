@@ -17,8 +17,7 @@ async fn caches() -> Vec<(&'static str, Arc<dyn Cache>)> {
     ];
     if let Some(url) = test_url(TEST_REDIS_URL) {
         let prefix = format!("test:{}:", uuid::Uuid::now_v7());
-        let redis: Arc<dyn Cache> =
-            Arc::new(RedisCache::connect(&url, &prefix).await.expect("redis"));
+        let redis: Arc<dyn Cache> = Arc::new(RedisCache::connect(&url, &prefix).await.expect("redis"));
         caches.push(("redis", redis.clone()));
         caches.push((
             "tiered-redis",

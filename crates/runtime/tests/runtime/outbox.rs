@@ -112,10 +112,7 @@ async fn events_stay_pending_while_the_bus_is_down() {
 async fn the_inbox_reports_a_redelivered_event_as_already_processed() {
     for (name, db) in migrated().await {
         let mut tx = db.begin_write().await.unwrap();
-        assert!(
-            inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(),
-            "{name}"
-        );
+        assert!(inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(), "{name}");
         tx.commit().await.unwrap();
         let mut tx = db.begin_write().await.unwrap();
         assert!(
