@@ -2,6 +2,7 @@
 
 use crate::roles::Roles;
 use clap::{Parser, Subcommand};
+use mercato_runtime::clients::{catalog::CatalogClient, identity::IdentityClient};
 use mercato_runtime::config::{LogFormat, Secret, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +26,21 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create and migrate every service's database, then exit.
     Migrate,
+    /// Seed the demo store through remote identity and catalog services (distributed topology).
+    SeedDemo(SeedArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SeedArgs {
+    /// gRPC endpoint of the identity service.
+    #[arg(long)]
+    pub identity_url: String,
+    /// gRPC endpoint of the catalog service.
+    #[arg(long)]
+    pub catalog_url: String,
+    /// How many products to create.
+    #[arg(long, default_value_t = 500)]
+    pub products: u32,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -113,6 +129,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::app::migrate_all(&s).await
         }
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
+        Some(Command::SeedDemo(seed)) => {
+            let s = settings(&cli.common, None)?;
+            mercato_runtime::telemetry::init(&s.log);
+            let deadline = s.services.call_timeout;
+            let channel = |url: &str| mercato_runtime::clients::balanced_channel(&[url.to_owned()], deadline);
+            let identity = IdentityClient::remote(channel(&seed.identity_url)?, deadline);
+            let catalog = CatalogClient::remote(channel(&seed.catalog_url)?, deadline);
+            crate::seed::demo_store(&identity, &catalog, seed.products).await
+        }
         None => serve_with(&cli.common, &default_serve).await,
     }
 }

@@ -108,6 +108,9 @@ fn rest_field_names(mut e: ServiceError) -> ServiceError {
             f.field = format!("owner.{rest}");
         }
     }
-    e.message = e.message.replace("owner_email", "owner.email").replace("owner_password", "owner.password");
+    e.message = e
+        .message
+        .replace("owner_email", "owner.email")
+        .replace("owner_password", "owner.password");
     e
 }
