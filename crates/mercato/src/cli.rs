@@ -26,6 +26,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create and migrate every service's database, then exit.
     Migrate,
+    /// Measure: load generators and the bare-hyper baseline (see benchmarks/README.md).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// Seed the demo store through remote identity and catalog services (distributed topology).
     SeedDemo(SeedArgs),
 }
@@ -129,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::app::migrate_all(&s).await
         }
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
+        Some(Command::Bench(command)) => crate::bench::run(command).await,
         Some(Command::SeedDemo(seed)) => {
             let s = settings(&cli.common, None)?;
             mercato_runtime::telemetry::init(&s.log);

@@ -1,0 +1,104 @@
+//! `mercato bench`: load generators for the figures in `benchmarks/`, and the bare hyper server
+//! they are compared against in the same run.
+//!
+//! - `baseline`: a bare hyper server answering fixed JSON; the ceiling for this machine.
+//! - `http`: closed-loop load on fixed paths (e.g. against the baseline).
+//! - `catalog`: creates a store with products, then measures product reads, listings and
+//!   searches at a given concurrency against one or more gateways.
+//! - `provision`: store provisioning latency, after preloading a number of stores.
+
+mod baseline;
+mod load;
+mod scenarios;
+
+pub use baseline::serve_baseline;
+pub use load::{LoadReport, run_load};
+pub use scenarios::{catalog, provision};
+
+use clap::Subcommand;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Serve fixed JSON with bare hyper (the baseline) until interrupted.
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:9990")]
+        listen: SocketAddr,
+    },
+    /// Closed-loop GET load on fixed paths.
+    Http {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Paths to request, picked at random.
+        #[arg(long = "path", default_value = "/")]
+        paths: Vec<String>,
+    },
+    /// Product, listing and search load against a freshly created store.
+    Catalog {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Products to create before measuring.
+        #[arg(long, default_value_t = 500)]
+        products: u32,
+    },
+    /// Store provisioning latency over `count` stores, after preloading `preload` stores.
+    Provision {
+        /// Gateway base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
+        /// Concurrent provisioning requests while preloading.
+        #[arg(long, default_value_t = 4)]
+        preload_concurrency: usize,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Gateway base URLs; requests are spread over them.
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub urls: Vec<String>,
+    /// Requests in flight at once.
+    #[arg(long, short = 'c', default_value_t = 64)]
+    pub concurrency: usize,
+    /// How long each phase runs.
+    #[arg(long, short = 'd', default_value = "10s", value_parser = humantime_duration)]
+    pub duration: Duration,
+    /// Warm-up before each phase, not measured.
+    #[arg(long, default_value = "2s", value_parser = humantime_duration)]
+    pub warmup: Duration,
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("bad duration unit in {s:?}; use ms, s or m")),
+    }
+}
+
+/// Runs one bench command, printing a human summary and one JSON line per phase.
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Baseline { listen } => serve_baseline(listen).await,
+        BenchCommand::Http { load, paths } => {
+            let report = run_load("http", &load, paths).await?;
+            report.print();
+            Ok(())
+        }
+        BenchCommand::Catalog { load, products } => catalog(&load, products).await,
+        BenchCommand::Provision {
+            url,
+            count,
+            preload,
+            preload_concurrency,
+        } => provision(&url, count, preload, preload_concurrency).await,
+    }
+}
