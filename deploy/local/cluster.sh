@@ -44,6 +44,10 @@ ready() { curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
 up() {
   bash "$ROOT/scripts/services.sh" up >/dev/null
   mkdir -p "$DIR"
+  # Service ports accept only peers presenting this token; one per cluster, kept in its dir.
+  [ -s "$DIR/internal-token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/internal-token"
+  MERCATO__SERVICES__INTERNAL_TOKEN="$(cat "$DIR/internal-token")"
+  export MERCATO__SERVICES__INTERNAL_TOKEN
   local bin
   bin="$(binary)"
   for p in "${PROCESSES[@]}"; do

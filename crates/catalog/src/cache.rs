@@ -61,9 +61,11 @@ impl ProductCache {
         }
     }
 
-    /// Drops a product from this process's L1 only; for replicas that learn of a change by
-    /// event. A stale slug → id entry is harmless: readers check the slug of what it points to.
-    pub(crate) async fn evict_local(&self, store: &StoreId, id: &str) {
-        self.cache.evict_local(&id_key(store, id)).await;
+    /// Drops a product from L1 and L2 when a replica learns of a change by event. Deleting L2
+    /// again (the writer already did) is idempotent and closes the window in which a reader
+    /// that loaded the old row before the commit stored it back after the writer's delete.
+    /// A stale slug → id entry is harmless: readers check the slug of what it points to.
+    pub(crate) async fn evict_on_event(&self, store: &StoreId, id: &str) {
+        self.cache.delete(&id_key(store, id)).await;
     }
 }

@@ -96,7 +96,7 @@ impl CatalogService {
             Change::Delete { product_id, .. } => product_id.clone(),
         };
         // The writer already dropped the key in L2 and its own L1; other replicas' L1 copies go here.
-        self.cache.evict_local(&store, &product_id).await;
+        self.cache.evict_on_event(&store, &product_id).await;
         index
             .send(change)
             .await

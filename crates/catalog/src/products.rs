@@ -29,8 +29,8 @@ impl CatalogService {
         let product = ProductRecord::create(store, new, now_ms());
         let event = events::product_changed(events::PRODUCT_CREATED, &product, category.as_ref());
         self.store.insert_product(&store, &product, &event).await?;
-        self.committed();
-        self.cache.invalidate(&store, &product.id, &[&product.slug]).await;
+        self.after_commit(store, product.id, vec![product.slug.clone()])
+            .await;
         Ok(product.to_proto())
     }
 
@@ -61,8 +61,8 @@ impl CatalogService {
             let event = events::product_changed(events::PRODUCT_UPDATED, &next, new_category.as_ref());
             match self.store.update_product(&store, &next, expected, &event).await {
                 Ok(()) => {
-                    self.committed();
-                    self.cache.invalidate(&store, &id, &[&old_slug, &next.slug]).await;
+                    self.after_commit(store, id, vec![old_slug, next.slug.clone()])
+                        .await;
                     return Ok(next.to_proto());
                 }
                 Err(StoreError::Stale) => continue,
@@ -87,8 +87,7 @@ impl CatalogService {
                 .await
             {
                 Ok(()) => {
-                    self.committed();
-                    self.cache.invalidate(&store, &id, &[&current.slug]).await;
+                    self.after_commit(store, id, vec![current.slug.clone()]).await;
                     return Ok(pb::DeleteProductResponse {});
                 }
                 Err(StoreError::Stale) => continue,

@@ -7,6 +7,9 @@ use mercato_runtime::error::{ServiceError, Validator};
 
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
+/// Deepest result a client may page to: collecting top documents costs memory in proportion to
+/// offset + limit, so an unbounded offset would let one request exhaust the process.
+const MAX_WINDOW: u32 = 10_000;
 
 impl CatalogService {
     pub(crate) async fn search(&self, req: pb::SearchRequest) -> Result<pb::SearchResponse, ServiceError> {
@@ -20,6 +23,12 @@ impl CatalogService {
         }
         if req.query.chars().count() > 200 {
             v.add("query", "must be at most 200 characters");
+        }
+        if req.offset.saturating_add(req.limit.min(MAX_LIMIT)) > MAX_WINDOW {
+            v.add(
+                "offset",
+                "plus limit must be at most 10000; narrow the search instead",
+            );
         }
         v.finish()?;
         let params = SearchParams {

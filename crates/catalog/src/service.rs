@@ -2,7 +2,7 @@
 
 use crate::cache::ProductCache;
 use crate::domain::validate::CategoryLookup;
-use crate::domain::{CategoryId, CategoryRecord, Sort};
+use crate::domain::{CategoryId, CategoryRecord, ProductId, Sort};
 use crate::search::{Change, IndexedProduct, SearchIndex};
 use crate::store::{CatalogStore, MIGRATIONS, ProductQuery, SqlCatalogStore};
 use mercato_runtime::cache::TieredCache;
@@ -98,6 +98,21 @@ impl CatalogService {
     /// Called after a transaction that appended an event has committed.
     pub(crate) fn committed(&self) {
         self.outbox_waker.notify_one();
+    }
+
+    /// After a product write commits: drop its cache keys, then wake the relay. The cache goes
+    /// first so that no replica can act on the event while L2 still holds the old product, and
+    /// it runs in its own task so that a caller who gives up (a timeout, a dropped gRPC call)
+    /// cannot leave the cache stale.
+    pub(crate) async fn after_commit(&self, store: StoreId, id: ProductId, slugs: Vec<String>) {
+        let cache = self.cache.clone();
+        let waker = self.outbox_waker.clone();
+        let task = tokio::spawn(async move {
+            let slugs: Vec<&str> = slugs.iter().map(String::as_str).collect();
+            cache.invalidate(&store, &id, &slugs).await;
+            waker.notify_one();
+        });
+        let _ = task.await;
     }
 
     /// Resolves a category reference (an id or a slug) within a store; empty means none.

@@ -6,7 +6,7 @@ use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The minimum time between two JWKS fetches triggered by an unknown key id, so that tokens
@@ -24,7 +24,9 @@ struct Inner {
     catalog: CatalogClient,
     verifier: TokenVerifier,
     stores: moka::future::Cache<String, Store>,
-    last_jwks_fetch: Mutex<Option<Instant>>,
+    /// When the keys were last fetched. An async mutex, so that concurrent requests with a new
+    /// key id wait for one fetch instead of each starting their own.
+    last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl GatewayState {
@@ -38,7 +40,7 @@ impl GatewayState {
                     .max_capacity(100_000)
                     .time_to_live(crate::STORE_CACHE_TTL)
                     .build(),
-                last_jwks_fetch: Mutex::new(None),
+                last_jwks_fetch: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -55,19 +57,14 @@ impl GatewayState {
         &self.inner.verifier
     }
 
-    /// Fetches the signing keys from identity, at most once per interval unless `force`d.
+    /// Fetches the signing keys from identity, at most once per interval unless `force`d
+    /// (start-up only; the request path never forces, so bad tokens cannot drive fetches).
     pub async fn refresh_keys(&self, force: bool) -> Result<(), ServiceError> {
-        {
-            let mut last = self
-                .inner
-                .last_jwks_fetch
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if !force && last.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
-                return Ok(());
-            }
-            *last = Some(Instant::now());
+        let mut last = self.inner.last_jwks_fetch.lock().await;
+        if !force && last.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
+            return Ok(());
         }
+        *last = Some(Instant::now());
         let jwks = self.inner.identity.get_jwks(GetJwksRequest {}).await?;
         self.inner.verifier.set_keys(&jwks);
         Ok(())

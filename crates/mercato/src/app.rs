@@ -38,6 +38,12 @@ pub struct App {
     pub catalog: Option<CatalogClient>,
     router: Router,
     relays: Vec<JoinHandle<()>>,
+    /// Stops the outbox relays; cancelled once HTTP has drained, so their last run publishes
+    /// the events of the final requests.
+    relay_stop: Shutdown,
+    /// Stops the event consumers; cancelled last, so in-process groups are still there to
+    /// acknowledge the relays' final events.
+    consumer_stop: Shutdown,
 }
 
 /// Builds the process, seeds the demo store when asked, and serves until `shutdown`.
@@ -47,7 +53,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let app = App::build(&settings, roles, shutdown.clone()).await?;
+    let app = App::build(&settings, roles).await?;
     if settings.demo.seed
         && app.roles.has(Role::Identity)
         && app.roles.has(Role::Catalog)
@@ -62,19 +68,35 @@ impl App {
     /// Serves until `shutdown`, then lets in-flight requests finish and the outboxes drain.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %listener.local_addr()?, roles = %self.roles, "serving");
-        serve(listener, self.router, shutdown).await?;
+        let served = serve(listener, self.router, shutdown).await;
+        self.relay_stop.cancel();
         for relay in self.relays {
             if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
                 tracing::warn!("an outbox relay did not drain in time; its events go out on the next start");
             }
         }
+        self.consumer_stop.cancel();
         tracing::info!("stopped");
-        Ok(())
+        Ok(served?)
     }
 
-    pub async fn build(settings: &Settings, roles: Roles, shutdown: Shutdown) -> anyhow::Result<App> {
+    /// Builds the services of `roles`, their relays and consumers, and the router; nothing
+    /// listens until [`App::serve`].
+    pub async fn build(settings: &Settings, roles: Roles) -> anyhow::Result<App> {
+        anyhow::ensure!(
+            roles.is_all() || settings.nats.url.is_some(),
+            "running only some roles ({roles}) needs a shared bus: set --nats-url, or the other \
+             processes would never see this one's events"
+        );
         // Install the metrics recorder before anything records, or early figures are lost.
         mercato_runtime::http::metrics_handle();
+        let (relay_stop, consumer_stop) = (Shutdown::new(), Shutdown::new());
+        let internal_token = settings
+            .services
+            .internal_token
+            .as_ref()
+            .map(|t| t.expose().to_owned());
+        let admit = mercato_runtime::clients::require_internal_token(internal_token.clone());
         let infra = Infra::connect(settings).await?;
         let deadline = settings.services.call_timeout;
         let mut checks: Vec<ReadinessCheck> = vec![bus_check(&infra)];
@@ -86,7 +108,10 @@ impl App {
             let db = Infra::database(settings, "identity").await?;
             let relay = OutboxRelay::new("identity", db.clone(), infra.bus.clone());
             let service = IdentityService::new(db, settings.auth.clone(), relay.waker()).await?;
-            grpc.add_service(IdentityServer::from_arc(service.clone()));
+            grpc.add_service(tonic::service::interceptor::InterceptedService::new(
+                IdentityServer::from_arc(service.clone()),
+                admit.clone(),
+            ));
             checks.push(check("identity_db", {
                 let s = service.clone();
                 move || {
@@ -106,9 +131,12 @@ impl App {
             let cache = Arc::new(TieredCache::new("catalog", l1, infra.l2.clone()));
             let service = CatalogService::new(db, cache.clone(), relay.waker()).await?;
             service
-                .start_consumers(infra.bus.clone(), shutdown.clone())
+                .start_consumers(infra.bus.clone(), consumer_stop.clone())
                 .await?;
-            grpc.add_service(CatalogServer::from_arc(service.clone()));
+            grpc.add_service(tonic::service::interceptor::InterceptedService::new(
+                CatalogServer::from_arc(service.clone()),
+                admit.clone(),
+            ));
             checks.push(check("catalog_db", {
                 let s = service.clone();
                 move || {
@@ -130,22 +158,23 @@ impl App {
         // no event is published into a bus with nobody yet listening in process.
         let relays = relays
             .into_iter()
-            .map(|r| tokio::spawn(r.run(shutdown.clone())))
+            .map(|r| tokio::spawn(r.run(relay_stop.clone())))
             .collect();
 
         let mut http = Router::new();
         if roles.has(Role::Gateway) {
             let identity = match &identity {
                 Some(c) => c.clone(),
-                None => IdentityClient::remote(
-                    remote("identity", &settings.services.identity, deadline)?,
-                    deadline,
-                ),
+                None => {
+                    let channel = remote("identity", &settings.services.identity, deadline)?;
+                    IdentityClient::remote(channel, deadline, internal_token.as_deref())?
+                }
             };
             let catalog = match &catalog {
                 Some(c) => c.clone(),
                 None => {
-                    CatalogClient::remote(remote("catalog", &settings.services.catalog, deadline)?, deadline)
+                    let channel = remote("catalog", &settings.services.catalog, deadline)?;
+                    CatalogClient::remote(channel, deadline, internal_token.as_deref())?
                 }
             };
             let state = GatewayState::new(identity, catalog, &settings.auth);
@@ -162,13 +191,23 @@ impl App {
             http = http.merge(mercato_gateway::router(state, &settings.http));
         }
         let http = http.merge(ops_routes(checks));
-        let router = dispatch(http, grpc.routes().into_axum_router());
+        // A process with the gateway role faces the internet: its port serves no internal gRPC,
+        // whose callers are trusted to name any store. Services are reachable over gRPC only
+        // from processes without the gateway role (and, with `services.internal_token`, only by
+        // peers that know the token).
+        let router = if roles.has(Role::Gateway) {
+            http
+        } else {
+            dispatch(http, grpc.routes().into_axum_router())
+        };
         Ok(App {
             roles,
             identity,
             catalog,
             router,
             relays,
+            relay_stop,
+            consumer_stop,
         })
     }
 }

@@ -138,8 +138,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mercato_runtime::telemetry::init(&s.log);
             let deadline = s.services.call_timeout;
             let channel = |url: &str| mercato_runtime::clients::balanced_channel(&[url.to_owned()], deadline);
-            let identity = IdentityClient::remote(channel(&seed.identity_url)?, deadline);
-            let catalog = CatalogClient::remote(channel(&seed.catalog_url)?, deadline);
+            let token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
+            let identity = IdentityClient::remote(channel(&seed.identity_url)?, deadline, token.as_deref())?;
+            let catalog = CatalogClient::remote(channel(&seed.catalog_url)?, deadline, token.as_deref())?;
             crate::seed::demo_store(&identity, &catalog, seed.products).await
         }
         None => serve_with(&cli.common, &default_serve).await,

@@ -52,6 +52,36 @@ pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Res
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
+/// A gRPC interceptor admitting only peers that present the internal token. Without a
+/// configured token every call is admitted, which is only safe on a private network.
+pub fn require_internal_token(
+    token: Option<String>,
+) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    let expected = token.map(|t| format!("Bearer {t}"));
+    move |request: tonic::Request<()>| {
+        let Some(expected) = &expected else {
+            return Ok(request);
+        };
+        let presented = request
+            .metadata()
+            .get("authorization")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if constant_time_eq(presented, expected.as_bytes()) {
+            Ok(request)
+        } else {
+            Err(tonic::Status::unauthenticated(
+                "internal call without a valid service token",
+            ))
+        }
+    }
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Defines a client with one method per RPC, dispatching to a local implementation or a
 /// remote gRPC client.
 macro_rules! service_client {
@@ -65,6 +95,8 @@ macro_rules! service_client {
         pub struct $client {
             target: Target,
             deadline: std::time::Duration,
+            /// `authorization` metadata proving to the remote service that we are a peer.
+            token: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
         }
 
         #[derive(Clone)]
@@ -76,12 +108,20 @@ macro_rules! service_client {
         impl $client {
             /// Calls the implementation in this process directly.
             pub fn local(service: std::sync::Arc<dyn $server_trait>, deadline: std::time::Duration) -> Self {
-                Self { target: Target::Local(service), deadline }
+                Self { target: Target::Local(service), deadline, token: None }
             }
 
-            /// Calls the service over gRPC.
-            pub fn remote(channel: tonic::transport::Channel, deadline: std::time::Duration) -> Self {
-                Self { target: Target::Remote($grpc::new(channel)), deadline }
+            /// Calls the service over gRPC, presenting the internal token when one is configured.
+            pub fn remote(
+                channel: tonic::transport::Channel,
+                deadline: std::time::Duration,
+                internal_token: Option<&str>,
+            ) -> anyhow::Result<Self> {
+                let token = internal_token
+                    .map(|t| format!("Bearer {t}").parse())
+                    .transpose()
+                    .map_err(|_| anyhow::anyhow!("the internal token must be printable ASCII"))?;
+                Ok(Self { target: Target::Remote($grpc::new(channel)), deadline, token })
             }
 
             $(
@@ -89,7 +129,13 @@ macro_rules! service_client {
                     let call = async {
                         match &self.target {
                             Target::Local(s) => s.$method(tonic::Request::new(request)).await,
-                            Target::Remote(c) => c.clone().$method(request).await,
+                            Target::Remote(c) => {
+                                let mut request = tonic::Request::new(request);
+                                if let Some(token) = &self.token {
+                                    request.metadata_mut().insert("authorization", token.clone());
+                                }
+                                c.clone().$method(request).await
+                            }
                         }
                         .map(tonic::Response::into_inner)
                     };

@@ -101,6 +101,9 @@ pub struct ServiceEndpoints {
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
+    /// Shared secret every internal gRPC call must present. Set it whenever service ports are
+    /// reachable by anything but the platform's own processes.
+    pub internal_token: Option<Secret>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -164,6 +167,7 @@ impl Default for Settings {
                 identity: Vec::new(),
                 catalog: Vec::new(),
                 call_timeout: Duration::from_secs(5),
+                internal_token: None,
             },
             auth: AuthSettings {
                 issuer: "mercato".to_owned(),

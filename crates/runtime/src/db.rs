@@ -2,7 +2,8 @@
 //!
 //! Services write their SQL once against sqlx's `Any` driver, with portable types only: `TEXT`
 //! (ids are UUID strings), `BIGINT` (money in minor units, times in epoch milliseconds, flags as
-//! 0/1) and `{{BYTES}}` in migrations for binary columns. Placeholders are `$1, $2…`, which both
+//! 0/1), `{{BYTES}}` in migrations for binary columns and `{{SORTED_TEXT}}` for text columns
+//! that results are ordered by (byte order on both backends). Placeholders are `$1, $2…`, which both
 //! backends accept. This keeps one implementation per store trait, tested on both backends.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -128,11 +129,13 @@ impl Db {
                 if applied.is_some() {
                     continue;
                 }
-                let bytes = match self.backend {
-                    Backend::Sqlite => "BLOB",
-                    Backend::Postgres => "BYTEA",
+                // Columns that are sorted on compare bytes on both backends, so that pages come
+                // out in the same order whatever the PostgreSQL server's locale.
+                let (bytes, sorted_text) = match self.backend {
+                    Backend::Sqlite => ("BLOB", "TEXT"),
+                    Backend::Postgres => ("BYTEA", "TEXT COLLATE \"C\""),
                 };
-                let sql = m.sql.replace("{{BYTES}}", bytes);
+                let sql = m.sql.replace("{{BYTES}}", bytes).replace("{{SORTED_TEXT}}", sorted_text);
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
                 sqlx::query("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)")

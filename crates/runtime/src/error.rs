@@ -293,8 +293,15 @@ impl From<tonic::Status> for ServiceError {
 
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
+        // Deadlocks and serialization failures (PostgreSQL) and busy or locked files (SQLite)
+        // are transient: the client may retry, so they are 503 with Retry-After, not 500.
+        const TRANSIENT: &[&str] = &["40P01", "40001", "5", "6", "261", "517"];
         match &e {
             sqlx::Error::PoolTimedOut => ServiceError::unavailable("database busy"),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| TRANSIENT.contains(&c.as_ref())) => {
+                tracing::warn!(error = %e, "transient database conflict");
+                ServiceError::unavailable("database busy; retry")
+            }
             _ => ServiceError::internal(e),
         }
     }

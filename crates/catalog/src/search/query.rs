@@ -133,12 +133,20 @@ impl SearchIndex {
         let mut analyzer = self.index.tokenizer_for_field(self.fields.title)?;
         let mut stream = analyzer.token_stream(text);
         let mut words = Vec::new();
+        // Each word expands into several fuzzy automata; a cap keeps one long query from
+        // occupying a core. Shoppers rarely type more than a handful of words.
         while let Some(token) = stream.next() {
+            if words.len() == MAX_WORDS {
+                break;
+            }
             words.push(token.text.clone());
         }
         Ok(words)
     }
 }
+
+/// Words of a query beyond this many are ignored.
+const MAX_WORDS: usize = 8;
 
 /// One word, in any searched field: exactly, with typos, or as a prefix.
 fn word_query(f: &Fields, word: &str, last: bool) -> BooleanQuery {

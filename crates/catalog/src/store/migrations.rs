@@ -18,7 +18,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 id TEXT PRIMARY KEY,
                 store_id TEXT NOT NULL,
                 slug TEXT NOT NULL,
-                name TEXT NOT NULL,
+                name {{SORTED_TEXT}} NOT NULL,
                 parent_id TEXT,
                 created_at BIGINT NOT NULL,
                 UNIQUE (store_id, slug)
@@ -28,7 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
                 store_id TEXT NOT NULL,
                 slug TEXT NOT NULL,
                 title TEXT NOT NULL,
-                title_key TEXT NOT NULL,
+                title_key {{SORTED_TEXT}} NOT NULL,
                 description TEXT NOT NULL,
                 category_id TEXT,
                 min_price_minor BIGINT NOT NULL,

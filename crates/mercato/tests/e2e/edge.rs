@@ -142,3 +142,36 @@ async fn every_response_carries_a_request_id_and_health_is_reported() {
         assert_eq!(docs.status(), 200);
     }
 }
+
+/// Internal gRPC trusts the store id it is given, so it must never be reachable from outside.
+#[tokio::test]
+async fn internal_grpc_is_refused_on_gateways_and_without_the_service_token() {
+    use mercato_proto::identity::{GetStoreRequest, get_store_request::Key};
+    use mercato_runtime::clients::{balanced_channel, identity::IdentityClient};
+    use std::time::Duration;
+    for p in platforms().await {
+        let (slug, _) = p.provision(0).await;
+        let request = || GetStoreRequest {
+            key: Some(Key::Slug(slug.clone())),
+        };
+        let deadline = Duration::from_secs(5);
+        let at_gateway = balanced_channel(&[p.gateway(0).to_owned()], deadline).unwrap();
+        let client = IdentityClient::remote(at_gateway, deadline, None).unwrap();
+        assert!(
+            client.get_store(request()).await.is_err(),
+            "{}: a gateway port serves no gRPC",
+            p.name
+        );
+        if let Some(identity) = &p.identity {
+            let channel = balanced_channel(std::slice::from_ref(identity), deadline).unwrap();
+            let anonymous = IdentityClient::remote(channel, deadline, None).unwrap();
+            let refused = anonymous.get_store(request()).await.unwrap_err();
+            assert_eq!(
+                refused.code,
+                mercato_runtime::error::ErrorCode::Unauthenticated,
+                "{}",
+                p.name
+            );
+        }
+    }
+}

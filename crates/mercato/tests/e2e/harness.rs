@@ -13,6 +13,8 @@ pub struct Platform {
     pub name: &'static str,
     /// Base URLs of its gateways; requests are spread over them.
     pub gateways: Vec<String>,
+    /// Base URLs of the internal identity service, when it runs in its own server.
+    pub identity: Option<String>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
 }
@@ -47,7 +49,7 @@ async fn start(settings: Settings, roles: &str, shutdown: &Shutdown) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let roles = Roles::parse(roles).unwrap();
     let shutdown = shutdown.clone();
-    let app = app::App::build(&settings, roles.clone(), shutdown.clone())
+    let app = app::App::build(&settings, roles.clone())
         .await
         .expect("platform builds");
     tokio::spawn(async move { app.serve(listener, shutdown).await });
@@ -60,6 +62,7 @@ pub async fn embedded() -> Platform {
     Platform {
         name: "embedded",
         gateways: vec![url],
+        identity: None,
         http: client(),
         shutdown,
     }
@@ -80,16 +83,18 @@ pub async fn distributed() -> Option<Platform> {
     s.nats.namespace = format!("e2e{run}");
     s.redis.url = Some(Secret::new(redis));
     s.redis.key_prefix = format!("e2e:{run}:");
+    s.services.internal_token = Some(Secret::new(format!("token-{run}")));
     let shutdown = Shutdown::new();
     let identity = start(s.clone(), "identity", &shutdown).await;
     let catalog = start(s.clone(), "catalog", &shutdown).await;
-    s.services.identity = vec![identity];
+    s.services.identity = vec![identity.clone()];
     s.services.catalog = vec![catalog];
     let g1 = start(s.clone(), "gateway", &shutdown).await;
     let g2 = start(s, "gateway", &shutdown).await;
     Some(Platform {
         name: "distributed",
         gateways: vec![g1, g2],
+        identity: Some(identity),
         http: client(),
         shutdown,
     })

@@ -32,6 +32,10 @@ struct Subscriber {
 #[derive(Default)]
 pub struct MemoryBus {
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Every (filter, group) that ever subscribed. A group whose members are all gone still
+    /// expects its messages: publishing must fail rather than skip it, or the outbox would
+    /// mark an event published that the group never saw.
+    known_groups: Mutex<Vec<(String, String)>>,
     round_robin: AtomicUsize,
 }
 
@@ -60,6 +64,16 @@ impl MemoryBus {
 impl Bus for MemoryBus {
     async fn publish(&self, subject: &str, _message_id: &str, payload: Bytes) -> anyhow::Result<()> {
         let (fanout, groups) = self.route(subject);
+        let orphaned = self
+            .known_groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(filter, group)| subject_matches(filter, subject) && !groups.contains_key(group))
+            .map(|(_, group)| group.clone());
+        if let Some(group) = orphaned {
+            anyhow::bail!("consumer group {group} has no live member for {subject}");
+        }
         for tx in fanout {
             let msg = Incoming::new(subject.to_owned(), payload.clone(), Acker::None);
             // A closed receiver just means that subscriber went away.
@@ -90,7 +104,14 @@ impl Bus for MemoryBus {
     async fn subscribe(&self, filter: &str, delivery: Delivery) -> anyhow::Result<Subscription> {
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
         let group = match delivery {
-            Delivery::Group(g) => Some(g),
+            Delivery::Group(g) => {
+                let mut known = self.known_groups.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = (filter.to_owned(), g.clone());
+                if !known.contains(&entry) {
+                    known.push(entry);
+                }
+                Some(g)
+            }
             Delivery::Fanout => None,
         };
         self.subscribers

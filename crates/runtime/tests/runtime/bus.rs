@@ -141,3 +141,31 @@ async fn a_rejected_group_message_is_delivered_again() {
         second.ack().await;
     }
 }
+
+#[tokio::test]
+async fn publishing_fails_while_a_known_group_has_no_live_member() {
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let sub = bus
+        .subscribe("mercato.identity.*", Delivery::Group("catalog-stores".into()))
+        .await
+        .unwrap();
+    drop(sub);
+    let result = bus
+        .publish(
+            "mercato.identity.store_provisioned",
+            "e1",
+            Bytes::from_static(b"x"),
+        )
+        .await;
+    assert!(
+        result.is_err(),
+        "the outbox must keep the event until the group is back"
+    );
+    let mut back = bus
+        .subscribe("mercato.identity.*", Delivery::Group("catalog-stores".into()))
+        .await
+        .unwrap();
+    let publisher = publish(&bus, "mercato.identity.store_provisioned", "x");
+    assert_eq!(next(&mut back).await.as_deref(), Some("x"));
+    publisher.await.unwrap().unwrap();
+}
