@@ -31,3 +31,37 @@ pub fn init_logs() {
         .with_test_writer()
         .try_init();
 }
+
+/// Deletes a test's NATS namespace (its stream and consumers) when dropped, so test runs do not
+/// accumulate streams on a shared server.
+pub struct NatsNamespaceGuard {
+    url: String,
+    namespace: String,
+}
+
+impl NatsNamespaceGuard {
+    pub fn new(url: &str, namespace: &str) -> Self {
+        NatsNamespaceGuard {
+            url: url.to_owned(),
+            namespace: namespace.to_owned(),
+        }
+    }
+}
+
+impl Drop for NatsNamespaceGuard {
+    fn drop(&mut self) {
+        let (url, namespace) = (self.url.clone(), self.namespace.clone());
+        // Drop cannot await; a short-lived thread with its own runtime does the deletion.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(bus) = crate::bus::NatsBus::connect_namespaced(&url, &namespace).await {
+                    let _ = bus.delete_stream().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}

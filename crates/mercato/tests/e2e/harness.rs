@@ -17,6 +17,7 @@ pub struct Platform {
     pub identity: Option<String>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
+    _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
 }
 
 impl Drop for Platform {
@@ -65,6 +66,7 @@ pub async fn embedded() -> Platform {
         identity: None,
         http: client(),
         shutdown,
+        _nats: None,
     }
 }
 
@@ -79,8 +81,9 @@ pub async fn distributed() -> Option<Platform> {
     let mut s = base_settings();
     s.postgres.url = Some(Secret::new(pg));
     s.postgres.database_prefix = format!("mercato_e2e_{}_", &run[20..]);
-    s.nats.url = Some(Secret::new(nats));
+    s.nats.url = Some(Secret::new(nats.clone()));
     s.nats.namespace = format!("e2e{run}");
+    let guard = mercato_runtime::testing::NatsNamespaceGuard::new(&nats, &s.nats.namespace);
     s.redis.url = Some(Secret::new(redis));
     s.redis.key_prefix = format!("e2e:{run}:");
     s.services.internal_token = Some(Secret::new(format!("token-{run}")));
@@ -97,6 +100,7 @@ pub async fn distributed() -> Option<Platform> {
         identity: Some(identity),
         http: client(),
         shutdown,
+        _nats: Some(guard),
     })
 }
 

@@ -3,20 +3,24 @@
 use bytes::Bytes;
 use mercato_runtime::bus::{Delivery, MemoryBus, NatsBus, SharedBus};
 use mercato_runtime::env::{TEST_NATS_URL, test_url};
+use mercato_runtime::testing::NatsNamespaceGuard;
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn buses() -> Vec<(&'static str, SharedBus)> {
+/// Every bus under test; the guard deletes the NATS test stream when the test ends.
+async fn buses() -> (Vec<(&'static str, SharedBus)>, Option<NatsNamespaceGuard>) {
     mercato_runtime::testing::init_logs();
     let mut buses: Vec<(&'static str, SharedBus)> = vec![("memory", Arc::new(MemoryBus::new()))];
+    let mut guard = None;
     if let Some(url) = test_url(TEST_NATS_URL) {
         let ns = format!("t{}", uuid::Uuid::now_v7().simple());
         buses.push((
             "nats",
             Arc::new(NatsBus::connect_namespaced(&url, &ns).await.expect("nats")),
         ));
+        guard = Some(NatsNamespaceGuard::new(&url, &ns));
     }
-    buses
+    (buses, guard)
 }
 
 /// Receives the next payload within a generous bound, acknowledging it.
@@ -44,7 +48,8 @@ fn publish(
 
 #[tokio::test]
 async fn a_group_subscriber_receives_what_is_published_on_matching_subjects() {
-    for (name, bus) in buses().await {
+    let (buses, _cleanup) = buses().await;
+    for (name, bus) in buses {
         let mut sub = bus
             .subscribe("mercato.catalog.*", Delivery::Group("g1".into()))
             .await
@@ -59,7 +64,8 @@ async fn a_group_subscriber_receives_what_is_published_on_matching_subjects() {
 
 #[tokio::test]
 async fn every_fanout_subscriber_sees_every_message() {
-    for (name, bus) in buses().await {
+    let (buses, _cleanup) = buses().await;
+    for (name, bus) in buses {
         let mut a = bus.subscribe("mercato.>", Delivery::Fanout).await.unwrap();
         let mut b = bus.subscribe("mercato.>", Delivery::Fanout).await.unwrap();
         publish(&bus, "mercato.catalog.product_updated", "x")
@@ -73,7 +79,8 @@ async fn every_fanout_subscriber_sees_every_message() {
 
 #[tokio::test]
 async fn members_of_one_group_share_the_messages_without_duplicates() {
-    for (name, bus) in buses().await {
+    let (buses, _cleanup) = buses().await;
+    for (name, bus) in buses {
         let a = bus
             .subscribe("mercato.>", Delivery::Group("shared".into()))
             .await
@@ -117,7 +124,8 @@ async fn members_of_one_group_share_the_messages_without_duplicates() {
 
 #[tokio::test]
 async fn a_rejected_group_message_is_delivered_again() {
-    for (name, bus) in buses().await {
+    let (buses, _cleanup) = buses().await;
+    for (name, bus) in buses {
         let mut sub = bus
             .subscribe("mercato.>", Delivery::Group("retry".into()))
             .await
