@@ -104,10 +104,6 @@ impl TokenVerifier {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
     }
 
-    pub fn knows_keys(&self) -> bool {
-        !self.keys.read().unwrap_or_else(|p| p.into_inner()).is_empty()
-    }
-
     /// Verifies a token's signature and claims.
     pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         let invalid = |why: &str| VerifyError::Invalid(ServiceError::unauthenticated(why.to_owned()));

@@ -111,24 +111,8 @@ impl Bus for NatsBus {
                         },
                     )
                     .await?;
-                let mut messages = consumer.messages().await?;
-                tokio::spawn(async move {
-                    while let Some(next) = messages.next().await {
-                        match next {
-                            Ok(m) => {
-                                let subject = strip(&prefix, &m.subject);
-                                let payload = m.payload.clone();
-                                let msg = Incoming::new(subject, payload, Acker::Nats(Box::new(m)));
-                                if tx.send(msg).await.is_err() {
-                                    break;
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, group = %durable, "bus consumer error")
-                            }
-                        }
-                    }
-                });
+                let messages = consumer.messages().await?;
+                tokio::spawn(forward(messages, tx, prefix, true, durable));
             }
             Delivery::Fanout => {
                 let consumer = self
@@ -139,21 +123,8 @@ impl Bus for NatsBus {
                         ..Default::default()
                     })
                     .await?;
-                let mut messages = consumer.messages().await?;
-                tokio::spawn(async move {
-                    while let Some(next) = messages.next().await {
-                        match next {
-                            Ok(m) => {
-                                let subject = strip(&prefix, &m.subject);
-                                let msg = Incoming::new(subject, m.payload.clone(), Acker::None);
-                                if tx.send(msg).await.is_err() {
-                                    break;
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "bus fanout error"),
-                        }
-                    }
-                });
+                let messages = consumer.messages().await?;
+                tokio::spawn(forward(messages, tx, prefix, false, "fanout".to_owned()));
             }
         }
         Ok(Subscription { rx })
@@ -176,6 +147,32 @@ fn durable_name(group: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Hands a consumer's messages to its subscription until either side goes away. Group
+/// messages carry their JetStream handle for acknowledgement; fanout messages need none.
+async fn forward<S, E>(mut messages: S, tx: mpsc::Sender<Incoming>, prefix: String, ack: bool, name: String)
+where
+    S: futures::Stream<Item = Result<jetstream::Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    while let Some(next) = messages.next().await {
+        match next {
+            Ok(m) => {
+                let subject = strip(&prefix, &m.subject);
+                let payload = m.payload.clone();
+                let acker = if ack {
+                    Acker::Nats(Box::new(m))
+                } else {
+                    Acker::None
+                };
+                if tx.send(Incoming::new(subject, payload, acker)).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, consumer = %name, "bus consumer error"),
+        }
+    }
 }
 
 /// The subject as services know it, without this bus's namespace.
