@@ -97,6 +97,7 @@ impl CatalogService {
         };
         // The writer already dropped the key in L2 and its own L1; other replicas' L1 copies go here.
         self.cache.evict_on_event(&store, &product_id).await;
+        self.listings.invalidate(&store);
         index
             .send(change)
             .await

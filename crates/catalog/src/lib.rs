@@ -10,7 +10,8 @@
 //! - [`store`]: the [`store::CatalogStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's event to the outbox in the same transaction.
 //! - [`search`]: this replica's tantivy index, its query builder and its facet collector.
-//! - `cache`: products in the tiered cache, keyed by id and by slug.
+//! - `cache`: products in the tiered cache, keyed by id and by slug; `listing_cache`: listing
+//!   pages per replica, invalidated by a per-store generation.
 //! - `consumers`: the fanout subscription that feeds the index and evicts the L1 cache, and the
 //!   group subscription that records provisioned stores.
 //! - `events`: subjects and envelopes of the events the catalog publishes.
@@ -29,6 +30,7 @@ mod consumers;
 pub mod domain;
 pub mod events;
 mod grpc;
+mod listing_cache;
 mod products;
 pub mod search;
 mod searching;

@@ -3,6 +3,7 @@
 use crate::domain::validate::{self, CategoryLookup};
 use crate::domain::{CategoryRecord, ProductId, ProductRecord, Sort, tree};
 use crate::events;
+use crate::listing_cache::PageKey;
 use crate::service::{CatalogService, store_id};
 use crate::store::{ProductQuery, StoreError};
 use mercato_proto::catalog as pb;
@@ -136,6 +137,16 @@ impl CatalogService {
             0 => DEFAULT_PER_PAGE,
             n => n.min(MAX_PER_PAGE),
         };
+        let key = PageKey {
+            category: req.category.clone(),
+            sort: req.sort.clone(),
+            page,
+            per_page,
+        };
+        let generation = self.listings.generation(&store);
+        if let Some(cached) = self.listings.get(&store, generation, &key).await {
+            return Ok((*cached).clone());
+        }
         let categories = match self.lookup_category(&store, &req.category).await? {
             CategoryLookup::None => None,
             CategoryLookup::Found(root) => {
@@ -151,12 +162,14 @@ impl CatalogService {
             offset: (i64::from(page) - 1) * i64::from(per_page),
         };
         let (products, total) = self.store.products(&store, &query).await?;
-        Ok(pb::ListProductsResponse {
+        let response = pb::ListProductsResponse {
             products: products.iter().map(ProductRecord::to_proto).collect(),
             total,
             page,
             per_page,
-        })
+        };
+        self.listings.put(&store, generation, key, response.clone()).await;
+        Ok(response)
     }
 
     async fn product_by_id(

@@ -3,6 +3,7 @@
 use crate::cache::ProductCache;
 use crate::domain::validate::CategoryLookup;
 use crate::domain::{CategoryId, CategoryRecord, ProductId, Sort};
+use crate::listing_cache::ListingCache;
 use crate::search::{Change, IndexedProduct, SearchIndex};
 use crate::store::{CatalogStore, MIGRATIONS, ProductQuery, SqlCatalogStore};
 use mercato_runtime::cache::TieredCache;
@@ -24,6 +25,7 @@ pub struct CatalogService {
     db: Db,
     /// Products by id and slug, in front of the store.
     pub(crate) cache: ProductCache,
+    pub(crate) listings: ListingCache,
     /// This replica's search index, fed by events after the start-up rebuild.
     pub(crate) index: Arc<SearchIndex>,
     /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
@@ -42,6 +44,7 @@ impl CatalogService {
             store: Arc::new(SqlCatalogStore::new(db.clone())),
             db,
             cache: ProductCache::new(cache),
+            listings: ListingCache::new(),
             index: Arc::new(SearchIndex::new()?),
             outbox_waker,
         };
@@ -105,6 +108,7 @@ impl CatalogService {
     /// it runs in its own task so that a caller who gives up (a timeout, a dropped gRPC call)
     /// cannot leave the cache stale.
     pub(crate) async fn after_commit(&self, store: StoreId, id: ProductId, slugs: Vec<String>) {
+        self.listings.invalidate(&store);
         let cache = self.cache.clone();
         let waker = self.outbox_waker.clone();
         let task = tokio::spawn(async move {

@@ -146,6 +146,10 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
         .await;
         assert_eq!(renamed["total"], 1, "{}: {renamed}", p.name);
 
+        for n in 0..p.gateways.len() {
+            let warm = p.get(n, &format!("/v1/stores/{store}/products"), None).await;
+            assert_eq!(warm.body["total"], 2, "{}", p.name);
+        }
         let deleted = p
             .send(
                 1,
@@ -163,6 +167,23 @@ async fn a_merchant_builds_a_catalog_that_shoppers_browse_and_search() {
             "{}",
             p.name
         );
+        // Listings are cached per replica; every gateway must stop listing the deleted product.
+        for n in 0..p.gateways.len() {
+            let started = Instant::now();
+            loop {
+                let listing = p.get(n, &format!("/v1/stores/{store}/products"), None).await;
+                if listing.body["total"] == 1 {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "{}: stale listing {}",
+                    p.name,
+                    listing.body
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 }
 
