@@ -34,7 +34,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -50,15 +50,23 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
         ServiceBuilder::new()
             // Give every request an id (or keep the caller's), so logs and clients can name it.
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            // Log one span per request, carrying that id.
-            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
-            }))
+            // Join the caller's trace (W3C traceparent) or start one; logs carry its id, and one
+            // access-log line per request records status and latency.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<_>| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        let span = tracing::info_span!("http", method = %req.method(), uri = %req.uri(),
+                            request_id = %id, trace_id = tracing::field::Empty);
+                        mercato_runtime::trace_context::adopt_headers(&span, req.headers());
+                        span
+                    })
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
             // Echo the id on the response.
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             // A panicking handler becomes a 500 problem instead of a dropped connection.
@@ -89,8 +97,10 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
 async fn edge_error(err: tower::BoxError) -> axum::response::Response {
     use axum::response::IntoResponse;
     if err.is::<tower::timeout::error::Elapsed>() {
+        metrics::counter!("http_shed_requests_total", "reason" => "timeout").increment(1);
         ServiceError::new(ErrorCode::Timeout, "request timed out").into_response()
     } else if err.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("http_shed_requests_total", "reason" => "overloaded").increment(1);
         ServiceError::unavailable("server overloaded; retry shortly").into_response()
     } else {
         ServiceError::internal(err).into_response()

@@ -100,12 +100,14 @@ impl App {
         let infra = Infra::connect(settings).await?;
         let deadline = settings.services.call_timeout;
         let mut checks: Vec<ReadinessCheck> = vec![bus_check(&infra)];
+        let mut collectors = Vec::new();
         let mut grpc = tonic::service::Routes::builder();
         let mut relays = Vec::new();
 
         let mut identity = None;
         if roles.has(Role::Identity) {
             let db = Infra::database(settings, "identity").await?;
+            collectors.push(db.pool_metrics("identity"));
             let relay = OutboxRelay::new("identity", db.clone(), infra.bus.clone());
             let service = IdentityService::new(db, settings.auth.clone(), relay.waker()).await?;
             grpc.add_service(tonic::service::interceptor::InterceptedService::new(
@@ -126,6 +128,7 @@ impl App {
         let mut catalog = None;
         if roles.has(Role::Catalog) {
             let db = Infra::database(settings, "catalog").await?;
+            collectors.push(db.pool_metrics("catalog"));
             let relay = OutboxRelay::new("catalog", db.clone(), infra.bus.clone());
             let l1 = MemoryCache::new(100_000, Duration::from_secs(300));
             let cache = Arc::new(TieredCache::new("catalog", l1, infra.l2.clone()));
@@ -190,7 +193,7 @@ impl App {
             }));
             http = http.merge(mercato_gateway::router(state, &settings.http));
         }
-        let http = http.merge(ops_routes(checks));
+        let http = http.merge(ops_routes(checks, collectors));
         // A process with the gateway role faces the internet: its port serves no internal gRPC,
         // whose callers are trusted to name any store. Services are reachable over gRPC only
         // from processes without the gateway role (and, with `services.internal_token`, only by
@@ -198,7 +201,10 @@ impl App {
         let router = if roles.has(Role::Gateway) {
             http
         } else {
-            dispatch(http, grpc.routes().into_axum_router())
+            let grpc = grpc.routes().into_axum_router().layer(axum::middleware::from_fn(
+                mercato_runtime::http::observe_grpc_server,
+            ));
+            dispatch(http, grpc)
         };
         Ok(App {
             roles,

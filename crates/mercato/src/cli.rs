@@ -128,14 +128,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Migrate) => {
             let s = settings(&cli.common, None)?;
-            mercato_runtime::telemetry::init(&s.log);
+            let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, "mercato");
             crate::app::migrate_all(&s).await
         }
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
         Some(Command::Bench(command)) => crate::bench::run(command).await,
         Some(Command::SeedDemo(seed)) => {
             let s = settings(&cli.common, None)?;
-            mercato_runtime::telemetry::init(&s.log);
+            let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, "mercato");
             let deadline = s.services.call_timeout;
             let channel = |url: &str| mercato_runtime::clients::balanced_channel(&[url.to_owned()], deadline);
             let token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
@@ -149,8 +149,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve_with(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<()> {
     let s = settings(common, Some(serve))?;
-    mercato_runtime::telemetry::init(&s.log);
     let roles = Roles::parse(&serve.roles).map_err(anyhow::Error::msg)?;
+    // Traces name the process by its roles: `mercato` embedded, `mercato-catalog` for a replica.
+    let service_name = if roles.is_all() {
+        "mercato".to_owned()
+    } else {
+        format!("mercato-{roles}")
+    };
+    let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, &service_name);
     let listener = tokio::net::TcpListener::bind(s.http.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.http.listen))?;

@@ -15,6 +15,8 @@ pub async fn instrumented<T>(
     call: impl Future<Output = Result<T, tonic::Status>>,
 ) -> Result<T, ServiceError> {
     let started = Instant::now();
+    let span = tracing::info_span!("rpc.client", rpc.service = service, rpc.method = method);
+    let call = tracing::Instrument::instrument(call, span);
     let result = match tokio::time::timeout(deadline, call).await {
         Ok(r) => r.map_err(ServiceError::from),
         Err(_) => {
@@ -131,6 +133,9 @@ macro_rules! service_client {
                             Target::Local(s) => s.$method(tonic::Request::new(request)).await,
                             Target::Remote(c) => {
                                 let mut request = tonic::Request::new(request);
+                                let mut headers = http::HeaderMap::new();
+                                $crate::trace_context::inject_headers(&mut headers);
+                                *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
                                 if let Some(token) = &self.token {
                                     request.metadata_mut().insert("authorization", token.clone());
                                 }

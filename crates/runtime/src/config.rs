@@ -49,6 +49,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -135,6 +136,16 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Trace export.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP/gRPC collector, e.g. `http://jaeger:4317`; no export when unset.
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces sampled (0.0–1.0); a sampled caller's decision is always followed.
+    pub sample_ratio: f64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -182,6 +193,10 @@ impl Default for Settings {
             log: LogSettings {
                 format: LogFormat::Pretty,
                 filter: "info".to_owned(),
+            },
+            telemetry: TelemetrySettings {
+                otlp_endpoint: None,
+                sample_ratio: 1.0,
             },
         }
     }

@@ -155,6 +155,20 @@ impl Db {
         result
     }
 
+    /// Reports `db_pool_connections{service,state}` (idle, in_use, max) at every scrape.
+    pub fn pool_metrics(&self, service: &'static str) -> crate::http::Collector {
+        let pool = self.pool.clone();
+        std::sync::Arc::new(move || {
+            let size = f64::from(pool.size());
+            let idle = pool.num_idle() as f64;
+            let max = f64::from(pool.options().get_max_connections());
+            metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle").set(idle);
+            metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
+                .set(size - idle);
+            metrics::gauge!("db_pool_connections", "service" => service, "state" => "max").set(max);
+        })
+    }
+
     /// Checks that the database answers; for readiness probes.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

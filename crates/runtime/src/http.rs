@@ -25,11 +25,11 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, (String, bool)> + Send + Sync>;
 
 /// `/healthz` (the process runs), `/readyz` (its dependencies answer) and `/metrics`.
-pub fn ops_routes(checks: Vec<ReadinessCheck>) -> Router {
+pub fn ops_routes(checks: Vec<ReadinessCheck>, collectors: Vec<Collector>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(Arc::new(checks)))
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(metrics_text).with_state(Arc::new(collectors)))
 }
 
 async fn readyz(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
@@ -66,7 +66,14 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
-async fn metrics_text() -> Response {
+/// A function run before every scrape, to set gauges that are cheaper to read on demand than to
+/// keep current, such as a pool's connection counts.
+pub type Collector = Arc<dyn Fn() + Send + Sync>;
+
+async fn metrics_text(State(collectors): State<Arc<Vec<Collector>>>) -> Response {
+    for collect in collectors.iter() {
+        collect();
+    }
     let body = metrics_handle().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
@@ -84,6 +91,42 @@ pub async fn record_http_metrics(request: Request, next: Next) -> Response {
     let labels = [("route", route), ("method", method), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Middleware for the gRPC side of a process: joins the caller's trace and records
+/// `rpc_server_calls_total` and `rpc_server_call_duration_seconds` per service, method and code.
+pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // Paths are `/mercato.<service>.v1.<Service>/<Method>`.
+    let path = request.uri().path();
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let qualified = parts.next().unwrap_or_default();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let service = qualified.split('.').nth(1).unwrap_or("unknown").to_owned();
+    let span = tracing::info_span!("rpc.server", rpc.service = %service, rpc.method = %method,
+        trace_id = tracing::field::Empty);
+    crate::trace_context::adopt_headers(&span, request.headers());
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
+    // Failures are "trailers-only" responses: the status (and our code) are in the headers.
+    let code = match response
+        .headers()
+        .get("x-mercato-code")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(code) => code.to_owned(),
+        None => match response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+        {
+            None | Some("0") => "ok".to_owned(),
+            Some(other) => format!("grpc_{other}"),
+        },
+    };
+    let labels = [("service", service), ("method", method), ("code", code)];
+    metrics::counter!("rpc_server_calls_total", &labels).increment(1);
+    metrics::histogram!("rpc_server_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -73,7 +73,10 @@ where
             };
             let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
             metrics::histogram!("bus_consumer_lag_seconds", "consumer" => name.clone()).record(lag);
-            match handle(event).await {
+            let span = tracing::info_span!("consume", consumer = %name, subject = %event.subject,
+                event_id = %event.id, trace_id = tracing::field::Empty);
+            crate::trace_context::adopt_traceparent(&span, &event.traceparent);
+            match tracing::Instrument::instrument(handle(event), span).await {
                 Ok(()) => msg.ack().await,
                 Err(e) => {
                     tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "event handling failed; will retry");

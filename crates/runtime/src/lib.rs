@@ -3,7 +3,8 @@
 //! # Layout
 //!
 //! - [`config`] and [`env`]: typed, layered settings (defaults → file → `MERCATO__…` environment).
-//! - [`telemetry`]: JSON or human-readable logs; [`http`]: the HTTP server, health probes, metrics.
+//! - [`telemetry`]: JSON or human-readable logs and OpenTelemetry traces; [`trace_context`]: W3C
+//!   trace context across HTTP, gRPC and events; [`http`]: the HTTP server, probes, metrics.
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
 //! - [`ids`], [`money`], [`time`]: small value types shared by every contract.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
@@ -33,3 +34,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod testing;
 pub mod time;
+pub mod trace_context;

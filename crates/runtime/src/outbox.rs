@@ -35,6 +35,7 @@ pub fn envelope(store_id: &str, subject: &str, version: u32, event: &impl Messag
         subject: subject.to_owned(),
         version,
         payload: event.encode_to_vec(),
+        traceparent: crate::trace_context::current_traceparent(),
     }
 }
 

@@ -1,20 +1,134 @@
-//! Logging: JSON lines for machines, a human-readable format for a terminal.
+//! Logs and traces: JSON lines for machines or a compact format for a terminal, and
+//! OpenTelemetry spans exported over OTLP/gRPC when an endpoint is configured.
+//!
+//! Spans always get trace ids (even without an exporter), so logs and propagated `traceparent`
+//! values are consistent whether or not a collector listens.
 
-use crate::config::{LogFormat, LogSettings};
+use crate::config::{LogFormat, LogSettings, TelemetrySettings};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Flushes and stops trace export when dropped; keep it alive for the life of the process.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Exports every finished span now (tests; shutdown does it anyway).
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            // Bounded: with a collector configured but down, shutdown must not hang the process.
+            let _ = std::thread::spawn(move || provider.shutdown_with_timeout(Duration::from_secs(3))).join();
+        }
+    }
+}
 
 /// Installs the global subscriber; `RUST_LOG` overrides the configured filter. Calling it
 /// twice (as tests do) keeps the first subscriber.
-pub fn init(settings: &LogSettings) {
+pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str) -> TelemetryGuard {
     let filter =
-        EnvFilter::try_from_env(crate::env::LOG_FILTER).unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match settings.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
+        EnvFilter::try_from_env(crate::env::LOG_FILTER).unwrap_or_else(|_| EnvFilter::new(&log.filter));
+    let provider = tracer_provider(telemetry, service_name);
+    // Spans go to the tracer at info level whatever the log filter says: quiet logs must not
+    // cut traces short.
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("mercato"))
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let registry = tracing_subscriber::registry().with(otel);
+    let installed = match log.format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_filter(filter),
+            )
             .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        LogFormat::Pretty => registry
+            .with(tracing_subscriber::fmt::layer().compact().with_filter(filter))
+            .try_init(),
     };
+    TelemetryGuard {
+        provider: installed.is_ok().then_some(provider),
+    }
+}
+
+fn tracer_provider(telemetry: &TelemetrySettings, service_name: &str) -> SdkTracerProvider {
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
+    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(telemetry.sample_ratio)));
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler);
+    let Some(endpoint) = telemetry.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) else {
+        return builder.build();
+    };
+    match OtlpExporter::new(endpoint) {
+        Ok(exporter) => builder.with_batch_exporter(exporter).build(),
+        Err(e) => {
+            eprintln!("tracing: OTLP exporter to {endpoint} not started: {e}");
+            builder.build()
+        }
+    }
+}
+
+/// The OTLP/gRPC exporter with a small runtime of its own: the SDK's batch processor exports
+/// from a plain OS thread, where tonic would find no Tokio reactor.
+#[derive(Debug)]
+struct OtlpExporter {
+    inner: opentelemetry_otlp::SpanExporter,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OtlpExporter {
+    /// Built on a thread of its own: this is called from within the application's runtime,
+    /// where starting (or later dropping) another runtime is not allowed.
+    fn new(endpoint: &str) -> anyhow::Result<Self> {
+        let endpoint = endpoint.to_owned();
+        std::thread::spawn(move || {
+            use opentelemetry_otlp::WithExportConfig;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("otlp-export")
+                .enable_all()
+                .build()?;
+            let inner = runtime.block_on(async {
+                opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(endpoint)
+                    .with_timeout(Duration::from_secs(3))
+                    .build()
+            })?;
+            Ok(OtlpExporter { inner, runtime })
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the exporter thread panicked"))?
+    }
+}
+
+impl SpanExporter for OtlpExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let result = self.runtime.block_on(self.inner.export(batch));
+        std::future::ready(result)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
 }
