@@ -7,6 +7,7 @@
 #   deploy/local/cluster.sh down    stop every process (SIGTERM, so they drain)
 #   deploy/local/cluster.sh status  show each process's readiness
 #   deploy/local/cluster.sh smoke   up, check both gateways serve the same data, down
+#   deploy/local/cluster.sh rolling-restart   restart every process in turn (SIGTERM, wait, start)
 #
 # Environment: MERCATO_BIN (default: target/release/mercato, else target/debug/mercato),
 # MERCATO_LOCAL_DIR (pids and logs, default /tmp/mercato-local), MERCATO_POSTGRES_URL,
@@ -96,6 +97,30 @@ down() {
   done
 }
 
+# Restarts one process: SIGTERM (it drains HTTP, gRPC and its outbox), wait for it to exit, start
+# it again with the same arguments, wait until it is ready.
+restart_one() {
+  local name="$1" port="$2" roles="$3" extra="$4" bin pid
+  bin="$(binary)"
+  pid="$(cat "$DIR/$name.pid")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  if kill -0 "$pid" 2>/dev/null; then echo "$name did not stop within 30 s" >&2; return 1; fi
+  # shellcheck disable=SC2086
+  "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >>"$DIR/$name.log" 2>&1 &
+  echo $! >"$DIR/$name.pid"
+  wait_ready "$name" "$port"
+}
+
+rolling_restart() {
+  [ -s "$DIR/internal-token" ] && MERCATO__SERVICES__INTERNAL_TOKEN="$(cat "$DIR/internal-token")"
+  export MERCATO__SERVICES__INTERNAL_TOKEN
+  for p in "${PROCESSES[@]}"; do
+    read -r name port roles extra <<<"$p"
+    restart_one "$name" "$port" "$roles" "$extra"
+  done
+}
+
 status() {
   for p in "${PROCESSES[@]}"; do
     read -r name port _ <<<"$p"
@@ -134,5 +159,6 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   smoke) smoke ;;
-  *) echo "usage: $0 up|down|status|smoke" >&2; exit 2 ;;
+  rolling-restart) rolling_restart ;;
+  *) echo "usage: $0 up|down|status|smoke|rolling-restart" >&2; exit 2 ;;
 esac
