@@ -8,7 +8,8 @@
 //!
 //! - [`router`] assembles routes and the middleware stack, one commented layer per line.
 //! - `state`: the clients, the token verifier and the store-slug cache.
-//! - `access`: who is calling (bearer token) and what they may do in which store.
+//! - `access`: who is calling (bearer token) and what they may do in which store; `limits`: the
+//!   per-client rate limit.
 //! - `extract`: JSON, form and query extractors whose rejections are problem documents.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts.
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`.
@@ -16,6 +17,7 @@
 mod access;
 mod dto;
 mod extract;
+mod limits;
 mod openapi;
 mod routes;
 mod state;
@@ -44,7 +46,7 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
         .merge(openapi::routes())
         .merge(web::routes())
         .fallback(routes::not_found)
-        .with_state(state);
+        .with_state(state.clone());
 
     api.layer(
         ServiceBuilder::new()
@@ -82,6 +84,8 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             .layer(axum::middleware::from_fn(
                 mercato_runtime::http::record_http_metrics,
             ))
+            // Each client gets its allowance (429 beyond it) before any work is done for it.
+            .layer(axum::middleware::from_fn_with_state(state, limits::rate_limit))
             // Turn the errors of the two layers below into problem documents.
             .layer(HandleErrorLayer::new(edge_error))
             // Shed load when the concurrency limit is reached: a fast 503 beats a slow queue.

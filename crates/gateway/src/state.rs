@@ -6,6 +6,7 @@ use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::ratelimit::RateLimiter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +25,22 @@ struct Inner {
     catalog: CatalogClient,
     verifier: TokenVerifier,
     stores: moka::future::Cache<String, Store>,
+    limiter: Arc<dyn RateLimiter>,
+    rate_limit_per_second: u32,
     /// When the keys were last fetched. An async mutex, so that concurrent requests with a new
     /// key id wait for one fetch instead of each starting their own.
     last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl GatewayState {
-    pub fn new(identity: IdentityClient, catalog: CatalogClient, auth: &AuthSettings) -> Self {
+    /// `limiter` counts requests per client; `rate_limit_per_second` of 0 turns limits off.
+    pub fn new(
+        identity: IdentityClient,
+        catalog: CatalogClient,
+        auth: &AuthSettings,
+        limiter: Arc<dyn RateLimiter>,
+        rate_limit_per_second: u32,
+    ) -> Self {
         GatewayState {
             inner: Arc::new(Inner {
                 identity,
@@ -41,6 +51,8 @@ impl GatewayState {
                     .time_to_live(crate::STORE_CACHE_TTL)
                     .build(),
                 last_jwks_fetch: tokio::sync::Mutex::new(None),
+                limiter,
+                rate_limit_per_second,
             }),
         }
     }
@@ -55,6 +67,15 @@ impl GatewayState {
 
     pub fn verifier(&self) -> &TokenVerifier {
         &self.inner.verifier
+    }
+
+    pub fn limiter(&self) -> &dyn RateLimiter {
+        &*self.inner.limiter
+    }
+
+    /// The per-client limit, or `None` when limits are off.
+    pub fn rate_limit_per_second(&self) -> Option<u32> {
+        Some(self.inner.rate_limit_per_second).filter(|l| *l > 0)
     }
 
     /// Fetches the signing keys from identity, at most once per interval unless `force`d

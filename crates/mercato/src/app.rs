@@ -180,7 +180,13 @@ impl App {
                     CatalogClient::remote(channel, deadline, internal_token.as_deref())?
                 }
             };
-            let state = GatewayState::new(identity, catalog, &settings.auth);
+            let state = GatewayState::new(
+                identity,
+                catalog,
+                &settings.auth,
+                infra.limiter.clone(),
+                settings.http.rate_limit_per_second,
+            );
             if let Err(e) = state.refresh_keys(true).await {
                 tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
             }

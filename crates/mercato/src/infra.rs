@@ -5,6 +5,7 @@ use mercato_runtime::bus::{MemoryBus, NatsBus, SharedBus};
 use mercato_runtime::cache::{Cache, RedisCache};
 use mercato_runtime::config::Settings;
 use mercato_runtime::db::Db;
+use mercato_runtime::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use std::sync::Arc;
 
 /// Connections shared by the services of one process.
@@ -12,6 +13,8 @@ pub struct Infra {
     pub bus: SharedBus,
     /// The shared L2 cache, when Redis is configured.
     pub l2: Option<Arc<dyn Cache>>,
+    /// Request counters for rate limits: in Redis when configured, so replicas share them.
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl Infra {
@@ -26,7 +29,11 @@ impl Infra {
             )),
             None => None,
         };
-        Ok(Infra { bus, l2 })
+        let limiter: Arc<dyn RateLimiter> = match &settings.redis.url {
+            Some(url) => Arc::new(RedisRateLimiter::connect(url.expose(), &settings.redis.key_prefix).await?),
+            None => Arc::new(MemoryRateLimiter::default()),
+        };
+        Ok(Infra { bus, l2, limiter })
     }
 
     /// The database of one service: `<data_dir>/<service>.db`, or `<prefix><service>` on the

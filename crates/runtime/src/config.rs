@@ -64,6 +64,9 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Concurrent requests above this are shed with 503 and `Retry-After`.
     pub max_concurrent_requests: usize,
+    /// Requests per second one client (a signed-in user or API client, else an address) may
+    /// send before getting 429; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -162,6 +165,7 @@ impl Default for Settings {
                 body_limit_bytes: 1024 * 1024,
                 request_timeout: Duration::from_secs(15),
                 max_concurrent_requests: 4096,
+                rate_limit_per_second: 200,
             },
             data_dir: PathBuf::from("data"),
             postgres: PostgresSettings {

@@ -16,9 +16,13 @@ use tokio::net::TcpListener;
 
 /// Serves `router` until `shutdown` fires, then lets in-flight requests finish.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    // Connection info lets the edge key rate limits by client address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
 
 /// A readiness check: resolves to whether one dependency is reachable.

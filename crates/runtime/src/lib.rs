@@ -11,7 +11,8 @@
 //! - [`bus`]: publish/subscribe, in process (embedded) or NATS JetStream (distributed).
 //! - [`outbox`] and [`inbox`]: events written in the same transaction as the change, relayed at
 //!   least once, and consumed with an exactly-once effect.
-//! - [`cache`]: in-process L1, Redis L2 when distributed.
+//! - [`cache`]: in-process L1, Redis L2 when distributed; [`ratelimit`]: per-client limits, the
+//!   same split.
 //! - [`auth`]: access-token claims, roles and the verifier the edge uses.
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
 //!   the same timeout and metrics either way.
@@ -30,6 +31,7 @@ pub mod ids;
 pub mod inbox;
 pub mod money;
 pub mod outbox;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod telemetry;
 pub mod testing;

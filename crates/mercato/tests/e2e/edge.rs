@@ -175,3 +175,23 @@ async fn internal_grpc_is_refused_on_gateways_and_without_the_service_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_client_over_its_allowance_gets_429_with_retry_after() {
+    let mut settings = crate::harness::base_settings();
+    settings.http.rate_limit_per_second = 5;
+    let p = crate::harness::embedded_with(settings).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let reply = p.get(0, "/v1/stores/nobody/products", None).await;
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            assert_eq!(reply.headers["retry-after"], "1");
+            assert_eq!(reply.body["code"], "rate_limited");
+        }
+    }
+    // A window boundary may fall inside the burst, so allow up to two windows' worth.
+    let allowed = statuses.iter().filter(|s| **s == 404).count();
+    assert!((5..=10).contains(&allowed), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+}

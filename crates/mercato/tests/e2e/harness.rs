@@ -36,7 +36,7 @@ pub async fn platforms() -> Vec<Platform> {
     platforms
 }
 
-fn base_settings() -> Settings {
+pub fn base_settings() -> Settings {
     let mut s = Settings::default();
     s.demo.seed = false;
     s.data_dir = std::env::temp_dir()
@@ -58,8 +58,12 @@ async fn start(settings: Settings, roles: &str, shutdown: &Shutdown) -> String {
 }
 
 pub async fn embedded() -> Platform {
+    embedded_with(base_settings()).await
+}
+
+pub async fn embedded_with(settings: Settings) -> Platform {
     let shutdown = Shutdown::new();
-    let url = start(base_settings(), "all", &shutdown).await;
+    let url = start(settings, "all", &shutdown).await;
     Platform {
         name: "embedded",
         gateways: vec![url],

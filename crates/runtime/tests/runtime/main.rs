@@ -5,3 +5,4 @@
 mod bus;
 mod cache;
 mod outbox;
+mod ratelimit;

@@ -1,0 +1,54 @@
+//! Per-client rate limiting at the edge.
+//!
+//! A request is counted against its client: the token's subject when it carries a valid token,
+//! else the address it came from. A forged or expired token therefore counts against the
+//! address, so made-up tokens cannot mint fresh allowances.
+
+use crate::state::GatewayState;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::ratelimit::Decision;
+use std::net::SocketAddr;
+
+/// Answers 429 with `Retry-After` once a client exceeds its allowance.
+pub async fn rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+    let Some(per_second) = state.rate_limit_per_second() else {
+        return next.run(request).await;
+    };
+    let key = client_key(&state, &request);
+    match state.limiter().check(&key, per_second).await {
+        Decision::Allow => next.run(request).await,
+        Decision::Reject { retry_after_secs } => {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+            metrics::counter!("rate_limit_rejections_total", "route" => route).increment(1);
+            let mut response =
+                ServiceError::new(ErrorCode::RateLimited, "too many requests; slow down").into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+fn client_key(state: &GatewayState, request: &Request) -> String {
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(Ok(claims)) = token.map(|t| state.verifier().verify(t.trim())) {
+        return format!("sub:{}:{}", claims.store, claims.sub);
+    }
+    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+        None => "ip:unknown".to_owned(),
+    }
+}
