@@ -5,6 +5,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mercato/identity.proto",
         "mercato/catalog.proto",
         "mercato/events.proto",
+        "mercato/inventory.proto",
+        "mercato/payments.proto",
     ];
     let fds = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()

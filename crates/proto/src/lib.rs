@@ -17,6 +17,16 @@ pub mod mercato {
             tonic::include_proto!("mercato.catalog.v1");
         }
     }
+    pub mod inventory {
+        pub mod v1 {
+            tonic::include_proto!("mercato.inventory.v1");
+        }
+    }
+    pub mod payments {
+        pub mod v1 {
+            tonic::include_proto!("mercato.payments.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -27,3 +37,5 @@ pub mod mercato {
 pub use mercato::catalog::v1 as catalog;
 pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
+pub use mercato::inventory::v1 as inventory;
+pub use mercato::payments::v1 as payments;

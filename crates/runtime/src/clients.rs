@@ -190,3 +190,42 @@ pub mod catalog {
         }
     );
 }
+
+/// The inventory service's client.
+pub mod inventory {
+    use mercato_proto::inventory::inventory_client::InventoryClient as Grpc;
+    use mercato_proto::inventory::*;
+
+    service_client!(
+        /// Stock, reservations, commits and releases.
+        InventoryClient, "inventory", inventory_server::Inventory, Grpc,
+        {
+            set_stock(SetStockRequest) -> StockLevel;
+            adjust_stock(AdjustStockRequest) -> StockLevel;
+            get_stock(GetStockRequest) -> StockLevels;
+            reserve(ReserveRequest) -> Reservation;
+            commit(CommitRequest) -> Reservation;
+            release(ReleaseRequest) -> Reservation;
+            restock(RestockRequest) -> Reservation;
+        }
+    );
+}
+
+/// The payments service's client.
+pub mod payments {
+    use mercato_proto::payments::payments_client::PaymentsClient as Grpc;
+    use mercato_proto::payments::*;
+
+    service_client!(
+        /// Payment intents and fraud scoring.
+        PaymentsClient, "payments", payments_server::Payments, Grpc,
+        {
+            authorize(AuthorizeRequest) -> PaymentIntent;
+            capture(CaptureRequest) -> PaymentIntent;
+            void(VoidRequest) -> PaymentIntent;
+            refund(RefundRequest) -> PaymentIntent;
+            get_intent(GetIntentRequest) -> PaymentIntent;
+            score_fraud(FraudRequest) -> FraudAssessment;
+        }
+    );
+}
