@@ -44,7 +44,7 @@ K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 # What each overlay must end up with: (HPA minReplicas, HPA maxReplicas) for every service.
 OVERLAY_BOUNDS = {"small": (1, 3), "large": (3, 20)}
 
-SERVICES = ("gateway", "identity", "catalog")
+SERVICES = ("gateway", "identity", "catalog", "inventory", "payments")
 
 failures: list[str] = []
 passed = 0
@@ -359,7 +359,7 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
             args = c.get("args", [])
             need(f"--roles" in args and args[args.index("--roles") + 1] == name,
                  f"{cw}: args do not run --roles {name}")
-            for flag in ("--identity-url", "--catalog-url"):
+            for flag in ("--identity-url", "--catalog-url", "--inventory-url", "--payments-url"):
                 if flag in args:
                     host = re.sub(r"^https?://([^:/]+).*", r"\1", args[args.index(flag) + 1])
                     need(host in {s["metadata"]["name"] for s in services},
