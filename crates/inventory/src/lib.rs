@@ -1,1 +1,38 @@
-//! The inventory service (being built).
+//! The inventory service: stock per SKU and location, reservations that hold every line or none,
+//! their commit, release, restock and expiry, and low-stock alerts.
+//!
+//! # Layout
+//!
+//! - [`service`]: [`InventoryService`], its construction (migrations), the expiry sweeper and
+//!   readiness; `grpc` implements the `Inventory` contract on it by calling the use cases in
+//!   `stock` (set, adjust, get) and `reservations` (reserve, commit, release, restock, expiry).
+//! - [`domain`]: validated value types, stock levels and reservations, and the pure rules:
+//!   allocation across locations (most available first), reservation transitions, the
+//!   low-stock crossing; no IO.
+//! - [`store`]: the [`store::InventoryStore`] trait and its SQL implementation (SQLite and
+//!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
+//! - [`events`]: subjects and envelopes of the events the inventory publishes.
+//!
+//! # Invariants
+//!
+//! - Stock is never negative: `0 <= reserved <= on_hand` holds for every row under any
+//!   concurrency, on both backends. Every change is a guarded `UPDATE` whose affected-row count
+//!   is checked, inside one transaction per request, and the table's CHECK refuses the rest.
+//! - A reservation holds all its lines or none; writers lock stock rows in (SKU, location)
+//!   order, so concurrent reservations on PostgreSQL do not deadlock.
+//! - Reserve, commit, release and restock are idempotent by reservation id; a reservation is
+//!   expired at most once however many replicas sweep, because only the transaction that moves
+//!   it out of `held` gives its stock back.
+//! - Every store method and query is scoped by the store (tenant) id, except the sweeper's
+//!   search for due reservations across stores.
+//! - A write commits its events in the same transaction, then wakes the outbox relay.
+
+pub mod domain;
+pub mod events;
+mod grpc;
+mod reservations;
+pub mod service;
+mod stock;
+pub mod store;
+
+pub use service::InventoryService;

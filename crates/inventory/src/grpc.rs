@@ -1,0 +1,37 @@
+//! The `Inventory` gRPC contract, each method a thin call into its use case.
+
+use crate::service::InventoryService;
+use mercato_proto::inventory::inventory_server::Inventory;
+use mercato_proto::inventory::*;
+use tonic::{Request, Response, Status};
+
+#[tonic::async_trait]
+impl Inventory for InventoryService {
+    async fn set_stock(&self, r: Request<SetStockRequest>) -> Result<Response<StockLevel>, Status> {
+        Ok(Response::new(self.set_stock(r.into_inner()).await?))
+    }
+
+    async fn adjust_stock(&self, r: Request<AdjustStockRequest>) -> Result<Response<StockLevel>, Status> {
+        Ok(Response::new(self.adjust_stock(r.into_inner()).await?))
+    }
+
+    async fn get_stock(&self, r: Request<GetStockRequest>) -> Result<Response<StockLevels>, Status> {
+        Ok(Response::new(self.get_stock(r.into_inner()).await?))
+    }
+
+    async fn reserve(&self, r: Request<ReserveRequest>) -> Result<Response<Reservation>, Status> {
+        Ok(Response::new(self.reserve(r.into_inner()).await?))
+    }
+
+    async fn commit(&self, r: Request<CommitRequest>) -> Result<Response<Reservation>, Status> {
+        Ok(Response::new(self.commit(r.into_inner()).await?))
+    }
+
+    async fn release(&self, r: Request<ReleaseRequest>) -> Result<Response<Reservation>, Status> {
+        Ok(Response::new(self.release(r.into_inner()).await?))
+    }
+
+    async fn restock(&self, r: Request<RestockRequest>) -> Result<Response<Reservation>, Status> {
+        Ok(Response::new(self.restock(r.into_inner()).await?))
+    }
+}

@@ -1,0 +1,131 @@
+//! Reservation use cases: reserve, commit, release, restock, and the expiry sweep.
+
+use crate::domain::validate;
+use crate::domain::{Action, ReservationId};
+use crate::service::InventoryService;
+use crate::store::{Reserved, StoreError, Transitioned};
+use mercato_proto::inventory as pb;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+/// Attempts before giving up on a reservation or stock row that keeps changing.
+const ATTEMPTS: usize = 3;
+/// Reservations the sweeper reads per round trip; each is expired in its own transaction.
+const EXPIRY_BATCH: i64 = 100;
+
+fn count_reservation(result: &'static str) {
+    metrics::counter!("inventory_reservations_total", "result" => result).increment(1);
+}
+
+impl InventoryService {
+    pub(crate) async fn reserve(&self, req: pb::ReserveRequest) -> Result<pb::Reservation, ServiceError> {
+        let request = validate::reserve(&req)?;
+        for _ in 0..ATTEMPTS {
+            match self.store.reserve(&request, now_ms()).await {
+                Ok(Reserved::Held(r)) => {
+                    self.committed();
+                    count_reservation("held");
+                    return Ok(r.to_proto());
+                }
+                Ok(Reserved::Existing(r)) => {
+                    if !r.matches(&request.lines) {
+                        return Err(ServiceError::conflict(format!(
+                            "reservation {} already exists with other lines",
+                            request.id
+                        )));
+                    }
+                    count_reservation("replayed");
+                    return Ok(r.to_proto());
+                }
+                Err(e @ StoreError::Insufficient(_)) => {
+                    count_reservation("insufficient");
+                    return Err(e.into());
+                }
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Stale.into())
+    }
+
+    pub(crate) async fn commit(&self, req: pb::CommitRequest) -> Result<pb::Reservation, ServiceError> {
+        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        self.transition(&store, &id, Action::Commit, now_ms()).await
+    }
+
+    pub(crate) async fn release(&self, req: pb::ReleaseRequest) -> Result<pb::Reservation, ServiceError> {
+        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        self.transition(&store, &id, Action::Release, now_ms()).await
+    }
+
+    pub(crate) async fn restock(&self, req: pb::RestockRequest) -> Result<pb::Reservation, ServiceError> {
+        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        self.transition(&store, &id, Action::Restock, now_ms()).await
+    }
+
+    async fn transition(
+        &self,
+        store: &StoreId,
+        id: &ReservationId,
+        action: Action,
+        now: i64,
+    ) -> Result<pb::Reservation, ServiceError> {
+        match self.move_reservation(store, id, action, now).await? {
+            Transitioned::Applied(r) | Transitioned::Unchanged(r) => Ok(r.to_proto()),
+        }
+    }
+
+    /// Applies `action`, re-reading and retrying when a concurrent mover got there first.
+    async fn move_reservation(
+        &self,
+        store: &StoreId,
+        id: &ReservationId,
+        action: Action,
+        now: i64,
+    ) -> Result<Transitioned, StoreError> {
+        for _ in 0..ATTEMPTS {
+            match self.store.transition(store, id, action, now).await {
+                Ok(applied @ Transitioned::Applied(_)) => {
+                    self.committed();
+                    if action == Action::Expire {
+                        metrics::counter!("inventory_expired_reservations_total").increment(1);
+                    }
+                    return Ok(applied);
+                }
+                Ok(unchanged) => return Ok(unchanged),
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Stale)
+    }
+
+    /// Expires every held reservation whose expiry is at or before `now_ms` (epoch milliseconds),
+    /// giving its stock back; returns how many this call expired. Safe to run in several
+    /// replicas at once: a reservation another run expires first is skipped, not expired twice.
+    pub async fn expire_due(&self, now_ms: i64) -> Result<usize, ServiceError> {
+        let mut expired = 0;
+        loop {
+            let due = self.store.due_reservations(now_ms, EXPIRY_BATCH).await?;
+            let mut failure = None;
+            for (store, id) in &due {
+                match self.move_reservation(store, id, Action::Expire, now_ms).await {
+                    Ok(Transitioned::Applied(_)) => expired += 1,
+                    Ok(Transitioned::Unchanged(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(store = %store, reservation = %id, error = %e, "reservation not expired");
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            // A failing reservation would come back in every batch: stop and report instead.
+            if let Some(e) = failure {
+                return Err(e.into());
+            }
+            if (due.len() as i64) < EXPIRY_BATCH {
+                return Ok(expired);
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The inventory schema, in portable SQL (TEXT ids, BIGINT quantities and epoch milliseconds).
+
+use mercato_runtime::db::Migration;
+
+/// Applied in order by `db.migrate("inventory", MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[
+    mercato_runtime::outbox::MIGRATION,
+    Migration {
+        name: "0001_inventory",
+        // The CHECK is a last line of defence: every update is already guarded so that it never
+        // fails, but should one slip through, the database refuses it rather than store it.
+        sql: "CREATE TABLE stock (
+                store_id TEXT NOT NULL,
+                sku {{SORTED_TEXT}} NOT NULL,
+                location {{SORTED_TEXT}} NOT NULL,
+                on_hand BIGINT NOT NULL,
+                reserved BIGINT NOT NULL,
+                low_stock_threshold BIGINT NOT NULL,
+                version BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, sku, location),
+                CHECK (reserved >= 0 AND on_hand >= reserved AND on_hand <= 1000000000)
+              );
+              CREATE TABLE reservations (
+                store_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, id)
+              );
+              CREATE INDEX reservations_due ON reservations (status, expires_at);
+              CREATE TABLE reservation_lines (
+                store_id TEXT NOT NULL,
+                reservation_id TEXT NOT NULL,
+                sku {{SORTED_TEXT}} NOT NULL,
+                location {{SORTED_TEXT}} NOT NULL,
+                quantity BIGINT NOT NULL,
+                PRIMARY KEY (store_id, reservation_id, sku, location),
+                CHECK (quantity > 0)
+              );",
+    },
+];

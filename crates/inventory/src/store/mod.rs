@@ -1,0 +1,134 @@
+//! Storage behind a trait the service owns, with one SQL implementation for SQLite and PostgreSQL.
+//!
+//! Every method takes the store (tenant) id first and every query filters on it, so one tenant
+//! can never read or change another's rows. The one exception is
+//! [`InventoryStore::due_reservations`], which the expiry sweeper uses to find held
+//! reservations past their expiry in every store; it then expires each through the scoped
+//! [`InventoryStore::transition`].
+//!
+//! Each write is one transaction that changes stock with guarded updates (a row changes only if
+//! the result keeps `0 <= reserved <= on_hand`), locks stock rows in (SKU, location) order so that
+//! concurrent writers on PostgreSQL cannot deadlock, and appends its events to the outbox. The
+//! levels an event reports are known only inside the transaction, so the store builds those
+//! events itself with [`crate::events`].
+
+mod migrations;
+mod sql;
+
+pub use migrations::MIGRATIONS;
+pub use sql::SqlInventoryStore;
+
+use crate::domain::stock::StockRefusal;
+use crate::domain::validate::NewReservation;
+use crate::domain::{
+    Action, Location, ReservationId, ReservationRecord, Sku, Status, StockChange, StockLevel,
+};
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+
+/// The outcome of a reservation request.
+#[derive(Clone, Debug)]
+pub enum Reserved {
+    /// Every line is now held.
+    Held(ReservationRecord),
+    /// A reservation with this id already exists; it is returned as it is, untouched.
+    Existing(ReservationRecord),
+}
+
+/// The outcome of a commit, release, restock or expiry.
+#[derive(Clone, Debug)]
+pub enum Transitioned {
+    /// The reservation moved and its stock changed.
+    Applied(ReservationRecord),
+    /// Nothing to do: the move was already made (or, for expiry, is not due).
+    Unchanged(ReservationRecord),
+}
+
+/// What can go wrong in storage, beyond the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("reservation not found")]
+    NotFound,
+    /// The locations of this SKU together hold less than requested; nothing was reserved.
+    #[error("insufficient stock for SKU {0}")]
+    Insufficient(Sku),
+    #[error("cannot {} a {} reservation", action.as_str(), status.as_str())]
+    Refused { status: Status, action: Action },
+    #[error("{0}")]
+    Stock(#[from] StockRefusal),
+    /// A guarded stock update found the row unable to take the change.
+    #[error("the stock of SKU {sku} at {location} cannot take this change")]
+    Guard { sku: String, location: String },
+    /// A row changed between read and write; the caller may retry.
+    #[error("the stock changed concurrently")]
+    Stale,
+    /// A stored value could not be read back (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::not_found("reservation"),
+            StoreError::Insufficient(_)
+            | StoreError::Refused { .. }
+            | StoreError::Stock(_)
+            | StoreError::Guard { .. } => ServiceError::conflict(e.to_string()),
+            StoreError::Stale => ServiceError::conflict("the stock was changed concurrently; retry"),
+            StoreError::Corrupt(m) => ServiceError::internal(m),
+            StoreError::Db(e) => ServiceError::from(e),
+        }
+    }
+}
+
+/// The inventory's storage.
+#[async_trait::async_trait]
+pub trait InventoryStore: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> bool;
+
+    /// Every location holding a row for the SKU, by location name.
+    async fn stock(&self, store: &StoreId, sku: &Sku) -> Result<Vec<StockLevel>, StoreError>;
+
+    /// Applies a staff change to one location's stock, creating the row if needed, and appends
+    /// `stock_changed` (and `low_stock` when the change crosses the threshold).
+    async fn write_stock(
+        &self,
+        store: &StoreId,
+        sku: &Sku,
+        location: &Location,
+        change: StockChange,
+        now_ms: i64,
+    ) -> Result<StockLevel, StoreError>;
+
+    async fn reservation(
+        &self,
+        store: &StoreId,
+        id: &ReservationId,
+    ) -> Result<Option<ReservationRecord>, StoreError>;
+
+    /// Holds every line of `request` or none ([`StoreError::Insufficient`]); an existing
+    /// reservation with the same id is returned instead, untouched.
+    async fn reserve(&self, request: &NewReservation, now_ms: i64) -> Result<Reserved, StoreError>;
+
+    /// Moves a reservation by `action` as [`crate::domain::reservation::decide`] says, changing
+    /// the stock of every line in the same transaction. Expiry applies only once `now_ms` has
+    /// reached the reservation's expiry.
+    async fn transition(
+        &self,
+        store: &StoreId,
+        id: &ReservationId,
+        action: Action,
+        now_ms: i64,
+    ) -> Result<Transitioned, StoreError>;
+
+    /// Up to `limit` held reservations, in every store, whose expiry is at or before `now_ms`.
+    async fn due_reservations(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(StoreId, ReservationId)>, StoreError>;
+}
