@@ -1,0 +1,193 @@
+//! Request validation: every bad field reported at once, values normalised once.
+
+use super::card::CardNumber;
+use mercato_proto::payments as pb;
+use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::money::Currency;
+
+/// The largest amount accepted, in minor units (ten billion major units).
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+const MAX_KEY_LEN: usize = 200;
+const MAX_TEXT_LEN: usize = 320;
+
+/// A validated authorization request.
+#[derive(Clone, Debug)]
+pub struct AuthorizeInput {
+    pub order_id: String,
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub card: CardNumber,
+    pub customer_id: String,
+    /// Trimmed, lower case; may be empty.
+    pub email: String,
+    /// Upper case ISO 3166 alpha-2, or empty.
+    pub billing_country: String,
+    pub shipping_country: String,
+    pub ip: String,
+}
+
+/// A validated fraud-scoring request; the card is optional there.
+#[derive(Clone, Debug)]
+pub struct ScoreInput {
+    pub amount_minor: i64,
+    pub currency: Currency,
+    pub card: Option<CardNumber>,
+    pub customer_id: String,
+    pub email: String,
+    pub billing_country: String,
+    pub shipping_country: String,
+}
+
+pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceError> {
+    let mut v = Validator::new();
+    let order_id = required(&mut v, "order_id", &r.order_id);
+    let idempotency_key = key(&mut v, &r.idempotency_key);
+    let amount_minor = amount(&mut v, r.amount_minor, 1);
+    let currency = v.check(Currency::parse(&r.currency));
+    let card = v.check(CardNumber::parse("card_number", &r.card_number));
+    let customer_id = text(&mut v, "customer_id", &r.customer_id);
+    let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
+    let billing_country = country(&mut v, "billing_country", &r.billing_country);
+    let shipping_country = country(&mut v, "shipping_country", &r.shipping_country);
+    let ip = text(&mut v, "ip", &r.ip);
+    v.finish()?;
+    match (currency, card) {
+        (Some(currency), Some(card)) => Ok(AuthorizeInput {
+            order_id,
+            idempotency_key,
+            amount_minor,
+            currency,
+            card,
+            customer_id,
+            email,
+            billing_country,
+            shipping_country,
+            ip,
+        }),
+        _ => Err(ServiceError::validation("invalid request")),
+    }
+}
+
+pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
+    let mut v = Validator::new();
+    let amount_minor = amount(&mut v, r.amount_minor, 0);
+    let currency = v.check(Currency::parse(&r.currency));
+    let card = if r.card_number.trim().is_empty() {
+        Some(None)
+    } else {
+        v.check(CardNumber::parse("card_number", &r.card_number))
+            .map(Some)
+    };
+    let customer_id = text(&mut v, "customer_id", &r.customer_id);
+    let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
+    let billing_country = country(&mut v, "billing_country", &r.billing_country);
+    let shipping_country = country(&mut v, "shipping_country", &r.shipping_country);
+    text(&mut v, "ip", &r.ip);
+    v.finish()?;
+    match (currency, card) {
+        (Some(currency), Some(card)) => Ok(ScoreInput {
+            amount_minor,
+            currency,
+            card,
+            customer_id,
+            email,
+            billing_country,
+            shipping_country,
+        }),
+        _ => Err(ServiceError::validation("invalid request")),
+    }
+}
+
+/// A client idempotency key: required, at most 200 characters.
+pub fn key(v: &mut Validator, s: &str) -> String {
+    let s = s.trim();
+    if s.is_empty() {
+        v.add("idempotency_key", "is required");
+    } else if s.len() > MAX_KEY_LEN {
+        v.add("idempotency_key", "must be at most 200 characters");
+    }
+    s.to_owned()
+}
+
+/// An amount between `min` and 10^12 minor units.
+pub fn amount(v: &mut Validator, amount: i64, min: i64) -> i64 {
+    if !(min..=MAX_AMOUNT_MINOR).contains(&amount) {
+        let message = format!("must be between {min} and {MAX_AMOUNT_MINOR} minor units");
+        v.add("amount_minor", &message);
+    }
+    amount
+}
+
+fn required(v: &mut Validator, field: &str, s: &str) -> String {
+    let s = text(v, field, s);
+    if s.is_empty() {
+        v.add(field, "is required");
+    }
+    s
+}
+
+fn text(v: &mut Validator, field: &str, s: &str) -> String {
+    let s = s.trim();
+    if s.len() > MAX_TEXT_LEN {
+        v.add(field, "must be at most 320 characters");
+    }
+    s.to_owned()
+}
+
+fn country(v: &mut Validator, field: &str, s: &str) -> String {
+    let s = s.trim();
+    let two_letters = s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if !s.is_empty() && !two_letters {
+        v.add(field, "must be an ISO 3166 two-letter country code");
+    }
+    s.to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authorization_request_reports_every_bad_field() {
+        let e = authorize(&pb::AuthorizeRequest {
+            amount_minor: 0,
+            currency: "eur".into(),
+            card_number: "4242424242424241".into(),
+            billing_country: "Germany".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "order_id",
+                "idempotency_key",
+                "amount_minor",
+                "currency",
+                "card_number",
+                "billing_country"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_valid_authorization_request_is_normalised() {
+        let input = authorize(&pb::AuthorizeRequest {
+            order_id: " o-1 ".into(),
+            idempotency_key: "k".into(),
+            amount_minor: MAX_AMOUNT_MINOR,
+            currency: "EUR".into(),
+            card_number: "4242 4242 4242 4242".into(),
+            email: "Ann@Example.COM".into(),
+            billing_country: "de".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(input.order_id, "o-1");
+        assert_eq!(input.email, "ann@example.com");
+        assert_eq!(input.billing_country, "DE");
+        assert_eq!(input.card.last4(), "4242");
+    }
+}

@@ -1,0 +1,522 @@
+//! Payment intent use cases: authorize, capture, void, refund and get.
+//!
+//! Every money movement follows the same crash-safe shape: (1) record the intention in the
+//! database (a `pending` intent, a settlement claim, a pending refund), (2) call the provider
+//! with a key derived from that record, (3) record the outcome with its event. A crash or a
+//! timeout between the steps leaves the record in place; a retry with the same client key finds
+//! it and repeats step 2 with the same provider key, which the provider answers with its first
+//! outcome, so money never moves twice.
+
+use crate::domain::fraud::Decision;
+use crate::domain::validate::{self, AuthorizeInput};
+use crate::domain::{Command, FailureCode, IntentId, IntentState, Status, TransitionError, transition};
+use crate::events;
+use crate::provider::{ProviderError, ProviderReply};
+use crate::scoring::Signals;
+use crate::service::{PaymentsService, intent_id, store_id};
+use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Settlement, StoreError};
+use mercato_proto::events::EventEnvelope;
+use mercato_proto::payments as pb;
+use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+/// Re-reads after a concurrent change before giving up.
+const ATTEMPTS: usize = 8;
+
+impl PaymentsService {
+    /// `Authorize`: validate, score, record a pending intent, ask the provider, record the outcome.
+    pub(crate) async fn authorize(
+        &self,
+        req: pb::AuthorizeRequest,
+    ) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let input = validate::authorize(&req)?;
+        let card_hash = input.card.hash();
+        for _ in 0..ATTEMPTS {
+            if let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
+                return self.replay_authorization(existing, &input, &card_hash).await;
+            }
+            let fraud = self
+                .assess(
+                    &store,
+                    &Signals {
+                        amount_minor: input.amount_minor,
+                        currency: input.currency.as_str(),
+                        card_hash: &card_hash,
+                        customer_id: &input.customer_id,
+                        email: &input.email,
+                        billing_country: &input.billing_country,
+                        shipping_country: &input.shipping_country,
+                    },
+                )
+                .await?;
+            let now = now_ms();
+            let mut intent = IntentRecord {
+                id: IntentId::new(),
+                store_id: store,
+                order_id: input.order_id.clone(),
+                idempotency_key: input.idempotency_key.clone(),
+                currency: input.currency.as_str().to_owned(),
+                state: IntentState::pending(input.amount_minor),
+                card_last4: input.card.last4().to_owned(),
+                card_hash: card_hash.clone(),
+                customer_id: input.customer_id.clone(),
+                email: input.email.clone(),
+                fraud,
+                provider_reference: String::new(),
+                settle_kind: Settlement::None,
+                settle_key: String::new(),
+                settle_minor: 0,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            if fraud.decision == Decision::Block {
+                // Blocked: the provider is never asked, so the intent is final at once.
+                intent.state =
+                    transition(intent.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
+                let events = outcome_events(&intent);
+                match self.store.insert_intent(&store, &intent, &events).await {
+                    Ok(()) => {
+                        self.committed();
+                        decided(&intent);
+                        return Ok(intent.to_proto());
+                    }
+                    Err(StoreError::Duplicate) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            match self.store.insert_intent(&store, &intent, &[]).await {
+                Ok(()) => return self.complete_authorization(intent, &input).await,
+                // Another request with the key got there first: replay or resume its intent.
+                Err(StoreError::Duplicate) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// A second request with a known key: the first intent, completed if it never was.
+    async fn replay_authorization(
+        &self,
+        existing: IntentRecord,
+        input: &AuthorizeInput,
+        card_hash: &str,
+    ) -> Result<pb::PaymentIntent, ServiceError> {
+        let same = existing.order_id == input.order_id
+            && existing.state.authorized == input.amount_minor
+            && existing.currency == input.currency.as_str()
+            && existing.card_hash == card_hash;
+        if !same {
+            return Err(ServiceError::conflict(
+                "idempotency_key was already used for a payment with different parameters",
+            ));
+        }
+        if existing.state.status.awaits_authorization() {
+            return self.complete_authorization(existing, input).await;
+        }
+        Ok(existing.to_proto())
+    }
+
+    /// Asks the provider about a pending (or failed) intent and records the answer.
+    async fn complete_authorization(
+        &self,
+        mut intent: IntentRecord,
+        input: &AuthorizeInput,
+    ) -> Result<pb::PaymentIntent, ServiceError> {
+        let key = format!("auth:{}", intent.idempotency_key);
+        let outcome = self
+            .provider
+            .authorize(&key, &input.card, intent.state.authorized, &input.currency)
+            .await;
+        let command = match &outcome {
+            Ok(reply) => match reply.decline.as_deref() {
+                None => Command::Approve,
+                Some("insufficient_funds") => Command::Decline(FailureCode::InsufficientFunds),
+                Some(_) => Command::Decline(FailureCode::CardDeclined),
+            },
+            Err(e) => {
+                tracing::warn!(intent = %intent.id, error = %e, "authorization failed at the provider");
+                Command::Fail
+            }
+        };
+        for _ in 0..ATTEMPTS {
+            if !intent.state.status.awaits_authorization() {
+                // A concurrent request with the same key recorded the (same) outcome first.
+                return Ok(intent.to_proto());
+            }
+            let state = transition(intent.state, command).map_err(refusal)?;
+            let mut next = intent.next(state, now_ms());
+            if let Ok(ProviderReply {
+                entry_id,
+                decline: None,
+                ..
+            }) = &outcome
+            {
+                next.provider_reference = entry_id.clone();
+            }
+            let events = outcome_events(&next);
+            match self
+                .store
+                .update_intent(&intent.store_id, &next, intent.version, &events)
+                .await
+            {
+                Ok(()) => {
+                    if !events.is_empty() {
+                        self.committed();
+                    }
+                    decided(&next);
+                    return match &outcome {
+                        Err(_) => Err(ServiceError::unavailable(
+                            "payment provider unavailable; retry with the same idempotency_key",
+                        )),
+                        Ok(_) => Ok(next.to_proto()),
+                    };
+                }
+                Err(StoreError::Stale) => intent = self.load(&intent.store_id, &intent.id).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// `Capture`: at most one capture per intent, whatever the client key.
+    pub(crate) async fn capture(&self, req: pb::CaptureRequest) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        let mut v = Validator::new();
+        let key = validate::key(&mut v, &req.idempotency_key);
+        validate::amount(&mut v, req.amount_minor, 0);
+        v.finish()?;
+        for _ in 0..ATTEMPTS {
+            let intent = self.load(&store, &id).await?;
+            match intent.settle_kind {
+                Settlement::Capture if intent.settle_key == key => {
+                    let asked = match req.amount_minor {
+                        0 => intent.state.authorized,
+                        a => a,
+                    };
+                    if asked != intent.settle_minor {
+                        return Err(ServiceError::conflict(
+                            "idempotency_key was already used for a capture of a different amount",
+                        ));
+                    }
+                    if intent.state.status == Status::Authorized {
+                        return self.settle(intent).await;
+                    }
+                    return Ok(intent.to_proto());
+                }
+                Settlement::Capture => {
+                    return Err(ServiceError::conflict(
+                        "the payment is already captured (or being captured) under another idempotency_key",
+                    ));
+                }
+                Settlement::Void if intent.state.status == Status::Authorized => {
+                    return Err(ServiceError::conflict(
+                        "cannot capture a payment that is being voided",
+                    ));
+                }
+                Settlement::Void | Settlement::None => {}
+            }
+            let target = transition(
+                intent.state,
+                Command::Capture {
+                    amount: req.amount_minor,
+                },
+            )
+            .map_err(refusal)?;
+            let mut claimed = intent.next(intent.state, now_ms());
+            claimed.settle_kind = Settlement::Capture;
+            claimed.settle_key = key.clone();
+            claimed.settle_minor = target.captured;
+            match self
+                .store
+                .update_intent(&store, &claimed, intent.version, &[])
+                .await
+            {
+                Ok(()) => return self.settle(claimed).await,
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// `Void`: releases an authorization; voiding a voided intent returns it unchanged.
+    pub(crate) async fn void(&self, req: pb::VoidRequest) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        let mut v = Validator::new();
+        let key = validate::key(&mut v, &req.idempotency_key);
+        v.finish()?;
+        for _ in 0..ATTEMPTS {
+            let intent = self.load(&store, &id).await?;
+            match intent.settle_kind {
+                Settlement::Void if intent.state.status == Status::Authorized => {
+                    return self.settle(intent).await;
+                }
+                Settlement::Void => return Ok(intent.to_proto()),
+                Settlement::Capture if intent.state.status == Status::Authorized => {
+                    return Err(ServiceError::conflict(
+                        "cannot void a payment that is being captured",
+                    ));
+                }
+                Settlement::Capture | Settlement::None => {}
+            }
+            transition(intent.state, Command::Void).map_err(refusal)?;
+            let mut claimed = intent.next(intent.state, now_ms());
+            claimed.settle_kind = Settlement::Void;
+            claimed.settle_key = key.clone();
+            match self
+                .store
+                .update_intent(&store, &claimed, intent.version, &[])
+                .await
+            {
+                Ok(()) => return self.settle(claimed).await,
+                Err(StoreError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// Carries out the capture or void an intent is committed to, and records it.
+    async fn settle(&self, mut intent: IntentRecord) -> Result<pb::PaymentIntent, ServiceError> {
+        let (reply, kind) = match intent.settle_kind {
+            Settlement::Capture => {
+                let key = format!("capture:{}", intent.id);
+                let reply = self
+                    .provider
+                    .capture(&key, &intent.provider_reference, intent.settle_minor)
+                    .await;
+                (reply, "capture")
+            }
+            Settlement::Void => {
+                let key = format!("void:{}", intent.id);
+                (self.provider.void(&key, &intent.provider_reference).await, "void")
+            }
+            Settlement::None => return Err(ServiceError::internal("settling an unclaimed intent")),
+        };
+        let reply = reply.map_err(provider_down)?;
+        if let Some(code) = reply.decline {
+            return Err(ServiceError::conflict(format!(
+                "the provider refused the {kind}: {code}"
+            )));
+        }
+        let (command, subject) = match intent.settle_kind {
+            Settlement::Capture => (
+                Command::Capture {
+                    amount: reply.amount_minor,
+                },
+                events::PAYMENT_CAPTURED,
+            ),
+            _ => (Command::Void, events::PAYMENT_VOIDED),
+        };
+        for _ in 0..ATTEMPTS {
+            if intent.state.status != Status::Authorized {
+                // A concurrent call with the same claim recorded it first.
+                return Ok(intent.to_proto());
+            }
+            let state = transition(intent.state, command).map_err(refusal)?;
+            let next = intent.next(state, now_ms());
+            let event = events::payment_changed(subject, &next);
+            match self
+                .store
+                .update_intent(&intent.store_id, &next, intent.version, &[event])
+                .await
+            {
+                Ok(()) => {
+                    self.committed();
+                    return Ok(next.to_proto());
+                }
+                Err(StoreError::Stale) => intent = self.load(&intent.store_id, &intent.id).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// `Refund`: partial refunds add up to at most the captured amount; 0 refunds the rest.
+    pub(crate) async fn refund(&self, req: pb::RefundRequest) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        let mut v = Validator::new();
+        let key = validate::key(&mut v, &req.idempotency_key);
+        validate::amount(&mut v, req.amount_minor, 0);
+        v.finish()?;
+        for _ in 0..ATTEMPTS {
+            let intent = self.load(&store, &id).await?;
+            if let Some(refund) = self.store.refund_by_key(&store, &id, &key).await? {
+                if req.amount_minor != 0 && req.amount_minor != refund.amount_minor {
+                    return Err(ServiceError::conflict(
+                        "idempotency_key was already used for a refund of a different amount",
+                    ));
+                }
+                return match refund.status {
+                    RefundStatus::Done => Ok(intent.to_proto()),
+                    RefundStatus::Pending => self.complete_refund(intent, refund).await,
+                    RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
+                };
+            }
+            // Refunds still waiting for the provider are reserved, so that two concurrent
+            // refunds cannot together exceed the captured amount.
+            let pending = self.store.pending_refunds(&store, &id).await?;
+            let reserved = IntentState {
+                refunded: intent.state.refunded + pending,
+                ..intent.state
+            };
+            let after = transition(
+                reserved,
+                Command::Refund {
+                    amount: req.amount_minor,
+                },
+            )
+            .map_err(refusal)?;
+            let now = now_ms();
+            let refund = RefundRecord {
+                id: uuid::Uuid::now_v7().to_string(),
+                store_id: store,
+                intent_id: id,
+                idempotency_key: key.clone(),
+                amount_minor: after.refunded - reserved.refunded,
+                status: RefundStatus::Pending,
+                created_at: now,
+                updated_at: now,
+            };
+            match self.store.claim_refund(&store, intent.version, &refund).await {
+                Ok(()) => {
+                    let intent = self.load(&store, &id).await?;
+                    return self.complete_refund(intent, refund).await;
+                }
+                Err(StoreError::Stale | StoreError::Duplicate) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    async fn complete_refund(
+        &self,
+        mut intent: IntentRecord,
+        refund: RefundRecord,
+    ) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = intent.store_id;
+        let key = format!("refund:{}:{}", intent.id, refund.idempotency_key);
+        let reply = self
+            .provider
+            .refund(&key, &intent.provider_reference, refund.amount_minor)
+            .await
+            .map_err(provider_down)?;
+        if let Some(code) = reply.decline {
+            self.store
+                .finish_refund(&store, &refund.id, RefundStatus::Refused, None, &[])
+                .await?;
+            return Err(ServiceError::conflict(format!(
+                "the provider refused the refund: {code}"
+            )));
+        }
+        for _ in 0..ATTEMPTS {
+            let state = transition(
+                intent.state,
+                Command::Refund {
+                    amount: reply.amount_minor,
+                },
+            )
+            .map_err(refusal)?;
+            let next = intent.next(state, now_ms());
+            let event = events::payment_changed(events::PAYMENT_REFUNDED, &next);
+            match self
+                .store
+                .finish_refund(
+                    &store,
+                    &refund.id,
+                    RefundStatus::Done,
+                    Some((&next, intent.version)),
+                    &[event],
+                )
+                .await
+            {
+                Ok(RefundFinish::Recorded) => {
+                    self.committed();
+                    return Ok(next.to_proto());
+                }
+                Ok(RefundFinish::AlreadyFinished) => {
+                    return Ok(self.load(&store, &intent.id).await?.to_proto());
+                }
+                Err(StoreError::Stale) => intent = self.load(&store, &intent.id).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended())
+    }
+
+    /// `GetIntent`.
+    pub(crate) async fn get_intent(
+        &self,
+        req: pb::GetIntentRequest,
+    ) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        Ok(self.load(&store, &id).await?.to_proto())
+    }
+
+    async fn load(&self, store: &StoreId, id: &IntentId) -> Result<IntentRecord, ServiceError> {
+        self.store
+            .intent(store, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("payment intent"))
+    }
+}
+
+/// The events of a recorded authorization outcome: authorized or declined, plus flagged when
+/// fraud scoring said so. A failure (provider unreachable) publishes nothing: it is not final.
+fn outcome_events(intent: &IntentRecord) -> Vec<EventEnvelope> {
+    let subject = match intent.state.status {
+        Status::Authorized => events::PAYMENT_AUTHORIZED,
+        Status::Declined => events::PAYMENT_DECLINED,
+        _ => return Vec::new(),
+    };
+    let mut out = vec![events::payment_changed(subject, intent)];
+    if intent.fraud.decision == Decision::Flag {
+        out.push(events::payment_changed(events::PAYMENT_FLAGGED, intent));
+    }
+    out
+}
+
+/// Counts a recorded authorization outcome and its fraud decision.
+fn decided(intent: &IntentRecord) {
+    let result = match (intent.state.status, intent.state.failure) {
+        (Status::Authorized, _) => "authorized",
+        (_, Some(FailureCode::FraudBlocked)) => "fraud_blocked",
+        (Status::Failed, _) => "failed",
+        _ => "declined",
+    };
+    metrics::counter!("payments_authorizations_total", "result" => result).increment(1);
+    if intent.state.status != Status::Failed {
+        metrics::counter!("fraud_decisions_total", "decision" => intent.fraud.decision.as_str()).increment(1);
+    }
+}
+
+/// A refused command: 409 for an illegal transition, 422 on the amount for a limit.
+fn refusal(e: TransitionError) -> ServiceError {
+    match e {
+        TransitionError::Illegal { .. } => ServiceError::conflict(e.to_string()),
+        TransitionError::AmountExceeds { what, limit } => ServiceError::invalid_field(
+            "amount_minor",
+            &format!("exceeds the {what} amount of {limit} minor units"),
+        ),
+        TransitionError::NegativeAmount => {
+            ServiceError::invalid_field("amount_minor", "must not be negative")
+        }
+    }
+}
+
+fn provider_down(e: ProviderError) -> ServiceError {
+    tracing::warn!(error = %e, "payment provider call failed");
+    ServiceError::unavailable("payment provider unavailable; retry with the same idempotency_key")
+}
+
+fn contended() -> ServiceError {
+    ServiceError::unavailable("the payment is changing concurrently; retry")
+}

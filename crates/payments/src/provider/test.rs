@@ -1,0 +1,318 @@
+//! The built-in test provider: deterministic outcomes by card number, its own ledger table
+//! (`provider_ledger`) in the payments database, and idempotency by provider key.
+//!
+//! | card number        | outcome                                                             |
+//! |--------------------|---------------------------------------------------------------------|
+//! | `4242424242424242` | approved                                                            |
+//! | `4000000000000002` | declined, `card_declined`                                           |
+//! | `4000000000009995` | declined, `insufficient_funds`                                      |
+//! | `4000000000000077` | approved after `PaymentsConfig::slow_card_delay`                    |
+//! | `4000000000000119` | network error: fails before recording anything (retry may succeed)  |
+//! | any other Luhn-valid number | approved                                                   |
+//!
+//! The ledger is written as a real provider would keep its books: one row per operation key,
+//! with its outcome, so a repeated key returns the first outcome and writes nothing. Captures,
+//! voids and refunds are checked against the ledger itself (one settlement per authorization,
+//! captures up to the authorized amount, refunds up to the captured amount), independently of
+//! the intents table, which makes the ledger a second line of defence and an audit source.
+
+use super::{PaymentProvider, ProviderError, ProviderReply};
+use crate::domain::CardNumber;
+use async_trait::async_trait;
+use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::money::Currency;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Approved.
+pub const CARD_APPROVE: &str = "4242424242424242";
+/// Declined with `card_declined`.
+pub const CARD_DECLINE: &str = "4000000000000002";
+/// Declined with `insufficient_funds`.
+pub const CARD_INSUFFICIENT_FUNDS: &str = "4000000000009995";
+/// Approved after the configured delay.
+pub const CARD_SLOW: &str = "4000000000000077";
+/// The provider cannot be reached; nothing is recorded.
+pub const CARD_NETWORK_ERROR: &str = "4000000000000119";
+
+/// One kind of ledger entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Authorize,
+    Capture,
+    Void,
+    Refund,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Authorize => "authorize",
+            Kind::Capture => "capture",
+            Kind::Void => "void",
+            Kind::Refund => "refund",
+        }
+    }
+}
+
+/// What one call asks the ledger to book.
+struct Booking<'a> {
+    key: &'a str,
+    kind: Kind,
+    /// The authorization entry the operation applies to; empty for authorizations.
+    reference: &'a str,
+    amount_minor: i64,
+    /// Authorizations only: the card's outcome, its currency and last four digits.
+    card_decline: Option<&'static str>,
+    currency: &'a str,
+    last4: &'a str,
+}
+
+/// The test provider. Cheap to share; all state is in the database except the outage switch.
+pub struct TestProvider {
+    db: Db,
+    slow_delay: Duration,
+    /// Calls still to fail as if the network were down.
+    outages: AtomicU32,
+}
+
+impl TestProvider {
+    /// A provider keeping its ledger in `db` (migrated with the payments migrations).
+    pub fn new(db: Db, slow_delay: Duration) -> TestProvider {
+        TestProvider {
+            db,
+            slow_delay,
+            outages: AtomicU32::new(0),
+        }
+    }
+
+    /// Makes the next `n` calls fail with a network error before recording anything, as if the
+    /// provider were unreachable; for tests of retries.
+    pub fn fail_next(&self, n: u32) {
+        self.outages.store(n, Ordering::SeqCst);
+    }
+
+    fn reachable(&self) -> Result<(), ProviderError> {
+        let down = self
+            .outages
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if down {
+            return Err(ProviderError::Unavailable("simulated network error".into()));
+        }
+        Ok(())
+    }
+
+    async fn book(&self, b: Booking<'_>) -> Result<ProviderReply, ProviderError> {
+        let result = self.book_once(&b).await;
+        match result {
+            // Another call with the same key committed first: answer with its outcome.
+            Err(e) if is_unique_violation(&e) => match self.entry(b.key).await {
+                Ok(Some(reply)) => Ok(reply),
+                Ok(None) => Err(unavailable(e)),
+                Err(e) => Err(unavailable(e)),
+            },
+            other => other.map_err(unavailable),
+        }
+    }
+
+    async fn entry(&self, key: &str) -> Result<Option<ProviderReply>, sqlx::Error> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(reply))
+    }
+
+    async fn book_once(&self, b: &Booking<'_>) -> Result<ProviderReply, sqlx::Error> {
+        let mut tx = self.db.begin_write().await?;
+        let first: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
+        )
+        .bind(b.key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = first {
+            return Ok(reply(row));
+        }
+        let (decline, amount, currency, last4) = match b.kind {
+            Kind::Authorize => (
+                b.card_decline,
+                b.amount_minor,
+                b.currency.to_owned(),
+                b.last4.to_owned(),
+            ),
+            _ => check(&mut tx, b).await?,
+        };
+        let entry_id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO provider_ledger (entry_id, provider_key, kind, reference, outcome, \
+             amount_minor, currency, card_last4, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&entry_id)
+        .bind(b.key)
+        .bind(b.kind.as_str())
+        .bind(b.reference)
+        .bind(decline.unwrap_or("approved"))
+        .bind(amount)
+        .bind(&currency)
+        .bind(&last4)
+        .bind(mercato_runtime::time::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ProviderReply {
+            entry_id,
+            decline: decline.map(str::to_owned),
+            amount_minor: amount,
+        })
+    }
+}
+
+fn reply((entry_id, outcome, amount_minor): (String, String, i64)) -> ProviderReply {
+    ProviderReply {
+        entry_id,
+        decline: (outcome != "approved").then_some(outcome),
+        amount_minor,
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> ProviderError {
+    tracing::warn!(error = %e, "test provider ledger failed");
+    ProviderError::Unavailable("ledger unavailable".into())
+}
+
+type Checked = (Option<&'static str>, i64, String, String);
+
+/// Decides a capture, void or refund from the ledger alone, inside the booking transaction.
+async fn check(tx: &mut sqlx::AnyConnection, b: &Booking<'_>) -> Result<Checked, sqlx::Error> {
+    // A no-op update takes the authorization row's lock on PostgreSQL (SQLite's write
+    // transaction already excludes other writers), so operations on one authorization
+    // serialise and their checks cannot interleave.
+    sqlx::query("UPDATE provider_ledger SET amount_minor = amount_minor WHERE entry_id = $1")
+        .bind(b.reference)
+        .execute(&mut *tx)
+        .await?;
+    let auth: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT amount_minor, currency, card_last4, outcome FROM provider_ledger \
+         WHERE entry_id = $1 AND kind = 'authorize'",
+    )
+    .bind(b.reference)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((authorized, currency, last4, outcome)) = auth.filter(|a| a.3 == "approved") else {
+        return Ok((
+            Some("unknown_authorization"),
+            b.amount_minor,
+            String::new(),
+            String::new(),
+        ));
+    };
+    debug_assert_eq!(outcome, "approved");
+    let sums: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, amount_minor FROM provider_ledger \
+         WHERE reference = $1 AND outcome = 'approved'",
+    )
+    .bind(b.reference)
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = |kind: Kind| -> (usize, i64) {
+        let rows = sums.iter().filter(|(k, _)| k == kind.as_str());
+        (rows.clone().count(), rows.map(|(_, a)| a).sum())
+    };
+    let (captures, captured) = total(Kind::Capture);
+    let (voids, _) = total(Kind::Void);
+    let (_, refunded) = total(Kind::Refund);
+    let settled = captures + voids > 0;
+    let (decline, amount) = match b.kind {
+        Kind::Capture if settled => (Some("already_settled"), b.amount_minor),
+        Kind::Capture if b.amount_minor > authorized || b.amount_minor <= 0 => {
+            (Some("amount_exceeds_authorization"), b.amount_minor)
+        }
+        Kind::Void if settled => (Some("already_settled"), authorized),
+        Kind::Void => (None, authorized),
+        Kind::Refund if captures == 0 => (Some("not_captured"), b.amount_minor),
+        Kind::Refund if b.amount_minor <= 0 || refunded + b.amount_minor > captured => {
+            (Some("amount_exceeds_capture"), b.amount_minor)
+        }
+        _ => (None, b.amount_minor),
+    };
+    Ok((decline, amount, currency, last4))
+}
+
+#[async_trait]
+impl PaymentProvider for TestProvider {
+    async fn authorize(
+        &self,
+        key: &str,
+        card: &CardNumber,
+        amount_minor: i64,
+        currency: &Currency,
+    ) -> Result<ProviderReply, ProviderError> {
+        self.reachable()?;
+        let decline = match card.digits() {
+            CARD_NETWORK_ERROR => {
+                return Err(ProviderError::Unavailable("network error (test card)".into()));
+            }
+            CARD_DECLINE => Some("card_declined"),
+            CARD_INSUFFICIENT_FUNDS => Some("insufficient_funds"),
+            CARD_SLOW => {
+                tokio::time::sleep(self.slow_delay).await;
+                None
+            }
+            _ => None,
+        };
+        self.book(Booking {
+            key,
+            kind: Kind::Authorize,
+            reference: "",
+            amount_minor,
+            card_decline: decline,
+            currency: currency.as_str(),
+            last4: card.last4(),
+        })
+        .await
+    }
+
+    async fn capture(
+        &self,
+        key: &str,
+        authorization: &str,
+        amount_minor: i64,
+    ) -> Result<ProviderReply, ProviderError> {
+        self.reachable()?;
+        self.book(settlement(key, Kind::Capture, authorization, amount_minor))
+            .await
+    }
+
+    async fn void(&self, key: &str, authorization: &str) -> Result<ProviderReply, ProviderError> {
+        self.reachable()?;
+        self.book(settlement(key, Kind::Void, authorization, 0)).await
+    }
+
+    async fn refund(
+        &self,
+        key: &str,
+        authorization: &str,
+        amount_minor: i64,
+    ) -> Result<ProviderReply, ProviderError> {
+        self.reachable()?;
+        self.book(settlement(key, Kind::Refund, authorization, amount_minor))
+            .await
+    }
+}
+
+fn settlement<'a>(key: &'a str, kind: Kind, reference: &'a str, amount_minor: i64) -> Booking<'a> {
+    Booking {
+        key,
+        kind,
+        reference,
+        amount_minor,
+        card_decline: None,
+        currency: "",
+        last4: "",
+    }
+}

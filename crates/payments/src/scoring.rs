@@ -1,0 +1,114 @@
+//! Fraud scoring as a use case: gather the store's signals, then call the pure
+//! [`crate::domain::fraud::score`]. Also the block list, which feeds it.
+
+use crate::domain::fraud::{self, Assessment, FraudInput, FraudStats};
+use crate::domain::{CardNumber, validate};
+use crate::service::{PaymentsService, store_id};
+use crate::store::{BlockKind, FraudQuery, assessment_message};
+use mercato_proto::payments as pb;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+/// The request facts scoring looks at.
+pub(crate) struct Signals<'a> {
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    /// Empty when there is no card.
+    pub card_hash: &'a str,
+    pub customer_id: &'a str,
+    pub email: &'a str,
+    pub billing_country: &'a str,
+    pub shipping_country: &'a str,
+}
+
+impl PaymentsService {
+    /// `ScoreFraud`: the assessment an authorization with these facts would get now.
+    pub(crate) async fn score_fraud(
+        &self,
+        req: pb::FraudRequest,
+    ) -> Result<pb::FraudAssessment, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let input = validate::score(&req)?;
+        let card_hash = input.card.as_ref().map(CardNumber::hash).unwrap_or_default();
+        let assessment = self
+            .assess(
+                &store,
+                &Signals {
+                    amount_minor: input.amount_minor,
+                    currency: input.currency.as_str(),
+                    card_hash: &card_hash,
+                    customer_id: &input.customer_id,
+                    email: &input.email,
+                    billing_country: &input.billing_country,
+                    shipping_country: &input.shipping_country,
+                },
+            )
+            .await?;
+        Ok(assessment_message(&assessment))
+    }
+
+    /// Reads the store's fraud signals and scores.
+    pub(crate) async fn assess(&self, store: &StoreId, s: &Signals<'_>) -> Result<Assessment, ServiceError> {
+        let now = now_ms();
+        let history = self
+            .store
+            .fraud_history(
+                store,
+                &FraudQuery {
+                    customer_id: s.customer_id,
+                    card_hash: s.card_hash,
+                    email: s.email,
+                    currency: s.currency,
+                    customer_since: now - fraud::CUSTOMER_WINDOW_MS,
+                    card_since: now - fraud::CARD_WINDOW_MS,
+                    history_size: fraud::HISTORY_SIZE,
+                },
+            )
+            .await?;
+        let mut amounts = history.recent_amounts;
+        let stats = FraudStats {
+            customer_attempts: count(history.customer_attempts),
+            card_attempts: count(history.card_attempts),
+            history_count: count(amounts.len() as i64),
+            history_median: fraud::median(&mut amounts),
+            card_blocked: history.card_blocked,
+            email_blocked: history.email_blocked,
+        };
+        let input = FraudInput {
+            amount_minor: s.amount_minor,
+            email: s.email,
+            billing_country: s.billing_country,
+            shipping_country: s.shipping_country,
+        };
+        Ok(fraud::score(&input, &stats))
+    }
+
+    /// Puts a card on a store's block list: its authorizations are then blocked. Only the
+    /// card's hash is stored.
+    pub async fn block_card(&self, store: &str, card_number: &str) -> Result<(), ServiceError> {
+        let store = store_id(store)?;
+        let card = CardNumber::parse("card_number", card_number)?;
+        self.store
+            .block(&store, BlockKind::Card, &card.hash(), now_ms())
+            .await?;
+        Ok(())
+    }
+
+    /// Puts an email (compared case-insensitively) on a store's block list.
+    pub async fn block_email(&self, store: &str, email: &str) -> Result<(), ServiceError> {
+        let store = store_id(store)?;
+        let email = email.trim().to_ascii_lowercase();
+        if email.is_empty() {
+            return Err(ServiceError::invalid_field("email", "is required"));
+        }
+        self.store
+            .block(&store, BlockKind::Email, &email, now_ms())
+            .await?;
+        Ok(())
+    }
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,216 @@
+//! Shared setup: a fresh service per database on a test provider the tests can take offline,
+//! and helpers to call it and read its rows.
+
+use mercato_payments::PaymentsService;
+use mercato_payments::provider::test::TestProvider;
+use mercato_proto::events::EventEnvelope;
+use mercato_proto::payments::*;
+use mercato_runtime::clients::payments::PaymentsClient;
+use mercato_runtime::db::Db;
+use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::ids::StoreId;
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const APPROVE: &str = "4242424242424242";
+pub const DECLINE: &str = "4000000000000002";
+pub const INSUFFICIENT: &str = "4000000000009995";
+pub const SLOW: &str = "4000000000000077";
+pub const NETWORK: &str = "4000000000000119";
+pub const SLOW_DELAY: Duration = Duration::from_millis(300);
+
+/// One service under test, on one backend.
+pub struct Env {
+    pub backend: &'static str,
+    pub db: Db,
+    pub service: Arc<PaymentsService>,
+    pub provider: Arc<TestProvider>,
+    pub client: PaymentsClient,
+}
+
+/// A fresh service on every configured database.
+pub async fn envs() -> Vec<Env> {
+    mercato_runtime::testing::init_logs();
+    let mut envs = Vec::new();
+    for (backend, db) in mercato_runtime::testing::databases().await {
+        let provider = Arc::new(TestProvider::new(db.clone(), SLOW_DELAY));
+        let service = PaymentsService::with_provider(db.clone(), Arc::new(Notify::new()), provider.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: payments service did not start: {e:#}"));
+        let client = PaymentsClient::local(service.clone(), Duration::from_secs(30));
+        envs.push(Env {
+            backend,
+            db,
+            service,
+            provider,
+            client,
+        });
+    }
+    envs
+}
+
+/// An approved-card authorization of `amount` EUR cents.
+pub fn auth(store: &StoreId, key: &str, card: &str, amount: i64) -> AuthorizeRequest {
+    AuthorizeRequest {
+        store_id: store.to_string(),
+        order_id: format!("order-{key}"),
+        idempotency_key: key.to_owned(),
+        amount_minor: amount,
+        currency: "EUR".to_owned(),
+        card_number: card.to_owned(),
+        customer_id: format!("customer-{key}"),
+        email: "ann@example.com".to_owned(),
+        billing_country: "DE".to_owned(),
+        shipping_country: "DE".to_owned(),
+        ip: "192.0.2.1".to_owned(),
+    }
+}
+
+/// A distinct Luhn-valid card number for each `n`.
+pub fn card(n: u64) -> String {
+    let body = format!("411111{n:09}");
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    // The check digit makes the sum over the doubled-from-the-right digits a multiple of 10.
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut d = *d;
+        if i % 2 == 0 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+impl Env {
+    pub async fn authorize(&self, r: AuthorizeRequest) -> Result<PaymentIntent, ServiceError> {
+        self.client.authorize(r).await
+    }
+
+    /// Authorizes and captures the whole amount.
+    pub async fn captured(&self, store: &StoreId, key: &str, amount: i64) -> PaymentIntent {
+        let intent = self.authorize(auth(store, key, APPROVE, amount)).await.unwrap();
+        assert_eq!(intent.status, "authorized", "{}", self.backend);
+        self.capture(store, &intent.id, &format!("cap-{key}"), 0)
+            .await
+            .unwrap()
+    }
+
+    pub async fn capture(
+        &self,
+        store: &StoreId,
+        id: &str,
+        key: &str,
+        amount: i64,
+    ) -> Result<PaymentIntent, ServiceError> {
+        self.client
+            .capture(CaptureRequest {
+                store_id: store.to_string(),
+                intent_id: id.to_owned(),
+                idempotency_key: key.to_owned(),
+                amount_minor: amount,
+            })
+            .await
+    }
+
+    pub async fn void(&self, store: &StoreId, id: &str, key: &str) -> Result<PaymentIntent, ServiceError> {
+        self.client
+            .void(VoidRequest {
+                store_id: store.to_string(),
+                intent_id: id.to_owned(),
+                idempotency_key: key.to_owned(),
+            })
+            .await
+    }
+
+    pub async fn refund(
+        &self,
+        store: &StoreId,
+        id: &str,
+        key: &str,
+        amount: i64,
+    ) -> Result<PaymentIntent, ServiceError> {
+        self.client
+            .refund(RefundRequest {
+                store_id: store.to_string(),
+                intent_id: id.to_owned(),
+                idempotency_key: key.to_owned(),
+                amount_minor: amount,
+            })
+            .await
+    }
+
+    pub async fn get(&self, store: &StoreId, id: &str) -> Result<PaymentIntent, ServiceError> {
+        self.client
+            .get_intent(GetIntentRequest {
+                store_id: store.to_string(),
+                intent_id: id.to_owned(),
+            })
+            .await
+    }
+
+    /// Ledger rows of one kind (authorize, capture, void, refund).
+    pub async fn ledger(&self, kind: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM provider_ledger WHERE kind = $1")
+            .bind(kind)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap();
+        n
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        n
+    }
+
+    /// The status and failure code of the intent with an idempotency key.
+    pub async fn row(&self, key: &str) -> (String, String) {
+        sqlx::query_as("SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+
+    pub async fn try_row(&self, key: &str) -> Option<(String, String)> {
+        sqlx::query_as("SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(self.db.pool())
+            .await
+            .unwrap()
+    }
+
+    /// The outbox events in order.
+    pub async fn events(&self) -> Vec<EventEnvelope> {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox ORDER BY id")
+            .fetch_all(self.db.pool())
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
+            .collect()
+    }
+
+    pub async fn subjects(&self) -> Vec<String> {
+        self.events().await.into_iter().map(|e| e.subject).collect()
+    }
+}
+
+pub fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> ErrorCode {
+    r.expect_err("the call should fail").code
+}
+
+#[test]
+fn generated_cards_pass_the_luhn_check() {
+    for n in [0, 1, 42, 999_999_999] {
+        let c = card(n);
+        assert_eq!(c.len(), 16);
+        assert!(mercato_payments::domain::card::luhn_valid(c.as_bytes()), "{c}");
+    }
+}
