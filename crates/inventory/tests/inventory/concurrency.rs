@@ -151,3 +151,29 @@ async fn concurrent_expiry_runs_in_several_replicas_expire_each_reservation_once
         assert_eq!(inv.broken_rows().await, 0, "{db}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_reservation_sent_concurrently_is_held_once_and_every_caller_gets_it() {
+    for (db, inv) in inventories().await {
+        let inv = Arc::new(inv);
+        let store = StoreId::new();
+        inv.set(&store, "A", "", 10).await;
+        let id = rid();
+        let tasks = (0..20).map(|_| {
+            let (inv, id) = (inv.clone(), id.clone());
+            tokio::spawn(async move { inv.reserve(&store, &id, &[("A", 3)], 0).await })
+        });
+        let results: Vec<_> = join_all(tasks)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().expect("every retry succeeds"))
+            .collect();
+        assert!(results.iter().all(|r| *r == results[0]), "{db}");
+        assert_eq!(inv.level(&store, "A", "default").await.reserved, 3, "{db}");
+        assert_eq!(
+            inv.events("mercato.inventory.stock_reserved").await.len(),
+            1,
+            "{db}"
+        );
+    }
+}
