@@ -19,7 +19,7 @@ OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
 # rate limits would measure the limiter, not the platform.
 export MERCATO__HTTP__RATE_LIMIT_PER_SECOND=0
 mkdir -p "$OUT"
-[ -x "$BIN" ] || (cd "$ROOT" && cargo build --release -p mercato)
+(cd "$ROOT" && cargo build --release -p mercato)  # a no-op when the build is current
 
 wait_ready() {
   for _ in $(seq 1 240); do curl -fsS -o /dev/null "$1/readyz" 2>/dev/null && return 0; sleep 0.25; done

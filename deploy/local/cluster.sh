@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the distributed topology as local processes: identity, catalog and two gateways, each
-# its own `mercato serve --roles …` process on its own port, against the local PostgreSQL,
-# NATS JetStream and Redis (started by scripts/services.sh if needed).
+# Runs the distributed topology as local processes: identity, catalog, inventory, payments and
+# two gateways, each its own `mercato serve --roles …` process on its own port, against the
+# local PostgreSQL, NATS JetStream and Redis (started by scripts/services.sh if needed).
 #
 #   deploy/local/cluster.sh up      start everything, wait until every process is ready
 #   deploy/local/cluster.sh down    stop every process (SIGTERM, so they drain)
@@ -9,7 +9,7 @@
 #   deploy/local/cluster.sh smoke   up, check both gateways serve the same data, down
 #   deploy/local/cluster.sh rolling-restart   restart every process in turn (SIGTERM, wait, start)
 #
-# Environment: MERCATO_BIN (default: target/release/mercato, else target/debug/mercato),
+# Environment: MERCATO_BIN (default: the newer of target/release/mercato and target/debug/mercato),
 # MERCATO_LOCAL_DIR (pids and logs, default /tmp/mercato-local), MERCATO_POSTGRES_URL,
 # MERCATO_NATS_URL, MERCATO_REDIS_URL (default: the local servers), MERCATO_LOCAL_PREFIX
 # (database and stream namespace, default: local).
@@ -25,17 +25,23 @@ export MERCATO__NATS__NAMESPACE="$PREFIX"
 export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 
 # name port roles extra-args
+UPSTREAMS="--identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102 --inventory-url http://127.0.0.1:9103"
 PROCESSES=(
   "identity 9101 identity"
   "catalog 9102 catalog"
-  "gateway-1 8081 gateway --identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102"
-  "gateway-2 8082 gateway --identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102"
+  "inventory 9103 inventory"
+  "payments 9104 payments"
+  "gateway-1 8081 gateway $UPSTREAMS"
+  "gateway-2 8082 gateway $UPSTREAMS"
 )
 
+# The explicitly given binary, else the newest of the release and debug builds (a stale release
+# build must not shadow the debug build the tests just made), else a fresh release build.
 binary() {
+  local newest
+  newest="$(ls -t "$ROOT/target/release/mercato" "$ROOT/target/debug/mercato" 2>/dev/null | head -1 || true)"
   if [ -n "${MERCATO_BIN:-}" ]; then echo "$MERCATO_BIN"
-  elif [ -x "$ROOT/target/release/mercato" ]; then echo "$ROOT/target/release/mercato"
-  elif [ -x "$ROOT/target/debug/mercato" ]; then echo "$ROOT/target/debug/mercato"
+  elif [ -n "$newest" ]; then echo "$newest"
   else (cd "$ROOT" && cargo build --release -p mercato >&2) && echo "$ROOT/target/release/mercato"
   fi
 }

@@ -415,3 +415,53 @@ impl From<catalog::SearchResponse> for SearchView {
         }
     }
 }
+
+// ---- inventory ----
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStockBody {
+    /// The location; the store's default location when absent.
+    #[serde(default)]
+    pub location: Option<String>,
+    pub on_hand: i64,
+    /// A low-stock event is published when availability falls to or below this.
+    #[serde(default)]
+    pub low_stock_threshold: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StockLevelView {
+    pub location: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    pub low_stock_threshold: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StockLevelsView {
+    pub sku: String,
+    pub available_total: i64,
+    pub locations: Vec<StockLevelView>,
+}
+
+impl From<mercato_proto::inventory::StockLevels> for StockLevelsView {
+    fn from(s: mercato_proto::inventory::StockLevels) -> Self {
+        StockLevelsView {
+            sku: s.sku,
+            available_total: s.available_total,
+            locations: s
+                .locations
+                .into_iter()
+                .map(|l| StockLevelView {
+                    location: l.location,
+                    on_hand: l.on_hand,
+                    reserved: l.reserved,
+                    available: l.available,
+                    low_stock_threshold: l.low_stock_threshold,
+                })
+                .collect(),
+        }
+    }
+}

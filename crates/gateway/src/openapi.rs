@@ -16,9 +16,10 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::issue_token, routes::jwks,
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
+        routes::get_stock, routes::set_stock,
     ),
     modifiers(&BearerAuth),
-    tags((name = "stores"), (name = "oauth"), (name = "catalog"))
+    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"))
 )]
 struct ApiDoc;
 

@@ -4,6 +4,7 @@ use mercato_proto::identity::{GetJwksRequest, GetStoreRequest, Store, get_store_
 use mercato_runtime::auth::TokenVerifier;
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
+use mercato_runtime::clients::inventory::InventoryClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ratelimit::RateLimiter;
@@ -23,6 +24,7 @@ pub struct GatewayState {
 struct Inner {
     identity: IdentityClient,
     catalog: CatalogClient,
+    inventory: InventoryClient,
     verifier: TokenVerifier,
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
@@ -37,6 +39,7 @@ impl GatewayState {
     pub fn new(
         identity: IdentityClient,
         catalog: CatalogClient,
+        inventory: InventoryClient,
         auth: &AuthSettings,
         limiter: Arc<dyn RateLimiter>,
         rate_limit_per_second: u32,
@@ -45,6 +48,7 @@ impl GatewayState {
             inner: Arc::new(Inner {
                 identity,
                 catalog,
+                inventory,
                 verifier: TokenVerifier::new(&auth.issuer, &auth.audience),
                 stores: moka::future::Cache::builder()
                     .max_capacity(100_000)
@@ -63,6 +67,10 @@ impl GatewayState {
 
     pub fn catalog(&self) -> &CatalogClient {
         &self.inner.catalog
+    }
+
+    pub fn inventory(&self) -> &InventoryClient {
+        &self.inner.inventory
     }
 
     pub fn verifier(&self) -> &TokenVerifier {

@@ -67,7 +67,7 @@ pub struct CommonArgs {
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// Services to run here: `all`, or a comma list of gateway, identity, catalog.
+    /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments.
     #[arg(long, default_value = "all")]
     pub roles: String,
     /// Address of this process's one port (REST, gRPC, health, metrics).
@@ -79,6 +79,12 @@ pub struct ServeArgs {
     /// gRPC endpoint of a remote catalog service; repeat or comma-separate for replicas.
     #[arg(long, value_delimiter = ',')]
     pub catalog_url: Vec<String>,
+    /// gRPC endpoint of a remote inventory service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub inventory_url: Vec<String>,
+    /// gRPC endpoint of a remote payments service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub payments_url: Vec<String>,
     /// Do not seed the demo store.
     #[arg(long)]
     pub no_demo: bool,
@@ -111,6 +117,12 @@ fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
         }
         if !serve.catalog_url.is_empty() {
             s.services.catalog = serve.catalog_url.clone();
+        }
+        if !serve.inventory_url.is_empty() {
+            s.services.inventory = serve.inventory_url.clone();
+        }
+        if !serve.payments_url.is_empty() {
+            s.services.payments = serve.payments_url.clone();
         }
         if serve.no_demo {
             s.demo.seed = false;

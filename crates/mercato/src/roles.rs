@@ -8,16 +8,26 @@ pub enum Role {
     Gateway,
     Identity,
     Catalog,
+    Inventory,
+    Payments,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Gateway, Role::Identity, Role::Catalog];
+    pub const ALL: [Role; 5] = [
+        Role::Gateway,
+        Role::Identity,
+        Role::Catalog,
+        Role::Inventory,
+        Role::Payments,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Role::Gateway => "gateway",
             Role::Identity => "identity",
             Role::Catalog => "catalog",
+            Role::Inventory => "inventory",
+            Role::Payments => "payments",
         }
     }
 }
@@ -39,7 +49,7 @@ impl Roles {
                 return Ok(Roles::all());
             }
             let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
-                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog")
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments")
             })?;
             if !roles.contains(&role) {
                 roles.push(role);
@@ -77,7 +87,8 @@ mod tests {
         let r = Roles::parse("catalog, gateway").unwrap();
         assert!(r.has(Role::Catalog) && r.has(Role::Gateway) && !r.has(Role::Identity));
         assert!(Roles::parse("all").unwrap().is_all());
-        assert!(Roles::parse("payments").is_err());
+        assert!(Roles::parse("orders").is_err());
+        assert!(Roles::parse("inventory,payments").unwrap().has(Role::Payments));
         assert!(Roles::parse("").is_err());
     }
 }

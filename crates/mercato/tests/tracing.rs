@@ -100,6 +100,8 @@ async fn a_request_through_the_gateway_is_one_trace_across_services() {
     s.services.identity = vec![identity];
     let catalog = start(&s, "catalog", &shutdown).await;
     s.services.catalog = vec![catalog];
+    let inventory = start(&s, "inventory", &shutdown).await;
+    s.services.inventory = vec![inventory];
     let gateway = start(&s, "gateway", &shutdown).await;
 
     let http = reqwest::Client::new();

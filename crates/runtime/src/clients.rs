@@ -56,12 +56,22 @@ pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Res
 
 /// A gRPC interceptor admitting only peers that present the internal token. Without a
 /// configured token every call is admitted, which is only safe on a private network.
-pub fn require_internal_token(
-    token: Option<String>,
-) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
-    let expected = token.map(|t| format!("Bearer {t}"));
-    move |request: tonic::Request<()>| {
-        let Some(expected) = &expected else {
+#[derive(Clone)]
+pub struct InternalAuth {
+    expected: Option<std::sync::Arc<str>>,
+}
+
+impl InternalAuth {
+    pub fn new(token: Option<&str>) -> Self {
+        InternalAuth {
+            expected: token.map(|t| format!("Bearer {t}").into()),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for InternalAuth {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let Some(expected) = &self.expected else {
             return Ok(request);
         };
         let presented = request

@@ -102,6 +102,8 @@ pub struct RedisSettings {
 pub struct ServiceEndpoints {
     pub identity: Vec<String>,
     pub catalog: Vec<String>,
+    pub inventory: Vec<String>,
+    pub payments: Vec<String>,
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
@@ -181,6 +183,8 @@ impl Default for Settings {
             services: ServiceEndpoints {
                 identity: Vec::new(),
                 catalog: Vec::new(),
+                inventory: Vec::new(),
+                payments: Vec::new(),
                 call_timeout: Duration::from_secs(5),
                 internal_token: None,
             },

@@ -1,12 +1,14 @@
 //! The `/v1` routes, one module per resource.
 
 mod categories;
+mod inventory;
 mod oauth;
 mod products;
 mod search;
 mod stores;
 
 pub(crate) use categories::*;
+pub(crate) use inventory::*;
 pub(crate) use oauth::*;
 pub(crate) use products::*;
 pub(crate) use search::*;
@@ -39,6 +41,10 @@ pub fn all() -> Router<GatewayState> {
             get(list_categories).post(create_category),
         )
         .route("/v1/stores/{store}/search", get(search))
+        .route(
+            "/v1/stores/{store}/inventory/{sku}",
+            get(get_stock).put(set_stock),
+        )
 }
 
 /// Any path we do not serve.

@@ -74,7 +74,8 @@ pub async fn embedded_with(settings: Settings) -> Platform {
     }
 }
 
-/// Identity and catalog as their own servers, and two gateways reaching them over gRPC.
+/// Identity, catalog, inventory and payments as their own servers, and two gateways reaching them
+/// over gRPC.
 pub async fn distributed() -> Option<Platform> {
     let (pg, nats, redis) = (
         test_url(TEST_POSTGRES_URL)?,
@@ -94,8 +95,11 @@ pub async fn distributed() -> Option<Platform> {
     let shutdown = Shutdown::new();
     let identity = start(s.clone(), "identity", &shutdown).await;
     let catalog = start(s.clone(), "catalog", &shutdown).await;
+    let inventory = start(s.clone(), "inventory", &shutdown).await;
+    let _payments = start(s.clone(), "payments", &shutdown).await;
     s.services.identity = vec![identity.clone()];
     s.services.catalog = vec![catalog];
+    s.services.inventory = vec![inventory];
     let g1 = start(s.clone(), "gateway", &shutdown).await;
     let g2 = start(s, "gateway", &shutdown).await;
     Some(Platform {

@@ -1,7 +1,8 @@
 //! End-to-end scenarios, run against the embedded topology always and against the distributed
-//! one (identity, catalog and two gateways as separate servers talking gRPC over PostgreSQL,
-//! NATS JetStream and Redis) when the `MERCATO_TEST_*` URLs are set.
+//! one (identity, catalog, inventory, payments and two gateways as separate servers talking gRPC
+//! over PostgreSQL, NATS JetStream and Redis) when the `MERCATO_TEST_*` URLs are set.
 
 mod edge;
 mod harness;
 mod journeys;
+mod stock;

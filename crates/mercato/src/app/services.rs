@@ -1,0 +1,127 @@
+//! Starting each service this process runs: its database, outbox relay, consumers, gRPC
+//! endpoint, readiness check and pool metrics.
+
+use super::Wiring;
+use super::routing::db_check;
+use crate::infra::Infra;
+use mercato_catalog::CatalogService;
+use mercato_identity::IdentityService;
+use mercato_inventory::InventoryService;
+use mercato_payments::{PaymentsConfig, PaymentsService};
+use mercato_proto::catalog::catalog_server::CatalogServer;
+use mercato_proto::identity::identity_server::IdentityServer;
+use mercato_proto::inventory::inventory_server::InventoryServer;
+use mercato_proto::payments::payments_server::PaymentsServer;
+use mercato_runtime::cache::{MemoryCache, TieredCache};
+use mercato_runtime::clients::{
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+};
+use mercato_runtime::config::Settings;
+use mercato_runtime::db::Db;
+use mercato_runtime::outbox::OutboxRelay;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+
+/// How often each inventory replica looks for expired reservations.
+const RESERVATION_EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The database and relay of one service, registered for readiness and pool metrics.
+async fn storage(w: &mut Wiring<'_>, service: &'static str) -> anyhow::Result<(Db, OutboxRelay)> {
+    let db = Infra::database(w.settings, service).await?;
+    w.collectors.push(db.pool_metrics(service));
+    w.checks.push(db_check(service_db_check_name(service), &db));
+    let relay = OutboxRelay::new(service, db.clone(), w.infra.bus.clone());
+    w.relays.push(relay.clone());
+    Ok((db, relay))
+}
+
+fn service_db_check_name(service: &'static str) -> &'static str {
+    match service {
+        "identity" => "identity_db",
+        "catalog" => "catalog_db",
+        "inventory" => "inventory_db",
+        "payments" => "payments_db",
+        other => other,
+    }
+}
+
+pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClient> {
+    let (db, relay) = storage(w, "identity").await?;
+    let service = IdentityService::new(db, w.settings.auth.clone(), relay.waker()).await?;
+    w.grpc.add_service(InterceptedService::new(
+        IdentityServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    Ok(IdentityClient::local(service, w.settings.services.call_timeout))
+}
+
+pub(super) async fn catalog(w: &mut Wiring<'_>) -> anyhow::Result<CatalogClient> {
+    let (db, relay) = storage(w, "catalog").await?;
+    let l1 = MemoryCache::new(100_000, Duration::from_secs(300));
+    let cache = Arc::new(TieredCache::new("catalog", l1, w.infra.l2.clone()));
+    let service = CatalogService::new(db, cache.clone(), relay.waker()).await?;
+    service
+        .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
+    w.grpc.add_service(InterceptedService::new(
+        CatalogServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    if w.infra.l2.is_some() {
+        w.checks.push(super::routing::check("cache", move || {
+            let c = cache.clone();
+            Box::pin(async move { mercato_runtime::cache::Cache::ready(&*c).await })
+        }));
+    }
+    Ok(CatalogClient::local(service, w.settings.services.call_timeout))
+}
+
+pub(super) async fn inventory(w: &mut Wiring<'_>) -> anyhow::Result<InventoryClient> {
+    let (db, relay) = storage(w, "inventory").await?;
+    let service = InventoryService::new(db, relay.waker()).await?;
+    service.start_expiry(RESERVATION_EXPIRY_INTERVAL, w.consumer_stop.clone());
+    w.grpc.add_service(InterceptedService::new(
+        InventoryServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    Ok(InventoryClient::local(service, w.settings.services.call_timeout))
+}
+
+pub(super) async fn payments(w: &mut Wiring<'_>) -> anyhow::Result<()> {
+    let (db, relay) = storage(w, "payments").await?;
+    let service = PaymentsService::new(db, relay.waker(), payments_config(w.settings)).await?;
+    w.grpc.add_service(InterceptedService::new(
+        PaymentsServer::from_arc(service),
+        w.admit.clone(),
+    ));
+    Ok(())
+}
+
+fn payments_config(_settings: &Settings) -> PaymentsConfig {
+    PaymentsConfig {
+        slow_card_delay: Duration::from_secs(3),
+    }
+}
+
+/// Creates and migrates every service's database (`mercato migrate`).
+pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
+    let waker = Arc::new(tokio::sync::Notify::new());
+    IdentityService::new(
+        Infra::database(settings, "identity").await?,
+        settings.auth.clone(),
+        waker.clone(),
+    )
+    .await?;
+    let cache = Arc::new(TieredCache::new(
+        "catalog",
+        MemoryCache::new(16, Duration::from_secs(1)),
+        None,
+    ));
+    CatalogService::new(Infra::database(settings, "catalog").await?, cache, waker.clone()).await?;
+    InventoryService::new(Infra::database(settings, "inventory").await?, waker.clone()).await?;
+    let config = payments_config(settings);
+    PaymentsService::new(Infra::database(settings, "payments").await?, waker, config).await?;
+    tracing::info!("databases migrated");
+    Ok(())
+}
