@@ -2,7 +2,9 @@
 
 use crate::roles::Roles;
 use clap::{Parser, Subcommand};
-use mercato_runtime::clients::{catalog::CatalogClient, identity::IdentityClient};
+use mercato_runtime::clients::{
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+};
 use mercato_runtime::config::{LogFormat, Secret, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +43,9 @@ pub struct SeedArgs {
     /// gRPC endpoint of the catalog service.
     #[arg(long)]
     pub catalog_url: String,
+    /// gRPC endpoint of the inventory service, to give the products stock.
+    #[arg(long)]
+    pub inventory_url: Option<String>,
     /// How many products to create.
     #[arg(long, default_value_t = 500)]
     pub products: u32,
@@ -153,7 +158,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
             let identity = IdentityClient::remote(channel(&seed.identity_url)?, deadline, token.as_deref())?;
             let catalog = CatalogClient::remote(channel(&seed.catalog_url)?, deadline, token.as_deref())?;
-            crate::seed::demo_store(&identity, &catalog, seed.products).await
+            let inventory = match &seed.inventory_url {
+                Some(url) => Some(InventoryClient::remote(
+                    channel(url)?,
+                    deadline,
+                    token.as_deref(),
+                )?),
+                None => None,
+            };
+            crate::seed::demo_store(&identity, &catalog, inventory.as_ref(), seed.products).await
         }
         None => serve_with(&cli.common, &default_serve).await,
     }

@@ -1,11 +1,14 @@
 //! The demo store created on first start: an owner, a category tree and hundreds of products
-//! with variants and prices, so that a newcomer has something to browse and search at once.
+//! with variants, prices and stock, so that a newcomer has something to browse and search at once.
 //!
 //! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
 
 use mercato_proto::catalog::{CreateCategoryRequest, CreateProductRequest, VariantInput};
 use mercato_proto::identity::{GetStoreRequest, ProvisionStoreRequest, get_store_request};
-use mercato_runtime::clients::{catalog::CatalogClient, identity::IdentityClient};
+use mercato_proto::inventory::SetStockRequest;
+use mercato_runtime::clients::{
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+};
 use mercato_runtime::error::ErrorCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -143,6 +146,7 @@ const MATERIALS: &[&str] = &[
 pub async fn demo_store(
     identity: &IdentityClient,
     catalog: &CatalogClient,
+    inventory: Option<&InventoryClient>,
     products: u32,
 ) -> anyhow::Result<()> {
     let existing = identity
@@ -189,7 +193,26 @@ pub async fn demo_store(
     for i in 0..products {
         let c = leaves[i as usize % leaves.len()];
         let request = demo_product(&mut rng, &store.id, i, c.slug, c.nouns, c.base_price, c.variants);
-        catalog.create_product(request).await?;
+        let product = catalog.create_product(request).await?;
+        if let Some(inventory) = inventory {
+            for variant in &product.variants {
+                // Mostly in stock, some low, a few sold out: something for every stock state.
+                let on_hand = match rng.gen_range(0..20) {
+                    0 => 0,
+                    1..=3 => rng.gen_range(1..5),
+                    _ => rng.gen_range(10..120),
+                };
+                inventory
+                    .set_stock(SetStockRequest {
+                        store_id: store.id.clone(),
+                        sku: variant.sku.clone(),
+                        location: String::new(),
+                        on_hand,
+                        low_stock_threshold: Some(5),
+                    })
+                    .await?;
+            }
+        }
     }
 
     println!();

@@ -35,6 +35,7 @@ pub struct App {
     /// Clients of the local services (for the demo seed and tests).
     pub identity: Option<IdentityClient>,
     pub catalog: Option<CatalogClient>,
+    pub inventory: Option<InventoryClient>,
     router: Router,
     relays: Vec<JoinHandle<()>>,
     /// Stops the outbox relays; cancelled once HTTP has drained, so their last run publishes
@@ -56,7 +57,7 @@ pub async fn run(
     if settings.demo.seed
         && let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog)
     {
-        crate::seed::demo_store(identity, catalog, settings.demo.products).await?;
+        crate::seed::demo_store(identity, catalog, app.inventory.as_ref(), settings.demo.products).await?;
     }
     app.serve(listener, shutdown).await
 }
@@ -200,6 +201,7 @@ impl App {
             roles,
             identity,
             catalog,
+            inventory,
             router,
             relays,
             relay_stop,
