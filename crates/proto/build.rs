@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mercato/events.proto",
         "mercato/inventory.proto",
         "mercato/payments.proto",
+        "mercato/orders.proto",
     ];
     let fds = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()

@@ -27,6 +27,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.payments.v1");
         }
     }
+    pub mod orders {
+        pub mod v1 {
+            tonic::include_proto!("mercato.orders.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -38,4 +43,5 @@ pub use mercato::catalog::v1 as catalog;
 pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;
+pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;

@@ -239,3 +239,27 @@ pub mod payments {
         }
     );
 }
+
+/// The orders service's client.
+pub mod orders {
+    use mercato_proto::orders::orders_client::OrdersClient as Grpc;
+    use mercato_proto::orders::*;
+
+    service_client!(
+        /// Carts, checkout and orders.
+        OrdersClient, "orders", orders_server::Orders, Grpc,
+        {
+            create_cart(CreateCartRequest) -> Cart;
+            get_cart(GetCartRequest) -> Cart;
+            add_cart_item(AddCartItemRequest) -> Cart;
+            set_cart_item(SetCartItemRequest) -> Cart;
+            merge_cart(MergeCartRequest) -> Cart;
+            checkout(CheckoutRequest) -> CheckoutResponse;
+            get_order(GetOrderRequest) -> Order;
+            list_orders(ListOrdersRequest) -> ListOrdersResponse;
+            get_order_events(GetOrderEventsRequest) -> OrderEvents;
+            cancel_order(CancelOrderRequest) -> Order;
+            refund_order(RefundOrderRequest) -> Order;
+        }
+    );
+}
