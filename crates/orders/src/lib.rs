@@ -1,1 +1,62 @@
-//! The orders service (being built).
+//! The orders service: carts, the checkout saga orchestrator, and orders as an append-only
+//! event history (the state at any time is a fold of it).
+//!
+//! # Layout
+//!
+//! - [`service`]: [`OrdersService`], [`OrdersDeps`] (the inventory and payments clients — the
+//!   only way this service reaches them), start-up (migrations, the catalog projection, the
+//!   saga driver) and readiness; `grpc` implements the `Orders` contract by calling the use
+//!   cases in `carts`, `checkout` and `orders`.
+//! - [`domain`]: carts (validation, totals, merging), the saga as one pure function
+//!   `step(state, event) -> (state, commands)`, and the order fold over its events; no IO.
+//! - `orchestrator`: executes saga commands through the clients, records each outcome, and
+//!   [`OrdersService::drive_incomplete`], the driver that resumes incomplete sagas.
+//! - `projection`: the SKU → (product, title, price) copy fed by catalog events
+//!   ([`OrdersService::apply_catalog_event`]); a cart line for a SKU it does not know is 422.
+//! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
+//!   PostgreSQL), which appends outbox events in the same transaction as the change.
+//! - [`events`]: `mercato.orders.order_{placed,confirmed,failed,cancelled,refunded}`
+//!   (`OrderChanged`) and the catalog subjects consumed.
+//!
+//! # The checkout saga
+//!
+//! placed → reserve stock (reservation id = order id, 10 min) → authorize (`order:<id>`) →
+//! commit stock → capture (`capture:<id>`) → confirmed. Out of stock fails with nothing to
+//! undo; a declined or fraud-blocked payment releases the stock; a failed commit voids the
+//! payment and releases; a failed capture voids and restocks. Cancel (a confirmed order)
+//! restocks and refunds; refund (whole or by lines) refunds (`refund:<id>:<key>`) and restocks.
+//!
+//! The saga's state is not stored apart from the history: it is the fold of `order_events`.
+//! Each step appends its outcome with the next sequence (unique per order), so a step is
+//! recorded once however many runners race; steps that end a saga append their events, update
+//! the order row and write the outbox in one transaction. Checkout drives its saga inline;
+//! every replica's driver ([`OrdersService::start`], every 500 ms) claims sagas whose lease
+//! (`locked_until`, set by a conditional update) has run out — a process killed at any step is
+//! resumed there, and since every call is keyed by the order, repeating a step is harmless.
+//!
+//! # Invariants
+//!
+//! - Every store method and query is scoped by the store (tenant) id, except the driver's
+//!   search for incomplete sagas.
+//! - Carts and orders the caller does not own are "not found" (404), never "forbidden".
+//! - Money is integer minor units, one currency per cart and order.
+//! - Anonymous cart tokens are stored as SHA-256. Card details are kept on the order row only
+//!   while its saga runs (the authorize step may have to be repeated) and erased when it ends.
+//!
+//! # Metrics
+//!
+//! `saga_transitions_total{from,to}`, `saga_step_duration_seconds{step}` and
+//! `saga_oldest_incomplete_seconds` (set by each driver pass; 0 when none).
+
+mod carts;
+mod checkout;
+pub mod domain;
+pub mod events;
+mod grpc;
+mod orchestrator;
+mod orders;
+mod projection;
+pub mod service;
+pub mod store;
+
+pub use service::{OrdersDeps, OrdersService};

@@ -1,0 +1,190 @@
+//! The checkout use case: idempotency key, placing the order, and driving its saga inline.
+//!
+//! `idempotency_key` is required. Keys are scoped by the caller (the customer, or the
+//! anonymous cart) and live 24 hours. The same key with the same `request_hash` replays the
+//! order as it was when its checkout ended (`replayed = true`); with another hash it is 422;
+//! while the first request's saga is still running it is 409. Concurrent requests with one key
+//! race on the key's row inside the placing transaction, so only one order is ever placed.
+
+use crate::carts::cart_id;
+use crate::domain::order::OrderLine;
+use crate::domain::{Caller, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
+use crate::events;
+use crate::orchestrator::{LEASE_MS, Payment};
+use crate::service::{OrdersService, store_id};
+use crate::store::{IdempotencyRecord, Placement, StoreError};
+use mercato_proto::orders as pb;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+/// How long a checkout idempotency key is remembered.
+pub const KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+const MAX_KEY_LEN: usize = 200;
+
+impl OrdersService {
+    pub(crate) async fn checkout(
+        &self,
+        req: pb::CheckoutRequest,
+    ) -> Result<pb::CheckoutResponse, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let key = req.idempotency_key.trim();
+        if key.is_empty() {
+            return Err(ServiceError::invalid_request("an Idempotency-Key is required"));
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(ServiceError::invalid_request(
+                "the Idempotency-Key must be at most 200 characters",
+            ));
+        }
+        let caller = Caller::from_proto(req.caller.as_ref());
+        let cart = cart_id(&req.cart_id)?;
+        let p = req.payment.clone().unwrap_or_default();
+        if p.card_number.trim().is_empty() {
+            return Err(ServiceError::invalid_field("payment.card_number", "is required"));
+        }
+        let payment = Payment {
+            card_number: p.card_number,
+            email: p.email,
+            billing_country: p.billing_country,
+            shipping_country: p.shipping_country,
+            ip: p.ip,
+        };
+        let scope = if caller.user_id.is_empty() {
+            format!("cart:{cart}")
+        } else {
+            format!("user:{}", caller.user_id)
+        };
+        let request_hash = if req.request_hash.is_empty() {
+            let canonical = serde_json::to_string(&(&req.cart_id, &payment)).unwrap_or_default();
+            sha256_hex(canonical.as_bytes())
+        } else {
+            req.request_hash.clone()
+        };
+        let now = now_ms();
+        if let Some(record) = self
+            .store
+            .idempotency(&store, &scope, key, now - KEY_TTL_MS)
+            .await?
+        {
+            return self.replay(&store, &record, &request_hash).await;
+        }
+
+        let mut cart = self.owned_cart(&store, &cart, &caller).await?;
+        if cart.status != CartStatus::Open {
+            return Err(ServiceError::conflict(format!(
+                "the cart is {}",
+                cart.status.as_str()
+            )));
+        }
+        if cart.lines.is_empty() {
+            return Err(ServiceError::invalid_field("cart_id", "names an empty cart"));
+        }
+        let id = OrderId::new();
+        let placed = OrderEvent {
+            sequence: 1,
+            at_ms: now,
+            data: EventData::Placed {
+                customer_id: cart.customer_id.clone(),
+                cart_id: cart.id.to_string(),
+                currency: cart.currency.clone(),
+                lines: cart
+                    .lines
+                    .iter()
+                    .map(|l| OrderLine {
+                        sku: l.sku.clone(),
+                        product_id: l.product_id.clone(),
+                        title: l.title.clone(),
+                        quantity: l.quantity,
+                        unit_price_minor: l.unit_price_minor,
+                        refunded_quantity: 0,
+                    })
+                    .collect(),
+                total_minor: cart.total_minor(),
+            },
+        };
+        let mut order = Order {
+            id: id.to_string(),
+            store_id: store.to_string(),
+            ..Order::default()
+        };
+        order.apply(&placed).map_err(ServiceError::internal)?;
+        metrics::counter!("saga_transitions_total", "from" => "new", "to" => order.saga.name()).increment(1);
+        cart.status = CartStatus::CheckedOut;
+        cart.version += 1;
+        cart.updated_at_ms = now;
+        let record = IdempotencyRecord {
+            scope: scope.clone(),
+            key: key.to_owned(),
+            request_hash: request_hash.clone(),
+            order_id: id,
+            created_at_ms: now,
+        };
+        let payment_json = serde_json::to_string(&payment).unwrap_or_default();
+        let placement = Placement {
+            idempotency: &record,
+            expired_before_ms: now - KEY_TTL_MS,
+            cart: &cart,
+            order: &order,
+            placed: &placed,
+            payment_json: &payment_json,
+            locked_until_ms: now + LEASE_MS,
+            event: &events::order_changed(events::ORDER_PLACED, &order),
+        };
+        match self.store.place(&store, &placement).await {
+            Ok(()) => self.committed(),
+            Err(StoreError::DuplicateKey) => {
+                // A concurrent request with this key placed its order first.
+                return match self
+                    .store
+                    .idempotency(&store, &scope, key, now - KEY_TTL_MS)
+                    .await?
+                {
+                    Some(record) => self.replay(&store, &record, &request_hash).await,
+                    None => Err(ServiceError::conflict(
+                        "a checkout with this idempotency key is in progress",
+                    )),
+                };
+            }
+            Err(StoreError::Stale) => {
+                return Err(ServiceError::conflict(
+                    "the cart changed or was checked out meanwhile; retry",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let order = self.drive(&store, order, Some(payment)).await?;
+        Ok(pb::CheckoutResponse {
+            order: Some(order.to_proto()),
+            replayed: false,
+        })
+    }
+
+    /// The answer to a repeated key: the order as its checkout ended.
+    async fn replay(
+        &self,
+        store: &StoreId,
+        record: &IdempotencyRecord,
+        request_hash: &str,
+    ) -> Result<pb::CheckoutResponse, ServiceError> {
+        if record.request_hash != request_hash {
+            return Err(ServiceError::invalid_field(
+                "idempotency_key",
+                "was already used for a different request",
+            ));
+        }
+        let events = self.store.events(store, &record.order_id, None).await?;
+        let Some(end) = events.iter().position(|e| e.data.ends_checkout()) else {
+            return Err(ServiceError::conflict(
+                "a checkout with this idempotency key is still in progress",
+            ));
+        };
+        let order = Order::fold(&record.order_id.to_string(), &store.to_string(), &events[..=end])
+            .map_err(ServiceError::internal)?
+            .ok_or_else(|| ServiceError::internal("replayed order without history"))?;
+        Ok(pb::CheckoutResponse {
+            order: Some(order.to_proto()),
+            replayed: true,
+        })
+    }
+}

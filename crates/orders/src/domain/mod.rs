@@ -1,0 +1,69 @@
+//! The orders domain: carts, the checkout saga as one pure function, and orders folded from
+//! their event history. No IO.
+
+pub mod cart;
+pub mod order;
+pub mod saga;
+
+pub use cart::{Cart, CartLine, CartStatus, SkuInfo};
+pub use order::{EventData, Order, OrderEvent, OrderStatus};
+pub use saga::{Command, Saga, Terminal};
+
+mercato_runtime::define_id!(
+    /// A cart.
+    CartId
+);
+mercato_runtime::define_id!(
+    /// An order; also the inventory reservation id and the root of every payment key.
+    OrderId
+);
+
+/// The caller as the contract describes it, normalised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// Empty for an anonymous shopper.
+    pub user_id: String,
+    pub role: Role,
+    pub cart_token: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    #[default]
+    Anonymous,
+    Customer,
+    Staff,
+    Owner,
+}
+
+impl Caller {
+    pub fn from_proto(c: Option<&mercato_proto::orders::Caller>) -> Caller {
+        let Some(c) = c else {
+            return Caller::default();
+        };
+        let user_id = c.user_id.trim().to_owned();
+        let role = match (c.role.as_str(), user_id.is_empty()) {
+            (_, true) => Role::Anonymous,
+            ("owner", false) => Role::Owner,
+            ("staff", false) => Role::Staff,
+            _ => Role::Customer,
+        };
+        Caller {
+            user_id,
+            role,
+            cart_token: c.cart_token.clone(),
+        }
+    }
+
+    /// Owners and staff see every order of their store.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Owner | Role::Staff)
+    }
+}
+
+/// SHA-256 of a secret, lower-case hex; what is stored instead of cart tokens.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

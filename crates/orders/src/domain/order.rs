@@ -1,0 +1,418 @@
+//! Orders as an append-only history: the event kinds and the fold that derives an order's
+//! state (and its saga's) from them.
+
+use super::saga::{self, Command, Saga, Terminal};
+use mercato_proto::orders as pb;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: String,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    #[serde(default)]
+    pub refunded_quantity: i64,
+}
+
+/// Units of a SKU held (or committed) at one location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLine {
+    pub sku: String,
+    pub location: String,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// What happened to an order; the `kind` is stored beside the JSON of the whole value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventData {
+    Placed {
+        customer_id: String,
+        cart_id: String,
+        currency: String,
+        lines: Vec<OrderLine>,
+        total_minor: i64,
+    },
+    StockReserved {
+        lines: Vec<HeldLine>,
+    },
+    StockUnavailable {
+        message: String,
+    },
+    PaymentAuthorized {
+        intent_id: String,
+    },
+    PaymentDeclined {
+        intent_id: String,
+        code: String,
+    },
+    StockCommitted,
+    StockCommitFailed {
+        message: String,
+    },
+    PaymentCaptured {
+        amount_minor: i64,
+    },
+    PaymentCaptureFailed {
+        message: String,
+    },
+    StockReleased,
+    PaymentVoided,
+    StockRestocked {
+        lines: Vec<RefundLine>,
+    },
+    PaymentRefunded {
+        amount_minor: i64,
+        key: String,
+    },
+    Confirmed,
+    Failed {
+        code: String,
+    },
+    CancelRequested {
+        key: String,
+        amount_minor: i64,
+    },
+    Cancelled,
+    RefundRequested {
+        key: String,
+        lines: Vec<RefundLine>,
+        amount_minor: i64,
+        restock_all: bool,
+    },
+    Refunded {
+        lines: Vec<RefundLine>,
+        amount_minor: i64,
+    },
+}
+
+impl EventData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::Placed { .. } => "placed",
+            EventData::StockReserved { .. } => "stock_reserved",
+            EventData::StockUnavailable { .. } => "stock_unavailable",
+            EventData::PaymentAuthorized { .. } => "payment_authorized",
+            EventData::PaymentDeclined { .. } => "payment_declined",
+            EventData::StockCommitted => "stock_committed",
+            EventData::StockCommitFailed { .. } => "stock_commit_failed",
+            EventData::PaymentCaptured { .. } => "payment_captured",
+            EventData::PaymentCaptureFailed { .. } => "payment_capture_failed",
+            EventData::StockReleased => "stock_released",
+            EventData::PaymentVoided => "payment_voided",
+            EventData::StockRestocked { .. } => "stock_restocked",
+            EventData::PaymentRefunded { .. } => "payment_refunded",
+            EventData::Confirmed => "confirmed",
+            EventData::Failed { .. } => "failed",
+            EventData::CancelRequested { .. } => "cancel_requested",
+            EventData::Cancelled => "cancelled",
+            EventData::RefundRequested { .. } => "refund_requested",
+            EventData::Refunded { .. } => "refunded",
+        }
+    }
+
+    /// Whether this event ends a checkout (the answer a replayed checkout gets).
+    pub fn ends_checkout(&self) -> bool {
+        matches!(self, EventData::Confirmed | EventData::Failed { .. })
+    }
+}
+
+/// One entry of an order's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderEvent {
+    /// 1, 2, 3… per order; unique, so two writers can never both append the same step.
+    pub sequence: i64,
+    pub at_ms: i64,
+    pub data: EventData,
+}
+
+impl OrderEvent {
+    pub fn to_proto(&self) -> pb::OrderEvent {
+        pb::OrderEvent {
+            sequence: self.sequence,
+            kind: self.data.kind().to_owned(),
+            at_ms: self.at_ms,
+            data_json: serde_json::to_string(&self.data).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    #[default]
+    Pending,
+    Confirmed,
+    Failed,
+    Cancelled,
+    Refunded,
+    PartiallyRefunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+        }
+    }
+}
+
+/// An order as its history says it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub store_id: String,
+    pub customer_id: String,
+    pub cart_id: String,
+    pub lines: Vec<OrderLine>,
+    pub currency: String,
+    pub total_minor: i64,
+    pub status: OrderStatus,
+    pub failure_code: String,
+    pub payment_intent_id: String,
+    pub captured_minor: i64,
+    pub refunded_minor: i64,
+    /// Where the reserved units are held.
+    pub held: Vec<HeldLine>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    /// The sequence of the last event applied.
+    pub version: i64,
+    pub saga: Saga,
+}
+
+impl Order {
+    /// Applies the next event: the saga moves as [`saga::step`] says and the order's visible
+    /// fields follow. Returns the commands the saga asks for next.
+    pub fn apply(&mut self, event: &OrderEvent) -> Result<Vec<Command>, saga::Illegal> {
+        let (next, commands) = saga::step(&self.saga, &event.data)?;
+        self.saga = next;
+        self.version = event.sequence;
+        self.updated_at_ms = event.at_ms;
+        match &event.data {
+            EventData::Placed {
+                customer_id,
+                cart_id,
+                currency,
+                lines,
+                total_minor,
+            } => {
+                self.customer_id = customer_id.clone();
+                self.cart_id = cart_id.clone();
+                self.currency = currency.clone();
+                self.lines = lines.clone();
+                self.total_minor = *total_minor;
+                self.status = OrderStatus::Pending;
+                self.created_at_ms = event.at_ms;
+            }
+            EventData::StockReserved { lines } => self.held = lines.clone(),
+            EventData::PaymentAuthorized { intent_id } => self.payment_intent_id = intent_id.clone(),
+            EventData::PaymentDeclined { intent_id, .. } => self.payment_intent_id = intent_id.clone(),
+            EventData::PaymentCaptured { amount_minor } => self.captured_minor = *amount_minor,
+            EventData::PaymentRefunded { amount_minor, .. } => self.refunded_minor += amount_minor,
+            EventData::Confirmed => self.status = OrderStatus::Confirmed,
+            EventData::Failed { code } => {
+                self.status = OrderStatus::Failed;
+                self.failure_code = code.clone();
+            }
+            EventData::Cancelled => self.status = OrderStatus::Cancelled,
+            EventData::Refunded { lines, .. } => {
+                for r in lines {
+                    if let Some(l) = self.lines.iter_mut().find(|l| l.sku == r.sku) {
+                        l.refunded_quantity += r.quantity;
+                    }
+                }
+                let all = self.lines.iter().all(|l| l.refunded_quantity >= l.quantity);
+                self.status = if all {
+                    OrderStatus::Refunded
+                } else {
+                    OrderStatus::PartiallyRefunded
+                };
+            }
+            _ => {}
+        }
+        Ok(commands)
+    }
+
+    /// Folds a history (oldest first); `None` when it is empty.
+    pub fn fold(id: &str, store_id: &str, events: &[OrderEvent]) -> Result<Option<Order>, saga::Illegal> {
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut order = Order {
+            id: id.to_owned(),
+            store_id: store_id.to_owned(),
+            ..Order::default()
+        };
+        for e in events {
+            order.apply(e)?;
+        }
+        Ok(Some(order))
+    }
+
+    /// The commands due now (for a saga picked up again).
+    pub fn due(&self) -> Vec<Command> {
+        saga::resume(&self.saga)
+    }
+
+    /// Whether the saga is over (nothing for the driver to do).
+    pub fn settled(&self) -> bool {
+        self.saga.is_done()
+    }
+
+    /// The terminal the saga is heading for, if it is compensating or done.
+    pub fn heading_for(&self) -> Option<&Terminal> {
+        match &self.saga {
+            Saga::Compensating { then, .. } => Some(then),
+            Saga::Done { terminal } => Some(terminal),
+            _ => None,
+        }
+    }
+
+    pub fn to_proto(&self) -> pb::Order {
+        pb::Order {
+            id: self.id.clone(),
+            store_id: self.store_id.clone(),
+            customer_id: self.customer_id.clone(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| pb::OrderLine {
+                    sku: l.sku.clone(),
+                    product_id: l.product_id.clone(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price_minor: l.unit_price_minor,
+                    refunded_quantity: l.refunded_quantity,
+                })
+                .collect(),
+            currency: self.currency.clone(),
+            total_minor: self.total_minor,
+            status: self.status.as_str().to_owned(),
+            failure_code: self.failure_code.clone(),
+            payment_intent_id: self.payment_intent_id.clone(),
+            refunded_minor: self.refunded_minor,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            version: self.version,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(sequence: i64, data: EventData) -> OrderEvent {
+        OrderEvent {
+            sequence,
+            at_ms: sequence * 1000,
+            data,
+        }
+    }
+
+    fn history() -> Vec<OrderEvent> {
+        vec![
+            ev(
+                1,
+                EventData::Placed {
+                    customer_id: "c".into(),
+                    cart_id: "k".into(),
+                    currency: "EUR".into(),
+                    lines: vec![OrderLine {
+                        sku: "A".into(),
+                        product_id: "p".into(),
+                        title: "A".into(),
+                        quantity: 2,
+                        unit_price_minor: 500,
+                        refunded_quantity: 0,
+                    }],
+                    total_minor: 1000,
+                },
+            ),
+            ev(2, EventData::StockReserved { lines: vec![] }),
+            ev(
+                3,
+                EventData::PaymentAuthorized {
+                    intent_id: "i".into(),
+                },
+            ),
+            ev(4, EventData::StockCommitted),
+            ev(5, EventData::PaymentCaptured { amount_minor: 1000 }),
+            ev(6, EventData::Confirmed),
+            ev(
+                7,
+                EventData::RefundRequested {
+                    key: "r".into(),
+                    lines: vec![RefundLine {
+                        sku: "A".into(),
+                        quantity: 1,
+                    }],
+                    amount_minor: 500,
+                    restock_all: false,
+                },
+            ),
+            ev(
+                8,
+                EventData::PaymentRefunded {
+                    amount_minor: 500,
+                    key: "r".into(),
+                },
+            ),
+            ev(
+                9,
+                EventData::StockRestocked {
+                    lines: vec![RefundLine {
+                        sku: "A".into(),
+                        quantity: 1,
+                    }],
+                },
+            ),
+            ev(
+                10,
+                EventData::Refunded {
+                    lines: vec![RefundLine {
+                        sku: "A".into(),
+                        quantity: 1,
+                    }],
+                    amount_minor: 500,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn folding_the_history_gives_the_order_and_a_prefix_gives_it_as_it_was() {
+        let events = history();
+        let now = Order::fold("o", "s", &events).unwrap().unwrap();
+        assert_eq!(now.status, OrderStatus::PartiallyRefunded);
+        assert_eq!(now.refunded_minor, 500);
+        assert_eq!(now.lines[0].refunded_quantity, 1);
+        assert!(now.settled());
+        let then = Order::fold("o", "s", &events[..6]).unwrap().unwrap();
+        assert_eq!(then.status, OrderStatus::Confirmed);
+        assert_eq!(then.version, 6);
+        let pending = Order::fold("o", "s", &events[..3]).unwrap().unwrap();
+        assert_eq!(pending.status, OrderStatus::Pending);
+        assert_eq!(pending.due(), vec![Command::CommitStock]);
+    }
+
+    #[test]
+    fn an_event_json_carries_its_kind() {
+        let json = serde_json::to_string(&EventData::Failed { code: "x".into() }).unwrap();
+        assert_eq!(json, r#"{"kind":"failed","code":"x"}"#);
+    }
+}

@@ -1,0 +1,36 @@
+//! The events the orders service publishes (each an `OrderChanged` with the order after the
+//! change) and the catalog subjects its SKU projection consumes.
+
+use crate::domain::{Order, Terminal};
+use mercato_proto::events::{EventEnvelope, OrderChanged};
+use mercato_runtime::outbox::envelope;
+
+pub const ORDER_PLACED: &str = "mercato.orders.order_placed";
+pub const ORDER_CONFIRMED: &str = "mercato.orders.order_confirmed";
+pub const ORDER_FAILED: &str = "mercato.orders.order_failed";
+pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
+pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
+
+/// Catalog events the SKU projection follows.
+pub const ALL_CATALOG: &str = "mercato.catalog.>";
+pub const PRODUCT_CREATED: &str = "mercato.catalog.product_created";
+pub const PRODUCT_UPDATED: &str = "mercato.catalog.product_updated";
+pub const PRODUCT_DELETED: &str = "mercato.catalog.product_deleted";
+
+/// `OrderChanged` under `subject`.
+pub fn order_changed(subject: &str, order: &Order) -> EventEnvelope {
+    let event = OrderChanged {
+        order: Some(order.to_proto()),
+    };
+    envelope(&order.store_id, subject, 1, &event)
+}
+
+/// The subject announcing that a saga reached `terminal`.
+pub fn subject_of(terminal: &Terminal) -> &'static str {
+    match terminal {
+        Terminal::Confirmed => ORDER_CONFIRMED,
+        Terminal::Failed { .. } => ORDER_FAILED,
+        Terminal::Cancelled => ORDER_CANCELLED,
+        Terminal::Refunded { .. } => ORDER_REFUNDED,
+    }
+}

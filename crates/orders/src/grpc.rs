@@ -1,0 +1,59 @@
+//! The `Orders` gRPC contract, each method a thin call into its use case.
+
+use crate::service::OrdersService;
+use mercato_proto::orders::orders_server::Orders;
+use mercato_proto::orders::*;
+use tonic::{Request, Response, Status};
+
+#[tonic::async_trait]
+impl Orders for OrdersService {
+    async fn create_cart(&self, r: Request<CreateCartRequest>) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(self.create_cart(r.into_inner()).await?))
+    }
+
+    async fn get_cart(&self, r: Request<GetCartRequest>) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(self.get_cart(r.into_inner()).await?))
+    }
+
+    async fn add_cart_item(&self, r: Request<AddCartItemRequest>) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(self.add_cart_item(r.into_inner()).await?))
+    }
+
+    async fn set_cart_item(&self, r: Request<SetCartItemRequest>) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(self.set_cart_item(r.into_inner()).await?))
+    }
+
+    async fn merge_cart(&self, r: Request<MergeCartRequest>) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(self.merge_cart(r.into_inner()).await?))
+    }
+
+    async fn checkout(&self, r: Request<CheckoutRequest>) -> Result<Response<CheckoutResponse>, Status> {
+        Ok(Response::new(self.checkout(r.into_inner()).await?))
+    }
+
+    async fn get_order(&self, r: Request<GetOrderRequest>) -> Result<Response<Order>, Status> {
+        Ok(Response::new(self.get_order(r.into_inner()).await?))
+    }
+
+    async fn list_orders(
+        &self,
+        r: Request<ListOrdersRequest>,
+    ) -> Result<Response<ListOrdersResponse>, Status> {
+        Ok(Response::new(self.list_orders(r.into_inner()).await?))
+    }
+
+    async fn get_order_events(
+        &self,
+        r: Request<GetOrderEventsRequest>,
+    ) -> Result<Response<OrderEvents>, Status> {
+        Ok(Response::new(self.get_order_events(r.into_inner()).await?))
+    }
+
+    async fn cancel_order(&self, r: Request<CancelOrderRequest>) -> Result<Response<Order>, Status> {
+        Ok(Response::new(self.cancel_order(r.into_inner()).await?))
+    }
+
+    async fn refund_order(&self, r: Request<RefundOrderRequest>) -> Result<Response<Order>, Status> {
+        Ok(Response::new(self.refund_order(r.into_inner()).await?))
+    }
+}

@@ -1,0 +1,296 @@
+//! Order use cases: read (one, a page, the history as of a time), cancel and refund.
+//!
+//! Customers see only their own orders; owners and staff see the store's. An order the caller
+//! may not see is "not found". Cancel and refund append a request event that reopens the saga
+//! with its compensations, then drive it like a checkout (and the driver resumes it after a
+//! crash).
+
+use crate::domain::order::RefundLine;
+use crate::domain::{Caller, EventData, Order, OrderEvent, OrderId, OrderStatus, Role, Terminal};
+use crate::orchestrator::LEASE_MS;
+use crate::service::{OrdersService, store_id};
+use crate::store::{Settle, StoreError};
+use mercato_proto::orders as pb;
+use mercato_runtime::error::ServiceError;
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+const DEFAULT_PER_PAGE: u32 = 20;
+const MAX_PER_PAGE: u32 = 100;
+
+fn order_id(s: &str) -> Result<OrderId, ServiceError> {
+    OrderId::parse("order_id", s)
+}
+
+fn visible(order: &Order, caller: &Caller) -> bool {
+    caller.is_staff() || (!caller.user_id.is_empty() && order.customer_id == caller.user_id)
+}
+
+fn key(s: &str) -> Result<&str, ServiceError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(ServiceError::invalid_request("an Idempotency-Key is required"));
+    }
+    if s.len() > 200 {
+        return Err(ServiceError::invalid_request(
+            "the Idempotency-Key must be at most 200 characters",
+        ));
+    }
+    Ok(s)
+}
+
+impl OrdersService {
+    /// The whole history and the order it folds to, if the caller may see it.
+    async fn visible_history(
+        &self,
+        store: &StoreId,
+        id: &OrderId,
+        caller: &Caller,
+    ) -> Result<(Vec<OrderEvent>, Order), ServiceError> {
+        let events = self.store.events(store, id, None).await?;
+        match Order::fold(&id.to_string(), &store.to_string(), &events).map_err(ServiceError::internal)? {
+            Some(order) if visible(&order, caller) => Ok((events, order)),
+            _ => Err(ServiceError::not_found("order")),
+        }
+    }
+
+    pub(crate) async fn get_order(&self, req: pb::GetOrderRequest) -> Result<pb::Order, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = order_id(&req.order_id)?;
+        let caller = Caller::from_proto(req.caller.as_ref());
+        Ok(self.visible_history(&store, &id, &caller).await?.1.to_proto())
+    }
+
+    pub(crate) async fn list_orders(
+        &self,
+        req: pb::ListOrdersRequest,
+    ) -> Result<pb::ListOrdersResponse, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let caller = Caller::from_proto(req.caller.as_ref());
+        let customer = match caller.role {
+            Role::Anonymous => {
+                return Err(ServiceError::unauthenticated(
+                    "listing orders needs a signed-in caller",
+                ));
+            }
+            Role::Customer => Some(caller.user_id.as_str()),
+            Role::Staff | Role::Owner => None,
+        };
+        let page = req.page.max(1);
+        let per_page = match req.per_page {
+            0 => DEFAULT_PER_PAGE,
+            n => n.min(MAX_PER_PAGE),
+        };
+        let offset = i64::from(page - 1) * i64::from(per_page);
+        let (orders, total) = self
+            .store
+            .list(&store, customer, offset, i64::from(per_page))
+            .await?;
+        Ok(pb::ListOrdersResponse {
+            orders: orders.iter().map(Order::to_proto).collect(),
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    pub(crate) async fn get_order_events(
+        &self,
+        req: pb::GetOrderEventsRequest,
+    ) -> Result<pb::OrderEvents, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = order_id(&req.order_id)?;
+        let caller = Caller::from_proto(req.caller.as_ref());
+        let (mut events, order) = self.visible_history(&store, &id, &caller).await?;
+        let state = match req.as_of_ms {
+            None => Some(order),
+            Some(as_of) => {
+                events.retain(|e| e.at_ms <= as_of);
+                Order::fold(&order.id, &order.store_id, &events).map_err(ServiceError::internal)?
+            }
+        };
+        Ok(pb::OrderEvents {
+            events: events.iter().map(OrderEvent::to_proto).collect(),
+            state: state.map(|o| o.to_proto()),
+        })
+    }
+
+    pub(crate) async fn cancel_order(&self, req: pb::CancelOrderRequest) -> Result<pb::Order, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = order_id(&req.order_id)?;
+        let caller = Caller::from_proto(req.caller.as_ref());
+        let key = key(&req.idempotency_key)?;
+        let (_, order) = self.visible_history(&store, &id, &caller).await?;
+        if order.heading_for() == Some(&Terminal::Cancelled) {
+            // Cancelled already (any key), or a cancellation to finish.
+            return Ok(self.drive(&store, order, None).await?.to_proto());
+        }
+        if order.status != OrderStatus::Confirmed || !order.settled() {
+            return Err(ServiceError::conflict(format!(
+                "a {} order cannot be cancelled",
+                order.status.as_str()
+            )));
+        }
+        let request = EventData::CancelRequested {
+            key: format!("refund:{id}:{key}"),
+            amount_minor: order.captured_minor - order.refunded_minor,
+        };
+        Ok(self.reopen(&store, order, request).await?.to_proto())
+    }
+
+    pub(crate) async fn refund_order(&self, req: pb::RefundOrderRequest) -> Result<pb::Order, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = order_id(&req.order_id)?;
+        let caller = Caller::from_proto(req.caller.as_ref());
+        let key = key(&req.idempotency_key)?;
+        let (events, order) = self.visible_history(&store, &id, &caller).await?;
+        if !caller.is_staff() {
+            return Err(ServiceError::forbidden(
+                "only the store's owner or staff may refund",
+            ));
+        }
+        let refund_key = format!("refund:{id}:{key}");
+        let earlier = events.iter().find_map(|e| match &e.data {
+            EventData::RefundRequested { key, lines, .. } if *key == refund_key => Some(lines.clone()),
+            _ => None,
+        });
+        if let Some(lines) = earlier {
+            if !req.lines.is_empty() && !same_lines(&lines, &req.lines) {
+                return Err(ServiceError::invalid_field(
+                    "idempotency_key",
+                    "was already used for a refund of other lines",
+                ));
+            }
+            // The same refund again: finish it if it is still running, else answer the order.
+            return Ok(self.drive(&store, order, None).await?.to_proto());
+        }
+        if !matches!(
+            order.status,
+            OrderStatus::Confirmed | OrderStatus::PartiallyRefunded
+        ) || !order.settled()
+        {
+            return Err(ServiceError::conflict(format!(
+                "a {} order cannot be refunded",
+                order.status.as_str()
+            )));
+        }
+        let lines = refund_lines(&order, &req.lines)?;
+        let amount: i64 = lines
+            .iter()
+            .map(|r| {
+                let price = order
+                    .lines
+                    .iter()
+                    .find(|l| l.sku == r.sku)
+                    .map_or(0, |l| l.unit_price_minor);
+                r.quantity * price
+            })
+            .sum();
+        let amount = amount.min(order.captured_minor - order.refunded_minor);
+        let untouched = order.lines.iter().all(|l| l.refunded_quantity == 0);
+        let everything = order
+            .lines
+            .iter()
+            .all(|l| lines.iter().find(|r| r.sku == l.sku).map_or(0, |r| r.quantity) == l.quantity);
+        let request = EventData::RefundRequested {
+            key: refund_key,
+            lines,
+            amount_minor: amount,
+            restock_all: untouched && everything,
+        };
+        Ok(self.reopen(&store, order, request).await?.to_proto())
+    }
+
+    /// Appends a cancel or refund request (which reopens the saga) with the order row in one
+    /// transaction, then drives the saga.
+    async fn reopen(
+        &self,
+        store: &StoreId,
+        mut order: Order,
+        request: EventData,
+    ) -> Result<Order, ServiceError> {
+        let now = now_ms();
+        let event = OrderEvent {
+            sequence: order.version + 1,
+            at_ms: now,
+            data: request,
+        };
+        let from = order.saga.name();
+        order
+            .apply(&event)
+            .map_err(|e| ServiceError::conflict(e.to_string()))?;
+        metrics::counter!("saga_transitions_total", "from" => from, "to" => order.saga.name()).increment(1);
+        let settle = Settle {
+            order: &order,
+            events: std::slice::from_ref(&event),
+            outbox: &[],
+            locked_until_ms: now + LEASE_MS,
+            reopen_cart: None,
+        };
+        match self.store.settle(store, &settle).await {
+            Ok(()) => {}
+            Err(StoreError::Stale) => {
+                return Err(ServiceError::conflict("the order changed meanwhile; retry"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.drive(store, order, None).await
+    }
+}
+
+fn same_lines(recorded: &[RefundLine], asked: &[pb::RefundLine]) -> bool {
+    let mut a: Vec<(String, i64)> = recorded.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+    let mut b: Vec<(String, i64)> = asked
+        .iter()
+        .map(|l| (l.sku.trim().to_owned(), l.quantity))
+        .collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// The lines to refund: every unit not yet refunded when none are named; otherwise the named
+/// ones, each at most what was bought and not yet refunded.
+fn refund_lines(order: &Order, asked: &[pb::RefundLine]) -> Result<Vec<RefundLine>, ServiceError> {
+    let mut lines: Vec<RefundLine> = Vec::new();
+    if asked.is_empty() {
+        lines = order
+            .lines
+            .iter()
+            .filter(|l| l.quantity > l.refunded_quantity)
+            .map(|l| RefundLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity - l.refunded_quantity,
+            })
+            .collect();
+    } else {
+        for a in asked {
+            let sku = a.sku.trim();
+            let Some(line) = order.lines.iter().find(|l| l.sku == sku) else {
+                return Err(ServiceError::invalid_field(
+                    "lines",
+                    &format!("SKU {sku} is not in the order"),
+                ));
+            };
+            match lines.iter_mut().find(|r| r.sku == sku) {
+                Some(r) => r.quantity += a.quantity,
+                None => lines.push(RefundLine {
+                    sku: sku.to_owned(),
+                    quantity: a.quantity,
+                }),
+            }
+            let total = lines.iter().find(|r| r.sku == sku).map_or(0, |r| r.quantity);
+            if a.quantity < 1 || total > line.quantity - line.refunded_quantity {
+                return Err(ServiceError::invalid_field(
+                    "lines",
+                    &format!(
+                        "quantity of {sku} must be between 1 and {} (bought less already refunded)",
+                        line.quantity - line.refunded_quantity
+                    ),
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Err(ServiceError::conflict("nothing is left to refund"));
+    }
+    Ok(lines)
+}
