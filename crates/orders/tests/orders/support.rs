@@ -1,0 +1,385 @@
+//! A running platform slice for tests: orders, inventory and payments, each on its own fresh
+//! database, the latter two behind the local clients the orders service uses.
+
+use mercato_inventory::InventoryService;
+use mercato_orders::{OrdersDeps, OrdersService};
+use mercato_payments::{PaymentsConfig, PaymentsService};
+use mercato_proto::catalog::{Money, Product, Variant};
+use mercato_proto::events::{ProductChanged, ProductDeleted};
+use mercato_proto::inventory::{GetStockRequest, SetStockRequest};
+use mercato_proto::orders::orders_server::Orders;
+use mercato_proto::orders::*;
+use mercato_runtime::clients::inventory::InventoryClient;
+use mercato_runtime::clients::payments::PaymentsClient;
+use mercato_runtime::db::Db;
+use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::outbox::envelope;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const APPROVE: &str = "4242424242424242";
+pub const DECLINE: &str = "4000000000000002";
+
+pub struct Env {
+    pub backend: &'static str,
+    pub store: StoreId,
+    pub orders: Arc<OrdersService>,
+    pub orders_db: Db,
+    pub inventory: InventoryClient,
+    pub payments: PaymentsClient,
+    pub payments_db: Db,
+    pub inventory_db: Db,
+}
+
+/// A fresh slice on every configured database.
+pub async fn envs() -> Vec<Env> {
+    mercato_runtime::testing::init_logs();
+    let orders_dbs = mercato_runtime::testing::databases().await;
+    let inventory_dbs = mercato_runtime::testing::databases().await;
+    let payments_dbs = mercato_runtime::testing::databases().await;
+    let mut envs = Vec::new();
+    for (((backend, orders_db), (_, inventory_db)), (_, payments_db)) in
+        orders_dbs.into_iter().zip(inventory_dbs).zip(payments_dbs)
+    {
+        let inventory = InventoryService::new(inventory_db.clone(), Arc::new(Notify::new()))
+            .await
+            .expect("inventory starts");
+        let payments = PaymentsService::new(
+            payments_db.clone(),
+            Arc::new(Notify::new()),
+            PaymentsConfig::default(),
+        )
+        .await
+        .expect("payments starts");
+        let inventory = InventoryClient::local(inventory, Duration::from_secs(30));
+        let payments = PaymentsClient::local(payments, Duration::from_secs(30));
+        let deps = OrdersDeps {
+            inventory: inventory.clone(),
+            payments: payments.clone(),
+        };
+        let orders = OrdersService::new(orders_db.clone(), Arc::new(Notify::new()), deps)
+            .await
+            .expect("orders starts");
+        envs.push(Env {
+            backend,
+            store: StoreId::new(),
+            orders,
+            orders_db,
+            inventory,
+            payments,
+            payments_db,
+            inventory_db,
+        });
+    }
+    envs
+}
+
+pub fn customer(user: &str) -> Caller {
+    Caller {
+        user_id: user.to_owned(),
+        role: "customer".to_owned(),
+        cart_token: String::new(),
+    }
+}
+
+pub fn staff() -> Caller {
+    Caller {
+        user_id: "staff-1".to_owned(),
+        role: "staff".to_owned(),
+        cart_token: String::new(),
+    }
+}
+
+pub fn anonymous(token: &str) -> Caller {
+    Caller {
+        cart_token: token.to_owned(),
+        ..Caller::default()
+    }
+}
+
+/// A distinct Luhn-valid card number for each `n` (fraud velocity counts per card).
+pub fn card(n: u64) -> String {
+    let body = format!("411111{n:09}");
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut d = *d;
+        if i % 2 == 0 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+pub fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> ErrorCode {
+    r.expect_err("expected an error").code
+}
+
+impl Env {
+    /// Publishes a product with one variant per `(sku, price)` into the SKU projection, the way
+    /// the catalog's `product_created` / `product_updated` event would.
+    pub async fn product(&self, product_id: &str, version: i64, variants: &[(&str, i64, &str)]) {
+        let product = Product {
+            id: product_id.to_owned(),
+            store_id: self.store.to_string(),
+            slug: product_id.to_owned(),
+            title: format!("Product {product_id}"),
+            variants: variants
+                .iter()
+                .map(|(sku, price, currency)| Variant {
+                    id: format!("v-{sku}"),
+                    sku: (*sku).to_owned(),
+                    title: String::new(),
+                    price: Some(Money {
+                        amount_minor: *price,
+                        currency: (*currency).to_owned(),
+                    }),
+                })
+                .collect(),
+            version,
+            ..Product::default()
+        };
+        let subject = if version == 1 {
+            "mercato.catalog.product_created"
+        } else {
+            "mercato.catalog.product_updated"
+        };
+        let event = ProductChanged {
+            product: Some(product),
+            ..ProductChanged::default()
+        };
+        let e = envelope(&self.store.to_string(), subject, 1, &event);
+        self.orders.apply_catalog_event(&e).await.unwrap();
+    }
+
+    pub async fn delete_product(&self, product_id: &str, version: i64) {
+        let event = ProductDeleted {
+            product_id: product_id.to_owned(),
+            version,
+        };
+        let e = envelope(
+            &self.store.to_string(),
+            "mercato.catalog.product_deleted",
+            1,
+            &event,
+        );
+        self.orders.apply_catalog_event(&e).await.unwrap();
+    }
+
+    /// A SKU at `price` EUR cents with `on_hand` units in stock.
+    pub async fn sku(&self, sku: &str, price: i64, on_hand: i64) {
+        self.product(&format!("p-{sku}"), 1, &[(sku, price, "EUR")]).await;
+        self.inventory
+            .set_stock(SetStockRequest {
+                store_id: self.store.to_string(),
+                sku: sku.to_owned(),
+                location: String::new(),
+                on_hand,
+                low_stock_threshold: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    /// (on hand, reserved) of a SKU over every location.
+    pub async fn stock(&self, sku: &str) -> (i64, i64) {
+        let levels = self
+            .inventory
+            .get_stock(GetStockRequest {
+                store_id: self.store.to_string(),
+                sku: sku.to_owned(),
+            })
+            .await
+            .unwrap();
+        levels
+            .locations
+            .iter()
+            .fold((0, 0), |(h, r), l| (h + l.on_hand, r + l.reserved))
+    }
+
+    pub async fn cart_for(&self, caller: &Caller, lines: &[(&str, i64)]) -> Cart {
+        let mut cart = self
+            .orders
+            .create_cart(tonic::Request::new(CreateCartRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        for (sku, quantity) in lines {
+            cart = self.add(caller, &cart.id, sku, *quantity).await.unwrap();
+        }
+        cart
+    }
+
+    pub async fn add(
+        &self,
+        caller: &Caller,
+        cart: &str,
+        sku: &str,
+        quantity: i64,
+    ) -> Result<Cart, ServiceError> {
+        self.call(|o| async move {
+            o.add_cart_item(tonic::Request::new(AddCartItemRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+                cart_id: cart.to_owned(),
+                sku: sku.to_owned(),
+                quantity,
+            }))
+            .await
+        })
+        .await
+    }
+
+    pub async fn set(
+        &self,
+        caller: &Caller,
+        cart: &str,
+        sku: &str,
+        quantity: i64,
+    ) -> Result<Cart, ServiceError> {
+        self.call(|o| async move {
+            o.set_cart_item(tonic::Request::new(SetCartItemRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+                cart_id: cart.to_owned(),
+                sku: sku.to_owned(),
+                quantity,
+            }))
+            .await
+        })
+        .await
+    }
+
+    pub async fn get_cart(&self, caller: &Caller, cart: &str) -> Result<Cart, ServiceError> {
+        self.call(|o| async move {
+            o.get_cart(tonic::Request::new(GetCartRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+                cart_id: cart.to_owned(),
+            }))
+            .await
+        })
+        .await
+    }
+
+    pub fn checkout_request(&self, caller: &Caller, cart: &str, key: &str, card: &str) -> CheckoutRequest {
+        CheckoutRequest {
+            store_id: self.store.to_string(),
+            caller: Some(caller.clone()),
+            cart_id: cart.to_owned(),
+            idempotency_key: key.to_owned(),
+            payment: Some(PaymentDetails {
+                card_number: card.to_owned(),
+                email: "buyer@example.com".to_owned(),
+                billing_country: "DE".to_owned(),
+                shipping_country: "DE".to_owned(),
+                ip: "192.0.2.1".to_owned(),
+            }),
+            request_hash: format!("hash-{cart}-{card}"),
+        }
+    }
+
+    pub async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutResponse, ServiceError> {
+        self.call(|o| async move { o.checkout(tonic::Request::new(req)).await })
+            .await
+    }
+
+    /// Checks a new cart of `lines` out for `user` and returns the order.
+    pub async fn buy(&self, user: &str, lines: &[(&str, i64)], card: &str) -> Order {
+        let caller = customer(user);
+        let cart = self.cart_for(&caller, lines).await;
+        let key = format!("key-{}", uuid::Uuid::now_v7());
+        self.checkout(self.checkout_request(&caller, &cart.id, &key, card))
+            .await
+            .unwrap()
+            .order
+            .unwrap()
+    }
+
+    pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<Order, ServiceError> {
+        self.call(|o| async move {
+            o.get_order(tonic::Request::new(GetOrderRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+                order_id: id.to_owned(),
+            }))
+            .await
+        })
+        .await
+    }
+
+    pub async fn events(
+        &self,
+        caller: &Caller,
+        id: &str,
+        as_of_ms: Option<i64>,
+    ) -> Result<OrderEvents, ServiceError> {
+        self.call(|o| async move {
+            o.get_order_events(tonic::Request::new(GetOrderEventsRequest {
+                store_id: self.store.to_string(),
+                caller: Some(caller.clone()),
+                order_id: id.to_owned(),
+                as_of_ms,
+            }))
+            .await
+        })
+        .await
+    }
+
+    pub async fn kinds(&self, id: &str) -> Vec<String> {
+        let events = self.events(&staff(), id, None).await.unwrap();
+        events.events.into_iter().map(|e| e.kind).collect()
+    }
+
+    async fn call<'a, T, F, Fut>(&'a self, f: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&'a OrdersService) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        f(&self.orders)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(ServiceError::from)
+    }
+
+    /// Counts rows in the payments database with a fixed, test-controlled query.
+    pub async fn payments_count(&self, sql: &'static str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(self.payments_db.pool())
+            .await
+            .unwrap();
+        n
+    }
+
+    pub async fn orders_count(&self, sql: &'static str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(self.orders_db.pool())
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Outbox subjects of the orders service, oldest first.
+    pub async fn outbox_subjects(&self) -> Vec<String> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT subject FROM outbox ORDER BY id")
+            .fetch_all(self.orders_db.pool())
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.0).collect()
+    }
+}
+
+#[test]
+fn generated_cards_pass_the_luhn_check() {
+    assert_eq!(card(0).len(), 16);
+    assert_ne!(card(1), card(2));
+}
