@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the distributed topology as local processes: identity, catalog, inventory, payments and
-# two gateways, each its own `mercato serve --roles …` process on its own port, against the
+# Runs the distributed topology as local processes: identity, catalog, inventory, payments,
+# orders and two gateways, each its own `mercato serve --roles …` process on its own port, against the
 # local PostgreSQL, NATS JetStream and Redis (started by scripts/services.sh if needed).
 #
 #   deploy/local/cluster.sh up      start everything, wait until every process is ready
@@ -25,12 +25,13 @@ export MERCATO__NATS__NAMESPACE="$PREFIX"
 export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 
 # name port roles extra-args
-UPSTREAMS="--identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102 --inventory-url http://127.0.0.1:9103"
+UPSTREAMS="--identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102 --inventory-url http://127.0.0.1:9103 --orders-url http://127.0.0.1:9105"
 PROCESSES=(
   "identity 9101 identity"
   "catalog 9102 catalog"
   "inventory 9103 inventory"
   "payments 9104 payments"
+  "orders 9105 orders --inventory-url http://127.0.0.1:9103 --payments-url http://127.0.0.1:9104"
   "gateway-1 8081 gateway $UPSTREAMS"
   "gateway-2 8082 gateway $UPSTREAMS"
 )

@@ -69,3 +69,40 @@ impl Caller {
 pub const STORE_STAFF: &[Role] = &[Role::Owner, Role::Staff];
 /// Only the owner.
 pub const OWNER: &[Role] = &[Role::Owner];
+
+/// A caller who may be anonymous: no `Authorization` header means `None`; a header with a bad
+/// token is still 401, so a client never silently loses its identity.
+pub struct MaybeCaller(pub Option<Claims>);
+
+impl FromRequestParts<GatewayState> for MaybeCaller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &GatewayState) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(MaybeCaller(None));
+        }
+        Ok(MaybeCaller(Some(
+            Caller::from_request_parts(parts, state).await?.0,
+        )))
+    }
+}
+
+impl MaybeCaller {
+    /// The caller as the orders contract sees it; a token of another store is refused (404).
+    pub fn for_store(
+        &self,
+        store: &Store,
+        cart_token: Option<String>,
+    ) -> Result<mercato_proto::orders::Caller, ServiceError> {
+        let (user_id, role) = match &self.0 {
+            Some(claims) if claims.store != store.id => return Err(ServiceError::not_found("store")),
+            Some(claims) => (claims.sub.clone(), claims.role.as_str().to_owned()),
+            None => (String::new(), String::new()),
+        };
+        Ok(mercato_proto::orders::Caller {
+            user_id,
+            role,
+            cart_token: cart_token.unwrap_or_default(),
+        })
+    }
+}

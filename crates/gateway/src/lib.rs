@@ -16,6 +16,7 @@
 
 mod access;
 mod dto;
+mod dto_orders;
 mod extract;
 mod limits;
 mod openapi;

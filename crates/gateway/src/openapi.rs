@@ -17,9 +17,12 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
         routes::get_stock, routes::set_stock,
+        routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
+        routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
+        routes::refund_order,
     ),
     modifiers(&BearerAuth),
-    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"))
+    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"))
 )]
 struct ApiDoc;
 

@@ -5,6 +5,7 @@ use mercato_runtime::auth::TokenVerifier;
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
+use mercato_runtime::clients::orders::OrdersClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ratelimit::RateLimiter;
@@ -25,6 +26,7 @@ struct Inner {
     identity: IdentityClient,
     catalog: CatalogClient,
     inventory: InventoryClient,
+    orders: OrdersClient,
     verifier: TokenVerifier,
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
@@ -40,6 +42,7 @@ impl GatewayState {
         identity: IdentityClient,
         catalog: CatalogClient,
         inventory: InventoryClient,
+        orders: OrdersClient,
         auth: &AuthSettings,
         limiter: Arc<dyn RateLimiter>,
         rate_limit_per_second: u32,
@@ -49,6 +52,7 @@ impl GatewayState {
                 identity,
                 catalog,
                 inventory,
+                orders,
                 verifier: TokenVerifier::new(&auth.issuer, &auth.audience),
                 stores: moka::future::Cache::builder()
                     .max_capacity(100_000)
@@ -71,6 +75,10 @@ impl GatewayState {
 
     pub fn inventory(&self) -> &InventoryClient {
         &self.inner.inventory
+    }
+
+    pub fn orders(&self) -> &OrdersClient {
+        &self.inner.orders
     }
 
     pub fn verifier(&self) -> &TokenVerifier {

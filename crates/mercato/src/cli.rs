@@ -72,7 +72,8 @@ pub struct CommonArgs {
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
-    /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments.
+    /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments,
+    /// orders.
     #[arg(long, default_value = "all")]
     pub roles: String,
     /// Address of this process's one port (REST, gRPC, health, metrics).
@@ -90,6 +91,9 @@ pub struct ServeArgs {
     /// gRPC endpoint of a remote payments service; repeat or comma-separate for replicas.
     #[arg(long, value_delimiter = ',')]
     pub payments_url: Vec<String>,
+    /// gRPC endpoint of a remote orders service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub orders_url: Vec<String>,
     /// Do not seed the demo store.
     #[arg(long)]
     pub no_demo: bool,
@@ -128,6 +132,9 @@ fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
         }
         if !serve.payments_url.is_empty() {
             s.services.payments = serve.payments_url.clone();
+        }
+        if !serve.orders_url.is_empty() {
+            s.services.orders = serve.orders_url.clone();
         }
         if serve.no_demo {
             s.demo.seed = false;

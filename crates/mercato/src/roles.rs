@@ -10,15 +10,17 @@ pub enum Role {
     Catalog,
     Inventory,
     Payments,
+    Orders,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Gateway,
         Role::Identity,
         Role::Catalog,
         Role::Inventory,
         Role::Payments,
+        Role::Orders,
     ];
 
     pub fn name(self) -> &'static str {
@@ -28,6 +30,7 @@ impl Role {
             Role::Catalog => "catalog",
             Role::Inventory => "inventory",
             Role::Payments => "payments",
+            Role::Orders => "orders",
         }
     }
 }
@@ -49,7 +52,7 @@ impl Roles {
                 return Ok(Roles::all());
             }
             let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
-                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments")
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders")
             })?;
             if !roles.contains(&role) {
                 roles.push(role);
@@ -87,7 +90,7 @@ mod tests {
         let r = Roles::parse("catalog, gateway").unwrap();
         assert!(r.has(Role::Catalog) && r.has(Role::Gateway) && !r.has(Role::Identity));
         assert!(Roles::parse("all").unwrap().is_all());
-        assert!(Roles::parse("orders").is_err());
+        assert!(Roles::parse("shipping").is_err());
         assert!(Roles::parse("inventory,payments").unwrap().has(Role::Payments));
         assert!(Roles::parse("").is_err());
     }

@@ -102,6 +102,10 @@ async fn a_request_through_the_gateway_is_one_trace_across_services() {
     s.services.catalog = vec![catalog];
     let inventory = start(&s, "inventory", &shutdown).await;
     s.services.inventory = vec![inventory];
+    let payments = start(&s, "payments", &shutdown).await;
+    s.services.payments = vec![payments];
+    let orders = start(&s, "orders", &shutdown).await;
+    s.services.orders = vec![orders];
     let gateway = start(&s, "gateway", &shutdown).await;
 
     let http = reqwest::Client::new();

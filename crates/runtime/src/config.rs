@@ -104,6 +104,7 @@ pub struct ServiceEndpoints {
     pub catalog: Vec<String>,
     pub inventory: Vec<String>,
     pub payments: Vec<String>,
+    pub orders: Vec<String>,
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
@@ -185,6 +186,7 @@ impl Default for Settings {
                 catalog: Vec::new(),
                 inventory: Vec::new(),
                 payments: Vec::new(),
+                orders: Vec::new(),
                 call_timeout: Duration::from_secs(5),
                 internal_token: None,
             },

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The caller sent too many requests.
     RateLimited,
+    /// A payment was declined (by the card issuer or by fraud screening).
+    PaymentRequired,
     /// OAuth2: the grant (password, refresh token) is invalid, expired or revoked.
     InvalidGrant,
     /// OAuth2: client authentication failed.
@@ -52,6 +54,7 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
+            ErrorCode::PaymentRequired => 402,
             ErrorCode::InvalidGrant => 400,
             ErrorCode::InvalidClient => 401,
             ErrorCode::UnsupportedGrantType => 400,
@@ -70,6 +73,7 @@ impl ErrorCode {
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
             ErrorCode::PayloadTooLarge => tonic::Code::OutOfRange,
             ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
+            ErrorCode::PaymentRequired => tonic::Code::FailedPrecondition,
             ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => tonic::Code::FailedPrecondition,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Timeout => tonic::Code::DeadlineExceeded,
@@ -88,6 +92,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PaymentRequired => "payment_required",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",

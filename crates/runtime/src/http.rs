@@ -188,6 +188,7 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::Conflict => "Conflict",
         ErrorCode::PayloadTooLarge => "Payload too large",
         ErrorCode::RateLimited => "Too many requests",
+        ErrorCode::PaymentRequired => "Payment required",
         ErrorCode::InvalidGrant => "Invalid grant",
         ErrorCode::InvalidClient => "Invalid client",
         ErrorCode::UnsupportedGrantType => "Unsupported grant type",

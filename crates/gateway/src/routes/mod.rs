@@ -1,22 +1,26 @@
 //! The `/v1` routes, one module per resource.
 
+pub(crate) mod carts;
 mod categories;
 mod inventory;
 mod oauth;
+mod orders;
 mod products;
 mod search;
 mod stores;
 
+pub(crate) use carts::*;
 pub(crate) use categories::*;
 pub(crate) use inventory::*;
 pub(crate) use oauth::*;
+pub(crate) use orders::*;
 pub(crate) use products::*;
 pub(crate) use search::*;
 pub(crate) use stores::*;
 
 use crate::state::GatewayState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use mercato_runtime::error::ServiceError;
 
 /// Every API route.
@@ -45,6 +49,17 @@ pub fn all() -> Router<GatewayState> {
             "/v1/stores/{store}/inventory/{sku}",
             get(get_stock).put(set_stock),
         )
+        .route("/v1/stores/{store}/carts", post(create_cart))
+        .route("/v1/stores/{store}/carts/merge", post(merge_cart))
+        .route("/v1/stores/{store}/carts/{cart}", get(get_cart))
+        .route("/v1/stores/{store}/carts/{cart}/items", post(add_cart_item))
+        .route("/v1/stores/{store}/carts/{cart}/items/{sku}", put(set_cart_item))
+        .route("/v1/stores/{store}/checkout", post(checkout))
+        .route("/v1/stores/{store}/orders", get(list_orders))
+        .route("/v1/stores/{store}/orders/{order}", get(get_order))
+        .route("/v1/stores/{store}/orders/{order}/events", get(order_events))
+        .route("/v1/stores/{store}/orders/{order}/cancel", post(cancel_order))
+        .route("/v1/stores/{store}/orders/{order}/refunds", post(refund_order))
 }
 
 /// Any path we do not serve.

@@ -12,9 +12,11 @@ use crate::infra::Infra;
 use crate::roles::{Role, Roles};
 use axum::Router;
 use mercato_gateway::GatewayState;
+use mercato_orders::OrdersDeps;
 use mercato_runtime::clients::InternalAuth;
 use mercato_runtime::clients::{
-    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
+    payments::PaymentsClient,
 };
 use mercato_runtime::config::Settings;
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve};
@@ -131,10 +133,34 @@ impl App {
         } else {
             None
         };
-        if roles.has(Role::Payments) {
-            // Nothing in this process calls payments yet; orders will (the commerce-core issue).
-            services::payments(&mut w).await?;
-        }
+        let payments = if roles.has(Role::Payments) {
+            Some(services::payments(&mut w).await?)
+        } else {
+            None
+        };
+        let remotes = routing::Remotes {
+            settings,
+            token: token.as_deref(),
+        };
+        let orders = if roles.has(Role::Orders) {
+            let deps = OrdersDeps {
+                inventory: remotes.or_local(
+                    "inventory",
+                    &inventory,
+                    &settings.services.inventory,
+                    InventoryClient::remote,
+                )?,
+                payments: remotes.or_local(
+                    "payments",
+                    &payments,
+                    &settings.services.payments,
+                    PaymentsClient::remote,
+                )?,
+            };
+            Some(services::orders(&mut w, deps).await?)
+        } else {
+            None
+        };
 
         // Relays start only now, after every consumer of this process has subscribed, so that
         // no event is published into a bus with nobody yet listening in process.
@@ -147,10 +173,6 @@ impl App {
 
         let mut http = Router::new();
         if roles.has(Role::Gateway) {
-            let remotes = routing::Remotes {
-                settings,
-                token: token.as_deref(),
-            };
             let state = GatewayState::new(
                 remotes.or_local(
                     "identity",
@@ -170,6 +192,7 @@ impl App {
                     &settings.services.inventory,
                     InventoryClient::remote,
                 )?,
+                remotes.or_local("orders", &orders, &settings.services.orders, OrdersClient::remote)?,
                 &settings.auth,
                 infra.limiter.clone(),
                 settings.http.rate_limit_per_second,

@@ -7,14 +7,17 @@ use crate::infra::Infra;
 use mercato_catalog::CatalogService;
 use mercato_identity::IdentityService;
 use mercato_inventory::InventoryService;
+use mercato_orders::{OrdersDeps, OrdersService};
 use mercato_payments::{PaymentsConfig, PaymentsService};
 use mercato_proto::catalog::catalog_server::CatalogServer;
 use mercato_proto::identity::identity_server::IdentityServer;
 use mercato_proto::inventory::inventory_server::InventoryServer;
+use mercato_proto::orders::orders_server::OrdersServer;
 use mercato_proto::payments::payments_server::PaymentsServer;
 use mercato_runtime::cache::{MemoryCache, TieredCache};
 use mercato_runtime::clients::{
-    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
+    payments::PaymentsClient,
 };
 use mercato_runtime::config::Settings;
 use mercato_runtime::db::Db;
@@ -42,6 +45,7 @@ fn service_db_check_name(service: &'static str) -> &'static str {
         "catalog" => "catalog_db",
         "inventory" => "inventory_db",
         "payments" => "payments_db",
+        "orders" => "orders_db",
         other => other,
     }
 }
@@ -88,14 +92,27 @@ pub(super) async fn inventory(w: &mut Wiring<'_>) -> anyhow::Result<InventoryCli
     Ok(InventoryClient::local(service, w.settings.services.call_timeout))
 }
 
-pub(super) async fn payments(w: &mut Wiring<'_>) -> anyhow::Result<()> {
+pub(super) async fn payments(w: &mut Wiring<'_>) -> anyhow::Result<PaymentsClient> {
     let (db, relay) = storage(w, "payments").await?;
     let service = PaymentsService::new(db, relay.waker(), payments_config(w.settings)).await?;
     w.grpc.add_service(InterceptedService::new(
-        PaymentsServer::from_arc(service),
+        PaymentsServer::from_arc(service.clone()),
         w.admit.clone(),
     ));
-    Ok(())
+    Ok(PaymentsClient::local(service, w.settings.services.call_timeout))
+}
+
+pub(super) async fn orders(w: &mut Wiring<'_>, deps: OrdersDeps) -> anyhow::Result<OrdersClient> {
+    let (db, relay) = storage(w, "orders").await?;
+    let service = OrdersService::new(db, relay.waker(), deps).await?;
+    service
+        .start(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
+    w.grpc.add_service(InterceptedService::new(
+        OrdersServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    Ok(OrdersClient::local(service, w.settings.services.call_timeout))
 }
 
 fn payments_config(_settings: &Settings) -> PaymentsConfig {
@@ -121,7 +138,20 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
     CatalogService::new(Infra::database(settings, "catalog").await?, cache, waker.clone()).await?;
     InventoryService::new(Infra::database(settings, "inventory").await?, waker.clone()).await?;
     let config = payments_config(settings);
-    PaymentsService::new(Infra::database(settings, "payments").await?, waker, config).await?;
+    PaymentsService::new(
+        Infra::database(settings, "payments").await?,
+        waker.clone(),
+        config,
+    )
+    .await?;
+    // Orders only needs clients to run checkouts; migrating touches neither.
+    let deadline = settings.services.call_timeout;
+    let unused = |url: &str| mercato_runtime::clients::balanced_channel(&[url.to_owned()], deadline);
+    let deps = OrdersDeps {
+        inventory: InventoryClient::remote(unused("http://127.0.0.1:1")?, deadline, None)?,
+        payments: PaymentsClient::remote(unused("http://127.0.0.1:1")?, deadline, None)?,
+    };
+    OrdersService::new(Infra::database(settings, "orders").await?, waker, deps).await?;
     tracing::info!("databases migrated");
     Ok(())
 }

@@ -28,9 +28,16 @@ impl Drop for Platform {
 
 /// Every topology this machine can run: embedded always, distributed when configured.
 pub async fn platforms() -> Vec<Platform> {
+    platforms_with(|_| {}).await
+}
+
+/// Every topology, with settings adjusted by `adjust` (e.g. rate limits off for load tests).
+pub async fn platforms_with(adjust: fn(&mut Settings)) -> Vec<Platform> {
     mercato_runtime::testing::init_logs();
-    let mut platforms = vec![embedded().await];
-    if let Some(p) = distributed().await {
+    let mut settings = base_settings();
+    adjust(&mut settings);
+    let mut platforms = vec![embedded_with(settings.clone()).await];
+    if let Some(p) = distributed_with(settings).await {
         platforms.push(p);
     }
     platforms
@@ -57,10 +64,6 @@ async fn start(settings: Settings, roles: &str, shutdown: &Shutdown) -> String {
     url
 }
 
-pub async fn embedded() -> Platform {
-    embedded_with(base_settings()).await
-}
-
 pub async fn embedded_with(settings: Settings) -> Platform {
     let shutdown = Shutdown::new();
     let url = start(settings, "all", &shutdown).await;
@@ -76,14 +79,14 @@ pub async fn embedded_with(settings: Settings) -> Platform {
 
 /// Identity, catalog, inventory and payments as their own servers, and two gateways reaching them
 /// over gRPC.
-pub async fn distributed() -> Option<Platform> {
+pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     let (pg, nats, redis) = (
         test_url(TEST_POSTGRES_URL)?,
         test_url(TEST_NATS_URL)?,
         test_url(TEST_REDIS_URL)?,
     );
     let run = uuid::Uuid::now_v7().simple().to_string();
-    let mut s = base_settings();
+    let mut s = settings;
     s.postgres.url = Some(Secret::new(pg));
     s.postgres.database_prefix = format!("mercato_e2e_{}_", &run[20..]);
     s.nats.url = Some(Secret::new(nats.clone()));
@@ -96,10 +99,13 @@ pub async fn distributed() -> Option<Platform> {
     let identity = start(s.clone(), "identity", &shutdown).await;
     let catalog = start(s.clone(), "catalog", &shutdown).await;
     let inventory = start(s.clone(), "inventory", &shutdown).await;
-    let _payments = start(s.clone(), "payments", &shutdown).await;
+    let payments = start(s.clone(), "payments", &shutdown).await;
     s.services.identity = vec![identity.clone()];
     s.services.catalog = vec![catalog];
     s.services.inventory = vec![inventory];
+    s.services.payments = vec![payments];
+    let orders = start(s.clone(), "orders", &shutdown).await;
+    s.services.orders = vec![orders];
     let g1 = start(s.clone(), "gateway", &shutdown).await;
     let g2 = start(s, "gateway", &shutdown).await;
     Some(Platform {

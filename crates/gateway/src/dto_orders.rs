@@ -1,0 +1,218 @@
+//! REST shapes of carts, checkout and orders.
+
+use mercato_proto::orders as pb;
+use mercato_runtime::time::to_rfc3339;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct CartLineView {
+    pub sku: String,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub line_total_minor: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CartView {
+    pub id: String,
+    /// Present only when an anonymous cart is created: send it back as `X-Cart-Token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart_token: Option<String>,
+    pub customer_id: Option<String>,
+    pub lines: Vec<CartLineView>,
+    pub currency: String,
+    pub total_minor: i64,
+    pub status: String,
+    pub updated_at: String,
+}
+
+impl From<pb::Cart> for CartView {
+    fn from(c: pb::Cart) -> Self {
+        CartView {
+            id: c.id,
+            cart_token: Some(c.cart_token).filter(|t| !t.is_empty()),
+            customer_id: Some(c.customer_id).filter(|t| !t.is_empty()),
+            lines: c
+                .lines
+                .into_iter()
+                .map(|l| CartLineView {
+                    sku: l.sku,
+                    product_id: l.product_id,
+                    title: l.title,
+                    quantity: l.quantity,
+                    unit_price_minor: l.unit_price_minor,
+                    line_total_minor: l.line_total_minor,
+                })
+                .collect(),
+            currency: c.currency,
+            total_minor: c.total_minor,
+            status: c.status,
+            updated_at: to_rfc3339(c.updated_at_ms),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemBody {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetItemBody {
+    /// 0 removes the line.
+    pub quantity: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCartBody {
+    pub cart_id: String,
+    pub cart_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    /// A test card from the payments service's TEST_CARDS.md in this build.
+    pub card_number: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub billing_country: Option<String>,
+    #[serde(default)]
+    pub shipping_country: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pub cart_id: String,
+    pub payment: PaymentBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderLineView {
+    pub sku: String,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub refunded_quantity: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub lines: Vec<OrderLineView>,
+    pub currency: String,
+    pub total_minor: i64,
+    pub refunded_minor: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<pb::Order> for OrderView {
+    fn from(o: pb::Order) -> Self {
+        OrderView {
+            id: o.id,
+            customer_id: Some(o.customer_id).filter(|c| !c.is_empty()),
+            status: o.status,
+            failure_code: Some(o.failure_code).filter(|c| !c.is_empty()),
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| OrderLineView {
+                    sku: l.sku,
+                    product_id: l.product_id,
+                    title: l.title,
+                    quantity: l.quantity,
+                    unit_price_minor: l.unit_price_minor,
+                    refunded_quantity: l.refunded_quantity,
+                })
+                .collect(),
+            currency: o.currency,
+            total_minor: o.total_minor,
+            refunded_minor: o.refunded_minor,
+            version: o.version,
+            created_at: to_rfc3339(o.created_at_ms),
+            updated_at: to_rfc3339(o.updated_at_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderPageView {
+    pub items: Vec<OrderView>,
+    pub total: u64,
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// RFC 3339 time: the history up to then and the order's state at that moment.
+    pub as_of: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderEventView {
+    pub sequence: i64,
+    pub kind: String,
+    pub at: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderHistoryView {
+    pub events: Vec<OrderEventView>,
+    pub state: Option<OrderView>,
+}
+
+impl From<pb::OrderEvents> for OrderHistoryView {
+    fn from(h: pb::OrderEvents) -> Self {
+        OrderHistoryView {
+            events: h
+                .events
+                .into_iter()
+                .map(|e| OrderEventView {
+                    sequence: e.sequence,
+                    kind: e.kind,
+                    at: to_rfc3339(e.at_ms),
+                    data: serde_json::from_str(&e.data_json).unwrap_or(serde_json::Value::Null),
+                })
+                .collect(),
+            state: h.state.map(Into::into),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLineBody {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    /// Lines to refund; absent or empty refunds the whole order.
+    #[serde(default)]
+    pub lines: Vec<RefundLineBody>,
+}

@@ -1,0 +1,140 @@
+//! Carts: anonymous (proved by the `X-Cart-Token` header) or a signed-in customer's.
+
+use crate::access::MaybeCaller;
+use crate::dto_orders::{AddItemBody, CartView, MergeCartBody, SetItemBody};
+use crate::extract::ApiJson;
+use crate::state::GatewayState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use mercato_proto::orders::{
+    AddCartItemRequest, CreateCartRequest, GetCartRequest, MergeCartRequest, SetCartItemRequest,
+};
+use mercato_runtime::error::ServiceError;
+
+/// The header carrying an anonymous cart's token.
+pub const CART_TOKEN: &str = "x-cart-token";
+
+pub(crate) fn cart_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CART_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Create a cart: a customer's when signed in, else anonymous (its token is returned once).
+#[utoipa::path(post, path = "/v1/stores/{store}/carts", tag = "orders",
+    params(("store" = String, Path, description = "store slug")),
+    responses((status = 201, body = CartView), (status = 404)))]
+pub async fn create_cart(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: MaybeCaller,
+) -> Result<(StatusCode, axum::Json<CartView>), ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = caller.for_store(&store, None)?;
+    let cart = state
+        .orders()
+        .create_cart(CreateCartRequest {
+            store_id: store.id,
+            caller: Some(caller),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(cart.into())))
+}
+
+/// One cart, for its owner.
+#[utoipa::path(get, path = "/v1/stores/{store}/carts/{cart}", tag = "orders",
+    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id"),
+           ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
+    responses((status = 200, body = CartView), (status = 404)))]
+pub async fn get_cart(
+    State(state): State<GatewayState>,
+    Path((slug, cart_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: MaybeCaller,
+) -> Result<axum::Json<CartView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = caller.for_store(&store, cart_token(&headers))?;
+    let cart = state
+        .orders()
+        .get_cart(GetCartRequest {
+            store_id: store.id,
+            caller: Some(caller),
+            cart_id,
+        })
+        .await?;
+    Ok(axum::Json(cart.into()))
+}
+
+/// Add a SKU to a cart (or more of it).
+#[utoipa::path(post, path = "/v1/stores/{store}/carts/{cart}/items", tag = "orders", request_body = AddItemBody,
+    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id")),
+    responses((status = 200, body = CartView), (status = 404), (status = 422)))]
+pub async fn add_cart_item(
+    State(state): State<GatewayState>,
+    Path((slug, cart_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: MaybeCaller,
+    ApiJson(body): ApiJson<AddItemBody>,
+) -> Result<axum::Json<CartView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = caller.for_store(&store, cart_token(&headers))?;
+    let request = AddCartItemRequest {
+        store_id: store.id,
+        caller: Some(caller),
+        cart_id,
+        sku: body.sku,
+        quantity: body.quantity,
+    };
+    Ok(axum::Json(state.orders().add_cart_item(request).await?.into()))
+}
+
+/// Set a line's quantity; 0 removes it.
+#[utoipa::path(put, path = "/v1/stores/{store}/carts/{cart}/items/{sku}", tag = "orders", request_body = SetItemBody,
+    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id"),
+           ("sku" = String, Path, description = "SKU")),
+    responses((status = 200, body = CartView), (status = 404), (status = 422)))]
+pub async fn set_cart_item(
+    State(state): State<GatewayState>,
+    Path((slug, cart_id, sku)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    caller: MaybeCaller,
+    ApiJson(body): ApiJson<SetItemBody>,
+) -> Result<axum::Json<CartView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = caller.for_store(&store, cart_token(&headers))?;
+    let request = SetCartItemRequest {
+        store_id: store.id,
+        caller: Some(caller),
+        cart_id,
+        sku,
+        quantity: body.quantity,
+    };
+    Ok(axum::Json(state.orders().set_cart_item(request).await?.into()))
+}
+
+/// Merge an anonymous cart into the signed-in customer's cart.
+#[utoipa::path(post, path = "/v1/stores/{store}/carts/merge", tag = "orders", request_body = MergeCartBody,
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
+    responses((status = 200, body = CartView), (status = 401), (status = 404)))]
+pub async fn merge_cart(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: MaybeCaller,
+    ApiJson(body): ApiJson<MergeCartBody>,
+) -> Result<axum::Json<CartView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    if caller.0.is_none() {
+        return Err(ServiceError::unauthenticated(
+            "sign in to merge a cart into yours",
+        ));
+    }
+    let caller = caller.for_store(&store, None)?;
+    let request = MergeCartRequest {
+        store_id: store.id,
+        caller: Some(caller),
+        anonymous_cart_id: body.cart_id,
+        anonymous_cart_token: body.cart_token,
+    };
+    Ok(axum::Json(state.orders().merge_cart(request).await?.into()))
+}

@@ -1,0 +1,247 @@
+//! Checkout and orders: placing, reading (with history), cancelling and refunding.
+
+use crate::access::{Caller, MaybeCaller};
+use crate::dto_orders::{
+    CheckoutBody, EventsQuery, OrderHistoryView, OrderPageView, OrderView, OrdersQuery, RefundBody,
+};
+use crate::extract::ApiQuery;
+use crate::routes::carts::cart_token;
+use crate::state::GatewayState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mercato_proto::orders::{
+    CancelOrderRequest, CheckoutRequest, GetOrderEventsRequest, GetOrderRequest, ListOrdersRequest,
+    PaymentDetails, RefundLine, RefundOrderRequest,
+};
+use mercato_runtime::error::{ErrorCode, ServiceError};
+use sha2::{Digest, Sha256};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
+    let key = headers
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or_default();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ServiceError::invalid_request(
+            "an Idempotency-Key header (1–200 characters) is required",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// Check a cart out: reserve stock, authorize and capture payment, confirm — or compensate.
+/// Requires `Idempotency-Key`: the same key and body replay the first answer (with
+/// `Idempotent-Replayed: true`), the same key with another body is 422, a key still running 409.
+#[utoipa::path(post, path = "/v1/stores/{store}/checkout", tag = "orders", request_body = CheckoutBody,
+    params(("store" = String, Path, description = "store slug"),
+           ("Idempotency-Key" = String, Header, description = "unique per checkout attempt"),
+           ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
+    responses((status = 201, body = OrderView, description = "confirmed"),
+              (status = 202, body = OrderView, description = "still running; poll the order"),
+              (status = 400), (status = 402, description = "payment declined"),
+              (status = 409, description = "out of stock, or the key is still running"), (status = 422)))]
+pub async fn checkout(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    caller: MaybeCaller,
+    body: Bytes,
+) -> Result<Response, ServiceError> {
+    let key = idempotency_key(&headers)?;
+    let parsed: CheckoutBody =
+        serde_json::from_slice(&body).map_err(|e| ServiceError::validation(format!("checkout body: {e}")))?;
+    let store = state.store_by_slug(&slug).await?;
+    let caller = caller.for_store(&store, cart_token(&headers))?;
+    let request_hash = hex(&Sha256::digest(&body));
+    let payment = PaymentDetails {
+        card_number: parsed.payment.card_number,
+        email: parsed.payment.email.unwrap_or_default(),
+        billing_country: parsed.payment.billing_country.unwrap_or_default(),
+        shipping_country: parsed.payment.shipping_country.unwrap_or_default(),
+        ip: String::new(),
+    };
+    let answer = state
+        .orders()
+        .checkout(CheckoutRequest {
+            store_id: store.id,
+            caller: Some(caller),
+            cart_id: parsed.cart_id,
+            idempotency_key: key,
+            payment: Some(payment),
+            request_hash,
+        })
+        .await?;
+    let order = answer
+        .order
+        .ok_or_else(|| ServiceError::internal("checkout returned no order"))?;
+    let mut response = match order.status.as_str() {
+        "confirmed" => (StatusCode::CREATED, axum::Json(OrderView::from(order))).into_response(),
+        "pending" => (StatusCode::ACCEPTED, axum::Json(OrderView::from(order))).into_response(),
+        _ => failed_checkout(&order).into_response(),
+    };
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// A checkout that ended without an order: 409 when stock ran out, 402 when payment failed.
+fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
+    let code = order.failure_code.as_str();
+    let message = format!("order {} failed: {}", order.id, code.replace('_', " "));
+    match code {
+        "out_of_stock" => ServiceError::new(ErrorCode::Conflict, message),
+        "payment_declined" | "fraud_blocked" | "insufficient_funds" | "card_declined" => {
+            ServiceError::new(ErrorCode::PaymentRequired, message)
+        }
+        _ => ServiceError::new(ErrorCode::Unavailable, message),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Orders: a customer's own, or the whole store's for owners and staff.
+#[utoipa::path(get, path = "/v1/stores/{store}/orders", tag = "orders",
+    params(("store" = String, Path, description = "store slug"), OrdersQuery), security(("bearer" = [])),
+    responses((status = 200, body = OrderPageView), (status = 401), (status = 404)))]
+pub async fn list_orders(
+    State(state): State<GatewayState>,
+    Path(slug): Path<String>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<OrdersQuery>,
+) -> Result<axum::Json<OrderPageView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
+    let page = state
+        .orders()
+        .list_orders(ListOrdersRequest {
+            store_id: store.id,
+            caller: Some(caller),
+            page: query.page.unwrap_or(0),
+            per_page: query.per_page.unwrap_or(0),
+        })
+        .await?;
+    Ok(axum::Json(OrderPageView {
+        items: page.orders.into_iter().map(Into::into).collect(),
+        total: page.total,
+    }))
+}
+
+/// One order.
+#[utoipa::path(get, path = "/v1/stores/{store}/orders/{order}", tag = "orders",
+    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id")),
+    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 401), (status = 404)))]
+pub async fn get_order(
+    State(state): State<GatewayState>,
+    Path((slug, order_id)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<axum::Json<OrderView>, ServiceError> {
+    let store = state.store_by_slug(&slug).await?;
+    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
+    let order = state
+        .orders()
+        .get_order(GetOrderRequest {
+            store_id: store.id,
+            caller: Some(caller),
+            order_id,
+        })
+        .await?;
+    Ok(axum::Json(order.into()))
+}
+
+/// An order's history of events; with `as_of`, the state at that time.
+#[utoipa::path(get, path = "/v1/stores/{store}/orders/{order}/events", tag = "orders",
+    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"), EventsQuery),
+    security(("bearer" = [])), responses((status = 200, body = OrderHistoryView), (status = 401), (status = 404)))]
+pub async fn order_events(
+    State(state): State<GatewayState>,
+    Path((slug, order_id)): Path<(String, String)>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<axum::Json<OrderHistoryView>, ServiceError> {
+    let as_of_ms = match query.as_of.as_deref() {
+        None => None,
+        Some(s) => Some(
+            mercato_runtime::time::parse_rfc3339(s)
+                .ok_or_else(|| ServiceError::invalid_field("as_of", "must be an RFC 3339 time"))?,
+        ),
+    };
+    let store = state.store_by_slug(&slug).await?;
+    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
+    let history = state
+        .orders()
+        .get_order_events(GetOrderEventsRequest {
+            store_id: store.id,
+            caller: Some(caller),
+            order_id,
+            as_of_ms,
+        })
+        .await?;
+    Ok(axum::Json(history.into()))
+}
+
+/// Cancel an order before fulfilment: stock goes back, the payment is voided or refunded.
+#[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/cancel", tag = "orders",
+    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"),
+           ("Idempotency-Key" = String, Header, description = "unique per cancellation attempt")),
+    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 400), (status = 404), (status = 409)))]
+pub async fn cancel_order(
+    State(state): State<GatewayState>,
+    Path((slug, order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<axum::Json<OrderView>, ServiceError> {
+    let key = idempotency_key(&headers)?;
+    let store = state.store_by_slug(&slug).await?;
+    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
+    let request = CancelOrderRequest {
+        store_id: store.id,
+        caller: Some(caller),
+        order_id,
+        idempotency_key: key,
+    };
+    Ok(axum::Json(state.orders().cancel_order(request).await?.into()))
+}
+
+/// Refund an order, fully or by lines (owner or staff): stock goes back, the money too.
+#[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/refunds", tag = "orders", request_body = RefundBody,
+    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"),
+           ("Idempotency-Key" = String, Header, description = "unique per refund")),
+    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 400), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn refund_order(
+    State(state): State<GatewayState>,
+    Path((slug, order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<RefundBody>,
+) -> Result<axum::Json<OrderView>, ServiceError> {
+    let key = idempotency_key(&headers)?;
+    let store = state.store_by_slug(&slug).await?;
+    caller.require(&store, crate::access::STORE_STAFF)?;
+    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
+    let request = RefundOrderRequest {
+        store_id: store.id,
+        caller: Some(caller),
+        order_id,
+        idempotency_key: key,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| RefundLine {
+                sku: l.sku,
+                quantity: l.quantity,
+            })
+            .collect(),
+    };
+    Ok(axum::Json(state.orders().refund_order(request).await?.into()))
+}

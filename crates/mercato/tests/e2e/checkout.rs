@@ -1,0 +1,197 @@
+//! Checkout through the edge, in both topologies: the happy path, idempotency, and a flash sale
+//! where many buyers race for little stock.
+
+use crate::harness::{Platform, platforms};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const APPROVE: &str = "4242424242424242";
+const DECLINE: &str = "4000000000000002";
+
+/// A distinct, valid (Luhn) test card per buyer: fraud screening rightly blocks one card used
+/// by hundreds of buyers in a minute, so a crowd needs a card each.
+#[allow(dead_code)]
+fn card_for(buyer: usize) -> String {
+    let body = format!("424242{buyer:09}");
+    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// A store with one product of `units` in stock; returns (store slug, owner token, SKU).
+async fn store_with_stock(p: &Platform, units: i64) -> (String, String, String) {
+    let (store, _) = p.provision(0).await;
+    let (owner, _) = p
+        .sign_in(1, &store, "owner@example.com", "correct horse battery")
+        .await;
+    let sku = "TEE-1".to_owned();
+    let product = json!({"slug": "tee", "title": "Tee", "variants": [
+        {"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]});
+    let created = p
+        .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &product)
+        .await;
+    assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+    let stock = p
+        .send(
+            0,
+            p.http
+                .put(format!("{}/v1/stores/{store}/inventory/{sku}", p.gateway(0)))
+                .bearer_auth(&owner)
+                .json(&json!({"on_hand": units})),
+        )
+        .await;
+    assert_eq!(stock.status, 200, "{}: {}", p.name, stock.body);
+    (store, owner, sku)
+}
+
+/// An anonymous cart holding `quantity` of `sku`, once orders has learnt the SKU from catalog's
+/// events; returns (cart id, cart token).
+async fn cart_with(p: &Platform, n: usize, store: &str, sku: &str, quantity: i64) -> (String, String) {
+    let cart = p
+        .post(n, &format!("/v1/stores/{store}/carts"), None, &json!({}))
+        .await;
+    assert_eq!(cart.status, 201, "{}: {}", p.name, cart.body);
+    let (id, token) = (
+        cart.body["id"].as_str().unwrap().to_owned(),
+        cart.body["cart_token"].as_str().unwrap().to_owned(),
+    );
+    let started = Instant::now();
+    loop {
+        let add = p
+            .send(
+                n,
+                p.http
+                    .post(format!("{}/v1/stores/{store}/carts/{id}/items", p.gateway(n)))
+                    .header("x-cart-token", &token)
+                    .json(&json!({"sku": sku, "quantity": quantity})),
+            )
+            .await;
+        if add.status == 200 {
+            return (id, token);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{}: cart never accepted {sku}: {}",
+            p.name,
+            add.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn checkout(
+    p: &Platform,
+    n: usize,
+    store: &str,
+    cart: &(String, String),
+    key: &str,
+    card: &str,
+) -> crate::harness::Reply {
+    let body = json!({"cart_id": cart.0, "payment": {"card_number": card}});
+    let request = p
+        .http
+        .post(format!("{}/v1/stores/{store}/checkout", p.gateway(n)))
+        .header("x-cart-token", &cart.1)
+        .header("idempotency-key", key)
+        .json(&body);
+    p.send(n, request).await
+}
+
+async fn stock(p: &Platform, store: &str, owner: &str, sku: &str) -> Value {
+    p.get(0, &format!("/v1/stores/{store}/inventory/{sku}"), Some(owner))
+        .await
+        .body
+}
+
+#[tokio::test]
+async fn a_shopper_checks_out_and_a_retry_with_the_same_key_replays_the_order() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 10).await;
+        let cart = cart_with(&p, 1, &store, &sku, 3).await;
+        let first = checkout(&p, 0, &store, &cart, "key-1", APPROVE).await;
+        assert_eq!(first.status, 201, "{}: {}", p.name, first.body);
+        assert_eq!(first.body["status"], "confirmed");
+        assert_eq!(first.body["total_minor"], 4500);
+
+        let again = checkout(&p, 1, &store, &cart, "key-1", APPROVE).await;
+        assert_eq!(again.status, 201, "{}", p.name);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.body["id"], first.body["id"], "{}: the same order", p.name);
+        let other_body = checkout(&p, 0, &store, &cart, "key-1", DECLINE).await;
+        assert_eq!(other_body.status, 422, "{}: {}", p.name, other_body.body);
+
+        let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(level["available_total"], 7, "{}: {level}", p.name);
+        assert_eq!(level["locations"][0]["reserved"], 0, "{}", p.name);
+
+        let id = first.body["id"].as_str().unwrap();
+        let history = p
+            .get(1, &format!("/v1/stores/{store}/orders/{id}/events"), Some(&owner))
+            .await;
+        assert_eq!(history.status, 200, "{}: {}", p.name, history.body);
+        assert_eq!(history.body["state"]["status"], "confirmed");
+        assert!(
+            history.body["events"].as_array().unwrap().len() >= 3,
+            "{}: {}",
+            p.name,
+            history.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 5).await;
+        let cart = cart_with(&p, 0, &store, &sku, 2).await;
+        let body = json!({"cart_id": cart.0, "payment": {"card_number": APPROVE}});
+        let request = p
+            .http
+            .post(format!("{}/v1/stores/{store}/checkout", p.gateway(1)))
+            .header("x-cart-token", &cart.1)
+            .json(&body);
+        assert_eq!(p.send(1, request).await.status, 400, "{}", p.name);
+
+        let declined = checkout(&p, 0, &store, &cart, "decline-1", DECLINE).await;
+        assert_eq!(declined.status, 402, "{}: {}", p.name, declined.body);
+        let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(
+            level["available_total"], 5,
+            "{}: a declined payment gives the stock back: {level}",
+            p.name
+        );
+    }
+}
+
+#[test]
+fn generated_buyer_cards_pass_the_luhn_check() {
+    for buyer in [0, 1, 17, 299] {
+        let card = card_for(buyer);
+        let sum: u32 = card
+            .chars()
+            .rev()
+            .enumerate()
+            .map(|(i, c)| {
+                let d = c.to_digit(10).unwrap();
+                if i % 2 == 1 {
+                    if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        assert_eq!(sum % 10, 0, "{card}");
+    }
+}
