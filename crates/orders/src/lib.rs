@@ -15,8 +15,8 @@
 //!   ([`OrdersService::apply_catalog_event`]); a cart line for a SKU it does not know is 422.
 //! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends outbox events in the same transaction as the change.
-//! - [`events`]: `mercato.orders.order_{placed,confirmed,failed,cancelled,refunded}`
-//!   (`OrderChanged`) and the catalog subjects consumed.
+//! - [`events`]: the `mercato.orders.order_*` subjects (placed, confirmed, failed, cancelled,
+//!   refunded), each an `OrderChanged`, and the catalog subjects consumed.
 //!
 //! # The checkout saga
 //!
