@@ -4,7 +4,8 @@
    every object against the Kubernetes JSON schemas (kubernetes-validate, strict: unknown
    fields fail) for the oldest and newest Kubernetes versions we target, then checks what a
    schema cannot: probes, limits, security context, that each Deployment has its Service, HPA,
-   PDB and NetworkPolicy, that env references resolve, and the overlays' replica bounds.
+   PDB and NetworkPolicy, that every --…-url call is allowed by the NetworkPolicies on both
+   sides, that env references resolve, and the overlays' replica bounds.
    Where a kubectl binary exists, `kubectl kustomize` must render the same objects.
 2. Parses deploy/compose/compose.yaml: depends_on targets, bind-mounted files, named volumes,
    build context, variables documented in .env.example.
@@ -44,7 +45,21 @@ K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 # What each overlay must end up with: (HPA minReplicas, HPA maxReplicas) for every service.
 OVERLAY_BOUNDS = {"small": (1, 3), "large": (3, 20)}
 
-SERVICES = ("gateway", "identity", "catalog", "inventory", "payments")
+SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders")
+
+# Which pods may call each service's internal gRPC (besides the `monitoring` namespace, which
+# scrapes /metrics on the same port). The gateway faces clients and admits everyone.
+CALLERS = {
+    "identity": {"gateway"},
+    "catalog": {"gateway"},
+    "inventory": {"gateway", "orders"},
+    "payments": {"orders"},
+    "orders": {"gateway"},
+}
+
+# The flags that point a process at a remote service, and the service each names.
+URL_FLAGS = {"--identity-url": "identity", "--catalog-url": "catalog",
+             "--inventory-url": "inventory", "--payments-url": "payments", "--orders-url": "orders"}
 
 failures: list[str] = []
 passed = 0
@@ -318,6 +333,7 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
 
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
     need(set(deployments) == set(SERVICES), f"Deployments {sorted(deployments)} != {sorted(SERVICES)}")
+    calls: list[tuple[str, str, str, str]] = []  # (caller, callee, where, flag)
     for name, d in deployments.items():
         w = f"Deployment/{name}"
         labels = pod_labels(d)
@@ -359,11 +375,12 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
             args = c.get("args", [])
             need(f"--roles" in args and args[args.index("--roles") + 1] == name,
                  f"{cw}: args do not run --roles {name}")
-            for flag in ("--identity-url", "--catalog-url", "--inventory-url", "--payments-url"):
+            for flag, callee in URL_FLAGS.items():
                 if flag in args:
                     host = re.sub(r"^https?://([^:/]+).*", r"\1", args[args.index(flag) + 1])
                     need(host in {s["metadata"]["name"] for s in services},
                          f"{cw}: {flag} host {host} is no Service here")
+                    calls.append((name, callee, cw, flag))
             for e in c.get("env", []):
                 ref = e.get("valueFrom", {})
                 for kind, pool in (("secretKeyRef", secrets), ("configMapKeyRef", configmaps)):
@@ -405,15 +422,37 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
             need(8080 in ingress_ports or "http" in ingress_ports,
                  f"NetworkPolicy/{p['metadata']['name']}: port 8080 not open for ingress")
             if name != "gateway":
-                # Internal gRPC: admitted only from gateway pods (and the monitoring namespace).
+                # Internal gRPC: admitted only from its callers' pods (and the monitoring
+                # namespace).
                 for r in p["spec"].get("ingress", []):
                     sources = r.get("from", [])
                     need(bool(sources), f"NetworkPolicy/{p['metadata']['name']}: ingress open to everyone")
                     for src in sources:
                         need(src.get("podSelector", {}).get("matchLabels", {})
-                             .get("app.kubernetes.io/component") == "gateway"
+                             .get("app.kubernetes.io/component") in CALLERS.get(name, set())
                              or "namespaceSelector" in src and "podSelector" not in src,
                              f"NetworkPolicy/{p['metadata']['name']}: unexpected ingress source {src}")
+    # Every --…-url a process is given must be a call its callee is meant to take, that the
+    # callee's policies admit and the caller's own egress allows; otherwise it fails at run
+    # time only, and only where an enforcing CNI is installed.
+    for caller, callee, cw, flag in calls:
+        if callee not in deployments or caller not in deployments:
+            continue
+        need(caller in CALLERS.get(callee, set()),
+             f"{cw}: {flag}: {caller} is not among {callee}'s callers {sorted(CALLERS.get(callee, set()))}")
+        caller_labels, callee_labels = pod_labels(deployments[caller]), pod_labels(deployments[callee])
+        own_in = [p for p in policies if p["spec"].get("podSelector") and selects(p["spec"]["podSelector"], callee_labels)]
+        own_out = [p for p in policies if p["spec"].get("podSelector") and selects(p["spec"]["podSelector"], caller_labels)]
+        need(any(not r.get("from") or any("podSelector" in src and "namespaceSelector" not in src
+                                           and selects(src["podSelector"], caller_labels)
+                                           for src in r["from"])
+                 for p in own_in for r in p["spec"].get("ingress", [])),
+             f"{cw}: {flag}: no NetworkPolicy of {callee} admits {caller} pods")
+        need(any(any("podSelector" in dst and "namespaceSelector" not in dst
+                      and selects(dst["podSelector"], callee_labels) for dst in r.get("to", []))
+                 and any(q.get("port") in (8080, "http") for q in r.get("ports", []))
+                 for p in own_out for r in p["spec"].get("egress", [])),
+             f"{cw}: {flag}: no NetworkPolicy of {caller} allows egress to {callee} pods :8080")
     if problems:
         for p in problems:
             fail(f"{where}: {p}")

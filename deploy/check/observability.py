@@ -84,9 +84,6 @@ STANDARD = {
 # PLANNED_MARKER, so a reader knows why it shows "no data".
 PLANNED_MARKER = "emitted once the commerce-core / real-time services land"
 PLANNED = {
-    "saga_instances": Metric("gauge", {"state"}, "planned: commerce-core"),
-    "saga_step_duration_seconds": Metric("histogram", {"step"}, "planned: commerce-core"),
-    "saga_oldest_incomplete_seconds": Metric("gauge", set(), "planned: commerce-core"),
     "websocket_connections": Metric("gauge", set(), "planned: real-time"),
     "websocket_messages_total": Metric("counter", {"direction"}, "planned: real-time"),
     "websocket_delivery_latency_seconds": Metric("histogram", set(), "planned: real-time"),
