@@ -23,6 +23,56 @@ use std::time::Instant;
 pub const LEASE_MS: i64 = 15_000;
 /// When a step could not be made (a dependency down), the driver retries after this.
 pub const RETRY_AFTER_MS: i64 = 2_000;
+/// How long a checkout waits for stock that exists but is held by other checkouts: their
+/// payments may fail and give it back. Long enough for an authorization, short of the request
+/// timeout; a flash sale then sells every unit instead of turning buyers away while declined
+/// checkouts still hold some.
+const HOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reserves, and while the refusal is only because other checkouts hold the units (the SKUs'
+/// on-hand stock would cover the request), waits and tries again until [`HOLD_WAIT`] runs out.
+async fn reserve_waiting_for_holds(
+    inventory: &mercato_runtime::clients::inventory::InventoryClient,
+    request: inv::ReserveRequest,
+) -> Result<inv::Reservation, ServiceError> {
+    let deadline = tokio::time::Instant::now() + HOLD_WAIT;
+    let mut pause = std::time::Duration::from_millis(20);
+    loop {
+        let refusal = match inventory.reserve(request.clone()).await {
+            Err(e) if e.code == ErrorCode::Conflict => e,
+            other => return other,
+        };
+        if tokio::time::Instant::now() + pause > deadline || !only_held(inventory, &request).await {
+            return Err(refusal);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(250));
+    }
+}
+
+/// Whether every line's SKU has enough stock on hand, so that only reservations stand in the way.
+async fn only_held(
+    inventory: &mercato_runtime::clients::inventory::InventoryClient,
+    request: &inv::ReserveRequest,
+) -> bool {
+    for line in &request.lines {
+        let stock = inventory
+            .get_stock(inv::GetStockRequest {
+                store_id: request.store_id.clone(),
+                sku: line.sku.clone(),
+            })
+            .await;
+        let on_hand: i64 = match stock {
+            Ok(levels) => levels.locations.iter().map(|l| l.on_hand).sum(),
+            Err(_) => return false,
+        };
+        if on_hand < line.quantity {
+            return false;
+        }
+    }
+    true
+}
+
 /// How long the inventory holds the stock while the payment is authorized.
 pub const RESERVATION_TTL_SECONDS: i64 = 600;
 /// Sagas the driver picks up per pass.
@@ -192,7 +242,7 @@ impl OrdersService {
                         .collect(),
                     ttl_seconds: RESERVATION_TTL_SECONDS,
                 };
-                match inventory.reserve(request).await {
+                match reserve_waiting_for_holds(inventory, request).await {
                     Ok(r) => Ok(EventData::StockReserved {
                         lines: r
                             .lines

@@ -108,6 +108,10 @@ pub struct ServiceEndpoints {
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
+    /// Deadline of calls to orders: a checkout runs a whole saga (stock, payment, waiting for
+    /// held stock), so it gets longer than a single lookup.
+    #[serde(with = "humantime_serde")]
+    pub orders_call_timeout: Duration,
     /// Shared secret every internal gRPC call must present. Set it whenever service ports are
     /// reachable by anything but the platform's own processes.
     pub internal_token: Option<Secret>,
@@ -188,6 +192,7 @@ impl Default for Settings {
                 payments: Vec::new(),
                 orders: Vec::new(),
                 call_timeout: Duration::from_secs(5),
+                orders_call_timeout: Duration::from_secs(14),
                 internal_token: None,
             },
             auth: AuthSettings {

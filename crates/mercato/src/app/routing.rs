@@ -32,7 +32,10 @@ impl Remotes<'_> {
         if let Some(client) = local {
             return Ok(client.clone());
         }
-        let deadline = self.settings.services.call_timeout;
+        let deadline = match service {
+            "orders" => self.settings.services.orders_call_timeout,
+            _ => self.settings.services.call_timeout,
+        };
         let channel = balanced_channel(endpoints, deadline).map_err(|e| {
             anyhow::anyhow!(
                 "the {service} role is not local, so services.{service} needs its gRPC endpoints: {e}"

@@ -112,7 +112,10 @@ pub(super) async fn orders(w: &mut Wiring<'_>, deps: OrdersDeps) -> anyhow::Resu
         OrdersServer::from_arc(service.clone()),
         w.admit.clone(),
     ));
-    Ok(OrdersClient::local(service, w.settings.services.call_timeout))
+    Ok(OrdersClient::local(
+        service,
+        w.settings.services.orders_call_timeout,
+    ))
 }
 
 fn payments_config(_settings: &Settings) -> PaymentsConfig {

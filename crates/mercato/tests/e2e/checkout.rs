@@ -1,7 +1,7 @@
 //! Checkout through the edge, in both topologies: the happy path, idempotency, and a flash sale
 //! where many buyers race for little stock.
 
-use crate::harness::{Platform, platforms};
+use crate::harness::{Platform, platforms, platforms_with};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,6 @@ const DECLINE: &str = "4000000000000002";
 
 /// A distinct, valid (Luhn) test card per buyer: fraud screening rightly blocks one card used
 /// by hundreds of buyers in a minute, so a crowd needs a card each.
-#[allow(dead_code)]
 fn card_for(buyer: usize) -> String {
     let body = format!("424242{buyer:09}");
     let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
@@ -170,6 +169,81 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
         assert_eq!(
             level["available_total"], 5,
             "{}: a declined payment gives the stock back: {level}",
+            p.name
+        );
+    }
+}
+
+/// The flash sale, scaled to the CI machine: 300 buyers race for 30 units, one in ten
+/// with a card that is declined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
+    const UNITS: i64 = 30;
+    const BUYERS: usize = 300;
+    for p in platforms_with(|s| s.http.rate_limit_per_second = 0).await {
+        let p = std::sync::Arc::new(p);
+        let (store, owner, sku) = store_with_stock(&p, UNITS).await;
+        // Carts first, so the race is only the checkouts.
+        let mut carts = Vec::new();
+        for i in 0..BUYERS {
+            carts.push(cart_with(&p, i, &store, &sku, 1).await);
+        }
+        let mut racers = Vec::new();
+        for (i, cart) in carts.into_iter().enumerate() {
+            let (p, store) = (p.clone(), store.clone());
+            racers.push(tokio::spawn(async move {
+                let declined = i % 10 == 0;
+                let card = if declined { DECLINE.to_owned() } else { card_for(i) };
+                (
+                    declined,
+                    checkout(&p, i, &store, &cart, &format!("buyer-{i}"), &card)
+                        .await
+                        .status,
+                )
+            }));
+        }
+        let mut confirmed = 0;
+        let mut approved_buyers = 0;
+        for racer in racers {
+            let (declined, status) = racer.await.unwrap();
+            assert!(
+                matches!(status, 201 | 402 | 409),
+                "{}: buyer got {status}",
+                p.name
+            );
+            if declined {
+                assert_ne!(status, 201, "{}: a declined card bought something", p.name);
+            } else {
+                approved_buyers += 1;
+            }
+            if status == 201 {
+                confirmed += 1;
+            }
+        }
+        assert_eq!(confirmed, UNITS.min(approved_buyers), "{}", p.name);
+        let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(level["available_total"], UNITS - confirmed, "{}: {level}", p.name);
+        assert_eq!(level["locations"][0]["reserved"], 0, "{}: {level}", p.name);
+        let mut confirmed_orders = 0;
+        for page in 1..=BUYERS.div_ceil(100) + 1 {
+            let orders = p
+                .get(
+                    0,
+                    &format!("/v1/stores/{store}/orders?per_page=100&page={page}"),
+                    Some(&owner),
+                )
+                .await;
+            assert_eq!(orders.status, 200, "{}: {}", p.name, orders.body);
+            confirmed_orders += orders.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["status"] == "confirmed")
+                .count();
+        }
+        assert_eq!(
+            confirmed_orders as i64, confirmed,
+            "{}: one order per sale",
             p.name
         );
     }
