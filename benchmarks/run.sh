@@ -5,7 +5,8 @@
 #   bash benchmarks/run.sh            # all phases
 #   PHASES="baseline embedded" bash benchmarks/run.sh
 #
-# Environment: CONCURRENCY (64), DURATION (10s), PRODUCTS (500), PROVISION_COUNT (1000),
+# Environment: CONCURRENCY (64), CHECKOUT_CONCURRENCY (16), DURATION (10s), PRODUCTS (500),
+# PROVISION_COUNT (1000),
 # PROVISION_LARGE (5000: stores existing for the second provisioning phase).
 # Results (text and one JSON line per phase) go to benchmarks/out/<timestamp>/.
 set -euo pipefail
@@ -13,7 +14,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/target/release/mercato"
 C="${CONCURRENCY:-64}" D="${DURATION:-10s}" PRODUCTS="${PRODUCTS:-500}"
 COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
-PHASES="${PHASES:-baseline embedded distributed provision}"
+PHASES="${PHASES:-baseline embedded distributed checkout provision}"
+CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
 OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
 # The load generator is one client sending tens of thousands of requests a second; per-client
 # rate limits would measure the limiter, not the platform.
@@ -60,6 +62,20 @@ distributed() {
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
 }
 
+checkout_phase() {
+  "$BIN" serve --no-demo --listen 127.0.0.1:9982 --data-dir "$OUT/checkout-data" >"$OUT/checkout.log" 2>&1 & PIDS+=($!)
+  wait_ready http://127.0.0.1:9982
+  echo "## checkout, embedded" | tee -a "$OUT/summary.txt"
+  "$BIN" bench checkout --url http://127.0.0.1:9982 -c "$CHECKOUT_C" -d "$D" | tee -a "$OUT/summary.txt"
+  kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+  export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchco$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-checkout"
+  bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
+  echo "## checkout, distributed" | tee -a "$OUT/summary.txt"
+  "$BIN" bench checkout --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 -c "$CHECKOUT_C" -d "$D" \
+    | tee -a "$OUT/summary.txt"
+  bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
+}
+
 provision() {
   "$BIN" serve --no-demo --listen 127.0.0.1:9981 --data-dir "$OUT/provision-data" >"$OUT/provision.log" 2>&1 & PIDS+=($!)
   wait_ready http://127.0.0.1:9981
@@ -76,6 +92,7 @@ for phase in $PHASES; do
     embedded) embedded; baseline after-embedded ;;
     distributed) distributed; baseline after-distributed ;;
     provision) provision ;;
+    checkout) checkout_phase ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done

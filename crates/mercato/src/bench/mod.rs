@@ -5,9 +5,11 @@
 //! - `http`: closed-loop load on fixed paths (e.g. against the baseline).
 //! - `catalog`: creates a store with products, then measures product reads, listings and
 //!   searches at a given concurrency against one or more gateways.
+//! - `checkout`: checkouts per second and their latency (cart, line, checkout per shopper).
 //! - `provision`: store provisioning latency, after preloading a number of stores.
 
 mod baseline;
+mod checkout;
 mod load;
 mod scenarios;
 
@@ -41,6 +43,11 @@ pub enum BenchCommand {
         /// Products to create before measuring.
         #[arg(long, default_value_t = 500)]
         products: u32,
+    },
+    /// Checkouts per second and their latency: shoppers fill a cart and check out, in a loop.
+    Checkout {
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Store provisioning latency over `count` stores, after preloading `preload` stores.
     Provision {
@@ -94,6 +101,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Catalog { load, products } => catalog(&load, products).await,
+        BenchCommand::Checkout { load } => checkout::checkout(&load).await,
         BenchCommand::Provision {
             url,
             count,

@@ -11,7 +11,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// Provisions a store with a unique slug through `url`; returns its slug and the owner's token.
-async fn fresh_store(http: &reqwest::Client, url: &str) -> anyhow::Result<(String, String)> {
+pub(super) async fn fresh_store(http: &reqwest::Client, url: &str) -> anyhow::Result<(String, String)> {
     let slug = format!("bench-{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
     let body = json!({"slug": slug, "name": "Bench", "currency": "EUR",
                       "owner": {"email": "owner@bench.test", "password": PASSWORD}});

@@ -1,0 +1,145 @@
+//! The checkout benchmark: closed-loop shoppers, each filling a fresh cart and checking it out,
+//! with a distinct valid card per checkout (fraud screening would rightly block one card used
+//! thousands of times a minute).
+
+use super::LoadArgs;
+use super::load::{client, percentile};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A Luhn-valid test card number, different for every `n`.
+fn card(n: usize) -> String {
+    let body = format!("424242{:09}", n % 1_000_000_000);
+    let sum: u32 = body
+        .chars()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = c.to_digit(10).unwrap_or(0);
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// One shopper journey: cart, line, checkout. Returns the checkout's latency and status.
+async fn journey(
+    http: &reqwest::Client,
+    url: &str,
+    store: &str,
+    sku: &str,
+    n: usize,
+) -> anyhow::Result<(u64, u16)> {
+    let cart: Value = http
+        .post(format!("{url}/v1/stores/{store}/carts"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let (id, token) = (
+        cart["id"].as_str().unwrap_or_default(),
+        cart["cart_token"].as_str().unwrap_or_default(),
+    );
+    http.post(format!("{url}/v1/stores/{store}/carts/{id}/items"))
+        .header("x-cart-token", token)
+        .json(&json!({"sku": sku, "quantity": 1}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let sent = Instant::now();
+    let response = http
+        .post(format!("{url}/v1/stores/{store}/checkout"))
+        .header("x-cart-token", token)
+        .header("idempotency-key", format!("bench-{n}"))
+        .json(&json!({"cart_id": id, "payment": {"card_number": card(n)}}))
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    response.bytes().await?;
+    Ok((sent.elapsed().as_micros() as u64, status))
+}
+
+/// Measures checkouts per second and their latency at the configured concurrency.
+pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
+    let http = client();
+    let url = args.urls[0].clone();
+    let (store, token) = super::scenarios::fresh_store(&http, &url).await?;
+    let sku = "BENCH-TEE".to_owned();
+    http.post(format!("{url}/v1/stores/{store}/products"))
+        .bearer_auth(&token)
+        .json(&json!({"slug": "bench-tee", "title": "Bench Tee",
+                      "variants": [{"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    http.put(format!("{url}/v1/stores/{store}/inventory/{sku}"))
+        .bearer_auth(&token)
+        .json(&json!({"on_hand": 1_000_000}))
+        .send()
+        .await?
+        .error_for_status()?;
+    // Orders learns SKUs from catalog events; wait until a cart accepts this one.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match journey(&http, &url, &store, &sku, usize::MAX / 2).await {
+            Ok((_, 201)) => break,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => anyhow::bail!("the store never accepted a checkout: {other:?}"),
+        }
+    }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let stop = started + args.duration;
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let (http, next, store, sku) = (http.clone(), next.clone(), store.clone(), sku.clone());
+        let url = args.urls[w % args.urls.len()].clone();
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < stop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                match journey(&http, &url, &store, &sku, n).await {
+                    Ok(r) => out.push(r),
+                    Err(_) => out.push((0, 0)),
+                }
+            }
+            out
+        }));
+    }
+    let mut results = Vec::new();
+    for w in workers {
+        results.extend(w.await?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let confirmed = results.iter().filter(|(_, s)| *s == 201).count();
+    let mut latencies: Vec<u64> = results
+        .iter()
+        .filter(|(_, s)| *s == 201)
+        .map(|(l, _)| *l)
+        .collect();
+    latencies.sort_unstable();
+    let report = json!({
+        "phase": "checkout", "concurrency": args.concurrency, "seconds": seconds,
+        "journeys": results.len(), "confirmed": confirmed, "other": results.len() - confirmed,
+        "checkouts_per_second": confirmed as f64 / seconds,
+        "p50_ms": percentile(&latencies, 50.0), "p99_ms": percentile(&latencies, 99.0),
+    });
+    println!(
+        "checkout   c={:<3} {:>9.1} checkouts/s  p50 {:>7.2} ms  p99 {:>7.2} ms  not confirmed {}",
+        args.concurrency,
+        confirmed as f64 / seconds,
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        results.len() - confirmed
+    );
+    println!("{report}");
+    Ok(())
+}
