@@ -8,11 +8,15 @@
 #   deploy/local/cluster.sh status  show each process's readiness
 #   deploy/local/cluster.sh smoke   up, check both gateways serve the same data, down
 #   deploy/local/cluster.sh rolling-restart   restart every process in turn (SIGTERM, wait, start)
+#   deploy/local/cluster.sh start-one NAME    start one process that is not running (e.g. after
+#                                             a crash), wait until it is ready
 #
 # Environment: MERCATO_BIN (default: the newer of target/release/mercato and target/debug/mercato),
 # MERCATO_LOCAL_DIR (pids and logs, default /tmp/mercato-local), MERCATO_POSTGRES_URL,
 # MERCATO_NATS_URL, MERCATO_REDIS_URL (default: the local servers), MERCATO_LOCAL_PREFIX
-# (database and stream namespace, default: local).
+# (database and stream namespace, default: local), MERCATO_LOCAL_PORT_OFFSET (added to every
+# port, default 0, so that two clusters can run side by side), MERCATO_FAILPOINT_FOR (a process
+# name: only that process is started with MERCATO_FAILPOINT; the others never get it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR="${MERCATO_LOCAL_DIR:-/tmp/mercato-local}"
@@ -25,15 +29,17 @@ export MERCATO__NATS__NAMESPACE="$PREFIX"
 export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 
 # name port roles extra-args
-UPSTREAMS="--identity-url http://127.0.0.1:9101 --catalog-url http://127.0.0.1:9102 --inventory-url http://127.0.0.1:9103 --orders-url http://127.0.0.1:9105"
+OFF="${MERCATO_LOCAL_PORT_OFFSET:-0}"
+url() { echo "http://127.0.0.1:$(($1 + OFF))"; }
+UPSTREAMS="--identity-url $(url 9101) --catalog-url $(url 9102) --inventory-url $(url 9103) --orders-url $(url 9105)"
 PROCESSES=(
-  "identity 9101 identity"
-  "catalog 9102 catalog"
-  "inventory 9103 inventory"
-  "payments 9104 payments"
-  "orders 9105 orders --inventory-url http://127.0.0.1:9103 --payments-url http://127.0.0.1:9104"
-  "gateway-1 8081 gateway $UPSTREAMS"
-  "gateway-2 8082 gateway $UPSTREAMS"
+  "identity $((9101 + OFF)) identity"
+  "catalog $((9102 + OFF)) catalog"
+  "inventory $((9103 + OFF)) inventory"
+  "payments $((9104 + OFF)) payments"
+  "orders $((9105 + OFF)) orders --inventory-url $(url 9103) --payments-url $(url 9104)"
+  "gateway-1 $((8081 + OFF)) gateway $UPSTREAMS"
+  "gateway-2 $((8082 + OFF)) gateway $UPSTREAMS"
 )
 
 # The explicitly given binary, else the newest of the release and debug builds (a stale release
@@ -49,6 +55,19 @@ binary() {
 
 ready() { curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
 
+# Starts one process in the background, appending to its log and recording its pid. Only the
+# process named by MERCATO_FAILPOINT_FOR gets MERCATO_FAILPOINT (crash tests).
+launch() {
+  local name="$1" port="$2" roles="$3" extra="$4" bin="$5"
+  local fp=()
+  if [ -n "${MERCATO_FAILPOINT_FOR:-}" ] && [ "$name" = "$MERCATO_FAILPOINT_FOR" ]; then
+    fp=(MERCATO_FAILPOINT="${MERCATO_FAILPOINT:-}")
+  fi
+  # shellcheck disable=SC2086
+  env -u MERCATO_FAILPOINT "${fp[@]}" "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >>"$DIR/$name.log" 2>&1 &
+  echo $! >"$DIR/$name.pid"
+}
+
 up() {
   bash "$ROOT/scripts/services.sh" up >/dev/null
   mkdir -p "$DIR"
@@ -63,9 +82,8 @@ up() {
     if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
       echo "$name already running"; continue
     fi
-    # shellcheck disable=SC2086
-    "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >"$DIR/$name.log" 2>&1 &
-    echo $! >"$DIR/$name.pid"
+    : >"$DIR/$name.log"
+    launch "$name" "$port" "$roles" "$extra" "$bin"
     # Services first: the gateways read the signing keys from identity when they start.
     if [ "$roles" != gateway ]; then wait_ready "$name" "$port"; fi
   done
@@ -73,7 +91,7 @@ up() {
     read -r name port _ <<<"$p"
     wait_ready "$name" "$port"
   done
-  echo "distributed topology is up: gateways on http://127.0.0.1:8081 and http://127.0.0.1:8082"
+  echo "distributed topology is up: gateways on $(url 8081) and $(url 8082)"
 }
 
 wait_ready() {
@@ -113,10 +131,25 @@ restart_one() {
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$pid" 2>/dev/null; then echo "$name did not stop within 30 s" >&2; return 1; fi
-  # shellcheck disable=SC2086
-  "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >>"$DIR/$name.log" 2>&1 &
-  echo $! >"$DIR/$name.pid"
+  launch "$name" "$port" "$roles" "$extra" "$bin"
   wait_ready "$name" "$port"
+}
+
+# Starts one named process that is not running (after a crash), with the cluster's token.
+start_one() {
+  [ -s "$DIR/internal-token" ] && MERCATO__SERVICES__INTERNAL_TOKEN="$(cat "$DIR/internal-token")"
+  export MERCATO__SERVICES__INTERNAL_TOKEN
+  for p in "${PROCESSES[@]}"; do
+    read -r name port roles extra <<<"$p"
+    [ "$name" = "$1" ] || continue
+    if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
+      echo "$name is already running" >&2; return 1
+    fi
+    launch "$name" "$port" "$roles" "$extra" "$(binary)"
+    wait_ready "$name" "$port"
+    return
+  done
+  echo "no process named $1" >&2; return 2
 }
 
 rolling_restart() {
@@ -141,18 +174,18 @@ smoke() {
   trap down EXIT
   up
   local slug="smoke-$(date +%s)-$RANDOM" token id
-  curl -fsS -X POST http://127.0.0.1:8081/v1/stores -H 'content-type: application/json' \
+  curl -fsS -X POST "$(url 8081)/v1/stores" -H 'content-type: application/json' \
     -d "{\"slug\":\"$slug\",\"name\":\"Smoke\",\"currency\":\"EUR\",\"owner\":{\"email\":\"o@example.com\",\"password\":\"smoke test password\"}}" >/dev/null
-  token="$(curl -fsS -X POST http://127.0.0.1:8082/v1/oauth/token \
+  token="$(curl -fsS -X POST "$(url 8082)/v1/oauth/token" \
     -d "grant_type=password&store=$slug&username=o@example.com&password=smoke+test+password" |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
-  id="$(curl -fsS -X POST "http://127.0.0.1:8081/v1/stores/$slug/products" -H "authorization: Bearer $token" \
+  id="$(curl -fsS -X POST "$(url 8081)/v1/stores/$slug/products" -H "authorization: Bearer $token" \
     -H 'content-type: application/json' \
     -d '{"slug":"smoke-lamp","title":"Smoke Lamp","variants":[{"sku":"SL-1","price":{"amount_minor":1299,"currency":"EUR"}}]}' |
     sed -E 's/^\{"id":"([^"]+)".*/\1/')"
-  curl -fsS "http://127.0.0.1:8082/v1/stores/$slug/products/$id" | grep -q '"title":"Smoke Lamp"'
+  curl -fsS "$(url 8082)/v1/stores/$slug/products/$id" | grep -q '"title":"Smoke Lamp"'
   for _ in $(seq 1 20); do
-    if curl -fsS "http://127.0.0.1:8082/v1/stores/$slug/search?q=lamp" | grep -q '"total":1'; then
+    if curl -fsS "$(url 8082)/v1/stores/$slug/search?q=lamp" | grep -q '"total":1'; then
       echo "smoke: both gateways serve the same store, product and search"; return 0
     fi
     sleep 0.1
@@ -167,5 +200,6 @@ case "${1:-}" in
   status) status ;;
   smoke) smoke ;;
   rolling-restart) rolling_restart ;;
-  *) echo "usage: $0 up|down|status|smoke|rolling-restart" >&2; exit 2 ;;
+  start-one) start_one "${2:?usage: $0 start-one NAME}" ;;
+  *) echo "usage: $0 up|down|status|smoke|rolling-restart|start-one NAME" >&2; exit 2 ;;
 esac

@@ -242,7 +242,12 @@ impl OrdersService {
                         .collect(),
                     ttl_seconds: RESERVATION_TTL_SECONDS,
                 };
-                match reserve_waiting_for_holds(inventory, request).await {
+                let reserved = reserve_waiting_for_holds(inventory, request).await;
+                // Crash test: the stock is reserved, the reservation not yet recorded.
+                if reserved.is_ok() {
+                    mercato_runtime::failpoint::hit("orders.after_reserve");
+                }
+                match reserved {
                     Ok(r) => Ok(EventData::StockReserved {
                         lines: r
                             .lines
@@ -331,7 +336,10 @@ impl OrdersService {
                     store_id,
                     reservation_id: order.id.clone(),
                 };
-                settled_ok(inventory.release(request).await.map(drop), "release_stock")?;
+                let released = inventory.release(request).await.map(drop);
+                // Crash test: the stock is released, the release not yet recorded.
+                mercato_runtime::failpoint::hit("orders.during_compensation");
+                settled_ok(released, "release_stock")?;
                 Ok(EventData::StockReleased)
             }
             Command::VoidPayment => {
@@ -341,7 +349,10 @@ impl OrdersService {
                         intent_id: order.payment_intent_id.clone(),
                         idempotency_key: format!("void:{}", order.id),
                     };
-                    settled_ok(payments.void(request).await.map(drop), "void_payment")?;
+                    let voided = payments.void(request).await.map(drop);
+                    // Crash test: the payment is voided, the void not yet recorded.
+                    mercato_runtime::failpoint::hit("orders.during_compensation");
+                    settled_ok(voided, "void_payment")?;
                 }
                 Ok(EventData::PaymentVoided)
             }

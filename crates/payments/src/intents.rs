@@ -130,6 +130,8 @@ impl PaymentsService {
             .provider
             .authorize(&key, &input.card, intent.state.authorized, &input.currency)
             .await;
+        // Crash test: the provider has answered, the intent's outcome is not yet recorded.
+        mercato_runtime::failpoint::hit("payments.after_provider_authorize");
         let command = match &outcome {
             Ok(reply) => match reply.decline.as_deref() {
                 None => Command::Approve,
@@ -328,6 +330,10 @@ impl PaymentsService {
             {
                 Ok(()) => {
                     self.committed();
+                    // Crash test: the capture is recorded, the reply not yet sent.
+                    if kind == "capture" {
+                        mercato_runtime::failpoint::hit("payments.after_capture");
+                    }
                     return Ok(next.to_proto());
                 }
                 Err(StoreError::Stale) => intent = self.load(&intent.store_id, &intent.id).await?,

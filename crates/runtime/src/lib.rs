@@ -17,6 +17,7 @@
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
 //!   the same timeout and metrics either way.
 //! - [`shutdown`]: the signal every long-running task watches; [`testing`]: test databases.
+//! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
 
 pub mod auth;
 pub mod bus;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod env;
 pub mod error;
+pub mod failpoint;
 pub mod http;
 pub mod ids;
 pub mod inbox;
