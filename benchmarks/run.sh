@@ -29,7 +29,11 @@ wait_ready() {
 }
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# Stop what this run started, including a local cluster left up by a failed phase.
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${MERCATO_LOCAL_DIR:-}" ] && bash "$ROOT/deploy/local/cluster.sh" down >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 {

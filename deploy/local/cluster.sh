@@ -82,6 +82,12 @@ up() {
     if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
       echo "$name already running"; continue
     fi
+    # A port held by something else (another cluster's process, say) would answer our
+    # readiness checks and hide that ours never started.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port ($name) is already in use by another process; stop it or set MERCATO_LOCAL_PORT_OFFSET" >&2
+      return 1
+    fi
     : >"$DIR/$name.log"
     launch "$name" "$port" "$roles" "$extra" "$bin"
     # Services first: the gateways read the signing keys from identity when they start.

@@ -116,6 +116,10 @@ impl ErrorCode {
             tonic::Code::ResourceExhausted => ErrorCode::RateLimited,
             tonic::Code::Unavailable => ErrorCode::Unavailable,
             tonic::Code::DeadlineExceeded => ErrorCode::Timeout,
+            // Our services always attach their code, so a bare Unknown/Internal/Cancelled comes
+            // from the transport: a connection reset, an HTTP/2 error, a process dying mid-call.
+            // The upstream is unavailable (retry later), not broken.
+            tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
         }
     }
@@ -328,6 +332,13 @@ mod tests {
         let back = ServiceError::from(tonic::Status::unavailable("tcp connect error 10.0.0.1"));
         assert_eq!(back.code, ErrorCode::Unavailable);
         assert!(!back.message.contains("10.0.0.1"));
+    }
+
+    #[test]
+    fn a_connection_lost_mid_call_is_unavailable_not_internal() {
+        let back = ServiceError::from(tonic::Status::internal("h2 protocol error: connection reset"));
+        assert_eq!(back.code, ErrorCode::Unavailable);
+        assert_eq!(back.code.http_status(), 503);
     }
 
     #[test]

@@ -174,12 +174,11 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
     }
 }
 
-/// The flash sale, scaled to the CI machine: 300 buyers race for 30 units, one in ten
-/// with a card that is declined.
+/// The flash sale: 1,000 buyers race for 100 units, one in ten with a card that is declined.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
-    const UNITS: i64 = 30;
-    const BUYERS: usize = 300;
+    const UNITS: i64 = 100;
+    const BUYERS: usize = 1000;
     for p in platforms_with(|s| s.http.rate_limit_per_second = 0).await {
         let p = std::sync::Arc::new(p);
         let (store, owner, sku) = store_with_stock(&p, UNITS).await;
