@@ -54,8 +54,11 @@ pub async fn checkout(
     body: Bytes,
 ) -> Result<Response, ServiceError> {
     let key = idempotency_key(&headers)?;
-    let parsed: CheckoutBody =
-        serde_json::from_slice(&body).map_err(|e| ServiceError::validation(format!("checkout body: {e}")))?;
+    // Read by hand rather than with the JSON extractor: the raw bytes are hashed for idempotency.
+    let parsed: CheckoutBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ServiceError::validation(format!("checkout body: {e}")),
+        _ => ServiceError::invalid_request(format!("malformed JSON: {e}")),
+    })?;
     let store = state.store_by_slug(&slug).await?;
     let caller = caller.for_store(&store, cart_token(&headers))?;
     let request_hash = hex(&Sha256::digest(&body));

@@ -432,3 +432,24 @@ async fn customers_cannot_reach_each_others_carts_or_orders_nor_stores_each_othe
         );
     }
 }
+
+#[tokio::test]
+async fn a_malformed_checkout_body_is_400_and_a_wrongly_shaped_one_422() {
+    for p in platforms().await {
+        let (store, _, _) = store_with_stock(&p, 1).await;
+        let send = |body: &'static str| {
+            p.http
+                .post(format!("{}/v1/stores/{store}/checkout", p.gateway(0)))
+                .header("idempotency-key", "shape-1")
+                .header("content-type", "application/json")
+                .body(body)
+        };
+        assert_eq!(p.send(0, send("{\"cart_id\": ")).await.status, 400, "{}", p.name);
+        assert_eq!(
+            p.send(0, send("{\"cart_id\": 1, \"payment\": {}}")).await.status,
+            422,
+            "{}",
+            p.name
+        );
+    }
+}
