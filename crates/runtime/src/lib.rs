@@ -6,7 +6,7 @@
 //! - [`telemetry`]: JSON or human-readable logs and OpenTelemetry traces; [`trace_context`]: W3C
 //!   trace context across HTTP, gRPC and events; [`http`]: the HTTP server, probes, metrics.
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
-//! - [`ids`], [`money`], [`time`]: small value types shared by every contract.
+//! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
 //! - [`bus`]: publish/subscribe, in process (embedded) or NATS JetStream (distributed).
 //! - [`outbox`] and [`inbox`]: events written in the same transaction as the change, relayed at
@@ -35,6 +35,7 @@ pub mod money;
 pub mod outbox;
 pub mod ratelimit;
 pub mod shutdown;
+pub mod sku;
 pub mod telemetry;
 pub mod testing;
 pub mod time;

@@ -38,28 +38,7 @@ impl Slug {
     }
 }
 
-/// A stock-keeping unit: `[A-Za-z0-9._-]`, 1–64 characters, unique within a store.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Sku(String);
-
-impl Sku {
-    pub fn parse(field: &str, s: &str) -> Result<Sku, ServiceError> {
-        let ok_chars = s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if s.is_empty() || s.len() > 64 || !ok_chars {
-            return Err(ServiceError::invalid_field(
-                field,
-                "must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
-            ));
-        }
-        Ok(Sku(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use mercato_runtime::sku::Sku;
 
 /// Checks a free-text field's length in characters; `min` of 1 also refuses blank text.
 pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, ServiceError> {

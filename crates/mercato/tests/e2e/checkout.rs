@@ -333,26 +333,12 @@ async fn customers_cannot_reach_each_others_carts_or_orders_nor_stores_each_othe
         assert_eq!(stolen.status, 404, "{}", p.name);
         let body = json!({"cart_id": cart_id, "payment": {"card_number": APPROVE}});
         let hijack = p
-            .send(
-                0,
-                p.http
-                    .post(format!("{}/v1/stores/{store}/checkout", p.gateway(0)))
-                    .bearer_auth(&bob)
-                    .header("idempotency-key", "bob-1")
-                    .json(&body),
-            )
+            .post_keyed(0, &format!("/v1/stores/{store}/checkout"), &bob, "bob-1", &body)
             .await;
         assert_eq!(hijack.status, 404, "{}: {}", p.name, hijack.body);
 
         let bought = p
-            .send(
-                1,
-                p.http
-                    .post(format!("{}/v1/stores/{store}/checkout", p.gateway(1)))
-                    .bearer_auth(&ann)
-                    .header("idempotency-key", "ann-1")
-                    .json(&body),
-            )
+            .post_keyed(1, &format!("/v1/stores/{store}/checkout"), &ann, "ann-1", &body)
             .await;
         assert_eq!(bought.status, 201, "{}: {}", p.name, bought.body);
         let order = bought.body["id"].as_str().unwrap();

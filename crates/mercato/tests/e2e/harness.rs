@@ -168,6 +168,16 @@ impl Platform {
         self.send(n, r).await
     }
 
+    /// A POST carrying an `Idempotency-Key`, as checkout, cancellation and refunds require.
+    pub async fn post_keyed(&self, n: usize, path: &str, token: &str, key: &str, body: &Value) -> Reply {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.gateway(n)))
+            .bearer_auth(token)
+            .header("idempotency-key", key);
+        self.send(n, r.json(body)).await
+    }
+
     pub async fn token(&self, n: usize, form: &[(&str, &str)]) -> Reply {
         let r = self
             .http
