@@ -19,6 +19,10 @@ impl FromRequestParts<GatewayState> for Caller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, state: &GatewayState) -> Result<Self, Self::Rejection> {
+        // Already verified by the rate limiter for this request.
+        if let Some(claims) = parts.extensions.get::<Claims>() {
+            return Ok(Caller(claims.clone()));
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)

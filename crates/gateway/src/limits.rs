@@ -19,7 +19,8 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
     let Some(per_second) = state.rate_limit_per_second() else {
         return next.run(request).await;
     };
-    let key = client_key(&state, &request);
+    let mut request = request;
+    let key = client_key(&state, &mut request);
     match state.limiter().check(&key, per_second).await {
         Decision::Allow => next.run(request).await,
         Decision::Reject { retry_after_secs } => {
@@ -38,14 +39,18 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
     }
 }
 
-fn client_key(state: &GatewayState, request: &Request) -> String {
+/// The client to count against. A token verified here is kept in the request's extensions so
+/// that the `Caller` extractor does not verify it a second time.
+fn client_key(state: &GatewayState, request: &mut Request) -> String {
     let token = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if let Some(Ok(claims)) = token.map(|t| state.verifier().verify(t.trim())) {
-        return format!("sub:{}:{}", claims.store, claims.sub);
+        let key = format!("sub:{}:{}", claims.store, claims.sub);
+        request.extensions_mut().insert(claims);
+        return key;
     }
     match request.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
