@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mercato/inventory.proto",
         "mercato/payments.proto",
         "mercato/orders.proto",
+        "mercato/realtime.proto",
     ];
     let fds = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()

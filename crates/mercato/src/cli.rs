@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// gRPC endpoint of a remote orders service; repeat or comma-separate for replicas.
     #[arg(long, value_delimiter = ',')]
     pub orders_url: Vec<String>,
+    /// Endpoint of a remote realtime replica (gRPC and WebSocket); repeat or comma-separate.
+    #[arg(long, value_delimiter = ',')]
+    pub realtime_url: Vec<String>,
     /// Do not seed the demo store.
     #[arg(long)]
     pub no_demo: bool,
@@ -135,6 +138,9 @@ fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
         }
         if !serve.orders_url.is_empty() {
             s.services.orders = serve.orders_url.clone();
+        }
+        if !serve.realtime_url.is_empty() {
+            s.services.realtime = serve.realtime_url.clone();
         }
         if serve.no_demo {
             s.demo.seed = false;

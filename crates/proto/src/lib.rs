@@ -32,6 +32,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.orders.v1");
         }
     }
+    pub mod realtime {
+        pub mod v1 {
+            tonic::include_proto!("mercato.realtime.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -45,3 +50,4 @@ pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;
 pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;
+pub use mercato::realtime::v1 as realtime;

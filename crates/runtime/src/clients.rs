@@ -263,3 +263,23 @@ pub mod orders {
         }
     );
 }
+
+/// The realtime service's client.
+pub mod realtime {
+    use mercato_proto::realtime::realtime_client::RealtimeClient as Grpc;
+    use mercato_proto::realtime::*;
+
+    service_client!(
+        /// Conversations, their history and read markers, and staff presence.
+        RealtimeClient, "realtime", realtime_server::Realtime, Grpc,
+        {
+            open_conversation(OpenConversationRequest) -> Conversation;
+            get_conversation(GetConversationRequest) -> Conversation;
+            list_conversations(ListConversationsRequest) -> ListConversationsResponse;
+            post_message(PostMessageRequest) -> PostMessageResponse;
+            list_messages(ListMessagesRequest) -> ListMessagesResponse;
+            mark_read(MarkReadRequest) -> Conversation;
+            list_presence(ListPresenceRequest) -> ListPresenceResponse;
+        }
+    );
+}

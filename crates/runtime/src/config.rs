@@ -50,6 +50,33 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
+    pub realtime: RealtimeSettings,
+}
+
+/// Limits and timings of the WebSocket endpoint (see the realtime service).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// Open WebSocket connections one realtime replica accepts; more are refused with 503.
+    pub max_connections: usize,
+    /// Channels one connection may be subscribed to at once.
+    pub max_subscriptions_per_connection: usize,
+    /// Subscriptions one store's connections may hold on one replica.
+    pub max_subscriptions_per_store: usize,
+    /// Frames per second one connection may send (beyond it: `rate_limited` error frames, and
+    /// a close after ten times as many).
+    pub frames_per_second: u32,
+    /// Conversation messages per second one store may receive across all replicas.
+    pub store_messages_per_second: u32,
+    /// Frames waiting to be written to one connection; a client that lets more pile up is
+    /// disconnected as a slow consumer.
+    pub outbound_queue: usize,
+    /// How often the server pings; a connection silent for three intervals is closed.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat: Duration,
+    /// How long a staff member counts as online or away after their last sign of life.
+    #[serde(with = "humantime_serde")]
+    pub presence_ttl: Duration,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -105,6 +132,9 @@ pub struct ServiceEndpoints {
     pub inventory: Vec<String>,
     pub payments: Vec<String>,
     pub orders: Vec<String>,
+    /// Realtime replicas: their gRPC endpoints, and the same URLs serve `/v1/realtime`, to
+    /// which the gateway forwards WebSocket clients.
+    pub realtime: Vec<String>,
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
@@ -191,9 +221,20 @@ impl Default for Settings {
                 inventory: Vec::new(),
                 payments: Vec::new(),
                 orders: Vec::new(),
+                realtime: Vec::new(),
                 call_timeout: Duration::from_secs(5),
                 orders_call_timeout: Duration::from_secs(14),
                 internal_token: None,
+            },
+            realtime: RealtimeSettings {
+                max_connections: 100_000,
+                max_subscriptions_per_connection: 64,
+                max_subscriptions_per_store: 200_000,
+                frames_per_second: 50,
+                store_messages_per_second: 500,
+                outbound_queue: 256,
+                heartbeat: Duration::from_secs(25),
+                presence_ttl: Duration::from_secs(60),
             },
             auth: AuthSettings {
                 issuer: "mercato".to_owned(),

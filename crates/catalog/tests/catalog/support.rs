@@ -211,6 +211,14 @@ impl Bus for NoSharedGroups {
         self.0.subscribe(filter, Delivery::Fanout).await
     }
 
+    async fn signal(&self, subject: &str, payload: Bytes) -> anyhow::Result<()> {
+        self.0.signal(subject, payload).await
+    }
+
+    async fn subscribe_signals(&self, filter: &str) -> anyhow::Result<Subscription> {
+        self.0.subscribe_signals(filter).await
+    }
+
     async fn ready(&self) -> bool {
         self.0.ready().await
     }

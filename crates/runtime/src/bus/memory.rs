@@ -37,6 +37,8 @@ pub struct MemoryBus {
     /// mark an event published that the group never saw.
     known_groups: Mutex<Vec<(String, String)>>,
     round_robin: AtomicUsize,
+    /// Signal listeners by filter.
+    signal_subscribers: Mutex<Vec<(String, mpsc::Sender<Incoming>)>>,
 }
 
 impl MemoryBus {
@@ -122,6 +124,25 @@ impl Bus for MemoryBus {
                 group,
                 tx,
             });
+        Ok(Subscription { rx })
+    }
+
+    async fn signal(&self, subject: &str, payload: Bytes) -> anyhow::Result<()> {
+        let mut subs = self.signal_subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|(_, tx)| !tx.is_closed());
+        for (_, tx) in subs.iter().filter(|(f, _)| subject_matches(f, subject)) {
+            // Best effort by contract: a listener that is behind misses this signal.
+            let _ = tx.try_send(Incoming::new(subject.to_owned(), payload.clone(), Acker::None));
+        }
+        Ok(())
+    }
+
+    async fn subscribe_signals(&self, filter: &str) -> anyhow::Result<Subscription> {
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
+        self.signal_subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((filter.to_owned(), tx));
         Ok(Subscription { rx })
     }
 

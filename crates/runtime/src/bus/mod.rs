@@ -9,6 +9,10 @@
 //!   per-replica state such as the search index and the L1 cache.
 //!
 //! Delivery is at least once; consumers deduplicate by event id (see [`crate::inbox`]).
+//!
+//! Beside events there are *signals* ([`Bus::signal`]): best-effort, unstored messages such as
+//! typing indicators, which reach whoever listens at that moment (core NATS when distributed)
+//! and are dropped for a subscriber whose queue is full.
 
 mod memory;
 mod nats;
@@ -110,6 +114,13 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Subscribes to subjects matching `filter`.
     async fn subscribe(&self, filter: &str, delivery: Delivery) -> anyhow::Result<Subscription>;
+
+    /// Sends a signal: not stored, not acknowledged, delivered at most once to the signal
+    /// subscribers listening now.
+    async fn signal(&self, subject: &str, payload: Bytes) -> anyhow::Result<()>;
+
+    /// Listens to signals whose subject matches `filter`.
+    async fn subscribe_signals(&self, filter: &str) -> anyhow::Result<Subscription>;
 
     /// Whether the bus is reachable; for readiness probes.
     async fn ready(&self) -> bool;

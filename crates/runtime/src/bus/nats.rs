@@ -14,6 +14,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 const STREAM: &str = "MERCATO";
+/// Signals travel on core NATS under this prefix, outside the stream's subjects, so they are
+/// never stored.
+const SIGNAL_PREFIX: &str = "signal.";
 
 /// A bus on NATS JetStream.
 pub struct NatsBus {
@@ -127,6 +130,28 @@ impl Bus for NatsBus {
                 tokio::spawn(forward(messages, tx, prefix, false, "fanout".to_owned()));
             }
         }
+        Ok(Subscription { rx })
+    }
+
+    async fn signal(&self, subject: &str, payload: Bytes) -> anyhow::Result<()> {
+        let subject = format!("{}{SIGNAL_PREFIX}{subject}", self.namespace);
+        self.client.publish(subject, payload).await?;
+        Ok(())
+    }
+
+    async fn subscribe_signals(&self, filter: &str) -> anyhow::Result<Subscription> {
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_QUEUE);
+        let prefix = format!("{}{SIGNAL_PREFIX}", self.namespace);
+        let mut messages = self.client.subscribe(format!("{prefix}{filter}")).await?;
+        tokio::spawn(async move {
+            while let Some(m) = messages.next().await {
+                let incoming = Incoming::new(strip(&prefix, &m.subject), m.payload, Acker::None);
+                // Best effort by contract: a listener that is behind misses this signal.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(incoming) {
+                    break;
+                }
+            }
+        });
         Ok(Subscription { rx })
     }
 

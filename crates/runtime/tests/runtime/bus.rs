@@ -177,3 +177,27 @@ async fn publishing_fails_while_a_known_group_has_no_live_member() {
     assert_eq!(next(&mut back).await.as_deref(), Some("x"));
     publisher.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn signals_reach_current_listeners_of_matching_subjects_and_are_not_stored() {
+    let (buses, _cleanup) = buses().await;
+    for (name, bus) in buses {
+        // A signal sent before anyone listens is gone: signals are not stored.
+        bus.signal("mercato.realtime.typing", Bytes::from("early"))
+            .await
+            .unwrap();
+        let mut a = bus.subscribe_signals("mercato.realtime.*").await.unwrap();
+        let mut b = bus.subscribe_signals("mercato.realtime.typing").await.unwrap();
+        let mut events = bus.subscribe("mercato.>", Delivery::Fanout).await.unwrap();
+        // Core NATS subscriptions are registered asynchronously; a flush-free wait suffices.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        bus.signal("mercato.realtime.typing", Bytes::from("t1"))
+            .await
+            .unwrap();
+        bus.signal("mercato.orders.other", Bytes::from("no")).await.unwrap();
+        assert_eq!(next(&mut a).await.as_deref(), Some("t1"), "{name}");
+        assert_eq!(next(&mut b).await.as_deref(), Some("t1"), "{name}");
+        let stray = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+        assert!(stray.is_err(), "{name}: a signal reached an event subscriber");
+    }
+}

@@ -91,6 +91,12 @@ impl Bus for DownBus {
     async fn subscribe(&self, _: &str, _: Delivery) -> anyhow::Result<Subscription> {
         anyhow::bail!("bus unreachable")
     }
+    async fn signal(&self, _: &str, _: Bytes) -> anyhow::Result<()> {
+        anyhow::bail!("bus unreachable")
+    }
+    async fn subscribe_signals(&self, _: &str) -> anyhow::Result<Subscription> {
+        anyhow::bail!("bus unreachable")
+    }
     async fn ready(&self) -> bool {
         false
     }

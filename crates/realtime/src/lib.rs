@@ -1,0 +1,9 @@
+//! The realtime service (being built).
+
+pub mod conversations;
+pub mod events;
+pub mod presence;
+pub mod service;
+pub mod store;
+
+pub use service::RealtimeService;
