@@ -1,0 +1,1 @@
+//! The realtime service's integration tests, in one binary to cut link time.
