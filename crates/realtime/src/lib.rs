@@ -2,6 +2,7 @@
 
 pub mod conversations;
 pub mod events;
+pub mod live;
 pub mod presence;
 pub mod service;
 pub mod store;

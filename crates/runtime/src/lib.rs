@@ -13,7 +13,8 @@
 //!   least once, and consumed with an exactly-once effect.
 //! - [`cache`]: in-process L1, Redis L2 when distributed; [`ratelimit`]: per-client limits, the
 //!   same split.
-//! - [`auth`]: access-token claims, roles and the verifier the edge uses.
+//! - [`auth`]: access-token claims, roles and the verifier the edge uses; [`jwks`]: that verifier
+//!   kept in step with identity's signing keys.
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
 //!   the same timeout and metrics either way.
 //! - [`shutdown`]: the signal every long-running task watches; [`testing`]: test databases.
@@ -31,6 +32,7 @@ pub mod failpoint;
 pub mod http;
 pub mod ids;
 pub mod inbox;
+pub mod jwks;
 pub mod money;
 pub mod outbox;
 pub mod ratelimit;

@@ -194,7 +194,9 @@ async fn signals_reach_current_listeners_of_matching_subjects_and_are_not_stored
         bus.signal("mercato.realtime.typing", Bytes::from("t1"))
             .await
             .unwrap();
-        bus.signal("mercato.orders.other", Bytes::from("no")).await.unwrap();
+        bus.signal("mercato.orders.other", Bytes::from("no"))
+            .await
+            .unwrap();
         assert_eq!(next(&mut a).await.as_deref(), Some("t1"), "{name}");
         assert_eq!(next(&mut b).await.as_deref(), Some("t1"), "{name}");
         let stray = tokio::time::timeout(Duration::from_millis(300), events.next()).await;

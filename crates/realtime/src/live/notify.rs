@@ -1,0 +1,208 @@
+//! Which events become which pushes, on which channels (pure: envelope in, pushes out).
+//!
+//! - `mercato.orders.*` → the customer's `orders:` channel and the store's `staff:` feed.
+//! - `mercato.payments.payment_declined` and `payment_flagged` → the `staff:` feed.
+//! - `mercato.inventory.stock_changed` → `stock:{store}:{sku}` (available quantity only: on-hand
+//!   and reserved stay private); `low_stock` → the `staff:` feed.
+//! - `mercato.realtime.message_posted` → the conversation, as a `message` with its seq;
+//!   `read_marked` → the conversation, as a `read` marker.
+
+use super::hub::Push;
+use axum::extract::ws::Utf8Bytes;
+use mercato_proto::events::{
+    EventEnvelope, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked, StockChanged,
+};
+use mercato_proto::realtime::ChatMessage;
+use prost::Message;
+use serde_json::{Value, json};
+
+/// Event subjects the realtime replicas listen to.
+pub const SUBJECTS: [&str; 4] = [
+    "mercato.orders.>",
+    "mercato.payments.>",
+    "mercato.inventory.>",
+    "mercato.realtime.>",
+];
+
+/// The pushes one event causes; an event nobody is shown, or one that does not decode, is none.
+pub fn route(envelope: &EventEnvelope) -> Vec<Push> {
+    let store = envelope.store_id.as_str();
+    let at = envelope.occurred_at_ms;
+    let Some((service, name)) = envelope
+        .subject
+        .strip_prefix("mercato.")
+        .and_then(|s| s.split_once('.'))
+    else {
+        return Vec::new();
+    };
+    let payload = envelope.payload.as_slice();
+    match (service, name) {
+        ("orders", _) => OrderChanged::decode(payload)
+            .ok()
+            .and_then(|e| e.order)
+            .map(|o| {
+                let event = format!("order.{}", name.strip_prefix("order_").unwrap_or(name));
+                let data = json!({
+                    "order_id": o.id, "status": o.status, "total_minor": o.total_minor,
+                    "currency": o.currency, "failure_code": o.failure_code,
+                    "refunded_minor": o.refunded_minor, "version": o.version,
+                });
+                let mut pushes = vec![event_push(&format!("staff:{store}"), &event, &data, at)];
+                if !o.customer_id.is_empty() {
+                    let channel = format!("orders:{store}:{}", o.customer_id);
+                    pushes.push(event_push(&channel, &event, &data, at));
+                }
+                pushes
+            })
+            .unwrap_or_default(),
+        ("payments", "payment_declined" | "payment_flagged") => PaymentChanged::decode(payload)
+            .ok()
+            .and_then(|e| e.intent)
+            .map(|i| {
+                let event = format!("payment.{}", name.trim_start_matches("payment_"));
+                let data = json!({
+                    "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
+                    "currency": i.currency, "status": i.status, "failure_code": i.failure_code,
+                    "card_last4": i.card_last4,
+                });
+                vec![event_push(&format!("staff:{store}"), &event, &data, at)]
+            })
+            .unwrap_or_default(),
+        ("inventory", "stock_changed") => StockChanged::decode(payload)
+            .ok()
+            .and_then(|e| e.level)
+            .map(|l| {
+                let data = json!({"sku": l.sku, "location": l.location, "available": l.available});
+                let channel = format!("stock:{store}:{}", l.sku);
+                vec![event_push(&channel, "stock.changed", &data, at)]
+            })
+            .unwrap_or_default(),
+        ("inventory", "low_stock") => LowStock::decode(payload)
+            .ok()
+            .and_then(|e| e.level)
+            .map(|l| {
+                let data = json!({
+                    "sku": l.sku, "location": l.location, "available": l.available,
+                    "low_stock_threshold": l.low_stock_threshold,
+                });
+                vec![event_push(&format!("staff:{store}"), "stock.low", &data, at)]
+            })
+            .unwrap_or_default(),
+        ("realtime", "message_posted") => MessagePosted::decode(payload)
+            .ok()
+            .and_then(|e| e.message)
+            .map(|m| vec![message_push(&m, at)])
+            .unwrap_or_default(),
+        ("realtime", "read_marked") => ReadMarked::decode(payload)
+            .ok()
+            .map(|r| {
+                let channel = format!("conversation:{}", r.conversation_id);
+                let frame = json!({"type": "read", "channel": channel, "user_id": r.user_id, "seq": r.seq});
+                vec![push(&channel, None, &frame, at)]
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// A conversation message as its subscribers receive it.
+pub fn message_push(m: &ChatMessage, occurred_at_ms: i64) -> Push {
+    let channel = format!("conversation:{}", m.conversation_id);
+    let frame = message_frame(&channel, m);
+    push(&channel, Some(m.seq), &frame, occurred_at_ms)
+}
+
+/// The `message` frame of a conversation message.
+pub fn message_frame(channel: &str, m: &ChatMessage) -> Value {
+    json!({
+        "type": "message", "channel": channel, "seq": m.seq, "id": m.id, "sender_id": m.sender_id,
+        "sender_role": m.sender_role, "client_msg_id": m.client_msg_id, "body": m.body,
+        "sent_at_ms": m.sent_at_ms,
+    })
+}
+
+/// A signal frame (typing, presence) for a channel.
+pub fn signal_push(channel: &str, frame: &Value, occurred_at_ms: i64) -> Push {
+    push(channel, None, frame, occurred_at_ms)
+}
+
+fn event_push(channel: &str, event: &str, data: &Value, occurred_at_ms: i64) -> Push {
+    let frame = json!({
+        "type": "event", "channel": channel, "event": event, "data": data,
+        "occurred_at_ms": occurred_at_ms,
+    });
+    push(channel, None, &frame, occurred_at_ms)
+}
+
+fn push(channel: &str, seq: Option<i64>, frame: &Value, occurred_at_ms: i64) -> Push {
+    Push {
+        channel: channel.into(),
+        seq,
+        text: Utf8Bytes::from(frame.to_string()),
+        occurred_at_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mercato_proto::orders::Order;
+
+    fn envelope(subject: &str, payload: Vec<u8>) -> EventEnvelope {
+        EventEnvelope {
+            id: "e1".into(),
+            store_id: "s1".into(),
+            occurred_at_ms: 42,
+            subject: subject.into(),
+            version: 1,
+            payload,
+            traceparent: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_order_event_goes_to_the_customer_and_the_staff_feed() {
+        let order = Order {
+            id: "o1".into(),
+            customer_id: "u1".into(),
+            status: "confirmed".into(),
+            ..Default::default()
+        };
+        let e = envelope(
+            "mercato.orders.order_confirmed",
+            OrderChanged { order: Some(order) }.encode_to_vec(),
+        );
+        let pushes = route(&e);
+        let channels: Vec<_> = pushes.iter().map(|p| &*p.channel).collect();
+        assert_eq!(channels, ["staff:s1", "orders:s1:u1"]);
+        let frame: Value = serde_json::from_str(pushes[1].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "order.confirmed");
+        assert_eq!(frame["data"]["order_id"], "o1");
+        assert_eq!(pushes[0].occurred_at_ms, 42);
+    }
+
+    #[test]
+    fn public_stock_pushes_show_only_availability_and_noise_is_dropped() {
+        let level = mercato_proto::inventory::StockLevel {
+            sku: "TEE".into(),
+            location: "main".into(),
+            on_hand: 10,
+            reserved: 3,
+            available: 7,
+            ..Default::default()
+        };
+        let e = envelope(
+            "mercato.inventory.stock_changed",
+            StockChanged { level: Some(level) }.encode_to_vec(),
+        );
+        let pushes = route(&e);
+        assert_eq!(&*pushes[0].channel, "stock:s1:TEE");
+        let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
+        assert_eq!(
+            frame["data"],
+            json!({"sku": "TEE", "location": "main", "available": 7})
+        );
+        assert!(route(&envelope("mercato.payments.payment_captured", vec![])).is_empty());
+        assert!(route(&envelope("mercato.orders.order_placed", vec![1, 2, 3])).is_empty());
+    }
+}

@@ -1,0 +1,200 @@
+//! One WebSocket connection: its loop (client frames, pushes, heartbeats, shutdown) and its
+//! lifecycle. What each client frame does is in `requests`; how pushes are written, in `delivery`.
+
+use super::budget::FrameBudget;
+use super::hub::{ConnectionHandle, Push};
+use super::node::Node;
+use super::protocol::{ServerFrame, close, codes};
+use crate::presence::PresenceStatus;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use mercato_runtime::auth::Claims;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A write the client does not take within this long ends the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a connection ended, for the close frame and the metrics.
+#[derive(Debug)]
+pub(super) enum End {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The client went away (closed, reset, or stopped reading); nothing more can be sent.
+    Gone(&'static str),
+}
+
+/// What this connection holds for one subscribed channel.
+pub(super) struct Subscription {
+    /// The store the subscription counts against.
+    pub store_key: Option<String>,
+    /// Conversations: its id and the highest seq delivered, so duplicates are dropped and gaps
+    /// filled from history.
+    pub conversation: Option<(String, i64)>,
+}
+
+/// The state of one connection.
+pub(super) struct Session {
+    pub node: Arc<Node>,
+    pub handle: Arc<ConnectionHandle>,
+    pub socket: WebSocket,
+    /// `None` until the client authenticates (public channels only).
+    pub claims: Option<Claims>,
+    pub subscriptions: HashMap<Arc<str>, Subscription>,
+    pub budget: FrameBudget,
+    /// Staff presence this connection reports.
+    pub presence: Option<PresenceStatus>,
+    /// The connection's id as clients and presence entries see it.
+    pub name: String,
+    last_heard: Instant,
+}
+
+/// Serves one upgraded connection until it ends, then removes every trace of it.
+pub async fn run(node: Arc<Node>, socket: WebSocket, claims: Option<Claims>) {
+    let (handle, rx) = node.hub.connect(node.settings.outbound_queue);
+    let name = format!("{}-{}", node.instance, handle.id);
+    let budget = FrameBudget::new(node.settings.frames_per_second);
+    let mut session = Session {
+        node,
+        handle,
+        socket,
+        claims: None,
+        subscriptions: HashMap::new(),
+        budget,
+        presence: None,
+        name,
+        last_heard: Instant::now(),
+    };
+    let end = session.serve(rx, claims).await;
+    session.finish(end).await;
+}
+
+impl Session {
+    async fn serve(&mut self, mut rx: mpsc::Receiver<Arc<Push>>, claims: Option<Claims>) -> End {
+        if let Err(end) = self.authenticated(None, claims).await {
+            return end;
+        }
+        let stop = self.node.stop.clone();
+        let handle = self.handle.clone();
+        let heartbeat = self.node.settings.heartbeat;
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+        loop {
+            let step = tokio::select! {
+                biased;
+                () = stop.cancelled() => Err(self.restart().await),
+                () = handle.kicked() => Err(End::Close(close::SLOW_CONSUMER, "slow consumer")),
+                Some(push) = rx.recv() => self.deliver(push).await,
+                incoming = self.socket.recv() => self.on_incoming(incoming).await,
+                _ = ticks.tick() => self.on_heartbeat(heartbeat).await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn on_incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        self.last_heard = Instant::now();
+        match incoming {
+            None | Some(Err(_)) => Err(End::Gone("connection lost")),
+            Some(Ok(Message::Close(_))) => Err(End::Gone("closed by client")),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+            Some(Ok(Message::Binary(_))) => {
+                self.error(None, codes::INVALID_FRAME, "frames are JSON text")
+                    .await
+            }
+            Some(Ok(Message::Text(text))) => {
+                metrics::counter!("websocket_messages_total", "direction" => "in").increment(1);
+                self.on_text(text).await
+            }
+        }
+    }
+
+    /// Pings the client, drops it when silent for three intervals, closes it once its token
+    /// has expired, and keeps its presence alive.
+    async fn on_heartbeat(&mut self, interval: Duration) -> Result<(), End> {
+        if self.last_heard.elapsed() > interval * 3 {
+            return Err(End::Close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout"));
+        }
+        self.check_token().await?;
+        self.refresh_presence().await;
+        self.write(Message::Ping(Default::default())).await
+    }
+
+    /// Closes with `token_expired` once the token's `exp` has passed.
+    pub async fn check_token(&mut self) -> Result<(), End> {
+        let expired = self
+            .claims
+            .as_ref()
+            .is_some_and(|c| c.exp < mercato_runtime::time::now_ms() / 1000);
+        if expired {
+            self.error(
+                None,
+                codes::TOKEN_EXPIRED,
+                "the access token has expired; reconnect with a fresh one",
+            )
+            .await?;
+            return Err(End::Close(close::UNAUTHENTICATED, "token expired"));
+        }
+        Ok(())
+    }
+
+    /// Tells the client to reconnect (to any replica) because this one is stopping.
+    async fn restart(&mut self) -> End {
+        let frame = ServerFrame::Reconnect {
+            reason: "server restart",
+        }
+        .to_json();
+        let _ = self.write_text(frame.into()).await;
+        End::Close(close::SERVICE_RESTART, "server restart")
+    }
+
+    /// Sends one JSON frame.
+    pub async fn send(&mut self, frame: ServerFrame<'_>) -> Result<(), End> {
+        self.write_text(frame.to_json().into()).await
+    }
+
+    /// Sends an error frame; the connection stays open.
+    pub async fn error(&mut self, id: Option<u64>, code: &str, message: &str) -> Result<(), End> {
+        self.send(ServerFrame::Error { id, code, message }).await
+    }
+
+    pub async fn write_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
+        metrics::counter!("websocket_messages_total", "direction" => "out").increment(1);
+        self.write(Message::Text(text)).await
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), End> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone("connection lost")),
+            Err(_) => Err(End::Gone("write timed out")),
+        }
+    }
+
+    /// Sends the close frame (when the client can still take one) and forgets the connection.
+    async fn finish(mut self, end: End) {
+        let reason = match end {
+            End::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let close = self.socket.send(Message::Close(Some(frame)));
+                let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+                reason
+            }
+            End::Gone(reason) => reason,
+        };
+        metrics::counter!("websocket_disconnects_total", "reason" => reason).increment(1);
+        for (channel, sub) in std::mem::take(&mut self.subscriptions) {
+            self.node
+                .hub
+                .unsubscribe(&channel, sub.store_key.as_deref(), self.handle.id);
+        }
+        self.leave_presence().await;
+        self.node.hub.disconnect();
+        tracing::debug!(connection = %self.name, reason, "websocket closed");
+    }
+}
