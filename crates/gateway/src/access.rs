@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use mercato_proto::identity::Store;
-use mercato_runtime::auth::{Claims, Role, VerifyError};
+use mercato_runtime::auth::{Claims, Role};
 use mercato_runtime::error::ServiceError;
 
 /// An authenticated caller.
@@ -34,22 +34,7 @@ impl FromRequestParts<GatewayState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ServiceError::unauthenticated("authorization must be a bearer token"))?;
-        match state.verifier().verify(token) {
-            Ok(claims) => Ok(Caller(claims)),
-            Err(VerifyError::Invalid(e)) => Err(e),
-            Err(VerifyError::UnknownKey(kid)) => {
-                // A key we have not seen: identity may have rotated. Fetch once, then decide.
-                state.refresh_keys(false).await?;
-                match state.verifier().verify(token) {
-                    Ok(claims) => Ok(Caller(claims)),
-                    Err(VerifyError::Invalid(e)) => Err(e),
-                    Err(VerifyError::UnknownKey(_)) => {
-                        tracing::debug!(kid, "token signed with an unknown key");
-                        Err(ServiceError::unauthenticated("invalid access token"))
-                    }
-                }
-            }
-        }
+        state.verifier().verify(token).await.map(Caller)
     }
 }
 

@@ -17,6 +17,7 @@
 mod access;
 mod dto;
 mod dto_orders;
+mod dto_realtime;
 mod extract;
 mod limits;
 mod openapi;
@@ -24,7 +25,7 @@ mod routes;
 mod state;
 mod web;
 
-pub use state::GatewayState;
+pub use state::{GatewayState, RealtimeForward, Upstreams};
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -43,7 +44,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The gateway's routes with its middleware; merge `ops_routes` beside it for health and metrics.
 pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
-    let api = routes::all()
+    let mut api = routes::all();
+    if state.forwards_realtime() {
+        api = api.route("/v1/realtime", axum::routing::get(routes::realtime));
+    }
+    let api = api
         .merge(openapi::routes())
         .merge(web::routes())
         .fallback(routes::not_found)

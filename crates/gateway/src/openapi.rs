@@ -20,9 +20,11 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
         routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
         routes::refund_order,
+        routes::open_conversation, routes::list_conversations, routes::get_conversation, routes::list_messages,
+        routes::post_message, routes::mark_read, routes::list_presence,
     ),
     modifiers(&BearerAuth),
-    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"))
+    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "conversations"))
 )]
 struct ApiDoc;
 
@@ -63,6 +65,7 @@ mod tests {
             "/v1/oauth/token",
             "/v1/stores/{store}/search",
             "/v1/.well-known/jwks.json",
+            "/v1/stores/{store}/conversations/{id}/messages",
         ] {
             assert!(json["paths"].get(path).is_some(), "{path} missing");
         }

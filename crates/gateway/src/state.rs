@@ -1,20 +1,38 @@
 //! What every handler shares: service clients, the token verifier and the store-slug cache.
 
-use mercato_proto::identity::{GetJwksRequest, GetStoreRequest, Store, get_store_request};
-use mercato_runtime::auth::TokenVerifier;
+use mercato_proto::identity::{GetStoreRequest, Store, get_store_request};
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
 use mercato_runtime::clients::orders::OrdersClient;
+use mercato_runtime::clients::realtime::RealtimeClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ratelimit::RateLimiter;
+use mercato_runtime::jwks::KeyedVerifier;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-/// The minimum time between two JWKS fetches triggered by an unknown key id, so that tokens
-/// with made-up key ids cannot turn the gateway into a load generator against identity.
-const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// Where the gateway sends WebSocket clients when the realtime service runs elsewhere.
+#[derive(Clone, Debug)]
+pub struct RealtimeForward {
+    /// Base URLs of the realtime replicas (`http://host:port`); tried in turn.
+    pub upstreams: Vec<String>,
+    /// Presented to the replicas when the internal token is configured.
+    pub internal_token: Option<String>,
+    /// The replicas' heartbeat interval; a client silent for three is dropped.
+    pub heartbeat: Duration,
+}
+
+/// The services the gateway calls.
+pub struct Upstreams {
+    pub identity: IdentityClient,
+    pub catalog: CatalogClient,
+    pub inventory: InventoryClient,
+    pub orders: OrdersClient,
+    pub realtime: RealtimeClient,
+}
 
 /// Shared gateway state; cheap to clone.
 #[derive(Clone)]
@@ -27,38 +45,47 @@ struct Inner {
     catalog: CatalogClient,
     inventory: InventoryClient,
     orders: OrdersClient,
-    verifier: TokenVerifier,
+    realtime: RealtimeClient,
+    /// `None` when the realtime service runs in this process and serves `/v1/realtime` itself.
+    forward: Option<RealtimeForward>,
+    /// Which realtime replica the next WebSocket client tries first.
+    next_upstream: AtomicUsize,
+    verifier: KeyedVerifier,
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
     rate_limit_per_second: u32,
-    /// When the keys were last fetched. An async mutex, so that concurrent requests with a new
-    /// key id wait for one fetch instead of each starting their own.
-    last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl GatewayState {
     /// `limiter` counts requests per client; `rate_limit_per_second` of 0 turns limits off.
     pub fn new(
-        identity: IdentityClient,
-        catalog: CatalogClient,
-        inventory: InventoryClient,
-        orders: OrdersClient,
+        upstreams: Upstreams,
+        forward: Option<RealtimeForward>,
         auth: &AuthSettings,
         limiter: Arc<dyn RateLimiter>,
         rate_limit_per_second: u32,
     ) -> Self {
+        let Upstreams {
+            identity,
+            catalog,
+            inventory,
+            orders,
+            realtime,
+        } = upstreams;
         GatewayState {
             inner: Arc::new(Inner {
+                verifier: KeyedVerifier::new(&auth.issuer, &auth.audience, identity.clone()),
                 identity,
                 catalog,
                 inventory,
                 orders,
-                verifier: TokenVerifier::new(&auth.issuer, &auth.audience),
+                realtime,
+                forward,
+                next_upstream: AtomicUsize::new(0),
                 stores: moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(crate::STORE_CACHE_TTL)
                     .build(),
-                last_jwks_fetch: tokio::sync::Mutex::new(None),
                 limiter,
                 rate_limit_per_second,
             }),
@@ -81,8 +108,29 @@ impl GatewayState {
         &self.inner.orders
     }
 
-    pub fn verifier(&self) -> &TokenVerifier {
+    pub fn realtime(&self) -> &RealtimeClient {
+        &self.inner.realtime
+    }
+
+    pub fn verifier(&self) -> &KeyedVerifier {
         &self.inner.verifier
+    }
+
+    /// Whether `/v1/realtime` is forwarded to realtime replicas in other processes.
+    pub fn forwards_realtime(&self) -> bool {
+        self.inner.forward.is_some()
+    }
+
+    /// The realtime replicas to forward WebSocket clients to, starting with the next in turn;
+    /// `None` when this process serves `/v1/realtime` itself.
+    pub fn realtime_upstreams(&self) -> Option<(Vec<String>, Option<String>, Duration)> {
+        let forward = self.inner.forward.as_ref()?;
+        let mut order = forward.upstreams.clone();
+        if !order.is_empty() {
+            let first = self.inner.next_upstream.fetch_add(1, Ordering::Relaxed) % order.len();
+            order.rotate_left(first);
+        }
+        Some((order, forward.internal_token.clone(), forward.heartbeat))
     }
 
     pub fn limiter(&self) -> &dyn RateLimiter {
@@ -97,14 +145,7 @@ impl GatewayState {
     /// Fetches the signing keys from identity, at most once per interval unless `force`d
     /// (start-up only; the request path never forces, so bad tokens cannot drive fetches).
     pub async fn refresh_keys(&self, force: bool) -> Result<(), ServiceError> {
-        let mut last = self.inner.last_jwks_fetch.lock().await;
-        if !force && last.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
-            return Ok(());
-        }
-        *last = Some(Instant::now());
-        let jwks = self.inner.identity.get_jwks(GetJwksRequest {}).await?;
-        self.inner.verifier.set_keys(&jwks);
-        Ok(())
+        self.inner.verifier.refresh(force).await
     }
 
     /// The store with this slug; 404 when there is none. Found stores are cached briefly.

@@ -11,16 +11,18 @@ pub enum Role {
     Inventory,
     Payments,
     Orders,
+    Realtime,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Gateway,
         Role::Identity,
         Role::Catalog,
         Role::Inventory,
         Role::Payments,
         Role::Orders,
+        Role::Realtime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Role {
             Role::Inventory => "inventory",
             Role::Payments => "payments",
             Role::Orders => "orders",
+            Role::Realtime => "realtime",
         }
     }
 }
@@ -52,7 +55,7 @@ impl Roles {
                 return Ok(Roles::all());
             }
             let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
-                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders")
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders, realtime")
             })?;
             if !roles.contains(&role) {
                 roles.push(role);

@@ -2,19 +2,23 @@
 
 pub(crate) mod carts;
 mod categories;
+mod conversations;
 mod inventory;
 mod oauth;
 mod orders;
 mod products;
+mod realtime;
 mod search;
 mod stores;
 
 pub(crate) use carts::*;
 pub(crate) use categories::*;
+pub(crate) use conversations::*;
 pub(crate) use inventory::*;
 pub(crate) use oauth::*;
 pub(crate) use orders::*;
 pub(crate) use products::*;
+pub(crate) use realtime::*;
 pub(crate) use search::*;
 pub(crate) use stores::*;
 
@@ -58,6 +62,17 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/orders", get(list_orders))
         .route("/v1/stores/{store}/orders/{order}", get(get_order))
         .route("/v1/stores/{store}/orders/{order}/events", get(order_events))
+        .route(
+            "/v1/stores/{store}/conversations",
+            get(list_conversations).post(open_conversation),
+        )
+        .route("/v1/stores/{store}/conversations/{id}", get(get_conversation))
+        .route(
+            "/v1/stores/{store}/conversations/{id}/messages",
+            get(list_messages).post(post_message),
+        )
+        .route("/v1/stores/{store}/conversations/{id}/read", post(mark_read))
+        .route("/v1/stores/{store}/presence", get(list_presence))
         .route("/v1/stores/{store}/orders/{order}/cancel", post(cancel_order))
         .route("/v1/stores/{store}/orders/{order}/refunds", post(refund_order))
 }

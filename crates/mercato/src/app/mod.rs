@@ -11,12 +11,12 @@ mod services;
 use crate::infra::Infra;
 use crate::roles::{Role, Roles};
 use axum::Router;
-use mercato_gateway::GatewayState;
+use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
 use mercato_orders::OrdersDeps;
 use mercato_runtime::clients::InternalAuth;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
-    payments::PaymentsClient,
+    payments::PaymentsClient, realtime::RealtimeClient,
 };
 use mercato_runtime::config::Settings;
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve};
@@ -46,6 +46,9 @@ pub struct App {
     /// Stops the event consumers; cancelled last, so in-process groups are still there to
     /// acknowledge the relays' final events.
     consumer_stop: Shutdown,
+    /// Closes WebSocket connections (with "reconnect") when shutdown begins: upgraded
+    /// connections are not requests, so HTTP draining does not wait for them.
+    realtime_stop: Shutdown,
 }
 
 /// Builds the process, seeds the demo store when asked, and serves until `shutdown`.
@@ -74,12 +77,19 @@ pub(crate) struct Wiring<'a> {
     pub grpc: tonic::service::RoutesBuilder,
     pub relays: Vec<OutboxRelay>,
     pub consumer_stop: Shutdown,
+    /// Tells WebSocket clients to reconnect elsewhere; cancelled as soon as shutdown begins.
+    pub realtime_stop: Shutdown,
 }
 
 impl App {
     /// Serves until `shutdown`, then lets in-flight requests finish and the outboxes drain.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::info!(addr = %listener.local_addr()?, roles = %self.roles, "serving");
+        let (begun, realtime_stop) = (shutdown.clone(), self.realtime_stop.clone());
+        tokio::spawn(async move {
+            begun.cancelled().await;
+            realtime_stop.cancel();
+        });
         let served = serve(listener, self.router, shutdown).await;
         self.relay_stop.cancel();
         for relay in self.relays {
@@ -117,6 +127,7 @@ impl App {
             grpc: tonic::service::Routes::builder(),
             relays: Vec::new(),
             consumer_stop: Shutdown::new(),
+            realtime_stop: Shutdown::new(),
         };
         let identity = if roles.has(Role::Identity) {
             Some(services::identity(&mut w).await?)
@@ -162,6 +173,18 @@ impl App {
             None
         };
 
+        let realtime = if roles.has(Role::Realtime) {
+            let identity = remotes.or_local(
+                "identity",
+                &identity,
+                &settings.services.identity,
+                IdentityClient::remote,
+            )?;
+            Some(services::realtime(&mut w, identity, roles.has(Role::Gateway)).await?)
+        } else {
+            None
+        };
+
         // Relays start only now, after every consumer of this process has subscribed, so that
         // no event is published into a bus with nobody yet listening in process.
         let relay_stop = Shutdown::new();
@@ -172,27 +195,46 @@ impl App {
             .collect();
 
         let mut http = Router::new();
+        let (realtime_client, realtime_node) = realtime.unzip();
+        if let Some(node) = realtime_node {
+            http = http.merge(mercato_realtime::live::routes(node));
+        }
         if roles.has(Role::Gateway) {
-            let state = GatewayState::new(
-                remotes.or_local(
+            let upstreams = Upstreams {
+                identity: remotes.or_local(
                     "identity",
                     &identity,
                     &settings.services.identity,
                     IdentityClient::remote,
                 )?,
-                remotes.or_local(
+                catalog: remotes.or_local(
                     "catalog",
                     &catalog,
                     &settings.services.catalog,
                     CatalogClient::remote,
                 )?,
-                remotes.or_local(
+                inventory: remotes.or_local(
                     "inventory",
                     &inventory,
                     &settings.services.inventory,
                     InventoryClient::remote,
                 )?,
-                remotes.or_local("orders", &orders, &settings.services.orders, OrdersClient::remote)?,
+                orders: remotes.or_local("orders", &orders, &settings.services.orders, OrdersClient::remote)?,
+                realtime: remotes.or_local(
+                    "realtime",
+                    &realtime_client,
+                    &settings.services.realtime,
+                    RealtimeClient::remote,
+                )?,
+            };
+            let forward = (!roles.has(Role::Realtime)).then(|| RealtimeForward {
+                upstreams: settings.services.realtime.clone(),
+                internal_token: token.clone(),
+                heartbeat: settings.realtime.heartbeat,
+            });
+            let state = GatewayState::new(
+                upstreams,
+                forward,
                 &settings.auth,
                 infra.limiter.clone(),
                 settings.http.rate_limit_per_second,
@@ -208,6 +250,7 @@ impl App {
             collectors,
             grpc,
             consumer_stop,
+            realtime_stop,
             ..
         } = w;
         let http = http.merge(ops_routes(checks, collectors));
@@ -229,6 +272,7 @@ impl App {
             relays,
             relay_stop,
             consumer_stop,
+            realtime_stop,
         })
     }
 }

@@ -14,11 +14,16 @@ use mercato_proto::identity::identity_server::IdentityServer;
 use mercato_proto::inventory::inventory_server::InventoryServer;
 use mercato_proto::orders::orders_server::OrdersServer;
 use mercato_proto::payments::payments_server::PaymentsServer;
+use mercato_proto::realtime::realtime_server::RealtimeServer;
+use mercato_realtime::live::Node;
+use mercato_realtime::live::hub::Hub;
+use mercato_realtime::{MemoryPresence, Presence, RealtimeService, RedisPresence};
 use mercato_runtime::cache::{MemoryCache, TieredCache};
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
-    payments::PaymentsClient,
+    payments::PaymentsClient, realtime::RealtimeClient,
 };
+use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::config::Settings;
 use mercato_runtime::db::Db;
 use mercato_runtime::outbox::OutboxRelay;
@@ -46,6 +51,7 @@ fn service_db_check_name(service: &'static str) -> &'static str {
         "inventory" => "inventory_db",
         "payments" => "payments_db",
         "orders" => "orders_db",
+        "realtime" => "realtime_db",
         other => other,
     }
 }
@@ -118,6 +124,63 @@ pub(super) async fn orders(w: &mut Wiring<'_>, deps: OrdersDeps) -> anyhow::Resu
     ))
 }
 
+/// The realtime service and its live side. `faces_clients` is whether this process also runs
+/// the gateway (then `/v1/realtime` here is public); otherwise only callers presenting the
+/// internal token (gateways forwarding clients) may open WebSockets here.
+pub(super) async fn realtime(
+    w: &mut Wiring<'_>,
+    identity: IdentityClient,
+    faces_clients: bool,
+) -> anyhow::Result<(RealtimeClient, Arc<Node>)> {
+    let (db, relay) = storage(w, "realtime").await?;
+    let presence: Arc<dyn Presence> = match &w.settings.redis.url {
+        Some(url) => Arc::new(RedisPresence::connect(url.expose(), &w.settings.redis.key_prefix).await?),
+        None => Arc::new(MemoryPresence::new()),
+    };
+    let service = RealtimeService::new(
+        db,
+        relay.waker(),
+        presence.clone(),
+        w.infra.limiter.clone(),
+        w.settings.realtime.clone(),
+    )
+    .await?;
+    let auth = &w.settings.auth;
+    let verifier = Arc::new(KeyedVerifier::new(&auth.issuer, &auth.audience, identity));
+    if let Err(e) = verifier.refresh(true).await {
+        tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
+    }
+    let internal_token = w
+        .settings
+        .services
+        .internal_token
+        .as_ref()
+        .filter(|_| !faces_clients)
+        .map(|t| t.expose().to_owned());
+    let node = Arc::new(Node {
+        service: service.clone(),
+        hub: Hub::new(),
+        bus: w.infra.bus.clone(),
+        verifier,
+        settings: w.settings.realtime.clone(),
+        stop: w.realtime_stop.clone(),
+        internal_token,
+        instance: uuid::Uuid::now_v7().simple().to_string()[20..].to_owned(),
+    });
+    node.start_listeners(w.consumer_stop.clone()).await?;
+    w.grpc.add_service(InterceptedService::new(
+        RealtimeServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    if w.settings.redis.url.is_some() {
+        w.checks.push(super::routing::check("presence", move || {
+            let p = presence.clone();
+            Box::pin(async move { p.ready().await })
+        }));
+    }
+    Ok((RealtimeClient::local(service, w.settings.services.call_timeout), node))
+}
+
 fn payments_config(_settings: &Settings) -> PaymentsConfig {
     PaymentsConfig {
         slow_card_delay: Duration::from_secs(3),
@@ -154,7 +217,16 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
         inventory: InventoryClient::remote(unused("http://127.0.0.1:1")?, deadline, None)?,
         payments: PaymentsClient::remote(unused("http://127.0.0.1:1")?, deadline, None)?,
     };
-    OrdersService::new(Infra::database(settings, "orders").await?, waker, deps).await?;
+    OrdersService::new(Infra::database(settings, "orders").await?, waker.clone(), deps).await?;
+    let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
+    RealtimeService::new(
+        Infra::database(settings, "realtime").await?,
+        waker,
+        Arc::new(MemoryPresence::new()),
+        limiter,
+        settings.realtime.clone(),
+    )
+    .await?;
     tracing::info!("databases migrated");
     Ok(())
 }

@@ -15,6 +15,10 @@ pub struct Platform {
     pub gateways: Vec<String>,
     /// Base URLs of the internal identity service, when it runs in its own server.
     pub identity: Option<String>,
+    /// Realtime replicas running as their own servers (distributed only), each stoppable alone.
+    pub realtime: Vec<(String, Shutdown)>,
+    /// The internal token, for tests that reach realtime replicas directly.
+    pub internal_token: Option<String>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
     _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
@@ -71,6 +75,8 @@ pub async fn embedded_with(settings: Settings) -> Platform {
         name: "embedded",
         gateways: vec![url],
         identity: None,
+        realtime: Vec::new(),
+        internal_token: None,
         http: client(),
         shutdown,
         _nats: None,
@@ -106,12 +112,28 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     s.services.payments = vec![payments];
     let orders = start(s.clone(), "orders", &shutdown).await;
     s.services.orders = vec![orders];
+    // Two realtime replicas, each stoppable on its own (and with the platform).
+    let mut realtime = Vec::new();
+    for _ in 0..2 {
+        let own = Shutdown::new();
+        let url = start(s.clone(), "realtime", &own).await;
+        let (platform, own2) = (shutdown.clone(), own.clone());
+        tokio::spawn(async move {
+            platform.cancelled().await;
+            own2.cancel();
+        });
+        realtime.push((url, own));
+    }
+    s.services.realtime = realtime.iter().map(|(url, _)| url.clone()).collect();
+    let internal_token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
     let g1 = start(s.clone(), "gateway", &shutdown).await;
     let g2 = start(s, "gateway", &shutdown).await;
     Some(Platform {
         name: "distributed",
         gateways: vec![g1, g2],
         identity: Some(identity),
+        realtime,
+        internal_token,
         http: client(),
         shutdown,
         _nats: Some(guard),
