@@ -3,8 +3,8 @@
 
 use crate::access::Caller;
 use crate::dto_realtime::{
-    ChatMessageView, ConversationPageView, ConversationView, ConversationsQuery, MarkReadBody, MessagePageView,
-    MessagesQuery, OpenConversationBody, PostMessageBody, PresencePageView, PresenceView,
+    ChatMessageView, ConversationPageView, ConversationView, ConversationsQuery, MarkReadBody,
+    MessagePageView, MessagesQuery, OpenConversationBody, PostMessageBody, PresencePageView, PresenceView,
 };
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::GatewayState;

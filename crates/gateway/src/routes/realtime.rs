@@ -26,7 +26,11 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Connects to a realtime replica first (so its refusal — 401, 503 — is the client's answer),
 /// then upgrades the client and relays.
-pub async fn realtime(State(state): State<GatewayState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn realtime(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     let Some((upstreams, token, heartbeat)) = state.realtime_upstreams() else {
         return ServiceError::not_found("route").into_response();
     };
@@ -50,12 +54,18 @@ pub async fn realtime(State(state): State<GatewayState>, headers: HeaderMap, ws:
                 refusal = Some(response.status().as_u16());
                 break;
             }
-            Err(e) => tracing::warn!(upstream = %base, error = %e, "realtime replica unreachable; trying the next"),
+            Err(e) => {
+                tracing::warn!(upstream = %base, error = %e, "realtime replica unreachable; trying the next")
+            }
         }
     }
     match refusal {
         Some(401) => ServiceError::unauthenticated("invalid access token").into_response(),
-        _ => ServiceError::new(ErrorCode::Unavailable, "real-time service unavailable; retry shortly").into_response(),
+        _ => ServiceError::new(
+            ErrorCode::Unavailable,
+            "real-time service unavailable; retry shortly",
+        )
+        .into_response(),
     }
 }
 
@@ -85,7 +95,8 @@ async fn connect(
         .write_buffer_size(0)
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
-    let (upstream, response) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+    let (upstream, response) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
     let protocol = response
         .headers()
         .get("sec-websocket-protocol")

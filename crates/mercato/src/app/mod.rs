@@ -219,7 +219,12 @@ impl App {
                     &settings.services.inventory,
                     InventoryClient::remote,
                 )?,
-                orders: remotes.or_local("orders", &orders, &settings.services.orders, OrdersClient::remote)?,
+                orders: remotes.or_local(
+                    "orders",
+                    &orders,
+                    &settings.services.orders,
+                    OrdersClient::remote,
+                )?,
                 realtime: remotes.or_local(
                     "realtime",
                     &realtime_client,

@@ -23,9 +23,9 @@ use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
     payments::PaymentsClient, realtime::RealtimeClient,
 };
-use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::config::Settings;
 use mercato_runtime::db::Db;
+use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::outbox::OutboxRelay;
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,7 +178,10 @@ pub(super) async fn realtime(
             Box::pin(async move { p.ready().await })
         }));
     }
-    Ok((RealtimeClient::local(service, w.settings.services.call_timeout), node))
+    Ok((
+        RealtimeClient::local(service, w.settings.services.call_timeout),
+        node,
+    ))
 }
 
 fn payments_config(_settings: &Settings) -> PaymentsConfig {

@@ -6,4 +6,6 @@ mod checkout;
 mod edge;
 mod harness;
 mod journeys;
+mod realtime;
 mod stock;
+mod ws;

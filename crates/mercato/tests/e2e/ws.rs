@@ -53,7 +53,9 @@ impl Ws {
         ws.connected = ws.recv().await;
         assert_eq!(ws.connected["type"], "connected", "{}", ws.connected);
         if let Some(token) = token {
-            ws.connected = ws.request(json!({"type": "connect", "v": 1, "token": token})).await;
+            ws.connected = ws
+                .request(json!({"type": "connect", "v": 1, "token": token}))
+                .await;
             assert_eq!(ws.connected["type"], "connected", "{}", ws.connected);
         }
         ws
@@ -159,7 +161,9 @@ impl Platform {
     /// Registers a customer and signs them in; returns (access token, user id).
     pub async fn customer(&self, store: &str, name: &str) -> (String, String) {
         let body = json!({"email": format!("{name}@example.com"), "password": "customer password"});
-        let reply = self.post(0, &format!("/v1/stores/{store}/customers"), None, &body).await;
+        let reply = self
+            .post(0, &format!("/v1/stores/{store}/customers"), None, &body)
+            .await;
         assert_eq!(reply.status, 201, "{}: {}", self.name, reply.body);
         let (token, _) = self
             .sign_in(0, store, &format!("{name}@example.com"), "customer password")
