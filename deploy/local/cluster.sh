@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the distributed topology as local processes: identity, catalog, inventory, payments,
-# orders and two gateways, each its own `mercato serve --roles …` process on its own port, against the
+# orders, two realtime replicas and two gateways, each its own `mercato serve --roles …` process on its own port, against the
 # local PostgreSQL, NATS JetStream and Redis (started by scripts/services.sh if needed).
 #
 #   deploy/local/cluster.sh up      start everything, wait until every process is ready
@@ -31,13 +31,15 @@ export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 # name port roles extra-args
 OFF="${MERCATO_LOCAL_PORT_OFFSET:-0}"
 url() { echo "http://127.0.0.1:$(($1 + OFF))"; }
-UPSTREAMS="--identity-url $(url 9101) --catalog-url $(url 9102) --inventory-url $(url 9103) --orders-url $(url 9105)"
+UPSTREAMS="--identity-url $(url 9101) --catalog-url $(url 9102) --inventory-url $(url 9103) --orders-url $(url 9105) --realtime-url $(url 9106),$(url 9107)"
 PROCESSES=(
   "identity $((9101 + OFF)) identity"
   "catalog $((9102 + OFF)) catalog"
   "inventory $((9103 + OFF)) inventory"
   "payments $((9104 + OFF)) payments"
   "orders $((9105 + OFF)) orders --inventory-url $(url 9103) --payments-url $(url 9104)"
+  "realtime-1 $((9106 + OFF)) realtime --identity-url $(url 9101)"
+  "realtime-2 $((9107 + OFF)) realtime --identity-url $(url 9101)"
   "gateway-1 $((8081 + OFF)) gateway $UPSTREAMS"
   "gateway-2 $((8082 + OFF)) gateway $UPSTREAMS"
 )

@@ -7,5 +7,6 @@ mod edge;
 mod harness;
 mod journeys;
 mod realtime;
+mod realtime_replicas;
 mod stock;
 mod ws;

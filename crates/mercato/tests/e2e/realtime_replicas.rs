@@ -1,0 +1,176 @@
+//! Real-time across replicas and through failures: fan-out between two realtime replicas,
+//! resuming after a replica is killed, and no loss, duplicates or reordering under reconnect
+//! churn.
+
+use crate::harness::{Platform, platforms};
+use crate::ws::{Closed, Ws};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn store_with_customer(p: &Platform) -> (String, String, String) {
+    let (slug, _) = p.provision(0).await;
+    let (owner, _) = p
+        .sign_in(0, &slug, "owner@example.com", "correct horse battery")
+        .await;
+    let (customer, _) = p.customer(&slug, "ann").await;
+    (slug, owner, customer)
+}
+
+/// Message seqs from the frames, ignoring read markers and typing.
+async fn next_seqs(ws: &mut Ws, n: usize) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < n {
+        let f = ws.recv().await;
+        match f["type"].as_str() {
+            Some("message") => seqs.push(f["seq"].as_i64().unwrap()),
+            Some("read" | "typing") => {}
+            _ => panic!("unexpected frame {f}"),
+        }
+    }
+    seqs
+}
+
+async fn subscribe(ws: &mut Ws, channel: &str, after_seq: Option<i64>) -> Value {
+    let mut frame = json!({"type": "subscribe", "channel": channel});
+    if let Some(s) = after_seq {
+        frame["after_seq"] = json!(s);
+    }
+    let r = ws.request(frame).await;
+    assert_eq!(r["type"], "subscribed", "{r}");
+    r
+}
+
+#[tokio::test]
+async fn a_message_published_on_one_replica_reaches_subscribers_on_the_other_and_resumes_after_a_kill() {
+    for p in platforms().await.into_iter().filter(|p| p.realtime.len() == 2) {
+        let (slug, owner, customer) = store_with_customer(&p).await;
+        let id = p.conversation(&slug, &customer).await;
+        let channel = format!("conversation:{id}");
+        // Connected straight to different replicas: no luck in where a client lands.
+        let mut on_first = p.ws_direct(0, Some(&customer)).await;
+        let mut on_second = p.ws_direct(1, Some(&owner)).await;
+        subscribe(&mut on_first, &channel, None).await;
+        subscribe(&mut on_second, &channel, None).await;
+        for i in 1..=10 {
+            on_first
+                .request(json!({"type": "publish", "channel": channel, "client_msg_id": format!("a{i}"), "body": "x"}))
+                .await;
+        }
+        assert_eq!(next_seqs(&mut on_second, 10).await, (1..=10).collect::<Vec<_>>());
+        on_second
+            .request(json!({"type": "publish", "channel": channel, "client_msg_id": "b1", "body": "back"}))
+            .await;
+        let mut seen = next_seqs(&mut on_first, 11).await;
+        seen.dedup();
+        assert_eq!(seen, (1..=11).collect::<Vec<_>>());
+
+        // Events from other services reach both replicas too: a stock change through a gateway.
+        let store_id = p.get(0, &format!("/v1/stores/{slug}"), None).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let stock = format!("stock:{store_id}:TEE-1");
+        subscribe(&mut on_first, &stock, None).await;
+        subscribe(&mut on_second, &stock, None).await;
+        let set = p
+            .send(
+                0,
+                p.http
+                    .put(format!("{}/v1/stores/{slug}/inventory/TEE-1", p.gateway(0)))
+                    .bearer_auth(&owner)
+                    .json(&json!({"on_hand": 7})),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.body);
+        for ws in [&mut on_first, &mut on_second] {
+            let (event, _) = ws.recv_kind("event").await;
+            assert_eq!(event["data"]["available"], 7, "{event}");
+        }
+
+        // Replica 1 stops: its clients are told to reconnect, with 1012.
+        p.realtime[0].1.cancel();
+        let (reconnect, _) = on_first.recv_kind("reconnect").await;
+        assert_eq!(reconnect["reason"], "server restart");
+        assert_eq!(on_first.closed().await, Closed::Code(1012));
+        // Meanwhile the store answers on replica 2.
+        for i in 2..=4 {
+            on_second
+                .request(json!({"type": "publish", "channel": channel, "client_msg_id": format!("b{i}"), "body": "y"}))
+                .await;
+        }
+        // The customer reconnects through a gateway (which skips the dead replica) and
+        // resumes from the last seq it had: it gets exactly what it missed, in order.
+        let mut resumed = p.ws(0, Some(&customer)).await;
+        let sub = subscribe(&mut resumed, &channel, Some(11)).await;
+        assert_eq!(sub["last_seq"], 14);
+        assert_eq!(next_seqs(&mut resumed, 3).await, vec![12, 13, 14]);
+        assert!(resumed.quiet(Duration::from_millis(300)).await);
+    }
+}
+
+#[tokio::test]
+async fn reconnect_churn_loses_nothing_and_repeats_nothing() {
+    for p in platforms().await {
+        let (slug, owner, customer) = store_with_customer(&p).await;
+        let id = p.conversation(&slug, &customer).await;
+        let channel = format!("conversation:{id}");
+        const TOTAL: i64 = 120;
+        // The store writes steadily over REST (through both gateways) while the customer's
+        // connection is dropped and reopened again and again.
+        let writer = {
+            let (http, gateways, slug, id, owner) = (
+                p.http.clone(),
+                p.gateways.clone(),
+                slug.clone(),
+                id.clone(),
+                owner.clone(),
+            );
+            tokio::spawn(async move {
+                for i in 1..=TOTAL {
+                    let url = format!(
+                        "{}/v1/stores/{slug}/conversations/{id}/messages",
+                        gateways[i as usize % gateways.len()]
+                    );
+                    let body = json!({"client_msg_id": format!("w{i}"), "body": format!("n{i}")});
+                    let r = http
+                        .post(url)
+                        .bearer_auth(&owner)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status().as_u16(), 201);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        };
+        let mut received: Vec<i64> = Vec::new();
+        let mut round = 0;
+        while received.last().copied().unwrap_or(0) < TOTAL {
+            round += 1;
+            let mut ws = p.ws(round, Some(&customer)).await;
+            let after = received.last().copied().unwrap_or(0);
+            subscribe(&mut ws, &channel, Some(after)).await;
+            // Take a few messages, then vanish without a goodbye (or with one, alternately).
+            for _ in 0..(7 + round % 5) {
+                if received.last().copied().unwrap_or(0) >= TOTAL {
+                    break;
+                }
+                let (f, _) = ws.recv_kind("message").await;
+                received.push(f["seq"].as_i64().unwrap());
+            }
+            if round % 2 == 0 {
+                ws.abandon();
+            } else {
+                drop(ws);
+            }
+        }
+        writer.await.unwrap();
+        assert_eq!(
+            received,
+            (1..=TOTAL).collect::<Vec<_>>(),
+            "{}: after {round} reconnects",
+            p.name
+        );
+    }
+}
