@@ -51,10 +51,13 @@ impl ConnectionHandle {
     }
 }
 
+/// The connections subscribed to one channel, by connection id.
+type Subscribers = HashMap<u64, Arc<ConnectionHandle>>;
+
 /// Subscriptions of this replica.
 #[derive(Default)]
 pub struct Hub {
-    channels: RwLock<HashMap<Arc<str>, HashMap<u64, Arc<ConnectionHandle>>>>,
+    channels: RwLock<HashMap<Arc<str>, Subscribers>>,
     /// Subscriptions per store, for the per-store limit.
     per_store: Mutex<HashMap<String, usize>>,
     next_id: AtomicU64,
