@@ -7,10 +7,12 @@
 //!   searches at a given concurrency against one or more gateways.
 //! - `checkout`: checkouts per second and their latency (cart, line, checkout per shopper).
 //! - `provision`: store provisioning latency, after preloading a number of stores.
+//! - `realtime`: WebSocket connections and memory, broadcast fan-out, and conversation latency.
 
 mod baseline;
 mod checkout;
 mod load;
+mod realtime;
 mod scenarios;
 
 pub use baseline::serve_baseline;
@@ -62,6 +64,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         preload_concurrency: usize,
     },
+    /// Real-time (WebSocket) figures: connections, broadcast, latency.
+    #[command(subcommand)]
+    Realtime(realtime::RealtimeMode),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -108,5 +113,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             preload,
             preload_concurrency,
         } => provision(&url, count, preload, preload_concurrency).await,
+        BenchCommand::Realtime(mode) => realtime::run(mode).await,
     }
 }

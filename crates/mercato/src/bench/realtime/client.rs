@@ -1,0 +1,139 @@
+//! A lean WebSocket client for the real-time benchmarks (tens of thousands of these live in one
+//! process, so buffers are small), plus the clock and memory readings the reports need.
+
+use anyhow::Context;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// An open connection to `/v1/realtime`.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long opening a connection, or any awaited reply, may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The header the realtime replicas of the local cluster require from callers.
+const INTERNAL_TOKEN_HEADER: &str = "x-mercato-internal-token";
+
+/// Where connections go: a base URL (`http://host:port`) and the internal token a realtime
+/// replica of the distributed topology asks for (gateways and the embedded server ask none).
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub base: String,
+    pub internal_token: Option<String>,
+}
+
+impl Target {
+    /// Targets for base URLs, all with the same internal token (if any).
+    pub fn all(bases: &[String], internal_token: Option<&str>) -> Vec<Target> {
+        bases
+            .iter()
+            .map(|b| Target {
+                base: b.trim_end_matches('/').to_owned(),
+                internal_token: internal_token.map(str::to_owned),
+            })
+            .collect()
+    }
+}
+
+/// Opens a connection and waits for the server's `connected` greeting; with a token, then
+/// authenticates with a `connect` frame.
+pub async fn open(target: &Target, token: Option<&str>) -> anyhow::Result<Ws> {
+    let url = format!("{}/v1/realtime", target.base.replacen("http", "ws", 1));
+    let mut request = url.as_str().into_client_request()?;
+    if let Some(t) = &target.internal_token {
+        request.headers_mut().insert(INTERNAL_TOKEN_HEADER, t.parse()?);
+    }
+    // The server's frames are small; the default 128 KiB read buffer per connection would
+    // make the clients, not the server, the memory bound of this machine.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0);
+    let (mut ws, _) = tokio::time::timeout(
+        REPLY_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true),
+    )
+    .await
+    .with_context(|| format!("opening {url} timed out"))?
+    .with_context(|| format!("opening {url}"))?;
+    let hello = next_json(&mut ws).await?;
+    anyhow::ensure!(hello["type"] == "connected", "unexpected greeting: {hello}");
+    if let Some(token) = token {
+        let frame = serde_json::json!({"type": "connect", "id": 0, "v": 1, "token": token});
+        request_reply(&mut ws, frame, "connected").await?;
+    }
+    Ok(ws)
+}
+
+/// Sends a request (which must carry an `id`) and returns its reply of type `expect`; an
+/// `error` frame, or a reply of another type, is an error.
+pub async fn request_reply(ws: &mut Ws, frame: Value, expect: &str) -> anyhow::Result<Value> {
+    let id = frame["id"].clone();
+    send(ws, &frame).await?;
+    loop {
+        let reply = next_json(ws).await?;
+        if reply["id"] != id {
+            continue;
+        }
+        anyhow::ensure!(reply["type"] == expect, "{frame} was answered with {reply}");
+        return Ok(reply);
+    }
+}
+
+/// Subscribes to `channel`.
+pub async fn subscribe(ws: &mut Ws, channel: &str) -> anyhow::Result<()> {
+    let frame = serde_json::json!({"type": "subscribe", "id": 1, "channel": channel});
+    request_reply(ws, frame, "subscribed").await.map(|_| ())
+}
+
+/// Sends one JSON frame.
+pub async fn send(ws: &mut Ws, frame: &Value) -> anyhow::Result<()> {
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .context("sending a frame")
+}
+
+/// The next text frame as JSON, skipping control frames.
+pub async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
+    loop {
+        let next = tokio::time::timeout(REPLY_TIMEOUT, ws.next())
+            .await
+            .context("no frame from the server in time")?;
+        match next {
+            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
+            Some(Ok(Message::Close(frame))) => anyhow::bail!("the server closed: {frame:?}"),
+            Some(Err(e)) => return Err(e).context("reading a frame"),
+            None => anyhow::bail!("the connection ended"),
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch. Processes of the same machine share this clock, which is
+/// what lets a coordinator compare its send instant with the receive instants of its workers.
+pub fn epoch_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Resident memory of a process, in KiB, from `/proc/<pid>/status`.
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no VmRSS in {path}"))
+}
+
+/// Resident memory of this process, in KiB (0 when unreadable).
+pub fn own_rss_kib() -> u64 {
+    rss_kib(std::process::id()).unwrap_or(0)
+}
