@@ -340,7 +340,9 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
         let sku = "TEE-1";
         let product = json!({"slug": "tee", "title": "Tee", "variants": [
             {"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]});
-        let created = p.post(0, &format!("/v1/stores/{slug}/products"), Some(&owner), &product).await;
+        let created = p
+            .post(0, &format!("/v1/stores/{slug}/products"), Some(&owner), &product)
+            .await;
         assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
         let mut customer = p.ws(0, Some(&ann)).await;
         let mut staff = p.ws(1, Some(&owner)).await;
@@ -348,7 +350,9 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
         customer
             .request(json!({"type": "subscribe", "channel": format!("orders:{store_id}:{ann_id}")}))
             .await;
-        staff.request(json!({"type": "subscribe", "channel": format!("staff:{store_id}")})).await;
+        staff
+            .request(json!({"type": "subscribe", "channel": format!("staff:{store_id}")}))
+            .await;
         shopper
             .request(json!({"type": "subscribe", "channel": format!("stock:{store_id}:{sku}")}))
             .await;
@@ -363,34 +367,62 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
             .await;
         assert_eq!(stocked.status, 200, "{}: {}", p.name, stocked.body);
         let (level, _) = shopper.recv_kind("event").await;
-        assert_eq!((level["event"].as_str(), level["data"]["available"].as_i64()), (Some("stock.changed"), Some(3)));
-        assert!(level["data"].get("on_hand").is_none(), "public pushes show availability only");
+        assert_eq!(
+            (level["event"].as_str(), level["data"]["available"].as_i64()),
+            (Some("stock.changed"), Some(3))
+        );
+        assert!(
+            level["data"].get("on_hand").is_none(),
+            "public pushes show availability only"
+        );
 
         // Ann buys two: her channel and the staff feed hear of it; the stock watcher sees 1 left.
-        let cart = p.post(0, &format!("/v1/stores/{slug}/carts"), Some(&ann), &json!({})).await;
+        let cart = p
+            .post(0, &format!("/v1/stores/{slug}/carts"), Some(&ann), &json!({}))
+            .await;
         let cart_id = cart.body["id"].as_str().unwrap().to_owned();
         let started = std::time::Instant::now();
         while p
-            .post(0, &format!("/v1/stores/{slug}/carts/{cart_id}/items"), Some(&ann), &json!({"sku": sku, "quantity": 2}))
+            .post(
+                0,
+                &format!("/v1/stores/{slug}/carts/{cart_id}/items"),
+                Some(&ann),
+                &json!({"sku": sku, "quantity": 2}),
+            )
             .await
             .status
             != 200
         {
-            assert!(started.elapsed() < Duration::from_secs(5), "{}: the cart never took the SKU", p.name);
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{}: the cart never took the SKU",
+                p.name
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let body = json!({"cart_id": cart_id, "payment": {"card_number": "4242424242424242"}});
-        let order = p.post_keyed(1, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-1", &body).await;
+        let order = p
+            .post_keyed(1, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-1", &body)
+            .await;
         assert_eq!(order.status, 201, "{}: {}", p.name, order.body);
         let order_id = order.body["id"].as_str().unwrap();
 
         let mut mine = Vec::new();
         while !mine.contains(&"order.confirmed".to_owned()) {
             let (e, _) = customer.recv_kind("event").await;
-            assert_eq!(e["data"]["order_id"], order_id, "{}: another order on Ann's channel", p.name);
+            assert_eq!(
+                e["data"]["order_id"], order_id,
+                "{}: another order on Ann's channel",
+                p.name
+            );
             mine.push(e["event"].as_str().unwrap().to_owned());
         }
-        assert_eq!(mine.first().map(String::as_str), Some("order.placed"), "{}: {mine:?}", p.name);
+        assert_eq!(
+            mine.first().map(String::as_str),
+            Some("order.placed"),
+            "{}: {mine:?}",
+            p.name
+        );
         let mut feed = Vec::new();
         while !(feed.contains(&"order.confirmed".to_owned()) && feed.contains(&"stock.low".to_owned())) {
             let (e, _) = staff.recv_kind("event").await;
@@ -405,12 +437,21 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
 
         // A declined card is a payment problem on the staff feed (and never on Ann's channel as
         // someone else's order).
-        let cart = p.post(0, &format!("/v1/stores/{slug}/carts"), Some(&ann), &json!({})).await;
-        let cart_id = cart.body["id"].as_str().unwrap().to_owned();
-        p.post(0, &format!("/v1/stores/{slug}/carts/{cart_id}/items"), Some(&ann), &json!({"sku": sku, "quantity": 1}))
+        let cart = p
+            .post(0, &format!("/v1/stores/{slug}/carts"), Some(&ann), &json!({}))
             .await;
+        let cart_id = cart.body["id"].as_str().unwrap().to_owned();
+        p.post(
+            0,
+            &format!("/v1/stores/{slug}/carts/{cart_id}/items"),
+            Some(&ann),
+            &json!({"sku": sku, "quantity": 1}),
+        )
+        .await;
         let body = json!({"cart_id": cart_id, "payment": {"card_number": "4000000000000002"}});
-        let declined = p.post_keyed(0, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-2", &body).await;
+        let declined = p
+            .post_keyed(0, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-2", &body)
+            .await;
         assert_eq!(declined.status, 402, "{}: {}", p.name, declined.body);
         loop {
             let (e, _) = staff.recv_kind("event").await;
@@ -418,6 +459,39 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
                 assert_eq!(e["data"]["card_last4"], "0002");
                 break;
             }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_token_on_the_upgrade_authenticates_and_a_bad_one_is_401() {
+    for p in platforms().await {
+        let (_, store_id, _, ann, ann_id) = store_with_customer(&p).await;
+        for n in 0..p.gateways.len() {
+            let mut ws = Ws::open_with_bearer(p.gateway(n), &ann).await;
+            assert_eq!(
+                ws.connected["user_id"],
+                ann_id.as_str(),
+                "{}: {}",
+                p.name,
+                ws.connected
+            );
+            let sub = ws
+                .request(json!({"type": "subscribe", "channel": format!("orders:{store_id}:{ann_id}")}))
+                .await;
+            assert_eq!(sub["type"], "subscribed", "{}: {sub}", p.name);
+        }
+        let url = format!("{}/v1/realtime", p.gateway(0).replacen("http", "ws", 1));
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", "Bearer not-a-token".parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status().as_u16(), 401, "{}", p.name)
+            }
+            other => panic!("{}: expected 401, got {:?}", p.name, other.map(|_| ())),
         }
     }
 }

@@ -34,8 +34,30 @@ pub enum Closed {
 impl Ws {
     /// Connects to `{base}/v1/realtime`, authenticating with a `connect` frame when a token is given.
     pub async fn open(base: &str, token: Option<&str>, internal_token: Option<&str>) -> Ws {
+        let mut ws = Ws::upgrade(base, None, internal_token).await;
+        if let Some(token) = token {
+            ws.connected = ws
+                .request(json!({"type": "connect", "v": 1, "token": token}))
+                .await;
+            assert_eq!(ws.connected["type"], "connected", "{}", ws.connected);
+        }
+        ws
+    }
+
+    /// Connects with the token in the upgrade request's `Authorization` header, as non-browser
+    /// clients do.
+    pub async fn open_with_bearer(base: &str, token: &str) -> Ws {
+        Ws::upgrade(base, Some(token), None).await
+    }
+
+    async fn upgrade(base: &str, bearer: Option<&str>, internal_token: Option<&str>) -> Ws {
         let url = format!("{}/v1/realtime", base.replacen("http", "ws", 1));
         let mut request = url.into_client_request().unwrap();
+        if let Some(t) = bearer {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
         if let Some(t) = internal_token {
             request
                 .headers_mut()
@@ -52,12 +74,6 @@ impl Ws {
         };
         ws.connected = ws.recv().await;
         assert_eq!(ws.connected["type"], "connected", "{}", ws.connected);
-        if let Some(token) = token {
-            ws.connected = ws
-                .request(json!({"type": "connect", "v": 1, "token": token}))
-                .await;
-            assert_eq!(ws.connected["type"], "connected", "{}", ws.connected);
-        }
         ws
     }
 
