@@ -7,15 +7,22 @@
 #
 # Environment: CONCURRENCY (64), CHECKOUT_CONCURRENCY (16), DURATION (10s), PRODUCTS (500),
 # PROVISION_COUNT (1000),
-# PROVISION_LARGE (5000: stores existing for the second provisioning phase).
+# PROVISION_LARGE (5000: stores existing for the second provisioning phase),
+# RT_CONNECTIONS (19500: what one server process can hold under the 20,000 open-file limit),
+# RT_HELD (100000: connections held across the distributed realtime replicas),
+# RT_SUBSCRIBERS (50000: subscribers of one channel for the distributed broadcast),
+# RT_EXTRA_REPLICAS (4: realtime replicas started next to the cluster's two), RT_PAIRS (50),
+# RT_RATES (500,1000,2000,4000: total conversation messages per second, one step each).
 # Results (text and one JSON line per phase) go to benchmarks/out/<timestamp>/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/target/release/mercato"
 C="${CONCURRENCY:-64}" D="${DURATION:-10s}" PRODUCTS="${PRODUCTS:-500}"
 COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
-PHASES="${PHASES:-baseline embedded distributed checkout provision}"
+PHASES="${PHASES:-baseline embedded distributed checkout provision realtime}"
 CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
+RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000}"
+RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-500,1000,2000,4000}"
 OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
 # The load generator is one client sending tens of thousands of requests a second; per-client
 # rate limits would measure the limiter, not the platform.
@@ -90,6 +97,76 @@ provision() {
   kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
 
+# Real-time, embedded: connections one process holds (and its memory per connection), the
+# broadcast of one stock change to all of them, and conversation latency at fixed rates.
+realtime_embedded() {
+  "$BIN" serve --no-demo --listen 127.0.0.1:9983 --data-dir "$OUT/realtime-data" >"$OUT/realtime.log" 2>&1 & PIDS+=($!)
+  local server="${PIDS[-1]}"
+  wait_ready http://127.0.0.1:9983
+  echo "## realtime, embedded: connections held by one process" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime connections --url http://127.0.0.1:9983 -n "$RT_CONNECTIONS" --server-pid "$server" \
+    | tee -a "$OUT/summary.txt"
+  echo "## realtime, embedded: conversation send -> deliver" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime latency --url http://127.0.0.1:9983 --pairs "$RT_PAIRS" --rate "$RT_RATES" --closed-loop \
+    -d "$D" --label embedded | tee -a "$OUT/summary.txt"
+  echo "## realtime, embedded: broadcast to one process's worth of subscribers" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime broadcast --url http://127.0.0.1:9983 --gateway http://127.0.0.1:9983 -n "$RT_CONNECTIONS" \
+    --server-pid "$server" --label embedded | tee -a "$OUT/summary.txt"
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+}
+
+# Starts one more realtime replica next to the local cluster, with the cluster's settings (the
+# same variables deploy/local/cluster.sh sets), and records its pid in $MERCATO_LOCAL_DIR.
+extra_replica() {
+  local port="$1"
+  MERCATO_POSTGRES_URL="${MERCATO_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/}" \
+  MERCATO_NATS_URL="${MERCATO_NATS_URL:-nats://127.0.0.1:4222}" \
+  MERCATO_REDIS_URL="${MERCATO_REDIS_URL:-redis://127.0.0.1:6379}" \
+  MERCATO__POSTGRES__DATABASE_PREFIX="mercato_${MERCATO_LOCAL_PREFIX}_" \
+  MERCATO__NATS__NAMESPACE="$MERCATO_LOCAL_PREFIX" MERCATO__REDIS__KEY_PREFIX="mercato:${MERCATO_LOCAL_PREFIX}:" \
+  MERCATO__SERVICES__INTERNAL_TOKEN="$(cat "$MERCATO_LOCAL_DIR/internal-token")" \
+    "$BIN" serve --roles realtime --listen "127.0.0.1:$port" --identity-url http://127.0.0.1:9101 --json-logs \
+    >"$MERCATO_LOCAL_DIR/realtime-$port.log" 2>&1 & PIDS+=($!)
+  wait_ready "http://127.0.0.1:$port"
+}
+
+# Real-time, distributed: conversation latency through the two gateways (pairs straddle
+# replicas, so messages cross NATS), then connections held and one broadcast across every
+# realtime replica — the cluster's two plus RT_EXTRA more, since each process holds < 20,000.
+realtime_distributed() {
+  export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchrt$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-realtime"
+  bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
+  local urls=(--url http://127.0.0.1:9106 --url http://127.0.0.1:9107)
+  local pids=(--server-pid "$(cat "$MERCATO_LOCAL_DIR/realtime-1.pid")" --server-pid "$(cat "$MERCATO_LOCAL_DIR/realtime-2.pid")")
+  local extra=() port
+  for port in $(seq 9108 $((9107 + RT_EXTRA))); do
+    extra_replica "$port"; extra+=("${PIDS[-1]}")
+    urls+=(--url "http://127.0.0.1:$port"); pids+=(--server-pid "${PIDS[-1]}")
+  done
+  local token=(--internal-token-file "$MERCATO_LOCAL_DIR/internal-token")
+  echo "## realtime, distributed: conversation send -> deliver through two gateways" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime latency --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --pairs "$RT_PAIRS" \
+    --rate "$RT_RATES" --closed-loop -d "$D" --label distributed | tee -a "$OUT/summary.txt"
+  echo "## realtime, distributed: connections held by $((2 + RT_EXTRA)) realtime replicas" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime connections "${urls[@]}" "${token[@]}" "${pids[@]}" -n "$RT_HELD" \
+    | tee -a "$OUT/summary.txt"
+  echo "## realtime, distributed: broadcast over $((2 + RT_EXTRA)) realtime replicas" | tee -a "$OUT/summary.txt"
+  "$BIN" bench realtime broadcast "${urls[@]}" "${token[@]}" "${pids[@]}" -n "$RT_SUBSCRIBERS" \
+    --gateway http://127.0.0.1:8081 --label distributed | tee -a "$OUT/summary.txt"
+  for p in "${extra[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
+}
+
+realtime_phase() {
+  # Every WebSocket is an open file: servers and clients get the hard limit (20,000 here).
+  ulimit -n "$(ulimit -Hn)"
+  # Publishers send far beyond a browser's pace; the per-connection and per-store message
+  # limits would measure the limiter, not delivery.
+  export MERCATO__REALTIME__FRAMES_PER_SECOND=100000 MERCATO__REALTIME__STORE_MESSAGES_PER_SECOND=1000000
+  realtime_embedded
+  realtime_distributed
+}
+
 for phase in $PHASES; do
   case "$phase" in
     baseline) baseline before ;;
@@ -97,6 +174,7 @@ for phase in $PHASES; do
     distributed) distributed; baseline after-distributed ;;
     provision) provision ;;
     checkout) checkout_phase ;;
+    realtime) realtime_phase ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done

@@ -124,13 +124,22 @@ pub fn epoch_micros() -> u64 {
 
 /// Resident memory of a process, in KiB, from `/proc/<pid>/status`.
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+    proc_kib(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// The kernel's slab memory on this machine, in KiB (`/proc/meminfo`): where socket structures
+/// live, outside every process's resident memory. 0 when unreadable.
+pub fn slab_kib() -> u64 {
+    proc_kib("/proc/meminfo", "Slab:").unwrap_or(0)
+}
+
+/// A `Name:   123 kB` line of a `/proc` file, in KiB.
+fn proc_kib(path: &str, field: &str) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .with_context(|| format!("no VmRSS in {path}"))
+        .with_context(|| format!("no {field} in {path}"))
 }
 
 /// Resident memory of this process, in KiB (0 when unreadable).
