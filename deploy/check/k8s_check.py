@@ -45,21 +45,24 @@ K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 # What each overlay must end up with: (HPA minReplicas, HPA maxReplicas) for every service.
 OVERLAY_BOUNDS = {"small": (1, 3), "large": (3, 20)}
 
-SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders")
+SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders", "realtime")
 
 # Which pods may call each service's internal gRPC (besides the `monitoring` namespace, which
 # scrapes /metrics on the same port). The gateway faces clients and admits everyone.
 CALLERS = {
-    "identity": {"gateway"},
+    "identity": {"gateway", "realtime"},
     "catalog": {"gateway"},
     "inventory": {"gateway", "orders"},
     "payments": {"orders"},
     "orders": {"gateway"},
+    # gRPC (conversation routes) and the WebSockets the gateways relay.
+    "realtime": {"gateway"},
 }
 
 # The flags that point a process at a remote service, and the service each names.
 URL_FLAGS = {"--identity-url": "identity", "--catalog-url": "catalog",
-             "--inventory-url": "inventory", "--payments-url": "payments", "--orders-url": "orders"}
+             "--inventory-url": "inventory", "--payments-url": "payments", "--orders-url": "orders",
+             "--realtime-url": "realtime"}
 
 failures: list[str] = []
 passed = 0
@@ -377,11 +380,18 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
                  f"{cw}: args do not run --roles {name}")
             for flag, callee in URL_FLAGS.items():
                 if flag in args:
-                    host = re.sub(r"^https?://([^:/]+).*", r"\1", args[args.index(flag) + 1])
-                    need(host in {s["metadata"]["name"] for s in services},
-                         f"{cw}: {flag} host {host} is no Service here")
+                    for url in args[args.index(flag) + 1].split(","):
+                        host = re.sub(r"^https?://([^:/]+).*", r"\1", url)
+                        need(host in {s["metadata"]["name"] for s in services},
+                             f"{cw}: {flag} host {host} is no Service here")
                     calls.append((name, callee, cw, flag))
             for e in c.get("env", []):
+                # Endpoints go in the --…-url flags, where the checks above see them; one set
+                # through the environment would escape the NetworkPolicy checks below.
+                svc_var = re.fullmatch(r"MERCATO__SERVICES__([A-Z]+)", e.get("name", ""))
+                need(not (svc_var and f"--{svc_var.group(1).lower()}-url" in URL_FLAGS),
+                     f"{cw}: env {e.get('name')}: give the endpoint as --{svc_var.group(1).lower() if svc_var else ''}-url "
+                     "instead, so the NetworkPolicy checks see the call")
                 ref = e.get("valueFrom", {})
                 for kind, pool in (("secretKeyRef", secrets), ("configMapKeyRef", configmaps)):
                     if kind in ref and not ref[kind].get("optional"):
