@@ -15,8 +15,8 @@ pub struct Platform {
     pub gateways: Vec<String>,
     /// Base URLs of the internal identity service, when it runs in its own server.
     pub identity: Option<String>,
-    /// Realtime replicas running as their own servers (distributed only), each stoppable alone.
-    pub realtime: Vec<(String, Shutdown)>,
+    /// Realtime replicas running as their own servers (distributed only), each killable alone.
+    pub realtime: Vec<(String, Killable)>,
     /// The internal token, for tests that reach realtime replicas directly.
     pub internal_token: Option<String>,
     pub http: reqwest::Client,
@@ -68,6 +68,49 @@ async fn start(settings: Settings, roles: &str, shutdown: &Shutdown) -> String {
     url
 }
 
+/// A server that a test can kill as a crash would: it runs on its own runtime and thread, and
+/// killing it drops every task mid-flight and closes every socket, with nothing drained and no
+/// goodbye to clients.
+#[derive(Clone)]
+pub struct Killable(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>);
+
+impl Killable {
+    pub fn kill(&self) {
+        if let Some(kill) = self.0.lock().unwrap().take() {
+            let _ = kill.send(());
+        }
+    }
+}
+
+async fn start_killable(settings: Settings, roles: &str) -> (String, Killable) {
+    let roles = Roles::parse(roles).unwrap();
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let app = app::App::build(&settings, roles).await.expect("platform builds");
+            let _ = url_tx.send(url);
+            tokio::select! {
+                _ = app.serve(listener, Shutdown::new()) => {}
+                _ = kill_rx => {}
+            }
+        });
+        runtime.shutdown_background();
+    });
+    let url = url_rx.await.expect("killable server starts");
+    (
+        url,
+        Killable(std::sync::Arc::new(std::sync::Mutex::new(Some(kill_tx)))),
+    )
+}
+
 pub async fn embedded_with(settings: Settings) -> Platform {
     let shutdown = Shutdown::new();
     let url = start(settings, "all", &shutdown).await;
@@ -112,17 +155,16 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     s.services.payments = vec![payments];
     let orders = start(s.clone(), "orders", &shutdown).await;
     s.services.orders = vec![orders];
-    // Two realtime replicas, each stoppable on its own (and with the platform).
+    // Two realtime replicas, each killable on its own (and killed with the platform).
     let mut realtime = Vec::new();
     for _ in 0..2 {
-        let own = Shutdown::new();
-        let url = start(s.clone(), "realtime", &own).await;
-        let (platform, own2) = (shutdown.clone(), own.clone());
+        let (url, killable) = start_killable(s.clone(), "realtime").await;
+        let (platform, k) = (shutdown.clone(), killable.clone());
         tokio::spawn(async move {
             platform.cancelled().await;
-            own2.cancel();
+            k.kill();
         });
-        realtime.push((url, own));
+        realtime.push((url, killable));
     }
     s.services.realtime = realtime.iter().map(|(url, _)| url.clone()).collect();
     let internal_token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
