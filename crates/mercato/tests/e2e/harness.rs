@@ -126,6 +126,23 @@ pub async fn embedded_with(settings: Settings) -> Platform {
     }
 }
 
+/// The embedded platform on its own runtime, so that a test can crash it and start it again on
+/// the same data directory.
+pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
+    let (url, killable) = start_killable(settings, "all").await;
+    let platform = Platform {
+        name: "embedded",
+        gateways: vec![url],
+        identity: None,
+        realtime: Vec::new(),
+        internal_token: None,
+        http: client(),
+        shutdown: Shutdown::new(),
+        _nats: None,
+    };
+    (platform, killable)
+}
+
 /// Identity, catalog, inventory and payments as their own servers, and two gateways reaching them
 /// over gRPC.
 pub async fn distributed_with(settings: Settings) -> Option<Platform> {

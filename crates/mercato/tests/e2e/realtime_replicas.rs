@@ -2,7 +2,7 @@
 //! resuming after a replica crashes, and no loss, duplicates or reordering under reconnect
 //! churn.
 
-use crate::harness::{Platform, platforms};
+use crate::harness::{Platform, base_settings, embedded_killable, platforms};
 use crate::ws::{Closed, Ws};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -187,4 +187,52 @@ async fn reconnect_churn_loses_nothing_and_repeats_nothing() {
             p.name
         );
     }
+}
+
+#[tokio::test]
+async fn after_the_embedded_process_crashes_and_restarts_members_resume_exactly() {
+    let settings = base_settings();
+    let (p, killable) = embedded_killable(settings.clone()).await;
+    let (slug, owner, customer) = store_with_customer(&p).await;
+    let id = p.conversation(&slug, &customer).await;
+    let channel = format!("conversation:{id}");
+    let mut staff = p.ws(0, Some(&owner)).await;
+    subscribe(&mut staff, &channel, None).await;
+    let mut ann = p.ws(0, Some(&customer)).await;
+    for i in 1..=3 {
+        ann.request(
+            json!({"type": "publish", "channel": channel, "client_msg_id": format!("m{i}"), "body": "x"}),
+        )
+        .await;
+    }
+    assert_eq!(next_seqs(&mut staff, 3).await, vec![1, 2, 3]);
+    drop(staff);
+    for i in 4..=5 {
+        let r = ann
+            .request(
+                json!({"type": "publish", "channel": channel, "client_msg_id": format!("m{i}"), "body": "y"}),
+            )
+            .await;
+        assert_eq!(r["seq"], i);
+    }
+    killable.kill();
+    assert_eq!(ann.closed().await, Closed::Dropped);
+
+    // The same data directory, a new process: what was acknowledged is there, in order.
+    let (p, killable) = embedded_killable(settings).await;
+    let mut staff = p.ws(0, Some(&owner)).await;
+    let sub = subscribe(&mut staff, &channel, Some(3)).await;
+    assert_eq!(sub["last_seq"], 5);
+    assert_eq!(next_seqs(&mut staff, 2).await, vec![4, 5]);
+    // A resend of an acknowledged message after the crash is recognised as one.
+    let mut ann = p.ws(0, Some(&customer)).await;
+    let again = ann
+        .request(json!({"type": "publish", "channel": channel, "client_msg_id": "m5", "body": "y"}))
+        .await;
+    assert_eq!(
+        (again["seq"].as_i64(), again["duplicate"].as_bool()),
+        (Some(5), Some(true))
+    );
+    assert!(staff.quiet(Duration::from_millis(300)).await);
+    killable.kill();
 }
