@@ -26,7 +26,7 @@ impl Session {
             }
             if seq > delivered + 1 {
                 // Something in between has not arrived (yet): history has it, in order.
-                return self.catch_up(&push.channel, Some(seq)).await;
+                return Box::pin(self.catch_up(&push.channel, Some(seq))).await;
             }
             self.set_delivered(&push.channel, seq);
         }

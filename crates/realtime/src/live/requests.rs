@@ -33,20 +33,21 @@ impl Session {
         self.check_token().await?;
         let id = frame.id();
         match frame {
-            ClientFrame::Connect { v, token, .. } => self.on_connect(id, v, token).await,
+            // Boxed: these reach other services (see `Session::serve`).
+            ClientFrame::Connect { v, token, .. } => Box::pin(self.on_connect(id, v, token)).await,
             ClientFrame::Subscribe {
                 channel, after_seq, ..
-            } => self.on_subscribe(id, &channel, after_seq).await,
+            } => Box::pin(self.on_subscribe(id, &channel, after_seq)).await,
             ClientFrame::Unsubscribe { channel, .. } => self.on_unsubscribe(id, &channel).await,
             ClientFrame::Publish {
                 channel,
                 client_msg_id,
                 body,
                 ..
-            } => self.on_publish(id, &channel, client_msg_id, body).await,
-            ClientFrame::Ack { channel, seq, .. } => self.on_ack(id, &channel, seq).await,
-            ClientFrame::Typing { channel } => self.on_typing(&channel).await,
-            ClientFrame::Presence { status, .. } => self.on_presence(id, &status).await,
+            } => Box::pin(self.on_publish(id, &channel, client_msg_id, body)).await,
+            ClientFrame::Ack { channel, seq, .. } => Box::pin(self.on_ack(id, &channel, seq)).await,
+            ClientFrame::Typing { channel } => Box::pin(self.on_typing(&channel)).await,
+            ClientFrame::Presence { status, .. } => Box::pin(self.on_presence(id, &status)).await,
             ClientFrame::Ping { .. } => self.send(ServerFrame::Pong { id }).await,
         }
     }

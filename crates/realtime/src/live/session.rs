@@ -67,12 +67,15 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, claims: Option<Claims>) {
         last_heard: Instant::now(),
     };
     let end = session.serve(rx, claims).await;
-    session.finish(end).await;
+    Box::pin(session.finish(end)).await;
 }
 
 impl Session {
+    /// The connection's loop. Every await that reaches a database, Redis or another service is
+    /// boxed, so that an idle connection's task stays small: the space those calls need is
+    /// allocated only while they run.
     async fn serve(&mut self, mut rx: mpsc::Receiver<Arc<Push>>, claims: Option<Claims>) -> End {
-        if let Err(end) = self.authenticated(None, claims).await {
+        if let Err(end) = Box::pin(self.authenticated(None, claims)).await {
             return end;
         }
         let stop = self.node.stop.clone();
@@ -86,7 +89,7 @@ impl Session {
                 () = handle.kicked() => Err(End::Close(close::SLOW_CONSUMER, "slow consumer")),
                 Some(push) = rx.recv() => self.deliver(push).await,
                 incoming = self.socket.recv() => self.on_incoming(incoming).await,
-                _ = ticks.tick() => self.on_heartbeat(heartbeat).await,
+                _ = ticks.tick() => Box::pin(self.on_heartbeat(heartbeat)).await,
             };
             if let Err(end) = step {
                 return end;
