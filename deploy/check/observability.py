@@ -83,11 +83,7 @@ STANDARD = {
 # Planned by later work; every panel or alert using one must say so in its description with
 # PLANNED_MARKER, so a reader knows why it shows "no data".
 PLANNED_MARKER = "emitted once the commerce-core / real-time services land"
-PLANNED = {
-    "websocket_connections": Metric("gauge", set(), "planned: real-time"),
-    "websocket_messages_total": Metric("counter", {"direction"}, "planned: real-time"),
-    "websocket_delivery_latency_seconds": Metric("histogram", set(), "planned: real-time"),
-}
+PLANNED: dict = {}
 # TEMPORARY: being added to the Rust code in parallel with this check (the rate limiter).
 # Remove each entry once the code exports it; the check prints a reminder when it does.
 PENDING: dict = {}
