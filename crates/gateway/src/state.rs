@@ -23,6 +23,8 @@ pub struct RealtimeForward {
     pub internal_token: Option<String>,
     /// The replicas' heartbeat interval; a client silent for three is dropped.
     pub heartbeat: Duration,
+    /// Cancelled when this gateway begins to stop: relayed clients are told to reconnect.
+    pub stop: mercato_runtime::shutdown::Shutdown,
 }
 
 /// The services the gateway calls.
@@ -123,14 +125,14 @@ impl GatewayState {
 
     /// The realtime replicas to forward WebSocket clients to, starting with the next in turn;
     /// `None` when this process serves `/v1/realtime` itself.
-    pub fn realtime_upstreams(&self) -> Option<(Vec<String>, Option<String>, Duration)> {
+    pub fn realtime_upstreams(&self) -> Option<(Vec<String>, &RealtimeForward)> {
         let forward = self.inner.forward.as_ref()?;
         let mut order = forward.upstreams.clone();
         if !order.is_empty() {
             let first = self.inner.next_upstream.fetch_add(1, Ordering::Relaxed) % order.len();
             order.rotate_left(first);
         }
-        Some((order, forward.internal_token.clone(), forward.heartbeat))
+        Some((order, forward))
     }
 
     pub fn limiter(&self) -> &dyn RateLimiter {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::shutdown::Shutdown;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self as ts, client::IntoClientRequest};
@@ -23,6 +24,10 @@ const FORWARDED: [&str; 2] = ["authorization", "sec-websocket-protocol"];
 const INTERNAL_TOKEN_HEADER: &str = "x-mercato-internal-token";
 /// The largest frame relayed; the replica enforces its own, smaller, limit.
 const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// What a stopping gateway tells its relayed clients (the protocol's `reconnect` frame), and
+/// the close code that follows (RFC 6455 "service restart").
+const RECONNECT: &str = r#"{"type":"reconnect","reason":"server restart"}"#;
+const SERVICE_RESTART: u16 = 1012;
 
 /// Connects to a realtime replica first (so its refusal — 401, 503 — is the client's answer),
 /// then upgrades the client and relays.
@@ -31,9 +36,14 @@ pub async fn realtime(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some((upstreams, token, heartbeat)) = state.realtime_upstreams() else {
+    let Some((upstreams, forward)) = state.realtime_upstreams() else {
         return ServiceError::not_found("route").into_response();
     };
+    let (token, silence, stop) = (
+        forward.internal_token.clone(),
+        forward.heartbeat * 3,
+        forward.stop.clone(),
+    );
     let mut refusal = None;
     for base in &upstreams {
         match connect(base, &headers, token.as_deref()).await {
@@ -47,7 +57,7 @@ pub async fn realtime(
                     .max_frame_size(MAX_FRAME_BYTES)
                     .read_buffer_size(4 * 1024)
                     .write_buffer_size(0)
-                    .on_upgrade(move |client| relay(client, upstream, heartbeat * 3));
+                    .on_upgrade(move |client| relay(client, upstream, silence, stop));
             }
             // The replica answered and refused: that is the answer, whichever replica it was.
             Err(ts::Error::Http(response)) => {
@@ -107,8 +117,9 @@ async fn connect(
 
 /// Relays frames both ways until either side closes; the close (code and reason) is passed on.
 /// The replica's pings travel on to the client, so a client silent for `silence` (three of the
-/// replica's heartbeats) is dead and the relay ends.
-async fn relay(client: WebSocket, upstream: Upstream, silence: Duration) {
+/// replica's heartbeats) is dead and the relay ends. When this gateway stops, the client is told
+/// to reconnect (as a stopping replica would) before the relay ends.
+async fn relay(client: WebSocket, upstream: Upstream, silence: Duration, stop: Shutdown) {
     let (mut client_tx, mut client_rx) = client.split();
     let (mut upstream_tx, mut upstream_rx) = upstream.split();
     let to_upstream = async {
@@ -122,7 +133,17 @@ async fn relay(client: WebSocket, upstream: Upstream, silence: Duration) {
         let _ = upstream_tx.close().await;
     };
     let to_client = async {
-        while let Some(Ok(m)) = upstream_rx.next().await {
+        loop {
+            let next = tokio::select! {
+                next = upstream_rx.next() => next,
+                () = stop.cancelled() => {
+                    let _ = client_tx.send(ws::Message::Text(RECONNECT.into())).await;
+                    let close = ws::CloseFrame { code: SERVICE_RESTART, reason: "server restart".into() };
+                    let _ = client_tx.send(ws::Message::Close(Some(close))).await;
+                    break;
+                }
+            };
+            let Some(Ok(m)) = next else { break };
             let Some(m) = to_client_message(m) else { continue };
             let closing = matches!(m, ws::Message::Close(_));
             if client_tx.send(m).await.is_err() || closing {

@@ -236,6 +236,7 @@ impl App {
                 upstreams: settings.services.realtime.clone(),
                 internal_token: token.clone(),
                 heartbeat: settings.realtime.heartbeat,
+                stop: w.realtime_stop.clone(),
             });
             let state = GatewayState::new(
                 upstreams,

@@ -19,6 +19,8 @@ pub struct Platform {
     pub realtime: Vec<(String, Killable)>,
     /// The internal token, for tests that reach realtime replicas directly.
     pub internal_token: Option<String>,
+    /// Stops one gateway (distributed only).
+    pub gateway_stops: Vec<Shutdown>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
     _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
@@ -120,6 +122,7 @@ pub async fn embedded_with(settings: Settings) -> Platform {
         identity: None,
         realtime: Vec::new(),
         internal_token: None,
+        gateway_stops: Vec::new(),
         http: client(),
         shutdown,
         _nats: None,
@@ -136,6 +139,7 @@ pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
         identity: None,
         realtime: Vec::new(),
         internal_token: None,
+        gateway_stops: Vec::new(),
         http: client(),
         shutdown: Shutdown::new(),
         _nats: None,
@@ -185,11 +189,23 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     }
     s.services.realtime = realtime.iter().map(|(url, _)| url.clone()).collect();
     let internal_token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
-    let g1 = start(s.clone(), "gateway", &shutdown).await;
-    let g2 = start(s, "gateway", &shutdown).await;
+    // Gateways stop with the platform, or alone (`gateway_stops`).
+    let mut gateway_stops = Vec::new();
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let own = Shutdown::new();
+        gateways.push(start(s.clone(), "gateway", &own).await);
+        let (platform, own2) = (shutdown.clone(), own.clone());
+        tokio::spawn(async move {
+            platform.cancelled().await;
+            own2.cancel();
+        });
+        gateway_stops.push(own);
+    }
     Some(Platform {
         name: "distributed",
-        gateways: vec![g1, g2],
+        gateways,
+        gateway_stops,
         identity: Some(identity),
         realtime,
         internal_token,

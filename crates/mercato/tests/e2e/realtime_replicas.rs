@@ -236,3 +236,25 @@ async fn after_the_embedded_process_crashes_and_restarts_members_resume_exactly(
     assert!(staff.quiet(Duration::from_millis(300)).await);
     killable.kill();
 }
+
+#[tokio::test]
+async fn a_stopping_gateway_tells_relayed_clients_to_reconnect() {
+    for p in platforms()
+        .await
+        .into_iter()
+        .filter(|p| p.gateway_stops.len() == 2)
+    {
+        let (slug, owner, customer) = store_with_customer(&p).await;
+        let id = p.conversation(&slug, &customer).await;
+        let channel = format!("conversation:{id}");
+        let mut staff = p.ws(1, Some(&owner)).await;
+        subscribe(&mut staff, &channel, None).await;
+        p.gateway_stops[1].cancel();
+        let (reconnect, _) = staff.recv_kind("reconnect").await;
+        assert_eq!(reconnect["reason"], "server restart");
+        assert_eq!(staff.closed().await, Closed::Code(1012));
+        // The other gateway serves the reconnecting client.
+        let mut staff = p.ws(0, Some(&owner)).await;
+        subscribe(&mut staff, &channel, Some(0)).await;
+    }
+}
