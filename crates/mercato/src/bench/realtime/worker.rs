@@ -77,8 +77,10 @@ async fn open_all(
             let n = args.offset + i;
             let target = &targets[n % targets.len()];
             let channel = &args.channels[n % args.channels.len()];
+            // Only loopback servers can be reached from any 127.x.y.z address.
+            let source = server_is_loopback(&target.base).then(|| client::loopback_source(n));
             async move {
-                let mut ws = client::open(target, None).await?;
+                let mut ws = client::open_from(target, None, source).await?;
                 client::subscribe(&mut ws, channel).await?;
                 anyhow::Ok(ws)
             }
@@ -98,6 +100,10 @@ async fn open_all(
         }
     }
     (ready, errors)
+}
+
+fn server_is_loopback(base: &str) -> bool {
+    base.contains("://127.")
 }
 
 /// Reads a connection until it ends, timestamping every stock push. Reading also answers the
