@@ -12,7 +12,8 @@
 # RT_HELD (100000: connections held across the distributed realtime replicas),
 # RT_SUBSCRIBERS (50000: subscribers of one channel for the distributed broadcast),
 # RT_EXTRA_REPLICAS (4: realtime replicas started next to the cluster's two), RT_PAIRS (50),
-# RT_RATES (500,1000,2000,4000: total conversation messages per second, one step each).
+# RT_RATES (250,500,750,1000,1500,2000: total conversation messages per second, one step each,
+# rising until delivery falls behind).
 # Results (text and one JSON line per phase) go to benchmarks/out/<timestamp>/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +23,7 @@ COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
 PHASES="${PHASES:-baseline embedded distributed checkout provision realtime}"
 CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
 RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000}"
-RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-500,1000,2000,4000}"
+RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-250,500,750,1000,1500,2000}"
 OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
 # The load generator is one client sending tens of thousands of requests a second; per-client
 # rate limits would measure the limiter, not the platform.

@@ -5,7 +5,8 @@
 //! - `client`: a lean WebSocket client, the shared clock and `/proc` memory readings.
 //! - `fleet` and `worker`: subscriber worker processes (`subscribe`, hidden) that the
 //!   coordinator spawns, because one process may hold at most ~20,000 sockets here.
-//! - `connections`, `broadcast`: built on the fleet. `latency`: pairs in this process.
+//! - `connections`, `broadcast`: built on the fleet. `latency`: steps of rising load over
+//!   `pairs` (publisher and subscriber connections) in this process.
 //! - `setup`: stores, stock and customers with conversations, over REST.
 
 mod broadcast;
@@ -13,6 +14,7 @@ mod client;
 mod connections;
 mod fleet;
 mod latency;
+mod pairs;
 mod setup;
 mod worker;
 

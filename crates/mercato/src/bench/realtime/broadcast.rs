@@ -24,6 +24,10 @@ struct Round {
     p50_ms: f64,
     p99_ms: f64,
     last_ms: f64,
+    /// CPU the servers and the workers used during the round: on one machine they share the
+    /// cores, so the time to the last subscriber is bounded by both.
+    server_cpu_ms: u64,
+    client_cpu_ms: u64,
 }
 
 /// Subscribes, triggers `rounds` stock changes through `gateway`, and reports each.
@@ -57,17 +61,9 @@ pub async fn broadcast(
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut results = Vec::new();
     for r in 1..=rounds {
-        let round = one_round(&http, gateway, &store, &mut fleet, 1000 + r as i64).await?;
-        println!(
-            "  round {r}: {} of {} received; PUT answered in {:.1} ms; first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms",
-            round.received,
-            ready.ready,
-            round.put_ms,
-            round.first_ms,
-            round.p50_ms,
-            round.p99_ms,
-            round.last_ms
-        );
+        let value = 1000 + r as i64;
+        let round = one_round(&http, gateway, &store, &mut fleet, server_pids, value).await?;
+        print_round(r, &round, ready.ready);
         results.push(round);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -91,13 +87,18 @@ async fn one_round(
     gateway: &str,
     store: &setup::Store,
     fleet: &mut Fleet,
+    server_pids: &[u32],
     value: i64,
 ) -> anyhow::Result<Round> {
+    let workers = fleet.pids();
+    let cpu = (client::total_cpu_ms(server_pids), client::total_cpu_ms(&workers));
     let sent = client::epoch_micros();
     let put = Instant::now();
     setup::set_stock(http, gateway, store, SKU, value).await?;
     let put_ms = put.elapsed().as_secs_f64() * 1000.0;
     let times = fleet.round(value, ROUND_TIMEOUT).await?;
+    let server_cpu_ms = client::total_cpu_ms(server_pids).saturating_sub(cpu.0);
+    let client_cpu_ms = client::total_cpu_ms(&workers).saturating_sub(cpu.1);
     let mut latencies: Vec<u64> = times.iter().map(|t| t.saturating_sub(sent)).collect();
     latencies.sort_unstable();
     Ok(Round {
@@ -107,7 +108,23 @@ async fn one_round(
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
         last_ms: percentile(&latencies, 100.0),
+        server_cpu_ms,
+        client_cpu_ms,
     })
+}
+
+fn print_round(r: usize, round: &Round, subscribers: usize) {
+    println!(
+        "  round {r}: {} of {subscribers} received; PUT answered in {:.1} ms; first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms; CPU used: servers {} ms, clients {} ms",
+        round.received,
+        round.put_ms,
+        round.first_ms,
+        round.p50_ms,
+        round.p99_ms,
+        round.last_ms,
+        round.server_cpu_ms,
+        round.client_cpu_ms,
+    );
 }
 
 fn print_summary(
@@ -141,6 +158,7 @@ fn print_summary(
         "rounds": rounds.iter().map(|r| json!({
             "received": r.received, "put_ms": r.put_ms, "first_ms": r.first_ms,
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "last_ms": r.last_ms,
+            "server_cpu_ms": r.server_cpu_ms, "client_cpu_ms": r.client_cpu_ms,
         })).collect::<Vec<_>>(),
     });
     println!("{report}");

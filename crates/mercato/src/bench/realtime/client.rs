@@ -172,6 +172,26 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     proc_kib(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
+/// CPU time a process has used (user and system), in milliseconds, from `/proc/<pid>/stat`
+/// (in clock ticks of 10 ms: Linux reports them at USER_HZ = 100).
+pub fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // The command name, in parentheses, may hold spaces: count fields after it.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => Ok((user + system) * 10),
+        _ => anyhow::bail!("unexpected {path}: {stat}"),
+    }
+}
+
+/// Summed CPU milliseconds of several processes (those that cannot be read count 0).
+pub fn total_cpu_ms(pids: &[u32]) -> u64 {
+    pids.iter().map(|p| cpu_ms(*p).unwrap_or(0)).sum()
+}
+
 /// The kernel's slab memory on this machine, in KiB (`/proc/meminfo`): where socket structures
 /// live, outside every process's resident memory. 0 when unreadable.
 pub fn slab_kib() -> u64 {

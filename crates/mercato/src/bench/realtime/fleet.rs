@@ -108,6 +108,11 @@ impl Fleet {
         Ok(times)
     }
 
+    /// The workers' process ids.
+    pub fn pids(&self) -> Vec<u32> {
+        self.workers.iter().map(|(child, _)| child.id()).collect()
+    }
+
     /// Sends a command line to every worker.
     fn broadcast(&mut self, command: &str) -> anyhow::Result<()> {
         for (_, stdin) in &mut self.workers {
