@@ -55,7 +55,8 @@ impl Node {
                     let Some(incoming) = incoming else { break };
                     match EventEnvelope::decode(incoming.payload.as_ref()) {
                         Ok(envelope) => {
-                            for push in notify::route(&envelope) {
+                            let wanted = |channel: &str| hub.has_subscribers(channel);
+                            for push in notify::route(&envelope, &wanted) {
                                 hub.publish(push);
                             }
                         }

@@ -24,8 +24,15 @@ pub const SUBJECTS: [&str; 4] = [
     "mercato.realtime.>",
 ];
 
-/// The pushes one event causes; an event nobody is shown, or one that does not decode, is none.
-pub fn route(envelope: &EventEnvelope) -> Vec<Push> {
+/// The pushes one event causes on the channels `wanted` accepts (those with subscribers here,
+/// so that events nobody watches cost no serializing); an event that does not decode causes none.
+pub fn route(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
+    let mut pushes = all_pushes(envelope, wanted);
+    pushes.retain(|p| wanted(&p.channel));
+    pushes
+}
+
+fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
     let store = envelope.store_id.as_str();
     let at = envelope.occurred_at_ms;
     let Some((service, name)) = envelope
@@ -41,16 +48,20 @@ pub fn route(envelope: &EventEnvelope) -> Vec<Push> {
             .ok()
             .and_then(|e| e.order)
             .map(|o| {
+                let staff = format!("staff:{store}");
+                let customer = format!("orders:{store}:{}", o.customer_id);
+                if !wanted(&staff) && (o.customer_id.is_empty() || !wanted(&customer)) {
+                    return Vec::new();
+                }
                 let event = format!("order.{}", name.strip_prefix("order_").unwrap_or(name));
                 let data = json!({
                     "order_id": o.id, "status": o.status, "total_minor": o.total_minor,
                     "currency": o.currency, "failure_code": o.failure_code,
                     "refunded_minor": o.refunded_minor, "version": o.version,
                 });
-                let mut pushes = vec![event_push(&format!("staff:{store}"), &event, &data, at)];
+                let mut pushes = vec![event_push(&staff, &event, &data, at)];
                 if !o.customer_id.is_empty() {
-                    let channel = format!("orders:{store}:{}", o.customer_id);
-                    pushes.push(event_push(&channel, &event, &data, at));
+                    pushes.push(event_push(&customer, &event, &data, at));
                 }
                 pushes
             })
@@ -72,8 +83,11 @@ pub fn route(envelope: &EventEnvelope) -> Vec<Push> {
             .ok()
             .and_then(|e| e.level)
             .map(|l| {
-                let data = json!({"sku": l.sku, "location": l.location, "available": l.available});
                 let channel = format!("stock:{store}:{}", l.sku);
+                if !wanted(&channel) {
+                    return Vec::new();
+                }
+                let data = json!({"sku": l.sku, "location": l.location, "available": l.available});
                 vec![event_push(&channel, "stock.changed", &data, at)]
             })
             .unwrap_or_default(),
@@ -172,7 +186,7 @@ mod tests {
             "mercato.orders.order_confirmed",
             OrderChanged { order: Some(order) }.encode_to_vec(),
         );
-        let pushes = route(&e);
+        let pushes = route(&e, &|_| true);
         let channels: Vec<_> = pushes.iter().map(|p| &*p.channel).collect();
         assert_eq!(channels, ["staff:s1", "orders:s1:u1"]);
         let frame: Value = serde_json::from_str(pushes[1].text.as_str()).unwrap();
@@ -195,14 +209,19 @@ mod tests {
             "mercato.inventory.stock_changed",
             StockChanged { level: Some(level) }.encode_to_vec(),
         );
-        let pushes = route(&e);
+        assert!(
+            route(&e, &|c| c != "stock:s1:TEE").is_empty(),
+            "nobody watches it"
+        );
+        let pushes = route(&e, &|_| true);
         assert_eq!(&*pushes[0].channel, "stock:s1:TEE");
         let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
         assert_eq!(
             frame["data"],
             json!({"sku": "TEE", "location": "main", "available": 7})
         );
-        assert!(route(&envelope("mercato.payments.payment_captured", vec![])).is_empty());
-        assert!(route(&envelope("mercato.orders.order_placed", vec![1, 2, 3])).is_empty());
+        let all = |_: &str| true;
+        assert!(route(&envelope("mercato.payments.payment_captured", vec![]), &all).is_empty());
+        assert!(route(&envelope("mercato.orders.order_placed", vec![1, 2, 3]), &all).is_empty());
     }
 }
