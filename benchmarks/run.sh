@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/run.sh            # all phases
 #   PHASES="baseline embedded" bash benchmarks/run.sh
+#   PHASES=realtime-distributed bash benchmarks/run.sh   # realtime = realtime-embedded + -distributed
 #
 # Environment: CONCURRENCY (64), CHECKOUT_CONCURRENCY (16), DURATION (10s), PRODUCTS (500),
 # PROVISION_COUNT (1000),
@@ -158,14 +159,12 @@ realtime_distributed() {
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
 }
 
-realtime_phase() {
+realtime_env() {
   # Every WebSocket is an open file: servers and clients get the hard limit (20,000 here).
   ulimit -n "$(ulimit -Hn)"
   # Publishers send far beyond a browser's pace; the per-connection and per-store message
   # limits would measure the limiter, not delivery.
   export MERCATO__REALTIME__FRAMES_PER_SECOND=100000 MERCATO__REALTIME__STORE_MESSAGES_PER_SECOND=1000000
-  realtime_embedded
-  realtime_distributed
 }
 
 for phase in $PHASES; do
@@ -175,7 +174,9 @@ for phase in $PHASES; do
     distributed) distributed; baseline after-distributed ;;
     provision) provision ;;
     checkout) checkout_phase ;;
-    realtime) realtime_phase ;;
+    realtime) realtime_env; realtime_embedded; realtime_distributed ;;
+    realtime-embedded) realtime_env; realtime_embedded ;;
+    realtime-distributed) realtime_env; realtime_distributed ;;
     *) echo "unknown phase $phase" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,7 @@
 //! and worker processes), then a few stock changes through a gateway; each round measures from
 //! the `PUT` being sent to every subscriber receiving the push, and reports the last one.
 
-use super::client;
+use super::client::{self, Cpu};
 use super::connections::{first_error, per_connection_bytes, servers_rss};
 use super::fleet::{Fleet, FleetArgs};
 use super::setup;
@@ -26,8 +26,8 @@ struct Round {
     last_ms: f64,
     /// CPU the servers and the workers used during the round: on one machine they share the
     /// cores, so the time to the last subscriber is bounded by both.
-    server_cpu_ms: u64,
-    client_cpu_ms: u64,
+    server_cpu: Cpu,
+    client_cpu: Cpu,
 }
 
 /// Subscribes, triggers `rounds` stock changes through `gateway`, and reports each.
@@ -91,14 +91,14 @@ async fn one_round(
     value: i64,
 ) -> anyhow::Result<Round> {
     let workers = fleet.pids();
-    let cpu = (client::total_cpu_ms(server_pids), client::total_cpu_ms(&workers));
+    let cpu = (client::total_cpu(server_pids), client::total_cpu(&workers));
     let sent = client::epoch_micros();
     let put = Instant::now();
     setup::set_stock(http, gateway, store, SKU, value).await?;
     let put_ms = put.elapsed().as_secs_f64() * 1000.0;
     let times = fleet.round(value, ROUND_TIMEOUT).await?;
-    let server_cpu_ms = client::total_cpu_ms(server_pids).saturating_sub(cpu.0);
-    let client_cpu_ms = client::total_cpu_ms(&workers).saturating_sub(cpu.1);
+    let server_cpu = client::total_cpu(server_pids).since(cpu.0);
+    let client_cpu = client::total_cpu(&workers).since(cpu.1);
     let mut latencies: Vec<u64> = times.iter().map(|t| t.saturating_sub(sent)).collect();
     latencies.sort_unstable();
     Ok(Round {
@@ -108,22 +108,24 @@ async fn one_round(
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
         last_ms: percentile(&latencies, 100.0),
-        server_cpu_ms,
-        client_cpu_ms,
+        server_cpu,
+        client_cpu,
     })
 }
 
 fn print_round(r: usize, round: &Round, subscribers: usize) {
     println!(
-        "  round {r}: {} of {subscribers} received; PUT answered in {:.1} ms; first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms; CPU used: servers {} ms, clients {} ms",
+        "  round {r}: {} of {subscribers} received; PUT answered in {:.1} ms; first {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, last {:.1} ms; CPU used: servers {} ms ({} in the kernel), clients {} ms ({} in the kernel)",
         round.received,
         round.put_ms,
         round.first_ms,
         round.p50_ms,
         round.p99_ms,
         round.last_ms,
-        round.server_cpu_ms,
-        round.client_cpu_ms,
+        round.server_cpu.total_ms(),
+        round.server_cpu.system_ms,
+        round.client_cpu.total_ms(),
+        round.client_cpu.system_ms,
     );
 }
 
@@ -158,7 +160,8 @@ fn print_summary(
         "rounds": rounds.iter().map(|r| json!({
             "received": r.received, "put_ms": r.put_ms, "first_ms": r.first_ms,
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "last_ms": r.last_ms,
-            "server_cpu_ms": r.server_cpu_ms, "client_cpu_ms": r.client_cpu_ms,
+            "server_cpu_ms": r.server_cpu.total_ms(), "server_kernel_cpu_ms": r.server_cpu.system_ms,
+            "client_cpu_ms": r.client_cpu.total_ms(), "client_kernel_cpu_ms": r.client_cpu.system_ms,
         })).collect::<Vec<_>>(),
     });
     println!("{report}");

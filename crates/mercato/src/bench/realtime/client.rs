@@ -172,9 +172,9 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     proc_kib(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
-/// CPU time a process has used (user and system), in milliseconds, from `/proc/<pid>/stat`
-/// (in clock ticks of 10 ms: Linux reports them at USER_HZ = 100).
-pub fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
+/// CPU time a process has used, in milliseconds: (user, system), from `/proc/<pid>/stat`
+/// (clock ticks of 10 ms: Linux reports them at USER_HZ = 100).
+pub fn cpu_ms(pid: u32) -> anyhow::Result<Cpu> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     // The command name, in parentheses, may hold spaces: count fields after it.
@@ -182,14 +182,44 @@ pub fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
     match (ticks(11), ticks(12)) {
-        (Some(user), Some(system)) => Ok((user + system) * 10),
+        (Some(user), Some(system)) => Ok(Cpu {
+            user_ms: user * 10,
+            system_ms: system * 10,
+        }),
         _ => anyhow::bail!("unexpected {path}: {stat}"),
     }
 }
 
-/// Summed CPU milliseconds of several processes (those that cannot be read count 0).
-pub fn total_cpu_ms(pids: &[u32]) -> u64 {
-    pids.iter().map(|p| cpu_ms(*p).unwrap_or(0)).sum()
+/// CPU milliseconds in user space and in the kernel (for loopback TCP, the kernel time of the
+/// sender includes delivering into the receiver's socket).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    pub user_ms: u64,
+    pub system_ms: u64,
+}
+
+impl Cpu {
+    pub fn total_ms(self) -> u64 {
+        self.user_ms + self.system_ms
+    }
+
+    /// What was used since `earlier`.
+    pub fn since(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            user_ms: self.user_ms.saturating_sub(earlier.user_ms),
+            system_ms: self.system_ms.saturating_sub(earlier.system_ms),
+        }
+    }
+}
+
+/// Summed CPU time of several processes (those that cannot be read count nothing).
+pub fn total_cpu(pids: &[u32]) -> Cpu {
+    pids.iter()
+        .filter_map(|p| cpu_ms(*p).ok())
+        .fold(Cpu::default(), |a, b| Cpu {
+            user_ms: a.user_ms + b.user_ms,
+            system_ms: a.system_ms + b.system_ms,
+        })
 }
 
 /// The kernel's slab memory on this machine, in KiB (`/proc/meminfo`): where socket structures
