@@ -11,7 +11,7 @@
 # PROVISION_LARGE (5000: stores existing for the second provisioning phase),
 # RT_CONNECTIONS (19500: what one server process can hold under the 20,000 open-file limit),
 # RT_HELD (100000: connections held across the distributed realtime replicas),
-# RT_SUBSCRIBERS (50000: subscribers of one channel for the distributed broadcast),
+# RT_SUBSCRIBERS ("50000 100000": subscribers of one channel, one distributed broadcast each),
 # RT_EXTRA_REPLICAS (4: realtime replicas started next to the cluster's two), RT_PAIRS (50),
 # RT_RATES (250,500,750,1000,1500,2000: total conversation messages per second, one step each,
 # rising until delivery falls behind).
@@ -23,7 +23,7 @@ C="${CONCURRENCY:-64}" D="${DURATION:-10s}" PRODUCTS="${PRODUCTS:-500}"
 COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
 PHASES="${PHASES:-baseline embedded distributed checkout provision realtime}"
 CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
-RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000}"
+RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000 100000}"
 RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-250,500,750,1000,1500,2000}"
 OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
 # The load generator is one client sending tens of thousands of requests a second; per-client
@@ -111,6 +111,7 @@ realtime_embedded() {
   echo "## realtime, embedded: conversation send -> deliver" | tee -a "$OUT/summary.txt"
   "$BIN" bench realtime latency --url http://127.0.0.1:9983 --pairs "$RT_PAIRS" --rate "$RT_RATES" --closed-loop \
     -d "$D" --label embedded | tee -a "$OUT/summary.txt"
+  wait_quiet "$server"
   echo "## realtime, embedded: broadcast to one process's worth of subscribers" | tee -a "$OUT/summary.txt"
   "$BIN" bench realtime broadcast --url http://127.0.0.1:9983 --gateway http://127.0.0.1:9983 -n "$RT_CONNECTIONS" \
     --server-pid "$server" --label embedded | tee -a "$OUT/summary.txt"
@@ -132,29 +133,46 @@ extra_replica() {
   wait_ready "http://127.0.0.1:$port"
 }
 
-# Real-time, distributed: conversation latency through the two gateways (pairs straddle
-# replicas, so messages cross NATS), then connections held and one broadcast across every
-# realtime replica — the cluster's two plus RT_EXTRA more, since each process holds < 20,000.
+# Waits (up to two minutes) until the given processes use less than 5 % of a core: after a
+# load step the realtime replicas may still be consuming events from NATS.
+wait_quiet() {
+  local ticks before after
+  for _ in $(seq 1 120); do
+    before=0 after=0
+    for p in "$@"; do ticks=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); before=$((before + ticks)); done
+    sleep 1
+    for p in "$@"; do ticks=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); after=$((after + ticks)); done
+    [ $((after - before)) -lt 5 ] && return 0
+  done
+}
+
+# Real-time, distributed: conversation latency through the two gateways (pairs straddle the
+# cluster's two replicas, so messages cross NATS); then RT_EXTRA more replicas, since one
+# process holds < 20,000 sockets, for the connections held and the broadcasts.
 realtime_distributed() {
   export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchrt$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-realtime"
   bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
-  local urls=(--url http://127.0.0.1:9106 --url http://127.0.0.1:9107)
-  local pids=(--server-pid "$(cat "$MERCATO_LOCAL_DIR/realtime-1.pid")" --server-pid "$(cat "$MERCATO_LOCAL_DIR/realtime-2.pid")")
-  local extra=() port
-  for port in $(seq 9108 $((9107 + RT_EXTRA))); do
-    extra_replica "$port"; extra+=("${PIDS[-1]}")
-    urls+=(--url "http://127.0.0.1:$port"); pids+=(--server-pid "${PIDS[-1]}")
-  done
-  local token=(--internal-token-file "$MERCATO_LOCAL_DIR/internal-token")
+  local urls=(--url http://127.0.0.1:9106 --url http://127.0.0.1:9107) replicas=() extra=() port n
+  replicas=("$(cat "$MERCATO_LOCAL_DIR/realtime-1.pid")" "$(cat "$MERCATO_LOCAL_DIR/realtime-2.pid")")
   echo "## realtime, distributed: conversation send -> deliver through two gateways" | tee -a "$OUT/summary.txt"
   "$BIN" bench realtime latency --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --pairs "$RT_PAIRS" \
     --rate "$RT_RATES" --closed-loop -d "$D" --label distributed | tee -a "$OUT/summary.txt"
-  echo "## realtime, distributed: connections held by $((2 + RT_EXTRA)) realtime replicas" | tee -a "$OUT/summary.txt"
+  for port in $(seq 9108 $((9107 + RT_EXTRA))); do
+    extra_replica "$port"; extra+=("${PIDS[-1]}"); replicas+=("${PIDS[-1]}")
+    urls+=(--url "http://127.0.0.1:$port")
+  done
+  local token=(--internal-token-file "$MERCATO_LOCAL_DIR/internal-token") pids=()
+  for p in "${replicas[@]}"; do pids+=(--server-pid "$p"); done
+  wait_quiet "${replicas[@]}"
+  echo "## realtime, distributed: connections held by ${#replicas[@]} realtime replicas" | tee -a "$OUT/summary.txt"
   "$BIN" bench realtime connections "${urls[@]}" "${token[@]}" "${pids[@]}" -n "$RT_HELD" \
     | tee -a "$OUT/summary.txt"
-  echo "## realtime, distributed: broadcast over $((2 + RT_EXTRA)) realtime replicas" | tee -a "$OUT/summary.txt"
-  "$BIN" bench realtime broadcast "${urls[@]}" "${token[@]}" "${pids[@]}" -n "$RT_SUBSCRIBERS" \
-    --gateway http://127.0.0.1:8081 --label distributed | tee -a "$OUT/summary.txt"
+  for n in $RT_SUBSCRIBERS; do
+    wait_quiet "${replicas[@]}"
+    echo "## realtime, distributed: broadcast to $n subscribers over ${#replicas[@]} realtime replicas" | tee -a "$OUT/summary.txt"
+    "$BIN" bench realtime broadcast "${urls[@]}" "${token[@]}" "${pids[@]}" -n "$n" \
+      --gateway http://127.0.0.1:8081 --label distributed | tee -a "$OUT/summary.txt"
+  done
   for p in "${extra[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
 }
