@@ -195,9 +195,25 @@ async fn serve_with(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<()
         format!("mercato-{roles}")
     };
     let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, &service_name);
-    let listener = tokio::net::TcpListener::bind(s.http.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.http.listen))?;
+    let listener =
+        listen(s.http.listen).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.http.listen))?;
     let shutdown = mercato_runtime::shutdown::on_os_signal();
     crate::app::run(s, roles, listener, shutdown).await
+}
+
+/// Connections the kernel may hold for us before we accept them. The default (128) is too few
+/// when a realtime replica stops and thousands of WebSocket clients reconnect to the others at
+/// once: the surplus is dropped and each client waits out a retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the process's one port with a backlog fit for reconnect storms.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

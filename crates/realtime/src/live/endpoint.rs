@@ -16,8 +16,9 @@ use std::sync::Arc;
 /// The header a forwarding gateway presents when the internal token is configured.
 pub const INTERNAL_TOKEN_HEADER: &str = "x-mercato-internal-token";
 
-/// Server-side read buffer per connection; frames are small, and this is paid per connection.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Server-side read buffer per connection, allocated up front: client frames are small, and
+/// this is paid by every idle connection (larger frames grow it as needed).
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// The WebSocket route.
 pub fn routes(node: Arc<Node>) -> Router {
