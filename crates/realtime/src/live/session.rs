@@ -176,7 +176,8 @@ impl Session {
         }
     }
 
-    /// Sends the close frame (when the client can still take one) and forgets the connection.
+    /// Sends the close frame (when the client can still take one) and clears its presence; the
+    /// hub forgets the connection when the session is dropped.
     async fn finish(mut self, end: End) {
         let reason = match end {
             End::Close(code, reason) => {
@@ -191,13 +192,20 @@ impl Session {
             End::Gone(reason) => reason,
         };
         metrics::counter!("websocket_disconnects_total", "reason" => reason).increment(1);
+        self.leave_presence().await;
+        tracing::debug!(connection = %self.name, reason, "websocket closed");
+    }
+}
+
+/// Whatever ends a session — its loop, or a panic in it — the hub forgets its subscriptions and
+/// counts it closed.
+impl Drop for Session {
+    fn drop(&mut self) {
         for (channel, sub) in std::mem::take(&mut self.subscriptions) {
             self.node
                 .hub
                 .unsubscribe(&channel, sub.store_key.as_deref(), self.handle.id);
         }
-        self.leave_presence().await;
         self.node.hub.disconnect();
-        tracing::debug!(connection = %self.name, reason, "websocket closed");
     }
 }
