@@ -16,11 +16,14 @@ use mercato_proto::realtime::ChatMessage;
 use prost::Message;
 use serde_json::{Value, json};
 
-/// Event subjects the realtime replicas listen to.
-pub const SUBJECTS: [&str; 4] = [
+/// Event subjects the realtime replicas listen to: exactly those `route` turns into pushes, so
+/// that the busiest events (reservations, captures) never reach a realtime replica at all.
+pub const SUBJECTS: [&str; 6] = [
     "mercato.orders.>",
-    "mercato.payments.>",
-    "mercato.inventory.>",
+    "mercato.payments.payment_declined",
+    "mercato.payments.payment_flagged",
+    "mercato.inventory.stock_changed",
+    "mercato.inventory.low_stock",
     "mercato.realtime.>",
 ];
 
