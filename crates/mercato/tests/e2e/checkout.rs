@@ -1,7 +1,7 @@
 //! Checkout through the edge, in both topologies: the happy path, idempotency, and a flash sale
 //! where many buyers race for little stock.
 
-use crate::harness::{Platform, platforms, platforms_with};
+use crate::harness::{Platform, platforms, platforms_alone};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -179,7 +179,7 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
 async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
     const UNITS: i64 = 100;
     const BUYERS: usize = 1000;
-    for p in platforms_with(|s| s.http.rate_limit_per_second = 0).await {
+    for p in platforms_alone(|s| s.http.rate_limit_per_second = 0).await {
         let p = std::sync::Arc::new(p);
         let (store, owner, sku) = store_with_stock(&p, UNITS).await;
         // Carts first, so the race is only the checkouts.

@@ -24,6 +24,7 @@ pub struct Platform {
     pub http: reqwest::Client,
     shutdown: Shutdown,
     _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
+    _turn: Option<std::sync::Arc<Turn>>,
 }
 
 impl Drop for Platform {
@@ -32,19 +33,45 @@ impl Drop for Platform {
     }
 }
 
-/// Every topology this machine can run: embedded always, distributed when configured.
-pub async fn platforms() -> Vec<Platform> {
-    platforms_with(|_| {}).await
+/// Tests share the machine; a load test takes it alone (see [`platforms_alone`]).
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// A test's claim on the machine (shared, or alone), held as long as its platforms live.
+struct Turn {
+    _shared: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
+    _alone: Option<tokio::sync::RwLockWriteGuard<'static, ()>>,
 }
 
-/// Every topology, with settings adjusted by `adjust` (e.g. rate limits off for load tests).
-pub async fn platforms_with(adjust: fn(&mut Settings)) -> Vec<Platform> {
+/// Every topology this machine can run: embedded always, distributed when configured.
+pub async fn platforms() -> Vec<Platform> {
+    let turn = Turn {
+        _shared: Some(MACHINE.read().await),
+        _alone: None,
+    };
+    build_platforms(|_| {}, turn).await
+}
+
+/// Every topology, with settings adjusted by `adjust` (e.g. rate limits off), while no other
+/// test of this binary runs: for load tests whose deadlines the machine's two cores must meet.
+pub async fn platforms_alone(adjust: fn(&mut Settings)) -> Vec<Platform> {
+    let turn = Turn {
+        _shared: None,
+        _alone: Some(MACHINE.write().await),
+    };
+    build_platforms(adjust, turn).await
+}
+
+async fn build_platforms(adjust: fn(&mut Settings), turn: Turn) -> Vec<Platform> {
     mercato_runtime::testing::init_logs();
+    let turn = Some(std::sync::Arc::new(turn));
     let mut settings = base_settings();
     adjust(&mut settings);
     let mut platforms = vec![embedded_with(settings.clone()).await];
     if let Some(p) = distributed_with(settings).await {
         platforms.push(p);
+    }
+    for p in &mut platforms {
+        p._turn = turn.clone();
     }
     platforms
 }
@@ -126,6 +153,7 @@ pub async fn embedded_with(settings: Settings) -> Platform {
         http: client(),
         shutdown,
         _nats: None,
+        _turn: None,
     }
 }
 
@@ -143,6 +171,7 @@ pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
         http: client(),
         shutdown: Shutdown::new(),
         _nats: None,
+        _turn: None,
     };
     (platform, killable)
 }
@@ -212,6 +241,7 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
         http: client(),
         shutdown,
         _nats: Some(guard),
+        _turn: None,
     })
 }
 
