@@ -106,6 +106,8 @@ async fn a_request_through_the_gateway_is_one_trace_across_services() {
     s.services.payments = vec![payments];
     let orders = start(&s, "orders", &shutdown).await;
     s.services.orders = vec![orders];
+    let realtime = start(&s, "realtime", &shutdown).await;
+    s.services.realtime = vec![realtime];
     let gateway = start(&s, "gateway", &shutdown).await;
 
     let http = reqwest::Client::new();
