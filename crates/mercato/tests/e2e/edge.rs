@@ -180,7 +180,8 @@ async fn internal_grpc_is_refused_on_gateways_and_without_the_service_token() {
 async fn a_client_over_its_allowance_gets_429_with_retry_after() {
     let mut settings = crate::harness::base_settings();
     settings.http.rate_limit_per_second = 5;
-    let p = crate::harness::embedded_with(settings).await;
+    let turn = crate::harness::shared_turn().await;
+    let p = crate::harness::embedded_with(settings).await.holding(turn);
     let mut statuses = Vec::new();
     for _ in 0..12 {
         let reply = p.get(0, "/v1/stores/nobody/products", None).await;

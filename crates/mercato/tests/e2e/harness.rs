@@ -27,6 +27,14 @@ pub struct Platform {
     _turn: Option<std::sync::Arc<Turn>>,
 }
 
+impl Platform {
+    /// Keeps `turn` for as long as this platform lives.
+    pub fn holding(mut self, turn: std::sync::Arc<Turn>) -> Platform {
+        self._turn = Some(turn);
+        self
+    }
+}
+
 impl Drop for Platform {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -37,7 +45,7 @@ impl Drop for Platform {
 static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// A test's claim on the machine (shared, or alone), held as long as its platforms live.
-struct Turn {
+pub struct Turn {
     _shared: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     _alone: Option<tokio::sync::RwLockWriteGuard<'static, ()>>,
 }
@@ -49,6 +57,14 @@ pub async fn platforms() -> Vec<Platform> {
         _alone: None,
     };
     build_platforms(|_| {}, turn).await
+}
+
+/// A claim to share the machine, for tests that build their platform by hand.
+pub async fn shared_turn() -> std::sync::Arc<Turn> {
+    std::sync::Arc::new(Turn {
+        _shared: Some(MACHINE.read().await),
+        _alone: None,
+    })
 }
 
 /// Every topology, with settings adjusted by `adjust` (e.g. rate limits off), while no other
@@ -160,6 +176,7 @@ pub async fn embedded_with(settings: Settings) -> Platform {
 /// The embedded platform on its own runtime, so that a test can crash it and start it again on
 /// the same data directory.
 pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
+    let turn = shared_turn().await;
     let (url, killable) = start_killable(settings, "all").await;
     let platform = Platform {
         name: "embedded",
@@ -171,7 +188,7 @@ pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
         http: client(),
         shutdown: Shutdown::new(),
         _nats: None,
-        _turn: None,
+        _turn: Some(turn),
     };
     (platform, killable)
 }

@@ -217,6 +217,7 @@ async fn after_the_embedded_process_crashes_and_restarts_members_resume_exactly(
     }
     killable.kill();
     assert_eq!(ann.closed().await, Closed::Dropped);
+    drop(p);
 
     // The same data directory, a new process: what was acknowledged is there, in order.
     let (p, killable) = embedded_killable(settings).await;
