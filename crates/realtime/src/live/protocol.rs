@@ -172,6 +172,8 @@ pub mod codes {
 
 /// Close codes, beyond RFC 6455's (1000 normal, 1001 going away, 1011 internal error).
 pub mod close {
+    /// A frame above the size limit (RFC 6455 1009).
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server is restarting: reconnect, to any replica, and resume (RFC 6455 1012).
     pub const SERVICE_RESTART: u16 = 1012;
     /// The client asked for a protocol version this server does not speak.

@@ -100,6 +100,10 @@ impl Session {
     async fn on_incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Result<(), End> {
         self.last_heard = Instant::now();
         match incoming {
+            // The codec refuses frames above the limit before they are buffered whole.
+            Some(Err(e)) if e.to_string().contains("too long") => {
+                Err(End::Close(close::MESSAGE_TOO_BIG, "frame too large"))
+            }
             None | Some(Err(_)) => Err(End::Gone("connection lost")),
             Some(Ok(Message::Close(_))) => Err(End::Gone("closed by client")),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),

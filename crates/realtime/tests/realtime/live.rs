@@ -212,3 +212,15 @@ async fn on_shutdown_clients_are_told_to_reconnect_and_closed_with_1012() {
     assert_eq!(close_code(&mut ws).await.0, Some(1012));
     eventually("the connection is forgotten", || node.hub.connections() == 0).await;
 }
+
+#[tokio::test]
+async fn a_frame_above_the_size_limit_closes_with_1009_and_small_bad_ones_get_error_frames() {
+    let (node, addr) = serve(limits()).await;
+    let mut ws = connect(&addr).await;
+    send(&mut ws, "{not json").await;
+    assert!(next_text(&mut ws).await.unwrap().contains("invalid_frame"));
+    let huge = format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(20 * 1024));
+    send(&mut ws, &huge).await;
+    assert_eq!(close_code(&mut ws).await.0, Some(1009));
+    eventually("the connection is forgotten", || node.hub.connections() == 0).await;
+}
