@@ -159,6 +159,11 @@ async fn start_killable(settings: Settings, roles: &str) -> (String, Killable) {
 pub async fn embedded_with(settings: Settings) -> Platform {
     let shutdown = Shutdown::new();
     let url = start(settings, "all", &shutdown).await;
+    embedded_at(url, shutdown)
+}
+
+/// The embedded platform serving at `url`.
+fn embedded_at(url: String, shutdown: Shutdown) -> Platform {
     Platform {
         name: "embedded",
         gateways: vec![url],
@@ -178,23 +183,11 @@ pub async fn embedded_with(settings: Settings) -> Platform {
 pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
     let turn = shared_turn().await;
     let (url, killable) = start_killable(settings, "all").await;
-    let platform = Platform {
-        name: "embedded",
-        gateways: vec![url],
-        identity: None,
-        realtime: Vec::new(),
-        internal_token: None,
-        gateway_stops: Vec::new(),
-        http: client(),
-        shutdown: Shutdown::new(),
-        _nats: None,
-        _turn: Some(turn),
-    };
-    (platform, killable)
+    (embedded_at(url, Shutdown::new()).holding(turn), killable)
 }
 
-/// Identity, catalog, inventory and payments as their own servers, and two gateways reaching them
-/// over gRPC.
+/// Identity, catalog, inventory, payments and orders as their own servers, two realtime replicas
+/// (each killable alone) and two gateways (each stoppable alone) reaching them over gRPC.
 pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     let (pg, nats, redis) = (
         test_url(TEST_POSTGRES_URL)?,

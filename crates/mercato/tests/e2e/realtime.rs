@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// A store with its owner signed in and one customer; (slug, store id, owner token, customer token, customer id).
-async fn store_with_customer(p: &Platform) -> (String, String, String, String, String) {
+pub(crate) async fn store_with_customer(p: &Platform) -> (String, String, String, String, String) {
     let (slug, provisioned) = p.provision(0).await;
     let store_id = provisioned["store"]["id"].as_str().unwrap().to_owned();
     let (owner, _) = p
@@ -24,7 +24,7 @@ async fn publish(ws: &mut Ws, channel: &str, client_msg_id: &str, body: &str) ->
 }
 
 /// The next `n` message frames on a connection, failing on anything else.
-async fn messages(ws: &mut Ws, n: usize) -> Vec<Value> {
+pub(crate) async fn messages(ws: &mut Ws, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
     while out.len() < n {
         let f = ws.recv().await;
@@ -38,7 +38,7 @@ async fn messages(ws: &mut Ws, n: usize) -> Vec<Value> {
     out
 }
 
-fn seqs(frames: &[Value]) -> Vec<i64> {
+pub(crate) fn seqs(frames: &[Value]) -> Vec<i64> {
     frames.iter().map(|f| f["seq"].as_i64().unwrap()).collect()
 }
 

@@ -3,31 +3,20 @@
 //! churn.
 
 use crate::harness::{Platform, base_settings, embedded_killable, platforms};
+use crate::realtime::{messages, seqs};
 use crate::ws::{Closed, Ws};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// A store with its owner signed in and one customer; (slug, owner token, customer token).
 async fn store_with_customer(p: &Platform) -> (String, String, String) {
-    let (slug, _) = p.provision(0).await;
-    let (owner, _) = p
-        .sign_in(0, &slug, "owner@example.com", "correct horse battery")
-        .await;
-    let (customer, _) = p.customer(&slug, "ann").await;
+    let (slug, _, owner, customer, _) = crate::realtime::store_with_customer(p).await;
     (slug, owner, customer)
 }
 
-/// Message seqs from the frames, ignoring read markers and typing.
+/// The seqs of the next `n` messages, ignoring read markers and typing.
 async fn next_seqs(ws: &mut Ws, n: usize) -> Vec<i64> {
-    let mut seqs = Vec::new();
-    while seqs.len() < n {
-        let f = ws.recv().await;
-        match f["type"].as_str() {
-            Some("message") => seqs.push(f["seq"].as_i64().unwrap()),
-            Some("read" | "typing") => {}
-            _ => panic!("unexpected frame {f}"),
-        }
-    }
-    seqs
+    seqs(&messages(ws, n).await)
 }
 
 async fn subscribe(ws: &mut Ws, channel: &str, after_seq: Option<i64>) -> Value {
