@@ -300,16 +300,19 @@ impl From<tonic::Status> for ServiceError {
     }
 }
 
-impl From<sqlx::Error> for ServiceError {
-    fn from(e: sqlx::Error) -> Self {
-        // Deadlocks and serialization failures (PostgreSQL) and busy or locked files (SQLite)
-        // are transient: the client may retry, so they are 503 with Retry-After, not 500.
-        const TRANSIENT: &[&str] = &["40P01", "40001", "5", "6", "261", "517"];
+impl From<crate::db::DbError> for ServiceError {
+    fn from(e: crate::db::DbError) -> Self {
+        use crate::db::DbError;
         match &e {
-            sqlx::Error::PoolTimedOut => ServiceError::unavailable("database busy"),
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| TRANSIENT.contains(&c.as_ref())) => {
+            // Transient conflicts and an unreachable database are the client's to retry: 503
+            // with Retry-After, not 500.
+            DbError::Busy(_) => {
                 tracing::warn!(error = %e, "transient database conflict");
                 ServiceError::unavailable("database busy; retry")
+            }
+            DbError::Unavailable(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ServiceError::unavailable("database unavailable; retry")
             }
             _ => ServiceError::internal(e),
         }

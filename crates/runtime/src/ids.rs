@@ -35,6 +35,18 @@ macro_rules! define_id {
             }
         }
 
+        impl $crate::db::Param for $name {
+            fn value(&self) -> $crate::db::Value<'_> {
+                $crate::db::Value::Text(std::borrow::Cow::Owned(self.0.to_string()))
+            }
+        }
+
+        impl $crate::db::Typed for $name {
+            fn kind() -> $crate::db::Kind {
+                $crate::db::Kind::Text
+            }
+        }
+
         impl std::str::FromStr for $name {
             type Err = uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

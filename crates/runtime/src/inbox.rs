@@ -2,7 +2,7 @@
 //! processed in the same transaction as the effect, and skips ids it has seen.
 
 use crate::bus::{Delivery, SharedBus};
-use crate::db::Migration;
+use crate::db::{DbError, Migration, Tx};
 use crate::shutdown::Shutdown;
 use mercato_proto::events::EventEnvelope;
 use prost::Message;
@@ -21,21 +21,13 @@ pub const MIGRATION: Migration = Migration {
 
 /// Records that `consumer` processed `event_id`, inside the caller's transaction. Returns
 /// `false` when it already had: the caller must then skip the effect.
-pub async fn first_delivery(
-    conn: &mut sqlx::AnyConnection,
-    consumer: &str,
-    event_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+pub fn first_delivery(tx: &mut Tx<'_>, consumer: &str, event_id: &str) -> Result<bool, DbError> {
+    let inserted = tx.execute(
         "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ($1, $2, $3)
          ON CONFLICT (consumer, event_id) DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(event_id)
-    .bind(crate::time::now_ms())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        &[&consumer, &event_id, &crate::time::now_ms()],
+    )?;
+    Ok(inserted == 1)
 }
 
 /// Runs a consumer until shutdown: decodes each envelope, calls `handle`, acknowledges on

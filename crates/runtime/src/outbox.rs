@@ -5,7 +5,7 @@
 //! and the next relay run (after a restart, or another replica's) publishes it.
 
 use crate::bus::SharedBus;
-use crate::db::{Db, Migration};
+use crate::db::{Db, DbError, Migration, Param, Tx};
 use crate::shutdown::Shutdown;
 use mercato_proto::events::EventEnvelope;
 use prost::Message;
@@ -40,14 +40,11 @@ pub fn envelope(store_id: &str, subject: &str, version: u32, event: &impl Messag
 }
 
 /// Writes an event inside the caller's transaction.
-pub async fn append(conn: &mut sqlx::AnyConnection, event: &EventEnvelope) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (id, subject, payload, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&event.id)
-        .bind(&event.subject)
-        .bind(event.encode_to_vec())
-        .bind(event.occurred_at_ms)
-        .execute(conn)
-        .await?;
+pub fn append(tx: &mut Tx<'_>, event: &EventEnvelope) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO outbox (id, subject, payload, created_at) VALUES ($1, $2, $3, $4)",
+        &[&event.id, &event.subject, &event.encode_to_vec(), &event.occurred_at_ms],
+    )?;
     Ok(())
 }
 
@@ -96,11 +93,14 @@ impl OutboxRelay {
             let now = crate::time::now_ms();
             if now - last_cleanup > 60_000 {
                 last_cleanup = now;
-                let _ =
-                    sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-                        .bind(now - RETENTION_MS)
-                        .execute(self.db.pool())
-                        .await;
+                let _ = self
+                    .db
+                    .execute(
+                        "outbox_cleanup",
+                        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
+                        &[&(now - RETENTION_MS)],
+                    )
+                    .await;
             }
             tokio::select! {
                 () = self.wake.notified() => {}
@@ -113,34 +113,52 @@ impl OutboxRelay {
         }
     }
 
-    /// Publishes one batch of pending events in order; returns how many were published.
+    /// Publishes one batch of pending events in order, then marks them published in one
+    /// transaction; returns how many were published. A crash between the two republishes them
+    /// (at least once).
     pub async fn publish_pending(&self) -> anyhow::Result<usize> {
-        let rows: Vec<(String, String, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT id, subject, payload, created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(BATCH)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows: Vec<(String, String, Vec<u8>, i64)> = self
+            .db
+            .query_all(
+                "SELECT id, subject, payload, created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                &[&BATCH],
+            )
+            .await?;
         metrics::gauge!("outbox_pending_events", "service" => self.service).set(rows.len() as f64);
-        let mut published = 0;
+        let mut published = Vec::with_capacity(rows.len());
+        let mut failure = None;
         for (id, subject, payload, created_at) in rows {
-            self.bus.publish(&subject, &id, payload.into()).await?;
-            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
-                .bind(crate::time::now_ms())
-                .bind(&id)
-                .execute(self.db.pool())
-                .await?;
+            if let Err(e) = self.bus.publish(&subject, &id, payload.into()).await {
+                failure = Some(e);
+                break;
+            }
             let lag = (crate::time::now_ms() - created_at).max(0) as f64 / 1000.0;
             metrics::histogram!("outbox_relay_lag_seconds", "service" => self.service).record(lag);
-            published += 1;
+            published.push(id);
         }
-        Ok(published)
+        let count = published.len();
+        if count > 0 {
+            self.db
+                .write("outbox_mark_published", move |tx| {
+                    let now = crate::time::now_ms();
+                    for id in &published {
+                        tx.execute("UPDATE outbox SET published_at = $1 WHERE id = $2", &[&now, id as &dyn Param])?;
+                    }
+                    Ok::<_, DbError>(())
+                })
+                .await?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(count),
+        }
     }
 
     /// How many events wait to be published.
     pub async fn pending(&self) -> anyhow::Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(self.db.pool())
+        let (n,): (i64,) = self
+            .db
+            .query_one("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL", &[])
             .await?;
         Ok(n)
     }

@@ -1,0 +1,208 @@
+//! SQLite through rusqlite: one writer thread per database file fed by a queue (see
+//! [`super::group_commit`]), and reads on a small pool of connections, run where they are called.
+//!
+//! Reads run inline on the calling task's thread: a read of a few rows costs microseconds,
+//! less than handing it to another thread and back. WAL mode lets them run beside the writer
+//! without waiting for it. The price is that a slow read holds a runtime worker; the services'
+//! reads are bounded (pages, capped offsets), which is what makes that acceptable.
+
+use super::group_commit::{self, Job};
+use super::stats::Stats;
+use super::tx::{Conn, Tx};
+use super::value::{Param, RowAccess, Value, ValueRef};
+use super::DbError;
+use rusqlite::types::{ToSql, ToSqlOutput};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Write transactions waiting for the writer; senders wait (back-pressure) beyond it.
+const WRITE_QUEUE: usize = 4096;
+/// Idle read connections kept open.
+const IDLE_READERS: usize = 8;
+/// Prepared statements kept per connection; every service's statements fit.
+const STATEMENT_CACHE: usize = 256;
+
+pub(super) struct SqliteDb {
+    path: PathBuf,
+    writer: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+    stats: Arc<Stats>,
+}
+
+impl SqliteDb {
+    pub(super) fn open(path: &Path, stats: Arc<Stats>) -> Result<SqliteDb, DbError> {
+        let writer_conn = connect(path)?;
+        let (writer, queue) = mpsc::channel(WRITE_QUEUE);
+        let thread_stats = stats.clone();
+        let name = format!("sqlite-writer-{}", stats.service());
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || group_commit::run(writer_conn, queue, thread_stats))
+            .map_err(|e| DbError::Other(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteDb {
+            path: path.to_owned(),
+            writer,
+            readers: Mutex::new(Vec::new()),
+            stats,
+        })
+    }
+
+    /// Queues a transaction for the writer thread.
+    pub(super) async fn submit(&self, job: Job) -> Result<(), DbError> {
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| DbError::Unavailable("the database writer has stopped".to_owned()))
+    }
+
+    /// Runs `f` on a read connection, on this thread.
+    pub(super) fn read<T>(&self, op: &'static str, f: impl FnOnce(&mut Tx<'_>) -> T) -> Result<T, DbError> {
+        let conn = self.take_reader()?;
+        let mut tx = Tx::new(Conn::Sqlite(&conn));
+        let out = f(&mut tx);
+        self.stats.read(op, tx.statements());
+        drop(tx);
+        self.put_reader(conn);
+        Ok(out)
+    }
+
+    fn take_reader(&self) -> Result<Connection, DbError> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = connect(&self.path)?;
+                // Reads must not write; the writer thread owns every change.
+                conn.execute_batch("PRAGMA query_only = 1")?;
+                Ok(conn)
+            }
+        }
+    }
+
+    fn put_reader(&self, conn: Connection) {
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS && conn.is_autocommit() {
+            idle.push(conn);
+        }
+    }
+
+    /// Idle read connections, for the pool gauge.
+    pub(super) fn idle_readers(&self) -> usize {
+        self.readers.lock().map(|r| r.len()).unwrap_or(0)
+    }
+}
+
+/// Opens a connection in WAL mode. NORMAL sync is durable across process crashes (a power
+/// loss may lose the last commits, never corrupt the file); busy_timeout covers the rare
+/// moments another process (a backup, the CLI) holds the file.
+fn connect(path: &Path) -> Result<Connection, DbError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::ValueRef as Raw;
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null(_) => Raw::Null,
+            Value::Int(i) => Raw::Integer(*i),
+            Value::Text(t) => Raw::Text(t.as_bytes()),
+            Value::Bytes(b) => Raw::Blob(b),
+        }))
+    }
+}
+
+/// Prepares (from the connection's cache) and binds `$n` parameters by name: SQLite numbers
+/// `$n` placeholders in order of appearance, not by `n`, so binding by position would be wrong
+/// for a statement that names `$2` before `$1`.
+fn prepare<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    params: &[&dyn Param],
+) -> Result<rusqlite::CachedStatement<'c>, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for index in 1..=stmt.parameter_count() {
+        let name = stmt.parameter_name(index).unwrap_or_default();
+        let n: usize = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| DbError::Other(format!("placeholder {name:?} is not $n")))?;
+        let param = params
+            .get(n - 1)
+            .ok_or_else(|| DbError::Other(format!("no value for placeholder ${n}")))?;
+        stmt.raw_bind_parameter(index, param.value())?;
+    }
+    Ok(stmt)
+}
+
+pub(super) fn execute(conn: &Connection, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+    let mut stmt = prepare(conn, sql, params)?;
+    // Stepping through rows (rather than `execute`) also accepts statements that return some,
+    // such as `INSERT … RETURNING` whose rows the caller does not want.
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(conn.changes())
+}
+
+pub(super) fn each_row(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn Param],
+    f: &mut dyn FnMut(&dyn RowAccess) -> Result<bool, DbError>,
+) -> Result<(), DbError> {
+    let mut stmt = prepare(conn, sql, params)?;
+    let width = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        if !f(&SqliteRow { row, width })? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+struct SqliteRow<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    width: usize,
+}
+
+impl RowAccess for SqliteRow<'_, '_> {
+    fn column(&self, index: usize) -> Result<ValueRef<'_>, DbError> {
+        use rusqlite::types::ValueRef as Raw;
+        Ok(match self.row.get_ref(index)? {
+            Raw::Null => ValueRef::Null,
+            Raw::Integer(i) => ValueRef::Int(i),
+            Raw::Real(r) => ValueRef::Real(r),
+            Raw::Text(t) => ValueRef::Text(
+                std::str::from_utf8(t).map_err(|e| DbError::Decode(format!("column {index}: {e}")))?,
+            ),
+            Raw::Blob(b) => ValueRef::Bytes(b),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.width
+    }
+}
+
+impl SqliteDb {
+    /// Transactions waiting for the writer.
+    pub(super) fn queued_writes(&self) -> usize {
+        WRITE_QUEUE - self.writer.capacity()
+    }
+
+    /// Whether the writer thread still takes work.
+    pub(super) fn writer_running(&self) -> bool {
+        !self.writer.is_closed()
+    }
+}

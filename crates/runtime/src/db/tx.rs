@@ -1,0 +1,96 @@
+//! [`Tx`]: the handle a transaction's (or a read's) code runs statements on, the same for both
+//! engines. It is synchronous on purpose: the whole closure runs in one place (SQLite's writer
+//! thread, or one blocking thread holding a PostgreSQL connection), so a transaction costs one
+//! thread hop, not one per statement.
+
+use super::value::{FromRow, Param, RowAccess};
+use super::{Backend, DbError, postgres, sqlite};
+
+/// Runs statements inside one transaction (from [`super::Db::write`]) or one read
+/// ([`super::Db::read`]). Placeholders are `$1, $2…` on both engines.
+pub struct Tx<'c> {
+    conn: Conn<'c>,
+    statements: u32,
+}
+
+pub(super) enum Conn<'c> {
+    Sqlite(&'c rusqlite::Connection),
+    Postgres(postgres::Blocking<'c>),
+}
+
+impl<'c> Tx<'c> {
+    pub(super) fn new(conn: Conn<'c>) -> Self {
+        Tx { conn, statements: 0 }
+    }
+
+    /// Statements run so far; reported per use case on `/metrics`.
+    pub(super) fn statements(&self) -> u32 {
+        self.statements
+    }
+
+    /// Which engine runs these statements, for the rare statement that must differ.
+    pub fn backend(&self) -> Backend {
+        match self.conn {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
+        self.statements += 1;
+        match &mut self.conn {
+            Conn::Sqlite(c) => sqlite::execute(c, sql, params),
+            Conn::Postgres(c) => c.execute(sql, params),
+        }
+    }
+
+    /// Runs several statements separated by `;`, without parameters (schema changes).
+    pub fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
+        self.statements += 1;
+        match &mut self.conn {
+            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Conn::Postgres(c) => c.execute_script(sql),
+        }
+    }
+
+    /// The first row, if any.
+    pub fn query_opt<R: FromRow>(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Option<R>, DbError> {
+        let mut first = None;
+        self.each_row(sql, params, &mut |row| {
+            first = Some(R::from_row(row)?);
+            Ok(false)
+        })?;
+        Ok(first)
+    }
+
+    /// Exactly one row; none is an error.
+    pub fn query_one<R: FromRow>(&mut self, sql: &str, params: &[&dyn Param]) -> Result<R, DbError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| DbError::Decode("expected a row, found none".to_owned()))
+    }
+
+    /// Every row.
+    pub fn query_all<R: FromRow>(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Vec<R>, DbError> {
+        let mut rows = Vec::new();
+        self.each_row(sql, params, &mut |row| {
+            rows.push(R::from_row(row)?);
+            Ok(true)
+        })?;
+        Ok(rows)
+    }
+
+    /// Calls `f` for each row until it returns `false`.
+    pub fn each_row(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        f: &mut dyn FnMut(&dyn RowAccess) -> Result<bool, DbError>,
+    ) -> Result<(), DbError> {
+        self.statements += 1;
+        match &mut self.conn {
+            Conn::Sqlite(c) => sqlite::each_row(c, sql, params, f),
+            Conn::Postgres(c) => c.each_row(sql, params, f),
+        }
+    }
+}
