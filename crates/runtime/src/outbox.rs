@@ -43,7 +43,12 @@ pub fn envelope(store_id: &str, subject: &str, version: u32, event: &impl Messag
 pub fn append(tx: &mut Tx<'_>, event: &EventEnvelope) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO outbox (id, subject, payload, created_at) VALUES ($1, $2, $3, $4)",
-        &[&event.id, &event.subject, &event.encode_to_vec(), &event.occurred_at_ms],
+        &[
+            &event.id,
+            &event.subject,
+            &event.encode_to_vec(),
+            &event.occurred_at_ms,
+        ],
     )?;
     Ok(())
 }
@@ -142,7 +147,10 @@ impl OutboxRelay {
                 .write("outbox_mark_published", move |tx| {
                     let now = crate::time::now_ms();
                     for id in &published {
-                        tx.execute("UPDATE outbox SET published_at = $1 WHERE id = $2", &[&now, id as &dyn Param])?;
+                        tx.execute(
+                            "UPDATE outbox SET published_at = $1 WHERE id = $2",
+                            &[&now, id as &dyn Param],
+                        )?;
                     }
                     Ok::<_, DbError>(())
                 })

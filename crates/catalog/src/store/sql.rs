@@ -1,12 +1,16 @@
 //! The SQL implementation of [`CatalogStore`], one text for SQLite and PostgreSQL.
+//!
+//! Each write is one [`Db::write`] closure: one transaction, committed when the closure returns
+//! `Ok` and rolled back when it returns `Err` (on SQLite it runs on the single writer thread,
+//! which may commit it together with other queued transactions). Reads of several statements
+//! are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`] and friends.
 
 use super::{CatalogStore, ProductQuery, StoreError};
 use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord};
 use mercato_proto::events::EventEnvelope;
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, Param, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
-use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -72,13 +76,11 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
 }
 
 /// Maps a unique violation to the field whose value was taken.
-fn conflict(e: sqlx::Error) -> StoreError {
-    if !is_unique_violation(&e) {
+fn conflict(e: DbError) -> StoreError {
+    // The message names the constraint or its columns on both engines (`variants.sku` on
+    // SQLite, `variants_store_id_sku_key` on PostgreSQL).
+    let DbError::UniqueViolation(text) = &e else {
         return StoreError::Db(e);
-    }
-    let text = match &e {
-        sqlx::Error::Database(d) => format!("{} {}", d.message(), d.constraint().unwrap_or("")),
-        _ => String::new(),
     };
     let field = if text.contains("sku") { "sku" } else { "slug" };
     StoreError::Conflict { field }
@@ -92,26 +94,23 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-async fn write_product_rows(
-    tx: &mut sqlx::AnyConnection,
-    store: &StoreId,
-    p: &ProductRecord,
-) -> Result<(), StoreError> {
+fn write_product_rows(tx: &mut Tx<'_>, store: &StoreId, p: &ProductRecord) -> Result<(), StoreError> {
     for (position, v) in p.variants.iter().enumerate() {
-        sqlx::query(
+        let position = position as i64;
+        tx.execute(
             "INSERT INTO variants (id, product_id, store_id, sku, title, price_minor, currency, position)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &v.id,
+                &p.id,
+                store,
+                &v.sku,
+                &v.title,
+                &v.price_minor,
+                &p.currency,
+                &position,
+            ],
         )
-        .bind(v.id.to_string())
-        .bind(p.id.to_string())
-        .bind(store.to_string())
-        .bind(&v.sku)
-        .bind(&v.title)
-        .bind(v.price_minor)
-        .bind(&p.currency)
-        .bind(position as i64)
-        .execute(&mut *tx)
-        .await
         .map_err(conflict)?;
     }
     Ok(())
@@ -120,11 +119,13 @@ async fn write_product_rows(
 #[async_trait::async_trait]
 impl CatalogStore for SqlCatalogStore {
     async fn store_currency(&self, store: &StoreId) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT currency FROM catalog_stores WHERE store_id = $1")
-                .bind(store.to_string())
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<(String,)> = self
+            .db
+            .query_opt(
+                "SELECT currency FROM catalog_stores WHERE store_id = $1",
+                &[store],
+            )
+            .await?;
         Ok(row.map(|r| r.0))
     }
 
@@ -136,22 +137,24 @@ impl CatalogStore for SqlCatalogStore {
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        if !inbox::first_delivery(&mut tx, consumer, event_id).await? {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO catalog_stores (store_id, slug, currency, provisioned_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (store_id) DO UPDATE SET slug = excluded.slug, currency = excluded.currency",
-        )
-        .bind(store.to_string())
-        .bind(slug)
-        .bind(currency)
-        .bind(mercato_runtime::time::now_ms())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        let store = *store;
+        let slug = slug.to_owned();
+        let currency = currency.to_owned();
+        let consumer = consumer.to_owned();
+        let event_id = event_id.to_owned();
+        self.db
+            .write("record_store", move |tx| {
+                if !inbox::first_delivery(tx, &consumer, &event_id)? {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO catalog_stores (store_id, slug, currency, provisioned_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (store_id) DO UPDATE SET slug = excluded.slug, currency = excluded.currency",
+                    &[&store, &slug, &currency, &mercato_runtime::time::now_ms()],
+                )?;
+                Ok(true)
+            })
+            .await
     }
 
     async fn insert_category(
@@ -160,23 +163,21 @@ impl CatalogStore for SqlCatalogStore {
         c: &CategoryRecord,
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO categories (id, store_id, slug, name, parent_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(c.id.to_string())
-        .bind(store.to_string())
-        .bind(&c.slug)
-        .bind(&c.name)
-        .bind(c.parent_id.map(|p| p.to_string()))
-        .bind(c.created_at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
-        outbox::append(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let c = c.clone();
+        let event = event.clone();
+        self.db
+            .write("insert_category", move |tx| {
+                tx.execute(
+                    "INSERT INTO categories (id, store_id, slug, name, parent_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&c.id, &store, &c.slug, &c.name, &c.parent_id, &c.created_at_ms],
+                )
+                .map_err(conflict)?;
+                outbox::append(tx, &event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn category_by_id(
@@ -184,13 +185,13 @@ impl CatalogStore for SqlCatalogStore {
         store: &StoreId,
         id: &CategoryId,
     ) -> Result<Option<CategoryRecord>, StoreError> {
-        let row: Option<CategoryRow> = sqlx::query_as(
-            "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND id = $2",
-        )
-        .bind(store.to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<CategoryRow> = self
+            .db
+            .query_opt(
+                "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND id = $2",
+                &[store, id],
+            )
+            .await?;
         row.map(category).transpose()
     }
 
@@ -199,24 +200,25 @@ impl CatalogStore for SqlCatalogStore {
         store: &StoreId,
         slug: &str,
     ) -> Result<Option<CategoryRecord>, StoreError> {
-        let row: Option<CategoryRow> = sqlx::query_as(
-            "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND slug = $2",
-        )
-        .bind(store.to_string())
-        .bind(slug)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<CategoryRow> = self
+            .db
+            .query_opt(
+                "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND slug = $2",
+                &[store, &slug],
+            )
+            .await?;
         row.map(category).transpose()
     }
 
     async fn categories(&self, store: &StoreId) -> Result<Vec<CategoryRecord>, StoreError> {
-        let rows: Vec<CategoryRow> = sqlx::query_as(
-            "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1
-             ORDER BY name, id",
-        )
-        .bind(store.to_string())
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows: Vec<CategoryRow> = self
+            .db
+            .query_all(
+                "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1
+                 ORDER BY name, id",
+                &[store],
+            )
+            .await?;
         rows.into_iter().map(category).collect()
     }
 
@@ -226,31 +228,36 @@ impl CatalogStore for SqlCatalogStore {
         p: &ProductRecord,
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO products (id, store_id, slug, title, title_key, description, category_id,
-               min_price_minor, currency, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(p.id.to_string())
-        .bind(store.to_string())
-        .bind(&p.slug)
-        .bind(&p.title)
-        .bind(p.title.to_lowercase())
-        .bind(&p.description)
-        .bind(p.category_id.map(|c| c.to_string()))
-        .bind(p.min_price_minor())
-        .bind(&p.currency)
-        .bind(p.version)
-        .bind(p.created_at_ms)
-        .bind(p.updated_at_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
-        write_product_rows(&mut tx, store, p).await?;
-        outbox::append(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let p = p.clone();
+        let event = event.clone();
+        self.db
+            .write("insert_product", move |tx| {
+                tx.execute(
+                    "INSERT INTO products (id, store_id, slug, title, title_key, description, category_id,
+                       min_price_minor, currency, version, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    &[
+                        &p.id,
+                        &store,
+                        &p.slug,
+                        &p.title,
+                        &p.title.to_lowercase(),
+                        &p.description,
+                        &p.category_id,
+                        &p.min_price_minor(),
+                        &p.currency,
+                        &p.version,
+                        &p.created_at_ms,
+                        &p.updated_at_ms,
+                    ],
+                )
+                .map_err(conflict)?;
+                write_product_rows(tx, &store, &p)?;
+                outbox::append(tx, &event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn update_product(
@@ -260,39 +267,44 @@ impl CatalogStore for SqlCatalogStore {
         expected_version: i64,
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE products SET slug = $1, title = $2, title_key = $3, description = $4,
-               category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9
-             WHERE store_id = $10 AND id = $11 AND version = $12",
-        )
-        .bind(&p.slug)
-        .bind(&p.title)
-        .bind(p.title.to_lowercase())
-        .bind(&p.description)
-        .bind(p.category_id.map(|c| c.to_string()))
-        .bind(p.min_price_minor())
-        .bind(&p.currency)
-        .bind(p.version)
-        .bind(p.updated_at_ms)
-        .bind(store.to_string())
-        .bind(p.id.to_string())
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
-        sqlx::query("DELETE FROM variants WHERE store_id = $1 AND product_id = $2")
-            .bind(store.to_string())
-            .bind(p.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        write_product_rows(&mut tx, store, p).await?;
-        outbox::append(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let p = p.clone();
+        let event = event.clone();
+        self.db
+            .write("update_product", move |tx| {
+                let done = tx
+                    .execute(
+                        "UPDATE products SET slug = $1, title = $2, title_key = $3, description = $4,
+                           category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9
+                         WHERE store_id = $10 AND id = $11 AND version = $12",
+                        &[
+                            &p.slug,
+                            &p.title,
+                            &p.title.to_lowercase(),
+                            &p.description,
+                            &p.category_id,
+                            &p.min_price_minor(),
+                            &p.currency,
+                            &p.version,
+                            &p.updated_at_ms,
+                            &store,
+                            &p.id,
+                            &expected_version,
+                        ],
+                    )
+                    .map_err(conflict)?;
+                if done != 1 {
+                    return Err(StoreError::Stale);
+                }
+                tx.execute(
+                    "DELETE FROM variants WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &p.id],
+                )?;
+                write_product_rows(tx, &store, &p)?;
+                outbox::append(tx, &event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_product(
@@ -302,46 +314,51 @@ impl CatalogStore for SqlCatalogStore {
         expected_version: i64,
         event: &EventEnvelope,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let done = sqlx::query("DELETE FROM products WHERE store_id = $1 AND id = $2 AND version = $3")
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Stale);
-        }
-        sqlx::query("DELETE FROM variants WHERE store_id = $1 AND product_id = $2")
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        outbox::append(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let id = *id;
+        let event = event.clone();
+        self.db
+            .write("delete_product", move |tx| {
+                let done = tx.execute(
+                    "DELETE FROM products WHERE store_id = $1 AND id = $2 AND version = $3",
+                    &[&store, &id, &expected_version],
+                )?;
+                if done != 1 {
+                    return Err(StoreError::Stale);
+                }
+                tx.execute(
+                    "DELETE FROM variants WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &id],
+                )?;
+                outbox::append(tx, &event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn product(&self, store: &StoreId, id: &ProductId) -> Result<Option<ProductRecord>, StoreError> {
-        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id = $2");
-        let row: Option<ProductRow> = sqlx::query_as(AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let mut products = vec![product(store, row)?];
-        self.attach_variants(store, &mut products).await?;
-        Ok(products.pop())
+        let store = *store;
+        let id = *id;
+        self.db
+            .read("product", move |tx| {
+                let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id = $2");
+                let row: Option<ProductRow> = tx.query_opt(&sql, &[&store, &id])?;
+                let Some(row) = row else { return Ok(None) };
+                let mut products = vec![product(&store, row)?];
+                attach_variants(tx, &store, &mut products)?;
+                Ok(products.pop())
+            })
+            .await
     }
 
     async fn product_id_by_slug(&self, store: &StoreId, slug: &str) -> Result<Option<ProductId>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM products WHERE store_id = $1 AND slug = $2")
-                .bind(store.to_string())
-                .bind(slug)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<(String,)> = self
+            .db
+            .query_opt(
+                "SELECT id FROM products WHERE store_id = $1 AND slug = $2",
+                &[store, &slug],
+            )
+            .await?;
         row.map(|r| parse("product id", &r.0)).transpose()
     }
 
@@ -376,66 +393,69 @@ impl CatalogStore for SqlCatalogStore {
             next + 1
         );
         let count_sql = format!("SELECT COUNT(*) FROM products WHERE {filter}");
-        let mut page = sqlx::query_as::<_, ProductRow>(AssertSqlSafe(page_sql)).bind(store.to_string());
-        let mut count = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql)).bind(store.to_string());
-        for c in bound.iter().flatten() {
-            page = page.bind(c.clone());
-            count = count.bind(c.clone());
-        }
-        let rows = page
-            .bind(q.limit)
-            .bind(q.offset)
-            .fetch_all(self.db.pool())
-            .await?;
-        let (total,) = count.fetch_one(self.db.pool()).await?;
-        let mut products = rows
-            .into_iter()
-            .map(|r| product(store, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.attach_variants(store, &mut products).await?;
-        Ok((products, u64::try_from(total).unwrap_or(0)))
+        let store = *store;
+        let (limit, offset) = (q.limit, q.offset);
+        self.db
+            .read("products", move |tx| {
+                let mut count_params: Vec<&dyn Param> = vec![&store];
+                for c in bound.iter().flatten() {
+                    count_params.push(c);
+                }
+                let mut page_params = count_params.clone();
+                page_params.push(&limit);
+                page_params.push(&offset);
+                let rows: Vec<ProductRow> = tx.query_all(&page_sql, &page_params)?;
+                let (total,): (i64,) = tx.query_one(&count_sql, &count_params)?;
+                let mut products = rows
+                    .into_iter()
+                    .map(|r| product(&store, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                attach_variants(tx, &store, &mut products)?;
+                Ok((products, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
     }
 
     async fn store_ids(&self) -> Result<Vec<StoreId>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT store_id FROM products")
-            .fetch_all(self.db.pool())
+        let rows: Vec<(String,)> = self
+            .db
+            .query_all("SELECT DISTINCT store_id FROM products", &[])
             .await?;
         rows.iter().map(|r| parse("store id", &r.0)).collect()
     }
 }
 
-impl SqlCatalogStore {
-    /// Loads the variants of all `products` with one query.
-    async fn attach_variants(
-        &self,
-        store: &StoreId,
-        products: &mut [ProductRecord],
-    ) -> Result<(), StoreError> {
-        if products.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "SELECT product_id, id, sku, title, price_minor FROM variants
-             WHERE store_id = $1 AND product_id IN ({}) ORDER BY product_id, position",
-            placeholders(2, products.len())
-        );
-        let mut query = sqlx::query_as::<_, VariantRow>(AssertSqlSafe(sql)).bind(store.to_string());
-        for p in products.iter() {
-            query = query.bind(p.id.to_string());
-        }
-        let mut by_product: HashMap<String, Vec<VariantRecord>> = HashMap::new();
-        for (product_id, id, sku, title, price_minor) in query.fetch_all(self.db.pool()).await? {
-            let id: VariantId = parse("variant id", &id)?;
-            by_product.entry(product_id).or_default().push(VariantRecord {
-                id,
-                sku,
-                title,
-                price_minor,
-            });
-        }
-        for p in products.iter_mut() {
-            p.variants = by_product.remove(&p.id.to_string()).unwrap_or_default();
-        }
-        Ok(())
+/// Loads the variants of all `products` with one query.
+fn attach_variants(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    products: &mut [ProductRecord],
+) -> Result<(), StoreError> {
+    if products.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "SELECT product_id, id, sku, title, price_minor FROM variants
+         WHERE store_id = $1 AND product_id IN ({}) ORDER BY product_id, position",
+        placeholders(2, products.len())
+    );
+    let mut params: Vec<&dyn Param> = vec![store];
+    for p in products.iter() {
+        params.push(&p.id);
+    }
+    let rows: Vec<VariantRow> = tx.query_all(&sql, &params)?;
+    let mut by_product: HashMap<String, Vec<VariantRecord>> = HashMap::new();
+    for (product_id, id, sku, title, price_minor) in rows {
+        let id: VariantId = parse("variant id", &id)?;
+        by_product.entry(product_id).or_default().push(VariantRecord {
+            id,
+            sku,
+            title,
+            price_minor,
+        });
+    }
+    for p in products.iter_mut() {
+        p.variants = by_product.remove(&p.id.to_string()).unwrap_or_default();
+    }
+    Ok(())
 }

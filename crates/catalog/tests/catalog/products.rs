@@ -22,10 +22,10 @@ pub async fn catalogs() -> Vec<(&'static str, Catalog)> {
 }
 
 async fn outbox(c: &Catalog) -> Vec<EventEnvelope> {
-    let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox ORDER BY id")
-        .fetch_all(c.db.pool())
-        .await
-        .unwrap();
+    let rows: Vec<(Vec<u8>,)> =
+        c.db.query_all("SELECT payload FROM outbox ORDER BY id", &[])
+            .await
+            .unwrap();
     rows.into_iter()
         .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
         .collect()

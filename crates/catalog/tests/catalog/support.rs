@@ -79,7 +79,7 @@ impl Catalog {
 
     /// Counts rows of a table with a fixed, test-controlled query.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        let (n,): (i64,) = self.db.query_one(sql, &[]).await.unwrap();
         n
     }
 

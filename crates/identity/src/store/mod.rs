@@ -121,7 +121,7 @@ pub enum StoreError {
     #[error("store not found")]
     UnknownStore,
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(#[from] mercato_runtime::db::DbError),
     /// A row the service wrote that no longer parses; a bug or a manual edit.
     #[error("corrupt row: {0}")]
     Corrupt(String),

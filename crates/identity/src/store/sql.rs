@@ -1,4 +1,8 @@
 //! [`IdentityStore`] in portable SQL, one implementation for SQLite and PostgreSQL.
+//!
+//! Each write is one [`Db::write`] closure, one transaction: committed when it returns `Ok`,
+//! rolled back when it returns `Err` (on SQLite the single writer thread runs it, possibly
+//! committing it together with others). Reads are single statements on a read connection.
 
 use super::{
     ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Rotation,
@@ -6,7 +10,7 @@ use super::{
 };
 use async_trait::async_trait;
 use mercato_runtime::auth::Role;
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
 use mercato_runtime::ids::{StoreId, UserId};
 
 /// The identity tables in a service database.
@@ -106,33 +110,37 @@ const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens \
 const TOKEN_COLUMNS_BY_HASH: &str = "SELECT id, family_id, store_id, subject, role, token_hash, \
      expires_at, used_at, revoked_at, created_at FROM refresh_tokens WHERE token_hash = $1";
 
-async fn insert_user(conn: &mut sqlx::AnyConnection, u: &UserRecord) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_USER)
-        .bind(u.id.to_string())
-        .bind(u.store_id.to_string())
-        .bind(&u.email)
-        .bind(u.role.as_str())
-        .bind(&u.password_hash)
-        .bind(u.created_at)
-        .execute(conn)
-        .await?;
+fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), DbError> {
+    tx.execute(
+        INSERT_USER,
+        &[
+            &u.id,
+            &u.store_id,
+            &u.email,
+            &u.role.as_str(),
+            &u.password_hash,
+            &u.created_at,
+        ],
+    )?;
     Ok(())
 }
 
-async fn insert_token(conn: &mut sqlx::AnyConnection, t: &RefreshTokenRecord) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_TOKEN)
-        .bind(&t.id)
-        .bind(&t.family_id)
-        .bind(t.store_id.to_string())
-        .bind(&t.subject)
-        .bind(t.role.as_str())
-        .bind(&t.token_hash)
-        .bind(t.expires_at)
-        .bind(t.used_at)
-        .bind(t.revoked_at)
-        .bind(t.created_at)
-        .execute(conn)
-        .await?;
+fn insert_token(tx: &mut Tx<'_>, t: &RefreshTokenRecord) -> Result<(), DbError> {
+    tx.execute(
+        INSERT_TOKEN,
+        &[
+            &t.id,
+            &t.family_id,
+            &t.store_id,
+            &t.subject,
+            &t.role.as_str(),
+            &t.token_hash,
+            &t.expires_at,
+            &t.used_at,
+            &t.revoked_at,
+            &t.created_at,
+        ],
+    )?;
     Ok(())
 }
 
@@ -146,96 +154,101 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn provision(&self, p: &Provisioning) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        // The slug's unique index decides a race between two requests; the loser's
-        // transaction is dropped, rolling back, so no half-provisioned store remains.
-        let inserted = sqlx::query(
-            "INSERT INTO stores (id, slug, name, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(p.store.id.to_string())
-        .bind(&p.store.slug)
-        .bind(&p.store.name)
-        .bind(&p.store.currency)
-        .bind(p.store.created_at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::SlugTaken),
-            other => other?,
-        };
-        insert_user(&mut tx, &p.owner).await?;
-        let c = &p.api_client;
-        sqlx::query(
-            "INSERT INTO api_clients (client_id, store_id, secret_hash, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&c.client_id)
-        .bind(c.store_id.to_string())
-        .bind(&c.secret_hash)
-        .bind(c.role.as_str())
-        .bind(c.created_at)
-        .execute(&mut *tx)
-        .await?;
-        mercato_runtime::outbox::append(&mut tx, &p.event).await?;
-        tx.commit().await?;
-        Ok(())
+        let p = p.clone();
+        self.db
+            .write("provision", move |tx| {
+                // The slug's unique index decides a race between two requests; the loser's
+                // transaction returns an error, rolling back, so no half-provisioned store
+                // remains.
+                let s = &p.store;
+                let inserted = tx.execute(
+                    "INSERT INTO stores (id, slug, name, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    &[&s.id, &s.slug, &s.name, &s.currency, &s.created_at],
+                );
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::SlugTaken),
+                    other => other?,
+                };
+                insert_user(tx, &p.owner)?;
+                let c = &p.api_client;
+                tx.execute(
+                    "INSERT INTO api_clients (client_id, store_id, secret_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &c.client_id,
+                        &c.store_id,
+                        &c.secret_hash,
+                        &c.role.as_str(),
+                        &c.created_at,
+                    ],
+                )?;
+                mercato_runtime::outbox::append(tx, &p.event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn store_by_id(&self, store_id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
-        let row: Option<StoreRow> =
-            sqlx::query_as("SELECT id, slug, name, currency, created_at FROM stores WHERE id = $1")
-                .bind(store_id.to_string())
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<StoreRow> = self
+            .db
+            .query_opt(
+                "SELECT id, slug, name, currency, created_at FROM stores WHERE id = $1",
+                &[&store_id],
+            )
+            .await?;
         row.map(store_record).transpose()
     }
 
     async fn store_by_slug(&self, slug: &str) -> Result<Option<StoreRecord>, StoreError> {
-        let row: Option<StoreRow> =
-            sqlx::query_as("SELECT id, slug, name, currency, created_at FROM stores WHERE slug = $1")
-                .bind(slug)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<StoreRow> = self
+            .db
+            .query_opt(
+                "SELECT id, slug, name, currency, created_at FROM stores WHERE slug = $1",
+                &[&slug],
+            )
+            .await?;
         row.map(store_record).transpose()
     }
 
     async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM stores WHERE id = $1")
-            .bind(store_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::UnknownStore);
-        }
-        match insert_user(&mut tx, user).await {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::EmailTaken),
-            other => other?,
-        }
-        tx.commit().await?;
-        Ok(())
+        let user = user.clone();
+        self.db
+            .write("create_user", move |tx| {
+                let exists: Option<(String,)> =
+                    tx.query_opt("SELECT id FROM stores WHERE id = $1", &[&store_id])?;
+                if exists.is_none() {
+                    return Err(StoreError::UnknownStore);
+                }
+                match insert_user(tx, &user) {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::EmailTaken),
+                    other => other?,
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn user_by_email(&self, store_id: StoreId, email: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, store_id, email, role, password_hash, created_at FROM users \
-             WHERE store_id = $1 AND email = $2",
-        )
-        .bind(store_id.to_string())
-        .bind(email)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<UserRow> = self
+            .db
+            .query_opt(
+                "SELECT id, store_id, email, role, password_hash, created_at FROM users \
+                 WHERE store_id = $1 AND email = $2",
+                &[&store_id, &email],
+            )
+            .await?;
         row.map(user_record).transpose()
     }
 
     async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError> {
-        let row: Option<ClientRow> = sqlx::query_as(
-            "SELECT client_id, store_id, secret_hash, role, created_at FROM api_clients \
-             WHERE client_id = $1",
-        )
-        .bind(client_id)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<ClientRow> = self
+            .db
+            .query_opt(
+                "SELECT client_id, store_id, secret_hash, role, created_at FROM api_clients \
+                 WHERE client_id = $1",
+                &[&client_id],
+            )
+            .await?;
         row.map(|(client_id, store, secret_hash, r, created_at)| {
             Ok(ApiClientRecord {
                 client_id,
@@ -254,8 +267,10 @@ impl IdentityStore for SqlIdentityStore {
         token: &RefreshTokenRecord,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(store_id, token.store_id);
-        let mut conn = self.db.pool().acquire().await?;
-        insert_token(&mut conn, token).await?;
+        let token = token.clone();
+        self.db
+            .write("insert_refresh_token", move |tx| insert_token(tx, &token))
+            .await?;
         Ok(())
     }
 
@@ -263,10 +278,7 @@ impl IdentityStore for SqlIdentityStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let row: Option<TokenRow> = sqlx::query_as(TOKEN_COLUMNS_BY_HASH)
-            .bind(token_hash)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row: Option<TokenRow> = self.db.query_opt(TOKEN_COLUMNS_BY_HASH, &[&token_hash]).await?;
         row.map(token_record).transpose()
     }
 
@@ -277,32 +289,26 @@ impl IdentityStore for SqlIdentityStore {
         next: &RefreshTokenRecord,
         now_ms: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        // The conditions make the update the single point where a token is spent: of two
-        // concurrent requests presenting it, exactly one sees a row affected.
-        let spent = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE store_id = $2 AND token_hash = $3 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now_ms)
-        .bind(store_id.to_string())
-        .bind(used_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if spent == 0 {
-            sqlx::query(REVOKE_FAMILY)
-                .bind(now_ms)
-                .bind(store_id.to_string())
-                .bind(&next.family_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(Rotation::FamilyRevoked);
-        }
-        insert_token(&mut tx, next).await?;
-        tx.commit().await?;
-        Ok(Rotation::Rotated)
+        let used_hash = used_hash.to_owned();
+        let next = next.clone();
+        self.db
+            .write("rotate_refresh_token", move |tx| {
+                // The conditions make the update the single point where a token is spent: of
+                // two concurrent requests presenting it, exactly one sees a row affected.
+                let spent = tx.execute(
+                    "UPDATE refresh_tokens SET used_at = $1 \
+                     WHERE store_id = $2 AND token_hash = $3 AND used_at IS NULL AND revoked_at IS NULL",
+                    &[&now_ms, &store_id, &used_hash],
+                )?;
+                if spent == 0 {
+                    // The revocation commits: returning Ok ends the transaction with a commit.
+                    tx.execute(REVOKE_FAMILY, &[&now_ms, &store_id, &next.family_id])?;
+                    return Ok(Rotation::FamilyRevoked);
+                }
+                insert_token(tx, &next)?;
+                Ok(Rotation::Rotated)
+            })
+            .await
     }
 
     async fn revoke_refresh_family(
@@ -311,47 +317,58 @@ impl IdentityStore for SqlIdentityStore {
         family_id: &str,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(REVOKE_FAMILY)
-            .bind(now_ms)
-            .bind(store_id.to_string())
-            .bind(family_id)
-            .execute(self.db.pool())
+        let revoked = self
+            .db
+            .execute(
+                "revoke_refresh_family",
+                REVOKE_FAMILY,
+                &[&now_ms, &store_id, &family_id],
+            )
             .await?;
-        Ok(done.rows_affected())
+        Ok(revoked)
     }
 
     async fn newest_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError> {
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT kid, generation, private_pkcs8, public_x, created_at FROM signing_keys \
-             ORDER BY generation DESC LIMIT 1",
-        )
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<KeyRow> = self
+            .db
+            .query_opt(
+                "SELECT kid, generation, private_pkcs8, public_x, created_at FROM signing_keys \
+                 ORDER BY generation DESC LIMIT 1",
+                &[],
+            )
+            .await?;
         Ok(row.map(key_record))
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError> {
         // Another replica may insert the same generation first; then this one is dropped and
         // both load the winner.
-        let done = sqlx::query(
-            "INSERT INTO signing_keys (kid, generation, private_pkcs8, public_x, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(&key.kid)
-        .bind(key.generation)
-        .bind(key.private_pkcs8.clone())
-        .bind(&key.public_x)
-        .bind(key.created_at)
-        .execute(self.db.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let inserted = self
+            .db
+            .execute(
+                "insert_signing_key",
+                "INSERT INTO signing_keys (kid, generation, private_pkcs8, public_x, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[
+                    &key.kid,
+                    &key.generation,
+                    &key.private_pkcs8,
+                    &key.public_x,
+                    &key.created_at,
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
     }
 
     async fn public_keys(&self) -> Result<Vec<PublicKeyRecord>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT kid, public_x FROM signing_keys ORDER BY generation DESC")
-                .fetch_all(self.db.pool())
-                .await?;
+        let rows: Vec<(String, String)> = self
+            .db
+            .query_all(
+                "SELECT kid, public_x FROM signing_keys ORDER BY generation DESC",
+                &[],
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(kid, public_x)| PublicKeyRecord { kid, public_x })

@@ -31,15 +31,17 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event() {
         assert_eq!(env.provisioned_rows().await, [1, 1, 1, 1], "{b}");
 
         // The secret is stored only as its SHA-256.
-        let (stored,): (String,) = sqlx::query_as("SELECT secret_hash FROM api_clients")
-            .fetch_one(env.db.pool())
+        let (stored,): (String,) = env
+            .db
+            .query_one("SELECT secret_hash FROM api_clients", &[])
             .await
             .unwrap();
         assert_ne!(stored, client.client_secret, "{b}");
         assert_eq!(stored.len(), 64, "{b}");
 
-        let (subject, payload): (String, Vec<u8>) = sqlx::query_as("SELECT subject, payload FROM outbox")
-            .fetch_one(env.db.pool())
+        let (subject, payload): (String, Vec<u8>) = env
+            .db
+            .query_one("SELECT subject, payload FROM outbox", &[])
             .await
             .unwrap();
         assert_eq!(subject, "mercato.identity.store_provisioned", "{b}");

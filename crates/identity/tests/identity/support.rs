@@ -123,7 +123,7 @@ impl Env {
 
     /// Counts the rows a query selects; the query must be `SELECT COUNT(*) …`.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        let (n,): (i64,) = self.db.query_one(sql, &[]).await.unwrap();
         n
     }
 

@@ -118,8 +118,9 @@ async fn passwords_are_stored_as_argon2id_with_19_mib_two_passes_and_one_lane() 
             .register_customer(customer(&store.id, "ann@example.com"))
             .await
             .unwrap();
-        let hashes: Vec<(String,)> = sqlx::query_as("SELECT password_hash FROM users")
-            .fetch_all(env.db.pool())
+        let hashes: Vec<(String,)> = env
+            .db
+            .query_all("SELECT password_hash FROM users", &[])
             .await
             .unwrap();
         assert_eq!(hashes.len(), 2, "{b}");

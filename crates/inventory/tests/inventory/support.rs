@@ -41,14 +41,15 @@ impl Inventory {
 
     /// Counts rows with a fixed, test-controlled query.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        let (n,): (i64,) = self.db.query_one(sql, &[]).await.unwrap();
         n
     }
 
     /// Every event in the outbox, oldest first.
     pub async fn outbox(&self) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox ORDER BY id")
-            .fetch_all(self.db.pool())
+        let rows: Vec<(Vec<u8>,)> = self
+            .db
+            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
             .await
             .unwrap();
         rows.into_iter()

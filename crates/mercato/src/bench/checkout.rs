@@ -3,6 +3,7 @@
 //! thousands of times a minute).
 
 use super::LoadArgs;
+use super::dbstats::{self, DbCounters};
 use super::load::{client, percentile};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A Luhn-valid test card number, different for every `n`.
-fn card(n: usize) -> String {
+pub(super) fn card(n: usize) -> String {
     let body = format!("424242{:09}", n % 1_000_000_000);
     let sum: u32 = body
         .chars()
@@ -67,7 +68,7 @@ async fn journey(
 }
 
 /// Measures checkouts per second and their latency at the configured concurrency.
-pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
+pub async fn checkout(args: &LoadArgs, metrics_urls: &[String]) -> anyhow::Result<()> {
     let http = client();
     let url = args.urls[0].clone();
     let (store, token) = super::scenarios::fresh_store(&http, &url).await?;
@@ -95,6 +96,12 @@ pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
         }
     }
 
+    let metrics_urls: Vec<String> = if metrics_urls.is_empty() {
+        args.urls.iter().map(|u| format!("{u}/metrics")).collect()
+    } else {
+        metrics_urls.to_vec()
+    };
+    let before = DbCounters::scrape(&http, &metrics_urls).await;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let stop = started + args.duration;
@@ -119,6 +126,7 @@ pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
         results.extend(w.await?);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let after = DbCounters::scrape(&http, &metrics_urls).await;
     let confirmed = results.iter().filter(|(_, s)| *s == 201).count();
     let mut latencies: Vec<u64> = results
         .iter()
@@ -131,6 +139,7 @@ pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
         "journeys": results.len(), "confirmed": confirmed, "other": results.len() - confirmed,
         "checkouts_per_second": confirmed as f64 / seconds,
         "p50_ms": percentile(&latencies, 50.0), "p99_ms": percentile(&latencies, 99.0),
+        "db_per_journey": after.per(&before, results.len() as f64),
     });
     println!(
         "checkout   c={:<3} {:>9.1} checkouts/s  p50 {:>7.2} ms  p99 {:>7.2} ms  not confirmed {}",
@@ -140,6 +149,8 @@ pub async fn checkout(args: &LoadArgs) -> anyhow::Result<()> {
         percentile(&latencies, 99.0),
         results.len() - confirmed
     );
+    println!("database work per journey (statements/transactions per use case):");
+    dbstats::print_per("journey", &after.per(&before, results.len() as f64));
     println!("{report}");
     Ok(())
 }

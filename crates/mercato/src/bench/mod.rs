@@ -5,15 +5,19 @@
 //! - `http`: closed-loop load on fixed paths (e.g. against the baseline).
 //! - `catalog`: creates a store with products, then measures product reads, listings and
 //!   searches at a given concurrency against one or more gateways.
-//! - `checkout`: checkouts per second and their latency (cart, line, checkout per shopper).
+//! - `checkout`: checkouts per second and their latency (cart, line, checkout per shopper), and
+//!   the database statements and transactions each checkout cost.
+//! - `shop`: the shopper mix (product, cart, search, listing, checkout) with a JSON + HTML report.
 //! - `provision`: store provisioning latency, after preloading a number of stores.
 //! - `realtime`: WebSocket connections and memory, broadcast fan-out, and conversation latency.
 
 mod baseline;
 mod checkout;
+mod dbstats;
 mod load;
 mod realtime;
 mod scenarios;
+mod shop;
 
 pub use baseline::serve_baseline;
 pub use load::{LoadReport, run_load};
@@ -50,7 +54,13 @@ pub enum BenchCommand {
     Checkout {
         #[command(flatten)]
         load: LoadArgs,
+        /// `/metrics` URLs to count database statements on (default: each gateway's).
+        #[arg(long = "metrics-url")]
+        metrics_urls: Vec<String>,
     },
+    /// The shopper mix (product 10 : view cart 3 : add to cart 2 : search 2 : listing 1 :
+    /// checkout 1) against a store it prepares; writes a JSON and an HTML report.
+    Shop(shop::ShopArgs),
     /// Store provisioning latency over `count` stores, after preloading `preload` stores.
     Provision {
         /// Gateway base URL.
@@ -106,7 +116,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Catalog { load, products } => catalog(&load, products).await,
-        BenchCommand::Checkout { load } => checkout::checkout(&load).await,
+        BenchCommand::Checkout { load, metrics_urls } => checkout::checkout(&load, &metrics_urls).await,
+        BenchCommand::Shop(args) => shop::shop(&args).await,
         BenchCommand::Provision {
             url,
             count,

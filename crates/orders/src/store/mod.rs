@@ -32,7 +32,7 @@ pub enum StoreError {
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] mercato_runtime::db::DbError),
 }
 
 impl From<StoreError> for ServiceError {

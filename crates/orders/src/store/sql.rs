@@ -1,14 +1,17 @@
 //! The SQL implementation of [`OrdersStore`], one text for SQLite and PostgreSQL.
 //!
-//! Writes that span rows run in `Db::begin_write` transactions (`BEGIN IMMEDIATE` on SQLite).
+//! Writes that span rows are one [`Db::write`] closure each: one transaction, committed when the
+//! closure returns `Ok` and rolled back when it returns `Err` (on SQLite the closure runs on the
+//! single writer thread, which may commit it together with other queued transactions). Reads of
+//! several statements are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`]
+//! and friends.
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
 use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
 use crate::domain::{Cart, CartId, CartLine, CartStatus, EventData, Order, OrderEvent, OrderId, SkuInfo};
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, Param, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
-use sqlx::AnyConnection;
 
 #[derive(Clone)]
 pub struct SqlOrdersStore {
@@ -51,52 +54,48 @@ fn lines_json(cart: &Cart) -> String {
     serde_json::to_string(&cart.lines).unwrap_or_else(|_| "[]".to_owned())
 }
 
-async fn insert_cart(conn: &mut AnyConnection, c: &Cart) -> Result<(), StoreError> {
-    sqlx::query(
+fn insert_cart(tx: &mut Tx<'_>, c: &Cart) -> Result<(), StoreError> {
+    tx.execute(
         "INSERT INTO carts (store_id, id, customer_id, token_hash, currency, lines_json, status,
                             created_at, updated_at, version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(c.store_id.to_string())
-    .bind(c.id.to_string())
-    .bind(&c.customer_id)
-    .bind(&c.token_hash)
-    .bind(&c.currency)
-    .bind(lines_json(c))
-    .bind(c.status.as_str())
-    .bind(c.created_at_ms)
-    .bind(c.updated_at_ms)
-    .bind(c.version)
-    .execute(conn)
-    .await?;
+        &[
+            &c.store_id,
+            &c.id,
+            &c.customer_id,
+            &c.token_hash,
+            &c.currency,
+            &lines_json(c),
+            &c.status.as_str(),
+            &c.created_at_ms,
+            &c.updated_at_ms,
+            &c.version,
+        ],
+    )?;
     Ok(())
 }
 
-async fn update_cart(conn: &mut AnyConnection, c: &Cart, expected: i64) -> Result<(), StoreError> {
-    let done = sqlx::query(
+fn update_cart(tx: &mut Tx<'_>, c: &Cart, expected: i64) -> Result<(), StoreError> {
+    let done = tx.execute(
         "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7
          WHERE store_id = $1 AND id = $2 AND version = $8",
-    )
-    .bind(c.store_id.to_string())
-    .bind(c.id.to_string())
-    .bind(&c.currency)
-    .bind(lines_json(c))
-    .bind(c.status.as_str())
-    .bind(c.updated_at_ms)
-    .bind(c.version)
-    .bind(expected)
-    .execute(conn)
-    .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Stale)
-    }
+        &[
+            &c.store_id,
+            &c.id,
+            &c.currency,
+            &lines_json(c),
+            &c.status.as_str(),
+            &c.updated_at_ms,
+            &c.version,
+            &expected,
+        ],
+    )?;
+    if done == 1 { Ok(()) } else { Err(StoreError::Stale) }
 }
 
 /// One multi-row insert; a taken sequence is [`StoreError::Stale`].
-async fn append_events(
-    conn: &mut AnyConnection,
+fn append_events(
+    tx: &mut Tx<'_>,
     store: &StoreId,
     order: &str,
     events: &[OrderEvent],
@@ -122,19 +121,18 @@ async fn append_events(
     let sql = format!(
         "INSERT INTO order_events (order_id, store_id, sequence, kind, at_ms, data_json) VALUES {values}"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for e in events {
-        query = query
-            .bind(order.to_owned())
-            .bind(store.to_string())
-            .bind(e.sequence)
-            .bind(e.data.kind())
-            .bind(e.at_ms)
-            .bind(serde_json::to_string(&e.data).unwrap_or_default());
+    let kinds: Vec<&str> = events.iter().map(|e| e.data.kind()).collect();
+    let data: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.data).unwrap_or_default())
+        .collect();
+    let mut params: Vec<&dyn Param> = Vec::with_capacity(events.len() * 6);
+    for (i, e) in events.iter().enumerate() {
+        params.extend_from_slice(&[&order, store, &e.sequence, &kinds[i], &e.at_ms, &data[i]]);
     }
-    match query.execute(conn).await {
+    match tx.execute(&sql, &params) {
         Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Stale),
+        Err(e) if e.is_unique_violation() => Err(StoreError::Stale),
         Err(e) => Err(e.into()),
     }
 }
@@ -158,52 +156,45 @@ impl OrdersStore for SqlOrdersStore {
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        if !inbox::first_delivery(&mut tx, consumer, event_id).await? {
-            return Ok(false);
-        }
-        let known: Option<(i64,)> =
-            sqlx::query_as("SELECT version FROM catalog_products WHERE store_id = $1 AND product_id = $2")
-                .bind(store.to_string())
-                .bind(product_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if known.is_some_and(|(v,)| v >= version) {
-            tx.commit().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 0)
-             ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 0",
-        )
-        .bind(store.to_string())
-        .bind(product_id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM catalog_skus WHERE store_id = $1 AND product_id = $2")
-            .bind(store.to_string())
-            .bind(product_id)
-            .execute(&mut *tx)
-            .await?;
-        for s in skus {
-            sqlx::query(
-                "INSERT INTO catalog_skus (store_id, sku, product_id, title, price_minor, currency)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (store_id, sku) DO UPDATE SET product_id = excluded.product_id,
-                   title = excluded.title, price_minor = excluded.price_minor, currency = excluded.currency",
-            )
-            .bind(store.to_string())
-            .bind(&s.sku)
-            .bind(product_id)
-            .bind(&s.title)
-            .bind(s.price_minor)
-            .bind(&s.currency)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        let store = *store;
+        let product_id = product_id.to_owned();
+        let skus = skus.to_vec();
+        let consumer = consumer.to_owned();
+        let event_id = event_id.to_owned();
+        self.db
+            .write("project_product", move |tx| {
+                if !inbox::first_delivery(tx, &consumer, &event_id)? {
+                    return Ok(false);
+                }
+                let known: Option<(i64,)> = tx.query_opt(
+                    "SELECT version FROM catalog_products WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &product_id],
+                )?;
+                if known.is_some_and(|(v,)| v >= version) {
+                    // Stale: the inbox record still commits.
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 0)
+                     ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 0",
+                    &[&store, &product_id, &version],
+                )?;
+                tx.execute(
+                    "DELETE FROM catalog_skus WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &product_id],
+                )?;
+                for s in &skus {
+                    tx.execute(
+                        "INSERT INTO catalog_skus (store_id, sku, product_id, title, price_minor, currency)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (store_id, sku) DO UPDATE SET product_id = excluded.product_id,
+                           title = excluded.title, price_minor = excluded.price_minor, currency = excluded.currency",
+                        &[&store, &s.sku, &product_id, &s.title, &s.price_minor, &s.currency],
+                    )?;
+                }
+                Ok(true)
+            })
+            .await
     }
 
     async fn project_deletion(
@@ -214,37 +205,38 @@ impl OrdersStore for SqlOrdersStore {
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        if !inbox::first_delivery(&mut tx, consumer, event_id).await? {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 1
-             WHERE catalog_products.version <= excluded.version",
-        )
-        .bind(store.to_string())
-        .bind(product_id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM catalog_skus WHERE store_id = $1 AND product_id = $2")
-            .bind(store.to_string())
-            .bind(product_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        let store = *store;
+        let product_id = product_id.to_owned();
+        let consumer = consumer.to_owned();
+        let event_id = event_id.to_owned();
+        self.db
+            .write("project_deletion", move |tx| {
+                if !inbox::first_delivery(tx, &consumer, &event_id)? {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 1)
+                     ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 1
+                     WHERE catalog_products.version <= excluded.version",
+                    &[&store, &product_id, &version],
+                )?;
+                tx.execute(
+                    "DELETE FROM catalog_skus WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &product_id],
+                )?;
+                Ok(true)
+            })
+            .await
     }
 
     async fn sku(&self, store: &StoreId, sku: &str) -> Result<Option<SkuInfo>, StoreError> {
-        let row: Option<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT product_id, title, price_minor, currency FROM catalog_skus WHERE store_id = $1 AND sku = $2",
-        )
-        .bind(store.to_string())
-        .bind(sku)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<(String, String, i64, String)> = self
+            .db
+            .query_opt(
+                "SELECT product_id, title, price_minor, currency FROM catalog_skus WHERE store_id = $1 AND sku = $2",
+                &[store, &sku],
+            )
+            .await?;
         Ok(row.map(|(product_id, title, price_minor, currency)| SkuInfo {
             sku: sku.to_owned(),
             product_id,
@@ -255,17 +247,13 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn insert_cart(&self, c: &Cart) -> Result<(), StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        insert_cart(&mut conn, c).await
+        let c = c.clone();
+        self.db.write("insert_cart", move |tx| insert_cart(tx, &c)).await
     }
 
     async fn cart(&self, store: &StoreId, id: &CartId) -> Result<Option<Cart>, StoreError> {
         let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE store_id = $1 AND id = $2");
-        let row: Option<CartRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row: Option<CartRow> = self.db.query_opt(&sql, &[store, id]).await?;
         row.map(|r| cart(store, r)).transpose()
     }
 
@@ -274,17 +262,15 @@ impl OrdersStore for SqlOrdersStore {
             "SELECT {CART_COLUMNS} FROM carts WHERE store_id = $1 AND customer_id = $2 AND status = 'open'
              ORDER BY updated_at DESC, id DESC LIMIT 1"
         );
-        let row: Option<CartRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(customer_id)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row: Option<CartRow> = self.db.query_opt(&sql, &[store, &customer_id]).await?;
         row.map(|r| cart(store, r)).transpose()
     }
 
     async fn update_cart(&self, c: &Cart, expected: i64) -> Result<(), StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        update_cart(&mut conn, c, expected).await
+        let c = c.clone();
+        self.db
+            .write("update_cart", move |tx| update_cart(tx, &c, expected))
+            .await
     }
 
     async fn merge_carts(
@@ -294,14 +280,18 @@ impl OrdersStore for SqlOrdersStore {
         source: &Cart,
         source_expected: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        update_cart(&mut tx, source, source_expected).await?;
-        match target_expected {
-            Some(v) => update_cart(&mut tx, target, v).await?,
-            None => insert_cart(&mut tx, target).await?,
-        }
-        tx.commit().await?;
-        Ok(())
+        let target = target.clone();
+        let source = source.clone();
+        self.db
+            .write("merge_carts", move |tx| {
+                update_cart(tx, &source, source_expected)?;
+                match target_expected {
+                    Some(v) => update_cart(tx, &target, v)?,
+                    None => insert_cart(tx, &target)?,
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn idempotency(
@@ -311,16 +301,14 @@ impl OrdersStore for SqlOrdersStore {
         key: &str,
         not_before_ms: i64,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT request_hash, order_id, created_at FROM idempotency_keys
-             WHERE store_id = $1 AND scope = $2 AND idem_key = $3 AND created_at >= $4",
-        )
-        .bind(store.to_string())
-        .bind(scope)
-        .bind(key)
-        .bind(not_before_ms)
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<(String, String, i64)> = self
+            .db
+            .query_opt(
+                "SELECT request_hash, order_id, created_at FROM idempotency_keys
+                 WHERE store_id = $1 AND scope = $2 AND idem_key = $3 AND created_at >= $4",
+                &[store, &scope, &key, &not_before_ms],
+            )
+            .await?;
         row.map(|(request_hash, order_id, created_at_ms)| {
             Ok(IdempotencyRecord {
                 scope: scope.to_owned(),
@@ -336,48 +324,59 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        // Taken unless the row there has expired; the first of concurrent requests wins.
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (store_id, scope, idem_key, request_hash, order_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (store_id, scope, idem_key) DO UPDATE SET request_hash = excluded.request_hash,
-               order_id = excluded.order_id, created_at = excluded.created_at
-             WHERE idempotency_keys.created_at < $7",
-        )
-        .bind(store.to_string())
-        .bind(&p.idempotency.scope)
-        .bind(&p.idempotency.key)
-        .bind(&p.idempotency.request_hash)
-        .bind(p.idempotency.order_id.to_string())
-        .bind(p.idempotency.created_at_ms)
-        .bind(p.expired_before_ms)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
-            return Err(StoreError::DuplicateKey);
-        }
-        update_cart(&mut tx, p.cart, p.cart.version - 1).await?;
-        sqlx::query(
-            "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state, state_json,
-                                 payment_json, locked_until, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $9)",
-        )
-        .bind(store.to_string())
-        .bind(&p.order.id)
-        .bind(&p.order.customer_id)
-        .bind(&p.order.cart_id)
-        .bind(p.order.status.as_str())
-        .bind(state_json(p.order))
-        .bind(p.payment_json)
-        .bind(p.locked_until_ms)
-        .bind(p.order.created_at_ms)
-        .execute(&mut *tx)
-        .await?;
-        append_events(&mut tx, store, &p.order.id, std::slice::from_ref(p.placed)).await?;
-        outbox::append(&mut tx, p.event).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let idempotency = p.idempotency.clone();
+        let expired_before_ms = p.expired_before_ms;
+        let cart = p.cart.clone();
+        let order = p.order.clone();
+        let placed = p.placed.clone();
+        let payment_json = p.payment_json.to_owned();
+        let locked_until_ms = p.locked_until_ms;
+        let event = p.event.clone();
+        self.db
+            .write("place_order", move |tx| {
+                // Taken unless the row there has expired; the first of concurrent requests wins.
+                let claimed = tx.execute(
+                    "INSERT INTO idempotency_keys (store_id, scope, idem_key, request_hash, order_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (store_id, scope, idem_key) DO UPDATE SET request_hash = excluded.request_hash,
+                       order_id = excluded.order_id, created_at = excluded.created_at
+                     WHERE idempotency_keys.created_at < $7",
+                    &[
+                        &store,
+                        &idempotency.scope,
+                        &idempotency.key,
+                        &idempotency.request_hash,
+                        &idempotency.order_id,
+                        &idempotency.created_at_ms,
+                        &expired_before_ms,
+                    ],
+                )?;
+                if claimed != 1 {
+                    return Err(StoreError::DuplicateKey);
+                }
+                update_cart(tx, &cart, cart.version - 1)?;
+                tx.execute(
+                    "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state, state_json,
+                                         payment_json, locked_until, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $9)",
+                    &[
+                        &store,
+                        &order.id,
+                        &order.customer_id,
+                        &order.cart_id,
+                        &order.status.as_str(),
+                        &state_json(&order),
+                        &payment_json,
+                        &locked_until_ms,
+                        &order.created_at_ms,
+                    ],
+                )?;
+                append_events(tx, &store, &order.id, std::slice::from_ref(&placed))?;
+                outbox::append(tx, &event)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn events(
@@ -386,15 +385,14 @@ impl OrdersStore for SqlOrdersStore {
         order: &OrderId,
         as_of_ms: Option<i64>,
     ) -> Result<Vec<OrderEvent>, StoreError> {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT sequence, at_ms, data_json FROM order_events
-             WHERE order_id = $1 AND store_id = $2 AND at_ms <= $3 ORDER BY sequence",
-        )
-        .bind(order.to_string())
-        .bind(store.to_string())
-        .bind(as_of_ms.unwrap_or(i64::MAX))
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows: Vec<(i64, i64, String)> = self
+            .db
+            .query_all(
+                "SELECT sequence, at_ms, data_json FROM order_events
+                 WHERE order_id = $1 AND store_id = $2 AND at_ms <= $3 ORDER BY sequence",
+                &[order, store, &as_of_ms.unwrap_or(i64::MAX)],
+            )
+            .await?;
         rows.into_iter()
             .map(|(sequence, at_ms, data)| {
                 let data: EventData = serde_json::from_str(&data)
@@ -414,44 +412,57 @@ impl OrdersStore for SqlOrdersStore {
         order: &OrderId,
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        append_events(&mut conn, store, &order.to_string(), events).await
+        if events.is_empty() {
+            return Ok(());
+        }
+        let store = *store;
+        let order = order.to_string();
+        let events = events.to_vec();
+        self.db
+            .write("append_events", move |tx| {
+                append_events(tx, &store, &order, &events)
+            })
+            .await
     }
 
     async fn settle(&self, store: &StoreId, s: &Settle<'_>) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        append_events(&mut tx, store, &s.order.id, s.events).await?;
-        let done = s.order.settled();
-        sqlx::query(
-            "UPDATE orders SET status = $3, saga_state = $4, state_json = $5, updated_at = $6,
-                    locked_until = $7, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END
-             WHERE store_id = $1 AND id = $2",
-        )
-        .bind(store.to_string())
-        .bind(&s.order.id)
-        .bind(s.order.status.as_str())
-        .bind(if done { "done" } else { "running" })
-        .bind(state_json(s.order))
-        .bind(s.order.updated_at_ms)
-        .bind(if done { 0 } else { s.locked_until_ms })
-        .execute(&mut *tx)
-        .await?;
-        for e in s.outbox {
-            outbox::append(&mut tx, e).await?;
-        }
-        if let Some(cart) = s.reopen_cart {
-            sqlx::query(
-                "UPDATE carts SET status = 'open', version = version + 1, updated_at = $3
-                 WHERE store_id = $1 AND id = $2 AND status = 'checked_out'",
-            )
-            .bind(store.to_string())
-            .bind(cart.to_string())
-            .bind(s.order.updated_at_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let order = s.order.clone();
+        let events = s.events.to_vec();
+        let outbox_events = s.outbox.to_vec();
+        let locked_until_ms = s.locked_until_ms;
+        let reopen_cart = s.reopen_cart;
+        self.db
+            .write("settle_saga", move |tx| {
+                append_events(tx, &store, &order.id, &events)?;
+                let done = order.settled();
+                tx.execute(
+                    "UPDATE orders SET status = $3, saga_state = $4, state_json = $5, updated_at = $6,
+                            locked_until = $7, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END
+                     WHERE store_id = $1 AND id = $2",
+                    &[
+                        &store,
+                        &order.id,
+                        &order.status.as_str(),
+                        &if done { "done" } else { "running" },
+                        &state_json(&order),
+                        &order.updated_at_ms,
+                        &if done { 0 } else { locked_until_ms },
+                    ],
+                )?;
+                for e in &outbox_events {
+                    outbox::append(tx, e)?;
+                }
+                if let Some(cart) = reopen_cart {
+                    tx.execute(
+                        "UPDATE carts SET status = 'open', version = version + 1, updated_at = $3
+                         WHERE store_id = $1 AND id = $2 AND status = 'checked_out'",
+                        &[&store, &cart, &order.updated_at_ms],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn list(
@@ -469,18 +480,16 @@ impl OrdersStore for SqlOrdersStore {
         let sql = format!(
             "SELECT state_json FROM orders WHERE store_id = $1 {filter} ORDER BY id DESC LIMIT $3 OFFSET $4"
         );
-        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(customer)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.db.pool())
-            .await?;
         let count = format!("SELECT COUNT(*) FROM orders WHERE store_id = $1 {filter}");
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count))
-            .bind(store.to_string())
-            .bind(customer)
-            .fetch_one(self.db.pool())
+        let store = *store;
+        let customer = customer.to_owned();
+        let (rows, total) = self
+            .db
+            .read("list_orders", move |tx| {
+                let rows: Vec<(String,)> = tx.query_all(&sql, &[&store, &customer, &limit, &offset])?;
+                let (total,): (i64,) = tx.query_one(&count, &[&store, &customer])?;
+                Ok::<_, DbError>((rows, total))
+            })
             .await?;
         let orders = rows
             .into_iter()
@@ -492,24 +501,25 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn payment_json(&self, store: &StoreId, order: &OrderId) -> Result<String, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT payment_json FROM orders WHERE store_id = $1 AND id = $2")
-                .bind(store.to_string())
-                .bind(order.to_string())
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row: Option<(String,)> = self
+            .db
+            .query_opt(
+                "SELECT payment_json FROM orders WHERE store_id = $1 AND id = $2",
+                &[store, order],
+            )
+            .await?;
         Ok(row.map(|r| r.0).unwrap_or_default())
     }
 
     async fn due_sagas(&self, now_ms: i64, limit: i64) -> Result<Vec<(StoreId, OrderId)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT store_id, id FROM orders WHERE saga_state = 'running' AND locked_until < $1
-             ORDER BY locked_until LIMIT $2",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await?;
+        let rows: Vec<(String, String)> = self
+            .db
+            .query_all(
+                "SELECT store_id, id FROM orders WHERE saga_state = 'running' AND locked_until < $1
+                 ORDER BY locked_until LIMIT $2",
+                &[&now_ms, &limit],
+            )
+            .await?;
         rows.into_iter()
             .map(|(s, o)| {
                 let store = s
@@ -530,37 +540,37 @@ impl OrdersStore for SqlOrdersStore {
         now_ms: i64,
         until_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE orders SET locked_until = $3
-             WHERE store_id = $1 AND id = $2 AND saga_state = 'running' AND locked_until < $4",
-        )
-        .bind(store.to_string())
-        .bind(order.to_string())
-        .bind(until_ms)
-        .bind(now_ms)
-        .execute(self.db.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self
+            .db
+            .execute(
+                "claim_saga",
+                "UPDATE orders SET locked_until = $3
+                 WHERE store_id = $1 AND id = $2 AND saga_state = 'running' AND locked_until < $4",
+                &[store, order, &until_ms, &now_ms],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     async fn lease(&self, store: &StoreId, order: &OrderId, until_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET locked_until = $3 WHERE store_id = $1 AND id = $2 AND saga_state = 'running'",
-        )
-        .bind(store.to_string())
-        .bind(order.to_string())
-        .bind(until_ms)
-        .execute(self.db.pool())
-        .await?;
+        self.db
+            .execute(
+                "lease_saga",
+                "UPDATE orders SET locked_until = $3 WHERE store_id = $1 AND id = $2 AND saga_state = 'running'",
+                &[store, order, &until_ms],
+            )
+            .await?;
         Ok(())
     }
 
     async fn oldest_incomplete(&self) -> Result<Option<i64>, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT created_at FROM orders WHERE saga_state = 'running' ORDER BY created_at LIMIT 1",
-        )
-        .fetch_optional(self.db.pool())
-        .await?;
+        let row: Option<(i64,)> = self
+            .db
+            .query_opt(
+                "SELECT created_at FROM orders WHERE saga_state = 'running' ORDER BY created_at LIMIT 1",
+                &[],
+            )
+            .await?;
         Ok(row.map(|r| r.0))
     }
 }

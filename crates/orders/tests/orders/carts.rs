@@ -111,8 +111,9 @@ async fn an_anonymous_cart_answers_only_to_its_token_which_is_stored_hashed() {
             .orders_count("SELECT COUNT(*) FROM carts WHERE LENGTH(token_hash) = 64")
             .await;
         assert_eq!(stored, 1);
-        let (hash,): (String,) = sqlx::query_as("SELECT token_hash FROM carts")
-            .fetch_one(env.orders_db.pool())
+        let (hash,): (String,) = env
+            .orders_db
+            .query_one("SELECT token_hash FROM carts", &[])
             .await
             .unwrap();
         assert_ne!(hash, cart.cart_token);

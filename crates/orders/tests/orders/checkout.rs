@@ -187,9 +187,12 @@ async fn a_key_is_forgotten_after_twenty_four_hours() {
             .await
             .unwrap();
         let day_ago = mercato_runtime::time::now_ms() - 24 * 3600 * 1000 - 1;
-        sqlx::query("UPDATE idempotency_keys SET created_at = $1")
-            .bind(day_ago)
-            .execute(env.orders_db.pool())
+        env.orders_db
+            .execute(
+                "test_age_idempotency_keys",
+                "UPDATE idempotency_keys SET created_at = $1",
+                &[&day_ago],
+            )
             .await
             .unwrap();
         let next = env.cart_for(&ann, &[("A", 1)]).await;

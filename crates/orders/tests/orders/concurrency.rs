@@ -110,14 +110,16 @@ async fn a_flash_sale_of_twenty_units_to_two_hundred_buyers_confirms_exactly_wha
         }
         // Never negative, nothing left held, and what left the shelf is what was confirmed.
         assert_eq!(env.stock("HOT").await, (UNITS - bought, 0));
-        let committed: (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM reservation_lines l
-             JOIN reservations r ON r.store_id = l.store_id AND r.id = l.reservation_id
-             WHERE r.status = 'committed'",
-        )
-        .fetch_one(env.inventory_db.pool())
-        .await
-        .unwrap();
+        let committed: (i64,) = env
+            .inventory_db
+            .query_one(
+                "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM reservation_lines l
+                 JOIN reservations r ON r.store_id = l.store_id AND r.id = l.reservation_id
+                 WHERE r.status = 'committed'",
+                &[],
+            )
+            .await
+            .unwrap();
         assert_eq!(committed.0, bought);
         assert_eq!(
             env.payments_count("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'")

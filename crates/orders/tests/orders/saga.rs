@@ -103,8 +103,8 @@ async fn the_driver_started_with_the_service_resumes_a_stopped_checkout() {
         let pending = env.buy("ann", &[("A", 1)], APPROVE).await;
         env.orders.stop_after(None);
         // Make the lease run out now instead of in 15 s.
-        sqlx::query("UPDATE orders SET locked_until = 0")
-            .execute(env.orders_db.pool())
+        env.orders_db
+            .execute("test_expire_leases", "UPDATE orders SET locked_until = 0", &[])
             .await
             .unwrap();
         let bus: mercato_runtime::bus::SharedBus = Arc::new(mercato_runtime::bus::MemoryBus::new());

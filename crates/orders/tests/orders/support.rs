@@ -353,25 +353,20 @@ impl Env {
 
     /// Counts rows in the payments database with a fixed, test-controlled query.
     pub async fn payments_count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql)
-            .fetch_one(self.payments_db.pool())
-            .await
-            .unwrap();
+        let (n,): (i64,) = self.payments_db.query_one(sql, &[]).await.unwrap();
         n
     }
 
     pub async fn orders_count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql)
-            .fetch_one(self.orders_db.pool())
-            .await
-            .unwrap();
+        let (n,): (i64,) = self.orders_db.query_one(sql, &[]).await.unwrap();
         n
     }
 
     /// Outbox subjects of the orders service, oldest first.
     pub async fn outbox_subjects(&self) -> Vec<String> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT subject FROM outbox ORDER BY id")
-            .fetch_all(self.orders_db.pool())
+        let rows: Vec<(String,)> = self
+            .orders_db
+            .query_all("SELECT subject FROM outbox ORDER BY id", &[])
             .await
             .unwrap();
         rows.into_iter().map(|r| r.0).collect()

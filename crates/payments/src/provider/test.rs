@@ -19,7 +19,7 @@
 use super::{PaymentProvider, ProviderError, ProviderReply};
 use crate::domain::CardNumber;
 use async_trait::async_trait;
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
 use mercato_runtime::money::Currency;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -55,17 +55,18 @@ impl Kind {
     }
 }
 
-/// What one call asks the ledger to book.
-struct Booking<'a> {
-    key: &'a str,
+/// What one call asks the ledger to book. Owned, so that the booking transaction can take it.
+#[derive(Clone)]
+struct Booking {
+    key: String,
     kind: Kind,
     /// The authorization entry the operation applies to; empty for authorizations.
-    reference: &'a str,
+    reference: String,
     amount_minor: i64,
     /// Authorizations only: the card's outcome, its currency and last four digits.
     card_decline: Option<&'static str>,
-    currency: &'a str,
-    last4: &'a str,
+    currency: String,
+    last4: String,
 }
 
 /// The test provider. Cheap to share; all state is in the database except the outage switch.
@@ -103,11 +104,11 @@ impl TestProvider {
         Ok(())
     }
 
-    async fn book(&self, b: Booking<'_>) -> Result<ProviderReply, ProviderError> {
+    async fn book(&self, b: Booking) -> Result<ProviderReply, ProviderError> {
         let result = self.book_once(&b).await;
         match result {
             // Another call with the same key committed first: answer with its outcome.
-            Err(e) if is_unique_violation(&e) => match self.entry(b.key).await {
+            Err(e) if is_unique_violation(&e) => match self.entry(&b.key).await {
                 Ok(Some(reply)) => Ok(reply),
                 Ok(None) => Err(unavailable(e)),
                 Err(e) => Err(unavailable(e)),
@@ -116,59 +117,61 @@ impl TestProvider {
         }
     }
 
-    async fn entry(&self, key: &str) -> Result<Option<ProviderReply>, sqlx::Error> {
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(self.db.pool())
-        .await?;
+    async fn entry(&self, key: &str) -> Result<Option<ProviderReply>, DbError> {
+        let row: Option<(String, String, i64)> = self
+            .db
+            .query_opt(
+                "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
+                &[&key],
+            )
+            .await?;
         Ok(row.map(reply))
     }
 
-    async fn book_once(&self, b: &Booking<'_>) -> Result<ProviderReply, sqlx::Error> {
-        let mut tx = self.db.begin_write().await?;
-        let first: Option<(String, String, i64)> = sqlx::query_as(
-            "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
-        )
-        .bind(b.key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = first {
-            return Ok(reply(row));
-        }
-        let (decline, amount, currency, last4) = match b.kind {
-            Kind::Authorize => (
-                b.card_decline,
-                b.amount_minor,
-                b.currency.to_owned(),
-                b.last4.to_owned(),
-            ),
-            _ => check(&mut tx, b).await?,
-        };
-        let entry_id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO provider_ledger (entry_id, provider_key, kind, reference, outcome, \
-             amount_minor, currency, card_last4, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&entry_id)
-        .bind(b.key)
-        .bind(b.kind.as_str())
-        .bind(b.reference)
-        .bind(decline.unwrap_or("approved"))
-        .bind(amount)
-        .bind(&currency)
-        .bind(&last4)
-        .bind(mercato_runtime::time::now_ms())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ProviderReply {
-            entry_id,
-            decline: decline.map(str::to_owned),
-            amount_minor: amount,
-        })
+    async fn book_once(&self, b: &Booking) -> Result<ProviderReply, DbError> {
+        let b = b.clone();
+        self.db
+            .write("provider_book", move |tx| {
+                let first: Option<(String, String, i64)> = tx.query_opt(
+                    "SELECT entry_id, outcome, amount_minor FROM provider_ledger WHERE provider_key = $1",
+                    &[&b.key],
+                )?;
+                if let Some(row) = first {
+                    return Ok(reply(row));
+                }
+                let (decline, amount, currency, last4) = match b.kind {
+                    Kind::Authorize => (
+                        b.card_decline,
+                        b.amount_minor,
+                        b.currency.clone(),
+                        b.last4.clone(),
+                    ),
+                    _ => check(tx, &b)?,
+                };
+                let entry_id = uuid::Uuid::now_v7().to_string();
+                tx.execute(
+                    "INSERT INTO provider_ledger (entry_id, provider_key, kind, reference, outcome, \
+                     amount_minor, currency, card_last4, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &entry_id,
+                        &b.key,
+                        &b.kind.as_str(),
+                        &b.reference,
+                        &decline.unwrap_or("approved"),
+                        &amount,
+                        &currency,
+                        &last4,
+                        &mercato_runtime::time::now_ms(),
+                    ],
+                )?;
+                Ok(ProviderReply {
+                    entry_id,
+                    decline: decline.map(str::to_owned),
+                    amount_minor: amount,
+                })
+            })
+            .await
     }
 }
 
@@ -180,7 +183,7 @@ fn reply((entry_id, outcome, amount_minor): (String, String, i64)) -> ProviderRe
     }
 }
 
-fn unavailable(e: sqlx::Error) -> ProviderError {
+fn unavailable(e: DbError) -> ProviderError {
     tracing::warn!(error = %e, "test provider ledger failed");
     ProviderError::Unavailable("ledger unavailable".into())
 }
@@ -188,21 +191,19 @@ fn unavailable(e: sqlx::Error) -> ProviderError {
 type Checked = (Option<&'static str>, i64, String, String);
 
 /// Decides a capture, void or refund from the ledger alone, inside the booking transaction.
-async fn check(tx: &mut sqlx::AnyConnection, b: &Booking<'_>) -> Result<Checked, sqlx::Error> {
-    // A no-op update takes the authorization row's lock on PostgreSQL (SQLite's write
-    // transaction already excludes other writers), so operations on one authorization
-    // serialise and their checks cannot interleave.
-    sqlx::query("UPDATE provider_ledger SET amount_minor = amount_minor WHERE entry_id = $1")
-        .bind(b.reference)
-        .execute(&mut *tx)
-        .await?;
-    let auth: Option<(i64, String, String, String)> = sqlx::query_as(
+fn check(tx: &mut Tx<'_>, b: &Booking) -> Result<Checked, DbError> {
+    // A no-op update takes the authorization row's lock on PostgreSQL (SQLite's single writer
+    // already runs one transaction at a time), so operations on one authorization serialise
+    // and their checks cannot interleave.
+    tx.execute(
+        "UPDATE provider_ledger SET amount_minor = amount_minor WHERE entry_id = $1",
+        &[&b.reference],
+    )?;
+    let auth: Option<(i64, String, String, String)> = tx.query_opt(
         "SELECT amount_minor, currency, card_last4, outcome FROM provider_ledger \
          WHERE entry_id = $1 AND kind = 'authorize'",
-    )
-    .bind(b.reference)
-    .fetch_optional(&mut *tx)
-    .await?;
+        &[&b.reference],
+    )?;
     let Some((authorized, currency, last4, outcome)) = auth.filter(|a| a.3 == "approved") else {
         return Ok((
             Some("unknown_authorization"),
@@ -212,13 +213,11 @@ async fn check(tx: &mut sqlx::AnyConnection, b: &Booking<'_>) -> Result<Checked,
         ));
     };
     debug_assert_eq!(outcome, "approved");
-    let sums: Vec<(String, i64)> = sqlx::query_as(
+    let sums: Vec<(String, i64)> = tx.query_all(
         "SELECT kind, amount_minor FROM provider_ledger \
          WHERE reference = $1 AND outcome = 'approved'",
-    )
-    .bind(b.reference)
-    .fetch_all(&mut *tx)
-    .await?;
+        &[&b.reference],
+    )?;
     let total = |kind: Kind| -> (usize, i64) {
         let rows = sums.iter().filter(|(k, _)| k == kind.as_str());
         (rows.clone().count(), rows.map(|(_, a)| a).sum())
@@ -266,13 +265,13 @@ impl PaymentProvider for TestProvider {
             _ => None,
         };
         self.book(Booking {
-            key,
+            key: key.to_owned(),
             kind: Kind::Authorize,
-            reference: "",
+            reference: String::new(),
             amount_minor,
             card_decline: decline,
-            currency: currency.as_str(),
-            last4: card.last4(),
+            currency: currency.as_str().to_owned(),
+            last4: card.last4().to_owned(),
         })
         .await
     }
@@ -305,14 +304,14 @@ impl PaymentProvider for TestProvider {
     }
 }
 
-fn settlement<'a>(key: &'a str, kind: Kind, reference: &'a str, amount_minor: i64) -> Booking<'a> {
+fn settlement(key: &str, kind: Kind, reference: &str, amount_minor: i64) -> Booking {
     Booking {
-        key,
+        key: key.to_owned(),
         kind,
-        reference,
+        reference: reference.to_owned(),
         amount_minor,
         card_decline: None,
-        currency: "",
-        last4: "",
+        currency: String::new(),
+        last4: String::new(),
     }
 }

@@ -1,4 +1,8 @@
 //! [`PaymentsStore`] in portable SQL, one implementation for SQLite and PostgreSQL.
+//!
+//! Each write is one [`Db::write`] closure, committed when it returns `Ok` and rolled back when
+//! it returns an error (`Stale`, `Duplicate`); on SQLite the single writer thread runs it, with
+//! group commit. Reads are single statements, or one [`Db::read`] when they take several.
 
 use super::{
     BlockKind, FraudHistory, FraudQuery, IntentRecord, PaymentsStore, RefundFinish, RefundRecord,
@@ -7,10 +11,8 @@ use super::{
 use crate::domain::{IntentId, IntentState};
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, FromRow, FromValue, RowAccess, Tx, is_unique_violation};
 use mercato_runtime::ids::StoreId;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// The payments tables in a service database.
 #[derive(Clone, Debug)]
@@ -43,14 +45,81 @@ const UPDATE_INTENT: &str = "UPDATE payment_intents SET status = $1, captured_mi
      settle_key = $7, settle_minor = $8, version = $9, updated_at = $10 \
      WHERE store_id = $11 AND id = $12 AND version = $13";
 
-fn intent_record(row: &AnyRow) -> Result<IntentRecord, StoreError> {
-    let id: String = row.try_get("id")?;
-    let store: String = row.try_get("store_id")?;
-    let status: String = row.try_get("status")?;
-    let failure: String = row.try_get("failure_code")?;
-    let settle: String = row.try_get("settle_kind")?;
-    let reasons: String = row.try_get("fraud_reasons")?;
-    let decision: String = row.try_get("fraud_decision")?;
+/// The raw columns of [`INTENT_COLUMNS`], in order; more than a tuple holds.
+struct IntentRow {
+    id: String,
+    store_id: String,
+    order_id: String,
+    idempotency_key: String,
+    amount_minor: i64,
+    currency: String,
+    status: String,
+    captured_minor: i64,
+    refunded_minor: i64,
+    card_last4: String,
+    card_hash: String,
+    customer_id: String,
+    email: String,
+    failure_code: String,
+    fraud_score: i64,
+    fraud_reasons: String,
+    fraud_decision: String,
+    provider_reference: String,
+    settle_kind: String,
+    settle_key: String,
+    settle_minor: i64,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn column<T: FromValue>(row: &dyn RowAccess, index: usize) -> Result<T, DbError> {
+    T::from_value(row.column(index)?).map_err(|e| match e {
+        DbError::Decode(m) => DbError::Decode(format!("column {index}: {m}")),
+        e => e,
+    })
+}
+
+impl FromRow for IntentRow {
+    fn from_row(row: &dyn RowAccess) -> Result<Self, DbError> {
+        Ok(IntentRow {
+            id: column(row, 0)?,
+            store_id: column(row, 1)?,
+            order_id: column(row, 2)?,
+            idempotency_key: column(row, 3)?,
+            amount_minor: column(row, 4)?,
+            currency: column(row, 5)?,
+            status: column(row, 6)?,
+            captured_minor: column(row, 7)?,
+            refunded_minor: column(row, 8)?,
+            card_last4: column(row, 9)?,
+            card_hash: column(row, 10)?,
+            customer_id: column(row, 11)?,
+            email: column(row, 12)?,
+            failure_code: column(row, 13)?,
+            fraud_score: column(row, 14)?,
+            fraud_reasons: column(row, 15)?,
+            fraud_decision: column(row, 16)?,
+            provider_reference: column(row, 17)?,
+            settle_kind: column(row, 18)?,
+            settle_key: column(row, 19)?,
+            settle_minor: column(row, 20)?,
+            version: column(row, 21)?,
+            created_at: column(row, 22)?,
+            updated_at: column(row, 23)?,
+        })
+    }
+}
+
+fn intent_record(row: IntentRow) -> Result<IntentRecord, StoreError> {
+    let IntentRow {
+        id,
+        store_id: store,
+        status,
+        failure_code: failure,
+        settle_kind: settle,
+        ..
+    } = &row;
     Ok(IntentRecord {
         id: id
             .parse()
@@ -58,50 +127,51 @@ fn intent_record(row: &AnyRow) -> Result<IntentRecord, StoreError> {
         store_id: store
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("store id {store:?}")))?,
-        order_id: row.try_get("order_id")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        currency: row.try_get("currency")?,
         state: IntentState {
-            status: parse_status(&status)?,
-            authorized: row.try_get("amount_minor")?,
-            captured: row.try_get("captured_minor")?,
-            refunded: row.try_get("refunded_minor")?,
-            failure: parse_failure(&failure)?,
+            status: parse_status(status)?,
+            authorized: row.amount_minor,
+            captured: row.captured_minor,
+            refunded: row.refunded_minor,
+            failure: parse_failure(failure)?,
         },
-        card_last4: row.try_get("card_last4")?,
-        card_hash: row.try_get("card_hash")?,
-        customer_id: row.try_get("customer_id")?,
-        email: row.try_get("email")?,
-        fraud: parse_assessment(row.try_get("fraud_score")?, &reasons, &decision)?,
-        provider_reference: row.try_get("provider_reference")?,
-        settle_kind: Settlement::parse(&settle)
+        fraud: parse_assessment(row.fraud_score, &row.fraud_reasons, &row.fraud_decision)?,
+        settle_kind: Settlement::parse(settle)
             .ok_or_else(|| StoreError::Corrupt(format!("settle kind {settle:?}")))?,
-        settle_key: row.try_get("settle_key")?,
-        settle_minor: row.try_get("settle_minor")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        order_id: row.order_id,
+        idempotency_key: row.idempotency_key,
+        currency: row.currency,
+        card_last4: row.card_last4,
+        card_hash: row.card_hash,
+        customer_id: row.customer_id,
+        email: row.email,
+        provider_reference: row.provider_reference,
+        settle_key: row.settle_key,
+        settle_minor: row.settle_minor,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     })
 }
 
-fn refund_record(row: &AnyRow) -> Result<RefundRecord, StoreError> {
-    let store: String = row.try_get("store_id")?;
-    let intent: String = row.try_get("intent_id")?;
-    let status: String = row.try_get("status")?;
+type RefundRow = (String, String, String, String, i64, String, i64, i64);
+
+fn refund_record(
+    (id, store, intent, idempotency_key, amount_minor, status, created_at, updated_at): RefundRow,
+) -> Result<RefundRecord, StoreError> {
     Ok(RefundRecord {
-        id: row.try_get("id")?,
+        id,
         store_id: store
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("store id {store:?}")))?,
         intent_id: intent
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("intent id {intent:?}")))?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        amount_minor: row.try_get("amount_minor")?,
+        idempotency_key,
+        amount_minor,
         status: RefundStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("refund status {status:?}")))?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at,
+        updated_at,
     })
 }
 
@@ -109,37 +179,34 @@ fn failure_str(i: &IntentRecord) -> &'static str {
     i.state.failure.map_or("", |f| f.as_str())
 }
 
-async fn update(
-    conn: &mut sqlx::AnyConnection,
-    store: &StoreId,
-    next: &IntentRecord,
-    expected: i64,
-) -> Result<(), StoreError> {
-    let done = sqlx::query(UPDATE_INTENT)
-        .bind(next.state.status.as_str())
-        .bind(next.state.captured)
-        .bind(next.state.refunded)
-        .bind(failure_str(next))
-        .bind(&next.provider_reference)
-        .bind(next.settle_kind.as_str())
-        .bind(&next.settle_key)
-        .bind(next.settle_minor)
-        .bind(next.version)
-        .bind(next.updated_at)
-        .bind(store.to_string())
-        .bind(next.id.to_string())
-        .bind(expected)
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
+fn update(tx: &mut Tx<'_>, store: &StoreId, next: &IntentRecord, expected: i64) -> Result<(), StoreError> {
+    let done = tx.execute(
+        UPDATE_INTENT,
+        &[
+            &next.state.status.as_str(),
+            &next.state.captured,
+            &next.state.refunded,
+            &failure_str(next),
+            &next.provider_reference,
+            &next.settle_kind.as_str(),
+            &next.settle_key,
+            &next.settle_minor,
+            &next.version,
+            &next.updated_at,
+            store,
+            &next.id,
+            &expected,
+        ],
+    )?;
+    if done == 0 {
         return Err(StoreError::Stale);
     }
     Ok(())
 }
 
-async fn append(conn: &mut sqlx::AnyConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+fn append(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbError> {
     for e in events {
-        mercato_runtime::outbox::append(&mut *conn, e).await?;
+        mercato_runtime::outbox::append(tx, e)?;
     }
     Ok(())
 }
@@ -157,64 +224,63 @@ impl PaymentsStore for SqlPaymentsStore {
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
         debug_assert_eq!(*store, i.store_id);
-        let mut tx = self.db.begin_write().await?;
-        // The (store, idempotency key) unique index decides between racing requests.
-        let inserted = sqlx::query(INSERT_INTENT)
-            .bind(i.id.to_string())
-            .bind(store.to_string())
-            .bind(&i.order_id)
-            .bind(&i.idempotency_key)
-            .bind(i.state.authorized)
-            .bind(&i.currency)
-            .bind(i.state.status.as_str())
-            .bind(i.state.captured)
-            .bind(i.state.refunded)
-            .bind(&i.card_last4)
-            .bind(&i.card_hash)
-            .bind(&i.customer_id)
-            .bind(&i.email)
-            .bind(failure_str(i))
-            .bind(i64::from(i.fraud.score))
-            .bind(i.fraud.reasons.to_csv())
-            .bind(i.fraud.decision.as_str())
-            .bind(&i.provider_reference)
-            .bind(i.settle_kind.as_str())
-            .bind(&i.settle_key)
-            .bind(i.settle_minor)
-            .bind(i.version)
-            .bind(i.created_at)
-            .bind(i.updated_at)
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
-            other => other?,
-        };
-        append(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let i = i.clone();
+        let events = events.to_vec();
+        self.db
+            .write("insert_intent", move |tx| {
+                // The (store, idempotency key) unique index decides between racing requests.
+                let inserted = tx.execute(
+                    INSERT_INTENT,
+                    &[
+                        &i.id,
+                        &store,
+                        &i.order_id,
+                        &i.idempotency_key,
+                        &i.state.authorized,
+                        &i.currency,
+                        &i.state.status.as_str(),
+                        &i.state.captured,
+                        &i.state.refunded,
+                        &i.card_last4,
+                        &i.card_hash,
+                        &i.customer_id,
+                        &i.email,
+                        &failure_str(&i),
+                        &i64::from(i.fraud.score),
+                        &i.fraud.reasons.to_csv(),
+                        &i.fraud.decision.as_str(),
+                        &i.provider_reference,
+                        &i.settle_kind.as_str(),
+                        &i.settle_key,
+                        &i.settle_minor,
+                        &i.version,
+                        &i.created_at,
+                        &i.updated_at,
+                    ],
+                );
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
+                    other => other?,
+                };
+                append(tx, &events)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn intent(&self, store: &StoreId, id: &IntentId) -> Result<Option<IntentRecord>, StoreError> {
         let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE store_id = $1 AND id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
-        row.as_ref().map(intent_record).transpose()
+        let row: Option<IntentRow> = self.db.query_opt(&sql, &[store, id]).await?;
+        row.map(intent_record).transpose()
     }
 
     async fn intent_by_key(&self, store: &StoreId, key: &str) -> Result<Option<IntentRecord>, StoreError> {
         let sql = format!(
             "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE store_id = $1 AND idempotency_key = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(key)
-            .fetch_optional(self.db.pool())
-            .await?;
-        row.as_ref().map(intent_record).transpose()
+        let row: Option<IntentRow> = self.db.query_opt(&sql, &[store, &key]).await?;
+        row.map(intent_record).transpose()
     }
 
     async fn update_intent(
@@ -224,11 +290,16 @@ impl PaymentsStore for SqlPaymentsStore {
         expected: i64,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        update(&mut tx, store, next, expected).await?;
-        append(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let next = next.clone();
+        let events = events.to_vec();
+        self.db
+            .write("update_intent", move |tx| {
+                update(tx, &store, &next, expected)?;
+                append(tx, &events)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn refund_by_key(
@@ -237,65 +308,64 @@ impl PaymentsStore for SqlPaymentsStore {
         intent: &IntentId,
         key: &str,
     ) -> Result<Option<RefundRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, store_id, intent_id, idempotency_key, amount_minor, status, created_at, \
-             updated_at FROM payment_refunds \
-             WHERE store_id = $1 AND intent_id = $2 AND idempotency_key = $3",
-        )
-        .bind(store.to_string())
-        .bind(intent.to_string())
-        .bind(key)
-        .fetch_optional(self.db.pool())
-        .await?;
-        row.as_ref().map(refund_record).transpose()
+        let row: Option<RefundRow> = self
+            .db
+            .query_opt(
+                "SELECT id, store_id, intent_id, idempotency_key, amount_minor, status, created_at, \
+                 updated_at FROM payment_refunds \
+                 WHERE store_id = $1 AND intent_id = $2 AND idempotency_key = $3",
+                &[store, intent, &key],
+            )
+            .await?;
+        row.map(refund_record).transpose()
     }
 
     async fn pending_refunds(&self, store: &StoreId, intent: &IntentId) -> Result<i64, StoreError> {
-        let (sum,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payment_refunds \
-             WHERE store_id = $1 AND intent_id = $2 AND status = 'pending'",
-        )
-        .bind(store.to_string())
-        .bind(intent.to_string())
-        .fetch_one(self.db.pool())
-        .await?;
+        let (sum,): (i64,) = self
+            .db
+            .query_one(
+                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM payment_refunds \
+                 WHERE store_id = $1 AND intent_id = $2 AND status = 'pending'",
+                &[store, intent],
+            )
+            .await?;
         Ok(sum)
     }
 
     async fn claim_refund(&self, store: &StoreId, expected: i64, r: &RefundRecord) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let bumped = sqlx::query(
-            "UPDATE payment_intents SET version = version + 1 \
-             WHERE store_id = $1 AND id = $2 AND version = $3",
-        )
-        .bind(store.to_string())
-        .bind(r.intent_id.to_string())
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO payment_refunds (id, store_id, intent_id, idempotency_key, amount_minor, \
-             status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&r.id)
-        .bind(store.to_string())
-        .bind(r.intent_id.to_string())
-        .bind(&r.idempotency_key)
-        .bind(r.amount_minor)
-        .bind(r.status.as_str())
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
-            other => other?,
-        };
-        tx.commit().await?;
-        Ok(())
+        let store = *store;
+        let r = r.clone();
+        self.db
+            .write("claim_refund", move |tx| {
+                let bumped = tx.execute(
+                    "UPDATE payment_intents SET version = version + 1 \
+                     WHERE store_id = $1 AND id = $2 AND version = $3",
+                    &[&store, &r.intent_id, &expected],
+                )?;
+                if bumped == 0 {
+                    return Err(StoreError::Stale);
+                }
+                let inserted = tx.execute(
+                    "INSERT INTO payment_refunds (id, store_id, intent_id, idempotency_key, amount_minor, \
+                     status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        &r.id,
+                        &store,
+                        &r.intent_id,
+                        &r.idempotency_key,
+                        &r.amount_minor,
+                        &r.status.as_str(),
+                        &r.created_at,
+                        &r.updated_at,
+                    ],
+                );
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
+                    other => other?,
+                };
+                Ok(())
+            })
+            .await
     }
 
     async fn finish_refund(
@@ -306,67 +376,78 @@ impl PaymentsStore for SqlPaymentsStore {
         intent: Option<(&IntentRecord, i64)>,
         events: &[EventEnvelope],
     ) -> Result<RefundFinish, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let marked = sqlx::query(
-            "UPDATE payment_refunds SET status = $1, updated_at = $2 \
-             WHERE store_id = $3 AND id = $4 AND status = 'pending'",
-        )
-        .bind(status.as_str())
-        .bind(mercato_runtime::time::now_ms())
-        .bind(store.to_string())
-        .bind(refund_id)
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() == 0 {
-            return Ok(RefundFinish::AlreadyFinished);
-        }
-        if let Some((next, expected)) = intent {
-            update(&mut tx, store, next, expected).await?;
-        }
-        append(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(RefundFinish::Recorded)
+        let store = *store;
+        let refund_id = refund_id.to_owned();
+        let intent = intent.map(|(next, expected)| (next.clone(), expected));
+        let events = events.to_vec();
+        self.db
+            .write("finish_refund", move |tx| {
+                let marked = tx.execute(
+                    "UPDATE payment_refunds SET status = $1, updated_at = $2 \
+                     WHERE store_id = $3 AND id = $4 AND status = 'pending'",
+                    &[
+                        &status.as_str(),
+                        &mercato_runtime::time::now_ms(),
+                        &store,
+                        &refund_id,
+                    ],
+                )?;
+                if marked == 0 {
+                    return Ok(RefundFinish::AlreadyFinished);
+                }
+                if let Some((next, expected)) = &intent {
+                    update(tx, &store, next, *expected)?;
+                }
+                append(tx, &events)?;
+                Ok(RefundFinish::Recorded)
+            })
+            .await
     }
 
     async fn fraud_history(&self, store: &StoreId, q: &FraudQuery<'_>) -> Result<FraudHistory, StoreError> {
-        let store = store.to_string();
-        // One round trip for the counts; an empty customer or card matches nothing.
-        let (customer, card, card_blocked, email_blocked): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT \
-               (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND customer_id = $2 \
-                  AND customer_id <> '' AND created_at >= $3), \
-               (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND card_hash = $4 \
-                  AND card_hash <> '' AND created_at >= $5), \
-               (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
-                  AND value = $4), \
-               (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \
-                  AND value = $6 AND value <> '')",
-        )
-        .bind(&store)
-        .bind(q.customer_id)
-        .bind(q.customer_since)
-        .bind(q.card_hash)
-        .bind(q.card_since)
-        .bind(q.email)
-        .fetch_one(self.db.pool())
-        .await?;
-        let amounts: Vec<(i64,)> = sqlx::query_as(
-            "SELECT amount_minor FROM payment_intents WHERE store_id = $1 AND currency = $2 \
-             AND status IN ('authorized', 'captured', 'partially_refunded', 'refunded', 'voided') \
-             ORDER BY created_at DESC LIMIT $3",
-        )
-        .bind(&store)
-        .bind(q.currency)
-        .bind(q.history_size)
-        .fetch_all(self.db.pool())
-        .await?;
-        Ok(FraudHistory {
-            customer_attempts: customer,
-            card_attempts: card,
-            recent_amounts: amounts.into_iter().map(|(a,)| a).collect(),
-            card_blocked: card_blocked > 0,
-            email_blocked: email_blocked > 0,
-        })
+        let store = *store;
+        let customer_id = q.customer_id.to_owned();
+        let card_hash = q.card_hash.to_owned();
+        let email = q.email.to_owned();
+        let currency = q.currency.to_owned();
+        let (customer_since, card_since, history_size) = (q.customer_since, q.card_since, q.history_size);
+        self.db
+            .read("fraud_history", move |tx| {
+                // One round trip for the counts; an empty customer or card matches nothing.
+                let (customer, card, card_blocked, email_blocked): (i64, i64, i64, i64) = tx.query_one(
+                    "SELECT \
+                       (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND customer_id = $2 \
+                          AND customer_id <> '' AND created_at >= $3), \
+                       (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND card_hash = $4 \
+                          AND card_hash <> '' AND created_at >= $5), \
+                       (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
+                          AND value = $4), \
+                       (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \
+                          AND value = $6 AND value <> '')",
+                    &[
+                        &store,
+                        &customer_id,
+                        &customer_since,
+                        &card_hash,
+                        &card_since,
+                        &email,
+                    ],
+                )?;
+                let amounts: Vec<(i64,)> = tx.query_all(
+                    "SELECT amount_minor FROM payment_intents WHERE store_id = $1 AND currency = $2 \
+                     AND status IN ('authorized', 'captured', 'partially_refunded', 'refunded', 'voided') \
+                     ORDER BY created_at DESC LIMIT $3",
+                    &[&store, &currency, &history_size],
+                )?;
+                Ok(FraudHistory {
+                    customer_attempts: customer,
+                    card_attempts: card,
+                    recent_amounts: amounts.into_iter().map(|(a,)| a).collect(),
+                    card_blocked: card_blocked > 0,
+                    email_blocked: email_blocked > 0,
+                })
+            })
+            .await
     }
 
     async fn block(
@@ -376,16 +457,14 @@ impl PaymentsStore for SqlPaymentsStore {
         value: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO fraud_blocklist (store_id, kind, value, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(store.to_string())
-        .bind(kind.as_str())
-        .bind(value)
-        .bind(now_ms)
-        .execute(self.db.pool())
-        .await?;
+        self.db
+            .execute(
+                "block",
+                "INSERT INTO fraud_blocklist (store_id, kind, value, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+                &[store, &kind.as_str(), &value, &now_ms],
+            )
+            .await?;
         Ok(())
     }
 }

@@ -37,9 +37,9 @@ async fn the_provider_ledger_equals_the_intents_table() {
             .unwrap_err();
 
         let sum = |sql: &'static str| {
-            let pool = env.db.pool().clone();
+            let database = env.db.clone();
             async move {
-                let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+                let (n,): (i64,) = database.query_one(sql, &[]).await.unwrap();
                 n
             }
         };

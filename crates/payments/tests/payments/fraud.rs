@@ -191,8 +191,9 @@ async fn block_listed_cards_and_emails_are_blocked() {
         );
         assert_eq!(intent.fraud.unwrap().reasons, ["blocklisted_email"], "{db}");
         assert_eq!(env.ledger("authorize").await, 0, "{db}");
-        let stored: (String,) = sqlx::query_as("SELECT value FROM fraud_blocklist WHERE kind = 'card'")
-            .fetch_one(env.db.pool())
+        let stored: (String,) = env
+            .db
+            .query_one("SELECT value FROM fraud_blocklist WHERE kind = 'card'", &[])
             .await
             .unwrap();
         assert_eq!(stored.0.len(), 64, "only the card's hash is stored ({db})");

@@ -156,40 +156,45 @@ impl Env {
 
     /// Ledger rows of one kind (authorize, capture, void, refund).
     pub async fn ledger(&self, kind: &str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM provider_ledger WHERE kind = $1")
-            .bind(kind)
-            .fetch_one(self.db.pool())
+        let (n,): (i64,) = self
+            .db
+            .query_one("SELECT COUNT(*) FROM provider_ledger WHERE kind = $1", &[&kind])
             .await
             .unwrap();
         n
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        let (n,): (i64,) = self.db.query_one(sql, &[]).await.unwrap();
         n
     }
 
     /// The status and failure code of the intent with an idempotency key.
     pub async fn row(&self, key: &str) -> (String, String) {
-        sqlx::query_as("SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_one(self.db.pool())
+        self.db
+            .query_one(
+                "SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1",
+                &[&key],
+            )
             .await
             .unwrap()
     }
 
     pub async fn try_row(&self, key: &str) -> Option<(String, String)> {
-        sqlx::query_as("SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(self.db.pool())
+        self.db
+            .query_opt(
+                "SELECT status, failure_code FROM payment_intents WHERE idempotency_key = $1",
+                &[&key],
+            )
             .await
             .unwrap()
     }
 
     /// The outbox events in order.
     pub async fn events(&self) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox ORDER BY id")
-            .fetch_all(self.db.pool())
+        let rows: Vec<(Vec<u8>,)> = self
+            .db
+            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
             .await
             .unwrap();
         rows.into_iter()

@@ -1,7 +1,8 @@
 //! The SQL implementation of [`ConversationStore`], one text for SQLite and PostgreSQL.
 //!
-//! Concurrency: writes run in `Db::begin_write` transactions (`BEGIN IMMEDIATE` on SQLite, so
-//! writers queue; row locks on PostgreSQL). A post increments `last_seq` before anything else,
+//! Concurrency: each write is one `Db::write` closure, run as one transaction that reads,
+//! decides and writes (on SQLite by the single writer thread, so writers queue and queued ones
+//! commit together; row locks on PostgreSQL). A post increments `last_seq` before anything else,
 //! so on PostgreSQL concurrent posts to one conversation queue on its row lock and each sees
 //! the committed messages of those before it (read committed): the resend check that follows
 //! is exact, and a resend rolls its increment back, so sequence numbers stay gapless. The
@@ -13,10 +14,9 @@ use crate::domain::{
     NewMessage,
 };
 use crate::events;
-use mercato_runtime::db::{Db, is_unique_violation};
+use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox;
-use sqlx::AnyConnection;
 
 /// The realtime service's tables in a [`Db`].
 #[derive(Clone)]
@@ -59,19 +59,14 @@ fn view(store: &StoreId, row: ViewRow) -> Result<ConversationView, StoreError> {
     })
 }
 
-async fn load_view(
-    conn: &mut AnyConnection,
+fn load_view(
+    tx: &mut Tx<'_>,
     store: &StoreId,
     id: &ConversationId,
     reader: &str,
 ) -> Result<Option<ConversationView>, StoreError> {
     let sql = format!("{VIEW_SELECT} AND c.id = $3");
-    let row: Option<ViewRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(store.to_string())
-        .bind(reader)
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<ViewRow> = tx.query_opt(&sql, &[store, &reader, id])?;
     row.map(|r| view(store, r)).transpose()
 }
 
@@ -97,28 +92,19 @@ fn message(conversation_id: &ConversationId, row: MessageRow) -> Result<Message,
 }
 
 /// The message `sender_id` posted with `client_msg_id`, if any.
-async fn load_resent(
-    conn: &mut AnyConnection,
-    store: &StoreId,
-    m: &NewMessage,
-) -> Result<Option<Message>, StoreError> {
+fn load_resent(tx: &mut Tx<'_>, store: &StoreId, m: &NewMessage) -> Result<Option<Message>, StoreError> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages
          WHERE store_id = $1 AND conversation_id = $2 AND sender_id = $3 AND client_msg_id = $4"
     );
-    let row: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(store.to_string())
-        .bind(m.conversation_id.to_string())
-        .bind(&m.sender_id)
-        .bind(&m.client_msg_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row: Option<MessageRow> =
+        tx.query_opt(&sql, &[store, &m.conversation_id, &m.sender_id, &m.client_msg_id])?;
     row.map(|r| message(&m.conversation_id, r)).transpose()
 }
 
 /// Moves a read marker up to `seq`, never down; returns whether it moved.
-async fn advance_marker(
-    conn: &mut AnyConnection,
+fn advance_marker(
+    tx: &mut Tx<'_>,
     store: &StoreId,
     id: &ConversationId,
     user_id: &str,
@@ -130,26 +116,48 @@ async fn advance_marker(
     }
     // The conditional upsert decides under the row's lock (PostgreSQL) or the write lock
     // (SQLite), so of two concurrent marks to the same seq only one counts as a move.
-    let done = sqlx::query(
+    let done = tx.execute(
         "INSERT INTO read_markers (store_id, conversation_id, user_id, seq) VALUES ($1, $2, $3, $4)
          ON CONFLICT (store_id, conversation_id, user_id)
          DO UPDATE SET seq = excluded.seq WHERE read_markers.seq < excluded.seq",
-    )
-    .bind(store.to_string())
-    .bind(id.to_string())
-    .bind(user_id)
-    .bind(seq)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        &[store, id, &user_id, &seq],
+    )?;
+    Ok(done == 1)
+}
+
+/// Why a post's transaction was rolled back.
+enum PostRollback {
+    /// The sender had already posted this `client_msg_id`: the first message. Rolling back
+    /// undoes the increment, so the resend takes no seq.
+    Duplicate(Box<Message>),
+    /// The insert hit the UNIQUE constraint on (sender, client_msg_id): a resend raced us past
+    /// the check.
+    Conflict,
+    Store(StoreError),
+}
+
+impl From<StoreError> for PostRollback {
+    fn from(e: StoreError) -> Self {
+        PostRollback::Store(e)
+    }
+}
+
+impl From<DbError> for PostRollback {
+    fn from(e: DbError) -> Self {
+        PostRollback::Store(e.into())
+    }
 }
 
 impl SqlConversationStore {
     /// After a unique violation (a resend raced us past the check): the transaction is dead,
     /// so the first message is read outside it.
     async fn resent_after_conflict(&self, store: &StoreId, m: &NewMessage) -> Result<Posted, StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        match load_resent(&mut conn, store, m).await? {
+        let (store, m) = (*store, m.clone());
+        let first = self
+            .db
+            .read("message_post_resent", move |tx| load_resent(tx, &store, &m))
+            .await?;
+        match first {
             Some(first) => Ok(Posted::Duplicate(first)),
             None => Err(StoreError::Stale),
         }
@@ -163,19 +171,22 @@ impl ConversationStore for SqlConversationStore {
     }
 
     async fn open(&self, c: &Conversation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO conversations (store_id, id, customer_id, subject, last_seq, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(c.store_id.to_string())
-        .bind(c.id.to_string())
-        .bind(&c.customer_id)
-        .bind(&c.subject)
-        .bind(c.last_seq)
-        .bind(c.created_at_ms)
-        .bind(c.updated_at_ms)
-        .execute(self.db.pool())
-        .await?;
+        self.db
+            .execute(
+                "conversation_open",
+                "INSERT INTO conversations (store_id, id, customer_id, subject, last_seq, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &c.store_id,
+                    &c.id,
+                    &c.customer_id,
+                    &c.subject,
+                    &c.last_seq,
+                    &c.created_at_ms,
+                    &c.updated_at_ms,
+                ],
+            )
+            .await?;
         Ok(())
     }
 
@@ -185,8 +196,10 @@ impl ConversationStore for SqlConversationStore {
         id: &ConversationId,
         reader: &str,
     ) -> Result<Option<ConversationView>, StoreError> {
-        let mut conn = self.db.pool().acquire().await?;
-        load_view(&mut conn, store, id, reader).await
+        let (store, id, reader) = (*store, *id, reader.to_owned());
+        self.db
+            .read("conversation_get", move |tx| load_view(tx, &store, &id, &reader))
+            .await
     }
 
     async fn conversations(
@@ -211,77 +224,85 @@ impl ConversationStore for SqlConversationStore {
                 format!("{VIEW_SELECT} AND c.updated_at < $3 ORDER BY c.updated_at DESC, c.id DESC LIMIT $4")
             }
         };
-        let mut query = sqlx::query_as::<_, ViewRow>(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(reader)
-            .bind(before)
-            .bind(page.limit);
-        if let Some(customer) = customer {
-            query = query.bind(customer);
-        }
-        let rows = query.fetch_all(self.db.pool()).await?;
+        let rows: Vec<ViewRow> = match customer {
+            Some(customer) => {
+                self.db
+                    .query_all(&sql, &[store, &reader, &before, &page.limit, &customer])
+                    .await?
+            }
+            None => {
+                self.db
+                    .query_all(&sql, &[store, &reader, &before, &page.limit])
+                    .await?
+            }
+        };
         rows.into_iter().map(|r| view(store, r)).collect()
     }
 
     async fn post(&self, store: &StoreId, m: &NewMessage, now_ms: i64) -> Result<Posted, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        // First the increment: it takes the conversation's row lock, so everything below runs
-        // after every earlier post to this conversation has committed.
-        let bumped: Option<(i64, String)> = sqlx::query_as(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3
-             WHERE store_id = $1 AND id = $2
-             RETURNING last_seq, customer_id",
-        )
-        .bind(store.to_string())
-        .bind(m.conversation_id.to_string())
-        .bind(now_ms)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((seq, customer_id)) = bumped else {
-            return Err(StoreError::NotFound);
-        };
-        if let Some(first) = load_resent(&mut tx, store, m).await? {
-            // Undoes the increment: the resend takes no seq.
-            tx.rollback().await?;
-            return Ok(Posted::Duplicate(first));
+        let (store_id, new) = (*store, m.clone());
+        let posted = self
+            .db
+            .write("message_post", move |tx| {
+                let (store, m) = (&store_id, &new);
+                // First the increment: it takes the conversation's row lock, so everything below
+                // runs after every earlier post to this conversation has committed.
+                let bumped: Option<(i64, String)> = tx.query_opt(
+                    "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3
+                     WHERE store_id = $1 AND id = $2
+                     RETURNING last_seq, customer_id",
+                    &[store, &m.conversation_id, &now_ms],
+                )?;
+                let Some((seq, customer_id)) = bumped else {
+                    return Err(PostRollback::Store(StoreError::NotFound));
+                };
+                if let Some(first) = load_resent(tx, store, m)? {
+                    // Undoes the increment: the resend takes no seq.
+                    return Err(PostRollback::Duplicate(Box::new(first)));
+                }
+                let stored = Message {
+                    id: MessageId::new(),
+                    conversation_id: m.conversation_id,
+                    seq,
+                    sender_id: m.sender_id.clone(),
+                    sender_role: m.sender_role.as_str().to_owned(),
+                    client_msg_id: m.client_msg_id.clone(),
+                    body: m.body.clone(),
+                    sent_at_ms: now_ms,
+                };
+                let inserted = tx.execute(
+                    "INSERT INTO messages (store_id, conversation_id, seq, id, sender_id, sender_role, client_msg_id,
+                                           body, sent_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        store,
+                        &stored.conversation_id,
+                        &stored.seq,
+                        &stored.id,
+                        &stored.sender_id,
+                        &stored.sender_role,
+                        &stored.client_msg_id,
+                        &stored.body,
+                        &stored.sent_at_ms,
+                    ],
+                );
+                if let Err(e) = inserted {
+                    if !is_unique_violation(&e) {
+                        return Err(e.into());
+                    }
+                    return Err(PostRollback::Conflict);
+                }
+                advance_marker(tx, store, &stored.conversation_id, &stored.sender_id, seq)?;
+                outbox::append(tx, &events::message_posted(store, &stored, &customer_id))?;
+                Ok(stored)
+            })
+            .await;
+        match posted {
+            Ok(stored) => Ok(Posted::Stored(stored)),
+            Err(PostRollback::Duplicate(first)) => Ok(Posted::Duplicate(*first)),
+            Err(PostRollback::Conflict) => self.resent_after_conflict(store, m).await,
+            Err(PostRollback::Store(e)) => Err(e),
         }
-        let stored = Message {
-            id: MessageId::new(),
-            conversation_id: m.conversation_id,
-            seq,
-            sender_id: m.sender_id.clone(),
-            sender_role: m.sender_role.as_str().to_owned(),
-            client_msg_id: m.client_msg_id.clone(),
-            body: m.body.clone(),
-            sent_at_ms: now_ms,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO messages (store_id, conversation_id, seq, id, sender_id, sender_role, client_msg_id,
-                                   body, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(store.to_string())
-        .bind(stored.conversation_id.to_string())
-        .bind(stored.seq)
-        .bind(stored.id.to_string())
-        .bind(&stored.sender_id)
-        .bind(&stored.sender_role)
-        .bind(&stored.client_msg_id)
-        .bind(&stored.body)
-        .bind(stored.sent_at_ms)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if !is_unique_violation(&e) {
-                return Err(e.into());
-            }
-            tx.rollback().await?;
-            return self.resent_after_conflict(store, m).await;
-        }
-        advance_marker(&mut tx, store, &stored.conversation_id, &stored.sender_id, seq).await?;
-        outbox::append(&mut tx, &events::message_posted(store, &stored, &customer_id)).await?;
-        tx.commit().await?;
-        Ok(Posted::Stored(stored))
     }
 
     async fn messages(
@@ -295,12 +316,9 @@ impl ConversationStore for SqlConversationStore {
              WHERE store_id = $1 AND conversation_id = $2 AND seq > $3
              ORDER BY seq LIMIT $4"
         );
-        let rows: Vec<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(store.to_string())
-            .bind(id.to_string())
-            .bind(page.after_seq)
-            .bind(page.limit)
-            .fetch_all(self.db.pool())
+        let rows: Vec<MessageRow> = self
+            .db
+            .query_all(&sql, &[store, id, &page.after_seq, &page.limit])
             .await?;
         rows.into_iter().map(|r| message(id, r)).collect()
     }
@@ -312,28 +330,26 @@ impl ConversationStore for SqlConversationStore {
         user_id: &str,
         seq: i64,
     ) -> Result<ConversationView, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        // `last_seq` only grows, so checking against a value a concurrent post is about to
-        // raise is still right.
-        let last: Option<(i64,)> =
-            sqlx::query_as("SELECT last_seq FROM conversations WHERE store_id = $1 AND id = $2")
-                .bind(store.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((last_seq,)) = last else {
-            return Err(StoreError::NotFound);
-        };
-        if seq > last_seq {
-            return Err(StoreError::BeyondLast { last_seq });
-        }
-        if advance_marker(&mut tx, store, id, user_id, seq).await? {
-            outbox::append(&mut tx, &events::read_marked(store, id, user_id, seq)).await?;
-        }
-        let view = load_view(&mut tx, store, id, user_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tx.commit().await?;
-        Ok(view)
+        let (store, id, user_id) = (*store, *id, user_id.to_owned());
+        self.db
+            .write("read_mark", move |tx| {
+                // `last_seq` only grows, so checking against a value a concurrent post is about to
+                // raise is still right.
+                let last: Option<(i64,)> = tx.query_opt(
+                    "SELECT last_seq FROM conversations WHERE store_id = $1 AND id = $2",
+                    &[&store, &id],
+                )?;
+                let Some((last_seq,)) = last else {
+                    return Err(StoreError::NotFound);
+                };
+                if seq > last_seq {
+                    return Err(StoreError::BeyondLast { last_seq });
+                }
+                if advance_marker(tx, &store, &id, &user_id, seq)? {
+                    outbox::append(tx, &events::read_marked(&store, &id, &user_id, seq))?;
+                }
+                load_view(tx, &store, &id, &user_id)?.ok_or(StoreError::NotFound)
+            })
+            .await
     }
 }

@@ -50,14 +50,15 @@ impl Realtime {
 
     /// Counts rows with a fixed, test-controlled query.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.db.pool()).await.unwrap();
+        let (n,): (i64,) = self.db.query_one(sql, &[]).await.unwrap();
         n
     }
 
     /// The outbox events with `subject`, oldest first.
     pub async fn events(&self, subject: &str) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT payload FROM outbox ORDER BY id")
-            .fetch_all(self.db.pool())
+        let rows: Vec<(Vec<u8>,)> = self
+            .db
+            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
             .await
             .unwrap();
         rows.into_iter()

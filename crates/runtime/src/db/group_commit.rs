@@ -30,11 +30,14 @@ pub(super) enum Outcome {
     Failed,
 }
 
-/// One queued transaction. `run` receives the transaction, or the reason it could not start
-/// (and must then tell its caller).
+/// Runs a queued transaction's code on the transaction, or tells its caller why it could not
+/// start.
+pub(super) type RunJob = Box<dyn FnOnce(Result<&mut Tx<'_>, DbError>) -> Outcome + Send>;
+
+/// One queued transaction.
 pub(super) struct Job {
     pub op: &'static str,
-    pub run: Box<dyn FnOnce(Result<&mut Tx<'_>, DbError>) -> Outcome + Send>,
+    pub run: RunJob,
 }
 
 /// The writer thread's loop: runs until every sender is gone.
@@ -110,7 +113,9 @@ fn run_one(conn: &Connection, job: Job, stats: &Stats) -> Result<Option<Deliver>
         },
         Outcome::Failed => {
             if conn.is_autocommit() {
-                return Err(DbError::Other("the transaction was rolled back by the database".to_owned()));
+                return Err(DbError::Other(
+                    "the transaction was rolled back by the database".to_owned(),
+                ));
             }
             sqlite::execute(conn, "ROLLBACK TO job", &[])?;
             sqlite::execute(conn, "RELEASE job", &[])?;

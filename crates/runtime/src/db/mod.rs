@@ -136,9 +136,11 @@ impl Db {
                     run: Box::new(move |tx| run_job(tx, f, reply)),
                 };
                 db.submit(job).await?;
-                answer
-                    .await
-                    .unwrap_or_else(|_| Err(E::from(DbError::Unavailable("the database writer stopped".into()))))
+                answer.await.unwrap_or_else(|_| {
+                    Err(E::from(DbError::Unavailable(
+                        "the database writer stopped".into(),
+                    )))
+                })
             }
         }
     }
@@ -166,7 +168,11 @@ impl Db {
     }
 
     /// The first row of one read statement, if any.
-    pub async fn query_opt<R: FromRow>(&self, sql: &str, params: &[&dyn Param]) -> Result<Option<R>, DbError> {
+    pub async fn query_opt<R: FromRow>(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<Option<R>, DbError> {
         Ok(self.query_all(sql, params).await?.into_iter().next())
     }
 
@@ -207,7 +213,10 @@ impl Db {
         .await?;
         for m in migrations {
             let name = m.name;
-            let sql = m.sql.replace("{{BYTES}}", bytes).replace("{{SORTED_TEXT}}", sorted_text);
+            let sql = m
+                .sql
+                .replace("{{BYTES}}", bytes)
+                .replace("{{SORTED_TEXT}}", sorted_text);
             let applied = self
                 .write("migrate", move |tx| {
                     lock_migrations(tx)?;

@@ -59,7 +59,10 @@ impl PgDb {
         let stats = self.stats.clone();
         tokio::task::spawn_blocking(move || {
             let rt = Handle::current();
-            let mut tx = Tx::new(Conn::Postgres(Blocking { conn: &mut conn, rt: &rt }));
+            let mut tx = Tx::new(Conn::Postgres(Blocking {
+                conn: &mut conn,
+                rt: &rt,
+            }));
             let out = f(&mut tx);
             stats.read(op, tx.statements());
             out
@@ -94,10 +97,14 @@ where
     let rt = Handle::current();
     rt.block_on(conn.execute("BEGIN"))
         .map_err(|e| E::from(DbError::from(e)))?;
-    let mut tx = Tx::new(Conn::Postgres(Blocking { conn: &mut conn, rt: &rt }));
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
-    let statements = tx.statements();
-    drop(tx);
+    let (outcome, statements) = {
+        let mut tx = Tx::new(Conn::Postgres(Blocking {
+            conn: &mut conn,
+            rt: &rt,
+        }));
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
+        (outcome, tx.statements())
+    };
     let committed = matches!(outcome, Ok(Ok(_)));
     stats.write(op, statements, committed);
     let end = if committed { "COMMIT" } else { "ROLLBACK" };
@@ -180,14 +187,38 @@ impl RowAccess for PgRowAccess<'_> {
             .ok_or_else(|| DbError::Decode(format!("no column {index}")))?;
         let get = |e: sqlx::Error| DbError::Decode(format!("column {index}: {e}"));
         let value = match column.type_info().name() {
-            "INT8" => row.try_get::<Option<i64>, _>(index).map_err(get)?.map(ValueRef::Int),
-            "INT4" => row.try_get::<Option<i32>, _>(index).map_err(get)?.map(|i| ValueRef::Int(i.into())),
-            "INT2" => row.try_get::<Option<i16>, _>(index).map_err(get)?.map(|i| ValueRef::Int(i.into())),
-            "BOOL" => row.try_get::<Option<bool>, _>(index).map_err(get)?.map(|b| ValueRef::Int(b.into())),
-            "FLOAT8" => row.try_get::<Option<f64>, _>(index).map_err(get)?.map(ValueRef::Real),
-            "FLOAT4" => row.try_get::<Option<f32>, _>(index).map_err(get)?.map(|f| ValueRef::Real(f.into())),
-            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row.try_get::<Option<&str>, _>(index).map_err(get)?.map(ValueRef::Text),
-            "BYTEA" => row.try_get::<Option<&[u8]>, _>(index).map_err(get)?.map(ValueRef::Bytes),
+            "INT8" => row
+                .try_get::<Option<i64>, _>(index)
+                .map_err(get)?
+                .map(ValueRef::Int),
+            "INT4" => row
+                .try_get::<Option<i32>, _>(index)
+                .map_err(get)?
+                .map(|i| ValueRef::Int(i.into())),
+            "INT2" => row
+                .try_get::<Option<i16>, _>(index)
+                .map_err(get)?
+                .map(|i| ValueRef::Int(i.into())),
+            "BOOL" => row
+                .try_get::<Option<bool>, _>(index)
+                .map_err(get)?
+                .map(|b| ValueRef::Int(b.into())),
+            "FLOAT8" => row
+                .try_get::<Option<f64>, _>(index)
+                .map_err(get)?
+                .map(ValueRef::Real),
+            "FLOAT4" => row
+                .try_get::<Option<f32>, _>(index)
+                .map_err(get)?
+                .map(|f| ValueRef::Real(f.into())),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => row
+                .try_get::<Option<&str>, _>(index)
+                .map_err(get)?
+                .map(ValueRef::Text),
+            "BYTEA" => row
+                .try_get::<Option<&[u8]>, _>(index)
+                .map_err(get)?
+                .map(ValueRef::Bytes),
             "VOID" => None,
             other => {
                 return Err(DbError::Decode(format!(
@@ -198,7 +229,7 @@ impl RowAccess for PgRowAccess<'_> {
         Ok(value.unwrap_or(ValueRef::Null))
     }
 
-    fn len(&self) -> usize {
+    fn width(&self) -> usize {
         self.0.len()
     }
 }

@@ -6,11 +6,11 @@
 //! without waiting for it. The price is that a slow read holds a runtime worker; the services'
 //! reads are bounded (pages, capped offsets), which is what makes that acceptable.
 
+use super::DbError;
 use super::group_commit::{self, Job};
 use super::stats::Stats;
 use super::tx::{Conn, Tx};
 use super::value::{Param, RowAccess, Value, ValueRef};
-use super::DbError;
 use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -61,10 +61,12 @@ impl SqliteDb {
     /// Runs `f` on a read connection, on this thread.
     pub(super) fn read<T>(&self, op: &'static str, f: impl FnOnce(&mut Tx<'_>) -> T) -> Result<T, DbError> {
         let conn = self.take_reader()?;
-        let mut tx = Tx::new(Conn::Sqlite(&conn));
-        let out = f(&mut tx);
-        self.stats.read(op, tx.statements());
-        drop(tx);
+        let (out, statements) = {
+            let mut tx = Tx::new(Conn::Sqlite(&conn));
+            let out = f(&mut tx);
+            (out, tx.statements())
+        };
+        self.stats.read(op, statements);
         self.put_reader(conn);
         Ok(out)
     }
@@ -190,7 +192,7 @@ impl RowAccess for SqliteRow<'_, '_> {
         })
     }
 
-    fn len(&self) -> usize {
+    fn width(&self) -> usize {
         self.width
     }
 }

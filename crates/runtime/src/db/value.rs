@@ -57,7 +57,6 @@ impl Param for Value<'_> {
     }
 }
 
-
 macro_rules! int_param {
     ($($t:ty),*) => {$(
         impl Param for $t {
@@ -196,7 +195,10 @@ pub trait FromValue: Sized {
 }
 
 fn mismatch<T>(want: &str, got: ValueRef<'_>) -> Result<T, DbError> {
-    Err(DbError::Decode(format!("expected {want}, found {}", got.type_name())))
+    Err(DbError::Decode(format!(
+        "expected {want}, found {}",
+        got.type_name()
+    )))
 }
 
 impl FromValue for i64 {
@@ -269,7 +271,8 @@ impl<T: FromValue> FromValue for Option<T> {
 /// A row as the drivers hand it over: column values by position.
 pub trait RowAccess {
     fn column(&self, index: usize) -> Result<ValueRef<'_>, DbError>;
-    fn len(&self) -> usize;
+    /// How many columns the row has.
+    fn width(&self) -> usize;
 }
 
 /// A Rust type read from a whole row; tuples of [`FromValue`] types implement it.

@@ -4,5 +4,6 @@
 
 mod bus;
 mod cache;
+mod db;
 mod outbox;
 mod ratelimit;

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use mercato_proto::events::{EventEnvelope, StoreProvisioned};
 use mercato_runtime::bus::{Bus, Delivery, MemoryBus, SharedBus, Subscription};
+use mercato_runtime::db::DbError;
 use mercato_runtime::outbox::{self, OutboxRelay};
 use mercato_runtime::{inbox, testing};
 use prost::Message;
@@ -42,9 +43,13 @@ async fn received(sub: &mut Subscription) -> Option<EventEnvelope> {
 #[tokio::test]
 async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
     for (name, db) in migrated().await {
-        let mut tx = db.begin_write().await.unwrap();
-        outbox::append(&mut tx, &event()).await.unwrap();
-        tx.rollback().await.unwrap();
+        let rolled_back: Result<(), DbError> = db
+            .write("test", |tx| {
+                outbox::append(tx, &event())?;
+                Err(DbError::Other("the caller changed its mind".into()))
+            })
+            .await;
+        assert!(rolled_back.is_err(), "{name}");
         let relay = OutboxRelay::new("test", db, Arc::new(MemoryBus::new()));
         assert_eq!(relay.pending().await.unwrap(), 0, "{name}");
     }
@@ -54,9 +59,10 @@ async fn an_event_appended_in_a_rolled_back_transaction_is_never_published() {
 async fn a_committed_event_survives_a_crash_before_publication_and_goes_out_once_relayed() {
     for (name, db) in migrated().await {
         let sent = event();
-        let mut tx = db.begin_write().await.unwrap();
-        outbox::append(&mut tx, &sent).await.unwrap();
-        tx.commit().await.unwrap();
+        let appended = sent.clone();
+        db.write("test", move |tx| outbox::append(tx, &appended))
+            .await
+            .unwrap();
         // The process "dies" here: no relay ran. A new one, after restart, finds the event.
         let bus: SharedBus = Arc::new(MemoryBus::new());
         let mut sub = bus
@@ -105,9 +111,7 @@ impl Bus for DownBus {
 #[tokio::test]
 async fn events_stay_pending_while_the_bus_is_down() {
     for (name, db) in migrated().await {
-        let mut tx = db.begin_write().await.unwrap();
-        outbox::append(&mut tx, &event()).await.unwrap();
-        tx.commit().await.unwrap();
+        db.write("test", |tx| outbox::append(tx, &event())).await.unwrap();
         let relay = OutboxRelay::new("test", db, Arc::new(DownBus));
         assert!(relay.publish_pending().await.is_err(), "{name}");
         assert_eq!(relay.pending().await.unwrap(), 1, "{name}");
@@ -117,20 +121,21 @@ async fn events_stay_pending_while_the_bus_is_down() {
 #[tokio::test]
 async fn the_inbox_reports_a_redelivered_event_as_already_processed() {
     for (name, db) in migrated().await {
-        let mut tx = db.begin_write().await.unwrap();
-        assert!(inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(), "{name}");
-        tx.commit().await.unwrap();
-        let mut tx = db.begin_write().await.unwrap();
-        assert!(
-            !inbox::first_delivery(&mut tx, "c", "e1").await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            inbox::first_delivery(&mut tx, "other-consumer", "e1")
-                .await
-                .unwrap(),
-            "{name}"
-        );
-        tx.commit().await.unwrap();
+        let first = db
+            .write("test", |tx| inbox::first_delivery(tx, "c", "e1"))
+            .await
+            .unwrap();
+        assert!(first, "{name}");
+        let (again, other) = db
+            .write("test", |tx| {
+                Ok::<_, DbError>((
+                    inbox::first_delivery(tx, "c", "e1")?,
+                    inbox::first_delivery(tx, "other-consumer", "e1")?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert!(!again, "{name}");
+        assert!(other, "{name}");
     }
 }
