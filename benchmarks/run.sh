@@ -7,6 +7,7 @@
 #   PHASES=realtime-distributed bash benchmarks/run.sh   # realtime = realtime-embedded + -distributed
 #
 # Environment: CONCURRENCY (64), CHECKOUT_CONCURRENCY (16), DURATION (10s), PRODUCTS (500),
+# SHOP_PRODUCTS (200: products in the shopper-mix store),
 # PROVISION_COUNT (1000),
 # PROVISION_LARGE (5000: stores existing for the second provisioning phase),
 # RT_CONNECTIONS (19500: what one server process can hold under the 20,000 open-file limit),
@@ -21,7 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/target/release/mercato"
 C="${CONCURRENCY:-64}" D="${DURATION:-10s}" PRODUCTS="${PRODUCTS:-500}"
 COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
-PHASES="${PHASES:-baseline embedded distributed checkout provision realtime}"
+PHASES="${PHASES:-baseline embedded distributed checkout shop memory provision realtime}"
 CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
 RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000 100000}"
 RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-250,500,750,1000,1500,2000}"
@@ -84,9 +85,58 @@ checkout_phase() {
   export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchco$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-checkout"
   bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
   echo "## checkout, distributed" | tee -a "$OUT/summary.txt"
+  # shellcheck disable=SC2046
   "$BIN" bench checkout --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 -c "$CHECKOUT_C" -d "$D" \
-    | tee -a "$OUT/summary.txt"
+    $(cluster_metrics) | tee -a "$OUT/summary.txt"
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
+}
+
+# The metrics endpoints of every service process of the local cluster, so that database
+# statements are counted where they run.
+cluster_metrics() {
+  local port
+  for port in 9101 9102 9103 9104 9105 9106 9107; do printf -- '--metrics-url http://127.0.0.1:%s/metrics ' "$port"; done
+}
+
+# The shopper mix (bench shop), embedded then distributed, each next to a bare-hyper run.
+shop_phase() {
+  "$BIN" serve --no-demo --listen 127.0.0.1:9984 --data-dir "$OUT/shop-data" >"$OUT/shop.log" 2>&1 & PIDS+=($!)
+  local server="${PIDS[-1]}"
+  wait_ready http://127.0.0.1:9984
+  echo "## shopper mix, embedded" | tee -a "$OUT/summary.txt"
+  "$BIN" bench shop --url http://127.0.0.1:9984 -c "$C" -d "$D" --products "${SHOP_PRODUCTS:-200}" \
+    --out "$OUT/shop-embedded" | tee -a "$OUT/summary.txt"
+  echo "server peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")" | tee -a "$OUT/summary.txt"
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+  baseline after-shop-embedded
+  export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchshop$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-shop"
+  bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
+  echo "## shopper mix, distributed" | tee -a "$OUT/summary.txt"
+  # shellcheck disable=SC2046
+  "$BIN" bench shop --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 -c "$C" -d "$D" \
+    --products "${SHOP_PRODUCTS:-200}" --out "$OUT/shop-distributed" $(cluster_metrics) | tee -a "$OUT/summary.txt"
+  bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
+}
+
+# Memory of the embedded process with the demo store: idle right after the first start (which
+# seeds it), idle after a restart on the same data, and the peak under the checkout benchmark.
+memory_phase() {
+  local data="$OUT/memory-data" server
+  rss() { awk '/VmRSS/ {print $2, $3}' "/proc/$1/status"; }
+  "$BIN" serve --listen 127.0.0.1:9985 --data-dir "$data" >"$OUT/memory.log" 2>&1 & PIDS+=($!)
+  server="${PIDS[-1]}"; wait_ready http://127.0.0.1:9985; sleep 10
+  echo "## memory, embedded with the demo store" | tee -a "$OUT/summary.txt"
+  echo "idle after the first start (seeded): $(rss "$server")" | tee -a "$OUT/summary.txt"
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+  "$BIN" serve --listen 127.0.0.1:9985 --data-dir "$data" >>"$OUT/memory.log" 2>&1 & PIDS+=($!)
+  server="${PIDS[-1]}"; wait_ready http://127.0.0.1:9985; sleep 10
+  echo "idle after a restart on the same data: $(rss "$server")" | tee -a "$OUT/summary.txt"
+  "$BIN" bench checkout --url http://127.0.0.1:9985 -c 64 -d "$D" >/dev/null
+  echo "peak during the checkout benchmark (c=64): $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")" \
+    | tee -a "$OUT/summary.txt"
+  sleep 10
+  echo "idle after the benchmark: $(rss "$server")" | tee -a "$OUT/summary.txt"
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
 }
 
 provision() {
@@ -192,6 +242,8 @@ for phase in $PHASES; do
     distributed) distributed; baseline after-distributed ;;
     provision) provision ;;
     checkout) checkout_phase ;;
+    shop) shop_phase ;;
+    memory) memory_phase ;;
     realtime) realtime_env; realtime_embedded; realtime_distributed ;;
     realtime-embedded) realtime_env; realtime_embedded ;;
     realtime-distributed) realtime_env; realtime_distributed ;;
