@@ -67,6 +67,14 @@ pub async fn shared_turn() -> std::sync::Arc<Turn> {
     })
 }
 
+/// A claim to the whole machine, for tests that start their own processes under load.
+pub async fn alone_turn() -> Turn {
+    Turn {
+        _shared: None,
+        _alone: Some(MACHINE.write().await),
+    }
+}
+
 /// Every topology, with settings adjusted by `adjust` (e.g. rate limits off), while no other
 /// test of this binary runs: for load tests whose deadlines the machine's two cores must meet.
 pub async fn platforms_alone(adjust: fn(&mut Settings)) -> Vec<Platform> {

@@ -6,6 +6,7 @@ mod checkout;
 mod edge;
 mod harness;
 mod journeys;
+mod kill9;
 mod realtime;
 mod realtime_replicas;
 mod stock;
