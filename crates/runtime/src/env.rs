@@ -14,6 +14,10 @@ pub const TEST_NATS_URL: &str = "MERCATO_TEST_NATS_URL";
 /// Redis URL for tests; when set, cache suites also run on Redis.
 pub const TEST_REDIS_URL: &str = "MERCATO_TEST_REDIS_URL";
 
+/// Most SQLite transactions committed together (default 256); `1` turns group commit off, for
+/// the storage benchmark's comparison (`benchmarks/README.md`). Not a tuning knob.
+pub const SQLITE_MAX_GROUP: &str = "MERCATO_SQLITE_MAX_GROUP";
+
 /// Reads an optional test URL, treating an empty value as unset.
 pub fn test_url(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

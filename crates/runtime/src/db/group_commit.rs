@@ -19,6 +19,15 @@ use tokio::sync::mpsc;
 /// Transactions committed together at most; bounds how long the first in a group waits.
 const MAX_GROUP: usize = 256;
 
+/// [`MAX_GROUP`], unless the benchmark's comparison overrides it.
+fn max_group() -> usize {
+    std::env::var(crate::env::SQLITE_MAX_GROUP)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_GROUP)
+}
+
 /// Delivers a successful job's result once its group's fate is known.
 pub(super) type Deliver = Box<dyn FnOnce(Result<(), DbError>) + Send>;
 
@@ -42,9 +51,10 @@ pub(super) struct Job {
 
 /// The writer thread's loop: runs until every sender is gone.
 pub(super) fn run(conn: Connection, mut queue: mpsc::Receiver<Job>, stats: Arc<Stats>) {
+    let max_group = max_group();
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        while group.len() < max_group {
             match queue.try_recv() {
                 Ok(job) => group.push(job),
                 Err(_) => break,
