@@ -18,6 +18,10 @@ pub const TEST_REDIS_URL: &str = "MERCATO_TEST_REDIS_URL";
 /// the storage benchmark's comparison (`benchmarks/README.md`). Not a tuning knob.
 pub const SQLITE_MAX_GROUP: &str = "MERCATO_SQLITE_MAX_GROUP";
 
+/// `0` sends every SQLite transaction to the writer thread, even when the connection is idle;
+/// for the storage benchmark's comparison only.
+pub const SQLITE_COMMIT_INLINE: &str = "MERCATO_SQLITE_COMMIT_INLINE";
+
 /// Reads an optional test URL, treating an empty value as unset.
 pub fn test_url(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

@@ -53,6 +53,35 @@ pub fn append(tx: &mut Tx<'_>, event: &EventEnvelope) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Writes several events inside the caller's transaction, in one statement.
+pub fn append_all(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbError> {
+    match events {
+        [] => Ok(()),
+        [one] => append(tx, one),
+        many => {
+            let rows = (0..many.len())
+                .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let payloads: Vec<Vec<u8>> = many.iter().map(Message::encode_to_vec).collect();
+            let mut params: Vec<&dyn Param> = Vec::with_capacity(4 * many.len());
+            for (event, payload) in many.iter().zip(&payloads) {
+                params.extend([
+                    &event.id as &dyn Param,
+                    &event.subject,
+                    payload,
+                    &event.occurred_at_ms,
+                ]);
+            }
+            tx.execute(
+                &format!("INSERT INTO outbox (id, subject, payload, created_at) VALUES {rows}"),
+                &params,
+            )?;
+            Ok(())
+        }
+    }
+}
+
 /// How often the relay looks for events even when nobody woke it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Events published per round trip.

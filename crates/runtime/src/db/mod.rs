@@ -6,16 +6,17 @@
 //! - [`Db::write`] runs a closure as one transaction: committed if it returns `Ok`, rolled back
 //!   if it returns `Err` or panics. [`Db::read`] runs a closure on a read connection. Both
 //!   closures are synchronous and receive a [`Tx`]: the whole closure runs in one place, so a
-//!   transaction costs one thread hop however many statements it has (ADR 0001).
+//!   transaction costs at most one thread hop however many statements it has (ADR 0001).
 //! - [`Db::query_all`], [`Db::query_opt`] and [`Db::query_one`] are single-statement reads.
 //! - Every call names its use case (`op`), which labels `db_statements_total` and
 //!   `db_transactions_total` on `/metrics`.
 //!
 //! # Engines
 //!
-//! - SQLite ([`sqlite`], [`group_commit`]): one writer thread per file, fed by a queue, commits
-//!   whatever is queued together, each transaction in its own savepoint; reads run inline on
-//!   pooled connections (WAL mode lets them run beside the writer).
+//! - SQLite ([`sqlite`], [`group_commit`]): one write connection per file. A transaction
+//!   commits on the caller's thread when the connection is idle; otherwise it queues, and a
+//!   writer thread commits what is queued together, each transaction in its own savepoint.
+//!   Reads run inline on pooled connections (WAL mode lets them run beside the writer).
 //! - PostgreSQL ([`postgres`]): sqlx's native driver; a transaction's closure runs on a blocking
 //!   thread holding one pooled connection.
 //!
@@ -119,8 +120,9 @@ impl Db {
     }
 
     /// Runs `f` as one transaction: committed when it returns `Ok` (and only then is the result
-    /// returned), rolled back when it returns `Err` or panics. On SQLite the writer thread runs
-    /// it, possibly committing it together with others; on PostgreSQL a blocking thread does.
+    /// returned), rolled back when it returns `Err` or panics. On SQLite it commits on this
+    /// thread if the write connection is idle, or with the writer thread's next group; on
+    /// PostgreSQL a blocking thread runs it.
     pub async fn write<T, E, F>(&self, op: &'static str, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
@@ -135,7 +137,7 @@ impl Db {
                     op,
                     run: Box::new(move |tx| run_job(tx, f, reply)),
                 };
-                db.submit(job).await?;
+                db.submit(job);
                 answer.await.unwrap_or_else(|_| {
                     Err(E::from(DbError::Unavailable(
                         "the database writer stopped".into(),
@@ -264,18 +266,17 @@ impl Db {
         })
     }
 
-    /// Checks that the database answers (and, on SQLite, that its writer runs); for readiness.
+    /// Checks that the database answers; for readiness.
     pub async fn ping(&self) -> bool {
         let answers = self.query_one::<(i64,)>("SELECT 1", &[]).await.is_ok();
         match &*self.engine {
-            Engine::Sqlite(db) => answers && db.writer_running(),
-            Engine::Postgres(_) => answers,
+            Engine::Sqlite(_) | Engine::Postgres(_) => answers,
         }
     }
 }
 
-/// Runs a queued write on the writer thread and reports to its caller: at once when it
-/// failed, after the group's commit when it succeeded.
+/// Runs a write (on the caller's thread or the writer thread) and reports to its caller: at
+/// once when it failed, after its group's commit when it succeeded.
 fn run_job<T, E, F>(
     tx: Result<&mut Tx<'_>, DbError>,
     f: F,

@@ -1,5 +1,6 @@
-//! SQLite through rusqlite: one writer thread per database file fed by a queue (see
-//! [`super::group_commit`]), and reads on a small pool of connections, run where they are called.
+//! SQLite through rusqlite: one write connection per database file, committed on the caller's
+//! thread when idle and in groups by a writer thread when busy (see [`super::group_commit`]),
+//! and reads on a small pool of connections, run where they are called.
 //!
 //! Reads run inline on the calling task's thread: a read of a few rows costs microseconds,
 //! less than handing it to another thread and back. WAL mode lets them run beside the writer
@@ -7,7 +8,7 @@
 //! reads are bounded (pages, capped offsets), which is what makes that acceptable.
 
 use super::DbError;
-use super::group_commit::{self, Job};
+use super::group_commit::{Job, Writer};
 use super::stats::Stats;
 use super::tx::{Conn, Tx};
 use super::value::{Param, RowAccess, Value, ValueRef};
@@ -16,10 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
-/// Write transactions waiting for the writer; senders wait (back-pressure) beyond it.
-const WRITE_QUEUE: usize = 4096;
 /// Idle read connections kept open.
 const IDLE_READERS: usize = 8;
 /// Prepared statements kept per connection; every service's statements fit.
@@ -27,21 +25,20 @@ const STATEMENT_CACHE: usize = 256;
 
 pub(super) struct SqliteDb {
     path: PathBuf,
-    writer: mpsc::Sender<Job>,
+    writer: Arc<Writer>,
     readers: Mutex<Vec<Connection>>,
     stats: Arc<Stats>,
 }
 
+impl Drop for SqliteDb {
+    fn drop(&mut self) {
+        self.writer.close();
+    }
+}
+
 impl SqliteDb {
     pub(super) fn open(path: &Path, stats: Arc<Stats>) -> Result<SqliteDb, DbError> {
-        let writer_conn = connect(path)?;
-        let (writer, queue) = mpsc::channel(WRITE_QUEUE);
-        let thread_stats = stats.clone();
-        let name = format!("sqlite-writer-{}", stats.service());
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || group_commit::run(writer_conn, queue, thread_stats))
-            .map_err(|e| DbError::Other(format!("cannot start the writer thread: {e}")))?;
+        let writer = Writer::start(connect(path)?, stats.clone())?;
         Ok(SqliteDb {
             path: path.to_owned(),
             writer,
@@ -50,12 +47,9 @@ impl SqliteDb {
         })
     }
 
-    /// Queues a transaction for the writer thread.
-    pub(super) async fn submit(&self, job: Job) -> Result<(), DbError> {
-        self.writer
-            .send(job)
-            .await
-            .map_err(|_| DbError::Unavailable("the database writer has stopped".to_owned()))
+    /// Commits a transaction now, or queues it for the writer thread's next group.
+    pub(super) fn submit(&self, job: Job) {
+        self.writer.submit(job);
     }
 
     /// Runs `f` on a read connection, on this thread.
@@ -77,7 +71,7 @@ impl SqliteDb {
             Some(conn) => Ok(conn),
             None => {
                 let conn = connect(&self.path)?;
-                // Reads must not write; the writer thread owns every change.
+                // Reads must not write; the write connection makes every change.
                 conn.execute_batch("PRAGMA query_only = 1")?;
                 Ok(conn)
             }
@@ -99,7 +93,8 @@ impl SqliteDb {
 
 /// Opens a connection in WAL mode. NORMAL sync is durable across process crashes (a power
 /// loss may lose the last commits, never corrupt the file); busy_timeout covers the rare
-/// moments another process (a backup, the CLI) holds the file.
+/// moments another process (a backup, the CLI) holds the file. No memory map: the file grows
+/// with every few commits, and remapping it cost more (TLB shootdowns) than the reads saved.
 fn connect(path: &Path) -> Result<Connection, DbError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -200,11 +195,6 @@ impl RowAccess for SqliteRow<'_, '_> {
 impl SqliteDb {
     /// Transactions waiting for the writer.
     pub(super) fn queued_writes(&self) -> usize {
-        WRITE_QUEUE - self.writer.capacity()
-    }
-
-    /// Whether the writer thread still takes work.
-    pub(super) fn writer_running(&self) -> bool {
-        !self.writer.is_closed()
+        self.writer.queued()
     }
 }

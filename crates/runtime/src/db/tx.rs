@@ -1,7 +1,7 @@
 //! [`Tx`]: the handle a transaction's (or a read's) code runs statements on, the same for both
-//! engines. It is synchronous on purpose: the whole closure runs in one place (SQLite's writer
-//! thread, or one blocking thread holding a PostgreSQL connection), so a transaction costs one
-//! thread hop, not one per statement.
+//! engines. It is synchronous on purpose: the whole closure runs in one place (on SQLite, the
+//! caller's thread or the writer thread; on PostgreSQL, one blocking thread holding a
+//! connection), so a transaction costs at most one thread hop, not one per statement.
 
 use super::value::{FromRow, Param, RowAccess};
 use super::{Backend, DbError, postgres, sqlite};

@@ -139,3 +139,25 @@ async fn the_inbox_reports_a_redelivered_event_as_already_processed() {
         assert!(other, "{name}");
     }
 }
+
+#[tokio::test]
+async fn events_appended_together_are_relayed_in_order() {
+    for (name, db) in migrated().await {
+        let events: Vec<EventEnvelope> = (0..3).map(|_| event()).collect();
+        let appended = events.clone();
+        db.write("test", move |tx| outbox::append_all(tx, &appended))
+            .await
+            .unwrap();
+        let bus: SharedBus = Arc::new(MemoryBus::new());
+        let mut sub = bus
+            .subscribe("mercato.>", Delivery::Group("g".into()))
+            .await
+            .unwrap();
+        let relay = OutboxRelay::new("test", db, bus);
+        let publishing = tokio::spawn(async move { relay.publish_pending().await });
+        for sent in &events {
+            assert_eq!(received(&mut sub).await.unwrap().id, sent.id, "{name}");
+        }
+        assert_eq!(publishing.await.unwrap().unwrap(), 3, "{name}");
+    }
+}
