@@ -1,12 +1,16 @@
 //! The SQL implementation of [`InventoryStore`], one text for SQLite and PostgreSQL.
 //!
 //! Concurrency: each write is one `Db::write` closure, run as one transaction that reads, decides
-//! and writes (on SQLite by the single writer thread, so writers queue and queued ones commit
-//! together; row locks on PostgreSQL). On PostgreSQL a reservation first locks every stock row
-//! it might take from, in (SKU, location) order, then reads them: what it reads cannot change
-//! before it commits, and two reservations never wait on each other in a cycle. Every change is
-//! still a guarded `UPDATE` whose affected-row count is checked, so stock never goes negative
-//! even if a lock were missed.
+//! and writes (on SQLite there is one writer at a time, so nothing changes under it; row locks
+//! on PostgreSQL). On PostgreSQL a reservation reads every stock row it might take from with
+//! `FOR UPDATE`, in (SKU, location) order: what it reads cannot change before it commits, and
+//! two reservations never wait on each other in a cycle. Every change is still a guarded
+//! `UPDATE` whose affected-row count is checked, so stock never goes negative even if a lock
+//! were missed.
+//!
+//! Statements per use case are kept few (they are what a checkout costs here): stock rows come
+//! back from their `UPDATE … RETURNING`, a reservation's lines are one multi-row `INSERT`, and a
+//! transaction's events are one outbox `INSERT`.
 
 use super::{InventoryStore, Reserved, StoreError, Transitioned};
 use crate::domain::reservation::decide;
@@ -16,7 +20,8 @@ use crate::domain::{
     StockLevel, allocation, stock,
 };
 use crate::events;
-use mercato_runtime::db::{Db, DbError, Tx};
+use mercato_proto::events::EventEnvelope;
+use mercato_runtime::db::{Backend, Db, Param, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox;
 
@@ -48,36 +53,27 @@ fn level(row: LevelRow) -> StockLevel {
     }
 }
 
-/// Why a reservation's transaction was rolled back.
-enum ReserveFailure {
-    /// A reservation with the same id was inserted concurrently, and won.
-    Taken,
-    Store(StoreError),
-}
-
-impl From<StoreError> for ReserveFailure {
-    fn from(e: StoreError) -> Self {
-        ReserveFailure::Store(e)
+/// ` FOR UPDATE` on PostgreSQL, where a read that decides a write must lock what it read;
+/// nothing on SQLite, whose single writer already excludes every other.
+fn for_update(tx: &Tx<'_>) -> &'static str {
+    match tx.backend() {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
     }
 }
 
-impl From<DbError> for ReserveFailure {
-    fn from(e: DbError) -> Self {
-        ReserveFailure::Store(e.into())
-    }
-}
-
-fn load_level(
+/// One stock row, locked for the rest of the transaction (see [`for_update`]).
+fn load_level_for_update(
     tx: &mut Tx<'_>,
     store: &StoreId,
     sku: &str,
     location: &str,
 ) -> Result<Option<StockLevel>, StoreError> {
-    let row: Option<LevelRow> = tx.query_opt(
-        "SELECT sku, location, on_hand, reserved, low_stock_threshold, version
-         FROM stock WHERE store_id = $1 AND sku = $2 AND location = $3",
-        &[store, &sku, &location],
-    )?;
+    let sql = format!(
+        "SELECT {LEVEL_COLUMNS} FROM stock WHERE store_id = $1 AND sku = $2 AND location = $3{}",
+        for_update(tx)
+    );
+    let row: Option<LevelRow> = tx.query_opt(&sql, &[store, &sku, &location])?;
     Ok(row.map(level))
 }
 
@@ -86,23 +82,15 @@ fn levels_sql() -> String {
     format!("SELECT {LEVEL_COLUMNS} FROM stock WHERE store_id = $1 AND sku = $2 ORDER BY location")
 }
 
-fn levels(tx: &mut Tx<'_>, store: &StoreId, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
-    let rows: Vec<LevelRow> = tx.query_all(&levels_sql(), &[store, &sku])?;
+/// Every location's row of one SKU, locked in location order (see [`for_update`]).
+fn levels_for_update(tx: &mut Tx<'_>, store: &StoreId, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
+    let sql = format!("{}{}", levels_sql(), for_update(tx));
+    let rows: Vec<LevelRow> = tx.query_all(&sql, &[store, &sku])?;
     Ok(rows.into_iter().map(level).collect())
 }
 
-/// Takes the row lock of one stock row without changing it (a no-op on SQLite, whose single
-/// writer thread already excludes every other writer). Returns whether the row exists.
-fn lock_level(tx: &mut Tx<'_>, store: &StoreId, sku: &str, location: &str) -> Result<bool, StoreError> {
-    let done = tx.execute(
-        "UPDATE stock SET version = version WHERE store_id = $1 AND sku = $2 AND location = $3",
-        &[store, &sku, &location],
-    )?;
-    Ok(done == 1)
-}
-
 /// Adds the deltas to one stock row if the result keeps `0 <= reserved <= on_hand <= max`;
-/// returns the row before and after.
+/// returns the row before and after (the `UPDATE` returns the row as it left it).
 fn move_stock(
     tx: &mut Tx<'_>,
     store: &StoreId,
@@ -111,11 +99,15 @@ fn move_stock(
     (on_hand_delta, reserved_delta): (i64, i64),
     now_ms: i64,
 ) -> Result<(StockLevel, StockLevel), StoreError> {
-    let done = tx.execute(
+    let sql = format!(
         "UPDATE stock SET on_hand = on_hand + $4, reserved = reserved + $5, version = version + 1,
                 updated_at = $6
          WHERE store_id = $1 AND sku = $2 AND location = $3
-           AND reserved + $5 >= 0 AND on_hand + $4 >= reserved + $5 AND on_hand + $4 <= $7",
+           AND reserved + $5 >= 0 AND on_hand + $4 >= reserved + $5 AND on_hand + $4 <= $7
+         RETURNING {LEVEL_COLUMNS}"
+    );
+    let row: Option<LevelRow> = tx.query_opt(
+        &sql,
         &[
             store,
             &sku,
@@ -126,14 +118,10 @@ fn move_stock(
             &stock::MAX_ON_HAND,
         ],
     )?;
-    let guard = || StoreError::Guard {
+    let after = level(row.ok_or_else(|| StoreError::Guard {
         sku: sku.to_owned(),
         location: location.to_owned(),
-    };
-    if done != 1 {
-        return Err(guard());
-    }
-    let after = load_level(tx, store, sku, location)?.ok_or_else(guard)?;
+    })?);
     let before = StockLevel {
         on_hand: after.on_hand - on_hand_delta,
         reserved: after.reserved - reserved_delta,
@@ -144,45 +132,41 @@ fn move_stock(
 }
 
 /// `stock_changed` for a changed row, and `low_stock` when the change crossed the threshold.
-fn append_stock_events(
-    tx: &mut Tx<'_>,
-    store: &StoreId,
-    before: Option<&StockLevel>,
-    after: &StockLevel,
-) -> Result<(), StoreError> {
-    outbox::append(tx, &events::stock_changed(store, after))?;
+fn stock_events(store: &StoreId, before: Option<&StockLevel>, after: &StockLevel) -> Vec<EventEnvelope> {
+    let mut out = vec![events::stock_changed(store, after)];
     if stock::crossed_low(before, after) {
-        outbox::append(tx, &events::low_stock(store, after))?;
+        out.push(events::low_stock(store, after));
     }
-    Ok(())
+    out
 }
 
+/// A reservation with its lines, in one statement.
 fn load_reservation(
     tx: &mut Tx<'_>,
     store: &StoreId,
     id: &ReservationId,
 ) -> Result<Option<ReservationRecord>, StoreError> {
-    let row: Option<(String, i64, i64, i64)> = tx.query_opt(
-        "SELECT status, expires_at, created_at, updated_at FROM reservations
-         WHERE store_id = $1 AND id = $2",
+    type Row = (String, i64, i64, i64, Option<String>, Option<String>, Option<i64>);
+    let rows: Vec<Row> = tx.query_all(
+        "SELECT r.status, r.expires_at, r.created_at, r.updated_at, l.sku, l.location, l.quantity
+         FROM reservations r
+         LEFT JOIN reservation_lines l ON l.store_id = r.store_id AND l.reservation_id = r.id
+         WHERE r.store_id = $1 AND r.id = $2",
         &[store, id],
     )?;
-    let Some((status, expires_at_ms, created_at_ms, updated_at_ms)) = row else {
+    let Some((status, expires_at_ms, created_at_ms, updated_at_ms, ..)) = rows.first().cloned() else {
         return Ok(None);
     };
     let status = Status::parse(&status)
         .ok_or_else(|| StoreError::Corrupt(format!("reservation status {status:?}")))?;
-    let rows: Vec<(String, String, i64)> = tx.query_all(
-        "SELECT sku, location, quantity FROM reservation_lines
-         WHERE store_id = $1 AND reservation_id = $2",
-        &[store, id],
-    )?;
     let mut lines: Vec<LineRecord> = rows
         .into_iter()
-        .map(|(sku, location, quantity)| LineRecord {
-            sku,
-            location,
-            quantity,
+        .filter_map(|(.., sku, location, quantity)| {
+            Some(LineRecord {
+                sku: sku?,
+                location: location?,
+                quantity: quantity?,
+            })
         })
         .collect();
     lines.sort();
@@ -195,6 +179,33 @@ fn load_reservation(
         created_at_ms,
         updated_at_ms,
     }))
+}
+
+/// The lines of a new reservation, in one statement.
+fn insert_lines(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    id: &ReservationId,
+    lines: &[LineRecord],
+) -> Result<(), StoreError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..lines.len())
+        .map(|i| format!("($1, $2, ${}, ${}, ${})", 3 * i + 3, 3 * i + 4, 3 * i + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut params: Vec<&dyn Param> = vec![store, id];
+    for line in lines {
+        params.extend([&line.sku as &dyn Param, &line.location, &line.quantity]);
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO reservation_lines (store_id, reservation_id, sku, location, quantity) VALUES {rows}"
+        ),
+        &params,
+    )?;
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -221,8 +232,7 @@ impl InventoryStore for SqlInventoryStore {
         self.db
             .write("write_stock", move |tx| {
                 let (store, sku, location) = (&store, sku.as_str(), location.as_str());
-                lock_level(tx, store, sku, location)?;
-                let before = load_level(tx, store, sku, location)?;
+                let before = load_level_for_update(tx, store, sku, location)?;
                 let after = stock::apply(before.as_ref(), sku, location, change)?;
                 match &before {
                     None => {
@@ -269,7 +279,7 @@ impl InventoryStore for SqlInventoryStore {
                         }
                     }
                 }
-                append_stock_events(tx, store, before.as_ref(), &after)?;
+                outbox::append_all(tx, &stock_events(store, before.as_ref(), &after))?;
                 Ok(after)
             })
             .await
@@ -288,44 +298,35 @@ impl InventoryStore for SqlInventoryStore {
 
     async fn reserve(&self, r: &NewReservation, now_ms: i64) -> Result<Reserved, StoreError> {
         let request = r.clone();
-        let written = self
-            .db
+        self.db
             .write("reserve", move |tx| {
                 let r = &request;
                 let store = &r.store;
-                if let Some(existing) = load_reservation(tx, store, &r.id)? {
-                    return Ok(Reserved::Existing(existing));
-                }
                 let expires_at_ms = now_ms + r.ttl_ms;
+                // A repeated request (a saga resuming) finds its id taken and answers with what
+                // was reserved the first time; on PostgreSQL a concurrent twin waits here for the
+                // first to commit or roll back.
                 let inserted = tx.execute(
                     "INSERT INTO reservations (store_id, id, status, expires_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $5)",
+                     VALUES ($1, $2, $3, $4, $5, $5)
+                     ON CONFLICT (store_id, id) DO NOTHING",
                     &[store, &r.id, &Status::Held.as_str(), &expires_at_ms, &now_ms],
-                );
-                if let Err(e) = inserted {
-                    if !e.is_unique_violation() {
-                        return Err(e.into());
-                    }
-                    // The same id is being reserved concurrently and won: roll back, then answer
-                    // with its result (below, outside this transaction).
-                    return Err(ReserveFailure::Taken);
+                )?;
+                if inserted == 0 {
+                    return load_reservation(tx, store, &r.id)?
+                        .map(Reserved::Existing)
+                        .ok_or(StoreError::Stale);
                 }
 
-                // Lock every location of every SKU asked for, in (SKU, location) order, then read them.
+                // Read (and on PostgreSQL lock) every location of every SKU asked for, in (SKU,
+                // location) order.
                 let mut candidates = Vec::new();
                 for (sku, _) in &r.lines {
-                    let mut locations: Vec<(String,)> = tx.query_all(
-                        "SELECT location FROM stock WHERE store_id = $1 AND sku = $2",
-                        &[store, &sku.as_str()],
-                    )?;
-                    locations.sort();
-                    for (location,) in &locations {
-                        lock_level(tx, store, sku.as_str(), location)?;
-                    }
-                    candidates.extend(levels(tx, store, sku.as_str())?);
+                    candidates.extend(levels_for_update(tx, store, sku.as_str())?);
                 }
                 // Returning an error below rolls everything back: all lines or none.
                 let parts = allocation::allocate(&r.lines, &candidates).map_err(StoreError::Insufficient)?;
+                let mut events = Vec::with_capacity(parts.len() + 1);
                 for part in &parts {
                     let (before, after) =
                         move_stock(tx, store, &part.sku, &part.location, (0, part.quantity), now_ms)
@@ -334,13 +335,9 @@ impl InventoryStore for SqlInventoryStore {
                                 StoreError::Guard { .. } => StoreError::Stale,
                                 e => e,
                             })?;
-                    append_stock_events(tx, store, Some(&before), &after)?;
-                    tx.execute(
-                        "INSERT INTO reservation_lines (store_id, reservation_id, sku, location, quantity)
-                         VALUES ($1, $2, $3, $4, $5)",
-                        &[store, &r.id, &part.sku, &part.location, &part.quantity],
-                    )?;
+                    events.extend(stock_events(store, Some(&before), &after));
                 }
+                insert_lines(tx, store, &r.id, &parts)?;
                 let record = ReservationRecord {
                     id: r.id,
                     store_id: *store,
@@ -350,18 +347,11 @@ impl InventoryStore for SqlInventoryStore {
                     created_at_ms: now_ms,
                     updated_at_ms: now_ms,
                 };
-                outbox::append(tx, &events::reservation_changed(None, &record))?;
+                events.push(events::reservation_changed(None, &record));
+                outbox::append_all(tx, &events)?;
                 Ok(Reserved::Held(record))
             })
-            .await;
-        match written {
-            Ok(reserved) => Ok(reserved),
-            Err(ReserveFailure::Store(e)) => Err(e),
-            Err(ReserveFailure::Taken) => match self.reservation(&r.store, &r.id).await? {
-                Some(existing) => Ok(Reserved::Existing(existing)),
-                None => Err(StoreError::Stale),
-            },
-        }
+            .await
     }
 
     async fn transition(
@@ -400,14 +390,16 @@ impl InventoryStore for SqlInventoryStore {
                 if moved != 1 {
                     return Err(StoreError::Stale);
                 }
+                let mut events = Vec::with_capacity(record.lines.len() + 1);
                 for line in &record.lines {
                     let effect = action.stock_effect(line.quantity);
                     let (before, after) = move_stock(tx, store, &line.sku, &line.location, effect, now_ms)?;
-                    append_stock_events(tx, store, Some(&before), &after)?;
+                    events.extend(stock_events(store, Some(&before), &after));
                 }
                 record.status = next;
                 record.updated_at_ms = now_ms;
-                outbox::append(tx, &events::reservation_changed(Some(action), &record))?;
+                events.push(events::reservation_changed(Some(action), &record));
+                outbox::append_all(tx, &events)?;
                 Ok(Transitioned::Applied(record))
             })
             .await
