@@ -431,9 +431,9 @@ impl OrdersService {
         let due = self.store.due_sagas(now_ms, DRIVER_BATCH).await?;
         let mut driven = 0;
         for (store, id) in due {
-            if !self.store.claim(&store, &id, now_ms, now_ms + LEASE_MS).await? {
+            let Some(payment_json) = self.store.claim(&store, &id, now_ms, now_ms + LEASE_MS).await? else {
                 continue;
-            }
+            };
             let Some(order) = self.load_order(&store, &id).await? else {
                 continue;
             };
@@ -450,7 +450,11 @@ impl OrdersService {
                 self.store.settle(&store, &repair).await?;
                 continue;
             }
-            match self.drive(&store, order, None).await {
+            // The payment details came with the claim. When there are none (they are erased
+            // when a saga ends, so a reopened saga has none), drive reads them itself if its
+            // authorize step is due, as before.
+            let payment = serde_json::from_str(&payment_json).ok();
+            match self.drive(&store, order, payment).await {
                 Ok(_) => driven += 1,
                 Err(e) => tracing::warn!(order = %id, error = %e, "saga not driven; retrying later"),
             }

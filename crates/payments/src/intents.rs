@@ -33,8 +33,14 @@ impl PaymentsService {
         let store = store_id(&req.store_id)?;
         let input = validate::authorize(&req)?;
         let card_hash = input.card.hash();
-        for _ in 0..ATTEMPTS {
-            if let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
+        for attempt in 0..ATTEMPTS {
+            // The first attempt inserts without looking the key up: the (store, idempotency key)
+            // unique index tells a new key from a known one, so a new payment (the common case)
+            // saves that read. A known key comes back `Duplicate`, and the next attempt looks its
+            // intent up and replays or resumes it (having scored for nothing; scoring only reads).
+            if attempt > 0
+                && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await?
+            {
                 return self.replay_authorization(existing, &input, &card_hash).await;
             }
             let fraud = self

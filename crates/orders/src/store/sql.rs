@@ -7,7 +7,7 @@
 //! and friends.
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
-use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
+use super::{CheckoutStart, IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
 use crate::domain::{Cart, CartId, CartLine, CartStatus, EventData, Order, OrderEvent, OrderId, SkuInfo};
 use mercato_runtime::db::{Db, DbError, Param, Tx};
 use mercato_runtime::ids::StoreId;
@@ -137,6 +137,50 @@ fn append_events(
     }
 }
 
+/// SKU rows per statement; the catalog allows 100 variants per product, so one statement.
+const SKUS_PER_INSERT: usize = 100;
+
+/// Writes a product's SKUs with multi-row upserts (one statement per [`SKUS_PER_INSERT`]
+/// rows) instead of one statement per SKU. A SKU listed twice keeps its last entry, as
+/// consecutive single-row upserts would (and PostgreSQL refuses one statement that would update
+/// a row twice).
+fn upsert_skus(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    product_id: &str,
+    skus: &[SkuInfo],
+) -> Result<(), StoreError> {
+    let mut last: Vec<&SkuInfo> = Vec::with_capacity(skus.len());
+    for (i, s) in skus.iter().enumerate() {
+        if !skus[i + 1..].iter().any(|later| later.sku == s.sku) {
+            last.push(s);
+        }
+    }
+    for chunk in last.chunks(SKUS_PER_INSERT) {
+        // $1 and $2 (store and product) are shared by every row.
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = 2 + i * 4;
+                format!("($1, ${}, $2, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO catalog_skus (store_id, sku, product_id, title, price_minor, currency)
+             VALUES {values}
+             ON CONFLICT (store_id, sku) DO UPDATE SET product_id = excluded.product_id,
+               title = excluded.title, price_minor = excluded.price_minor, currency = excluded.currency"
+        );
+        let mut params: Vec<&dyn Param> = Vec::with_capacity(2 + chunk.len() * 4);
+        params.extend_from_slice(&[store, &product_id]);
+        for s in chunk {
+            params.extend_from_slice(&[&s.sku, &s.title, &s.price_minor, &s.currency]);
+        }
+        tx.execute(&sql, &params)?;
+    }
+    Ok(())
+}
+
 fn state_json(order: &Order) -> String {
     serde_json::to_string(order).unwrap_or_default()
 }
@@ -166,32 +210,23 @@ impl OrdersStore for SqlOrdersStore {
                 if !inbox::first_delivery(tx, &consumer, &event_id)? {
                     return Ok(false);
                 }
-                let known: Option<(i64,)> = tx.query_opt(
-                    "SELECT version FROM catalog_products WHERE store_id = $1 AND product_id = $2",
-                    &[&store, &product_id],
+                // The version guard is the upsert's own WHERE (folded from a SELECT of the known
+                // version): a row at this version or newer is left alone and nothing changes.
+                let newer = tx.execute(
+                    "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 0)
+                     ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 0
+                     WHERE catalog_products.version < excluded.version",
+                    &[&store, &product_id, &version],
                 )?;
-                if known.is_some_and(|(v,)| v >= version) {
+                if newer == 0 {
                     // Stale: the inbox record still commits.
                     return Ok(false);
                 }
                 tx.execute(
-                    "INSERT INTO catalog_products (store_id, product_id, version, deleted) VALUES ($1, $2, $3, 0)
-                     ON CONFLICT (store_id, product_id) DO UPDATE SET version = excluded.version, deleted = 0",
-                    &[&store, &product_id, &version],
-                )?;
-                tx.execute(
                     "DELETE FROM catalog_skus WHERE store_id = $1 AND product_id = $2",
                     &[&store, &product_id],
                 )?;
-                for s in &skus {
-                    tx.execute(
-                        "INSERT INTO catalog_skus (store_id, sku, product_id, title, price_minor, currency)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (store_id, sku) DO UPDATE SET product_id = excluded.product_id,
-                           title = excluded.title, price_minor = excluded.price_minor, currency = excluded.currency",
-                        &[&store, &s.sku, &product_id, &s.title, &s.price_minor, &s.currency],
-                    )?;
-                }
+                upsert_skus(tx, &store, &product_id, &skus)?;
                 Ok(true)
             })
             .await
@@ -255,6 +290,54 @@ impl OrdersStore for SqlOrdersStore {
         let sql = format!("SELECT {CART_COLUMNS} FROM carts WHERE store_id = $1 AND id = $2");
         let row: Option<CartRow> = self.db.query_opt(&sql, &[store, id]).await?;
         row.map(|r| cart(store, r)).transpose()
+    }
+
+    async fn cart_with_sku(
+        &self,
+        store: &StoreId,
+        id: &CartId,
+        sku: &str,
+    ) -> Result<Option<(Cart, Option<SkuInfo>)>, StoreError> {
+        // One statement for the two reads a cart line change needs.
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let row: Option<Row> = self
+            .db
+            .query_opt(
+                "SELECT c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status, c.created_at,
+                        c.updated_at, c.version, s.product_id, s.title, s.price_minor, s.currency
+                 FROM carts c LEFT JOIN catalog_skus s ON s.store_id = c.store_id AND s.sku = $3
+                 WHERE c.store_id = $1 AND c.id = $2",
+                &[store, id, &sku],
+            )
+            .await?;
+        let Some((a, b, c, d, e, f, g, h, i, product_id, title, price_minor, currency)) = row else {
+            return Ok(None);
+        };
+        let info = match (product_id, title, price_minor, currency) {
+            (Some(product_id), Some(title), Some(price_minor), Some(currency)) => Some(SkuInfo {
+                sku: sku.to_owned(),
+                product_id,
+                title,
+                price_minor,
+                currency,
+            }),
+            _ => None,
+        };
+        Ok(Some((cart(store, (a, b, c, d, e, f, g, h, i))?, info)))
     }
 
     async fn open_cart_of(&self, store: &StoreId, customer_id: &str) -> Result<Option<Cart>, StoreError> {
@@ -321,6 +404,67 @@ impl OrdersStore for SqlOrdersStore {
             })
         })
         .transpose()
+    }
+
+    async fn checkout_start(
+        &self,
+        store: &StoreId,
+        scope: &str,
+        key: &str,
+        not_before_ms: i64,
+        cart_id: &CartId,
+    ) -> Result<CheckoutStart, StoreError> {
+        // One statement for both reads: a one-row table left-joined to each, so that either
+        // may be missing.
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Row = self
+            .db
+            .query_one(
+                "SELECT k.request_hash, k.order_id, k.created_at,
+                        c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status,
+                        c.created_at, c.updated_at, c.version
+                 FROM (SELECT 1 AS one) AS x
+                 LEFT JOIN idempotency_keys k
+                   ON k.store_id = $1 AND k.scope = $2 AND k.idem_key = $3 AND k.created_at >= $4
+                 LEFT JOIN carts c ON c.store_id = $1 AND c.id = $5",
+                &[store, &scope, &key, &not_before_ms, cart_id],
+            )
+            .await?;
+        let (request_hash, order_id, created_at, a, b, c, d, e, f, g, h, i) = row;
+        if let (Some(request_hash), Some(order_id), Some(created_at_ms)) =
+            (request_hash, order_id, created_at)
+        {
+            // The cart is not decoded: a replay does not need it.
+            return Ok(CheckoutStart::Replay(IdempotencyRecord {
+                scope: scope.to_owned(),
+                key: key.to_owned(),
+                request_hash,
+                order_id: order_id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("order id {order_id:?}")))?,
+                created_at_ms,
+            }));
+        }
+        let cart = match (a, b, c, d, e, f, g, h, i) {
+            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h), Some(i)) => {
+                Some(cart(store, (a, b, c, d, e, f, g, h, i))?)
+            }
+            _ => None,
+        };
+        Ok(CheckoutStart::Fresh(cart))
     }
 
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError> {
@@ -450,9 +594,8 @@ impl OrdersStore for SqlOrdersStore {
                         &if done { 0 } else { locked_until_ms },
                     ],
                 )?;
-                for e in &outbox_events {
-                    outbox::append(tx, e)?;
-                }
+                // One multi-row insert however many events (one per saga end today).
+                outbox::append_all(tx, &outbox_events)?;
                 if let Some(cart) = reopen_cart {
                     tx.execute(
                         "UPDATE carts SET status = 'open', version = version + 1, updated_at = $3
@@ -539,17 +682,23 @@ impl OrdersStore for SqlOrdersStore {
         order: &OrderId,
         now_ms: i64,
         until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = self
+    ) -> Result<Option<String>, StoreError> {
+        let store = *store;
+        let order = order.to_string();
+        // RETURNING hands the claimer the payment details with the lease, instead of a later
+        // SELECT of the same row (the row's saga stays this runner's while the lease runs).
+        let claimed: Option<(String,)> = self
             .db
-            .execute(
-                "claim_saga",
-                "UPDATE orders SET locked_until = $3
-                 WHERE store_id = $1 AND id = $2 AND saga_state = 'running' AND locked_until < $4",
-                &[store, order, &until_ms, &now_ms],
-            )
+            .write("claim_saga", move |tx| {
+                tx.query_opt(
+                    "UPDATE orders SET locked_until = $3
+                     WHERE store_id = $1 AND id = $2 AND saga_state = 'running' AND locked_until < $4
+                     RETURNING payment_json",
+                    &[&store, &order, &until_ms, &now_ms],
+                )
+            })
             .await?;
-        Ok(done == 1)
+        Ok(claimed.map(|(payment_json,)| payment_json))
     }
 
     async fn lease(&self, store: &StoreId, order: &OrderId, until_ms: i64) -> Result<(), StoreError> {

@@ -78,6 +78,40 @@ async fn cart_lines_are_refused_for_unknown_skus_bad_quantities_too_many_lines_o
 }
 
 #[tokio::test]
+async fn the_sku_projection_ignores_product_versions_it_has_seen_or_passed() {
+    for env in envs().await {
+        let buyer = customer("ann");
+        let price = |cart: Cart| cart.total_minor;
+        env.product("p-S", 2, &[("S", 200, "EUR"), ("S2", 20, "EUR")])
+            .await;
+        let cart = env.cart_for(&buyer, &[("S", 1)]).await;
+        assert_eq!(price(cart), 200, "{}", env.backend);
+        // An older version, and the same version again (another event), change nothing.
+        env.product("p-S", 1, &[("S", 100, "EUR")]).await;
+        env.product("p-S", 2, &[("S", 300, "EUR")]).await;
+        assert_eq!(price(env.cart_for(&buyer, &[("S", 1)]).await), 200);
+        assert_eq!(price(env.cart_for(&buyer, &[("S2", 1)]).await), 20);
+        // A newer version replaces the product's SKUs: S2 is gone.
+        env.product("p-S", 3, &[("S", 400, "EUR")]).await;
+        assert_eq!(price(env.cart_for(&buyer, &[("S", 1)]).await), 400);
+        let fresh = env.cart_for(&buyer, &[]).await;
+        assert_eq!(
+            code(env.add(&buyer, &fresh.id, "S2", 1).await),
+            ErrorCode::ValidationFailed
+        );
+        // Deleted at version 4: that version cannot bring it back, the next one does.
+        env.delete_product("p-S", 4).await;
+        env.product("p-S", 4, &[("S", 500, "EUR")]).await;
+        assert_eq!(
+            code(env.add(&buyer, &fresh.id, "S", 1).await),
+            ErrorCode::ValidationFailed
+        );
+        env.product("p-S", 5, &[("S", 600, "EUR")]).await;
+        assert_eq!(price(env.cart_for(&buyer, &[("S", 1)]).await), 600);
+    }
+}
+
+#[tokio::test]
 async fn an_anonymous_cart_answers_only_to_its_token_which_is_stored_hashed() {
     for env in envs().await {
         env.sku("A", 100, 10).await;

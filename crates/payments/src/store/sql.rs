@@ -37,7 +37,7 @@ const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, store_id, order_id
      customer_id, email, failure_code, fraud_score, fraud_reasons, fraud_decision, \
      provider_reference, settle_kind, settle_key, settle_minor, version, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24)";
+     $20, $21, $22, $23, $24) ON CONFLICT (store_id, idempotency_key) DO NOTHING";
 
 /// Only the fields that can change; the WHERE clause carries the version that was read.
 const UPDATE_INTENT: &str = "UPDATE payment_intents SET status = $1, captured_minor = $2, \
@@ -204,11 +204,10 @@ fn update(tx: &mut Tx<'_>, store: &StoreId, next: &IntentRecord, expected: i64) 
     Ok(())
 }
 
+/// Appends the events to the outbox in one statement, however many there are (folded: this was
+/// one INSERT per event, e.g. two for an authorization that fraud scoring flagged).
 fn append(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbError> {
-    for e in events {
-        mercato_runtime::outbox::append(tx, e)?;
-    }
-    Ok(())
+    mercato_runtime::outbox::append_all(tx, events)
 }
 
 #[async_trait]
@@ -229,7 +228,11 @@ impl PaymentsStore for SqlPaymentsStore {
         let events = events.to_vec();
         self.db
             .write("insert_intent", move |tx| {
-                // The (store, idempotency key) unique index decides between racing requests.
+                // The (store, idempotency key) unique index decides between racing requests: a
+                // taken key inserts nothing (on PostgreSQL, after waiting for a racing insert to
+                // commit), which is `Duplicate`. ON CONFLICT rather than a unique violation, so
+                // that a replay (`authorize` inserts before it looks a key up) is no database
+                // error; any other unique violation is `Duplicate` as before.
                 let inserted = tx.execute(
                     INSERT_INTENT,
                     &[
@@ -260,6 +263,7 @@ impl PaymentsStore for SqlPaymentsStore {
                     ],
                 );
                 match inserted {
+                    Ok(0) => return Err(StoreError::Duplicate),
                     Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
                     other => other?,
                 };

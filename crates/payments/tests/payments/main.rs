@@ -8,5 +8,6 @@ mod audit;
 mod authorize;
 mod bench;
 mod fraud;
+mod provider;
 mod settle;
 mod support;
