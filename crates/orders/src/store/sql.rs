@@ -9,7 +9,7 @@
 
 use super::{CheckoutStart, IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
 use crate::domain::{Cart, CartId, CartLine, CartStatus, EventData, Order, OrderEvent, OrderId, SkuInfo};
-use mercato_runtime::db::{Db, DbError, Param, Tx};
+use mercato_runtime::db::{Columns, Db, DbError, FromRow, Param, RowAccess, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
 
@@ -28,6 +28,56 @@ type CartRow = (String, String, String, String, String, String, i64, i64, i64);
 
 const CART_COLUMNS: &str =
     "id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version";
+
+/// [`CART_COLUMNS`] of a table aliased `c`, for joins.
+const CART_COLUMNS_OF_C: &str = "c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status, c.created_at, c.updated_at, c.version";
+
+/// A cart's row and, if the catalog knows the SKU asked about, its (product id, title, price,
+/// currency) ([`OrdersStore::cart_with_sku`]).
+struct CartWithSkuRow {
+    cart: CartRow,
+    sku: Option<(String, String, i64, String)>,
+}
+
+impl FromRow for CartWithSkuRow {
+    fn from_row(row: &dyn RowAccess) -> Result<Self, DbError> {
+        let sku = Columns::from(row, 9);
+        Ok(CartWithSkuRow {
+            cart: FromRow::from_row(row)?,
+            sku: if sku.is_null()? {
+                None
+            } else {
+                Some(FromRow::from_row(&sku)?)
+            },
+        })
+    }
+}
+
+/// What a checkout starts from: the idempotency key's record (request hash, order id, time), if
+/// taken, and the cart's row, if any ([`OrdersStore::checkout_start`]).
+struct StartRow {
+    key: Option<(String, String, i64)>,
+    cart: Option<CartRow>,
+}
+
+impl FromRow for StartRow {
+    fn from_row(row: &dyn RowAccess) -> Result<Self, DbError> {
+        let key = Columns::from(row, 0);
+        let cart = Columns::from(row, 3);
+        Ok(StartRow {
+            key: if key.is_null()? {
+                None
+            } else {
+                Some(FromRow::from_row(&key)?)
+            },
+            cart: if cart.is_null()? {
+                None
+            } else {
+                Some(FromRow::from_row(&cart)?)
+            },
+        })
+    }
+}
 
 fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
     let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version) = row;
@@ -299,45 +349,28 @@ impl OrdersStore for SqlOrdersStore {
         sku: &str,
     ) -> Result<Option<(Cart, Option<SkuInfo>)>, StoreError> {
         // One statement for the two reads a cart line change needs.
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
+        let sql = format!(
+            "SELECT {cart}, s.product_id, s.title, s.price_minor, s.currency
+             FROM carts c LEFT JOIN catalog_skus s ON s.store_id = c.store_id AND s.sku = $3
+             WHERE c.store_id = $1 AND c.id = $2",
+            cart = CART_COLUMNS_OF_C
         );
-        let row: Option<Row> = self
-            .db
-            .query_opt(
-                "SELECT c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status, c.created_at,
-                        c.updated_at, c.version, s.product_id, s.title, s.price_minor, s.currency
-                 FROM carts c LEFT JOIN catalog_skus s ON s.store_id = c.store_id AND s.sku = $3
-                 WHERE c.store_id = $1 AND c.id = $2",
-                &[store, id, &sku],
-            )
-            .await?;
-        let Some((a, b, c, d, e, f, g, h, i, product_id, title, price_minor, currency)) = row else {
+        let row: Option<CartWithSkuRow> = self.db.query_opt(&sql, &[store, id, &sku]).await?;
+        let Some(CartWithSkuRow {
+            cart: row,
+            sku: known,
+        }) = row
+        else {
             return Ok(None);
         };
-        let info = match (product_id, title, price_minor, currency) {
-            (Some(product_id), Some(title), Some(price_minor), Some(currency)) => Some(SkuInfo {
-                sku: sku.to_owned(),
-                product_id,
-                title,
-                price_minor,
-                currency,
-            }),
-            _ => None,
-        };
-        Ok(Some((cart(store, (a, b, c, d, e, f, g, h, i))?, info)))
+        let info = known.map(|(product_id, title, price_minor, currency)| SkuInfo {
+            sku: sku.to_owned(),
+            product_id,
+            title,
+            price_minor,
+            currency,
+        });
+        Ok(Some((cart(store, row)?, info)))
     }
 
     async fn open_cart_of(&self, store: &StoreId, customer_id: &str) -> Result<Option<Cart>, StoreError> {
@@ -416,37 +449,20 @@ impl OrdersStore for SqlOrdersStore {
     ) -> Result<CheckoutStart, StoreError> {
         // One statement for both reads: a one-row table left-joined to each, so that either
         // may be missing.
-        type Row = (
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let row: Row = self
+        let row: StartRow = self
             .db
             .query_one(
-                "SELECT k.request_hash, k.order_id, k.created_at,
-                        c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status,
-                        c.created_at, c.updated_at, c.version
+                &format!(
+                    "SELECT k.request_hash, k.order_id, k.created_at, {CART_COLUMNS_OF_C}
                  FROM (SELECT 1 AS one) AS x
                  LEFT JOIN idempotency_keys k
                    ON k.store_id = $1 AND k.scope = $2 AND k.idem_key = $3 AND k.created_at >= $4
-                 LEFT JOIN carts c ON c.store_id = $1 AND c.id = $5",
+                 LEFT JOIN carts c ON c.store_id = $1 AND c.id = $5"
+                ),
                 &[store, &scope, &key, &not_before_ms, cart_id],
             )
             .await?;
-        let (request_hash, order_id, created_at, a, b, c, d, e, f, g, h, i) = row;
-        if let (Some(request_hash), Some(order_id), Some(created_at_ms)) =
-            (request_hash, order_id, created_at)
-        {
+        if let Some((request_hash, order_id, created_at_ms)) = row.key {
             // The cart is not decoded: a replay does not need it.
             return Ok(CheckoutStart::Replay(IdempotencyRecord {
                 scope: scope.to_owned(),
@@ -458,13 +474,9 @@ impl OrdersStore for SqlOrdersStore {
                 created_at_ms,
             }));
         }
-        let cart = match (a, b, c, d, e, f, g, h, i) {
-            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h), Some(i)) => {
-                Some(cart(store, (a, b, c, d, e, f, g, h, i))?)
-            }
-            _ => None,
-        };
-        Ok(CheckoutStart::Fresh(cart))
+        Ok(CheckoutStart::Fresh(
+            row.cart.map(|c| cart(store, c)).transpose()?,
+        ))
     }
 
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError> {
