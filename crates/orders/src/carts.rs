@@ -23,14 +23,6 @@ pub(crate) fn cart_id(s: &str) -> Result<CartId, ServiceError> {
     CartId::parse("cart_id", s)
 }
 
-/// The cart read if the caller owns it; 404 otherwise, so that carts cannot be probed.
-pub(crate) fn owned(cart: Option<Cart>, caller: &Caller) -> Result<Cart, ServiceError> {
-    match cart {
-        Some(cart) if cart.owned_by(caller) => Ok(cart),
-        _ => Err(ServiceError::not_found("cart")),
-    }
-}
-
 impl OrdersService {
     pub(crate) async fn create_cart(&self, req: pb::CreateCartRequest) -> Result<pb::Cart, ServiceError> {
         let store = store_id(&req.store_id)?;
@@ -48,7 +40,10 @@ impl OrdersService {
         id: &CartId,
         caller: &Caller,
     ) -> Result<Cart, ServiceError> {
-        owned(self.store.cart(store, id).await?, caller)
+        match self.store.cart(store, id).await? {
+            Some(cart) if cart.owned_by(caller) => Ok(cart),
+            _ => Err(ServiceError::not_found("cart")),
+        }
     }
 
     pub(crate) async fn get_cart(&self, req: pb::GetCartRequest) -> Result<pb::Cart, ServiceError> {
@@ -90,12 +85,7 @@ impl OrdersService {
             return Err(ServiceError::invalid_field("sku", "is required"));
         }
         for _ in 0..ATTEMPTS {
-            // The cart and the catalog's SKU come in one read; the SKU is used only for a new line.
-            let (cart, known) = match self.store.cart_with_sku(&store, &id, sku).await? {
-                Some((cart, known)) => (Some(cart), known),
-                None => (None, None),
-            };
-            let mut cart = owned(cart, caller)?;
+            let mut cart = self.owned_cart(&store, &id, caller).await?;
             // A line already in the cart can still be changed (or removed) after its SKU left
             // the catalog; a new line needs a SKU the catalog knows.
             let info = match cart.lines.iter().find(|l| l.sku == sku) {
@@ -106,7 +96,11 @@ impl OrdersService {
                     price_minor: l.unit_price_minor,
                     currency: cart.currency.clone(),
                 },
-                None => known.ok_or_else(|| ServiceError::invalid_field("sku", "is not in the catalog"))?,
+                None => self
+                    .store
+                    .sku(&store, sku)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid_field("sku", "is not in the catalog"))?,
             };
             let expected = cart.version;
             change(&mut cart, &info)?;

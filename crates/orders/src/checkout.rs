@@ -6,13 +6,13 @@
 //! while the first request's saga is still running it is 409. Concurrent requests with one key
 //! race on the key's row inside the placing transaction, so only one order is ever placed.
 
-use crate::carts::{cart_id, owned};
+use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
 use crate::domain::{Caller, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
 use crate::events;
 use crate::orchestrator::{LEASE_MS, Payment};
 use crate::service::{OrdersService, store_id};
-use crate::store::{CheckoutStart, IdempotencyRecord, Placement, StoreError};
+use crate::store::{IdempotencyRecord, Placement, StoreError};
 use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
@@ -62,15 +62,15 @@ impl OrdersService {
             req.request_hash.clone()
         };
         let now = now_ms();
-        // The key's record and the cart in one read; the cart counts only when the key is free.
-        let mut cart = match self
+        if let Some(record) = self
             .store
-            .checkout_start(&store, &scope, key, now - KEY_TTL_MS, &cart)
+            .idempotency(&store, &scope, key, now - KEY_TTL_MS)
             .await?
         {
-            CheckoutStart::Replay(record) => return self.replay(&store, &record, &request_hash).await,
-            CheckoutStart::Fresh(cart) => owned(cart, &caller)?,
-        };
+            return self.replay(&store, &record, &request_hash).await;
+        }
+
+        let mut cart = self.owned_cart(&store, &cart, &caller).await?;
         if cart.status != CartStatus::Open {
             return Err(ServiceError::conflict(format!(
                 "the cart is {}",

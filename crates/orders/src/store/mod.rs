@@ -56,13 +56,6 @@ pub struct IdempotencyRecord {
     pub created_at_ms: i64,
 }
 
-/// What a checkout reads before placing its order: the key's record if it is taken (the cart
-/// is then not needed), else the cart.
-pub enum CheckoutStart {
-    Replay(IdempotencyRecord),
-    Fresh(Option<Cart>),
-}
-
 /// Everything a checkout writes in its first transaction.
 pub struct Placement<'a> {
     pub idempotency: &'a IdempotencyRecord,
@@ -119,14 +112,6 @@ pub trait OrdersStore: Send + Sync + 'static {
 
     async fn insert_cart(&self, cart: &Cart) -> Result<(), StoreError>;
     async fn cart(&self, store: &StoreId, id: &CartId) -> Result<Option<Cart>, StoreError>;
-    /// The cart (as [`OrdersStore::cart`]) with the catalog's `sku` (as [`OrdersStore::sku`]),
-    /// in one statement.
-    async fn cart_with_sku(
-        &self,
-        store: &StoreId,
-        id: &CartId,
-        sku: &str,
-    ) -> Result<Option<(Cart, Option<SkuInfo>)>, StoreError>;
     /// The customer's most recently changed open cart.
     async fn open_cart_of(&self, store: &StoreId, customer_id: &str) -> Result<Option<Cart>, StoreError>;
     /// Writes `cart` if its stored version is still `expected` ([`StoreError::Stale`] otherwise).
@@ -151,16 +136,6 @@ pub trait OrdersStore: Send + Sync + 'static {
         key: &str,
         not_before_ms: i64,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    /// [`OrdersStore::idempotency`] and, when the key is free, [`OrdersStore::cart`], in one
-    /// statement.
-    async fn checkout_start(
-        &self,
-        store: &StoreId,
-        scope: &str,
-        key: &str,
-        not_before_ms: i64,
-        cart: &CartId,
-    ) -> Result<CheckoutStart, StoreError>;
     /// Records the key, checks the cart out (guarded on its version), inserts the order and
     /// its `placed` event and the outbox event, in one transaction.
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError>;

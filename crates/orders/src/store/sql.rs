@@ -7,9 +7,9 @@
 //! and friends.
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
-use super::{CheckoutStart, IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
+use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
 use crate::domain::{Cart, CartId, CartLine, CartStatus, EventData, Order, OrderEvent, OrderId, SkuInfo};
-use mercato_runtime::db::{Columns, Db, DbError, FromRow, Param, RowAccess, Tx};
+use mercato_runtime::db::{Db, DbError, Param, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
 
@@ -28,56 +28,6 @@ type CartRow = (String, String, String, String, String, String, i64, i64, i64);
 
 const CART_COLUMNS: &str =
     "id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version";
-
-/// [`CART_COLUMNS`] of a table aliased `c`, for joins.
-const CART_COLUMNS_OF_C: &str = "c.id, c.customer_id, c.token_hash, c.currency, c.lines_json, c.status, c.created_at, c.updated_at, c.version";
-
-/// A cart's row and, if the catalog knows the SKU asked about, its (product id, title, price,
-/// currency) ([`OrdersStore::cart_with_sku`]).
-struct CartWithSkuRow {
-    cart: CartRow,
-    sku: Option<(String, String, i64, String)>,
-}
-
-impl FromRow for CartWithSkuRow {
-    fn from_row(row: &dyn RowAccess) -> Result<Self, DbError> {
-        let sku = Columns::from(row, 9);
-        Ok(CartWithSkuRow {
-            cart: FromRow::from_row(row)?,
-            sku: if sku.is_null()? {
-                None
-            } else {
-                Some(FromRow::from_row(&sku)?)
-            },
-        })
-    }
-}
-
-/// What a checkout starts from: the idempotency key's record (request hash, order id, time), if
-/// taken, and the cart's row, if any ([`OrdersStore::checkout_start`]).
-struct StartRow {
-    key: Option<(String, String, i64)>,
-    cart: Option<CartRow>,
-}
-
-impl FromRow for StartRow {
-    fn from_row(row: &dyn RowAccess) -> Result<Self, DbError> {
-        let key = Columns::from(row, 0);
-        let cart = Columns::from(row, 3);
-        Ok(StartRow {
-            key: if key.is_null()? {
-                None
-            } else {
-                Some(FromRow::from_row(&key)?)
-            },
-            cart: if cart.is_null()? {
-                None
-            } else {
-                Some(FromRow::from_row(&cart)?)
-            },
-        })
-    }
-}
 
 fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
     let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version) = row;
@@ -342,37 +292,6 @@ impl OrdersStore for SqlOrdersStore {
         row.map(|r| cart(store, r)).transpose()
     }
 
-    async fn cart_with_sku(
-        &self,
-        store: &StoreId,
-        id: &CartId,
-        sku: &str,
-    ) -> Result<Option<(Cart, Option<SkuInfo>)>, StoreError> {
-        // One statement for the two reads a cart line change needs.
-        let sql = format!(
-            "SELECT {cart}, s.product_id, s.title, s.price_minor, s.currency
-             FROM carts c LEFT JOIN catalog_skus s ON s.store_id = c.store_id AND s.sku = $3
-             WHERE c.store_id = $1 AND c.id = $2",
-            cart = CART_COLUMNS_OF_C
-        );
-        let row: Option<CartWithSkuRow> = self.db.query_opt(&sql, &[store, id, &sku]).await?;
-        let Some(CartWithSkuRow {
-            cart: row,
-            sku: known,
-        }) = row
-        else {
-            return Ok(None);
-        };
-        let info = known.map(|(product_id, title, price_minor, currency)| SkuInfo {
-            sku: sku.to_owned(),
-            product_id,
-            title,
-            price_minor,
-            currency,
-        });
-        Ok(Some((cart(store, row)?, info)))
-    }
-
     async fn open_cart_of(&self, store: &StoreId, customer_id: &str) -> Result<Option<Cart>, StoreError> {
         let sql = format!(
             "SELECT {CART_COLUMNS} FROM carts WHERE store_id = $1 AND customer_id = $2 AND status = 'open'
@@ -437,46 +356,6 @@ impl OrdersStore for SqlOrdersStore {
             })
         })
         .transpose()
-    }
-
-    async fn checkout_start(
-        &self,
-        store: &StoreId,
-        scope: &str,
-        key: &str,
-        not_before_ms: i64,
-        cart_id: &CartId,
-    ) -> Result<CheckoutStart, StoreError> {
-        // One statement for both reads: a one-row table left-joined to each, so that either
-        // may be missing.
-        let row: StartRow = self
-            .db
-            .query_one(
-                &format!(
-                    "SELECT k.request_hash, k.order_id, k.created_at, {CART_COLUMNS_OF_C}
-                 FROM (SELECT 1 AS one) AS x
-                 LEFT JOIN idempotency_keys k
-                   ON k.store_id = $1 AND k.scope = $2 AND k.idem_key = $3 AND k.created_at >= $4
-                 LEFT JOIN carts c ON c.store_id = $1 AND c.id = $5"
-                ),
-                &[store, &scope, &key, &not_before_ms, cart_id],
-            )
-            .await?;
-        if let Some((request_hash, order_id, created_at_ms)) = row.key {
-            // The cart is not decoded: a replay does not need it.
-            return Ok(CheckoutStart::Replay(IdempotencyRecord {
-                scope: scope.to_owned(),
-                key: key.to_owned(),
-                request_hash,
-                order_id: order_id
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("order id {order_id:?}")))?,
-                created_at_ms,
-            }));
-        }
-        Ok(CheckoutStart::Fresh(
-            row.cart.map(|c| cart(store, c)).transpose()?,
-        ))
     }
 
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError> {

@@ -38,7 +38,7 @@ mod value;
 
 pub use error::DbError;
 pub use tx::Tx;
-pub use value::{Columns, FromRow, FromValue, Kind, Param, RowAccess, Typed, Value, ValueRef};
+pub use value::{FromRow, FromValue, Kind, Param, RowAccess, Typed, Value, ValueRef};
 
 use group_commit::{Job, Outcome};
 use postgres::PgDb;

@@ -275,34 +275,6 @@ pub trait RowAccess {
     fn width(&self) -> usize;
 }
 
-/// The columns of a row from `first` on, as a row of their own: reads a joined table's columns
-/// into its own tuple.
-pub struct Columns<'r> {
-    row: &'r dyn RowAccess,
-    first: usize,
-}
-
-impl<'r> Columns<'r> {
-    pub fn from(row: &'r dyn RowAccess, first: usize) -> Self {
-        Columns { row, first }
-    }
-
-    /// Whether the first of these columns is `NULL` (a left join found nothing).
-    pub fn is_null(&self) -> Result<bool, DbError> {
-        Ok(self.column(0)? == ValueRef::Null)
-    }
-}
-
-impl RowAccess for Columns<'_> {
-    fn column(&self, index: usize) -> Result<ValueRef<'_>, DbError> {
-        self.row.column(self.first + index)
-    }
-
-    fn width(&self) -> usize {
-        self.row.width().saturating_sub(self.first)
-    }
-}
-
 /// A Rust type read from a whole row; tuples of [`FromValue`] types implement it.
 pub trait FromRow: Sized {
     fn from_row(row: &dyn RowAccess) -> Result<Self, DbError>;
