@@ -11,8 +11,11 @@
 //! of the throughput.
 //!
 //! A job that fails (or panics) rolls back to its savepoint and only itself. Nobody hears of
-//! success before the group's `COMMIT` returns; if the commit fails every job of the group gets
-//! the error, as if it had never run.
+//! its outcome, success or failure, before the group's `COMMIT` returns (a failure may have come
+//! from another job's uncommitted writes); if the commit fails every job of the group gets the
+//! commit's error, as if it had never run. A panic outside the jobs' own code (which is caught
+//! per job) costs only its group: its callers are told the writer stopped, the connection is
+//! rolled back, and the writer goes on.
 
 use super::stats::Stats;
 use super::tx::{Conn, Tx};
@@ -39,19 +42,27 @@ fn max_group() -> usize {
         .unwrap_or(MAX_GROUP)
 }
 
-/// Delivers a successful job's result once its group's fate is known.
+/// Answers a job's caller once its group's fate is known (`Err`: the group did not commit).
 pub(super) type Deliver = Box<dyn FnOnce(Result<(), DbError>) + Send>;
 
-/// What running a job left behind.
+/// What running a job left behind: its answer, waiting for the commit.
 pub(super) enum Outcome {
-    /// The job succeeded; its result waits for the commit.
+    /// The job succeeded; its savepoint is released.
     Pending(Deliver),
-    /// The job failed and has already told its caller; its savepoint must be rolled back.
-    Failed,
+    /// The job failed; its savepoint is rolled back.
+    Failed(Deliver),
 }
 
-/// Runs a queued transaction's code on the transaction, or tells its caller why it could not
-/// start.
+impl Outcome {
+    fn answer(self) -> Deliver {
+        match self {
+            Outcome::Pending(answer) | Outcome::Failed(answer) => answer,
+        }
+    }
+}
+
+/// Runs a queued transaction's code on the transaction, or (given `Err`) prepares the answer
+/// that it could not start.
 pub(super) type RunJob = Box<dyn FnOnce(Result<&mut Tx<'_>, DbError>) -> Outcome + Send>;
 
 /// One queued transaction.
@@ -132,10 +143,10 @@ impl Writer {
     }
 
     fn commit(&self, conn: &Connection, group: Vec<Job>) {
-        let jobs = group.len();
-        self.stats.group(jobs);
+        // Counted down even if the commit panics, so the database can be quiet again.
+        let _done = InFlight(&self.in_flight, group.len());
+        self.stats.group(group.len());
         commit_group(conn, group, &self.stats);
-        self.in_flight.fetch_sub(jobs, Ordering::AcqRel);
     }
 
     /// Jobs waiting for the writer thread.
@@ -164,8 +175,26 @@ impl Writer {
                 queue.jobs.drain(..take).collect::<Vec<_>>()
             };
             let conn = lock(&self.conn);
-            self.commit(&conn, group);
+            let committed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit(&conn, group)));
+            if committed.is_err() {
+                // The group's unanswered callers were dropped with it and hear that the writer
+                // stopped; whatever it left open is undone.
+                tracing::error!("the SQLite writer panicked committing a group; rolled back");
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
         }
+    }
+}
+
+/// Takes `jobs` off the in-flight count when dropped.
+struct InFlight<'a>(&'a AtomicUsize, usize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, Ordering::AcqRel);
     }
 }
 
@@ -174,62 +203,57 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) {
-    if let Err(e) = sqlite::execute(conn, "BEGIN IMMEDIATE", &[]) {
-        for job in group {
-            let _ = (job.run)(Err(e.clone()));
-        }
-        return;
+    // A transaction a panic left open (on a caller's thread) would make every BEGIN fail.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
-    let mut pending: Vec<Deliver> = Vec::with_capacity(group.len());
+    let mut answers: Vec<Deliver> = Vec::with_capacity(group.len());
     let mut jobs = group.into_iter();
-    let mut broken = None;
-    for job in jobs.by_ref() {
-        match run_one(conn, job, stats) {
-            Ok(Some(deliver)) => pending.push(deliver),
-            Ok(None) => {}
-            Err(e) => {
-                broken = Some(e);
+    let mut result = sqlite::execute(conn, "BEGIN IMMEDIATE", &[]).map(|_| ());
+    if result.is_ok() {
+        for job in jobs.by_ref() {
+            if let Err(e) = run_one(conn, job, stats, &mut answers) {
+                result = Err(e);
                 break;
             }
         }
     }
-    let result = match broken {
-        None => sqlite::execute(conn, "COMMIT", &[]).map(|_| ()),
-        Some(e) => Err(e),
-    };
+    if result.is_ok() {
+        result = sqlite::execute(conn, "COMMIT", &[]).map(|_| ());
+    }
     if let Err(e) = &result {
-        tracing::error!(error = %e, jobs = pending.len(), "group commit failed; rolling the group back");
+        tracing::error!(error = %e, jobs = answers.len(), "group commit failed; rolling the group back");
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
+        // Jobs that never ran are answered with the same error.
         for job in jobs {
-            let _ = (job.run)(Err(e.clone()));
+            answers.push((job.run)(Err(e.clone())).answer());
         }
     }
-    for deliver in pending {
-        deliver(result.clone());
+    for answer in answers {
+        answer(result.clone());
     }
 }
 
-/// Runs one job in its own savepoint. `Err` means the whole transaction is unusable (SQLite
-/// rolled it back itself, after a full disk or an I/O error).
-fn run_one(conn: &Connection, job: Job, stats: &Stats) -> Result<Option<Deliver>, DbError> {
+/// Runs one job in its own savepoint and keeps its answer for after the commit. `Err` means
+/// the whole transaction is unusable (SQLite rolled it back itself, after a full disk or an
+/// I/O error).
+fn run_one(conn: &Connection, job: Job, stats: &Stats, answers: &mut Vec<Deliver>) -> Result<(), DbError> {
     if let Err(e) = sqlite::execute(conn, "SAVEPOINT job", &[]) {
-        let _ = (job.run)(Err(e.clone()));
+        answers.push((job.run)(Err(e.clone())).answer());
         return Err(e);
     }
     let mut tx = Tx::new(Conn::Sqlite(conn));
     let outcome = (job.run)(Ok(&mut tx));
     stats.write(job.op, tx.statements(), matches!(outcome, Outcome::Pending(_)));
     match outcome {
-        Outcome::Pending(deliver) => match sqlite::execute(conn, "RELEASE job", &[]) {
-            Ok(_) => Ok(Some(deliver)),
-            Err(e) => {
-                deliver(Err(e.clone()));
-                Err(e)
-            }
-        },
-        Outcome::Failed => {
+        Outcome::Pending(answer) => {
+            answers.push(answer);
+            sqlite::execute(conn, "RELEASE job", &[])?;
+        }
+        Outcome::Failed(answer) => {
+            answers.push(answer);
             if conn.is_autocommit() {
                 return Err(DbError::Other(
                     "the transaction was rolled back by the database".to_owned(),
@@ -237,9 +261,9 @@ fn run_one(conn: &Connection, job: Job, stats: &Stats) -> Result<Option<Deliver>
             }
             sqlite::execute(conn, "ROLLBACK TO job", &[])?;
             sqlite::execute(conn, "RELEASE job", &[])?;
-            Ok(None)
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -256,27 +280,17 @@ mod tests {
     /// A job inserting `id`, then failing if asked; its answer arrives on the receiver.
     fn job(id: i64, fail: bool) -> (Job, tokio::sync::oneshot::Receiver<Result<(), DbError>>) {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let answer_with = move |own: Result<(), DbError>| -> Deliver {
+            Box::new(move |committed: Result<(), DbError>| {
+                let _ = reply.send(committed.and(own));
+            })
+        };
         let run: RunJob = Box::new(move |tx| {
-            let tx = match tx {
-                Ok(tx) => tx,
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                    return Outcome::Failed;
-                }
-            };
-            let inserted = tx.execute("INSERT INTO t (id) VALUES ($1)", &[&id]);
+            let inserted = tx.and_then(|tx| tx.execute("INSERT INTO t (id) VALUES ($1)", &[&id]));
             match (inserted, fail) {
-                (Ok(_), false) => Outcome::Pending(Box::new(move |committed| {
-                    let _ = reply.send(committed);
-                })),
-                (Ok(_), true) => {
-                    let _ = reply.send(Err(DbError::Other("refused".into())));
-                    Outcome::Failed
-                }
-                (Err(e), _) => {
-                    let _ = reply.send(Err(e));
-                    Outcome::Failed
-                }
+                (Ok(_), false) => Outcome::Pending(answer_with(Ok(()))),
+                (Ok(_), true) => Outcome::Failed(answer_with(Err(DbError::Other("refused".into())))),
+                (Err(e), _) => Outcome::Failed(answer_with(Err(e))),
             }
         });
         (Job { op: "test", run }, answer)

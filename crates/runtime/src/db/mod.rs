@@ -40,7 +40,7 @@ pub use error::DbError;
 pub use tx::Tx;
 pub use value::{FromRow, FromValue, Kind, Param, RowAccess, Typed, Value, ValueRef};
 
-use group_commit::{Job, Outcome};
+use group_commit::{Deliver, Job, Outcome};
 use postgres::PgDb;
 use sqlite::SqliteDb;
 use stats::Stats;
@@ -275,8 +275,10 @@ impl Db {
     }
 }
 
-/// Runs a write (on the caller's thread or the writer thread) and reports to its caller: at
-/// once when it failed, after its group's commit when it succeeded.
+/// Runs a write (on the caller's thread or the writer thread) and answers its caller once its
+/// group's fate is known: a success only if the group committed, and a failure only then too,
+/// since the failure may have come from seeing another job's uncommitted writes (a duplicate
+/// key, stock another job held) that a failed commit would undo.
 fn run_job<T, E, F>(
     tx: Result<&mut Tx<'_>, DbError>,
     f: F,
@@ -287,25 +289,24 @@ where
     T: Send + 'static,
     E: From<DbError> + Send + 'static,
 {
+    // A failure is answered as itself if the group committed, as the commit's error otherwise.
+    let failed = |error: E, reply: tokio::sync::oneshot::Sender<Result<T, E>>| -> Deliver {
+        Box::new(move |committed: Result<(), DbError>| {
+            let _ = reply.send(Err(committed.err().map_or(error, E::from)));
+        })
+    };
     let tx = match tx {
         Ok(tx) => tx,
-        Err(e) => {
-            let _ = reply.send(Err(E::from(e)));
-            return Outcome::Failed;
-        }
+        Err(e) => return Outcome::Failed(failed(E::from(e), reply)),
     };
     match catch_unwind(AssertUnwindSafe(|| f(tx))) {
         Ok(Ok(value)) => Outcome::Pending(Box::new(move |committed: Result<(), DbError>| {
             let _ = reply.send(committed.map(|()| value).map_err(E::from));
         })),
-        Ok(Err(e)) => {
-            let _ = reply.send(Err(e));
-            Outcome::Failed
-        }
+        Ok(Err(e)) => Outcome::Failed(failed(e, reply)),
         Err(_) => {
             tracing::error!("a database transaction panicked; it was rolled back");
-            let _ = reply.send(Err(E::from(DbError::Panicked)));
-            Outcome::Failed
+            Outcome::Failed(failed(E::from(DbError::Panicked), reply))
         }
     }
 }
