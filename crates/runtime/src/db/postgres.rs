@@ -97,15 +97,18 @@ where
     let rt = Handle::current();
     rt.block_on(conn.execute("BEGIN"))
         .map_err(|e| E::from(DbError::from(e)))?;
-    let (outcome, statements) = {
+    let (outcome, statements, statement_failed) = {
         let mut tx = Tx::new(Conn::Postgres(Blocking {
             conn: &mut conn,
             rt: &rt,
         }));
         let outcome = catch_unwind(AssertUnwindSafe(|| f(&mut tx)));
-        (outcome, tx.statements())
+        (outcome, tx.statements(), tx.failed())
     };
-    let committed = matches!(outcome, Ok(Ok(_)));
+    // After a failed statement PostgreSQL has aborted the transaction whatever the closure
+    // returns; it is rolled back and reported as failed, never as committed.
+    let swallowed = statement_failed && matches!(outcome, Ok(Ok(_)));
+    let committed = matches!(outcome, Ok(Ok(_))) && !swallowed;
     stats.write(op, statements, committed);
     let end = if committed { "COMMIT" } else { "ROLLBACK" };
     if let Err(e) = rt.block_on(conn.execute(end)) {
@@ -116,6 +119,9 @@ where
         }
     }
     match outcome {
+        Ok(_) if swallowed => Err(E::from(DbError::Other(
+            "a statement failed inside the transaction; it was rolled back".to_owned(),
+        ))),
         Ok(result) => result,
         Err(_) => Err(E::from(DbError::Panicked)),
     }

@@ -11,6 +11,10 @@ use super::{Backend, DbError, postgres, sqlite};
 pub struct Tx<'c> {
     conn: Conn<'c>,
     statements: u32,
+    /// Whether a statement failed: PostgreSQL then refuses the rest of the transaction and
+    /// answers its `COMMIT` with a rollback, so a closure that swallowed the error must not be
+    /// reported as committed.
+    failed: bool,
 }
 
 pub(super) enum Conn<'c> {
@@ -20,12 +24,27 @@ pub(super) enum Conn<'c> {
 
 impl<'c> Tx<'c> {
     pub(super) fn new(conn: Conn<'c>) -> Self {
-        Tx { conn, statements: 0 }
+        Tx {
+            conn,
+            statements: 0,
+            failed: false,
+        }
     }
 
     /// Statements run so far; reported per use case on `/metrics`.
     pub(super) fn statements(&self) -> u32 {
         self.statements
+    }
+
+    /// Whether any statement failed.
+    pub(super) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Notes a failed statement, passing its result on.
+    fn track<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
+        self.failed |= result.is_err();
+        result
     }
 
     /// Which engine runs these statements, for the rare statement that must differ.
@@ -39,19 +58,21 @@ impl<'c> Tx<'c> {
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
         self.statements += 1;
-        match &mut self.conn {
+        let result = match &mut self.conn {
             Conn::Sqlite(c) => sqlite::execute(c, sql, params),
             Conn::Postgres(c) => c.execute(sql, params),
-        }
+        };
+        self.track(result)
     }
 
     /// Runs several statements separated by `;`, without parameters (schema changes).
     pub fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
         self.statements += 1;
-        match &mut self.conn {
-            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+        let result = match &mut self.conn {
+            Conn::Sqlite(c) => c.execute_batch(sql).map_err(DbError::from),
             Conn::Postgres(c) => c.execute_script(sql),
-        }
+        };
+        self.track(result)
     }
 
     /// The first row, if any.
@@ -88,9 +109,10 @@ impl<'c> Tx<'c> {
         f: &mut dyn FnMut(&dyn RowAccess) -> Result<bool, DbError>,
     ) -> Result<(), DbError> {
         self.statements += 1;
-        match &mut self.conn {
+        let result = match &mut self.conn {
             Conn::Sqlite(c) => sqlite::each_row(c, sql, params, f),
             Conn::Postgres(c) => c.each_row(sql, params, f),
-        }
+        };
+        self.track(result)
     }
 }

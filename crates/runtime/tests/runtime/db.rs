@@ -205,3 +205,23 @@ async fn migrations_apply_once() {
         assert_eq!(applied, vec![("0001_items".to_owned(),)], "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_transaction_that_swallows_a_failed_statement_is_never_reported_committed_when_it_was_not() {
+    for (name, db) in migrated().await {
+        let result: Result<(), DbError> = db
+            .write("test", |tx| {
+                tx.execute("INSERT INTO items (id) VALUES (1)", &[])?;
+                let _ignored = tx.execute("INSERT INTO items (id) VALUES (1)", &[]);
+                Ok(())
+            })
+            .await;
+        let stored = count(&db).await;
+        match db.backend() {
+            // SQLite undoes only the failed statement; the transaction commits.
+            mercato_runtime::db::Backend::Sqlite => assert!(result.is_ok() && stored == 1, "{name}"),
+            // PostgreSQL aborts the whole transaction; its caller must hear so.
+            mercato_runtime::db::Backend::Postgres => assert!(result.is_err() && stored == 0, "{name}"),
+        }
+    }
+}
