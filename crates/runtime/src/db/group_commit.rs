@@ -143,10 +143,16 @@ impl Writer {
     }
 
     fn commit(&self, conn: &Connection, group: Vec<Job>) {
-        // Counted down even if the commit panics, so the database can be quiet again.
-        let _done = InFlight(&self.in_flight, group.len());
+        // Counted down even if the commit panics, so the database can be quiet again, and
+        // before anyone is answered: a caller's next transaction must not find its own last
+        // one still in flight.
+        let done = InFlight(&self.in_flight, group.len());
         self.stats.group(group.len());
-        commit_group(conn, group, &self.stats);
+        let (answers, result) = commit_group(conn, group, &self.stats);
+        drop(done);
+        for answer in answers {
+            answer(result.clone());
+        }
     }
 
     /// Jobs waiting for the writer thread.
@@ -202,7 +208,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) {
+/// Runs a group as one transaction; returns its jobs' answers and the group's fate, for the
+/// caller to deliver.
+fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) -> (Vec<Deliver>, Result<(), DbError>) {
     // A transaction a panic left open (on a caller's thread) would make every BEGIN fail.
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
@@ -231,9 +239,7 @@ fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) {
             answers.push((job.run)(Err(e.clone())).answer());
         }
     }
-    for answer in answers {
-        answer(result.clone());
-    }
+    (answers, result)
 }
 
 /// Runs one job in its own savepoint and keeps its answer for after the commit. `Err` means
