@@ -1,8 +1,8 @@
 //! The SQL implementation of [`CatalogStore`], one text for SQLite and PostgreSQL.
 //!
 //! Each write is one [`Db::write`] closure: one transaction, committed when the closure returns
-//! `Ok` and rolled back when it returns `Err` (on SQLite it runs on the single writer thread,
-//! which may commit it together with other queued transactions). Reads of several statements
+//! `Ok` and rolled back when it returns `Err` (on SQLite its one write
+//! connection may commit it together with other queued transactions). Reads of several statements
 //! are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`] and friends.
 
 use super::{CatalogStore, ProductQuery, StoreError};

@@ -1,8 +1,8 @@
 //! [`IdentityStore`] in portable SQL, one implementation for SQLite and PostgreSQL.
 //!
 //! Each write is one [`Db::write`] closure, one transaction: committed when it returns `Ok`,
-//! rolled back when it returns `Err` (on SQLite the single writer thread runs it, possibly
-//! committing it together with others). Reads are single statements on a read connection.
+//! rolled back when it returns `Err` (on SQLite its one write connection may
+//! commit it together with others). Reads are single statements on a read connection.
 
 use super::{
     ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Rotation,

@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::events;
 use mercato_proto::events::EventEnvelope;
-use mercato_runtime::db::{Backend, Db, Param, Tx};
+use mercato_runtime::db::{Db, Param, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox;
 
@@ -53,16 +53,7 @@ fn level(row: LevelRow) -> StockLevel {
     }
 }
 
-/// ` FOR UPDATE` on PostgreSQL, where a read that decides a write must lock what it read;
-/// nothing on SQLite, whose single writer already excludes every other.
-fn for_update(tx: &Tx<'_>) -> &'static str {
-    match tx.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    }
-}
-
-/// One stock row, locked for the rest of the transaction (see [`for_update`]).
+/// One stock row, locked for the rest of the transaction (see [`Tx::lock_rows`]).
 fn load_level_for_update(
     tx: &mut Tx<'_>,
     store: &StoreId,
@@ -71,7 +62,7 @@ fn load_level_for_update(
 ) -> Result<Option<StockLevel>, StoreError> {
     let sql = format!(
         "SELECT {LEVEL_COLUMNS} FROM stock WHERE store_id = $1 AND sku = $2 AND location = $3{}",
-        for_update(tx)
+        tx.lock_rows()
     );
     let row: Option<LevelRow> = tx.query_opt(&sql, &[store, &sku, &location])?;
     Ok(row.map(level))
@@ -82,9 +73,9 @@ fn levels_sql() -> String {
     format!("SELECT {LEVEL_COLUMNS} FROM stock WHERE store_id = $1 AND sku = $2 ORDER BY location")
 }
 
-/// Every location's row of one SKU, locked in location order (see [`for_update`]).
+/// Every location's row of one SKU, locked in location order (see [`Tx::lock_rows`]).
 fn levels_for_update(tx: &mut Tx<'_>, store: &StoreId, sku: &str) -> Result<Vec<StockLevel>, StoreError> {
-    let sql = format!("{}{}", levels_sql(), for_update(tx));
+    let sql = format!("{}{}", levels_sql(), tx.lock_rows());
     let rows: Vec<LevelRow> = tx.query_all(&sql, &[store, &sku])?;
     Ok(rows.into_iter().map(level).collect())
 }

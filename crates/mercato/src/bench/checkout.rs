@@ -5,6 +5,7 @@
 use super::LoadArgs;
 use super::dbstats::{self, DbCounters};
 use super::load::{client, percentile};
+use super::scenarios;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,21 +72,12 @@ async fn journey(
 pub async fn checkout(args: &LoadArgs, metrics_urls: &[String]) -> anyhow::Result<()> {
     let http = client();
     let url = args.urls[0].clone();
-    let (store, token) = super::scenarios::fresh_store(&http, &url).await?;
+    let (store, token) = scenarios::fresh_store(&http, &url).await?;
     let sku = "BENCH-TEE".to_owned();
-    http.post(format!("{url}/v1/stores/{store}/products"))
-        .bearer_auth(&token)
-        .json(&json!({"slug": "bench-tee", "title": "Bench Tee",
-                      "variants": [{"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]}))
-        .send()
-        .await?
-        .error_for_status()?;
-    http.put(format!("{url}/v1/stores/{store}/inventory/{sku}"))
-        .bearer_auth(&token)
-        .json(&json!({"on_hand": 1_000_000}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let product = json!({"slug": "bench-tee", "title": "Bench Tee",
+                         "variants": [{"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]});
+    scenarios::create_product(&http, &url, &store, &token, &product).await?;
+    scenarios::set_stock(&http, &url, &store, &token, &sku, 1_000_000).await?;
     // Orders learns SKUs from catalog events; wait until a cart accepts this one.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "benchmark password";
-const WORDS: &[&str] = &[
+/// Words the generated products are made of; searches pick one.
+pub(super) const WORDS: &[&str] = &[
     "shirt", "blue", "lamp", "oak", "leather", "mug", "wool", "boots", "navy", "chair",
 ];
 
@@ -36,6 +37,60 @@ pub(super) async fn fresh_store(http: &reqwest::Client, url: &str) -> anyhow::Re
     Ok((slug, token))
 }
 
+/// The `i`-th generated product, with one variant `sku`: a title and description of two of
+/// [`WORDS`] (what searches look for) and a price that varies with `i`.
+pub(super) fn product_body(i: u32, sku: &str, category: Option<&str>) -> Value {
+    let word = WORDS[i as usize % WORDS.len()];
+    let other = WORDS[(i as usize * 7 + 3) % WORDS.len()];
+    let mut body = json!({
+        "slug": format!("p-{i}"), "title": format!("{word} {other} {i}"),
+        "description": format!("A {word} made for everyday use, with a {other} finish."),
+        "variants": [{"sku": sku, "price": {"amount_minor": 500 + (i64::from(i) * 37) % 20000, "currency": "EUR"}}]
+    });
+    if let Some(category) = category {
+        body["category"] = json!(category);
+    }
+    body
+}
+
+/// Creates a product as the owner; returns its id.
+pub(super) async fn create_product(
+    http: &reqwest::Client,
+    url: &str,
+    store: &str,
+    token: &str,
+    body: &Value,
+) -> anyhow::Result<String> {
+    let created: Value = http
+        .post(format!("{url}/v1/stores/{store}/products"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(created["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Sets a SKU's stock (default location) as the owner.
+pub(super) async fn set_stock(
+    http: &reqwest::Client,
+    url: &str,
+    store: &str,
+    token: &str,
+    sku: &str,
+    on_hand: i64,
+) -> anyhow::Result<()> {
+    http.put(format!("{url}/v1/stores/{store}/inventory/{sku}"))
+        .bearer_auth(token)
+        .json(&json!({"on_hand": on_hand}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
 /// Creates a store with `products` products, then measures product, listing and search reads.
 pub async fn catalog(args: &LoadArgs, products: u32) -> anyhow::Result<()> {
     let http = client();
@@ -51,25 +106,9 @@ pub async fn catalog(args: &LoadArgs, products: u32) -> anyhow::Result<()> {
     }
     let mut ids = Vec::new();
     for i in 0..products {
-        let word = WORDS[i as usize % WORDS.len()];
-        let other = WORDS[(i as usize * 7 + 3) % WORDS.len()];
         let category = ["apparel", "home", "outdoors"][i as usize % 3];
-        let body = json!({
-            "slug": format!("p-{i}"), "title": format!("{word} {other} {i}"),
-            "description": format!("A {word} made for everyday use, with a {other} finish."),
-            "category": category,
-            "variants": [{"sku": format!("SKU-{i}"), "price": {"amount_minor": 500 + (i as i64 * 37) % 20000, "currency": "EUR"}}]
-        });
-        let r: Value = http
-            .post(format!("{url}/v1/stores/{slug}/products"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        ids.push(r["id"].as_str().unwrap_or_default().to_owned());
+        let body = product_body(i, &format!("SKU-{i}"), Some(category));
+        ids.push(create_product(&http, url, &slug, &token, &body).await?);
     }
     // Wait until search has indexed everything (it follows events).
     let deadline = Instant::now() + Duration::from_secs(30);

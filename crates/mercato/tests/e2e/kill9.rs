@@ -30,6 +30,17 @@ fn serve(data: &Path, port: u16) -> Child {
         .expect("mercato starts")
 }
 
+/// Sends a request that must answer, and reads its JSON body.
+trait JsonValue {
+    async fn json_value(self) -> Value;
+}
+
+impl JsonValue for reqwest::RequestBuilder {
+    async fn json_value(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -136,12 +147,8 @@ async fn all_orders(http: &reqwest::Client, url: &str, store: &str, owner: &str)
         let body: Value = http
             .get(format!("{url}/v1/stores/{store}/orders?page={page}&per_page=100"))
             .bearer_auth(owner)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_value()
+            .await;
         let items = body["items"].as_array().cloned().unwrap_or_default();
         if items.is_empty() {
             break;
@@ -160,12 +167,8 @@ async fn sign_in(http: &reqwest::Client, url: &str, store: &str) -> String {
             ("username", "owner@example.com"),
             ("password", PASSWORD),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     token["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -215,12 +218,8 @@ async fn after_kill_9_mid_write_every_acknowledged_write_is_there_and_none_is_ha
     loop {
         let cart: Value = http
             .post(format!("{url}/v1/stores/{store}/carts"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_value()
+            .await;
         let add = http
             .post(format!(
                 "{url}/v1/stores/{store}/carts/{}/items",
@@ -271,12 +270,8 @@ async fn after_kill_9_mid_write_every_acknowledged_write_is_there_and_none_is_ha
         let cart: Value = http
             .get(format!("{url}/v1/stores/{store}/carts/{id}"))
             .header("x-cart-token", token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_value()
+            .await;
         assert_eq!(cart["id"], id.as_str(), "acknowledged cart {id} lost: {cart}");
         let quantity: i64 = cart["lines"]
             .as_array()
@@ -328,12 +323,8 @@ async fn after_kill_9_mid_write_every_acknowledged_write_is_there_and_none_is_ha
     let stock: Value = http
         .get(format!("{url}/v1/stores/{store}/inventory/TEE-1"))
         .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     let level = &stock["locations"][0];
     assert_eq!(level["reserved"], 0, "{stock}");
     assert_eq!(level["on_hand"].as_i64().unwrap(), UNITS - confirmed, "{stock}");

@@ -11,6 +11,7 @@
 //! updates the order row (status, snapshot, lease) and appends the outbox events.
 
 mod migrations;
+mod rows;
 mod sql;
 
 pub use migrations::MIGRATIONS;

@@ -19,7 +19,7 @@
 use super::{PaymentProvider, ProviderError, ProviderReply};
 use crate::domain::CardNumber;
 use async_trait::async_trait;
-use mercato_runtime::db::{Backend, Db, DbError, Tx};
+use mercato_runtime::db::{Db, DbError, Tx};
 use mercato_runtime::money::Currency;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -179,10 +179,7 @@ fn check(tx: &mut Tx<'_>, b: &Booking) -> Result<Checked, DbError> {
     // serialise and their checks cannot interleave: the sums below are read after the lock, so
     // they include whatever a booking that held it committed. (Folded: this used to be a
     // separate no-op `UPDATE … SET amount_minor = amount_minor` before the read.)
-    let lock = match tx.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
+    let lock = tx.lock_rows();
     let auth: Option<(i64, String, String, String)> = tx.query_opt(
         &format!(
             "SELECT amount_minor, currency, card_last4, outcome FROM provider_ledger \

@@ -1,7 +1,7 @@
 //! [`PaymentsStore`] in portable SQL, one implementation for SQLite and PostgreSQL.
 //!
 //! Each write is one [`Db::write`] closure, committed when it returns `Ok` and rolled back when
-//! it returns an error (`Stale`, `Duplicate`); on SQLite the single writer thread runs it, with
+//! it returns an error (`Stale`, `Duplicate`); on SQLite one write connection runs it, with
 //! group commit. Reads are single statements, or one [`Db::read`] when they take several.
 
 use super::{

@@ -1,7 +1,7 @@
 //! The SQL implementation of [`ConversationStore`], one text for SQLite and PostgreSQL.
 //!
 //! Concurrency: each write is one `Db::write` closure, run as one transaction that reads,
-//! decides and writes (on SQLite by the single writer thread, so writers queue and queued ones
+//! decides and writes (on SQLite one write connection at a time, so writers queue and queued ones
 //! commit together; row locks on PostgreSQL). A post increments `last_seq` before anything else,
 //! so on PostgreSQL concurrent posts to one conversation queue on its row lock and each sees
 //! the committed messages of those before it (read committed): the resend check that follows

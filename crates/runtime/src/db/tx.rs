@@ -55,6 +55,16 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// ` FOR UPDATE` on PostgreSQL, to append to a read that decides a write so that what it read
+    /// cannot change before the commit; nothing on SQLite, whose one write connection already
+    /// excludes every other writer.
+    pub fn lock_rows(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
         self.statements += 1;

@@ -8,6 +8,7 @@ mod report;
 use super::LoadArgs;
 use super::dbstats::{self, DbCounters};
 use super::load::client;
+use super::scenarios;
 use indicatif::{ProgressBar, ProgressStyle};
 use mix::{Sample, Shop, Shopper};
 use serde_json::{Value, json};
@@ -15,11 +16,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// Words the prepared products are made of; searches pick one.
-const WORDS: [&str; 10] = [
-    "shirt", "blue", "lamp", "oak", "leather", "mug", "wool", "boots", "navy", "chair",
-];
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ShopArgs {
@@ -152,7 +148,7 @@ async fn run_phase(
 /// A fresh store with `products` products (one SKU each, 10,000,000 units), indexed for search
 /// and known to orders (a cart accepts the last SKU).
 async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Result<Shop> {
-    let (store, token) = super::scenarios::fresh_store(http, url).await?;
+    let (store, token) = scenarios::fresh_store(http, url).await?;
     let bar = ProgressBar::new(u64::from(products));
     bar.set_style(
         ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} products")
@@ -162,30 +158,10 @@ async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Re
     bar.set_prefix("preparing");
     let (mut product_ids, mut skus) = (Vec::new(), Vec::new());
     for i in 0..products {
-        let word = WORDS[i as usize % WORDS.len()];
-        let other = WORDS[(i as usize * 7 + 3) % WORDS.len()];
         let sku = format!("SHOP-{i}");
-        let body = json!({
-            "slug": format!("p-{i}"), "title": format!("{word} {other} {i}"),
-            "description": format!("A {word} made for everyday use, with a {other} finish."),
-            "variants": [{"sku": sku, "price": {"amount_minor": 500 + (i as i64 * 37) % 20000, "currency": "EUR"}}]
-        });
-        let created: Value = http
-            .post(format!("{url}/v1/stores/{store}/products"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        http.put(format!("{url}/v1/stores/{store}/inventory/{sku}"))
-            .bearer_auth(&token)
-            .json(&json!({"on_hand": 10_000_000}))
-            .send()
-            .await?
-            .error_for_status()?;
-        product_ids.push(created["id"].as_str().unwrap_or_default().to_owned());
+        let body = scenarios::product_body(i, &sku, None);
+        product_ids.push(scenarios::create_product(http, url, &store, &token, &body).await?);
+        scenarios::set_stock(http, url, &store, &token, &sku, 10_000_000).await?;
         skus.push(sku);
         bar.inc(1);
     }
@@ -204,7 +180,7 @@ async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Re
         store,
         product_ids,
         skus,
-        words: WORDS.to_vec(),
+        words: scenarios::WORDS.to_vec(),
         pages: (products / 20).clamp(1, 10),
     })
 }

@@ -1,0 +1,168 @@
+//! The rows behind [`super::sql::SqlOrdersStore`]: how carts, order events, the SKU projection
+//! and order states are written and read back, as statements a transaction closure runs.
+
+use super::StoreError;
+use crate::domain::{Cart, CartLine, CartStatus, Order, OrderEvent, SkuInfo};
+use mercato_runtime::db::{Param, Tx};
+use mercato_runtime::ids::StoreId;
+
+pub(super) type CartRow = (String, String, String, String, String, String, i64, i64, i64);
+
+pub(super) const CART_COLUMNS: &str =
+    "id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version";
+
+pub(super) fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
+    let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version) = row;
+    let lines: Vec<CartLine> =
+        serde_json::from_str(&lines_json).map_err(|e| StoreError::Corrupt(format!("cart lines: {e}")))?;
+    Ok(Cart {
+        id: id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("cart id {id:?}")))?,
+        store_id: *store,
+        customer_id,
+        token_hash,
+        currency,
+        lines,
+        status: CartStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("cart status {status:?}")))?,
+        created_at_ms: created_at,
+        updated_at_ms: updated_at,
+        version,
+    })
+}
+
+pub(super) fn lines_json(cart: &Cart) -> String {
+    serde_json::to_string(&cart.lines).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(super) fn insert_cart(tx: &mut Tx<'_>, c: &Cart) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO carts (store_id, id, customer_id, token_hash, currency, lines_json, status,
+                            created_at, updated_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &c.store_id,
+            &c.id,
+            &c.customer_id,
+            &c.token_hash,
+            &c.currency,
+            &lines_json(c),
+            &c.status.as_str(),
+            &c.created_at_ms,
+            &c.updated_at_ms,
+            &c.version,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn update_cart(tx: &mut Tx<'_>, c: &Cart, expected: i64) -> Result<(), StoreError> {
+    let done = tx.execute(
+        "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7
+         WHERE store_id = $1 AND id = $2 AND version = $8",
+        &[
+            &c.store_id,
+            &c.id,
+            &c.currency,
+            &lines_json(c),
+            &c.status.as_str(),
+            &c.updated_at_ms,
+            &c.version,
+            &expected,
+        ],
+    )?;
+    if done == 1 { Ok(()) } else { Err(StoreError::Stale) }
+}
+
+/// One multi-row insert; a taken sequence is [`StoreError::Stale`].
+pub(super) fn append_events(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    order: &str,
+    events: &[OrderEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let values = (0..events.len())
+        .map(|i| {
+            let b = i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO order_events (order_id, store_id, sequence, kind, at_ms, data_json) VALUES {values}"
+    );
+    let kinds: Vec<&str> = events.iter().map(|e| e.data.kind()).collect();
+    let data: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.data).unwrap_or_default())
+        .collect();
+    let mut params: Vec<&dyn Param> = Vec::with_capacity(events.len() * 6);
+    for (i, e) in events.iter().enumerate() {
+        params.extend_from_slice(&[&order, store, &e.sequence, &kinds[i], &e.at_ms, &data[i]]);
+    }
+    match tx.execute(&sql, &params) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unique_violation() => Err(StoreError::Stale),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// SKU rows per statement; the catalog allows 100 variants per product, so one statement.
+pub(super) const SKUS_PER_INSERT: usize = 100;
+
+/// Writes a product's SKUs with multi-row upserts (one statement per [`SKUS_PER_INSERT`]
+/// rows) instead of one statement per SKU. A SKU listed twice keeps its last entry, as
+/// consecutive single-row upserts would (and PostgreSQL refuses one statement that would update
+/// a row twice).
+pub(super) fn upsert_skus(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    product_id: &str,
+    skus: &[SkuInfo],
+) -> Result<(), StoreError> {
+    let mut last: Vec<&SkuInfo> = Vec::with_capacity(skus.len());
+    for (i, s) in skus.iter().enumerate() {
+        if !skus[i + 1..].iter().any(|later| later.sku == s.sku) {
+            last.push(s);
+        }
+    }
+    for chunk in last.chunks(SKUS_PER_INSERT) {
+        // $1 and $2 (store and product) are shared by every row.
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = 2 + i * 4;
+                format!("($1, ${}, $2, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO catalog_skus (store_id, sku, product_id, title, price_minor, currency)
+             VALUES {values}
+             ON CONFLICT (store_id, sku) DO UPDATE SET product_id = excluded.product_id,
+               title = excluded.title, price_minor = excluded.price_minor, currency = excluded.currency"
+        );
+        let mut params: Vec<&dyn Param> = Vec::with_capacity(2 + chunk.len() * 4);
+        params.extend_from_slice(&[store, &product_id]);
+        for s in chunk {
+            params.extend_from_slice(&[&s.sku, &s.title, &s.price_minor, &s.currency]);
+        }
+        tx.execute(&sql, &params)?;
+    }
+    Ok(())
+}
+
+pub(super) fn state_json(order: &Order) -> String {
+    serde_json::to_string(order).unwrap_or_default()
+}
