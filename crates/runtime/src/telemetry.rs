@@ -44,9 +44,17 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str
         EnvFilter::try_from_env(crate::env::LOG_FILTER).unwrap_or_else(|_| EnvFilter::new(&log.filter));
     let provider = tracer_provider(telemetry, service_name);
     // Spans go to the tracer at info level whatever the log filter says: quiet logs must not
-    // cut traces short.
+    // cut traces short. Each span carries its own fields and trace context and nothing more: no
+    // busy/idle timing, thread or source location (an `Instant::now` and attribute work on
+    // every enter, exit and creation, 3 % of a checkout's CPU), and no activation of an
+    // OpenTelemetry context on enter, which only other OpenTelemetry instrumentation would
+    // read; `trace_context` reads a span's context from the span itself.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("mercato"))
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_location(false)
+        .with_context_activation(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     let registry = tracing_subscriber::registry().with(otel);
     let installed = match log.format {

@@ -96,6 +96,12 @@ impl SqliteDb {
 /// moments another process (a backup, the CLI) holds the file. No memory map: the file grows
 /// with every few commits, and remapping it cost more (TLB shootdowns) than the reads saved.
 ///
+/// Temporary storage is memory: each group-commit job runs in a savepoint whose sub-journal
+/// otherwise spills to a freshly opened temporary file after 64 KiB. The WAL is checkpointed
+/// every 4,000 pages rather than 1,000: the pages a checkout touches are the same few hot ones,
+/// so a checkpoint copies each once however many commits rewrote it, and fsyncs a quarter as
+/// often.
+///
 /// The query planner's stability guarantee is on: without it SQLite re-plans a statement whose
 /// plan used a bound value (any `LIMIT $n`) every time a new value is bound, and re-parsing the
 /// outbox relay's poll, listing pages and history queries cost 7 % of a checkout's CPU.
@@ -106,7 +112,10 @@ fn connect(path: &Path) -> Result<Connection, DbError> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;",
+    )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
