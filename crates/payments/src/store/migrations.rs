@@ -76,4 +76,13 @@ pub const MIGRATIONS: &[Migration] = &[
               );
               CREATE INDEX provider_ledger_reference ON provider_ledger (reference, kind);",
     },
+    // Fraud scoring reads the store's last 100 authorizations on every checkout; with status
+    // and amount in the index that is one ordered index walk instead of 100 row look-ups (the
+    // look-ups were 7 % of a checkout's CPU).
+    Migration {
+        name: "0003_covering_history_index",
+        sql: "DROP INDEX payment_intents_history;
+              CREATE INDEX payment_intents_history
+                ON payment_intents (store_id, currency, created_at, status, amount_minor);",
+    },
 ];
