@@ -28,6 +28,7 @@
 //! by (byte order on both engines). Placeholders are `$1, $2…` on both. Parameters are
 //! [`Param`]s and rows are read into tuples of [`FromValue`] types.
 
+mod checkpoint;
 mod error;
 mod group_commit;
 mod postgres;

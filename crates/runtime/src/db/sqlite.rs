@@ -8,6 +8,7 @@
 //! reads are bounded (pages, capped offsets), which is what makes that acceptable.
 
 use super::DbError;
+use super::checkpoint::Checkpointer;
 use super::group_commit::{Job, Writer};
 use super::stats::Stats;
 use super::tx::{Conn, Tx};
@@ -26,6 +27,7 @@ const STATEMENT_CACHE: usize = 256;
 pub(super) struct SqliteDb {
     path: PathBuf,
     writer: Arc<Writer>,
+    checkpointer: Arc<Checkpointer>,
     readers: Mutex<Vec<Connection>>,
     stats: Arc<Stats>,
 }
@@ -33,15 +35,19 @@ pub(super) struct SqliteDb {
 impl Drop for SqliteDb {
     fn drop(&mut self) {
         self.writer.close();
+        self.checkpointer.close();
     }
 }
 
 impl SqliteDb {
     pub(super) fn open(path: &Path, stats: Arc<Stats>) -> Result<SqliteDb, DbError> {
-        let writer = Writer::start(connect(path)?, stats.clone())?;
+        let mut conn = connect(path)?;
+        let checkpointer = Checkpointer::start(connect(path)?, &mut conn, stats.service())?;
+        let writer = Writer::start(conn, stats.clone())?;
         Ok(SqliteDb {
             path: path.to_owned(),
             writer,
+            checkpointer,
             readers: Mutex::new(Vec::new()),
             stats,
         })
@@ -97,10 +103,8 @@ impl SqliteDb {
 /// with every few commits, and remapping it cost more (TLB shootdowns) than the reads saved.
 ///
 /// Temporary storage is memory: each group-commit job runs in a savepoint whose sub-journal
-/// otherwise spills to a freshly opened temporary file after 64 KiB. The WAL is checkpointed
-/// every 4,000 pages rather than 1,000: the pages a checkout touches are the same few hot ones,
-/// so a checkpoint copies each once however many commits rewrote it, and fsyncs a quarter as
-/// often.
+/// otherwise spills to a freshly opened temporary file after 64 KiB. The writer's WAL is
+/// checkpointed by a thread of its own (see [`super::checkpoint`]).
 ///
 /// The query planner's stability guarantee is on: without it SQLite re-plans a statement whose
 /// plan used a bound value (any `LIMIT $n`) every time a new value is bound, and re-parsing the
@@ -114,7 +118,7 @@ fn connect(path: &Path) -> Result<Connection, DbError> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;",
+         PRAGMA temp_store = MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
