@@ -26,6 +26,17 @@ pub const MIGRATION: Migration = Migration {
           CREATE INDEX outbox_pending ON outbox (published_at, id);",
 };
 
+/// The pending events' index holds only pending events: the relay's poll walks it in id order
+/// and stops at its batch size. Indexing `(published_at, id)` for every event made PostgreSQL
+/// read the index entries of every event ever marked published until a vacuum removed them (9 ms
+/// a poll after 30,000 checkouts, half of the database's CPU); a partial index's dead entries
+/// are skipped after one scan has seen them dead. Every service includes it after [`MIGRATION`].
+pub const PENDING_INDEX: Migration = Migration {
+    name: "0000_outbox_pending_index",
+    sql: "DROP INDEX outbox_pending;
+          CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;",
+};
+
 /// Builds an event envelope around an event message.
 pub fn envelope(store_id: &str, subject: &str, version: u32, event: &impl Message) -> EventEnvelope {
     EventEnvelope {
@@ -86,7 +97,7 @@ pub fn append_all(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbErr
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Events published per round trip.
 const BATCH: i64 = 200;
-/// Published rows are kept this long, for inspection, then deleted.
+/// Published rows are kept this long after their event was created, for inspection.
 const RETENTION_MS: i64 = 3_600_000;
 
 /// Publishes a service's outbox to the bus.
@@ -127,14 +138,9 @@ impl OutboxRelay {
             let now = crate::time::now_ms();
             if now - last_cleanup > 60_000 {
                 last_cleanup = now;
-                let _ = self
-                    .db
-                    .execute(
-                        "outbox_cleanup",
-                        "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
-                        &[&(now - RETENTION_MS)],
-                    )
-                    .await;
+                if let Err(e) = self.delete_old(now).await {
+                    tracing::warn!(service = self.service, error = %e, "old published events not deleted");
+                }
             }
             tokio::select! {
                 () = self.wake.notified() => {}
@@ -145,6 +151,24 @@ impl OutboxRelay {
         if let Err(e) = self.publish_pending().await {
             tracing::warn!(service = self.service, error = %e, "outbox not drained at shutdown; it will be on restart");
         }
+    }
+
+    /// Deletes the published events created more than [`RETENTION_MS`] before `now_ms`; returns
+    /// how many. Event ids are UUIDv7, which begin with their creation time, so the oldest
+    /// events are a range of the primary key, bounded by the smallest id of the cut-off
+    /// millisecond.
+    pub async fn delete_old(&self, now_ms: i64) -> Result<u64, DbError> {
+        let cutoff_ms = u64::try_from(now_ms - RETENTION_MS).unwrap_or(0);
+        let cutoff = uuid::Builder::from_unix_timestamp_millis(cutoff_ms, &[0; 10])
+            .into_uuid()
+            .to_string();
+        self.db
+            .execute(
+                "outbox_cleanup",
+                "DELETE FROM outbox WHERE id < $1 AND published_at IS NOT NULL",
+                &[&cutoff],
+            )
+            .await
     }
 
     /// Publishes one batch of pending events in order, then marks them published in one

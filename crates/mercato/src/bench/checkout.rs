@@ -68,20 +68,17 @@ async fn journey(
     Ok((sent.elapsed().as_micros() as u64, status))
 }
 
-/// Measures checkouts per second and their latency at the configured concurrency.
-pub async fn checkout(args: &LoadArgs, metrics_urls: &[String]) -> anyhow::Result<()> {
+/// Measures checkouts per second and their latency at the configured concurrency, each
+/// journey buying one of `skus` products at random.
+pub async fn checkout(args: &LoadArgs, metrics_urls: &[String], skus: u32) -> anyhow::Result<()> {
     let http = client();
     let url = args.urls[0].clone();
     let (store, token) = scenarios::fresh_store(&http, &url).await?;
-    let sku = "BENCH-TEE".to_owned();
-    let product = json!({"slug": "bench-tee", "title": "Bench Tee",
-                         "variants": [{"sku": sku, "price": {"amount_minor": 1500, "currency": "EUR"}}]});
-    scenarios::create_product(&http, &url, &store, &token, &product).await?;
-    scenarios::set_stock(&http, &url, &store, &token, &sku, 1_000_000).await?;
-    // Orders learns SKUs from catalog events; wait until a cart accepts this one.
+    let skus = Arc::new(stocked_products(&http, &url, &store, &token, skus.max(1)).await?);
+    // Orders learns SKUs from catalog events; wait until a cart accepts the last one.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match journey(&http, &url, &store, &sku, usize::MAX / 2).await {
+        match journey(&http, &url, &store, &skus[skus.len() - 1], usize::MAX / 2).await {
             Ok((_, 201)) => break,
             _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
             other => anyhow::bail!("the store never accepted a checkout: {other:?}"),
@@ -99,13 +96,14 @@ pub async fn checkout(args: &LoadArgs, metrics_urls: &[String]) -> anyhow::Resul
     let stop = started + args.duration;
     let mut workers = Vec::new();
     for w in 0..args.concurrency {
-        let (http, next, store, sku) = (http.clone(), next.clone(), store.clone(), sku.clone());
+        let (http, next, store, skus) = (http.clone(), next.clone(), store.clone(), skus.clone());
         let url = args.urls[w % args.urls.len()].clone();
         workers.push(tokio::spawn(async move {
             let mut out = Vec::new();
             while Instant::now() < stop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                match journey(&http, &url, &store, &sku, n).await {
+                let sku = &skus[rand::random::<usize>() % skus.len()];
+                match journey(&http, &url, &store, sku, n).await {
                     Ok(r) => out.push(r),
                     Err(_) => out.push((0, 0)),
                 }
@@ -145,4 +143,22 @@ pub async fn checkout(args: &LoadArgs, metrics_urls: &[String]) -> anyhow::Resul
     dbstats::print_per("journey", &after.per(&before, results.len() as f64));
     println!("{report}");
     Ok(())
+}
+
+/// Creates `count` products with stock enough for any run; returns their SKUs.
+async fn stocked_products(
+    http: &reqwest::Client,
+    url: &str,
+    store: &str,
+    token: &str,
+    count: u32,
+) -> anyhow::Result<Vec<String>> {
+    let mut skus = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let sku = format!("BENCH-{i}");
+        scenarios::create_product(http, url, store, token, &scenarios::product_body(i, &sku, None)).await?;
+        scenarios::set_stock(http, url, store, token, &sku, 1_000_000).await?;
+        skus.push(sku);
+    }
+    Ok(skus)
 }

@@ -57,6 +57,10 @@ pub enum BenchCommand {
         /// `/metrics` URLs to count database statements on (default: each gateway's).
         #[arg(long = "metrics-url")]
         metrics_urls: Vec<String>,
+        /// Products (one SKU each) the shoppers pick from at random; 1 is a flash sale, where
+        /// every checkout waits for the one stock row.
+        #[arg(long, default_value_t = 100)]
+        skus: u32,
     },
     /// The shopper mix (product 10 : view cart 3 : add to cart 2 : search 2 : listing 1 :
     /// checkout 1) against a store it prepares; writes a JSON and an HTML report.
@@ -116,7 +120,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Catalog { load, products } => catalog(&load, products).await,
-        BenchCommand::Checkout { load, metrics_urls } => checkout::checkout(&load, &metrics_urls).await,
+        BenchCommand::Checkout {
+            load,
+            metrics_urls,
+            skus,
+        } => checkout::checkout(&load, &metrics_urls, skus).await,
         BenchCommand::Shop(args) => shop::shop(&args).await,
         BenchCommand::Provision {
             url,

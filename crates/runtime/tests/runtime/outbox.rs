@@ -13,9 +13,12 @@ use std::time::Duration;
 async fn migrated() -> Vec<(&'static str, mercato_runtime::db::Db)> {
     let mut out = Vec::new();
     for (name, db) in testing::databases().await {
-        db.migrate("test", &[outbox::MIGRATION, inbox::MIGRATION])
-            .await
-            .unwrap();
+        db.migrate(
+            "test",
+            &[outbox::MIGRATION, outbox::PENDING_INDEX, inbox::MIGRATION],
+        )
+        .await
+        .unwrap();
         out.push((name, db));
     }
     out
@@ -159,5 +162,47 @@ async fn events_appended_together_are_relayed_in_order() {
             assert_eq!(received(&mut sub).await.unwrap().id, sent.id, "{name}");
         }
         assert_eq!(publishing.await.unwrap().unwrap(), 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn cleanup_deletes_published_events_older_than_an_hour_and_keeps_pending_ones() {
+    let hour_ms = 3_600_000;
+    for (name, db) in migrated().await {
+        let now = mercato_runtime::time::now_ms();
+        let made_at = |age_ms: i64| {
+            let mut e = event();
+            e.id = uuid::Builder::from_unix_timestamp_millis((now - age_ms) as u64, &[9; 10])
+                .into_uuid()
+                .to_string();
+            e
+        };
+        let events = [
+            made_at(hour_ms + 60_000),
+            made_at(hour_ms + 30_000),
+            made_at(60_000),
+        ];
+        let appended = events.to_vec();
+        db.write("test", move |tx| outbox::append_all(tx, &appended))
+            .await
+            .unwrap();
+        // The oldest and the newest were published; the middle one is still pending.
+        for published in [&events[0].id, &events[2].id] {
+            db.execute(
+                "test",
+                "UPDATE outbox SET published_at = $1 WHERE id = $2",
+                &[&now, published],
+            )
+            .await
+            .unwrap();
+        }
+        let relay = OutboxRelay::new("test", db.clone(), Arc::new(DownBus));
+        assert_eq!(relay.delete_old(now).await.unwrap(), 1, "{name}");
+        let left: Vec<(String,)> = db
+            .query_all("SELECT id FROM outbox ORDER BY id", &[])
+            .await
+            .unwrap();
+        let left: Vec<&str> = left.iter().map(|(id,)| id.as_str()).collect();
+        assert_eq!(left, [events[1].id.as_str(), events[2].id.as_str()], "{name}");
     }
 }
