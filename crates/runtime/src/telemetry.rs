@@ -67,8 +67,14 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str
                     .with_filter(filter),
             )
             .try_init(),
+        // Colours only for a terminal: in a file or a pipe they are escape codes to strip.
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact().with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                    .with_filter(filter),
+            )
             .try_init(),
     };
     TelemetryGuard {

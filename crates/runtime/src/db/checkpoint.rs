@@ -7,16 +7,18 @@
 //! thread, which runs a PASSIVE checkpoint on its own connection: it never blocks the writer or
 //! a reader, and the writer starts the log over once a checkpoint has copied all of it.
 //!
-//! A PASSIVE checkpoint cannot finish while commits keep appending; if the log still grows past
-//! [`FORCE_PAGES`], the writer checkpoints itself before its next transaction, as SQLite would
-//! have, so the log stays bounded under any load.
+//! A PASSIVE checkpoint cannot finish while commits keep appending, and the log starts over only
+//! once a checkpoint has copied all of it; under steady load that happens when the log passes
+//! [`FORCE_PAGES`] and the writer checkpoints itself after its commit, as SQLite would have. By
+//! then the thread has copied nearly everything, so that checkpoint is short, and the log stays
+//! bounded under any load.
 
 use super::DbError;
 use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
 use std::sync::{Arc, Condvar, Mutex};
 
-/// WAL pages after which the checkpoint thread is woken.
+/// WAL pages after which, and every so many more, the checkpoint thread is woken.
 pub(super) const WAKE_PAGES: i32 = 2_000;
 /// WAL pages after which the writer checkpoints on its own commit path.
 pub(super) const FORCE_PAGES: i32 = 16_000;
@@ -43,12 +45,22 @@ impl Checkpointer {
         });
         let hooked = checkpointer.clone();
         // The hook must not fail: an error from it makes a commit that happened report failure.
+        // It wakes the thread each time the log has grown by another WAKE_PAGES (not on every
+        // commit past the first threshold, which kept the thread copying and fsyncing nonstop).
+        let mut wake_at = WAKE_PAGES;
+        let mut last_pages = 0;
         writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
+            if pages < last_pages {
+                // The log started over.
+                wake_at = WAKE_PAGES;
+            }
+            last_pages = pages;
             if pages >= FORCE_PAGES {
                 if let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
                     tracing::warn!(error = %e, "WAL checkpoint on the commit path failed");
                 }
-            } else if pages >= WAKE_PAGES {
+            } else if pages >= wake_at {
+                wake_at = pages + WAKE_PAGES;
                 hooked.request();
             }
             Ok(())
