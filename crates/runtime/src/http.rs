@@ -59,8 +59,16 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         let buckets = [
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ];
+        // Counts, not seconds: how many transactions shared one SQLite commit (up to 256).
+        let group_sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
         let recorder = PrometheusBuilder::new()
             .set_buckets(&buckets)
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("db_group_commit_size".into()),
+                    &group_sizes,
+                )
+            })
             .expect("static buckets are valid")
             .build_recorder();
         let handle = recorder.handle();
