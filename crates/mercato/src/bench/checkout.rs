@@ -156,8 +156,7 @@ async fn stocked_products(
     let mut skus = Vec::with_capacity(count as usize);
     for i in 0..count {
         let sku = format!("BENCH-{i}");
-        scenarios::create_product(http, url, store, token, &scenarios::product_body(i, &sku, None)).await?;
-        scenarios::set_stock(http, url, store, token, &sku, 1_000_000).await?;
+        scenarios::stocked_product(http, url, (store, token), i, &sku, 1_000_000).await?;
         skus.push(sku);
     }
     Ok(skus)

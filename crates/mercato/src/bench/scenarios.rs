@@ -91,6 +91,21 @@ pub(super) async fn set_stock(
     Ok(())
 }
 
+/// Creates product `i` (see [`product_body`]) with one SKU and `on_hand` units of it; returns
+/// the product's id.
+pub(super) async fn stocked_product(
+    http: &reqwest::Client,
+    url: &str,
+    (store, token): (&str, &str),
+    i: u32,
+    sku: &str,
+    on_hand: i64,
+) -> anyhow::Result<String> {
+    let id = create_product(http, url, store, token, &product_body(i, sku, None)).await?;
+    set_stock(http, url, store, token, sku, on_hand).await?;
+    Ok(id)
+}
+
 /// Creates a store with `products` products, then measures product, listing and search reads.
 pub async fn catalog(args: &LoadArgs, products: u32) -> anyhow::Result<()> {
     let http = client();

@@ -159,9 +159,8 @@ async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Re
     let (mut product_ids, mut skus) = (Vec::new(), Vec::new());
     for i in 0..products {
         let sku = format!("SHOP-{i}");
-        let body = scenarios::product_body(i, &sku, None);
-        product_ids.push(scenarios::create_product(http, url, &store, &token, &body).await?);
-        scenarios::set_stock(http, url, &store, &token, &sku, 10_000_000).await?;
+        let id = scenarios::stocked_product(http, url, (&store, &token), i, &sku, 10_000_000).await?;
+        product_ids.push(id);
         skus.push(sku);
         bar.inc(1);
     }
