@@ -5,12 +5,9 @@ use mercato_proto::events::{CategoryCreated, EventEnvelope, ProductChanged, Prod
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::envelope;
 
-pub const PRODUCT_CREATED: &str = "mercato.catalog.product_created";
-pub const PRODUCT_UPDATED: &str = "mercato.catalog.product_updated";
-pub const PRODUCT_DELETED: &str = "mercato.catalog.product_deleted";
-pub const CATEGORY_CREATED: &str = "mercato.catalog.category_created";
-/// Every catalog event; what each replica's index and cache follow.
-pub const ALL_CATALOG: &str = "mercato.catalog.>";
+pub use mercato_proto::subjects::catalog::{
+    ALL as ALL_CATALOG, CATEGORY_CREATED, PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED,
+};
 /// Published by identity when a store is provisioned.
 pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
 

@@ -12,6 +12,8 @@
 //!   per-client rate limit.
 //! - `extract`: JSON, form and query extractors whose rejections are problem documents.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts.
+//! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
+//!   its catalog changes.
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`.
 
 mod access;
@@ -21,6 +23,7 @@ mod dto_realtime;
 mod extract;
 mod limits;
 mod openapi;
+mod read_cache;
 mod routes;
 mod state;
 mod web;
@@ -30,15 +33,14 @@ pub use state::{GatewayState, RealtimeForward, Upstreams};
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::HeaderName;
 use mercato_runtime::config::HttpSettings;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -57,24 +59,11 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
     api.layer(
         ServiceBuilder::new()
             // Give every request an id (or keep the caller's), so logs and clients can name it.
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            // Join the caller's trace (W3C traceparent) or start one; logs carry its id, and one
-            // access-log line per request records status and latency.
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request<_>| {
-                        let id = req
-                            .headers()
-                            .get(REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        let span = tracing::info_span!("http", method = %req.method(), uri = %req.uri(),
-                            request_id = %id, trace_id = tracing::field::Empty);
-                        mercato_runtime::trace_context::adopt_headers(&span, req.headers());
-                        span
-                    })
-                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-            )
+            .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
+            // Run the request in a span carrying its id (joining the caller's trace when traces
+            // are exported); record rate, errors and duration per route, including shed,
+            // timed-out and panicked requests; write its access-log line.
+            .layer(axum::middleware::from_fn(mercato_runtime::http_edge::observe))
             // Echo the id on the response.
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             // A panicking handler becomes a 500 problem instead of a dropped connection.
@@ -86,10 +75,6 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             }))
             // Browsers on other origins may call the public API (no cookies are used).
             .layer(CorsLayer::permissive())
-            // Record rate, errors and duration per route, including shed and timed-out requests.
-            .layer(axum::middleware::from_fn(
-                mercato_runtime::http::record_http_metrics,
-            ))
             // Each client gets its allowance (429 beyond it) before any work is done for it.
             .layer(axum::middleware::from_fn_with_state(state, limits::rate_limit))
             // Turn the errors of the two layers below into problem documents.
@@ -102,6 +87,28 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             // Bodies over the limit are refused (413) before they are read in full.
             .layer(DefaultBodyLimit::max(http.body_limit_bytes)),
     )
+}
+
+/// Request ids shaped as UUIDs (version 8): a random prefix drawn once per process and a
+/// counter, so that minting one needs no system call (`MakeRequestUuid` asked the kernel for
+/// randomness on every request).
+#[derive(Clone, Copy)]
+struct ProcessRequestIds;
+
+impl MakeRequestId for ProcessRequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        static PREFIX: std::sync::LazyLock<[u8; 8]> =
+            std::sync::LazyLock::new(|| uuid::Uuid::new_v4().as_u64_pair().0.to_be_bytes());
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let count = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&*PREFIX);
+        bytes[8..].copy_from_slice(&count.to_be_bytes());
+        let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let value = axum::http::HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).ok()?;
+        Some(RequestId::new(value))
+    }
 }
 
 async fn edge_error(err: tower::BoxError) -> axum::response::Response {

@@ -1,6 +1,10 @@
-//! What every handler shares: service clients, the token verifier and the store-slug cache.
+//! What every handler shares: service clients, the token verifier, the store-slug cache and the
+//! cache of encoded public reads.
 
+use crate::read_cache::ReadCache;
 use mercato_proto::identity::{GetStoreRequest, Store, get_store_request};
+use mercato_proto::subjects;
+use mercato_runtime::bus::{Delivery, SharedBus};
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
@@ -8,8 +12,10 @@ use mercato_runtime::clients::orders::OrdersClient;
 use mercato_runtime::clients::realtime::RealtimeClient;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::inbox;
 use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::ratelimit::RateLimiter;
+use mercato_runtime::shutdown::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -56,6 +62,7 @@ struct Inner {
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
     rate_limit_per_second: u32,
+    reads: Arc<ReadCache>,
 }
 
 impl GatewayState {
@@ -90,6 +97,7 @@ impl GatewayState {
                     .build(),
                 limiter,
                 rate_limit_per_second,
+                reads: Arc::default(),
             }),
         }
     }
@@ -133,6 +141,28 @@ impl GatewayState {
             order.rotate_left(first);
         }
         Some((order, forward))
+    }
+
+    /// Encoded public catalog reads.
+    pub fn reads(&self) -> &ReadCache {
+        &self.inner.reads
+    }
+
+    /// Follows the catalog's events (every gateway sees each one), dropping a store's cached
+    /// reads when its catalog changes. Call before the outbox relays start.
+    pub async fn follow_catalog(&self, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
+        let reads = self.inner.reads.clone();
+        inbox::run_consumer(
+            bus,
+            subjects::catalog::ALL,
+            Delivery::Fanout,
+            shutdown,
+            move |event| {
+                reads.invalidate_on_event(&event.store_id);
+                async { Ok(()) }
+            },
+        )
+        .await
     }
 
     pub fn limiter(&self) -> &dyn RateLimiter {

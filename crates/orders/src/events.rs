@@ -12,10 +12,9 @@ pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
 pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
 
 /// Catalog events the SKU projection follows.
-pub const ALL_CATALOG: &str = "mercato.catalog.>";
-pub const PRODUCT_CREATED: &str = "mercato.catalog.product_created";
-pub const PRODUCT_UPDATED: &str = "mercato.catalog.product_updated";
-pub const PRODUCT_DELETED: &str = "mercato.catalog.product_deleted";
+pub use mercato_proto::subjects::catalog::{
+    ALL as ALL_CATALOG, PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED,
+};
 
 /// `OrderChanged` under `subject`.
 pub fn order_changed(subject: &str, order: &Order) -> EventEnvelope {

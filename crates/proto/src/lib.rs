@@ -51,3 +51,16 @@ pub use mercato::inventory::v1 as inventory;
 pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;
 pub use mercato::realtime::v1 as realtime;
+
+/// Event subjects, defined once next to the event messages; publishers and consumers use these.
+pub mod subjects {
+    /// What the catalog publishes.
+    pub mod catalog {
+        pub const PRODUCT_CREATED: &str = "mercato.catalog.product_created";
+        pub const PRODUCT_UPDATED: &str = "mercato.catalog.product_updated";
+        pub const PRODUCT_DELETED: &str = "mercato.catalog.product_deleted";
+        pub const CATEGORY_CREATED: &str = "mercato.catalog.category_created";
+        /// Every catalog event.
+        pub const ALL: &str = "mercato.catalog.>";
+    }
+}

@@ -3,7 +3,9 @@
 //! the same deadline and the same metrics, so dashboards read the same in either topology.
 
 use crate::error::{ErrorCode, ServiceError};
+use crate::metric_handles::{CallMetrics, CallMetricsCache};
 use std::future::Future;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tonic::transport::{Channel, Endpoint};
 
@@ -31,11 +33,27 @@ pub async fn instrumented<T>(
         Ok(_) => "ok",
         Err(e) => e.code.as_str(),
     };
-    let labels = [("service", service), ("method", method), ("code", code)];
-    metrics::counter!("rpc_client_calls_total", &labels).increment(1);
-    metrics::histogram!("rpc_client_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    CLIENT_METRICS
+        .get(&(service, method), code, || {
+            let labels = [
+                ("service", service.to_owned()),
+                ("method", method.to_owned()),
+                ("code", code.to_owned()),
+            ];
+            let handles = CallMetrics::register(
+                "rpc_client_calls_total",
+                "rpc_client_call_duration_seconds",
+                &labels,
+            );
+            ((service, method), code, handles)
+        })
+        .record(started.elapsed());
     result
 }
+
+type ClientKey = (&'static str, &'static str);
+static CLIENT_METRICS: LazyLock<CallMetricsCache<ClientKey, &'static str>> =
+    LazyLock::new(CallMetricsCache::default);
 
 /// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a
 /// process can start before its upstreams.
@@ -143,9 +161,11 @@ macro_rules! service_client {
                             Target::Local(s) => s.$method(tonic::Request::new(request)).await,
                             Target::Remote(c) => {
                                 let mut request = tonic::Request::new(request);
-                                let mut headers = http::HeaderMap::new();
-                                $crate::trace_context::inject_headers(&mut headers);
-                                *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+                                if $crate::telemetry::traces_exported() {
+                                    let mut headers = http::HeaderMap::new();
+                                    $crate::trace_context::inject_headers(&mut headers);
+                                    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+                                }
                                 if let Some(token) = &self.token {
                                     request.metadata_mut().insert("authorization", token.clone());
                                 }

@@ -1,16 +1,17 @@
 //! The HTTP side of every process: the server loop, health probes, metrics and problem+json.
 
 use crate::error::{ErrorCode, ServiceError};
+use crate::metric_handles::{CallMetrics, CallMetricsCache};
 use crate::shutdown::Shutdown;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::future::BoxFuture;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Instant;
 use tokio::net::TcpListener;
 
@@ -90,56 +91,61 @@ async fn metrics_text(State(collectors): State<Arc<Vec<Collector>>>) -> Response
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// Middleware recording request count and duration per route, method and status.
-pub async fn record_http_metrics(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-    response
-}
-
 /// Middleware for the gRPC side of a process: joins the caller's trace and records
 /// `rpc_server_calls_total` and `rpc_server_call_duration_seconds` per service, method and code.
 pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
     let started = Instant::now();
     // Paths are `/mercato.<service>.v1.<Service>/<Method>`.
-    let path = request.uri().path();
-    let mut parts = path.trim_start_matches('/').splitn(2, '/');
-    let qualified = parts.next().unwrap_or_default();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let service = qualified.split('.').nth(1).unwrap_or("unknown").to_owned();
-    let span = tracing::info_span!("rpc.server", rpc.service = %service, rpc.method = %method,
-        trace_id = tracing::field::Empty);
+    let uri = request.uri().clone();
+    let path = uri.path();
+    let (service, method) = rpc_names(path);
+    let span = tracing::info_span!(
+        "rpc.server",
+        rpc.service = service,
+        rpc.method = method,
+        trace_id = tracing::field::Empty
+    );
     crate::trace_context::adopt_headers(&span, request.headers());
     let response = tracing::Instrument::instrument(next.run(request), span).await;
-    // Failures are "trailers-only" responses: the status (and our code) are in the headers.
-    let code = match response
-        .headers()
-        .get("x-mercato-code")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(code) => code.to_owned(),
-        None => match response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-        {
-            None | Some("0") => "ok".to_owned(),
-            Some(other) => format!("grpc_{other}"),
-        },
-    };
-    let labels = [("service", service), ("method", method), ("code", code)];
-    metrics::counter!("rpc_server_calls_total", &labels).increment(1);
-    metrics::histogram!("rpc_server_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    let code = rpc_code(&response);
+    GRPC_METRICS
+        .get(path, code.as_ref(), || {
+            let labels = [
+                ("service", service.to_owned()),
+                ("method", method.to_owned()),
+                ("code", code.to_string()),
+            ];
+            let handles = CallMetrics::register(
+                "rpc_server_calls_total",
+                "rpc_server_call_duration_seconds",
+                &labels,
+            );
+            (path.into(), code.as_ref().into(), handles)
+        })
+        .record(started.elapsed());
     response
+}
+
+static GRPC_METRICS: LazyLock<CallMetricsCache<Box<str>, Box<str>>> =
+    LazyLock::new(CallMetricsCache::default);
+
+/// The call's outcome: our error code, else `ok` or `grpc_<status>`. Failures are
+/// "trailers-only" responses, so the status (and our code) are in the headers.
+fn rpc_code(response: &Response) -> std::borrow::Cow<'_, str> {
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    match (header("x-mercato-code"), header("grpc-status")) {
+        (Some(code), _) => code.into(),
+        (None, None | Some("0")) => "ok".into(),
+        (None, Some(other)) => format!("grpc_{other}").into(),
+    }
+}
+
+/// The service and method of a gRPC path `/mercato.<service>.v1.<Service>/<Method>`.
+fn rpc_names(path: &str) -> (&str, &str) {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let qualified = parts.next().unwrap_or_default();
+    let method = parts.next().unwrap_or_default();
+    (qualified.split('.').nth(1).unwrap_or("unknown"), method)
 }
 
 /// An RFC 9457 problem document.

@@ -1,13 +1,14 @@
 //! Logs and traces: JSON lines for machines or a compact format for a terminal, and
 //! OpenTelemetry spans exported over OTLP/gRPC when an endpoint is configured.
 //!
-//! Spans always get trace ids (even without an exporter), so logs and propagated `traceparent`
-//! values are consistent whether or not a collector listens.
+//! With an exporter, spans get trace ids that logs carry and calls and events propagate
+//! (`traceparent`); without one, no OpenTelemetry work is done at all.
 
 use crate::config::{LogFormat, LogSettings, TelemetrySettings};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -42,20 +43,24 @@ impl Drop for TelemetryGuard {
 pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str) -> TelemetryGuard {
     let filter =
         EnvFilter::try_from_env(crate::env::LOG_FILTER).unwrap_or_else(|_| EnvFilter::new(&log.filter));
-    let provider = tracer_provider(telemetry, service_name);
     // Spans go to the tracer at info level whatever the log filter says: quiet logs must not
     // cut traces short. Each span carries its own fields and trace context and nothing more: no
     // busy/idle timing, thread or source location (an `Instant::now` and attribute work on
     // every enter, exit and creation, 3 % of a checkout's CPU), and no activation of an
     // OpenTelemetry context on enter, which only other OpenTelemetry instrumentation would
-    // read; `trace_context` reads a span's context from the span itself.
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("mercato"))
-        .with_tracked_inactivity(false)
-        .with_threads(false)
-        .with_location(false)
-        .with_context_activation(false)
-        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    // read; `trace_context` reads a span's context from the span itself. Without an exporter
+    // nothing reads OpenTelemetry spans, so the layer is not installed at all (it was a tenth
+    // of a cached read's CPU): logs then carry request ids but no trace ids.
+    let provider = exporter_configured(telemetry).then(|| tracer_provider(telemetry, service_name));
+    let otel = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("mercato"))
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+            .with_context_activation(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
     let registry = tracing_subscriber::registry().with(otel);
     let installed = match log.format {
         LogFormat::Json => registry
@@ -77,9 +82,23 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str
             )
             .try_init(),
     };
-    TelemetryGuard {
-        provider: installed.is_ok().then_some(provider),
+    if installed.is_ok() && provider.is_some() {
+        TRACES_EXPORTED.store(true, Ordering::Relaxed);
     }
+    TelemetryGuard {
+        provider: provider.filter(|_| installed.is_ok()),
+    }
+}
+
+static TRACES_EXPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports traces; without an exporter, callers skip trace-context work.
+pub fn traces_exported() -> bool {
+    TRACES_EXPORTED.load(Ordering::Relaxed)
+}
+
+fn exporter_configured(telemetry: &TelemetrySettings) -> bool {
+    telemetry.otlp_endpoint.as_deref().is_some_and(|e| !e.is_empty())
 }
 
 fn tracer_provider(telemetry: &TelemetrySettings, service_name: &str) -> SdkTracerProvider {

@@ -2,7 +2,8 @@
 //!
 //! Spans are `tracing` spans bridged to OpenTelemetry; these helpers move the current span's
 //! context into a carrier (`traceparent`) and make a new span the child of a received one, so
-//! one checkout is one trace through gateway, services and consumers.
+//! one checkout is one trace through gateway, services and consumers. Each does nothing in a
+//! process that exports no traces (`telemetry::traces_exported`).
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
@@ -36,6 +37,9 @@ impl Extractor for HeaderExtractor<'_> {
 
 /// Writes the current span's context into HTTP (or gRPC, which travels as HTTP/2) headers.
 pub fn inject_headers(headers: &mut http::HeaderMap) {
+    if !crate::telemetry::traces_exported() {
+        return;
+    }
     let cx = tracing::Span::current().context();
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
 }
@@ -43,12 +47,18 @@ pub fn inject_headers(headers: &mut http::HeaderMap) {
 /// Makes `span` the child of the context carried by `headers`, if any, and records its trace id
 /// in the span's `trace_id` field (declared by the caller), so that JSON logs carry it.
 pub fn adopt_headers(span: &tracing::Span, headers: &http::HeaderMap) {
+    if !crate::telemetry::traces_exported() {
+        return;
+    }
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     adopt(span, parent);
 }
 
 /// The current span's context as a `traceparent` value; empty when there is no sampled trace.
 pub fn current_traceparent() -> String {
+    if !crate::telemetry::traces_exported() {
+        return String::new();
+    }
     let cx = tracing::Span::current().context();
     let mut carrier = HashMap::new();
     TraceContextPropagator::new().inject_context(&cx, &mut carrier);
@@ -57,6 +67,9 @@ pub fn current_traceparent() -> String {
 
 /// Makes `span` the child of a `traceparent` value (from an event), if it is valid.
 pub fn adopt_traceparent(span: &tracing::Span, traceparent: &str) {
+    if !crate::telemetry::traces_exported() {
+        return;
+    }
     let mut carrier = HashMap::new();
     if !traceparent.is_empty() {
         carrier.insert("traceparent".to_owned(), traceparent.to_owned());

@@ -3,29 +3,33 @@
 use crate::access::{Caller, STORE_STAFF};
 use crate::dto::{CategoryView, CreateCategoryBody};
 use crate::extract::ApiJson;
+use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use mercato_proto::catalog::{CreateCategoryRequest, ListCategoriesRequest};
+use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 use std::collections::HashMap;
 
 /// The category tree of a store.
 #[utoipa::path(get, path = "/v1/stores/{store}/categories", tag = "catalog",
     params(("store" = String, Path, description = "store slug")),
-    responses((status = 200, body = Vec<CategoryView>), (status = 404)))]
+    responses((status = 200, body = Vec<CategoryView>), (status = 304), (status = 404)))]
 pub async fn list_categories(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
-) -> Result<axum::Json<Vec<CategoryView>>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let flat = state
-        .catalog()
-        .list_categories(ListCategoriesRequest { store_id: store.id })
-        .await?;
-    Ok(axum::Json(build_tree(
-        flat.categories.into_iter().map(Into::into).collect(),
-    )))
+    read: ReadCondition,
+) -> Result<Response, ServiceError> {
+    let catalog = state.catalog();
+    let fetch = |store: Store| async move {
+        let flat = catalog
+            .list_categories(ListCategoriesRequest { store_id: store.id })
+            .await?;
+        Ok(build_tree(flat.categories.into_iter().map(Into::into).collect()))
+    };
+    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
 }
 
 /// Nests categories under their parents; orphans (a parent we did not get) become roots.
@@ -68,12 +72,13 @@ pub async fn create_category(
     let category = state
         .catalog()
         .create_category(CreateCategoryRequest {
-            store_id: store.id,
+            store_id: store.id.clone(),
             slug: body.slug,
             name: body.name,
             parent: body.parent.unwrap_or_default(),
         })
         .await?;
+    state.reads().invalidate(&store.id);
     Ok((StatusCode::CREATED, axum::Json(category.into())))
 }
 

@@ -3,59 +3,66 @@
 use crate::access::{Caller, STORE_STAFF};
 use crate::dto::{CreateProductBody, ListProductsQuery, ProductPageView, ProductView, UpdateProductBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use mercato_proto::catalog::{
     CreateProductRequest, DeleteProductRequest, GetProductRequest, ListProductsRequest, UpdateProductRequest,
 };
+use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 
 /// List a store's products.
 #[utoipa::path(get, path = "/v1/stores/{store}/products", tag = "catalog",
     params(("store" = String, Path, description = "store slug"), ListProductsQuery),
-    responses((status = 200, body = ProductPageView), (status = 404), (status = 422)))]
+    responses((status = 200, body = ProductPageView), (status = 304), (status = 404), (status = 422)))]
 pub async fn list_products(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
-) -> Result<axum::Json<ProductPageView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let page = state
-        .catalog()
-        .list_products(ListProductsRequest {
-            store_id: store.id,
-            category: query.category.unwrap_or_default(),
-            sort: query.sort.unwrap_or_default(),
-            page: query.page.unwrap_or(0),
-            per_page: query.per_page.unwrap_or(0),
+    read: ReadCondition,
+) -> Result<Response, ServiceError> {
+    let catalog = state.catalog();
+    let fetch = |store: Store| async move {
+        let page = catalog
+            .list_products(ListProductsRequest {
+                store_id: store.id,
+                category: query.category.unwrap_or_default(),
+                sort: query.sort.unwrap_or_default(),
+                page: query.page.unwrap_or(0),
+                per_page: query.per_page.unwrap_or(0),
+            })
+            .await?;
+        Ok(ProductPageView {
+            items: page.products.into_iter().map(Into::into).collect(),
+            page: page.page,
+            per_page: page.per_page,
+            total: page.total,
         })
-        .await?;
-    Ok(axum::Json(ProductPageView {
-        items: page.products.into_iter().map(Into::into).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: page.total,
-    }))
+    };
+    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
 }
 
 /// One product, by id or slug.
 #[utoipa::path(get, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
     params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id or slug")),
-    responses((status = 200, body = ProductView), (status = 404)))]
+    responses((status = 200, body = ProductView), (status = 304), (status = 404)))]
 pub async fn get_product(
     State(state): State<GatewayState>,
     Path((slug, key)): Path<(String, String)>,
-) -> Result<axum::Json<ProductView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let product = state
-        .catalog()
-        .get_product(GetProductRequest {
+    read: ReadCondition,
+) -> Result<Response, ServiceError> {
+    let catalog = state.catalog();
+    let fetch = |store: Store| async move {
+        let request = GetProductRequest {
             store_id: store.id,
             key,
-        })
-        .await?;
-    Ok(axum::Json(product.into()))
+        };
+        Ok(ProductView::from(catalog.get_product(request).await?))
+    };
+    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
 }
 
 /// Create a product (owner or staff).
@@ -81,6 +88,7 @@ pub async fn create_product(
             variants: body.variants.into_iter().map(Into::into).collect(),
         })
         .await?;
+    state.reads().invalidate(&product.store_id);
     Ok((StatusCode::CREATED, axum::Json(product.into())))
 }
 
@@ -116,6 +124,7 @@ pub async fn update_product(
             replace_variants,
         })
         .await?;
+    state.reads().invalidate(&product.store_id);
     Ok(axum::Json(product.into()))
 }
 
@@ -134,9 +143,10 @@ pub async fn delete_product(
     state
         .catalog()
         .delete_product(DeleteProductRequest {
-            store_id: store.id,
+            store_id: store.id.clone(),
             product_id,
         })
         .await?;
+    state.reads().invalidate(&store.id);
     Ok(StatusCode::NO_CONTENT)
 }

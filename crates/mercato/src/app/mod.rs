@@ -185,15 +185,6 @@ impl App {
             None
         };
 
-        // Relays start only now, after every consumer of this process has subscribed, so that
-        // no event is published into a bus with nobody yet listening in process.
-        let relay_stop = Shutdown::new();
-        let relays = w
-            .relays
-            .drain(..)
-            .map(|r| tokio::spawn(r.run(relay_stop.clone())))
-            .collect();
-
         let mut http = Router::new();
         let (realtime_client, realtime_node) = realtime.unzip();
         if let Some(node) = realtime_node {
@@ -249,8 +240,20 @@ impl App {
                 tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
             }
             w.checks.push(routing::identity_check(state.clone()));
+            state
+                .follow_catalog(infra.bus.clone(), w.consumer_stop.clone())
+                .await?;
             http = http.merge(mercato_gateway::router(state, &settings.http));
         }
+        // Relays start only now, after every consumer of this process has subscribed, so that
+        // no event is published into a bus with nobody yet listening in process.
+        let relay_stop = Shutdown::new();
+        let relays = w
+            .relays
+            .drain(..)
+            .map(|r| tokio::spawn(r.run(relay_stop.clone())))
+            .collect();
+
         let Wiring {
             checks,
             collectors,

@@ -196,3 +196,48 @@ async fn a_client_over_its_allowance_gets_429_with_retry_after() {
     assert!((5..=10).contains(&allowed), "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn public_reads_carry_an_etag_answer_304_and_change_with_the_product() {
+    for p in platforms().await {
+        let (store, _) = p.provision(0).await;
+        let (owner, _) = p
+            .sign_in(0, &store, "owner@example.com", "correct horse battery")
+            .await;
+        let body = json!({"slug": "mug", "title": "Mug",
+            "variants": [{"sku": "MUG-1", "title": "One", "price": {"amount_minor": 900, "currency": "EUR"}}]});
+        let created = p
+            .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &body)
+            .await;
+        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        let url = format!("{}/v1/stores/{store}/products/mug", p.gateway(0));
+
+        let first = p.send(0, p.http.get(&url)).await;
+        assert_eq!(first.status, 200, "{}", p.name);
+        let etag = first.headers["etag"].to_str().unwrap().to_owned();
+        assert_eq!(first.headers["cache-control"], "no-cache");
+        let again = p.send(0, p.http.get(&url).header("if-none-match", &etag)).await;
+        assert_eq!(again.status, 304, "{}: the client's copy is current", p.name);
+        assert_eq!(again.headers["etag"].to_str().unwrap(), etag);
+
+        // The gateway that made a change answers with it at once, under a new tag.
+        let patch = p
+            .send(
+                0,
+                p.http
+                    .patch(format!(
+                        "{}/v1/stores/{store}/products/{}",
+                        p.gateway(0),
+                        first.body["id"].as_str().unwrap()
+                    ))
+                    .bearer_auth(&owner)
+                    .json(&json!({"title": "Big Mug"})),
+            )
+            .await;
+        assert_eq!(patch.status, 200, "{}: {}", p.name, patch.body);
+        let changed = p.send(0, p.http.get(&url).header("if-none-match", &etag)).await;
+        assert_eq!(changed.status, 200, "{}: the old tag no longer matches", p.name);
+        assert_eq!(changed.body["title"], "Big Mug", "{}", p.name);
+        assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);
+    }
+}

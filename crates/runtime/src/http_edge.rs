@@ -1,0 +1,75 @@
+//! What the edge records about every HTTP request: a span for the logs and traces written while
+//! it runs, its count and duration per route, method and status, and an access-log line.
+//!
+//! Each of these costs only as much as something reads: the span carries the request id (and
+//! joins the caller's trace only when traces are exported), metric handles are registered once
+//! per label set, and the access line of an ordinary request (below 400, faster than
+//! [`SLOW_REQUEST`]) is written at `debug`, so by default only failures and slow requests reach
+//! the log. `RUST_LOG=info,mercato::access=debug` logs every request.
+
+use crate::metric_handles::{CallMetrics, CallMetricsCache};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// The header carrying the request id, set by the gateway before this layer runs.
+const REQUEST_ID: &str = "x-request-id";
+/// Requests slower than this are logged at `info` whatever their status.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
+/// The target of access-log lines, for filters (`mercato::access=debug`).
+pub const ACCESS_TARGET: &str = "mercato::access";
+
+static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (Method, StatusCode)>> =
+    LazyLock::new(CallMetricsCache::default);
+
+/// Middleware: runs the request inside its span, then records its metrics and access line.
+pub async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let span = tracing::info_span!("http", request_id, trace_id = tracing::field::Empty);
+    crate::trace_context::adopt_headers(&span, request.headers());
+    let uri = request.uri().clone();
+    let response = next.run(request).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    HTTP_METRICS
+        .get(route, &(method.clone(), status), || {
+            let labels = [
+                ("route", route.to_owned()),
+                ("method", method.as_str().to_owned()),
+                ("status", status.as_str().to_owned()),
+            ];
+            let handles =
+                CallMetrics::register("http_requests_total", "http_request_duration_seconds", &labels);
+            (route.into(), (method.clone(), status), handles)
+        })
+        .record(elapsed);
+    let _entered = span.enter();
+    access_line(&method, &uri, status, elapsed);
+    response
+}
+
+/// One line per request: `warn` for server errors, `info` for client errors and slow requests,
+/// `debug` for the rest.
+fn access_line(method: &Method, uri: &axum::http::Uri, status: StatusCode, elapsed: Duration) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let status = status.as_u16();
+    if status >= 500 {
+        tracing::warn!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request failed");
+    } else if status >= 400 || elapsed >= SLOW_REQUEST {
+        tracing::info!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request answered");
+    } else {
+        tracing::debug!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request answered");
+    }
+}
