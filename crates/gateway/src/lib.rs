@@ -44,7 +44,8 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The gateway's routes with its middleware; merge `ops_routes` beside it for health and metrics.
+/// The gateway's routes with the middleware each route applies for itself; wrap the process's
+/// whole router in [`edge`] afterwards.
 pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
     let mut api = routes::all();
     if state.forwards_realtime() {
@@ -58,23 +59,10 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
 
     api.layer(
         ServiceBuilder::new()
-            // Give every request an id (or keep the caller's), so logs and clients can name it.
-            .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
-            // Run the request in a span carrying its id (joining the caller's trace when traces
-            // are exported); record rate, errors and duration per route, including shed,
-            // timed-out and panicked requests; write its access-log line.
-            .layer(axum::middleware::from_fn(mercato_runtime::http_edge::observe))
-            // Echo the id on the response.
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            // A panicking handler becomes a 500 problem instead of a dropped connection.
-            .layer(CatchPanicLayer::custom(|_| {
-                axum::response::IntoResponse::into_response(ServiceError::new(
-                    ErrorCode::Internal,
-                    "internal error",
-                ))
-            }))
-            // Browsers on other origins may call the public API (no cookies are used).
-            .layer(CorsLayer::permissive())
+            // Tell the edge which route answered, for its metrics.
+            .layer(axum::middleware::from_fn(
+                mercato_runtime::http_edge::remember_route,
+            ))
             // Each client gets its allowance (429 beyond it) before any work is done for it.
             .layer(axum::middleware::from_fn_with_state(state, limits::rate_limit))
             // Turn the errors of the two layers below into problem documents.
@@ -87,6 +75,38 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             // Bodies over the limit are refused (413) before they are read in full.
             .layer(DefaultBodyLimit::max(http.body_limit_bytes)),
     )
+}
+
+/// What every request to a gateway process passes once, before routing: an id, its span,
+/// metrics and access line, panic and CORS handling, and the answers of the read cache, which
+/// a current cached read gets here without routing, rate limiting or a handler. Merge
+/// `ops_routes` beside the result for health and metrics.
+pub fn edge(state: &GatewayState, routes: Router) -> Router {
+    let service = ServiceBuilder::new()
+        // Give every request an id (or keep the caller's), so logs and clients can name it.
+        .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
+        // Run the request in a span carrying its id (joining the caller's trace when traces
+        // are exported); record rate, errors and duration per route, including shed,
+        // timed-out and panicked requests; write its access-log line.
+        .layer(axum::middleware::from_fn(mercato_runtime::http_edge::observe))
+        // Echo the id on the response.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // A panicking handler becomes a 500 problem instead of a dropped connection.
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ServiceError::new(
+                ErrorCode::Internal,
+                "internal error",
+            ))
+        }))
+        // Browsers on other origins may call the public API (no cookies are used).
+        .layer(CorsLayer::permissive())
+        // A public read the cache holds, current, is answered from it.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_cache::answer_cached,
+        ))
+        .service(routes);
+    Router::new().fallback_service(service)
 }
 
 /// Request ids shaped as UUIDs (version 8): a random prefix drawn once per process and a

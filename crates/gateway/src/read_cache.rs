@@ -12,19 +12,22 @@
 //! event bumps the generation again at each of [`SETTLE`] later: an answer filled in between
 //! is dropped too.
 
+use crate::state::GatewayState;
 use axum::body::Body;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
+use metrics::Counter;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -38,8 +41,19 @@ const CAPACITY_BYTES: u64 = 32 * 1024 * 1024;
 /// Revalidate on every use: the `ETag` makes that a `304` when nothing changed.
 const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("no-cache");
 
+/// `gateway_read_cache_total` by result: `hit`, `stale` (an answer of an older generation) or
+/// `miss` (computed by the route).
+static HITS: LazyLock<Counter> =
+    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "hit"));
+static STALE: LazyLock<Counter> =
+    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "stale"));
+static MISSES: LazyLock<Counter> =
+    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "miss"));
+
 /// One encoded answer.
 struct Answer {
+    /// The route that computed it, named in the metrics of the requests it answers.
+    route: Option<MatchedPath>,
     store_id: String,
     generation: u64,
     body: Bytes,
@@ -65,6 +79,9 @@ impl Answer {
         let headers = response.headers_mut();
         headers.insert(header::ETAG, self.etag.clone());
         headers.insert(header::CACHE_CONTROL, CACHE_CONTROL);
+        if let Some(route) = &self.route {
+            response.extensions_mut().insert(route.clone());
+        }
         response
     }
 }
@@ -92,13 +109,16 @@ fn etag_of(body: &[u8]) -> HeaderValue {
 pub struct ReadCondition {
     uri: Uri,
     if_none_match: Option<HeaderValue>,
+    route: Option<MatchedPath>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ReadCondition {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ReadCondition::new(parts.uri.clone(), &parts.headers))
+        let mut condition = ReadCondition::new(parts.uri.clone(), &parts.headers);
+        condition.route = parts.extensions.get::<MatchedPath>().cloned();
+        Ok(condition)
     }
 }
 
@@ -107,6 +127,7 @@ impl ReadCondition {
         ReadCondition {
             uri,
             if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            route: None,
         }
     }
 
@@ -149,8 +170,7 @@ impl ReadCache {
     fn get(&self, condition: &ReadCondition) -> Option<Response> {
         let answer = self.answers.get(condition.key())?;
         let current = answer.generation == self.generation(&answer.store_id);
-        metrics::counter!("gateway_read_cache_total", "result" => if current { "hit" } else { "stale" })
-            .increment(1);
+        if current { &HITS } else { &STALE }.increment(1);
         current.then(|| answer.respond(condition))
     }
 
@@ -164,13 +184,14 @@ impl ReadCache {
     ) -> Result<Response, ServiceError> {
         let body = Bytes::from(serde_json::to_vec(view).map_err(ServiceError::internal)?);
         let answer = Answer {
+            route: condition.route.clone(),
             store_id: store_id.to_owned(),
             generation,
             etag: etag_of(&body),
             body,
         };
         let response = answer.respond(condition);
-        metrics::counter!("gateway_read_cache_total", "result" => "miss").increment(1);
+        MISSES.increment(1);
         // Filled from data older than a change that landed meanwhile: answer, do not keep.
         if generation == self.generation(store_id) {
             self.answers.insert(condition.key().to_owned(), Arc::new(answer));
@@ -220,6 +241,18 @@ impl ReadCache {
         let view = fetch(store).await?;
         self.put(condition, &store_id, generation, &view)
     }
+}
+
+/// Middleware before routing: answers a `GET` from the cache when it holds a current answer for
+/// its path and query (only the cacheable routes put answers there).
+pub async fn answer_cached(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+    if request.method() == Method::GET {
+        let condition = ReadCondition::new(request.uri().clone(), request.headers());
+        if let Some(hit) = state.reads().get(&condition) {
+            return hit;
+        }
+    }
+    next.run(request).await
 }
 
 /// Bumps the store's generation at each of [`SETTLE`] after its latest event, until no event

@@ -1,8 +1,8 @@
 //! What the edge records about every HTTP request: a span for the logs and traces written while
 //! it runs, its count and duration per route, method and status, and an access-log line.
 //!
-//! Each of these costs only as much as something reads: the span carries the request id (and
-//! joins the caller's trace only when traces are exported), metric handles are registered once
+//! Each of these costs only as much as something reads: the span is built only when traces are
+//! exported or debug logs are on (see [`request_span`]), metric handles are registered once
 //! per label set, and the access line of an ordinary request (below 400, faster than
 //! [`SLOW_REQUEST`]) is written at `debug`, so by default only failures and slow requests reach
 //! the log. `RUST_LOG=info,mercato::access=debug` logs every request.
@@ -26,23 +26,26 @@ pub const ACCESS_TARGET: &str = "mercato::access";
 static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (Method, StatusCode)>> =
     LazyLock::new(CallMetricsCache::default);
 
-/// Middleware: runs the request inside its span, then records its metrics and access line.
+/// Middleware before routing: runs the request inside its span, then records its metrics (under
+/// the route [`remember_route`] names in the response) and access line.
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
+    let request_id = request.headers().get(REQUEST_ID).cloned();
+    let request_id = request_id
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let span = tracing::info_span!("http", request_id, trace_id = tracing::field::Empty);
+    let span = request_span(request_id);
     crate::trace_context::adopt_headers(&span, request.headers());
     let uri = request.uri().clone();
     let response = next.run(request).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
     HTTP_METRICS
         .get(route, &(method.clone(), status), || {
             let labels = [
@@ -56,20 +59,49 @@ pub async fn observe(request: Request, next: Next) -> Response {
         })
         .record(elapsed);
     let _entered = span.enter();
-    access_line(&method, &uri, status, elapsed);
+    access_line(&method, &uri, request_id, status, elapsed);
+    response
+}
+
+/// The span a request runs in. With traces exported it is an `info` span joining the caller's
+/// trace; otherwise nothing but the log would read it, and creating one was a tenth of a cached
+/// read's CPU, so it is a `debug` span (every line logged during a request carries its id under
+/// `RUST_LOG=debug`; access lines carry it always).
+fn request_span(request_id: &str) -> tracing::Span {
+    if crate::telemetry::traces_exported() {
+        tracing::info_span!("http", request_id, trace_id = tracing::field::Empty)
+    } else {
+        tracing::debug_span!("http", request_id)
+    }
+}
+
+/// Middleware for each route: puts the route that answered into the response's extensions, where
+/// [`observe`], which runs before routing, finds it.
+pub async fn remember_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
     response
 }
 
 /// One line per request: `warn` for server errors, `info` for client errors and slow requests,
 /// `debug` for the rest.
-fn access_line(method: &Method, uri: &axum::http::Uri, status: StatusCode, elapsed: Duration) {
+fn access_line(
+    method: &Method,
+    uri: &axum::http::Uri,
+    request_id: &str,
+    status: StatusCode,
+    elapsed: Duration,
+) {
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let status = status.as_u16();
     if status >= 500 {
-        tracing::warn!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request failed");
+        tracing::warn!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request failed");
     } else if status >= 400 || elapsed >= SLOW_REQUEST {
-        tracing::info!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request answered");
+        tracing::info!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
     } else {
-        tracing::debug!(target: ACCESS_TARGET, %method, %uri, status, latency_ms, "request answered");
+        tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
     }
 }

@@ -190,6 +190,7 @@ impl App {
         if let Some(node) = realtime_node {
             http = http.merge(mercato_realtime::live::routes(node));
         }
+        let mut gateway = None;
         if roles.has(Role::Gateway) {
             let upstreams = Upstreams {
                 identity: remotes.or_local(
@@ -243,7 +244,8 @@ impl App {
             state
                 .follow_catalog(infra.bus.clone(), w.consumer_stop.clone())
                 .await?;
-            http = http.merge(mercato_gateway::router(state, &settings.http));
+            http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
+            gateway = Some(state);
         }
         // Relays start only now, after every consumer of this process has subscribed, so that
         // no event is published into a bus with nobody yet listening in process.
@@ -262,6 +264,9 @@ impl App {
             realtime_stop,
             ..
         } = w;
+        if let Some(state) = &gateway {
+            http = mercato_gateway::edge(state, http);
+        }
         let http = http.merge(ops_routes(checks, collectors));
         // A process with the gateway role faces the internet: its port serves no internal gRPC,
         // whose callers are trusted to name any store. Services are reachable over gRPC only
