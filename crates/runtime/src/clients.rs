@@ -40,10 +40,9 @@ pub async fn instrumented<T>(
                 ("method", method.to_owned()),
                 ("code", code.to_owned()),
             ];
-            let handles = CallMetrics::register(
-                "rpc_client_calls_total",
-                "rpc_client_call_duration_seconds",
-                &labels,
+            let handles = CallMetrics::new(
+                metrics::counter!("rpc_client_calls_total", &labels),
+                metrics::histogram!("rpc_client_call_duration_seconds", &labels),
             );
             ((service, method), code, handles)
         })

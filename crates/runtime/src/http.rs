@@ -115,10 +115,9 @@ pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
                 ("method", method.to_owned()),
                 ("code", code.to_string()),
             ];
-            let handles = CallMetrics::register(
-                "rpc_server_calls_total",
-                "rpc_server_call_duration_seconds",
-                &labels,
+            let handles = CallMetrics::new(
+                metrics::counter!("rpc_server_calls_total", &labels),
+                metrics::histogram!("rpc_server_call_duration_seconds", &labels),
             );
             (path.into(), code.as_ref().into(), handles)
         })

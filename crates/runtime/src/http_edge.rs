@@ -53,8 +53,10 @@ pub async fn observe(request: Request, next: Next) -> Response {
                 ("method", method.as_str().to_owned()),
                 ("status", status.as_str().to_owned()),
             ];
-            let handles =
-                CallMetrics::register("http_requests_total", "http_request_duration_seconds", &labels);
+            let handles = CallMetrics::new(
+                metrics::counter!("http_requests_total", &labels),
+                metrics::histogram!("http_request_duration_seconds", &labels),
+            );
             (route.into(), (method.clone(), status), handles)
         })
         .record(elapsed);
