@@ -108,7 +108,7 @@ async fn checkout(
     p.send(n, request).await
 }
 
-/// Checks out, and while the answer is "still running" (202, as the API documents when a saga
+/// Checks out, and while the answer is "still running" or "retry" (202, as the API documents when a saga
 /// step must wait, e.g. on a dependency past its deadline under a flash sale's lock queue)
 /// repeats the same request with the same key until the checkout ends, as a client would.
 async fn checkout_to_the_end(
@@ -122,7 +122,8 @@ async fn checkout_to_the_end(
     let started = std::time::Instant::now();
     loop {
         let reply = checkout(p, n, store, cart, key, card).await;
-        let running = reply.status == 202
+        // 503 carries Retry-After: the same key may be sent again.
+        let running = matches!(reply.status, 202 | 503)
             || (reply.status == 409
                 && reply.body["detail"]
                     .as_str()
