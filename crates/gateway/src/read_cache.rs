@@ -220,8 +220,8 @@ impl ReadCache {
         }
     }
 
-    /// Serves a public read from the cache; on a miss resolves the store, notes its
-    /// generation, runs `fetch` and caches the view it returns.
+    /// Answers a public read the edge did not find current ([`answer_cached`]): resolves the
+    /// store, notes its generation, runs `fetch` and caches the view it returns.
     pub async fn read<V, Fut>(
         &self,
         condition: &ReadCondition,
@@ -232,9 +232,7 @@ impl ReadCache {
         V: Serialize,
         Fut: Future<Output = Result<V, ServiceError>>,
     {
-        if let Some(hit) = self.get(condition) {
-            return Ok(hit);
-        }
+        // `answer_cached` looked the answer up before routing; a request here missed.
         let store = store.await?;
         let store_id = store.id.clone();
         let generation = self.generation(&store_id);
