@@ -2,9 +2,15 @@
 
 use clap::Parser;
 
-/// mimalloc returns freed memory to the system: with glibc's allocator the process kept the
-/// peak of the first start (seeding the demo store, argon2's 19 MiB per hash) for good, about
-/// five times its idle size (see `benchmarks/README.md`, memory).
+/// jemalloc, chosen by measurement (docs/adr/0002-allocator.md): against mimalloc it keeps the
+/// process a third smaller idle and under load at the same throughput; glibc's kept the peak of
+/// the first start (seeding, argon2's 19 MiB per hash) mapped for good. The features
+/// `alloc-mimalloc` and `alloc-system` build the alternatives for `benchmarks/allocators.sh`.
+#[cfg(not(any(feature = "alloc-mimalloc", feature = "alloc-system")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(all(feature = "alloc-mimalloc", not(feature = "alloc-system")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -7,10 +7,15 @@ use super::requests::caller;
 use super::session::{End, Session};
 use crate::presence::PresenceStatus;
 use mercato_proto::realtime::ListMessagesRequest;
-use std::sync::Arc;
+use metrics::Histogram;
+use std::sync::{Arc, LazyLock};
 
 /// Messages fetched per history page while catching up.
 const PAGE: u32 = 200;
+
+/// From the event to its write on this connection, registered once.
+static DELIVERY_LATENCY: LazyLock<Histogram> =
+    LazyLock::new(|| metrics::histogram!("websocket_delivery_latency_seconds"));
 
 impl Session {
     /// Writes one push, unless it is for a channel this connection has left or a conversation
@@ -33,7 +38,7 @@ impl Session {
         self.write_text(push.text.clone()).await?;
         if push.occurred_at_ms > 0 {
             let lag_ms = (mercato_runtime::time::now_ms() - push.occurred_at_ms).max(0);
-            metrics::histogram!("websocket_delivery_latency_seconds").record(lag_ms as f64 / 1000.0);
+            DELIVERY_LATENCY.record(lag_ms as f64 / 1000.0);
         }
         Ok(())
     }

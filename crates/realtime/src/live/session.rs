@@ -8,13 +8,20 @@ use super::protocol::{ServerFrame, close, codes};
 use crate::presence::PresenceStatus;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use mercato_runtime::auth::Claims;
+use metrics::Counter;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// A write the client does not take within this long ends the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `websocket_messages_total` by direction, registered once (a look-up per message otherwise).
+static MESSAGES_IN: LazyLock<Counter> =
+    LazyLock::new(|| metrics::counter!("websocket_messages_total", "direction" => "in"));
+static MESSAGES_OUT: LazyLock<Counter> =
+    LazyLock::new(|| metrics::counter!("websocket_messages_total", "direction" => "out"));
 
 /// How a connection ended, for the close frame and the metrics.
 #[derive(Debug)]
@@ -80,13 +87,16 @@ impl Session {
         }
         let stop = self.node.stop.clone();
         let handle = self.handle.clone();
+        // Made once, not on every turn of the loop: each registers a waiter under a lock.
+        let mut stopped = std::pin::pin!(stop.cancelled());
+        let mut kicked = std::pin::pin!(handle.kicked());
         let heartbeat = self.node.settings.heartbeat;
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         loop {
             let step = tokio::select! {
                 biased;
-                () = stop.cancelled() => Err(self.restart().await),
-                () = handle.kicked() => Err(End::Close(close::SLOW_CONSUMER, "slow consumer")),
+                () = &mut stopped => Err(self.restart().await),
+                () = &mut kicked => Err(End::Close(close::SLOW_CONSUMER, "slow consumer")),
                 Some(push) = rx.recv() => self.deliver(push).await,
                 incoming = self.socket.recv() => self.on_incoming(incoming).await,
                 _ = ticks.tick() => Box::pin(self.on_heartbeat(heartbeat)).await,
@@ -112,7 +122,7 @@ impl Session {
                     .await
             }
             Some(Ok(Message::Text(text))) => {
-                metrics::counter!("websocket_messages_total", "direction" => "in").increment(1);
+                MESSAGES_IN.increment(1);
                 self.on_text(text).await
             }
         }
@@ -168,16 +178,22 @@ impl Session {
     }
 
     pub async fn write_text(&mut self, text: Utf8Bytes) -> Result<(), End> {
-        metrics::counter!("websocket_messages_total", "direction" => "out").increment(1);
+        MESSAGES_OUT.increment(1);
         self.write(Message::Text(text)).await
     }
 
+    /// Writes one message. Most writes complete at once (the socket has room), and only a
+    /// write that must wait gets a timer: arming one per message was a tenth of a delivery.
     async fn write(&mut self, message: Message) -> Result<(), End> {
-        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Gone("connection lost")),
-            Err(_) => Err(End::Gone("write timed out")),
-        }
+        let mut send = std::pin::pin!(self.socket.send(message));
+        let sent = match futures::poll!(send.as_mut()) {
+            std::task::Poll::Ready(sent) => sent,
+            std::task::Poll::Pending => match tokio::time::timeout(WRITE_TIMEOUT, send).await {
+                Ok(sent) => sent,
+                Err(_) => return Err(End::Gone("write timed out")),
+            },
+        };
+        sent.map_err(|_| End::Gone("connection lost"))
     }
 
     /// Sends the close frame (when the client can still take one) and clears its presence; the
