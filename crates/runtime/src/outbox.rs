@@ -196,23 +196,21 @@ impl OutboxRelay {
         }
         let count = published.len();
         if count > 0 {
+            // One statement for the batch: ids are listed, not ranged, because a smaller id may
+            // commit after a larger one and must stay pending.
+            let now = crate::time::now_ms();
+            let list = (2..count + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut params: Vec<&dyn Param> = vec![&now];
+            params.extend(published.iter().map(|id| id as &dyn Param));
             self.db
-                .write("outbox_mark_published", move |tx| {
-                    // One statement for the batch: ids are listed, not ranged, because a smaller
-                    // id may commit after a larger one and must stay pending.
-                    let now = crate::time::now_ms();
-                    let list = (2..count + 2)
-                        .map(|n| format!("${n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let mut params: Vec<&dyn Param> = vec![&now];
-                    params.extend(published.iter().map(|id| id as &dyn Param));
-                    tx.execute(
-                        &format!("UPDATE outbox SET published_at = $1 WHERE id IN ({list})"),
-                        &params,
-                    )?;
-                    Ok::<_, DbError>(())
-                })
+                .execute(
+                    "outbox_mark_published",
+                    &format!("UPDATE outbox SET published_at = $1 WHERE id IN ({list})"),
+                    &params,
+                )
                 .await?;
         }
         match failure {

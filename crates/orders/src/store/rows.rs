@@ -3,7 +3,7 @@
 
 use super::StoreError;
 use crate::domain::{Cart, CartLine, CartStatus, Order, OrderEvent, SkuInfo};
-use mercato_runtime::db::{Param, Tx};
+use mercato_runtime::db::{DbError, Param, Statement, Tx};
 use mercato_runtime::ids::StoreId;
 
 pub(super) type CartRow = (String, String, String, String, String, String, i64, i64, i64);
@@ -36,8 +36,9 @@ pub(super) fn lines_json(cart: &Cart) -> String {
     serde_json::to_string(&cart.lines).unwrap_or_else(|_| "[]".to_owned())
 }
 
-pub(super) fn insert_cart(tx: &mut Tx<'_>, c: &Cart) -> Result<(), StoreError> {
-    tx.execute(
+/// The statement that inserts a new cart.
+pub(super) fn insert_cart(c: &Cart) -> Statement {
+    Statement::new(
         "INSERT INTO carts (store_id, id, customer_id, token_hash, currency, lines_json, status,
                             created_at, updated_at, version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -53,12 +54,12 @@ pub(super) fn insert_cart(tx: &mut Tx<'_>, c: &Cart) -> Result<(), StoreError> {
             &c.updated_at_ms,
             &c.version,
         ],
-    )?;
-    Ok(())
+    )
 }
 
-pub(super) fn update_cart(tx: &mut Tx<'_>, c: &Cart, expected: i64) -> Result<(), StoreError> {
-    let done = tx.execute(
+/// The statement that writes a cart over the version `expected`; see [`cart_updated`].
+pub(super) fn update_cart(c: &Cart, expected: i64) -> Statement {
+    Statement::new(
         "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7
          WHERE store_id = $1 AND id = $2 AND version = $8",
         &[
@@ -71,19 +72,22 @@ pub(super) fn update_cart(tx: &mut Tx<'_>, c: &Cart, expected: i64) -> Result<()
             &c.version,
             &expected,
         ],
-    )?;
-    if done == 1 { Ok(()) } else { Err(StoreError::Stale) }
+    )
 }
 
-/// One multi-row insert; a taken sequence is [`StoreError::Stale`].
-pub(super) fn append_events(
-    tx: &mut Tx<'_>,
-    store: &StoreId,
-    order: &str,
-    events: &[OrderEvent],
-) -> Result<(), StoreError> {
+/// What [`update_cart`] changed: nothing means another writer got there first.
+pub(super) fn cart_updated(changed: Result<u64, DbError>) -> Result<(), StoreError> {
+    if changed? == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Stale)
+    }
+}
+
+/// One multi-row insert of the events (none for none); see [`events_appended`].
+pub(super) fn append_events(store: &StoreId, order: &str, events: &[OrderEvent]) -> Option<Statement> {
     if events.is_empty() {
-        return Ok(());
+        return None;
     }
     let values = (0..events.len())
         .map(|i| {
@@ -112,10 +116,28 @@ pub(super) fn append_events(
     for (i, e) in events.iter().enumerate() {
         params.extend_from_slice(&[&order, store, &e.sequence, &kinds[i], &e.at_ms, &data[i]]);
     }
-    match tx.execute(&sql, &params) {
+    Some(Statement::new(sql, &params))
+}
+
+/// What [`append_events`] did: a sequence already taken is [`StoreError::Stale`].
+pub(super) fn events_appended(inserted: Result<u64, DbError>) -> Result<(), StoreError> {
+    match inserted {
         Ok(_) => Ok(()),
         Err(e) if e.is_unique_violation() => Err(StoreError::Stale),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Appends the events inside a transaction.
+pub(super) fn append_events_in(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    order: &str,
+    events: &[OrderEvent],
+) -> Result<(), StoreError> {
+    match append_events(store, order, events) {
+        Some(statement) => events_appended(tx.run(&statement)),
+        None => Ok(()),
     }
 }
 

@@ -8,7 +8,8 @@
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
 use super::rows::{
-    CART_COLUMNS, CartRow, append_events, cart, insert_cart, state_json, update_cart, upsert_skus,
+    CART_COLUMNS, CartRow, append_events, append_events_in, cart, cart_updated, events_appended, insert_cart,
+    state_json, update_cart, upsert_skus,
 };
 use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
 use crate::domain::{Cart, CartId, EventData, Order, OrderEvent, OrderId, SkuInfo};
@@ -124,8 +125,8 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn insert_cart(&self, c: &Cart) -> Result<(), StoreError> {
-        let c = c.clone();
-        self.db.write("insert_cart", move |tx| insert_cart(tx, &c)).await
+        self.db.run("insert_cart", &insert_cart(c)).await?;
+        Ok(())
     }
 
     async fn cart(&self, store: &StoreId, id: &CartId) -> Result<Option<Cart>, StoreError> {
@@ -144,10 +145,7 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn update_cart(&self, c: &Cart, expected: i64) -> Result<(), StoreError> {
-        let c = c.clone();
-        self.db
-            .write("update_cart", move |tx| update_cart(tx, &c, expected))
-            .await
+        cart_updated(self.db.run("update_cart", &update_cart(c, expected)).await)
     }
 
     async fn merge_carts(
@@ -161,12 +159,11 @@ impl OrdersStore for SqlOrdersStore {
         let source = source.clone();
         self.db
             .write("merge_carts", move |tx| {
-                update_cart(tx, &source, source_expected)?;
+                cart_updated(tx.run(&update_cart(&source, source_expected)))?;
                 match target_expected {
-                    Some(v) => update_cart(tx, &target, v)?,
-                    None => insert_cart(tx, &target)?,
+                    Some(v) => cart_updated(tx.run(&update_cart(&target, v))),
+                    None => Ok(tx.run(&insert_cart(&target)).map(drop)?),
                 }
-                Ok(())
             })
             .await
     }
@@ -232,7 +229,7 @@ impl OrdersStore for SqlOrdersStore {
                 if claimed != 1 {
                     return Err(StoreError::DuplicateKey);
                 }
-                update_cart(tx, &cart, cart.version - 1)?;
+                cart_updated(tx.run(&update_cart(&cart, cart.version - 1)))?;
                 tx.execute(
                     "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state, state_json,
                                          payment_json, locked_until, created_at, updated_at)
@@ -249,7 +246,7 @@ impl OrdersStore for SqlOrdersStore {
                         &order.created_at_ms,
                     ],
                 )?;
-                append_events(tx, &store, &order.id, std::slice::from_ref(&placed))?;
+                append_events_in(tx, &store, &order.id, std::slice::from_ref(&placed))?;
                 outbox::append(tx, &event)?;
                 Ok(())
             })
@@ -289,17 +286,10 @@ impl OrdersStore for SqlOrdersStore {
         order: &OrderId,
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
+        match append_events(store, &order.to_string(), events) {
+            Some(statement) => events_appended(self.db.run("append_events", &statement).await),
+            None => Ok(()),
         }
-        let store = *store;
-        let order = order.to_string();
-        let events = events.to_vec();
-        self.db
-            .write("append_events", move |tx| {
-                append_events(tx, &store, &order, &events)
-            })
-            .await
     }
 
     async fn settle(&self, store: &StoreId, s: &Settle<'_>) -> Result<(), StoreError> {
@@ -311,7 +301,7 @@ impl OrdersStore for SqlOrdersStore {
         let reopen_cart = s.reopen_cart;
         self.db
             .write("settle_saga", move |tx| {
-                append_events(tx, &store, &order.id, &events)?;
+                append_events_in(tx, &store, &order.id, &events)?;
                 let done = order.settled();
                 tx.execute(
                     "UPDATE orders SET status = $3, saga_state = $4, state_json = $5, updated_at = $6,

@@ -1,7 +1,8 @@
 //! PostgreSQL through sqlx's native driver. A transaction's closure runs on a blocking thread
 //! holding one pooled connection, each statement driven by the runtime (`Handle::block_on`):
 //! every statement is a network round trip anyway, and this keeps one synchronous transaction
-//! API for both engines. Single-statement reads skip the blocking thread.
+//! API for both engines. Single-statement reads and writes skip the blocking thread (writes
+//! run in autocommit).
 
 use super::DbError;
 use super::stats::Stats;
@@ -69,6 +70,18 @@ impl PgDb {
         })
         .await
         .map_err(|_| DbError::Panicked)
+    }
+
+    /// One write statement in autocommit, run without leaving the calling task.
+    pub(super) async fn execute(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<u64, DbError> {
+        let done = bind(sql, params).execute(&self.pool).await;
+        self.stats.write(op, 1, done.is_ok());
+        Ok(done?.rows_affected())
     }
 
     /// One statement's rows, read without leaving the calling task.

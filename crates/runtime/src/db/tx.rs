@@ -75,6 +75,11 @@ impl<'c> Tx<'c> {
         self.track(result)
     }
 
+    /// Runs a statement built beforehand; returns how many rows it changed.
+    pub fn run(&mut self, statement: &super::Statement) -> Result<u64, DbError> {
+        self.execute(statement.sql(), &statement.params())
+    }
+
     /// Runs several statements separated by `;`, without parameters (schema changes).
     pub fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
         self.statements += 1;

@@ -1,7 +1,7 @@
 //! The storage suite, on every database backend: transactions commit or roll back whole, group
 //! commits isolate their members, and values cross the boundary unchanged.
 
-use mercato_runtime::db::{Db, DbError, Migration};
+use mercato_runtime::db::{Db, DbError, Migration, Statement};
 use mercato_runtime::testing;
 
 const ITEMS: Migration = Migration {
@@ -137,6 +137,27 @@ async fn a_duplicate_key_is_reported_as_a_unique_violation() {
         insert(&db, 1).await.unwrap();
         let e = insert(&db, 1).await.unwrap_err();
         assert!(e.is_unique_violation(), "{name}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_statement_run_alone_or_in_a_transaction_changes_the_same_rows() {
+    for (name, db) in migrated().await {
+        let insert = Statement::new("INSERT INTO items (id, label) VALUES ($1, $2)", &[&1i64, &"x"]);
+        assert_eq!(db.run("insert", &insert).await.unwrap(), 1, "{name}");
+        let e = db.run("insert", &insert).await.unwrap_err();
+        assert!(
+            e.is_unique_violation(),
+            "{name}: a failed statement alone is reported: {e}"
+        );
+        let rename = Statement::new("UPDATE items SET label = $1 WHERE id >= $2", &[&"y", &1i64]);
+        let again = rename.clone();
+        let changed = db.write("rename", move |tx| tx.run(&again)).await.unwrap();
+        assert_eq!(changed, 1, "{name}");
+        assert_eq!(db.run("rename", &rename).await.unwrap(), 1, "{name}");
+        let (label,): (String,) = db.query_one("SELECT label FROM items", &[]).await.unwrap();
+        assert_eq!(label, "y", "{name}");
+        assert_eq!(count(&db).await, 1, "{name}");
     }
 }
 
