@@ -417,13 +417,16 @@ impl PaymentsStore for SqlPaymentsStore {
         let (customer_since, card_since, history_size) = (q.customer_since, q.card_since, q.history_size);
         self.db
             .read("fraud_history", move |tx| {
-                // One round trip for the counts; an empty customer or card matches nothing.
+                // One round trip for the counts; an empty customer or card matches nothing. The
+                // emptiness tests name the parameter, not the column, so that both engines check
+                // them once before the scan: `customer_id <> ''` let every anonymous checkout
+                // walk the index entries of all earlier anonymous payments.
                 let (customer, card, card_blocked, email_blocked): (i64, i64, i64, i64) = tx.query_one(
                     "SELECT \
-                       (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND customer_id = $2 \
-                          AND customer_id <> '' AND created_at >= $3), \
-                       (SELECT COUNT(*) FROM payment_intents WHERE store_id = $1 AND card_hash = $4 \
-                          AND card_hash <> '' AND created_at >= $5), \
+                       (SELECT COUNT(*) FROM payment_intents WHERE $2 <> '' AND store_id = $1 \
+                          AND customer_id = $2 AND created_at >= $3), \
+                       (SELECT COUNT(*) FROM payment_intents WHERE $4 <> '' AND store_id = $1 \
+                          AND card_hash = $4 AND created_at >= $5), \
                        (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
                           AND value = $4), \
                        (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \

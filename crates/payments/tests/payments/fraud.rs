@@ -61,6 +61,20 @@ async fn a_customer_authorizing_too_often_is_flagged_and_then_blocked_without_re
 }
 
 #[tokio::test]
+async fn anonymous_shoppers_are_not_one_customer_authorizing_too_often() {
+    for env in envs().await {
+        let db = env.backend;
+        let store = StoreId::new();
+        for i in 0..11u64 {
+            let mut r = auth(&store, &format!("k{i}"), &card(i), 100);
+            r.customer_id = String::new();
+            let intent = env.authorize(r).await.unwrap();
+            assert_eq!(intent.fraud.unwrap().decision, "allow", "{db}: attempt {i}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_card_used_by_many_customers_within_the_hour_is_flagged() {
     for env in envs().await {
         let db = env.backend;
