@@ -9,7 +9,7 @@ pub use mercato_proto::subjects::catalog::{
     ALL as ALL_CATALOG, CATEGORY_CREATED, PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED,
 };
 /// Published by identity when a store is provisioned.
-pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
+pub use mercato_proto::subjects::identity::STORE_PROVISIONED;
 
 /// `product_created` or `product_updated`, carrying the whole product and its category.
 pub fn product_changed(

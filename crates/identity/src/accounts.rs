@@ -15,7 +15,7 @@ use mercato_runtime::money::Currency;
 use mercato_runtime::outbox;
 
 /// The event subject of a new store.
-pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
+pub use mercato_proto::subjects::identity::STORE_PROVISIONED;
 
 /// A new store and what came with it; the client secret exists only here, never in storage.
 pub(crate) struct Provisioned {

@@ -5,15 +5,10 @@ use mercato_proto::events::{EventEnvelope, LowStock, ReservationChanged, StockCh
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::envelope;
 
-/// Any change of a stock row: on hand, reserved or the threshold.
-pub const STOCK_CHANGED: &str = "mercato.inventory.stock_changed";
-/// Available fell to or below the threshold (and was above it before).
-pub const LOW_STOCK: &str = "mercato.inventory.low_stock";
-pub const STOCK_RESERVED: &str = "mercato.inventory.stock_reserved";
-pub const STOCK_COMMITTED: &str = "mercato.inventory.stock_committed";
-pub const STOCK_RELEASED: &str = "mercato.inventory.stock_released";
-pub const RESERVATION_EXPIRED: &str = "mercato.inventory.reservation_expired";
-pub const STOCK_RESTOCKED: &str = "mercato.inventory.stock_restocked";
+pub use mercato_proto::subjects::inventory::{
+    LOW_STOCK, RESERVATION_EXPIRED, STOCK_CHANGED, STOCK_COMMITTED, STOCK_RELEASED, STOCK_RESERVED,
+    STOCK_RESTOCKED,
+};
 
 pub fn stock_changed(store: &StoreId, level: &StockLevel) -> EventEnvelope {
     let event = StockChanged {

@@ -5,11 +5,9 @@ use crate::domain::{Order, Terminal};
 use mercato_proto::events::{EventEnvelope, OrderChanged};
 use mercato_runtime::outbox::envelope;
 
-pub const ORDER_PLACED: &str = "mercato.orders.order_placed";
-pub const ORDER_CONFIRMED: &str = "mercato.orders.order_confirmed";
-pub const ORDER_FAILED: &str = "mercato.orders.order_failed";
-pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
-pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
+pub use mercato_proto::subjects::orders::{
+    ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED, ORDER_PLACED, ORDER_REFUNDED,
+};
 
 /// Catalog events the SKU projection follows.
 pub use mercato_proto::subjects::catalog::{

@@ -4,12 +4,9 @@ use crate::store::IntentRecord;
 use mercato_proto::events::{EventEnvelope, PaymentChanged};
 use mercato_runtime::outbox::envelope;
 
-pub const PAYMENT_AUTHORIZED: &str = "mercato.payments.payment_authorized";
-pub const PAYMENT_DECLINED: &str = "mercato.payments.payment_declined";
-pub const PAYMENT_FLAGGED: &str = "mercato.payments.payment_flagged";
-pub const PAYMENT_CAPTURED: &str = "mercato.payments.payment_captured";
-pub const PAYMENT_VOIDED: &str = "mercato.payments.payment_voided";
-pub const PAYMENT_REFUNDED: &str = "mercato.payments.payment_refunded";
+pub use mercato_proto::subjects::payments::{
+    PAYMENT_AUTHORIZED, PAYMENT_CAPTURED, PAYMENT_DECLINED, PAYMENT_FLAGGED, PAYMENT_REFUNDED, PAYMENT_VOIDED,
+};
 
 /// `PaymentChanged` under `subject`.
 pub fn payment_changed(subject: &str, intent: &IntentRecord) -> EventEnvelope {

@@ -52,8 +52,15 @@ pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;
 pub use mercato::realtime::v1 as realtime;
 
-/// Event subjects, defined once next to the event messages; publishers and consumers use these.
+/// Event subjects, defined once next to the event messages; publishers and consumers use these
+/// (a subject retyped elsewhere could drift, and a typo drops deliveries without an error).
 pub mod subjects {
+    /// What identity publishes.
+    pub mod identity {
+        /// A new store (`StoreProvisioned`).
+        pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
+    }
+
     /// What the catalog publishes.
     pub mod catalog {
         pub const PRODUCT_CREATED: &str = "mercato.catalog.product_created";
@@ -62,5 +69,51 @@ pub mod subjects {
         pub const CATEGORY_CREATED: &str = "mercato.catalog.category_created";
         /// Every catalog event.
         pub const ALL: &str = "mercato.catalog.>";
+    }
+
+    /// What the inventory publishes.
+    pub mod inventory {
+        /// Any change of a stock row: on hand, reserved or the threshold.
+        pub const STOCK_CHANGED: &str = "mercato.inventory.stock_changed";
+        /// Available fell to or below the threshold (and was above it before).
+        pub const LOW_STOCK: &str = "mercato.inventory.low_stock";
+        pub const STOCK_RESERVED: &str = "mercato.inventory.stock_reserved";
+        pub const STOCK_COMMITTED: &str = "mercato.inventory.stock_committed";
+        pub const STOCK_RELEASED: &str = "mercato.inventory.stock_released";
+        pub const RESERVATION_EXPIRED: &str = "mercato.inventory.reservation_expired";
+        pub const STOCK_RESTOCKED: &str = "mercato.inventory.stock_restocked";
+    }
+
+    /// What the orders service publishes (each an `OrderChanged`).
+    pub mod orders {
+        pub const ORDER_PLACED: &str = "mercato.orders.order_placed";
+        pub const ORDER_CONFIRMED: &str = "mercato.orders.order_confirmed";
+        pub const ORDER_FAILED: &str = "mercato.orders.order_failed";
+        pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
+        pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
+        /// Every orders event.
+        pub const ALL: &str = "mercato.orders.>";
+    }
+
+    /// What the payments service publishes (each a `PaymentChanged`).
+    pub mod payments {
+        pub const PAYMENT_AUTHORIZED: &str = "mercato.payments.payment_authorized";
+        pub const PAYMENT_DECLINED: &str = "mercato.payments.payment_declined";
+        pub const PAYMENT_FLAGGED: &str = "mercato.payments.payment_flagged";
+        pub const PAYMENT_CAPTURED: &str = "mercato.payments.payment_captured";
+        pub const PAYMENT_VOIDED: &str = "mercato.payments.payment_voided";
+        pub const PAYMENT_REFUNDED: &str = "mercato.payments.payment_refunded";
+    }
+
+    /// What the realtime service publishes.
+    pub mod realtime {
+        /// A conversation message was stored (`MessagePosted`).
+        pub const MESSAGE_POSTED: &str = "mercato.realtime.message_posted";
+        /// A member's read marker moved (`ReadMarked`).
+        pub const READ_MARKED: &str = "mercato.realtime.read_marked";
+        /// Typing indicators and presence changes between replicas (not stored).
+        pub const SIGNAL: &str = "mercato.realtime.signal";
+        /// Every realtime event.
+        pub const ALL: &str = "mercato.realtime.>";
     }
 }

@@ -5,10 +5,7 @@ use mercato_proto::events::{EventEnvelope, MessagePosted, ReadMarked};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::envelope;
 
-/// A conversation message was stored (`MessagePosted`).
-pub const MESSAGE_POSTED: &str = "mercato.realtime.message_posted";
-/// A member's read marker moved (`ReadMarked`).
-pub const READ_MARKED: &str = "mercato.realtime.read_marked";
+pub use mercato_proto::subjects::realtime::{MESSAGE_POSTED, READ_MARKED};
 
 /// `message_posted`; the customer travels along so that consumers can route the message to
 /// them without looking the conversation up.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The signal subject of typing indicators and presence changes.
-pub const SIGNAL_SUBJECT: &str = "mercato.realtime.signal";
+pub use mercato_proto::subjects::realtime::SIGNAL as SIGNAL_SUBJECT;
 
 /// Everything the WebSocket connections of one replica share.
 pub struct Node {

@@ -13,18 +13,20 @@ use mercato_proto::events::{
     EventEnvelope, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked, StockChanged,
 };
 use mercato_proto::realtime::ChatMessage;
+use mercato_proto::subjects;
+use mercato_runtime::bus::subject_matches;
 use prost::Message;
 use serde_json::{Value, json};
 
 /// Event subjects the realtime replicas listen to: exactly those `route` turns into pushes, so
 /// that the busiest events (reservations, captures) never reach a realtime replica at all.
 pub const SUBJECTS: [&str; 6] = [
-    "mercato.orders.>",
-    "mercato.payments.payment_declined",
-    "mercato.payments.payment_flagged",
-    "mercato.inventory.stock_changed",
-    "mercato.inventory.low_stock",
-    "mercato.realtime.>",
+    subjects::orders::ALL,
+    subjects::payments::PAYMENT_DECLINED,
+    subjects::payments::PAYMENT_FLAGGED,
+    subjects::inventory::STOCK_CHANGED,
+    subjects::inventory::LOW_STOCK,
+    subjects::realtime::ALL,
 ];
 
 /// The pushes one event causes on the channels `wanted` accepts (those with subscribers here,
@@ -38,16 +40,12 @@ pub fn route(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pus
 fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
     let store = envelope.store_id.as_str();
     let at = envelope.occurred_at_ms;
-    let Some((service, name)) = envelope
-        .subject
-        .strip_prefix("mercato.")
-        .and_then(|s| s.split_once('.'))
-    else {
-        return Vec::new();
-    };
+    let subject = envelope.subject.as_str();
+    // The event's own name, the subject's last token (`order_confirmed`).
+    let name = subject.rsplit('.').next().unwrap_or_default();
     let payload = envelope.payload.as_slice();
-    match (service, name) {
-        ("orders", _) => OrderChanged::decode(payload)
+    match subject {
+        _ if subject_matches(subjects::orders::ALL, subject) => OrderChanged::decode(payload)
             .ok()
             .and_then(|e| e.order)
             .map(|o| {
@@ -69,20 +67,22 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
                 pushes
             })
             .unwrap_or_default(),
-        ("payments", "payment_declined" | "payment_flagged") => PaymentChanged::decode(payload)
-            .ok()
-            .and_then(|e| e.intent)
-            .map(|i| {
-                let event = format!("payment.{}", name.trim_start_matches("payment_"));
-                let data = json!({
-                    "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
-                    "currency": i.currency, "status": i.status, "failure_code": i.failure_code,
-                    "card_last4": i.card_last4,
-                });
-                vec![event_push(&format!("staff:{store}"), &event, &data, at)]
-            })
-            .unwrap_or_default(),
-        ("inventory", "stock_changed") => StockChanged::decode(payload)
+        subjects::payments::PAYMENT_DECLINED | subjects::payments::PAYMENT_FLAGGED => {
+            PaymentChanged::decode(payload)
+                .ok()
+                .and_then(|e| e.intent)
+                .map(|i| {
+                    let event = format!("payment.{}", name.trim_start_matches("payment_"));
+                    let data = json!({
+                        "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
+                        "currency": i.currency, "status": i.status, "failure_code": i.failure_code,
+                        "card_last4": i.card_last4,
+                    });
+                    vec![event_push(&format!("staff:{store}"), &event, &data, at)]
+                })
+                .unwrap_or_default()
+        }
+        subjects::inventory::STOCK_CHANGED => StockChanged::decode(payload)
             .ok()
             .and_then(|e| e.level)
             .map(|l| {
@@ -94,7 +94,7 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
                 vec![event_push(&channel, "stock.changed", &data, at)]
             })
             .unwrap_or_default(),
-        ("inventory", "low_stock") => LowStock::decode(payload)
+        subjects::inventory::LOW_STOCK => LowStock::decode(payload)
             .ok()
             .and_then(|e| e.level)
             .map(|l| {
@@ -105,12 +105,12 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
                 vec![event_push(&format!("staff:{store}"), "stock.low", &data, at)]
             })
             .unwrap_or_default(),
-        ("realtime", "message_posted") => MessagePosted::decode(payload)
+        subjects::realtime::MESSAGE_POSTED => MessagePosted::decode(payload)
             .ok()
             .and_then(|e| e.message)
             .map(|m| vec![message_push(&m, at)])
             .unwrap_or_default(),
-        ("realtime", "read_marked") => ReadMarked::decode(payload)
+        subjects::realtime::READ_MARKED => ReadMarked::decode(payload)
             .ok()
             .map(|r| {
                 let channel = format!("conversation:{}", r.conversation_id);
@@ -186,7 +186,7 @@ mod tests {
             ..Default::default()
         };
         let e = envelope(
-            "mercato.orders.order_confirmed",
+            subjects::orders::ORDER_CONFIRMED,
             OrderChanged { order: Some(order) }.encode_to_vec(),
         );
         let pushes = route(&e, &|_| true);
@@ -209,7 +209,7 @@ mod tests {
             ..Default::default()
         };
         let e = envelope(
-            "mercato.inventory.stock_changed",
+            subjects::inventory::STOCK_CHANGED,
             StockChanged { level: Some(level) }.encode_to_vec(),
         );
         assert!(
@@ -224,7 +224,7 @@ mod tests {
             json!({"sku": "TEE", "location": "main", "available": 7})
         );
         let all = |_: &str| true;
-        assert!(route(&envelope("mercato.payments.payment_captured", vec![]), &all).is_empty());
-        assert!(route(&envelope("mercato.orders.order_placed", vec![1, 2, 3]), &all).is_empty());
+        assert!(route(&envelope(subjects::payments::PAYMENT_CAPTURED, vec![]), &all).is_empty());
+        assert!(route(&envelope(subjects::orders::ORDER_PLACED, vec![1, 2, 3]), &all).is_empty());
     }
 }
