@@ -23,8 +23,29 @@ pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
 /// The target of access-log lines, for filters (`mercato::access=debug`).
 pub const ACCESS_TARGET: &str = "mercato::access";
 
-static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (Method, StatusCode)>> =
+static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (&'static str, StatusCode)>> =
     LazyLock::new(CallMetricsCache::default);
+
+/// The `method` label: one of the methods HTTP defines, else `other`. Labels never take a value
+/// the client invents, or each invented method would be a new series (and `/metrics` grows
+/// without bound).
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
+}
 
 /// Middleware before routing: runs the request inside its span, then records its metrics (under
 /// the route [`remember_route`] names in the response) and access line.
@@ -46,18 +67,19 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
+    let method_label = method_label(&method);
     HTTP_METRICS
-        .get(route, &(method.clone(), status), || {
+        .get(route, &(method_label, status), || {
             let labels = [
                 ("route", route.to_owned()),
-                ("method", method.as_str().to_owned()),
+                ("method", method_label.to_owned()),
                 ("status", status.as_str().to_owned()),
             ];
             let handles = CallMetrics::new(
                 metrics::counter!("http_requests_total", &labels),
                 metrics::histogram!("http_request_duration_seconds", &labels),
             );
-            (route.into(), (method.clone(), status), handles)
+            (route.into(), (method_label, status), handles)
         })
         .record(elapsed);
     let _entered = span.enter();
@@ -105,5 +127,18 @@ fn access_line(
         tracing::info!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
     } else {
         tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_method_label_is_one_of_a_fixed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "other");
     }
 }

@@ -107,6 +107,33 @@ async fn private_routes_without_a_token_are_401_and_with_a_forged_one_too() {
 }
 
 #[tokio::test]
+async fn invented_http_methods_share_one_metrics_label() {
+    for p in platforms().await {
+        let gw = p.gateway(0);
+        for n in 0..20 {
+            let method = reqwest::Method::from_bytes(format!("INVENTED{n}X").as_bytes()).unwrap();
+            let reply = p.send(0, p.http.request(method, format!("{gw}/v1/stores"))).await;
+            assert!(reply.status >= 400, "{}: {}", p.name, reply.status);
+        }
+        let metrics = p
+            .http
+            .get(format!("{gw}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !metrics.contains("INVENTED"),
+            "{}: a client's method became a label",
+            p.name
+        );
+        assert!(metrics.contains(r#"method="other""#), "{}", p.name);
+    }
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id_and_health_is_reported() {
     for p in platforms().await {
         let reply = p.get(0, "/v1/stores/nobody-here/products", None).await;
