@@ -56,7 +56,9 @@ impl OrdersService {
             format!("user:{}", caller.user_id)
         };
         let request_hash = if req.request_hash.is_empty() {
-            let canonical = serde_json::to_string(&(&req.cart_id, &payment)).unwrap_or_default();
+            // An empty canonical form would give every request one hash, so a failure is one.
+            let canonical =
+                serde_json::to_string(&(&req.cart_id, &payment)).map_err(ServiceError::internal)?;
             sha256_hex(canonical.as_bytes())
         } else {
             req.request_hash.clone()
@@ -120,7 +122,7 @@ impl OrdersService {
             order_id: id,
             created_at_ms: now,
         };
-        let payment_json = serde_json::to_string(&payment).unwrap_or_default();
+        let payment_json = serde_json::to_string(&payment).map_err(ServiceError::internal)?;
         let placement = Placement {
             idempotency: &record,
             expired_before_ms: now - KEY_TTL_MS,

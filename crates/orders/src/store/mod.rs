@@ -32,6 +32,9 @@ pub enum StoreError {
     DuplicateKey,
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A value meant for a stored column did not serialize; nothing was written.
+    #[error("not serializable: {0}")]
+    Unserializable(String),
     #[error(transparent)]
     Db(#[from] mercato_runtime::db::DbError),
 }
@@ -41,7 +44,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::Stale => ServiceError::conflict("changed concurrently; retry"),
             StoreError::DuplicateKey => ServiceError::conflict("idempotency key already used"),
-            StoreError::Corrupt(m) => ServiceError::internal(m),
+            StoreError::Corrupt(m) | StoreError::Unserializable(m) => ServiceError::internal(m),
             StoreError::Db(e) => ServiceError::from(e),
         }
     }

@@ -32,13 +32,19 @@ pub(super) fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
     })
 }
 
-pub(super) fn lines_json(cart: &Cart) -> String {
-    serde_json::to_string(&cart.lines).unwrap_or_else(|_| "[]".to_owned())
+/// A value as the JSON of a stored column: one that does not serialize is an error, never an
+/// empty string in the append-only history or an empty cart.
+pub(super) fn stored_json(what: &str, value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Unserializable(format!("{what}: {e}")))
+}
+
+pub(super) fn lines_json(cart: &Cart) -> Result<String, StoreError> {
+    stored_json("cart lines", &cart.lines)
 }
 
 /// The statement that inserts a new cart.
-pub(super) fn insert_cart(c: &Cart) -> Statement {
-    Statement::new(
+pub(super) fn insert_cart(c: &Cart) -> Result<Statement, StoreError> {
+    Ok(Statement::new(
         "INSERT INTO carts (store_id, id, customer_id, token_hash, currency, lines_json, status,
                             created_at, updated_at, version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -48,31 +54,31 @@ pub(super) fn insert_cart(c: &Cart) -> Statement {
             &c.customer_id,
             &c.token_hash,
             &c.currency,
-            &lines_json(c),
+            &lines_json(c)?,
             &c.status.as_str(),
             &c.created_at_ms,
             &c.updated_at_ms,
             &c.version,
         ],
-    )
+    ))
 }
 
 /// The statement that writes a cart over the version `expected`; see [`cart_updated`].
-pub(super) fn update_cart(c: &Cart, expected: i64) -> Statement {
-    Statement::new(
+pub(super) fn update_cart(c: &Cart, expected: i64) -> Result<Statement, StoreError> {
+    Ok(Statement::new(
         "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7
          WHERE store_id = $1 AND id = $2 AND version = $8",
         &[
             &c.store_id,
             &c.id,
             &c.currency,
-            &lines_json(c),
+            &lines_json(c)?,
             &c.status.as_str(),
             &c.updated_at_ms,
             &c.version,
             &expected,
         ],
-    )
+    ))
 }
 
 /// What [`update_cart`] changed: nothing means another writer got there first.
@@ -85,9 +91,13 @@ pub(super) fn cart_updated(changed: Result<u64, DbError>) -> Result<(), StoreErr
 }
 
 /// One multi-row insert of the events (none for none); see [`events_appended`].
-pub(super) fn append_events(store: &StoreId, order: &str, events: &[OrderEvent]) -> Option<Statement> {
+pub(super) fn append_events(
+    store: &StoreId,
+    order: &str,
+    events: &[OrderEvent],
+) -> Result<Option<Statement>, StoreError> {
     if events.is_empty() {
-        return None;
+        return Ok(None);
     }
     let values = (0..events.len())
         .map(|i| {
@@ -108,15 +118,15 @@ pub(super) fn append_events(store: &StoreId, order: &str, events: &[OrderEvent])
         "INSERT INTO order_events (order_id, store_id, sequence, kind, at_ms, data_json) VALUES {values}"
     );
     let kinds: Vec<&str> = events.iter().map(|e| e.data.kind()).collect();
-    let data: Vec<String> = events
+    let data = events
         .iter()
-        .map(|e| serde_json::to_string(&e.data).unwrap_or_default())
-        .collect();
+        .map(|e| stored_json("order event", &e.data))
+        .collect::<Result<Vec<String>, _>>()?;
     let mut params: Vec<&dyn Param> = Vec::with_capacity(events.len() * 6);
     for (i, e) in events.iter().enumerate() {
         params.extend_from_slice(&[&order, store, &e.sequence, &kinds[i], &e.at_ms, &data[i]]);
     }
-    Some(Statement::new(sql, &params))
+    Ok(Some(Statement::new(sql, &params)))
 }
 
 /// What [`append_events`] did: a sequence already taken is [`StoreError::Stale`].
@@ -135,7 +145,7 @@ pub(super) fn append_events_in(
     order: &str,
     events: &[OrderEvent],
 ) -> Result<(), StoreError> {
-    match append_events(store, order, events) {
+    match append_events(store, order, events)? {
         Some(statement) => events_appended(tx.run(&statement)),
         None => Ok(()),
     }
@@ -185,6 +195,21 @@ pub(super) fn upsert_skus(
     Ok(())
 }
 
-pub(super) fn state_json(order: &Order) -> String {
-    serde_json::to_string(order).unwrap_or_default()
+pub(super) fn state_json(order: &Order) -> Result<String, StoreError> {
+    stored_json("order state", order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_value_that_does_not_serialize_is_an_error_not_an_empty_column() {
+        // JSON object keys must be strings; a tuple key cannot be written.
+        let unwritable = BTreeMap::from([((1, 2), "x")]);
+        let written = stored_json("test value", &unwritable);
+        assert!(matches!(written, Err(StoreError::Unserializable(ref m)) if m.starts_with("test value")));
+        assert_eq!(stored_json("lines", &vec![1, 2]).unwrap(), "[1,2]");
+    }
 }

@@ -125,7 +125,7 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn insert_cart(&self, c: &Cart) -> Result<(), StoreError> {
-        self.db.run("insert_cart", &insert_cart(c)).await?;
+        self.db.run("insert_cart", &insert_cart(c)?).await?;
         Ok(())
     }
 
@@ -145,7 +145,7 @@ impl OrdersStore for SqlOrdersStore {
     }
 
     async fn update_cart(&self, c: &Cart, expected: i64) -> Result<(), StoreError> {
-        cart_updated(self.db.run("update_cart", &update_cart(c, expected)).await)
+        cart_updated(self.db.run("update_cart", &update_cart(c, expected)?).await)
     }
 
     async fn merge_carts(
@@ -159,10 +159,10 @@ impl OrdersStore for SqlOrdersStore {
         let source = source.clone();
         self.db
             .write("merge_carts", move |tx| {
-                cart_updated(tx.run(&update_cart(&source, source_expected)))?;
+                cart_updated(tx.run(&update_cart(&source, source_expected)?))?;
                 match target_expected {
-                    Some(v) => cart_updated(tx.run(&update_cart(&target, v))),
-                    None => Ok(tx.run(&insert_cart(&target)).map(drop)?),
+                    Some(v) => cart_updated(tx.run(&update_cart(&target, v)?)),
+                    None => Ok(tx.run(&insert_cart(&target)?).map(drop)?),
                 }
             })
             .await
@@ -229,7 +229,7 @@ impl OrdersStore for SqlOrdersStore {
                 if claimed != 1 {
                     return Err(StoreError::DuplicateKey);
                 }
-                cart_updated(tx.run(&update_cart(&cart, cart.version - 1)))?;
+                cart_updated(tx.run(&update_cart(&cart, cart.version - 1)?))?;
                 tx.execute(
                     "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state, state_json,
                                          payment_json, locked_until, created_at, updated_at)
@@ -240,7 +240,7 @@ impl OrdersStore for SqlOrdersStore {
                         &order.customer_id,
                         &order.cart_id,
                         &order.status.as_str(),
-                        &state_json(&order),
+                        &state_json(&order)?,
                         &payment_json,
                         &locked_until_ms,
                         &order.created_at_ms,
@@ -286,7 +286,7 @@ impl OrdersStore for SqlOrdersStore {
         order: &OrderId,
         events: &[OrderEvent],
     ) -> Result<(), StoreError> {
-        match append_events(store, &order.to_string(), events) {
+        match append_events(store, &order.to_string(), events)? {
             Some(statement) => events_appended(self.db.run("append_events", &statement).await),
             None => Ok(()),
         }
@@ -312,7 +312,7 @@ impl OrdersStore for SqlOrdersStore {
                         &order.id,
                         &order.status.as_str(),
                         &if done { "done" } else { "running" },
-                        &state_json(&order),
+                        &state_json(&order)?,
                         &order.updated_at_ms,
                         &if done { 0 } else { locked_until_ms },
                     ],
