@@ -184,9 +184,20 @@ async fn internal_grpc_is_refused_on_gateways_and_without_the_service_token() {
         let deadline = Duration::from_secs(5);
         let at_gateway = balanced_channel(&[p.gateway(0).to_owned()], deadline).unwrap();
         let client = IdentityClient::remote(at_gateway, deadline, None).unwrap();
-        assert!(
-            client.get_store(request()).await.is_err(),
-            "{}: a gateway port serves no gRPC",
+        // The wrapped client reports any transport failure as `unavailable`, so the raw status
+        // says what happened: the gateway answered with its HTTP 404 problem document, rather
+        // than refusing the connection or timing out.
+        assert!(client.get_store(request()).await.is_err(), "{}", p.name);
+        let channel = balanced_channel(&[p.gateway(0).to_owned()], deadline).unwrap();
+        let raw = mercato_proto::identity::identity_client::IdentityClient::new(channel)
+            .get_store(request())
+            .await
+            .unwrap_err();
+        let answered = raw.metadata().get("content-type").map(|v| v.as_bytes());
+        assert_eq!(
+            answered,
+            Some(&b"application/problem+json"[..]),
+            "{}: a gateway port answers gRPC with its not-found problem: {raw:?}",
             p.name
         );
         if let Some(identity) = &p.identity {
