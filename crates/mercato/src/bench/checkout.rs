@@ -4,7 +4,7 @@
 
 use super::LoadArgs;
 use super::dbstats::{self, DbCounters};
-use super::load::{client, percentile};
+use super::load::{client, fail_on_errors, percentile};
 use super::scenarios;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ pub async fn checkout(args: &LoadArgs, metrics_urls: &[String], skus: u32) -> an
     println!("database work per journey (statements/transactions per use case):");
     dbstats::print_per("journey", &after.per(&before, results.len() as f64));
     println!("{report}");
-    Ok(())
+    fail_on_errors("checkout", results.len(), results.len() - confirmed)
 }
 
 /// Creates `count` products with stock enough for any run; returns their SKUs.

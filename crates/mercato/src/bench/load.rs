@@ -23,13 +23,34 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
-    pub fn print(&self) {
+    /// Prints the summary and its JSON line, then fails if too many requests failed.
+    pub fn print(&self) -> anyhow::Result<()> {
         println!(
             "{:<10} c={:<3} {:>9.0} req/s  p50 {:>7.2} ms  p90 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
             self.phase, self.concurrency, self.rps, self.p50_ms, self.p90_ms, self.p99_ms, self.errors
         );
-        println!("{}", serde_json::to_string(self).unwrap_or_default());
+        println!("{}", serde_json::to_string(self)?);
+        fail_on_errors(&self.phase, self.requests, self.errors)
     }
+}
+
+/// The share of failed requests above which a run's figures are refused.
+const TOLERATED_FAILURES: f64 = 0.01;
+
+/// An error when more than 1 % of `requests` failed: the figures would then measure refusals
+/// (a rate limiter, an exhausted stock) rather than the platform, and the command must say so
+/// with its exit status, not only in a column.
+pub fn fail_on_errors(what: &str, requests: usize, failed: usize) -> anyhow::Result<()> {
+    if requests == 0 {
+        anyhow::bail!("{what}: no request completed");
+    }
+    if failed as f64 > requests as f64 * TOLERATED_FAILURES {
+        anyhow::bail!(
+            "{what}: {failed} of {requests} requests failed (more than {}%); these figures do not measure the platform",
+            TOLERATED_FAILURES * 100.0
+        );
+    }
+    Ok(())
 }
 
 /// Milliseconds at the given percentile of sorted microsecond latencies.
@@ -122,7 +143,7 @@ async fn drive(
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{fail_on_errors, percentile};
 
     #[test]
     fn percentiles_pick_the_ranked_latency() {
@@ -131,5 +152,16 @@ mod tests {
         assert_eq!(percentile(&sorted, 99.0), 99.0);
         assert_eq!(percentile(&sorted, 100.0), 100.0);
         assert_eq!(percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn a_run_with_more_than_one_percent_failures_is_an_error() {
+        assert!(fail_on_errors("t", 1000, 10).is_ok(), "1 % is tolerated");
+        let refused = fail_on_errors("t", 1000, 11).unwrap_err().to_string();
+        assert!(refused.contains("11 of 1000"), "{refused}");
+        assert!(
+            fail_on_errors("t", 0, 0).is_err(),
+            "nothing measured is no figure"
+        );
     }
 }

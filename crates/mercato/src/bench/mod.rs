@@ -114,11 +114,7 @@ fn humantime_duration(s: &str) -> Result<Duration, String> {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Baseline { listen } => serve_baseline(listen).await,
-        BenchCommand::Http { load, paths } => {
-            let report = run_load("http", &load, paths).await?;
-            report.print();
-            Ok(())
-        }
+        BenchCommand::Http { load, paths } => run_load("http", &load, paths).await?.print(),
         BenchCommand::Catalog { load, products } => catalog(&load, products).await,
         BenchCommand::Checkout {
             load,

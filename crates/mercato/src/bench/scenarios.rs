@@ -145,19 +145,19 @@ pub async fn catalog(args: &LoadArgs, products: u32) -> anyhow::Result<()> {
         .iter()
         .map(|id| format!("/v1/stores/{slug}/products/{id}"))
         .collect();
-    run_load("product", args, product_paths).await?.print();
+    run_load("product", args, product_paths).await?.print()?;
     let pages = (u32::max(products / 20, 1)).min(10);
     let listing_paths = (1..=pages)
         .flat_map(|p| {
             ["newest", "price_asc"].map(|s| format!("/v1/stores/{slug}/products?page={p}&sort={s}"))
         })
         .collect();
-    run_load("listing", args, listing_paths).await?.print();
+    run_load("listing", args, listing_paths).await?.print()?;
     let search_paths = WORDS
         .iter()
         .map(|w| format!("/v1/stores/{slug}/search?q={w}"))
         .collect();
-    run_load("search", args, search_paths).await?.print();
+    run_load("search", args, search_paths).await?.print()?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ mod report;
 
 use super::LoadArgs;
 use super::dbstats::{self, DbCounters};
-use super::load::client;
+use super::load::{client, fail_on_errors};
 use super::scenarios;
 use indicatif::{ProgressBar, ProgressStyle};
 use mix::{Sample, Shop, Shopper};
@@ -74,7 +74,7 @@ pub async fn shop(args: &ShopArgs) -> anyhow::Result<()> {
     std::fs::write(args.out.join("shop.html"), report::html(&summary, &json))?;
     println!("{}", serde_json::to_string(&json["totals"])?);
     println!("report: {}", args.out.join("shop.html").display());
-    Ok(())
+    fail_on_errors("shop", summary.total.requests, summary.total.errors)
 }
 
 /// Runs `concurrency` shoppers for `length`, with a progress bar; returns every request.
