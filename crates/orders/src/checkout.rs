@@ -14,8 +14,9 @@ use crate::orchestrator::{LEASE_MS, Payment};
 use crate::service::{OrdersService, store_id};
 use crate::store::{IdempotencyRecord, Placement, StoreError};
 use mercato_proto::orders as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::ids::StoreId;
+use mercato_runtime::payment_details::{CardNumber, country_code};
 use mercato_runtime::time::now_ms;
 
 /// How long a checkout idempotency key is remembered.
@@ -39,17 +40,7 @@ impl OrdersService {
         }
         let caller = Caller::from_proto(req.caller.as_ref());
         let cart = cart_id(&req.cart_id)?;
-        let p = req.payment.clone().unwrap_or_default();
-        if p.card_number.trim().is_empty() {
-            return Err(ServiceError::invalid_field("payment.card_number", "is required"));
-        }
-        let payment = Payment {
-            card_number: p.card_number,
-            email: p.email,
-            billing_country: p.billing_country,
-            shipping_country: p.shipping_country,
-            ip: p.ip,
-        };
+        let payment = payment_details(req.payment.clone().unwrap_or_default())?;
         let scope = if caller.user_id.is_empty() {
             format!("cart:{cart}")
         } else {
@@ -189,4 +180,27 @@ impl OrdersService {
             replayed: true,
         })
     }
+}
+
+/// The payment as given, or a 422 naming each bad field before anything is reserved or
+/// recorded: a card number or country the payments service would refuse can never succeed, so
+/// it must not start a saga that fails later (it was answered 503, "retry"). The rules are the
+/// payments service's own, shared through the runtime.
+fn payment_details(p: pb::PaymentDetails) -> Result<Payment, ServiceError> {
+    let mut v = Validator::new();
+    if p.card_number.trim().is_empty() {
+        v.add("payment.card_number", "is required");
+    } else {
+        v.check(CardNumber::parse("payment.card_number", &p.card_number));
+    }
+    country_code(&mut v, "payment.billing_country", &p.billing_country);
+    country_code(&mut v, "payment.shipping_country", &p.shipping_country);
+    v.finish()?;
+    Ok(Payment {
+        card_number: p.card_number,
+        email: p.email,
+        billing_country: p.billing_country,
+        shipping_country: p.shipping_country,
+        ip: p.ip,
+    })
 }

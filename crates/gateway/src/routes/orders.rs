@@ -15,6 +15,7 @@ use mercato_proto::orders::{
     CancelOrderRequest, CheckoutRequest, GetOrderEventsRequest, GetOrderRequest, ListOrdersRequest,
     PaymentDetails, RefundLine, RefundOrderRequest,
 };
+use mercato_runtime::digest::hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use sha2::{Digest, Sha256};
 
@@ -96,21 +97,18 @@ pub async fn checkout(
     Ok(response)
 }
 
-/// A checkout that ended without an order: 409 when stock ran out, 402 when payment failed.
+/// A checkout that ended without an order: 409 when stock ran out, 402 when payment was
+/// declined, 422 when the payment details were refused, 503 otherwise (worth a retry).
 fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
     let code = order.failure_code.as_str();
     let message = format!("order {} failed: {}", order.id, code.replace('_', " "));
     match code {
         "out_of_stock" => ServiceError::new(ErrorCode::Conflict, message),
-        "payment_declined" | "fraud_blocked" | "insufficient_funds" | "card_declined" => {
-            ServiceError::new(ErrorCode::PaymentRequired, message)
-        }
+        "payment_declined" | "fraud_blocked" => ServiceError::new(ErrorCode::PaymentRequired, message),
+        // The payments service refused the details themselves: retrying cannot help.
+        "payment_invalid" => ServiceError::new(ErrorCode::ValidationFailed, message),
         _ => ServiceError::new(ErrorCode::Unavailable, message),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Orders: a customer's own, or the whole store's for owners and staff.

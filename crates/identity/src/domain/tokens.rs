@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mercato_proto::identity::TokenRequest;
 use mercato_runtime::auth::{Claims, Role};
 use mercato_runtime::config::AuthSettings;
+use mercato_runtime::digest::hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -119,10 +120,6 @@ pub fn secret_hash(secret: &str) -> String {
 /// Compares two hashes in time independent of where they differ.
 pub fn hashes_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a presented refresh token may still do.

@@ -447,6 +447,47 @@ async fn customers_cannot_reach_each_others_carts_or_orders_nor_stores_each_othe
 }
 
 #[tokio::test]
+async fn invalid_payment_details_are_a_422_naming_the_field_and_reserve_nothing() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 3).await;
+        let cart = cart_with(&p, 0, &store, &sku, 2).await;
+        let cases = [
+            (json!({"card_number": "4242424242424241"}), "payment.card_number"),
+            (
+                json!({"card_number": "4242424242424242", "billing_country": "Germany"}),
+                "payment.billing_country",
+            ),
+        ];
+        for (n, (payment, field)) in cases.into_iter().enumerate() {
+            let request = p
+                .http
+                .post(format!("{}/v1/stores/{store}/checkout", p.gateway(0)))
+                .header("x-cart-token", &cart.1)
+                .header("idempotency-key", format!("bad-payment-{n}"))
+                .json(&json!({"cart_id": cart.0, "payment": payment}));
+            let reply = p.send(0, request).await;
+            assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
+            assert!(reply.headers.get("retry-after").is_none(), "{}", p.name);
+            let fields: Vec<&str> = reply.body["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["field"].as_str().unwrap())
+                .collect();
+            assert_eq!(fields, [field], "{}: {}", p.name, reply.body);
+        }
+        let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(level["available_total"], 3, "{}: nothing held: {level}", p.name);
+        let paid = checkout_to_the_end(&p, 0, &store, &cart, "good-payment", "4242424242424242").await;
+        assert_eq!(
+            paid.status, 201,
+            "{}: the cart is still open: {}",
+            p.name, paid.body
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_malformed_checkout_body_is_400_and_a_wrongly_shaped_one_422() {
     for p in platforms().await {
         let (store, _, _) = store_with_stock(&p, 1).await;

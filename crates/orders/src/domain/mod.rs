@@ -62,8 +62,4 @@ impl Caller {
 }
 
 /// SHA-256 of a secret, lower-case hex; what is stored instead of cart tokens.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use mercato_runtime::digest::sha256_hex;

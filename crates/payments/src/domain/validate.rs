@@ -1,9 +1,10 @@
 //! Request validation: every bad field reported at once, values normalised once.
 
-use super::card::CardNumber;
+use super::CardNumber;
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::money::Currency;
+use mercato_runtime::payment_details::country_code;
 
 /// The largest amount accepted, in minor units (ten billion major units).
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
@@ -48,8 +49,8 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
     let card = v.check(CardNumber::parse("card_number", &r.card_number));
     let customer_id = text(&mut v, "customer_id", &r.customer_id);
     let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
-    let billing_country = country(&mut v, "billing_country", &r.billing_country);
-    let shipping_country = country(&mut v, "shipping_country", &r.shipping_country);
+    let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
+    let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
     let ip = text(&mut v, "ip", &r.ip);
     v.finish()?;
     match (currency, card) {
@@ -81,8 +82,8 @@ pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
     };
     let customer_id = text(&mut v, "customer_id", &r.customer_id);
     let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
-    let billing_country = country(&mut v, "billing_country", &r.billing_country);
-    let shipping_country = country(&mut v, "shipping_country", &r.shipping_country);
+    let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
+    let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
     text(&mut v, "ip", &r.ip);
     v.finish()?;
     match (currency, card) {
@@ -133,15 +134,6 @@ fn text(v: &mut Validator, field: &str, s: &str) -> String {
         v.add(field, "must be at most 320 characters");
     }
     s.to_owned()
-}
-
-fn country(v: &mut Validator, field: &str, s: &str) -> String {
-    let s = s.trim();
-    let two_letters = s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic());
-    if !s.is_empty() && !two_letters {
-        v.add(field, "must be an ISO 3166 two-letter country code");
-    }
-    s.to_ascii_uppercase()
 }
 
 #[cfg(test)]

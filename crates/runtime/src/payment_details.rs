@@ -1,8 +1,9 @@
-//! Card numbers (PANs): parsed and Luhn-checked once at the boundary, then only ever stored as
-//! a SHA-256 hash and the last four digits.
+//! What a shopper types to pay, checked by one owner for every service: card numbers (PANs),
+//! parsed and Luhn-checked at the boundary and then only ever kept as a SHA-256 hash and the
+//! last four digits, and country codes.
 
-use mercato_runtime::error::ServiceError;
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
+use crate::error::{ServiceError, Validator};
 
 /// A Luhn-valid card number of 12–19 digits. Its `Debug` shows only the last four digits, so it
 /// cannot leak into logs.
@@ -43,6 +44,17 @@ impl std::fmt::Debug for CardNumber {
     }
 }
 
+/// An ISO 3166 alpha-2 country code (any case, trimmed), upper-cased; empty stays empty (not
+/// given). Anything else is reported against `field`.
+pub fn country_code(v: &mut Validator, field: &str, s: &str) -> String {
+    let s = s.trim();
+    let two_letters = s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic());
+    if !s.is_empty() && !two_letters {
+        v.add(field, "must be an ISO 3166 two-letter country code");
+    }
+    s.to_ascii_uppercase()
+}
+
 /// The Luhn (mod 10) check over ASCII digits.
 pub fn luhn_valid(digits: &[u8]) -> bool {
     let mut sum = 0u32;
@@ -60,16 +72,6 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         sum += d;
     }
     !digits.is_empty() && sum.is_multiple_of(10)
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 #[cfg(test)]
