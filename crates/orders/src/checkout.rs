@@ -15,13 +15,13 @@ use crate::service::{OrdersService, store_id};
 use crate::store::{IdempotencyRecord, Placement, StoreError};
 use mercato_proto::orders as pb;
 use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::payment_details::{CardNumber, country_code};
 use mercato_runtime::time::now_ms;
 
 /// How long a checkout idempotency key is remembered.
 pub const KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
-const MAX_KEY_LEN: usize = 200;
 
 impl OrdersService {
     pub(crate) async fn checkout(
@@ -29,15 +29,8 @@ impl OrdersService {
         req: pb::CheckoutRequest,
     ) -> Result<pb::CheckoutResponse, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let key = req.idempotency_key.trim();
-        if key.is_empty() {
-            return Err(ServiceError::invalid_request("an Idempotency-Key is required"));
-        }
-        if key.len() > MAX_KEY_LEN {
-            return Err(ServiceError::invalid_request(
-                "the Idempotency-Key must be at most 200 characters",
-            ));
-        }
+        let key = IdempotencyKey::parse("the Idempotency-Key", &req.idempotency_key)?;
+        let key = key.as_str();
         let caller = Caller::from_proto(req.caller.as_ref());
         let cart = cart_id(&req.cart_id)?;
         let payment = payment_details(req.payment.clone().unwrap_or_default())?;

@@ -12,6 +12,7 @@ use crate::service::{OrdersService, store_id};
 use crate::store::{Settle, StoreError};
 use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
 
@@ -26,17 +27,8 @@ fn visible(order: &Order, caller: &Caller) -> bool {
     caller.is_staff() || (!caller.user_id.is_empty() && order.customer_id == caller.user_id)
 }
 
-fn key(s: &str) -> Result<&str, ServiceError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(ServiceError::invalid_request("an Idempotency-Key is required"));
-    }
-    if s.len() > 200 {
-        return Err(ServiceError::invalid_request(
-            "the Idempotency-Key must be at most 200 characters",
-        ));
-    }
-    Ok(s)
+fn key(s: &str) -> Result<String, ServiceError> {
+    Ok(IdempotencyKey::parse("the Idempotency-Key", s)?.into_string())
 }
 
 impl OrdersService {

@@ -32,6 +32,7 @@ pub mod error;
 pub mod failpoint;
 pub mod http;
 pub mod http_edge;
+pub mod idempotency;
 pub mod ids;
 pub mod inbox;
 pub mod jwks;

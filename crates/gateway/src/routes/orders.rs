@@ -17,23 +17,14 @@ use mercato_proto::orders::{
 };
 use mercato_runtime::digest::hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::idempotency::IdempotencyKey;
 use sha2::{Digest, Sha256};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
-    let key = headers
-        .get(IDEMPOTENCY_KEY)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or_default();
-    if key.is_empty() || key.len() > 200 {
-        return Err(ServiceError::invalid_request(
-            "an Idempotency-Key header (1–200 characters) is required",
-        ));
-    }
-    Ok(key.to_owned())
+    Ok(IdempotencyKey::from_header(headers.get(IDEMPOTENCY_KEY))?.into_string())
 }
 
 /// Check a cart out: reserve stock, authorize and capture payment, confirm — or compensate.

@@ -3,12 +3,12 @@
 use super::CardNumber;
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::money::Currency;
 use mercato_runtime::payment_details::country_code;
 
 /// The largest amount accepted, in minor units (ten billion major units).
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
-const MAX_KEY_LEN: usize = 200;
 const MAX_TEXT_LEN: usize = 320;
 
 /// A validated authorization request.
@@ -100,15 +100,18 @@ pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
     }
 }
 
-/// A client idempotency key: required, at most 200 characters.
+/// A client idempotency key, by the rule every service shares (reported against the field).
 pub fn key(v: &mut Validator, s: &str) -> String {
-    let s = s.trim();
-    if s.is_empty() {
-        v.add("idempotency_key", "is required");
-    } else if s.len() > MAX_KEY_LEN {
-        v.add("idempotency_key", "must be at most 200 characters");
+    match IdempotencyKey::parse("idempotency_key", s) {
+        Ok(key) => key.into_string(),
+        Err(e) => {
+            v.add(
+                "idempotency_key",
+                e.message.trim_start_matches("idempotency_key "),
+            );
+            s.trim().to_owned()
+        }
     }
-    s.to_owned()
 }
 
 /// An amount between `min` and 10^12 minor units.
