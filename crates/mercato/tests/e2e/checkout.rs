@@ -468,12 +468,7 @@ async fn invalid_payment_details_are_a_422_naming_the_field_and_reserve_nothing(
             let reply = p.send(0, request).await;
             assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
             assert!(reply.headers.get("retry-after").is_none(), "{}", p.name);
-            let fields: Vec<&str> = reply.body["errors"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["field"].as_str().unwrap())
-                .collect();
+            let fields = reply.error_fields();
             assert_eq!(fields, [field], "{}: {}", p.name, reply.body);
         }
         let level = stock(&p, &store, &owner, &sku).await;

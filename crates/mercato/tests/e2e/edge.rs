@@ -47,12 +47,7 @@ async fn invalid_store_input_lists_every_bad_field() {
                           "owner": {"email": "not-an-email", "password": "short"}});
         let reply = p.post(0, "/v1/stores", None, &body).await;
         assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
-        let fields: Vec<&str> = reply.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = reply.error_fields();
         for f in ["slug", "name", "currency"] {
             assert!(
                 fields.iter().any(|x| x.contains(f)),
@@ -115,15 +110,7 @@ async fn invented_http_methods_share_one_metrics_label() {
             let reply = p.send(0, p.http.request(method, format!("{gw}/v1/stores"))).await;
             assert!(reply.status >= 400, "{}: {}", p.name, reply.status);
         }
-        let metrics = p
-            .http
-            .get(format!("{gw}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = p.metrics(gw).await;
         assert!(
             !metrics.contains("INVENTED"),
             "{}: a client's method became a label",
@@ -147,15 +134,7 @@ async fn every_response_carries_a_request_id_and_health_is_reported() {
             let ready = p.http.get(format!("{gw}/readyz")).send().await.unwrap();
             let status = ready.status();
             assert_eq!(status, 200, "{}: {}", p.name, ready.text().await.unwrap());
-            let metrics = p
-                .http
-                .get(format!("{gw}/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let metrics = p.metrics(gw).await;
             assert!(metrics.contains("http_requests_total"), "{}", p.name);
         }
         let openapi = p.get(0, "/openapi.json", None).await;

@@ -277,7 +277,23 @@ pub struct Reply {
     pub body: Value,
 }
 
+impl Reply {
+    /// The fields a problem document's `errors` names, in order.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
 impl Platform {
+    /// The Prometheus text a gateway serves on `/metrics`.
+    pub async fn metrics(&self, gateway: &str) -> String {
+        let response = self.http.get(format!("{gateway}/metrics")).send().await;
+        response.expect("metrics answered").text().await.unwrap()
+    }
+
     /// The gateway for the n-th request of a test, alternating between gateways.
     pub fn gateway(&self, n: usize) -> &str {
         &self.gateways[n % self.gateways.len()]
