@@ -9,7 +9,7 @@
 //! - [`router`] assembles routes and the middleware stack, one commented layer per line.
 //! - `state`: the clients, the token verifier and the store-slug cache.
 //! - `access`: who is calling (bearer token) and what they may do in which store; `limits`: the
-//!   per-client rate limit.
+//!   per-client rate limit; `client_addr`: the client's address, through trusted proxies only.
 //! - `extract`: JSON, form and query extractors whose rejections are problem documents.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
@@ -17,6 +17,7 @@
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`.
 
 mod access;
+mod client_addr;
 mod dto;
 mod dto_orders;
 mod dto_realtime;

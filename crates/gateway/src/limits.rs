@@ -1,18 +1,18 @@
 //! Per-client rate limiting at the edge.
 //!
 //! A request is counted against its client: the token's subject when it carries a valid token,
-//! else the address it came from. A forged or expired token therefore counts against the
-//! address, so made-up tokens cannot mint fresh allowances.
+//! else the address it came from (through trusted proxies only, see `client_addr`). A forged
+//! or expired token therefore counts against the address, so made-up tokens cannot mint fresh
+//! allowances.
 
 use crate::state::GatewayState;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ratelimit::Decision;
-use std::net::SocketAddr;
 
 /// Answers 429 with `Retry-After` once a client exceeds its allowance.
 pub async fn rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
@@ -52,8 +52,8 @@ fn client_key(state: &GatewayState, request: &mut Request) -> String {
         request.extensions_mut().insert(claims);
         return key;
     }
-    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+    match crate::client_addr::of(request.headers(), request.extensions(), state.trusted_proxies()) {
+        Some(ip) => format!("ip:{ip}"),
         None => "ip:unknown".to_owned(),
     }
 }

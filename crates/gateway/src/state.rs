@@ -10,7 +10,7 @@ use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
 use mercato_runtime::clients::orders::OrdersClient;
 use mercato_runtime::clients::realtime::RealtimeClient;
-use mercato_runtime::config::AuthSettings;
+use mercato_runtime::config::{AuthSettings, HttpSettings};
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::inbox;
 use mercato_runtime::jwks::KeyedVerifier;
@@ -62,17 +62,18 @@ struct Inner {
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
     rate_limit_per_second: u32,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
     reads: Arc<ReadCache>,
 }
 
 impl GatewayState {
-    /// `limiter` counts requests per client; `rate_limit_per_second` of 0 turns limits off.
+    /// `limiter` counts requests per client (`http.rate_limit_per_second`; 0 turns limits off).
     pub fn new(
         upstreams: Upstreams,
         forward: Option<RealtimeForward>,
         auth: &AuthSettings,
+        http: &HttpSettings,
         limiter: Arc<dyn RateLimiter>,
-        rate_limit_per_second: u32,
     ) -> Self {
         let Upstreams {
             identity,
@@ -96,7 +97,8 @@ impl GatewayState {
                     .time_to_live(crate::STORE_CACHE_TTL)
                     .build(),
                 limiter,
-                rate_limit_per_second,
+                rate_limit_per_second: http.rate_limit_per_second,
+                trusted_proxies: http.trusted_proxies.clone().into(),
                 reads: Arc::default(),
             }),
         }
@@ -172,6 +174,11 @@ impl GatewayState {
     /// The per-client limit, or `None` when limits are off.
     pub fn rate_limit_per_second(&self) -> Option<u32> {
         Some(self.inner.rate_limit_per_second).filter(|l| *l > 0)
+    }
+
+    /// Proxies whose forwarding headers name the client (`http.trusted_proxies`).
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.inner.trusted_proxies
     }
 
     /// Fetches the signing keys from identity, at most once per interval unless `force`d

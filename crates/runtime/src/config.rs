@@ -94,6 +94,11 @@ pub struct HttpSettings {
     /// Requests per second one client (a signed-in user or API client, else an address) may
     /// send before getting 429; 0 turns the limit off.
     pub rate_limit_per_second: u32,
+    /// Proxies (addresses or networks, `["10.0.0.0/8"]`) whose `Forwarded` and
+    /// `X-Forwarded-For` headers name the client; from anyone else those headers are ignored,
+    /// since a client can write them. Empty: the peer address is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -203,6 +208,7 @@ impl Default for Settings {
                 request_timeout: Duration::from_secs(15),
                 max_concurrent_requests: 4096,
                 rate_limit_per_second: 200,
+                trusted_proxies: Vec::new(),
             },
             data_dir: PathBuf::from("data"),
             postgres: PostgresSettings {

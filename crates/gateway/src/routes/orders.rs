@@ -1,6 +1,7 @@
 //! Checkout and orders: placing, reading (with history), cancelling and refunding.
 
 use crate::access::{Caller, MaybeCaller};
+use crate::client_addr::ClientIp;
 use crate::dto_orders::{
     CheckoutBody, EventsQuery, OrderHistoryView, OrderPageView, OrderView, OrdersQuery, RefundBody,
 };
@@ -43,6 +44,7 @@ pub async fn checkout(
     Path(slug): Path<String>,
     headers: HeaderMap,
     caller: MaybeCaller,
+    ClientIp(client): ClientIp,
     body: Bytes,
 ) -> Result<Response, ServiceError> {
     let key = idempotency_key(&headers)?;
@@ -59,7 +61,7 @@ pub async fn checkout(
         email: parsed.payment.email.unwrap_or_default(),
         billing_country: parsed.payment.billing_country.unwrap_or_default(),
         shipping_country: parsed.payment.shipping_country.unwrap_or_default(),
-        ip: String::new(),
+        ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
     };
     let answer = state
         .orders()

@@ -234,8 +234,8 @@ impl App {
                 upstreams,
                 forward,
                 &settings.auth,
+                &settings.http,
                 infra.limiter.clone(),
-                settings.http.rate_limit_per_second,
             );
             if let Err(e) = state.refresh_keys(true).await {
                 tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
