@@ -73,7 +73,7 @@ pub struct CommonArgs {
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
     /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments,
-    /// orders.
+    /// orders, realtime.
     #[arg(long, default_value = "all")]
     pub roles: String,
     /// Address of this process's one port (REST, gRPC, health, metrics).
@@ -216,4 +216,25 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::Role;
+    use clap::CommandFactory;
+
+    #[test]
+    fn serve_help_names_every_role() {
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").expect("serve");
+        let roles = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "roles")
+            .expect("--roles");
+        let help = roles.get_help().expect("help").to_string();
+        for role in Role::ALL {
+            assert!(help.contains(role.name()), "{} missing from: {help}", role.name());
+        }
+    }
 }

@@ -111,7 +111,8 @@ pub async fn remember_route(request: Request, next: Next) -> Response {
 }
 
 /// One line per request: `warn` for server errors, `info` for client errors and slow requests,
-/// `debug` for the rest.
+/// `debug` for the rest — and for `429`s, which come in floods and are counted in
+/// `rate_limit_rejections_total` instead (a line each let one abusive client fill the log).
 fn access_line(
     method: &Method,
     uri: &axum::http::Uri,
@@ -123,7 +124,7 @@ fn access_line(
     let status = status.as_u16();
     if status >= 500 {
         tracing::warn!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request failed");
-    } else if status >= 400 || elapsed >= SLOW_REQUEST {
+    } else if (status >= 400 && status != 429) || elapsed >= SLOW_REQUEST {
         tracing::info!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
     } else {
         tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status, latency_ms, "request answered");
