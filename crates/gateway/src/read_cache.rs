@@ -100,7 +100,7 @@ fn etag_matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
 /// A strong `ETag` naming the body's content.
 fn etag_of(body: &[u8]) -> HeaderValue {
     let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = mercato_runtime::digest::hex(&digest[..12]);
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex in quotes is a valid header value")
 }
 

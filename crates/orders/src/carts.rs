@@ -16,7 +16,7 @@ fn new_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    mercato_runtime::digest::hex(&bytes)
 }
 
 pub(crate) fn cart_id(s: &str) -> Result<CartId, ServiceError> {

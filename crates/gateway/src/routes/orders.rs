@@ -16,10 +16,9 @@ use mercato_proto::orders::{
     CancelOrderRequest, CheckoutRequest, GetOrderEventsRequest, GetOrderRequest, ListOrdersRequest,
     PaymentDetails, RefundLine, RefundOrderRequest,
 };
-use mercato_runtime::digest::hex;
+use mercato_runtime::digest::sha256_hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::idempotency::IdempotencyKey;
-use sha2::{Digest, Sha256};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
@@ -55,7 +54,7 @@ pub async fn checkout(
     })?;
     let store = state.store_by_slug(&slug).await?;
     let caller = caller.for_store(&store, cart_token(&headers))?;
-    let request_hash = hex(&Sha256::digest(&body));
+    let request_hash = sha256_hex(&body);
     let payment = PaymentDetails {
         card_number: parsed.payment.card_number,
         email: parsed.payment.email.unwrap_or_default(),

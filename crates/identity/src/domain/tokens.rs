@@ -6,10 +6,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mercato_proto::identity::TokenRequest;
 use mercato_runtime::auth::{Claims, Role};
 use mercato_runtime::config::AuthSettings;
-use mercato_runtime::digest::hex;
+use mercato_runtime::digest::{hex, sha256_hex};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// A token request, checked for the parameters its grant type needs (RFC 6749 sections 4.3,
 /// 4.4 and 6). Its `Debug` output leaves the secrets out.
@@ -114,7 +113,7 @@ pub fn new_client_id() -> String {
 /// SHA-256 as lower-case hex. Secrets and refresh tokens are stored only in this form: they
 /// carry 256 random bits, so a fast hash is enough to make a stolen table useless.
 pub fn secret_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    sha256_hex(secret.as_bytes())
 }
 
 /// Compares two hashes in time independent of where they differ.

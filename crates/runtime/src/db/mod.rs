@@ -193,21 +193,23 @@ impl Db {
     /// blocking thread, against three round trips and a thread hop for the same statement in
     /// [`Db::write`]. On SQLite it joins the writer's group commit like any transaction.
     pub async fn execute(&self, op: &'static str, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
-        if let Engine::Postgres(pg) = &*self.engine {
-            return pg.execute(op, sql, params).await;
+        match &*self.engine {
+            Engine::Postgres(pg) => pg.execute(op, sql, params).await,
+            Engine::Sqlite(_) => self.write_alone(op, Statement::new(sql, params)).await,
         }
-        let sql = sql.to_owned();
-        let owned: Vec<Value<'static>> = params.iter().map(|p| p.value().into_owned()).collect();
-        self.write(op, move |tx| {
-            let params: Vec<&dyn Param> = owned.iter().map(|v| v as &dyn Param).collect();
-            tx.execute(&sql, &params)
-        })
-        .await
     }
 
     /// [`Db::execute`] for a statement built beforehand (one that transactions run too).
     pub async fn run(&self, op: &'static str, statement: &Statement) -> Result<u64, DbError> {
-        self.execute(op, statement.sql(), &statement.params()).await
+        match &*self.engine {
+            Engine::Postgres(pg) => pg.execute(op, statement.sql(), &statement.params()).await,
+            Engine::Sqlite(_) => self.write_alone(op, statement.clone()).await,
+        }
+    }
+
+    /// One statement as its own transaction, through the SQLite writer's group commit.
+    async fn write_alone(&self, op: &'static str, statement: Statement) -> Result<u64, DbError> {
+        self.write(op, move |tx| tx.run(&statement)).await
     }
 
     /// Applies the migrations not yet applied, in order, each in its own transaction. On
