@@ -132,6 +132,20 @@ impl MakeRequestId for ProcessRequestIds {
     }
 }
 
+/// Describes the metrics the gateway records (next to each: shed requests here, rate-limit
+/// rejections in `limits`, read-cache results in `read_cache`); the binary calls this once the
+/// metrics recorder is installed.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "http_shed_requests_total",
+        metrics::Unit::Count,
+        "Requests the gateway refused before handling, by reason: timeout (over the request \
+         deadline) or overloaded (the concurrency limit was reached)."
+    );
+    limits::describe_metrics();
+    read_cache::describe_metrics();
+}
+
 async fn edge_error(err: tower::BoxError) -> axum::response::Response {
     use axum::response::IntoResponse;
     if err.is::<tower::timeout::error::Elapsed>() {

@@ -14,6 +14,15 @@ use axum::response::{IntoResponse, Response};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ratelimit::Decision;
 
+/// Describes what [`rate_limit`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "rate_limit_rejections_total",
+        metrics::Unit::Count,
+        "Requests answered 429 because their client exceeded its allowance, by route template."
+    );
+}
+
 /// Answers 429 with `Retry-After` once a client exceeds its allowance.
 pub async fn rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
     let Some(per_second) = state.rate_limit_per_second() else {

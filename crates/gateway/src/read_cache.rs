@@ -50,6 +50,16 @@ static STALE: LazyLock<Counter> =
 static MISSES: LazyLock<Counter> =
     LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "miss"));
 
+/// Describes [`HITS`], [`STALE`] and [`MISSES`].
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "gateway_read_cache_total",
+        metrics::Unit::Count,
+        "Public catalog reads by the gateway's answer cache result: hit, stale (an answer of an \
+         older generation) or miss (computed by the route)."
+    );
+}
+
 /// One encoded answer.
 struct Answer {
     /// The route that computed it, named in the metrics of the requests it answers.

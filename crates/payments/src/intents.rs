@@ -496,6 +496,20 @@ fn outcome_events(intent: &IntentRecord) -> Vec<EventEnvelope> {
     out
 }
 
+/// Describes what [`decided`] counts.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "payments_authorizations_total",
+        metrics::Unit::Count,
+        "Payment authorizations recorded, by result: authorized, declined, fraud_blocked or failed."
+    );
+    metrics::describe_counter!(
+        "fraud_decisions_total",
+        metrics::Unit::Count,
+        "Fraud scoring decisions of recorded authorizations, by decision: allow, flag or block."
+    );
+}
+
 /// Counts a recorded authorization outcome and its fraud decision.
 fn decided(intent: &IntentRecord) {
     let result = match (intent.state.status, intent.state.failure) {

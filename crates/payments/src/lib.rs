@@ -59,3 +59,9 @@ pub mod service;
 pub mod store;
 
 pub use service::{PaymentsConfig, PaymentsService};
+
+/// Describes the service's metrics (recorded in `intents`); the binary calls this once the
+/// metrics recorder is installed.
+pub fn describe_metrics() {
+    intents::describe_metrics();
+}

@@ -54,6 +54,21 @@ type ClientKey = (&'static str, &'static str);
 static CLIENT_METRICS: LazyLock<CallMetricsCache<ClientKey, &'static str>> =
     LazyLock::new(CallMetricsCache::default);
 
+/// Describes what [`instrumented`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "rpc_client_calls_total",
+        metrics::Unit::Count,
+        "Calls to another service's contract, local or over gRPC, by callee service, method and \
+         result code (ok or a Mercato error code)."
+    );
+    metrics::describe_histogram!(
+        "rpc_client_call_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time for one call to another service, deadline included, by service, method and code."
+    );
+}
+
 /// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a
 /// process can start before its upstreams.
 pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Result<Channel> {

@@ -10,8 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::future::BoxFuture;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use tokio::net::TcpListener;
 
@@ -52,33 +51,6 @@ async fn readyz(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
-
-/// Installs the global metrics recorder once per process.
-pub fn metrics_handle() -> &'static PrometheusHandle {
-    PROMETHEUS.get_or_init(|| {
-        let buckets = [
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ];
-        // Counts, not seconds: how many transactions shared one SQLite commit (up to 256).
-        let group_sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(&buckets)
-            .and_then(|b| {
-                b.set_buckets_for_metric(
-                    metrics_exporter_prometheus::Matcher::Full("db_group_commit_size".into()),
-                    &group_sizes,
-                )
-            })
-            .expect("static buckets are valid")
-            .build_recorder();
-        let handle = recorder.handle();
-        // Another recorder may already be installed (several test apps in one process).
-        let _ = metrics::set_global_recorder(recorder);
-        handle
-    })
-}
-
 /// A function run before every scrape, to set gauges that are cheaper to read on demand than to
 /// keep current, such as a pool's connection counts.
 pub type Collector = Arc<dyn Fn() + Send + Sync>;
@@ -87,7 +59,7 @@ async fn metrics_text(State(collectors): State<Arc<Vec<Collector>>>) -> Response
     for collect in collectors.iter() {
         collect();
     }
-    let body = metrics_handle().render();
+    let body = crate::prometheus::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -127,6 +99,21 @@ pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
 
 static GRPC_METRICS: LazyLock<CallMetricsCache<Box<str>, Box<str>>> =
     LazyLock::new(CallMetricsCache::default);
+
+/// Describes what [`observe_grpc_server`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "rpc_server_calls_total",
+        metrics::Unit::Count,
+        "gRPC calls this process served, by service, method and result code (ok, a Mercato error \
+         code, or grpc_<status>)."
+    );
+    metrics::describe_histogram!(
+        "rpc_server_call_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to serve one gRPC call, by service, method and result code."
+    );
+}
 
 /// The call's outcome: our error code, else `ok` or `grpc_<status>`. Failures are
 /// "trailers-only" responses, so the status (and our code) are in the headers.
@@ -200,6 +187,9 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::NotFound => "Not found",
         ErrorCode::Conflict => "Conflict",
         ErrorCode::PayloadTooLarge => "Payload too large",
+        ErrorCode::UriTooLong => "URI too long",
+        ErrorCode::HeadersTooLarge => "Request header fields too large",
+        ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::RateLimited => "Too many requests",
         ErrorCode::PaymentRequired => "Payment required",
         ErrorCode::InvalidGrant => "Invalid grant",

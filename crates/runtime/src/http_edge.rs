@@ -26,6 +26,21 @@ pub const ACCESS_TARGET: &str = "mercato::access";
 static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (&'static str, StatusCode)>> =
     LazyLock::new(CallMetricsCache::default);
 
+/// Describes what [`observe`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "http_requests_total",
+        metrics::Unit::Count,
+        "HTTP requests answered, by route template (or unmatched), method (other for a method \
+         HTTP does not define) and status."
+    );
+    metrics::describe_histogram!(
+        "http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time from receiving an HTTP request to its response head, by route, method and status."
+    );
+}
+
 /// The `method` label: one of the methods HTTP defines, else `other`. Labels never take a value
 /// the client invents, or each invented method would be a new series (and `/metrics` grows
 /// without bound).

@@ -30,6 +30,15 @@ pub fn first_delivery(tx: &mut Tx<'_>, consumer: &str, event_id: &str) -> Result
     Ok(inserted == 1)
 }
 
+/// Describes what [`run_consumer`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_histogram!(
+        "bus_consumer_lag_seconds",
+        metrics::Unit::Seconds,
+        "Time from an event's occurrence to its delivery to a consumer, by consumer."
+    );
+}
+
 /// Runs a consumer until shutdown: decodes each envelope, calls `handle`, acknowledges on
 /// success and asks for redelivery on failure. Malformed messages are logged and dropped, since
 /// redelivering them cannot help.

@@ -5,6 +5,8 @@
 //! - [`config`] and [`env`]: typed, layered settings (defaults → file → `MERCATO__…` environment).
 //! - [`telemetry`]: JSON or human-readable logs and OpenTelemetry traces; [`trace_context`]: W3C
 //!   trace context across HTTP, gRPC and events; [`http`]: the HTTP server, probes, metrics.
+//! - [`prometheus`]: the metrics recorder (every name `mercato_…`), build info, and the
+//!   `process_*` family ([`process_metrics`], read from `/proc` at each scrape).
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
 //! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
@@ -40,6 +42,8 @@ pub mod metric_handles;
 pub mod money;
 pub mod outbox;
 pub mod payment_details;
+pub mod process_metrics;
+pub mod prometheus;
 pub mod ratelimit;
 pub mod shutdown;
 pub mod sku;

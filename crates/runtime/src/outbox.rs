@@ -100,6 +100,20 @@ const BATCH: i64 = 200;
 /// Published rows are kept this long after their event was created, for inspection.
 const RETENTION_MS: i64 = 3_600_000;
 
+/// Describes what [`OutboxRelay`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_gauge!(
+        "outbox_pending_events",
+        metrics::Unit::Count,
+        "Events a service's outbox relay found unpublished on its last pass (at most one batch, 200)."
+    );
+    metrics::describe_histogram!(
+        "outbox_relay_lag_seconds",
+        metrics::Unit::Seconds,
+        "Time from an event's commit to its publication on the bus, by service."
+    );
+}
+
 /// Publishes a service's outbox to the bus.
 #[derive(Clone)]
 pub struct OutboxRelay {

@@ -61,32 +61,39 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings, service_name: &str
             .with_context_activation(false)
             .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
-    let registry = tracing_subscriber::registry().with(otel);
-    let installed = match log.format {
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_filter(filter),
-            )
-            .try_init(),
-        // Colours only for a terminal: in a file or a pipe they are escape codes to strip.
-        LogFormat::Pretty => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .compact()
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-                    .with_filter(filter),
-            )
-            .try_init(),
-    };
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let installed = tracing_subscriber::registry()
+        .with(otel)
+        .with(log_layer(log.format, std::io::stdout, terminal).with_filter(filter))
+        .try_init();
     if installed.is_ok() && provider.is_some() {
         TRACES_EXPORTED.store(true, Ordering::Relaxed);
     }
     TelemetryGuard {
         provider: provider.filter(|_| installed.is_ok()),
+    }
+}
+
+/// The layer writing log lines to `writer`. Colour codes only for the human format on a
+/// terminal: in a file or a pipe they are escape codes a reader has to strip. JSON has none.
+fn log_layer<S, W>(format: LogFormat, writer: W, terminal: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_ansi(false)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_ansi(terminal)
+            .with_writer(writer)
+            .boxed(),
     }
 }
 
@@ -163,5 +170,57 @@ impl SpanExporter for OtlpExporter {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.inner.shutdown_with_timeout(timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Log output captured in memory, as a file would receive it.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'w self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn log_lines_carry_colour_codes_only_when_written_to_a_terminal() {
+        for (format, terminal, coloured) in [
+            (LogFormat::Pretty, false, false),
+            (LogFormat::Pretty, true, true),
+            (LogFormat::Json, false, false),
+            (LogFormat::Json, true, false),
+        ] {
+            let out = Captured::default();
+            let subscriber = tracing_subscriber::registry().with(log_layer(format, out.clone(), terminal));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::warn!(order_id = 7, "payment authorization timed out");
+            });
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            assert!(text.contains("payment authorization timed out"), "{text}");
+            assert_eq!(
+                text.contains('\x1b'),
+                coloured,
+                "{format:?}, terminal: {terminal}: {text:?}"
+            );
+        }
     }
 }

@@ -24,10 +24,12 @@ pub async fn postgres_temp(server_url: &str) -> Db {
         .expect("postgres test database")
 }
 
-/// Installs a quiet log subscriber once, so failing tests show warnings.
+/// Installs a quiet log subscriber once, so failing tests show warnings (coloured only on a
+/// terminal, not in a CI log).
 pub fn init_logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_test_writer()
         .try_init();
 }

@@ -110,8 +110,13 @@ impl App {
             "running only some roles ({roles}) needs a shared bus: set --nats-url, or the other \
              processes would never see this one's events"
         );
-        // Install the metrics recorder before anything records, or early figures are lost.
-        mercato_runtime::http::metrics_handle();
+        // Install the metrics recorder before anything records or describes a metric, or early
+        // figures and descriptions are lost. Every service's metrics are described whatever the
+        // roles: a description shows only beside a metric this process records.
+        mercato_runtime::prometheus::install();
+        mercato_gateway::describe_metrics();
+        mercato_payments::describe_metrics();
+        mercato_realtime::live::describe_metrics();
         let token = settings
             .services
             .internal_token

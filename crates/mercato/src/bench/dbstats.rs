@@ -1,6 +1,6 @@
-//! Statements and transactions as the services count them (`db_statements_total`,
-//! `db_transactions_total` on `/metrics`), scraped before and after a run, so that a benchmark
-//! reports what each checkout really cost each database.
+//! Statements and transactions as the services count them (`mercato_db_statements_total`,
+//! `mercato_db_transactions_total` on `/metrics`), scraped before and after a run, so that a
+//! benchmark reports what each checkout really cost each database.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,9 +31,9 @@ impl DbCounters {
 
     fn add_exposition(&mut self, text: &str) {
         for line in text.lines() {
-            let (is_statements, rest) = if let Some(r) = line.strip_prefix("db_statements_total{") {
+            let (is_statements, rest) = if let Some(r) = line.strip_prefix("mercato_db_statements_total{") {
                 (true, r)
-            } else if let Some(r) = line.strip_prefix("db_transactions_total{") {
+            } else if let Some(r) = line.strip_prefix("mercato_db_transactions_total{") {
                 (false, r)
             } else {
                 continue;
@@ -113,10 +113,10 @@ mod tests {
     fn the_exposition_is_summed_per_service_and_op_counting_only_commits() {
         let mut c = DbCounters::default();
         c.add_exposition(
-            "# TYPE db_statements_total counter\n\
-             db_statements_total{service=\"orders\",op=\"place\"} 30\n\
-             db_transactions_total{service=\"orders\",op=\"place\",outcome=\"committed\"} 10\n\
-             db_transactions_total{service=\"orders\",op=\"place\",outcome=\"rolled_back\"} 5\n",
+            "# TYPE mercato_db_statements_total counter\n\
+             mercato_db_statements_total{service=\"orders\",op=\"place\"} 30\n\
+             mercato_db_transactions_total{service=\"orders\",op=\"place\",outcome=\"committed\"} 10\n\
+             mercato_db_transactions_total{service=\"orders\",op=\"place\",outcome=\"rolled_back\"} 5\n",
         );
         let per = c.per(&DbCounters::default(), 10.0);
         let place = per["orders"]["place"];

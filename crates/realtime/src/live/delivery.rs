@@ -17,6 +17,15 @@ const PAGE: u32 = 200;
 static DELIVERY_LATENCY: LazyLock<Histogram> =
     LazyLock::new(|| metrics::histogram!("websocket_delivery_latency_seconds"));
 
+/// Describes [`DELIVERY_LATENCY`].
+pub(super) fn describe_metrics() {
+    metrics::describe_histogram!(
+        "websocket_delivery_latency_seconds",
+        metrics::Unit::Seconds,
+        "Time from an event's occurrence to the write of its push on a WebSocket connection."
+    );
+}
+
 impl Session {
     /// Writes one push, unless it is for a channel this connection has left or a conversation
     /// message it already has.

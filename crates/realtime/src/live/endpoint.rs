@@ -20,6 +20,15 @@ pub const INTERNAL_TOKEN_HEADER: &str = "x-mercato-internal-token";
 /// this is paid by every idle connection (larger frames grow it as needed).
 const READ_BUFFER_BYTES: usize = 1024;
 
+/// Describes what the upgrade records.
+pub(super) fn describe_metrics() {
+    metrics::describe_counter!(
+        "websocket_rejections_total",
+        metrics::Unit::Count,
+        "WebSocket upgrades refused, by reason (capacity: the replica's connection limit)."
+    );
+}
+
 /// The WebSocket route.
 pub fn routes(node: Arc<Node>) -> Router {
     Router::new().route("/v1/realtime", get(upgrade)).with_state(node)

@@ -54,6 +54,20 @@ impl ConnectionHandle {
 /// The connections subscribed to one channel, by connection id.
 type Subscribers = HashMap<u64, Arc<ConnectionHandle>>;
 
+/// Describes the gauges [`Hub`] keeps.
+pub(super) fn describe_metrics() {
+    metrics::describe_gauge!(
+        "websocket_connections",
+        metrics::Unit::Count,
+        "WebSocket connections open on this replica."
+    );
+    metrics::describe_gauge!(
+        "websocket_subscriptions",
+        metrics::Unit::Count,
+        "Channel subscriptions held by this replica's connections."
+    );
+}
+
 /// Subscriptions of this replica.
 #[derive(Default)]
 pub struct Hub {

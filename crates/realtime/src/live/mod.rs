@@ -23,3 +23,12 @@ mod session;
 
 pub use endpoint::{INTERNAL_TOKEN_HEADER, routes};
 pub use node::Node;
+
+/// Describes the metrics of live delivery, each next to where it is recorded; the binary calls
+/// this once the metrics recorder is installed.
+pub fn describe_metrics() {
+    endpoint::describe_metrics();
+    hub::describe_metrics();
+    session::describe_metrics();
+    delivery::describe_metrics();
+}

@@ -23,6 +23,20 @@ static MESSAGES_IN: LazyLock<Counter> =
 static MESSAGES_OUT: LazyLock<Counter> =
     LazyLock::new(|| metrics::counter!("websocket_messages_total", "direction" => "out"));
 
+/// Describes the messages and disconnects a session counts.
+pub(super) fn describe_metrics() {
+    metrics::describe_counter!(
+        "websocket_messages_total",
+        metrics::Unit::Count,
+        "WebSocket frames by direction: in (from clients) and out (to clients)."
+    );
+    metrics::describe_counter!(
+        "websocket_disconnects_total",
+        metrics::Unit::Count,
+        "WebSocket connections ended, by reason (a fixed set, such as slow consumer)."
+    );
+}
+
 /// How a connection ended, for the close frame and the metrics.
 #[derive(Debug)]
 pub(super) enum End {

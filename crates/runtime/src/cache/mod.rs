@@ -25,6 +25,15 @@ pub trait Cache: Send + Sync + 'static {
     }
 }
 
+/// Describes what [`TieredCache`] records.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "cache_requests_total",
+        metrics::Unit::Count,
+        "Read-cache lookups by cache and result: hit_l1 (in process), hit_l2 (Redis) or miss."
+    );
+}
+
 /// L1 in front of an optional L2.
 pub struct TieredCache {
     l1: MemoryCache,

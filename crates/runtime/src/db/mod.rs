@@ -51,6 +51,23 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Describes the metrics of every database: the pool's, sampled at each scrape by
+/// [`Db::pool_metrics`], and the statement and transaction counts.
+pub(crate) fn describe_metrics() {
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        metrics::Unit::Count,
+        "Database connections by service and state: idle, in_use and max (PostgreSQL), or idle \
+         readers (SQLite)."
+    );
+    metrics::describe_gauge!(
+        "db_write_queue",
+        metrics::Unit::Count,
+        "Write transactions waiting for SQLite's single writer, by service."
+    );
+    stats::describe_metrics();
+}
+
 /// Which SQL engine a database is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

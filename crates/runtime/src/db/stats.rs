@@ -6,6 +6,25 @@ use metrics::{Counter, Histogram};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+/// Describes what [`Stats`] records.
+pub(super) fn describe_metrics() {
+    metrics::describe_counter!(
+        "db_statements_total",
+        metrics::Unit::Count,
+        "SQL statements run, by service and use case (op)."
+    );
+    metrics::describe_counter!(
+        "db_transactions_total",
+        metrics::Unit::Count,
+        "Write transactions ended, by service, use case (op) and outcome (committed, rolled_back)."
+    );
+    metrics::describe_histogram!(
+        "db_group_commit_size",
+        metrics::Unit::Count,
+        "Transactions made durable by one SQLite commit (group commit), by service."
+    );
+}
+
 /// One database's counters. Handles are looked up once per use case, then kept.
 pub(super) struct Stats {
     service: String,
