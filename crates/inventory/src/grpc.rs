@@ -19,7 +19,7 @@ impl Inventory for InventoryService {
         Ok(Response::new(self.get_stock(r.into_inner()).await?))
     }
 
-    async fn reserve(&self, r: Request<ReserveRequest>) -> Result<Response<Reservation>, Status> {
+    async fn reserve(&self, r: Request<ReserveRequest>) -> Result<Response<ReserveResponse>, Status> {
         Ok(Response::new(self.reserve(r.into_inner()).await?))
     }
 

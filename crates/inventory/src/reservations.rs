@@ -19,14 +19,18 @@ fn count_reservation(result: &'static str) {
 }
 
 impl InventoryService {
-    pub(crate) async fn reserve(&self, req: pb::ReserveRequest) -> Result<pb::Reservation, ServiceError> {
+    /// Reserves, or answers which SKU fell short ([`pb::Insufficient`]).
+    pub(crate) async fn reserve(&self, req: pb::ReserveRequest) -> Result<pb::ReserveResponse, ServiceError> {
         let request = validate::reserve(&req)?;
+        let reserved = |r: pb::Reservation| pb::ReserveResponse {
+            outcome: Some(pb::reserve_response::Outcome::Reserved(r)),
+        };
         for _ in 0..ATTEMPTS {
             match self.store.reserve(&request, now_ms()).await {
                 Ok(Reserved::Held(r)) => {
                     self.committed();
                     count_reservation("held");
-                    return Ok(r.to_proto());
+                    return Ok(reserved(r.to_proto()));
                 }
                 Ok(Reserved::Existing(r)) => {
                     if !r.matches(&request.lines) {
@@ -36,11 +40,18 @@ impl InventoryService {
                         )));
                     }
                     count_reservation("replayed");
-                    return Ok(r.to_proto());
+                    return Ok(reserved(r.to_proto()));
                 }
-                Err(e @ StoreError::Insufficient(_)) => {
+                Err(StoreError::Insufficient(shortage)) => {
                     count_reservation("insufficient");
-                    return Err(e.into());
+                    return Ok(pb::ReserveResponse {
+                        outcome: Some(pb::reserve_response::Outcome::Insufficient(pb::Insufficient {
+                            sku: shortage.sku.as_str().to_owned(),
+                            requested: shortage.requested,
+                            available: shortage.available,
+                            held_by_others: shortage.held_by_others,
+                        })),
+                    });
                 }
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),

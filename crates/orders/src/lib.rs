@@ -9,8 +9,11 @@
 //!   cases in `carts`, `checkout` and `orders`.
 //! - [`domain`]: carts (validation, totals, merging), the saga as one pure function
 //!   `step(state, event) -> (state, commands)`, and the order fold over its events; no IO.
-//! - `orchestrator`: executes saga commands through the clients, records each outcome, and
+//! - `orchestrator`: runs saga commands, records each outcome, and
 //!   [`OrdersService::drive_incomplete`], the driver that resumes incomplete sagas.
+//! - `steps`: one function per saga command, each a call through the inventory or payments
+//!   client and the event recording its outcome (a shortage of stock comes back typed, so a
+//!   checkout waits for units held by others without asking inventory again).
 //! - `projection`: the SKU → (product, title, price) copy fed by catalog events
 //!   ([`OrdersService::apply_catalog_event`]); a cart line for a SKU it does not know is 422.
 //! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
@@ -57,6 +60,7 @@ mod orchestrator;
 mod orders;
 mod projection;
 pub mod service;
+mod steps;
 pub mod store;
 
 pub use service::{OrdersDeps, OrdersService};

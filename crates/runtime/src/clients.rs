@@ -247,7 +247,7 @@ pub mod inventory {
             set_stock(SetStockRequest) -> StockLevel;
             adjust_stock(AdjustStockRequest) -> StockLevel;
             get_stock(GetStockRequest) -> StockLevels;
-            reserve(ReserveRequest) -> Reservation;
+            reserve(ReserveRequest) -> ReserveResponse;
             commit(CommitRequest) -> Reservation;
             release(ReleaseRequest) -> Reservation;
             restock(RestockRequest) -> Reservation;

@@ -6,9 +6,29 @@ use super::stock::StockLevel;
 use super::values::Sku;
 use std::collections::HashMap;
 
+/// Why a request could not be allocated: one SKU whose locations together hold too little.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortage {
+    pub sku: Sku,
+    pub requested: i64,
+    /// Units of the SKU free for this line, over every location.
+    pub available: i64,
+    /// Units of the SKU held by other reservations.
+    pub held_by_others: i64,
+}
+
+impl Shortage {
+    /// Whether the stock on hand would cover the line: only other reservations stand in the way,
+    /// and they may yet be released.
+    pub fn only_held(&self) -> bool {
+        self.available + self.held_by_others >= self.requested
+    }
+}
+
 /// Splits `lines` (units per SKU) over the locations in `stock`. Returns the parts sorted by SKU
-/// and location, or the first SKU (in request order) whose locations together hold too little.
-pub fn allocate(lines: &[(Sku, i64)], stock: &[StockLevel]) -> Result<Vec<LineRecord>, Sku> {
+/// and location, or the shortage of the first SKU (in request order) whose locations together
+/// hold too little.
+pub fn allocate(lines: &[(Sku, i64)], stock: &[StockLevel]) -> Result<Vec<LineRecord>, Shortage> {
     // What is still available per (sku, location) as this request takes its share.
     let mut left: HashMap<(&str, &str), i64> = stock
         .iter()
@@ -24,6 +44,19 @@ pub fn allocate(lines: &[(Sku, i64)], stock: &[StockLevel]) -> Result<Vec<LineRe
             .collect();
         // Most available first; ties by location name, so the choice is deterministic.
         candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let available: i64 = candidates.iter().map(|(_, available)| available).sum();
+        if available < *quantity {
+            return Err(Shortage {
+                sku: sku.clone(),
+                requested: *quantity,
+                available,
+                held_by_others: stock
+                    .iter()
+                    .filter(|s| s.sku == sku.as_str())
+                    .map(|s| s.reserved.max(0))
+                    .sum(),
+            });
+        }
         let mut wanted = *quantity;
         for (location, available) in candidates {
             if wanted == 0 {
@@ -37,9 +70,6 @@ pub fn allocate(lines: &[(Sku, i64)], stock: &[StockLevel]) -> Result<Vec<LineRe
             *parts
                 .entry((sku.as_str().to_owned(), location.to_owned()))
                 .or_insert(0) += take;
-        }
-        if wanted > 0 {
-            return Err(sku.clone());
         }
     }
     let mut parts: Vec<LineRecord> = parts
@@ -106,8 +136,37 @@ mod tests {
     #[test]
     fn a_sku_short_of_stock_anywhere_fails_the_whole_request_naming_it() {
         let stock = [level("A", "default", 5, 0), level("B", "default", 2, 1)];
-        assert_eq!(allocate(&[(sku("A"), 5), (sku("B"), 2)], &stock), Err(sku("B")));
-        assert_eq!(allocate(&[(sku("C"), 1)], &stock), Err(sku("C")), "unknown SKU");
-        assert_eq!(allocate(&[(sku("A"), 6)], &stock), Err(sku("A")));
+        let short = |s: &str, requested, available, held_by_others| {
+            Err(Shortage {
+                sku: sku(s),
+                requested,
+                available,
+                held_by_others,
+            })
+        };
+        assert_eq!(
+            allocate(&[(sku("A"), 5), (sku("B"), 2)], &stock),
+            short("B", 2, 1, 1)
+        );
+        assert_eq!(
+            allocate(&[(sku("C"), 1)], &stock),
+            short("C", 1, 0, 0),
+            "unknown SKU"
+        );
+        assert_eq!(allocate(&[(sku("A"), 6)], &stock), short("A", 6, 5, 0));
+    }
+
+    #[test]
+    fn a_shortage_says_whether_only_other_holds_stand_in_the_way() {
+        let stock = [level("A", "east", 3, 2), level("A", "west", 2, 2)];
+        let Err(shortage) = allocate(&[(sku("A"), 4)], &stock) else {
+            panic!("4 of 1 available must be refused");
+        };
+        assert_eq!((shortage.available, shortage.held_by_others), (1, 4));
+        assert!(shortage.only_held(), "5 on hand cover 4");
+        let Err(shortage) = allocate(&[(sku("A"), 6)], &stock) else {
+            panic!("6 of 5 on hand must be refused");
+        };
+        assert!(!shortage.only_held());
     }
 }

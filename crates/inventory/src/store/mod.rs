@@ -18,6 +18,7 @@ mod sql;
 pub use migrations::MIGRATIONS;
 pub use sql::SqlInventoryStore;
 
+use crate::domain::allocation::Shortage;
 use crate::domain::stock::StockRefusal;
 use crate::domain::validate::NewReservation;
 use crate::domain::{
@@ -50,8 +51,8 @@ pub enum StoreError {
     #[error("reservation not found")]
     NotFound,
     /// The locations of this SKU together hold less than requested; nothing was reserved.
-    #[error("insufficient stock for SKU {0}")]
-    Insufficient(Sku),
+    #[error("insufficient stock for SKU {}", .0.sku)]
+    Insufficient(Shortage),
     #[error("cannot {} a {} reservation", action.as_str(), status.as_str())]
     Refused { status: Status, action: Action },
     #[error("{0}")]

@@ -21,14 +21,18 @@ async fn a_reservation_holds_every_line_or_none_and_names_the_sku_that_is_short(
         let events_before = inv.outbox().await.len();
 
         let short = inv
-            .reserve(&store, &rid(), &[("A", 5), ("B", 3)], 0)
+            .reserve_outcome(&store, &rid(), &[("A", 5), ("B", 3)], 0)
             .await
-            .unwrap_err();
-        assert_eq!(short.code, ErrorCode::Conflict, "{db}");
-        assert!(
-            short.message.contains("insufficient stock for SKU B"),
-            "{db}: {}",
-            short.message
+            .unwrap();
+        assert_eq!(
+            short.outcome,
+            Some(reserve_response::Outcome::Insufficient(Insufficient {
+                sku: "B".into(),
+                requested: 3,
+                available: 2,
+                held_by_others: 0,
+            })),
+            "{db}"
         );
         assert_eq!(
             inv.level(&store, "A", "default").await.reserved,

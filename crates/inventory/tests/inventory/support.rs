@@ -104,6 +104,25 @@ impl Inventory {
         lines: &[(&str, i64)],
         ttl_seconds: i64,
     ) -> Result<Reservation, ServiceError> {
+        match self.reserve_outcome(store, id, lines, ttl_seconds).await?.outcome {
+            Some(reserve_response::Outcome::Reserved(r)) => Ok(r),
+            // Tests of holds and races count a refusal as the conflict it is.
+            Some(reserve_response::Outcome::Insufficient(s)) => Err(ServiceError::conflict(format!(
+                "insufficient stock for SKU {}",
+                s.sku
+            ))),
+            None => panic!("a reserve answer without an outcome"),
+        }
+    }
+
+    /// The typed answer: a reservation or the SKU that fell short.
+    pub async fn reserve_outcome(
+        &self,
+        store: &StoreId,
+        id: &str,
+        lines: &[(&str, i64)],
+        ttl_seconds: i64,
+    ) -> Result<ReserveResponse, ServiceError> {
         self.client.reserve(reserve(store, id, lines, ttl_seconds)).await
     }
 
