@@ -24,6 +24,12 @@ pub enum ErrorCode {
     Conflict,
     /// The request body is larger than the limit.
     PayloadTooLarge,
+    /// The request target (path and query) is longer than the limit.
+    UriTooLong,
+    /// The request's header fields are larger than the limit.
+    HeadersTooLarge,
+    /// The resource exists but does not answer this method.
+    MethodNotAllowed,
     /// The caller sent too many requests.
     RateLimited,
     /// A payment was declined (by the card issuer or by fraud screening).
@@ -53,6 +59,9 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UriTooLong => 414,
+            ErrorCode::HeadersTooLarge => 431,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RateLimited => 429,
             ErrorCode::PaymentRequired => 402,
             ErrorCode::InvalidGrant => 400,
@@ -71,7 +80,10 @@ impl ErrorCode {
             ErrorCode::Forbidden => tonic::Code::PermissionDenied,
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
-            ErrorCode::PayloadTooLarge => tonic::Code::OutOfRange,
+            ErrorCode::PayloadTooLarge | ErrorCode::UriTooLong | ErrorCode::HeadersTooLarge => {
+                tonic::Code::OutOfRange
+            }
+            ErrorCode::MethodNotAllowed => tonic::Code::Unimplemented,
             ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
             ErrorCode::PaymentRequired => tonic::Code::FailedPrecondition,
             ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => tonic::Code::FailedPrecondition,
@@ -91,6 +103,9 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PaymentRequired => "payment_required",
             ErrorCode::InvalidGrant => "invalid_grant",
@@ -100,6 +115,35 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
         }
+    }
+
+    /// Every code, in the order of the table.
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::ValidationFailed,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UriTooLong,
+        ErrorCode::HeadersTooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::RateLimited,
+        ErrorCode::PaymentRequired,
+        ErrorCode::InvalidGrant,
+        ErrorCode::InvalidClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::Unavailable,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+    ];
+
+    /// The general code of an HTTP status, for answers the framework or the HTTP server made
+    /// rather than a service (a 405, a path that does not decode); the first code of the table
+    /// with that status, so 400 is `invalid_request` and 401 `unauthenticated`.
+    pub fn for_http_status(status: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.http_status() == status)
     }
 
     fn from_str(s: &str) -> Option<Self> {
@@ -352,5 +396,18 @@ mod tests {
         let e = v.finish().unwrap_err();
         assert_eq!(e.fields.len(), 2);
         assert_eq!(e.code.http_status(), 422);
+    }
+
+    #[test]
+    fn every_code_is_listed_once_and_statuses_name_their_general_code() {
+        let names: std::collections::HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_str(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::for_http_status(400), Some(ErrorCode::InvalidRequest));
+        assert_eq!(ErrorCode::for_http_status(405), Some(ErrorCode::MethodNotAllowed));
+        assert_eq!(ErrorCode::for_http_status(431), Some(ErrorCode::HeadersTooLarge));
+        assert_eq!(ErrorCode::for_http_status(418), None);
     }
 }
