@@ -6,24 +6,47 @@ use mercato_runtime::time::to_rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The `If-None-Match` header of the public catalog reads, which answer 304 when it names the
+/// current `ETag`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfNoneMatch {
+    /// `*` or entity tags from earlier answers.
+    #[param(rename = "If-None-Match")]
+    #[allow(dead_code)]
+    pub if_none_match: Option<String>,
+}
+
 // ---- identity ----
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"slug": "acme", "name": "Acme", "currency": "EUR",
+    "owner": {"email": "me@acme.test", "password": "a long password"}})))]
 pub struct ProvisionStoreBody {
     /// Lower-case letters, digits and dashes; 3–40 characters; part of every store URL.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 3, max_length = 40)]
     pub slug: String,
+    /// 1–100 characters, no control characters.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 100
+    )]
     pub name: String,
     /// ISO 4217 code, e.g. `EUR`.
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub owner: CredentialsBody,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"email": "ann@example.com", "password": "another long password"})))]
 pub struct CredentialsBody {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -86,7 +109,10 @@ pub struct ProvisionedStoreView {
 /// RFC 6749 token request parameters (form-encoded). Unknown parameters are ignored, as the RFC
 /// requires.
 #[derive(Deserialize, Default, ToSchema)]
+#[schema(examples(json!({"grant_type": "password", "store": "acme", "username": "me@acme.test",
+    "password": "a long password"})))]
 pub struct TokenForm {
+    /// `password`, `refresh_token` or `client_credentials`.
     pub grant_type: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -108,7 +134,9 @@ pub struct TokenView {
 
 /// RFC 6749 section 5.2 error response.
 #[derive(Serialize, ToSchema)]
+#[schema(examples(json!({"error": "invalid_grant", "error_description": "wrong username or password"})))]
 pub struct OAuthErrorView {
+    #[schema(pattern = "^(invalid_request|invalid_client|invalid_grant|unsupported_grant_type)$")]
     pub error: String,
     pub error_description: String,
 }
@@ -148,6 +176,28 @@ impl From<identity::Jwks> for JwksView {
     }
 }
 
+/// A supported ISO 4217 code: the list is the one `Currency::parse` accepts.
+fn currency_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("A supported ISO 4217 code, such as `EUR`."))
+        .enum_values(Some(mercato_runtime::money::Currency::supported_codes()))
+        .build()
+}
+
+/// [`currency_schema`], or `null` for the default.
+fn optional_currency_schema() -> utoipa::openapi::Object {
+    let mut schema = currency_schema();
+    schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::schema::Type::String,
+        utoipa::openapi::schema::Type::Null,
+    ]);
+    if let Some(values) = &mut schema.enum_values {
+        values.push(serde_json::Value::Null);
+    }
+    schema
+}
+
 // ---- catalog ----
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -173,6 +223,7 @@ pub struct PriceBody {
     pub amount_minor: i64,
     /// Defaults to the store's currency.
     #[serde(default)]
+    #[schema(schema_with = optional_currency_schema)]
     pub currency: Option<String>,
 }
 
@@ -198,6 +249,8 @@ impl From<VariantBody> for catalog::VariantInput {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"slug": "blue-shirt", "title": "Blue shirt", "description": "Cotton.",
+    "variants": [{"sku": "BS-M", "title": "M", "price": {"amount_minor": 1999, "currency": "EUR"}}]})))]
 pub struct CreateProductBody {
     pub slug: String,
     pub title: String,
@@ -212,6 +265,7 @@ pub struct CreateProductBody {
 /// A partial update: absent fields stay as they are; `variants`, when present, replaces all.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"title": "Blue shirt, organic cotton"})))]
 pub struct UpdateProductBody {
     #[serde(default)]
     pub slug: Option<String>,
@@ -282,19 +336,24 @@ pub struct ProductPageView {
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
-    /// 1-based page number.
+    /// 1-based page number; 0 counts as 1.
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub page: Option<u32>,
-    /// Items per page, at most 100.
+    /// Items per page: 20 when absent or 0, at most 100 (larger values count as 100).
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub per_page: Option<u32>,
     /// A category id or slug; includes its sub-categories.
     pub category: Option<String>,
     /// `newest` (default), `price_asc`, `price_desc` or `title`.
+    #[param(pattern = "^(newest|price_asc|price_desc|title)?$")]
     pub sort: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"slug": "shirts", "name": "Shirts"})))]
 pub struct CreateCategoryBody {
     pub slug: String,
     pub name: String,
@@ -327,16 +386,24 @@ impl From<catalog::Category> for CategoryView {
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Words to look for; typos are tolerated. Empty lists everything.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// A category slug.
     pub category: Option<String>,
     /// Lowest price, in minor units.
+    #[param(minimum = 0)]
     pub min_price: Option<i64>,
     /// Highest price, in minor units.
+    #[param(minimum = 0)]
     pub max_price: Option<i64>,
+    /// Hits per page: 20 when absent or 0, at most 100 (larger values count as 100).
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub limit: Option<u32>,
+    /// Hits to skip; results are ranked, so deep pages are refused: narrow the search instead.
+    #[param(value_type = Option<u64>, maximum = 9900)]
     pub offset: Option<u32>,
 }
 
@@ -420,6 +487,7 @@ impl From<catalog::SearchResponse> for SearchView {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"on_hand": 25, "low_stock_threshold": 5})))]
 pub struct SetStockBody {
     /// The location; the store's default location when absent.
     #[serde(default)]

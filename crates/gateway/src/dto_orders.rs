@@ -57,6 +57,7 @@ impl From<pb::Cart> for CartView {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"sku": "BS-M", "quantity": 2})))]
 pub struct AddItemBody {
     pub sku: String,
     pub quantity: i64,
@@ -64,6 +65,7 @@ pub struct AddItemBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"quantity": 3})))]
 pub struct SetItemBody {
     /// 0 removes the line.
     pub quantity: i64,
@@ -71,6 +73,7 @@ pub struct SetItemBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"cart_id": "0190f3c2-5b7e-7c3a-9d41-2f6a8b1c0d9e", "cart_token": "ct_6f1d2c3b4a5e6f708192a3b4c5d6e7f8"})))]
 pub struct MergeCartBody {
     pub cart_id: String,
     pub cart_token: String,
@@ -91,6 +94,8 @@ pub struct PaymentBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"cart_id": "0190f3c2-5b7e-7c3a-9d41-2f6a8b1c0d9e",
+    "payment": {"card_number": "4242424242424242", "email": "ann@example.com", "billing_country": "DE"}})))]
 pub struct CheckoutBody {
     pub cart_id: String,
     pub payment: PaymentBody,
@@ -158,15 +163,22 @@ pub struct OrderPageView {
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
+    /// 1-based page number; 0 counts as 1.
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub page: Option<u32>,
+    /// Orders per page: 20 when absent or 0, at most 100 (larger values count as 100).
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub per_page: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// RFC 3339 time: the history up to then and the order's state at that moment.
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
 }
 
@@ -211,6 +223,7 @@ pub struct RefundLineBody {
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"lines": [{"sku": "BS-M", "quantity": 1}]})))]
 pub struct RefundBody {
     /// Lines to refund; absent or empty refunds the whole order.
     #[serde(default)]

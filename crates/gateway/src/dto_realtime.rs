@@ -95,6 +95,7 @@ pub struct PresencePageView {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"subject": "Where is my order?"})))]
 pub struct OpenConversationBody {
     #[serde(default)]
     pub subject: String,
@@ -102,6 +103,7 @@ pub struct OpenConversationBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"client_msg_id": "m-0001", "body": "Hello, is the blue shirt back in stock?"})))]
 pub struct PostMessageBody {
     /// Chosen by the client, unique per message: sending it again returns the first message.
     pub client_msg_id: String,
@@ -110,22 +112,31 @@ pub struct PostMessageBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"seq": 0})))]
 pub struct MarkReadBody {
     pub seq: i64,
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationsQuery {
+    /// Conversations per page; the default when absent or 0, larger values count as the maximum.
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub limit: Option<u32>,
-    /// Conversations updated before this time (epoch ms), for the next page.
+    /// Conversations updated before this time (epoch ms), for the next page; 0: the newest.
+    #[param(minimum = 0)]
     pub before_ms: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Messages with a greater sequence number (default 0: from the start).
+    #[param(minimum = 0)]
     pub after_seq: Option<i64>,
+    /// Messages per page; the default when absent or 0, larger values count as the maximum.
+    #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub limit: Option<u32>,
 }

@@ -10,7 +10,9 @@
 //! - `state`: the clients, the token verifier and the store-slug cache.
 //! - `access`: who is calling (bearer token) and what they may do in which store; `limits`: the
 //!   per-client rate limit; `client_addr`: the client's address, through trusted proxies only.
-//! - `extract`: JSON, form and query extractors whose rejections are problem documents.
+//! - `extract`: JSON, form and query extractors whose rejections are problem documents;
+//!   `problems`: the request-head limits (414, 431), and problem documents for the errors the
+//!   framework answers by itself.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes.
@@ -24,6 +26,7 @@ mod dto_realtime;
 mod extract;
 mod limits;
 mod openapi;
+mod problems;
 mod read_cache;
 mod routes;
 mod state;
@@ -99,6 +102,11 @@ pub fn edge(state: &GatewayState, routes: Router) -> Router {
                 "internal error",
             ))
         }))
+        // Errors the framework answers by itself (a 405, a path that is not UTF-8, a body read
+        // past its limit) leave as problem documents too.
+        .layer(axum::middleware::from_fn(problems::problem_net))
+        // Request heads over the limits are refused (414, 431) before anything else reads them.
+        .layer(axum::middleware::from_fn(problems::head_limits))
         // Browsers on other origins may call the public API (no cookies are used).
         .layer(CorsLayer::permissive())
         // A public read the cache holds, current, is answered from it.

@@ -49,6 +49,12 @@ impl Currency {
             })
     }
 
+    /// Every supported code, in the order of the table (for documentation such as the API's
+    /// schema).
+    pub fn supported_codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(code, _)| *code)
+    }
+
     /// The three-letter code.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("XXX")

@@ -24,7 +24,9 @@ pub(crate) fn cart_token(headers: &HeaderMap) -> Option<String> {
 /// Create a cart: a customer's when signed in, else anonymous (its token is returned once).
 #[utoipa::path(post, path = "/v1/stores/{store}/carts", tag = "orders",
     params(("store" = String, Path, description = "store slug")),
-    responses((status = 201, body = CartView), (status = 404)))]
+    responses((status = 201, body = CartView, description = "The new cart; an anonymous one carries its `cart_token`, shown only here"),
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 404, description = "No store has this slug")))]
 pub async fn create_cart(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -44,9 +46,12 @@ pub async fn create_cart(
 
 /// One cart, for its owner.
 #[utoipa::path(get, path = "/v1/stores/{store}/carts/{cart}", tag = "orders",
-    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id"),
+    params(("store" = String, Path, description = "store slug"), ("cart" = uuid::Uuid, Path, description = "cart id"),
            ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
-    responses((status = 200, body = CartView), (status = 404)))]
+    responses((status = 200, body = CartView, description = "The cart"),
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 404, description = "No such store or cart, or the cart is not the caller's"),
+              (status = 422, description = "The cart id is not a UUID")))]
 pub async fn get_cart(
     State(state): State<GatewayState>,
     Path((slug, cart_id)): Path<(String, String)>,
@@ -68,8 +73,13 @@ pub async fn get_cart(
 
 /// Add a SKU to a cart (or more of it).
 #[utoipa::path(post, path = "/v1/stores/{store}/carts/{cart}/items", tag = "orders", request_body = AddItemBody,
-    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id")),
-    responses((status = 200, body = CartView), (status = 404), (status = 422)))]
+    params(("store" = String, Path, description = "store slug"), ("cart" = uuid::Uuid, Path, description = "cart id"),
+           ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
+    responses((status = 200, body = CartView, description = "The cart, with the item added"),
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 404, description = "No such store or cart, or the cart is not the caller's"),
+              (status = 409, description = "The cart is checked out"),
+              (status = 422, description = "The SKU is not in the catalog, or the quantity is out of range")))]
 pub async fn add_cart_item(
     State(state): State<GatewayState>,
     Path((slug, cart_id)): Path<(String, String)>,
@@ -91,9 +101,14 @@ pub async fn add_cart_item(
 
 /// Set a line's quantity; 0 removes it.
 #[utoipa::path(put, path = "/v1/stores/{store}/carts/{cart}/items/{sku}", tag = "orders", request_body = SetItemBody,
-    params(("store" = String, Path, description = "store slug"), ("cart" = String, Path, description = "cart id"),
-           ("sku" = String, Path, description = "SKU")),
-    responses((status = 200, body = CartView), (status = 404), (status = 422)))]
+    params(("store" = String, Path, description = "store slug"), ("cart" = uuid::Uuid, Path, description = "cart id"),
+           ("sku" = String, Path, description = "SKU"),
+           ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
+    responses((status = 200, body = CartView, description = "The cart, with the line changed"),
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 404, description = "No such store or cart, or the cart is not the caller's"),
+              (status = 409, description = "The cart is checked out"),
+              (status = 422, description = "The SKU is not in the cart or catalog, or the quantity is out of range")))]
 pub async fn set_cart_item(
     State(state): State<GatewayState>,
     Path((slug, cart_id, sku)): Path<(String, String, String)>,
@@ -116,7 +131,12 @@ pub async fn set_cart_item(
 /// Merge an anonymous cart into the signed-in customer's cart.
 #[utoipa::path(post, path = "/v1/stores/{store}/carts/merge", tag = "orders", request_body = MergeCartBody,
     params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
-    responses((status = 200, body = CartView), (status = 401), (status = 404)))]
+    responses((status = 200, body = CartView, description = "The caller's cart, with the anonymous cart's lines"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "Only customers have carts to merge into"),
+              (status = 404, description = "No such store or anonymous cart, or the token does not match"),
+              (status = 409, description = "A cart is checked out"),
+              (status = 422, description = "A field is invalid")))]
 pub async fn merge_cart(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,

@@ -15,8 +15,10 @@ use std::collections::HashMap;
 
 /// The category tree of a store.
 #[utoipa::path(get, path = "/v1/stores/{store}/categories", tag = "catalog",
-    params(("store" = String, Path, description = "store slug")),
-    responses((status = 200, body = Vec<CategoryView>), (status = 304), (status = 404)))]
+    params(("store" = String, Path, description = "store slug"), crate::dto::IfNoneMatch),
+    responses((status = 200, body = Vec<CategoryView>, description = "The top-level categories, each with its children", headers(("ETag" = String, description = "The version of this answer, for `If-None-Match`"))),
+              (status = 304, description = "The client's copy (`If-None-Match`) is current"),
+              (status = 404, description = "No store has this slug")))]
 pub async fn list_categories(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -60,7 +62,12 @@ fn build_tree(flat: Vec<CategoryView>) -> Vec<CategoryView> {
 /// Create a category (owner or staff).
 #[utoipa::path(post, path = "/v1/stores/{store}/categories", tag = "catalog", request_body = CreateCategoryBody,
     params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
-    responses((status = 201, body = CategoryView), (status = 401), (status = 403), (status = 409), (status = 422)))]
+    responses((status = 201, body = CategoryView, description = "The new category"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug"),
+              (status = 409, description = "The slug is taken"),
+              (status = 422, description = "A field is invalid or the parent is unknown; `errors` names each one")))]
 pub async fn create_category(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,

@@ -30,7 +30,11 @@ fn member(caller: &Caller, store: &mercato_proto::identity::Store) -> Result<pb:
 #[utoipa::path(post, path = "/v1/stores/{store}/conversations", tag = "conversations",
     request_body = OpenConversationBody, params(("store" = String, Path, description = "store slug")),
     security(("bearer" = [])),
-    responses((status = 201, body = ConversationView), (status = 401), (status = 403), (status = 422)))]
+    responses((status = 201, body = ConversationView, description = "The new conversation"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "Only customers open conversations"),
+              (status = 404, description = "No store has this slug, or the token is another store's"),
+              (status = 422, description = "The subject is too long")))]
 pub async fn open_conversation(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -52,7 +56,10 @@ pub async fn open_conversation(
 /// Conversations, newest activity first: a customer's own, or all of the store's for staff.
 #[utoipa::path(get, path = "/v1/stores/{store}/conversations", tag = "conversations",
     params(("store" = String, Path, description = "store slug"), ConversationsQuery), security(("bearer" = [])),
-    responses((status = 200, body = ConversationPageView), (status = 401), (status = 404)))]
+    responses((status = 200, body = ConversationPageView, description = "One page of conversations"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No store has this slug, or the token is another store's"),
+              (status = 422, description = "A parameter is out of range")))]
 pub async fn list_conversations(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -76,8 +83,12 @@ pub async fn list_conversations(
 
 /// One conversation, with the caller's read marker.
 #[utoipa::path(get, path = "/v1/stores/{store}/conversations/{id}", tag = "conversations",
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "conversation id")),
-    security(("bearer" = [])), responses((status = 200, body = ConversationView), (status = 401), (status = 404)))]
+    params(("store" = String, Path, description = "store slug"), ("id" = uuid::Uuid, Path, description = "conversation id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ConversationView, description = "The conversation"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or conversation, or not the caller's"),
+              (status = 422, description = "The conversation id is not a UUID")))]
 pub async fn get_conversation(
     State(state): State<GatewayState>,
     Path((slug, id)): Path<(String, String)>,
@@ -97,9 +108,13 @@ pub async fn get_conversation(
 
 /// History: messages after `after_seq`, in order, in pages.
 #[utoipa::path(get, path = "/v1/stores/{store}/conversations/{id}/messages", tag = "conversations",
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "conversation id"),
+    params(("store" = String, Path, description = "store slug"), ("id" = uuid::Uuid, Path, description = "conversation id"),
            MessagesQuery),
-    security(("bearer" = [])), responses((status = 200, body = MessagePageView), (status = 401), (status = 404)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = MessagePageView, description = "One page of messages, in order"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or conversation, or not the caller's"),
+              (status = 422, description = "A parameter is out of range, or `after_seq` is beyond the last message")))]
 pub async fn list_messages(
     State(state): State<GatewayState>,
     Path((slug, id)): Path<(String, String)>,
@@ -127,10 +142,13 @@ pub async fn list_messages(
 /// Send a message. Resending the same `client_msg_id` returns the first message with 200.
 #[utoipa::path(post, path = "/v1/stores/{store}/conversations/{id}/messages", tag = "conversations",
     request_body = PostMessageBody,
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "conversation id")),
+    params(("store" = String, Path, description = "store slug"), ("id" = uuid::Uuid, Path, description = "conversation id")),
     security(("bearer" = [])),
-    responses((status = 201, body = ChatMessageView), (status = 200, body = ChatMessageView, description = "a resend"),
-              (status = 401), (status = 404), (status = 422), (status = 429)))]
+    responses((status = 201, body = ChatMessageView, description = "The message, sent"),
+              (status = 200, body = ChatMessageView, description = "A resend: the message first sent with this `client_msg_id`"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or conversation, or not the caller's"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn post_message(
     State(state): State<GatewayState>,
     Path((slug, id)): Path<(String, String)>,
@@ -162,8 +180,12 @@ pub async fn post_message(
 /// Move the caller's read marker forward to `seq`.
 #[utoipa::path(post, path = "/v1/stores/{store}/conversations/{id}/read", tag = "conversations",
     request_body = MarkReadBody,
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "conversation id")),
-    security(("bearer" = [])), responses((status = 200, body = ConversationView), (status = 401), (status = 404), (status = 422)))]
+    params(("store" = String, Path, description = "store slug"), ("id" = uuid::Uuid, Path, description = "conversation id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ConversationView, description = "The conversation, with the read marker moved"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or conversation, or not the caller's"),
+              (status = 422, description = "`seq` is negative or beyond the last message")))]
 pub async fn mark_read(
     State(state): State<GatewayState>,
     Path((slug, id)): Path<(String, String)>,
@@ -186,7 +208,9 @@ pub async fn mark_read(
 /// Which of the store's staff are online or away (any signed-in user of the store).
 #[utoipa::path(get, path = "/v1/stores/{store}/presence", tag = "conversations",
     params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
-    responses((status = 200, body = PresencePageView), (status = 401), (status = 404)))]
+    responses((status = 200, body = PresencePageView, description = "The staff online or away"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No store has this slug, or the token is another store's")))]
 pub async fn list_presence(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,

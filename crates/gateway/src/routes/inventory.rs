@@ -12,7 +12,11 @@ use mercato_runtime::error::ServiceError;
 #[utoipa::path(get, path = "/v1/stores/{store}/inventory/{sku}", tag = "inventory",
     params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU")),
     security(("bearer" = [])),
-    responses((status = 200, body = StockLevelsView), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, body = StockLevelsView, description = "The SKU's stock at every location"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug"),
+              (status = 422, description = "The SKU is malformed")))]
 pub async fn get_stock(
     State(state): State<GatewayState>,
     Path((slug, sku)): Path<(String, String)>,
@@ -35,7 +39,12 @@ pub async fn get_stock(
 #[utoipa::path(put, path = "/v1/stores/{store}/inventory/{sku}", tag = "inventory", request_body = SetStockBody,
     params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU")),
     security(("bearer" = [])),
-    responses((status = 200, body = StockLevelsView), (status = 401), (status = 403), (status = 409), (status = 422)))]
+    responses((status = 200, body = StockLevelsView, description = "The SKU's stock at every location, after the change"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug"),
+              (status = 409, description = "The quantity is below what is reserved"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn set_stock(
     State(state): State<GatewayState>,
     Path((slug, sku)): Path<(String, String)>,

@@ -15,7 +15,10 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
 /// Issue tokens: `password`, `refresh_token` or `client_credentials` grant.
 #[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenView), (status = 400, body = OAuthErrorView), (status = 401, body = OAuthErrorView)))]
+    responses((status = 200, body = TokenView, description = "The tokens (RFC 6749 section 5.1); never cached",
+               headers(("Cache-Control" = String, description = "`no-store`"))),
+              (status = 400, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_request`, `invalid_grant` or `unsupported_grant_type`"),
+              (status = 401, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_client`")))]
 pub async fn issue_token(
     State(state): State<GatewayState>,
     headers: HeaderMap,
@@ -89,7 +92,8 @@ fn oauth_error(code: ErrorCode, description: &str) -> Response {
 }
 
 /// The public keys access tokens are signed with.
-#[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "oauth", responses((status = 200, body = JwksView)))]
+#[utoipa::path(get, path = "/v1/.well-known/jwks.json", tag = "oauth",
+    responses((status = 200, body = JwksView, description = "The JSON Web Key Set (RFC 7517) of the Ed25519 signing keys")))]
 pub async fn jwks(State(state): State<GatewayState>) -> Result<axum::Json<JwksView>, ServiceError> {
     Ok(axum::Json(
         state.identity().get_jwks(GetJwksRequest {}).await?.into(),

@@ -32,12 +32,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
 /// `Idempotent-Replayed: true`), the same key with another body is 422, a key still running 409.
 #[utoipa::path(post, path = "/v1/stores/{store}/checkout", tag = "orders", request_body = CheckoutBody,
     params(("store" = String, Path, description = "store slug"),
-           ("Idempotency-Key" = String, Header, description = "unique per checkout attempt"),
+           ("Idempotency-Key" = String, Header, description = "unique per checkout attempt: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200),
            ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
-    responses((status = 201, body = OrderView, description = "confirmed"),
-              (status = 202, body = OrderView, description = "still running; poll the order"),
-              (status = 400), (status = 402, description = "payment declined"),
-              (status = 409, description = "out of stock, or the key is still running"), (status = 422)))]
+    responses((status = 201, body = OrderView, description = "The order, confirmed and paid"),
+              (status = 202, body = OrderView, description = "The order is still being placed; poll it"),
+              (status = 400, description = "`Idempotency-Key` is missing or malformed, or the body cannot be read"),
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 402, description = "The payment was declined"),
+              (status = 404, description = "No such store or cart, or the cart is not the caller's"),
+              (status = 409, description = "Out of stock, or a checkout with this key is still running"),
+              (status = 422, description = "The cart is empty, the payment details are invalid, or the key was used with another body")))]
 pub async fn checkout(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -48,10 +52,7 @@ pub async fn checkout(
 ) -> Result<Response, ServiceError> {
     let key = idempotency_key(&headers)?;
     // Read by hand rather than with the JSON extractor: the raw bytes are hashed for idempotency.
-    let parsed: CheckoutBody = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ServiceError::validation(format!("checkout body: {e}")),
-        _ => ServiceError::invalid_request(format!("malformed JSON: {e}")),
-    })?;
+    let parsed: CheckoutBody = crate::extract::json_object(&body)?;
     let store = state.store_by_slug(&slug).await?;
     let caller = caller.for_store(&store, cart_token(&headers))?;
     let request_hash = sha256_hex(&body);
@@ -106,7 +107,10 @@ fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
 /// Orders: a customer's own, or the whole store's for owners and staff.
 #[utoipa::path(get, path = "/v1/stores/{store}/orders", tag = "orders",
     params(("store" = String, Path, description = "store slug"), OrdersQuery), security(("bearer" = [])),
-    responses((status = 200, body = OrderPageView), (status = 401), (status = 404)))]
+    responses((status = 200, body = OrderPageView, description = "One page of orders, newest first"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No store has this slug, or the token is another store's"),
+              (status = 422, description = "A parameter is out of range")))]
 pub async fn list_orders(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -132,8 +136,12 @@ pub async fn list_orders(
 
 /// One order.
 #[utoipa::path(get, path = "/v1/stores/{store}/orders/{order}", tag = "orders",
-    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id")),
-    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 401), (status = 404)))]
+    params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = OrderView, description = "The order"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or order, or not the caller's"),
+              (status = 422, description = "The order id is not a UUID")))]
 pub async fn get_order(
     State(state): State<GatewayState>,
     Path((slug, order_id)): Path<(String, String)>,
@@ -154,8 +162,12 @@ pub async fn get_order(
 
 /// An order's history of events; with `as_of`, the state at that time.
 #[utoipa::path(get, path = "/v1/stores/{store}/orders/{order}/events", tag = "orders",
-    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"), EventsQuery),
-    security(("bearer" = [])), responses((status = 200, body = OrderHistoryView), (status = 401), (status = 404)))]
+    params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id"), EventsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = OrderHistoryView, description = "The order's events, and its state as of `as_of`"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or order, or not the caller's"),
+              (status = 422, description = "`as_of` is not an RFC 3339 time, or the order id is not a UUID")))]
 pub async fn order_events(
     State(state): State<GatewayState>,
     Path((slug, order_id)): Path<(String, String)>,
@@ -185,9 +197,15 @@ pub async fn order_events(
 
 /// Cancel an order before fulfilment: stock goes back, the payment is voided or refunded.
 #[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/cancel", tag = "orders",
-    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"),
-           ("Idempotency-Key" = String, Header, description = "unique per cancellation attempt")),
-    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 400), (status = 404), (status = 409)))]
+    params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id"),
+           ("Idempotency-Key" = String, Header, description = "unique per cancellation attempt: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200)),
+    security(("bearer" = [])),
+    responses((status = 200, body = OrderView, description = "The order, cancelled"),
+              (status = 400, description = "`Idempotency-Key` is missing or malformed"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 404, description = "No such store or order, or not the caller's"),
+              (status = 409, description = "The order can no longer be cancelled"),
+              (status = 422, description = "The order id is not a UUID")))]
 pub async fn cancel_order(
     State(state): State<GatewayState>,
     Path((slug, order_id)): Path<(String, String)>,
@@ -208,9 +226,16 @@ pub async fn cancel_order(
 
 /// Refund an order, fully or by lines (owner or staff): stock goes back, the money too.
 #[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/refunds", tag = "orders", request_body = RefundBody,
-    params(("store" = String, Path, description = "store slug"), ("order" = String, Path, description = "order id"),
-           ("Idempotency-Key" = String, Header, description = "unique per refund")),
-    security(("bearer" = [])), responses((status = 200, body = OrderView), (status = 400), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id"),
+           ("Idempotency-Key" = String, Header, description = "unique per refund: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200)),
+    security(("bearer" = [])),
+    responses((status = 200, body = OrderView, description = "The order, with the refund"),
+              (status = 400, description = "`Idempotency-Key` is missing or malformed, or the body cannot be read"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No such store or order"),
+              (status = 409, description = "The order cannot be refunded in its state"),
+              (status = 422, description = "A line names a SKU or quantity the order does not have")))]
 pub async fn refund_order(
     State(state): State<GatewayState>,
     Path((slug, order_id)): Path<(String, String)>,

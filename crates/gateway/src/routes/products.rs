@@ -16,8 +16,11 @@ use mercato_runtime::error::ServiceError;
 
 /// List a store's products.
 #[utoipa::path(get, path = "/v1/stores/{store}/products", tag = "catalog",
-    params(("store" = String, Path, description = "store slug"), ListProductsQuery),
-    responses((status = 200, body = ProductPageView), (status = 304), (status = 404), (status = 422)))]
+    params(("store" = String, Path, description = "store slug"), ListProductsQuery, crate::dto::IfNoneMatch),
+    responses((status = 200, body = ProductPageView, description = "One page of products", headers(("ETag" = String, description = "The version of this answer, for `If-None-Match`"))),
+              (status = 304, description = "The client's copy (`If-None-Match`) is current"),
+              (status = 404, description = "No store has this slug"),
+              (status = 422, description = "A parameter is out of range or names no category")))]
 pub async fn list_products(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -47,8 +50,10 @@ pub async fn list_products(
 
 /// One product, by id or slug.
 #[utoipa::path(get, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
-    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id or slug")),
-    responses((status = 200, body = ProductView), (status = 304), (status = 404)))]
+    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id or slug"), crate::dto::IfNoneMatch),
+    responses((status = 200, body = ProductView, description = "The product", headers(("ETag" = String, description = "The version of this answer, for `If-None-Match`"))),
+              (status = 304, description = "The client's copy (`If-None-Match`) is current"),
+              (status = 404, description = "No such store or product")))]
 pub async fn get_product(
     State(state): State<GatewayState>,
     Path((slug, key)): Path<(String, String)>,
@@ -68,7 +73,12 @@ pub async fn get_product(
 /// Create a product (owner or staff).
 #[utoipa::path(post, path = "/v1/stores/{store}/products", tag = "catalog", request_body = CreateProductBody,
     params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
-    responses((status = 201, body = ProductView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = ProductView, description = "The new product"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug"),
+              (status = 409, description = "The slug or a SKU is taken"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_product(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -94,9 +104,14 @@ pub async fn create_product(
 
 /// Change a product (owner or staff); absent fields are left as they are.
 #[utoipa::path(patch, path = "/v1/stores/{store}/products/{product}", tag = "catalog", request_body = UpdateProductBody,
-    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id")),
+    params(("store" = String, Path, description = "store slug"), ("product" = uuid::Uuid, Path, description = "product id")),
     security(("bearer" = [])),
-    responses((status = 200, body = ProductView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 200, body = ProductView, description = "The product as changed"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No such store or product"),
+              (status = 409, description = "The new slug or a SKU is taken"),
+              (status = 422, description = "The body is not an object, or a field is invalid; `errors` names each one")))]
 pub async fn update_product(
     State(state): State<GatewayState>,
     Path((slug, product_id)): Path<(String, String)>,
@@ -130,9 +145,13 @@ pub async fn update_product(
 
 /// Delete a product (owner or staff).
 #[utoipa::path(delete, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
-    params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id")),
+    params(("store" = String, Path, description = "store slug"), ("product" = uuid::Uuid, Path, description = "product id")),
     security(("bearer" = [])),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 204, description = "The product is deleted"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No such store or product"),
+              (status = 422, description = "The product id is not a UUID")))]
 pub async fn delete_product(
     State(state): State<GatewayState>,
     Path((slug, product_id)): Path<(String, String)>,

@@ -13,8 +13,9 @@ use mercato_runtime::error::ServiceError;
 
 /// Provision a store: the store, its owner account and one API client.
 #[utoipa::path(post, path = "/v1/stores", tag = "stores", request_body = ProvisionStoreBody,
-    responses((status = 201, body = ProvisionedStoreView), (status = 409, description = "slug taken"),
-              (status = 422, description = "invalid input")))]
+    responses((status = 201, body = ProvisionedStoreView, description = "The store, its owner and an API client whose secret is shown only here"),
+              (status = 409, description = "The slug is taken"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn provision_store(
     State(state): State<GatewayState>,
     ApiJson(body): ApiJson<ProvisionStoreBody>,
@@ -48,7 +49,8 @@ pub async fn provision_store(
 /// The public record of one store.
 #[utoipa::path(get, path = "/v1/stores/{store}", tag = "stores",
     params(("store" = String, Path, description = "store slug")),
-    responses((status = 200, body = StoreView), (status = 404)))]
+    responses((status = 200, body = StoreView, description = "The store"),
+              (status = 404, description = "No store has this slug")))]
 pub async fn get_store(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -59,7 +61,10 @@ pub async fn get_store(
 /// Customer self-registration.
 #[utoipa::path(post, path = "/v1/stores/{store}/customers", tag = "stores", request_body = CredentialsBody,
     params(("store" = String, Path, description = "store slug")),
-    responses((status = 201, body = UserView), (status = 409), (status = 422)))]
+    responses((status = 201, body = UserView, description = "The new customer account"),
+              (status = 404, description = "No store has this slug"),
+              (status = 409, description = "The email is already registered in this store"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn register_customer(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
@@ -81,7 +86,12 @@ pub async fn register_customer(
 #[utoipa::path(post, path = "/v1/stores/{store}/staff", tag = "stores", request_body = CredentialsBody,
     params(("store" = String, Path, description = "store slug")),
     security(("bearer" = [])),
-    responses((status = 201, body = UserView), (status = 401), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 201, body = UserView, description = "The new staff account"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not this store's owner"),
+              (status = 404, description = "No store has this slug"),
+              (status = 409, description = "The email is already registered in this store"),
+              (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_staff(
     State(state): State<GatewayState>,
     Path(slug): Path<String>,
