@@ -198,6 +198,36 @@ fn optional_currency_schema() -> utoipa::openapi::Object {
     schema
 }
 
+/// Integers as JSON Schema counts them, `2` and `2.0` alike: serde refuses `2.0` for an `i64`,
+/// yet the document's `type: integer` admits it, and so do clients whose JSON has one number type.
+pub(crate) mod whole {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::Number;
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let n = Number::deserialize(d)?;
+        exact(&n).ok_or_else(|| D::Error::custom(format!("invalid value: {n}, expected an integer")))
+    }
+
+    pub fn option_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<Number>::deserialize(d)?
+            .map(|n| {
+                exact(&n).ok_or_else(|| D::Error::custom(format!("invalid value: {n}, expected an integer")))
+            })
+            .transpose()
+    }
+
+    /// The number as an `i64` when it is whole and in range.
+    fn exact(n: &Number) -> Option<i64> {
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+        n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (-LIMIT..LIMIT).contains(f))
+                .map(|f| f as i64)
+        })
+    }
+}
+
 // ---- catalog ----
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -220,6 +250,9 @@ impl From<catalog::Money> for MoneyView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
+    /// Integer minor units, 0 to 10^12.
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub amount_minor: i64,
     /// Defaults to the store's currency.
     #[serde(default)]
@@ -230,8 +263,11 @@ pub struct PriceBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantBody {
+    /// 1–64 characters of `A-Z a-z 0-9 . _ -`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub title: Option<String>,
     pub price: PriceBody,
 }
@@ -252,13 +288,20 @@ impl From<VariantBody> for catalog::VariantInput {
 #[schema(examples(json!({"slug": "blue-shirt", "title": "Blue shirt", "description": "Cotton.",
     "variants": [{"sku": "BS-M", "title": "M", "price": {"amount_minor": 1999, "currency": "EUR"}}]})))]
 pub struct CreateProductBody {
+    /// 1–80 characters of `a-z 0-9 -`, unique in the store.
+    #[schema(pattern = "^[a-z0-9-]{1,80}$")]
     pub slug: String,
+    /// 1–200 characters, not blank.
+    #[schema(pattern = r"\S", max_length = 200)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// A category id or slug.
     #[serde(default)]
     pub category: Option<String>,
+    /// 1–100 variants with distinct SKUs, all priced in one currency.
+    #[schema(min_items = 1, max_items = 100)]
     pub variants: Vec<VariantBody>,
 }
 
@@ -268,15 +311,20 @@ pub struct CreateProductBody {
 #[schema(examples(json!({"title": "Blue shirt, organic cotton"})))]
 pub struct UpdateProductBody {
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9-]{1,80}$")]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// A category id or slug; an empty string removes the category.
     #[serde(default)]
     pub category: Option<String>,
+    /// 1–100 variants with distinct SKUs, all priced in one currency.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
     pub variants: Option<Vec<VariantBody>>,
 }
 
@@ -355,7 +403,11 @@ pub struct ListProductsQuery {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"slug": "shirts", "name": "Shirts"})))]
 pub struct CreateCategoryBody {
+    /// 1–80 characters of `a-z 0-9 -`, unique in the store.
+    #[schema(pattern = "^[a-z0-9-]{1,80}$")]
     pub slug: String,
+    /// 1–200 characters, not blank.
+    #[schema(pattern = r"\S", max_length = 200)]
     pub name: String,
     /// The parent's id or slug; absent for a top-level category.
     #[serde(default)]
@@ -489,12 +541,17 @@ impl From<catalog::SearchResponse> for SearchView {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"on_hand": 25, "low_stock_threshold": 5})))]
 pub struct SetStockBody {
-    /// The location; the store's default location when absent.
+    /// The location, 1–40 characters of `a-z 0-9 -`; the store's default location when absent.
     #[serde(default)]
+    #[schema(pattern = "^([a-z0-9-]{1,40})?$")]
     pub location: Option<String>,
+    /// 0 to 10^9.
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub on_hand: i64,
-    /// A low-stock event is published when availability falls to or below this.
-    #[serde(default)]
+    /// A low-stock event is published when availability falls to or below this; 0 to 10^9.
+    #[serde(default, deserialize_with = "crate::dto::whole::option_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub low_stock_threshold: Option<i64>,
 }
 

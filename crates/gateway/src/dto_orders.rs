@@ -61,13 +61,19 @@ impl From<pb::Cart> for CartView {
 pub struct AddItemBody {
     pub sku: String,
     pub quantity: i64,
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
 }
+    /// 1–100; with what the line holds already, at most 100.
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 1, maximum = 100)]
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"quantity": 3})))]
 pub struct SetItemBody {
-    /// 0 removes the line.
+    /// 0–100; 0 removes the line.
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 0, maximum = 100)]
     pub quantity: i64,
 }
 
@@ -77,20 +83,27 @@ pub struct SetItemBody {
 pub struct MergeCartBody {
     pub cart_id: String,
     pub cart_token: String,
+    #[schema(format = Uuid)]
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
-    /// A test card from the payments service's TEST_CARDS.md in this build.
+    /// A test card from the payments service's TEST_CARDS.md in this build: 12–19 digits
+    /// (spaces and dashes between them are ignored) that pass the Luhn check.
+    #[schema(pattern = "^[0-9 -]*$", min_length = 12)]
     pub card_number: String,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
     pub billing_country: Option<String>,
+    /// An ISO 3166 two-letter code.
     #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
     pub shipping_country: Option<String>,
+    /// An ISO 3166 two-letter code.
 }
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +112,7 @@ pub struct PaymentBody {
 pub struct CheckoutBody {
     pub cart_id: String,
     pub payment: PaymentBody,
+    #[schema(format = Uuid)]
 }
 
 #[derive(Serialize, ToSchema)]
@@ -221,7 +235,10 @@ pub struct RefundLineBody {
     pub quantity: i64,
 }
 
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
 #[derive(Deserialize, ToSchema, Default)]
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 1)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"lines": [{"sku": "BS-M", "quantity": 1}]})))]
 pub struct RefundBody {

@@ -97,7 +97,9 @@ pub struct PresencePageView {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"subject": "Where is my order?"})))]
 pub struct OpenConversationBody {
+    /// At most 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub subject: String,
 }
 
@@ -106,7 +108,11 @@ pub struct OpenConversationBody {
 #[schema(examples(json!({"client_msg_id": "m-0001", "body": "Hello, is the blue shirt back in stock?"})))]
 pub struct PostMessageBody {
     /// Chosen by the client, unique per message: sending it again returns the first message.
+    /// 1–64 characters of `A-Z a-z 0-9 _ . : -`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     pub client_msg_id: String,
+    /// 1–4000 characters after trimming.
+    #[schema(pattern = r"\S", max_length = 4000)]
     pub body: String,
 }
 
@@ -114,6 +120,8 @@ pub struct PostMessageBody {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"seq": 0})))]
 pub struct MarkReadBody {
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 0)]
     pub seq: i64,
 }
 

@@ -102,7 +102,7 @@ pub async fn add_cart_item(
 /// Set a line's quantity; 0 removes it.
 #[utoipa::path(put, path = "/v1/stores/{store}/carts/{cart}/items/{sku}", tag = "orders", request_body = SetItemBody,
     params(("store" = String, Path, description = "store slug"), ("cart" = uuid::Uuid, Path, description = "cart id"),
-           ("sku" = String, Path, description = "SKU"),
+           ("sku" = String, Path, description = "SKU: 1–64 characters of `A-Z a-z 0-9 . _ -`", pattern = "^[A-Za-z0-9._-]{1,64}$"),
            ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
     responses((status = 200, body = CartView, description = "The cart, with the line changed"),
               (status = 401, description = "The bearer token is invalid"),

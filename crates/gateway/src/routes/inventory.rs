@@ -10,7 +10,7 @@ use mercato_runtime::error::ServiceError;
 
 /// Stock of one SKU at every location (owner or staff).
 #[utoipa::path(get, path = "/v1/stores/{store}/inventory/{sku}", tag = "inventory",
-    params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU")),
+    params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU: 1–64 characters of `A-Z a-z 0-9 . _ -`", pattern = "^[A-Za-z0-9._-]{1,64}$")),
     security(("bearer" = [])),
     responses((status = 200, body = StockLevelsView, description = "The SKU's stock at every location"),
               (status = 401, description = "No valid bearer token"),
@@ -37,7 +37,7 @@ pub async fn get_stock(
 /// Set the on-hand quantity of a SKU at a location (owner or staff); refused below what is
 /// reserved.
 #[utoipa::path(put, path = "/v1/stores/{store}/inventory/{sku}", tag = "inventory", request_body = SetStockBody,
-    params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU")),
+    params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU: 1–64 characters of `A-Z a-z 0-9 . _ -`", pattern = "^[A-Za-z0-9._-]{1,64}$")),
     security(("bearer" = [])),
     responses((status = 200, body = StockLevelsView, description = "The SKU's stock at every location, after the change"),
               (status = 401, description = "No valid bearer token"),

@@ -32,7 +32,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
 /// `Idempotent-Replayed: true`), the same key with another body is 422, a key still running 409.
 #[utoipa::path(post, path = "/v1/stores/{store}/checkout", tag = "orders", request_body = CheckoutBody,
     params(("store" = String, Path, description = "store slug"),
-           ("Idempotency-Key" = String, Header, description = "unique per checkout attempt: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200),
+           ("Idempotency-Key" = String, Header, description = "unique per checkout attempt: 1–200 printable ASCII characters", pattern = "^[!-~]([ -~]{0,198}[!-~])?$", max_length = 200),
            ("X-Cart-Token" = Option<String>, Header, description = "an anonymous cart's token")),
     responses((status = 201, body = OrderView, description = "The order, confirmed and paid"),
               (status = 202, body = OrderView, description = "The order is still being placed; poll it"),
@@ -198,7 +198,7 @@ pub async fn order_events(
 /// Cancel an order before fulfilment: stock goes back, the payment is voided or refunded.
 #[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/cancel", tag = "orders",
     params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id"),
-           ("Idempotency-Key" = String, Header, description = "unique per cancellation attempt: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200)),
+           ("Idempotency-Key" = String, Header, description = "unique per cancellation attempt: 1–200 printable ASCII characters", pattern = "^[!-~]([ -~]{0,198}[!-~])?$", max_length = 200)),
     security(("bearer" = [])),
     responses((status = 200, body = OrderView, description = "The order, cancelled"),
               (status = 400, description = "`Idempotency-Key` is missing or malformed"),
@@ -227,7 +227,7 @@ pub async fn cancel_order(
 /// Refund an order, fully or by lines (owner or staff): stock goes back, the money too.
 #[utoipa::path(post, path = "/v1/stores/{store}/orders/{order}/refunds", tag = "orders", request_body = RefundBody,
     params(("store" = String, Path, description = "store slug"), ("order" = uuid::Uuid, Path, description = "order id"),
-           ("Idempotency-Key" = String, Header, description = "unique per refund: 1–200 printable ASCII characters", pattern = "^ *[!-~]([ -~]{0,198}[!-~])? *$", max_length = 200)),
+           ("Idempotency-Key" = String, Header, description = "unique per refund: 1–200 printable ASCII characters", pattern = "^[!-~]([ -~]{0,198}[!-~])?$", max_length = 200)),
     security(("bearer" = [])),
     responses((status = 200, body = OrderView, description = "The order, with the refund"),
               (status = 400, description = "`Idempotency-Key` is missing or malformed, or the body cannot be read"),

@@ -258,3 +258,102 @@ async fn public_reads_carry_an_etag_answer_304_and_change_with_the_product() {
         assert_ne!(changed.headers["etag"].to_str().unwrap(), etag);
     }
 }
+
+#[tokio::test]
+async fn an_array_sent_to_patch_a_product_is_a_422_problem_and_changes_nothing() {
+    for p in platforms().await {
+        let (store, _) = p.provision(0).await;
+        let (owner, _) = p
+            .sign_in(0, &store, "owner@example.com", "correct horse battery")
+            .await;
+        let body = json!({"slug": "mug", "title": "Mug",
+            "variants": [{"sku": "MUG-1", "title": "One", "price": {"amount_minor": 900, "currency": "EUR"}}]});
+        let created = p
+            .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &body)
+            .await;
+        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        let id = created.body["id"].as_str().unwrap();
+        let url = format!("{}/v1/stores/{store}/products/{id}", p.gateway(1));
+
+        // serde reads a struct from an array field by field: this was a new slug and title.
+        let positional = json!(["renamed", "Renamed by position"]);
+        let reply = p
+            .send(1, p.http.patch(&url).bearer_auth(&owner).json(&positional))
+            .await;
+        assert_eq!(reply.status, 422, "{}: {}", p.name, reply.body);
+        assert_eq!(reply.headers["content-type"], "application/problem+json");
+        assert_eq!(reply.body["code"], "validation_failed", "{}", p.name);
+        for other in [json!(42), json!("Mug"), json!(null)] {
+            let reply = p
+                .send(1, p.http.patch(&url).bearer_auth(&owner).json(&other))
+                .await;
+            assert_eq!(reply.status, 422, "{}: {other} {}", p.name, reply.body);
+        }
+
+        let after = p.get(0, &format!("/v1/stores/{store}/products/{id}"), None).await;
+        assert_eq!(after.body["slug"], "mug", "{}: the product is unchanged", p.name);
+        assert_eq!(after.body["title"], "Mug", "{}", p.name);
+        assert_eq!(after.body["version"], created.body["version"], "{}", p.name);
+    }
+}
+
+#[tokio::test]
+async fn requests_over_the_edge_limits_or_with_undecodable_paths_get_problem_documents() {
+    for p in platforms().await {
+        let gw = p.gateway(0);
+        let problem = |reply: &crate::harness::Reply, status: u16, code: &str| {
+            assert_eq!(reply.status, status, "{}: {}", p.name, reply.body);
+            assert_eq!(
+                reply.headers["content-type"], "application/problem+json",
+                "{}: {status}",
+                p.name
+            );
+            assert_eq!(reply.body["code"], code, "{}: {}", p.name, reply.body);
+            assert_eq!(reply.body["status"], status, "{}", p.name);
+        };
+
+        // 413: a JSON body, and a body read as bytes (checkout hashes them) alike.
+        let huge = json!({"slug": "big", "name": "x".repeat(2 * 1024 * 1024), "currency": "EUR",
+                          "owner": {"email": "a@b.co", "password": "long enough password"}});
+        problem(
+            &p.post(0, "/v1/stores", None, &huge).await,
+            413,
+            "payload_too_large",
+        );
+        let raw = p
+            .http
+            .post(format!("{gw}/v1/stores/any/checkout"))
+            .header("idempotency-key", "k-413")
+            .header("content-type", "application/json")
+            .body(vec![b' '; 2 * 1024 * 1024]);
+        problem(&p.send(0, raw).await, 413, "payload_too_large");
+
+        // 414: a request target over 8 KiB.
+        let long = format!("/v1/stores/any/search?q={}", "a".repeat(9 * 1024));
+        problem(&p.get(0, &long, None).await, 414, "uri_too_long");
+
+        // 431: header fields over 32 KiB, and more than 64 of them.
+        let big_header = p
+            .http
+            .get(format!("{gw}/v1/stores/any"))
+            .header("x-padding", "p".repeat(33 * 1024));
+        problem(&p.send(0, big_header).await, 431, "headers_too_large");
+        let mut many = p.http.get(format!("{gw}/v1/stores/any"));
+        for i in 0..70 {
+            many = many.header(format!("x-h{i}"), "v");
+        }
+        problem(&p.send(0, many).await, 431, "headers_too_large");
+
+        // A path segment that does not decode to UTF-8.
+        problem(
+            &p.get(0, "/v1/stores/%FF%FE/products", None).await,
+            400,
+            "invalid_request",
+        );
+
+        // A method the route does not answer: 405, and Allow still says which do.
+        let reply = p.send(0, p.http.delete(format!("{gw}/v1/stores"))).await;
+        problem(&reply, 405, "method_not_allowed");
+        assert_eq!(reply.headers["allow"], "POST", "{}", p.name);
+    }
+}
