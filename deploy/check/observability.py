@@ -18,11 +18,15 @@ What it verifies, and why:
   annotations summary, description and runbook_url, and the runbook file exists and is indexed
   in docs/runbooks/README.md. An alert nobody can act on at 3 a.m. is noise.
 - Every PromQL expression parses (brackets, quotes, known functions, argument types), and every
-  metric it names is one the code exports — found by scanning crates/**/*.rs for the
-  `counter!`/`gauge!`/`histogram!` macros — or is allow-listed below. Label names in selectors
-  must be ones the metric carries. So a dashboard or alert can never silently reference a
-  metric or label that does not exist (Prometheus answers such a query with "no data", and an
-  alert on it never fires).
+  metric it names is one the code exports — found by scanning crates/**/*.rs (not tests) for the
+  `counter!`/`gauge!`/`histogram!` macros, whose names the recorder exports with the prefix
+  `METRIC_PREFIX` (crates/runtime/src/prometheus.rs, read from there), plus the `process_*`
+  family crates/runtime/src/process_metrics.rs writes — or is allow-listed below. Label names in
+  selectors must be ones the metric carries. So a dashboard or alert can never silently
+  reference a metric or label that does not exist (Prometheus answers such a query with "no
+  data", and an alert on it never fires).
+- Every metric the code records is described (`describe_counter!`/`describe_gauge!`/
+  `describe_histogram!` with the same name and kind), so `/metrics` carries its `# HELP`.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ except ImportError:
     external_parser = None
 
 ROOT = HERE.parent.parent
+PROMETHEUS_RS = ROOT / "crates/runtime/src/prometheus.rs"
+PROCESS_METRICS_RS = ROOT / "crates/runtime/src/process_metrics.rs"
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
 ALERTS = ROOT / "deploy/prometheus/alerts.yml"
 ALERT_TESTS = HERE / "observability-alerts.test.yml"
@@ -108,9 +114,94 @@ class Report:
 
 
 _MACRO = re.compile(r"\b(counter|gauge|histogram)!\s*\(\s*(\"(?:[^\"\\]|\\.)*\"|[A-Za-z_][\w:]*)")
+_DESCRIBE = re.compile(r"\bdescribe_(counter|gauge|histogram)!\s*\(\s*\"([^\"]+)\"")
 _CONST = re.compile(r"\bconst\s+([A-Z_][A-Z0-9_]*)\s*:\s*&(?:'static\s+)?str\s*=\s*\"([^\"]+)\"")
 _INLINE_LABEL = re.compile(r"\"([A-Za-z_]\w*)\"\s*=>")
 _TUPLE_LABEL = re.compile(r"\(\s*\"([A-Za-z_]\w*)\"\s*,")
+_TEST_MODULE = re.compile(r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?mod\s+\w+\s*\{")
+# `push("process_…", "counter" | "gauge", …)` in process_metrics.rs: the family it writes.
+_PROCESS_METRIC = re.compile(r"\"(process_[a-z_]+)\",\s*\"(counter|gauge)\"")
+
+
+_LEXEME_START = re.compile(r"""/[/*]|["'r]""")
+
+
+def _lexemes(text: str):
+    """(start, end, kind) of every comment ("comment") and string or char literal ("string")
+    in Rust source, in order; lifetimes are neither."""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            yield i, j, "comment"
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            yield i, j, "comment"
+        elif c == "r" and re.match(r'r#*"', text[i:i + 260]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            hashes = re.match(r'r(#*)"', text[i:]).group(1)
+            j = text.find('"' + hashes, i + len(hashes) + 2)
+            j = n if j < 0 else j + 1 + len(hashes)
+            yield i, j, "string"
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + 1, n)
+            yield i, j, "string"
+        elif c == "'" and (text.startswith("\\", i + 1) or text[i + 2:i + 3] == "'"):
+            j = text.find("'", i + 2)
+            j = n if j < 0 else j + 1
+            yield i, j, "string"
+        else:
+            # Jump to the next character that may start a comment or a literal.
+            m = _LEXEME_START.search(text, i + 1)
+            i = m.start() if m else n
+            continue
+        i = j
+
+
+def _blank(text: str, kinds: set[str]) -> str:
+    """`text` with the lexemes of `kinds` blanked (a string keeps its first and last character,
+    its quotes), offsets and line numbers unchanged."""
+    out, last = [], 0
+    for a, b, kind in _lexemes(text):
+        if kind not in kinds:
+            continue
+        keep = 1 if kind == "string" else 0
+        out.append(text[last:a + keep])
+        out.append(re.sub(r"[^\n]", " ", text[a + keep:b - keep]))
+        last = b - keep
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _code_only(text: str) -> str:
+    """`text` with comments and literals blanked: for code structure, such as a test module's
+    closing brace."""
+    return _blank(text, {"comment", "string"})
+
+
+def _without_comments(text: str) -> str:
+    """`text` with comments blanked (strings kept): a metric named in a doc comment is not one
+    the code records."""
+    return _blank(text, {"comment"})
+
+
+def _test_ranges(code: str) -> list[tuple[int, int]]:
+    """Offsets of `#[cfg(test)] mod … { … }` blocks in `code` (from `_code_only`): metrics their
+    unit tests record are not exported."""
+    ranges = []
+    for m in _TEST_MODULE.finditer(code):
+        depth = 0
+        for j in range(m.end() - 1, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[j], 0)
+            if depth == 0:
+                ranges.append((m.start(), j + 1))
+                break
+    return ranges
 
 
 def _macro_args(text: str, start: int) -> str:
@@ -151,15 +242,38 @@ def _labels_of(text: str, call_start: int, args: str) -> set[str] | None:
     return labels or None
 
 
+def metric_prefix(report: Report) -> str:
+    """The prefix the recorder puts before every name the code records (`<prefix>_<name>`)."""
+    text = PROMETHEUS_RS.read_text(encoding="utf-8") if PROMETHEUS_RS.is_file() else ""
+    prefix = dict(_CONST.findall(text)).get("METRIC_PREFIX")
+    if prefix is None:
+        report.error(str(PROMETHEUS_RS.relative_to(ROOT)), "no `const METRIC_PREFIX: &str` found; is the scan broken?")
+        return ""
+    return prefix + "_"
+
+
 def exported_metrics(report: Report) -> dict[str, Metric]:
-    sources = sorted(CRATES.rglob("*.rs"))
-    texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in sources}
+    """Every metric a process exports, under its exported name. Test code (a crate's tests/ and
+    `#[cfg(test)]` modules) and comments are not scanned."""
+    sources = sorted(p for p in CRATES.rglob("*.rs") if "tests" not in p.relative_to(CRATES).parts[1:])
+    texts = {}
+    for path in sources:
+        text = _without_comments(path.read_text(encoding="utf-8", errors="replace"))
+        tests = _test_ranges(_code_only(text))
+        texts[path] = (text, lambda at, tests=tests: any(a <= at < b for a, b in tests))
     consts = {}
-    for text in texts.values():
+    described: dict[str, set[str]] = {}
+    for text, in_tests in texts.values():
         consts.update(dict(_CONST.findall(text)))
+        for m in _DESCRIBE.finditer(text):
+            if not in_tests(m.start()):
+                described.setdefault(m.group(2), set()).add(m.group(1))
+    prefix = metric_prefix(report)
     found: dict[str, Metric] = {}
-    for path, text in texts.items():
+    for path, (text, in_tests) in texts.items():
         for m in _MACRO.finditer(text):
+            if in_tests(m.start()):
+                continue
             kind, arg = m.group(1), m.group(2)
             where = f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
             name = arg[1:-1] if arg.startswith('"') else consts.get(arg)
@@ -167,7 +281,11 @@ def exported_metrics(report: Report) -> dict[str, Metric]:
                 # Not fatal: a dashboard using this metric is reported as unknown instead.
                 report.notes.append(f"{where}: metric name {arg} is not a literal or a known const; skipped")
                 continue
+            if kind not in described.get(name, set()):
+                report.error(where, f'{kind} {name} is not described (describe_{kind}!("{name}", unit, '
+                                    '"…") where it is recorded), so /metrics has no # HELP for it')
             labels = _labels_of(text, m.start(), _macro_args(text, m.start()))
+            name = prefix + name
             prev = found.get(name)
             if prev is None:
                 found[name] = Metric(kind, labels, where)
@@ -176,6 +294,12 @@ def exported_metrics(report: Report) -> dict[str, Metric]:
             elif prev.labels is not None:
                 # A metric recorded from several places carries the union of their labels.
                 prev.labels = None if labels is None else prev.labels | labels
+    process = PROCESS_METRICS_RS.read_text(encoding="utf-8") if PROCESS_METRICS_RS.is_file() else ""
+    origin = str(PROCESS_METRICS_RS.relative_to(ROOT))
+    for name, kind in _PROCESS_METRIC.findall(process):
+        found[name] = Metric(kind, set(), origin)
+    if not any(name.startswith("process_") for name in found):
+        report.error(origin, "found no process_* metrics; is the scan broken?")
     return found
 
 

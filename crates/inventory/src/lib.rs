@@ -36,3 +36,9 @@ mod stock;
 pub mod store;
 
 pub use service::InventoryService;
+
+/// Describes the service's metrics (recorded in `reservations`); the binary calls this once the
+/// metrics recorder is installed.
+pub fn describe_metrics() {
+    reservations::describe_metrics();
+}

@@ -14,6 +14,21 @@ const ATTEMPTS: usize = 3;
 /// Reservations the sweeper reads per round trip; each is expired in its own transaction.
 const EXPIRY_BATCH: i64 = 100;
 
+/// Describes what reservations and the expiry sweeper count.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "inventory_reservations_total",
+        metrics::Unit::Count,
+        "Reservation requests answered, by result: held, insufficient or replayed (a retry of one \
+         already made)."
+    );
+    metrics::describe_counter!(
+        "inventory_expired_reservations_total",
+        metrics::Unit::Count,
+        "Reservations released by the sweeper because they expired before being committed."
+    );
+}
+
 fn count_reservation(result: &'static str) {
     metrics::counter!("inventory_reservations_total", "result" => result).increment(1);
 }

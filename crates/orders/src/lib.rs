@@ -49,7 +49,8 @@
 //! # Metrics
 //!
 //! `saga_transitions_total{from,to}`, `saga_step_duration_seconds{step}` and
-//! `saga_oldest_incomplete_seconds` (set by each driver pass; 0 when none).
+//! `saga_oldest_incomplete_seconds` (set by each driver pass; 0 when none), exported as
+//! `mercato_<name>` like every Mercato metric.
 
 mod carts;
 mod checkout;
@@ -64,3 +65,9 @@ mod steps;
 pub mod store;
 
 pub use service::{OrdersDeps, OrdersService};
+
+/// Describes the service's metrics (next to where the saga records them, in `orchestrator`);
+/// the binary calls this once the metrics recorder is installed.
+pub fn describe_metrics() {
+    orchestrator::describe_metrics();
+}

@@ -22,6 +22,26 @@ pub const RETRY_AFTER_MS: i64 = 2_000;
 /// Sagas the driver picks up per pass.
 const DRIVER_BATCH: i64 = 100;
 
+/// Describes the saga's metrics: the step durations and oldest-incomplete age recorded here, and
+/// the transitions counted here and where checkout and cancellation move an order.
+pub(crate) fn describe_metrics() {
+    metrics::describe_counter!(
+        "saga_transitions_total",
+        metrics::Unit::Count,
+        "Checkout saga state changes, by state left (from; new for a checkout) and state entered (to)."
+    );
+    metrics::describe_histogram!(
+        "saga_step_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time for one saga command (a call to inventory or payments and its recorded outcome), by step."
+    );
+    metrics::describe_gauge!(
+        "saga_oldest_incomplete_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest saga not yet finished, set by each driver pass (0 when none)."
+    );
+}
+
 fn order_id(order: &Order) -> Result<OrderId, ServiceError> {
     order
         .id

@@ -47,7 +47,8 @@
 //!
 //! `payments_authorizations_total{result}` (authorized, declined, fraud_blocked, failed) and
 //! `fraud_decisions_total{decision}` (allow, flag, block), both counted when an authorization
-//! outcome is recorded (replays are not counted again; `ScoreFraud` is not counted).
+//! outcome is recorded (replays are not counted again; `ScoreFraud` is not counted); exported as
+//! `mercato_<name>` like every Mercato metric.
 
 pub mod domain;
 pub mod events;

@@ -115,6 +115,8 @@ impl App {
         // roles: a description shows only beside a metric this process records.
         mercato_runtime::prometheus::install();
         mercato_gateway::describe_metrics();
+        mercato_orders::describe_metrics();
+        mercato_inventory::describe_metrics();
         mercato_payments::describe_metrics();
         mercato_realtime::live::describe_metrics();
         let token = settings

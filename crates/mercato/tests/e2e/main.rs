@@ -7,6 +7,7 @@ mod edge;
 mod harness;
 mod journeys;
 mod kill9;
+mod operator;
 mod realtime;
 mod realtime_replicas;
 mod stock;
