@@ -28,7 +28,11 @@ pub async fn issue_token(
         Ok(f) => f,
         Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded"),
     };
-    let (basic_id, basic_secret) = basic_credentials(&headers).unwrap_or_default();
+    let (basic_id, basic_secret) = match basic_credentials(&headers) {
+        Ok(credentials) => credentials.unwrap_or_default(),
+        // Read as absent, an unusable header would be answered "missing parameter client_id".
+        Err(message) => return oauth_error(ErrorCode::InvalidClient, message),
+    };
     let request = TokenRequest {
         grant_type: form.grant_type.unwrap_or_default(),
         username: form.username.unwrap_or_default(),
@@ -57,16 +61,24 @@ pub async fn issue_token(
     }
 }
 
-/// HTTP Basic client authentication (`client_secret_basic`), which RFC 6749 prefers.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
+/// HTTP Basic client authentication (`client_secret_basic`), which RFC 6749 prefers: `None`
+/// without an `Authorization: Basic` header, an error when the header is there but unusable.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static str> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Some(encoded) = value.to_str().ok().and_then(|v| v.strip_prefix("Basic ")) else {
+        return Ok(None);
+    };
+    base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((id.to_owned(), secret.to_owned()))
+        .ok()
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .and_then(|text| {
+            let (id, secret) = text.split_once(':')?;
+            Some(Some((id.to_owned(), secret.to_owned())))
+        })
+        .ok_or("the Authorization header is not HTTP Basic credentials (base64 of client_id:client_secret)")
 }
 
 fn oauth_error(code: ErrorCode, description: &str) -> Response {
@@ -98,4 +110,30 @@ pub async fn jwks(State(state): State<GatewayState>) -> Result<axum::Json<JwksVi
     Ok(axum::Json(
         state.identity().get_jwks(GetJwksRequest {}).await?.into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_authorization(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn missing_basic_credentials_are_none_and_unusable_ones_an_error() {
+        assert_eq!(basic_credentials(&HeaderMap::new()), Ok(None));
+        assert_eq!(basic_credentials(&with_authorization("Bearer abc")), Ok(None));
+        // "mc_1:s3cret"
+        assert_eq!(
+            basic_credentials(&with_authorization("Basic bWNfMTpzM2NyZXQ=")),
+            Ok(Some(("mc_1".to_owned(), "s3cret".to_owned())))
+        );
+        for unusable in ["Basic !!!", "Basic bWNfMQ=="] {
+            let message = basic_credentials(&with_authorization(unusable)).unwrap_err();
+            assert!(message.contains("HTTP Basic"), "{unusable}: {message}");
+        }
+    }
 }
