@@ -2,6 +2,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
+        "mercato/common.proto",
         "mercato/identity.proto",
         "mercato/catalog.proto",
         "mercato/events.proto",

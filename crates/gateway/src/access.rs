@@ -85,8 +85,8 @@ impl MaybeCaller {
     ) -> Result<mercato_proto::orders::Caller, ServiceError> {
         let (user_id, role) = match &self.0 {
             Some(claims) if claims.store != store.id => return Err(ServiceError::not_found("store")),
-            Some(claims) => (claims.sub.clone(), claims.role.as_str().to_owned()),
-            None => (String::new(), String::new()),
+            Some(claims) => (claims.sub.clone(), claims.role.to_proto()),
+            None => (String::new(), mercato_proto::common::Role::Anonymous.into()),
         };
         Ok(mercato_proto::orders::Caller {
             user_id,

@@ -1,7 +1,7 @@
 //! REST shapes: request bodies (unknown fields refused) and responses, with their OpenAPI
 //! schemas and conversions from the service contracts.
 
-use mercato_proto::{catalog, identity};
+use mercato_proto::{catalog, identity, names};
 use mercato_runtime::time::to_rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -85,7 +85,7 @@ impl From<identity::User> for UserView {
         UserView {
             id: u.id,
             email: u.email,
-            role: u.role,
+            role: names::role_value(u.role).to_owned(),
             created_at: to_rfc3339(u.created_at_ms),
         }
     }

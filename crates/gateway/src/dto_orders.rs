@@ -1,5 +1,6 @@
 //! REST shapes of carts, checkout and orders.
 
+use mercato_proto::names;
 use mercato_proto::orders as pb;
 use mercato_runtime::time::to_rfc3339;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ pub struct CartView {
 
 impl From<pb::Cart> for CartView {
     fn from(c: pb::Cart) -> Self {
+        let status = names::cart_status(c.status()).to_owned();
         CartView {
             id: c.id,
             cart_token: Some(c.cart_token).filter(|t| !t.is_empty()),
@@ -49,7 +51,7 @@ impl From<pb::Cart> for CartView {
                 .collect(),
             currency: c.currency,
             total_minor: c.total_minor,
-            status: c.status,
+            status,
             updated_at: to_rfc3339(c.updated_at_ms),
         }
     }
@@ -59,13 +61,13 @@ impl From<pb::Cart> for CartView {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"sku": "BS-M", "quantity": 2})))]
 pub struct AddItemBody {
-    pub sku: String,
-    pub quantity: i64,
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
-}
+    pub sku: String,
     /// 1–100; with what the line holds already, at most 100.
     #[serde(deserialize_with = "crate::dto::whole::i64")]
     #[schema(minimum = 1, maximum = 100)]
+    pub quantity: i64,
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,9 +83,9 @@ pub struct SetItemBody {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"cart_id": "0190f3c2-5b7e-7c3a-9d41-2f6a8b1c0d9e", "cart_token": "ct_6f1d2c3b4a5e6f708192a3b4c5d6e7f8"})))]
 pub struct MergeCartBody {
+    #[schema(format = Uuid)]
     pub cart_id: String,
     pub cart_token: String,
-    #[schema(format = Uuid)]
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -95,24 +97,24 @@ pub struct PaymentBody {
     pub card_number: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// An ISO 3166 two-letter code.
     #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
     pub billing_country: Option<String>,
     /// An ISO 3166 two-letter code.
     #[serde(default)]
     #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
     pub shipping_country: Option<String>,
-    /// An ISO 3166 two-letter code.
 }
-    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"cart_id": "0190f3c2-5b7e-7c3a-9d41-2f6a8b1c0d9e",
     "payment": {"card_number": "4242424242424242", "email": "ann@example.com", "billing_country": "DE"}})))]
 pub struct CheckoutBody {
+    #[schema(format = Uuid)]
     pub cart_id: String,
     pub payment: PaymentBody,
-    #[schema(format = Uuid)]
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,11 +144,13 @@ pub struct OrderView {
 
 impl From<pb::Order> for OrderView {
     fn from(o: pb::Order) -> Self {
+        let status = names::order_status(o.status()).to_owned();
+        let failure_code = names::failure_code(o.failure_code()).map(str::to_owned);
         OrderView {
             id: o.id,
             customer_id: Some(o.customer_id).filter(|c| !c.is_empty()),
-            status: o.status,
-            failure_code: Some(o.failure_code).filter(|c| !c.is_empty()),
+            status,
+            failure_code,
             lines: o
                 .lines
                 .into_iter()
@@ -231,14 +235,14 @@ impl From<pb::OrderEvents> for OrderHistoryView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundLineBody {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
+    #[serde(deserialize_with = "crate::dto::whole::i64")]
+    #[schema(minimum = 1)]
     pub quantity: i64,
 }
 
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
 #[derive(Deserialize, ToSchema, Default)]
-    #[serde(deserialize_with = "crate::dto::whole::i64")]
-    #[schema(minimum = 1)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"lines": [{"sku": "BS-M", "quantity": 1}]})))]
 pub struct RefundBody {

@@ -63,7 +63,7 @@ impl From<pb::ChatMessage> for ChatMessageView {
             id: m.id,
             seq: m.seq,
             sender_id: m.sender_id,
-            sender_role: m.sender_role,
+            sender_role: mercato_proto::names::role_value(m.sender_role).to_owned(),
             client_msg_id: m.client_msg_id,
             body: m.body,
             sent_at: to_rfc3339(m.sent_at_ms),

@@ -75,7 +75,7 @@ pub(crate) fn user_message(u: &UserRecord) -> User {
         id: u.id.to_string(),
         store_id: u.store_id.to_string(),
         email: u.email.clone(),
-        role: u.role.as_str().to_owned(),
+        role: u.role.to_proto(),
         created_at_ms: u.created_at,
     }
 }
@@ -97,7 +97,7 @@ impl Identity for IdentityService {
             api_client: Some(ApiClient {
                 client_id: p.api_client.client_id,
                 client_secret: p.client_secret,
-                role: p.api_client.role.as_str().to_owned(),
+                role: p.api_client.role.to_proto(),
             }),
         }))
     }

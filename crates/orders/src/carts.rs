@@ -3,6 +3,7 @@
 use crate::domain::{Caller, Cart, CartId, CartStatus, Role};
 use crate::service::{OrdersService, store_id};
 use crate::store::StoreError;
+use crate::wire;
 use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
@@ -26,11 +27,11 @@ pub(crate) fn cart_id(s: &str) -> Result<CartId, ServiceError> {
 impl OrdersService {
     pub(crate) async fn create_cart(&self, req: pb::CreateCartRequest) -> Result<pb::Cart, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let token = caller.user_id.is_empty().then(new_token);
         let cart = Cart::new(store, &caller.user_id, token.as_deref(), now_ms());
         self.store.insert_cart(&cart).await?;
-        Ok(cart.to_proto(token.as_deref()))
+        Ok(wire::cart(&cart, token.as_deref()))
     }
 
     /// The cart if the caller owns it; 404 otherwise, so that carts cannot be probed.
@@ -49,12 +50,12 @@ impl OrdersService {
     pub(crate) async fn get_cart(&self, req: pb::GetCartRequest) -> Result<pb::Cart, ServiceError> {
         let store = store_id(&req.store_id)?;
         let id = cart_id(&req.cart_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
-        Ok(self.owned_cart(&store, &id, &caller).await?.to_proto(None))
+        let caller = wire::caller(req.caller.as_ref())?;
+        Ok(wire::cart(&self.owned_cart(&store, &id, &caller).await?, None))
     }
 
     pub(crate) async fn add_cart_item(&self, req: pb::AddCartItemRequest) -> Result<pb::Cart, ServiceError> {
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         self.change_line(&req.store_id, &req.cart_id, &caller, &req.sku, |cart, info| {
             cart.add(info, req.quantity)
         })
@@ -62,7 +63,7 @@ impl OrdersService {
     }
 
     pub(crate) async fn set_cart_item(&self, req: pb::SetCartItemRequest) -> Result<pb::Cart, ServiceError> {
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let quantity = req.quantity;
         self.change_line(&req.store_id, &req.cart_id, &caller, &req.sku, |cart, info| {
             cart.set(info, quantity)
@@ -107,7 +108,7 @@ impl OrdersService {
             cart.version += 1;
             cart.updated_at_ms = now_ms();
             match self.store.update_cart(&cart, expected).await {
-                Ok(()) => return Ok(cart.to_proto(None)),
+                Ok(()) => return Ok(wire::cart(&cart, None)),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -117,7 +118,7 @@ impl OrdersService {
 
     pub(crate) async fn merge_cart(&self, req: pb::MergeCartRequest) -> Result<pb::Cart, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         if caller.role == Role::Anonymous {
             return Err(ServiceError::unauthenticated(
                 "merging a cart needs a signed-in customer",
@@ -157,7 +158,7 @@ impl OrdersService {
                 .merge_carts(&target, expected, &source, source_expected)
                 .await
             {
-                Ok(()) => return Ok(target.to_proto(None)),
+                Ok(()) => return Ok(wire::cart(&target, None)),
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -8,12 +8,13 @@
 
 use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
-use crate::domain::{Caller, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
+use crate::domain::{CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
 use crate::events;
 use crate::orchestrator::LEASE_MS;
 use crate::service::{OrdersService, store_id};
 use crate::steps::Payment;
 use crate::store::{IdempotencyRecord, Placement, StoreError};
+use crate::wire;
 use mercato_proto::orders as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
@@ -32,7 +33,7 @@ impl OrdersService {
         let store = store_id(&req.store_id)?;
         let key = IdempotencyKey::parse("the Idempotency-Key", &req.idempotency_key)?;
         let key = key.as_str();
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let cart = cart_id(&req.cart_id)?;
         let payment = payment_details(req.payment.clone().unwrap_or_default())?;
         let scope = if caller.user_id.is_empty() {
@@ -142,7 +143,7 @@ impl OrdersService {
         }
         let order = self.drive(&store, order, Some(payment)).await?;
         Ok(pb::CheckoutResponse {
-            order: Some(order.to_proto()),
+            order: Some(wire::order(&order)),
             replayed: false,
         })
     }
@@ -170,7 +171,7 @@ impl OrdersService {
             .map_err(ServiceError::internal)?
             .ok_or_else(|| ServiceError::internal("replayed order without history"))?;
         Ok(pb::CheckoutResponse {
-            order: Some(order.to_proto()),
+            order: Some(wire::order(&order)),
             replayed: true,
         })
     }

@@ -17,7 +17,7 @@ pub use mercato_proto::subjects::catalog::{
 /// `OrderChanged` under `subject`.
 pub fn order_changed(subject: &str, order: &Order) -> EventEnvelope {
     let event = OrderChanged {
-        order: Some(order.to_proto()),
+        order: Some(crate::wire::order(order)),
     };
     envelope(&order.store_id, subject, 1, &event)
 }

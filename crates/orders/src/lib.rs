@@ -14,6 +14,9 @@
 //! - `steps`: one function per saga command, each a call through the inventory or payments
 //!   client and the event recording its outcome (a shortage of stock comes back typed, so a
 //!   checkout waits for units held by others without asking inventory again).
+//! - `wire`: the domain's carts, orders and events as `orders.proto` messages, and a request's
+//!   caller as the domain's (an unknown role is refused, never taken for another); the domain
+//!   itself knows no wire format.
 //! - `projection`: the SKU → (product, title, price) copy fed by catalog events
 //!   ([`OrdersService::apply_catalog_event`]); a cart line for a SKU it does not know is 422.
 //! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
@@ -63,6 +66,7 @@ mod projection;
 pub mod service;
 mod steps;
 pub mod store;
+mod wire;
 
 pub use service::{OrdersDeps, OrdersService};
 

@@ -10,6 +10,7 @@ use crate::domain::{Caller, EventData, Order, OrderEvent, OrderId, OrderStatus, 
 use crate::orchestrator::LEASE_MS;
 use crate::service::{OrdersService, store_id};
 use crate::store::{Settle, StoreError};
+use crate::wire;
 use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::idempotency::IdempotencyKey;
@@ -49,8 +50,8 @@ impl OrdersService {
     pub(crate) async fn get_order(&self, req: pb::GetOrderRequest) -> Result<pb::Order, ServiceError> {
         let store = store_id(&req.store_id)?;
         let id = order_id(&req.order_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
-        Ok(self.visible_history(&store, &id, &caller).await?.1.to_proto())
+        let caller = wire::caller(req.caller.as_ref())?;
+        Ok(wire::order(&self.visible_history(&store, &id, &caller).await?.1))
     }
 
     pub(crate) async fn list_orders(
@@ -58,7 +59,7 @@ impl OrdersService {
         req: pb::ListOrdersRequest,
     ) -> Result<pb::ListOrdersResponse, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let customer = match caller.role {
             Role::Anonymous => {
                 return Err(ServiceError::unauthenticated(
@@ -79,7 +80,7 @@ impl OrdersService {
             .list(&store, customer, offset, i64::from(per_page))
             .await?;
         Ok(pb::ListOrdersResponse {
-            orders: orders.iter().map(Order::to_proto).collect(),
+            orders: orders.iter().map(wire::order).collect(),
             total: u64::try_from(total).unwrap_or_default(),
         })
     }
@@ -90,7 +91,7 @@ impl OrdersService {
     ) -> Result<pb::OrderEvents, ServiceError> {
         let store = store_id(&req.store_id)?;
         let id = order_id(&req.order_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let (mut events, order) = self.visible_history(&store, &id, &caller).await?;
         let state = match req.as_of_ms {
             None => Some(order),
@@ -100,20 +101,20 @@ impl OrdersService {
             }
         };
         Ok(pb::OrderEvents {
-            events: events.iter().map(OrderEvent::to_proto).collect(),
-            state: state.map(|o| o.to_proto()),
+            events: events.iter().map(wire::event).collect::<Result<_, _>>()?,
+            state: state.as_ref().map(wire::order),
         })
     }
 
     pub(crate) async fn cancel_order(&self, req: pb::CancelOrderRequest) -> Result<pb::Order, ServiceError> {
         let store = store_id(&req.store_id)?;
         let id = order_id(&req.order_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let key = key(&req.idempotency_key)?;
         let (_, order) = self.visible_history(&store, &id, &caller).await?;
         if order.heading_for() == Some(&Terminal::Cancelled) {
             // Cancelled already (any key), or a cancellation to finish.
-            return Ok(self.drive(&store, order, None).await?.to_proto());
+            return Ok(wire::order(&self.drive(&store, order, None).await?));
         }
         if order.status != OrderStatus::Confirmed || !order.settled() {
             return Err(ServiceError::conflict(format!(
@@ -125,13 +126,13 @@ impl OrdersService {
             key: format!("refund:{id}:{key}"),
             amount_minor: order.captured_minor - order.refunded_minor,
         };
-        Ok(self.reopen(&store, order, request).await?.to_proto())
+        Ok(wire::order(&self.reopen(&store, order, request).await?))
     }
 
     pub(crate) async fn refund_order(&self, req: pb::RefundOrderRequest) -> Result<pb::Order, ServiceError> {
         let store = store_id(&req.store_id)?;
         let id = order_id(&req.order_id)?;
-        let caller = Caller::from_proto(req.caller.as_ref());
+        let caller = wire::caller(req.caller.as_ref())?;
         let key = key(&req.idempotency_key)?;
         let (events, order) = self.visible_history(&store, &id, &caller).await?;
         if !caller.is_staff() {
@@ -152,7 +153,7 @@ impl OrdersService {
                 ));
             }
             // The same refund again: finish it if it is still running, else answer the order.
-            return Ok(self.drive(&store, order, None).await?.to_proto());
+            return Ok(wire::order(&self.drive(&store, order, None).await?));
         }
         if !matches!(
             order.status,
@@ -188,7 +189,7 @@ impl OrdersService {
             amount_minor: amount,
             restock_all: untouched && everything,
         };
-        Ok(self.reopen(&store, order, request).await?.to_proto())
+        Ok(wire::order(&self.reopen(&store, order, request).await?))
     }
 
     /// Appends a cancel or refund request (which reopens the saga) with the order row in one

@@ -7,9 +7,10 @@
 //! `void:<id>` and `refund:<id>:<client key>`.
 
 use crate::domain::order::{HeldLine, RefundLine};
-use crate::domain::{Command, EventData, Order};
+use crate::domain::{Command, EventData, FailureCode, Order};
 use crate::service::OrdersDeps;
 use mercato_proto::inventory::reserve_response::Outcome;
+use mercato_proto::payments::{IntentStatus, PaymentFailure};
 use mercato_proto::{inventory as inv, payments as pay};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
@@ -151,31 +152,43 @@ impl Step<'_> {
             shipping_country: payment.shipping_country,
             ip: payment.ip,
         };
-        match self.deps.payments.authorize(request).await {
-            Ok(intent) if intent.status == "declined" => {
-                let code = if intent.failure_code == "fraud_blocked" {
-                    "fraud_blocked"
-                } else {
-                    "payment_declined"
+        let intent = match self.deps.payments.authorize(request).await {
+            Ok(intent) => intent,
+            Err(e) if transient(&e) => return Err(e),
+            Err(e) => {
+                let code = match e.code {
+                    ErrorCode::ValidationFailed => FailureCode::PaymentInvalid,
+                    _ => FailureCode::PaymentFailed,
                 };
-                Ok(EventData::PaymentDeclined {
-                    intent_id: intent.id,
-                    code: code.to_owned(),
-                })
+                return Ok(EventData::PaymentDeclined {
+                    intent_id: String::new(),
+                    code,
+                });
             }
-            Ok(intent) if intent.status == "failed" => {
-                Err(ServiceError::unavailable("payment failed; retry"))
-            }
-            Ok(intent) => Ok(EventData::PaymentAuthorized { intent_id: intent.id }),
-            Err(e) if transient(&e) => Err(e),
-            Err(e) => Ok(EventData::PaymentDeclined {
-                intent_id: String::new(),
-                code: if e.code == ErrorCode::ValidationFailed {
-                    "payment_invalid".to_owned()
-                } else {
-                    "payment_failed".to_owned()
+        };
+        match intent.status() {
+            IntentStatus::Declined => Ok(EventData::PaymentDeclined {
+                code: match intent.failure() {
+                    PaymentFailure::FraudBlocked => FailureCode::FraudBlocked,
+                    PaymentFailure::CardDeclined
+                    | PaymentFailure::InsufficientFunds
+                    | PaymentFailure::ProviderUnavailable
+                    | PaymentFailure::None => FailureCode::PaymentDeclined,
                 },
+                intent_id: intent.id,
             }),
+            IntentStatus::Failed => Err(ServiceError::unavailable("payment failed; retry")),
+            // A repeated authorize answers with the intent as it is now, possibly further on.
+            IntentStatus::Authorized
+            | IntentStatus::Captured
+            | IntentStatus::PartiallyRefunded
+            | IntentStatus::Refunded
+            | IntentStatus::Voided => Ok(EventData::PaymentAuthorized { intent_id: intent.id }),
+            IntentStatus::Pending | IntentStatus::Unspecified => Err(ServiceError::unavailable(format!(
+                "payment intent {} answered as {}; retry",
+                intent.id,
+                mercato_proto::names::intent_status(intent.status())
+            ))),
         }
     }
 

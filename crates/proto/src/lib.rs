@@ -7,6 +7,11 @@
 /// The generated packages, nested as their protobuf names so cross-package references resolve.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod mercato {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("mercato.common.v1");
+        }
+    }
     pub mod identity {
         pub mod v1 {
             tonic::include_proto!("mercato.identity.v1");
@@ -44,7 +49,10 @@ pub mod mercato {
     }
 }
 
+pub mod names;
+
 pub use mercato::catalog::v1 as catalog;
+pub use mercato::common::v1 as common;
 pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;

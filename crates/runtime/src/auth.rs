@@ -5,6 +5,7 @@
 
 use crate::error::ServiceError;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use mercato_proto::common::Role as ProtoRole;
 use mercato_proto::identity::Jwks;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -40,6 +41,28 @@ impl Role {
     /// Owners and staff run the store: catalog, stock, orders.
     pub fn is_store_staff(self) -> bool {
         matches!(self, Role::Owner | Role::Staff)
+    }
+
+    /// The role a contract carries: `None` for an anonymous caller, an error for a value this
+    /// build does not know (never a silent fallback to some role).
+    pub fn from_proto(value: i32) -> Result<Option<Role>, ServiceError> {
+        match ProtoRole::try_from(value) {
+            Ok(ProtoRole::Anonymous) => Ok(None),
+            Ok(ProtoRole::Customer) => Ok(Some(Role::Customer)),
+            Ok(ProtoRole::Staff) => Ok(Some(Role::Staff)),
+            Ok(ProtoRole::Owner) => Ok(Some(Role::Owner)),
+            Err(_) => Err(ServiceError::invalid_request(format!("unknown role {value}"))),
+        }
+    }
+
+    /// The role as contracts carry it.
+    pub fn to_proto(self) -> i32 {
+        let role = match self {
+            Role::Owner => ProtoRole::Owner,
+            Role::Staff => ProtoRole::Staff,
+            Role::Customer => ProtoRole::Customer,
+        };
+        role.into()
     }
 }
 

@@ -22,7 +22,7 @@ fn member(caller: &Caller, store: &mercato_proto::identity::Store) -> Result<pb:
     }
     Ok(pb::Caller {
         user_id: caller.0.sub.clone(),
-        role: caller.0.role.as_str().to_owned(),
+        role: caller.0.role.to_proto(),
     })
 }
 

@@ -13,8 +13,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mercato_proto::orders::{
-    CancelOrderRequest, CheckoutRequest, GetOrderEventsRequest, GetOrderRequest, ListOrdersRequest,
-    PaymentDetails, RefundLine, RefundOrderRequest,
+    CancelOrderRequest, CheckoutRequest, FailureCode, GetOrderEventsRequest, GetOrderRequest,
+    ListOrdersRequest, OrderStatus, PaymentDetails, RefundLine, RefundOrderRequest,
 };
 use mercato_runtime::digest::sha256_hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
@@ -77,10 +77,14 @@ pub async fn checkout(
     let order = answer
         .order
         .ok_or_else(|| ServiceError::internal("checkout returned no order"))?;
-    let mut response = match order.status.as_str() {
-        "confirmed" => (StatusCode::CREATED, axum::Json(OrderView::from(order))).into_response(),
-        "pending" => (StatusCode::ACCEPTED, axum::Json(OrderView::from(order))).into_response(),
-        _ => failed_checkout(&order).into_response(),
+    let mut response = match order.status() {
+        OrderStatus::Confirmed => (StatusCode::CREATED, axum::Json(OrderView::from(order))).into_response(),
+        OrderStatus::Pending => (StatusCode::ACCEPTED, axum::Json(OrderView::from(order))).into_response(),
+        OrderStatus::Failed
+        | OrderStatus::Cancelled
+        | OrderStatus::Refunded
+        | OrderStatus::PartiallyRefunded
+        | OrderStatus::Unspecified => failed_checkout(&order).into_response(),
     };
     if answer.replayed {
         response
@@ -93,15 +97,20 @@ pub async fn checkout(
 /// A checkout that ended without an order: 409 when stock ran out, 402 when payment was
 /// declined, 422 when the payment details were refused, 503 otherwise (worth a retry).
 fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
-    let code = order.failure_code.as_str();
-    let message = format!("order {} failed: {}", order.id, code.replace('_', " "));
-    match code {
-        "out_of_stock" => ServiceError::new(ErrorCode::Conflict, message),
-        "payment_declined" | "fraud_blocked" => ServiceError::new(ErrorCode::PaymentRequired, message),
+    let code = order.failure_code();
+    let why = mercato_proto::names::failure_code(code).unwrap_or("unknown");
+    let message = format!("order {} failed: {}", order.id, why.replace('_', " "));
+    let error = match code {
+        FailureCode::OutOfStock => ErrorCode::Conflict,
+        FailureCode::PaymentDeclined | FailureCode::FraudBlocked => ErrorCode::PaymentRequired,
         // The payments service refused the details themselves: retrying cannot help.
-        "payment_invalid" => ServiceError::new(ErrorCode::ValidationFailed, message),
-        _ => ServiceError::new(ErrorCode::Unavailable, message),
-    }
+        FailureCode::PaymentInvalid => ErrorCode::ValidationFailed,
+        FailureCode::PaymentFailed
+        | FailureCode::StockCommitFailed
+        | FailureCode::PaymentCaptureFailed
+        | FailureCode::None => ErrorCode::Unavailable,
+    };
+    ServiceError::new(error, message)
 }
 
 /// Orders: a customer's own, or the whole store's for owners and staff.

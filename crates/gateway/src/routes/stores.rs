@@ -40,7 +40,7 @@ pub async fn provision_store(
         api_client: ApiClientView {
             client_id: client.client_id,
             client_secret: client.client_secret,
-            role: client.role,
+            role: mercato_proto::names::role_value(client.role).to_owned(),
         },
     };
     Ok((StatusCode::CREATED, axum::Json(view)))

@@ -1,6 +1,7 @@
 //! Provisioning stores: all or nothing, slugs unique, every bad field reported.
 
 use crate::support::{PASSWORD, code, envs, provision_request};
+use mercato_proto::common::Role;
 use mercato_proto::events::{EventEnvelope, StoreProvisioned};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{GetStoreRequest, ProvisionStoreRequest, get_store_request};
@@ -21,12 +22,12 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event() {
         assert_eq!(store.name, "The tea-house shop", "{b}");
         assert_eq!(store.currency, "EUR", "{b}");
         let owner = p.owner.unwrap();
-        assert_eq!(owner.role, "owner", "{b}");
+        assert_eq!(owner.role(), Role::Owner, "{b}");
         assert_eq!(owner.store_id, store.id, "{b}");
         assert_eq!(owner.email, "owner@tea-house.example", "{b}");
         let client = p.api_client.unwrap();
         assert!(client.client_id.starts_with("mc_"), "{b}");
-        assert_eq!(client.role, "staff", "{b}");
+        assert_eq!(client.role(), Role::Staff, "{b}");
         assert_eq!(client.client_secret.len(), 43, "{b}: 32 bytes in base64url");
         assert_eq!(env.provisioned_rows().await, [1, 1, 1, 1], "{b}");
 

@@ -1,6 +1,7 @@
 //! Customers and staff: registration rules, duplicates, unknown stores, stored hashes.
 
 use crate::support::{PASSWORD, code, envs};
+use mercato_proto::common::Role;
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{CreateStaffRequest, RegisterCustomerRequest};
 use mercato_runtime::error::{ErrorCode, ServiceError};
@@ -25,7 +26,7 @@ async fn customers_register_and_a_duplicate_email_is_409() {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(user.role, "customer", "{b}");
+        assert_eq!(user.role(), Role::Customer, "{b}");
         assert_eq!(user.email, "ann@example.com", "{b}");
         assert_eq!(user.store_id, store.id, "{b}");
 
@@ -94,7 +95,7 @@ async fn staff_accounts_get_the_staff_role_and_can_log_in() {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(staff.role, "staff", "{b}");
+        assert_eq!(staff.role(), Role::Staff, "{b}");
         let token = env
             .login("tea-house", "bob@tea-house.example", PASSWORD)
             .await

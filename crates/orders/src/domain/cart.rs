@@ -1,7 +1,6 @@
 //! Carts: lines with a price snapshot, validation, totals in minor units, merging.
 
 use super::{Caller, CartId, sha256_hex};
-use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
 use serde::{Deserialize, Serialize};
@@ -201,31 +200,6 @@ impl Cart {
         }
         *self = merged;
         Ok(())
-    }
-
-    pub fn to_proto(&self, token: Option<&str>) -> pb::Cart {
-        pb::Cart {
-            id: self.id.to_string(),
-            store_id: self.store_id.to_string(),
-            cart_token: token.unwrap_or_default().to_owned(),
-            customer_id: self.customer_id.clone(),
-            lines: self
-                .lines
-                .iter()
-                .map(|l| pb::CartLine {
-                    sku: l.sku.clone(),
-                    product_id: l.product_id.clone(),
-                    title: l.title.clone(),
-                    quantity: l.quantity,
-                    unit_price_minor: l.unit_price_minor,
-                    line_total_minor: l.total_minor(),
-                })
-                .collect(),
-            currency: self.currency.clone(),
-            total_minor: self.total_minor(),
-            status: self.status.as_str().to_owned(),
-            updated_at_ms: self.updated_at_ms,
-        }
     }
 }
 

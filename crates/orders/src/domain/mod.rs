@@ -6,7 +6,7 @@ pub mod order;
 pub mod saga;
 
 pub use cart::{Cart, CartLine, CartStatus, SkuInfo};
-pub use order::{EventData, Order, OrderEvent, OrderStatus};
+pub use order::{EventData, FailureCode, Order, OrderEvent, OrderStatus};
 pub use saga::{Command, Saga, Terminal};
 
 mercato_runtime::define_id!(
@@ -37,24 +37,6 @@ pub enum Role {
 }
 
 impl Caller {
-    pub fn from_proto(c: Option<&mercato_proto::orders::Caller>) -> Caller {
-        let Some(c) = c else {
-            return Caller::default();
-        };
-        let user_id = c.user_id.trim().to_owned();
-        let role = match (c.role.as_str(), user_id.is_empty()) {
-            (_, true) => Role::Anonymous,
-            ("owner", false) => Role::Owner,
-            ("staff", false) => Role::Staff,
-            _ => Role::Customer,
-        };
-        Caller {
-            user_id,
-            role,
-            cart_token: c.cart_token.clone(),
-        }
-    }
-
     /// Owners and staff see every order of their store.
     pub fn is_staff(&self) -> bool {
         matches!(self.role, Role::Owner | Role::Staff)

@@ -2,7 +2,6 @@
 //! state (and its saga's) from them.
 
 use super::saga::{self, Command, Saga, Terminal};
-use mercato_proto::orders as pb;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +51,7 @@ pub enum EventData {
     },
     PaymentDeclined {
         intent_id: String,
-        code: String,
+        code: FailureCode,
     },
     StockCommitted,
     StockCommitFailed {
@@ -75,7 +74,7 @@ pub enum EventData {
     },
     Confirmed,
     Failed {
-        code: String,
+        code: FailureCode,
     },
     CancelRequested {
         key: String,
@@ -134,17 +133,6 @@ pub struct OrderEvent {
     pub data: EventData,
 }
 
-impl OrderEvent {
-    pub fn to_proto(&self) -> pb::OrderEvent {
-        pb::OrderEvent {
-            sequence: self.sequence,
-            kind: self.data.kind().to_owned(),
-            at_ms: self.at_ms,
-            data_json: serde_json::to_string(&self.data).unwrap_or_default(),
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -170,6 +158,22 @@ impl OrderStatus {
     }
 }
 
+/// Why a checkout failed. Stored in the history by its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    OutOfStock,
+    /// The card issuer declined.
+    PaymentDeclined,
+    FraudBlocked,
+    /// The payments service refused the details themselves.
+    PaymentInvalid,
+    /// The payments service refused for another lasting reason.
+    PaymentFailed,
+    StockCommitFailed,
+    PaymentCaptureFailed,
+}
+
 /// An order as its history says it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
@@ -181,7 +185,8 @@ pub struct Order {
     pub currency: String,
     pub total_minor: i64,
     pub status: OrderStatus,
-    pub failure_code: String,
+    /// Why the checkout failed; `None` unless the status is `Failed`.
+    pub failure_code: Option<FailureCode>,
     pub payment_intent_id: String,
     pub captured_minor: i64,
     pub refunded_minor: i64,
@@ -226,7 +231,7 @@ impl Order {
             EventData::Confirmed => self.status = OrderStatus::Confirmed,
             EventData::Failed { code } => {
                 self.status = OrderStatus::Failed;
-                self.failure_code = code.clone();
+                self.failure_code = Some(*code);
             }
             EventData::Cancelled => self.status = OrderStatus::Cancelled,
             EventData::Refunded { lines, .. } => {
@@ -279,35 +284,6 @@ impl Order {
             Saga::Compensating { then, .. } => Some(then),
             Saga::Done { terminal } => Some(terminal),
             _ => None,
-        }
-    }
-
-    pub fn to_proto(&self) -> pb::Order {
-        pb::Order {
-            id: self.id.clone(),
-            store_id: self.store_id.clone(),
-            customer_id: self.customer_id.clone(),
-            lines: self
-                .lines
-                .iter()
-                .map(|l| pb::OrderLine {
-                    sku: l.sku.clone(),
-                    product_id: l.product_id.clone(),
-                    title: l.title.clone(),
-                    quantity: l.quantity,
-                    unit_price_minor: l.unit_price_minor,
-                    refunded_quantity: l.refunded_quantity,
-                })
-                .collect(),
-            currency: self.currency.clone(),
-            total_minor: self.total_minor,
-            status: self.status.as_str().to_owned(),
-            failure_code: self.failure_code.clone(),
-            payment_intent_id: self.payment_intent_id.clone(),
-            refunded_minor: self.refunded_minor,
-            created_at_ms: self.created_at_ms,
-            updated_at_ms: self.updated_at_ms,
-            version: self.version,
         }
     }
 }
@@ -412,7 +388,10 @@ mod tests {
 
     #[test]
     fn an_event_json_carries_its_kind() {
-        let json = serde_json::to_string(&EventData::Failed { code: "x".into() }).unwrap();
-        assert_eq!(json, r#"{"kind":"failed","code":"x"}"#);
+        let failed = EventData::Failed {
+            code: FailureCode::OutOfStock,
+        };
+        let json = serde_json::to_string(&failed).unwrap();
+        assert_eq!(json, r#"{"kind":"failed","code":"out_of_stock"}"#);
     }
 }

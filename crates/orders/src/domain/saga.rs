@@ -16,7 +16,7 @@
 //! | cancel requested (confirmed) | restock, refund payment   | cancelled                 |
 //! | refund requested             | refund payment, restock   | refunded                  |
 
-use super::order::{EventData, RefundLine};
+use super::order::{EventData, FailureCode, RefundLine};
 use serde::{Deserialize, Serialize};
 
 /// Where a saga is. `Done` states are terminal until a cancel or refund request.
@@ -65,7 +65,7 @@ impl Saga {
 pub enum Terminal {
     Confirmed,
     Failed {
-        code: String,
+        code: FailureCode,
     },
     Cancelled,
     Refunded {
@@ -88,7 +88,7 @@ impl Terminal {
     pub fn event(&self) -> EventData {
         match self {
             Terminal::Confirmed => EventData::Confirmed,
-            Terminal::Failed { code } => EventData::Failed { code: code.clone() },
+            Terminal::Failed { code } => EventData::Failed { code: *code },
             Terminal::Cancelled => EventData::Cancelled,
             Terminal::Refunded { lines, amount_minor } => EventData::Refunded {
                 lines: lines.clone(),
@@ -183,10 +183,8 @@ fn compensate(remaining: Vec<Command>, then: Terminal) -> Saga {
     Saga::Compensating { remaining, then }
 }
 
-fn failed(code: &str) -> Terminal {
-    Terminal::Failed {
-        code: code.to_owned(),
-    }
+fn failed(code: FailureCode) -> Terminal {
+    Terminal::Failed { code }
 }
 
 /// The transition function: the next state and the commands it asks for.
@@ -195,20 +193,20 @@ pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Ill
     let next = match (state, event) {
         (Saga::New, E::Placed { .. }) => Saga::Reserving,
         (Saga::Reserving, E::StockReserved { .. }) => Saga::Authorizing,
-        (Saga::Reserving, E::StockUnavailable { .. }) => compensate(vec![], failed("out_of_stock")),
+        (Saga::Reserving, E::StockUnavailable { .. }) => compensate(vec![], failed(FailureCode::OutOfStock)),
         (Saga::Authorizing, E::PaymentAuthorized { .. }) => Saga::Committing,
         (Saga::Authorizing, E::PaymentDeclined { code, .. }) => {
-            compensate(vec![Command::ReleaseStock], failed(code))
+            compensate(vec![Command::ReleaseStock], failed(*code))
         }
         (Saga::Committing, E::StockCommitted) => Saga::Capturing,
         (Saga::Committing, E::StockCommitFailed { .. }) => compensate(
             vec![Command::VoidPayment, Command::ReleaseStock],
-            failed("stock_commit_failed"),
+            failed(FailureCode::StockCommitFailed),
         ),
         (Saga::Capturing, E::PaymentCaptured { .. }) => compensate(vec![], Terminal::Confirmed),
         (Saga::Capturing, E::PaymentCaptureFailed { .. }) => compensate(
             vec![Command::VoidPayment, Command::RestockAll],
-            failed("payment_capture_failed"),
+            failed(FailureCode::PaymentCaptureFailed),
         ),
         (Saga::Compensating { remaining, then }, e)
             if remaining.first().is_some_and(|c| c.completed_by(e)) =>
@@ -340,7 +338,7 @@ mod tests {
         assert_eq!(
             c,
             vec![Command::Finish {
-                terminal: failed("out_of_stock")
+                terminal: failed(FailureCode::OutOfStock)
             }]
         );
     }
@@ -352,7 +350,7 @@ mod tests {
             EventData::StockReserved { lines: vec![] },
             EventData::PaymentDeclined {
                 intent_id: "i".into(),
-                code: "payment_declined".into(),
+                code: FailureCode::PaymentDeclined,
             },
         ];
         let (s, c) = run(&events);
@@ -361,7 +359,7 @@ mod tests {
         assert_eq!(
             c,
             vec![Command::Finish {
-                terminal: failed("payment_declined")
+                terminal: failed(FailureCode::PaymentDeclined)
             }]
         );
     }
@@ -396,7 +394,7 @@ mod tests {
         let (_, c) = step(&done, &cancel).unwrap();
         assert_eq!(c, vec![Command::RestockAll]);
         let failed = Saga::Done {
-            terminal: failed("out_of_stock"),
+            terminal: failed(FailureCode::OutOfStock),
         };
         assert!(step(&failed, &cancel).is_err());
     }

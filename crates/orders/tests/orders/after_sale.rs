@@ -53,7 +53,7 @@ async fn cancelling_a_confirmed_order_restocks_it_and_refunds_the_payment_once()
         assert_eq!(env.stock("A").await, (7, 0));
         let cancelled = cancel(&env, &ann, &order.id, "c1").await.unwrap();
         assert_eq!(
-            (cancelled.status.as_str(), cancelled.refunded_minor),
+            (cancelled.status_name(), cancelled.refunded_minor),
             ("cancelled", 3000),
             "{}",
             env.backend
@@ -71,7 +71,7 @@ async fn cancelling_a_confirmed_order_restocks_it_and_refunds_the_payment_once()
         );
         // Cancelling again (any key) answers the cancelled order and moves nothing.
         let again = cancel(&env, &ann, &order.id, "c2").await.unwrap();
-        assert_eq!(again.status, "cancelled");
+        assert_eq!(again.status_name(), "cancelled");
         assert_eq!(env.stock("A").await, (10, 0));
         assert_eq!(
             env.payments_count("SELECT COUNT(*) FROM payment_intents WHERE refunded_minor = 3000")
@@ -105,7 +105,10 @@ async fn only_a_confirmed_order_can_be_cancelled_and_only_by_someone_who_may_see
             ErrorCode::InvalidRequest
         );
         assert_eq!(
-            cancel(&env, &staff(), &order.id, "c").await.unwrap().status,
+            cancel(&env, &staff(), &order.id, "c")
+                .await
+                .unwrap()
+                .status_name(),
             "cancelled"
         );
     }
@@ -121,7 +124,7 @@ async fn a_partial_refund_returns_the_value_of_its_lines_and_restocks_those_unit
         let boss = staff();
         let partial = refund(&env, &boss, &order.id, "r1", &[("A", 2)]).await.unwrap();
         assert_eq!(
-            (partial.status.as_str(), partial.refunded_minor),
+            (partial.status_name(), partial.refunded_minor),
             ("partially_refunded", 2000),
             "{}",
             env.backend
@@ -158,7 +161,7 @@ async fn a_partial_refund_returns_the_value_of_its_lines_and_restocks_those_unit
             ErrorCode::Forbidden
         );
         let rest = refund(&env, &boss, &order.id, "r5", &[]).await.unwrap();
-        assert_eq!((rest.status.as_str(), rest.refunded_minor), ("refunded", 3500));
+        assert_eq!((rest.status_name(), rest.refunded_minor), ("refunded", 3500));
         assert_eq!(env.stock("A").await, (10, 0));
         assert_eq!(env.stock("B").await, (10, 0));
         assert_eq!(

@@ -196,7 +196,7 @@ async fn merging_moves_the_anonymous_lines_into_the_customers_open_cart_summing_
         assert_eq!(a.quantity, 3);
         assert_eq!(merged.total_minor, 3 * 100 + 300);
         let source = env.get_cart(&holder, &anon.id).await.unwrap();
-        assert_eq!(source.status, "merged");
+        assert_eq!(source.status_name(), "merged");
         // A merged cart cannot be merged (or changed) again.
         assert!(
             env.orders

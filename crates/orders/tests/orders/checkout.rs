@@ -25,7 +25,7 @@ async fn a_checkout_commits_the_stock_captures_the_payment_and_records_every_ste
         assert!(!answer.replayed);
         let order = answer.order.unwrap();
         assert_eq!(
-            (order.status.as_str(), order.total_minor),
+            (order.status_name(), order.total_minor),
             ("confirmed", 2500),
             "{}",
             env.backend
@@ -45,7 +45,10 @@ async fn a_checkout_commits_the_stock_captures_the_payment_and_records_every_ste
             subjects,
             ["mercato.orders.order_placed", "mercato.orders.order_confirmed"]
         );
-        assert_eq!(env.get_cart(&ann, &cart.id).await.unwrap().status, "checked_out");
+        assert_eq!(
+            env.get_cart(&ann, &cart.id).await.unwrap().status_name(),
+            "checked_out"
+        );
         // Card details do not outlive the saga.
         let kept = env
             .orders_count("SELECT COUNT(*) FROM orders WHERE payment_json <> ''")
@@ -67,7 +70,7 @@ async fn a_checkout_beyond_the_stock_fails_out_of_stock_and_charges_nothing() {
             .order
             .unwrap();
         assert_eq!(
-            (order.status.as_str(), order.failure_code.as_str()),
+            (order.status_name(), order.failure_name()),
             ("failed", "out_of_stock")
         );
         assert_eq!(
@@ -80,7 +83,7 @@ async fn a_checkout_beyond_the_stock_fails_out_of_stock_and_charges_nothing() {
             0
         );
         // The cart is open again, to change and retry.
-        assert_eq!(env.get_cart(&ann, &cart.id).await.unwrap().status, "open");
+        assert_eq!(env.get_cart(&ann, &cart.id).await.unwrap().status_name(), "open");
         assert!(
             env.outbox_subjects()
                 .await
@@ -95,7 +98,7 @@ async fn a_declined_card_releases_the_reserved_stock_and_fails_payment_declined(
         env.sku("A", 100, 5).await;
         let order = env.buy("ann", &[("A", 2)], DECLINE).await;
         assert_eq!(
-            (order.status.as_str(), order.failure_code.as_str()),
+            (order.status_name(), order.failure_name()),
             ("failed", "payment_declined")
         );
         assert_eq!(env.stock("A").await, (5, 0), "{}", env.backend);
@@ -201,7 +204,7 @@ async fn a_key_is_forgotten_after_twenty_four_hours() {
             .await
             .unwrap();
         assert!(!answer.replayed, "{}", env.backend);
-        assert_eq!(answer.order.unwrap().status, "confirmed");
+        assert_eq!(answer.order.unwrap().status_name(), "confirmed");
         assert_eq!(env.orders_count("SELECT COUNT(*) FROM orders").await, 2);
     }
 }

@@ -77,7 +77,7 @@ async fn a_flash_sale_of_twenty_units_to_two_hundred_buyers_confirms_exactly_wha
                         match env.checkout(request).await {
                             Ok(a) => {
                                 let order = a.order.unwrap();
-                                match (order.status.as_str(), order.failure_code.as_str()) {
+                                match (order.status_name(), order.failure_name()) {
                                     ("confirmed", _) => return Outcome::Bought,
                                     ("failed", "out_of_stock") if env.stock("HOT").await.0 > 0 => {}
                                     ("failed", code) => return Outcome::Failed(code.to_owned()),

@@ -18,7 +18,7 @@ async fn a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with
         let cart = env.cart_for(&ann, &[("A", 2)]).await;
         let request = env.checkout_request(&ann, &cart.id, "k1", APPROVE);
         let pending = env.checkout(request.clone()).await.unwrap().order.unwrap();
-        assert_eq!(pending.status, "pending", "{}", env.backend);
+        assert_eq!(pending.status_name(), "pending", "{}", env.backend);
         assert_eq!(env.kinds(&pending.id).await, ["placed", "stock_reserved"]);
         assert_eq!(env.stock("A").await, (5, 2));
         // Still running: the same key is 409 until the saga ends.
@@ -31,7 +31,7 @@ async fn a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with
         assert_eq!(env.orders.drive_incomplete(now_ms()).await.unwrap(), 0);
         assert_eq!(env.orders.drive_incomplete(now_ms() + LATER_MS).await.unwrap(), 1);
         let order = env.get_order(&ann, &pending.id).await.unwrap();
-        assert_eq!(order.status, "confirmed");
+        assert_eq!(order.status_name(), "confirmed");
         assert_eq!(env.stock("A").await, (3, 0));
         assert_eq!(
             env.payments_count("SELECT COUNT(*) FROM provider_ledger WHERE kind = 'capture'")
@@ -47,7 +47,7 @@ async fn a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with
         );
         let replay = env.checkout(request).await.unwrap();
         assert!(replay.replayed);
-        assert_eq!(replay.order.unwrap().status, "confirmed");
+        assert_eq!(replay.order.unwrap().status_name(), "confirmed");
     }
 }
 
@@ -57,7 +57,7 @@ async fn two_replicas_driving_a_checkout_stopped_after_authorization_capture_onc
         env.sku("A", 900, 5).await;
         env.orders.stop_after(Some("payment_authorized"));
         let pending = env.buy("ann", &[("A", 1)], APPROVE).await;
-        assert_eq!(pending.status, "pending");
+        assert_eq!(pending.status_name(), "pending");
         env.orders.stop_after(None);
         let replica = OrdersService::new(
             env.orders_db.clone(),
@@ -81,7 +81,7 @@ async fn two_replicas_driving_a_checkout_stopped_after_authorization_capture_onc
             env.backend
         );
         let order = env.get_order(&staff(), &pending.id).await.unwrap();
-        assert_eq!(order.status, "confirmed");
+        assert_eq!(order.status_name(), "confirmed");
         assert_eq!(
             env.payments_count("SELECT COUNT(*) FROM payment_intents").await,
             1
@@ -112,7 +112,12 @@ async fn the_driver_started_with_the_service_resumes_a_stopped_checkout() {
         env.orders.start(bus, shutdown.clone()).await.unwrap();
         let mut status = String::new();
         for _ in 0..100 {
-            status = env.get_order(&staff(), &pending.id).await.unwrap().status;
+            status = env
+                .get_order(&staff(), &pending.id)
+                .await
+                .unwrap()
+                .status_name()
+                .to_owned();
             if status == "confirmed" {
                 break;
             }

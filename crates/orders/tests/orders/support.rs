@@ -79,7 +79,7 @@ pub async fn envs() -> Vec<Env> {
 pub fn customer(user: &str) -> Caller {
     Caller {
         user_id: user.to_owned(),
-        role: "customer".to_owned(),
+        role: mercato_proto::common::Role::Customer.into(),
         cart_token: String::new(),
     }
 }
@@ -87,7 +87,7 @@ pub fn customer(user: &str) -> Caller {
 pub fn staff() -> Caller {
     Caller {
         user_id: "staff-1".to_owned(),
-        role: "staff".to_owned(),
+        role: mercato_proto::common::Role::Staff.into(),
         cart_token: String::new(),
     }
 }
@@ -377,4 +377,28 @@ impl Env {
 fn generated_cards_pass_the_luhn_check() {
     assert_eq!(card(0).len(), 16);
     assert_ne!(card(1), card(2));
+}
+
+/// Statuses and failure codes by the names the public API gives them, for readable asserts.
+pub trait Named {
+    fn status_name(&self) -> &'static str;
+    fn failure_name(&self) -> &'static str {
+        ""
+    }
+}
+
+impl Named for Order {
+    fn status_name(&self) -> &'static str {
+        mercato_proto::names::order_status(self.status())
+    }
+
+    fn failure_name(&self) -> &'static str {
+        mercato_proto::names::failure_code(self.failure_code()).unwrap_or("")
+    }
+}
+
+impl Named for Cart {
+    fn status_name(&self) -> &'static str {
+        mercato_proto::names::cart_status(self.status())
+    }
 }

@@ -83,15 +83,15 @@ impl IntentRecord {
             order_id: self.order_id.clone(),
             amount_minor: self.state.authorized,
             currency: self.currency.clone(),
-            status: self.state.status.as_str().to_owned(),
+            status: intent_status(self.state.status).into(),
             captured_minor: self.state.captured,
             refunded_minor: self.state.refunded,
             card_last4: self.card_last4.clone(),
-            failure_code: self
+            failure: self
                 .state
                 .failure
-                .map(|f| f.as_str().to_owned())
-                .unwrap_or_default(),
+                .map_or(pb::PaymentFailure::None, payment_failure)
+                .into(),
             fraud: Some(assessment_message(&self.fraud)),
             created_at_ms: self.created_at,
             updated_at_ms: self.updated_at,
@@ -113,7 +113,37 @@ pub fn assessment_message(a: &Assessment) -> pb::FraudAssessment {
     pb::FraudAssessment {
         score: i32::from(a.score),
         reasons: a.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
-        decision: a.decision.as_str().to_owned(),
+        decision: fraud_decision(a.decision).into(),
+    }
+}
+
+fn intent_status(status: Status) -> pb::IntentStatus {
+    match status {
+        Status::Pending => pb::IntentStatus::Pending,
+        Status::Authorized => pb::IntentStatus::Authorized,
+        Status::Declined => pb::IntentStatus::Declined,
+        Status::Failed => pb::IntentStatus::Failed,
+        Status::Captured => pb::IntentStatus::Captured,
+        Status::PartiallyRefunded => pb::IntentStatus::PartiallyRefunded,
+        Status::Refunded => pb::IntentStatus::Refunded,
+        Status::Voided => pb::IntentStatus::Voided,
+    }
+}
+
+fn payment_failure(failure: FailureCode) -> pb::PaymentFailure {
+    match failure {
+        FailureCode::CardDeclined => pb::PaymentFailure::CardDeclined,
+        FailureCode::InsufficientFunds => pb::PaymentFailure::InsufficientFunds,
+        FailureCode::FraudBlocked => pb::PaymentFailure::FraudBlocked,
+        FailureCode::ProviderUnavailable => pb::PaymentFailure::ProviderUnavailable,
+    }
+}
+
+fn fraud_decision(decision: Decision) -> pb::FraudDecision {
+    match decision {
+        Decision::Allow => pb::FraudDecision::Allow,
+        Decision::Flag => pb::FraudDecision::Flag,
+        Decision::Block => pb::FraudDecision::Block,
     }
 }
 

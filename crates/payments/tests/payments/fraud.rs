@@ -20,10 +20,7 @@ fn score_request(store: &StoreId, card: &str, amount: i64) -> FraudRequest {
 }
 
 fn decision(a: &FraudAssessment) -> (&str, Vec<&str>) {
-    (
-        a.decision.as_str(),
-        a.reasons.iter().map(String::as_str).collect(),
-    )
+    (a.decision_name(), a.reasons.iter().map(String::as_str).collect())
 }
 
 #[tokio::test]
@@ -36,7 +33,7 @@ async fn a_customer_authorizing_too_often_is_flagged_and_then_blocked_without_re
             let mut r = auth(&store, &format!("k{i}"), &card(i), 100);
             r.customer_id = "eager".into();
             let intent = env.authorize(r).await.unwrap();
-            decisions.push(intent.fraud.unwrap().decision);
+            decisions.push(intent.fraud.unwrap().decision_name());
         }
         assert_eq!(decisions[..5], ["allow"; 5], "{db}");
         assert_eq!(decisions[5..10], ["flag"; 5], "{db}");
@@ -69,7 +66,11 @@ async fn anonymous_shoppers_are_not_one_customer_authorizing_too_often() {
             let mut r = auth(&store, &format!("k{i}"), &card(i), 100);
             r.customer_id = String::new();
             let intent = env.authorize(r).await.unwrap();
-            assert_eq!(intent.fraud.unwrap().decision, "allow", "{db}: attempt {i}");
+            assert_eq!(
+                intent.fraud.unwrap().decision_name(),
+                "allow",
+                "{db}: attempt {i}"
+            );
         }
     }
 }
@@ -85,7 +86,7 @@ async fn a_card_used_by_many_customers_within_the_hour_is_flagged() {
                 .authorize(auth(&store, &format!("k{i}"), &shared, 100))
                 .await
                 .unwrap();
-            assert_eq!(intent.fraud.unwrap().decision, "allow", "{db}");
+            assert_eq!(intent.fraud.unwrap().decision_name(), "allow", "{db}");
         }
         let a = env
             .client
@@ -146,8 +147,8 @@ async fn an_amount_far_above_the_store_median_is_flagged_once_there_is_enough_hi
         );
         // Flagged payments still authorize, and say so in an event.
         let intent = env.authorize(auth(&store, "big", APPROVE, 9000)).await.unwrap();
-        assert_eq!(intent.status, "authorized", "{db}");
-        assert_eq!(intent.fraud.unwrap().decision, "flag", "{db}");
+        assert_eq!(intent.status_name(), "authorized", "{db}");
+        assert_eq!(intent.fraud.unwrap().decision_name(), "flag", "{db}");
         assert_eq!(
             env.subjects().await.last().unwrap(),
             "mercato.payments.payment_flagged",
@@ -199,7 +200,7 @@ async fn block_listed_cards_and_emails_are_blocked() {
         r.email = "fraud@example.com".into();
         let intent = env.authorize(r).await.unwrap();
         assert_eq!(
-            (intent.status.as_str(), intent.failure_code.as_str()),
+            (intent.status_name(), intent.failure_name()),
             ("declined", "fraud_blocked"),
             "{db}"
         );
@@ -223,7 +224,7 @@ async fn score_fraud_validates_its_input_and_needs_no_card() {
             .score_fraud(score_request(&store, "", 100))
             .await
             .unwrap();
-        assert_eq!(a.decision, "allow");
+        assert_eq!(a.decision_name(), "allow");
         let bad = env
             .client
             .score_fraud(score_request(&store, "1234", -1))

@@ -11,14 +11,14 @@ async fn a_full_capture_then_partial_and_full_refunds_add_up_and_an_over_refund_
         let store = StoreId::new();
         let captured = env.captured(&store, "p", 1000).await;
         assert_eq!(
-            (captured.status.as_str(), captured.captured_minor),
+            (captured.status_name(), captured.captured_minor),
             ("captured", 1000),
             "{db}"
         );
 
         let part = env.refund(&store, &captured.id, "r1", 300).await.unwrap();
         assert_eq!(
-            (part.status.as_str(), part.refunded_minor),
+            (part.status_name(), part.refunded_minor),
             ("partially_refunded", 300),
             "{db}"
         );
@@ -29,7 +29,7 @@ async fn a_full_capture_then_partial_and_full_refunds_add_up_and_an_over_refund_
         assert_eq!(part.refunded_minor, 500, "{db}");
         let full = env.refund(&store, &captured.id, "r4", 0).await.unwrap();
         assert_eq!(
-            (full.status.as_str(), full.refunded_minor),
+            (full.status_name(), full.refunded_minor),
             ("refunded", 1000),
             "{db}"
         );
@@ -68,7 +68,7 @@ async fn a_partial_capture_takes_less_than_authorized_and_more_is_refused() {
         );
         let c = env.capture(&store, &intent.id, "c", 600).await.unwrap();
         assert_eq!(
-            (c.status.as_str(), c.amount_minor, c.captured_minor),
+            (c.status_name(), c.amount_minor, c.captured_minor),
             ("captured", 1000, 600),
             "{db}"
         );
@@ -78,7 +78,10 @@ async fn a_partial_capture_takes_less_than_authorized_and_more_is_refused() {
             "{db}"
         );
         assert_eq!(
-            env.refund(&store, &intent.id, "r", 600).await.unwrap().status,
+            env.refund(&store, &intent.id, "r", 600)
+                .await
+                .unwrap()
+                .status_name(),
             "refunded",
             "{db}"
         );
@@ -158,7 +161,7 @@ async fn a_capture_interrupted_by_a_provider_outage_completes_on_retry_with_the_
         );
         assert_eq!(env.ledger("capture").await, 0, "{db}");
         assert_eq!(
-            env.get(&store, &intent.id).await.unwrap().status,
+            env.get(&store, &intent.id).await.unwrap().status_name(),
             "authorized",
             "{db}"
         );
@@ -174,7 +177,7 @@ async fn a_capture_interrupted_by_a_provider_outage_completes_on_retry_with_the_
         );
         let done = env.capture(&store, &intent.id, "c1", 0).await.unwrap();
         assert_eq!(
-            (done.status.as_str(), done.captured_minor),
+            (done.status_name(), done.captured_minor),
             ("captured", 800),
             "{db}"
         );
@@ -189,7 +192,7 @@ async fn void_releases_an_authorization_and_is_idempotent() {
         let store = StoreId::new();
         let intent = env.authorize(auth(&store, "a", APPROVE, 300)).await.unwrap();
         let voided = env.void(&store, &intent.id, "v1").await.unwrap();
-        assert_eq!(voided.status, "voided", "{db}");
+        assert_eq!(voided.status_name(), "voided", "{db}");
         assert_eq!(env.void(&store, &intent.id, "v1").await.unwrap(), voided, "{db}");
         assert_eq!(env.void(&store, &intent.id, "v2").await.unwrap(), voided, "{db}");
         assert_eq!(env.ledger("void").await, 1, "{db}");
@@ -336,15 +339,15 @@ async fn one_store_cannot_see_or_move_another_stores_payments() {
         assert_ne!(other.id, intent.id, "{db}");
         assert_eq!(other.store_id, b.to_string(), "{db}");
         assert_eq!(
-            env.get(&a, &intent.id).await.unwrap().status,
+            env.get(&a, &intent.id).await.unwrap().status_name(),
             "authorized",
             "{db}"
         );
         // A block list entry in one store does not block in another.
         env.service.block_card(&a.to_string(), &card(5)).await.unwrap();
         let blocked = env.authorize(auth(&a, "x", &card(5), 100)).await.unwrap();
-        assert_eq!(blocked.failure_code, "fraud_blocked", "{db}");
+        assert_eq!(blocked.failure_name(), "fraud_blocked", "{db}");
         let fine = env.authorize(auth(&b, "x", &card(5), 100)).await.unwrap();
-        assert_eq!(fine.status, "authorized", "{db}");
+        assert_eq!(fine.status_name(), "authorized", "{db}");
     }
 }

@@ -95,7 +95,7 @@ impl Env {
     /// Authorizes and captures the whole amount.
     pub async fn captured(&self, store: &StoreId, key: &str, amount: i64) -> PaymentIntent {
         let intent = self.authorize(auth(store, key, APPROVE, amount)).await.unwrap();
-        assert_eq!(intent.status, "authorized", "{}", self.backend);
+        assert_eq!(intent.status_name(), "authorized", "{}", self.backend);
         self.capture(store, &intent.id, &format!("cap-{key}"), 0)
             .await
             .unwrap()
@@ -217,5 +217,33 @@ fn generated_cards_pass_the_luhn_check() {
         let c = card(n);
         assert_eq!(c.len(), 16);
         assert!(mercato_runtime::payment_details::luhn_valid(c.as_bytes()), "{c}");
+    }
+}
+
+/// Statuses, failures and decisions by the names the public API gives them, for readable
+/// asserts.
+pub trait Named {
+    fn status_name(&self) -> &'static str;
+    fn failure_name(&self) -> &'static str;
+}
+
+impl Named for PaymentIntent {
+    fn status_name(&self) -> &'static str {
+        mercato_proto::names::intent_status(self.status())
+    }
+
+    fn failure_name(&self) -> &'static str {
+        mercato_proto::names::payment_failure(self.failure()).unwrap_or("")
+    }
+}
+
+/// A fraud decision by its public name.
+pub trait DecisionName {
+    fn decision_name(&self) -> &'static str;
+}
+
+impl DecisionName for FraudAssessment {
+    fn decision_name(&self) -> &'static str {
+        mercato_proto::names::fraud_decision(self.decision())
     }
 }

@@ -43,7 +43,10 @@ impl Caller {
         if user_id.is_empty() {
             return Err(unauthenticated());
         }
-        let role = Role::parse(&caller.role)
+        // Anonymous, or a role this build does not know: may do nothing here.
+        let role = Role::from_proto(caller.role)
+            .ok()
+            .flatten()
             .ok_or_else(|| ServiceError::forbidden("only owners, staff and customers use conversations"))?;
         Ok(Caller {
             user_id: user_id.to_owned(),
@@ -136,7 +139,7 @@ pub struct Message {
     pub conversation_id: ConversationId,
     pub seq: i64,
     pub sender_id: String,
-    pub sender_role: String,
+    pub sender_role: Role,
     pub client_msg_id: String,
     pub body: String,
     pub sent_at_ms: i64,
@@ -149,7 +152,7 @@ impl Message {
             conversation_id: self.conversation_id.to_string(),
             seq: self.seq,
             sender_id: self.sender_id.clone(),
-            sender_role: self.sender_role.clone(),
+            sender_role: self.sender_role.to_proto(),
             client_msg_id: self.client_msg_id.clone(),
             body: self.body.clone(),
             sent_at_ms: self.sent_at_ms,
@@ -310,10 +313,10 @@ mod tests {
     use super::*;
     use mercato_runtime::error::ErrorCode;
 
-    fn caller(user_id: &str, role: &str) -> Option<pb::Caller> {
+    fn caller(user_id: &str, role: i32) -> Option<pb::Caller> {
         Some(pb::Caller {
             user_id: user_id.into(),
-            role: role.into(),
+            role,
         })
     }
 
@@ -325,10 +328,15 @@ mod tests {
     fn a_caller_needs_a_user_id_and_one_of_the_three_roles() {
         let code = |c: Option<pb::Caller>| Caller::from_proto(c.as_ref()).unwrap_err().code;
         assert_eq!(code(None), ErrorCode::Unauthenticated);
-        assert_eq!(code(caller("  ", "staff")), ErrorCode::Unauthenticated);
-        assert_eq!(code(caller("u1", "admin")), ErrorCode::Forbidden);
-        assert_eq!(code(caller("u1", "")), ErrorCode::Forbidden);
-        let staff = Caller::from_proto(caller(" u1 ", "staff").as_ref()).unwrap();
+        let staff = Role::Staff.to_proto();
+        assert_eq!(code(caller("  ", staff)), ErrorCode::Unauthenticated);
+        assert_eq!(
+            code(caller("u1", 42)),
+            ErrorCode::Forbidden,
+            "a role this build does not know"
+        );
+        assert_eq!(code(caller("u1", 0)), ErrorCode::Forbidden, "anonymous");
+        let staff = Caller::from_proto(caller(" u1 ", staff).as_ref()).unwrap();
         assert_eq!((staff.user_id.as_str(), staff.role), ("u1", Role::Staff));
         assert_eq!(staff.may_open().unwrap_err().code, ErrorCode::Forbidden);
     }

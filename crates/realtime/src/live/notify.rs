@@ -12,6 +12,7 @@ use axum::extract::ws::Utf8Bytes;
 use mercato_proto::events::{
     EventEnvelope, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked, StockChanged,
 };
+use mercato_proto::names;
 use mercato_proto::realtime::ChatMessage;
 use mercato_proto::subjects;
 use mercato_runtime::bus::subject_matches;
@@ -56,8 +57,8 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
                 }
                 let event = format!("order.{}", name.strip_prefix("order_").unwrap_or(name));
                 let data = json!({
-                    "order_id": o.id, "status": o.status, "total_minor": o.total_minor,
-                    "currency": o.currency, "failure_code": o.failure_code,
+                    "order_id": o.id, "status": names::order_status(o.status()), "total_minor": o.total_minor,
+                    "currency": o.currency, "failure_code": names::failure_code(o.failure_code()),
                     "refunded_minor": o.refunded_minor, "version": o.version,
                 });
                 let mut pushes = vec![event_push(&staff, &event, &data, at)];
@@ -75,7 +76,8 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
                     let event = format!("payment.{}", name.trim_start_matches("payment_"));
                     let data = json!({
                         "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
-                        "currency": i.currency, "status": i.status, "failure_code": i.failure_code,
+                        "currency": i.currency, "status": names::intent_status(i.status()),
+                        "failure_code": names::payment_failure(i.failure()),
                         "card_last4": i.card_last4,
                     });
                     vec![event_push(&format!("staff:{store}"), &event, &data, at)]
@@ -133,7 +135,7 @@ pub fn message_push(m: &ChatMessage, occurred_at_ms: i64) -> Push {
 pub fn message_frame(channel: &str, m: &ChatMessage) -> Value {
     json!({
         "type": "message", "channel": channel, "seq": m.seq, "id": m.id, "sender_id": m.sender_id,
-        "sender_role": m.sender_role, "client_msg_id": m.client_msg_id, "body": m.body,
+        "sender_role": names::role_value(m.sender_role), "client_msg_id": m.client_msg_id, "body": m.body,
         "sent_at_ms": m.sent_at_ms,
     })
 }
@@ -182,7 +184,7 @@ mod tests {
         let order = Order {
             id: "o1".into(),
             customer_id: "u1".into(),
-            status: "confirmed".into(),
+            status: mercato_proto::orders::OrderStatus::Confirmed.into(),
             ..Default::default()
         };
         let e = envelope(
@@ -195,6 +197,7 @@ mod tests {
         let frame: Value = serde_json::from_str(pushes[1].text.as_str()).unwrap();
         assert_eq!(frame["event"], "order.confirmed");
         assert_eq!(frame["data"]["order_id"], "o1");
+        assert_eq!(frame["data"]["status"], "confirmed", "by its public name");
         assert_eq!(pushes[0].occurred_at_ms, 42);
     }
 

@@ -375,7 +375,7 @@ impl Session {
 pub(super) fn caller(claims: &Claims) -> Caller {
     Caller {
         user_id: claims.sub.clone(),
-        role: claims.role.as_str().to_owned(),
+        role: claims.role.to_proto(),
     }
 }
 

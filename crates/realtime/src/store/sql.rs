@@ -14,6 +14,7 @@ use crate::domain::{
     NewMessage,
 };
 use crate::events;
+use mercato_runtime::auth::Role;
 use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox;
@@ -84,7 +85,8 @@ fn message(conversation_id: &ConversationId, row: MessageRow) -> Result<Message,
         conversation_id: *conversation_id,
         seq,
         sender_id,
-        sender_role,
+        sender_role: Role::parse(&sender_role)
+            .ok_or_else(|| StoreError::Corrupt(format!("message sender role {sender_role:?}")))?,
         client_msg_id,
         body,
         sent_at_ms,
@@ -265,7 +267,7 @@ impl ConversationStore for SqlConversationStore {
                     conversation_id: m.conversation_id,
                     seq,
                     sender_id: m.sender_id.clone(),
-                    sender_role: m.sender_role.as_str().to_owned(),
+                    sender_role: m.sender_role,
                     client_msg_id: m.client_msg_id.clone(),
                     body: m.body.clone(),
                     sent_at_ms: now_ms,
@@ -280,7 +282,7 @@ impl ConversationStore for SqlConversationStore {
                         &stored.seq,
                         &stored.id,
                         &stored.sender_id,
-                        &stored.sender_role,
+                        &stored.sender_role.as_str(),
                         &stored.client_msg_id,
                         &stored.body,
                         &stored.sent_at_ms,

@@ -1,0 +1,207 @@
+//! The orders contract at the edge: the domain's carts, orders and events as `orders.proto`
+//! messages, and the caller a request names as the domain's [`Caller`]. The domain knows no
+//! wire format; every conversion is here.
+
+use crate::domain::{Caller, Cart, CartStatus, EventData, FailureCode, Order, OrderEvent, OrderStatus, Role};
+use mercato_proto::common::Role as ProtoRole;
+use mercato_proto::orders as pb;
+use mercato_runtime::error::ServiceError;
+
+/// The caller a request names. A user id with no role (or a role with no user id), or a role
+/// this build does not know, is refused: nothing falls back to some role silently.
+pub fn caller(c: Option<&pb::Caller>) -> Result<Caller, ServiceError> {
+    let Some(c) = c else {
+        return Ok(Caller::default());
+    };
+    let user_id = c.user_id.trim().to_owned();
+    let role = match ProtoRole::try_from(c.role) {
+        Ok(ProtoRole::Anonymous) => Role::Anonymous,
+        Ok(ProtoRole::Customer) => Role::Customer,
+        Ok(ProtoRole::Staff) => Role::Staff,
+        Ok(ProtoRole::Owner) => Role::Owner,
+        Err(_) => {
+            return Err(ServiceError::invalid_request(format!(
+                "unknown caller role {}",
+                c.role
+            )));
+        }
+    };
+    if user_id.is_empty() != (role == Role::Anonymous) {
+        return Err(ServiceError::invalid_request(
+            "a caller has a user id exactly when it has a role",
+        ));
+    }
+    Ok(Caller {
+        user_id,
+        role,
+        cart_token: c.cart_token.clone(),
+    })
+}
+
+/// A cart as the contract sends it; `token` only in the answer that created an anonymous cart.
+pub fn cart(cart: &Cart, token: Option<&str>) -> pb::Cart {
+    pb::Cart {
+        id: cart.id.to_string(),
+        store_id: cart.store_id.to_string(),
+        cart_token: token.unwrap_or_default().to_owned(),
+        customer_id: cart.customer_id.clone(),
+        lines: cart
+            .lines
+            .iter()
+            .map(|l| pb::CartLine {
+                sku: l.sku.clone(),
+                product_id: l.product_id.clone(),
+                title: l.title.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                line_total_minor: l.total_minor(),
+            })
+            .collect(),
+        currency: cart.currency.clone(),
+        total_minor: cart.total_minor(),
+        status: cart_status(cart.status).into(),
+        updated_at_ms: cart.updated_at_ms,
+    }
+}
+
+fn cart_status(status: CartStatus) -> pb::CartStatus {
+    match status {
+        CartStatus::Open => pb::CartStatus::Open,
+        CartStatus::CheckedOut => pb::CartStatus::CheckedOut,
+        CartStatus::Merged => pb::CartStatus::Merged,
+    }
+}
+
+/// An order as the contract sends it.
+pub fn order(order: &Order) -> pb::Order {
+    pb::Order {
+        id: order.id.clone(),
+        store_id: order.store_id.clone(),
+        customer_id: order.customer_id.clone(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| pb::OrderLine {
+                sku: l.sku.clone(),
+                product_id: l.product_id.clone(),
+                title: l.title.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                refunded_quantity: l.refunded_quantity,
+            })
+            .collect(),
+        currency: order.currency.clone(),
+        total_minor: order.total_minor,
+        status: order_status(order.status).into(),
+        failure_code: order
+            .failure_code
+            .map_or(pb::FailureCode::None, failure_code)
+            .into(),
+        payment_intent_id: order.payment_intent_id.clone(),
+        refunded_minor: order.refunded_minor,
+        created_at_ms: order.created_at_ms,
+        updated_at_ms: order.updated_at_ms,
+        version: order.version,
+    }
+}
+
+fn order_status(status: OrderStatus) -> pb::OrderStatus {
+    match status {
+        OrderStatus::Pending => pb::OrderStatus::Pending,
+        OrderStatus::Confirmed => pb::OrderStatus::Confirmed,
+        OrderStatus::Failed => pb::OrderStatus::Failed,
+        OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+        OrderStatus::Refunded => pb::OrderStatus::Refunded,
+        OrderStatus::PartiallyRefunded => pb::OrderStatus::PartiallyRefunded,
+    }
+}
+
+fn failure_code(code: FailureCode) -> pb::FailureCode {
+    match code {
+        FailureCode::OutOfStock => pb::FailureCode::OutOfStock,
+        FailureCode::PaymentDeclined => pb::FailureCode::PaymentDeclined,
+        FailureCode::FraudBlocked => pb::FailureCode::FraudBlocked,
+        FailureCode::PaymentInvalid => pb::FailureCode::PaymentInvalid,
+        FailureCode::PaymentFailed => pb::FailureCode::PaymentFailed,
+        FailureCode::StockCommitFailed => pb::FailureCode::StockCommitFailed,
+        FailureCode::PaymentCaptureFailed => pb::FailureCode::PaymentCaptureFailed,
+    }
+}
+
+/// One entry of an order's history as the contract sends it.
+pub fn event(event: &OrderEvent) -> Result<pb::OrderEvent, ServiceError> {
+    Ok(pb::OrderEvent {
+        sequence: event.sequence,
+        kind: event.data.kind().to_owned(),
+        at_ms: event.at_ms,
+        data_json: event_json(&event.data)?,
+    })
+}
+
+/// An event's details as JSON; a value that does not serialize is an error, never an empty
+/// string.
+fn event_json(data: &EventData) -> Result<String, ServiceError> {
+    serde_json::to_string(data).map_err(|e| ServiceError::internal(format!("order event to JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proto(user_id: &str, role: ProtoRole) -> pb::Caller {
+        pb::Caller {
+            user_id: user_id.into(),
+            role: role.into(),
+            cart_token: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_caller_role_is_taken_as_the_contract_says_or_refused() {
+        assert_eq!(caller(None).unwrap().role, Role::Anonymous);
+        assert_eq!(
+            caller(Some(&proto("", ProtoRole::Anonymous))).unwrap().role,
+            Role::Anonymous
+        );
+        assert_eq!(
+            caller(Some(&proto("u", ProtoRole::Owner))).unwrap().role,
+            Role::Owner
+        );
+        assert_eq!(
+            caller(Some(&proto("u", ProtoRole::Staff))).unwrap().role,
+            Role::Staff
+        );
+        assert_eq!(
+            caller(Some(&proto("u", ProtoRole::Customer))).unwrap().role,
+            Role::Customer
+        );
+        let unknown = pb::Caller {
+            user_id: "u".into(),
+            role: 42,
+            cart_token: String::new(),
+        };
+        assert!(caller(Some(&unknown)).is_err(), "not taken for a customer");
+        assert!(
+            caller(Some(&proto("u", ProtoRole::Anonymous))).is_err(),
+            "a user with no role"
+        );
+        assert!(
+            caller(Some(&proto("", ProtoRole::Owner))).is_err(),
+            "a role with no user"
+        );
+    }
+
+    #[test]
+    fn an_order_carries_its_status_and_failure_as_contract_values() {
+        let mut o = Order {
+            status: OrderStatus::Failed,
+            failure_code: Some(FailureCode::FraudBlocked),
+            ..Order::default()
+        };
+        let message = order(&o);
+        assert_eq!(message.status(), pb::OrderStatus::Failed);
+        assert_eq!(message.failure_code(), pb::FailureCode::FraudBlocked);
+        o.failure_code = None;
+        assert_eq!(order(&o).failure_code(), pb::FailureCode::None);
+    }
+}

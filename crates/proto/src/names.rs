@@ -1,0 +1,122 @@
+//! The lower-case names the public APIs (REST bodies, WebSocket pushes) give the contracts'
+//! enum values: one table per enum, matched exhaustively, so adding a value fails to compile
+//! until it has a name. `UNSPECIFIED` values (only a newer contract than this build could
+//! send one) are named `unknown`, never taken for some other value.
+
+use crate::{common, orders, payments};
+
+/// `owner`, `staff`, `customer` or `anonymous`.
+pub fn role(role: common::Role) -> &'static str {
+    match role {
+        common::Role::Owner => "owner",
+        common::Role::Staff => "staff",
+        common::Role::Customer => "customer",
+        common::Role::Anonymous => "anonymous",
+    }
+}
+
+/// A role carried as its number; a number this build does not know is `unknown`.
+pub fn role_value(value: i32) -> &'static str {
+    common::Role::try_from(value).map_or("unknown", role)
+}
+
+pub fn cart_status(status: orders::CartStatus) -> &'static str {
+    match status {
+        orders::CartStatus::Open => "open",
+        orders::CartStatus::CheckedOut => "checked_out",
+        orders::CartStatus::Merged => "merged",
+        orders::CartStatus::Unspecified => "unknown",
+    }
+}
+
+pub fn order_status(status: orders::OrderStatus) -> &'static str {
+    match status {
+        orders::OrderStatus::Pending => "pending",
+        orders::OrderStatus::Confirmed => "confirmed",
+        orders::OrderStatus::Failed => "failed",
+        orders::OrderStatus::Cancelled => "cancelled",
+        orders::OrderStatus::Refunded => "refunded",
+        orders::OrderStatus::PartiallyRefunded => "partially_refunded",
+        orders::OrderStatus::Unspecified => "unknown",
+    }
+}
+
+/// Why a checkout failed; `None` when it did not.
+pub fn failure_code(code: orders::FailureCode) -> Option<&'static str> {
+    Some(match code {
+        orders::FailureCode::None => return None,
+        orders::FailureCode::OutOfStock => "out_of_stock",
+        orders::FailureCode::PaymentDeclined => "payment_declined",
+        orders::FailureCode::FraudBlocked => "fraud_blocked",
+        orders::FailureCode::PaymentInvalid => "payment_invalid",
+        orders::FailureCode::PaymentFailed => "payment_failed",
+        orders::FailureCode::StockCommitFailed => "stock_commit_failed",
+        orders::FailureCode::PaymentCaptureFailed => "payment_capture_failed",
+    })
+}
+
+pub fn intent_status(status: payments::IntentStatus) -> &'static str {
+    match status {
+        payments::IntentStatus::Pending => "pending",
+        payments::IntentStatus::Authorized => "authorized",
+        payments::IntentStatus::Declined => "declined",
+        payments::IntentStatus::Failed => "failed",
+        payments::IntentStatus::Captured => "captured",
+        payments::IntentStatus::PartiallyRefunded => "partially_refunded",
+        payments::IntentStatus::Refunded => "refunded",
+        payments::IntentStatus::Voided => "voided",
+        payments::IntentStatus::Unspecified => "unknown",
+    }
+}
+
+/// Why an authorization was declined or failed; `None` when it was not.
+pub fn payment_failure(failure: payments::PaymentFailure) -> Option<&'static str> {
+    Some(match failure {
+        payments::PaymentFailure::None => return None,
+        payments::PaymentFailure::CardDeclined => "card_declined",
+        payments::PaymentFailure::InsufficientFunds => "insufficient_funds",
+        payments::PaymentFailure::FraudBlocked => "fraud_blocked",
+        payments::PaymentFailure::ProviderUnavailable => "provider_unavailable",
+    })
+}
+
+pub fn fraud_decision(decision: payments::FraudDecision) -> &'static str {
+    match decision {
+        payments::FraudDecision::Allow => "allow",
+        payments::FraudDecision::Flag => "flag",
+        payments::FraudDecision::Block => "block",
+        payments::FraudDecision::Unspecified => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_the_contract_name_without_its_prefix_in_lower_case() {
+        for value in 0..=3 {
+            let r = common::Role::try_from(value).unwrap();
+            assert_eq!(
+                r.as_str_name().strip_prefix("ROLE_").unwrap().to_lowercase(),
+                role(r)
+            );
+        }
+        for value in 1..=6 {
+            let s = orders::OrderStatus::try_from(value).unwrap();
+            let contract = s.as_str_name().strip_prefix("ORDER_STATUS_").unwrap();
+            assert_eq!(contract.to_lowercase(), order_status(s));
+        }
+        for value in 1..=7 {
+            let c = orders::FailureCode::try_from(value).unwrap();
+            let contract = c.as_str_name().strip_prefix("FAILURE_CODE_").unwrap();
+            assert_eq!(Some(contract.to_lowercase().as_str()), failure_code(c));
+        }
+        for value in 1..=8 {
+            let s = payments::IntentStatus::try_from(value).unwrap();
+            let contract = s.as_str_name().strip_prefix("INTENT_STATUS_").unwrap();
+            assert_eq!(contract.to_lowercase(), intent_status(s));
+        }
+        assert_eq!(role_value(42), "unknown");
+    }
+}
