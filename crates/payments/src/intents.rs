@@ -54,6 +54,7 @@ impl PaymentsService {
                         email: &input.email,
                         billing_country: &input.billing_country,
                         shipping_country: &input.shipping_country,
+                        client_ip: &input.client_ip,
                     },
                 )
                 .await?;
@@ -69,6 +70,7 @@ impl PaymentsService {
                 card_hash: card_hash.clone(),
                 customer_id: input.customer_id.clone(),
                 email: input.email.clone(),
+                client_ip: input.client_ip.clone(),
                 fraud,
                 provider_reference: String::new(),
                 settle_kind: Settlement::None,

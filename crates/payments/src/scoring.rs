@@ -20,6 +20,8 @@ pub(crate) struct Signals<'a> {
     pub email: &'a str,
     pub billing_country: &'a str,
     pub shipping_country: &'a str,
+    /// A public address, or empty.
+    pub client_ip: &'a str,
 }
 
 impl PaymentsService {
@@ -42,6 +44,7 @@ impl PaymentsService {
                     email: &input.email,
                     billing_country: &input.billing_country,
                     shipping_country: &input.shipping_country,
+                    client_ip: &input.client_ip,
                 },
             )
             .await?;
@@ -58,10 +61,12 @@ impl PaymentsService {
                 &FraudQuery {
                     customer_id: s.customer_id,
                     card_hash: s.card_hash,
+                    client_ip: s.client_ip,
                     email: s.email,
                     currency: s.currency,
                     customer_since: now - fraud::CUSTOMER_WINDOW_MS,
                     card_since: now - fraud::CARD_WINDOW_MS,
+                    ip_since: now - fraud::IP_WINDOW_MS,
                     history_size: fraud::HISTORY_SIZE,
                 },
             )
@@ -70,6 +75,7 @@ impl PaymentsService {
         let stats = FraudStats {
             customer_attempts: count(history.customer_attempts),
             card_attempts: count(history.card_attempts),
+            ip_attempts: count(history.ip_attempts),
             history_count: count(amounts.len() as i64),
             history_median: fraud::median(&mut amounts),
             card_blocked: history.card_blocked,

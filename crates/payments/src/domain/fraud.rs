@@ -9,18 +9,28 @@
 //! | `blocklisted_email`       | the email is on the store's block list                    | 100    |
 //! | `velocity_customer`       | ≥ 5 earlier attempts by the customer in 10 minutes (≥ 10: 80) | 50 |
 //! | `velocity_card`           | ≥ 5 earlier attempts with the card in 1 hour (≥ 10: 80)   | 50     |
+//! | `velocity_ip`             | ≥ 10 earlier attempts from the shopper's public address in 10 minutes (≥ 25: 80) | 50 |
 //! | `amount_anomaly`          | > 5 × the median of the store's last 100 authorizations, once there are ≥ 20 | 50 |
 //! | `email_domain_disposable` | the email's domain is a known throw-away one              | 30     |
 //! | `country_mismatch`        | billing and shipping countries differ                     | 25     |
 //!
 //! The score is the sum, capped at 100; `block` from 80, `flag` from 50, else `allow`.
+//!
+//! The address signal counts only public addresses ([`counts_for_velocity`]): a loopback,
+//! private or link-local address is a proxy's or a test's, shared by every shopper behind it.
+//! Its thresholds are higher than the customer's because households and offices share one.
 
 /// Attempts before a velocity signal counts, and before it blocks on its own.
 pub const VELOCITY_FLAG: u32 = 5;
 pub const VELOCITY_BLOCK: u32 = 10;
+/// Attempts from one address before its signal counts, and before it blocks on its own.
+pub const IP_VELOCITY_FLAG: u32 = 10;
+pub const IP_VELOCITY_BLOCK: u32 = 25;
 /// The customer window and the card window, in milliseconds.
 pub const CUSTOMER_WINDOW_MS: i64 = 10 * 60 * 1000;
 pub const CARD_WINDOW_MS: i64 = 60 * 60 * 1000;
+/// The address window, in milliseconds.
+pub const IP_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// How many recent authorizations the amount baseline is taken from, and how many it needs.
 pub const HISTORY_SIZE: i64 = 100;
 pub const HISTORY_MIN: u32 = 20;
@@ -61,6 +71,8 @@ pub struct FraudStats {
     pub customer_attempts: u32,
     /// Earlier attempts with this card in the last hour.
     pub card_attempts: u32,
+    /// Earlier attempts from this public address in the last 10 minutes (0 without one).
+    pub ip_attempts: u32,
     /// Successful authorizations in the baseline (at most 100), and their median amount.
     pub history_count: u32,
     pub history_median: i64,
@@ -79,9 +91,10 @@ pub enum Reason {
     AmountAnomaly = 4,
     EmailDomainDisposable = 5,
     CountryMismatch = 6,
+    VelocityIp = 7,
 }
 
-const ALL_REASONS: [Reason; 7] = [
+const ALL_REASONS: [Reason; 8] = [
     Reason::BlocklistedCard,
     Reason::BlocklistedEmail,
     Reason::VelocityCustomer,
@@ -89,6 +102,7 @@ const ALL_REASONS: [Reason; 7] = [
     Reason::AmountAnomaly,
     Reason::EmailDomainDisposable,
     Reason::CountryMismatch,
+    Reason::VelocityIp,
 ];
 
 impl Reason {
@@ -101,6 +115,7 @@ impl Reason {
             Reason::AmountAnomaly => "amount_anomaly",
             Reason::EmailDomainDisposable => "email_domain_disposable",
             Reason::CountryMismatch => "country_mismatch",
+            Reason::VelocityIp => "velocity_ip",
         }
     }
 
@@ -221,6 +236,14 @@ pub fn score(input: &FraudInput<'_>, stats: &FraudStats) -> Assessment {
         };
         add(Reason::VelocityCard, p);
     }
+    if stats.ip_attempts >= IP_VELOCITY_FLAG {
+        let p = if stats.ip_attempts >= IP_VELOCITY_BLOCK {
+            80
+        } else {
+            50
+        };
+        add(Reason::VelocityIp, p);
+    }
     if stats.history_count >= HISTORY_MIN
         && stats.history_median > 0
         && input.amount_minor > stats.history_median.saturating_mul(ANOMALY_FACTOR)
@@ -241,6 +264,25 @@ pub fn score(input: &FraudInput<'_>, stats: &FraudStats) -> Assessment {
         score,
         reasons,
         decision: Decision::for_score(score),
+    }
+}
+
+/// Whether attempts from `ip` say something about one shopper: not a loopback, private
+/// (RFC 1918, IPv6 unique-local), link-local or unspecified address, which a proxy or a test
+/// shares between everyone behind it.
+pub fn counts_for_velocity(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => counts_for_velocity(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
+        },
     }
 }
 
@@ -317,6 +359,41 @@ mod tests {
         let a = score(&input(1), &card);
         assert_eq!(a.decision, Decision::Block);
         assert!(a.reasons.contains(Reason::VelocityCard));
+    }
+
+    #[test]
+    fn a_busy_address_flags_at_ten_earlier_attempts_and_blocks_at_twenty_five() {
+        let stats = |n| FraudStats {
+            ip_attempts: n,
+            ..Default::default()
+        };
+        assert_eq!(score(&input(1), &stats(9)).decision, Decision::Allow);
+        let flagged = score(&input(1), &stats(10));
+        assert_eq!(flagged.decision, Decision::Flag);
+        assert!(flagged.reasons.contains(Reason::VelocityIp));
+        assert_eq!(score(&input(1), &stats(25)).decision, Decision::Block);
+        assert_eq!(Reason::parse("velocity_ip"), Some(Reason::VelocityIp));
+    }
+
+    #[test]
+    fn only_public_addresses_count_for_velocity() {
+        for public in ["203.0.113.7", "8.8.8.8", "2001:db8::1", "::ffff:203.0.113.7"] {
+            assert!(counts_for_velocity(public.parse().unwrap()), "{public}");
+        }
+        for shared in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.9",
+            "172.16.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!counts_for_velocity(shared.parse().unwrap()), "{shared}");
+        }
     }
 
     #[test]

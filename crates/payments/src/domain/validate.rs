@@ -1,6 +1,6 @@
 //! Request validation: every bad field reported at once, values normalised once.
 
-use super::CardNumber;
+use super::{CardNumber, fraud};
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
@@ -25,7 +25,9 @@ pub struct AuthorizeInput {
     /// Upper case ISO 3166 alpha-2, or empty.
     pub billing_country: String,
     pub shipping_country: String,
-    pub ip: String,
+    /// The shopper's address when it is a public one (see [`fraud::counts_for_velocity`]), in
+    /// canonical form; empty otherwise.
+    pub client_ip: String,
 }
 
 /// A validated fraud-scoring request; the card is optional there.
@@ -38,6 +40,7 @@ pub struct ScoreInput {
     pub email: String,
     pub billing_country: String,
     pub shipping_country: String,
+    pub client_ip: String,
 }
 
 pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceError> {
@@ -51,7 +54,7 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
     let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
     let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
     let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
-    let ip = text(&mut v, "ip", &r.ip);
+    let client_ip = client_ip(&mut v, &r.ip);
     v.finish()?;
     match (currency, card) {
         (Some(currency), Some(card)) => Ok(AuthorizeInput {
@@ -64,7 +67,7 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
             email,
             billing_country,
             shipping_country,
-            ip,
+            client_ip,
         }),
         _ => Err(ServiceError::validation("invalid request")),
     }
@@ -84,7 +87,7 @@ pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
     let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
     let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
     let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
-    text(&mut v, "ip", &r.ip);
+    let client_ip = client_ip(&mut v, &r.ip);
     v.finish()?;
     match (currency, card) {
         (Some(currency), Some(card)) => Ok(ScoreInput {
@@ -95,8 +98,26 @@ pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
             email,
             billing_country,
             shipping_country,
+            client_ip,
         }),
         _ => Err(ServiceError::validation("invalid request")),
+    }
+}
+
+/// The `ip` field: empty, or an IP address (anything else is refused); kept only when it is
+/// public, as the address signal counts only those.
+fn client_ip(v: &mut Validator, ip: &str) -> String {
+    let ip = ip.trim();
+    if ip.is_empty() {
+        return String::new();
+    }
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(address) if fraud::counts_for_velocity(address) => address.to_string(),
+        Ok(_) => String::new(),
+        Err(_) => {
+            v.add("ip", "must be an IP address");
+            String::new()
+        }
     }
 }
 

@@ -86,4 +86,11 @@ pub const MIGRATIONS: &[Migration] = &[
               CREATE INDEX payment_intents_history
                 ON payment_intents (store_id, currency, created_at, status, amount_minor);",
     },
+    // The shopper's public address, for the address velocity signal; empty when there is none
+    // (a private or loopback address says nothing about the shopper).
+    Migration {
+        name: "0004_client_ip",
+        sql: "ALTER TABLE payment_intents ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
+              CREATE INDEX payment_intents_client_ip ON payment_intents (store_id, client_ip, created_at);",
+    },
 ];

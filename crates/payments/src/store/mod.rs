@@ -61,6 +61,8 @@ pub struct IntentRecord {
     pub card_hash: String,
     pub customer_id: String,
     pub email: String,
+    /// The shopper's public IP address, or empty.
+    pub client_ip: String,
     pub fraud: Assessment,
     /// The provider's id of the authorization, once approved.
     pub provider_reference: String,
@@ -193,6 +195,7 @@ pub struct RefundRecord {
 pub struct FraudHistory {
     pub customer_attempts: i64,
     pub card_attempts: i64,
+    pub ip_attempts: i64,
     /// Amounts of the store's most recent successful authorizations in the currency.
     pub recent_amounts: Vec<i64>,
     pub card_blocked: bool,
@@ -206,11 +209,14 @@ pub struct FraudQuery<'a> {
     pub customer_id: &'a str,
     /// Empty: no card signal.
     pub card_hash: &'a str,
+    /// Empty: no address signal.
+    pub client_ip: &'a str,
     pub email: &'a str,
     pub currency: &'a str,
     /// Attempts created at or after these instants count.
     pub customer_since: i64,
     pub card_since: i64,
+    pub ip_since: i64,
     pub history_size: i64,
 }
 

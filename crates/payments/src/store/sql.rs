@@ -30,14 +30,15 @@ impl SqlPaymentsStore {
 const INTENT_COLUMNS: &str = "id, store_id, order_id, idempotency_key, amount_minor, currency, \
      status, captured_minor, refunded_minor, card_last4, card_hash, customer_id, email, \
      failure_code, fraud_score, fraud_reasons, fraud_decision, provider_reference, settle_kind, \
-     settle_key, settle_minor, version, created_at, updated_at";
+     settle_key, settle_minor, version, created_at, updated_at, client_ip";
 
 const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, store_id, order_id, idempotency_key, \
      amount_minor, currency, status, captured_minor, refunded_minor, card_last4, card_hash, \
      customer_id, email, failure_code, fraud_score, fraud_reasons, fraud_decision, \
-     provider_reference, settle_kind, settle_key, settle_minor, version, created_at, updated_at) \
+     provider_reference, settle_kind, settle_key, settle_minor, version, created_at, updated_at, \
+     client_ip) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24) ON CONFLICT (store_id, idempotency_key) DO NOTHING";
+     $20, $21, $22, $23, $24, $25) ON CONFLICT (store_id, idempotency_key) DO NOTHING";
 
 /// Only the fields that can change; the WHERE clause carries the version that was read.
 const UPDATE_INTENT: &str = "UPDATE payment_intents SET status = $1, captured_minor = $2, \
@@ -71,6 +72,7 @@ struct IntentRow {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    client_ip: String,
 }
 
 fn column<T: FromValue>(row: &dyn RowAccess, index: usize) -> Result<T, DbError> {
@@ -107,6 +109,7 @@ impl FromRow for IntentRow {
             version: column(row, 21)?,
             created_at: column(row, 22)?,
             updated_at: column(row, 23)?,
+            client_ip: column(row, 24)?,
         })
     }
 }
@@ -144,6 +147,7 @@ fn intent_record(row: IntentRow) -> Result<IntentRecord, StoreError> {
         card_hash: row.card_hash,
         customer_id: row.customer_id,
         email: row.email,
+        client_ip: row.client_ip,
         provider_reference: row.provider_reference,
         settle_key: row.settle_key,
         settle_minor: row.settle_minor,
@@ -260,6 +264,7 @@ impl PaymentsStore for SqlPaymentsStore {
                         &i.version,
                         &i.created_at,
                         &i.updated_at,
+                        &i.client_ip,
                     ],
                 );
                 match inserted {
@@ -412,34 +417,41 @@ impl PaymentsStore for SqlPaymentsStore {
         let store = *store;
         let customer_id = q.customer_id.to_owned();
         let card_hash = q.card_hash.to_owned();
+        let client_ip = q.client_ip.to_owned();
         let email = q.email.to_owned();
         let currency = q.currency.to_owned();
-        let (customer_since, card_since, history_size) = (q.customer_since, q.card_since, q.history_size);
+        let (customer_since, card_since, ip_since) = (q.customer_since, q.card_since, q.ip_since);
+        let history_size = q.history_size;
         self.db
             .read("fraud_history", move |tx| {
                 // One round trip for the counts; an empty customer or card matches nothing. The
                 // emptiness tests name the parameter, not the column, so that both engines check
                 // them once before the scan: `customer_id <> ''` let every anonymous checkout
                 // walk the index entries of all earlier anonymous payments.
-                let (customer, card, card_blocked, email_blocked): (i64, i64, i64, i64) = tx.query_one(
-                    "SELECT \
+                let (customer, card, ip, card_blocked, email_blocked): (i64, i64, i64, i64, i64) = tx
+                    .query_one(
+                        "SELECT \
                        (SELECT COUNT(*) FROM payment_intents WHERE $2 <> '' AND store_id = $1 \
                           AND customer_id = $2 AND created_at >= $3), \
                        (SELECT COUNT(*) FROM payment_intents WHERE $4 <> '' AND store_id = $1 \
                           AND card_hash = $4 AND created_at >= $5), \
+                       (SELECT COUNT(*) FROM payment_intents WHERE $7 <> '' AND store_id = $1 \
+                          AND client_ip = $7 AND created_at >= $8), \
                        (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
                           AND value = $4), \
                        (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \
                           AND value = $6 AND value <> '')",
-                    &[
-                        &store,
-                        &customer_id,
-                        &customer_since,
-                        &card_hash,
-                        &card_since,
-                        &email,
-                    ],
-                )?;
+                        &[
+                            &store,
+                            &customer_id,
+                            &customer_since,
+                            &card_hash,
+                            &card_since,
+                            &email,
+                            &client_ip,
+                            &ip_since,
+                        ],
+                    )?;
                 let amounts: Vec<(i64,)> = tx.query_all(
                     "SELECT amount_minor FROM payment_intents WHERE store_id = $1 AND currency = $2 \
                      AND status IN ('authorized', 'captured', 'partially_refunded', 'refunded', 'voided') \
@@ -449,6 +461,7 @@ impl PaymentsStore for SqlPaymentsStore {
                 Ok(FraudHistory {
                     customer_attempts: customer,
                     card_attempts: card,
+                    ip_attempts: ip,
                     recent_amounts: amounts.into_iter().map(|(a,)| a).collect(),
                     card_blocked: card_blocked > 0,
                     email_blocked: email_blocked > 0,

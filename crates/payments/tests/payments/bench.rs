@@ -27,6 +27,7 @@ async fn fraud_scores_per_second() {
         let stats = FraudStats {
             customer_attempts: i % 12,
             card_attempts: i % 7,
+            ip_attempts: i % 13,
             history_count: 100,
             history_median: 1500,
             card_blocked: i % 101 == 0,

@@ -23,6 +23,41 @@ fn decision(a: &FraudAssessment) -> (&str, Vec<&str>) {
     (a.decision_name(), a.reasons.iter().map(String::as_str).collect())
 }
 
+/// Many customers and cards from one public address: flagged from the tenth earlier attempt,
+/// blocked from the twenty-fifth; the same from a private address (a proxy) counts for nothing,
+/// and an address that is not one is refused.
+#[tokio::test]
+async fn one_public_address_authorizing_too_often_is_flagged_then_blocked_but_a_private_one_is_not() {
+    for env in envs().await {
+        let db = env.backend;
+        let store = StoreId::new();
+        let mut reasons = Vec::new();
+        for i in 0..26u64 {
+            let mut r = auth(&store, &format!("ip{i}"), &card(100 + i), 100);
+            r.ip = " 203.0.113.7 ".into();
+            let fraud = env.authorize(r).await.unwrap().fraud.unwrap();
+            reasons.push((
+                fraud.decision_name(),
+                fraud.reasons.contains(&"velocity_ip".to_owned()),
+            ));
+        }
+        assert_eq!(reasons[9], ("allow", false), "{db}: nine earlier attempts");
+        assert_eq!(reasons[10], ("flag", true), "{db}: ten earlier attempts");
+        assert_eq!(reasons[25], ("block", true), "{db}: twenty-five earlier attempts");
+        for i in 0..12u64 {
+            let mut r = auth(&store, &format!("proxy{i}"), &card(200 + i), 100);
+            r.ip = "192.168.1.20".into();
+            let fraud = env.authorize(r).await.unwrap().fraud.unwrap();
+            assert_eq!(fraud.decision_name(), "allow", "{db}: attempt {i} behind a proxy");
+        }
+        let mut bad = auth(&store, "bad-ip", &card(300), 100);
+        bad.ip = "not-an-address".into();
+        let refused = env.authorize(bad).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::ValidationFailed, "{db}");
+        assert_eq!(refused.fields[0].field, "ip", "{db}");
+    }
+}
+
 #[tokio::test]
 async fn a_customer_authorizing_too_often_is_flagged_and_then_blocked_without_reaching_the_provider() {
     for env in envs().await {

@@ -64,7 +64,8 @@ pub fn auth(store: &StoreId, key: &str, card: &str, amount: i64) -> AuthorizeReq
         email: "ann@example.com".to_owned(),
         billing_country: "DE".to_owned(),
         shipping_country: "DE".to_owned(),
-        ip: "192.0.2.1".to_owned(),
+        // A private address, as behind a proxy: no address signal (the address tests set one).
+        ip: "10.0.0.1".to_owned(),
     }
 }
 
