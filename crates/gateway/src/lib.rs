@@ -8,8 +8,11 @@
 //!
 //! - [`router`] assembles routes and the middleware stack, one commented layer per line.
 //! - `state`: the clients, the token verifier and the store-slug cache.
-//! - `access`: who is calling (bearer token) and what they may do in which store; `limits`: the
-//!   per-client rate limit; `client_addr`: the client's address, through trusted proxies only.
+//! - `access`: the `StoreScope<A>` extractor, the one owner of tenancy and roles: it resolves
+//!   the `{store}` slug, checks that the bearer token is that store's and that its role is one
+//!   the route admits (`Public`, `Anyone`, `Member`, `Customer`, `Staff`, `Owner`); `limits`:
+//!   the per-client rate limit; `client_addr`: the client's address, through trusted proxies
+//!   only.
 //! - `extract`: JSON, form and query extractors whose rejections are problem documents;
 //!   `problems`: the request-head limits (414, 431), and problem documents for the errors the
 //!   framework answers by itself.

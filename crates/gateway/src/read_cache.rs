@@ -20,7 +20,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
-use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 use metrics::Counter;
 use serde::Serialize;
@@ -230,23 +229,21 @@ impl ReadCache {
         }
     }
 
-    /// Answers a public read the edge did not find current ([`answer_cached`]): resolves the
-    /// store, notes its generation, runs `fetch` and caches the view it returns.
+    /// Answers a public read the edge did not find current ([`answer_cached`]): notes the
+    /// store's generation, runs `fetch` for the store and caches the view it returns.
     pub async fn read<V, Fut>(
         &self,
         condition: &ReadCondition,
-        store: impl Future<Output = Result<Store, ServiceError>>,
-        fetch: impl FnOnce(Store) -> Fut,
+        store_id: String,
+        fetch: impl FnOnce(String) -> Fut,
     ) -> Result<Response, ServiceError>
     where
         V: Serialize,
         Fut: Future<Output = Result<V, ServiceError>>,
     {
         // `answer_cached` looked the answer up before routing; a request here missed.
-        let store = store.await?;
-        let store_id = store.id.clone();
         let generation = self.generation(&store_id);
-        let view = fetch(store).await?;
+        let view = fetch(store_id.clone()).await?;
         self.put(condition, &store_id, generation, &view)
     }
 }
@@ -298,12 +295,8 @@ fn latest_event(cache: &Weak<ReadCache>, store_id: &str) -> Option<Instant> {
 mod tests {
     use super::*;
 
-    fn store(id: &str) -> impl Future<Output = Result<Store, ServiceError>> {
-        let store = Store {
-            id: id.to_owned(),
-            ..Store::default()
-        };
-        async move { Ok(store) }
+    fn store(id: &str) -> String {
+        id.to_owned()
     }
 
     fn condition(path: &str, if_none_match: Option<&str>) -> ReadCondition {

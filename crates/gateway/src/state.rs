@@ -188,7 +188,8 @@ impl GatewayState {
     }
 
     /// The store with this slug; 404 when there is none. Found stores are cached briefly.
-    pub async fn store_by_slug(&self, slug: &str) -> Result<Store, ServiceError> {
+    /// Handlers get their store from `access::StoreScope`, the one caller of this.
+    pub(crate) async fn store_by_slug(&self, slug: &str) -> Result<Store, ServiceError> {
         if let Some(store) = self.inner.stores.get(slug).await {
             return Ok(store);
         }
@@ -204,5 +205,30 @@ impl GatewayState {
             .await?;
         self.inner.stores.insert(slug.to_owned(), store.clone()).await;
         Ok(store)
+    }
+}
+
+#[cfg(test)]
+impl GatewayState {
+    /// A gateway whose upstreams are all unreachable (connections are made lazily, so nothing
+    /// is dialled until a handler calls one), knowing the stores given.
+    pub(crate) async fn for_tests(stores: &[Store]) -> Self {
+        use mercato_runtime::clients::balanced_channel;
+        let settings = mercato_runtime::config::Settings::default();
+        let deadline = Duration::from_secs(1);
+        let channel = || balanced_channel(&["http://127.0.0.1:1".to_owned()], deadline).unwrap();
+        let upstreams = Upstreams {
+            identity: IdentityClient::remote(channel(), deadline, None).unwrap(),
+            catalog: CatalogClient::remote(channel(), deadline, None).unwrap(),
+            inventory: InventoryClient::remote(channel(), deadline, None).unwrap(),
+            orders: OrdersClient::remote(channel(), deadline, None).unwrap(),
+            realtime: RealtimeClient::remote(channel(), deadline, None).unwrap(),
+        };
+        let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
+        let state = GatewayState::new(upstreams, None, &settings.auth, &settings.http, limiter);
+        for store in stores {
+            state.inner.stores.insert(store.slug.clone(), store.clone()).await;
+        }
+        state
     }
 }

@@ -1,6 +1,6 @@
 //! Carts: anonymous (proved by the `X-Cart-Token` header) or a signed-in customer's.
 
-use crate::access::MaybeCaller;
+use crate::access::{Anyone, Customer, StoreScope};
 use crate::dto_orders::{AddItemBody, CartView, MergeCartBody, SetItemBody};
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
@@ -29,16 +29,13 @@ pub(crate) fn cart_token(headers: &HeaderMap) -> Option<String> {
               (status = 404, description = "No store has this slug")))]
 pub async fn create_cart(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: MaybeCaller,
+    scope: StoreScope<Anyone>,
 ) -> Result<(StatusCode, axum::Json<CartView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = caller.for_store(&store, None)?;
     let cart = state
         .orders()
         .create_cart(CreateCartRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(None)),
+            store_id: scope.store.id,
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(cart.into())))
@@ -54,17 +51,15 @@ pub async fn create_cart(
               (status = 422, description = "The cart id is not a UUID")))]
 pub async fn get_cart(
     State(state): State<GatewayState>,
-    Path((slug, cart_id)): Path<(String, String)>,
+    scope: StoreScope<Anyone>,
+    Path((_store, cart_id)): Path<(String, String)>,
     headers: HeaderMap,
-    caller: MaybeCaller,
 ) -> Result<axum::Json<CartView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = caller.for_store(&store, cart_token(&headers))?;
     let cart = state
         .orders()
         .get_cart(GetCartRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(cart_token(&headers))),
+            store_id: scope.store.id,
             cart_id,
         })
         .await?;
@@ -82,16 +77,14 @@ pub async fn get_cart(
               (status = 422, description = "The SKU is not in the catalog, or the quantity is out of range")))]
 pub async fn add_cart_item(
     State(state): State<GatewayState>,
-    Path((slug, cart_id)): Path<(String, String)>,
+    scope: StoreScope<Anyone>,
+    Path((_store, cart_id)): Path<(String, String)>,
     headers: HeaderMap,
-    caller: MaybeCaller,
     ApiJson(body): ApiJson<AddItemBody>,
 ) -> Result<axum::Json<CartView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = caller.for_store(&store, cart_token(&headers))?;
     let request = AddCartItemRequest {
-        store_id: store.id,
-        caller: Some(caller),
+        caller: Some(scope.orders_caller(cart_token(&headers))),
+        store_id: scope.store.id,
         cart_id,
         sku: body.sku,
         quantity: body.quantity,
@@ -111,16 +104,14 @@ pub async fn add_cart_item(
               (status = 422, description = "The SKU is not in the cart or catalog, or the quantity is out of range")))]
 pub async fn set_cart_item(
     State(state): State<GatewayState>,
-    Path((slug, cart_id, sku)): Path<(String, String, String)>,
+    scope: StoreScope<Anyone>,
+    Path((_store, cart_id, sku)): Path<(String, String, String)>,
     headers: HeaderMap,
-    caller: MaybeCaller,
     ApiJson(body): ApiJson<SetItemBody>,
 ) -> Result<axum::Json<CartView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = caller.for_store(&store, cart_token(&headers))?;
     let request = SetCartItemRequest {
-        store_id: store.id,
-        caller: Some(caller),
+        caller: Some(scope.orders_caller(cart_token(&headers))),
+        store_id: scope.store.id,
         cart_id,
         sku,
         quantity: body.quantity,
@@ -139,20 +130,12 @@ pub async fn set_cart_item(
               (status = 422, description = "A field is invalid")))]
 pub async fn merge_cart(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: MaybeCaller,
+    scope: StoreScope<Customer>,
     ApiJson(body): ApiJson<MergeCartBody>,
 ) -> Result<axum::Json<CartView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    if caller.0.is_none() {
-        return Err(ServiceError::unauthenticated(
-            "sign in to merge a cart into yours",
-        ));
-    }
-    let caller = caller.for_store(&store, None)?;
     let request = MergeCartRequest {
-        store_id: store.id,
-        caller: Some(caller),
+        caller: Some(scope.orders_caller(None)),
+        store_id: scope.store.id,
         anonymous_cart_id: body.cart_id,
         anonymous_cart_token: body.cart_token,
     };

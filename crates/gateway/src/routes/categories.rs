@@ -1,15 +1,14 @@
 //! Categories: the public tree, and creation for owners and staff.
 
-use crate::access::{Caller, STORE_STAFF};
+use crate::access::{Public, Staff, StoreScope};
 use crate::dto::{CategoryView, CreateCategoryBody};
 use crate::extract::ApiJson;
 use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use mercato_proto::catalog::{CreateCategoryRequest, ListCategoriesRequest};
-use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 use std::collections::HashMap;
 
@@ -21,17 +20,17 @@ use std::collections::HashMap;
               (status = 404, description = "No store has this slug")))]
 pub async fn list_categories(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
+    scope: StoreScope<Public>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
-    let fetch = |store: Store| async move {
+    let fetch = |store_id| async move {
         let flat = catalog
-            .list_categories(ListCategoriesRequest { store_id: store.id })
+            .list_categories(ListCategoriesRequest { store_id })
             .await?;
         Ok(build_tree(flat.categories.into_iter().map(Into::into).collect()))
     };
-    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
+    state.reads().read(&read, scope.store.id.clone(), fetch).await
 }
 
 /// Nests categories under their parents; orphans (a parent we did not get) become roots.
@@ -70,12 +69,10 @@ fn build_tree(flat: Vec<CategoryView>) -> Vec<CategoryView> {
               (status = 422, description = "A field is invalid or the parent is unknown; `errors` names each one")))]
 pub async fn create_category(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
     ApiJson(body): ApiJson<CreateCategoryBody>,
 ) -> Result<(StatusCode, axum::Json<CategoryView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
+    let store = scope.store;
     let category = state
         .catalog()
         .create_category(CreateCategoryRequest {

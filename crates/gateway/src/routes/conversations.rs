@@ -1,7 +1,7 @@
 //! Customer–store conversations over REST: open, list, history (`?after_seq=`), send, read
 //! markers, and which staff are online. Live delivery is on `/v1/realtime`.
 
-use crate::access::Caller;
+use crate::access::{Member, StoreScope};
 use crate::dto_realtime::{
     ChatMessageView, ConversationPageView, ConversationView, ConversationsQuery, MarkReadBody,
     MessagePageView, MessagesQuery, OpenConversationBody, PostMessageBody, PresencePageView, PresenceView,
@@ -15,17 +15,6 @@ use mercato_proto::realtime as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::time::to_rfc3339;
 
-/// The caller as the realtime contract names it, once the token is known to be this store's.
-fn member(caller: &Caller, store: &mercato_proto::identity::Store) -> Result<pb::Caller, ServiceError> {
-    if caller.0.store != store.id {
-        return Err(ServiceError::not_found("store"));
-    }
-    Ok(pb::Caller {
-        user_id: caller.0.sub.clone(),
-        role: caller.0.role.to_proto(),
-    })
-}
-
 /// Open a conversation with the store (customers).
 #[utoipa::path(post, path = "/v1/stores/{store}/conversations", tag = "conversations",
     request_body = OpenConversationBody, params(("store" = String, Path, description = "store slug")),
@@ -37,16 +26,14 @@ fn member(caller: &Caller, store: &mercato_proto::identity::Store) -> Result<pb:
               (status = 422, description = "The subject is too long")))]
 pub async fn open_conversation(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Member>,
     ApiJson(body): ApiJson<OpenConversationBody>,
 ) -> Result<(StatusCode, Json<ConversationView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let conversation = state
         .realtime()
         .open_conversation(pb::OpenConversationRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             subject: body.subject,
         })
         .await?;
@@ -62,16 +49,14 @@ pub async fn open_conversation(
               (status = 422, description = "A parameter is out of range")))]
 pub async fn list_conversations(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Member>,
     ApiQuery(query): ApiQuery<ConversationsQuery>,
 ) -> Result<Json<ConversationPageView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let page = state
         .realtime()
         .list_conversations(pb::ListConversationsRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             limit: query.limit.unwrap_or(0),
             before_ms: query.before_ms.unwrap_or(0),
         })
@@ -91,15 +76,14 @@ pub async fn list_conversations(
               (status = 422, description = "The conversation id is not a UUID")))]
 pub async fn get_conversation(
     State(state): State<GatewayState>,
-    Path((slug, id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, id)): Path<(String, String)>,
 ) -> Result<Json<ConversationView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let conversation = state
         .realtime()
         .get_conversation(pb::GetConversationRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             conversation_id: id,
         })
         .await?;
@@ -117,16 +101,15 @@ pub async fn get_conversation(
               (status = 422, description = "A parameter is out of range, or `after_seq` is beyond the last message")))]
 pub async fn list_messages(
     State(state): State<GatewayState>,
-    Path((slug, id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, id)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<MessagesQuery>,
 ) -> Result<Json<MessagePageView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let page = state
         .realtime()
         .list_messages(pb::ListMessagesRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             conversation_id: id,
             after_seq: query.after_seq.unwrap_or(0),
             limit: query.limit.unwrap_or(0),
@@ -151,16 +134,15 @@ pub async fn list_messages(
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn post_message(
     State(state): State<GatewayState>,
-    Path((slug, id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<PostMessageBody>,
 ) -> Result<(StatusCode, Json<ChatMessageView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let posted = state
         .realtime()
         .post_message(pb::PostMessageRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             conversation_id: id,
             client_msg_id: body.client_msg_id,
             body: body.body,
@@ -188,16 +170,15 @@ pub async fn post_message(
               (status = 422, description = "`seq` is negative or beyond the last message")))]
 pub async fn mark_read(
     State(state): State<GatewayState>,
-    Path((slug, id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MarkReadBody>,
 ) -> Result<Json<ConversationView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let conversation = state
         .realtime()
         .mark_read(pb::MarkReadRequest {
-            caller: Some(member(&caller, &store)?),
-            store_id: store.id,
+            caller: Some(scope.realtime_caller()),
+            store_id: scope.store.id,
             conversation_id: id,
             seq: body.seq,
         })
@@ -213,14 +194,13 @@ pub async fn mark_read(
               (status = 404, description = "No store has this slug, or the token is another store's")))]
 pub async fn list_presence(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Member>,
 ) -> Result<Json<PresencePageView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    member(&caller, &store)?;
     let presence = state
         .realtime()
-        .list_presence(pb::ListPresenceRequest { store_id: store.id })
+        .list_presence(pb::ListPresenceRequest {
+            store_id: scope.store.id,
+        })
         .await?;
     Ok(Json(PresencePageView {
         staff: presence

@@ -1,6 +1,6 @@
 //! Stock levels per SKU and location, for owners and staff.
 
-use crate::access::{Caller, STORE_STAFF};
+use crate::access::{Staff, StoreScope};
 use crate::dto::{SetStockBody, StockLevelsView};
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
@@ -19,15 +19,13 @@ use mercato_runtime::error::ServiceError;
               (status = 422, description = "The SKU is malformed")))]
 pub async fn get_stock(
     State(state): State<GatewayState>,
-    Path((slug, sku)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
+    Path((_store, sku)): Path<(String, String)>,
 ) -> Result<axum::Json<StockLevelsView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
     let levels = state
         .inventory()
         .get_stock(GetStockRequest {
-            store_id: store.id,
+            store_id: scope.store.id,
             sku,
         })
         .await?;
@@ -47,12 +45,11 @@ pub async fn get_stock(
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn set_stock(
     State(state): State<GatewayState>,
-    Path((slug, sku)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
+    Path((_store, sku)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetStockBody>,
 ) -> Result<axum::Json<StockLevelsView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
+    let store = scope.store;
     state
         .inventory()
         .set_stock(SetStockRequest {

@@ -1,6 +1,6 @@
 //! Checkout and orders: placing, reading (with history), cancelling and refunding.
 
-use crate::access::{Caller, MaybeCaller};
+use crate::access::{Anyone, Member, Staff, StoreScope};
 use crate::client_addr::ClientIp;
 use crate::dto_orders::{
     CheckoutBody, EventsQuery, OrderHistoryView, OrderPageView, OrderView, OrdersQuery, RefundBody,
@@ -44,17 +44,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
               (status = 422, description = "The cart is empty, the payment details are invalid, or the key was used with another body")))]
 pub async fn checkout(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
+    scope: StoreScope<Anyone>,
     headers: HeaderMap,
-    caller: MaybeCaller,
     ClientIp(client): ClientIp,
     body: Bytes,
 ) -> Result<Response, ServiceError> {
     let key = idempotency_key(&headers)?;
     // Read by hand rather than with the JSON extractor: the raw bytes are hashed for idempotency.
     let parsed: CheckoutBody = crate::extract::json_object(&body)?;
-    let store = state.store_by_slug(&slug).await?;
-    let caller = caller.for_store(&store, cart_token(&headers))?;
     let request_hash = sha256_hex(&body);
     let payment = PaymentDetails {
         card_number: parsed.payment.card_number,
@@ -66,8 +63,8 @@ pub async fn checkout(
     let answer = state
         .orders()
         .checkout(CheckoutRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(cart_token(&headers))),
+            store_id: scope.store.id,
             cart_id: parsed.cart_id,
             idempotency_key: key,
             payment: Some(payment),
@@ -122,17 +119,14 @@ fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
               (status = 422, description = "A parameter is out of range")))]
 pub async fn list_orders(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Member>,
     ApiQuery(query): ApiQuery<OrdersQuery>,
 ) -> Result<axum::Json<OrderPageView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
     let page = state
         .orders()
         .list_orders(ListOrdersRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(None)),
+            store_id: scope.store.id,
             page: query.page.unwrap_or(0),
             per_page: query.per_page.unwrap_or(0),
         })
@@ -153,16 +147,14 @@ pub async fn list_orders(
               (status = 422, description = "The order id is not a UUID")))]
 pub async fn get_order(
     State(state): State<GatewayState>,
-    Path((slug, order_id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, order_id)): Path<(String, String)>,
 ) -> Result<axum::Json<OrderView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
     let order = state
         .orders()
         .get_order(GetOrderRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(None)),
+            store_id: scope.store.id,
             order_id,
         })
         .await?;
@@ -179,8 +171,8 @@ pub async fn get_order(
               (status = 422, description = "`as_of` is not an RFC 3339 time, or the order id is not a UUID")))]
 pub async fn order_events(
     State(state): State<GatewayState>,
-    Path((slug, order_id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Member>,
+    Path((_store, order_id)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<axum::Json<OrderHistoryView>, ServiceError> {
     let as_of_ms = match query.as_of.as_deref() {
@@ -190,13 +182,11 @@ pub async fn order_events(
                 .ok_or_else(|| ServiceError::invalid_field("as_of", "must be an RFC 3339 time"))?,
         ),
     };
-    let store = state.store_by_slug(&slug).await?;
-    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
     let history = state
         .orders()
         .get_order_events(GetOrderEventsRequest {
-            store_id: store.id,
-            caller: Some(caller),
+            caller: Some(scope.orders_caller(None)),
+            store_id: scope.store.id,
             order_id,
             as_of_ms,
         })
@@ -217,16 +207,14 @@ pub async fn order_events(
               (status = 422, description = "The order id is not a UUID")))]
 pub async fn cancel_order(
     State(state): State<GatewayState>,
-    Path((slug, order_id)): Path<(String, String)>,
+    scope: StoreScope<Member>,
+    Path((_store, order_id)): Path<(String, String)>,
     headers: HeaderMap,
-    caller: Caller,
 ) -> Result<axum::Json<OrderView>, ServiceError> {
     let key = idempotency_key(&headers)?;
-    let store = state.store_by_slug(&slug).await?;
-    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
     let request = CancelOrderRequest {
-        store_id: store.id,
-        caller: Some(caller),
+        caller: Some(scope.orders_caller(None)),
+        store_id: scope.store.id,
         order_id,
         idempotency_key: key,
     };
@@ -247,18 +235,15 @@ pub async fn cancel_order(
               (status = 422, description = "A line names a SKU or quantity the order does not have")))]
 pub async fn refund_order(
     State(state): State<GatewayState>,
-    Path((slug, order_id)): Path<(String, String)>,
+    scope: StoreScope<Staff>,
+    Path((_store, order_id)): Path<(String, String)>,
     headers: HeaderMap,
-    caller: Caller,
     crate::extract::ApiJson(body): crate::extract::ApiJson<RefundBody>,
 ) -> Result<axum::Json<OrderView>, ServiceError> {
     let key = idempotency_key(&headers)?;
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, crate::access::STORE_STAFF)?;
-    let caller = MaybeCaller(Some(caller.0)).for_store(&store, None)?;
     let request = RefundOrderRequest {
-        store_id: store.id,
-        caller: Some(caller),
+        caller: Some(scope.orders_caller(None)),
+        store_id: scope.store.id,
         order_id,
         idempotency_key: key,
         lines: body

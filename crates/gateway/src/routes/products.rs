@@ -1,6 +1,6 @@
 //! Products: public listing and reads; create, update and delete for owners and staff.
 
-use crate::access::{Caller, STORE_STAFF};
+use crate::access::{Public, Staff, StoreScope};
 use crate::dto::{CreateProductBody, ListProductsQuery, ProductPageView, ProductView, UpdateProductBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::read_cache::ReadCondition;
@@ -11,7 +11,6 @@ use axum::response::Response;
 use mercato_proto::catalog::{
     CreateProductRequest, DeleteProductRequest, GetProductRequest, ListProductsRequest, UpdateProductRequest,
 };
-use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 
 /// List a store's products.
@@ -23,15 +22,15 @@ use mercato_runtime::error::ServiceError;
               (status = 422, description = "A parameter is out of range or names no category")))]
 pub async fn list_products(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
+    scope: StoreScope<Public>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
-    let fetch = |store: Store| async move {
+    let fetch = |store_id| async move {
         let page = catalog
             .list_products(ListProductsRequest {
-                store_id: store.id,
+                store_id,
                 category: query.category.unwrap_or_default(),
                 sort: query.sort.unwrap_or_default(),
                 page: query.page.unwrap_or(0),
@@ -45,7 +44,7 @@ pub async fn list_products(
             total: page.total,
         })
     };
-    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
+    state.reads().read(&read, scope.store.id.clone(), fetch).await
 }
 
 /// One product, by id or slug.
@@ -56,18 +55,16 @@ pub async fn list_products(
               (status = 404, description = "No such store or product")))]
 pub async fn get_product(
     State(state): State<GatewayState>,
-    Path((slug, key)): Path<(String, String)>,
+    scope: StoreScope<Public>,
+    Path((_store, key)): Path<(String, String)>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
-    let fetch = |store: Store| async move {
-        let request = GetProductRequest {
-            store_id: store.id,
-            key,
-        };
+    let fetch = |store_id| async move {
+        let request = GetProductRequest { store_id, key };
         Ok(ProductView::from(catalog.get_product(request).await?))
     };
-    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
+    state.reads().read(&read, scope.store.id.clone(), fetch).await
 }
 
 /// Create a product (owner or staff).
@@ -81,16 +78,13 @@ pub async fn get_product(
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_product(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
     ApiJson(body): ApiJson<CreateProductBody>,
 ) -> Result<(StatusCode, axum::Json<ProductView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
     let product = state
         .catalog()
         .create_product(CreateProductRequest {
-            store_id: store.id,
+            store_id: scope.store.id,
             slug: body.slug,
             title: body.title,
             description: body.description.unwrap_or_default(),
@@ -114,17 +108,15 @@ pub async fn create_product(
               (status = 422, description = "The body is not an object, or a field is invalid; `errors` names each one")))]
 pub async fn update_product(
     State(state): State<GatewayState>,
-    Path((slug, product_id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
+    Path((_store, product_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateProductBody>,
 ) -> Result<axum::Json<ProductView>, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
     let replace_variants = body.variants.is_some();
     let product = state
         .catalog()
         .update_product(UpdateProductRequest {
-            store_id: store.id,
+            store_id: scope.store.id,
             product_id,
             slug: body.slug,
             title: body.title,
@@ -154,11 +146,10 @@ pub async fn update_product(
               (status = 422, description = "The product id is not a UUID")))]
 pub async fn delete_product(
     State(state): State<GatewayState>,
-    Path((slug, product_id)): Path<(String, String)>,
-    caller: Caller,
+    scope: StoreScope<Staff>,
+    Path((_store, product_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, STORE_STAFF)?;
+    let store = scope.store;
     state
         .catalog()
         .delete_product(DeleteProductRequest {

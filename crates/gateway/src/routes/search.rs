@@ -1,13 +1,13 @@
 //! Full-text search with facets.
 
+use crate::access::{Public, StoreScope};
 use crate::dto::{SearchQuery, SearchView};
 use crate::extract::ApiQuery;
 use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use mercato_proto::catalog::SearchRequest;
-use mercato_proto::identity::Store;
 use mercato_runtime::error::ServiceError;
 
 /// The deepest page: with at most 100 hits a page, the catalog's window of 10 000 ranked hits
@@ -23,7 +23,7 @@ const MAX_OFFSET: u32 = 9_900;
               (status = 422, description = "A parameter is out of range; `errors` names each one")))]
 pub async fn search(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
+    scope: StoreScope<Public>,
     ApiQuery(query): ApiQuery<SearchQuery>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
@@ -34,10 +34,10 @@ pub async fn search(
         ));
     }
     let catalog = state.catalog();
-    let fetch = |store: Store| async move {
+    let fetch = |store_id| async move {
         let result = catalog
             .search(SearchRequest {
-                store_id: store.id,
+                store_id,
                 query: query.q.unwrap_or_default(),
                 category: query.category.unwrap_or_default(),
                 min_price_minor: query.min_price,
@@ -48,5 +48,5 @@ pub async fn search(
             .await?;
         Ok(SearchView::from(result))
     };
-    state.reads().read(&read, state.store_by_slug(&slug), fetch).await
+    state.reads().read(&read, scope.store.id.clone(), fetch).await
 }

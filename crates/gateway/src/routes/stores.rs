@@ -1,12 +1,12 @@
 //! Stores: provisioning, the public store record, customer registration and staff accounts.
 
-use crate::access::{Caller, OWNER};
+use crate::access::{Owner, Public, StoreScope};
 use crate::dto::{
     ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView,
 };
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mercato_proto::identity::{CreateStaffRequest, ProvisionStoreRequest, RegisterCustomerRequest};
 use mercato_runtime::error::ServiceError;
@@ -51,11 +51,8 @@ pub async fn provision_store(
     params(("store" = String, Path, description = "store slug")),
     responses((status = 200, body = StoreView, description = "The store"),
               (status = 404, description = "No store has this slug")))]
-pub async fn get_store(
-    State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-) -> Result<axum::Json<StoreView>, ServiceError> {
-    Ok(axum::Json(state.store_by_slug(&slug).await?.into()))
+pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
+    axum::Json(scope.store.into())
 }
 
 /// Customer self-registration.
@@ -67,14 +64,13 @@ pub async fn get_store(
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn register_customer(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
+    scope: StoreScope<Public>,
     ApiJson(body): ApiJson<CredentialsBody>,
 ) -> Result<(StatusCode, axum::Json<UserView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
     let user = state
         .identity()
         .register_customer(RegisterCustomerRequest {
-            store_id: store.id,
+            store_id: scope.store.id,
             email: body.email,
             password: body.password,
         })
@@ -94,16 +90,13 @@ pub async fn register_customer(
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_staff(
     State(state): State<GatewayState>,
-    Path(slug): Path<String>,
-    caller: Caller,
+    scope: StoreScope<Owner>,
     ApiJson(body): ApiJson<CredentialsBody>,
 ) -> Result<(StatusCode, axum::Json<UserView>), ServiceError> {
-    let store = state.store_by_slug(&slug).await?;
-    caller.require(&store, OWNER)?;
     let user = state
         .identity()
         .create_staff(CreateStaffRequest {
-            store_id: store.id,
+            store_id: scope.store.id,
             email: body.email,
             password: body.password,
         })
