@@ -120,7 +120,7 @@ pub(super) fn append_events(
     let kinds: Vec<&str> = events.iter().map(|e| e.data.kind()).collect();
     let data = events
         .iter()
-        .map(|e| stored_json("order event", &e.data))
+        .map(|e| super::history::to_json(&e.data))
         .collect::<Result<Vec<String>, _>>()?;
     let mut params: Vec<&dyn Param> = Vec::with_capacity(events.len() * 6);
     for (i, e) in events.iter().enumerate() {

@@ -12,7 +12,7 @@ use super::rows::{
     state_json, update_cart, upsert_skus,
 };
 use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
-use crate::domain::{Cart, CartId, EventData, Order, OrderEvent, OrderId, SkuInfo};
+use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
 use mercato_runtime::db::{Db, DbError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
@@ -269,8 +269,7 @@ impl OrdersStore for SqlOrdersStore {
             .await?;
         rows.into_iter()
             .map(|(sequence, at_ms, data)| {
-                let data: EventData = serde_json::from_str(&data)
-                    .map_err(|e| StoreError::Corrupt(format!("order event {sequence}: {e}")))?;
+                let data = super::history::from_json(sequence, &data)?;
                 Ok(OrderEvent {
                     sequence,
                     at_ms,
