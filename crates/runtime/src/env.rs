@@ -9,6 +9,9 @@ pub const LOG_FILTER: &str = "RUST_LOG";
 
 /// PostgreSQL server URL for tests; when set, conformance suites also run on PostgreSQL.
 pub const TEST_POSTGRES_URL: &str = "MERCATO_TEST_POSTGRES_URL";
+/// `1` makes a PostgreSQL test fail, instead of passing without running, when
+/// `MERCATO_TEST_POSTGRES_URL` is unset; CI sets it so that a lost URL cannot go unnoticed.
+pub const TEST_REQUIRE_POSTGRES: &str = "MERCATO_TEST_REQUIRE_POSTGRES";
 /// NATS URL for tests; when set, bus suites also run on NATS JetStream.
 pub const TEST_NATS_URL: &str = "MERCATO_TEST_NATS_URL";
 /// Redis URL for tests; when set, cache suites also run on Redis.

@@ -1,17 +1,169 @@
 //! Test support shared by every crate's suites: one fresh database per backend under test.
 //!
-//! Conformance suites call [`databases`] and run the same checks on each: SQLite always,
-//! PostgreSQL when `MERCATO_TEST_POSTGRES_URL` is set. Each call gets new, empty databases, so
-//! tests never see each other's rows.
+//! Conformance suites list their cases in [`backend_tests!`], which makes each case one test per
+//! backend (`case::sqlite`, `case::postgres`), so a failure names the backend it failed on.
+//! SQLite always runs. PostgreSQL runs when `MERCATO_TEST_POSTGRES_URL` is set; otherwise its
+//! tests pass without running and the test binary says so once on standard error — unless
+//! `MERCATO_TEST_REQUIRE_POSTGRES=1` (CI sets it), which makes them fail instead. Each test gets
+//! new, empty databases, so tests never see each other's rows.
 
 use crate::db::Db;
 use crate::env;
+use std::io::Write;
+use std::sync::Once;
 
-/// A fresh SQLite database, and a fresh PostgreSQL database when one is configured.
+/// A database backend the conformance suites run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// Whether this backend's tests run in this environment. PostgreSQL without a URL is
+    /// skipped, said once per test binary on the real standard error (the test harness would
+    /// swallow a `println!` of a passing test), or a failure under `MERCATO_TEST_REQUIRE_POSTGRES=1`.
+    pub fn runs_here(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres if env::test_url(env::TEST_POSTGRES_URL).is_some() => true,
+            Backend::Postgres => {
+                let required = std::env::var(env::TEST_REQUIRE_POSTGRES).is_ok_and(|v| v.trim() == "1");
+                assert!(
+                    !required,
+                    "{} is 1 but {} is not set, so this PostgreSQL test cannot run",
+                    env::TEST_REQUIRE_POSTGRES,
+                    env::TEST_POSTGRES_URL
+                );
+                static SAID: Once = Once::new();
+                SAID.call_once(|| {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "note: the PostgreSQL variants of this binary's tests pass without running: \
+                         {} is not set ({}=1 makes that a failure)",
+                        env::TEST_POSTGRES_URL,
+                        env::TEST_REQUIRE_POSTGRES
+                    );
+                });
+                false
+            }
+        }
+    }
+
+    /// A fresh, empty database on this backend. Call it only when [`Backend::runs_here`].
+    pub async fn database(self) -> Db {
+        match self {
+            Backend::Sqlite => Db::sqlite_temp().await.expect("sqlite test database"),
+            Backend::Postgres => {
+                let url = env::test_url(env::TEST_POSTGRES_URL).expect("a PostgreSQL test server");
+                postgres_temp(&url).await
+            }
+        }
+    }
+}
+
+/// What a [`backend_tests!`] variant is: a backend, or a suite's own richer value (the orders
+/// suite's topology) that names the backend it runs on.
+pub trait Variant {
+    fn backend(&self) -> Backend;
+}
+
+impl Variant for Backend {
+    fn backend(&self) -> Backend {
+        *self
+    }
+}
+
+/// Makes each listed case one test per variant, in a module named after the case, so that a
+/// failure names its backend: `stock_is_never_negative::sqlite`, `…::postgres`. After quickwit's
+/// `metastore_test_suite!`.
+///
+/// A case is an ordinary `async fn` of the file taking the value `setup` builds from a variant,
+/// so rustfmt and the IDE see it as code; a case written but not listed is dead code, which the
+/// lints refuse.
+///
+/// ```ignore
+/// mercato_runtime::backend_tests! {
+///     // Builds each case's argument from the variant (here a `Backend`).
+///     setup: Inventory::on,
+///     cases: [
+///         stock_is_never_negative,
+///         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+///         concurrent_reservations_never_oversell,
+///     ],
+/// }
+///
+/// async fn stock_is_never_negative(inv: Inventory) { /* … */ }
+/// ```
+///
+/// A case without attributes is a `#[tokio::test]`; one with attributes gets exactly those on
+/// each of its tests. The variants are `sqlite: Backend::Sqlite, postgres: Backend::Postgres`
+/// unless a `variants: { name: value, … },` line follows `setup`; a value is any [`Variant`].
+/// A variant whose backend does not run here passes without running ([`Backend::runs_here`]).
+#[macro_export]
+macro_rules! backend_tests {
+    (
+        setup: $setup:expr,
+        cases: [ $( $(#[$meta:meta])* $name:ident ),* $(,)? ] $(,)?
+    ) => {
+        $crate::backend_tests! {
+            setup: $setup,
+            variants: {
+                sqlite: $crate::testing::Backend::Sqlite,
+                postgres: $crate::testing::Backend::Postgres,
+            },
+            cases: [ $( $(#[$meta])* $name ),* ],
+        }
+    };
+    (
+        setup: $setup:expr,
+        variants: $variants:tt,
+        cases: [ $( $(#[$meta:meta])* $name:ident ),* $(,)? ] $(,)?
+    ) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::backend_tests!(@variants ($setup) $name [$(#[$meta])*] $variants);
+            }
+        )*
+    };
+    (@variants ($setup:expr) $name:ident [] $variants:tt) => {
+        $crate::backend_tests!(@variants ($setup) $name [#[tokio::test]] $variants);
+    };
+    (@variants ($setup:expr) $name:ident [$(#[$meta:meta])+] { $(,)? }) => {};
+    (
+        @variants ($setup:expr) $name:ident [$(#[$meta:meta])+]
+        { $variant:ident : $value:expr $(, $($rest:tt)*)? }
+    ) => {
+        $(#[$meta])+
+        async fn $variant() {
+            let variant = $value;
+            if $crate::testing::Variant::backend(&variant).runs_here() {
+                super::$name(($setup)(variant).await).await;
+            }
+        }
+
+        $crate::backend_tests!(@variants ($setup) $name [$(#[$meta])+] { $($($rest)*)? });
+    };
+}
+
+/// A fresh SQLite database, and a fresh PostgreSQL database when one is configured; for suites
+/// that compare backends inside one test rather than running one test per backend.
 pub async fn databases() -> Vec<(&'static str, Db)> {
-    let mut dbs = vec![("sqlite", Db::sqlite_temp().await.expect("sqlite test database"))];
-    if let Some(url) = env::test_url(env::TEST_POSTGRES_URL) {
-        dbs.push(("postgres", postgres_temp(&url).await));
+    let mut dbs = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if backend.runs_here() {
+            dbs.push((backend.name(), backend.database().await));
+        }
     }
     dbs
 }

@@ -1,5 +1,5 @@
-//! The inventory's integration tests, in one binary: every test runs on each configured database
-//! (SQLite always, PostgreSQL when `MERCATO_TEST_POSTGRES_URL` is set).
+//! The inventory's integration tests, in one binary: every case is one test per database
+//! (`case::sqlite`, `case::postgres`; see `mercato_runtime::backend_tests!`).
 
 mod concurrency;
 mod expiry;

@@ -1,4 +1,5 @@
-//! A running inventory for tests: a fresh database and the service behind its client.
+//! A running inventory for tests: a fresh database of the backend under test and the service
+//! behind its client.
 
 use mercato_inventory::InventoryService;
 use mercato_proto::events::EventEnvelope;
@@ -7,7 +8,7 @@ use mercato_runtime::clients::inventory::InventoryClient;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
-use mercato_runtime::testing::databases;
+use mercato_runtime::testing::Backend;
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,11 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// A fresh inventory on a new database of `backend`.
+    pub async fn on(backend: Backend) -> Inventory {
+        Inventory::start(backend.database().await).await
+    }
+
     pub async fn start(db: Db) -> Inventory {
         mercato_runtime::testing::init_logs();
         let service = InventoryService::new(db.clone(), Arc::new(Notify::new()))
@@ -173,15 +179,6 @@ pub fn reserve(store: &StoreId, id: &str, lines: &[(&str, i64)], ttl_seconds: i6
             .collect(),
         ttl_seconds,
     }
-}
-
-/// One inventory per configured database.
-pub async fn inventories() -> Vec<(&'static str, Inventory)> {
-    let mut all = Vec::new();
-    for (name, db) in databases().await {
-        all.push((name, Inventory::start(db).await));
-    }
-    all
 }
 
 /// A fresh reservation id.
