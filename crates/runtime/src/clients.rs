@@ -1,5 +1,6 @@
-//! One client per service contract: local (a direct call on the implementation, no
-//! serialization) or remote (gRPC, load-balanced over the service's replicas). Both go through
+//! One client per service contract: local (a direct call on the implementation: messages pass
+//! as they are, and only an error is encoded, into a `tonic::Status` with its details and back,
+//! exactly as over the wire) or remote (gRPC, load-balanced over the service's replicas). Both go through
 //! the same deadline and the same metrics, so dashboards read the same in either topology.
 
 use crate::error::{ErrorCode, ServiceError};
