@@ -10,14 +10,24 @@ use mercato_identity::store::{
 use mercato_proto::events::StoreProvisioned;
 use mercato_runtime::auth::Role;
 use mercato_runtime::ids::{StoreId, UserId};
+use mercato_runtime::testing::Backend;
 
-async fn stores() -> Vec<(&'static str, SqlIdentityStore)> {
-    let mut out = Vec::new();
-    for (backend, db) in mercato_runtime::testing::databases().await {
-        db.migrate("identity", MIGRATIONS).await.unwrap();
-        out.push((backend, SqlIdentityStore::new(db)));
-    }
-    out
+mercato_runtime::backend_tests! {
+    setup: sql_store,
+    cases: [
+        a_second_store_with_a_taken_slug_is_refused_by_the_unique_index_and_rolled_back,
+        a_failure_after_the_store_row_rolls_back_the_store_and_its_owner,
+        a_duplicate_email_is_email_taken_and_an_unknown_store_is_unknown_store,
+        a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family,
+        a_signing_key_generation_is_inserted_once,
+    ],
+}
+
+/// The SQL store on a fresh, migrated database of `backend`.
+async fn sql_store(backend: Backend) -> SqlIdentityStore {
+    let db = backend.database().await;
+    db.migrate("identity", MIGRATIONS).await.unwrap();
+    SqlIdentityStore::new(db)
 }
 
 fn provisioning(slug: &str) -> Provisioning {
@@ -70,118 +80,101 @@ fn token(store_id: StoreId, family_id: &str, hash: &str) -> RefreshTokenRecord {
     }
 }
 
-#[tokio::test]
-async fn a_second_store_with_a_taken_slug_is_refused_by_the_unique_index_and_rolled_back() {
-    for (b, store) in stores().await {
-        store.provision(&provisioning("tea-house")).await.unwrap();
-        let second = provisioning("tea-house");
-        let err = store.provision(&second).await.unwrap_err();
-        assert!(matches!(err, StoreError::SlugTaken), "{b}: {err:?}");
-        // Nothing of the loser remains: not its client, not its owner.
-        assert!(
-            store
-                .api_client(&second.api_client.client_id)
-                .await
-                .unwrap()
-                .is_none(),
-            "{b}"
-        );
-        assert!(store.store_by_id(second.store.id).await.unwrap().is_none(), "{b}");
-    }
-}
-
-#[tokio::test]
-async fn a_failure_after_the_store_row_rolls_back_the_store_and_its_owner() {
-    for (b, store) in stores().await {
-        let first = provisioning("tea-house");
-        store.provision(&first).await.unwrap();
-        // The client id collides, so the third insert of the transaction fails.
-        let mut second = provisioning("coffee-house");
-        second.api_client.client_id = first.api_client.client_id.clone();
-        let err = store.provision(&second).await.unwrap_err();
-        assert!(matches!(err, StoreError::Database(_)), "{b}: {err:?}");
-        assert!(
-            store.store_by_slug("coffee-house").await.unwrap().is_none(),
-            "{b}"
-        );
-        let owner = store.user_by_email(second.store.id, &second.owner.email).await;
-        assert!(owner.unwrap().is_none(), "{b}");
-    }
-}
-
-#[tokio::test]
-async fn a_duplicate_email_is_email_taken_and_an_unknown_store_is_unknown_store() {
-    for (b, store) in stores().await {
-        let p = provisioning("tea-house");
-        store.provision(&p).await.unwrap();
-        let mut dup = p.owner.clone();
-        dup.id = UserId::new();
-        let err = store.create_user(p.store.id, &dup).await.unwrap_err();
-        assert!(matches!(err, StoreError::EmailTaken), "{b}: {err:?}");
-
-        let nowhere = StoreId::new();
-        dup.store_id = nowhere;
-        let err = store.create_user(nowhere, &dup).await.unwrap_err();
-        assert!(matches!(err, StoreError::UnknownStore), "{b}: {err:?}");
-    }
-}
-
-#[tokio::test]
-async fn a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family() {
-    for (b, store) in stores().await {
-        let p = provisioning("tea-house");
-        store.provision(&p).await.unwrap();
-        let sid = p.store.id;
+async fn a_second_store_with_a_taken_slug_is_refused_by_the_unique_index_and_rolled_back(
+    store: SqlIdentityStore,
+) {
+    store.provision(&provisioning("tea-house")).await.unwrap();
+    let second = provisioning("tea-house");
+    let err = store.provision(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::SlugTaken), "{err:?}");
+    // Nothing of the loser remains: not its client, not its owner.
+    assert!(
         store
-            .insert_refresh_token(sid, &token(sid, "f1", "h1"))
-            .await
-            .unwrap();
-        store
-            .insert_refresh_token(sid, &token(sid, "f2", "other"))
-            .await
-            .unwrap();
-
-        let first = store
-            .rotate_refresh_token(sid, "h1", &token(sid, "f1", "h2"), 5)
-            .await;
-        assert_eq!(first.unwrap(), Rotation::Rotated, "{b}");
-        let used = store.refresh_token_by_hash("h1").await.unwrap().unwrap();
-        assert_eq!(used.used_at, Some(5), "{b}");
-
-        let again = store
-            .rotate_refresh_token(sid, "h1", &token(sid, "f1", "h3"), 6)
-            .await;
-        assert_eq!(again.unwrap(), Rotation::FamilyRevoked, "{b}");
-        for hash in ["h1", "h2"] {
-            let t = store.refresh_token_by_hash(hash).await.unwrap().unwrap();
-            assert_eq!(t.revoked_at, Some(6), "{b}: {hash}");
-        }
-        assert!(store.refresh_token_by_hash("h3").await.unwrap().is_none(), "{b}");
-        let other = store.refresh_token_by_hash("other").await.unwrap().unwrap();
-        assert_eq!(other.revoked_at, None, "{b}: another family is untouched");
-    }
-}
-
-#[tokio::test]
-async fn a_signing_key_generation_is_inserted_once() {
-    for (b, store) in stores().await {
-        let first = mercato_identity::keys::generate(1, 1).unwrap();
-        let rival = mercato_identity::keys::generate(1, 2).unwrap();
-        assert!(store.insert_signing_key(&first).await.unwrap(), "{b}");
-        assert!(!store.insert_signing_key(&rival).await.unwrap(), "{b}");
-        let newest = store.newest_signing_key().await.unwrap().unwrap();
-        assert_eq!(newest, first, "{b}");
-
-        let next = mercato_identity::keys::generate(2, 3).unwrap();
-        assert!(store.insert_signing_key(&next).await.unwrap(), "{b}");
-        assert_eq!(store.newest_signing_key().await.unwrap().unwrap(), next, "{b}");
-        let kids: Vec<String> = store
-            .public_keys()
+            .api_client(&second.api_client.client_id)
             .await
             .unwrap()
-            .into_iter()
-            .map(|k| k.kid)
-            .collect();
-        assert_eq!(kids, [next.kid, first.kid], "{b}");
+            .is_none()
+    );
+    assert!(store.store_by_id(second.store.id).await.unwrap().is_none());
+}
+
+async fn a_failure_after_the_store_row_rolls_back_the_store_and_its_owner(store: SqlIdentityStore) {
+    let first = provisioning("tea-house");
+    store.provision(&first).await.unwrap();
+    // The client id collides, so the third insert of the transaction fails.
+    let mut second = provisioning("coffee-house");
+    second.api_client.client_id = first.api_client.client_id.clone();
+    let err = store.provision(&second).await.unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    assert!(store.store_by_slug("coffee-house").await.unwrap().is_none());
+    let owner = store.user_by_email(second.store.id, &second.owner.email).await;
+    assert!(owner.unwrap().is_none());
+}
+
+async fn a_duplicate_email_is_email_taken_and_an_unknown_store_is_unknown_store(store: SqlIdentityStore) {
+    let p = provisioning("tea-house");
+    store.provision(&p).await.unwrap();
+    let mut dup = p.owner.clone();
+    dup.id = UserId::new();
+    let err = store.create_user(p.store.id, &dup).await.unwrap_err();
+    assert!(matches!(err, StoreError::EmailTaken), "{err:?}");
+
+    let nowhere = StoreId::new();
+    dup.store_id = nowhere;
+    let err = store.create_user(nowhere, &dup).await.unwrap_err();
+    assert!(matches!(err, StoreError::UnknownStore), "{err:?}");
+}
+
+async fn a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family(store: SqlIdentityStore) {
+    let p = provisioning("tea-house");
+    store.provision(&p).await.unwrap();
+    let sid = p.store.id;
+    store
+        .insert_refresh_token(sid, &token(sid, "f1", "h1"))
+        .await
+        .unwrap();
+    store
+        .insert_refresh_token(sid, &token(sid, "f2", "other"))
+        .await
+        .unwrap();
+
+    let first = store
+        .rotate_refresh_token(sid, "h1", &token(sid, "f1", "h2"), 5)
+        .await;
+    assert_eq!(first.unwrap(), Rotation::Rotated);
+    let used = store.refresh_token_by_hash("h1").await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(5));
+
+    let again = store
+        .rotate_refresh_token(sid, "h1", &token(sid, "f1", "h3"), 6)
+        .await;
+    assert_eq!(again.unwrap(), Rotation::FamilyRevoked);
+    for hash in ["h1", "h2"] {
+        let t = store.refresh_token_by_hash(hash).await.unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(6), "{hash}");
     }
+    assert!(store.refresh_token_by_hash("h3").await.unwrap().is_none());
+    let other = store.refresh_token_by_hash("other").await.unwrap().unwrap();
+    assert_eq!(other.revoked_at, None, "another family is untouched");
+}
+
+async fn a_signing_key_generation_is_inserted_once(store: SqlIdentityStore) {
+    let first = mercato_identity::keys::generate(1, 1).unwrap();
+    let rival = mercato_identity::keys::generate(1, 2).unwrap();
+    assert!(store.insert_signing_key(&first).await.unwrap());
+    assert!(!store.insert_signing_key(&rival).await.unwrap());
+    let newest = store.newest_signing_key().await.unwrap().unwrap();
+    assert_eq!(newest, first);
+
+    let next = mercato_identity::keys::generate(2, 3).unwrap();
+    assert!(store.insert_signing_key(&next).await.unwrap());
+    assert_eq!(store.newest_signing_key().await.unwrap().unwrap(), next);
+    let kids: Vec<String> = store
+        .public_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, [next.kid, first.kid]);
 }

@@ -1,4 +1,5 @@
-//! Shared setup: a fresh service per database, and small helpers to call it and read its rows.
+//! Shared setup: a fresh service on a new database of the backend under test, and helpers to
+//! call it and read its rows.
 
 use mercato_identity::IdentityService;
 use mercato_proto::identity::identity_server::Identity;
@@ -9,6 +10,7 @@ use mercato_runtime::auth::TokenVerifier;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::testing::Backend;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -18,7 +20,6 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// One service under test, on one backend.
 pub struct Env {
-    pub backend: &'static str,
     pub db: Db,
     pub service: Arc<IdentityService>,
     pub waker: Arc<Notify>,
@@ -33,29 +34,6 @@ pub fn auth() -> AuthSettings {
     }
 }
 
-/// A fresh service on every configured database.
-pub async fn envs() -> Vec<Env> {
-    envs_with(auth()).await
-}
-
-pub async fn envs_with(auth: AuthSettings) -> Vec<Env> {
-    mercato_runtime::testing::init_logs();
-    let mut envs = Vec::new();
-    for (backend, db) in mercato_runtime::testing::databases().await {
-        let waker = Arc::new(Notify::new());
-        let service = IdentityService::new(db.clone(), auth.clone(), waker.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{backend}: identity service did not start: {e:#}"));
-        envs.push(Env {
-            backend,
-            db,
-            service,
-            waker,
-        });
-    }
-    envs
-}
-
 pub fn provision_request(slug: &str) -> ProvisionStoreRequest {
     ProvisionStoreRequest {
         slug: slug.to_owned(),
@@ -67,11 +45,26 @@ pub fn provision_request(slug: &str) -> ProvisionStoreRequest {
 }
 
 impl Env {
+    /// A fresh service on a new database of `backend`.
+    pub async fn on(backend: Backend) -> Env {
+        Env::with(backend, auth()).await
+    }
+
+    pub async fn with(backend: Backend, auth: AuthSettings) -> Env {
+        mercato_runtime::testing::init_logs();
+        let db = backend.database().await;
+        let waker = Arc::new(Notify::new());
+        let service = IdentityService::new(db.clone(), auth, waker.clone())
+            .await
+            .unwrap_or_else(|e| panic!("identity service did not start: {e:#}"));
+        Env { db, service, waker }
+    }
+
     pub async fn provision(&self, slug: &str) -> ProvisionStoreResponse {
         self.service
             .provision_store(Request::new(provision_request(slug)))
             .await
-            .unwrap_or_else(|s| panic!("{}: provisioning {slug} failed: {s:?}", self.backend))
+            .unwrap_or_else(|s| panic!("provisioning {slug} failed: {s:?}"))
             .into_inner()
     }
 
