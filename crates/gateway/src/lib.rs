@@ -79,7 +79,12 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             .concurrency_limit(http.max_concurrent_requests)
             // Requests that run too long are answered with 504.
             .timeout(http.request_timeout)
-            // Bodies over the limit are refused (413) before they are read in full.
+            // Bodies declared over the limit are refused (413) before the route checks its
+            // store and caller; bodies that grow past it while read are refused then.
+            .layer(axum::middleware::from_fn_with_state(
+                http.body_limit_bytes,
+                problems::declared_body_limit,
+            ))
             .layer(DefaultBodyLimit::max(http.body_limit_bytes)),
     )
 }

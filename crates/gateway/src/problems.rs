@@ -1,5 +1,5 @@
-//! Every error the edge answers is a problem document: the request-head limits (414, 431) are
-//! checked here, and the answers axum makes by itself — a 405, a path segment that is not
+//! Every error the edge answers is a problem document: the request-head limits (414, 431, and
+//! 413 for a declared body length) are checked here, and the answers axum makes by itself — a 405, a path segment that is not
 //! UTF-8, a body read past its limit — are rewritten into problem+json.
 //!
 //! Hyper parses the request head before any of this runs and answers what it cannot parse with
@@ -42,6 +42,26 @@ pub async fn head_limits(request: Request, next: Next) -> Response {
             "the request carries more than {MAX_HEADER_FIELDS} header fields or {MAX_HEADER_BYTES} bytes of them"
         );
         return ServiceError::new(ErrorCode::HeadersTooLarge, message).into_response();
+    }
+    next.run(request).await
+}
+
+/// Answers 413 when the request declares (`Content-Length`) a body over `limit`, before its
+/// route's extractors run: whether a body is too large depends on the request alone, not on
+/// the store or the caller, which the route checks first. A body without a declared length is
+/// held to the same limit as it is read.
+pub async fn declared_body_limit(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return ServiceError::new(ErrorCode::PayloadTooLarge, "request body is too large").into_response();
     }
     next.run(request).await
 }
@@ -116,6 +136,7 @@ mod tests {
                 "/v1/things/{id}",
                 get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }),
             )
+            .layer(axum::middleware::from_fn_with_state(16, declared_body_limit))
             .layer(axum::middleware::from_fn(head_limits))
             .layer(axum::middleware::from_fn(problem_net))
     }
@@ -130,6 +151,21 @@ mod tests {
 
     fn get_request(uri: &str) -> Request {
         Request::get(uri).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_declared_over_the_limit_is_a_413_problem_before_the_route_runs() {
+        let request = |length: usize| {
+            Request::get("/v1/things/1")
+                .header(header::CONTENT_LENGTH, length)
+                .body(Body::from(vec![b' '; length]))
+                .unwrap()
+        };
+        let (status, _, body) = call(request(17)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["code"], "payload_too_large");
+        let (status, _, _) = call(request(16)).await;
+        assert_eq!(status, StatusCode::OK, "a body at the limit is served");
     }
 
     #[tokio::test]
