@@ -24,6 +24,29 @@ use mercato_runtime::time::now_ms;
 /// Re-reads after a concurrent change before giving up.
 const ATTEMPTS: usize = 8;
 
+/// What one attempt at a conditional write came to.
+enum Attempt<S, T> {
+    Done(T),
+    /// A concurrent writer got there first (a stale version, a taken key): try again from `S`,
+    /// read afresh.
+    Again(S),
+}
+
+/// Makes attempts from `state` until one is done, at most [`ATTEMPTS`], then gives up as
+/// contended. Every retry-on-stale loop of this module is this one.
+async fn until_done<S, T, Fut>(mut state: S, mut attempt: impl FnMut(S) -> Fut) -> Result<T, ServiceError>
+where
+    Fut: std::future::Future<Output = Result<Attempt<S, T>, ServiceError>>,
+{
+    for _ in 0..ATTEMPTS {
+        match attempt(state).await? {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Again(next) => state = next,
+        }
+    }
+    Err(contended())
+}
+
 impl PaymentsService {
     /// `Authorize`: validate, score, record a pending intent, ask the provider, record the outcome.
     pub(crate) async fn authorize(
@@ -33,76 +56,92 @@ impl PaymentsService {
         let store = store_id(&req.store_id)?;
         let input = validate::authorize(&req)?;
         let card_hash = input.card.hash();
-        for attempt in 0..ATTEMPTS {
-            // The first attempt inserts without looking the key up: the (store, idempotency key)
-            // unique index tells a new key from a known one, so a new payment (the common case)
-            // saves that read. A known key comes back `Duplicate`, and the next attempt looks its
-            // intent up and replays or resumes it (having scored for nothing; scoring only reads).
-            if attempt > 0
-                && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await?
-            {
-                return self.replay_authorization(existing, &input, &card_hash).await;
-            }
-            let fraud = self
-                .assess(
-                    &store,
-                    &Signals {
-                        amount_minor: input.amount_minor,
-                        currency: input.currency.as_str(),
-                        card_hash: &card_hash,
-                        customer_id: &input.customer_id,
-                        email: &input.email,
-                        billing_country: &input.billing_country,
-                        shipping_country: &input.shipping_country,
-                        client_ip: &input.client_ip,
-                    },
-                )
-                .await?;
-            let now = now_ms();
-            let mut intent = IntentRecord {
-                id: IntentId::new(),
-                store_id: store,
-                order_id: input.order_id.clone(),
-                idempotency_key: input.idempotency_key.clone(),
-                currency: input.currency.as_str().to_owned(),
-                state: IntentState::pending(input.amount_minor),
-                card_last4: input.card.last4().to_owned(),
-                card_hash: card_hash.clone(),
-                customer_id: input.customer_id.clone(),
-                email: input.email.clone(),
-                client_ip: input.client_ip.clone(),
-                fraud,
-                provider_reference: String::new(),
-                settle_kind: Settlement::None,
-                settle_key: String::new(),
-                settle_minor: 0,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            if fraud.decision == Decision::Block {
-                // Blocked: the provider is never asked, so the intent is final at once.
-                intent.state =
-                    transition(intent.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
-                let events = outcome_events(&intent);
-                match self.store.insert_intent(&store, &intent, &events).await {
-                    Ok(()) => {
-                        self.committed();
-                        decided(&intent);
-                        return Ok(intent.to_proto());
-                    }
-                    Err(StoreError::Duplicate) => continue,
-                    Err(e) => return Err(e.into()),
+        let (input, card_hash) = (&input, card_hash.as_str());
+        until_done(true, move |first| {
+            self.try_authorize(store, input, card_hash, first)
+        })
+        .await
+    }
+
+    /// One attempt at [`Self::authorize`]; only a later attempt looks the key up first.
+    async fn try_authorize(
+        &self,
+        store: StoreId,
+        input: &AuthorizeInput,
+        card_hash: &str,
+        first: bool,
+    ) -> Result<Attempt<bool, pb::PaymentIntent>, ServiceError> {
+        // The first attempt inserts without looking the key up: the (store, idempotency key)
+        // unique index tells a new key from a known one, so a new payment (the common case)
+        // saves that read. A known key comes back `Duplicate`, and the next attempt looks its
+        // intent up and replays or resumes it (having scored for nothing; scoring only reads).
+        if !first && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
+            return self
+                .replay_authorization(existing, &input, &card_hash)
+                .await
+                .map(Attempt::Done);
+        }
+        let fraud = self
+            .assess(
+                &store,
+                &Signals {
+                    amount_minor: input.amount_minor,
+                    currency: input.currency.as_str(),
+                    card_hash: &card_hash,
+                    customer_id: &input.customer_id,
+                    email: &input.email,
+                    billing_country: &input.billing_country,
+                    shipping_country: &input.shipping_country,
+                    client_ip: &input.client_ip,
+                },
+            )
+            .await?;
+        let now = now_ms();
+        let mut intent = IntentRecord {
+            id: IntentId::new(),
+            store_id: store,
+            order_id: input.order_id.clone(),
+            idempotency_key: input.idempotency_key.clone(),
+            currency: input.currency.as_str().to_owned(),
+            state: IntentState::pending(input.amount_minor),
+            card_last4: input.card.last4().to_owned(),
+            card_hash: card_hash.to_owned(),
+            customer_id: input.customer_id.clone(),
+            email: input.email.clone(),
+            client_ip: input.client_ip.clone(),
+            fraud,
+            provider_reference: String::new(),
+            settle_kind: Settlement::None,
+            settle_key: String::new(),
+            settle_minor: 0,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        if fraud.decision == Decision::Block {
+            // Blocked: the provider is never asked, so the intent is final at once.
+            intent.state =
+                transition(intent.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
+            let events = outcome_events(&intent);
+            match self.store.insert_intent(&store, &intent, &events).await {
+                Ok(()) => {
+                    self.committed();
+                    decided(&intent);
+                    return Ok(Attempt::Done(intent.to_proto()));
                 }
-            }
-            match self.store.insert_intent(&store, &intent, &[]).await {
-                Ok(()) => return self.complete_authorization(intent, &input).await,
-                // Another request with the key got there first: replay or resume its intent.
-                Err(StoreError::Duplicate) => continue,
+                Err(StoreError::Duplicate) => return Ok(Attempt::Again(false)),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(contended())
+        match self.store.insert_intent(&store, &intent, &[]).await {
+            Ok(()) => self
+                .complete_authorization(intent, input)
+                .await
+                .map(Attempt::Done),
+            // Another request with the key got there first: replay or resume its intent.
+            Err(StoreError::Duplicate) => Ok(Attempt::Again(false)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A second request with a known key: the first intent, completed if it never was.
@@ -130,7 +169,7 @@ impl PaymentsService {
     /// Asks the provider about a pending (or failed) intent and records the answer.
     async fn complete_authorization(
         &self,
-        mut intent: IntentRecord,
+        intent: IntentRecord,
         input: &AuthorizeInput,
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let key = format!("auth:{}", intent.idempotency_key);
@@ -151,44 +190,55 @@ impl PaymentsService {
                 Command::Fail
             }
         };
-        for _ in 0..ATTEMPTS {
-            if !intent.state.status.awaits_authorization() {
-                // A concurrent request with the same key recorded the (same) outcome first.
-                return Ok(intent.to_proto());
-            }
-            let state = transition(intent.state, command).map_err(refusal)?;
-            let mut next = intent.next(state, now_ms());
-            if let Ok(ProviderReply {
-                entry_id,
-                decline: None,
-                ..
-            }) = &outcome
-            {
-                next.provider_reference = entry_id.clone();
-            }
-            let events = outcome_events(&next);
-            match self
-                .store
-                .update_intent(&intent.store_id, &next, intent.version, &events)
-                .await
-            {
-                Ok(()) => {
-                    if !events.is_empty() {
-                        self.committed();
-                    }
-                    decided(&next);
-                    return match &outcome {
-                        Err(_) => Err(ServiceError::unavailable(
-                            "payment provider unavailable; retry with the same idempotency_key",
-                        )),
-                        Ok(_) => Ok(next.to_proto()),
-                    };
-                }
-                Err(StoreError::Stale) => intent = self.load(&intent.store_id, &intent.id).await?,
-                Err(e) => return Err(e.into()),
-            }
+        let outcome = &outcome;
+        until_done(intent, move |intent| {
+            self.record_authorization(intent, command, outcome)
+        })
+        .await
+    }
+
+    /// Records the provider's answer to an authorization on the intent as last read.
+    async fn record_authorization(
+        &self,
+        intent: IntentRecord,
+        command: Command,
+        outcome: &Result<ProviderReply, ProviderError>,
+    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
+        if !intent.state.status.awaits_authorization() {
+            // A concurrent request with the same key recorded the (same) outcome first.
+            return Ok(Attempt::Done(intent.to_proto()));
         }
-        Err(contended())
+        let state = transition(intent.state, command).map_err(refusal)?;
+        let mut next = intent.next(state, now_ms());
+        if let Ok(ProviderReply {
+            entry_id,
+            decline: None,
+            ..
+        }) = &outcome
+        {
+            next.provider_reference = entry_id.clone();
+        }
+        let events = outcome_events(&next);
+        match self
+            .store
+            .update_intent(&intent.store_id, &next, intent.version, &events)
+            .await
+        {
+            Ok(()) => {
+                if !events.is_empty() {
+                    self.committed();
+                }
+                decided(&next);
+                return match &outcome {
+                    Err(_) => Err(ServiceError::unavailable(
+                        "payment provider unavailable; retry with the same idempotency_key",
+                    )),
+                    Ok(_) => Ok(Attempt::Done(next.to_proto())),
+                };
+            }
+            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Capture`: at most one capture per intent, whatever the client key.
@@ -199,58 +249,61 @@ impl PaymentsService {
         let key = validate::key(&mut v, &req.idempotency_key);
         validate::amount(&mut v, req.amount_minor, 0);
         v.finish()?;
-        for _ in 0..ATTEMPTS {
-            let intent = self.load(&store, &id).await?;
-            match intent.settle_kind {
-                Settlement::Capture if intent.settle_key == key => {
-                    let asked = match req.amount_minor {
-                        0 => intent.state.authorized,
-                        a => a,
-                    };
-                    if asked != intent.settle_minor {
-                        return Err(ServiceError::conflict(
-                            "idempotency_key was already used for a capture of a different amount",
-                        ));
-                    }
-                    if intent.state.status == Status::Authorized {
-                        return self.settle(intent).await;
-                    }
-                    return Ok(intent.to_proto());
-                }
-                Settlement::Capture => {
+        let (key, amount_minor) = (key.as_str(), req.amount_minor);
+        until_done((), move |()| self.try_capture(store, id, key, amount_minor)).await
+    }
+
+    /// One attempt at [`Self::capture`]: claim the intent's settlement for this key, then settle.
+    async fn try_capture(
+        &self,
+        store: StoreId,
+        id: IntentId,
+        key: &str,
+        amount_minor: i64,
+    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
+        let intent = self.load(&store, &id).await?;
+        match intent.settle_kind {
+            Settlement::Capture if intent.settle_key == key => {
+                let asked = match amount_minor {
+                    0 => intent.state.authorized,
+                    a => a,
+                };
+                if asked != intent.settle_minor {
                     return Err(ServiceError::conflict(
-                        "the payment is already captured (or being captured) under another idempotency_key",
+                        "idempotency_key was already used for a capture of a different amount",
                     ));
                 }
-                Settlement::Void if intent.state.status == Status::Authorized => {
-                    return Err(ServiceError::conflict(
-                        "cannot capture a payment that is being voided",
-                    ));
+                if intent.state.status == Status::Authorized {
+                    return self.settle(intent).await.map(Attempt::Done);
                 }
-                Settlement::Void | Settlement::None => {}
+                return Ok(Attempt::Done(intent.to_proto()));
             }
-            let target = transition(
-                intent.state,
-                Command::Capture {
-                    amount: req.amount_minor,
-                },
-            )
-            .map_err(refusal)?;
-            let mut claimed = intent.next(intent.state, now_ms());
-            claimed.settle_kind = Settlement::Capture;
-            claimed.settle_key = key.clone();
-            claimed.settle_minor = target.captured;
-            match self
-                .store
-                .update_intent(&store, &claimed, intent.version, &[])
-                .await
-            {
-                Ok(()) => return self.settle(claimed).await,
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
+            Settlement::Capture => {
+                return Err(ServiceError::conflict(
+                    "the payment is already captured (or being captured) under another idempotency_key",
+                ));
             }
+            Settlement::Void if intent.state.status == Status::Authorized => {
+                return Err(ServiceError::conflict(
+                    "cannot capture a payment that is being voided",
+                ));
+            }
+            Settlement::Void | Settlement::None => {}
         }
-        Err(contended())
+        let target = transition(intent.state, Command::Capture { amount: amount_minor }).map_err(refusal)?;
+        let mut claimed = intent.next(intent.state, now_ms());
+        claimed.settle_kind = Settlement::Capture;
+        claimed.settle_key = key.to_owned();
+        claimed.settle_minor = target.captured;
+        match self
+            .store
+            .update_intent(&store, &claimed, intent.version, &[])
+            .await
+        {
+            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
+            Err(StoreError::Stale) => Ok(Attempt::Again(())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Void`: releases an authorization; voiding a voided intent returns it unchanged.
@@ -260,39 +313,47 @@ impl PaymentsService {
         let mut v = Validator::new();
         let key = validate::key(&mut v, &req.idempotency_key);
         v.finish()?;
-        for _ in 0..ATTEMPTS {
-            let intent = self.load(&store, &id).await?;
-            match intent.settle_kind {
-                Settlement::Void if intent.state.status == Status::Authorized => {
-                    return self.settle(intent).await;
-                }
-                Settlement::Void => return Ok(intent.to_proto()),
-                Settlement::Capture if intent.state.status == Status::Authorized => {
-                    return Err(ServiceError::conflict(
-                        "cannot void a payment that is being captured",
-                    ));
-                }
-                Settlement::Capture | Settlement::None => {}
+        let key = key.as_str();
+        until_done((), move |()| self.try_void(store, id, key)).await
+    }
+
+    /// One attempt at [`Self::void`]: claim the intent's settlement for a void, then settle.
+    async fn try_void(
+        &self,
+        store: StoreId,
+        id: IntentId,
+        key: &str,
+    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
+        let intent = self.load(&store, &id).await?;
+        match intent.settle_kind {
+            Settlement::Void if intent.state.status == Status::Authorized => {
+                return self.settle(intent).await.map(Attempt::Done);
             }
-            transition(intent.state, Command::Void).map_err(refusal)?;
-            let mut claimed = intent.next(intent.state, now_ms());
-            claimed.settle_kind = Settlement::Void;
-            claimed.settle_key = key.clone();
-            match self
-                .store
-                .update_intent(&store, &claimed, intent.version, &[])
-                .await
-            {
-                Ok(()) => return self.settle(claimed).await,
-                Err(StoreError::Stale) => continue,
-                Err(e) => return Err(e.into()),
+            Settlement::Void => return Ok(Attempt::Done(intent.to_proto())),
+            Settlement::Capture if intent.state.status == Status::Authorized => {
+                return Err(ServiceError::conflict(
+                    "cannot void a payment that is being captured",
+                ));
             }
+            Settlement::Capture | Settlement::None => {}
         }
-        Err(contended())
+        transition(intent.state, Command::Void).map_err(refusal)?;
+        let mut claimed = intent.next(intent.state, now_ms());
+        claimed.settle_kind = Settlement::Void;
+        claimed.settle_key = key.to_owned();
+        match self
+            .store
+            .update_intent(&store, &claimed, intent.version, &[])
+            .await
+        {
+            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
+            Err(StoreError::Stale) => Ok(Attempt::Again(())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Carries out the capture or void an intent is committed to, and records it.
-    async fn settle(&self, mut intent: IntentRecord) -> Result<pb::PaymentIntent, ServiceError> {
+    async fn settle(&self, intent: IntentRecord) -> Result<pb::PaymentIntent, ServiceError> {
         let (reply, kind) = match intent.settle_kind {
             Settlement::Capture => {
                 let key = format!("capture:{}", intent.id);
@@ -323,32 +384,43 @@ impl PaymentsService {
             ),
             _ => (Command::Void, events::PAYMENT_VOIDED),
         };
-        for _ in 0..ATTEMPTS {
-            if intent.state.status != Status::Authorized {
-                // A concurrent call with the same claim recorded it first.
-                return Ok(intent.to_proto());
-            }
-            let state = transition(intent.state, command).map_err(refusal)?;
-            let next = intent.next(state, now_ms());
-            let event = events::payment_changed(subject, &next);
-            match self
-                .store
-                .update_intent(&intent.store_id, &next, intent.version, &[event])
-                .await
-            {
-                Ok(()) => {
-                    self.committed();
-                    // Crash test: the capture is recorded, the reply not yet sent.
-                    if kind == "capture" {
-                        mercato_runtime::failpoint::hit("payments.after_capture");
-                    }
-                    return Ok(next.to_proto());
-                }
-                Err(StoreError::Stale) => intent = self.load(&intent.store_id, &intent.id).await?,
-                Err(e) => return Err(e.into()),
-            }
+        until_done(intent, move |intent| {
+            self.record_settlement(intent, command, subject, kind)
+        })
+        .await
+    }
+
+    /// Records a capture or void the provider made on the intent as last read.
+    async fn record_settlement(
+        &self,
+        intent: IntentRecord,
+        command: Command,
+        subject: &'static str,
+        kind: &'static str,
+    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
+        if intent.state.status != Status::Authorized {
+            // A concurrent call with the same claim recorded it first.
+            return Ok(Attempt::Done(intent.to_proto()));
         }
-        Err(contended())
+        let state = transition(intent.state, command).map_err(refusal)?;
+        let next = intent.next(state, now_ms());
+        let event = events::payment_changed(subject, &next);
+        match self
+            .store
+            .update_intent(&intent.store_id, &next, intent.version, &[event])
+            .await
+        {
+            Ok(()) => {
+                self.committed();
+                // Crash test: the capture is recorded, the reply not yet sent.
+                if kind == "capture" {
+                    mercato_runtime::failpoint::hit("payments.after_capture");
+                }
+                return Ok(Attempt::Done(next.to_proto()));
+            }
+            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Refund`: partial refunds add up to at most the captured amount; 0 refunds the rest.
@@ -359,60 +431,63 @@ impl PaymentsService {
         let key = validate::key(&mut v, &req.idempotency_key);
         validate::amount(&mut v, req.amount_minor, 0);
         v.finish()?;
-        for _ in 0..ATTEMPTS {
-            let intent = self.load(&store, &id).await?;
-            if let Some(refund) = self.store.refund_by_key(&store, &id, &key).await? {
-                if req.amount_minor != 0 && req.amount_minor != refund.amount_minor {
-                    return Err(ServiceError::conflict(
-                        "idempotency_key was already used for a refund of a different amount",
-                    ));
-                }
-                return match refund.status {
-                    RefundStatus::Done => Ok(intent.to_proto()),
-                    RefundStatus::Pending => self.complete_refund(intent, refund).await,
-                    RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
-                };
+        let (key, amount_minor) = (key.as_str(), req.amount_minor);
+        until_done((), move |()| self.try_refund(store, id, key, amount_minor)).await
+    }
+
+    /// One attempt at [`Self::refund`]: find the key's refund, or claim a new one, then complete it.
+    async fn try_refund(
+        &self,
+        store: StoreId,
+        id: IntentId,
+        key: &str,
+        amount_minor: i64,
+    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
+        let intent = self.load(&store, &id).await?;
+        if let Some(refund) = self.store.refund_by_key(&store, &id, &key).await? {
+            if amount_minor != 0 && amount_minor != refund.amount_minor {
+                return Err(ServiceError::conflict(
+                    "idempotency_key was already used for a refund of a different amount",
+                ));
             }
-            // Refunds still waiting for the provider are reserved, so that two concurrent
-            // refunds cannot together exceed the captured amount.
-            let pending = self.store.pending_refunds(&store, &id).await?;
-            let reserved = IntentState {
-                refunded: intent.state.refunded + pending,
-                ..intent.state
+            return match refund.status {
+                RefundStatus::Done => Ok(Attempt::Done(intent.to_proto())),
+                RefundStatus::Pending => self.complete_refund(intent, refund).await.map(Attempt::Done),
+                RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
             };
-            let after = transition(
-                reserved,
-                Command::Refund {
-                    amount: req.amount_minor,
-                },
-            )
-            .map_err(refusal)?;
-            let now = now_ms();
-            let refund = RefundRecord {
-                id: uuid::Uuid::now_v7().to_string(),
-                store_id: store,
-                intent_id: id,
-                idempotency_key: key.clone(),
-                amount_minor: after.refunded - reserved.refunded,
-                status: RefundStatus::Pending,
-                created_at: now,
-                updated_at: now,
-            };
-            match self.store.claim_refund(&store, intent.version, &refund).await {
-                Ok(()) => {
-                    let intent = self.load(&store, &id).await?;
-                    return self.complete_refund(intent, refund).await;
-                }
-                Err(StoreError::Stale | StoreError::Duplicate) => continue,
-                Err(e) => return Err(e.into()),
-            }
         }
-        Err(contended())
+        // Refunds still waiting for the provider are reserved, so that two concurrent
+        // refunds cannot together exceed the captured amount.
+        let pending = self.store.pending_refunds(&store, &id).await?;
+        let reserved = IntentState {
+            refunded: intent.state.refunded + pending,
+            ..intent.state
+        };
+        let after = transition(reserved, Command::Refund { amount: amount_minor }).map_err(refusal)?;
+        let now = now_ms();
+        let refund = RefundRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            store_id: store,
+            intent_id: id,
+            idempotency_key: key.to_owned(),
+            amount_minor: after.refunded - reserved.refunded,
+            status: RefundStatus::Pending,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.claim_refund(&store, intent.version, &refund).await {
+            Ok(()) => {
+                let intent = self.load(&store, &id).await?;
+                return self.complete_refund(intent, refund).await.map(Attempt::Done);
+            }
+            Err(StoreError::Stale | StoreError::Duplicate) => Ok(Attempt::Again(())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn complete_refund(
         &self,
-        mut intent: IntentRecord,
+        intent: IntentRecord,
         refund: RefundRecord,
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let store = intent.store_id;
@@ -430,39 +505,46 @@ impl PaymentsService {
                 "the provider refused the refund: {code}"
             )));
         }
-        for _ in 0..ATTEMPTS {
-            let state = transition(
-                intent.state,
-                Command::Refund {
-                    amount: reply.amount_minor,
-                },
+        let refund = &refund;
+        until_done(intent, move |intent| {
+            self.record_refund(intent, refund, reply.amount_minor)
+        })
+        .await
+    }
+
+    /// Records a refund the provider made on the intent as last read.
+    async fn record_refund(
+        &self,
+        intent: IntentRecord,
+        refund: &RefundRecord,
+        amount_minor: i64,
+    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
+        let state = transition(intent.state, Command::Refund { amount: amount_minor }).map_err(refusal)?;
+        let next = intent.next(state, now_ms());
+        let event = events::payment_changed(events::PAYMENT_REFUNDED, &next);
+        match self
+            .store
+            .finish_refund(
+                &intent.store_id,
+                &refund.id,
+                RefundStatus::Done,
+                Some((&next, intent.version)),
+                &[event],
             )
-            .map_err(refusal)?;
-            let next = intent.next(state, now_ms());
-            let event = events::payment_changed(events::PAYMENT_REFUNDED, &next);
-            match self
-                .store
-                .finish_refund(
-                    &store,
-                    &refund.id,
-                    RefundStatus::Done,
-                    Some((&next, intent.version)),
-                    &[event],
-                )
-                .await
-            {
-                Ok(RefundFinish::Recorded) => {
-                    self.committed();
-                    return Ok(next.to_proto());
-                }
-                Ok(RefundFinish::AlreadyFinished) => {
-                    return Ok(self.load(&store, &intent.id).await?.to_proto());
-                }
-                Err(StoreError::Stale) => intent = self.load(&store, &intent.id).await?,
-                Err(e) => return Err(e.into()),
+            .await
+        {
+            Ok(RefundFinish::Recorded) => {
+                self.committed();
+                return Ok(Attempt::Done(next.to_proto()));
             }
+            Ok(RefundFinish::AlreadyFinished) => {
+                return Ok(Attempt::Done(
+                    self.load(&intent.store_id, &intent.id).await?.to_proto(),
+                ));
+            }
+            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
+            Err(e) => Err(e.into()),
         }
-        Err(contended())
     }
 
     /// `GetIntent`.
