@@ -77,7 +77,7 @@ impl PaymentsService {
         // intent up and replays or resumes it (having scored for nothing; scoring only reads).
         if !first && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
             return self
-                .replay_authorization(existing, &input, &card_hash)
+                .replay_authorization(existing, input, card_hash)
                 .await
                 .map(Attempt::Done);
         }
@@ -87,7 +87,7 @@ impl PaymentsService {
                 &Signals {
                     amount_minor: input.amount_minor,
                     currency: input.currency.as_str(),
-                    card_hash: &card_hash,
+                    card_hash,
                     customer_id: &input.customer_id,
                     email: &input.email,
                     billing_country: &input.billing_country,
@@ -229,12 +229,12 @@ impl PaymentsService {
                     self.committed();
                 }
                 decided(&next);
-                return match &outcome {
+                match &outcome {
                     Err(_) => Err(ServiceError::unavailable(
                         "payment provider unavailable; retry with the same idempotency_key",
                     )),
                     Ok(_) => Ok(Attempt::Done(next.to_proto())),
-                };
+                }
             }
             Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
             Err(e) => Err(e.into()),
@@ -416,7 +416,7 @@ impl PaymentsService {
                 if kind == "capture" {
                     mercato_runtime::failpoint::hit("payments.after_capture");
                 }
-                return Ok(Attempt::Done(next.to_proto()));
+                Ok(Attempt::Done(next.to_proto()))
             }
             Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
             Err(e) => Err(e.into()),
@@ -444,7 +444,7 @@ impl PaymentsService {
         amount_minor: i64,
     ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
         let intent = self.load(&store, &id).await?;
-        if let Some(refund) = self.store.refund_by_key(&store, &id, &key).await? {
+        if let Some(refund) = self.store.refund_by_key(&store, &id, key).await? {
             if amount_minor != 0 && amount_minor != refund.amount_minor {
                 return Err(ServiceError::conflict(
                     "idempotency_key was already used for a refund of a different amount",
@@ -535,7 +535,7 @@ impl PaymentsService {
         {
             Ok(RefundFinish::Recorded) => {
                 self.committed();
-                return Ok(Attempt::Done(next.to_proto()));
+                Ok(Attempt::Done(next.to_proto()))
             }
             Ok(RefundFinish::AlreadyFinished) => {
                 return Ok(Attempt::Done(
