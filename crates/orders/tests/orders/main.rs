@@ -1,8 +1,11 @@
 //! The orders service's integration tests, in one binary to cut link time.
 //!
-//! Every test runs once per database from `mercato_runtime::testing::databases()` (SQLite
-//! always, PostgreSQL when `MERCATO_TEST_POSTGRES_URL` is set), against the real inventory and
-//! payments services reached through their local clients.
+//! Every case is one test per database (`case::sqlite`, `case::postgres`; see
+//! `mercato_runtime::backend_tests!`), against the real inventory and payments services reached
+//! through their local clients. The cases that call inventory and payments (checkout, the saga,
+//! cancel and refund, concurrency) also run as `case::sqlite_grpc`, where those calls cross a
+//! real gRPC channel (`support::Topology::Grpc`), so the remote path is tested without any
+//! server configured.
 
 mod after_sale;
 mod carts;

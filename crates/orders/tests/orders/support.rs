@@ -1,29 +1,37 @@
 //! A running platform slice for tests: orders, inventory and payments, each on its own fresh
-//! database, the latter two behind the local clients the orders service uses.
+//! database of the backend under test, the latter two reached through the clients the orders
+//! service uses — local ones, or remote ones over a real gRPC channel (`Topology`).
 
 use mercato_inventory::InventoryService;
 use mercato_orders::{OrdersDeps, OrdersService};
 use mercato_payments::{PaymentsConfig, PaymentsService};
 use mercato_proto::catalog::{Money, Product, Variant};
 use mercato_proto::events::{ProductChanged, ProductDeleted};
+use mercato_proto::inventory::inventory_server::InventoryServer;
 use mercato_proto::inventory::{GetStockRequest, SetStockRequest};
 use mercato_proto::orders::orders_server::Orders;
 use mercato_proto::orders::*;
+use mercato_proto::payments::payments_server::PaymentsServer;
 use mercato_runtime::clients::inventory::InventoryClient;
 use mercato_runtime::clients::payments::PaymentsClient;
+use mercato_runtime::clients::{InternalAuth, balanced_channel};
 use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::envelope;
+pub use mercato_runtime::testing::Backend;
+use mercato_runtime::testing::Variant as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::transport::server::TcpIncoming;
 
 pub const APPROVE: &str = "4242424242424242";
 pub const DECLINE: &str = "4000000000000002";
 
 pub struct Env {
-    pub backend: &'static str,
     pub store: StoreId,
     pub orders: Arc<OrdersService>,
     pub orders_db: Db,
@@ -33,16 +41,43 @@ pub struct Env {
     pub inventory_db: Db,
 }
 
-/// A fresh slice on every configured database.
-pub async fn envs() -> Vec<Env> {
-    mercato_runtime::testing::init_logs();
-    let orders_dbs = mercato_runtime::testing::databases().await;
-    let inventory_dbs = mercato_runtime::testing::databases().await;
-    let payments_dbs = mercato_runtime::testing::databases().await;
-    let mut envs = Vec::new();
-    for (((backend, orders_db), (_, inventory_db)), (_, payments_db)) in
-        orders_dbs.into_iter().zip(inventory_dbs).zip(payments_dbs)
-    {
+/// How the orders service reaches inventory and payments, and the backend all three store on.
+#[derive(Clone, Copy, Debug)]
+pub enum Topology {
+    /// In one process: the local clients call the services directly.
+    Local(Backend),
+    /// As separate processes would: the remote clients call a tonic server on an ephemeral
+    /// 127.0.0.1 port, through the internal-token interceptor, so every request and answer (and
+    /// every error) crosses the wire.
+    Grpc(Backend),
+}
+
+impl mercato_runtime::testing::Variant for Topology {
+    fn backend(&self) -> Backend {
+        match self {
+            Topology::Local(backend) | Topology::Grpc(backend) => *backend,
+        }
+    }
+}
+
+/// The token the test server demands and the remote clients present.
+const INTERNAL_TOKEN: &str = "orders-suite-internal-token";
+
+impl Env {
+    /// A fresh slice on `backend`, in one process.
+    pub async fn on(backend: Backend) -> Env {
+        Env::start(Topology::Local(backend)).await
+    }
+
+    /// A fresh slice in `topology`, each service on its own new database.
+    pub async fn start(topology: Topology) -> Env {
+        mercato_runtime::testing::init_logs();
+        let backend = topology.backend();
+        let (orders_db, inventory_db, payments_db) = (
+            backend.database().await,
+            backend.database().await,
+            backend.database().await,
+        );
         let inventory = InventoryService::new(inventory_db.clone(), Arc::new(Notify::new()))
             .await
             .expect("inventory starts");
@@ -53,8 +88,20 @@ pub async fn envs() -> Vec<Env> {
         )
         .await
         .expect("payments starts");
-        let inventory = InventoryClient::local(inventory, Duration::from_secs(30));
-        let payments = PaymentsClient::local(payments, Duration::from_secs(30));
+        let deadline = Duration::from_secs(30);
+        let (inventory, payments) = match topology {
+            Topology::Local(_) => (
+                InventoryClient::local(inventory, deadline),
+                PaymentsClient::local(payments, deadline),
+            ),
+            Topology::Grpc(_) => {
+                let channel = serve_grpc(inventory, payments).await;
+                (
+                    InventoryClient::remote(channel.clone(), deadline, Some(INTERNAL_TOKEN)).unwrap(),
+                    PaymentsClient::remote(channel, deadline, Some(INTERNAL_TOKEN)).unwrap(),
+                )
+            }
+        };
         let deps = OrdersDeps {
             inventory: inventory.clone(),
             payments: payments.clone(),
@@ -62,8 +109,7 @@ pub async fn envs() -> Vec<Env> {
         let orders = OrdersService::new(orders_db.clone(), Arc::new(Notify::new()), deps)
             .await
             .expect("orders starts");
-        envs.push(Env {
-            backend,
+        Env {
             store: StoreId::new(),
             orders,
             orders_db,
@@ -71,9 +117,28 @@ pub async fn envs() -> Vec<Env> {
             payments,
             payments_db,
             inventory_db,
-        });
+        }
     }
-    envs
+}
+
+/// Serves inventory and payments over gRPC on an ephemeral 127.0.0.1 port, as a process running
+/// both roles would, and returns a channel to it. The server is a task of the test's runtime, so
+/// it stops when the test ends.
+async fn serve_grpc(inventory: Arc<InventoryService>, payments: Arc<PaymentsService>) -> Channel {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a local port");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let admit = InternalAuth::new(Some(INTERNAL_TOKEN));
+    let server = tonic::transport::Server::builder()
+        .add_service(InterceptedService::new(
+            InventoryServer::from_arc(inventory),
+            admit.clone(),
+        ))
+        .add_service(InterceptedService::new(PaymentsServer::from_arc(payments), admit))
+        .serve_with_incoming(TcpIncoming::from(listener));
+    tokio::spawn(async move { server.await.expect("the test gRPC server runs") });
+    balanced_channel(&[url], Duration::from_secs(30)).unwrap()
 }
 
 pub fn customer(user: &str) -> Caller {
