@@ -1,5 +1,6 @@
-//! The catalog's integration tests, in one binary: storage conformance on every configured
-//! database, events through the in-process bus (and NATS when configured), search and cache.
+//! The catalog's integration tests, in one binary: storage conformance as one test per
+//! database (`case::sqlite`, `case::postgres`; see `mercato_runtime::backend_tests!`), events
+//! through the in-process bus (and NATS when configured), search and cache.
 
 mod cache;
 mod consumers;

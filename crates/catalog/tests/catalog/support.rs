@@ -12,6 +12,7 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::OutboxRelay;
 use mercato_runtime::shutdown::Shutdown;
+use mercato_runtime::testing::Backend;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +42,12 @@ pub fn new_cache() -> Arc<TieredCache> {
 }
 
 impl Catalog {
+    /// A fresh catalog on a new database of `backend`, on its own in-process bus so that
+    /// consumer groups never hand one test's events to another.
+    pub async fn on(backend: Backend) -> Catalog {
+        Catalog::start(backend.database().await, Arc::new(MemoryBus::new())).await
+    }
+
     /// A replica on `db` and `bus` that runs its own outbox relay.
     pub async fn start(db: Db, bus: SharedBus) -> Catalog {
         Self::start_with(db, bus, true).await
