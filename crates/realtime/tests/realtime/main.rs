@@ -1,6 +1,6 @@
 //! The realtime service's integration tests, in one binary to cut link time: every conversation
-//! test runs on each configured database (SQLite always, PostgreSQL when
-//! `MERCATO_TEST_POSTGRES_URL` is set), and the presence suite on Redis when
+//! case is one test per database (`case::sqlite`, `case::postgres`; see
+//! `mercato_runtime::backend_tests!`), and the presence suite runs on Redis when
 //! `MERCATO_TEST_REDIS_URL` is set; `live` drives the WebSocket endpoint over real sockets.
 
 mod conversations;

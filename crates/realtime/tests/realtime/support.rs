@@ -10,7 +10,7 @@ use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::ratelimit::MemoryRateLimiter;
-use mercato_runtime::testing::databases;
+pub use mercato_runtime::testing::Backend;
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,11 @@ pub fn limits() -> RealtimeSettings {
 }
 
 impl Realtime {
+    /// A fresh service with the default limits on a new database of `backend`.
+    pub async fn on(backend: Backend) -> Realtime {
+        Realtime::start(backend.database().await, limits()).await
+    }
+
     pub async fn start(db: Db, limits: RealtimeSettings) -> Realtime {
         mercato_runtime::testing::init_logs();
         let service = RealtimeService::new(
@@ -181,20 +186,6 @@ impl Realtime {
             .await?;
         Ok(listed.conversations)
     }
-}
-
-/// One realtime service per configured database, with the default limits.
-pub async fn realtimes() -> Vec<(&'static str, Realtime)> {
-    realtimes_with(limits()).await
-}
-
-/// One realtime service per configured database.
-pub async fn realtimes_with(limits: RealtimeSettings) -> Vec<(&'static str, Realtime)> {
-    let mut all = Vec::new();
-    for (name, db) in databases().await {
-        all.push((name, Realtime::start(db, limits.clone()).await));
-    }
-    all
 }
 
 /// A caller with a role named as the REST API names it; any other name becomes a role number
