@@ -4,7 +4,7 @@
 //! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
 
 use mercato_proto::catalog::{CreateCategoryRequest, CreateProductRequest, VariantInput};
-use mercato_proto::identity::{GetStoreRequest, ProvisionStoreRequest, get_store_request};
+use mercato_proto::identity::{ApiClient, GetStoreRequest, ProvisionStoreRequest, get_store_request};
 use mercato_proto::inventory::SetStockRequest;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
@@ -149,15 +149,8 @@ pub async fn demo_store(
     inventory: Option<&InventoryClient>,
     products: u32,
 ) -> anyhow::Result<()> {
-    let existing = identity
-        .get_store(GetStoreRequest {
-            key: Some(get_store_request::Key::Slug(DEMO_SLUG.to_owned())),
-        })
-        .await;
-    match existing {
-        Ok(_) => return Ok(()),
-        Err(e) if e.code == ErrorCode::NotFound => {}
-        Err(e) => return Err(e.into()),
+    if demo_exists(identity).await? {
+        return Ok(());
     }
     let password: String = rand::thread_rng()
         .sample_iter(&rand::distributions::Alphanumeric)
@@ -176,45 +169,79 @@ pub async fn demo_store(
     let store = created
         .store
         .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
-    let client = created.api_client.unwrap_or_default();
+    create_categories(catalog, &store.id).await?;
+    create_products(catalog, inventory, &store.id, products).await?;
+    print_credentials(products, &password, &created.api_client.unwrap_or_default());
+    Ok(())
+}
 
+async fn demo_exists(identity: &IdentityClient) -> anyhow::Result<bool> {
+    let existing = identity
+        .get_store(GetStoreRequest {
+            key: Some(get_store_request::Key::Slug(DEMO_SLUG.to_owned())),
+        })
+        .await;
+    match existing {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == ErrorCode::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_categories(catalog: &CatalogClient, store_id: &str) -> anyhow::Result<()> {
     for c in CATEGORIES {
         catalog
             .create_category(CreateCategoryRequest {
-                store_id: store.id.clone(),
+                store_id: store_id.to_owned(),
                 slug: c.slug.to_owned(),
                 name: c.name.to_owned(),
                 parent: c.parent.unwrap_or_default().to_owned(),
             })
             .await?;
     }
+    Ok(())
+}
+
+/// `count` products spread over the leaf categories, each variant stocked when this process
+/// runs inventory.
+async fn create_products(
+    catalog: &CatalogClient,
+    inventory: Option<&InventoryClient>,
+    store_id: &str,
+    count: u32,
+) -> anyhow::Result<()> {
     let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.nouns.is_empty()).collect();
     let mut rng = StdRng::seed_from_u64(42);
-    for i in 0..products {
+    for i in 0..count {
         let c = leaves[i as usize % leaves.len()];
-        let request = demo_product(&mut rng, &store.id, i, c.slug, c.nouns, c.base_price, c.variants);
+        let request = demo_product(&mut rng, store_id, i, c.slug, c.nouns, c.base_price, c.variants);
         let product = catalog.create_product(request).await?;
-        if let Some(inventory) = inventory {
-            for variant in &product.variants {
-                // Mostly in stock, some low, a few sold out: something for every stock state.
-                let on_hand = match rng.gen_range(0..20) {
-                    0 => 0,
-                    1..=3 => rng.gen_range(1..5),
-                    _ => rng.gen_range(10..120),
-                };
-                inventory
-                    .set_stock(SetStockRequest {
-                        store_id: store.id.clone(),
-                        sku: variant.sku.clone(),
-                        location: String::new(),
-                        on_hand,
-                        low_stock_threshold: Some(5),
-                    })
-                    .await?;
-            }
+        let Some(inventory) = inventory else { continue };
+        for variant in &product.variants {
+            inventory
+                .set_stock(SetStockRequest {
+                    store_id: store_id.to_owned(),
+                    sku: variant.sku.clone(),
+                    location: String::new(),
+                    on_hand: demo_on_hand(&mut rng),
+                    low_stock_threshold: Some(5),
+                })
+                .await?;
         }
     }
+    Ok(())
+}
 
+/// Mostly in stock, some low, a few sold out: something for every stock state.
+fn demo_on_hand(rng: &mut StdRng) -> i64 {
+    match rng.gen_range(0..20) {
+        0 => 0,
+        1..=3 => rng.gen_range(1..5),
+        _ => rng.gen_range(10..120),
+    }
+}
+
+fn print_credentials(products: u32, password: &str, client: &ApiClient) {
     println!();
     println!("  Demo store \"{DEMO_SLUG}\" created with {products} products.");
     println!("  Owner sign-in (shown once): store={DEMO_SLUG} username={OWNER_EMAIL} password={password}");
@@ -223,7 +250,6 @@ pub async fn demo_store(
         client.client_id, client.client_secret
     );
     println!();
-    Ok(())
 }
 
 fn demo_product(

@@ -11,12 +11,11 @@ mod services;
 use crate::infra::Infra;
 use crate::roles::{Role, Roles};
 use axum::Router;
-use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
+use mercato_gateway::Upstreams;
 use mercato_orders::OrdersDeps;
 use mercato_runtime::clients::InternalAuth;
 use mercato_runtime::clients::{
-    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
-    payments::PaymentsClient, realtime::RealtimeClient,
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
 };
 use mercato_runtime::config::Settings;
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve};
@@ -103,157 +102,45 @@ impl App {
     }
 
     /// Builds the services of `roles`, their relays and consumers, and the router; nothing
-    /// listens until [`App::serve`].
+    /// listens until [`App::serve`]. Each service runs here when its role is local; every
+    /// caller of one that is not gets a gRPC client of it from `reach`.
     pub async fn build(settings: &Settings, roles: Roles) -> anyhow::Result<App> {
-        anyhow::ensure!(
-            roles.is_all() || settings.nats.url.is_some(),
-            "running only some roles ({roles}) needs a shared bus: set --nats-url, or the other \
-             processes would never see this one's events"
-        );
-        // Install the metrics recorder before anything records or describes a metric, or early
-        // figures and descriptions are lost. Every service's metrics are described whatever the
-        // roles: a description shows only beside a metric this process records.
-        mercato_runtime::prometheus::install();
-        mercato_gateway::describe_metrics();
-        mercato_orders::describe_metrics();
-        mercato_inventory::describe_metrics();
-        mercato_payments::describe_metrics();
-        mercato_realtime::live::describe_metrics();
-        let token = settings
-            .services
-            .internal_token
-            .as_ref()
-            .map(|t| t.expose().to_owned());
+        ensure_shared_bus(settings, &roles)?;
+        install_metrics();
         let infra = Infra::connect(settings).await?;
-        let mut w = Wiring {
-            settings,
-            infra: &infra,
-            admit: InternalAuth::new(token.as_deref()),
-            checks: vec![routing::bus_check(&infra)],
-            collectors: Vec::new(),
-            grpc: tonic::service::Routes::builder(),
-            relays: Vec::new(),
-            consumer_stop: Shutdown::new(),
-            realtime_stop: Shutdown::new(),
-        };
-        let identity = if roles.has(Role::Identity) {
-            Some(services::identity(&mut w).await?)
-        } else {
-            None
-        };
-        let catalog = if roles.has(Role::Catalog) {
-            Some(services::catalog(&mut w).await?)
-        } else {
-            None
-        };
-        let inventory = if roles.has(Role::Inventory) {
-            Some(services::inventory(&mut w).await?)
-        } else {
-            None
-        };
-        let payments = if roles.has(Role::Payments) {
-            Some(services::payments(&mut w).await?)
-        } else {
-            None
-        };
-        let remotes = routing::Remotes {
-            settings,
-            token: token.as_deref(),
-        };
-        let orders = if roles.has(Role::Orders) {
+        let mut w = Wiring::new(settings, &infra);
+        let reach = routing::Remotes::new(settings);
+
+        let identity = local(roles.has(Role::Identity), services::identity(&mut w)).await?;
+        let catalog = local(roles.has(Role::Catalog), services::catalog(&mut w)).await?;
+        let inventory = local(roles.has(Role::Inventory), services::inventory(&mut w)).await?;
+        let payments = local(roles.has(Role::Payments), services::payments(&mut w)).await?;
+        let orders = local(roles.has(Role::Orders), async {
             let deps = OrdersDeps {
-                inventory: remotes.or_local(
-                    "inventory",
-                    &inventory,
-                    &settings.services.inventory,
-                    InventoryClient::remote,
-                )?,
-                payments: remotes.or_local(
-                    "payments",
-                    &payments,
-                    &settings.services.payments,
-                    PaymentsClient::remote,
-                )?,
+                inventory: reach.client(&inventory)?,
+                payments: reach.client(&payments)?,
             };
-            Some(services::orders(&mut w, deps).await?)
-        } else {
-            None
-        };
-
-        let realtime = if roles.has(Role::Realtime) {
-            let identity = remotes.or_local(
-                "identity",
-                &identity,
-                &settings.services.identity,
-                IdentityClient::remote,
-            )?;
-            Some(services::realtime(&mut w, identity, roles.has(Role::Gateway)).await?)
-        } else {
-            None
-        };
-
-        let mut http = Router::new();
-        let (realtime_client, realtime_node) = realtime.unzip();
-        if let Some(node) = realtime_node {
-            http = http.merge(mercato_realtime::live::routes(node));
-        }
-        let mut gateway = None;
-        if roles.has(Role::Gateway) {
+            services::orders(&mut w, deps).await
+        })
+        .await?;
+        let realtime = local(roles.has(Role::Realtime), async {
+            let faces_clients = roles.has(Role::Gateway);
+            services::realtime(&mut w, reach.client(&identity)?, faces_clients).await
+        })
+        .await?;
+        let (realtime, live) = realtime.unzip();
+        let gateway = local(roles.has(Role::Gateway), async {
             let upstreams = Upstreams {
-                identity: remotes.or_local(
-                    "identity",
-                    &identity,
-                    &settings.services.identity,
-                    IdentityClient::remote,
-                )?,
-                catalog: remotes.or_local(
-                    "catalog",
-                    &catalog,
-                    &settings.services.catalog,
-                    CatalogClient::remote,
-                )?,
-                inventory: remotes.or_local(
-                    "inventory",
-                    &inventory,
-                    &settings.services.inventory,
-                    InventoryClient::remote,
-                )?,
-                orders: remotes.or_local(
-                    "orders",
-                    &orders,
-                    &settings.services.orders,
-                    OrdersClient::remote,
-                )?,
-                realtime: remotes.or_local(
-                    "realtime",
-                    &realtime_client,
-                    &settings.services.realtime,
-                    RealtimeClient::remote,
-                )?,
+                identity: reach.client(&identity)?,
+                catalog: reach.client(&catalog)?,
+                inventory: reach.client(&inventory)?,
+                orders: reach.client(&orders)?,
+                realtime: reach.client(&realtime)?,
             };
-            let forward = (!roles.has(Role::Realtime)).then(|| RealtimeForward {
-                upstreams: settings.services.realtime.clone(),
-                internal_token: token.clone(),
-                heartbeat: settings.realtime.heartbeat,
-                stop: w.realtime_stop.clone(),
-            });
-            let state = GatewayState::new(
-                upstreams,
-                forward,
-                &settings.auth,
-                &settings.http,
-                infra.limiter.clone(),
-            );
-            if let Err(e) = state.refresh_keys(true).await {
-                tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
-            }
-            w.checks.push(routing::identity_check(state.clone()));
-            state
-                .follow_catalog(infra.bus.clone(), w.consumer_stop.clone())
-                .await?;
-            http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
-            gateway = Some(state);
-        }
+            services::gateway(&mut w, upstreams, !roles.has(Role::Realtime)).await
+        })
+        .await?;
+
         // Relays start only now, after every consumer of this process has subscribed, so that
         // no event is published into a bus with nobody yet listening in process.
         let relay_stop = Shutdown::new();
@@ -262,28 +149,8 @@ impl App {
             .drain(..)
             .map(|r| tokio::spawn(r.run(relay_stop.clone())))
             .collect();
-
-        let Wiring {
-            checks,
-            collectors,
-            grpc,
-            consumer_stop,
-            realtime_stop,
-            ..
-        } = w;
-        if let Some(state) = &gateway {
-            http = mercato_gateway::edge(state, http);
-        }
-        let http = http.merge(ops_routes(checks, collectors));
-        // A process with the gateway role faces the internet: its port serves no internal gRPC,
-        // whose callers are trusted to name any store. Services are reachable over gRPC only
-        // from processes without the gateway role (and, with `services.internal_token`, only by
-        // peers that know the token).
-        let router = if roles.has(Role::Gateway) {
-            http
-        } else {
-            routing::with_grpc(http, grpc)
-        };
+        let ops = ops_routes(w.checks, w.collectors);
+        let router = routing::assemble(settings, live, gateway.as_ref(), ops, w.grpc);
         Ok(App {
             roles,
             identity,
@@ -292,8 +159,54 @@ impl App {
             router,
             relays,
             relay_stop,
-            consumer_stop,
-            realtime_stop,
+            consumer_stop: w.consumer_stop,
+            realtime_stop: w.realtime_stop,
         })
+    }
+}
+
+/// Runs a service here when `enabled` (its role is local): `start` is only awaited then.
+async fn local<T>(
+    enabled: bool,
+    start: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<Option<T>> {
+    if enabled { start.await.map(Some) } else { Ok(None) }
+}
+
+/// Refuses a process running only some roles without a bus the others share.
+fn ensure_shared_bus(settings: &Settings, roles: &Roles) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        roles.is_all() || settings.nats.url.is_some(),
+        "running only some roles ({roles}) needs a shared bus: set --nats-url, or the other \
+         processes would never see this one's events"
+    );
+    Ok(())
+}
+
+/// Installs the metrics recorder, before anything records or describes a metric, or early
+/// figures and descriptions are lost. Every service's metrics are described whatever the roles:
+/// a description shows only beside a metric this process records.
+fn install_metrics() {
+    mercato_runtime::prometheus::install();
+    mercato_gateway::describe_metrics();
+    mercato_orders::describe_metrics();
+    mercato_inventory::describe_metrics();
+    mercato_payments::describe_metrics();
+    mercato_realtime::live::describe_metrics();
+}
+
+impl<'a> Wiring<'a> {
+    fn new(settings: &'a Settings, infra: &'a Infra) -> Self {
+        Wiring {
+            settings,
+            infra,
+            admit: InternalAuth::new(routing::internal_token(&settings.services)),
+            checks: vec![routing::bus_check(infra)],
+            collectors: Vec::new(),
+            grpc: tonic::service::Routes::builder(),
+            relays: Vec::new(),
+            consumer_stop: Shutdown::new(),
+            realtime_stop: Shutdown::new(),
+        }
     }
 }

@@ -5,8 +5,13 @@ use axum::Router;
 use axum::extract::Request;
 use futures::future::BoxFuture;
 use mercato_gateway::GatewayState;
+use mercato_realtime::live::Node;
 use mercato_runtime::clients::balanced_channel;
-use mercato_runtime::config::Settings;
+use mercato_runtime::clients::{
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
+    payments::PaymentsClient, realtime::RealtimeClient,
+};
+use mercato_runtime::config::{ServiceEndpoints, Settings};
 use mercato_runtime::http::ReadinessCheck;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,35 +19,76 @@ use std::time::Duration;
 use tonic::transport::Channel;
 use tower::ServiceExt;
 
-/// Builds clients of services that run elsewhere.
-pub(super) struct Remotes<'a> {
-    pub settings: &'a Settings,
-    pub token: Option<&'a str>,
+/// A client of one service contract, which this process either runs (the local client) or
+/// reaches over gRPC at the service's configured endpoints.
+pub(super) trait ServiceClient: Clone {
+    /// The service's name, as its role and its `services.<name>` setting spell it.
+    const NAME: &'static str;
+    /// The gRPC endpoints of its replicas.
+    fn endpoints(services: &ServiceEndpoints) -> &[String];
+    /// The deadline of one call to it.
+    fn deadline(services: &ServiceEndpoints) -> Duration {
+        services.call_timeout
+    }
+    /// A client calling it over `channel`.
+    fn remote(channel: Channel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self>;
 }
 
-impl Remotes<'_> {
+/// Names a client's service, endpoints and deadline once.
+macro_rules! service_client {
+    ($client:ty, $name:ident $(, deadline: $deadline:ident)?) => {
+        impl ServiceClient for $client {
+            const NAME: &'static str = stringify!($name);
+            fn endpoints(services: &ServiceEndpoints) -> &[String] {
+                &services.$name
+            }
+            $(fn deadline(services: &ServiceEndpoints) -> Duration {
+                services.$deadline
+            })?
+            fn remote(channel: Channel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self> {
+                <$client>::remote(channel, deadline, token)
+            }
+        }
+    };
+}
+
+service_client!(IdentityClient, identity);
+service_client!(CatalogClient, catalog);
+service_client!(InventoryClient, inventory);
+service_client!(PaymentsClient, payments);
+service_client!(OrdersClient, orders, deadline: orders_call_timeout);
+service_client!(RealtimeClient, realtime);
+
+/// Reaches the services of the platform from this process.
+pub(super) struct Remotes<'a> {
+    services: &'a ServiceEndpoints,
+}
+
+impl<'a> Remotes<'a> {
+    pub fn new(settings: &'a Settings) -> Self {
+        Remotes {
+            services: &settings.services,
+        }
+    }
+
     /// The local client when the service runs here, else a gRPC client to its endpoints.
-    pub fn or_local<C: Clone>(
-        &self,
-        service: &str,
-        local: &Option<C>,
-        endpoints: &[String],
-        remote: fn(Channel, Duration, Option<&str>) -> anyhow::Result<C>,
-    ) -> anyhow::Result<C> {
+    pub fn client<C: ServiceClient>(&self, local: &Option<C>) -> anyhow::Result<C> {
         if let Some(client) = local {
             return Ok(client.clone());
         }
-        let deadline = match service {
-            "orders" => self.settings.services.orders_call_timeout,
-            _ => self.settings.services.call_timeout,
-        };
-        let channel = balanced_channel(endpoints, deadline).map_err(|e| {
+        let (service, deadline) = (C::NAME, C::deadline(self.services));
+        let channel = balanced_channel(C::endpoints(self.services), deadline).map_err(|e| {
             anyhow::anyhow!(
                 "the {service} role is not local, so services.{service} needs its gRPC endpoints: {e}"
             )
         })?;
-        remote(channel, deadline, self.token)
+        C::remote(channel, deadline, internal_token(self.services))
     }
+}
+
+/// The secret internal gRPC calls present, when one is configured.
+pub(super) fn internal_token(services: &ServiceEndpoints) -> Option<&str> {
+    services.internal_token.as_ref().map(|t| t.expose())
 }
 
 /// One readiness check from a closure.
@@ -81,8 +127,32 @@ pub(super) fn identity_check(state: GatewayState) -> ReadinessCheck {
     })
 }
 
+/// The one router of this process's port: the live endpoint of a local realtime service, the
+/// gateway's routes behind its edge, probes and metrics (`ops`), and the local services' gRPC.
+pub(super) fn assemble(
+    settings: &Settings,
+    live: Option<Arc<Node>>,
+    gateway: Option<&GatewayState>,
+    ops: Router,
+    grpc: tonic::service::RoutesBuilder,
+) -> Router {
+    let mut http = Router::new();
+    if let Some(node) = live {
+        http = http.merge(mercato_realtime::live::routes(node));
+    }
+    let Some(state) = gateway else {
+        return with_grpc(http.merge(ops), grpc);
+    };
+    let http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
+    // A process with the gateway role faces the internet: its port serves no internal gRPC,
+    // whose callers are trusted to name any store. Services are reachable over gRPC only from
+    // processes without the gateway role (and, with `services.internal_token`, only by peers
+    // that know the token).
+    mercato_gateway::edge(state, http).merge(ops)
+}
+
 /// Serves gRPC (content-type `application/grpc…`) beside the HTTP routes on the one port.
-pub(super) fn with_grpc(http: Router, grpc: tonic::service::RoutesBuilder) -> Router {
+fn with_grpc(http: Router, grpc: tonic::service::RoutesBuilder) -> Router {
     let grpc = grpc.routes().into_axum_router().layer(axum::middleware::from_fn(
         mercato_runtime::http::observe_grpc_server,
     ));

@@ -2,9 +2,10 @@
 //! endpoint, readiness check and pool metrics.
 
 use super::Wiring;
-use super::routing::db_check;
+use super::routing::{db_check, internal_token};
 use crate::infra::Infra;
 use mercato_catalog::CatalogService;
+use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
 use mercato_identity::IdentityService;
 use mercato_inventory::InventoryService;
 use mercato_orders::{OrdersDeps, OrdersService};
@@ -150,13 +151,9 @@ pub(super) async fn realtime(
     if let Err(e) = verifier.refresh(true).await {
         tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
     }
-    let internal_token = w
-        .settings
-        .services
-        .internal_token
-        .as_ref()
+    let internal_token = internal_token(&w.settings.services)
         .filter(|_| !faces_clients)
-        .map(|t| t.expose().to_owned());
+        .map(str::to_owned);
     let node = Arc::new(Node {
         service: service.clone(),
         hub: Hub::new(),
@@ -182,6 +179,38 @@ pub(super) async fn realtime(
         RealtimeClient::local(service, w.settings.services.call_timeout),
         node,
     ))
+}
+
+/// The gateway's shared state over the clients of `upstreams`: it learns the signing keys,
+/// counts identity in readiness and follows the catalog's events. `forward_realtime` when the
+/// realtime service runs in other processes, whose replicas then get WebSocket clients.
+pub(super) async fn gateway(
+    w: &mut Wiring<'_>,
+    upstreams: Upstreams,
+    forward_realtime: bool,
+) -> anyhow::Result<GatewayState> {
+    let settings = w.settings;
+    let forward = forward_realtime.then(|| RealtimeForward {
+        upstreams: settings.services.realtime.clone(),
+        internal_token: internal_token(&settings.services).map(str::to_owned),
+        heartbeat: settings.realtime.heartbeat,
+        stop: w.realtime_stop.clone(),
+    });
+    let state = GatewayState::new(
+        upstreams,
+        forward,
+        &settings.auth,
+        &settings.http,
+        w.infra.limiter.clone(),
+    );
+    if let Err(e) = state.refresh_keys(true).await {
+        tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
+    }
+    w.checks.push(super::routing::identity_check(state.clone()));
+    state
+        .follow_catalog(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
+    Ok(state)
 }
 
 fn payments_config(_settings: &Settings) -> PaymentsConfig {

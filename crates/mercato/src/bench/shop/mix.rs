@@ -105,65 +105,47 @@ impl Shopper {
         checkout_number: impl FnOnce() -> usize,
         out: &mut Vec<Sample>,
     ) {
-        let total: u32 = MIX.iter().map(|(_, w)| w).sum();
-        let mut pick = rand::thread_rng().gen_range(0..total);
-        let action = MIX
-            .iter()
-            .find(|(_, w)| {
-                if pick < *w {
-                    true
-                } else {
-                    pick -= w;
-                    false
-                }
-            })
-            .map(|(a, _)| *a)
-            .unwrap_or(Action::Product);
-        match action {
-            Action::Product => {
-                let id = &shop.product_ids[rand::thread_rng().gen_range(0..shop.product_ids.len())];
-                let url = format!("{}/v1/stores/{}/products/{id}", shop.url, shop.store);
-                out.push(timed(Kind::Product, started, http.get(url)).await.0);
-            }
-            Action::Listing => {
-                let page = rand::thread_rng().gen_range(1..=shop.pages);
-                let sort = ["newest", "price_asc"][rand::thread_rng().gen_range(0..2)];
-                let url = format!(
-                    "{}/v1/stores/{}/products?page={page}&sort={sort}",
-                    shop.url, shop.store
-                );
-                out.push(timed(Kind::Listing, started, http.get(url)).await.0);
-            }
-            Action::Search => {
-                let word = shop.words[rand::thread_rng().gen_range(0..shop.words.len())];
-                let url = format!("{}/v1/stores/{}/search?q={word}", shop.url, shop.store);
-                out.push(timed(Kind::Search, started, http.get(url)).await.0);
-            }
+        let (kind, url) = match pick_action() {
+            Action::Product => (Kind::Product, random_product(shop)),
+            Action::Listing => (Kind::Listing, random_listing(shop)),
+            Action::Search => (Kind::Search, random_search(shop)),
             Action::ViewCart => match &self.cart {
                 Some((id, token)) => {
                     let url = format!("{}/v1/stores/{}/carts/{id}", shop.url, shop.store);
                     let request = http.get(url).header("x-cart-token", token);
                     out.push(timed(Kind::CartView, started, request).await.0);
+                    return;
                 }
-                None => self.add_line(http, shop, started, out).await,
+                None => return self.add_line(http, shop, started, out).await,
             },
-            Action::AddToCart => self.add_line(http, shop, started, out).await,
-            Action::Checkout => {
-                if self.lines == 0 {
-                    self.add_line(http, shop, started, out).await;
-                }
-                if let Some((id, token)) = self.cart.take() {
-                    let n = checkout_number();
-                    let url = format!("{}/v1/stores/{}/checkout", shop.url, shop.store);
-                    let request = http
-                        .post(url)
-                        .header("x-cart-token", token)
-                        .header("idempotency-key", format!("shop-{n}"))
-                        .json(&json!({"cart_id": id, "payment": {"card_number": card(n)}}));
-                    out.push(timed(Kind::Checkout, started, request).await.0);
-                    self.lines = 0;
-                }
-            }
+            Action::AddToCart => return self.add_line(http, shop, started, out).await,
+            Action::Checkout => return self.check_out(http, shop, started, checkout_number, out).await,
+        };
+        out.push(timed(kind, started, http.get(url)).await.0);
+    }
+
+    /// Checks the cart out (adding a line first to an empty one); the next action starts a new cart.
+    async fn check_out(
+        &mut self,
+        http: &reqwest::Client,
+        shop: &Shop,
+        started: Instant,
+        checkout_number: impl FnOnce() -> usize,
+        out: &mut Vec<Sample>,
+    ) {
+        if self.lines == 0 {
+            self.add_line(http, shop, started, out).await;
+        }
+        if let Some((id, token)) = self.cart.take() {
+            let n = checkout_number();
+            let url = format!("{}/v1/stores/{}/checkout", shop.url, shop.store);
+            let request = http
+                .post(url)
+                .header("x-cart-token", token)
+                .header("idempotency-key", format!("shop-{n}"))
+                .json(&json!({"cart_id": id, "payment": {"card_number": card(n)}}));
+            out.push(timed(Kind::Checkout, started, request).await.0);
+            self.lines = 0;
         }
     }
 
@@ -228,4 +210,40 @@ async fn timed(kind: Kind, started: Instant, request: reqwest::RequestBuilder) -
         ok,
     };
     (sample, body)
+}
+
+/// The next action, drawn by the weights of [`MIX`].
+fn pick_action() -> Action {
+    let total: u32 = MIX.iter().map(|(_, w)| w).sum();
+    let mut pick = rand::thread_rng().gen_range(0..total);
+    MIX.iter()
+        .find(|(_, w)| {
+            if pick < *w {
+                true
+            } else {
+                pick -= w;
+                false
+            }
+        })
+        .map(|(a, _)| *a)
+        .unwrap_or(Action::Product)
+}
+
+fn random_product(shop: &Shop) -> String {
+    let id = &shop.product_ids[rand::thread_rng().gen_range(0..shop.product_ids.len())];
+    format!("{}/v1/stores/{}/products/{id}", shop.url, shop.store)
+}
+
+fn random_listing(shop: &Shop) -> String {
+    let page = rand::thread_rng().gen_range(1..=shop.pages);
+    let sort = ["newest", "price_asc"][rand::thread_rng().gen_range(0..2)];
+    format!(
+        "{}/v1/stores/{}/products?page={page}&sort={sort}",
+        shop.url, shop.store
+    )
+}
+
+fn random_search(shop: &Shop) -> String {
+    let word = shop.words[rand::thread_rng().gen_range(0..shop.words.len())];
+    format!("{}/v1/stores/{}/search?q={word}", shop.url, shop.store)
 }

@@ -89,26 +89,7 @@ async fn run_phase(
     let started = Instant::now();
     let deadline = started + length;
     let requests = Arc::new(AtomicU64::new(0));
-    let bar = ProgressBar::new(length.as_secs().max(1));
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} s  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(label);
-    let ticker = tokio::spawn({
-        let (bar, requests) = (bar.clone(), requests.clone());
-        async move {
-            let mut last = 0;
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let now = requests.load(Ordering::Relaxed);
-                bar.set_position(started.elapsed().as_secs());
-                bar.set_message(format!("{} req/s", now - last));
-                last = now;
-            }
-        }
-    });
+    let (bar, ticker) = progress(label, length, started, requests.clone());
     let mut workers = Vec::with_capacity(load.concurrency);
     for w in 0..load.concurrency {
         let (http, shop, checkouts, requests) =
@@ -143,6 +124,37 @@ async fn run_phase(
     ticker.abort();
     bar.finish_and_clear();
     samples
+}
+
+/// A progress bar over the phase's seconds, showing the request rate once a second until the
+/// returned ticker is aborted.
+fn progress(
+    label: &'static str,
+    length: Duration,
+    started: Instant,
+    requests: Arc<AtomicU64>,
+) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    let bar = ProgressBar::new(length.as_secs().max(1));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} s  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label);
+    let ticker = tokio::spawn({
+        let bar = bar.clone();
+        async move {
+            let mut last = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let now = requests.load(Ordering::Relaxed);
+                bar.set_position(started.elapsed().as_secs());
+                bar.set_message(format!("{} req/s", now - last));
+                last = now;
+            }
+        }
+    });
+    (bar, ticker)
 }
 
 /// A fresh store with `products` products (one SKU each, 10,000,000 units), indexed for search
