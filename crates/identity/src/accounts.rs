@@ -5,7 +5,7 @@ use crate::IdentityService;
 use crate::domain::passwords;
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
 use crate::domain::validate::{Email, Password, Slug, StoreName};
-use crate::store::{ApiClientRecord, Provisioning, StoreError, StoreRecord, UserRecord};
+use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
 use mercato_proto::events::StoreProvisioned;
 use mercato_proto::identity::ProvisionStoreRequest;
 use mercato_runtime::auth::Role;
@@ -52,7 +52,7 @@ impl IdentityService {
         // A cheap early answer for the common case, before spending argon2 time on it; the
         // unique index still decides between concurrent requests for one slug.
         if self.store.store_by_slug(slug.as_str()).await?.is_some() {
-            return Err(StoreError::SlugTaken.into());
+            return Err(StoreError::Refused(Refusal::SlugTaken).into());
         }
         let password_hash = passwords::hash(password).await?;
         let now = mercato_runtime::time::now_ms();

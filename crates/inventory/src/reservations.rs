@@ -3,7 +3,7 @@
 use crate::domain::validate;
 use crate::domain::{Action, ReservationId};
 use crate::service::InventoryService;
-use crate::store::{Reserved, StoreError, Transitioned};
+use crate::store::{Refusal, Reserved, StoreError, Transitioned};
 use mercato_proto::inventory as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
@@ -57,7 +57,7 @@ impl InventoryService {
                     count_reservation("replayed");
                     return Ok(reserved(r.to_proto()));
                 }
-                Err(StoreError::Insufficient(shortage)) => {
+                Err(StoreError::Refused(Refusal::Insufficient(shortage))) => {
                     count_reservation("insufficient");
                     return Ok(pb::ReserveResponse {
                         outcome: Some(pb::reserve_response::Outcome::Insufficient(pb::Insufficient {

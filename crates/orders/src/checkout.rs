@@ -13,7 +13,7 @@ use crate::events;
 use crate::orchestrator::LEASE_MS;
 use crate::service::{OrdersService, store_id};
 use crate::steps::Payment;
-use crate::store::{IdempotencyRecord, Placement, StoreError};
+use crate::store::{IdempotencyRecord, Placement, Refusal, StoreError};
 use crate::wire;
 use mercato_proto::orders as pb;
 use mercato_runtime::error::{ServiceError, Validator};
@@ -121,7 +121,7 @@ impl OrdersService {
         };
         match self.store.place(&store, &placement).await {
             Ok(()) => self.committed(),
-            Err(StoreError::DuplicateKey) => {
+            Err(StoreError::Refused(Refusal::DuplicateKey)) => {
                 // A concurrent request with this key placed its order first.
                 return match self
                     .store

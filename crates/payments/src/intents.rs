@@ -14,7 +14,7 @@ use crate::events;
 use crate::provider::{ProviderError, ProviderReply};
 use crate::scoring::Signals;
 use crate::service::{PaymentsService, intent_id, store_id};
-use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Settlement, StoreError};
+use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Refusal, Settlement, StoreError};
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
@@ -129,7 +129,7 @@ impl PaymentsService {
                     decided(&intent);
                     return Ok(Attempt::Done(intent.to_proto()));
                 }
-                Err(StoreError::Duplicate) => return Ok(Attempt::Again(false)),
+                Err(StoreError::Refused(Refusal::Duplicate)) => return Ok(Attempt::Again(false)),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -139,7 +139,7 @@ impl PaymentsService {
                 .await
                 .map(Attempt::Done),
             // Another request with the key got there first: replay or resume its intent.
-            Err(StoreError::Duplicate) => Ok(Attempt::Again(false)),
+            Err(StoreError::Refused(Refusal::Duplicate)) => Ok(Attempt::Again(false)),
             Err(e) => Err(e.into()),
         }
     }
@@ -480,7 +480,7 @@ impl PaymentsService {
                 let intent = self.load(&store, &id).await?;
                 return self.complete_refund(intent, refund).await.map(Attempt::Done);
             }
-            Err(StoreError::Stale | StoreError::Duplicate) => Ok(Attempt::Again(())),
+            Err(StoreError::Stale | StoreError::Refused(Refusal::Duplicate)) => Ok(Attempt::Again(())),
             Err(e) => Err(e.into()),
         }
     }

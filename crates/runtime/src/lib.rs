@@ -19,7 +19,8 @@
 //!   kept in step with identity's signing keys.
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
 //!   the same timeout and metrics either way.
-//! - [`shutdown`]: the signal every long-running task watches; [`testing`]: test databases.
+//! - [`shutdown`]: the signal every long-running task watches; [`store_error`]: the one error
+//!   type of every service's storage; [`testing`]: test databases.
 //! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
 
 pub mod auth;
@@ -47,6 +48,7 @@ pub mod prometheus;
 pub mod ratelimit;
 pub mod shutdown;
 pub mod sku;
+pub mod store_error;
 pub mod telemetry;
 pub mod testing;
 pub mod time;

@@ -27,26 +27,19 @@ pub struct ProductQuery {
     pub offset: i64,
 }
 
-/// What can go wrong in storage, beyond the database itself.
+/// The catalog store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Refusal {
     /// A unique value (`slug` or `sku`) is already taken in this store.
     #[error("{field} already taken")]
     Conflict { field: &'static str },
-    /// The row changed or vanished since it was read; the caller may re-read and retry.
-    #[error("the row changed concurrently")]
-    Stale,
-    /// A stored value could not be read back (a bug or a hand-edited row).
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Db(#[from] mercato_runtime::db::DbError),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict { field } => ServiceError {
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Conflict { field } => ServiceError {
                 code: ErrorCode::Conflict,
                 message: format!("{field} is already taken in this store"),
                 fields: vec![FieldError {
@@ -54,12 +47,12 @@ impl From<StoreError> for ServiceError {
                     message: "is already taken in this store".to_owned(),
                 }],
             },
-            StoreError::Stale => ServiceError::conflict("the product was changed concurrently; retry"),
-            StoreError::Corrupt(m) => ServiceError::internal(m),
-            StoreError::Db(e) => ServiceError::from(e),
         }
     }
 }
+
+/// What can go wrong in the catalog store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]

@@ -5,7 +5,7 @@
 //! connection may commit it together with other queued transactions). Reads of several statements
 //! are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`] and friends.
 
-use super::{CatalogStore, ProductQuery, StoreError};
+use super::{CatalogStore, ProductQuery, Refusal, StoreError};
 use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord};
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, DbError, Param, Tx};
@@ -83,7 +83,7 @@ fn conflict(e: DbError) -> StoreError {
         return StoreError::Db(e);
     };
     let field = if text.contains("sku") { "sku" } else { "slug" };
-    StoreError::Conflict { field }
+    StoreError::Refused(Refusal::Conflict { field })
 }
 
 /// `$from, $from+1, …` for `n` values.

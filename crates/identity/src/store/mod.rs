@@ -111,33 +111,30 @@ pub enum Rotation {
     FamilyRevoked,
 }
 
-/// The failures a caller can act on; anything else is a database error.
+/// The identity store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Refusal {
     #[error("store slug is taken")]
     SlugTaken,
     #[error("email is already registered in this store")]
     EmailTaken,
     #[error("store not found")]
     UnknownStore,
-    #[error(transparent)]
-    Database(#[from] mercato_runtime::db::DbError),
-    /// A row the service wrote that no longer parses; a bug or a manual edit.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::SlugTaken => ServiceError::conflict("store slug is taken"),
-            StoreError::EmailTaken => ServiceError::conflict("email is already registered in this store"),
-            StoreError::UnknownStore => ServiceError::not_found("store"),
-            StoreError::Database(e) => ServiceError::from(e),
-            StoreError::Corrupt(why) => ServiceError::internal(why),
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::SlugTaken => ServiceError::conflict("store slug is taken"),
+            Refusal::EmailTaken => ServiceError::conflict("email is already registered in this store"),
+            Refusal::UnknownStore => ServiceError::not_found("store"),
         }
     }
 }
+
+/// What can go wrong in the identity store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
 /// The identity service's storage. Store-scoped methods take the store id first.
 #[async_trait]

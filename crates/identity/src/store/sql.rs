@@ -5,7 +5,7 @@
 //! commit it together with others). Reads are single statements on a read connection.
 
 use super::{
-    ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Rotation,
+    ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Refusal, Rotation,
     SigningKeyRecord, StoreError, StoreRecord, UserRecord,
 };
 use async_trait::async_trait;
@@ -166,7 +166,7 @@ impl IdentityStore for SqlIdentityStore {
                     &[&s.id, &s.slug, &s.name, &s.currency, &s.created_at],
                 );
                 match inserted {
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::SlugTaken),
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Refused(Refusal::SlugTaken)),
                     other => other?,
                 };
                 insert_user(tx, &p.owner)?;
@@ -217,10 +217,12 @@ impl IdentityStore for SqlIdentityStore {
                 let exists: Option<(String,)> =
                     tx.query_opt("SELECT id FROM stores WHERE id = $1", &[&store_id])?;
                 if exists.is_none() {
-                    return Err(StoreError::UnknownStore);
+                    return Err(StoreError::Refused(Refusal::UnknownStore));
                 }
                 match insert_user(tx, &user) {
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::EmailTaken),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Refused(Refusal::EmailTaken));
+                    }
                     other => other?,
                 }
                 Ok(())

@@ -4,8 +4,8 @@
 use mercato_identity::store::migrations::MIGRATIONS;
 use mercato_identity::store::sql::SqlIdentityStore;
 use mercato_identity::store::{
-    ApiClientRecord, IdentityStore, Provisioning, RefreshTokenRecord, Rotation, StoreError, StoreRecord,
-    UserRecord,
+    ApiClientRecord, IdentityStore, Provisioning, RefreshTokenRecord, Refusal, Rotation, StoreError,
+    StoreRecord, UserRecord,
 };
 use mercato_proto::events::StoreProvisioned;
 use mercato_runtime::auth::Role;
@@ -86,7 +86,7 @@ async fn a_second_store_with_a_taken_slug_is_refused_by_the_unique_index_and_rol
     store.provision(&provisioning("tea-house")).await.unwrap();
     let second = provisioning("tea-house");
     let err = store.provision(&second).await.unwrap_err();
-    assert!(matches!(err, StoreError::SlugTaken), "{err:?}");
+    assert!(matches!(err, StoreError::Refused(Refusal::SlugTaken)), "{err:?}");
     // Nothing of the loser remains: not its client, not its owner.
     assert!(
         store
@@ -105,7 +105,7 @@ async fn a_failure_after_the_store_row_rolls_back_the_store_and_its_owner(store:
     let mut second = provisioning("coffee-house");
     second.api_client.client_id = first.api_client.client_id.clone();
     let err = store.provision(&second).await.unwrap_err();
-    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Db(_)), "{err:?}");
     assert!(store.store_by_slug("coffee-house").await.unwrap().is_none());
     let owner = store.user_by_email(second.store.id, &second.owner.email).await;
     assert!(owner.unwrap().is_none());
@@ -117,12 +117,15 @@ async fn a_duplicate_email_is_email_taken_and_an_unknown_store_is_unknown_store(
     let mut dup = p.owner.clone();
     dup.id = UserId::new();
     let err = store.create_user(p.store.id, &dup).await.unwrap_err();
-    assert!(matches!(err, StoreError::EmailTaken), "{err:?}");
+    assert!(matches!(err, StoreError::Refused(Refusal::EmailTaken)), "{err:?}");
 
     let nowhere = StoreId::new();
     dup.store_id = nowhere;
     let err = store.create_user(nowhere, &dup).await.unwrap_err();
-    assert!(matches!(err, StoreError::UnknownStore), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Refused(Refusal::UnknownStore)),
+        "{err:?}"
+    );
 }
 
 async fn a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family(store: SqlIdentityStore) {

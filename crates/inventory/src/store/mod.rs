@@ -45,43 +45,43 @@ pub enum Transitioned {
     Unchanged(ReservationRecord),
 }
 
-/// What can go wrong in storage, beyond the database itself.
+/// The inventory store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Refusal {
     #[error("reservation not found")]
     NotFound,
     /// The locations of this SKU together hold less than requested; nothing was reserved.
     #[error("insufficient stock for SKU {}", .0.sku)]
     Insufficient(Shortage),
+    /// The reservation's status does not allow the action.
     #[error("cannot {} a {} reservation", action.as_str(), status.as_str())]
-    Refused { status: Status, action: Action },
+    Transition { status: Status, action: Action },
     #[error("{0}")]
-    Stock(#[from] StockRefusal),
+    Stock(StockRefusal),
     /// A guarded stock update found the row unable to take the change.
     #[error("the stock of SKU {sku} at {location} cannot take this change")]
     Guard { sku: String, location: String },
-    /// A row changed between read and write; the caller may retry.
-    #[error("the stock changed concurrently")]
-    Stale,
-    /// A stored value could not be read back (a bug or a hand-edited row).
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Db(#[from] mercato_runtime::db::DbError),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ServiceError::not_found("reservation"),
-            StoreError::Insufficient(_)
-            | StoreError::Refused { .. }
-            | StoreError::Stock(_)
-            | StoreError::Guard { .. } => ServiceError::conflict(e.to_string()),
-            StoreError::Stale => ServiceError::conflict("the stock was changed concurrently; retry"),
-            StoreError::Corrupt(m) => ServiceError::internal(m),
-            StoreError::Db(e) => ServiceError::from(e),
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound => ServiceError::not_found("reservation"),
+            Refusal::Insufficient(_)
+            | Refusal::Transition { .. }
+            | Refusal::Stock(_)
+            | Refusal::Guard { .. } => ServiceError::conflict(r.to_string()),
         }
+    }
+}
+
+/// What can go wrong in the inventory store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
+
+impl From<StockRefusal> for StoreError {
+    fn from(r: StockRefusal) -> Self {
+        StoreError::Refused(Refusal::Stock(r))
     }
 }
 
@@ -111,7 +111,7 @@ pub trait InventoryStore: Send + Sync + 'static {
         id: &ReservationId,
     ) -> Result<Option<ReservationRecord>, StoreError>;
 
-    /// Holds every line of `request` or none ([`StoreError::Insufficient`]); an existing
+    /// Holds every line of `request` or none ([`Refusal::Insufficient`]); an existing
     /// reservation with the same id is returned instead, untouched.
     async fn reserve(&self, request: &NewReservation, now_ms: i64) -> Result<Reserved, StoreError>;
 

@@ -12,7 +12,7 @@
 //! back from their `UPDATE … RETURNING`, a reservation's lines are one multi-row `INSERT`, and a
 //! transaction's events are one outbox `INSERT`.
 
-use super::{InventoryStore, Reserved, StoreError, Transitioned};
+use super::{InventoryStore, Refusal, Reserved, StoreError, Transitioned};
 use crate::domain::reservation::decide;
 use crate::domain::validate::NewReservation;
 use crate::domain::{
@@ -109,9 +109,11 @@ fn move_stock(
             &stock::MAX_ON_HAND,
         ],
     )?;
-    let after = level(row.ok_or_else(|| StoreError::Guard {
-        sku: sku.to_owned(),
-        location: location.to_owned(),
+    let after = level(row.ok_or_else(|| {
+        StoreError::Refused(Refusal::Guard {
+            sku: sku.to_owned(),
+            location: location.to_owned(),
+        })
     })?);
     let before = StockLevel {
         on_hand: after.on_hand - on_hand_delta,
@@ -316,14 +318,15 @@ impl InventoryStore for SqlInventoryStore {
                     candidates.extend(levels_for_update(tx, store, sku.as_str())?);
                 }
                 // Returning an error below rolls everything back: all lines or none.
-                let parts = allocation::allocate(&r.lines, &candidates).map_err(StoreError::Insufficient)?;
+                let parts = allocation::allocate(&r.lines, &candidates)
+                    .map_err(|short| StoreError::Refused(Refusal::Insufficient(short)))?;
                 let mut events = Vec::with_capacity(parts.len() + 1);
                 for part in &parts {
                     let (before, after) =
                         move_stock(tx, store, &part.sku, &part.location, (0, part.quantity), now_ms)
                             .map_err(|e| match e {
                                 // The lock should make this impossible; if it happens, re-read and retry.
-                                StoreError::Guard { .. } => StoreError::Stale,
+                                StoreError::Refused(Refusal::Guard { .. }) => StoreError::Stale,
                                 e => e,
                             })?;
                     events.extend(stock_events(store, Some(&before), &after));
@@ -356,15 +359,16 @@ impl InventoryStore for SqlInventoryStore {
         self.db
             .write("transition", move |tx| {
                 let (store, id) = (&store, &id);
-                let mut record = load_reservation(tx, store, id)?.ok_or(StoreError::NotFound)?;
+                let mut record =
+                    load_reservation(tx, store, id)?.ok_or(StoreError::Refused(Refusal::NotFound))?;
                 let next = match decide(record.status, action) {
                     Decision::Apply(next) => next,
                     Decision::Unchanged => return Ok(Transitioned::Unchanged(record)),
                     Decision::Refuse => {
-                        return Err(StoreError::Refused {
+                        return Err(StoreError::Refused(Refusal::Transition {
                             status: record.status,
                             action,
-                        });
+                        }));
                     }
                 };
                 if action == Action::Expire && record.expires_at_ms > now_ms {

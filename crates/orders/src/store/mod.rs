@@ -23,33 +23,25 @@ use mercato_proto::events::EventEnvelope;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
 
+/// The orders store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A guarded write found the row changed (a cart version, an event sequence taken).
-    #[error("changed concurrently")]
-    Stale,
+pub enum Refusal {
     /// The idempotency key is already taken.
     #[error("idempotency key already used")]
     DuplicateKey,
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// A value meant for a stored column did not serialize; nothing was written.
-    #[error("not serializable: {0}")]
-    Unserializable(String),
-    #[error(transparent)]
-    Db(#[from] mercato_runtime::db::DbError),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Stale => ServiceError::conflict("changed concurrently; retry"),
-            StoreError::DuplicateKey => ServiceError::conflict("idempotency key already used"),
-            StoreError::Corrupt(m) | StoreError::Unserializable(m) => ServiceError::internal(m),
-            StoreError::Db(e) => ServiceError::from(e),
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::DuplicateKey => ServiceError::conflict("idempotency key already used"),
         }
     }
 }
+
+/// What can go wrong in the orders store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
 /// A recorded checkout idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::rows::{
     CART_COLUMNS, CartRow, append_events, append_events_in, cart, cart_updated, events_appended, insert_cart,
     state_json, update_cart, upsert_skus,
 };
-use super::{IdempotencyRecord, OrdersStore, Placement, Settle, StoreError};
+use super::{IdempotencyRecord, OrdersStore, Placement, Refusal, Settle, StoreError};
 use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
 use mercato_runtime::db::{Db, DbError};
 use mercato_runtime::ids::StoreId;
@@ -227,7 +227,7 @@ impl OrdersStore for SqlOrdersStore {
                     ],
                 )?;
                 if claimed != 1 {
-                    return Err(StoreError::DuplicateKey);
+                    return Err(StoreError::Refused(Refusal::DuplicateKey));
                 }
                 cart_updated(tx.run(&update_cart(&cart, cart.version - 1)?))?;
                 tx.execute(

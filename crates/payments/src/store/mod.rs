@@ -247,31 +247,25 @@ pub enum RefundFinish {
     AlreadyFinished,
 }
 
-/// What can go wrong in storage, beyond the database itself.
+/// The payments store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Refusal {
     /// A unique key (an idempotency key) is already taken.
     #[error("duplicate key")]
     Duplicate,
-    /// The row changed since it was read; re-read and decide again.
-    #[error("the payment changed concurrently")]
-    Stale,
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Db(#[from] mercato_runtime::db::DbError),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Duplicate => ServiceError::conflict("idempotency key already used"),
-            StoreError::Stale => ServiceError::conflict("the payment was changed concurrently; retry"),
-            StoreError::Corrupt(m) => ServiceError::internal(m),
-            StoreError::Db(e) => ServiceError::from(e),
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Duplicate => ServiceError::conflict("idempotency key already used"),
         }
     }
 }
+
+/// What can go wrong in the payments store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
 /// The payments service's storage. Every method takes the store id first.
 #[async_trait]

@@ -6,7 +6,7 @@
 
 use super::{
     BlockKind, FraudHistory, FraudQuery, IntentRecord, PaymentsStore, RefundFinish, RefundRecord,
-    RefundStatus, Settlement, StoreError, parse_assessment, parse_failure, parse_status,
+    RefundStatus, Refusal, Settlement, StoreError, parse_assessment, parse_failure, parse_status,
 };
 use crate::domain::{IntentId, IntentState};
 use async_trait::async_trait;
@@ -268,8 +268,8 @@ impl PaymentsStore for SqlPaymentsStore {
                     ],
                 );
                 match inserted {
-                    Ok(0) => return Err(StoreError::Duplicate),
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
+                    Ok(0) => return Err(StoreError::Refused(Refusal::Duplicate)),
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Refused(Refusal::Duplicate)),
                     other => other?,
                 };
                 append(tx, &events)?;
@@ -369,7 +369,7 @@ impl PaymentsStore for SqlPaymentsStore {
                     ],
                 );
                 match inserted {
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Duplicate),
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Refused(Refusal::Duplicate)),
                     other => other?,
                 };
                 Ok(())

@@ -34,38 +34,31 @@ pub enum Posted {
     Duplicate(Message),
 }
 
-/// What can go wrong in storage, beyond the database itself.
+/// The conversation store's own refusals; everything else any store can run into is in
+/// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum Refusal {
     #[error("conversation not found")]
     NotFound,
     /// A read marker cannot pass the newest message.
     #[error("seq is beyond the conversation's last message ({last_seq})")]
     BeyondLast { last_seq: i64 },
-    /// A concurrent writer got in the way in a way the store could not resolve; retrying works.
-    #[error("the conversation changed concurrently")]
-    Stale,
-    /// A stored value could not be read back (a bug or a hand-edited row).
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Db(#[from] mercato_runtime::db::DbError),
 }
 
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ServiceError::not_found("conversation"),
-            StoreError::BeyondLast { last_seq } => ServiceError::invalid_field(
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound => ServiceError::not_found("conversation"),
+            Refusal::BeyondLast { last_seq } => ServiceError::invalid_field(
                 "seq",
                 &format!("must be at most {last_seq}, the seq of the conversation's last message"),
             ),
-            StoreError::Stale => ServiceError::conflict("the conversation changed concurrently; retry"),
-            StoreError::Corrupt(m) => ServiceError::internal(m),
-            StoreError::Db(e) => ServiceError::from(e),
         }
     }
 }
+
+/// What can go wrong in the conversation store.
+pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
 /// The realtime service's conversation storage.
 #[async_trait::async_trait]
@@ -108,7 +101,7 @@ pub trait ConversationStore: Send + Sync + 'static {
     ) -> Result<Vec<Message>, StoreError>;
 
     /// Moves `user_id`'s read marker forward to `seq` (never back) and appends `read_marked` when
-    /// it moved; refuses a seq beyond the last message ([`StoreError::BeyondLast`]).
+    /// it moved; refuses a seq beyond the last message ([`Refusal::BeyondLast`]).
     async fn mark_read(
         &self,
         store: &StoreId,

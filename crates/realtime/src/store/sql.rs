@@ -8,7 +8,7 @@
 //! is exact, and a resend rolls its increment back, so sequence numbers stay gapless. The
 //! UNIQUE constraint on (sender, client_msg_id) still backs that check up.
 
-use super::{ConversationStore, Posted, StoreError};
+use super::{ConversationStore, Posted, Refusal, StoreError};
 use crate::domain::{
     Conversation, ConversationId, ConversationPage, ConversationView, Message, MessageId, MessagePage,
     NewMessage,
@@ -256,7 +256,7 @@ impl ConversationStore for SqlConversationStore {
                     &[store, &m.conversation_id, &now_ms],
                 )?;
                 let Some((seq, customer_id)) = bumped else {
-                    return Err(PostRollback::Store(StoreError::NotFound));
+                    return Err(PostRollback::Store(StoreError::Refused(Refusal::NotFound)));
                 };
                 if let Some(first) = load_resent(tx, store, m)? {
                     // Undoes the increment: the resend takes no seq.
@@ -342,15 +342,15 @@ impl ConversationStore for SqlConversationStore {
                     &[&store, &id],
                 )?;
                 let Some((last_seq,)) = last else {
-                    return Err(StoreError::NotFound);
+                    return Err(StoreError::Refused(Refusal::NotFound));
                 };
                 if seq > last_seq {
-                    return Err(StoreError::BeyondLast { last_seq });
+                    return Err(StoreError::Refused(Refusal::BeyondLast { last_seq }));
                 }
                 if advance_marker(tx, &store, &id, &user_id, seq)? {
                     outbox::append(tx, &events::read_marked(&store, &id, &user_id, seq))?;
                 }
-                load_view(tx, &store, &id, &user_id)?.ok_or(StoreError::NotFound)
+                load_view(tx, &store, &id, &user_id)?.ok_or(StoreError::Refused(Refusal::NotFound))
             })
             .await
     }
