@@ -8,6 +8,15 @@ use mercato_runtime::ids::StoreId;
 use std::hint::black_box;
 use std::time::Instant;
 
+mercato_runtime::backend_tests! {
+    setup: Env::on,
+    cases: [
+        #[tokio::test]
+        #[ignore = "benchmark; prints calls per second"]
+        fraud_scores_per_second_through_the_score_fraud_call,
+    ],
+}
+
 #[tokio::test]
 #[ignore = "benchmark; prints scores per second"]
 async fn fraud_scores_per_second() {
@@ -38,35 +47,35 @@ async fn fraud_scores_per_second() {
     }
     let pure = f64::from(n) / started.elapsed().as_secs_f64();
     println!("pure scoring function: {pure:.0} scores/s on one core ({blocked} blocked)");
+}
 
-    // The whole ScoreFraud call, including its two queries, on each database.
-    for env in envs().await {
-        let store = StoreId::new();
-        for i in 0..100u64 {
-            env.authorize(auth(&store, &format!("k{i}"), &card(i), 1000))
-                .await
-                .unwrap();
-        }
-        let calls = 2000u32;
-        let started = Instant::now();
-        for i in 0..calls {
-            let r = mercato_proto::payments::FraudRequest {
-                store_id: store.to_string(),
-                customer_id: format!("customer-k{}", i % 100),
-                email: "ann@example.com".into(),
-                card_number: card(u64::from(i % 100)),
-                amount_minor: 1000,
-                currency: "EUR".into(),
-                billing_country: "DE".into(),
-                shipping_country: "DE".into(),
-                ip: String::new(),
-            };
-            env.client.score_fraud(r).await.unwrap();
-        }
-        let rate = f64::from(calls) / started.elapsed().as_secs_f64();
-        println!(
-            "{}: ScoreFraud end to end: {rate:.0} calls/s (one task)",
-            env.backend
-        );
+/// The whole ScoreFraud call, including its two queries, on each database.
+async fn fraud_scores_per_second_through_the_score_fraud_call(env: Env) {
+    let store = StoreId::new();
+    for i in 0..100u64 {
+        env.authorize(auth(&store, &format!("k{i}"), &card(i), 1000))
+            .await
+            .unwrap();
     }
+    let calls = 2000u32;
+    let started = Instant::now();
+    for i in 0..calls {
+        let r = mercato_proto::payments::FraudRequest {
+            store_id: store.to_string(),
+            customer_id: format!("customer-k{}", i % 100),
+            email: "ann@example.com".into(),
+            card_number: card(u64::from(i % 100)),
+            amount_minor: 1000,
+            currency: "EUR".into(),
+            billing_country: "DE".into(),
+            shipping_country: "DE".into(),
+            ip: String::new(),
+        };
+        env.client.score_fraud(r).await.unwrap();
+    }
+    let rate = f64::from(calls) / started.elapsed().as_secs_f64();
+    println!(
+        "{}: ScoreFraud end to end: {rate:.0} calls/s (one task)",
+        env.backend.name()
+    );
 }

@@ -1,8 +1,7 @@
 //! The payments service's integration tests, in one binary to cut link time.
 //!
-//! Every test that touches storage runs once per database from
-//! `mercato_runtime::testing::databases()`: SQLite always, PostgreSQL when
-//! `MERCATO_TEST_POSTGRES_URL` is set.
+//! Every case is one test per database (`case::sqlite`, `case::postgres`; see
+//! `mercato_runtime::backend_tests!`).
 
 mod audit;
 mod authorize;

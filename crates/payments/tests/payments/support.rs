@@ -1,4 +1,4 @@
-//! Shared setup: a fresh service per database on a test provider the tests can take offline,
+//! Shared setup: a fresh service on a new database of the backend under test, on a test provider the tests can take offline,
 //! and helpers to call it and read its rows.
 
 use mercato_payments::PaymentsService;
@@ -9,6 +9,7 @@ use mercato_runtime::clients::payments::PaymentsClient;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
+pub use mercato_runtime::testing::Backend;
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,32 +24,32 @@ pub const SLOW_DELAY: Duration = Duration::from_millis(300);
 
 /// One service under test, on one backend.
 pub struct Env {
-    pub backend: &'static str,
+    /// Only for labelling benchmark output; assertions need not name it (the test name does).
+    pub backend: Backend,
     pub db: Db,
     pub service: Arc<PaymentsService>,
     pub provider: Arc<TestProvider>,
     pub client: PaymentsClient,
 }
 
-/// A fresh service on every configured database.
-pub async fn envs() -> Vec<Env> {
-    mercato_runtime::testing::init_logs();
-    let mut envs = Vec::new();
-    for (backend, db) in mercato_runtime::testing::databases().await {
+impl Env {
+    /// A fresh service on a new database of `backend`.
+    pub async fn on(backend: Backend) -> Env {
+        mercato_runtime::testing::init_logs();
+        let db = backend.database().await;
         let provider = Arc::new(TestProvider::new(db.clone(), SLOW_DELAY));
         let service = PaymentsService::with_provider(db.clone(), Arc::new(Notify::new()), provider.clone())
             .await
-            .unwrap_or_else(|e| panic!("{backend}: payments service did not start: {e:#}"));
+            .unwrap_or_else(|e| panic!("payments service did not start: {e:#}"));
         let client = PaymentsClient::local(service.clone(), Duration::from_secs(30));
-        envs.push(Env {
+        Env {
             backend,
             db,
             service,
             provider,
             client,
-        });
+        }
     }
-    envs
 }
 
 /// An approved-card authorization of `amount` EUR cents.
@@ -96,7 +97,7 @@ impl Env {
     /// Authorizes and captures the whole amount.
     pub async fn captured(&self, store: &StoreId, key: &str, amount: i64) -> PaymentIntent {
         let intent = self.authorize(auth(store, key, APPROVE, amount)).await.unwrap();
-        assert_eq!(intent.status_name(), "authorized", "{}", self.backend);
+        assert_eq!(intent.status_name(), "authorized");
         self.capture(store, &intent.id, &format!("cap-{key}"), 0)
             .await
             .unwrap()
