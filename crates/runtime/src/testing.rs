@@ -156,18 +156,6 @@ macro_rules! backend_tests {
     };
 }
 
-/// A fresh SQLite database, and a fresh PostgreSQL database when one is configured; for suites
-/// that compare backends inside one test rather than running one test per backend.
-pub async fn databases() -> Vec<(&'static str, Db)> {
-    let mut dbs = Vec::new();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if backend.runs_here() {
-            dbs.push((backend.name(), backend.database().await));
-        }
-    }
-    dbs
-}
-
 /// A new, uniquely named PostgreSQL database on the test server.
 pub async fn postgres_temp(server_url: &str) -> Db {
     let name = format!("mercato_test_{}", uuid::Uuid::now_v7().simple());
