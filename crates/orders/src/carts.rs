@@ -57,7 +57,7 @@ impl OrdersService {
     pub(crate) async fn add_cart_item(&self, req: pb::AddCartItemRequest) -> Result<pb::Cart, ServiceError> {
         let caller = wire::caller(req.caller.as_ref())?;
         self.change_line(&req.store_id, &req.cart_id, &caller, &req.sku, |cart, info| {
-            cart.add(info, req.quantity)
+            cart.add(info, req.quantity).map_err(ServiceError::from)
         })
         .await
     }
@@ -66,7 +66,7 @@ impl OrdersService {
         let caller = wire::caller(req.caller.as_ref())?;
         let quantity = req.quantity;
         self.change_line(&req.store_id, &req.cart_id, &caller, &req.sku, |cart, info| {
-            cart.set(info, quantity)
+            cart.set(info, quantity).map_err(ServiceError::from)
         })
         .await
     }

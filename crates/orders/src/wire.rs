@@ -2,7 +2,9 @@
 //! messages, and the caller a request names as the domain's [`Caller`]. The domain knows no
 //! wire format; every conversion is here.
 
-use crate::domain::{Caller, Cart, CartStatus, EventData, FailureCode, Order, OrderEvent, OrderStatus, Role};
+use crate::domain::{
+    Caller, Cart, CartRefusal, CartStatus, EventData, FailureCode, Order, OrderEvent, OrderStatus, Role,
+};
 use mercato_proto::common::Role as ProtoRole;
 use mercato_proto::orders as pb;
 use mercato_runtime::error::ServiceError;
@@ -36,6 +38,32 @@ pub fn caller(c: Option<&pb::Caller>) -> Result<Caller, ServiceError> {
         role,
         cart_token: c.cart_token.clone(),
     })
+}
+
+/// A cart's refusal as the contract answers it: a closed cart is a conflict; the others name
+/// the field at fault.
+pub fn cart_refusal(refusal: CartRefusal) -> ServiceError {
+    let message = refusal.to_string();
+    match refusal {
+        CartRefusal::NotOpen(_) => ServiceError::conflict(message),
+        CartRefusal::Quantity { .. } => {
+            ServiceError::invalid_field("quantity", field_message(&message, "quantity"))
+        }
+        CartRefusal::OtherCurrency { .. } | CartRefusal::TooManyLines => {
+            ServiceError::invalid_field("sku", field_message(&message, "sku"))
+        }
+    }
+}
+
+/// A refusal's message without the field name it starts with ("quantity must be …" → "must be …").
+fn field_message<'a>(message: &'a str, field: &str) -> &'a str {
+    message.strip_prefix(field).map_or(message, str::trim_start)
+}
+
+impl From<CartRefusal> for ServiceError {
+    fn from(refusal: CartRefusal) -> Self {
+        cart_refusal(refusal)
+    }
 }
 
 /// A cart as the contract sends it; `token` only in the answer that created an anonymous cart.
@@ -188,6 +216,31 @@ mod tests {
         assert!(
             caller(Some(&proto("", ProtoRole::Owner))).is_err(),
             "a role with no user"
+        );
+    }
+
+    #[test]
+    fn a_cart_refusal_names_the_field_at_fault_or_is_a_conflict() {
+        let e = cart_refusal(CartRefusal::Quantity { min: 1 });
+        assert_eq!(
+            (e.fields[0].field.as_str(), e.fields[0].message.as_str()),
+            ("quantity", "must be between 1 and 100")
+        );
+        let e = cart_refusal(CartRefusal::TooManyLines);
+        assert_eq!(e.fields[0].field, "sku");
+        assert_eq!(e.fields[0].message, "would be line 51; a cart holds at most 50");
+        let e = cart_refusal(CartRefusal::OtherCurrency {
+            sku_currency: "USD".into(),
+            cart_currency: "EUR".into(),
+        });
+        assert_eq!(e.fields[0].message, "is priced in USD, the cart in EUR");
+        let e = cart_refusal(CartRefusal::NotOpen(CartStatus::CheckedOut));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                mercato_runtime::error::ErrorCode::Conflict,
+                "the cart is checked_out"
+            )
         );
     }
 

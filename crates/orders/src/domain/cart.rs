@@ -1,9 +1,25 @@
 //! Carts: lines with a price snapshot, validation, totals in minor units, merging.
 
 use super::{Caller, CartId, sha256_hex};
-use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
 use serde::{Deserialize, Serialize};
+
+/// Why a cart refused a change. The service answers each as its contract says (a closed cart is
+/// a conflict, the others name the field at fault).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CartRefusal {
+    #[error("the cart is {}", .0.as_str())]
+    NotOpen(CartStatus),
+    #[error("quantity must be between {min} and {MAX_QUANTITY}")]
+    Quantity { min: i64 },
+    #[error("sku is priced in {sku_currency}, the cart in {cart_currency}")]
+    OtherCurrency {
+        sku_currency: String,
+        cart_currency: String,
+    },
+    #[error("sku would be line {}; a cart holds at most {MAX_LINES}", MAX_LINES + 1)]
+    TooManyLines,
+}
 
 /// Most units of one SKU in a cart.
 pub const MAX_QUANTITY: i64 = 100;
@@ -115,20 +131,17 @@ impl Cart {
         self.lines.iter().map(CartLine::total_minor).sum()
     }
 
-    fn ensure_open(&self) -> Result<(), ServiceError> {
+    fn ensure_open(&self) -> Result<(), CartRefusal> {
         if self.status == CartStatus::Open {
             Ok(())
         } else {
-            Err(ServiceError::conflict(format!(
-                "the cart is {}",
-                self.status.as_str()
-            )))
+            Err(CartRefusal::NotOpen(self.status))
         }
     }
 
     /// Adds `quantity` units of a SKU, at its current price for a new line; an existing line
     /// keeps its price snapshot.
-    pub fn add(&mut self, info: &SkuInfo, quantity: i64) -> Result<(), ServiceError> {
+    pub fn add(&mut self, info: &SkuInfo, quantity: i64) -> Result<(), CartRefusal> {
         self.ensure_open()?;
         check_quantity(quantity, 1)?;
         let current = self
@@ -140,7 +153,7 @@ impl Cart {
     }
 
     /// Sets a line's quantity; 0 removes it.
-    pub fn set(&mut self, info: &SkuInfo, quantity: i64) -> Result<(), ServiceError> {
+    pub fn set(&mut self, info: &SkuInfo, quantity: i64) -> Result<(), CartRefusal> {
         self.ensure_open()?;
         check_quantity(quantity, 0)?;
         if let Some(i) = self.lines.iter().position(|l| l.sku == info.sku) {
@@ -158,19 +171,13 @@ impl Cart {
             return Ok(());
         }
         if !self.currency.is_empty() && self.currency != info.currency {
-            return Err(ServiceError::invalid_field(
-                "sku",
-                &format!("is priced in {}, the cart in {}", info.currency, self.currency),
-            ));
+            return Err(CartRefusal::OtherCurrency {
+                sku_currency: info.currency.clone(),
+                cart_currency: self.currency.clone(),
+            });
         }
         if self.lines.len() >= MAX_LINES {
-            return Err(ServiceError::invalid_field(
-                "sku",
-                &format!(
-                    "would be line {}; a cart holds at most {MAX_LINES}",
-                    MAX_LINES + 1
-                ),
-            ));
+            return Err(CartRefusal::TooManyLines);
         }
         self.currency = info.currency.clone();
         self.lines.push(CartLine {
@@ -185,7 +192,7 @@ impl Cart {
 
     /// Moves the lines of `other` into this cart, summing quantities of the same SKU (each line
     /// keeping this cart's price snapshot when both have it); all or nothing.
-    pub fn absorb(&mut self, other: &Cart) -> Result<(), ServiceError> {
+    pub fn absorb(&mut self, other: &Cart) -> Result<(), CartRefusal> {
         self.ensure_open()?;
         let mut merged = self.clone();
         for line in &other.lines {
@@ -203,14 +210,11 @@ impl Cart {
     }
 }
 
-fn check_quantity(quantity: i64, min: i64) -> Result<(), ServiceError> {
+fn check_quantity(quantity: i64, min: i64) -> Result<(), CartRefusal> {
     if (min..=MAX_QUANTITY).contains(&quantity) {
         Ok(())
     } else {
-        Err(ServiceError::invalid_field(
-            "quantity",
-            &format!("must be between {min} and {MAX_QUANTITY}"),
-        ))
+        Err(CartRefusal::Quantity { min })
     }
 }
 
@@ -242,15 +246,15 @@ mod tests {
         let mut cart = Cart::new(StoreId::new(), "u", None, 0);
         cart.add(&sku("A", 1, "EUR"), 100).unwrap();
         assert_eq!(
-            cart.add(&sku("A", 1, "EUR"), 1).unwrap_err().fields[0].field,
-            "quantity"
+            cart.add(&sku("A", 1, "EUR"), 1).unwrap_err(),
+            CartRefusal::Quantity { min: 0 }
         );
         for i in 1..50 {
             cart.add(&sku(&format!("S{i}"), 1, "EUR"), 1).unwrap();
         }
         assert_eq!(
-            cart.add(&sku("LAST", 1, "EUR"), 1).unwrap_err().fields[0].field,
-            "sku"
+            cart.add(&sku("LAST", 1, "EUR"), 1).unwrap_err(),
+            CartRefusal::TooManyLines
         );
     }
 

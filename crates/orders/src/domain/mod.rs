@@ -5,7 +5,7 @@ pub mod cart;
 pub mod order;
 pub mod saga;
 
-pub use cart::{Cart, CartLine, CartStatus, SkuInfo};
+pub use cart::{Cart, CartLine, CartRefusal, CartStatus, SkuInfo};
 pub use order::{EventData, FailureCode, Order, OrderEvent, OrderStatus};
 pub use saga::{Command, Saga, Terminal};
 
