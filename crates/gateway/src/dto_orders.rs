@@ -220,12 +220,7 @@ impl From<pb::OrderEvents> for OrderHistoryView {
             events: h
                 .events
                 .into_iter()
-                .map(|e| OrderEventView {
-                    sequence: e.sequence,
-                    kind: e.kind,
-                    at: to_rfc3339(e.at_ms),
-                    data: serde_json::from_str(&e.data_json).unwrap_or(serde_json::Value::Null),
-                })
+                .map(crate::dto_order_events::event_view)
                 .collect(),
             state: h.state.map(Into::into),
         }

@@ -24,6 +24,7 @@
 mod access;
 mod client_addr;
 mod dto;
+mod dto_order_events;
 mod dto_orders;
 mod dto_realtime;
 mod extract;

@@ -101,7 +101,7 @@ impl OrdersService {
             }
         };
         Ok(pb::OrderEvents {
-            events: events.iter().map(wire::event).collect::<Result<_, _>>()?,
+            events: events.iter().map(wire::event).collect(),
             state: state.as_ref().map(wire::order),
         })
     }

@@ -2,11 +2,13 @@
 //! messages, and the caller a request names as the domain's [`Caller`]. The domain knows no
 //! wire format; every conversion is here.
 
+use crate::domain::order::{OrderLine, RefundLine};
 use crate::domain::{
     Caller, Cart, CartRefusal, CartStatus, EventData, FailureCode, Order, OrderEvent, OrderStatus, Role,
 };
 use mercato_proto::common::Role as ProtoRole;
 use mercato_proto::orders as pb;
+use mercato_proto::orders::order_event::Data;
 use mercato_runtime::error::ServiceError;
 
 /// The caller a request names. A user id with no role (or a role with no user id), or a role
@@ -106,18 +108,7 @@ pub fn order(order: &Order) -> pb::Order {
         id: order.id.clone(),
         store_id: order.store_id.clone(),
         customer_id: order.customer_id.clone(),
-        lines: order
-            .lines
-            .iter()
-            .map(|l| pb::OrderLine {
-                sku: l.sku.clone(),
-                product_id: l.product_id.clone(),
-                title: l.title.clone(),
-                quantity: l.quantity,
-                unit_price_minor: l.unit_price_minor,
-                refunded_quantity: l.refunded_quantity,
-            })
-            .collect(),
+        lines: order.lines.iter().map(order_line).collect(),
         currency: order.currency.clone(),
         total_minor: order.total_minor,
         status: order_status(order.status).into(),
@@ -156,20 +147,112 @@ fn failure_code(code: FailureCode) -> pb::FailureCode {
     }
 }
 
-/// One entry of an order's history as the contract sends it.
-pub fn event(event: &OrderEvent) -> Result<pb::OrderEvent, ServiceError> {
-    Ok(pb::OrderEvent {
+/// One entry of an order's history as the contract sends it: one typed message per kind.
+pub fn event(event: &OrderEvent) -> pb::OrderEvent {
+    pb::OrderEvent {
         sequence: event.sequence,
-        kind: event.data.kind().to_owned(),
         at_ms: event.at_ms,
-        data_json: event_json(&event.data)?,
-    })
+        data: Some(event_data(&event.data)),
+    }
 }
 
-/// An event's details as JSON; a value that does not serialize is an error, never an empty
-/// string.
-fn event_json(data: &EventData) -> Result<String, ServiceError> {
-    serde_json::to_string(data).map_err(|e| ServiceError::internal(format!("order event to JSON: {e}")))
+fn event_data(data: &EventData) -> Data {
+    use EventData as E;
+    let nothing = pb::order_event::Nothing {};
+    let message = |m: &str| pb::order_event::Message {
+        message: m.to_owned(),
+    };
+    let keyed = |key: &str, amount_minor: i64| pb::order_event::KeyedAmount {
+        key: key.to_owned(),
+        amount_minor,
+    };
+    match data {
+        E::Placed {
+            customer_id,
+            cart_id,
+            currency,
+            lines,
+            total_minor,
+        } => Data::Placed(pb::order_event::Placed {
+            customer_id: customer_id.clone(),
+            cart_id: cart_id.clone(),
+            currency: currency.clone(),
+            lines: lines.iter().map(order_line).collect(),
+            total_minor: *total_minor,
+        }),
+        E::StockReserved { lines } => Data::StockReserved(pb::order_event::StockReserved {
+            lines: lines
+                .iter()
+                .map(|h| pb::order_event::HeldLine {
+                    sku: h.sku.clone(),
+                    location: h.location.clone(),
+                    quantity: h.quantity,
+                })
+                .collect(),
+        }),
+        E::StockUnavailable { message: m } => Data::StockUnavailable(message(m)),
+        E::PaymentAuthorized { intent_id } => Data::PaymentAuthorized(pb::order_event::PaymentRef {
+            intent_id: intent_id.clone(),
+        }),
+        E::PaymentDeclined { intent_id, code } => Data::PaymentDeclined(pb::order_event::PaymentDeclined {
+            intent_id: intent_id.clone(),
+            code: failure_code(*code).into(),
+        }),
+        E::StockCommitted => Data::StockCommitted(nothing),
+        E::StockCommitFailed { message: m } => Data::StockCommitFailed(message(m)),
+        E::PaymentCaptured { amount_minor } => Data::PaymentCaptured(pb::order_event::Amount {
+            amount_minor: *amount_minor,
+        }),
+        E::PaymentCaptureFailed { message: m } => Data::PaymentCaptureFailed(message(m)),
+        E::StockReleased => Data::StockReleased(nothing),
+        E::PaymentVoided => Data::PaymentVoided(nothing),
+        E::StockRestocked { lines } => Data::StockRestocked(pb::order_event::Lines {
+            lines: refund_lines(lines),
+        }),
+        E::PaymentRefunded { amount_minor, key } => Data::PaymentRefunded(keyed(key, *amount_minor)),
+        E::Confirmed => Data::Confirmed(nothing),
+        E::Failed { code } => Data::Failed(pb::order_event::Failed {
+            code: failure_code(*code).into(),
+        }),
+        E::CancelRequested { key, amount_minor } => Data::CancelRequested(keyed(key, *amount_minor)),
+        E::Cancelled => Data::Cancelled(nothing),
+        E::RefundRequested {
+            key,
+            lines,
+            amount_minor,
+            restock_all,
+        } => Data::RefundRequested(pb::order_event::RefundRequested {
+            key: key.clone(),
+            lines: refund_lines(lines),
+            amount_minor: *amount_minor,
+            restock_all: *restock_all,
+        }),
+        E::Refunded { lines, amount_minor } => Data::Refunded(pb::order_event::Refunded {
+            lines: refund_lines(lines),
+            amount_minor: *amount_minor,
+        }),
+    }
+}
+
+fn order_line(l: &OrderLine) -> pb::OrderLine {
+    pb::OrderLine {
+        sku: l.sku.clone(),
+        product_id: l.product_id.clone(),
+        title: l.title.clone(),
+        quantity: l.quantity,
+        unit_price_minor: l.unit_price_minor,
+        refunded_quantity: l.refunded_quantity,
+    }
+}
+
+fn refund_lines(lines: &[RefundLine]) -> Vec<pb::RefundLine> {
+    lines
+        .iter()
+        .map(|l| pb::RefundLine {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+        })
+        .collect()
 }
 
 #[cfg(test)]

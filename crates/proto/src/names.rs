@@ -55,6 +55,32 @@ pub fn failure_code(code: orders::FailureCode) -> Option<&'static str> {
     })
 }
 
+/// The kind of an order's history entry.
+pub fn order_event_kind(data: &orders::order_event::Data) -> &'static str {
+    use orders::order_event::Data;
+    match data {
+        Data::Placed(_) => "placed",
+        Data::StockReserved(_) => "stock_reserved",
+        Data::StockUnavailable(_) => "stock_unavailable",
+        Data::PaymentAuthorized(_) => "payment_authorized",
+        Data::PaymentDeclined(_) => "payment_declined",
+        Data::StockCommitted(_) => "stock_committed",
+        Data::StockCommitFailed(_) => "stock_commit_failed",
+        Data::PaymentCaptured(_) => "payment_captured",
+        Data::PaymentCaptureFailed(_) => "payment_capture_failed",
+        Data::StockReleased(_) => "stock_released",
+        Data::PaymentVoided(_) => "payment_voided",
+        Data::StockRestocked(_) => "stock_restocked",
+        Data::PaymentRefunded(_) => "payment_refunded",
+        Data::Confirmed(_) => "confirmed",
+        Data::Failed(_) => "failed",
+        Data::CancelRequested(_) => "cancel_requested",
+        Data::Cancelled(_) => "cancelled",
+        Data::RefundRequested(_) => "refund_requested",
+        Data::Refunded(_) => "refunded",
+    }
+}
+
 pub fn intent_status(status: payments::IntentStatus) -> &'static str {
     match status {
         payments::IntentStatus::Pending => "pending",

@@ -38,7 +38,7 @@ async fn the_history_as_of_a_time_gives_the_order_as_it_was_then(env: Env) {
     assert_eq!(all.state.as_ref().unwrap().status_name(), "cancelled");
     let sequences: Vec<i64> = all.events.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, (1..=all.events.len() as i64).collect::<Vec<_>>());
-    let confirmed_at = all.events.iter().find(|e| e.kind == "confirmed").unwrap().at_ms;
+    let confirmed_at = all.events.iter().find(|e| kind(e) == "confirmed").unwrap().at_ms;
     let then = env.events(&ann, &order.id, Some(confirmed_at)).await.unwrap();
     assert_eq!(then.state.unwrap().status_name(), "confirmed");
     assert!(then.events.iter().all(|e| e.at_ms <= confirmed_at));
@@ -47,8 +47,13 @@ async fn the_history_as_of_a_time_gives_the_order_as_it_was_then(env: Env) {
         .await
         .unwrap();
     assert!(before.events.is_empty() && before.state.is_none());
-    let data: serde_json::Value = serde_json::from_str(&all.events[0].data_json).unwrap();
-    assert_eq!(data["kind"], "placed");
+    let Some(order_event::Data::Placed(placed)) = &all.events[0].data else {
+        panic!("the first event is not the placement: {:?}", all.events[0]);
+    };
+    assert_eq!(
+        (placed.total_minor, placed.lines.len()),
+        (order.total_minor, order.lines.len())
+    );
 }
 
 async fn list(env: &Env, caller: &Caller) -> Result<ListOrdersResponse, ServiceError> {

@@ -402,7 +402,7 @@ impl Env {
 
     pub async fn kinds(&self, id: &str) -> Vec<String> {
         let events = self.events(&staff(), id, None).await.unwrap();
-        events.events.into_iter().map(|e| e.kind).collect()
+        events.events.iter().map(|e| kind(e).to_owned()).collect()
     }
 
     async fn call<'a, T, F, Fut>(&'a self, f: F) -> Result<T, ServiceError>
@@ -466,4 +466,11 @@ impl Named for Cart {
     fn status_name(&self) -> &'static str {
         mercato_proto::names::cart_status(self.status())
     }
+}
+
+/// An event's kind by its public name.
+pub fn kind(e: &OrderEvent) -> &'static str {
+    e.data
+        .as_ref()
+        .map_or("none", mercato_proto::names::order_event_kind)
 }
