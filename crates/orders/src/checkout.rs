@@ -8,7 +8,7 @@
 
 use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
-use crate::domain::{CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
+use crate::domain::{Caller, Cart, CartId, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
 use crate::events;
 use crate::orchestrator::LEASE_MS;
 use crate::service::{OrdersService, store_id};
@@ -25,14 +25,22 @@ use mercato_runtime::time::now_ms;
 /// How long a checkout idempotency key is remembered.
 pub const KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
-impl OrdersService {
-    pub(crate) async fn checkout(
-        &self,
-        req: pb::CheckoutRequest,
-    ) -> Result<pb::CheckoutResponse, ServiceError> {
+/// A checkout request, validated.
+struct CheckoutInput {
+    store: StoreId,
+    key: String,
+    caller: Caller,
+    cart: CartId,
+    payment: Payment,
+    /// Whose keys this key is among: the customer's, or the anonymous cart's.
+    scope: String,
+    request_hash: String,
+}
+
+impl CheckoutInput {
+    fn parse(req: &pb::CheckoutRequest) -> Result<CheckoutInput, ServiceError> {
         let store = store_id(&req.store_id)?;
         let key = IdempotencyKey::parse("the Idempotency-Key", &req.idempotency_key)?;
-        let key = key.as_str();
         let caller = wire::caller(req.caller.as_ref())?;
         let cart = cart_id(&req.cart_id)?;
         let payment = payment_details(req.payment.clone().unwrap_or_default())?;
@@ -49,16 +57,54 @@ impl OrdersService {
         } else {
             req.request_hash.clone()
         };
+        Ok(CheckoutInput {
+            store,
+            key: key.as_str().to_owned(),
+            caller,
+            cart,
+            payment,
+            scope,
+            request_hash,
+        })
+    }
+}
+
+/// What placing an order came to.
+enum Placed {
+    New(Order),
+    /// A concurrent request with the same key placed its order first: its answer.
+    Replayed(pb::CheckoutResponse),
+}
+
+impl OrdersService {
+    pub(crate) async fn checkout(
+        &self,
+        req: pb::CheckoutRequest,
+    ) -> Result<pb::CheckoutResponse, ServiceError> {
+        let c = CheckoutInput::parse(&req)?;
         let now = now_ms();
         if let Some(record) = self
             .store
-            .idempotency(&store, &scope, key, now - KEY_TTL_MS)
+            .idempotency(&c.store, &c.scope, &c.key, now - KEY_TTL_MS)
             .await?
         {
-            return self.replay(&store, &record, &request_hash).await;
+            return self.replay(&c.store, &record, &c.request_hash).await;
         }
+        let cart = self.checkable_cart(&c).await?;
+        let order = match self.place(&c, cart, now).await? {
+            Placed::New(order) => order,
+            Placed::Replayed(answer) => return Ok(answer),
+        };
+        let order = self.drive(&c.store, order, Some(c.payment)).await?;
+        Ok(pb::CheckoutResponse {
+            order: Some(wire::order(&order)),
+            replayed: false,
+        })
+    }
 
-        let mut cart = self.owned_cart(&store, &cart, &caller).await?;
+    /// The caller's cart, if it can be checked out: open and not empty.
+    async fn checkable_cart(&self, c: &CheckoutInput) -> Result<Cart, ServiceError> {
+        let cart = self.owned_cart(&c.store, &c.cart, &c.caller).await?;
         if cart.status != CartStatus::Open {
             return Err(ServiceError::conflict(format!(
                 "the cart is {}",
@@ -68,32 +114,18 @@ impl OrdersService {
         if cart.lines.is_empty() {
             return Err(ServiceError::invalid_field("cart_id", "names an empty cart"));
         }
+        Ok(cart)
+    }
+
+    /// Places the order in one transaction: the key's record, the cart checked out, the
+    /// order's first event and row (with the payment details, until its saga ends) and its
+    /// `order_placed` event.
+    async fn place(&self, c: &CheckoutInput, mut cart: Cart, now: i64) -> Result<Placed, ServiceError> {
         let id = OrderId::new();
-        let placed = OrderEvent {
-            sequence: 1,
-            at_ms: now,
-            data: EventData::Placed {
-                customer_id: cart.customer_id.clone(),
-                cart_id: cart.id.to_string(),
-                currency: cart.currency.clone(),
-                lines: cart
-                    .lines
-                    .iter()
-                    .map(|l| OrderLine {
-                        sku: l.sku.clone(),
-                        product_id: l.product_id.clone(),
-                        title: l.title.clone(),
-                        quantity: l.quantity,
-                        unit_price_minor: l.unit_price_minor,
-                        refunded_quantity: 0,
-                    })
-                    .collect(),
-                total_minor: cart.total_minor(),
-            },
-        };
+        let placed = placed_event(&cart, now);
         let mut order = Order {
             id: id.to_string(),
-            store_id: store.to_string(),
+            store_id: c.store.to_string(),
             ..Order::default()
         };
         order.apply(&placed).map_err(ServiceError::internal)?;
@@ -102,13 +134,13 @@ impl OrdersService {
         cart.version += 1;
         cart.updated_at_ms = now;
         let record = IdempotencyRecord {
-            scope: scope.clone(),
-            key: key.to_owned(),
-            request_hash: request_hash.clone(),
+            scope: c.scope.clone(),
+            key: c.key.clone(),
+            request_hash: c.request_hash.clone(),
             order_id: id,
             created_at_ms: now,
         };
-        let payment_json = serde_json::to_string(&payment).map_err(ServiceError::internal)?;
+        let payment_json = serde_json::to_string(&c.payment).map_err(ServiceError::internal)?;
         let placement = Placement {
             idempotency: &record,
             expired_before_ms: now - KEY_TTL_MS,
@@ -119,33 +151,31 @@ impl OrdersService {
             locked_until_ms: now + LEASE_MS,
             event: &events::order_changed(events::ORDER_PLACED, &order),
         };
-        match self.store.place(&store, &placement).await {
-            Ok(()) => self.committed(),
+        match self.store.place(&c.store, &placement).await {
+            Ok(()) => {
+                self.committed();
+                Ok(Placed::New(order))
+            }
             Err(StoreError::Refused(Refusal::DuplicateKey)) => {
                 // A concurrent request with this key placed its order first.
-                return match self
+                match self
                     .store
-                    .idempotency(&store, &scope, key, now - KEY_TTL_MS)
+                    .idempotency(&c.store, &c.scope, &c.key, now - KEY_TTL_MS)
                     .await?
                 {
-                    Some(record) => self.replay(&store, &record, &request_hash).await,
+                    Some(record) => Ok(Placed::Replayed(
+                        self.replay(&c.store, &record, &c.request_hash).await?,
+                    )),
                     None => Err(ServiceError::conflict(
                         "a checkout with this idempotency key is in progress",
                     )),
-                };
+                }
             }
-            Err(StoreError::Stale) => {
-                return Err(ServiceError::conflict(
-                    "the cart changed or was checked out meanwhile; retry",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Stale) => Err(ServiceError::conflict(
+                "the cart changed or was checked out meanwhile; retry",
+            )),
+            Err(e) => Err(e.into()),
         }
-        let order = self.drive(&store, order, Some(payment)).await?;
-        Ok(pb::CheckoutResponse {
-            order: Some(wire::order(&order)),
-            replayed: false,
-        })
     }
 
     /// The answer to a repeated key: the order as its checkout ended.
@@ -174,6 +204,32 @@ impl OrdersService {
             order: Some(wire::order(&order)),
             replayed: true,
         })
+    }
+}
+
+/// The order's first event: the cart's lines at their snapshot prices.
+fn placed_event(cart: &Cart, now: i64) -> OrderEvent {
+    OrderEvent {
+        sequence: 1,
+        at_ms: now,
+        data: EventData::Placed {
+            customer_id: cart.customer_id.clone(),
+            cart_id: cart.id.to_string(),
+            currency: cart.currency.clone(),
+            lines: cart
+                .lines
+                .iter()
+                .map(|l| OrderLine {
+                    sku: l.sku.clone(),
+                    product_id: l.product_id.clone(),
+                    title: l.title.clone(),
+                    quantity: l.quantity,
+                    unit_price_minor: l.unit_price_minor,
+                    refunded_quantity: 0,
+                })
+                .collect(),
+            total_minor: cart.total_minor(),
+        },
     }
 }
 
