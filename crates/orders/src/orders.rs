@@ -166,29 +166,7 @@ impl OrdersService {
             )));
         }
         let lines = refund_lines(&order, &req.lines)?;
-        let amount: i64 = lines
-            .iter()
-            .map(|r| {
-                let price = order
-                    .lines
-                    .iter()
-                    .find(|l| l.sku == r.sku)
-                    .map_or(0, |l| l.unit_price_minor);
-                r.quantity * price
-            })
-            .sum();
-        let amount = amount.min(order.captured_minor - order.refunded_minor);
-        let untouched = order.lines.iter().all(|l| l.refunded_quantity == 0);
-        let everything = order
-            .lines
-            .iter()
-            .all(|l| lines.iter().find(|r| r.sku == l.sku).map_or(0, |r| r.quantity) == l.quantity);
-        let request = EventData::RefundRequested {
-            key: refund_key,
-            lines,
-            amount_minor: amount,
-            restock_all: untouched && everything,
-        };
+        let request = refund_request(&order, refund_key, lines);
         Ok(wire::order(&self.reopen(&store, order, request).await?))
     }
 
@@ -286,4 +264,28 @@ fn refund_lines(order: &Order, asked: &[pb::RefundLine]) -> Result<Vec<RefundLin
         return Err(ServiceError::conflict("nothing is left to refund"));
     }
     Ok(lines)
+}
+
+/// The refund of `lines`: their price at the sale, at most what is still captured; the whole
+/// order's stock goes back at once when nothing was refunded before and every unit is.
+fn refund_request(order: &Order, key: String, lines: Vec<RefundLine>) -> EventData {
+    let price = |sku: &str| {
+        order
+            .lines
+            .iter()
+            .find(|l| l.sku == sku)
+            .map_or(0, |l| l.unit_price_minor)
+    };
+    let amount: i64 = lines.iter().map(|r| r.quantity * price(&r.sku)).sum();
+    let untouched = order.lines.iter().all(|l| l.refunded_quantity == 0);
+    let everything = order
+        .lines
+        .iter()
+        .all(|l| lines.iter().find(|r| r.sku == l.sku).map_or(0, |r| r.quantity) == l.quantity);
+    EventData::RefundRequested {
+        key,
+        amount_minor: amount.min(order.captured_minor - order.refunded_minor),
+        restock_all: untouched && everything,
+        lines,
+    }
 }

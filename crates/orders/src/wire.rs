@@ -156,6 +156,7 @@ pub fn event(event: &OrderEvent) -> pb::OrderEvent {
     }
 }
 
+// Long by design: one arm per kind of event, matched exhaustively.
 fn event_data(data: &EventData) -> Data {
     use EventData as E;
     let nothing = pb::order_event::Nothing {};

@@ -7,7 +7,7 @@
 //! it and repeats step 2 with the same provider key, which the provider answers with its first
 //! outcome, so money never moves twice.
 
-use crate::domain::fraud::Decision;
+use crate::domain::fraud::{Assessment, Decision};
 use crate::domain::validate::{self, AuthorizeInput};
 use crate::domain::{Command, FailureCode, IntentId, IntentState, Status, TransitionError, transition};
 use crate::events;
@@ -96,28 +96,7 @@ impl PaymentsService {
                 },
             )
             .await?;
-        let now = now_ms();
-        let mut intent = IntentRecord {
-            id: IntentId::new(),
-            store_id: store,
-            order_id: input.order_id.clone(),
-            idempotency_key: input.idempotency_key.clone(),
-            currency: input.currency.as_str().to_owned(),
-            state: IntentState::pending(input.amount_minor),
-            card_last4: input.card.last4().to_owned(),
-            card_hash: card_hash.to_owned(),
-            customer_id: input.customer_id.clone(),
-            email: input.email.clone(),
-            client_ip: input.client_ip.clone(),
-            fraud,
-            provider_reference: String::new(),
-            settle_kind: Settlement::None,
-            settle_key: String::new(),
-            settle_minor: 0,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut intent = pending_intent(store, input, card_hash, fraud, now_ms());
         if fraud.decision == Decision::Block {
             // Blocked: the provider is never asked, so the intent is final at once.
             intent.state =
@@ -567,6 +546,37 @@ impl PaymentsService {
 
 /// The events of a recorded authorization outcome: authorized or declined, plus flagged when
 /// fraud scoring said so. A failure (provider unreachable) publishes nothing: it is not final.
+/// A new intent for `input`, pending until the provider answers.
+fn pending_intent(
+    store: StoreId,
+    input: &AuthorizeInput,
+    card_hash: &str,
+    fraud: Assessment,
+    now: i64,
+) -> IntentRecord {
+    IntentRecord {
+        id: IntentId::new(),
+        store_id: store,
+        order_id: input.order_id.clone(),
+        idempotency_key: input.idempotency_key.clone(),
+        currency: input.currency.as_str().to_owned(),
+        state: IntentState::pending(input.amount_minor),
+        card_last4: input.card.last4().to_owned(),
+        card_hash: card_hash.to_owned(),
+        customer_id: input.customer_id.clone(),
+        email: input.email.clone(),
+        client_ip: input.client_ip.clone(),
+        fraud,
+        provider_reference: String::new(),
+        settle_kind: Settlement::None,
+        settle_key: String::new(),
+        settle_minor: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 fn outcome_events(intent: &IntentRecord) -> Vec<EventEnvelope> {
     let subject = match intent.state.status {
         Status::Authorized => events::PAYMENT_AUTHORIZED,

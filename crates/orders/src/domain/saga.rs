@@ -188,6 +188,7 @@ fn failed(code: FailureCode) -> Terminal {
 }
 
 /// The transition function: the next state and the commands it asks for.
+// Long by design: one arm per (state, event) pair, the whole saga in one table.
 pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Illegal> {
     use EventData as E;
     let next = match (state, event) {

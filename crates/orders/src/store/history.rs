@@ -125,6 +125,7 @@ pub(super) fn from_json(sequence: i64, json: &str) -> Result<EventData, StoreErr
     Ok(record.into())
 }
 
+// Long by design (both conversions): one arm per kind of event, matched exhaustively.
 impl From<&EventData> for RecordV1 {
     fn from(data: &EventData) -> Self {
         use EventData as E;

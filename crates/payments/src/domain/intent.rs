@@ -158,6 +158,7 @@ pub enum TransitionError {
 }
 
 /// Applies a command to a state: the new state, or why the command is refused.
+// Long by design: one arm per (status, command) pair, the whole life of an intent in one table.
 pub fn transition(state: IntentState, command: Command) -> Result<IntentState, TransitionError> {
     use Status::*;
     let illegal = Err(TransitionError::Illegal {
