@@ -12,7 +12,10 @@ use axum::extract::ws::Utf8Bytes;
 use mercato_proto::events::{
     EventEnvelope, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked, StockChanged,
 };
+use mercato_proto::inventory::StockLevel;
 use mercato_proto::names;
+use mercato_proto::orders::Order;
+use mercato_proto::payments::PaymentIntent;
 use mercato_proto::realtime::ChatMessage;
 use mercato_proto::subjects;
 use mercato_runtime::bus::subject_matches;
@@ -38,6 +41,8 @@ pub fn route(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pus
     pushes
 }
 
+/// Every push `envelope` could cause, before filtering by `wanted` (which the order and stock
+/// cases also consult first, to skip building frames nobody will receive).
 fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
     let store = envelope.store_id.as_str();
     let at = envelope.occurred_at_ms;
@@ -49,63 +54,24 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
         _ if subject_matches(subjects::orders::ALL, subject) => OrderChanged::decode(payload)
             .ok()
             .and_then(|e| e.order)
-            .map(|o| {
-                let staff = format!("staff:{store}");
-                let customer = format!("orders:{store}:{}", o.customer_id);
-                if !wanted(&staff) && (o.customer_id.is_empty() || !wanted(&customer)) {
-                    return Vec::new();
-                }
-                let event = format!("order.{}", name.strip_prefix("order_").unwrap_or(name));
-                let data = json!({
-                    "order_id": o.id, "status": names::order_status(o.status()), "total_minor": o.total_minor,
-                    "currency": o.currency, "failure_code": names::failure_code(o.failure_code()),
-                    "refunded_minor": o.refunded_minor, "version": o.version,
-                });
-                let mut pushes = vec![event_push(&staff, &event, &data, at)];
-                if !o.customer_id.is_empty() {
-                    pushes.push(event_push(&customer, &event, &data, at));
-                }
-                pushes
-            })
+            .map(|o| order_pushes(store, name, &o, at, wanted))
             .unwrap_or_default(),
         subjects::payments::PAYMENT_DECLINED | subjects::payments::PAYMENT_FLAGGED => {
             PaymentChanged::decode(payload)
                 .ok()
                 .and_then(|e| e.intent)
-                .map(|i| {
-                    let event = format!("payment.{}", name.trim_start_matches("payment_"));
-                    let data = json!({
-                        "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
-                        "currency": i.currency, "status": names::intent_status(i.status()),
-                        "failure_code": names::payment_failure(i.failure()),
-                        "card_last4": i.card_last4,
-                    });
-                    vec![event_push(&format!("staff:{store}"), &event, &data, at)]
-                })
+                .map(|i| vec![payment_push(store, name, &i, at)])
                 .unwrap_or_default()
         }
         subjects::inventory::STOCK_CHANGED => StockChanged::decode(payload)
             .ok()
             .and_then(|e| e.level)
-            .map(|l| {
-                let channel = format!("stock:{store}:{}", l.sku);
-                if !wanted(&channel) {
-                    return Vec::new();
-                }
-                let data = json!({"sku": l.sku, "location": l.location, "available": l.available});
-                vec![event_push(&channel, "stock.changed", &data, at)]
-            })
+            .map(|l| stock_pushes(store, &l, at, wanted))
             .unwrap_or_default(),
         subjects::inventory::LOW_STOCK => LowStock::decode(payload)
             .ok()
             .and_then(|e| e.level)
-            .map(|l| {
-                let data = json!({
-                    "sku": l.sku, "location": l.location, "available": l.available,
-                    "low_stock_threshold": l.low_stock_threshold,
-                });
-                vec![event_push(&format!("staff:{store}"), "stock.low", &data, at)]
-            })
+            .map(|l| vec![low_stock_push(store, &l, at)])
             .unwrap_or_default(),
         subjects::realtime::MESSAGE_POSTED => MessagePosted::decode(payload)
             .ok()
@@ -114,14 +80,69 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
             .unwrap_or_default(),
         subjects::realtime::READ_MARKED => ReadMarked::decode(payload)
             .ok()
-            .map(|r| {
-                let channel = format!("conversation:{}", r.conversation_id);
-                let frame = json!({"type": "read", "channel": channel, "user_id": r.user_id, "seq": r.seq});
-                vec![push(&channel, None, &frame, at)]
-            })
+            .map(|r| vec![read_push(&r, at)])
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// An order event (`name` such as `order_confirmed`) for the staff feed and, if the order has
+/// one, its customer's channel; nothing if neither is watched.
+fn order_pushes(store: &str, name: &str, o: &Order, at: i64, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
+    let staff = format!("staff:{store}");
+    let customer = format!("orders:{store}:{}", o.customer_id);
+    if !wanted(&staff) && (o.customer_id.is_empty() || !wanted(&customer)) {
+        return Vec::new();
+    }
+    let event = format!("order.{}", name.strip_prefix("order_").unwrap_or(name));
+    let data = json!({
+        "order_id": o.id, "status": names::order_status(o.status()), "total_minor": o.total_minor,
+        "currency": o.currency, "failure_code": names::failure_code(o.failure_code()),
+        "refunded_minor": o.refunded_minor, "version": o.version,
+    });
+    let mut pushes = vec![event_push(&staff, &event, &data, at)];
+    if !o.customer_id.is_empty() {
+        pushes.push(event_push(&customer, &event, &data, at));
+    }
+    pushes
+}
+
+/// A declined or flagged payment (`name` such as `payment_declined`) for the staff feed.
+fn payment_push(store: &str, name: &str, i: &PaymentIntent, at: i64) -> Push {
+    let event = format!("payment.{}", name.trim_start_matches("payment_"));
+    let data = json!({
+        "payment_intent_id": i.id, "order_id": i.order_id, "amount_minor": i.amount_minor,
+        "currency": i.currency, "status": names::intent_status(i.status()),
+        "failure_code": names::payment_failure(i.failure()),
+        "card_last4": i.card_last4,
+    });
+    event_push(&format!("staff:{store}"), &event, &data, at)
+}
+
+/// A stock level for its public `stock:` channel, availability only; nothing if unwatched.
+fn stock_pushes(store: &str, l: &StockLevel, at: i64, wanted: &dyn Fn(&str) -> bool) -> Vec<Push> {
+    let channel = format!("stock:{store}:{}", l.sku);
+    if !wanted(&channel) {
+        return Vec::new();
+    }
+    let data = json!({"sku": l.sku, "location": l.location, "available": l.available});
+    vec![event_push(&channel, "stock.changed", &data, at)]
+}
+
+/// A stock level at or under its threshold, for the staff feed.
+fn low_stock_push(store: &str, l: &StockLevel, at: i64) -> Push {
+    let data = json!({
+        "sku": l.sku, "location": l.location, "available": l.available,
+        "low_stock_threshold": l.low_stock_threshold,
+    });
+    event_push(&format!("staff:{store}"), "stock.low", &data, at)
+}
+
+/// A member's read marker, as a `read` frame on the conversation.
+fn read_push(r: &ReadMarked, at: i64) -> Push {
+    let channel = format!("conversation:{}", r.conversation_id);
+    let frame = json!({"type": "read", "channel": channel, "user_id": r.user_id, "seq": r.seq});
+    push(&channel, None, &frame, at)
 }
 
 /// A conversation message as its subscribers receive it.

@@ -7,7 +7,9 @@ use super::protocol::{ClientFrame, ServerFrame, close, codes};
 use super::session::{End, Session, Subscription};
 use crate::presence::PresenceStatus;
 use axum::extract::ws::Utf8Bytes;
-use mercato_proto::realtime::{Caller, GetConversationRequest, MarkReadRequest, PostMessageRequest};
+use mercato_proto::realtime::{
+    Caller, Conversation, GetConversationRequest, MarkReadRequest, PostMessageRequest,
+};
 use mercato_runtime::auth::Claims;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use std::sync::Arc;
@@ -121,32 +123,13 @@ impl Session {
                 .await;
         };
         let key: Arc<str> = channel.name().into();
-        if self.subscriptions.contains_key(&key) {
-            return self
-                .error(id, codes::VALIDATION_FAILED, "already subscribed")
-                .await;
+        if let Some((code, message)) = self.no_room_for(&key) {
+            return self.error(id, code, message).await;
         }
-        if self.subscriptions.len() >= self.node.settings.max_subscriptions_per_connection {
-            return self
-                .error(
-                    id,
-                    codes::TOO_MANY_SUBSCRIPTIONS,
-                    "this connection holds as many channels as it may",
-                )
-                .await;
-        }
-        let conversation = match channel.access(self.claims.as_ref()) {
-            Access::Denied => return self.forbidden(id).await,
-            Access::Allowed => None,
-            Access::AskConversation => {
-                let Channel::Conversation { conversation_id } = &channel else {
-                    return self.forbidden(id).await;
-                };
-                match self.conversation(conversation_id).await {
-                    Ok(c) => Some(c),
-                    Err(e) => return self.service_error(id, e).await,
-                }
-            }
+        let conversation = match self.admit(&channel).await {
+            Ok(conversation) => conversation,
+            Err(Denied::Forbidden) => return self.forbidden(id).await,
+            Err(Denied::Service(e)) => return self.service_error(id, e).await,
         };
         if let Some(c) = &conversation
             && after_seq.is_some_and(|s| s < 0 || s > c.last_seq)
@@ -159,17 +142,8 @@ impl Session {
                 )
                 .await;
         }
-        let store_key = channel
-            .store_id()
-            .map(str::to_owned)
-            .or_else(|| self.claims.as_ref().map(|c| c.store.clone()));
-        let limit = self.node.settings.max_subscriptions_per_store;
-        if self
-            .node
-            .hub
-            .subscribe(&key, store_key.as_deref(), limit, &self.handle)
-            .is_err()
-        {
+        let store_key = self.store_key(&channel);
+        if !self.join_hub(&key, store_key.as_deref()) {
             return self
                 .error(
                     id,
@@ -181,17 +155,82 @@ impl Session {
         let from = conversation
             .as_ref()
             .map(|c| after_seq.unwrap_or(c.read_seq).clamp(0, c.last_seq));
+        self.subscribed(id, key, store_key, conversation.as_ref(), from)
+            .await
+    }
+
+    /// Why this connection may not take `key` on as a new channel (it already holds it, or as
+    /// many channels as it may), as an error code and message; `None` if it may.
+    fn no_room_for(&self, key: &str) -> Option<(&'static str, &'static str)> {
+        if self.subscriptions.contains_key(key) {
+            return Some((codes::VALIDATION_FAILED, "already subscribed"));
+        }
+        if self.subscriptions.len() >= self.node.settings.max_subscriptions_per_connection {
+            return Some((
+                codes::TOO_MANY_SUBSCRIPTIONS,
+                "this connection holds as many channels as it may",
+            ));
+        }
+        None
+    }
+
+    /// Whether the caller may subscribe to `channel`; for a conversation, the conversation
+    /// itself, as the service shows it to this caller.
+    async fn admit(&mut self, channel: &Channel) -> Result<Option<Conversation>, Denied> {
+        match channel.access(self.claims.as_ref()) {
+            Access::Denied => Err(Denied::Forbidden),
+            Access::Allowed => Ok(None),
+            Access::AskConversation => {
+                let Channel::Conversation { conversation_id } = channel else {
+                    return Err(Denied::Forbidden);
+                };
+                self.conversation(conversation_id)
+                    .await
+                    .map(Some)
+                    .map_err(Denied::Service)
+            }
+        }
+    }
+
+    /// The store a subscription to `channel` counts against: the channel's own, else the caller's.
+    fn store_key(&self, channel: &Channel) -> Option<String> {
+        channel
+            .store_id()
+            .map(str::to_owned)
+            .or_else(|| self.claims.as_ref().map(|c| c.store.clone()))
+    }
+
+    /// Registers this connection with the hub for `key`; `false` if the store's subscription
+    /// limit is reached.
+    fn join_hub(&self, key: &Arc<str>, store_key: Option<&str>) -> bool {
+        let limit = self.node.settings.max_subscriptions_per_store;
+        self.node
+            .hub
+            .subscribe(key, store_key, limit, &self.handle)
+            .is_ok()
+    }
+
+    /// Records the subscription, confirms it to the client and, for a conversation, sends the
+    /// messages after `from`.
+    async fn subscribed(
+        &mut self,
+        id: Option<u64>,
+        key: Arc<str>,
+        store_key: Option<String>,
+        conversation: Option<&Conversation>,
+        from: Option<i64>,
+    ) -> Result<(), End> {
         self.subscriptions.insert(
             key.clone(),
             Subscription {
                 store_key,
-                conversation: conversation.as_ref().zip(from).map(|(c, f)| (c.id.clone(), f)),
+                conversation: conversation.zip(from).map(|(c, f)| (c.id.clone(), f)),
             },
         );
         self.send(ServerFrame::Subscribed {
             id,
             channel: &key,
-            last_seq: conversation.as_ref().map(|c| c.last_seq),
+            last_seq: conversation.map(|c| c.last_seq),
             from_seq: from,
         })
         .await?;
@@ -330,10 +369,7 @@ impl Session {
     }
 
     /// The conversation, if the caller may see it.
-    async fn conversation(
-        &mut self,
-        conversation_id: &str,
-    ) -> Result<mercato_proto::realtime::Conversation, ServiceError> {
+    async fn conversation(&mut self, conversation_id: &str) -> Result<Conversation, ServiceError> {
         let claims = self
             .claims
             .as_ref()
@@ -369,6 +405,14 @@ impl Session {
             }
         }
     }
+}
+
+/// Why a caller may not subscribe to a channel.
+enum Denied {
+    /// The name alone rules the caller out, or the conversation is not theirs.
+    Forbidden,
+    /// The conversation service refused or failed.
+    Service(ServiceError),
 }
 
 /// The caller as the conversation contract names it.

@@ -150,6 +150,75 @@ impl From<DbError> for PostRollback {
     }
 }
 
+/// A post's transaction: takes the next seq, stores the message unless it is a resend, moves
+/// the sender's read marker to it and records the event.
+fn post_in(tx: &mut Tx<'_>, store: &StoreId, m: &NewMessage, now_ms: i64) -> Result<Message, PostRollback> {
+    // First the increment: it takes the conversation's row lock, so everything below
+    // runs after every earlier post to this conversation has committed.
+    let Some((seq, customer_id)) = take_next_seq(tx, store, &m.conversation_id, now_ms)? else {
+        return Err(PostRollback::Store(StoreError::Refused(Refusal::NotFound)));
+    };
+    if let Some(first) = load_resent(tx, store, m)? {
+        // Undoes the increment: the resend takes no seq.
+        return Err(PostRollback::Duplicate(Box::new(first)));
+    }
+    let stored = Message {
+        id: MessageId::new(),
+        conversation_id: m.conversation_id,
+        seq,
+        sender_id: m.sender_id.clone(),
+        sender_role: m.sender_role,
+        client_msg_id: m.client_msg_id.clone(),
+        body: m.body.clone(),
+        sent_at_ms: now_ms,
+    };
+    insert_message(tx, store, &stored)?;
+    advance_marker(tx, store, &stored.conversation_id, &stored.sender_id, seq)?;
+    outbox::append(tx, &events::message_posted(store, &stored, &customer_id))?;
+    Ok(stored)
+}
+
+/// Increments the conversation's `last_seq` (taking its row lock); the new seq and the
+/// conversation's customer, or `None` if there is no such conversation.
+fn take_next_seq(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    id: &ConversationId,
+    now_ms: i64,
+) -> Result<Option<(i64, String)>, DbError> {
+    tx.query_opt(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3
+         WHERE store_id = $1 AND id = $2
+         RETURNING last_seq, customer_id",
+        &[store, id, &now_ms],
+    )
+}
+
+/// Stores a message; [`PostRollback::Conflict`] if a resend with its `client_msg_id` got in first.
+fn insert_message(tx: &mut Tx<'_>, store: &StoreId, stored: &Message) -> Result<(), PostRollback> {
+    let inserted = tx.execute(
+        "INSERT INTO messages (store_id, conversation_id, seq, id, sender_id, sender_role, client_msg_id,
+                               body, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            store,
+            &stored.conversation_id,
+            &stored.seq,
+            &stored.id,
+            &stored.sender_id,
+            &stored.sender_role.as_str(),
+            &stored.client_msg_id,
+            &stored.body,
+            &stored.sent_at_ms,
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(PostRollback::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl SqlConversationStore {
     /// After a unique violation (a resend raced us past the check): the transaction is dead,
     /// so the first message is read outside it.
@@ -245,59 +314,7 @@ impl ConversationStore for SqlConversationStore {
         let (store_id, new) = (*store, m.clone());
         let posted = self
             .db
-            .write("message_post", move |tx| {
-                let (store, m) = (&store_id, &new);
-                // First the increment: it takes the conversation's row lock, so everything below
-                // runs after every earlier post to this conversation has committed.
-                let bumped: Option<(i64, String)> = tx.query_opt(
-                    "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $3
-                     WHERE store_id = $1 AND id = $2
-                     RETURNING last_seq, customer_id",
-                    &[store, &m.conversation_id, &now_ms],
-                )?;
-                let Some((seq, customer_id)) = bumped else {
-                    return Err(PostRollback::Store(StoreError::Refused(Refusal::NotFound)));
-                };
-                if let Some(first) = load_resent(tx, store, m)? {
-                    // Undoes the increment: the resend takes no seq.
-                    return Err(PostRollback::Duplicate(Box::new(first)));
-                }
-                let stored = Message {
-                    id: MessageId::new(),
-                    conversation_id: m.conversation_id,
-                    seq,
-                    sender_id: m.sender_id.clone(),
-                    sender_role: m.sender_role,
-                    client_msg_id: m.client_msg_id.clone(),
-                    body: m.body.clone(),
-                    sent_at_ms: now_ms,
-                };
-                let inserted = tx.execute(
-                    "INSERT INTO messages (store_id, conversation_id, seq, id, sender_id, sender_role, client_msg_id,
-                                           body, sent_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[
-                        store,
-                        &stored.conversation_id,
-                        &stored.seq,
-                        &stored.id,
-                        &stored.sender_id,
-                        &stored.sender_role.as_str(),
-                        &stored.client_msg_id,
-                        &stored.body,
-                        &stored.sent_at_ms,
-                    ],
-                );
-                if let Err(e) = inserted {
-                    if !is_unique_violation(&e) {
-                        return Err(e.into());
-                    }
-                    return Err(PostRollback::Conflict);
-                }
-                advance_marker(tx, store, &stored.conversation_id, &stored.sender_id, seq)?;
-                outbox::append(tx, &events::message_posted(store, &stored, &customer_id))?;
-                Ok(stored)
-            })
+            .write("message_post", move |tx| post_in(tx, &store_id, &new, now_ms))
             .await;
         match posted {
             Ok(stored) => Ok(Posted::Stored(stored)),
