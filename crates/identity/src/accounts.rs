@@ -6,7 +6,7 @@ use crate::domain::passwords;
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
 use crate::domain::validate::{Email, Password, Slug, StoreName};
 use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
-use mercato_proto::events::StoreProvisioned;
+use mercato_proto::events::{EventEnvelope, StoreProvisioned};
 use mercato_proto::identity::ProvisionStoreRequest;
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::{ServiceError, Validator};
@@ -30,10 +30,18 @@ fn validated<T>(value: Option<T>) -> Result<T, ServiceError> {
     value.ok_or_else(|| ServiceError::internal("validation passed without a value"))
 }
 
-impl IdentityService {
-    /// Creates a store, its owner and a staff API client, and records the event, all in one
-    /// transaction: either the merchant gets everything or nothing was written.
-    pub(crate) async fn provision(&self, req: ProvisionStoreRequest) -> Result<Provisioned, ServiceError> {
+/// A store request whose fields all passed validation (the owner's password travels apart,
+/// since hashing it consumes it).
+struct NewStore {
+    slug: Slug,
+    name: StoreName,
+    currency: Currency,
+    owner_email: Email,
+}
+
+impl NewStore {
+    /// Checks every field of the request, reporting all that fail at once.
+    fn parse(req: &ProvisionStoreRequest) -> Result<(NewStore, Password), ServiceError> {
         let mut v = Validator::new();
         let slug = v.check(Slug::parse(&req.slug));
         let name = v.check(StoreName::parse(&req.name));
@@ -41,61 +49,79 @@ impl IdentityService {
         let email = v.check(Email::parse("owner_email", &req.owner_email));
         let password = v.check(Password::parse("owner_password", &req.owner_password));
         v.finish()?;
-        let (slug, name, currency, email, password) = (
-            validated(slug)?,
-            validated(name)?,
-            validated(currency)?,
-            validated(email)?,
-            validated(password)?,
-        );
+        let new_store = NewStore {
+            slug: validated(slug)?,
+            name: validated(name)?,
+            currency: validated(currency)?,
+            owner_email: validated(email)?,
+        };
+        Ok((new_store, validated(password)?))
+    }
 
-        // A cheap early answer for the common case, before spending argon2 time on it; the
-        // unique index still decides between concurrent requests for one slug.
-        if self.store.store_by_slug(slug.as_str()).await?.is_some() {
-            return Err(StoreError::Refused(Refusal::SlugTaken).into());
-        }
-        let password_hash = passwords::hash(password).await?;
+    /// The store, its owner, its staff API client (holding only the hash of `client_secret`)
+    /// and the event announcing them, as one write.
+    fn provisioning(&self, password_hash: String, client_secret: &str) -> Provisioning {
         let now = mercato_runtime::time::now_ms();
         let store = StoreRecord {
             id: StoreId::new(),
-            slug: slug.as_str().to_owned(),
-            name: name.as_str().to_owned(),
-            currency: currency.as_str().to_owned(),
+            slug: self.slug.as_str().to_owned(),
+            name: self.name.as_str().to_owned(),
+            currency: self.currency.as_str().to_owned(),
             created_at: now,
         };
         let owner = UserRecord {
             id: UserId::new(),
             store_id: store.id,
-            email: email.as_str().to_owned(),
+            email: self.owner_email.as_str().to_owned(),
             role: Role::Owner,
             password_hash,
             created_at: now,
         };
-        let client_secret = random_secret();
         let api_client = ApiClientRecord {
             client_id: new_client_id(),
             store_id: store.id,
-            secret_hash: secret_hash(&client_secret),
+            secret_hash: secret_hash(client_secret),
             role: Role::Staff,
             created_at: now,
         };
-        let event = outbox::envelope(
-            &store.id.to_string(),
-            STORE_PROVISIONED,
-            1,
-            &StoreProvisioned {
-                store_id: store.id.to_string(),
-                slug: store.slug.clone(),
-                name: store.name.clone(),
-                currency: store.currency.clone(),
-            },
-        );
-        let provisioning = Provisioning {
+        let event = store_provisioned(&store);
+        Provisioning {
             store,
             owner,
             api_client,
             event,
-        };
+        }
+    }
+}
+
+/// The `store_provisioned` event of a new store, for the outbox.
+fn store_provisioned(store: &StoreRecord) -> EventEnvelope {
+    outbox::envelope(
+        &store.id.to_string(),
+        STORE_PROVISIONED,
+        1,
+        &StoreProvisioned {
+            store_id: store.id.to_string(),
+            slug: store.slug.clone(),
+            name: store.name.clone(),
+            currency: store.currency.clone(),
+        },
+    )
+}
+
+impl IdentityService {
+    /// Creates a store, its owner and a staff API client, and records the event, all in one
+    /// transaction: either the merchant gets everything or nothing was written.
+    pub(crate) async fn provision(&self, req: ProvisionStoreRequest) -> Result<Provisioned, ServiceError> {
+        let (new_store, password) = NewStore::parse(&req)?;
+        // A cheap early answer for the common case, before spending argon2 time on it; the
+        // unique index still decides between concurrent requests for one slug.
+        if self.store.store_by_slug(new_store.slug.as_str()).await?.is_some() {
+            return Err(StoreError::Refused(Refusal::SlugTaken).into());
+        }
+        let password_hash = passwords::hash(password).await?;
+        let client_secret = random_secret();
+        let provisioning = new_store.provisioning(password_hash, &client_secret);
         self.store.provision(&provisioning).await?;
         self.outbox_waker.notify_one();
         tracing::info!(store_id = %provisioning.store.id, slug = %provisioning.store.slug, "store provisioned");
