@@ -3,7 +3,7 @@
 //! until it has a name. `UNSPECIFIED` values (only a newer contract than this build could
 //! send one) are named `unknown`, never taken for some other value.
 
-use crate::{common, orders, payments};
+use crate::{common, inventory, orders, payments};
 
 /// `owner`, `staff`, `customer` or `anonymous`.
 pub fn role(role: common::Role) -> &'static str {
@@ -53,6 +53,17 @@ pub fn failure_code(code: orders::FailureCode) -> Option<&'static str> {
         orders::FailureCode::StockCommitFailed => "stock_commit_failed",
         orders::FailureCode::PaymentCaptureFailed => "payment_capture_failed",
     })
+}
+
+pub fn reservation_status(status: inventory::ReservationStatus) -> &'static str {
+    match status {
+        inventory::ReservationStatus::Held => "held",
+        inventory::ReservationStatus::Committed => "committed",
+        inventory::ReservationStatus::Released => "released",
+        inventory::ReservationStatus::Expired => "expired",
+        inventory::ReservationStatus::Restocked => "restocked",
+        inventory::ReservationStatus::Unspecified => "unknown",
+    }
 }
 
 /// The kind of an order's history entry.

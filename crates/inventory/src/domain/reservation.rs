@@ -30,6 +30,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as the contract carries it.
+    pub fn to_proto(self) -> pb::ReservationStatus {
+        match self {
+            Status::Held => pb::ReservationStatus::Held,
+            Status::Committed => pb::ReservationStatus::Committed,
+            Status::Released => pb::ReservationStatus::Released,
+            Status::Expired => pb::ReservationStatus::Expired,
+            Status::Restocked => pb::ReservationStatus::Restocked,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Held => "held",
@@ -153,7 +164,7 @@ impl ReservationRecord {
         pb::Reservation {
             id: self.id.to_string(),
             store_id: self.store_id.to_string(),
-            status: self.status.as_str().to_owned(),
+            status: self.status.to_proto().into(),
             lines: self
                 .lines
                 .iter()

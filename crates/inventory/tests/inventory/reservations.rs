@@ -1,7 +1,7 @@
 //! Reserve, commit, release and restock: all or nothing, allocation across locations,
 //! idempotency, illegal transitions and validation.
 
-use crate::support::{Inventory, code, lines, rid};
+use crate::support::{Inventory, StatusName, code, lines, rid};
 use mercato_proto::events::ReservationChanged;
 use mercato_proto::inventory::*;
 use mercato_runtime::error::ErrorCode;
@@ -61,7 +61,7 @@ async fn a_reservation_holds_every_line_or_none_and_names_the_sku_that_is_short(
 
     let id = rid();
     let held = inv.reserve(&store, &id, &[("B", 2), ("A", 5)], 60).await.unwrap();
-    assert_eq!(held.status, "held");
+    assert_eq!(held.status_name(), "held");
     assert_eq!(held.id, id);
     assert_eq!(lines(&held), own(&[("A", "default", 5), ("B", "default", 2)]));
     let a = inv.level(&store, "A", "default").await;
@@ -115,7 +115,7 @@ async fn reserving_again_with_the_same_id_returns_the_first_reservation_unless_t
     assert_eq!(code(other), ErrorCode::Conflict);
     inv.commit(&store, &id).await.unwrap();
     let after_commit = inv.reserve(&store, &id, &[("A", 4)], 0).await.unwrap();
-    assert_eq!(after_commit.status, "committed", "returned as it is");
+    assert_eq!(after_commit.status_name(), "committed", "returned as it is");
     assert_eq!(inv.events("mercato.inventory.stock_reserved").await.len(), 1);
 }
 
@@ -126,14 +126,14 @@ async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflic
     inv.reserve(&store, &sold, &[("A", 3)], 0).await.unwrap();
 
     let committed = inv.commit(&store, &sold).await.unwrap();
-    assert_eq!(committed.status, "committed");
+    assert_eq!(committed.status_name(), "committed");
     assert_eq!(inv.commit(&store, &sold).await.unwrap(), committed);
     let a = inv.level(&store, "A", "default").await;
     assert_eq!((a.on_hand, a.reserved), (7, 0), "committed once");
     assert_eq!(code(inv.release(&store, &sold).await), ErrorCode::Conflict);
 
     let restocked = inv.restock(&store, &sold).await.unwrap();
-    assert_eq!(restocked.status, "restocked");
+    assert_eq!(restocked.status_name(), "restocked");
     assert_eq!(inv.restock(&store, &sold).await.unwrap(), restocked);
     assert_eq!(
         inv.level(&store, "A", "default").await.on_hand,
@@ -150,7 +150,7 @@ async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflic
         "held"
     );
     let released = inv.release(&store, &returned).await.unwrap();
-    assert_eq!(released.status, "released");
+    assert_eq!(released.status_name(), "released");
     assert_eq!(inv.release(&store, &returned).await.unwrap(), released);
     let a = inv.level(&store, "A", "default").await;
     assert_eq!((a.on_hand, a.reserved), (10, 0), "released once");

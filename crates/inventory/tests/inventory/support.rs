@@ -200,3 +200,14 @@ pub fn lines(r: &Reservation) -> Vec<(String, String, i64)> {
     l.sort();
     l
 }
+
+/// A reservation's status by the name the public API gives it, for readable asserts.
+pub trait StatusName {
+    fn status_name(&self) -> &'static str;
+}
+
+impl StatusName for Reservation {
+    fn status_name(&self) -> &'static str {
+        mercato_proto::names::reservation_status(self.status())
+    }
+}
