@@ -13,4 +13,4 @@ mod schema;
 
 pub use facets::{Facets, PRICE_BUCKETS};
 pub use index::{Change, IndexedProduct, SearchIndex};
-pub use query::{SearchParams, SearchResults};
+pub use query::{Hit, SearchParams, SearchResults};
