@@ -201,6 +201,62 @@ fn insert_lines(
     Ok(())
 }
 
+/// Creates a stock row, nothing reserved; [`StoreError::Stale`] if another writer created it
+/// first (the caller reads it again and retries).
+fn insert_level(tx: &mut Tx<'_>, store: &StoreId, after: &StockLevel, now_ms: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO stock (store_id, sku, location, on_hand, reserved, low_stock_threshold,
+                            version, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
+        &[
+            store,
+            &after.sku,
+            &after.location,
+            &after.on_hand,
+            &after.low_stock_threshold,
+            &after.version,
+            &now_ms,
+        ],
+    )
+    .map_err(|e| {
+        if e.is_unique_violation() {
+            StoreError::Stale
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// Rewrites a stock row if it is still at `expected_version` and holds no more reserved than
+/// the new on-hand; [`StoreError::Stale`] otherwise.
+fn update_level(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    after: &StockLevel,
+    expected_version: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let done = tx.execute(
+        "UPDATE stock SET on_hand = $4, low_stock_threshold = $5, version = $6, updated_at = $7
+         WHERE store_id = $1 AND sku = $2 AND location = $3 AND version = $8 AND reserved <= $4",
+        &[
+            store,
+            &after.sku,
+            &after.location,
+            &after.on_hand,
+            &after.low_stock_threshold,
+            &after.version,
+            &now_ms,
+            &expected_version,
+        ],
+    )?;
+    if done != 1 {
+        return Err(StoreError::Stale);
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl InventoryStore for SqlInventoryStore {
     async fn ping(&self) -> bool {
@@ -228,49 +284,8 @@ impl InventoryStore for SqlInventoryStore {
                 let before = load_level_for_update(tx, store, sku, location)?;
                 let after = stock::apply(before.as_ref(), sku, location, change)?;
                 match &before {
-                    None => {
-                        tx.execute(
-                            "INSERT INTO stock (store_id, sku, location, on_hand, reserved, low_stock_threshold,
-                                                version, updated_at)
-                             VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-                            &[
-                                store,
-                                &sku,
-                                &location,
-                                &after.on_hand,
-                                &after.low_stock_threshold,
-                                &after.version,
-                                &now_ms,
-                            ],
-                        )
-                        // Another writer created the row first: read it again and retry.
-                        .map_err(|e| {
-                            if e.is_unique_violation() {
-                                StoreError::Stale
-                            } else {
-                                e.into()
-                            }
-                        })?;
-                    }
-                    Some(b) => {
-                        let done = tx.execute(
-                            "UPDATE stock SET on_hand = $4, low_stock_threshold = $5, version = $6, updated_at = $7
-                             WHERE store_id = $1 AND sku = $2 AND location = $3 AND version = $8 AND reserved <= $4",
-                            &[
-                                store,
-                                &sku,
-                                &location,
-                                &after.on_hand,
-                                &after.low_stock_threshold,
-                                &after.version,
-                                &now_ms,
-                                &b.version,
-                            ],
-                        )?;
-                        if done != 1 {
-                            return Err(StoreError::Stale);
-                        }
-                    }
+                    None => insert_level(tx, store, &after, now_ms)?,
+                    Some(b) => update_level(tx, store, &after, b.version, now_ms)?,
                 }
                 outbox::append_all(tx, &stock_events(store, before.as_ref(), &after))?;
                 Ok(after)
