@@ -122,10 +122,13 @@ def main():
     failed = []
     for who, headers in (("anonymous", []), ("staff", ["-H", f"Authorization: Bearer {token}"])):
         print(f"== schemathesis, {who}, at most {max_examples} examples per operation", flush=True)
+        # One worker: CPython 3.11 can fail with "AST constructor recursion depth mismatch" when
+        # two threads compile at once (gh-106905), which hypothesis does under schemathesis's
+        # threaded workers; that is a crash of the tool, not a finding about the API.
         run = subprocess.run(
             [st, "run", f"{base}/openapi.json", "--checks", "all", "--max-examples", max_examples,
              "--phases", "examples,coverage,fuzzing,stateful", "--seed", "20261206", "--no-color",
-             "--workers", "2", "--report", "junit", "--report-dir", os.path.join(work, who), *headers],
+             "--workers", "1", "--report", "junit", "--report-dir", os.path.join(work, who), *headers],
             cwd=work,
         )
         if run.returncode != 0:
