@@ -15,16 +15,9 @@ VENV="${XDG_CACHE_HOME:-$HOME/.cache}/mercato-ci-venv"
 REQUIREMENTS="$HERE/k8s-requirements.txt"
 started=$(date +%s)
 
-stamp="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.requirements-sha256" 2>/dev/null)" != "$stamp" ]; then
-  echo "== venv: installing $(grep -c '^[A-Za-z]' "$REQUIREMENTS") pinned packages into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$REQUIREMENTS"
-  echo "$stamp" >"$VENV/.requirements-sha256"
-else
-  echo "== venv: reusing $VENV"
-fi
+# shellcheck source=deploy/check/venv.sh
+source "$HERE/venv.sh"
+pinned_venv "$VENV" "$REQUIREMENTS"
 
 status=0
 echo "== shell syntax"
