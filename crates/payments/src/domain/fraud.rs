@@ -268,12 +268,16 @@ pub fn score(input: &FraudInput<'_>, stats: &FraudStats) -> Assessment {
 }
 
 /// Whether attempts from `ip` say something about one shopper: not a loopback, private
-/// (RFC 1918, IPv6 unique-local), link-local or unspecified address, which a proxy or a test
-/// shares between everyone behind it.
+/// (RFC 1918, IPv6 unique-local), carrier-grade NAT, link-local or unspecified address, which a
+/// proxy, a carrier or a test shares between everyone behind it.
 pub fn counts_for_velocity(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match ip {
-        IpAddr::V4(v4) => !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()),
+        IpAddr::V4(v4) => {
+            // 100.64.0.0/10: carrier-grade NAT, shared by a carrier's subscribers.
+            let shared = v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64;
+            !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || shared)
+        }
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => counts_for_velocity(IpAddr::V4(v4)),
             None => {
@@ -377,7 +381,13 @@ mod tests {
 
     #[test]
     fn only_public_addresses_count_for_velocity() {
-        for public in ["203.0.113.7", "8.8.8.8", "2001:db8::1", "::ffff:203.0.113.7"] {
+        for public in [
+            "203.0.113.7",
+            "8.8.8.8",
+            "100.128.0.1",
+            "2001:db8::1",
+            "::ffff:203.0.113.7",
+        ] {
             assert!(counts_for_velocity(public.parse().unwrap()), "{public}");
         }
         for shared in [
@@ -385,6 +395,8 @@ mod tests {
             "10.1.2.3",
             "192.168.0.9",
             "172.16.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
             "169.254.1.1",
             "0.0.0.0",
             "::1",
