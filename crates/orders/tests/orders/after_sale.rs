@@ -5,18 +5,10 @@ use mercato_proto::orders::orders_server::Orders;
 use mercato_proto::orders::*;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 
-mercato_runtime::backend_tests! {
-    setup: Env::start,
-    variants: {
-        sqlite: Topology::Local(Backend::Sqlite),
-        postgres: Topology::Local(Backend::Postgres),
-        sqlite_grpc: Topology::Grpc(Backend::Sqlite),
-    },
-    cases: [
-        cancelling_a_confirmed_order_restocks_it_and_refunds_the_payment_once,
-        only_a_confirmed_order_can_be_cancelled_and_only_by_someone_who_may_see_it,
-        a_partial_refund_returns_the_value_of_its_lines_and_restocks_those_units,
-    ],
+local_and_grpc_tests! {
+    cancelling_a_confirmed_order_restocks_it_and_refunds_the_payment_once,
+    only_a_confirmed_order_can_be_cancelled_and_only_by_someone_who_may_see_it,
+    a_partial_refund_returns_the_value_of_its_lines_and_restocks_those_units,
 }
 
 async fn cancel(env: &Env, caller: &Caller, id: &str, key: &str) -> Result<Order, ServiceError> {

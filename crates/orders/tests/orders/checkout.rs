@@ -3,21 +3,13 @@
 use crate::support::*;
 use mercato_runtime::error::ErrorCode;
 
-mercato_runtime::backend_tests! {
-    setup: Env::start,
-    variants: {
-        sqlite: Topology::Local(Backend::Sqlite),
-        postgres: Topology::Local(Backend::Postgres),
-        sqlite_grpc: Topology::Grpc(Backend::Sqlite),
-    },
-    cases: [
-        a_checkout_commits_the_stock_captures_the_payment_and_records_every_step,
-        a_checkout_beyond_the_stock_fails_out_of_stock_and_charges_nothing,
-        a_declined_card_releases_the_reserved_stock_and_fails_payment_declined,
-        a_checkout_needs_a_key_the_carts_owner_and_something_in_the_cart,
-        the_same_key_replays_the_first_answer_and_the_same_key_with_another_body_is_refused,
-        a_key_is_forgotten_after_twenty_four_hours,
-    ],
+local_and_grpc_tests! {
+    a_checkout_commits_the_stock_captures_the_payment_and_records_every_step,
+    a_checkout_beyond_the_stock_fails_out_of_stock_and_charges_nothing,
+    a_declined_card_releases_the_reserved_stock_and_fails_payment_declined,
+    a_checkout_needs_a_key_the_carts_owner_and_something_in_the_cart,
+    the_same_key_replays_the_first_answer_and_the_same_key_with_another_body_is_refused,
+    a_key_is_forgotten_after_twenty_four_hours,
 }
 
 const HAPPY: &[&str] = &[

@@ -4,19 +4,11 @@ use crate::support::*;
 use mercato_runtime::error::ErrorCode;
 use std::sync::Arc;
 
-mercato_runtime::backend_tests! {
-    setup: Env::start,
-    variants: {
-        sqlite: Topology::Local(Backend::Sqlite),
-        postgres: Topology::Local(Backend::Postgres),
-        sqlite_grpc: Topology::Grpc(Backend::Sqlite),
-    },
-    cases: [
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        fifty_concurrent_identical_checkouts_with_one_key_place_one_order_and_capture_once,
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        a_flash_sale_of_twenty_units_to_two_hundred_buyers_confirms_exactly_what_stock_and_cards_allow,
-    ],
+local_and_grpc_tests! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    fifty_concurrent_identical_checkouts_with_one_key_place_one_order_and_capture_once,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    a_flash_sale_of_twenty_units_to_two_hundred_buyers_confirms_exactly_what_stock_and_cards_allow,
 }
 
 async fn fifty_concurrent_identical_checkouts_with_one_key_place_one_order_and_capture_once(env: Env) {

@@ -7,19 +7,11 @@ use mercato_runtime::time::now_ms;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-mercato_runtime::backend_tests! {
-    setup: Env::start,
-    variants: {
-        sqlite: Topology::Local(Backend::Sqlite),
-        postgres: Topology::Local(Backend::Postgres),
-        sqlite_grpc: Topology::Grpc(Backend::Sqlite),
-    },
-    cases: [
-        a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with_one_capture,
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        two_replicas_driving_a_checkout_stopped_after_authorization_capture_once,
-        the_driver_started_with_the_service_resumes_a_stopped_checkout,
-    ],
+local_and_grpc_tests! {
+    a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with_one_capture,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    two_replicas_driving_a_checkout_stopped_after_authorization_capture_once,
+    the_driver_started_with_the_service_resumes_a_stopped_checkout,
 }
 
 const LATER_MS: i64 = 60_000;

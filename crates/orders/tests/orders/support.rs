@@ -476,3 +476,20 @@ pub fn kind(e: &OrderEvent) -> &'static str {
         .as_ref()
         .map_or("none", mercato_proto::names::order_event_kind)
 }
+
+/// The cases of a file of the orders suite, each run three ways: `sqlite`, `postgres`, and
+/// `sqlite_grpc` (inventory and payments behind a real gRPC server).
+macro_rules! local_and_grpc_tests {
+    ($($cases:tt)*) => {
+        mercato_runtime::backend_tests! {
+            setup: Env::start,
+            variants: {
+                sqlite: Topology::Local(Backend::Sqlite),
+                postgres: Topology::Local(Backend::Postgres),
+                sqlite_grpc: Topology::Grpc(Backend::Sqlite),
+            },
+            cases: [$($cases)*],
+        }
+    };
+}
+pub(crate) use local_and_grpc_tests;
