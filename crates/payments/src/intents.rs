@@ -1,4 +1,6 @@
-//! Payment intent use cases: authorize, capture, void, refund and get.
+//! Payment intents: authorize and get, and what every money movement shares (the
+//! retry-on-stale loop, the events of an outcome, the errors). Capture and void are in
+//! `settlement`, refunds in `refunds`.
 //!
 //! Every money movement follows the same crash-safe shape: (1) record the intention in the
 //! database (a `pending` intent, a settlement claim, a pending refund), (2) call the provider
@@ -14,10 +16,10 @@ use crate::events;
 use crate::provider::{ProviderError, ProviderReply};
 use crate::scoring::Signals;
 use crate::service::{PaymentsService, intent_id, store_id};
-use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Refusal, Settlement, StoreError};
+use crate::store::{IntentRecord, Refusal, Settlement, StoreError};
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
-use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
 
@@ -25,7 +27,7 @@ use mercato_runtime::time::now_ms;
 const ATTEMPTS: usize = 8;
 
 /// What one attempt at a conditional write came to.
-enum Attempt<S, T> {
+pub(crate) enum Attempt<S, T> {
     Done(T),
     /// A concurrent writer got there first (a stale version, a taken key): try again from `S`,
     /// read afresh.
@@ -34,7 +36,10 @@ enum Attempt<S, T> {
 
 /// Makes attempts from `state` until one is done, at most [`ATTEMPTS`], then gives up as
 /// contended. Every retry-on-stale loop of this module is this one.
-async fn until_done<S, T, Fut>(mut state: S, mut attempt: impl FnMut(S) -> Fut) -> Result<T, ServiceError>
+pub(crate) async fn until_done<S, T, Fut>(
+    mut state: S,
+    mut attempt: impl FnMut(S) -> Fut,
+) -> Result<T, ServiceError>
 where
     Fut: std::future::Future<Output = Result<Attempt<S, T>, ServiceError>>,
 {
@@ -220,312 +225,6 @@ impl PaymentsService {
         }
     }
 
-    /// `Capture`: at most one capture per intent, whatever the client key.
-    pub(crate) async fn capture(&self, req: pb::CaptureRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        validate::amount(&mut v, req.amount_minor, 0);
-        v.finish()?;
-        let (key, amount_minor) = (key.as_str(), req.amount_minor);
-        until_done((), move |()| self.try_capture(store, id, key, amount_minor)).await
-    }
-
-    /// One attempt at [`Self::capture`]: claim the intent's settlement for this key, then settle.
-    async fn try_capture(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-        amount_minor: i64,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
-        match intent.settle_kind {
-            Settlement::Capture if intent.settle_key == key => {
-                let asked = match amount_minor {
-                    0 => intent.state.authorized,
-                    a => a,
-                };
-                if asked != intent.settle_minor {
-                    return Err(ServiceError::conflict(
-                        "idempotency_key was already used for a capture of a different amount",
-                    ));
-                }
-                if intent.state.status == Status::Authorized {
-                    return self.settle(intent).await.map(Attempt::Done);
-                }
-                return Ok(Attempt::Done(intent.to_proto()));
-            }
-            Settlement::Capture => {
-                return Err(ServiceError::conflict(
-                    "the payment is already captured (or being captured) under another idempotency_key",
-                ));
-            }
-            Settlement::Void if intent.state.status == Status::Authorized => {
-                return Err(ServiceError::conflict(
-                    "cannot capture a payment that is being voided",
-                ));
-            }
-            Settlement::Void | Settlement::None => {}
-        }
-        let target = transition(intent.state, Command::Capture { amount: amount_minor }).map_err(refusal)?;
-        let mut claimed = intent.next(intent.state, now_ms());
-        claimed.settle_kind = Settlement::Capture;
-        claimed.settle_key = key.to_owned();
-        claimed.settle_minor = target.captured;
-        match self
-            .store
-            .update_intent(&store, &claimed, intent.version, &[])
-            .await
-        {
-            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
-            Err(StoreError::Stale) => Ok(Attempt::Again(())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// `Void`: releases an authorization; voiding a voided intent returns it unchanged.
-    pub(crate) async fn void(&self, req: pb::VoidRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        v.finish()?;
-        let key = key.as_str();
-        until_done((), move |()| self.try_void(store, id, key)).await
-    }
-
-    /// One attempt at [`Self::void`]: claim the intent's settlement for a void, then settle.
-    async fn try_void(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
-        match intent.settle_kind {
-            Settlement::Void if intent.state.status == Status::Authorized => {
-                return self.settle(intent).await.map(Attempt::Done);
-            }
-            Settlement::Void => return Ok(Attempt::Done(intent.to_proto())),
-            Settlement::Capture if intent.state.status == Status::Authorized => {
-                return Err(ServiceError::conflict(
-                    "cannot void a payment that is being captured",
-                ));
-            }
-            Settlement::Capture | Settlement::None => {}
-        }
-        transition(intent.state, Command::Void).map_err(refusal)?;
-        let mut claimed = intent.next(intent.state, now_ms());
-        claimed.settle_kind = Settlement::Void;
-        claimed.settle_key = key.to_owned();
-        match self
-            .store
-            .update_intent(&store, &claimed, intent.version, &[])
-            .await
-        {
-            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
-            Err(StoreError::Stale) => Ok(Attempt::Again(())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Carries out the capture or void an intent is committed to, and records it.
-    async fn settle(&self, intent: IntentRecord) -> Result<pb::PaymentIntent, ServiceError> {
-        let (reply, kind) = match intent.settle_kind {
-            Settlement::Capture => {
-                let key = format!("capture:{}", intent.id);
-                let reply = self
-                    .provider
-                    .capture(&key, &intent.provider_reference, intent.settle_minor)
-                    .await;
-                (reply, "capture")
-            }
-            Settlement::Void => {
-                let key = format!("void:{}", intent.id);
-                (self.provider.void(&key, &intent.provider_reference).await, "void")
-            }
-            Settlement::None => return Err(ServiceError::internal("settling an unclaimed intent")),
-        };
-        let reply = reply.map_err(provider_down)?;
-        if let Some(code) = reply.decline {
-            return Err(ServiceError::conflict(format!(
-                "the provider refused the {kind}: {code}"
-            )));
-        }
-        let (command, subject) = match intent.settle_kind {
-            Settlement::Capture => (
-                Command::Capture {
-                    amount: reply.amount_minor,
-                },
-                events::PAYMENT_CAPTURED,
-            ),
-            _ => (Command::Void, events::PAYMENT_VOIDED),
-        };
-        until_done(intent, move |intent| {
-            self.record_settlement(intent, command, subject, kind)
-        })
-        .await
-    }
-
-    /// Records a capture or void the provider made on the intent as last read.
-    async fn record_settlement(
-        &self,
-        intent: IntentRecord,
-        command: Command,
-        subject: &'static str,
-        kind: &'static str,
-    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
-        if intent.state.status != Status::Authorized {
-            // A concurrent call with the same claim recorded it first.
-            return Ok(Attempt::Done(intent.to_proto()));
-        }
-        let state = transition(intent.state, command).map_err(refusal)?;
-        let next = intent.next(state, now_ms());
-        let event = events::payment_changed(subject, &next);
-        match self
-            .store
-            .update_intent(&intent.store_id, &next, intent.version, &[event])
-            .await
-        {
-            Ok(()) => {
-                self.committed();
-                // Crash test: the capture is recorded, the reply not yet sent.
-                if kind == "capture" {
-                    mercato_runtime::failpoint::hit("payments.after_capture");
-                }
-                Ok(Attempt::Done(next.to_proto()))
-            }
-            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// `Refund`: partial refunds add up to at most the captured amount; 0 refunds the rest.
-    pub(crate) async fn refund(&self, req: pb::RefundRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        validate::amount(&mut v, req.amount_minor, 0);
-        v.finish()?;
-        let (key, amount_minor) = (key.as_str(), req.amount_minor);
-        until_done((), move |()| self.try_refund(store, id, key, amount_minor)).await
-    }
-
-    /// One attempt at [`Self::refund`]: find the key's refund, or claim a new one, then complete it.
-    async fn try_refund(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-        amount_minor: i64,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
-        if let Some(refund) = self.store.refund_by_key(&store, &id, key).await? {
-            if amount_minor != 0 && amount_minor != refund.amount_minor {
-                return Err(ServiceError::conflict(
-                    "idempotency_key was already used for a refund of a different amount",
-                ));
-            }
-            return match refund.status {
-                RefundStatus::Done => Ok(Attempt::Done(intent.to_proto())),
-                RefundStatus::Pending => self.complete_refund(intent, refund).await.map(Attempt::Done),
-                RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
-            };
-        }
-        // Refunds still waiting for the provider are reserved, so that two concurrent
-        // refunds cannot together exceed the captured amount.
-        let pending = self.store.pending_refunds(&store, &id).await?;
-        let reserved = IntentState {
-            refunded: intent.state.refunded + pending,
-            ..intent.state
-        };
-        let after = transition(reserved, Command::Refund { amount: amount_minor }).map_err(refusal)?;
-        let now = now_ms();
-        let refund = RefundRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            store_id: store,
-            intent_id: id,
-            idempotency_key: key.to_owned(),
-            amount_minor: after.refunded - reserved.refunded,
-            status: RefundStatus::Pending,
-            created_at: now,
-            updated_at: now,
-        };
-        match self.store.claim_refund(&store, intent.version, &refund).await {
-            Ok(()) => {
-                let intent = self.load(&store, &id).await?;
-                return self.complete_refund(intent, refund).await.map(Attempt::Done);
-            }
-            Err(StoreError::Stale | StoreError::Refused(Refusal::Duplicate)) => Ok(Attempt::Again(())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn complete_refund(
-        &self,
-        intent: IntentRecord,
-        refund: RefundRecord,
-    ) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = intent.store_id;
-        let key = format!("refund:{}:{}", intent.id, refund.idempotency_key);
-        let reply = self
-            .provider
-            .refund(&key, &intent.provider_reference, refund.amount_minor)
-            .await
-            .map_err(provider_down)?;
-        if let Some(code) = reply.decline {
-            self.store
-                .finish_refund(&store, &refund.id, RefundStatus::Refused, None, &[])
-                .await?;
-            return Err(ServiceError::conflict(format!(
-                "the provider refused the refund: {code}"
-            )));
-        }
-        let refund = &refund;
-        until_done(intent, move |intent| {
-            self.record_refund(intent, refund, reply.amount_minor)
-        })
-        .await
-    }
-
-    /// Records a refund the provider made on the intent as last read.
-    async fn record_refund(
-        &self,
-        intent: IntentRecord,
-        refund: &RefundRecord,
-        amount_minor: i64,
-    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
-        let state = transition(intent.state, Command::Refund { amount: amount_minor }).map_err(refusal)?;
-        let next = intent.next(state, now_ms());
-        let event = events::payment_changed(events::PAYMENT_REFUNDED, &next);
-        match self
-            .store
-            .finish_refund(
-                &intent.store_id,
-                &refund.id,
-                RefundStatus::Done,
-                Some((&next, intent.version)),
-                &[event],
-            )
-            .await
-        {
-            Ok(RefundFinish::Recorded) => {
-                self.committed();
-                Ok(Attempt::Done(next.to_proto()))
-            }
-            Ok(RefundFinish::AlreadyFinished) => {
-                return Ok(Attempt::Done(
-                    self.load(&intent.store_id, &intent.id).await?.to_proto(),
-                ));
-            }
-            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// `GetIntent`.
     pub(crate) async fn get_intent(
         &self,
@@ -536,7 +235,7 @@ impl PaymentsService {
         Ok(self.load(&store, &id).await?.to_proto())
     }
 
-    async fn load(&self, store: &StoreId, id: &IntentId) -> Result<IntentRecord, ServiceError> {
+    pub(crate) async fn load(&self, store: &StoreId, id: &IntentId) -> Result<IntentRecord, ServiceError> {
         self.store
             .intent(store, id)
             .await?
@@ -619,7 +318,7 @@ fn decided(intent: &IntentRecord) {
 }
 
 /// A refused command: 409 for an illegal transition, 422 on the amount for a limit.
-fn refusal(e: TransitionError) -> ServiceError {
+pub(crate) fn refusal(e: TransitionError) -> ServiceError {
     match e {
         TransitionError::Illegal { .. } => ServiceError::conflict(e.to_string()),
         TransitionError::AmountExceeds { what, limit } => ServiceError::invalid_field(
@@ -632,11 +331,11 @@ fn refusal(e: TransitionError) -> ServiceError {
     }
 }
 
-fn provider_down(e: ProviderError) -> ServiceError {
+pub(crate) fn provider_down(e: ProviderError) -> ServiceError {
     tracing::warn!(error = %e, "payment provider call failed");
     ServiceError::unavailable("payment provider unavailable; retry with the same idempotency_key")
 }
 
-fn contended() -> ServiceError {
+pub(crate) fn contended() -> ServiceError {
     ServiceError::unavailable("the payment is changing concurrently; retry")
 }

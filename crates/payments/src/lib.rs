@@ -6,8 +6,8 @@
 //!
 //! - [`service`]: [`PaymentsService`], [`PaymentsConfig`], start-up (migrations) and readiness;
 //!   `grpc` implements the `mercato.payments.v1.Payments` contract on it by calling the use
-//!   cases in `intents` (authorize, capture, void, refund, get) and `scoring` (`ScoreFraud`,
-//!   the block list).
+//!   cases in `intents` (authorize, get, and the retry-on-stale loop every movement shares),
+//!   `settlement` (capture, void), `refunds` and `scoring` (`ScoreFraud`, the block list).
 //! - [`domain`]: card numbers (Luhn, hash, last four), the intent state machine as one pure
 //!   function, fraud scoring, request validation; no IO.
 //! - [`store`]: the [`store::PaymentsStore`] trait and its SQL implementation (SQLite and
@@ -55,8 +55,10 @@ pub mod events;
 mod grpc;
 mod intents;
 pub mod provider;
+mod refunds;
 mod scoring;
 pub mod service;
+mod settlement;
 pub mod store;
 
 pub use service::{PaymentsConfig, PaymentsService};

@@ -1,0 +1,198 @@
+//! Settling an authorization: capture or void, at most one of them per intent whatever the
+//! client keys. The settlement is claimed on the intent (kind, key, amount) before the provider
+//! is called, so two clients cannot both settle it, and a retry repeats the claimed one.
+
+use crate::domain::validate;
+use crate::domain::{Command, IntentId, Status, transition};
+use crate::events;
+use crate::intents::{Attempt, provider_down, refusal, until_done};
+use crate::service::{PaymentsService, intent_id, store_id};
+use crate::store::{IntentRecord, Settlement, StoreError};
+use mercato_proto::payments as pb;
+use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::ids::StoreId;
+use mercato_runtime::time::now_ms;
+
+impl PaymentsService {
+    /// `Capture`: at most one capture per intent, whatever the client key.
+    pub(crate) async fn capture(&self, req: pb::CaptureRequest) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        let mut v = Validator::new();
+        let key = validate::key(&mut v, &req.idempotency_key);
+        validate::amount(&mut v, req.amount_minor, 0);
+        v.finish()?;
+        let (key, amount_minor) = (key.as_str(), req.amount_minor);
+        until_done((), move |()| self.try_capture(store, id, key, amount_minor)).await
+    }
+
+    /// One attempt at [`Self::capture`]: claim the intent's settlement for this key, then settle.
+    async fn try_capture(
+        &self,
+        store: StoreId,
+        id: IntentId,
+        key: &str,
+        amount_minor: i64,
+    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
+        let intent = self.load(&store, &id).await?;
+        match intent.settle_kind {
+            Settlement::Capture if intent.settle_key == key => {
+                let asked = match amount_minor {
+                    0 => intent.state.authorized,
+                    a => a,
+                };
+                if asked != intent.settle_minor {
+                    return Err(ServiceError::conflict(
+                        "idempotency_key was already used for a capture of a different amount",
+                    ));
+                }
+                if intent.state.status == Status::Authorized {
+                    return self.settle(intent).await.map(Attempt::Done);
+                }
+                return Ok(Attempt::Done(intent.to_proto()));
+            }
+            Settlement::Capture => {
+                return Err(ServiceError::conflict(
+                    "the payment is already captured (or being captured) under another idempotency_key",
+                ));
+            }
+            Settlement::Void if intent.state.status == Status::Authorized => {
+                return Err(ServiceError::conflict(
+                    "cannot capture a payment that is being voided",
+                ));
+            }
+            Settlement::Void | Settlement::None => {}
+        }
+        let target = transition(intent.state, Command::Capture { amount: amount_minor }).map_err(refusal)?;
+        let mut claimed = intent.next(intent.state, now_ms());
+        claimed.settle_kind = Settlement::Capture;
+        claimed.settle_key = key.to_owned();
+        claimed.settle_minor = target.captured;
+        match self
+            .store
+            .update_intent(&store, &claimed, intent.version, &[])
+            .await
+        {
+            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
+            Err(StoreError::Stale) => Ok(Attempt::Again(())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `Void`: releases an authorization; voiding a voided intent returns it unchanged.
+    pub(crate) async fn void(&self, req: pb::VoidRequest) -> Result<pb::PaymentIntent, ServiceError> {
+        let store = store_id(&req.store_id)?;
+        let id = intent_id(&req.intent_id)?;
+        let mut v = Validator::new();
+        let key = validate::key(&mut v, &req.idempotency_key);
+        v.finish()?;
+        let key = key.as_str();
+        until_done((), move |()| self.try_void(store, id, key)).await
+    }
+
+    /// One attempt at [`Self::void`]: claim the intent's settlement for a void, then settle.
+    async fn try_void(
+        &self,
+        store: StoreId,
+        id: IntentId,
+        key: &str,
+    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
+        let intent = self.load(&store, &id).await?;
+        match intent.settle_kind {
+            Settlement::Void if intent.state.status == Status::Authorized => {
+                return self.settle(intent).await.map(Attempt::Done);
+            }
+            Settlement::Void => return Ok(Attempt::Done(intent.to_proto())),
+            Settlement::Capture if intent.state.status == Status::Authorized => {
+                return Err(ServiceError::conflict(
+                    "cannot void a payment that is being captured",
+                ));
+            }
+            Settlement::Capture | Settlement::None => {}
+        }
+        transition(intent.state, Command::Void).map_err(refusal)?;
+        let mut claimed = intent.next(intent.state, now_ms());
+        claimed.settle_kind = Settlement::Void;
+        claimed.settle_key = key.to_owned();
+        match self
+            .store
+            .update_intent(&store, &claimed, intent.version, &[])
+            .await
+        {
+            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
+            Err(StoreError::Stale) => Ok(Attempt::Again(())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Carries out the capture or void an intent is committed to, and records it.
+    async fn settle(&self, intent: IntentRecord) -> Result<pb::PaymentIntent, ServiceError> {
+        let (reply, kind) = match intent.settle_kind {
+            Settlement::Capture => {
+                let key = format!("capture:{}", intent.id);
+                let reply = self
+                    .provider
+                    .capture(&key, &intent.provider_reference, intent.settle_minor)
+                    .await;
+                (reply, "capture")
+            }
+            Settlement::Void => {
+                let key = format!("void:{}", intent.id);
+                (self.provider.void(&key, &intent.provider_reference).await, "void")
+            }
+            Settlement::None => return Err(ServiceError::internal("settling an unclaimed intent")),
+        };
+        let reply = reply.map_err(provider_down)?;
+        if let Some(code) = reply.decline {
+            return Err(ServiceError::conflict(format!(
+                "the provider refused the {kind}: {code}"
+            )));
+        }
+        let (command, subject) = match intent.settle_kind {
+            Settlement::Capture => (
+                Command::Capture {
+                    amount: reply.amount_minor,
+                },
+                events::PAYMENT_CAPTURED,
+            ),
+            _ => (Command::Void, events::PAYMENT_VOIDED),
+        };
+        until_done(intent, move |intent| {
+            self.record_settlement(intent, command, subject, kind)
+        })
+        .await
+    }
+
+    /// Records a capture or void the provider made on the intent as last read.
+    async fn record_settlement(
+        &self,
+        intent: IntentRecord,
+        command: Command,
+        subject: &'static str,
+        kind: &'static str,
+    ) -> Result<Attempt<IntentRecord, pb::PaymentIntent>, ServiceError> {
+        if intent.state.status != Status::Authorized {
+            // A concurrent call with the same claim recorded it first.
+            return Ok(Attempt::Done(intent.to_proto()));
+        }
+        let state = transition(intent.state, command).map_err(refusal)?;
+        let next = intent.next(state, now_ms());
+        let event = events::payment_changed(subject, &next);
+        match self
+            .store
+            .update_intent(&intent.store_id, &next, intent.version, &[event])
+            .await
+        {
+            Ok(()) => {
+                self.committed();
+                // Crash test: the capture is recorded, the reply not yet sent.
+                if kind == "capture" {
+                    mercato_runtime::failpoint::hit("payments.after_capture");
+                }
+                Ok(Attempt::Done(next.to_proto()))
+            }
+            Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
