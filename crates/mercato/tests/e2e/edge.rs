@@ -1,7 +1,7 @@
 //! The edge's promises: bad input gets a clear 4xx and changes nothing; errors are problem
 //! documents; every response carries a request id.
 
-use crate::harness::platforms;
+use crate::harness::{Platform, Reply, platforms};
 use serde_json::json;
 
 #[tokio::test]
@@ -214,19 +214,25 @@ async fn a_client_over_its_allowance_gets_429_with_retry_after() {
     assert!(statuses.contains(&429), "{statuses:?}");
 }
 
+/// A new store, its owner's token, and the answer that created its one product, `mug`.
+async fn store_with_a_mug(p: &Platform) -> (String, String, Reply) {
+    let (store, _) = p.provision(0).await;
+    let (owner, _) = p
+        .sign_in(0, &store, "owner@example.com", "correct horse battery")
+        .await;
+    let body = json!({"slug": "mug", "title": "Mug",
+        "variants": [{"sku": "MUG-1", "title": "One", "price": {"amount_minor": 900, "currency": "EUR"}}]});
+    let created = p
+        .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &body)
+        .await;
+    assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+    (store, owner, created)
+}
+
 #[tokio::test]
 async fn public_reads_carry_an_etag_answer_304_and_change_with_the_product() {
     for p in platforms().await {
-        let (store, _) = p.provision(0).await;
-        let (owner, _) = p
-            .sign_in(0, &store, "owner@example.com", "correct horse battery")
-            .await;
-        let body = json!({"slug": "mug", "title": "Mug",
-            "variants": [{"sku": "MUG-1", "title": "One", "price": {"amount_minor": 900, "currency": "EUR"}}]});
-        let created = p
-            .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &body)
-            .await;
-        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        let (store, owner, _) = store_with_a_mug(&p).await;
         let url = format!("{}/v1/stores/{store}/products/mug", p.gateway(0));
 
         let first = p.send(0, p.http.get(&url)).await;
@@ -262,16 +268,7 @@ async fn public_reads_carry_an_etag_answer_304_and_change_with_the_product() {
 #[tokio::test]
 async fn an_array_sent_to_patch_a_product_is_a_422_problem_and_changes_nothing() {
     for p in platforms().await {
-        let (store, _) = p.provision(0).await;
-        let (owner, _) = p
-            .sign_in(0, &store, "owner@example.com", "correct horse battery")
-            .await;
-        let body = json!({"slug": "mug", "title": "Mug",
-            "variants": [{"sku": "MUG-1", "title": "One", "price": {"amount_minor": 900, "currency": "EUR"}}]});
-        let created = p
-            .post(0, &format!("/v1/stores/{store}/products"), Some(&owner), &body)
-            .await;
-        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        let (store, owner, created) = store_with_a_mug(&p).await;
         let id = created.body["id"].as_str().unwrap();
         let url = format!("{}/v1/stores/{store}/products/{id}", p.gateway(1));
 
