@@ -8,8 +8,8 @@ use mercato_proto::events::EventEnvelope;
 use prost::Message;
 use std::future::Future;
 
-/// The processed-events table; every service with a deduplicating consumer includes it.
-pub const MIGRATION: Migration = Migration {
+/// The processed-events table, which `Db::migrate` gives every service database.
+pub(crate) const MIGRATION: Migration = Migration {
     name: "0000_inbox",
     sql: "CREATE TABLE processed_events (
             consumer TEXT NOT NULL,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The outbox table; every service that publishes events includes this migration.
-pub const MIGRATION: Migration = Migration {
+pub(crate) const MIGRATION: Migration = Migration {
     name: "0000_outbox",
     sql: "CREATE TABLE outbox (
             id TEXT PRIMARY KEY,
@@ -30,8 +30,8 @@ pub const MIGRATION: Migration = Migration {
 /// and stops at its batch size. Indexing `(published_at, id)` for every event made PostgreSQL
 /// read the index entries of every event ever marked published until a vacuum removed them (9 ms
 /// a poll after 30,000 checkouts, half of the database's CPU); a partial index's dead entries
-/// are skipped after one scan has seen them dead. Every service includes it after [`MIGRATION`].
-pub const PENDING_INDEX: Migration = Migration {
+/// are skipped after one scan has seen them dead. `Db::migrate` applies it after [`MIGRATION`].
+pub(crate) const PENDING_INDEX: Migration = Migration {
     name: "0000_outbox_pending_index",
     sql: "DROP INDEX outbox_pending;
           CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;",

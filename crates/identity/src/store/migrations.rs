@@ -6,8 +6,6 @@
 use mercato_runtime::db::Migration;
 
 pub const MIGRATIONS: &[Migration] = &[
-    mercato_runtime::outbox::MIGRATION,
-    mercato_runtime::outbox::PENDING_INDEX,
     Migration {
         name: "0001_identity",
         sql: "CREATE TABLE stores (

@@ -4,8 +4,6 @@ use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("inventory", MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    mercato_runtime::outbox::MIGRATION,
-    mercato_runtime::outbox::PENDING_INDEX,
     Migration {
         name: "0001_inventory",
         // The CHECK is a last line of defence: every update is already guarded so that it never

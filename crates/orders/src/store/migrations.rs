@@ -4,9 +4,6 @@ use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("orders", MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    mercato_runtime::outbox::MIGRATION,
-    mercato_runtime::outbox::PENDING_INDEX,
-    mercato_runtime::inbox::MIGRATION,
     Migration {
         name: "0001_orders",
         sql: "CREATE TABLE catalog_products (

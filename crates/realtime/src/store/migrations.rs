@@ -5,8 +5,6 @@ use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("realtime", MIGRATIONS)`.
 pub const MIGRATIONS: &[Migration] = &[
-    mercato_runtime::outbox::MIGRATION,
-    mercato_runtime::outbox::PENDING_INDEX,
     Migration {
         name: "0001_conversations",
         // `conversations.id` is sorted on (it breaks ties of `updated_at` in listings), so it

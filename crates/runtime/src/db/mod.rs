@@ -99,6 +99,13 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// The runtime's tables, applied to every service database before its own schema.
+const RUNTIME_MIGRATIONS: &[Migration] = &[
+    crate::outbox::MIGRATION,
+    crate::outbox::PENDING_INDEX,
+    crate::inbox::MIGRATION,
+];
+
 impl Db {
     /// Opens (creating if needed) a SQLite file in WAL mode. Its file stem names it in metrics.
     pub async fn sqlite(path: &Path) -> anyhow::Result<Db> {
@@ -229,9 +236,10 @@ impl Db {
         self.write(op, move |tx| tx.run(&statement)).await
     }
 
-    /// Applies the migrations not yet applied, in order, each in its own transaction. On
-    /// PostgreSQL a transaction-scoped advisory lock keeps replicas that start together from
-    /// racing.
+    /// Applies the migrations not yet applied, in order, each in its own transaction: first the
+    /// runtime's own tables (the outbox and the inbox, which every service database holds, so
+    /// no service lists them), then the service's. On PostgreSQL a transaction-scoped advisory
+    /// lock keeps replicas that start together from racing.
     pub async fn migrate(&self, service: &str, migrations: &[Migration]) -> anyhow::Result<()> {
         let (bytes, sorted_text) = match self.backend() {
             Backend::Sqlite => ("BLOB", "TEXT"),
@@ -246,7 +254,7 @@ impl Db {
             )
         })
         .await?;
-        for m in migrations {
+        for m in RUNTIME_MIGRATIONS.iter().chain(migrations) {
             let name = m.name;
             let sql = m
                 .sql
