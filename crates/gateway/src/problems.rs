@@ -2,11 +2,13 @@
 //! 413 for a declared body length) are checked here, and the answers axum makes by itself — a 405, a path segment that is not
 //! UTF-8, a body read past its limit — are rewritten into problem+json.
 //!
-//! Hyper parses the request head before any of this runs and answers what it cannot parse with
-//! a bare status and no body: a request line it cannot read (a path of raw bytes that are not
-//! UTF-8), a target over its fixed ceiling of 64 KiB, more than 100 header fields, or a head
-//! over its read buffer (about 400 KiB). The limits here sit well below those ceilings, so every
-//! request that hyper hands over and that is too large is refused here, with a problem.
+//! Hyper parses the request head before any of this runs and refuses what it cannot parse by
+//! itself: a request line it cannot read (a path of raw bytes that are not UTF-8), a target over
+//! its fixed ceiling of 64 KiB, more than 100 header fields, or a head over its read buffer
+//! (about 400 KiB). Its answer has no body; the server loop (`mercato_runtime::http::serve`)
+//! sends a problem document with the same status and code instead, and closes the connection.
+//! The limits here sit well below those ceilings, so a request that is merely too large reaches
+//! this middleware and is refused here, on a connection that stays open.
 
 use axum::body::Body;
 use axum::extract::Request;
