@@ -354,3 +354,57 @@ async fn requests_over_the_edge_limits_or_with_undecodable_paths_get_problem_doc
         assert_eq!(reply.headers["allow"], "POST", "{}", p.name);
     }
 }
+
+/// What hyper refuses before the gateway's middleware runs — a request line it cannot parse,
+/// more than 100 header fields — is a problem document too, sent on the raw connection.
+#[tokio::test]
+async fn request_heads_hyper_refuses_are_problem_documents() {
+    for p in platforms().await {
+        let addr = p.gateway(0).trim_start_matches("http://").to_owned();
+        let mut many = String::from("GET /v1/stores/any HTTP/1.1\r\nhost: test\r\n");
+        for i in 0..101 {
+            many.push_str(&format!("x-h{i}: v\r\n"));
+        }
+        many.push_str("\r\n");
+        let cases = [
+            (
+                b"GET /v1/\xff\xfe HTTP/1.1\r\nhost: test\r\n\r\n".to_vec(),
+                400,
+                "invalid_request",
+            ),
+            (many.into_bytes(), 431, "headers_too_large"),
+        ];
+        for (request, status, code) in cases {
+            let addr = addr.clone();
+            let response = tokio::task::spawn_blocking(move || {
+                use std::io::{Read, Write};
+                let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                stream.write_all(&request).unwrap();
+                let mut response = Vec::new();
+                let _ = stream.read_to_end(&mut response);
+                String::from_utf8(response).unwrap()
+            })
+            .await
+            .unwrap();
+            let (head, body) = response.split_once("\r\n\r\n").expect("a whole response");
+            let head = head.to_ascii_lowercase();
+            assert!(
+                head.starts_with(&format!("http/1.1 {status} ")),
+                "{}: {head}",
+                p.name
+            );
+            assert!(
+                head.contains("\r\ncontent-type: application/problem+json"),
+                "{}: {head}",
+                p.name
+            );
+            assert!(head.contains("\r\nconnection: close"), "{}: {head}", p.name);
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["status"], status, "{}: {body}", p.name);
+            assert_eq!(body["code"], code, "{}: {body}", p.name);
+        }
+    }
+}
