@@ -153,23 +153,24 @@ impl MakeRequestId for ProcessRequestIds {
 /// rejections in `limits`, read-cache results in `read_cache`); the binary calls this once the
 /// metrics recorder is installed.
 pub fn describe_metrics() {
-    metrics::describe_counter!(
-        "http_shed_requests_total",
-        metrics::Unit::Count,
-        "Requests the gateway refused before handling, by reason: timeout (over the request \
-         deadline) or overloaded (the concurrency limit was reached)."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[HTTP_SHED_REQUESTS]);
     limits::describe_metrics();
     read_cache::describe_metrics();
+}
+
+mercato_runtime::metric_families! {
+    /// Requests the gateway refused before handling, by reason: timeout (over the request deadline)
+    /// or overloaded (the concurrency limit was reached).
+    pub(crate) const HTTP_SHED_REQUESTS: Counter(Count) = "http_shed_requests_total";
 }
 
 async fn edge_error(err: tower::BoxError) -> axum::response::Response {
     use axum::response::IntoResponse;
     if err.is::<tower::timeout::error::Elapsed>() {
-        metrics::counter!("http_shed_requests_total", "reason" => "timeout").increment(1);
+        metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "timeout").increment(1);
         ServiceError::new(ErrorCode::Timeout, "request timed out").into_response()
     } else if err.is::<tower::load_shed::error::Overloaded>() {
-        metrics::counter!("http_shed_requests_total", "reason" => "overloaded").increment(1);
+        metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "overloaded").increment(1);
         ServiceError::unavailable("server overloaded; retry shortly").into_response()
     } else {
         ServiceError::internal(err).into_response()

@@ -16,11 +16,12 @@ use mercato_runtime::ratelimit::Decision;
 
 /// Describes what [`rate_limit`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "rate_limit_rejections_total",
-        metrics::Unit::Count,
-        "Requests answered 429 because their client exceeded its allowance, by route template."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[RATE_LIMIT_REJECTIONS]);
+}
+
+mercato_runtime::metric_families! {
+    /// Requests answered 429 because their client exceeded its allowance, by route template.
+    pub(crate) const RATE_LIMIT_REJECTIONS: Counter(Count) = "rate_limit_rejections_total";
 }
 
 /// Answers 429 with `Retry-After` once a client exceeds its allowance.
@@ -37,7 +38,7 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-            metrics::counter!("rate_limit_rejections_total", "route" => route).increment(1);
+            metrics::counter!(RATE_LIMIT_REJECTIONS.name, "route" => route).increment(1);
             let mut response =
                 ServiceError::new(ErrorCode::RateLimited, "too many requests; slow down").into_response();
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {

@@ -43,20 +43,21 @@ const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("no-cache");
 /// `gateway_read_cache_total` by result: `hit`, `stale` (an answer of an older generation) or
 /// `miss` (computed by the route).
 static HITS: LazyLock<Counter> =
-    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "hit"));
+    LazyLock::new(|| metrics::counter!(GATEWAY_READ_CACHE.name, "result" => "hit"));
 static STALE: LazyLock<Counter> =
-    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "stale"));
+    LazyLock::new(|| metrics::counter!(GATEWAY_READ_CACHE.name, "result" => "stale"));
 static MISSES: LazyLock<Counter> =
-    LazyLock::new(|| metrics::counter!("gateway_read_cache_total", "result" => "miss"));
+    LazyLock::new(|| metrics::counter!(GATEWAY_READ_CACHE.name, "result" => "miss"));
 
 /// Describes [`HITS`], [`STALE`] and [`MISSES`].
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "gateway_read_cache_total",
-        metrics::Unit::Count,
-        "Public catalog reads by the gateway's answer cache result: hit, stale (an answer of an \
-         older generation) or miss (computed by the route)."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[GATEWAY_READ_CACHE]);
+}
+
+mercato_runtime::metric_families! {
+    /// Public catalog reads by the gateway's answer cache result: hit, stale (an answer of an older
+    /// generation) or miss (computed by the route).
+    pub(crate) const GATEWAY_READ_CACHE: Counter(Count) = "gateway_read_cache_total";
 }
 
 /// One encoded answer.

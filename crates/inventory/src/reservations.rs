@@ -16,21 +16,22 @@ const EXPIRY_BATCH: i64 = 100;
 
 /// Describes what reservations and the expiry sweeper count.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "inventory_reservations_total",
-        metrics::Unit::Count,
-        "Reservation requests answered, by result: held, insufficient or replayed (a retry of one \
-         already made)."
-    );
-    metrics::describe_counter!(
-        "inventory_expired_reservations_total",
-        metrics::Unit::Count,
-        "Reservations released by the sweeper because they expired before being committed."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[
+        INVENTORY_RESERVATIONS,
+        INVENTORY_EXPIRED_RESERVATIONS,
+    ]);
+}
+
+mercato_runtime::metric_families! {
+    /// Reservation requests answered, by result: held, insufficient or replayed (a retry of one
+    /// already made).
+    pub(crate) const INVENTORY_RESERVATIONS: Counter(Count) = "inventory_reservations_total";
+    /// Reservations released by the sweeper because they expired before being committed.
+    pub(crate) const INVENTORY_EXPIRED_RESERVATIONS: Counter(Count) = "inventory_expired_reservations_total";
 }
 
 fn count_reservation(result: &'static str) {
-    metrics::counter!("inventory_reservations_total", "result" => result).increment(1);
+    metrics::counter!(INVENTORY_RESERVATIONS.name, "result" => result).increment(1);
 }
 
 impl InventoryService {
@@ -115,7 +116,7 @@ impl InventoryService {
                 Ok(applied @ Transitioned::Applied(_)) => {
                     self.committed();
                     if action == Action::Expire {
-                        metrics::counter!("inventory_expired_reservations_total").increment(1);
+                        metrics::counter!(INVENTORY_EXPIRED_RESERVATIONS.name).increment(1);
                     }
                     return Ok(applied);
                 }

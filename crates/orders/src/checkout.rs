@@ -129,7 +129,7 @@ impl OrdersService {
             ..Order::default()
         };
         order.apply(&placed).map_err(ServiceError::internal)?;
-        metrics::counter!("saga_transitions_total", "from" => "new", "to" => order.saga.name()).increment(1);
+        metrics::counter!(crate::orchestrator::SAGA_TRANSITIONS.name, "from" => "new", "to" => order.saga.name()).increment(1);
         cart.status = CartStatus::CheckedOut;
         cart.version += 1;
         cart.updated_at_ms = now;

@@ -25,21 +25,22 @@ const DRIVER_BATCH: i64 = 100;
 /// Describes the saga's metrics: the step durations and oldest-incomplete age recorded here, and
 /// the transitions counted here and where checkout and cancellation move an order.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "saga_transitions_total",
-        metrics::Unit::Count,
-        "Checkout saga state changes, by state left (from; new for a checkout) and state entered (to)."
-    );
-    metrics::describe_histogram!(
-        "saga_step_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time for one saga command (a call to inventory or payments and its recorded outcome), by step."
-    );
-    metrics::describe_gauge!(
-        "saga_oldest_incomplete_seconds",
-        metrics::Unit::Seconds,
-        "Age of the oldest saga not yet finished, set by each driver pass (0 when none)."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[
+        SAGA_TRANSITIONS,
+        SAGA_STEP_DURATION,
+        SAGA_OLDEST_INCOMPLETE,
+    ]);
+}
+
+mercato_runtime::metric_families! {
+    /// Checkout saga state changes, by state left (from; new for a checkout) and state entered
+    /// (to).
+    pub(crate) const SAGA_TRANSITIONS: Counter(Count) = "saga_transitions_total";
+    /// Time for one saga command (a call to inventory or payments and its recorded outcome), by
+    /// step.
+    pub(crate) const SAGA_STEP_DURATION: Histogram(Seconds) = "saga_step_duration_seconds";
+    /// Age of the oldest saga not yet finished, set by each driver pass (0 when none).
+    pub(crate) const SAGA_OLDEST_INCOMPLETE: Gauge(Seconds) = "saga_oldest_incomplete_seconds";
 }
 
 fn order_id(order: &Order) -> Result<OrderId, ServiceError> {
@@ -71,7 +72,7 @@ fn apply_outcome(order: &Order, outcome: EventData) -> Result<Applied, ServiceEr
         };
         let from = next.saga.name();
         commands = next.apply(&event).map_err(ServiceError::internal)?;
-        metrics::counter!("saga_transitions_total", "from" => from, "to" => next.saga.name()).increment(1);
+        metrics::counter!(SAGA_TRANSITIONS.name, "from" => from, "to" => next.saga.name()).increment(1);
         recorded.push(event);
         // An end with nothing left to undo is recorded with the outcome that caused it.
         if let [Command::Finish { terminal }] = commands.as_slice() {
@@ -148,7 +149,7 @@ impl OrdersService {
         };
         let started = Instant::now();
         let result = step.execute(command, payment).await;
-        metrics::histogram!("saga_step_duration_seconds", "step" => command.name())
+        metrics::histogram!(SAGA_STEP_DURATION.name, "step" => command.name())
             .record(started.elapsed().as_secs_f64());
         match result {
             Ok(data) => Ok(Some(data)),
@@ -241,7 +242,7 @@ impl OrdersService {
         let age = oldest.map_or(0.0, |created| {
             (mercato_runtime::time::now_ms() - created).max(0) as f64 / 1000.0
         });
-        metrics::gauge!("saga_oldest_incomplete_seconds").set(age);
+        metrics::gauge!(SAGA_OLDEST_INCOMPLETE.name).set(age);
         Ok(driven)
     }
 }

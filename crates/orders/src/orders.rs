@@ -188,7 +188,7 @@ impl OrdersService {
         order
             .apply(&event)
             .map_err(|e| ServiceError::conflict(e.to_string()))?;
-        metrics::counter!("saga_transitions_total", "from" => from, "to" => order.saga.name()).increment(1);
+        metrics::counter!(crate::orchestrator::SAGA_TRANSITIONS.name, "from" => from, "to" => order.saga.name()).increment(1);
         let settle = Settle {
             order: &order,
             events: std::slice::from_ref(&event),

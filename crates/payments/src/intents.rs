@@ -291,16 +291,14 @@ fn outcome_events(intent: &IntentRecord) -> Vec<EventEnvelope> {
 
 /// Describes what [`decided`] counts.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "payments_authorizations_total",
-        metrics::Unit::Count,
-        "Payment authorizations recorded, by result: authorized, declined, fraud_blocked or failed."
-    );
-    metrics::describe_counter!(
-        "fraud_decisions_total",
-        metrics::Unit::Count,
-        "Fraud scoring decisions of recorded authorizations, by decision: allow, flag or block."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[PAYMENTS_AUTHORIZATIONS, FRAUD_DECISIONS]);
+}
+
+mercato_runtime::metric_families! {
+    /// Payment authorizations recorded, by result: authorized, declined, fraud_blocked or failed.
+    pub(crate) const PAYMENTS_AUTHORIZATIONS: Counter(Count) = "payments_authorizations_total";
+    /// Fraud scoring decisions of recorded authorizations, by decision: allow, flag or block.
+    pub(crate) const FRAUD_DECISIONS: Counter(Count) = "fraud_decisions_total";
 }
 
 /// Counts a recorded authorization outcome and its fraud decision.
@@ -311,9 +309,9 @@ fn decided(intent: &IntentRecord) {
         (Status::Failed, _) => "failed",
         _ => "declined",
     };
-    metrics::counter!("payments_authorizations_total", "result" => result).increment(1);
+    metrics::counter!(PAYMENTS_AUTHORIZATIONS.name, "result" => result).increment(1);
     if intent.state.status != Status::Failed {
-        metrics::counter!("fraud_decisions_total", "decision" => intent.fraud.decision.as_str()).increment(1);
+        metrics::counter!(FRAUD_DECISIONS.name, "decision" => intent.fraud.decision.as_str()).increment(1);
     }
 }
 

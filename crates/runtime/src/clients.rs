@@ -42,8 +42,8 @@ pub async fn instrumented<T>(
                 ("code", code.to_owned()),
             ];
             let handles = CallMetrics::new(
-                metrics::counter!("rpc_client_calls_total", &labels),
-                metrics::histogram!("rpc_client_call_duration_seconds", &labels),
+                metrics::counter!(RPC_CLIENT_CALLS.name, &labels),
+                metrics::histogram!(RPC_CLIENT_CALL_DURATION.name, &labels),
             );
             ((service, method), code, handles)
         })
@@ -57,17 +57,15 @@ static CLIENT_METRICS: LazyLock<CallMetricsCache<ClientKey, &'static str>> =
 
 /// Describes what [`instrumented`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "rpc_client_calls_total",
-        metrics::Unit::Count,
-        "Calls to another service's contract, local or over gRPC, by callee service, method and \
-         result code (ok or a Mercato error code)."
-    );
-    metrics::describe_histogram!(
-        "rpc_client_call_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time for one call to another service, deadline included, by service, method and code."
-    );
+    crate::metric_family::Family::describe_all(&[RPC_CLIENT_CALLS, RPC_CLIENT_CALL_DURATION]);
+}
+
+crate::metric_families! {
+    /// Calls to another service's contract, local or over gRPC, by callee service, method and
+    /// result code (ok or a Mercato error code).
+    pub(crate) const RPC_CLIENT_CALLS: Counter(Count) = "rpc_client_calls_total";
+    /// Time for one call to another service, deadline included, by service, method and code.
+    pub(crate) const RPC_CLIENT_CALL_DURATION: Histogram(Seconds) = "rpc_client_call_duration_seconds";
 }
 
 /// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a

@@ -32,11 +32,12 @@ pub fn first_delivery(tx: &mut Tx<'_>, consumer: &str, event_id: &str) -> Result
 
 /// Describes what [`run_consumer`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_histogram!(
-        "bus_consumer_lag_seconds",
-        metrics::Unit::Seconds,
-        "Time from an event's occurrence to its delivery to a consumer, by consumer."
-    );
+    crate::metric_family::Family::describe_all(&[BUS_CONSUMER_LAG]);
+}
+
+crate::metric_families! {
+    /// Time from an event's occurrence to its delivery to a consumer, by consumer.
+    pub(crate) const BUS_CONSUMER_LAG: Histogram(Seconds) = "bus_consumer_lag_seconds";
 }
 
 /// Runs a consumer until shutdown: decodes each envelope, calls `handle`, acknowledges on
@@ -73,7 +74,7 @@ where
                 }
             };
             let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
-            metrics::histogram!("bus_consumer_lag_seconds", "consumer" => name.clone()).record(lag);
+            metrics::histogram!(BUS_CONSUMER_LAG.name, "consumer" => name.clone()).record(lag);
             let span = tracing::info_span!("consume", consumer = %name, subject = %event.subject,
                 event_id = %event.id, trace_id = tracing::field::Empty);
             crate::trace_context::adopt_traceparent(&span, &event.traceparent);

@@ -6,7 +6,8 @@
 //! - [`telemetry`]: JSON or human-readable logs and OpenTelemetry traces; [`trace_context`]: W3C
 //!   trace context across HTTP, gRPC and events; [`http`]: the HTTP server, probes, metrics.
 //! - [`prometheus`]: the metrics recorder (every name `mercato_…`), build info, and the
-//!   `process_*` family ([`process_metrics`], read from `/proc` at each scrape).
+//!   `process_*` family ([`process_metrics`], read from `/proc` at each scrape);
+//!   [`metric_family`]: each metric's name and help text, declared once as a constant.
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
 //! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
@@ -39,6 +40,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod inbox;
 pub mod jwks;
+pub mod metric_family;
 pub mod metric_handles;
 pub mod money;
 pub mod outbox;

@@ -102,16 +102,14 @@ const RETENTION_MS: i64 = 3_600_000;
 
 /// Describes what [`OutboxRelay`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_gauge!(
-        "outbox_pending_events",
-        metrics::Unit::Count,
-        "Events a service's outbox relay found unpublished on its last pass (at most one batch, 200)."
-    );
-    metrics::describe_histogram!(
-        "outbox_relay_lag_seconds",
-        metrics::Unit::Seconds,
-        "Time from an event's commit to its publication on the bus, by service."
-    );
+    crate::metric_family::Family::describe_all(&[OUTBOX_PENDING_EVENTS, OUTBOX_RELAY_LAG]);
+}
+
+crate::metric_families! {
+    /// Events a service's outbox relay found unpublished on its last pass (at most one batch, 200).
+    pub(crate) const OUTBOX_PENDING_EVENTS: Gauge(Count) = "outbox_pending_events";
+    /// Time from an event's commit to its publication on the bus, by service.
+    pub(crate) const OUTBOX_RELAY_LAG: Histogram(Seconds) = "outbox_relay_lag_seconds";
 }
 
 /// Publishes a service's outbox to the bus.
@@ -196,7 +194,7 @@ impl OutboxRelay {
                 &[&BATCH],
             )
             .await?;
-        metrics::gauge!("outbox_pending_events", "service" => self.service).set(rows.len() as f64);
+        metrics::gauge!(OUTBOX_PENDING_EVENTS.name, "service" => self.service).set(rows.len() as f64);
         let mut published = Vec::with_capacity(rows.len());
         let mut failure = None;
         for (id, subject, payload, created_at) in rows {
@@ -205,7 +203,7 @@ impl OutboxRelay {
                 break;
             }
             let lag = (crate::time::now_ms() - created_at).max(0) as f64 / 1000.0;
-            metrics::histogram!("outbox_relay_lag_seconds", "service" => self.service).record(lag);
+            metrics::histogram!(OUTBOX_RELAY_LAG.name, "service" => self.service).record(lag);
             published.push(id);
         }
         let count = published.len();

@@ -3,10 +3,9 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("catalog", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_catalog",
-        sql: "CREATE TABLE catalog_stores (
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_catalog",
+    sql: "CREATE TABLE catalog_stores (
                 store_id TEXT PRIMARY KEY,
                 slug TEXT NOT NULL,
                 currency TEXT NOT NULL,
@@ -52,5 +51,4 @@ pub const MIGRATIONS: &[Migration] = &[
                 UNIQUE (store_id, sku)
               );
               CREATE INDEX variants_by_product ON variants (store_id, product_id, position);",
-    },
-];
+}];

@@ -5,10 +5,9 @@
 
 use mercato_runtime::db::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_identity",
-        sql: "CREATE TABLE stores (
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_identity",
+    sql: "CREATE TABLE stores (
                 id TEXT PRIMARY KEY,
                 slug TEXT NOT NULL UNIQUE,
                 name TEXT NOT NULL,
@@ -52,5 +51,4 @@ pub const MIGRATIONS: &[Migration] = &[
                 public_x TEXT NOT NULL,
                 created_at BIGINT NOT NULL
               );",
-    },
-];
+}];

@@ -3,12 +3,11 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("inventory", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_inventory",
-        // The CHECK is a last line of defence: every update is already guarded so that it never
-        // fails, but should one slip through, the database refuses it rather than store it.
-        sql: "CREATE TABLE stock (
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_inventory",
+    // The CHECK is a last line of defence: every update is already guarded so that it never
+    // fails, but should one slip through, the database refuses it rather than store it.
+    sql: "CREATE TABLE stock (
                 store_id TEXT NOT NULL,
                 sku {{SORTED_TEXT}} NOT NULL,
                 location {{SORTED_TEXT}} NOT NULL,
@@ -39,5 +38,4 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, reservation_id, sku, location),
                 CHECK (quantity > 0)
               );",
-    },
-];
+}];

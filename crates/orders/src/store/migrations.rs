@@ -3,10 +3,9 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("orders", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_orders",
-        sql: "CREATE TABLE catalog_products (
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_orders",
+    sql: "CREATE TABLE catalog_products (
                 store_id TEXT NOT NULL,
                 product_id TEXT NOT NULL,
                 version BIGINT NOT NULL,
@@ -71,5 +70,4 @@ pub const MIGRATIONS: &[Migration] = &[
                 created_at BIGINT NOT NULL,
                 PRIMARY KEY (store_id, scope, idem_key)
               );",
-    },
-];
+}];

@@ -15,15 +15,16 @@ const PAGE: u32 = 200;
 
 /// From the event to its write on this connection, registered once.
 static DELIVERY_LATENCY: LazyLock<Histogram> =
-    LazyLock::new(|| metrics::histogram!("websocket_delivery_latency_seconds"));
+    LazyLock::new(|| metrics::histogram!(WEBSOCKET_DELIVERY_LATENCY.name));
 
 /// Describes [`DELIVERY_LATENCY`].
 pub(super) fn describe_metrics() {
-    metrics::describe_histogram!(
-        "websocket_delivery_latency_seconds",
-        metrics::Unit::Seconds,
-        "Time from an event's occurrence to the write of its push on a WebSocket connection."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[WEBSOCKET_DELIVERY_LATENCY]);
+}
+
+mercato_runtime::metric_families! {
+    /// Time from an event's occurrence to the write of its push on a WebSocket connection.
+    pub(crate) const WEBSOCKET_DELIVERY_LATENCY: Histogram(Seconds) = "websocket_delivery_latency_seconds";
 }
 
 impl Session {

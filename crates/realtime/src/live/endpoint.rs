@@ -22,11 +22,12 @@ const READ_BUFFER_BYTES: usize = 1024;
 
 /// Describes what the upgrade records.
 pub(super) fn describe_metrics() {
-    metrics::describe_counter!(
-        "websocket_rejections_total",
-        metrics::Unit::Count,
-        "WebSocket upgrades refused, by reason (capacity: the replica's connection limit)."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[WEBSOCKET_REJECTIONS]);
+}
+
+mercato_runtime::metric_families! {
+    /// WebSocket upgrades refused, by reason (capacity: the replica's connection limit).
+    pub(crate) const WEBSOCKET_REJECTIONS: Counter(Count) = "websocket_rejections_total";
 }
 
 /// The WebSocket route.
@@ -42,7 +43,7 @@ async fn upgrade(State(node): State<Arc<Node>>, headers: HeaderMap, ws: WebSocke
         }
     }
     if node.hub.connections() >= node.settings.max_connections {
-        metrics::counter!("websocket_rejections_total", "reason" => "capacity").increment(1);
+        metrics::counter!(WEBSOCKET_REJECTIONS.name, "reason" => "capacity").increment(1);
         return ServiceError::new(ErrorCode::Unavailable, "too many connections; retry shortly")
             .into_response();
     }

@@ -56,16 +56,14 @@ type Subscribers = HashMap<u64, Arc<ConnectionHandle>>;
 
 /// Describes the gauges [`Hub`] keeps.
 pub(super) fn describe_metrics() {
-    metrics::describe_gauge!(
-        "websocket_connections",
-        metrics::Unit::Count,
-        "WebSocket connections open on this replica."
-    );
-    metrics::describe_gauge!(
-        "websocket_subscriptions",
-        metrics::Unit::Count,
-        "Channel subscriptions held by this replica's connections."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[WEBSOCKET_CONNECTIONS, WEBSOCKET_SUBSCRIPTIONS]);
+}
+
+mercato_runtime::metric_families! {
+    /// WebSocket connections open on this replica.
+    pub(crate) const WEBSOCKET_CONNECTIONS: Gauge(Count) = "websocket_connections";
+    /// Channel subscriptions held by this replica's connections.
+    pub(crate) const WEBSOCKET_SUBSCRIPTIONS: Gauge(Count) = "websocket_subscriptions";
 }
 
 /// Subscriptions of this replica.
@@ -93,7 +91,7 @@ impl Hub {
     pub fn connect(&self, queue: usize) -> (Arc<ConnectionHandle>, mpsc::Receiver<Arc<Push>>) {
         let (tx, rx) = mpsc::channel(queue.max(1));
         self.connections.fetch_add(1, Ordering::Relaxed);
-        metrics::gauge!("websocket_connections").increment(1.0);
+        metrics::gauge!(WEBSOCKET_CONNECTIONS.name).increment(1.0);
         let handle = ConnectionHandle {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             tx,
@@ -106,7 +104,7 @@ impl Hub {
     /// Forgets a connection; its subscriptions must have been removed first.
     pub fn disconnect(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
-        metrics::gauge!("websocket_connections").decrement(1.0);
+        metrics::gauge!(WEBSOCKET_CONNECTIONS.name).decrement(1.0);
     }
 
     /// Open connections on this replica.
@@ -136,7 +134,7 @@ impl Hub {
             .entry(channel.clone())
             .or_default()
             .insert(conn.id, conn.clone());
-        metrics::gauge!("websocket_subscriptions").increment(1.0);
+        metrics::gauge!(WEBSOCKET_SUBSCRIPTIONS.name).increment(1.0);
         Ok(())
     }
 
@@ -156,7 +154,7 @@ impl Hub {
         if !removed {
             return;
         }
-        metrics::gauge!("websocket_subscriptions").decrement(1.0);
+        metrics::gauge!(WEBSOCKET_SUBSCRIPTIONS.name).decrement(1.0);
         if let Some(store) = store {
             let mut counts = self.per_store.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(n) = counts.get_mut(store) {

@@ -19,22 +19,20 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `websocket_messages_total` by direction, registered once (a look-up per message otherwise).
 static MESSAGES_IN: LazyLock<Counter> =
-    LazyLock::new(|| metrics::counter!("websocket_messages_total", "direction" => "in"));
+    LazyLock::new(|| metrics::counter!(WEBSOCKET_MESSAGES.name, "direction" => "in"));
 static MESSAGES_OUT: LazyLock<Counter> =
-    LazyLock::new(|| metrics::counter!("websocket_messages_total", "direction" => "out"));
+    LazyLock::new(|| metrics::counter!(WEBSOCKET_MESSAGES.name, "direction" => "out"));
 
 /// Describes the messages and disconnects a session counts.
 pub(super) fn describe_metrics() {
-    metrics::describe_counter!(
-        "websocket_messages_total",
-        metrics::Unit::Count,
-        "WebSocket frames by direction: in (from clients) and out (to clients)."
-    );
-    metrics::describe_counter!(
-        "websocket_disconnects_total",
-        metrics::Unit::Count,
-        "WebSocket connections ended, by reason (a fixed set, such as slow consumer)."
-    );
+    mercato_runtime::metric_family::Family::describe_all(&[WEBSOCKET_MESSAGES, WEBSOCKET_DISCONNECTS]);
+}
+
+mercato_runtime::metric_families! {
+    /// WebSocket frames by direction: in (from clients) and out (to clients).
+    pub(crate) const WEBSOCKET_MESSAGES: Counter(Count) = "websocket_messages_total";
+    /// WebSocket connections ended, by reason (a fixed set, such as slow consumer).
+    pub(crate) const WEBSOCKET_DISCONNECTS: Counter(Count) = "websocket_disconnects_total";
 }
 
 /// How a connection ended, for the close frame and the metrics.
@@ -225,7 +223,7 @@ impl Session {
             }
             End::Gone(reason) => reason,
         };
-        metrics::counter!("websocket_disconnects_total", "reason" => reason).increment(1);
+        metrics::counter!(WEBSOCKET_DISCONNECTS.name, "reason" => reason).increment(1);
         self.leave_presence().await;
         tracing::debug!(connection = %self.name, reason, "websocket closed");
     }

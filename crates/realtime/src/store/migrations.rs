@@ -4,13 +4,12 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("realtime", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_conversations",
-        // `conversations.id` is sorted on (it breaks ties of `updated_at` in listings), so it
-        // compares bytes on both backends. The UNIQUE constraint on messages is what makes a
-        // resend of a client_msg_id land on the first message even if two arrive at once.
-        sql: "CREATE TABLE conversations (
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_conversations",
+    // `conversations.id` is sorted on (it breaks ties of `updated_at` in listings), so it
+    // compares bytes on both backends. The UNIQUE constraint on messages is what makes a
+    // resend of a client_msg_id land on the first message even if two arrive at once.
+    sql: "CREATE TABLE conversations (
                 store_id TEXT NOT NULL,
                 id {{SORTED_TEXT}} NOT NULL,
                 customer_id TEXT NOT NULL,
@@ -45,5 +44,4 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, conversation_id, user_id),
                 CHECK (seq >= 0)
               );",
-    },
-];
+}];

@@ -27,11 +27,12 @@ pub trait Cache: Send + Sync + 'static {
 
 /// Describes what [`TieredCache`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "cache_requests_total",
-        metrics::Unit::Count,
-        "Read-cache lookups by cache and result: hit_l1 (in process), hit_l2 (Redis) or miss."
-    );
+    crate::metric_family::Family::describe_all(&[CACHE_REQUESTS]);
+}
+
+crate::metric_families! {
+    /// Read-cache lookups by cache and result: hit_l1 (in process), hit_l2 (Redis) or miss.
+    pub(crate) const CACHE_REQUESTS: Counter(Count) = "cache_requests_total";
 }
 
 /// L1 in front of an optional L2.
@@ -57,19 +58,17 @@ impl TieredCache {
 impl Cache for TieredCache {
     async fn get(&self, key: &str) -> Option<Bytes> {
         if let Some(v) = self.l1.get(key).await {
-            metrics::counter!("cache_requests_total", "cache" => self.name, "result" => "hit_l1")
-                .increment(1);
+            metrics::counter!(CACHE_REQUESTS.name, "cache" => self.name, "result" => "hit_l1").increment(1);
             return Some(v);
         }
         if let Some(l2) = &self.l2
             && let Some(v) = l2.get(key).await
         {
-            metrics::counter!("cache_requests_total", "cache" => self.name, "result" => "hit_l2")
-                .increment(1);
+            metrics::counter!(CACHE_REQUESTS.name, "cache" => self.name, "result" => "hit_l2").increment(1);
             self.l1.set(key, v.clone(), Duration::ZERO).await;
             return Some(v);
         }
-        metrics::counter!("cache_requests_total", "cache" => self.name, "result" => "miss").increment(1);
+        metrics::counter!(CACHE_REQUESTS.name, "cache" => self.name, "result" => "miss").increment(1);
         None
     }
 

@@ -54,18 +54,16 @@ use std::sync::Arc;
 /// Describes the metrics of every database: the pool's, sampled at each scrape by
 /// [`Db::pool_metrics`], and the statement and transaction counts.
 pub(crate) fn describe_metrics() {
-    metrics::describe_gauge!(
-        "db_pool_connections",
-        metrics::Unit::Count,
-        "Database connections by service and state: idle, in_use and max (PostgreSQL), or idle \
-         readers (SQLite)."
-    );
-    metrics::describe_gauge!(
-        "db_write_queue",
-        metrics::Unit::Count,
-        "Write transactions waiting for SQLite's single writer, by service."
-    );
+    crate::metric_family::Family::describe_all(&[DB_POOL_CONNECTIONS, DB_WRITE_QUEUE]);
     stats::describe_metrics();
+}
+
+crate::metric_families! {
+    /// Database connections by service and state: idle, in_use and max (PostgreSQL), or idle
+    /// readers (SQLite).
+    pub(crate) const DB_POOL_CONNECTIONS: Gauge(Count) = "db_pool_connections";
+    /// Write transactions waiting for SQLite's single writer, by service.
+    pub(crate) const DB_WRITE_QUEUE: Gauge(Count) = "db_write_queue";
 }
 
 /// Which SQL engine a database is.
@@ -294,15 +292,15 @@ impl Db {
                 let size = f64::from(pool.size());
                 let idle = pool.num_idle() as f64;
                 let max = f64::from(pool.options().get_max_connections());
-                metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle").set(idle);
-                metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
+                metrics::gauge!(DB_POOL_CONNECTIONS.name, "service" => service, "state" => "idle").set(idle);
+                metrics::gauge!(DB_POOL_CONNECTIONS.name, "service" => service, "state" => "in_use")
                     .set(size - idle);
-                metrics::gauge!("db_pool_connections", "service" => service, "state" => "max").set(max);
+                metrics::gauge!(DB_POOL_CONNECTIONS.name, "service" => service, "state" => "max").set(max);
             }
             Engine::Sqlite(db) => {
-                metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle")
+                metrics::gauge!(DB_POOL_CONNECTIONS.name, "service" => service, "state" => "idle")
                     .set(db.idle_readers() as f64);
-                metrics::gauge!("db_write_queue", "service" => service).set(db.queued_writes() as f64);
+                metrics::gauge!(DB_WRITE_QUEUE.name, "service" => service).set(db.queued_writes() as f64);
             }
         })
     }

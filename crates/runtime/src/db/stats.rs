@@ -8,21 +8,16 @@ use std::sync::{Mutex, OnceLock};
 
 /// Describes what [`Stats`] records.
 pub(super) fn describe_metrics() {
-    metrics::describe_counter!(
-        "db_statements_total",
-        metrics::Unit::Count,
-        "SQL statements run, by service and use case (op)."
-    );
-    metrics::describe_counter!(
-        "db_transactions_total",
-        metrics::Unit::Count,
-        "Write transactions ended, by service, use case (op) and outcome (committed, rolled_back)."
-    );
-    metrics::describe_histogram!(
-        "db_group_commit_size",
-        metrics::Unit::Count,
-        "Transactions made durable by one SQLite commit (group commit), by service."
-    );
+    crate::metric_family::Family::describe_all(&[DB_STATEMENTS, DB_TRANSACTIONS, DB_GROUP_COMMIT_SIZE]);
+}
+
+crate::metric_families! {
+    /// SQL statements run, by service and use case (op).
+    pub(crate) const DB_STATEMENTS: Counter(Count) = "db_statements_total";
+    /// Write transactions ended, by service, use case (op) and outcome (committed, rolled_back).
+    pub(crate) const DB_TRANSACTIONS: Counter(Count) = "db_transactions_total";
+    /// Transactions made durable by one SQLite commit (group commit), by service.
+    pub(crate) const DB_GROUP_COMMIT_SIZE: Histogram(Count) = "db_group_commit_size";
 }
 
 /// One database's counters. Handles are looked up once per use case, then kept.
@@ -72,7 +67,7 @@ impl Stats {
     /// The writer committed `jobs` transactions at once.
     pub(super) fn group(&self, jobs: usize) {
         self.group_size
-            .get_or_init(|| metrics::histogram!("db_group_commit_size", "service" => self.service.clone()))
+            .get_or_init(|| metrics::histogram!(DB_GROUP_COMMIT_SIZE.name, "service" => self.service.clone()))
             .record(jobs as f64);
     }
 
@@ -81,9 +76,9 @@ impl Stats {
         let counters = ops.entry(op).or_insert_with(|| {
             let service = self.service.clone();
             OpCounters {
-                statements: metrics::counter!("db_statements_total", "service" => service.clone(), "op" => op),
-                committed: metrics::counter!("db_transactions_total", "service" => service.clone(), "op" => op, "outcome" => "committed"),
-                rolled_back: metrics::counter!("db_transactions_total", "service" => service, "op" => op, "outcome" => "rolled_back"),
+                statements: metrics::counter!(DB_STATEMENTS.name, "service" => service.clone(), "op" => op),
+                committed: metrics::counter!(DB_TRANSACTIONS.name, "service" => service.clone(), "op" => op, "outcome" => "committed"),
+                rolled_back: metrics::counter!(DB_TRANSACTIONS.name, "service" => service, "op" => op, "outcome" => "rolled_back"),
             }
         });
         f(counters);
