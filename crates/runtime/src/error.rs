@@ -169,11 +169,24 @@ impl ErrorCode {
     }
 }
 
-/// One invalid field of a request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One invalid field: which one, and what is wrong with it ("must be 1-80 characters").
+///
+/// Value types return it from their `parse`, knowing nothing of the wire; at the edge `?` (or a
+/// [`Validator`]) turns it into the 422 [`ServiceError`] that names the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field} {message}")]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// An error a service returns to its caller.
@@ -205,14 +218,7 @@ impl ServiceError {
 
     /// A validation error naming one field.
     pub fn invalid_field(field: &str, message: &str) -> Self {
-        ServiceError {
-            code: ErrorCode::ValidationFailed,
-            message: format!("{field} {message}"),
-            fields: vec![FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            }],
-        }
+        FieldError::new(field, message).into()
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -242,6 +248,16 @@ impl ServiceError {
     }
 }
 
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        ServiceError {
+            code: ErrorCode::ValidationFailed,
+            message: e.to_string(),
+            fields: vec![e],
+        }
+    }
+}
+
 /// Collects field errors so that a client learns about every bad field at once.
 #[derive(Default)]
 pub struct Validator {
@@ -253,9 +269,10 @@ impl Validator {
         Self::default()
     }
 
-    /// Records the error of a field check, keeping its value when it passed.
-    pub fn check<T>(&mut self, result: Result<T, ServiceError>) -> Option<T> {
-        match result {
+    /// Records the error of a field check (a [`FieldError`] or a [`ServiceError`]), keeping its
+    /// value when it passed.
+    pub fn check<T, E: Into<ServiceError>>(&mut self, result: Result<T, E>) -> Option<T> {
+        match result.map_err(Into::into) {
             Ok(v) => Some(v),
             Err(e) => {
                 if e.fields.is_empty() {
@@ -386,6 +403,23 @@ mod tests {
         let back = ServiceError::from(tonic::Status::internal("h2 protocol error: connection reset"));
         assert_eq!(back.code, ErrorCode::Unavailable);
         assert_eq!(back.code.http_status(), 503);
+    }
+
+    #[test]
+    fn a_field_error_is_the_validation_error_naming_its_field() {
+        let e = ServiceError::from(FieldError::new("slug", "must be lower case"));
+        assert_eq!(e.code.http_status(), 422);
+        assert_eq!(e.message, "slug must be lower case");
+        assert_eq!(e.fields, [FieldError::new("slug", "must be lower case")]);
+        let mut v = Validator::new();
+        assert_eq!(
+            v.check(Err::<(), _>(FieldError::new("name", "is required"))),
+            None
+        );
+        assert_eq!(
+            v.finish().unwrap_err().fields,
+            [FieldError::new("name", "is required")]
+        );
     }
 
     #[test]
