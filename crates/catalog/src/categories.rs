@@ -1,8 +1,8 @@
 //! Category use cases: create one, list the tree.
 
-use crate::domain::validate;
 use crate::domain::{CategoryId, CategoryRecord};
 use crate::events;
+use crate::requests;
 use crate::service::{CatalogService, store_id};
 use mercato_proto::catalog as pb;
 use mercato_runtime::error::ServiceError;
@@ -15,7 +15,7 @@ impl CatalogService {
     ) -> Result<pb::Category, ServiceError> {
         let store = store_id(&req.store_id)?;
         let parent = self.lookup_category(&store, &req.parent).await?;
-        let new = validate::new_category(&req, parent)?;
+        let new = requests::new_category(&req, parent)?;
         let category = CategoryRecord {
             id: CategoryId::new(),
             slug: new.slug.as_str().to_owned(),

@@ -6,7 +6,9 @@
 //! - [`service`]: [`CatalogService`], its construction (migrations, index rebuild) and readiness;
 //!   `grpc` implements the `Catalog` contract on it by calling the use cases in `products`,
 //!   `categories` and `searching`.
-//! - [`domain`]: validated value types, records and pure rules; no IO.
+//! - [`domain`]: validated value types and inputs, records and pure rules; no IO, no wire format.
+//! - `requests`: the contract's requests checked into the domain's inputs (every bad field at
+//!   once); `wire`: the domain's records as the contract's messages.
 //! - [`store`]: the [`store::CatalogStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's event to the outbox in the same transaction.
 //! - [`search`]: this replica's tantivy index, its query builder and its facet collector.
@@ -32,9 +34,11 @@ pub mod events;
 mod grpc;
 mod listing_cache;
 mod products;
+mod requests;
 pub mod search;
 mod searching;
 pub mod service;
 pub mod store;
+mod wire;
 
 pub use service::CatalogService;

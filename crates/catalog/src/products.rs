@@ -1,9 +1,9 @@
 //! Product use cases: create, update, delete, get and list.
 
-use crate::domain::validate::{self, CategoryLookup};
-use crate::domain::{CategoryRecord, ProductId, ProductRecord, Sort, tree};
+use crate::domain::{CategoryLookup, CategoryRecord, ProductId, ProductRecord, Sort, tree};
 use crate::events;
 use crate::listing_cache::PageKey;
+use crate::requests;
 use crate::service::{CatalogService, store_id};
 use crate::store::{ProductQuery, StoreError};
 use mercato_proto::catalog as pb;
@@ -25,7 +25,7 @@ impl CatalogService {
         let store = store_id(&req.store_id)?;
         let category = self.lookup_category(&store, &req.category).await?;
         let currency = self.store_currency(&store).await?;
-        let new = validate::new_product(&req, category, currency)?;
+        let new = requests::new_product(&req, category, currency)?;
         let category = new.category.clone();
         let product = ProductRecord::create(store, new, now_ms());
         let event = events::product_changed(events::PRODUCT_CREATED, &product, category.as_ref());
@@ -51,7 +51,7 @@ impl CatalogService {
                 Some(c) => Some(c),
                 None => Currency::parse(&current.currency).ok(),
             };
-            let patch = validate::product_patch(&req, category.clone(), currency)?;
+            let patch = requests::product_patch(&req, category.clone(), currency)?;
             let new_category = match &patch.category {
                 Some(c) => c.clone(),
                 None => self.category_of(&store, &current).await?,

@@ -1,8 +1,7 @@
 //! The catalog service: its parts, how it starts, and how it reports readiness.
 
 use crate::cache::ProductCache;
-use crate::domain::validate::CategoryLookup;
-use crate::domain::{CategoryId, CategoryRecord, ProductId, Sort};
+use crate::domain::{CategoryId, CategoryLookup, CategoryRecord, ProductId, Sort};
 use crate::listing_cache::ListingCache;
 use crate::search::{Change, IndexedProduct, SearchIndex};
 use crate::store::{CatalogStore, MIGRATIONS, ProductQuery, SqlCatalogStore};

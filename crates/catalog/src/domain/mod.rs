@@ -1,10 +1,12 @@
-//! The catalog's domain: validated value types, product and category records, and the pure rules
-//! (patching, category trees) that need no IO.
+//! The catalog's domain: validated value types and inputs, product and category records, and the
+//! pure rules (patching, category trees) that need no IO. It knows no wire format: requests are
+//! checked in `crate::requests`, records become messages in `crate::wire`.
 
+pub mod inputs;
 pub mod product;
 pub mod tree;
-pub mod validate;
 pub mod values;
 
+pub use inputs::CategoryLookup;
 pub use product::{CategoryRecord, ProductRecord, VariantRecord};
 pub use values::{CategoryId, ProductId, Sku, Slug, Sort, VariantId};

@@ -1,8 +1,7 @@
 //! Product and category records as stored, and the pure transitions between product versions.
 
-use super::validate::{NewProduct, ProductPatch, VariantSpec};
+use super::inputs::{NewProduct, ProductPatch, VariantSpec};
 use super::values::{CategoryId, ProductId, VariantId};
-use mercato_proto::catalog as pb;
 use mercato_runtime::ids::StoreId;
 
 /// A category as stored.
@@ -13,18 +12,6 @@ pub struct CategoryRecord {
     pub name: String,
     pub parent_id: Option<CategoryId>,
     pub created_at_ms: i64,
-}
-
-impl CategoryRecord {
-    pub fn to_proto(&self, store_id: &StoreId) -> pb::Category {
-        pb::Category {
-            id: self.id.to_string(),
-            store_id: store_id.to_string(),
-            slug: self.slug.clone(),
-            name: self.name.clone(),
-            parent_id: self.parent_id.map(|p| p.to_string()).unwrap_or_default(),
-        }
-    }
 }
 
 /// One variant as stored; its currency is the product's.
@@ -101,33 +88,6 @@ impl ProductRecord {
     /// The lowest variant price; what listings sort on and search filters on.
     pub fn min_price_minor(&self) -> i64 {
         self.variants.iter().map(|v| v.price_minor).min().unwrap_or(0)
-    }
-
-    pub fn to_proto(&self) -> pb::Product {
-        pb::Product {
-            id: self.id.to_string(),
-            store_id: self.store_id.to_string(),
-            slug: self.slug.clone(),
-            title: self.title.clone(),
-            description: self.description.clone(),
-            category_id: self.category_id.map(|c| c.to_string()).unwrap_or_default(),
-            variants: self
-                .variants
-                .iter()
-                .map(|v| pb::Variant {
-                    id: v.id.to_string(),
-                    sku: v.sku.clone(),
-                    title: v.title.clone(),
-                    price: Some(pb::Money {
-                        amount_minor: v.price_minor,
-                        currency: self.currency.clone(),
-                    }),
-                })
-                .collect(),
-            created_at_ms: self.created_at_ms,
-            updated_at_ms: self.updated_at_ms,
-            version: self.version,
-        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! Value types built once at the boundary (`parse`), then trusted everywhere else.
+//! Value types built once at the boundary (`parse`), then trusted everywhere else. A refused
+//! value is a [`FieldError`] naming the field and the reason; the edge makes it an answer.
 
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::FieldError;
 
 mercato_runtime::define_id!(
     /// A product of one store.
@@ -20,12 +21,12 @@ mercato_runtime::define_id!(
 pub struct Slug(String);
 
 impl Slug {
-    pub fn parse(field: &str, s: &str) -> Result<Slug, ServiceError> {
+    pub fn parse(field: &str, s: &str) -> Result<Slug, FieldError> {
         let ok_chars = s
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if s.is_empty() || s.len() > 80 || !ok_chars {
-            return Err(ServiceError::invalid_field(
+            return Err(FieldError::new(
                 field,
                 "must be 1-80 characters of a-z, 0-9 and -",
             ));
@@ -41,14 +42,13 @@ impl Slug {
 pub use mercato_runtime::sku::Sku;
 
 /// Checks a free-text field's length in characters; `min` of 1 also refuses blank text.
-pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, ServiceError> {
+pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let len = s.chars().count();
     if min > 0 && s.trim().is_empty() {
-        return Err(ServiceError::invalid_field(field, "is required"));
+        return Err(FieldError::new(field, "is required"));
     }
     if len < min || len > max {
-        let message = format!("must be {min}-{max} characters");
-        return Err(ServiceError::invalid_field(field, &message));
+        return Err(FieldError::new(field, format!("must be {min}-{max} characters")));
     }
     Ok(s.to_owned())
 }
@@ -64,13 +64,13 @@ pub enum Sort {
 
 impl Sort {
     /// Parses the `sort` parameter; empty means the default, `newest`.
-    pub fn parse(s: &str) -> Result<Sort, ServiceError> {
+    pub fn parse(s: &str) -> Result<Sort, FieldError> {
         match s {
             "" | "newest" => Ok(Sort::Newest),
             "price_asc" => Ok(Sort::PriceAsc),
             "price_desc" => Ok(Sort::PriceDesc),
             "title" => Ok(Sort::Title),
-            _ => Err(ServiceError::invalid_field(
+            _ => Err(FieldError::new(
                 "sort",
                 "must be one of newest, price_asc, price_desc, title",
             )),
@@ -89,6 +89,11 @@ mod tests {
         assert!(Slug::parse("slug", "").is_err());
         assert!(Slug::parse("slug", "a_b").is_err());
         assert!(Slug::parse("slug", &"a".repeat(81)).is_err());
+        let e = Slug::parse("parent", "A").unwrap_err();
+        assert_eq!(
+            e,
+            FieldError::new("parent", "must be 1-80 characters of a-z, 0-9 and -")
+        );
     }
 
     #[test]

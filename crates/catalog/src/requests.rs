@@ -1,60 +1,16 @@
-//! Request validation: every bad field is reported at once, and what passes comes out typed.
+//! Request validation at the edge: every bad field of a `catalog.proto` request is reported at
+//! once, and what passes comes out as the domain's typed inputs.
 //!
 //! Lookups that need IO (the category named by a request, the store's default currency) are
 //! done by the caller first and passed in, so these functions stay pure.
 
-use super::product::CategoryRecord;
-use super::values::{Sku, Slug, text};
+use crate::domain::inputs::{CategoryLookup, NewCategory, NewProduct, ProductPatch, VariantSpec};
+use crate::domain::product::CategoryRecord;
+use crate::domain::values::{Sku, Slug, text};
 use mercato_proto::catalog as pb;
-use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::error::{FieldError, ServiceError, Validator};
 use mercato_runtime::money::{Currency, Money};
 use std::collections::HashSet;
-
-/// What a category reference (an id or a slug) resolved to.
-#[derive(Clone, Debug)]
-pub enum CategoryLookup {
-    /// The reference was empty: no category.
-    None,
-    Found(CategoryRecord),
-    Unknown,
-}
-
-/// A validated variant.
-#[derive(Clone, Debug)]
-pub struct VariantSpec {
-    pub sku: Sku,
-    pub title: String,
-    pub price: Money,
-}
-
-/// A validated product to create; it has 1–100 variants in one currency.
-#[derive(Clone, Debug)]
-pub struct NewProduct {
-    pub slug: Slug,
-    pub title: String,
-    pub description: String,
-    pub category: Option<CategoryRecord>,
-    pub variants: Vec<VariantSpec>,
-}
-
-/// A validated partial update; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
-pub struct ProductPatch {
-    pub slug: Option<Slug>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    /// `Some(None)` clears the category.
-    pub category: Option<Option<CategoryRecord>>,
-    pub variants: Option<Vec<VariantSpec>>,
-}
-
-/// A validated category to create.
-#[derive(Clone, Debug)]
-pub struct NewCategory {
-    pub slug: Slug,
-    pub name: String,
-    pub parent: Option<CategoryRecord>,
-}
 
 const MAX_TITLE: usize = 200;
 const MAX_DESCRIPTION: usize = 10_000;
@@ -130,11 +86,11 @@ pub fn new_category(
     }
 }
 
-fn resolved(field: &str, lookup: CategoryLookup) -> Result<Option<CategoryRecord>, ServiceError> {
+fn resolved(field: &str, lookup: CategoryLookup) -> Result<Option<CategoryRecord>, FieldError> {
     match lookup {
         CategoryLookup::None => Ok(None),
         CategoryLookup::Found(c) => Ok(Some(c)),
-        CategoryLookup::Unknown => Err(ServiceError::invalid_field(field, "is not a known category")),
+        CategoryLookup::Unknown => Err(FieldError::new(field, "is not a known category")),
     }
 }
 
@@ -171,12 +127,11 @@ fn variant_specs(
     (specs.len() == inputs.len()).then_some(specs)
 }
 
-fn currency(field: &str, code: &str, default: Option<Currency>) -> Result<Currency, ServiceError> {
+fn currency(field: &str, code: &str, default: Option<Currency>) -> Result<Currency, FieldError> {
     if code.is_empty() {
-        return default.ok_or_else(|| ServiceError::invalid_field(field, "is required"));
+        return default.ok_or_else(|| FieldError::new(field, "is required"));
     }
-    Currency::parse(code)
-        .map_err(|_| ServiceError::invalid_field(field, "must be a supported ISO 4217 code such as EUR"))
+    Currency::parse(code).map_err(|_| FieldError::new(field, "must be a supported ISO 4217 code such as EUR"))
 }
 
 #[cfg(test)]
