@@ -39,5 +39,5 @@ pub mod presence;
 pub mod service;
 pub mod store;
 
-pub use presence::{MemoryPresence, Presence, PresenceEntry, PresenceStatus, RedisPresence};
+pub use presence::{MemoryPresence, Presence, PresenceEntry, PresenceStatus, RedisPresence, Tab};
 pub use service::RealtimeService;

@@ -40,6 +40,15 @@ impl PresenceStatus {
     }
 }
 
+/// Where one presence entry belongs: a connection of a user in a store. Named fields, so that
+/// three ids of one type cannot be passed in the wrong order.
+#[derive(Clone, Copy, Debug)]
+pub struct Tab<'a> {
+    pub store_id: &'a str,
+    pub user_id: &'a str,
+    pub connection_id: &'a str,
+}
+
 /// One user's presence in a listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresenceEntry {
@@ -51,18 +60,11 @@ pub struct PresenceEntry {
 /// Where presence lives.
 #[async_trait::async_trait]
 pub trait Presence: Send + Sync + 'static {
-    /// Records that `user_id`, on connection `connection_id`, is `status` until now + `ttl`.
-    async fn set(
-        &self,
-        store_id: &str,
-        user_id: &str,
-        connection_id: &str,
-        status: PresenceStatus,
-        ttl: Duration,
-    ) -> anyhow::Result<()>;
+    /// Records that the user is `status` on this tab until now + `ttl`.
+    async fn set(&self, tab: Tab<'_>, status: PresenceStatus, ttl: Duration) -> anyhow::Result<()>;
 
-    /// Forgets one connection's entry (it closed).
-    async fn clear(&self, store_id: &str, user_id: &str, connection_id: &str) -> anyhow::Result<()>;
+    /// Forgets one tab's entry (its connection closed).
+    async fn clear(&self, tab: Tab<'_>) -> anyhow::Result<()>;
 
     /// The store's users with an unexpired entry, one per user, sorted by user id.
     async fn list(&self, store_id: &str) -> anyhow::Result<Vec<PresenceEntry>>;

@@ -5,8 +5,9 @@ use super::hub::Push;
 use super::notify::message_frame;
 use super::requests::caller;
 use super::session::{End, Session};
-use crate::presence::PresenceStatus;
+use crate::presence::{PresenceStatus, Tab};
 use mercato_proto::realtime::ListMessagesRequest;
+use mercato_runtime::auth::Claims;
 use metrics::Histogram;
 use std::sync::{Arc, LazyLock};
 
@@ -124,6 +125,15 @@ impl Session {
         }
     }
 
+    /// This connection's presence entry for its signed-in user.
+    fn tab<'a>(&'a self, claims: &'a Claims) -> Tab<'a> {
+        Tab {
+            store_id: &claims.store,
+            user_id: &claims.sub,
+            connection_id: &self.name,
+        }
+    }
+
     /// Extends this connection's presence entry.
     pub(super) async fn refresh_presence(&mut self) {
         let (Some(status), Some(claims)) = (self.presence, &self.claims) else {
@@ -131,10 +141,7 @@ impl Session {
         };
         let ttl = self.node.settings.presence_ttl;
         let presence = self.node.service.presence();
-        if let Err(e) = presence
-            .set(&claims.store, &claims.sub, &self.name, status, ttl)
-            .await
-        {
+        if let Err(e) = presence.set(self.tab(claims), status, ttl).await {
             tracing::warn!(error = %e, "presence not recorded");
         }
     }
@@ -145,7 +152,7 @@ impl Session {
             return;
         };
         let presence = self.node.service.presence();
-        if let Err(e) = presence.clear(&claims.store, &claims.sub, &self.name).await {
+        if let Err(e) = presence.clear(self.tab(claims)).await {
             tracing::warn!(error = %e, "presence not cleared; it expires on its own");
             return;
         }

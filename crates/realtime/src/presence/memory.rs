@@ -1,6 +1,6 @@
 //! Presence in this process, for the embedded topology (one replica sees every connection).
 
-use super::{Presence, PresenceEntry, PresenceStatus, fold};
+use super::{Presence, PresenceEntry, PresenceStatus, Tab, fold};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -38,14 +38,7 @@ impl MemoryPresence {
 
 #[async_trait::async_trait]
 impl Presence for MemoryPresence {
-    async fn set(
-        &self,
-        store_id: &str,
-        user_id: &str,
-        connection_id: &str,
-        status: PresenceStatus,
-        ttl: Duration,
-    ) -> anyhow::Result<()> {
+    async fn set(&self, tab: Tab<'_>, status: PresenceStatus, ttl: Duration) -> anyhow::Result<()> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let entry = Entry {
             status,
@@ -53,18 +46,18 @@ impl Presence for MemoryPresence {
             expires_at_ms: mercato_runtime::time::now_ms().saturating_add(ttl_ms),
         };
         self.stores()
-            .entry(store_id.to_owned())
+            .entry(tab.store_id.to_owned())
             .or_default()
-            .insert((user_id.to_owned(), connection_id.to_owned()), entry);
+            .insert((tab.user_id.to_owned(), tab.connection_id.to_owned()), entry);
         Ok(())
     }
 
-    async fn clear(&self, store_id: &str, user_id: &str, connection_id: &str) -> anyhow::Result<()> {
+    async fn clear(&self, tab: Tab<'_>) -> anyhow::Result<()> {
         let mut stores = self.stores();
-        if let Some(entries) = stores.get_mut(store_id) {
-            entries.remove(&(user_id.to_owned(), connection_id.to_owned()));
+        if let Some(entries) = stores.get_mut(tab.store_id) {
+            entries.remove(&(tab.user_id.to_owned(), tab.connection_id.to_owned()));
             if entries.is_empty() {
-                stores.remove(store_id);
+                stores.remove(tab.store_id);
             }
         }
         Ok(())

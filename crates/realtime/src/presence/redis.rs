@@ -5,7 +5,7 @@
 //! share); the whole key also expires, twice the longest ttl after the write that set it, so a
 //! store whose staff all left leaves nothing behind.
 
-use super::{Presence, PresenceEntry, PresenceStatus, fold};
+use super::{Presence, PresenceEntry, PresenceStatus, Tab, fold};
 use std::time::Duration;
 
 /// Writes one field and makes the key live at least `ARGV[3]` more milliseconds: a write with
@@ -65,8 +65,8 @@ impl RedisPresence {
     }
 }
 
-fn field(user_id: &str, connection_id: &str) -> String {
-    format!("{user_id}|{connection_id}")
+fn field(tab: Tab<'_>) -> String {
+    format!("{}|{}", tab.user_id, tab.connection_id)
 }
 
 /// The user of a field and the status and expiry of its value; `None` for a malformed pair.
@@ -83,22 +83,15 @@ fn parse(field: &str, value: &str) -> Option<(String, PresenceStatus, i64)> {
 
 #[async_trait::async_trait]
 impl Presence for RedisPresence {
-    async fn set(
-        &self,
-        store_id: &str,
-        user_id: &str,
-        connection_id: &str,
-        status: PresenceStatus,
-        ttl: Duration,
-    ) -> anyhow::Result<()> {
+    async fn set(&self, tab: Tab<'_>, status: PresenceStatus, ttl: Duration) -> anyhow::Result<()> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4).max(1);
         let expires_at_ms = mercato_runtime::time::now_ms().saturating_add(ttl_ms);
         let mut conn = self.conn.clone();
         redis::cmd("EVAL")
             .arg(SET_FIELD)
             .arg(1)
-            .arg(self.key(store_id))
-            .arg(field(user_id, connection_id))
+            .arg(self.key(tab.store_id))
+            .arg(field(tab))
             .arg(format!("{}|{expires_at_ms}", status.as_str()))
             .arg(ttl_ms.saturating_mul(2))
             .query_async::<()>(&mut conn)
@@ -106,11 +99,11 @@ impl Presence for RedisPresence {
         Ok(())
     }
 
-    async fn clear(&self, store_id: &str, user_id: &str, connection_id: &str) -> anyhow::Result<()> {
+    async fn clear(&self, tab: Tab<'_>) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         redis::cmd("HDEL")
-            .arg(self.key(store_id))
-            .arg(field(user_id, connection_id))
+            .arg(self.key(tab.store_id))
+            .arg(field(tab))
             .query_async::<()>(&mut conn)
             .await?;
         Ok(())

@@ -3,7 +3,7 @@
 
 use crate::support::{Realtime, limits};
 use mercato_proto::realtime::ListPresenceRequest;
-use mercato_realtime::{MemoryPresence, Presence, PresenceStatus, RedisPresence};
+use mercato_realtime::{MemoryPresence, Presence, PresenceStatus, RedisPresence, Tab};
 use mercato_runtime::db::Db;
 use mercato_runtime::error::ErrorCode;
 use mercato_runtime::ids::StoreId;
@@ -12,6 +12,15 @@ use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(10);
 const SHORT: Duration = Duration::from_millis(300);
+
+/// `user`'s connection `connection` in `store`.
+fn tab<'a>(store: &'a str, user: &'a str, connection: &'a str) -> Tab<'a> {
+    Tab {
+        store_id: store,
+        user_id: user,
+        connection_id: connection,
+    }
+}
 
 /// (user, status) of a store's listing.
 async fn listed(presence: &dyn Presence, store: &str) -> Vec<(String, PresenceStatus)> {
@@ -31,12 +40,18 @@ async fn presence_suite(presence: &dyn Presence) {
     assert!(listed(presence, &store).await.is_empty());
 
     let set_at = now_ms();
-    presence.set(&store, "alice", "tab-1", Away, LONG).await.unwrap();
     presence
-        .set(&store, "alice", "tab-2", Online, SHORT)
+        .set(tab(&store, "alice", "tab-1"), Away, LONG)
         .await
         .unwrap();
-    presence.set(&store, "bob", "tab-1", Online, LONG).await.unwrap();
+    presence
+        .set(tab(&store, "alice", "tab-2"), Online, SHORT)
+        .await
+        .unwrap();
+    presence
+        .set(tab(&store, "bob", "tab-1"), Online, LONG)
+        .await
+        .unwrap();
     assert_eq!(
         listed(presence, &store).await,
         own(&[("alice", Online), ("bob", Online)])
@@ -59,11 +74,14 @@ async fn presence_suite(presence: &dyn Presence) {
         "alice's online tab lapsed; her away tab remains"
     );
 
-    presence.set(&store, "bob", "tab-1", Away, LONG).await.unwrap();
-    presence.clear(&store, "alice", "tab-1").await.unwrap();
+    presence
+        .set(tab(&store, "bob", "tab-1"), Away, LONG)
+        .await
+        .unwrap();
+    presence.clear(tab(&store, "alice", "tab-1")).await.unwrap();
     assert_eq!(listed(presence, &store).await, own(&[("bob", Away)]));
-    presence.clear(&store, "bob", "tab-1").await.unwrap();
-    presence.clear(&store, "bob", "never-there").await.unwrap();
+    presence.clear(tab(&store, "bob", "tab-1")).await.unwrap();
+    presence.clear(tab(&store, "bob", "never-there")).await.unwrap();
     assert!(listed(presence, &store).await.is_empty());
 }
 
@@ -91,7 +109,7 @@ async fn the_service_lists_the_staff_present_in_a_store() {
     let store = StoreId::new();
     let presence = rt.service.presence();
     presence
-        .set(&store.to_string(), "sam", "c1", PresenceStatus::Online, LONG)
+        .set(tab(&store.to_string(), "sam", "c1"), PresenceStatus::Online, LONG)
         .await
         .unwrap();
     let listed = rt
