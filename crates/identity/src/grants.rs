@@ -4,11 +4,11 @@
 use crate::IdentityService;
 use crate::domain::passwords;
 use crate::domain::tokens::{
-    self, Grant, RefreshStatus, bad_client, bad_login, bad_refresh_token, hashes_match, random_secret,
-    secret_hash,
+    self, Grant, GrantRefusal, RefreshStatus, hashes_match, random_secret, secret_hash,
 };
 use crate::domain::validate::Email;
 use crate::store::{RefreshTokenRecord, Rotation};
+use crate::wire;
 use mercato_proto::identity::{TokenRequest, TokenResponse};
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::ServiceError;
@@ -18,7 +18,7 @@ use mercato_runtime::time::now_ms;
 impl IdentityService {
     /// Answers a token request, or says which rule it broke.
     pub(crate) async fn token(&self, req: TokenRequest) -> Result<TokenResponse, ServiceError> {
-        match Grant::parse(&req)? {
+        match wire::grant(&req)? {
             Grant::Password {
                 store_slug,
                 username,
@@ -50,7 +50,7 @@ impl IdentityService {
         };
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let matches = passwords::verify(password, stored_hash).await?;
-        let user = user.filter(|_| matches).ok_or_else(bad_login)?;
+        let user = user.filter(|_| matches).ok_or(GrantRefusal::BadLogin)?;
 
         let now = now_ms();
         let family_id = uuid::Uuid::now_v7().to_string();
@@ -67,7 +67,7 @@ impl IdentityService {
     async fn refresh_grant(&self, presented: &str) -> Result<TokenResponse, ServiceError> {
         let hash = secret_hash(presented);
         let Some(old) = self.store.refresh_token_by_hash(&hash).await? else {
-            return Err(bad_refresh_token());
+            return Err(GrantRefusal::BadRefreshToken.into());
         };
         let now = now_ms();
         match tokens::refresh_status(old.used_at, old.revoked_at, old.expires_at, now) {
@@ -78,9 +78,11 @@ impl IdentityService {
                     .revoke_refresh_family(old.store_id, &old.family_id, now)
                     .await?;
                 tracing::warn!(store_id = %old.store_id, family_id = %old.family_id, revoked, "refresh token replayed; family revoked");
-                return Err(bad_refresh_token());
+                return Err(GrantRefusal::BadRefreshToken.into());
             }
-            RefreshStatus::Revoked | RefreshStatus::Expired => return Err(bad_refresh_token()),
+            RefreshStatus::Revoked | RefreshStatus::Expired => {
+                return Err(GrantRefusal::BadRefreshToken.into());
+            }
         }
 
         let (refresh_token, next) =
@@ -93,7 +95,7 @@ impl IdentityService {
             Rotation::Rotated => self.respond(old.store_id, &old.subject, old.role, refresh_token, now),
             Rotation::FamilyRevoked => {
                 tracing::warn!(store_id = %old.store_id, family_id = %old.family_id, "refresh token used concurrently; family revoked");
-                Err(bad_refresh_token())
+                Err(GrantRefusal::BadRefreshToken.into())
             }
         }
     }
@@ -105,9 +107,13 @@ impl IdentityService {
         client_id: &str,
         client_secret: &str,
     ) -> Result<TokenResponse, ServiceError> {
-        let client = self.store.api_client(client_id).await?.ok_or_else(bad_client)?;
+        let client = self
+            .store
+            .api_client(client_id)
+            .await?
+            .ok_or(GrantRefusal::BadClient)?;
         if !hashes_match(&secret_hash(client_secret), &client.secret_hash) {
-            return Err(bad_client());
+            return Err(GrantRefusal::BadClient.into());
         }
         self.respond(
             client.store_id,

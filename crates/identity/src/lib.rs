@@ -11,7 +11,9 @@
 //!   revokes the family) and client_credentials.
 //! - [`keys`]: the signing key (generated once, shared by replicas through the database) and
 //!   the JWKS.
-//! - [`domain`]: input newtypes, argon2id hashing and token rules; no IO.
+//! - [`domain`]: input newtypes, argon2id hashing and token rules; no IO, no wire format.
+//! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
+//!   `ServiceError`s.
 //! - [`store`]: the [`store::IdentityStore`] trait, its SQL implementation and the migrations.
 //!
 //! # Invariants
@@ -26,5 +28,6 @@ pub mod grants;
 pub mod keys;
 pub mod service;
 pub mod store;
+mod wire;
 
 pub use service::IdentityService;

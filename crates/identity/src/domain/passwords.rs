@@ -5,8 +5,17 @@
 
 use super::validate::Password;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use mercato_runtime::error::ServiceError;
 use std::sync::OnceLock;
+
+/// Why a password could not be hashed or checked: never the caller's doing, so the service
+/// answers with an internal error and logs this.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("argon2 failed: {0}")]
+    Argon2(argon2::password_hash::Error),
+    #[error("the hashing task did not finish: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// Memory cost in KiB, passes and lanes; stored in every hash string, so raising them later
 /// leaves old hashes verifiable.
@@ -21,11 +30,11 @@ fn hasher() -> Argon2<'static> {
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash_blocking(password: &Password) -> Result<String, ServiceError> {
+pub fn hash_blocking(password: &Password) -> Result<String, PasswordError> {
     hasher()
         .hash_password(password.expose().as_bytes())
         .map(|h| h.to_string())
-        .map_err(ServiceError::internal)
+        .map_err(PasswordError::Argon2)
 }
 
 /// Checks a password against a stored PHC string; a malformed hash never matches.
@@ -46,23 +55,21 @@ fn dummy_hash() -> &'static str {
 
 /// Computes the dummy hash ahead of the first login, so that even the first failed login
 /// for an unknown user costs no more than a wrong password does.
-pub async fn warm_up() -> Result<(), ServiceError> {
+pub async fn warm_up() -> Result<(), PasswordError> {
     tokio::task::spawn_blocking(|| {
         dummy_hash();
     })
     .await
-    .map_err(ServiceError::internal)
+    .map_err(PasswordError::Task)
 }
 
 /// Hashes on the blocking pool.
-pub async fn hash(password: Password) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(ServiceError::internal)?
+pub async fn hash(password: Password) -> Result<String, PasswordError> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
 /// Verifies on the blocking pool; with no stored hash, burns the same time and returns false.
-pub async fn verify(password: String, hash: Option<String>) -> Result<bool, ServiceError> {
+pub async fn verify(password: String, hash: Option<String>) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => verify_blocking(&password, &hash),
         None => {
@@ -71,7 +78,7 @@ pub async fn verify(password: String, hash: Option<String>) -> Result<bool, Serv
         }
     })
     .await
-    .map_err(ServiceError::internal)
+    .map_err(PasswordError::Task)
 }
 
 #[cfg(test)]

@@ -1,17 +1,15 @@
-//! Token rules without IO: grant parsing, random secrets and their hashes, refresh-token states
-//! and access-token claims.
+//! Token rules without IO: grants and why one is refused, random secrets and their hashes,
+//! refresh-token states and access-token claims.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mercato_proto::identity::TokenRequest;
 use mercato_runtime::auth::{Claims, Role};
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::digest::{hex, sha256_hex};
-use mercato_runtime::error::{ErrorCode, ServiceError};
 use rand::RngCore;
 
-/// A token request, checked for the parameters its grant type needs (RFC 6749 sections 4.3,
-/// 4.4 and 6). Its `Debug` output leaves the secrets out.
+/// A token request with the parameters its grant type needs (RFC 6749 sections 4.3, 4.4 and 6;
+/// `crate::wire::grant` checks them). Its `Debug` output leaves the secrets out.
 #[derive(PartialEq, Eq)]
 pub enum Grant {
     Password {
@@ -47,53 +45,19 @@ impl std::fmt::Debug for Grant {
     }
 }
 
-impl Grant {
-    pub fn parse(req: &TokenRequest) -> Result<Grant, ServiceError> {
-        let required = |name: &str, value: &str| {
-            if value.is_empty() {
-                Err(ServiceError::invalid_request(format!("missing parameter {name}")))
-            } else {
-                Ok(value.to_owned())
-            }
-        };
-        match req.grant_type.as_str() {
-            "password" => Ok(Grant::Password {
-                store_slug: required("store", &req.store)?,
-                username: required("username", &req.username)?,
-                password: required("password", &req.password)?,
-            }),
-            "refresh_token" => Ok(Grant::RefreshToken {
-                refresh_token: required("refresh_token", &req.refresh_token)?,
-            }),
-            "client_credentials" => Ok(Grant::ClientCredentials {
-                client_id: required("client_id", &req.client_id)?,
-                client_secret: required("client_secret", &req.client_secret)?,
-            }),
-            "" => Err(ServiceError::invalid_request("missing parameter grant_type")),
-            _ => Err(ServiceError::new(
-                ErrorCode::UnsupportedGrantType,
-                "grant_type must be password, refresh_token or client_credentials",
-            )),
-        }
-    }
-}
-
-/// The one answer to every failed password login, whichever part was wrong.
-pub fn bad_login() -> ServiceError {
-    ServiceError::new(ErrorCode::InvalidGrant, "invalid username or password")
-}
-
-/// The one answer to every refresh token that may not be used.
-pub fn bad_refresh_token() -> ServiceError {
-    ServiceError::new(
-        ErrorCode::InvalidGrant,
-        "refresh token is invalid, expired or revoked",
-    )
-}
-
-/// The one answer to every failed client authentication.
-pub fn bad_client() -> ServiceError {
-    ServiceError::new(ErrorCode::InvalidClient, "invalid client credentials")
+/// Why a grant was refused. Each kind has one answer, whichever part was wrong, so that
+/// the answer does not reveal which stores, users, tokens or clients exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GrantRefusal {
+    /// A password login failed.
+    #[error("invalid username or password")]
+    BadLogin,
+    /// The refresh token may not be used.
+    #[error("refresh token is invalid, expired or revoked")]
+    BadRefreshToken,
+    /// Client authentication failed.
+    #[error("invalid client credentials")]
+    BadClient,
 }
 
 /// 32 random bytes, base64url without padding: refresh tokens and client secrets.
@@ -180,34 +144,6 @@ pub fn refresh_expiry(auth: &AuthSettings, now_ms: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn request(grant_type: &str) -> TokenRequest {
-        TokenRequest {
-            grant_type: grant_type.to_owned(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_missing_parameter_is_named_in_the_error() {
-        let mut req = request("password");
-        req.store = "shop".into();
-        req.username = "ann@example.com".into();
-        let e = Grant::parse(&req).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidRequest);
-        assert!(e.message.contains("password"), "{}", e.message);
-
-        let e = Grant::parse(&request("client_credentials")).unwrap_err();
-        assert!(e.message.contains("client_id"), "{}", e.message);
-        let e = Grant::parse(&request("")).unwrap_err();
-        assert!(e.message.contains("grant_type"), "{}", e.message);
-    }
-
-    #[test]
-    fn an_unknown_grant_type_is_unsupported() {
-        let e = Grant::parse(&request("implicit")).unwrap_err();
-        assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
-    }
 
     #[test]
     fn revocation_wins_over_use_and_use_over_expiry() {

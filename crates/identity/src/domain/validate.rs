@@ -1,9 +1,9 @@
 //! Newtypes for the identity service's inputs, each validated once, at the boundary.
 //!
-//! Every `parse` returns a `ServiceError` naming its field, so callers can feed several checks
-//! into one `Validator` and report every bad field of a request at once.
+//! Every `parse` refuses with a [`FieldError`] naming its field, so callers can feed several
+//! checks into one `Validator` and report every bad field of a request at once.
 
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::FieldError;
 
 /// Slugs that would collide with platform paths or look official.
 const RESERVED_SLUGS: &[&str] = &[
@@ -34,8 +34,8 @@ const RESERVED_SLUGS: &[&str] = &[
 pub struct Slug(String);
 
 impl Slug {
-    pub fn parse(s: &str) -> Result<Slug, ServiceError> {
-        let bad = |why: &str| Err(ServiceError::invalid_field("slug", why));
+    pub fn parse(s: &str) -> Result<Slug, FieldError> {
+        let bad = |why: &str| Err(FieldError::new("slug", why));
         let len = s.chars().count();
         if !(3..=40).contains(&len) {
             return bad("must be 3 to 40 characters long");
@@ -65,20 +65,14 @@ impl Slug {
 pub struct StoreName(String);
 
 impl StoreName {
-    pub fn parse(s: &str) -> Result<StoreName, ServiceError> {
+    pub fn parse(s: &str) -> Result<StoreName, FieldError> {
         let s = s.trim();
         let len = s.chars().count();
         if !(1..=100).contains(&len) {
-            return Err(ServiceError::invalid_field(
-                "name",
-                "must be 1 to 100 characters long",
-            ));
+            return Err(FieldError::new("name", "must be 1 to 100 characters long"));
         }
         if s.chars().any(char::is_control) {
-            return Err(ServiceError::invalid_field(
-                "name",
-                "may not contain control characters",
-            ));
+            return Err(FieldError::new("name", "may not contain control characters"));
         }
         Ok(StoreName(s.to_owned()))
     }
@@ -98,19 +92,16 @@ pub struct Email(String);
 
 impl Email {
     /// Parses an email, naming `field` in the error (`owner_email`, `email`).
-    pub fn parse(field: &str, s: &str) -> Result<Email, ServiceError> {
+    pub fn parse(field: &str, s: &str) -> Result<Email, FieldError> {
         let normalised = Self::normalise(s);
         if normalised.is_empty() {
-            return Err(ServiceError::invalid_field(field, "is required"));
+            return Err(FieldError::new(field, "is required"));
         }
         if normalised.len() > 254 {
-            return Err(ServiceError::invalid_field(
-                field,
-                "must be at most 254 characters long",
-            ));
+            return Err(FieldError::new(field, "must be at most 254 characters long"));
         }
         if !is_sane_email(&normalised) {
-            return Err(ServiceError::invalid_field(
+            return Err(FieldError::new(
                 field,
                 "must be an email address such as name@example.com",
             ));
@@ -160,13 +151,10 @@ fn is_sane_email(s: &str) -> bool {
 pub struct Password(String);
 
 impl Password {
-    pub fn parse(field: &str, s: &str) -> Result<Password, ServiceError> {
+    pub fn parse(field: &str, s: &str) -> Result<Password, FieldError> {
         let len = s.chars().count();
         if !(8..=128).contains(&len) {
-            return Err(ServiceError::invalid_field(
-                field,
-                "must be 8 to 128 characters long",
-            ));
+            return Err(FieldError::new(field, "must be 8 to 128 characters long"));
         }
         Ok(Password(s.to_owned()))
     }

@@ -1,0 +1,114 @@
+//! The identity contract at the edge: a token request as the domain's [`Grant`], and the
+//! domain's refusals as the `ServiceError`s callers receive. The domain knows no wire format.
+
+use crate::domain::passwords::PasswordError;
+use crate::domain::tokens::{Grant, GrantRefusal};
+use mercato_proto::identity::TokenRequest;
+use mercato_runtime::error::{ErrorCode, ServiceError};
+
+/// The grant a token request asks for, with the parameters its grant type needs (RFC 6749
+/// sections 4.3, 4.4 and 6): a missing one is an invalid request, an unknown grant type
+/// unsupported.
+pub fn grant(req: &TokenRequest) -> Result<Grant, ServiceError> {
+    match req.grant_type.as_str() {
+        "password" => Ok(Grant::Password {
+            store_slug: required("store", &req.store)?,
+            username: required("username", &req.username)?,
+            password: required("password", &req.password)?,
+        }),
+        "refresh_token" => Ok(Grant::RefreshToken {
+            refresh_token: required("refresh_token", &req.refresh_token)?,
+        }),
+        "client_credentials" => Ok(Grant::ClientCredentials {
+            client_id: required("client_id", &req.client_id)?,
+            client_secret: required("client_secret", &req.client_secret)?,
+        }),
+        "" => Err(ServiceError::invalid_request("missing parameter grant_type")),
+        _ => Err(ServiceError::new(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type must be password, refresh_token or client_credentials",
+        )),
+    }
+}
+
+fn required(name: &str, value: &str) -> Result<String, ServiceError> {
+    if value.is_empty() {
+        Err(ServiceError::invalid_request(format!("missing parameter {name}")))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// A bad login or refresh token is an invalid grant, a bad client an invalid client (RFC 6749
+/// section 5.2).
+impl From<GrantRefusal> for ServiceError {
+    fn from(refusal: GrantRefusal) -> Self {
+        let code = match refusal {
+            GrantRefusal::BadLogin | GrantRefusal::BadRefreshToken => ErrorCode::InvalidGrant,
+            GrantRefusal::BadClient => ErrorCode::InvalidClient,
+        };
+        ServiceError::new(code, refusal.to_string())
+    }
+}
+
+/// A password that could not be hashed or checked is an internal error; the cause is logged.
+impl From<PasswordError> for ServiceError {
+    fn from(e: PasswordError) -> Self {
+        ServiceError::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(grant_type: &str) -> TokenRequest {
+        TokenRequest {
+            grant_type: grant_type.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named_in_the_error() {
+        let mut req = request("password");
+        req.store = "shop".into();
+        req.username = "ann@example.com".into();
+        let e = grant(&req).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("password"), "{}", e.message);
+
+        let e = grant(&request("client_credentials")).unwrap_err();
+        assert!(e.message.contains("client_id"), "{}", e.message);
+        let e = grant(&request("")).unwrap_err();
+        assert!(e.message.contains("grant_type"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_unknown_grant_type_is_unsupported() {
+        let e = grant(&request("implicit")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
+    }
+
+    #[test]
+    fn refused_grants_keep_their_oauth_codes_and_messages() {
+        let e = ServiceError::from(GrantRefusal::BadLogin);
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidGrant, "invalid username or password")
+        );
+        let e = ServiceError::from(GrantRefusal::BadRefreshToken);
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                ErrorCode::InvalidGrant,
+                "refresh token is invalid, expired or revoked"
+            )
+        );
+        let e = ServiceError::from(GrantRefusal::BadClient);
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidClient, "invalid client credentials")
+        );
+    }
+}
