@@ -5,8 +5,8 @@
 //! fields (422, every bad field at once), then whether the caller may see the conversation: one
 //! they may not see is "not found", word for word as a missing one.
 
-use crate::domain::conversation as validate;
-use crate::domain::{Caller, Conversation, ConversationId, ConversationView, can_see};
+use crate::domain::{Caller, Conversation, ConversationId, ConversationView, MessagePage, can_see};
+use crate::requests;
 use crate::service::RealtimeService;
 use crate::store::Posted;
 use mercato_proto::realtime as pb;
@@ -55,7 +55,7 @@ impl RealtimeService {
     ) -> Result<pb::Conversation, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
         caller.may_open()?;
-        let (store, subject) = validate::open(&r)?;
+        let (store, subject) = requests::open(&r)?;
         let conversation = Conversation::open(store, &caller.user_id, subject, now_ms());
         self.store.open(&conversation).await?;
         tracing::info!(store_id = %store, conversation_id = %conversation.id, "conversation opened");
@@ -71,7 +71,7 @@ impl RealtimeService {
         r: pb::GetConversationRequest,
     ) -> Result<pb::Conversation, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
-        let (store, id) = validate::conversation_ref(&r.store_id, &r.conversation_id)?;
+        let (store, id) = requests::conversation_ref(&r.store_id, &r.conversation_id)?;
         Ok(self.visible(&store, &id, &caller).await?.to_proto())
     }
 
@@ -80,7 +80,7 @@ impl RealtimeService {
         r: pb::ListConversationsRequest,
     ) -> Result<pb::ListConversationsResponse, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
-        let (store, page) = validate::list_conversations(&r)?;
+        let (store, page) = requests::list_conversations(&r)?;
         let customer = (!caller.role.is_store_staff()).then_some(caller.user_id.as_str());
         let views = self
             .store
@@ -96,7 +96,7 @@ impl RealtimeService {
         r: pb::PostMessageRequest,
     ) -> Result<pb::PostMessageResponse, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
-        let (store, message) = validate::post(&r, &caller)?;
+        let (store, message) = requests::post(&r, &caller)?;
         self.visible(&store, &message.conversation_id, &caller).await?;
         self.admit_message(&store).await?;
         let (stored, duplicate) = match self.store.post(&store, &message, now_ms()).await? {
@@ -117,7 +117,7 @@ impl RealtimeService {
         r: pb::ListMessagesRequest,
     ) -> Result<pb::ListMessagesResponse, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
-        let (store, id, page) = validate::list_messages(&r)?;
+        let (store, id, page) = requests::list_messages(&r)?;
         let view = self.visible(&store, &id, &caller).await?;
         // One more than asked tells whether another page follows.
         let mut messages = self
@@ -125,7 +125,7 @@ impl RealtimeService {
             .messages(
                 &store,
                 &id,
-                validate::MessagePage {
+                MessagePage {
                     limit: page.limit + 1,
                     ..page
                 },
@@ -148,7 +148,7 @@ impl RealtimeService {
 
     pub async fn mark_read(&self, r: pb::MarkReadRequest) -> Result<pb::Conversation, ServiceError> {
         let caller = Caller::from_proto(r.caller.as_ref())?;
-        let (store, id, seq) = validate::mark_read(&r)?;
+        let (store, id, seq) = requests::mark_read(&r)?;
         self.visible(&store, &id, &caller).await?;
         let view = self.store.mark_read(&store, &id, &caller.user_id, seq).await?;
         // Only a marker that moved appended an event; waking the relay for nothing costs it one

@@ -6,8 +6,10 @@
 //!
 //! - [`service`]: [`RealtimeService`], its construction (migrations) and readiness; `grpc`
 //!   implements the `Realtime` contract on it by calling the use cases in [`conversations`].
-//! - [`domain`]: conversations and messages as values, who may see them
-//!   ([`domain::can_see`]), and request validation; no IO.
+//! - [`domain`]: conversations and messages as values, and who may see them
+//!   ([`domain::can_see`]); no IO, no wire format.
+//! - `requests`: the caller and fields of a request checked into the domain's values (every
+//!   bad field at once); `wire`: the domain's values and refusals as the contract's answers.
 //! - [`store`]: the [`store::ConversationStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
 //! - [`presence`]: the [`Presence`] trait, in process ([`MemoryPresence`]) or in Redis
@@ -36,8 +38,10 @@ pub mod events;
 mod grpc;
 pub mod live;
 pub mod presence;
+mod requests;
 pub mod service;
 pub mod store;
+mod wire;
 
 pub use presence::{MemoryPresence, Presence, PresenceEntry, PresenceStatus, RedisPresence, Tab};
 pub use service::RealtimeService;
