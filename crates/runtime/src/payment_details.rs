@@ -55,6 +55,14 @@ pub fn country_code(v: &mut Validator, field: &str, s: &str) -> String {
     s.to_ascii_uppercase()
 }
 
+/// `body` (ASCII digits) with the Luhn check digit appended: a number [`luhn_valid`] accepts.
+pub fn with_check_digit(body: &str) -> String {
+    (b'0'..=b'9')
+        .map(|digit| format!("{body}{}", char::from(digit)))
+        .find(|number| luhn_valid(number.as_bytes()))
+        .expect("one of ten check digits completes any run of digits")
+}
+
 /// The Luhn (mod 10) check over ASCII digits.
 pub fn luhn_valid(digits: &[u8]) -> bool {
     let mut sum = 0u32;
@@ -86,6 +94,8 @@ mod tests {
         assert!(luhn_valid(b"4000000000000077"));
         assert!(luhn_valid(b"4000000000000119"));
         assert!(!luhn_valid(b"4242424242424241"));
+        assert_eq!(with_check_digit("424242424242424"), "4242424242424242");
+        assert_eq!(with_check_digit("400000000000000"), "4000000000000002");
         assert!(!luhn_valid(b""));
     }
 

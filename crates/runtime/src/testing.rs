@@ -164,6 +164,17 @@ pub async fn postgres_temp(server_url: &str) -> Db {
         .expect("postgres test database")
 }
 
+/// Every event in `db`'s outbox, in the order it was written.
+pub async fn outbox_events(db: &Db) -> Vec<mercato_proto::events::EventEnvelope> {
+    let rows: Vec<(Vec<u8>,)> = db
+        .query_all("SELECT payload FROM outbox ORDER BY id", &[])
+        .await
+        .expect("the outbox reads");
+    let decode =
+        |(payload,): (Vec<u8>,)| prost::Message::decode(payload.as_slice()).expect("an event envelope");
+    rows.into_iter().map(decode).collect()
+}
+
 /// Installs a quiet log subscriber once, so failing tests show warnings (coloured only on a
 /// terminal, not in a CI log).
 pub fn init_logs() {

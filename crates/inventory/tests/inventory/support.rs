@@ -9,7 +9,6 @@ use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::testing::Backend;
-use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -53,14 +52,7 @@ impl Inventory {
 
     /// Every event in the outbox, oldest first.
     pub async fn outbox(&self) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = self
-            .db
-            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
-            .await
-            .unwrap();
-        rows.into_iter()
-            .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
-            .collect()
+        mercato_runtime::testing::outbox_events(&self.db).await
     }
 
     /// The outbox events with `subject`.

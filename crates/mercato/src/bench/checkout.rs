@@ -6,31 +6,12 @@ use super::LoadArgs;
 use super::dbstats::{self, DbCounters};
 use super::load::{client, fail_on_errors, percentile};
 use super::scenarios;
+use mercato_payments::provider::test::approving_card as card;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// A Luhn-valid test card number, different for every `n`.
-pub(super) fn card(n: usize) -> String {
-    let body = format!("424242{:09}", n % 1_000_000_000);
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap_or(0);
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
 
 /// One shopper journey: cart, line, checkout. Returns the checkout's latency and status.
 async fn journey(
@@ -61,7 +42,7 @@ async fn journey(
         .post(format!("{url}/v1/stores/{store}/checkout"))
         .header("x-cart-token", token)
         .header("idempotency-key", format!("bench-{n}"))
-        .json(&json!({"cart_id": id, "payment": {"card_number": card(n)}}))
+        .json(&json!({"cart_id": id, "payment": {"card_number": card(n as u64)}}))
         .send()
         .await?;
     let status = response.status().as_u16();

@@ -3,6 +3,7 @@
 //! half there — stock, orders and reservations agree once the resumed sagas have finished.
 
 use crate::harness::alone_turn;
+use mercato_payments::provider::test::approving_card as card;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -108,7 +109,9 @@ async fn shop(
             .post(format!("{url}/v1/stores/{store}/checkout"))
             .header("x-cart-token", token)
             .header("idempotency-key", format!("kill9-{shopper}-{round}"))
-            .json(&json!({"cart_id": id, "payment": {"card_number": card(shopper * 100_000 + round)}}))
+            .json(
+                &json!({"cart_id": id, "payment": {"card_number": card((shopper * 100_000 + round) as u64)}}),
+            )
             .send()
             .await;
         let Ok(r) = checkout else { return };
@@ -120,25 +123,6 @@ async fn shop(
             acked.lock().unwrap().orders.insert(order_id, id.to_owned());
         }
     }
-}
-
-/// A Luhn-valid test card number per checkout (fraud rules block one card reused at speed).
-fn card(n: usize) -> String {
-    let body = format!("424242{n:09}");
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = c.to_digit(10).unwrap();
-            if i % 2 == 0 {
-                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
 }
 
 async fn all_orders(http: &reqwest::Client, url: &str, store: &str, owner: &str) -> Vec<Value> {

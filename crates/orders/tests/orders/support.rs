@@ -164,23 +164,8 @@ pub fn anonymous(token: &str) -> Caller {
     }
 }
 
-/// A distinct Luhn-valid card number for each `n` (fraud velocity counts per card).
-pub fn card(n: u64) -> String {
-    let body = format!("411111{n:09}");
-    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    let mut sum = 0;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let mut d = *d;
-        if i % 2 == 0 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
+/// A distinct approved card number for each `n` (fraud velocity counts per card).
+pub use mercato_payments::provider::test::approving_card as card;
 
 pub fn code<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> ErrorCode {
     r.expect_err("expected an error").code

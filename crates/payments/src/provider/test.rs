@@ -35,6 +35,13 @@ pub const CARD_SLOW: &str = "4000000000000077";
 /// The provider cannot be reached; nothing is recorded.
 pub const CARD_NETWORK_ERROR: &str = "4000000000000119";
 
+/// An approved card number, different for each `n` below 10⁹: tests and benchmarks use one per
+/// checkout, since fraud rules count attempts per card.
+pub fn approving_card(n: u64) -> String {
+    let body = format!("424242{:09}", n % 1_000_000_000);
+    mercato_runtime::payment_details::with_check_digit(&body)
+}
+
 /// One kind of ledger entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

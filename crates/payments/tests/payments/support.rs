@@ -10,7 +10,6 @@ use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 pub use mercato_runtime::testing::Backend;
-use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -70,24 +69,8 @@ pub fn auth(store: &StoreId, key: &str, card: &str, amount: i64) -> AuthorizeReq
     }
 }
 
-/// A distinct Luhn-valid card number for each `n`.
-pub fn card(n: u64) -> String {
-    let body = format!("411111{n:09}");
-    let digits: Vec<u32> = body.chars().map(|c| c.to_digit(10).unwrap()).collect();
-    // The check digit makes the sum over the doubled-from-the-right digits a multiple of 10.
-    let mut sum = 0;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let mut d = *d;
-        if i % 2 == 0 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
+/// A distinct approved card number for each `n` (fraud velocity counts per card).
+pub use mercato_payments::provider::test::approving_card as card;
 
 impl Env {
     pub async fn authorize(&self, r: AuthorizeRequest) -> Result<PaymentIntent, ServiceError> {
@@ -194,14 +177,7 @@ impl Env {
 
     /// The outbox events in order.
     pub async fn events(&self) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = self
-            .db
-            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
-            .await
-            .unwrap();
-        rows.into_iter()
-            .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
-            .collect()
+        mercato_runtime::testing::outbox_events(&self.db).await
     }
 
     pub async fn subjects(&self) -> Vec<String> {

@@ -61,13 +61,9 @@ impl Realtime {
 
     /// The outbox events with `subject`, oldest first.
     pub async fn events(&self, subject: &str) -> Vec<EventEnvelope> {
-        let rows: Vec<(Vec<u8>,)> = self
-            .db
-            .query_all("SELECT payload FROM outbox ORDER BY id", &[])
+        mercato_runtime::testing::outbox_events(&self.db)
             .await
-            .unwrap();
-        rows.into_iter()
-            .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
+            .into_iter()
             .filter(|e| e.subject == subject)
             .collect()
     }

@@ -4,7 +4,7 @@
 //! checkout 1. A shopper keeps one cart; adding to a cart that does not exist yet creates it
 //! first (recorded as its own request kind), and a checkout of an empty cart adds a line first.
 
-use super::super::checkout::card;
+use mercato_payments::provider::test::approving_card as card;
 use rand::Rng;
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -143,7 +143,7 @@ impl Shopper {
                 .post(url)
                 .header("x-cart-token", token)
                 .header("idempotency-key", format!("shop-{n}"))
-                .json(&json!({"cart_id": id, "payment": {"card_number": card(n)}}));
+                .json(&json!({"cart_id": id, "payment": {"card_number": card(n as u64)}}));
             out.push(timed(Kind::Checkout, started, request).await.0);
             self.lines = 0;
         }
