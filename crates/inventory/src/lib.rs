@@ -8,7 +8,8 @@
 //!   `stock` (set, adjust, get) and `reservations` (reserve, commit, release, restock, expiry).
 //! - [`domain`]: validated value types, stock levels and reservations, and the pure rules:
 //!   allocation across locations (most available first), reservation transitions, the
-//!   low-stock crossing; no IO.
+//!   low-stock crossing; no IO. `wire` makes its levels and reservations the contract's
+//!   messages.
 //! - [`store`]: the [`store::InventoryStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
 //! - [`events`]: subjects and envelopes of the events the inventory publishes.
@@ -34,6 +35,7 @@ mod reservations;
 pub mod service;
 mod stock;
 pub mod store;
+mod wire;
 
 pub use service::InventoryService;
 

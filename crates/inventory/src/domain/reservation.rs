@@ -13,12 +13,9 @@
 //! Repeating the transition that produced the current state is a no-op (idempotent); any
 //! other move out of a final state is refused.
 
-use super::values::Sku;
-use mercato_proto::inventory as pb;
+use super::values::{ReservationId, Sku};
 use mercato_runtime::ids::StoreId;
 use std::collections::BTreeMap;
-
-use super::values::ReservationId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -30,17 +27,6 @@ pub enum Status {
 }
 
 impl Status {
-    /// The status as the contract carries it.
-    pub fn to_proto(self) -> pb::ReservationStatus {
-        match self {
-            Status::Held => pb::ReservationStatus::Held,
-            Status::Committed => pb::ReservationStatus::Committed,
-            Status::Released => pb::ReservationStatus::Released,
-            Status::Expired => pb::ReservationStatus::Expired,
-            Status::Restocked => pb::ReservationStatus::Restocked,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Held => "held",
@@ -158,24 +144,6 @@ impl ReservationRecord {
     pub fn matches(&self, lines: &[(Sku, i64)]) -> bool {
         let asked: BTreeMap<&str, i64> = lines.iter().map(|(s, q)| (s.as_str(), *q)).collect();
         self.quantities() == asked
-    }
-
-    pub fn to_proto(&self) -> pb::Reservation {
-        pb::Reservation {
-            id: self.id.to_string(),
-            store_id: self.store_id.to_string(),
-            status: self.status.to_proto().into(),
-            lines: self
-                .lines
-                .iter()
-                .map(|l| pb::ReservationLine {
-                    sku: l.sku.clone(),
-                    location: l.location.clone(),
-                    quantity: l.quantity,
-                })
-                .collect(),
-            expires_at_ms: self.expires_at_ms,
-        }
     }
 }
 

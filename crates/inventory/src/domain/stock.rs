@@ -1,8 +1,6 @@
 //! Stock levels and the rules every change to them obeys: on hand never below what is reserved,
 //! nothing negative, nothing above [`MAX_ON_HAND`]; and when a change makes a level "low".
 
-use mercato_proto::inventory as pb;
-
 /// The largest on-hand quantity a location may hold.
 pub const MAX_ON_HAND: i64 = 1_000_000_000;
 
@@ -43,18 +41,6 @@ impl StockLevel {
     /// Whether the level respects every invariant.
     pub fn is_valid(&self) -> bool {
         self.reserved >= 0 && self.on_hand >= self.reserved && self.on_hand <= MAX_ON_HAND
-    }
-
-    pub fn to_proto(&self) -> pb::StockLevel {
-        pb::StockLevel {
-            sku: self.sku.clone(),
-            location: self.location.clone(),
-            on_hand: self.on_hand,
-            reserved: self.reserved,
-            available: self.available(),
-            low_stock_threshold: self.low_stock_threshold,
-            version: self.version,
-        }
     }
 }
 

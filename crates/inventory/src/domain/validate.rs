@@ -38,44 +38,47 @@ fn missing() -> ServiceError {
 }
 
 pub fn set_stock(req: &pb::SetStockRequest) -> Result<StockWrite, ServiceError> {
-    let mut v = Validator::new();
-    let store = v.check(StoreId::parse("store_id", &req.store_id));
-    let sku = v.check(Sku::parse("sku", &req.sku));
-    let location = v.check(Location::parse("location", &req.location));
-    if !(0..=MAX_ON_HAND).contains(&req.on_hand) {
-        v.add("on_hand", "must be 0-1000000000");
-    }
-    if let Some(t) = req.low_stock_threshold
-        && !(0..=MAX_ON_HAND).contains(&t)
-    {
-        v.add("low_stock_threshold", "must be 0-1000000000");
-    }
-    v.finish()?;
-    let (Some(store), Some(sku), Some(location)) = (store, sku, location) else {
-        return Err(missing());
-    };
-    Ok(StockWrite {
-        store,
-        sku,
-        location,
-        change: StockChange::Set {
+    stock_write(&req.store_id, &req.sku, &req.location, |v| {
+        if !(0..=MAX_ON_HAND).contains(&req.on_hand) {
+            v.add("on_hand", "must be 0-1000000000");
+        }
+        if let Some(t) = req.low_stock_threshold
+            && !(0..=MAX_ON_HAND).contains(&t)
+        {
+            v.add("low_stock_threshold", "must be 0-1000000000");
+        }
+        StockChange::Set {
             on_hand: req.on_hand,
             threshold: req.low_stock_threshold,
-        },
+        }
     })
 }
 
 pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockWrite, ServiceError> {
+    stock_write(&req.store_id, &req.sku, &req.location, |v| {
+        if req.delta == 0 || req.delta.abs() > MAX_ON_HAND {
+            v.add("delta", "must be non-zero and at most 1000000000 either way");
+        }
+        if req.reason.chars().count() > MAX_REASON {
+            v.add("reason", "must be at most 200 characters");
+        }
+        StockChange::Adjust { delta: req.delta }
+    })
+}
+
+/// A write to the stock of one SKU at one location: the store, SKU and location it names are
+/// checked, then `change` checks its own fields and says what the write does.
+fn stock_write(
+    store_id: &str,
+    sku: &str,
+    location: &str,
+    change: impl FnOnce(&mut Validator) -> StockChange,
+) -> Result<StockWrite, ServiceError> {
     let mut v = Validator::new();
-    let store = v.check(StoreId::parse("store_id", &req.store_id));
-    let sku = v.check(Sku::parse("sku", &req.sku));
-    let location = v.check(Location::parse("location", &req.location));
-    if req.delta == 0 || req.delta.abs() > MAX_ON_HAND {
-        v.add("delta", "must be non-zero and at most 1000000000 either way");
-    }
-    if req.reason.chars().count() > MAX_REASON {
-        v.add("reason", "must be at most 200 characters");
-    }
+    let store = v.check(StoreId::parse("store_id", store_id));
+    let sku = v.check(Sku::parse("sku", sku));
+    let location = v.check(Location::parse("location", location));
+    let change = change(&mut v);
     v.finish()?;
     let (Some(store), Some(sku), Some(location)) = (store, sku, location) else {
         return Err(missing());
@@ -84,7 +87,7 @@ pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockWrite, ServiceE
         store,
         sku,
         location,
-        change: StockChange::Adjust { delta: req.delta },
+        change,
     })
 }
 

@@ -1,6 +1,7 @@
-//! Value types built once at the boundary (`parse`), then trusted everywhere else.
+//! Value types built once at the boundary (`parse`), then trusted everywhere else. A refused
+//! value is a [`FieldError`] naming the field and the reason; the edge makes it an answer.
 
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::FieldError;
 
 mercato_runtime::define_id!(
     /// A reservation of one store, chosen by the caller (the order) so that retries are safe.
@@ -16,7 +17,7 @@ pub struct Location(String);
 impl Location {
     pub const DEFAULT: &'static str = "default";
 
-    pub fn parse(field: &str, s: &str) -> Result<Location, ServiceError> {
+    pub fn parse(field: &str, s: &str) -> Result<Location, FieldError> {
         if s.is_empty() {
             return Ok(Location(Self::DEFAULT.to_owned()));
         }
@@ -24,7 +25,7 @@ impl Location {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if s.len() > 40 || !ok_chars {
-            return Err(ServiceError::invalid_field(
+            return Err(FieldError::new(
                 field,
                 "must be 1-40 characters of a-z, 0-9 and -",
             ));
@@ -56,5 +57,9 @@ mod tests {
         assert_eq!(Location::parse("location", "wh-2").unwrap().as_str(), "wh-2");
         assert!(Location::parse("location", "WH").is_err());
         assert!(Location::parse("location", &"a".repeat(41)).is_err());
+        assert_eq!(
+            Location::parse("location", "WH").unwrap_err(),
+            FieldError::new("location", "must be 1-40 characters of a-z, 0-9 and -")
+        );
     }
 }
