@@ -47,61 +47,106 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
     let mut v = Validator::new();
     let order_id = required(&mut v, "order_id", &r.order_id);
     let idempotency_key = key(&mut v, &r.idempotency_key);
-    let amount_minor = amount(&mut v, r.amount_minor, 1);
-    let currency = v.check(Currency::parse(&r.currency));
-    let card = v.check(CardNumber::parse("card_number", &r.card_number));
-    let customer_id = text(&mut v, "customer_id", &r.customer_id);
-    let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
-    let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
-    let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
-    let client_ip = client_ip(&mut v, &r.ip);
+    let facts = facts(&mut v, &scored(r), AUTHORIZATION);
     v.finish()?;
-    match (currency, card) {
-        (Some(currency), Some(card)) => Ok(AuthorizeInput {
-            order_id,
-            idempotency_key,
-            amount_minor,
-            currency,
-            card,
-            customer_id,
-            email,
-            billing_country,
-            shipping_country,
-            client_ip,
-        }),
-        _ => Err(ServiceError::validation("invalid request")),
-    }
+    let Some(ScoreInput {
+        amount_minor,
+        currency,
+        card: Some(card),
+        customer_id,
+        email,
+        billing_country,
+        shipping_country,
+        client_ip,
+    }) = facts
+    else {
+        return Err(incomplete());
+    };
+    Ok(AuthorizeInput {
+        order_id,
+        idempotency_key,
+        amount_minor,
+        currency,
+        card,
+        customer_id,
+        email,
+        billing_country,
+        shipping_country,
+        client_ip,
+    })
 }
 
 pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
     let mut v = Validator::new();
-    let amount_minor = amount(&mut v, r.amount_minor, 0);
+    let facts = facts(&mut v, r, SCORE);
+    v.finish()?;
+    facts.ok_or_else(incomplete)
+}
+
+/// What a request must hold beyond what every scored request does.
+#[derive(Clone, Copy)]
+struct Needs {
+    min_amount: i64,
+    card: bool,
+}
+
+/// An authorization moves money, so it needs an amount and a card.
+const AUTHORIZATION: Needs = Needs {
+    min_amount: 1,
+    card: true,
+};
+/// A score may be asked for before there is an amount or a card.
+const SCORE: Needs = Needs {
+    min_amount: 0,
+    card: false,
+};
+
+/// The facts an authorization and a score share, checked in the order their errors are
+/// listed; `None` when one failed (the validator says which).
+fn facts(v: &mut Validator, r: &pb::FraudRequest, needs: Needs) -> Option<ScoreInput> {
+    let amount_minor = amount(v, r.amount_minor, needs.min_amount);
     let currency = v.check(Currency::parse(&r.currency));
-    let card = if r.card_number.trim().is_empty() {
+    let card = if !needs.card && r.card_number.trim().is_empty() {
         Some(None)
     } else {
         v.check(CardNumber::parse("card_number", &r.card_number))
             .map(Some)
     };
-    let customer_id = text(&mut v, "customer_id", &r.customer_id);
-    let email = text(&mut v, "email", &r.email).to_ascii_lowercase();
-    let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
-    let shipping_country = country_code(&mut v, "shipping_country", &r.shipping_country);
-    let client_ip = client_ip(&mut v, &r.ip);
-    v.finish()?;
-    match (currency, card) {
-        (Some(currency), Some(card)) => Ok(ScoreInput {
-            amount_minor,
-            currency,
-            card,
-            customer_id,
-            email,
-            billing_country,
-            shipping_country,
-            client_ip,
-        }),
-        _ => Err(ServiceError::validation("invalid request")),
+    let customer_id = text(v, "customer_id", &r.customer_id);
+    let email = text(v, "email", &r.email).to_ascii_lowercase();
+    let billing_country = country_code(v, "billing_country", &r.billing_country);
+    let shipping_country = country_code(v, "shipping_country", &r.shipping_country);
+    let client_ip = client_ip(v, &r.ip);
+    Some(ScoreInput {
+        amount_minor,
+        currency: currency?,
+        card: card?,
+        customer_id,
+        email,
+        billing_country,
+        shipping_country,
+        client_ip,
+    })
+}
+
+/// The facts of an authorization, as the fraud request that scores them.
+fn scored(r: &pb::AuthorizeRequest) -> pb::FraudRequest {
+    pb::FraudRequest {
+        store_id: r.store_id.clone(),
+        customer_id: r.customer_id.clone(),
+        email: r.email.clone(),
+        card_number: r.card_number.clone(),
+        amount_minor: r.amount_minor,
+        currency: r.currency.clone(),
+        billing_country: r.billing_country.clone(),
+        shipping_country: r.shipping_country.clone(),
+        ip: r.ip.clone(),
     }
+}
+
+/// Reached only if a validator passed while a check returned nothing, which is a bug.
+fn incomplete() -> ServiceError {
+    ServiceError::validation("invalid request")
 }
 
 /// The `ip` field: empty, or an IP address (anything else is refused); kept only when it is
@@ -186,6 +231,27 @@ mod tests {
                 "billing_country"
             ]
         );
+    }
+
+    #[test]
+    fn a_score_needs_no_card_and_no_amount_but_checks_what_it_gets() {
+        let input = score(&pb::FraudRequest {
+            currency: "EUR".into(),
+            card_number: "  ".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(input.card.is_none());
+        assert_eq!(input.amount_minor, 0);
+        let e = score(&pb::FraudRequest {
+            currency: "EUR".into(),
+            card_number: "4242424242424241".into(),
+            ip: "not an ip".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["card_number", "ip"]);
     }
 
     #[test]
