@@ -6,6 +6,9 @@
 //! tests pass without running and the test binary says so once on standard error — unless
 //! `MERCATO_TEST_REQUIRE_POSTGRES=1` (CI sets it), which makes them fail instead. Each test gets
 //! new, empty databases, so tests never see each other's rows.
+//!
+//! The bus, cache and rate-limiter suites use the same macro with [`Facility`] variants: in
+//! process, or on the NATS or Redis test server when its URL is set.
 
 use crate::db::Db;
 use crate::env;
@@ -69,15 +72,55 @@ impl Backend {
     }
 }
 
-/// What a [`backend_tests!`] variant is: a backend, or a suite's own richer value (the orders
-/// suite's topology) that names the backend it runs on.
+/// What a [`backend_tests!`] variant is: a backend, a [`Facility`], or a suite's own richer
+/// value (the orders suite's topology) that knows whether it can run here.
 pub trait Variant {
-    fn backend(&self) -> Backend;
+    /// Whether this variant's tests run in this environment; one that cannot passes without
+    /// running.
+    fn runs_here(&self) -> bool;
 }
 
 impl Variant for Backend {
-    fn backend(&self) -> Backend {
-        *self
+    fn runs_here(&self) -> bool {
+        Backend::runs_here(*self)
+    }
+}
+
+/// Where a shared facility under test (the bus, a cache, a rate limiter) lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facility {
+    /// In this process, as embedded.
+    InProcess,
+    /// On the test server whose URL this environment variable holds ([`env::TEST_NATS_URL`],
+    /// [`env::TEST_REDIS_URL`]), as distributed.
+    Server(&'static str),
+}
+
+impl Facility {
+    /// The test server's URL; `None` in process or when the variable is unset.
+    pub fn url(self) -> Option<String> {
+        match self {
+            Facility::InProcess => None,
+            Facility::Server(variable) => env::test_url(variable),
+        }
+    }
+}
+
+impl Variant for Facility {
+    /// In process always; on a server when its URL is set, else skipped (said once per binary).
+    fn runs_here(&self) -> bool {
+        if *self == Facility::InProcess || self.url().is_some() {
+            return true;
+        }
+        static SAID: Once = Once::new();
+        SAID.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: this binary's tests on a test server whose URL is unset ({self:?}) pass \
+                 without running"
+            );
+        });
+        false
     }
 }
 
@@ -106,7 +149,7 @@ impl Variant for Backend {
 /// A case without attributes is a `#[tokio::test]`; one with attributes gets exactly those on
 /// each of its tests. The variants are `sqlite: Backend::Sqlite, postgres: Backend::Postgres`
 /// unless a `variants: { name: value, … },` line follows `setup`; a value is any [`Variant`].
-/// A variant whose backend does not run here passes without running ([`Backend::runs_here`]).
+/// A variant that cannot run here passes without running ([`Variant::runs_here`]).
 #[macro_export]
 macro_rules! backend_tests {
     (
@@ -147,7 +190,7 @@ macro_rules! backend_tests {
         $(#[$meta])+
         async fn $variant() {
             let variant = $value;
-            if $crate::testing::Variant::backend(&variant).runs_here() {
+            if $crate::testing::Variant::runs_here(&variant) {
                 super::$name(($setup)(variant).await).await;
             }
         }

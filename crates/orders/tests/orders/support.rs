@@ -20,7 +20,6 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::outbox::envelope;
 pub use mercato_runtime::testing::Backend;
-use mercato_runtime::testing::Variant as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -52,11 +51,18 @@ pub enum Topology {
     Grpc(Backend),
 }
 
-impl mercato_runtime::testing::Variant for Topology {
-    fn backend(&self) -> Backend {
+impl Topology {
+    /// The backend all three services store on.
+    pub fn backend(self) -> Backend {
         match self {
-            Topology::Local(backend) | Topology::Grpc(backend) => *backend,
+            Topology::Local(backend) | Topology::Grpc(backend) => backend,
         }
+    }
+}
+
+impl mercato_runtime::testing::Variant for Topology {
+    fn runs_here(&self) -> bool {
+        self.backend().runs_here()
     }
 }
 
