@@ -222,10 +222,18 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemRefusals<T> {
     }
 }
 
+/// Longer than any refusal hyper writes (a status line, `connection`, `content-length`, `date`).
+const MAX_REFUSAL_BYTES: usize = 256;
+
 /// The problem document (a whole HTTP/1 response) to send instead of `head`, when `head` is a
 /// bodiless refusal as hyper makes them: a 400, 414 or 431 status line and only the header
 /// fields `content-length: 0`, `date` and `connection`.
 fn problem_for_refusal(head: &[u8]) -> Option<Vec<u8>> {
+    // hyper's refusal is about a hundred bytes; other writes (WebSocket or HTTP/2 frames on
+    // connections with no exchange open) are told apart without reading them through.
+    if head.len() > MAX_REFUSAL_BYTES || !head.starts_with(b"HTTP/1.") {
+        return None;
+    }
     let head = std::str::from_utf8(head).ok()?.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next()?;
