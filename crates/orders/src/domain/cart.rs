@@ -2,7 +2,6 @@
 
 use super::{Caller, CartId, sha256_hex};
 use mercato_runtime::ids::StoreId;
-use serde::{Deserialize, Serialize};
 
 /// Why a cart refused a change. The service answers each as its contract says (a closed cart is
 /// a conflict, the others name the field at fault).
@@ -37,7 +36,7 @@ pub struct SkuInfo {
 }
 
 /// One line; its price is the one the SKU had when the line was added.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CartLine {
     pub sku: String,
     pub product_id: String,

@@ -2,36 +2,33 @@
 //! state (and its saga's) from them.
 
 use super::saga::{self, Command, Saga, Terminal};
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderLine {
     pub sku: String,
     pub product_id: String,
     pub title: String,
     pub quantity: i64,
     pub unit_price_minor: i64,
-    #[serde(default)]
     pub refunded_quantity: i64,
 }
 
 /// Units of a SKU held (or committed) at one location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldLine {
     pub sku: String,
     pub location: String,
     pub quantity: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefundLine {
     pub sku: String,
     pub quantity: i64,
 }
 
 /// What happened to an order; the `kind` is stored beside the JSON of the whole value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventData {
     Placed {
         customer_id: String,
@@ -133,8 +130,7 @@ pub struct OrderEvent {
     pub data: EventData,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OrderStatus {
     #[default]
     Pending,
@@ -159,8 +155,7 @@ impl OrderStatus {
 }
 
 /// Why a checkout failed. Stored in the history by its snake_case name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureCode {
     OutOfStock,
     /// The card issuer declined.
@@ -175,7 +170,7 @@ pub enum FailureCode {
 }
 
 /// An order as its history says it is.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Order {
     pub id: String,
     pub store_id: String,
@@ -384,14 +379,5 @@ mod tests {
         let pending = Order::fold("o", "s", &events[..3]).unwrap().unwrap();
         assert_eq!(pending.status, OrderStatus::Pending);
         assert_eq!(pending.due(), vec![Command::CommitStock]);
-    }
-
-    #[test]
-    fn an_event_json_carries_its_kind() {
-        let failed = EventData::Failed {
-            code: FailureCode::OutOfStock,
-        };
-        let json = serde_json::to_string(&failed).unwrap();
-        assert_eq!(json, r#"{"kind":"failed","code":"out_of_stock"}"#);
     }
 }

@@ -17,11 +17,9 @@
 //! | refund requested             | refund payment, restock   | refunded                  |
 
 use super::order::{EventData, FailureCode, RefundLine};
-use serde::{Deserialize, Serialize};
 
 /// Where a saga is. `Done` states are terminal until a cancel or refund request.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Saga {
     #[default]
     New,
@@ -60,8 +58,7 @@ impl Saga {
 }
 
 /// How a saga (or a cancel or refund) ends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "terminal", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Terminal {
     Confirmed,
     Failed {
@@ -100,8 +97,7 @@ impl Terminal {
 
 /// What the orchestrator must do next. Every command is idempotent (keys derive from the
 /// order id), so it may be repeated after a crash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Reserve,
     Authorize,

@@ -3,9 +3,10 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("orders", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_orders",
-    sql: "CREATE TABLE catalog_products (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_orders",
+        sql: "CREATE TABLE catalog_products (
                 store_id TEXT NOT NULL,
                 product_id TEXT NOT NULL,
                 version BIGINT NOT NULL,
@@ -70,4 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
                 created_at BIGINT NOT NULL,
                 PRIMARY KEY (store_id, scope, idem_key)
               );",
-}];
+    },
+    Migration {
+        name: "0002_orders_state_from_history",
+        // An order's state is the fold of its history, listings included; a second copy of it
+        // as JSON of the domain types was a storage format the domain had to keep stable.
+        sql: "ALTER TABLE orders DROP COLUMN state_json;",
+    },
+];

@@ -13,8 +13,9 @@ pub(super) const CART_COLUMNS: &str =
 
 pub(super) fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
     let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version) = row;
-    let lines: Vec<CartLine> =
+    let stored: Vec<StoredLine> =
         serde_json::from_str(&lines_json).map_err(|e| StoreError::Corrupt(format!("cart lines: {e}")))?;
+    let lines = stored.into_iter().map(CartLine::from).collect();
     Ok(Cart {
         id: id
             .parse()
@@ -39,7 +40,43 @@ pub(super) fn stored_json(what: &str, value: &impl serde::Serialize) -> Result<S
 }
 
 pub(super) fn lines_json(cart: &Cart) -> Result<String, StoreError> {
-    stored_json("cart lines", &cart.lines)
+    let lines: Vec<StoredLine> = cart.lines.iter().map(StoredLine::from).collect();
+    stored_json("cart lines", &lines)
+}
+
+/// A cart line as stored in `carts.lines_json`: the domain's `CartLine` can change without
+/// changing what is on disk. Field names are the ones stored since the first release.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredLine {
+    sku: String,
+    product_id: String,
+    title: String,
+    quantity: i64,
+    unit_price_minor: i64,
+}
+
+impl From<&CartLine> for StoredLine {
+    fn from(l: &CartLine) -> Self {
+        StoredLine {
+            sku: l.sku.clone(),
+            product_id: l.product_id.clone(),
+            title: l.title.clone(),
+            quantity: l.quantity,
+            unit_price_minor: l.unit_price_minor,
+        }
+    }
+}
+
+impl From<StoredLine> for CartLine {
+    fn from(l: StoredLine) -> Self {
+        CartLine {
+            sku: l.sku,
+            product_id: l.product_id,
+            title: l.title,
+            quantity: l.quantity,
+            unit_price_minor: l.unit_price_minor,
+        }
+    }
 }
 
 /// The statement that inserts a new cart.
@@ -195,8 +232,34 @@ pub(super) fn upsert_skus(
     Ok(())
 }
 
-pub(super) fn state_json(order: &Order) -> Result<String, StoreError> {
-    stored_json("order state", order)
+/// One stored event of an order's history, as listed: (order id, sequence, at_ms, data_json).
+pub(super) type EventRow = (String, i64, i64, String);
+
+/// One stored event, read back through its versioned record.
+pub(super) fn event(sequence: i64, at_ms: i64, data_json: &str) -> Result<OrderEvent, StoreError> {
+    let data = super::history::from_json(sequence, data_json)?;
+    Ok(OrderEvent {
+        sequence,
+        at_ms,
+        data,
+    })
+}
+
+/// The orders whose histories `rows` hold, grouped by order id (consecutive rows) and each in
+/// sequence order, folded in the order they come.
+pub(super) fn folded(store: &StoreId, rows: Vec<EventRow>) -> Result<Vec<Order>, StoreError> {
+    let mut orders = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while let Some((id, sequence, at_ms, data)) = rows.next() {
+        let mut history = vec![event(sequence, at_ms, &data)?];
+        while let Some((_, sequence, at_ms, data)) = rows.next_if(|(next, ..)| *next == id) {
+            history.push(event(sequence, at_ms, &data)?);
+        }
+        let order = Order::fold(&id, &store.to_string(), &history)
+            .map_err(|e| StoreError::Corrupt(format!("order {id}: {e}")))?;
+        orders.extend(order);
+    }
+    Ok(orders)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
 use super::rows::{
-    CART_COLUMNS, CartRow, append_events, append_events_in, cart, cart_updated, events_appended, insert_cart,
-    state_json, update_cart, upsert_skus,
+    CART_COLUMNS, CartRow, EventRow, append_events, append_events_in, cart, cart_updated, event,
+    events_appended, folded, insert_cart, update_cart, upsert_skus,
 };
 use super::{IdempotencyRecord, OrdersStore, Placement, Refusal, Settle, StoreError};
 use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
@@ -231,16 +231,15 @@ impl OrdersStore for SqlOrdersStore {
                 }
                 cart_updated(tx.run(&update_cart(&cart, cart.version - 1)?))?;
                 tx.execute(
-                    "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state, state_json,
+                    "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state,
                                          payment_json, locked_until, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $9)",
+                     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $8)",
                     &[
                         &store,
                         &order.id,
                         &order.customer_id,
                         &order.cart_id,
                         &order.status.as_str(),
-                        &state_json(&order)?,
                         &payment_json,
                         &locked_until_ms,
                         &order.created_at_ms,
@@ -268,14 +267,7 @@ impl OrdersStore for SqlOrdersStore {
             )
             .await?;
         rows.into_iter()
-            .map(|(sequence, at_ms, data)| {
-                let data = super::history::from_json(sequence, &data)?;
-                Ok(OrderEvent {
-                    sequence,
-                    at_ms,
-                    data,
-                })
-            })
+            .map(|(sequence, at_ms, data)| event(sequence, at_ms, &data))
             .collect()
     }
 
@@ -303,15 +295,14 @@ impl OrdersStore for SqlOrdersStore {
                 append_events_in(tx, &store, &order.id, &events)?;
                 let done = order.settled();
                 tx.execute(
-                    "UPDATE orders SET status = $3, saga_state = $4, state_json = $5, updated_at = $6,
-                            locked_until = $7, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END
+                    "UPDATE orders SET status = $3, saga_state = $4, updated_at = $5,
+                            locked_until = $6, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END
                      WHERE store_id = $1 AND id = $2",
                     &[
                         &store,
                         &order.id,
                         &order.status.as_str(),
                         &if done { "done" } else { "running" },
-                        &state_json(&order)?,
                         &order.updated_at_ms,
                         &if done { 0 } else { locked_until_ms },
                     ],
@@ -342,8 +333,12 @@ impl OrdersStore for SqlOrdersStore {
             Some(c) => ("AND customer_id = $2", c),
             None => ("AND $2 = $2", ""),
         };
+        // The page's orders, newest first, each with its history in order, to fold.
         let sql = format!(
-            "SELECT state_json FROM orders WHERE store_id = $1 {filter} ORDER BY id DESC LIMIT $3 OFFSET $4"
+            "SELECT page.id, e.sequence, e.at_ms, e.data_json
+             FROM (SELECT id FROM orders WHERE store_id = $1 {filter} ORDER BY id DESC LIMIT $3 OFFSET $4) page
+             JOIN order_events e ON e.order_id = page.id AND e.store_id = $1
+             ORDER BY page.id DESC, e.sequence"
         );
         let count = format!("SELECT COUNT(*) FROM orders WHERE store_id = $1 {filter}");
         let store = *store;
@@ -351,18 +346,12 @@ impl OrdersStore for SqlOrdersStore {
         let (rows, total) = self
             .db
             .read("list_orders", move |tx| {
-                let rows: Vec<(String,)> = tx.query_all(&sql, &[&store, &customer, &limit, &offset])?;
+                let rows: Vec<EventRow> = tx.query_all(&sql, &[&store, &customer, &limit, &offset])?;
                 let (total,): (i64,) = tx.query_one(&count, &[&store, &customer])?;
                 Ok::<_, DbError>((rows, total))
             })
             .await?;
-        let orders = rows
-            .into_iter()
-            .map(|(json,)| {
-                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("order: {e}")))
-            })
-            .collect::<Result<Vec<Order>, _>>()?;
-        Ok((orders, total))
+        Ok((folded(&store, rows)?, total))
     }
 
     async fn payment_json(&self, store: &StoreId, order: &OrderId) -> Result<String, StoreError> {
