@@ -25,7 +25,7 @@ What it verifies, and why:
   selectors must be ones the metric carries. So a dashboard or alert can never silently
   reference a metric or label that does not exist (Prometheus answers such a query with "no
   data", and an alert on it never fires).
-- Every metric the code records is described (`describe_counter!`/`describe_gauge!`/
+- Every metric the code records is described (declared in `metric_families!`, or `describe_counter!`/`describe_gauge!`/
   `describe_histogram!` with the same name and kind), so `/metrics` carries its `# HELP`.
 """
 
@@ -116,6 +116,9 @@ class Report:
 _MACRO = re.compile(r"\b(counter|gauge|histogram)!\s*\(\s*(\"(?:[^\"\\]|\\.)*\"|[A-Za-z_][\w:]*)")
 _DESCRIBE = re.compile(r"\bdescribe_(counter|gauge|histogram)!\s*\(\s*\"([^\"]+)\"")
 _CONST = re.compile(r"\bconst\s+([A-Z_][A-Z0-9_]*)\s*:\s*&(?:'static\s+)?str\s*=\s*\"([^\"]+)\"")
+# A family declared in `metric_families!`: `const NAME: Counter(Unit) = "name";`, described by
+# `Family::describe` (its doc comment is the help text, which the macro requires).
+_FAMILY = re.compile(r"\bconst\s+([A-Z_][A-Z0-9_]*)\s*:\s*(Counter|Gauge|Histogram)\s*\(\s*\w+\s*\)\s*=\s*\"([^\"]+)\"")
 _INLINE_LABEL = re.compile(r"\"([A-Za-z_]\w*)\"\s*=>")
 _TUPLE_LABEL = re.compile(r"\(\s*\"([A-Za-z_]\w*)\"\s*,")
 _TEST_MODULE = re.compile(r"#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([^)]*\))?\s+)?mod\s+\w+\s*\{")
@@ -268,6 +271,10 @@ def exported_metrics(report: Report) -> dict[str, Metric]:
         for m in _DESCRIBE.finditer(text):
             if not in_tests(m.start()):
                 described.setdefault(m.group(2), set()).add(m.group(1))
+        for m in _FAMILY.finditer(text):
+            if not in_tests(m.start()):
+                consts[m.group(1)] = m.group(3)
+                described.setdefault(m.group(3), set()).add(m.group(2).lower())
     prefix = metric_prefix(report)
     found: dict[str, Metric] = {}
     for path, (text, in_tests) in texts.items():
@@ -276,7 +283,8 @@ def exported_metrics(report: Report) -> dict[str, Metric]:
                 continue
             kind, arg = m.group(1), m.group(2)
             where = f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
-            name = arg[1:-1] if arg.startswith('"') else consts.get(arg)
+            # A constant may be named by its path (`crate::orchestrator::SAGA_TRANSITIONS.name`).
+            name = arg[1:-1] if arg.startswith('"') else consts.get(arg.rsplit("::", 1)[-1])
             if name is None:
                 # Not fatal: a dashboard using this metric is reported as unknown instead.
                 report.notes.append(f"{where}: metric name {arg} is not a literal or a known const; skipped")

@@ -153,8 +153,8 @@ pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
                 ("code", code.to_string()),
             ];
             let handles = CallMetrics::new(
-                metrics::counter!("rpc_server_calls_total", &labels),
-                metrics::histogram!("rpc_server_call_duration_seconds", &labels),
+                metrics::counter!(RPC_SERVER_CALLS.name, &labels),
+                metrics::histogram!(RPC_SERVER_CALL_DURATION.name, &labels),
             );
             (path.into(), code.as_ref().into(), handles)
         })
@@ -167,17 +167,15 @@ static GRPC_METRICS: LazyLock<CallMetricsCache<Box<str>, Box<str>>> =
 
 /// Describes what [`observe_grpc_server`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "rpc_server_calls_total",
-        metrics::Unit::Count,
-        "gRPC calls this process served, by service, method and result code (ok, a Mercato error \
-         code, or grpc_<status>)."
-    );
-    metrics::describe_histogram!(
-        "rpc_server_call_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time to serve one gRPC call, by service, method and result code."
-    );
+    crate::metric_family::Family::describe_all(&[RPC_SERVER_CALLS, RPC_SERVER_CALL_DURATION]);
+}
+
+crate::metric_families! {
+    /// gRPC calls this process served, by service, method and result code (ok, a Mercato error
+    /// code, or grpc_<status>).
+    pub(crate) const RPC_SERVER_CALLS: Counter(Count) = "rpc_server_calls_total";
+    /// Time to serve one gRPC call, by service, method and result code.
+    pub(crate) const RPC_SERVER_CALL_DURATION: Histogram(Seconds) = "rpc_server_call_duration_seconds";
 }
 
 /// The call's outcome: our error code, else `ok` or `grpc_<status>`. Failures are

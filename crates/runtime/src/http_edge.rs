@@ -28,17 +28,15 @@ static HTTP_METRICS: LazyLock<CallMetricsCache<Box<str>, (&'static str, StatusCo
 
 /// Describes what [`observe`] records.
 pub(crate) fn describe_metrics() {
-    metrics::describe_counter!(
-        "http_requests_total",
-        metrics::Unit::Count,
-        "HTTP requests answered, by route template (or unmatched), method (other for a method \
-         HTTP does not define) and status."
-    );
-    metrics::describe_histogram!(
-        "http_request_duration_seconds",
-        metrics::Unit::Seconds,
-        "Time from receiving an HTTP request to its response head, by route, method and status."
-    );
+    crate::metric_family::Family::describe_all(&[HTTP_REQUESTS, HTTP_REQUEST_DURATION]);
+}
+
+crate::metric_families! {
+    /// HTTP requests answered, by route template (or unmatched), method (other for a method HTTP
+    /// does not define) and status.
+    pub(crate) const HTTP_REQUESTS: Counter(Count) = "http_requests_total";
+    /// Time from receiving an HTTP request to its response head, by route, method and status.
+    pub(crate) const HTTP_REQUEST_DURATION: Histogram(Seconds) = "http_request_duration_seconds";
 }
 
 /// The `method` label: one of the methods HTTP defines, else `other`. Labels never take a value
@@ -91,8 +89,8 @@ pub async fn observe(request: Request, next: Next) -> Response {
                 ("status", status.as_str().to_owned()),
             ];
             let handles = CallMetrics::new(
-                metrics::counter!("http_requests_total", &labels),
-                metrics::histogram!("http_request_duration_seconds", &labels),
+                metrics::counter!(HTTP_REQUESTS.name, &labels),
+                metrics::histogram!(HTTP_REQUEST_DURATION.name, &labels),
             );
             (route.into(), (method_label, status), handles)
         })
