@@ -6,10 +6,11 @@
 //! - [`service`]: [`InventoryService`], its construction (migrations), the expiry sweeper and
 //!   readiness; `grpc` implements the `Inventory` contract on it by calling the use cases in
 //!   `stock` (set, adjust, get) and `reservations` (reserve, commit, release, restock, expiry).
-//! - [`domain`]: validated value types, stock levels and reservations, and the pure rules:
-//!   allocation across locations (most available first), reservation transitions, the
-//!   low-stock crossing; no IO. `wire` makes its levels and reservations the contract's
-//!   messages.
+//! - [`domain`]: validated value types and inputs, stock levels and reservations, and the pure
+//!   rules: allocation across locations (most available first), reservation transitions, the
+//!   low-stock crossing; no IO, no wire format.
+//! - `requests`: the contract's requests checked into the domain's inputs (every bad field at
+//!   once); `wire`: the domain's levels and reservations as the contract's messages.
 //! - [`store`]: the [`store::InventoryStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
 //! - [`events`]: subjects and envelopes of the events the inventory publishes.
@@ -31,6 +32,7 @@
 pub mod domain;
 pub mod events;
 mod grpc;
+mod requests;
 mod reservations;
 pub mod service;
 mod stock;

@@ -1,7 +1,7 @@
 //! Reservation use cases: reserve, commit, release, restock, and the expiry sweep.
 
-use crate::domain::validate;
 use crate::domain::{Action, ReservationId};
+use crate::requests;
 use crate::service::InventoryService;
 use crate::store::{Refusal, Reserved, StoreError, Transitioned};
 use mercato_proto::inventory as pb;
@@ -37,7 +37,7 @@ fn count_reservation(result: &'static str) {
 impl InventoryService {
     /// Reserves, or answers which SKU fell short ([`pb::Insufficient`]).
     pub(crate) async fn reserve(&self, req: pb::ReserveRequest) -> Result<pb::ReserveResponse, ServiceError> {
-        let request = validate::reserve(&req)?;
+        let request = requests::reserve(&req)?;
         let reserved = |r: pb::Reservation| pb::ReserveResponse {
             outcome: Some(pb::reserve_response::Outcome::Reserved(r)),
         };
@@ -77,17 +77,17 @@ impl InventoryService {
     }
 
     pub(crate) async fn commit(&self, req: pb::CommitRequest) -> Result<pb::Reservation, ServiceError> {
-        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        let (store, id) = requests::reservation_ref(&req.store_id, &req.reservation_id)?;
         self.transition(&store, &id, Action::Commit, now_ms()).await
     }
 
     pub(crate) async fn release(&self, req: pb::ReleaseRequest) -> Result<pb::Reservation, ServiceError> {
-        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        let (store, id) = requests::reservation_ref(&req.store_id, &req.reservation_id)?;
         self.transition(&store, &id, Action::Release, now_ms()).await
     }
 
     pub(crate) async fn restock(&self, req: pb::RestockRequest) -> Result<pb::Reservation, ServiceError> {
-        let (store, id) = validate::reservation_ref(&req.store_id, &req.reservation_id)?;
+        let (store, id) = requests::reservation_ref(&req.store_id, &req.reservation_id)?;
         self.transition(&store, &id, Action::Restock, now_ms()).await
     }
 

@@ -1,6 +1,7 @@
 //! Stock use cases: set, adjust and read the stock of a SKU.
 
-use crate::domain::validate::{self, StockWrite};
+use crate::domain::StockWrite;
+use crate::requests;
 use crate::service::InventoryService;
 use crate::store::StoreError;
 use mercato_proto::inventory as pb;
@@ -12,7 +13,7 @@ const ATTEMPTS: usize = 3;
 
 impl InventoryService {
     pub(crate) async fn set_stock(&self, req: pb::SetStockRequest) -> Result<pb::StockLevel, ServiceError> {
-        let write = validate::set_stock(&req)?;
+        let write = requests::set_stock(&req)?;
         self.write_stock(write).await
     }
 
@@ -20,7 +21,7 @@ impl InventoryService {
         &self,
         req: pb::AdjustStockRequest,
     ) -> Result<pb::StockLevel, ServiceError> {
-        let write = validate::adjust_stock(&req)?;
+        let write = requests::adjust_stock(&req)?;
         let level = self.write_stock(write).await?;
         tracing::info!(sku = %req.sku, location = %level.location, delta = req.delta, reason = %req.reason,
             "stock adjusted");
@@ -46,7 +47,7 @@ impl InventoryService {
     }
 
     pub(crate) async fn get_stock(&self, req: pb::GetStockRequest) -> Result<pb::StockLevels, ServiceError> {
-        let (store, sku) = validate::get_stock(&req)?;
+        let (store, sku) = requests::get_stock(&req)?;
         let levels = self.store.stock(&store, &sku).await?;
         if levels.is_empty() {
             return Err(ServiceError::not_found(&format!("stock of SKU {sku}")));

@@ -1,13 +1,13 @@
-//! The inventory's domain: validated value types, stock levels and reservations, and the pure
-//! rules (allocation across locations, reservation transitions, the low-stock crossing) that need
-//! no IO.
+//! The inventory's domain: validated value types and inputs, stock levels and reservations, and
+//! the pure rules (allocation across locations, reservation transitions, the low-stock crossing)
+//! that need no IO. It knows no wire format: requests are checked in `crate::requests`, levels
+//! and reservations become messages in `crate::wire`.
 
 pub mod allocation;
 pub mod reservation;
 pub mod stock;
-pub mod validate;
 pub mod values;
 
-pub use reservation::{Action, Decision, LineRecord, ReservationRecord, Status};
-pub use stock::{StockChange, StockLevel};
+pub use reservation::{Action, Decision, LineRecord, NewReservation, ReservationRecord, Status};
+pub use stock::{StockChange, StockLevel, StockWrite};
 pub use values::{Location, ReservationId, Sku};

@@ -1,5 +1,5 @@
-//! Reservations: their states, the transitions between them, and what each transition does to
-//! the stock of every line.
+//! Reservations: what a new one may ask for, their states, the transitions between them, and
+//! what each transition does to the stock of every line.
 //!
 //! ```text
 //!            commit             restock
@@ -16,6 +16,23 @@
 use super::values::{ReservationId, Sku};
 use mercato_runtime::ids::StoreId;
 use std::collections::BTreeMap;
+
+/// The most lines a reservation may hold, and the most units one line may ask for.
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: i64 = 10_000;
+/// How long a hold lasts when the request does not say, and the longest it may last.
+pub const DEFAULT_TTL_SECONDS: i64 = 15 * 60;
+pub const MAX_TTL_SECONDS: i64 = 24 * 60 * 60;
+
+/// A reservation to make, every field of it checked.
+#[derive(Clone, Debug)]
+pub struct NewReservation {
+    pub store: StoreId,
+    pub id: ReservationId,
+    /// Units per SKU, sorted by SKU; a SKU named on several lines is summed.
+    pub lines: Vec<(Sku, i64)>,
+    pub ttl_ms: i64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {

@@ -1,6 +1,9 @@
 //! Stock levels and the rules every change to them obeys: on hand never below what is reserved,
 //! nothing negative, nothing above [`MAX_ON_HAND`]; and when a change makes a level "low".
 
+use super::values::{Location, Sku};
+use mercato_runtime::ids::StoreId;
+
 /// The largest on-hand quantity a location may hold.
 pub const MAX_ON_HAND: i64 = 1_000_000_000;
 
@@ -51,6 +54,15 @@ pub enum StockChange {
     Set { on_hand: i64, threshold: Option<i64> },
     /// Adds `delta` (possibly negative) to on hand.
     Adjust { delta: i64 },
+}
+
+/// A change of one location's stock, every field of it checked.
+#[derive(Clone, Debug)]
+pub struct StockWrite {
+    pub store: StoreId,
+    pub sku: Sku,
+    pub location: Location,
+    pub change: StockChange,
 }
 
 /// Why a stock change was refused.

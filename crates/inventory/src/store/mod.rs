@@ -20,9 +20,8 @@ pub use sql::SqlInventoryStore;
 
 use crate::domain::allocation::Shortage;
 use crate::domain::stock::StockRefusal;
-use crate::domain::validate::NewReservation;
 use crate::domain::{
-    Action, Location, ReservationId, ReservationRecord, Sku, Status, StockChange, StockLevel,
+    Action, Location, NewReservation, ReservationId, ReservationRecord, Sku, Status, StockChange, StockLevel,
 };
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;

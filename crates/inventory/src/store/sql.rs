@@ -14,10 +14,9 @@
 
 use super::{InventoryStore, Refusal, Reserved, StoreError, Transitioned};
 use crate::domain::reservation::decide;
-use crate::domain::validate::NewReservation;
 use crate::domain::{
-    Action, Decision, LineRecord, Location, ReservationId, ReservationRecord, Sku, Status, StockChange,
-    StockLevel, allocation, stock,
+    Action, Decision, LineRecord, Location, NewReservation, ReservationId, ReservationRecord, Sku, Status,
+    StockChange, StockLevel, allocation, stock,
 };
 use crate::events;
 use mercato_proto::events::EventEnvelope;

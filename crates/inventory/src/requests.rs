@@ -1,37 +1,19 @@
-//! Request validation: every bad field is reported at once, and what passes comes out typed.
+//! Request validation at the edge: every bad field of an `inventory.proto` request is reported
+//! at once, and what passes comes out as the domain's typed inputs ([`StockWrite`],
+//! [`NewReservation`]) under the domain's limits.
 
-use super::stock::{MAX_ON_HAND, StockChange};
-use super::values::{Location, ReservationId, Sku};
+use crate::domain::reservation::{
+    DEFAULT_TTL_SECONDS, MAX_LINES, MAX_QUANTITY, MAX_TTL_SECONDS, NewReservation,
+};
+use crate::domain::stock::{MAX_ON_HAND, StockChange, StockWrite};
+use crate::domain::{Location, ReservationId, Sku};
 use mercato_proto::inventory as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::ids::StoreId;
 use std::collections::BTreeMap;
 
-pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: i64 = 10_000;
-/// How long a hold lasts when the request does not say.
-pub const DEFAULT_TTL_SECONDS: i64 = 15 * 60;
-pub const MAX_TTL_SECONDS: i64 = 24 * 60 * 60;
+/// The longest reason an adjustment may give; it is logged, not kept.
 const MAX_REASON: usize = 200;
-
-/// A validated change of one location's stock.
-#[derive(Clone, Debug)]
-pub struct StockWrite {
-    pub store: StoreId,
-    pub sku: Sku,
-    pub location: Location,
-    pub change: StockChange,
-}
-
-/// A validated reservation request.
-#[derive(Clone, Debug)]
-pub struct NewReservation {
-    pub store: StoreId,
-    pub id: ReservationId,
-    /// Units per SKU, sorted by SKU; a SKU named on several lines is summed.
-    pub lines: Vec<(Sku, i64)>,
-    pub ttl_ms: i64,
-}
 
 fn missing() -> ServiceError {
     ServiceError::internal("validator passed with a missing field")
