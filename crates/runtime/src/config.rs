@@ -99,6 +99,14 @@ pub struct HttpSettings {
     /// since a client can write them. Empty: the peer address is the client.
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Store provisionings (`POST /v1/stores`) and customer sign-ups per second one client
+    /// address may make, each route counted on its own, before getting 429; 0 turns the limit off.
+    #[serde(default = "default_sign_ups_per_second")]
+    pub sign_ups_per_second: u32,
+}
+
+fn default_sign_ups_per_second() -> u32 {
+    5
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -162,6 +170,51 @@ pub struct AuthSettings {
     pub access_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
+    /// Brute-force protection of the password grant and the bound on argon2 work.
+    #[serde(default)]
+    pub sign_in: SignInSettings,
+}
+
+/// How the password grant resists guessing: failures are counted per account and per client
+/// address; past the free ones each further failure locks the key for a window that doubles
+/// (`lockout_base`, 2×, 4×, … up to `lockout_max`), answered 429 with `Retry-After`. Failures
+/// older than `failure_window` are forgotten; a successful sign-in clears the account's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInSettings {
+    /// Failed sign-ins one account may have before it is locked; 0 turns the account rule off.
+    pub account_free_failures: u32,
+    /// Failed sign-ins one client address may have, whatever the accounts, before it is locked;
+    /// 0 turns the address rule off.
+    pub address_free_failures: u32,
+    /// The first lock's length.
+    #[serde(with = "humantime_serde")]
+    pub lockout_base: Duration,
+    /// The longest lock.
+    #[serde(with = "humantime_serde")]
+    pub lockout_max: Duration,
+    /// Failures are forgotten this long after the last one.
+    #[serde(with = "humantime_serde")]
+    pub failure_window: Duration,
+    /// Password hashes computed at once (each holds 19 MiB); 0 means one per CPU.
+    pub hash_concurrency: usize,
+    /// Sign-ins and sign-ups that may wait for a hash slot; beyond them the answer is 503 with
+    /// `Retry-After`.
+    pub hash_queue: usize,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings {
+            account_free_failures: 5,
+            address_free_failures: 50,
+            lockout_base: Duration::from_secs(1),
+            lockout_max: Duration::from_secs(15 * 60),
+            failure_window: Duration::from_secs(15 * 60),
+            hash_concurrency: 0,
+            hash_queue: 64,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -209,6 +262,7 @@ impl Default for Settings {
                 max_concurrent_requests: 4096,
                 rate_limit_per_second: 200,
                 trusted_proxies: Vec::new(),
+                sign_ups_per_second: default_sign_ups_per_second(),
             },
             data_dir: PathBuf::from("data"),
             postgres: PostgresSettings {
@@ -247,6 +301,7 @@ impl Default for Settings {
                 audience: "mercato-api".to_owned(),
                 access_token_ttl: Duration::from_secs(15 * 60),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                sign_in: SignInSettings::default(),
             },
             demo: DemoSettings {
                 seed: true,

@@ -31,6 +31,7 @@ pub fn auth() -> AuthSettings {
         audience: "mercato-test-api".to_owned(),
         access_token_ttl: Duration::from_secs(600),
         refresh_token_ttl: Duration::from_secs(3600),
+        sign_in: Default::default(),
     }
 }
 
