@@ -6,7 +6,7 @@
 
 use crate::domain::inputs::{CategoryLookup, NewCategory, NewProduct, ProductPatch, VariantSpec};
 use crate::domain::product::CategoryRecord;
-use crate::domain::values::{Sku, Slug, text};
+use crate::domain::values::{Lines, Sku, Slug, text};
 use mercato_proto::catalog as pb;
 use mercato_runtime::error::{FieldError, ServiceError, Validator};
 use mercato_runtime::money::{Currency, Money};
@@ -23,8 +23,14 @@ pub fn new_product(
 ) -> Result<NewProduct, ServiceError> {
     let mut v = Validator::new();
     let slug = v.check(Slug::parse("slug", &req.slug));
-    let title = v.check(text("title", &req.title, 1, MAX_TITLE));
-    let description = v.check(text("description", &req.description, 0, MAX_DESCRIPTION));
+    let title = v.check(text("title", &req.title, Lines::One, 1, MAX_TITLE));
+    let description = v.check(text(
+        "description",
+        &req.description,
+        Lines::Many,
+        0,
+        MAX_DESCRIPTION,
+    ));
     let category = v.check(resolved("category", category));
     let variants = variant_specs(&mut v, &req.variants, default_currency);
     v.finish()?;
@@ -52,11 +58,11 @@ pub fn product_patch(
         title: req
             .title
             .as_deref()
-            .and_then(|s| v.check(text("title", s, 1, MAX_TITLE))),
+            .and_then(|s| v.check(text("title", s, Lines::One, 1, MAX_TITLE))),
         description: req
             .description
             .as_deref()
-            .and_then(|s| v.check(text("description", s, 0, MAX_DESCRIPTION))),
+            .and_then(|s| v.check(text("description", s, Lines::Many, 0, MAX_DESCRIPTION))),
         category: category.and_then(|c| v.check(resolved("category", c))),
         variants: if req.replace_variants {
             variant_specs(&mut v, &req.variants, default_currency)
@@ -77,7 +83,7 @@ pub fn new_category(
 ) -> Result<NewCategory, ServiceError> {
     let mut v = Validator::new();
     let slug = v.check(Slug::parse("slug", &req.slug));
-    let name = v.check(text("name", &req.name, 1, MAX_TITLE));
+    let name = v.check(text("name", &req.name, Lines::One, 1, MAX_TITLE));
     let parent = v.check(resolved("parent", parent));
     v.finish()?;
     match (slug, name, parent) {
@@ -113,7 +119,7 @@ fn variant_specs(
         {
             v.add(&field("sku"), "is used by another variant of this product");
         }
-        let title = v.check(text(&field("title"), &input.title, 0, MAX_TITLE));
+        let title = v.check(text(&field("title"), &input.title, Lines::One, 0, MAX_TITLE));
         let currency = v.check(currency(&field("currency"), &input.currency, default_currency));
         let price = currency.and_then(|c| v.check(Money::price(&field("price_minor"), input.price_minor, c)));
         if let (Some(sku), Some(title), Some(price)) = (sku, title, price) {
@@ -205,5 +211,47 @@ mod tests {
         let p = product_patch(&req, None, None).unwrap();
         assert!(p.slug.is_none() && p.title.is_none() && p.variants.is_none());
         assert!(p.category.is_none());
+    }
+    #[test]
+    fn control_characters_are_refused_in_titles_names_and_descriptions() {
+        let req = pb::CreateProductRequest {
+            slug: "tee".into(),
+            title: "Tee\0".into(),
+            description: "Soft.\n\tWashable.\u{1b}[2J".into(),
+            variants: vec![pb::VariantInput {
+                title: "Size\nM".into(),
+                ..variant("T-1", 100, "EUR")
+            }],
+            ..Default::default()
+        };
+        let e = new_product(&req, CategoryLookup::None, None).unwrap_err();
+        let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["title", "description", "variants[0].title"]);
+
+        let ok = pb::CreateProductRequest {
+            title: "Tee".into(),
+            description: "Soft.\n\tWashable.".into(),
+            variants: vec![variant("T-1", 100, "EUR")],
+            ..req
+        };
+        assert!(
+            new_product(&ok, CategoryLookup::None, None).is_ok(),
+            "line feeds and tabs in a description"
+        );
+
+        let patch = pb::UpdateProductRequest {
+            title: Some("Tee\u{85}".into()),
+            ..Default::default()
+        };
+        let e = product_patch(&patch, None, None).unwrap_err();
+        assert_eq!(e.fields[0].field, "title");
+
+        let category = pb::CreateCategoryRequest {
+            slug: "shirts".into(),
+            name: "Shirts\r".into(),
+            ..Default::default()
+        };
+        let e = new_category(&category, CategoryLookup::None).unwrap_err();
+        assert_eq!(e.fields[0].field, "name");
     }
 }

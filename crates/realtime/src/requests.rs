@@ -7,6 +7,7 @@ use mercato_proto::realtime as pb;
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::ids::StoreId;
+use mercato_runtime::text::{Lines, refuse_controls};
 
 const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_BODY_CHARS: usize = 4000;
@@ -47,6 +48,7 @@ fn check_subject(v: &mut Validator, subject: &str) -> String {
     if subject.chars().count() > MAX_SUBJECT_CHARS {
         v.add("subject", "must be at most 200 characters");
     }
+    v.check(refuse_controls("subject", subject, Lines::One));
     subject.to_owned()
 }
 
@@ -55,6 +57,7 @@ fn check_body(v: &mut Validator, body: &str) -> String {
     if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
         v.add("body", "must be 1-4000 characters (after trimming)");
     }
+    v.check(refuse_controls("body", body, Lines::Many));
     body.to_owned()
 }
 
@@ -278,5 +281,30 @@ mod tests {
         assert_eq!(open(&req).unwrap().1, "");
         req.subject = "x".repeat(201);
         assert_eq!(fields(&open(&req).unwrap_err()), ["subject"]);
+    }
+    #[test]
+    fn control_characters_are_refused_in_subjects_and_bodies_but_line_feeds_and_tabs_pass_in_bodies() {
+        let customer = Caller {
+            user_id: "c1".into(),
+            role: Role::Customer,
+        };
+        let open_req = pb::OpenConversationRequest {
+            store_id: StoreId::new().to_string(),
+            subject: "Order\0 42".into(),
+            ..Default::default()
+        };
+        assert_eq!(fields(&open(&open_req).unwrap_err()), ["subject"]);
+        let mut req = pb::PostMessageRequest {
+            store_id: StoreId::new().to_string(),
+            conversation_id: ConversationId::new().to_string(),
+            client_msg_id: "m1".into(),
+            body: "Hello\n\tthere".into(),
+            ..Default::default()
+        };
+        assert_eq!(post(&req, &customer).unwrap().1.body, "Hello\n\tthere");
+        for bad in ["a\0b", "a\u{1b}[2Jb", "a\rb", "a\u{9b}b"] {
+            req.body = bad.into();
+            assert_eq!(fields(&post(&req, &customer).unwrap_err()), ["body"], "{bad:?}");
+        }
     }
 }

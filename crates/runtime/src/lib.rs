@@ -9,7 +9,8 @@
 //!   `process_*` family ([`process_metrics`], read from `/proc` at each scrape);
 //!   [`metric_family`]: each metric's name and help text, declared once as a constant.
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
-//! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract.
+//! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract;
+//!   [`text`]: the control characters free text may not hold.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
 //! - [`bus`]: publish/subscribe, in process (embedded) or NATS JetStream (distributed).
 //! - [`outbox`] and [`inbox`]: events written in the same transaction as the change, relayed at
@@ -53,5 +54,6 @@ pub mod sku;
 pub mod store_error;
 pub mod telemetry;
 pub mod testing;
+pub mod text;
 pub mod time;
 pub mod trace_context;

@@ -2,6 +2,8 @@
 //! value is a [`FieldError`] naming the field and the reason; the edge makes it an answer.
 
 use mercato_runtime::error::FieldError;
+pub use mercato_runtime::text::Lines;
+use mercato_runtime::text::refuse_controls;
 
 mercato_runtime::define_id!(
     /// A product of one store.
@@ -41,8 +43,9 @@ impl Slug {
 
 pub use mercato_runtime::sku::Sku;
 
-/// Checks a free-text field's length in characters; `min` of 1 also refuses blank text.
-pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, FieldError> {
+/// Checks a free-text field's length in characters (`min` of 1 also refuses blank text) and its
+/// characters: no control characters, except line feeds and tabs in [`Lines::Many`] text.
+pub fn text(field: &str, s: &str, lines: Lines, min: usize, max: usize) -> Result<String, FieldError> {
     let len = s.chars().count();
     if min > 0 && s.trim().is_empty() {
         return Err(FieldError::new(field, "is required"));
@@ -50,6 +53,7 @@ pub fn text(field: &str, s: &str, min: usize, max: usize) -> Result<String, Fiel
     if len < min || len > max {
         return Err(FieldError::new(field, format!("must be {min}-{max} characters")));
     }
+    refuse_controls(field, s, lines)?;
     Ok(s.to_owned())
 }
 
@@ -112,8 +116,8 @@ mod tests {
 
     #[test]
     fn blank_required_text_is_refused_and_length_counts_characters() {
-        assert!(text("title", "   ", 1, 200).is_err());
-        assert!(text("title", &"é".repeat(200), 1, 200).is_ok());
-        assert!(text("title", &"é".repeat(201), 1, 200).is_err());
+        assert!(text("title", "   ", Lines::One, 1, 200).is_err());
+        assert!(text("title", &"é".repeat(200), Lines::One, 1, 200).is_ok());
+        assert!(text("title", &"é".repeat(201), Lines::One, 1, 200).is_err());
     }
 }
