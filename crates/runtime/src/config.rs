@@ -82,8 +82,14 @@ pub struct RealtimeSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
-    /// The one port of this process: REST, gRPC, health and metrics.
+    /// The main port of this process: REST, gRPC, health, and metrics unless `metrics_listen`
+    /// is set.
     pub listen: SocketAddr,
+    /// A second port serving only `/metrics`, e.g. `0.0.0.0:9090`, for a scraper that the API's
+    /// clients cannot impersonate (Kubernetes lets only the monitoring namespace reach it). When
+    /// set, `/metrics` is no longer served on `listen`. Unset (the default): served on `listen`.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Larger request bodies get 413.
     pub body_limit_bytes: usize,
     /// Requests running longer are answered with 504.
@@ -103,6 +109,14 @@ pub struct HttpSettings {
     /// address may make, each route counted on its own, before getting 429; 0 turns the limit off.
     #[serde(default = "default_sign_ups_per_second")]
     pub sign_ups_per_second: u32,
+    /// Origins whose pages may call the API from a browser (CORS), each as the browser sends it:
+    /// `["https://shop.example", "http://localhost:3000"]`. Empty (the default): same origin
+    /// only, no CORS headers — all the built-in storefront at `/` needs. `"*"` lets every other
+    /// origin make anonymous calls too (no `Authorization` header: the public catalog); calls
+    /// with a token are allowed only from origins listed by name. The allowed origin is echoed,
+    /// never `*`, and credentials (cookies) are never allowed.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 fn default_sign_ups_per_second() -> u32 {
@@ -263,6 +277,8 @@ impl Default for Settings {
                 rate_limit_per_second: 200,
                 trusted_proxies: Vec::new(),
                 sign_ups_per_second: default_sign_ups_per_second(),
+                cors_allowed_origins: Vec::new(),
+                metrics_listen: None,
             },
             data_dir: PathBuf::from("data"),
             postgres: PostgresSettings {
@@ -342,6 +358,20 @@ impl Settings {
             self.http.body_limit_bytes > 0,
             "http.body_limit_bytes must be positive"
         );
+        for origin in &self.http.cors_allowed_origins {
+            let (scheme, host) = origin.split_once("://").unwrap_or_default();
+            anyhow::ensure!(
+                origin == "*"
+                    || (matches!(scheme, "http" | "https")
+                        && !host.is_empty()
+                        && !host.contains(['/', '?', '#', ' '])),
+                "http.cors_allowed_origins: {origin:?} is not \"*\" or an origin such as https://shop.example (no path, no trailing slash)"
+            );
+        }
+        anyhow::ensure!(
+            self.http.metrics_listen.is_none_or(|m| m != self.http.listen),
+            "http.metrics_listen must differ from http.listen"
+        );
         Ok(())
     }
 }
@@ -359,5 +389,20 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn cors_origins_are_origins_or_a_star() {
+        let mut s = Settings::default();
+        s.http.cors_allowed_origins = vec![
+            "*".into(),
+            "https://shop.example".into(),
+            "http://localhost:3000".into(),
+        ];
+        s.validate().unwrap();
+        for bad in ["https://shop.example/", "shop.example", "ftp://x", "https://"] {
+            s.http.cors_allowed_origins = vec![bad.into()];
+            assert!(s.validate().is_err(), "{bad}");
+        }
     }
 }
