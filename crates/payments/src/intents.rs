@@ -10,10 +10,13 @@
 //! outcome, so money never moves twice.
 
 use crate::domain::fraud::{Assessment, Decision};
-use crate::domain::validate::{self, AuthorizeInput};
-use crate::domain::{Command, FailureCode, IntentId, IntentState, Status, TransitionError, transition};
+use crate::domain::{
+    AuthorizeInput, Command, FailureCode, IntentId, IntentState, MoneyMovement, Status, TransitionError,
+    transition,
+};
 use crate::events;
 use crate::provider::{ProviderError, ProviderReply};
+use crate::requests;
 use crate::scoring::Signals;
 use crate::service::{PaymentsService, intent_id, store_id};
 use crate::store::{IntentRecord, Refusal, Settlement, StoreError};
@@ -33,6 +36,9 @@ pub(crate) enum Attempt<S, T> {
     /// read afresh.
     Again(S),
 }
+
+/// What one attempt at a capture, void or refund came to.
+pub(crate) type MoveAttempt = Result<Attempt<(), pb::PaymentIntent>, ServiceError>;
 
 /// Makes attempts from `state` until one is done, at most [`ATTEMPTS`], then gives up as
 /// contended. Every retry-on-stale loop of this module is this one.
@@ -59,7 +65,7 @@ impl PaymentsService {
         req: pb::AuthorizeRequest,
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let input = validate::authorize(&req)?;
+        let input = requests::authorize(&req)?;
         let card_hash = input.card.hash();
         let (input, card_hash) = (&input, card_hash.as_str());
         until_done(true, move |first| {
@@ -93,11 +99,7 @@ impl PaymentsService {
                     amount_minor: input.amount_minor,
                     currency: input.currency.as_str(),
                     card_hash,
-                    customer_id: &input.customer_id,
-                    email: &input.email,
-                    billing_country: &input.billing_country,
-                    shipping_country: &input.shipping_country,
-                    client_ip: &input.client_ip,
+                    shopper: &input.shopper,
                 },
             )
             .await?;
@@ -241,6 +243,24 @@ impl PaymentsService {
             .await?
             .ok_or_else(|| ServiceError::not_found("payment intent"))
     }
+
+    /// Makes attempts at a capture, void or refund `m` until one is done; each reads the intent
+    /// afresh and hands it to `attempt` with `m`.
+    pub(crate) async fn until_moved<'a, Fut>(
+        &'a self,
+        m: &'a MoneyMovement,
+        attempt: impl Fn(&'a Self, IntentRecord, &'a MoneyMovement) -> Fut,
+    ) -> Result<pb::PaymentIntent, ServiceError>
+    where
+        Fut: std::future::Future<Output = MoveAttempt>,
+    {
+        let attempt = &attempt;
+        until_done((), move |()| async move {
+            let intent = self.load(&m.store, &m.intent).await?;
+            attempt(self, intent, m).await
+        })
+        .await
+    }
 }
 
 /// The events of a recorded authorization outcome: authorized or declined, plus flagged when
@@ -262,9 +282,9 @@ fn pending_intent(
         state: IntentState::pending(input.amount_minor),
         card_last4: input.card.last4().to_owned(),
         card_hash: card_hash.to_owned(),
-        customer_id: input.customer_id.clone(),
-        email: input.email.clone(),
-        client_ip: input.client_ip.clone(),
+        customer_id: input.shopper.customer_id.clone(),
+        email: input.shopper.email.clone(),
+        client_ip: input.shopper.client_ip.clone(),
         fraud,
         provider_reference: String::new(),
         settle_kind: Settlement::None,

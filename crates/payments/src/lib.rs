@@ -8,8 +8,11 @@
 //!   `grpc` implements the `mercato.payments.v1.Payments` contract on it by calling the use
 //!   cases in `intents` (authorize, get, and the retry-on-stale loop every movement shares),
 //!   `settlement` (capture, void), `refunds` and `scoring` (`ScoreFraud`, the block list).
-//! - [`domain`]: card numbers (Luhn, hash, last four), the intent state machine as one pure
-//!   function, fraud scoring, request validation; no IO.
+//! - [`domain`]: card numbers (Luhn, hash, last four), the validated inputs of authorizations,
+//!   scores and money movements, the intent state machine as one pure function, fraud
+//!   scoring; no IO, no wire format.
+//! - `requests`: the contract's requests checked into the domain's inputs (every bad field at
+//!   once).
 //! - [`store`]: the [`store::PaymentsStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
 //! - [`provider`]: the [`provider::PaymentProvider`] trait and the built-in
@@ -56,6 +59,7 @@ mod grpc;
 mod intents;
 pub mod provider;
 mod refunds;
+mod requests;
 mod scoring;
 pub mod service;
 mod settlement;

@@ -2,74 +2,66 @@
 //! pending row, its amount reserved against the intent) before the provider is called, so two
 //! concurrent refunds cannot exceed what was captured, and a retry with the same key repeats it.
 
-use crate::domain::validate;
-use crate::domain::{Command, IntentId, IntentState, transition};
+use crate::domain::{Command, IntentState, MoneyMovement, transition};
 use crate::events;
-use crate::intents::{Attempt, provider_down, refusal, until_done};
-use crate::service::{PaymentsService, intent_id, store_id};
+use crate::intents::{Attempt, MoveAttempt, provider_down, refusal, until_done};
+use crate::requests;
+use crate::service::PaymentsService;
 use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Refusal, StoreError};
 use mercato_proto::payments as pb;
-use mercato_runtime::error::{ServiceError, Validator};
-use mercato_runtime::ids::StoreId;
+use mercato_runtime::error::ServiceError;
 use mercato_runtime::time::now_ms;
 
 impl PaymentsService {
     /// `Refund`: partial refunds add up to at most the captured amount; 0 refunds the rest.
     pub(crate) async fn refund(&self, req: pb::RefundRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        validate::amount(&mut v, req.amount_minor, 0);
-        v.finish()?;
-        let (key, amount_minor) = (key.as_str(), req.amount_minor);
-        until_done((), move |()| self.try_refund(store, id, key, amount_minor)).await
+        self.until_moved(&requests::refund(&req)?, Self::try_refund).await
     }
 
-    /// One attempt at [`Self::refund`]: find the key's refund, or claim a new one, then complete it.
-    async fn try_refund(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-        amount_minor: i64,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
-        if let Some(refund) = self.store.refund_by_key(&store, &id, key).await? {
-            if amount_minor != 0 && amount_minor != refund.amount_minor {
-                return Err(ServiceError::conflict(
-                    "idempotency_key was already used for a refund of a different amount",
-                ));
-            }
-            return match refund.status {
-                RefundStatus::Done => Ok(Attempt::Done(intent.to_proto())),
-                RefundStatus::Pending => self.complete_refund(intent, refund).await.map(Attempt::Done),
-                RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
-            };
+    /// One attempt at [`Self::refund`] on the intent as last read: find the key's refund, or
+    /// claim a new one, then complete it.
+    async fn try_refund(&self, intent: IntentRecord, m: &MoneyMovement) -> MoveAttempt {
+        match self.store.refund_by_key(&m.store, &m.intent, &m.key).await? {
+            Some(refund) => self.replay_refund(intent, refund, m.amount_minor).await,
+            None => self.claim_refund(intent, m).await,
         }
-        // Refunds still waiting for the provider are reserved, so that two concurrent
-        // refunds cannot together exceed the captured amount.
-        let pending = self.store.pending_refunds(&store, &id).await?;
+    }
+
+    /// A retry of the refund the client key already names: its outcome, completed if it never was.
+    async fn replay_refund(
+        &self,
+        intent: IntentRecord,
+        refund: RefundRecord,
+        amount_minor: i64,
+    ) -> MoveAttempt {
+        if amount_minor != 0 && amount_minor != refund.amount_minor {
+            return Err(ServiceError::conflict(
+                "idempotency_key was already used for a refund of a different amount",
+            ));
+        }
+        match refund.status {
+            RefundStatus::Done => Ok(Attempt::Done(intent.to_proto())),
+            RefundStatus::Pending => self.complete_refund(intent, refund).await.map(Attempt::Done),
+            RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
+        }
+    }
+
+    /// Claims a new refund of `m` against `intent` (as last read), then completes it. Refunds
+    /// still waiting for the provider are reserved, so that two concurrent refunds cannot
+    /// together exceed the captured amount.
+    async fn claim_refund(&self, intent: IntentRecord, m: &MoneyMovement) -> MoveAttempt {
+        let pending = self.store.pending_refunds(&m.store, &m.intent).await?;
         let reserved = IntentState {
             refunded: intent.state.refunded + pending,
             ..intent.state
         };
-        let after = transition(reserved, Command::Refund { amount: amount_minor }).map_err(refusal)?;
-        let now = now_ms();
-        let refund = RefundRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            store_id: store,
-            intent_id: id,
-            idempotency_key: key.to_owned(),
-            amount_minor: after.refunded - reserved.refunded,
-            status: RefundStatus::Pending,
-            created_at: now,
-            updated_at: now,
-        };
-        match self.store.claim_refund(&store, intent.version, &refund).await {
+        let amount = m.amount_minor;
+        let after = transition(reserved, Command::Refund { amount }).map_err(refusal)?;
+        let refund = pending_refund(m, after.refunded - reserved.refunded, now_ms());
+        match self.store.claim_refund(&m.store, intent.version, &refund).await {
             Ok(()) => {
-                let intent = self.load(&store, &id).await?;
-                return self.complete_refund(intent, refund).await.map(Attempt::Done);
+                let intent = self.load(&m.store, &m.intent).await?;
+                self.complete_refund(intent, refund).await.map(Attempt::Done)
             }
             Err(StoreError::Stale | StoreError::Refused(Refusal::Duplicate)) => Ok(Attempt::Again(())),
             Err(e) => Err(e.into()),
@@ -136,5 +128,19 @@ impl PaymentsService {
             Err(StoreError::Stale) => Ok(Attempt::Again(self.load(&intent.store_id, &intent.id).await?)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A new refund of `amount_minor` for `m`, pending until the provider answers.
+fn pending_refund(m: &MoneyMovement, amount_minor: i64, now: i64) -> RefundRecord {
+    RefundRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        store_id: m.store,
+        intent_id: m.intent,
+        idempotency_key: m.key.clone(),
+        amount_minor,
+        status: RefundStatus::Pending,
+        created_at: now,
+        updated_at: now,
     }
 }

@@ -2,7 +2,8 @@
 //! [`crate::domain::fraud::score`]. Also the block list, which feeds it.
 
 use crate::domain::fraud::{self, Assessment, FraudInput, FraudStats};
-use crate::domain::{CardNumber, validate};
+use crate::domain::{CardNumber, Shopper};
+use crate::requests;
 use crate::service::{PaymentsService, store_id};
 use crate::store::{BlockKind, FraudQuery, assessment_message};
 use mercato_proto::payments as pb;
@@ -16,12 +17,7 @@ pub(crate) struct Signals<'a> {
     pub currency: &'a str,
     /// Empty when there is no card.
     pub card_hash: &'a str,
-    pub customer_id: &'a str,
-    pub email: &'a str,
-    pub billing_country: &'a str,
-    pub shipping_country: &'a str,
-    /// A public address, or empty.
-    pub client_ip: &'a str,
+    pub shopper: &'a Shopper,
 }
 
 impl PaymentsService {
@@ -31,7 +27,7 @@ impl PaymentsService {
         req: pb::FraudRequest,
     ) -> Result<pb::FraudAssessment, ServiceError> {
         let store = store_id(&req.store_id)?;
-        let input = validate::score(&req)?;
+        let input = requests::score(&req)?;
         let card_hash = input.card.as_ref().map(CardNumber::hash).unwrap_or_default();
         let assessment = self
             .assess(
@@ -40,11 +36,7 @@ impl PaymentsService {
                     amount_minor: input.amount_minor,
                     currency: input.currency.as_str(),
                     card_hash: &card_hash,
-                    customer_id: &input.customer_id,
-                    email: &input.email,
-                    billing_country: &input.billing_country,
-                    shipping_country: &input.shipping_country,
-                    client_ip: &input.client_ip,
+                    shopper: &input.shopper,
                 },
             )
             .await?;
@@ -53,16 +45,16 @@ impl PaymentsService {
 
     /// Reads the store's fraud signals and scores.
     pub(crate) async fn assess(&self, store: &StoreId, s: &Signals<'_>) -> Result<Assessment, ServiceError> {
-        let now = now_ms();
+        let (now, shopper) = (now_ms(), s.shopper);
         let history = self
             .store
             .fraud_history(
                 store,
                 &FraudQuery {
-                    customer_id: s.customer_id,
+                    customer_id: &shopper.customer_id,
                     card_hash: s.card_hash,
-                    client_ip: s.client_ip,
-                    email: s.email,
+                    client_ip: &shopper.client_ip,
+                    email: &shopper.email,
                     currency: s.currency,
                     customer_since: now - fraud::CUSTOMER_WINDOW_MS,
                     card_since: now - fraud::CARD_WINDOW_MS,
@@ -83,9 +75,9 @@ impl PaymentsService {
         };
         let input = FraudInput {
             amount_minor: s.amount_minor,
-            email: s.email,
-            billing_country: s.billing_country,
-            shipping_country: s.shipping_country,
+            email: &shopper.email,
+            billing_country: &shopper.billing_country,
+            shipping_country: &shopper.shipping_country,
         };
         Ok(fraud::score(&input, &stats))
     }

@@ -2,42 +2,29 @@
 //! client keys. The settlement is claimed on the intent (kind, key, amount) before the provider
 //! is called, so two clients cannot both settle it, and a retry repeats the claimed one.
 
-use crate::domain::validate;
-use crate::domain::{Command, IntentId, Status, transition};
+use crate::domain::{Command, MoneyMovement, Status, transition};
 use crate::events;
-use crate::intents::{Attempt, provider_down, refusal, until_done};
-use crate::service::{PaymentsService, intent_id, store_id};
+use crate::intents::{Attempt, MoveAttempt, provider_down, refusal, until_done};
+use crate::requests;
+use crate::service::PaymentsService;
 use crate::store::{IntentRecord, Settlement, StoreError};
 use mercato_proto::payments as pb;
-use mercato_runtime::error::{ServiceError, Validator};
-use mercato_runtime::ids::StoreId;
+use mercato_runtime::error::ServiceError;
 use mercato_runtime::time::now_ms;
 
 impl PaymentsService {
     /// `Capture`: at most one capture per intent, whatever the client key.
     pub(crate) async fn capture(&self, req: pb::CaptureRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        validate::amount(&mut v, req.amount_minor, 0);
-        v.finish()?;
-        let (key, amount_minor) = (key.as_str(), req.amount_minor);
-        until_done((), move |()| self.try_capture(store, id, key, amount_minor)).await
+        self.until_moved(&requests::capture(&req)?, Self::try_capture)
+            .await
     }
 
-    /// One attempt at [`Self::capture`]: claim the intent's settlement for this key, then settle.
-    async fn try_capture(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-        amount_minor: i64,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
+    /// One attempt at [`Self::capture`] on the intent as last read: claim its settlement for
+    /// this key, then settle.
+    async fn try_capture(&self, intent: IntentRecord, m: &MoneyMovement) -> MoveAttempt {
         match intent.settle_kind {
-            Settlement::Capture if intent.settle_key == key => {
-                let asked = match amount_minor {
+            Settlement::Capture if intent.settle_key == m.key => {
+                let asked = match m.amount_minor {
                     0 => intent.state.authorized,
                     a => a,
                 };
@@ -63,41 +50,20 @@ impl PaymentsService {
             }
             Settlement::Void | Settlement::None => {}
         }
-        let target = transition(intent.state, Command::Capture { amount: amount_minor }).map_err(refusal)?;
-        let mut claimed = intent.next(intent.state, now_ms());
-        claimed.settle_kind = Settlement::Capture;
-        claimed.settle_key = key.to_owned();
-        claimed.settle_minor = target.captured;
-        match self
-            .store
-            .update_intent(&store, &claimed, intent.version, &[])
+        let amount = m.amount_minor;
+        let target = transition(intent.state, Command::Capture { amount }).map_err(refusal)?;
+        self.claim_and_settle(&intent, Settlement::Capture, &m.key, target.captured)
             .await
-        {
-            Ok(()) => self.settle(claimed).await.map(Attempt::Done),
-            Err(StoreError::Stale) => Ok(Attempt::Again(())),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// `Void`: releases an authorization; voiding a voided intent returns it unchanged.
     pub(crate) async fn void(&self, req: pb::VoidRequest) -> Result<pb::PaymentIntent, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let id = intent_id(&req.intent_id)?;
-        let mut v = Validator::new();
-        let key = validate::key(&mut v, &req.idempotency_key);
-        v.finish()?;
-        let key = key.as_str();
-        until_done((), move |()| self.try_void(store, id, key)).await
+        self.until_moved(&requests::void(&req)?, Self::try_void).await
     }
 
-    /// One attempt at [`Self::void`]: claim the intent's settlement for a void, then settle.
-    async fn try_void(
-        &self,
-        store: StoreId,
-        id: IntentId,
-        key: &str,
-    ) -> Result<Attempt<(), pb::PaymentIntent>, ServiceError> {
-        let intent = self.load(&store, &id).await?;
+    /// One attempt at [`Self::void`] on the intent as last read: claim its settlement for a void,
+    /// then settle.
+    async fn try_void(&self, intent: IntentRecord, m: &MoneyMovement) -> MoveAttempt {
         match intent.settle_kind {
             Settlement::Void if intent.state.status == Status::Authorized => {
                 return self.settle(intent).await.map(Attempt::Done);
@@ -111,12 +77,28 @@ impl PaymentsService {
             Settlement::Capture | Settlement::None => {}
         }
         transition(intent.state, Command::Void).map_err(refusal)?;
+        // A void claims no amount: the intent's stays (0, as only an unclaimed one gets here).
+        self.claim_and_settle(&intent, Settlement::Void, &m.key, intent.settle_minor)
+            .await
+    }
+
+    /// Claims `intent` (as last read) for a settlement of `kind` under the client's `key`, of
+    /// `settle_minor`, then settles it. A concurrent change of the intent makes the claim stale:
+    /// the caller reads it again and decides afresh.
+    async fn claim_and_settle(
+        &self,
+        intent: &IntentRecord,
+        kind: Settlement,
+        key: &str,
+        settle_minor: i64,
+    ) -> MoveAttempt {
         let mut claimed = intent.next(intent.state, now_ms());
-        claimed.settle_kind = Settlement::Void;
+        claimed.settle_kind = kind;
         claimed.settle_key = key.to_owned();
+        claimed.settle_minor = settle_minor;
         match self
             .store
-            .update_intent(&store, &claimed, intent.version, &[])
+            .update_intent(&intent.store_id, &claimed, intent.version, &[])
             .await
         {
             Ok(()) => self.settle(claimed).await.map(Attempt::Done),

@@ -1,10 +1,12 @@
-//! The payments domain: card numbers, the intent state machine, fraud scoring and request
-//! validation. Pure: no IO, no clock, no randomness beyond new ids.
+//! The payments domain: card numbers, the validated inputs of authorizations, scores and money
+//! movements, the intent state machine and fraud scoring. Pure: no IO, no clock, no randomness
+//! beyond new ids, and no wire format (requests are checked in `crate::requests`).
 
 pub mod fraud;
+pub mod inputs;
 pub mod intent;
-pub mod validate;
 
+pub use inputs::{AuthorizeInput, MoneyMovement, ScoreInput, Shopper};
 pub use intent::{Command, FailureCode, IntentState, Status, TransitionError, transition};
 pub use mercato_runtime::payment_details::CardNumber;
 

@@ -1,47 +1,16 @@
-//! Request validation: every bad field reported at once, values normalised once.
+//! Request validation at the edge: every bad field of a `payments.proto` request is reported at
+//! once, values are normalised once, and what passes comes out as the domain's typed inputs.
 
-use super::{CardNumber, fraud};
+use crate::domain::inputs::{AuthorizeInput, MAX_AMOUNT_MINOR, MoneyMovement, ScoreInput, Shopper};
+use crate::domain::{CardNumber, fraud};
+use crate::service::{intent_id, store_id};
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::money::Currency;
 use mercato_runtime::payment_details::country_code;
 
-/// The largest amount accepted, in minor units (ten billion major units).
-pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 const MAX_TEXT_LEN: usize = 320;
-
-/// A validated authorization request.
-#[derive(Clone, Debug)]
-pub struct AuthorizeInput {
-    pub order_id: String,
-    pub idempotency_key: String,
-    pub amount_minor: i64,
-    pub currency: Currency,
-    pub card: CardNumber,
-    pub customer_id: String,
-    /// Trimmed, lower case; may be empty.
-    pub email: String,
-    /// Upper case ISO 3166 alpha-2, or empty.
-    pub billing_country: String,
-    pub shipping_country: String,
-    /// The shopper's address when it is a public one (see [`fraud::counts_for_velocity`]), in
-    /// canonical form; empty otherwise.
-    pub client_ip: String,
-}
-
-/// A validated fraud-scoring request; the card is optional there.
-#[derive(Clone, Debug)]
-pub struct ScoreInput {
-    pub amount_minor: i64,
-    pub currency: Currency,
-    pub card: Option<CardNumber>,
-    pub customer_id: String,
-    pub email: String,
-    pub billing_country: String,
-    pub shipping_country: String,
-    pub client_ip: String,
-}
 
 pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceError> {
     let mut v = Validator::new();
@@ -53,11 +22,7 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
         amount_minor,
         currency,
         card: Some(card),
-        customer_id,
-        email,
-        billing_country,
-        shipping_country,
-        client_ip,
+        shopper,
     }) = facts
     else {
         return Err(incomplete());
@@ -68,11 +33,7 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
         amount_minor,
         currency,
         card,
-        customer_id,
-        email,
-        billing_country,
-        shipping_country,
-        client_ip,
+        shopper,
     })
 }
 
@@ -81,6 +42,50 @@ pub fn score(r: &pb::FraudRequest) -> Result<ScoreInput, ServiceError> {
     let facts = facts(&mut v, r, SCORE);
     v.finish()?;
     facts.ok_or_else(incomplete)
+}
+
+pub fn capture(r: &pb::CaptureRequest) -> Result<MoneyMovement, ServiceError> {
+    movement(
+        &r.store_id,
+        &r.intent_id,
+        &r.idempotency_key,
+        Some(r.amount_minor),
+    )
+}
+
+pub fn void(r: &pb::VoidRequest) -> Result<MoneyMovement, ServiceError> {
+    movement(&r.store_id, &r.intent_id, &r.idempotency_key, None)
+}
+
+pub fn refund(r: &pb::RefundRequest) -> Result<MoneyMovement, ServiceError> {
+    movement(
+        &r.store_id,
+        &r.intent_id,
+        &r.idempotency_key,
+        Some(r.amount_minor),
+    )
+}
+
+/// The facts a capture, void or refund names: the store, then the intent, each refused on its
+/// own; then the key and the amount (`None` where the request has none), reported together.
+fn movement(
+    store: &str,
+    intent: &str,
+    idempotency_key: &str,
+    amount_minor: Option<i64>,
+) -> Result<MoneyMovement, ServiceError> {
+    let store = store_id(store)?;
+    let intent = intent_id(intent)?;
+    let mut v = Validator::new();
+    let key = key(&mut v, idempotency_key);
+    let amount_minor = amount_minor.map_or(0, |a| amount(&mut v, a, 0));
+    v.finish()?;
+    Ok(MoneyMovement {
+        store,
+        intent,
+        key,
+        amount_minor,
+    })
 }
 
 /// What a request must hold beyond what every scored request does.
@@ -112,21 +117,25 @@ fn facts(v: &mut Validator, r: &pb::FraudRequest, needs: Needs) -> Option<ScoreI
         v.check(CardNumber::parse("card_number", &r.card_number))
             .map(Some)
     };
-    let customer_id = text(v, "customer_id", &r.customer_id);
-    let email = text(v, "email", &r.email).to_ascii_lowercase();
-    let billing_country = country_code(v, "billing_country", &r.billing_country);
-    let shipping_country = country_code(v, "shipping_country", &r.shipping_country);
-    let client_ip = client_ip(v, &r.ip);
+    let shopper = shopper(v, r);
     Some(ScoreInput {
         amount_minor,
         currency: currency?,
         card: card?,
-        customer_id,
-        email,
-        billing_country,
-        shipping_country,
-        client_ip,
+        shopper,
     })
+}
+
+/// Who pays and from where, normalised: the email lower case, the countries upper case, the
+/// address kept only when it is public.
+fn shopper(v: &mut Validator, r: &pb::FraudRequest) -> Shopper {
+    Shopper {
+        customer_id: text(v, "customer_id", &r.customer_id),
+        email: text(v, "email", &r.email).to_ascii_lowercase(),
+        billing_country: country_code(v, "billing_country", &r.billing_country),
+        shipping_country: country_code(v, "shipping_country", &r.shipping_country),
+        client_ip: client_ip(v, &r.ip),
+    }
 }
 
 /// The facts of an authorization, as the fraud request that scores them.
@@ -167,7 +176,7 @@ fn client_ip(v: &mut Validator, ip: &str) -> String {
 }
 
 /// A client idempotency key, by the rule every service shares (reported against the field).
-pub fn key(v: &mut Validator, s: &str) -> String {
+fn key(v: &mut Validator, s: &str) -> String {
     match IdempotencyKey::parse("idempotency_key", s) {
         Ok(key) => key.into_string(),
         Err(e) => {
@@ -181,7 +190,7 @@ pub fn key(v: &mut Validator, s: &str) -> String {
 }
 
 /// An amount between `min` and 10^12 minor units.
-pub fn amount(v: &mut Validator, amount: i64, min: i64) -> i64 {
+fn amount(v: &mut Validator, amount: i64, min: i64) -> i64 {
     if !(min..=MAX_AMOUNT_MINOR).contains(&amount) {
         let message = format!("must be between {min} and {MAX_AMOUNT_MINOR} minor units");
         v.add("amount_minor", &message);
@@ -268,8 +277,8 @@ mod tests {
         })
         .unwrap();
         assert_eq!(input.order_id, "o-1");
-        assert_eq!(input.email, "ann@example.com");
-        assert_eq!(input.billing_country, "DE");
+        assert_eq!(input.shopper.email, "ann@example.com");
+        assert_eq!(input.shopper.billing_country, "DE");
         assert_eq!(input.card.last4(), "4242");
     }
 }
