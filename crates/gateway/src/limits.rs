@@ -8,7 +8,7 @@
 use crate::state::GatewayState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mercato_runtime::error::{ErrorCode, ServiceError};
@@ -24,29 +24,48 @@ mercato_runtime::metric_families! {
     pub(crate) const RATE_LIMIT_REJECTIONS: Counter(Count) = "rate_limit_rejections_total";
 }
 
+/// Routes that create accounts (a store with its owner, a customer), which cost an argon2 hash
+/// and a row each: besides the general allowance, each client address gets
+/// `http.sign_ups_per_second` of each, whatever token it presents.
+const SIGN_UP_ROUTES: [&str; 2] = ["/v1/stores", "/v1/stores/{store}/customers"];
+
 /// Answers 429 with `Retry-After` once a client exceeds its allowance.
 pub async fn rate_limit(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
-    let Some(per_second) = state.rate_limit_per_second() else {
-        return next.run(request).await;
-    };
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let mut request = request;
-    let key = client_key(&state, &mut request);
-    match state.limiter().check(&key, per_second).await {
-        Decision::Allow => next.run(request).await,
-        Decision::Reject { retry_after_secs } => {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-            metrics::counter!(RATE_LIMIT_REJECTIONS.name, "route" => route).increment(1);
-            let mut response =
-                ServiceError::new(ErrorCode::RateLimited, "too many requests; slow down").into_response();
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
+    if let Some(per_second) = state.rate_limit_per_second() {
+        let key = client_key(&state, &mut request);
+        if let Decision::Reject { retry_after_secs } = state.limiter().check(&key, per_second).await {
+            return rejected(route, retry_after_secs);
         }
     }
+    if let Some(per_second) = state.sign_ups_per_second()
+        && request.method() == Method::POST
+        && SIGN_UP_ROUTES.contains(&route.as_str())
+    {
+        let ip = crate::client_addr::of(request.headers(), request.extensions(), state.trusted_proxies());
+        let key = match ip {
+            Some(ip) => format!("signup:{route}:ip:{ip}"),
+            None => format!("signup:{route}:ip:unknown"),
+        };
+        if let Decision::Reject { retry_after_secs } = state.limiter().check(&key, per_second).await {
+            return rejected(route, retry_after_secs);
+        }
+    }
+    next.run(request).await
+}
+
+fn rejected(route: String, retry_after_secs: u64) -> Response {
+    metrics::counter!(RATE_LIMIT_REJECTIONS.name, "route" => route).increment(1);
+    let mut response =
+        ServiceError::new(ErrorCode::RateLimited, "too many requests; slow down").into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
 
 /// The client to count against. A token verified here is kept in the request's extensions so

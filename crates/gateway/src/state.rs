@@ -62,6 +62,7 @@ struct Inner {
     stores: moka::future::Cache<String, Store>,
     limiter: Arc<dyn RateLimiter>,
     rate_limit_per_second: u32,
+    sign_ups_per_second: u32,
     trusted_proxies: Arc<[ipnet::IpNet]>,
     reads: Arc<ReadCache>,
 }
@@ -98,6 +99,7 @@ impl GatewayState {
                     .build(),
                 limiter,
                 rate_limit_per_second: http.rate_limit_per_second,
+                sign_ups_per_second: http.sign_ups_per_second,
                 trusted_proxies: http.trusted_proxies.clone().into(),
                 reads: Arc::default(),
             }),
@@ -174,6 +176,12 @@ impl GatewayState {
     /// The per-client limit, or `None` when limits are off.
     pub fn rate_limit_per_second(&self) -> Option<u32> {
         Some(self.inner.rate_limit_per_second).filter(|l| *l > 0)
+    }
+
+    /// Store provisionings and customer sign-ups per second per client address
+    /// (`http.sign_ups_per_second`), or `None` when that limit is off.
+    pub fn sign_ups_per_second(&self) -> Option<u32> {
+        Some(self.inner.sign_ups_per_second).filter(|l| *l > 0)
     }
 
     /// Proxies whose forwarding headers name the client (`http.trusted_proxies`).

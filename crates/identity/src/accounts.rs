@@ -2,7 +2,6 @@
 //! looking stores up.
 
 use crate::IdentityService;
-use crate::domain::passwords;
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
 use crate::domain::validate::{Email, Password, Slug, StoreName};
 use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
@@ -119,7 +118,7 @@ impl IdentityService {
         if self.store.store_by_slug(new_store.slug.as_str()).await?.is_some() {
             return Err(StoreError::Refused(Refusal::SlugTaken).into());
         }
-        let password_hash = passwords::hash(password).await?;
+        let password_hash = self.hasher.hash(password).await?;
         let client_secret = random_secret();
         let provisioning = new_store.provisioning(password_hash, &client_secret);
         self.store.provision(&provisioning).await?;
@@ -158,7 +157,7 @@ impl IdentityService {
             store_id,
             email: email.as_str().to_owned(),
             role,
-            password_hash: passwords::hash(password).await?,
+            password_hash: self.hasher.hash(password).await?,
             created_at: mercato_runtime::time::now_ms(),
         };
         self.store.create_user(store_id, &user).await?;

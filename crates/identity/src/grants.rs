@@ -2,7 +2,7 @@
 //! detection, and client_credentials.
 
 use crate::IdentityService;
-use crate::domain::passwords;
+use crate::domain::throttle::{self, FailureKey, Policy};
 use crate::domain::tokens::{
     self, Grant, GrantRefusal, RefreshStatus, hashes_match, random_secret, secret_hash,
 };
@@ -23,7 +23,11 @@ impl IdentityService {
                 store_slug,
                 username,
                 password,
-            } => self.password_grant(&store_slug, &username, password).await,
+                client_ip,
+            } => {
+                self.password_grant(&store_slug, &username, password, client_ip.as_deref())
+                    .await
+            }
             Grant::RefreshToken { refresh_token } => self.refresh_grant(&refresh_token).await,
             Grant::ClientCredentials {
                 client_id,
@@ -34,23 +38,44 @@ impl IdentityService {
 
     /// Logs a user in. Every failure gives the same answer after the same work, so that
     /// neither the message nor the timing tells whether the store or the user exists.
+    ///
+    /// Failures are counted against the account named (whether it exists or not) and the
+    /// client's address; a locked key is refused before any hashing, with the time it stays
+    /// locked, and a success clears the account's failures (not the address's: one good
+    /// account must not buy an address fresh guesses at others).
     async fn password_grant(
         &self,
         store_slug: &str,
         username: &str,
         password: String,
+        client_ip: Option<&str>,
     ) -> Result<TokenResponse, ServiceError> {
+        let email = Email::normalise(username);
+        let keys = self.failure_keys(store_slug, &email, client_ip);
+        self.refuse_if_locked(&keys).await?;
+
         let user = match self.store.store_by_slug(store_slug).await? {
-            Some(store) => {
-                self.store
-                    .user_by_email(store.id, &Email::normalise(username))
-                    .await?
-            }
+            Some(store) => self.store.user_by_email(store.id, &email).await?,
             None => None,
         };
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let matches = passwords::verify(password, stored_hash).await?;
-        let user = user.filter(|_| matches).ok_or(GrantRefusal::BadLogin)?;
+        let matches = self.hasher.verify(password, stored_hash).await?;
+        let Some(user) = user.filter(|_| matches) else {
+            let window = i64::try_from(self.auth.sign_in.failure_window.as_millis()).unwrap_or(i64::MAX);
+            let now = now_ms();
+            self.store
+                .record_sign_in_failure(&keys, now, now.saturating_sub(window))
+                .await?;
+            return Err(GrantRefusal::BadLogin.into());
+        };
+        // Guesses that were checked concurrently may have locked a key since the first look:
+        // a right password is then refused like any other, so a lock cannot be raced.
+        self.refuse_if_locked(&keys).await?;
+        if self.auth.sign_in.account_free_failures > 0
+            && let Some(account) = keys.first()
+        {
+            self.store.clear_sign_in_failures(account).await?;
+        }
 
         let now = now_ms();
         let family_id = uuid::Uuid::now_v7().to_string();
@@ -59,6 +84,34 @@ impl IdentityService {
             self.new_refresh_token(user.store_id, &family_id, &subject, user.role, now);
         self.store.insert_refresh_token(user.store_id, &record).await?;
         self.respond(user.store_id, &subject, user.role, refresh_token, now)
+    }
+
+    /// Refuses a login while any of its keys is locked, saying for how long.
+    async fn refuse_if_locked(&self, keys: &[FailureKey]) -> Result<(), ServiceError> {
+        let now = now_ms();
+        match self.store.sign_in_locked_until(keys).await? {
+            Some(until) if until > now => {
+                let retry_after_secs = throttle::retry_after_secs(until, now);
+                Err(GrantRefusal::Throttled { retry_after_secs }.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The keys a password login counts against, the account's first (a rule turned off in
+    /// the settings has none). Always in this order, so concurrent failures lock rows alike.
+    fn failure_keys(&self, store_slug: &str, email: &str, client_ip: Option<&str>) -> Vec<FailureKey> {
+        let s = &self.auth.sign_in;
+        let account = Policy::new(s.account_free_failures, s.lockout_base, s.lockout_max);
+        let address = Policy::new(s.address_free_failures, s.lockout_base, s.lockout_max);
+        let mut keys = Vec::with_capacity(2);
+        if s.account_free_failures > 0 {
+            keys.push(FailureKey::account(store_slug, email, account));
+        }
+        if let Some(ip) = client_ip.filter(|_| s.address_free_failures > 0) {
+            keys.push(FailureKey::address(ip, address));
+        }
+        keys
     }
 
     /// Exchanges a refresh token for a new pair. Each token works once; presenting one again

@@ -3,6 +3,7 @@
 //! The contract methods here only translate between protobuf messages and the operations in
 //! [`crate::accounts`] and [`crate::grants`], which return `ServiceError`.
 
+use crate::domain::passwords::Hasher;
 use crate::keys::{self, Signer};
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
@@ -32,6 +33,8 @@ pub struct IdentityService {
     /// Woken after a commit that appended an event, so the outbox relay publishes at once
     /// instead of at its next poll.
     pub(crate) outbox_waker: Arc<Notify>,
+    /// Every password hash and check goes through it: a fixed number at once, a bounded queue.
+    pub(crate) hasher: Hasher,
 }
 
 impl IdentityService {
@@ -46,11 +49,13 @@ impl IdentityService {
         let signer = Signer::load_or_create(store.as_ref()).await?;
         crate::domain::passwords::warm_up().await?;
         tracing::info!(kid = signer.kid(), "identity service ready to sign tokens");
+        let hasher = Hasher::new(auth.sign_in.hash_concurrency, auth.sign_in.hash_queue);
         Ok(Arc::new(IdentityService {
             store,
             auth,
             signer,
             outbox_waker,
+            hasher,
         }))
     }
 

@@ -4,7 +4,7 @@
 use crate::domain::passwords::PasswordError;
 use crate::domain::tokens::{Grant, GrantRefusal};
 use mercato_proto::identity::TokenRequest;
-use mercato_runtime::error::{ErrorCode, ServiceError};
+use mercato_runtime::error::{ErrorCode, FieldError, ServiceError};
 
 /// The grant a token request asks for, with the parameters its grant type needs (RFC 6749
 /// sections 4.3, 4.4 and 6): a missing one is an invalid request, an unknown grant type
@@ -15,6 +15,7 @@ pub fn grant(req: &TokenRequest) -> Result<Grant, ServiceError> {
             store_slug: required("store", &req.store)?,
             username: required("username", &req.username)?,
             password: required("password", &req.password)?,
+            client_ip: Some(req.client_ip.trim().to_owned()).filter(|ip| !ip.is_empty()),
         }),
         "refresh_token" => Ok(Grant::RefreshToken {
             refresh_token: required("refresh_token", &req.refresh_token)?,
@@ -39,22 +40,46 @@ fn required(name: &str, value: &str) -> Result<String, ServiceError> {
     }
 }
 
+/// The field error that carries, next to a `rate_limited` or `unavailable` code, the seconds
+/// the caller should wait (the contract's `IssueToken` documents it); the gateway turns it
+/// into `Retry-After`.
+pub const RETRY_AFTER_FIELD: &str = "retry_after";
+
+fn retry_after(code: ErrorCode, message: String, secs: u64) -> ServiceError {
+    ServiceError {
+        code,
+        message,
+        fields: vec![FieldError::new(RETRY_AFTER_FIELD, secs.to_string())],
+    }
+}
+
 /// A bad login or refresh token is an invalid grant, a bad client an invalid client (RFC 6749
-/// section 5.2).
+/// section 5.2); a throttled login is rate limited, with the seconds to wait.
 impl From<GrantRefusal> for ServiceError {
     fn from(refusal: GrantRefusal) -> Self {
         let code = match refusal {
             GrantRefusal::BadLogin | GrantRefusal::BadRefreshToken => ErrorCode::InvalidGrant,
             GrantRefusal::BadClient => ErrorCode::InvalidClient,
+            GrantRefusal::Throttled { retry_after_secs } => {
+                return retry_after(ErrorCode::RateLimited, refusal.to_string(), retry_after_secs);
+            }
         };
         ServiceError::new(code, refusal.to_string())
     }
 }
 
-/// A password that could not be hashed or checked is an internal error; the cause is logged.
+/// Every hashing slot busy is unavailable, with the seconds to wait; a password that could not
+/// be hashed or checked is an internal error, whose cause is logged.
 impl From<PasswordError> for ServiceError {
     fn from(e: PasswordError) -> Self {
-        ServiceError::internal(e)
+        match e {
+            PasswordError::Busy => retry_after(
+                ErrorCode::Unavailable,
+                "too many sign-ins at once; retry shortly".to_owned(),
+                crate::domain::passwords::BUSY_RETRY_AFTER_SECS,
+            ),
+            e => ServiceError::internal(e),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! Errors here follow RFC 6749 section 5.2 (`{"error": …, "error_description": …}`) rather than
 //! problem+json, because OAuth2 client libraries expect that shape.
 
+use crate::client_addr::ClientIp;
 use crate::dto::{JwksView, OAuthErrorView, TokenForm, TokenView};
 use crate::state::GatewayState;
 use axum::extract::State;
@@ -18,20 +19,25 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
     responses((status = 200, body = TokenView, description = "The tokens (RFC 6749 section 5.1); never cached",
                headers(("Cache-Control" = String, description = "`no-store`"))),
               (status = 400, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_request`, `invalid_grant` or `unsupported_grant_type`"),
-              (status = 401, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_client`")))]
+              (status = 401, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_client`"),
+              (status = 429, body = OAuthErrorView, description = "`slow_down`: too many failed sign-ins for this account or from this address (the same answer whether or not the account exists); retry after `Retry-After` seconds",
+               headers(("Retry-After" = u64, description = "Seconds until the lock ends"))),
+              (status = 503, body = OAuthErrorView, description = "`temporarily_unavailable`: every password check slot and its queue are busy; retry after `Retry-After` seconds",
+               headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn issue_token(
     State(state): State<GatewayState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
-        Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded"),
+        Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded", None),
     };
     let (basic_id, basic_secret) = match basic_credentials(&headers) {
         Ok(credentials) => credentials.unwrap_or_default(),
         // Read as absent, an unusable header would be answered "missing parameter client_id".
-        Err(message) => return oauth_error(ErrorCode::InvalidClient, message),
+        Err(message) => return oauth_error(ErrorCode::InvalidClient, message, None),
     };
     let request = TokenRequest {
         grant_type: form.grant_type.unwrap_or_default(),
@@ -41,6 +47,7 @@ pub async fn issue_token(
         refresh_token: form.refresh_token.unwrap_or_default(),
         client_id: form.client_id.unwrap_or(basic_id),
         client_secret: form.client_secret.unwrap_or(basic_secret),
+        client_ip: client.map(|ip| ip.to_string()).unwrap_or_default(),
     };
     match state.identity().issue_token(request).await {
         Ok(t) => {
@@ -57,8 +64,17 @@ pub async fn issue_token(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(e) => oauth_error(e.code, &e.message),
+        Err(e) => oauth_error(e.code, &e.message, retry_after(&e)),
     }
+}
+
+/// The seconds identity asks a refused sign-in to wait (the `retry_after` field of a
+/// `rate_limited` or `unavailable` answer, see the contract's `IssueToken`).
+fn retry_after(e: &ServiceError) -> Option<u64> {
+    e.fields
+        .iter()
+        .find(|f| f.field == "retry_after")
+        .and_then(|f| f.message.parse().ok())
 }
 
 /// HTTP Basic client authentication (`client_secret_basic`), which RFC 6749 prefers: `None`
@@ -81,8 +97,15 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, &'
         .ok_or("the Authorization header is not HTTP Basic credentials (base64 of client_id:client_secret)")
 }
 
-fn oauth_error(code: ErrorCode, description: &str) -> Response {
+/// An RFC 6749 section 5.2 error. A throttled sign-in is 429 `slow_down` and a sign-in that
+/// found every password hashing slot busy 503 `temporarily_unavailable` (both registered OAuth
+/// error codes), each with `Retry-After`, so clients handle them like the other errors here.
+fn oauth_error(code: ErrorCode, description: &str, retry_after: Option<u64>) -> Response {
     let (status, error) = match code {
+        ErrorCode::RateLimited if retry_after.is_some() => (StatusCode::TOO_MANY_REQUESTS, "slow_down"),
+        ErrorCode::Unavailable if retry_after.is_some() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        }
         ErrorCode::InvalidGrant => (StatusCode::BAD_REQUEST, "invalid_grant"),
         ErrorCode::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
         ErrorCode::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
@@ -100,6 +123,11 @@ fn oauth_error(code: ErrorCode, description: &str) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
 }
 

@@ -15,7 +15,9 @@ use mercato_runtime::error::ServiceError;
 #[utoipa::path(post, path = "/v1/stores", tag = "stores", request_body = ProvisionStoreBody,
     responses((status = 201, body = ProvisionedStoreView, description = "The store, its owner and an API client whose secret is shown only here"),
               (status = 409, description = "The slug is taken"),
-              (status = 422, description = "A field is invalid; `errors` names each one")))]
+              (status = 422, description = "A field is invalid; `errors` names each one"),
+              (status = 429, description = "This client address provisioned more stores per second than `http.sign_ups_per_second`, or exceeded its general allowance; retry after `Retry-After` seconds",
+               headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn provision_store(
     State(state): State<GatewayState>,
     ApiJson(body): ApiJson<ProvisionStoreBody>,
@@ -61,7 +63,9 @@ pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
     responses((status = 201, body = UserView, description = "The new customer account"),
               (status = 404, description = "No store has this slug"),
               (status = 409, description = "The email is already registered in this store"),
-              (status = 422, description = "A field is invalid; `errors` names each one")))]
+              (status = 422, description = "A field is invalid; `errors` names each one"),
+              (status = 429, description = "This client address signed up more customers per second than `http.sign_ups_per_second`, or exceeded its general allowance; retry after `Retry-After` seconds",
+               headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn register_customer(
     State(state): State<GatewayState>,
     scope: StoreScope<Public>,

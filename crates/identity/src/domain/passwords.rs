@@ -1,11 +1,14 @@
 //! Password hashing with argon2id (OWASP's minimum: 19 MiB, two passes, one lane).
 //!
-//! Hashing costs tens of milliseconds of CPU by design, so the async functions run it on the
-//! blocking pool: on an async worker it would stall every other request sharing that thread.
+//! Hashing costs tens of milliseconds of CPU and 19 MiB of memory by design, so [`Hasher`] runs
+//! it on the blocking pool (on an async worker it would stall every other request sharing that
+//! thread), a fixed number at once with a bounded queue, so a login flood cannot take the
+//! process's memory with it.
 
 use super::validate::Password;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Why a password could not be hashed or checked: never the caller's doing, so the service
 /// answers with an internal error and logs this.
@@ -15,7 +18,13 @@ pub enum PasswordError {
     Argon2(argon2::password_hash::Error),
     #[error("the hashing task did not finish: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every hashing slot is taken and the queue for them is full: the caller should retry.
+    #[error("every password hashing slot is busy")]
+    Busy,
 }
+
+/// Seconds a caller refused with [`PasswordError::Busy`] is told to wait.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// Memory cost in KiB, passes and lanes; stored in every hash string, so raising them later
 /// leaves old hashes verifiable.
@@ -63,22 +72,86 @@ pub async fn warm_up() -> Result<(), PasswordError> {
     .map_err(PasswordError::Task)
 }
 
-/// Hashes on the blocking pool.
-pub async fn hash(password: Password) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+/// Runs argon2 on the blocking pool, at most `concurrency` hashes at once (each holds
+/// [`MEMORY_KIB`] of memory while it runs, so this bounds the memory of any login flood) with
+/// at most `queue` callers waiting for a slot; beyond them a caller is refused at once with
+/// [`PasswordError::Busy`] instead of queueing without end.
+pub struct Hasher {
+    slots: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
 }
 
-/// Verifies on the blocking pool; with no stored hash, burns the same time and returns false.
-pub async fn verify(password: String, hash: Option<String>) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => verify_blocking(&password, &hash),
-        None => {
-            verify_blocking(&password, dummy_hash());
-            false
+impl Hasher {
+    /// `concurrency` 0 means one hash per CPU.
+    pub fn new(concurrency: usize, queue: usize) -> Hasher {
+        let concurrency = match concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Hasher {
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            waiting: AtomicUsize::new(0),
+            queue,
         }
-    })
-    .await
-    .map_err(PasswordError::Task)
+    }
+
+    /// A slot, at once, after waiting in the queue, or `Busy` when the queue is full.
+    async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, PasswordError> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(PasswordError::Busy);
+        }
+        // Decrements the queue however the wait ends, a cancelled caller included.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _waiting = Waiting(&self.waiting);
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| PasswordError::Busy)
+    }
+
+    /// Runs `work` on the blocking pool holding a slot; the slot is held until the hash is
+    /// done even if the caller stops waiting, so abandoned requests cannot exceed the bound.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let permit = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(PasswordError::Task)
+    }
+
+    /// Hashes a password.
+    pub async fn hash(&self, password: Password) -> Result<String, PasswordError> {
+        self.run(move || hash_blocking(&password)).await?
+    }
+
+    /// Verifies a password; with no stored hash, burns the same time and returns false.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, PasswordError> {
+        self.run(move || match hash {
+            Some(hash) => verify_blocking(&password, &hash),
+            None => {
+                verify_blocking(&password, dummy_hash());
+                false
+            }
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +167,30 @@ mod tests {
         assert!(verify_blocking("correct horse", &h));
         assert!(!verify_blocking("correct horsE", &h));
         assert!(!verify_blocking("correct horse", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn beyond_the_slots_and_the_queue_a_caller_is_refused_at_once() {
+        let hasher = Arc::new(Hasher::new(1, 1));
+        let held = hasher.slot().await.unwrap();
+        let queued = tokio::spawn({
+            let hasher = Arc::clone(&hasher);
+            async move { hasher.verify("pw".into(), None).await }
+        });
+        while hasher.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            hasher.verify("pw".into(), None).await,
+            Err(PasswordError::Busy)
+        ));
+        drop(held);
+        assert!(
+            !queued.await.unwrap().unwrap(),
+            "the queued check ran once a slot was free"
+        );
+        assert_eq!(hasher.waiting.load(Ordering::Acquire), 0);
+        assert!(!hasher.verify("pw".into(), None).await.unwrap());
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum Grant {
         store_slug: String,
         username: String,
         password: String,
+        /// The address the request came from, when the caller knows it; failures are counted
+        /// against it.
+        client_ip: Option<String>,
     },
     RefreshToken {
         refresh_token: String,
@@ -30,10 +33,14 @@ impl std::fmt::Debug for Grant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Grant::Password {
-                store_slug, username, ..
+                store_slug,
+                username,
+                client_ip,
+                ..
             } => f
                 .debug_struct("Password")
                 .field("store_slug", store_slug)
+                .field("client_ip", client_ip)
                 .field("username", username)
                 .finish_non_exhaustive(),
             Grant::RefreshToken { .. } => f.write_str("RefreshToken { .. }"),
@@ -58,6 +65,10 @@ pub enum GrantRefusal {
     /// Client authentication failed.
     #[error("invalid client credentials")]
     BadClient,
+    /// Too many password logins failed for this account or from this address; the same
+    /// answer whether or not the account exists.
+    #[error("too many failed sign-in attempts; retry later")]
+    Throttled { retry_after_secs: u64 },
 }
 
 /// 32 random bytes, base64url without padding: refresh tokens and client secrets.

@@ -5,9 +5,10 @@
 
 use mercato_runtime::db::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_identity",
-    sql: "CREATE TABLE stores (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_identity",
+        sql: "CREATE TABLE stores (
                 id TEXT PRIMARY KEY,
                 slug TEXT NOT NULL UNIQUE,
                 name TEXT NOT NULL,
@@ -51,4 +52,17 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
                 public_x TEXT NOT NULL,
                 created_at BIGINT NOT NULL
               );",
-}];
+    },
+    // Failed sign-ins per key (a SHA-256 of an account or a client address): shared by every
+    // replica, so a lock holds whichever replica a guess reaches.
+    Migration {
+        name: "0002_sign_in_failures",
+        sql: "CREATE TABLE sign_in_failures (
+                failure_key TEXT PRIMARY KEY,
+                failures BIGINT NOT NULL,
+                last_failure_at BIGINT NOT NULL,
+                locked_until BIGINT NOT NULL
+              );
+              CREATE INDEX sign_in_failures_last ON sign_in_failures (last_failure_at);",
+    },
+];

@@ -7,6 +7,7 @@
 pub mod migrations;
 pub mod sql;
 
+use crate::domain::throttle::FailureKey;
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::auth::Role;
@@ -198,4 +199,21 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// The public half of every key, newest first, so that tokens signed before a rotation
     /// still verify. Private keys are not read for this.
     async fn public_keys(&self) -> Result<Vec<PublicKeyRecord>, StoreError>;
+
+    /// The latest end of a sign-in lock among `keys` (epoch milliseconds), if any is recorded.
+    async fn sign_in_locked_until(&self, keys: &[FailureKey]) -> Result<Option<i64>, StoreError>;
+
+    /// Counts one failed sign-in against each key, atomically across replicas: failures of a
+    /// key whose last failure and lock both ended before `forget_before` start again from one;
+    /// a key past its policy's free failures is locked until `now_ms` plus its lock. Rows
+    /// forgotten that way are deleted.
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[FailureKey],
+        now_ms: i64,
+        forget_before: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets a key's failures (after a successful sign-in).
+    async fn clear_sign_in_failures(&self, key: &FailureKey) -> Result<(), StoreError>;
 }

@@ -8,6 +8,7 @@ use super::{
     ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Refusal, Rotation,
     SigningKeyRecord, StoreError, StoreRecord, UserRecord,
 };
+use crate::domain::throttle::FailureKey;
 use async_trait::async_trait;
 use mercato_runtime::auth::Role;
 use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
@@ -375,5 +376,72 @@ impl IdentityStore for SqlIdentityStore {
             .into_iter()
             .map(|(kid, public_x)| PublicKeyRecord { kid, public_x })
             .collect())
+    }
+
+    async fn sign_in_locked_until(&self, keys: &[FailureKey]) -> Result<Option<i64>, StoreError> {
+        let mut latest = None;
+        for key in keys {
+            let row: Option<(i64,)> = self
+                .db
+                .query_opt(
+                    "SELECT locked_until FROM sign_in_failures WHERE failure_key = $1",
+                    &[&key.key],
+                )
+                .await?;
+            latest = latest.max(row.map(|(until,)| until));
+        }
+        Ok(latest)
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[FailureKey],
+        now_ms: i64,
+        forget_before: i64,
+    ) -> Result<(), StoreError> {
+        let keys = keys.to_vec();
+        self.db
+            .write("record_sign_in_failure", move |tx| {
+                for key in &keys {
+                    // One statement counts the failure, so concurrent failures on several
+                    // replicas each add one (the row is locked for the rest of the transaction).
+                    let (failures,): (i64,) = tx.query_one(
+                        "INSERT INTO sign_in_failures (failure_key, failures, last_failure_at, locked_until) \
+                         VALUES ($1, 1, $2, 0) \
+                         ON CONFLICT (failure_key) DO UPDATE SET \
+                           failures = CASE WHEN sign_in_failures.last_failure_at < $3 \
+                                            AND sign_in_failures.locked_until < $3 \
+                                      THEN 1 ELSE sign_in_failures.failures + 1 END, \
+                           last_failure_at = $2 \
+                         RETURNING failures",
+                        &[&key.key, &now_ms, &forget_before],
+                    )?;
+                    let lock = key.policy.lock_ms(failures);
+                    if lock > 0 {
+                        let until = now_ms.saturating_add(lock);
+                        tx.execute(
+                            "UPDATE sign_in_failures SET locked_until = $1 WHERE failure_key = $2",
+                            &[&until, &key.key],
+                        )?;
+                    }
+                }
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE last_failure_at < $1 AND locked_until < $1",
+                    &[&forget_before],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn clear_sign_in_failures(&self, key: &FailureKey) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "clear_sign_in_failures",
+                "DELETE FROM sign_in_failures WHERE failure_key = $1",
+                &[&key.key],
+            )
+            .await?;
+        Ok(())
     }
 }

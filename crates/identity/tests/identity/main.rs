@@ -5,6 +5,7 @@
 
 mod keys;
 mod provisioning;
+mod signin;
 mod store;
 mod support;
 mod tokens;
