@@ -267,6 +267,7 @@ pub struct LogSettings {
 }
 
 impl Default for Settings {
+    // Long on purpose: one literal holds every default, so they are read (and changed) in one place.
     fn default() -> Self {
         Settings {
             http: HttpSettings {
