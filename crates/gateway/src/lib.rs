@@ -8,6 +8,7 @@
 //!
 //! - [`router`] assembles routes and the middleware stack, one commented layer per line.
 //! - `state`: the clients, the token verifier and the store-slug cache.
+//! - `cors`: which other origins' pages may call the API (`http.cors_allowed_origins`).
 //! - `access`: the `StoreScope<A>` extractor, the one owner of tenancy and roles: it resolves
 //!   the `{store}` slug, checks that the bearer token is that store's and that its role is one
 //!   the route admits (`Public`, `Anyone`, `Member`, `Customer`, `Staff`, `Owner`); `limits`:
@@ -19,10 +20,13 @@
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes.
-//! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`.
+//! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
+//!   `web`: the storefront page; `security_headers`: the content security policy and the other
+//!   security headers of every response.
 
 mod access;
 mod client_addr;
+mod cors;
 mod dto;
 mod dto_order_events;
 mod dto_orders;
@@ -33,6 +37,7 @@ mod openapi;
 mod problems;
 mod read_cache;
 mod routes;
+mod security_headers;
 mod state;
 mod web;
 
@@ -47,7 +52,6 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -91,10 +95,10 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
 }
 
 /// What every request to a gateway process passes once, before routing: an id, its span,
-/// metrics and access line, panic and CORS handling, and the answers of the read cache, which
+/// metrics and access line, security headers, panic and CORS handling, and the answers of the read cache, which
 /// a current cached read gets here without routing, rate limiting or a handler. Merge
 /// `ops_routes` beside the result for health and metrics.
-pub fn edge(state: &GatewayState, routes: Router) -> Router {
+pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router {
     let service = ServiceBuilder::new()
         // Give every request an id (or keep the caller's), so logs and clients can name it.
         .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
@@ -104,6 +108,9 @@ pub fn edge(state: &GatewayState, routes: Router) -> Router {
         .layer(axum::middleware::from_fn(mercato_runtime::http_edge::observe))
         // Echo the id on the response.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // Every answer, refusals and panics included, gets `nosniff`; every HTML page its
+        // content security policy and frame, referrer and opener protection.
+        .layer(axum::middleware::from_fn(security_headers::security_headers))
         // A panicking handler becomes a 500 problem instead of a dropped connection.
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ServiceError::new(
@@ -116,8 +123,9 @@ pub fn edge(state: &GatewayState, routes: Router) -> Router {
         .layer(axum::middleware::from_fn(problems::problem_net))
         // Request heads over the limits are refused (414, 431) before anything else reads them.
         .layer(axum::middleware::from_fn(problems::head_limits))
-        // Browsers on other origins may call the public API (no cookies are used).
-        .layer(CorsLayer::permissive())
+        // Browsers on other origins may call the API only when configured
+        // (`http.cors_allowed_origins`; see `cors`); otherwise same origin only.
+        .option_layer(cors::layer(&http.cors_allowed_origins))
         // A public read the cache holds, current, is answered from it.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -148,7 +148,7 @@ pub(super) fn assemble(
     // whose callers are trusted to name any store. Services are reachable over gRPC only from
     // processes without the gateway role (and, with `services.internal_token`, only by peers
     // that know the token).
-    mercato_gateway::edge(state, http).merge(ops)
+    mercato_gateway::edge(state, &settings.http, http).merge(ops)
 }
 
 /// Serves gRPC (content-type `application/grpc…`) beside the HTTP routes on the one port.

@@ -4,11 +4,13 @@
 
 mod checkout;
 mod edge;
+mod hardening;
 mod harness;
 mod journeys;
 mod kill9;
 mod operator;
 mod realtime;
 mod realtime_replicas;
+mod signin;
 mod stock;
 mod ws;
