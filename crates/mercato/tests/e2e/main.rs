@@ -12,5 +12,6 @@ mod operator;
 mod realtime;
 mod realtime_replicas;
 mod signin;
+mod signin;
 mod stock;
 mod ws;
