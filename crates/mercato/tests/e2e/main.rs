@@ -12,6 +12,5 @@ mod operator;
 mod realtime;
 mod realtime_replicas;
 mod signin;
-mod signin;
 mod stock;
 mod ws;
