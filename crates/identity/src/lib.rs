@@ -7,11 +7,13 @@
 //!   (`mercato.identity.v1.Identity`) mapped onto the operations below.
 //! - [`accounts`]: provisioning a store (store, owner, API client and the
 //!   `mercato.identity.store_provisioned` event in one transaction), registering users.
-//! - [`grants`]: the token endpoint: password, refresh_token (single use, rotation, reuse
-//!   revokes the family) and client_credentials.
+//! - [`grants`]: the token endpoint: password (failures counted per account and client
+//!   address, doubling locks; see `docs/adr/0003-sign-in-throttling.md`), refresh_token (single
+//!   use, rotation, reuse revokes the family) and client_credentials.
 //! - [`keys`]: the signing key (generated once, shared by replicas through the database) and
 //!   the JWKS.
-//! - [`domain`]: input newtypes, argon2id hashing and token rules; no IO, no wire format.
+//! - [`domain`]: input newtypes, argon2id hashing (a bounded pool of slots and queue), the
+//!   sign-in throttle's rules and token rules; no wire format.
 //! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
 //!   `ServiceError`s.
 //! - [`store`]: the [`store::IdentityStore`] trait, its SQL implementation and the migrations.
