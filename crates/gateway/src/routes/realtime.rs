@@ -153,11 +153,27 @@ async fn relay(client: WebSocket, upstream: Upstream, silence: Duration, stop: S
         let _ = client_tx.close().await;
     };
     // Whichever direction ends first ends the relay; dropping the other closes its sockets.
-    tokio::select! {
-        () = to_upstream => {}
-        () = to_client => {}
+    let closed_by_upstream = tokio::select! {
+        () = to_upstream => false,
+        () = to_client => true,
+    };
+    if closed_by_upstream {
+        // The client has the close frame (a flooding client's 4029, say); read what it still
+        // sends until it answers, so that its socket is not closed with unread frames: the
+        // reset that would follow makes its kernel discard the close frame unread.
+        let answered = async {
+            while let Some(Ok(m)) = client_rx.next().await {
+                if matches!(m, ws::Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_LINGER, answered).await;
     }
 }
+
+/// How long a client told to close may take to answer before its socket is closed anyway.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 fn to_upstream_message(m: ws::Message) -> Option<ts::Message> {
     Some(match m {

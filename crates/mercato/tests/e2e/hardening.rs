@@ -271,3 +271,37 @@ async fn control_characters_in_titles_names_and_messages_are_a_422_naming_the_fi
         assert_eq!(reply.status, 201, "{}: {}", p.name, reply.body);
     }
 }
+
+/// Thousands of frames as fast as the socket takes them, nothing read meanwhile, then read:
+/// the client finds the 4029 close frame, also through a gateway's relay (distributed).
+#[tokio::test]
+async fn a_websocket_flood_ends_with_the_4029_close_frame() {
+    use futures::{SinkExt, StreamExt};
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::Message;
+    for p in platforms().await {
+        let url = format!("{}/v1/realtime", p.gateway(0).replacen("http", "ws", 1));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut written = 0;
+        for _ in 0..20_000 {
+            let frame = Message::Text(r#"{"type":"ping","id":1}"#.into());
+            match tokio::time::timeout(Duration::from_secs(1), ws.feed(frame)).await {
+                Ok(Ok(())) => written += 1,
+                _ => break,
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), ws.flush()).await;
+        assert!(written > 1_000, "{}: only {written} frames written", p.name);
+        let code = loop {
+            match tokio::time::timeout(Duration::from_secs(20), ws.next())
+                .await
+                .expect("closed in time")
+            {
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => break None,
+            }
+        };
+        assert_eq!(code, Some(4029), "{}: after {written} frames", p.name);
+    }
+}

@@ -17,6 +17,9 @@ use tokio::sync::mpsc;
 /// A write the client does not take within this long ends the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a closing connection waits for the client to take the close frame and answer it.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 /// `websocket_messages_total` by direction, registered once (a look-up per message otherwise).
 static MESSAGES_IN: LazyLock<Counter> =
     LazyLock::new(|| metrics::counter!(WEBSOCKET_MESSAGES.name, "direction" => "in"));
@@ -213,12 +216,7 @@ impl Session {
     async fn finish(mut self, end: End) {
         let reason = match end {
             End::Close(code, reason) => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let close = self.socket.send(Message::Close(Some(frame)));
-                let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+                self.close(code, reason).await;
                 reason
             }
             End::Gone(reason) => reason,
@@ -226,6 +224,31 @@ impl Session {
         metrics::counter!(WEBSOCKET_DISCONNECTS.name, "reason" => reason).increment(1);
         self.leave_presence().await;
         tracing::debug!(connection = %self.name, reason, "websocket closed");
+    }
+}
+
+impl Session {
+    /// The closing handshake, within [`CLOSE_LINGER`]: sends the close frame, then reads and
+    /// discards what the client still sends until its own close frame (or its end). Dropping
+    /// the socket at once would leave the client's frames unread — always so for a flooding
+    /// client — and a socket closed with unread data is answered by a TCP reset, on which the
+    /// client's kernel discards the close frame before the client has read it.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let handshake = async {
+            if self.socket.send(Message::Close(Some(frame))).await.is_err() {
+                return;
+            }
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_LINGER, handshake).await;
     }
 }
 

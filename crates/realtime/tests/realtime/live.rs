@@ -189,6 +189,27 @@ async fn too_many_frames_are_refused_then_flooding_closes_with_4029() {
     assert_eq!(close_code(&mut ws).await.0, Some(4029));
 }
 
+/// A real flood: thousands of frames written as fast as the socket takes them, nothing read
+/// meanwhile; then the client reads. It must find the 4029 close frame, not a reset connection.
+#[tokio::test]
+async fn a_client_flooding_without_reading_gets_the_4029_close_frame() {
+    let (_node, addr) = serve(limits()).await;
+    let mut ws = connect(&addr).await;
+    let frame = r#"{"type":"ping","id":1}"#;
+    let mut written = 0;
+    for _ in 0..20_000 {
+        // Stop writing when the server stops reading (it has closed, or its socket is full).
+        match tokio::time::timeout(Duration::from_secs(1), ws.feed(Message::Text(frame.into()))).await {
+            Ok(Ok(())) => written += 1,
+            _ => break,
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.flush()).await;
+    assert!(written > 500, "only {written} frames were written");
+    let (code, _) = close_code(&mut ws).await;
+    assert_eq!(code, Some(4029), "after {written} frames");
+}
+
 #[tokio::test]
 async fn the_connection_limit_refuses_upgrades_with_503() {
     let mut l = limits();
