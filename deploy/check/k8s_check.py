@@ -45,10 +45,13 @@ K8S_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 # What each overlay must end up with: (HPA minReplicas, HPA maxReplicas) for every service.
 OVERLAY_BOUNDS = {"small": (1, 3), "large": (3, 20)}
 
+# Every pod serves /metrics on this port only (http.metrics_listen), not on the API port 8080.
+METRICS_PORT = 9090
+
 SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders", "realtime")
 
-# Which pods may call each service's internal gRPC (besides the `monitoring` namespace, which
-# scrapes /metrics on the same port). The gateway faces clients and admits everyone.
+# Which pods may call each service's internal gRPC (the `monitoring` namespace scrapes /metrics
+# on METRICS_PORT). The gateway faces clients and admits everyone.
 CALLERS = {
     "identity": {"gateway", "realtime"},
     "catalog": {"gateway"},
@@ -427,7 +430,21 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
         need(len(pdb) == 1, f"{w}: {len(pdb)} PodDisruptionBudgets select its pods (want 1)")
         own = [p for p in policies if p["spec"].get("podSelector") and selects(p["spec"]["podSelector"], labels)]
         need(bool(own), f"{w}: no NetworkPolicy of its own")
+        # /metrics has its own port (http.metrics_listen), open to the monitoring namespace only.
+        scrape = [p for p in own
+                  if {q.get("port") for r in p["spec"].get("ingress", []) for q in r.get("ports", [])}
+                  <= {METRICS_PORT, "metrics"}]
+        need(bool(scrape), f"{w}: no NetworkPolicy admits scraping on port {METRICS_PORT}")
+        for p in scrape:
+            for r in p["spec"].get("ingress", []):
+                need(r.get("from") == [{"namespaceSelector": {"matchLabels": {
+                    "kubernetes.io/metadata.name": "monitoring"}}}],
+                     f"NetworkPolicy/{p['metadata']['name']}: metrics port open beyond the monitoring namespace")
+        need(str(ann.get("prometheus.io/port")) == str(METRICS_PORT),
+             f"{w}: prometheus.io/port is not the metrics port {METRICS_PORT}")
         for p in own:
+            if p in scrape:
+                continue
             ingress_ports = {q.get("port") for r in p["spec"].get("ingress", []) for q in r.get("ports", [])}
             need(8080 in ingress_ports or "http" in ingress_ports,
                  f"NetworkPolicy/{p['metadata']['name']}: port 8080 not open for ingress")

@@ -10,6 +10,7 @@ mod services;
 
 use crate::infra::Infra;
 use crate::roles::{Role, Roles};
+use anyhow::Context;
 use axum::Router;
 use mercato_gateway::Upstreams;
 use mercato_orders::OrdersDeps;
@@ -38,6 +39,8 @@ pub struct App {
     pub catalog: Option<CatalogClient>,
     pub inventory: Option<InventoryClient>,
     router: Router,
+    /// `/metrics` (with the probes) on its own listener, when `http.metrics_listen` is set.
+    metrics: Option<(TcpListener, Router)>,
     relays: Vec<JoinHandle<()>>,
     /// Stops the outbox relays; cancelled once HTTP has drained, so their last run publishes
     /// the events of the final requests.
@@ -89,7 +92,14 @@ impl App {
             begun.cancelled().await;
             realtime_stop.cancel();
         });
+        let metrics = self.metrics.map(|(listener, router)| {
+            tracing::info!(addr = ?listener.local_addr(), "serving /metrics");
+            tokio::spawn(serve(listener, router, shutdown.clone()))
+        });
         let served = serve(listener, self.router, shutdown).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         self.relay_stop.cancel();
         for relay in self.relays {
             if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
@@ -149,7 +159,18 @@ impl App {
             .drain(..)
             .map(|r| tokio::spawn(r.run(relay_stop.clone())))
             .collect();
-        let ops = ops_routes(w.checks, w.collectors);
+        // With a metrics listener, the main port keeps the probes but not `/metrics`.
+        let (ops, metrics) = match settings.http.metrics_listen {
+            None => (ops_routes(w.checks, w.collectors), None),
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding http.metrics_listen {addr}"))?;
+                let metrics = ops_routes(w.checks.clone(), w.collectors);
+                let ops = routing::without_metrics(ops_routes(w.checks, Vec::new()));
+                (ops, Some((listener, metrics)))
+            }
+        };
         let router = routing::assemble(settings, live, gateway.as_ref(), ops, w.grpc);
         Ok(App {
             roles,
@@ -157,6 +178,7 @@ impl App {
             catalog,
             inventory,
             router,
+            metrics,
             relays,
             relay_stop,
             consumer_stop: w.consumer_stop,

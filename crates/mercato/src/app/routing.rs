@@ -151,6 +151,23 @@ pub(super) fn assemble(
     mercato_gateway::edge(state, &settings.http, http).merge(ops)
 }
 
+/// The probes of `ops` without `/metrics`, which has its own listener (`http.metrics_listen`):
+/// on the main port it is not found, like any other unknown path.
+pub(super) fn without_metrics(ops: Router) -> Router {
+    ops.route_layer(axum::middleware::from_fn(
+        |request: Request, next: axum::middleware::Next| async move {
+            if request.uri().path() == "/metrics" {
+                let not_found = mercato_runtime::error::ServiceError::new(
+                    mercato_runtime::error::ErrorCode::NotFound,
+                    "no such resource",
+                );
+                return axum::response::IntoResponse::into_response(not_found);
+            }
+            next.run(request).await
+        },
+    ))
+}
+
 /// Serves gRPC (content-type `application/grpc…`) beside the HTTP routes on the one port.
 fn with_grpc(http: Router, grpc: tonic::service::RoutesBuilder) -> Router {
     let grpc = grpc.routes().into_axum_router().layer(axum::middleware::from_fn(

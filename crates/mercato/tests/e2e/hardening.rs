@@ -305,3 +305,42 @@ async fn a_websocket_flood_ends_with_the_4029_close_frame() {
         assert_eq!(code, Some(4029), "{}: after {written} frames", p.name);
     }
 }
+
+/// With `http.metrics_listen`, `/metrics` is served there and no longer on the API port, which
+/// keeps its probes.
+#[tokio::test]
+async fn metrics_can_have_their_own_listener_and_then_leave_the_api_port() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap();
+    drop(free);
+    let mut settings = base_settings();
+    settings.http.metrics_listen = Some(metrics_addr);
+    let p = embedded_with(settings).await;
+    let metrics = p
+        .http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("mercato_"), "{text}");
+    assert_eq!(
+        p.get(0, "/metrics", None).await.status,
+        404,
+        "not on the API port"
+    );
+    assert_eq!(p.get(0, "/healthz", None).await.status, 200);
+    assert_eq!(p.get(0, "/readyz", None).await.status, 200);
+    let api = p
+        .http
+        .get(format!("http://{metrics_addr}/v1/stores/nope/products"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404, "the metrics port serves no API");
+
+    // Unset (the default), `/metrics` stays on the API port.
+    let p = embedded_with(base_settings()).await;
+    assert_eq!(p.get(0, "/metrics", None).await.status, 200);
+}
