@@ -9,7 +9,7 @@
 //! it and repeats step 2 with the same provider key, which the provider answers with its first
 //! outcome, so money never moves twice.
 
-use crate::domain::fraud::{Assessment, Decision};
+use crate::domain::fraud::{Assessment, Decision, Reasons};
 use crate::domain::{
     AuthorizeInput, Command, FailureCode, IntentId, IntentState, MoneyMovement, Status, TransitionError,
     transition,
@@ -17,9 +17,9 @@ use crate::domain::{
 use crate::events;
 use crate::provider::{ProviderError, ProviderReply};
 use crate::requests;
-use crate::scoring::Signals;
+use crate::scoring::{self, Signals};
 use crate::service::{PaymentsService, intent_id, store_id};
-use crate::store::{IntentRecord, Refusal, Settlement, StoreError};
+use crate::store::{Decide, IntentRecord, Refusal, Settlement, StoreError};
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
 use mercato_runtime::error::ServiceError;
@@ -85,42 +85,48 @@ impl PaymentsService {
         // The first attempt inserts without looking the key up: the (store, idempotency key)
         // unique index tells a new key from a known one, so a new payment (the common case)
         // saves that read. A known key comes back `Duplicate`, and the next attempt looks its
-        // intent up and replays or resumes it (having scored for nothing; scoring only reads).
+        // intent up and replays or resumes it (having scored for nothing, in the transaction
+        // that the taken key rolled back).
         if !first && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
             return self
                 .replay_authorization(existing, input, card_hash)
                 .await
                 .map(Attempt::Done);
         }
-        let fraud = self
-            .assess(
-                &store,
-                &Signals {
-                    amount_minor: input.amount_minor,
-                    currency: input.currency.as_str(),
-                    card_hash,
-                    shopper: &input.shopper,
-                },
-            )
-            .await?;
-        let mut intent = pending_intent(store, input, card_hash, fraud, now_ms());
-        if fraud.decision == Decision::Block {
-            // Blocked: the provider is never asked, so the intent is final at once.
-            intent.state =
-                transition(intent.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
-            let events = outcome_events(&intent);
-            match self.store.insert_intent(&store, &intent, &events).await {
-                Ok(()) => {
-                    self.committed();
-                    decided(&intent);
-                    return Ok(Attempt::Done(intent.to_proto()));
-                }
-                Err(StoreError::Refused(Refusal::Duplicate)) => return Ok(Attempt::Again(false)),
-                Err(e) => return Err(e.into()),
+        // Scored in the transaction that records the attempt, on counts read there (see
+        // `PaymentsStore::insert_intent`), so that concurrent attempts count each other; only
+        // the amount baseline (the store's last 100 authorizations, no velocity) is read before.
+        let signals = Signals {
+            amount_minor: input.amount_minor,
+            currency: input.currency.as_str(),
+            card_hash,
+            shopper: &input.shopper,
+        };
+        let now = now_ms();
+        let query = scoring::fraud_query(&signals, now);
+        let amounts = self.store.recent_amounts(&store, &query).await?;
+        let pending = pending_intent(store, input, card_hash, now);
+        let blocked =
+            transition(pending.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
+        let (amount, shopper) = (input.amount_minor, input.shopper.clone());
+        let decide: Decide = Box::new(move |counts| {
+            let mut intent = pending;
+            intent.fraud = scoring::score(amount, &shopper, counts, amounts);
+            if intent.fraud.decision != Decision::Block {
+                return (intent, Vec::new());
             }
-        }
-        match self.store.insert_intent(&store, &intent, &[]).await {
-            Ok(()) => self
+            // Blocked: the provider is never asked, so the intent is final at once.
+            intent.state = blocked;
+            let events = outcome_events(&intent);
+            (intent, events)
+        });
+        match self.store.insert_intent(&store, &query, decide).await {
+            Ok(intent) if intent.fraud.decision == Decision::Block => {
+                self.committed();
+                decided(&intent);
+                Ok(Attempt::Done(intent.to_proto()))
+            }
+            Ok(intent) => self
                 .complete_authorization(intent, input)
                 .await
                 .map(Attempt::Done),
@@ -263,16 +269,9 @@ impl PaymentsService {
     }
 }
 
-/// The events of a recorded authorization outcome: authorized or declined, plus flagged when
-/// fraud scoring said so. A failure (provider unreachable) publishes nothing: it is not final.
-/// A new intent for `input`, pending until the provider answers.
-fn pending_intent(
-    store: StoreId,
-    input: &AuthorizeInput,
-    card_hash: &str,
-    fraud: Assessment,
-    now: i64,
-) -> IntentRecord {
+/// A new intent for `input`, pending until the provider answers; its fraud assessment is a
+/// placeholder until it is scored.
+fn pending_intent(store: StoreId, input: &AuthorizeInput, card_hash: &str, now: i64) -> IntentRecord {
     IntentRecord {
         id: IntentId::new(),
         store_id: store,
@@ -285,7 +284,11 @@ fn pending_intent(
         customer_id: input.shopper.customer_id.clone(),
         email: input.shopper.email.clone(),
         client_ip: input.shopper.client_ip.clone(),
-        fraud,
+        fraud: Assessment {
+            score: 0,
+            reasons: Reasons::default(),
+            decision: Decision::Allow,
+        },
         provider_reference: String::new(),
         settle_kind: Settlement::None,
         settle_key: String::new(),
@@ -296,6 +299,8 @@ fn pending_intent(
     }
 }
 
+/// The events of a recorded authorization outcome: authorized or declined, plus flagged when
+/// fraud scoring said so. A failure (provider unreachable) publishes nothing: it is not final.
 fn outcome_events(intent: &IntentRecord) -> Vec<EventEnvelope> {
     let subject = match intent.state.status {
         Status::Authorized => events::PAYMENT_AUTHORIZED,

@@ -5,7 +5,7 @@ use crate::domain::fraud::{self, Assessment, FraudInput, FraudStats};
 use crate::domain::{CardNumber, Shopper};
 use crate::requests;
 use crate::service::{PaymentsService, store_id};
-use crate::store::{BlockKind, FraudQuery, assessment_message};
+use crate::store::{BlockKind, FraudCounts, FraudQuery, assessment_message};
 use mercato_proto::payments as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
@@ -45,41 +45,13 @@ impl PaymentsService {
 
     /// Reads the store's fraud signals and scores.
     pub(crate) async fn assess(&self, store: &StoreId, s: &Signals<'_>) -> Result<Assessment, ServiceError> {
-        let (now, shopper) = (now_ms(), s.shopper);
-        let history = self
-            .store
-            .fraud_history(
-                store,
-                &FraudQuery {
-                    customer_id: &shopper.customer_id,
-                    card_hash: s.card_hash,
-                    client_ip: &shopper.client_ip,
-                    email: &shopper.email,
-                    currency: s.currency,
-                    customer_since: now - fraud::CUSTOMER_WINDOW_MS,
-                    card_since: now - fraud::CARD_WINDOW_MS,
-                    ip_since: now - fraud::IP_WINDOW_MS,
-                    history_size: fraud::HISTORY_SIZE,
-                },
-            )
-            .await?;
-        let mut amounts = history.recent_amounts;
-        let stats = FraudStats {
-            customer_attempts: count(history.customer_attempts),
-            card_attempts: count(history.card_attempts),
-            ip_attempts: count(history.ip_attempts),
-            history_count: count(amounts.len() as i64),
-            history_median: fraud::median(&mut amounts),
-            card_blocked: history.card_blocked,
-            email_blocked: history.email_blocked,
-        };
-        let input = FraudInput {
-            amount_minor: s.amount_minor,
-            email: &shopper.email,
-            billing_country: &shopper.billing_country,
-            shipping_country: &shopper.shipping_country,
-        };
-        Ok(fraud::score(&input, &stats))
+        let history = self.store.fraud_history(store, &fraud_query(s, now_ms())).await?;
+        Ok(score(
+            s.amount_minor,
+            s.shopper,
+            history.counts,
+            history.recent_amounts,
+        ))
     }
 
     /// Puts a card on a store's block list: its authorizations are then blocked. Only the
@@ -105,6 +77,48 @@ impl PaymentsService {
             .await?;
         Ok(())
     }
+}
+
+/// What the store is asked about an attempt with these facts at `now`.
+pub(crate) fn fraud_query<'a>(s: &Signals<'a>, now: i64) -> FraudQuery<'a> {
+    FraudQuery {
+        customer_id: &s.shopper.customer_id,
+        card_hash: s.card_hash,
+        client_ip: &s.shopper.client_ip,
+        email: &s.shopper.email,
+        currency: s.currency,
+        customer_since: now - fraud::CUSTOMER_WINDOW_MS,
+        card_since: now - fraud::CARD_WINDOW_MS,
+        ip_since: now - fraud::IP_WINDOW_MS,
+        history_size: fraud::HISTORY_SIZE,
+    }
+}
+
+/// Scores an attempt of `amount_minor` by `shopper` against the store's signals; no IO, so an
+/// authorization runs it inside the transaction that records it (see
+/// [`crate::store::PaymentsStore::insert_intent`]).
+pub(crate) fn score(
+    amount_minor: i64,
+    shopper: &Shopper,
+    counts: FraudCounts,
+    mut amounts: Vec<i64>,
+) -> Assessment {
+    let stats = FraudStats {
+        customer_attempts: count(counts.customer_attempts),
+        card_attempts: count(counts.card_attempts),
+        ip_attempts: count(counts.ip_attempts),
+        history_count: count(amounts.len() as i64),
+        history_median: fraud::median(&mut amounts),
+        card_blocked: counts.card_blocked,
+        email_blocked: counts.email_blocked,
+    };
+    let input = FraudInput {
+        amount_minor,
+        email: &shopper.email,
+        billing_country: &shopper.billing_country,
+        shipping_country: &shopper.shipping_country,
+    };
+    fraud::score(&input, &stats)
 }
 
 fn count(n: i64) -> u32 {

@@ -193,14 +193,25 @@ pub struct RefundRecord {
 /// The raw signals fraud scoring needs, read in one go.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FraudHistory {
+    pub counts: FraudCounts,
+    /// Amounts of the store's most recent successful authorizations in the currency.
+    pub recent_amounts: Vec<i64>,
+}
+
+/// The velocity counts and block-list hits of a [`FraudQuery`]: what an authorization must read
+/// in the transaction that records it ([`PaymentsStore::insert_intent`]), so that concurrent
+/// attempts count each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FraudCounts {
     pub customer_attempts: i64,
     pub card_attempts: i64,
     pub ip_attempts: i64,
-    /// Amounts of the store's most recent successful authorizations in the currency.
-    pub recent_amounts: Vec<i64>,
     pub card_blocked: bool,
     pub email_blocked: bool,
 }
+
+/// Turns the counts read under the velocity locks into the intent to insert and its events.
+pub type Decide = Box<dyn FnOnce(FraudCounts) -> (IntentRecord, Vec<EventEnvelope>) + Send>;
 
 /// What the fraud history is asked about.
 #[derive(Clone, Copy, Debug)]
@@ -272,14 +283,17 @@ pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 pub trait PaymentsStore: Send + Sync + 'static {
     async fn ping(&self) -> bool;
 
-    /// Inserts a new intent with its events; `Duplicate` when the store already has an intent
-    /// with its idempotency key.
+    /// Records a new authorization attempt in one transaction: serialised with every other
+    /// attempt sharing its card, customer or address (`q`'s velocity keys), it reads the
+    /// [`FraudCounts`] of `q`, lets `decide` make the intent and its events from them, and
+    /// inserts those. Returns the inserted intent; `Duplicate` (nothing inserted) when the store
+    /// already has an intent with its idempotency key.
     async fn insert_intent(
         &self,
         store: &StoreId,
-        intent: &IntentRecord,
-        events: &[EventEnvelope],
-    ) -> Result<(), StoreError>;
+        q: &FraudQuery<'_>,
+        decide: Decide,
+    ) -> Result<IntentRecord, StoreError>;
 
     async fn intent(&self, store: &StoreId, id: &IntentId) -> Result<Option<IntentRecord>, StoreError>;
 
@@ -326,6 +340,10 @@ pub trait PaymentsStore: Send + Sync + 'static {
     ) -> Result<RefundFinish, StoreError>;
 
     async fn fraud_history(&self, store: &StoreId, q: &FraudQuery<'_>) -> Result<FraudHistory, StoreError>;
+
+    /// [`FraudHistory::recent_amounts`] alone (an authorization reads its counts in
+    /// [`Self::insert_intent`]).
+    async fn recent_amounts(&self, store: &StoreId, q: &FraudQuery<'_>) -> Result<Vec<i64>, StoreError>;
 
     /// Adds a block-list entry; adding one twice is not an error.
     async fn block(

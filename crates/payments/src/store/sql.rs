@@ -5,13 +5,14 @@
 //! group commit. Reads are single statements, or one [`Db::read`] when they take several.
 
 use super::{
-    BlockKind, FraudHistory, FraudQuery, IntentRecord, PaymentsStore, RefundFinish, RefundRecord,
-    RefundStatus, Refusal, Settlement, StoreError, parse_assessment, parse_failure, parse_status,
+    BlockKind, Decide, FraudCounts, FraudHistory, FraudQuery, IntentRecord, PaymentsStore, RefundFinish,
+    RefundRecord, RefundStatus, Refusal, Settlement, StoreError, parse_assessment, parse_failure,
+    parse_status,
 };
 use crate::domain::{IntentId, IntentState};
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
-use mercato_runtime::db::{Db, DbError, FromRow, FromValue, RowAccess, Tx, is_unique_violation};
+use mercato_runtime::db::{Backend, Db, DbError, FromRow, FromValue, RowAccess, Tx, is_unique_violation};
 use mercato_runtime::ids::StoreId;
 
 /// The payments tables in a service database.
@@ -214,6 +215,107 @@ fn append(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbError> {
     mercato_runtime::outbox::append_all(tx, events)
 }
 
+/// What [`counts`] and [`lock_velocity`] need of a [`FraudQuery`], owned.
+struct CountsQuery {
+    customer_id: String,
+    card_hash: String,
+    client_ip: String,
+    email: String,
+    customer_since: i64,
+    card_since: i64,
+    ip_since: i64,
+}
+
+impl CountsQuery {
+    fn new(q: &FraudQuery<'_>) -> CountsQuery {
+        CountsQuery {
+            customer_id: q.customer_id.to_owned(),
+            card_hash: q.card_hash.to_owned(),
+            client_ip: q.client_ip.to_owned(),
+            email: q.email.to_owned(),
+            customer_since: q.customer_since,
+            card_since: q.card_since,
+            ip_since: q.ip_since,
+        }
+    }
+}
+
+/// Serialises this transaction with every other one recording an attempt with the same card,
+/// customer or address in the store, until it ends.
+///
+/// On PostgreSQL (several replicas, READ COMMITTED) that is a transaction-scoped advisory lock
+/// per velocity key, taken in one fixed order (card, customer, address) so that two attempts
+/// sharing several keys cannot deadlock; the count statements that follow take their snapshot
+/// after the locks, so they see every attempt committed by an earlier holder. A lock is a
+/// 64-bit hash of the key: a collision only serialises two unrelated attempts. On SQLite one
+/// connection runs every write transaction, one after the other, so the counts already see
+/// every earlier attempt and nothing need be taken.
+fn lock_velocity(tx: &mut Tx<'_>, store: &StoreId, q: &CountsQuery) -> Result<(), DbError> {
+    if tx.backend() != Backend::Postgres {
+        return Ok(());
+    }
+    for (kind, value) in [
+        ("card", &q.card_hash),
+        ("customer", &q.customer_id),
+        ("ip", &q.client_ip),
+    ] {
+        if value.is_empty() {
+            continue;
+        }
+        let key = format!("payments.velocity:{store}:{kind}:{value}");
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key])?;
+    }
+    Ok(())
+}
+
+/// The velocity counts and block-list hits, in one round trip.
+fn counts(tx: &mut Tx<'_>, store: &StoreId, q: &CountsQuery) -> Result<FraudCounts, DbError> {
+    // An empty customer or card matches nothing. The emptiness tests name the parameter, not the
+    // column, so that both engines check them once before the scan: `customer_id <> ''` let
+    // every anonymous checkout walk the index entries of all earlier anonymous payments.
+    let (customer, card, ip, card_blocked, email_blocked): (i64, i64, i64, i64, i64) = tx.query_one(
+        "SELECT \
+           (SELECT COUNT(*) FROM payment_intents WHERE $2 <> '' AND store_id = $1 \
+              AND customer_id = $2 AND created_at >= $3), \
+           (SELECT COUNT(*) FROM payment_intents WHERE $4 <> '' AND store_id = $1 \
+              AND card_hash = $4 AND created_at >= $5), \
+           (SELECT COUNT(*) FROM payment_intents WHERE $7 <> '' AND store_id = $1 \
+              AND client_ip = $7 AND created_at >= $8), \
+           (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
+              AND value = $4), \
+           (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \
+              AND value = $6 AND value <> '')",
+        &[
+            store,
+            &q.customer_id,
+            &q.customer_since,
+            &q.card_hash,
+            &q.card_since,
+            &q.email,
+            &q.client_ip,
+            &q.ip_since,
+        ],
+    )?;
+    Ok(FraudCounts {
+        customer_attempts: customer,
+        card_attempts: card,
+        ip_attempts: ip,
+        card_blocked: card_blocked > 0,
+        email_blocked: email_blocked > 0,
+    })
+}
+
+/// Amounts of the store's `size` most recent successful authorizations in `currency`.
+fn recent_amounts(tx: &mut Tx<'_>, store: &StoreId, currency: &str, size: i64) -> Result<Vec<i64>, DbError> {
+    let amounts: Vec<(i64,)> = tx.query_all(
+        "SELECT amount_minor FROM payment_intents WHERE store_id = $1 AND currency = $2 \
+         AND status IN ('authorized', 'captured', 'partially_refunded', 'refunded', 'voided') \
+         ORDER BY created_at DESC LIMIT $3",
+        &[store, &currency, &size],
+    )?;
+    Ok(amounts.into_iter().map(|(a,)| a).collect())
+}
+
 #[async_trait]
 impl PaymentsStore for SqlPaymentsStore {
     async fn ping(&self) -> bool {
@@ -223,15 +325,20 @@ impl PaymentsStore for SqlPaymentsStore {
     async fn insert_intent(
         &self,
         store: &StoreId,
-        i: &IntentRecord,
-        events: &[EventEnvelope],
-    ) -> Result<(), StoreError> {
-        debug_assert_eq!(*store, i.store_id);
+        q: &FraudQuery<'_>,
+        decide: Decide,
+    ) -> Result<IntentRecord, StoreError> {
         let store = *store;
-        let i = i.clone();
-        let events = events.to_vec();
+        let q = CountsQuery::new(q);
         self.db
             .write("insert_intent", move |tx| {
+                // The velocity counts are read here, in the transaction that inserts the
+                // attempt, after the locks that serialise it with every other attempt it
+                // counts (and that counts it): read before, concurrent attempts with one card
+                // all saw the same count and all got through.
+                lock_velocity(tx, &store, &q)?;
+                let (i, events) = decide(counts(tx, &store, &q)?);
+                debug_assert_eq!(store, i.store_id);
                 // The (store, idempotency key) unique index decides between racing requests: a
                 // taken key inserts nothing (on PostgreSQL, after waiting for a racing insert to
                 // commit), which is `Duplicate`. ON CONFLICT rather than a unique violation, so
@@ -273,7 +380,7 @@ impl PaymentsStore for SqlPaymentsStore {
                     other => other?,
                 };
                 append(tx, &events)?;
-                Ok(())
+                Ok(i)
             })
             .await
     }
@@ -415,57 +522,24 @@ impl PaymentsStore for SqlPaymentsStore {
 
     async fn fraud_history(&self, store: &StoreId, q: &FraudQuery<'_>) -> Result<FraudHistory, StoreError> {
         let store = *store;
-        let customer_id = q.customer_id.to_owned();
-        let card_hash = q.card_hash.to_owned();
-        let client_ip = q.client_ip.to_owned();
-        let email = q.email.to_owned();
-        let currency = q.currency.to_owned();
-        let (customer_since, card_since, ip_since) = (q.customer_since, q.card_since, q.ip_since);
-        let history_size = q.history_size;
+        let counted = CountsQuery::new(q);
+        let (currency, history_size) = (q.currency.to_owned(), q.history_size);
         self.db
             .read("fraud_history", move |tx| {
-                // One round trip for the counts; an empty customer or card matches nothing. The
-                // emptiness tests name the parameter, not the column, so that both engines check
-                // them once before the scan: `customer_id <> ''` let every anonymous checkout
-                // walk the index entries of all earlier anonymous payments.
-                let (customer, card, ip, card_blocked, email_blocked): (i64, i64, i64, i64, i64) = tx
-                    .query_one(
-                        "SELECT \
-                       (SELECT COUNT(*) FROM payment_intents WHERE $2 <> '' AND store_id = $1 \
-                          AND customer_id = $2 AND created_at >= $3), \
-                       (SELECT COUNT(*) FROM payment_intents WHERE $4 <> '' AND store_id = $1 \
-                          AND card_hash = $4 AND created_at >= $5), \
-                       (SELECT COUNT(*) FROM payment_intents WHERE $7 <> '' AND store_id = $1 \
-                          AND client_ip = $7 AND created_at >= $8), \
-                       (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
-                          AND value = $4), \
-                       (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'email' \
-                          AND value = $6 AND value <> '')",
-                        &[
-                            &store,
-                            &customer_id,
-                            &customer_since,
-                            &card_hash,
-                            &card_since,
-                            &email,
-                            &client_ip,
-                            &ip_since,
-                        ],
-                    )?;
-                let amounts: Vec<(i64,)> = tx.query_all(
-                    "SELECT amount_minor FROM payment_intents WHERE store_id = $1 AND currency = $2 \
-                     AND status IN ('authorized', 'captured', 'partially_refunded', 'refunded', 'voided') \
-                     ORDER BY created_at DESC LIMIT $3",
-                    &[&store, &currency, &history_size],
-                )?;
                 Ok(FraudHistory {
-                    customer_attempts: customer,
-                    card_attempts: card,
-                    ip_attempts: ip,
-                    recent_amounts: amounts.into_iter().map(|(a,)| a).collect(),
-                    card_blocked: card_blocked > 0,
-                    email_blocked: email_blocked > 0,
+                    counts: counts(tx, &store, &counted)?,
+                    recent_amounts: recent_amounts(tx, &store, &currency, history_size)?,
                 })
+            })
+            .await
+    }
+
+    async fn recent_amounts(&self, store: &StoreId, q: &FraudQuery<'_>) -> Result<Vec<i64>, StoreError> {
+        let store = *store;
+        let (currency, history_size) = (q.currency.to_owned(), q.history_size);
+        self.db
+            .read("recent_amounts", move |tx| {
+                Ok(recent_amounts(tx, &store, &currency, history_size)?)
             })
             .await
     }

@@ -10,3 +10,4 @@ mod fraud;
 mod provider;
 mod settle;
 mod support;
+mod velocity;
