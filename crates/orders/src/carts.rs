@@ -5,7 +5,7 @@ use crate::service::{OrdersService, store_id};
 use crate::store::StoreError;
 use crate::wire;
 use mercato_proto::orders as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
 
@@ -135,10 +135,10 @@ impl OrdersService {
                 return Err(ServiceError::not_found("cart"));
             }
             if source.status != CartStatus::Open {
-                return Err(ServiceError::conflict(format!(
-                    "the cart is {}",
-                    source.status.as_str()
-                )));
+                return Err(ServiceError::new(
+                    ErrorCode::CartCheckedOut,
+                    format!("the cart is {}", source.status.as_str()),
+                ));
             }
             let now = now_ms();
             let existing = self.store.open_cart_of(&store, &caller.user_id).await?;

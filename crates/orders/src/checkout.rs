@@ -3,20 +3,22 @@
 //! `idempotency_key` is required. Keys are scoped by the caller (the customer, or the
 //! anonymous cart) and live 24 hours. The same key with the same `request_hash` replays the
 //! order as it was when its checkout ended (`replayed = true`); with another hash it is 422;
-//! while the first request's saga is still running it is 409. Concurrent requests with one key
-//! race on the key's row inside the placing transaction, so only one order is ever placed.
+//! while the first request's saga is still running it is 409 `checkout_in_progress` with the
+//! seconds to wait. Concurrent requests with one key race on the key's row inside the placing
+//! transaction, so only one order is ever placed; a loser gets the winner's answer or "in
+//! progress", never "the cart is checked out" (it finds the key again when the cart is gone).
 
 use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
 use crate::domain::{Caller, Cart, CartId, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
 use crate::events;
-use crate::orchestrator::LEASE_MS;
+use crate::orchestrator::{LEASE_MS, retry_after_secs};
 use crate::service::{OrdersService, store_id};
 use crate::steps::Payment;
 use crate::store::{IdempotencyRecord, Placement, Refusal, StoreError};
 use crate::wire;
 use mercato_proto::orders as pb;
-use mercato_runtime::error::{ServiceError, Validator};
+use mercato_runtime::error::{ErrorCode, ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::payment_details::{CardNumber, country_code};
@@ -90,10 +92,27 @@ impl OrdersService {
         {
             return self.replay(&c.store, &record, &c.request_hash).await;
         }
-        let cart = self.checkable_cart(&c).await?;
-        let order = match self.place(&c, cart, now).await? {
-            Placed::New(order) => order,
-            Placed::Replayed(answer) => return Ok(answer),
+        let placed = match self.checkable_cart(&c).await {
+            Ok(cart) => self.place(&c, cart, now).await,
+            Err(e) => Err(e),
+        };
+        let order = match placed {
+            Ok(Placed::New(order)) => order,
+            Ok(Placed::Replayed(answer)) => return Ok(answer),
+            // A concurrent request with this key may have checked the cart out between our
+            // look-up of the key and our look at the cart: its answer (or "in progress"), not
+            // "the cart is checked out".
+            Err(e) if matches!(e.code, ErrorCode::CartCheckedOut | ErrorCode::ChangedConcurrently) => {
+                match self
+                    .store
+                    .idempotency(&c.store, &c.scope, &c.key, now - KEY_TTL_MS)
+                    .await?
+                {
+                    Some(record) => return self.replay(&c.store, &record, &c.request_hash).await,
+                    None => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
         };
         let order = self.drive(&c.store, order, Some(c.payment)).await?;
         Ok(pb::CheckoutResponse {
@@ -106,10 +125,10 @@ impl OrdersService {
     async fn checkable_cart(&self, c: &CheckoutInput) -> Result<Cart, ServiceError> {
         let cart = self.owned_cart(&c.store, &c.cart, &c.caller).await?;
         if cart.status != CartStatus::Open {
-            return Err(ServiceError::conflict(format!(
-                "the cart is {}",
-                cart.status.as_str()
-            )));
+            return Err(ServiceError::new(
+                ErrorCode::CartCheckedOut,
+                format!("the cart is {}", cart.status.as_str()),
+            ));
         }
         if cart.lines.is_empty() {
             return Err(ServiceError::invalid_field("cart_id", "names an empty cart"));
@@ -166,12 +185,14 @@ impl OrdersService {
                     Some(record) => Ok(Placed::Replayed(
                         self.replay(&c.store, &record, &c.request_hash).await?,
                     )),
-                    None => Err(ServiceError::conflict(
+                    None => Err(ServiceError::in_progress(
                         "a checkout with this idempotency key is in progress",
+                        retry_after_secs(None, now_ms()),
                     )),
                 }
             }
-            Err(StoreError::Stale) => Err(ServiceError::conflict(
+            Err(StoreError::Stale) => Err(ServiceError::new(
+                ErrorCode::ChangedConcurrently,
                 "the cart changed or was checked out meanwhile; retry",
             )),
             Err(e) => Err(e.into()),
@@ -193,8 +214,9 @@ impl OrdersService {
         }
         let events = self.store.events(store, &record.order_id, None).await?;
         let Some(end) = events.iter().position(|e| e.data.ends_checkout()) else {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::in_progress(
                 "a checkout with this idempotency key is still in progress",
+                retry_after_secs(events.last().map(|e| e.at_ms), now_ms()),
             ));
         };
         let order = Order::fold(&record.order_id.to_string(), &store.to_string(), &events[..=end])

@@ -19,6 +19,20 @@ use std::time::Instant;
 pub const LEASE_MS: i64 = 15_000;
 /// When a step could not be made (a dependency down), the driver retries after this.
 pub const RETRY_AFTER_MS: i64 = 2_000;
+/// The seconds a client told "in progress" should wait: until the saga's lease (taken at or
+/// after its last recorded event, `last_event_ms`) has ended and a driver pass has had the
+/// chance to resume it — by then the running step has been recorded, or its runner is gone and
+/// the saga resumed. At least 1, at most the lease and one driver interval.
+pub fn retry_after_secs(last_event_ms: Option<i64>, now_ms: i64) -> u64 {
+    let interval = crate::service::DRIVER_INTERVAL.as_millis() as i64;
+    let most = LEASE_MS + interval;
+    let left = last_event_ms
+        .map_or(most, |at| at + most - now_ms)
+        .clamp(1_000, most);
+    // Whole seconds, rounded up.
+    ((left + 999) / 1000) as u64
+}
+
 /// Sagas the driver picks up per pass.
 const DRIVER_BATCH: i64 = 100;
 

@@ -12,7 +12,7 @@ use crate::service::{OrdersService, store_id};
 use crate::store::{Settle, StoreError};
 use crate::wire;
 use mercato_proto::orders as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
@@ -111,16 +111,19 @@ impl OrdersService {
         let id = order_id(&req.order_id)?;
         let caller = wire::caller(req.caller.as_ref())?;
         let key = key(&req.idempotency_key)?;
-        let (_, order) = self.visible_history(&store, &id, &caller).await?;
+        let (events, order) = self.visible_history(&store, &id, &caller).await?;
         if order.heading_for() == Some(&Terminal::Cancelled) {
             // Cancelled already (any key), or a cancellation to finish.
             return Ok(wire::order(&self.drive(&store, order, None).await?));
         }
-        if order.status != OrderStatus::Confirmed || !order.settled() {
-            return Err(ServiceError::conflict(format!(
-                "a {} order cannot be cancelled",
-                order.status.as_str()
-            )));
+        if !order.settled() {
+            return Err(in_progress(&events));
+        }
+        if order.status != OrderStatus::Confirmed {
+            return Err(ServiceError::new(
+                ErrorCode::OrderNotCancellable,
+                format!("a {} order cannot be cancelled", order.status.as_str()),
+            ));
         }
         let request = EventData::CancelRequested {
             key: format!("refund:{id}:{key}"),
@@ -155,15 +158,17 @@ impl OrdersService {
             // The same refund again: finish it if it is still running, else answer the order.
             return Ok(wire::order(&self.drive(&store, order, None).await?));
         }
+        if !order.settled() {
+            return Err(in_progress(&events));
+        }
         if !matches!(
             order.status,
             OrderStatus::Confirmed | OrderStatus::PartiallyRefunded
-        ) || !order.settled()
-        {
-            return Err(ServiceError::conflict(format!(
-                "a {} order cannot be refunded",
-                order.status.as_str()
-            )));
+        ) {
+            return Err(ServiceError::new(
+                ErrorCode::OrderNotRefundable,
+                format!("a {} order cannot be refunded", order.status.as_str()),
+            ));
         }
         let lines = refund_lines(&order, &req.lines)?;
         let request = refund_request(&order, refund_key, lines);
@@ -187,7 +192,7 @@ impl OrdersService {
         let from = order.saga.name();
         order
             .apply(&event)
-            .map_err(|e| ServiceError::conflict(e.to_string()))?;
+            .map_err(|e| ServiceError::new(ErrorCode::ChangedConcurrently, e.to_string()))?;
         metrics::counter!(crate::orchestrator::SAGA_TRANSITIONS.name, "from" => from, "to" => order.saga.name()).increment(1);
         let settle = Settle {
             order: &order,
@@ -199,12 +204,25 @@ impl OrdersService {
         match self.store.settle(store, &settle).await {
             Ok(()) => {}
             Err(StoreError::Stale) => {
-                return Err(ServiceError::conflict("the order changed meanwhile; retry"));
+                return Err(ServiceError::new(
+                    ErrorCode::ChangedConcurrently,
+                    "the order changed meanwhile; retry",
+                ));
             }
             Err(e) => return Err(e.into()),
         }
         self.drive(store, order, None).await
     }
+}
+
+/// 409 `checkout_in_progress` for an order whose saga is still running, telling the client
+/// when its lease ends (see [`crate::orchestrator::retry_after_secs`]).
+fn in_progress(events: &[OrderEvent]) -> ServiceError {
+    let last = events.last().map(|e| e.at_ms);
+    ServiceError::in_progress(
+        "the order's checkout, cancellation or refund is still running",
+        crate::orchestrator::retry_after_secs(last, now_ms()),
+    )
 }
 
 fn same_lines(recorded: &[RefundLine], asked: &[pb::RefundLine]) -> bool {
@@ -261,7 +279,10 @@ fn refund_lines(order: &Order, asked: &[pb::RefundLine]) -> Result<Vec<RefundLin
         }
     }
     if lines.is_empty() {
-        return Err(ServiceError::conflict("nothing is left to refund"));
+        return Err(ServiceError::new(
+            ErrorCode::OrderNotRefundable,
+            "nothing is left to refund",
+        ));
     }
     Ok(lines)
 }

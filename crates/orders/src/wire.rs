@@ -9,7 +9,7 @@ use crate::domain::{
 use mercato_proto::common::Role as ProtoRole;
 use mercato_proto::orders as pb;
 use mercato_proto::orders::order_event::Data;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 
 /// The caller a request names. A user id with no role (or a role with no user id), or a role
 /// this build does not know, is refused: nothing falls back to some role silently.
@@ -47,7 +47,7 @@ pub fn caller(c: Option<&pb::Caller>) -> Result<Caller, ServiceError> {
 pub fn cart_refusal(refusal: CartRefusal) -> ServiceError {
     let message = refusal.to_string();
     match refusal {
-        CartRefusal::NotOpen(_) => ServiceError::conflict(message),
+        CartRefusal::NotOpen(_) => ServiceError::new(ErrorCode::CartCheckedOut, message),
         CartRefusal::Quantity { .. } => {
             ServiceError::invalid_field("quantity", field_message(&message, "quantity"))
         }
@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cart_refusal_names_the_field_at_fault_or_is_a_conflict() {
+    fn a_cart_refusal_names_the_field_at_fault_or_is_cart_checked_out() {
         let e = cart_refusal(CartRefusal::Quantity { min: 1 });
         assert_eq!(
             (e.fields[0].field.as_str(), e.fields[0].message.as_str()),
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(
             (e.code, e.message.as_str()),
             (
-                mercato_runtime::error::ErrorCode::Conflict,
+                mercato_runtime::error::ErrorCode::CartCheckedOut,
                 "the cart is checked_out"
             )
         );

@@ -20,8 +20,22 @@ pub enum ErrorCode {
     Forbidden,
     /// The resource does not exist, or the caller may not know that it does.
     NotFound,
-    /// The request conflicts with the current state (a taken slug, a duplicate SKU).
+    /// The request conflicts with the current state (a taken slug, a duplicate SKU) in a way no
+    /// more specific 409 code below names.
     Conflict,
+    /// 409: a checkout ended without an order because stock ran out.
+    OutOfStock,
+    /// 409: a checkout with this idempotency key (or this order's saga) is still running; retry
+    /// after `Retry-After` seconds for its answer.
+    CheckoutInProgress,
+    /// 409: the cart is no longer open (checked out, or merged into the customer's cart).
+    CartCheckedOut,
+    /// 409: the order's status does not allow cancelling it.
+    OrderNotCancellable,
+    /// 409: the order's status does not allow refunding it, or nothing is left to refund.
+    OrderNotRefundable,
+    /// 409: the resource changed between reading and writing it; retrying the request may work.
+    ChangedConcurrently,
     /// The request body is larger than the limit.
     PayloadTooLarge,
     /// The request target (path and query) is longer than the limit.
@@ -57,7 +71,13 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict
+            | ErrorCode::OutOfStock
+            | ErrorCode::CheckoutInProgress
+            | ErrorCode::CartCheckedOut
+            | ErrorCode::OrderNotCancellable
+            | ErrorCode::OrderNotRefundable
+            | ErrorCode::ChangedConcurrently => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UriTooLong => 414,
             ErrorCode::HeadersTooLarge => 431,
@@ -80,6 +100,11 @@ impl ErrorCode {
             ErrorCode::Forbidden => tonic::Code::PermissionDenied,
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::Conflict => tonic::Code::AlreadyExists,
+            ErrorCode::CheckoutInProgress | ErrorCode::ChangedConcurrently => tonic::Code::Aborted,
+            ErrorCode::OutOfStock
+            | ErrorCode::CartCheckedOut
+            | ErrorCode::OrderNotCancellable
+            | ErrorCode::OrderNotRefundable => tonic::Code::FailedPrecondition,
             ErrorCode::PayloadTooLarge | ErrorCode::UriTooLong | ErrorCode::HeadersTooLarge => {
                 tonic::Code::OutOfRange
             }
@@ -102,6 +127,12 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::OutOfStock => "out_of_stock",
+            ErrorCode::CheckoutInProgress => "checkout_in_progress",
+            ErrorCode::CartCheckedOut => "cart_checked_out",
+            ErrorCode::OrderNotCancellable => "order_not_cancellable",
+            ErrorCode::OrderNotRefundable => "order_not_refundable",
+            ErrorCode::ChangedConcurrently => "changed_concurrently",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::HeadersTooLarge => "headers_too_large",
@@ -118,13 +149,19 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::Conflict,
+        ErrorCode::OutOfStock,
+        ErrorCode::CheckoutInProgress,
+        ErrorCode::CartCheckedOut,
+        ErrorCode::OrderNotCancellable,
+        ErrorCode::OrderNotRefundable,
+        ErrorCode::ChangedConcurrently,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UriTooLong,
         ErrorCode::HeadersTooLarge,
@@ -189,6 +226,9 @@ impl FieldError {
     }
 }
 
+/// The pseudo-field carrying how many seconds a client should wait before retrying.
+pub const RETRY_AFTER_FIELD: &str = "retry_after";
+
 /// An error a service returns to its caller.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code:?}: {message}")]
@@ -239,6 +279,33 @@ impl ServiceError {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
+    }
+
+    /// 409 `checkout_in_progress`: the client should come back in `retry_after_secs` seconds
+    /// (at least 1), carried as the `retry_after` field so that it survives gRPC; the edge
+    /// answers it as the `Retry-After` header (see [`ServiceError::retry_after`]).
+    pub fn in_progress(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(ErrorCode::CheckoutInProgress, message);
+        e.fields.push(FieldError::new(
+            RETRY_AFTER_FIELD,
+            retry_after_secs.max(1).to_string(),
+        ));
+        e
+    }
+
+    /// The seconds this error asks the client to wait (its `retry_after` field), if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.fields
+            .iter()
+            .find(|f| f.field == RETRY_AFTER_FIELD)
+            .and_then(|f| f.message.parse().ok())
+    }
+
+    /// Takes the `retry_after` field out (it is a header at the edge, not an invalid field).
+    pub fn take_retry_after(&mut self) -> Option<u64> {
+        let secs = self.retry_after();
+        self.fields.retain(|f| f.field != RETRY_AFTER_FIELD);
+        secs
     }
 
     /// An unexpected failure: logs the cause here and returns a message that reveals nothing.
@@ -389,6 +456,21 @@ mod tests {
         let e = ServiceError::invalid_field("slug", "must be lower case");
         let back = ServiceError::from(tonic::Status::from(e.clone()));
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_specific_conflict_code_and_its_retry_after_survive_grpc() {
+        let e = ServiceError::in_progress("still running", 3);
+        let mut back = ServiceError::from(tonic::Status::from(e.clone()));
+        assert_eq!(back.code, ErrorCode::CheckoutInProgress);
+        assert_eq!(back.code.http_status(), 409);
+        assert_eq!(back.take_retry_after(), Some(3));
+        assert!(back.fields.is_empty());
+        for code in ErrorCode::ALL.into_iter().filter(|c| c.http_status() == 409) {
+            let back = ServiceError::from(tonic::Status::from(ServiceError::new(code, "x")));
+            assert_eq!(back.code, code);
+        }
+        assert_eq!(ErrorCode::for_http_status(409), Some(ErrorCode::Conflict));
     }
 
     #[test]

@@ -3,6 +3,18 @@
 
 use crate::error::ServiceError;
 
+/// The SHA-256 (hex) of a JSON request body in canonical form — parsed, then written with
+/// object keys sorted and no whitespace — so that the same JSON sent again with other spacing
+/// or key order is the same request. A body that is not JSON is hashed as it is.
+pub fn canonical_json_hash(body: &[u8]) -> String {
+    // serde_json's `Value` keeps objects in a `BTreeMap` (the workspace does not enable
+    // `preserve_order`), so writing it sorts every object's keys.
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_vec(&v).ok());
+    crate::digest::sha256_hex(canonical.as_deref().unwrap_or(body))
+}
+
 /// The longest key accepted, in bytes.
 pub const MAX_LEN: usize = 200;
 
@@ -71,6 +83,24 @@ mod tests {
             assert!(e.message.contains(says), "{raw:?}: {}", e.message);
         }
         assert!(IdempotencyKey::parse("k", &"x".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn whitespace_and_key_order_do_not_change_the_hash_but_values_do() {
+        let a = canonical_json_hash(br#"{"cart_id":"c1","payment":{"card_number":"4242","email":"a@b.c"}}"#);
+        let b = canonical_json_hash(
+            b"{ \"payment\" : {\n \"email\": \"a@b.c\", \"card_number\": \"4242\" },\n\t\"cart_id\": \"c1\" }\n",
+        );
+        assert_eq!(a, b);
+        let other =
+            canonical_json_hash(br#"{"cart_id":"c2","payment":{"card_number":"4242","email":"a@b.c"}}"#);
+        assert_ne!(a, other);
+        // Arrays keep their order: it is part of the value.
+        assert_ne!(canonical_json_hash(b"[1,2]"), canonical_json_hash(b"[2,1]"));
+        assert_eq!(
+            canonical_json_hash(b"not json"),
+            crate::digest::sha256_hex(b"not json")
+        );
     }
 
     #[test]

@@ -10,18 +10,41 @@ use crate::routes::carts::cart_token;
 use crate::state::GatewayState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mercato_proto::orders::{
     CancelOrderRequest, CheckoutRequest, FailureCode, GetOrderEventsRequest, GetOrderRequest,
     ListOrdersRequest, OrderStatus, PaymentDetails, RefundLine, RefundOrderRequest,
 };
-use mercato_runtime::digest::sha256_hex;
 use mercato_runtime::error::{ErrorCode, ServiceError};
-use mercato_runtime::idempotency::IdempotencyKey;
+use mercato_runtime::idempotency::{IdempotencyKey, canonical_json_hash};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
+
+/// An error answered as a problem document, with `Retry-After` when the service said how long
+/// to wait (a `checkout_in_progress` carries the seconds until its saga's lease ends).
+pub struct Refusal(ServiceError);
+
+impl From<ServiceError> for Refusal {
+    fn from(e: ServiceError) -> Self {
+        Refusal(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut error = self.0;
+        let retry_after = error.take_retry_after();
+        let mut response = error.into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
     Ok(IdempotencyKey::from_header(headers.get(IDEMPOTENCY_KEY))?.into_string())
@@ -29,7 +52,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
 
 /// Check a cart out: reserve stock, authorize and capture payment, confirm — or compensate.
 /// Requires `Idempotency-Key`: the same key and body replay the first answer (with
-/// `Idempotent-Replayed: true`), the same key with another body is 422, a key still running 409.
+/// `Idempotent-Replayed: true`; the body is compared as canonical JSON, so whitespace and key
+/// order do not matter), the same key with another body is 422, a key still running 409
+/// `checkout_in_progress` with `Retry-After`.
 #[utoipa::path(post, path = "/v1/stores/{store}/checkout", tag = "orders", request_body = CheckoutBody,
     params(("store" = String, Path, description = "store slug"),
            ("Idempotency-Key" = String, Header, description = "unique per checkout attempt: 1–200 printable ASCII characters", pattern = "^[!-~]([ -~]{0,198}[!-~])?$", max_length = 200),
@@ -40,7 +65,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
               (status = 401, description = "The bearer token is invalid"),
               (status = 402, description = "The payment was declined"),
               (status = 404, description = "No such store or cart, or the cart is not the caller's"),
-              (status = 409, description = "Out of stock, or a checkout with this key is still running"),
+              (status = 409, description = "`out_of_stock`: the order failed for want of stock; `checkout_in_progress`: a checkout with this key is still running, retry after `Retry-After` seconds; `cart_checked_out`: the cart was checked out (with another key) or merged; `changed_concurrently`: the cart changed meanwhile, retry",
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds until the running checkout's lease ends"))),
               (status = 422, description = "The cart is empty, the payment details are invalid, or the key was used with another body")))]
 pub async fn checkout(
     State(state): State<GatewayState>,
@@ -48,11 +74,12 @@ pub async fn checkout(
     headers: HeaderMap,
     ClientIp(client): ClientIp,
     body: Bytes,
-) -> Result<Response, ServiceError> {
+) -> Result<Response, Refusal> {
     let key = idempotency_key(&headers)?;
-    // Read by hand rather than with the JSON extractor: the raw bytes are hashed for idempotency.
+    // Read by hand rather than with the JSON extractor: the body is hashed for idempotency, in
+    // its canonical form (the same JSON with other whitespace or key order is the same request).
     let parsed: CheckoutBody = crate::extract::json_object(&body)?;
-    let request_hash = sha256_hex(&body);
+    let request_hash = canonical_json_hash(&body);
     let payment = PaymentDetails {
         card_number: parsed.payment.card_number,
         email: parsed.payment.email.unwrap_or_default(),
@@ -98,7 +125,7 @@ fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
     let why = mercato_proto::names::failure_code(code).unwrap_or("unknown");
     let message = format!("order {} failed: {}", order.id, why.replace('_', " "));
     let error = match code {
-        FailureCode::OutOfStock => ErrorCode::Conflict,
+        FailureCode::OutOfStock => ErrorCode::OutOfStock,
         FailureCode::PaymentDeclined | FailureCode::FraudBlocked => ErrorCode::PaymentRequired,
         // The payments service refused the details themselves: retrying cannot help.
         FailureCode::PaymentInvalid => ErrorCode::ValidationFailed,
@@ -203,14 +230,15 @@ pub async fn order_events(
               (status = 400, description = "`Idempotency-Key` is missing or malformed"),
               (status = 401, description = "No valid bearer token"),
               (status = 404, description = "No such store or order, or not the caller's"),
-              (status = 409, description = "The order can no longer be cancelled"),
+              (status = 409, description = "`order_not_cancellable`: the order can no longer be cancelled; `checkout_in_progress`: its checkout or a refund is still running, retry after `Retry-After` seconds; `changed_concurrently`: it changed meanwhile, retry",
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait"))),
               (status = 422, description = "The order id is not a UUID")))]
 pub async fn cancel_order(
     State(state): State<GatewayState>,
     scope: StoreScope<Member>,
     Path((_store, order_id)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<axum::Json<OrderView>, ServiceError> {
+) -> Result<axum::Json<OrderView>, Refusal> {
     let key = idempotency_key(&headers)?;
     let request = CancelOrderRequest {
         caller: Some(scope.orders_caller(None)),
@@ -231,7 +259,8 @@ pub async fn cancel_order(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No such store or order"),
-              (status = 409, description = "The order cannot be refunded in its state"),
+              (status = 409, description = "`order_not_refundable`: the order cannot be refunded in its state, or nothing is left to refund; `checkout_in_progress`: its checkout, cancellation or another refund is still running, retry after `Retry-After` seconds; `changed_concurrently`: it changed meanwhile, retry",
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait"))),
               (status = 422, description = "A line names a SKU or quantity the order does not have")))]
 pub async fn refund_order(
     State(state): State<GatewayState>,
@@ -239,7 +268,7 @@ pub async fn refund_order(
     Path((_store, order_id)): Path<(String, String)>,
     headers: HeaderMap,
     crate::extract::ApiJson(body): crate::extract::ApiJson<RefundBody>,
-) -> Result<axum::Json<OrderView>, ServiceError> {
+) -> Result<axum::Json<OrderView>, Refusal> {
     let key = idempotency_key(&headers)?;
     let request = RefundOrderRequest {
         caller: Some(scope.orders_caller(None)),

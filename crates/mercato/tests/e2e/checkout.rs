@@ -124,10 +124,7 @@ async fn checkout_to_the_end(
         let reply = checkout(p, n, store, cart, key, card).await;
         // 503 carries Retry-After: the same key may be sent again.
         let running = matches!(reply.status, 202 | 503)
-            || (reply.status == 409
-                && reply.body["detail"]
-                    .as_str()
-                    .is_some_and(|d| d.contains("still in progress")));
+            || (reply.status == 409 && reply.body["code"] == "checkout_in_progress");
         if !running || started.elapsed() > std::time::Duration::from_secs(60) {
             return reply;
         }
@@ -157,6 +154,26 @@ async fn a_shopper_checks_out_and_a_retry_with_the_same_key_replays_the_order() 
         assert_eq!(again.body["id"], first.body["id"], "{}: the same order", p.name);
         let other_body = checkout(&p, 0, &store, &cart, "key-1", DECLINE).await;
         assert_eq!(other_body.status, 422, "{}: {}", p.name, other_body.body);
+        // The same JSON with other whitespace and key order is the same request: a replay.
+        let reordered = format!(
+            "{{\n  \"payment\" : {{ \"card_number\" : \"{APPROVE}\" }},\n  \"cart_id\" : \"{}\"\n}}\n",
+            cart.0
+        );
+        let request = p
+            .http
+            .post(format!("{}/v1/stores/{store}/checkout", p.gateway(1)))
+            .header("x-cart-token", &cart.1)
+            .header("idempotency-key", "key-1")
+            .header("content-type", "application/json")
+            .body(reordered);
+        let respaced = p.send(1, request).await;
+        assert_eq!(respaced.status, 201, "{}: {}", p.name, respaced.body);
+        assert_eq!(respaced.headers["idempotent-replayed"], "true", "{}", p.name);
+        assert_eq!(respaced.body["id"], first.body["id"], "{}", p.name);
+        // The checked-out cart under a new key: a specific code, not a bare "conflict".
+        let closed = checkout(&p, 0, &store, &cart, "key-2", APPROVE).await;
+        assert_eq!(closed.status, 409, "{}: {}", p.name, closed.body);
+        assert_eq!(closed.body["code"], "cart_checked_out", "{}", p.name);
 
         let level = stock(&p, &store, &owner, &sku).await;
         assert_eq!(level["available_total"], 7, "{}: {level}", p.name);

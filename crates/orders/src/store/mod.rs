@@ -35,7 +35,10 @@ pub enum Refusal {
 impl From<Refusal> for ServiceError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::DuplicateKey => ServiceError::conflict("idempotency key already used"),
+            Refusal::DuplicateKey => ServiceError::in_progress(
+                "a request with this idempotency key is in progress",
+                crate::orchestrator::retry_after_secs(None, mercato_runtime::time::now_ms()),
+            ),
         }
     }
 }

@@ -92,7 +92,7 @@ async fn only_a_confirmed_order_can_be_cancelled_and_only_by_someone_who_may_see
     let failed = env.buy("ann", &[("A", 1)], DECLINE).await;
     assert_eq!(
         code(cancel(&env, &customer("ann"), &failed.id, "c").await),
-        ErrorCode::Conflict
+        ErrorCode::OrderNotCancellable
     );
     let order = env.buy("ann", &[("A", 1)], APPROVE).await;
     assert_eq!(
@@ -165,6 +165,6 @@ async fn a_partial_refund_returns_the_value_of_its_lines_and_restocks_those_unit
     );
     assert_eq!(
         code(refund(&env, &boss, &order.id, "r6", &[]).await),
-        ErrorCode::Conflict
+        ErrorCode::OrderNotRefundable
     );
 }

@@ -199,7 +199,7 @@ async fn merging_moves_the_anonymous_lines_into_the_customers_open_cart_summing_
     );
     assert_eq!(
         code(env.add(&holder, &anon.id, "A", 1).await),
-        ErrorCode::Conflict
+        ErrorCode::CartCheckedOut
     );
 }
 

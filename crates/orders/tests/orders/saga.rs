@@ -26,11 +26,15 @@ async fn a_checkout_stopped_after_reserving_stock_is_finished_by_the_driver_with
     assert_eq!(pending.status_name(), "pending");
     assert_eq!(env.kinds(&pending.id).await, ["placed", "stock_reserved"]);
     assert_eq!(env.stock("A").await, (5, 2));
-    // Still running: the same key is 409 until the saga ends.
+    // Still running: the same key is 409 `checkout_in_progress` until the saga ends, saying
+    // when the runner's lease ends (at most the lease and one driver pass away).
+    let running = env.checkout(request.clone()).await.unwrap_err();
     assert_eq!(
-        code(env.checkout(request.clone()).await),
-        mercato_runtime::error::ErrorCode::Conflict
+        running.code,
+        mercato_runtime::error::ErrorCode::CheckoutInProgress
     );
+    let wait = running.retry_after().expect("Retry-After seconds");
+    assert!((1..=16).contains(&wait), "{wait}");
     env.orders.stop_after(None);
     // The lease of the stopped runner has not run out yet: nothing to drive now.
     assert_eq!(env.orders.drive_incomplete(now_ms()).await.unwrap(), 0);
