@@ -70,6 +70,8 @@ pub(super) struct Session {
     /// The connection's id as clients and presence entries see it.
     pub name: String,
     last_heard: Instant,
+    /// The hub no longer counts this connection (see `forget`).
+    forgotten: bool,
 }
 
 /// Serves one upgraded connection until it ends, then removes every trace of it.
@@ -87,6 +89,7 @@ pub async fn run(node: Arc<Node>, socket: WebSocket, claims: Option<Claims>) {
         presence: None,
         name,
         last_heard: Instant::now(),
+        forgotten: false,
     };
     let end = session.serve(rx, claims).await;
     Box::pin(session.finish(end)).await;
@@ -215,14 +218,15 @@ impl Session {
     /// hub forgets the connection when the session is dropped.
     async fn finish(mut self, end: End) {
         let reason = match end {
-            End::Close(code, reason) => {
-                self.close(code, reason).await;
-                reason
-            }
-            End::Gone(reason) => reason,
+            End::Close(_, reason) | End::Gone(reason) => reason,
         };
         metrics::counter!(WEBSOCKET_DISCONNECTS.name, "reason" => reason).increment(1);
         self.leave_presence().await;
+        // Forgotten before the closing handshake, which may take a while.
+        self.forget();
+        if let End::Close(code, reason) = end {
+            self.close(code, reason).await;
+        }
         tracing::debug!(connection = %self.name, reason, "websocket closed");
     }
 }
@@ -256,6 +260,16 @@ impl Session {
 /// counts it closed.
 impl Drop for Session {
     fn drop(&mut self) {
+        self.forget();
+    }
+}
+
+impl Session {
+    /// Unsubscribes from every channel and counts the connection closed, once.
+    fn forget(&mut self) {
+        if std::mem::replace(&mut self.forgotten, true) {
+            return;
+        }
         for (channel, sub) in std::mem::take(&mut self.subscriptions) {
             self.node
                 .hub
