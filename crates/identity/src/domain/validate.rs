@@ -4,6 +4,7 @@
 //! checks into one `Validator` and report every bad field of a request at once.
 
 use mercato_runtime::error::FieldError;
+use mercato_runtime::text::{Lines, refuse_controls};
 
 /// Slugs that would collide with platform paths or look official.
 const RESERVED_SLUGS: &[&str] = &[
@@ -71,9 +72,7 @@ impl StoreName {
         if !(1..=100).contains(&len) {
             return Err(FieldError::new("name", "must be 1 to 100 characters long"));
         }
-        if s.chars().any(char::is_control) {
-            return Err(FieldError::new("name", "may not contain control characters"));
-        }
+        refuse_controls("name", s, Lines::One)?;
         Ok(StoreName(s.to_owned()))
     }
 
