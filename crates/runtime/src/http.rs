@@ -51,6 +51,11 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
 }
 
 async fn serve_connection(stream: TcpStream, client: SocketAddr, router: Router, shutdown: Shutdown) {
+    // Responses are written whole; Nagle's algorithm would only hold back the tail of one behind
+    // the client's delayed acknowledgement (up to 40 ms).
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%client, "TCP_NODELAY not set: {e}");
+    }
     let exchanges = Arc::new(refusals::Exchanges::default());
     let io = TokioIo::new(refusals::ProblemRefusals::new(stream, Arc::clone(&exchanges)));
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
