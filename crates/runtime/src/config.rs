@@ -187,6 +187,30 @@ pub struct AuthSettings {
     /// Brute-force protection of the password grant and the bound on argon2 work.
     #[serde(default)]
     pub sign_in: SignInSettings,
+    /// The key-encryption key sealing the token-signing private keys in identity's database:
+    /// base64 of 32 random bytes. Wins over `key_encryption_key_file`; with neither, identity
+    /// generates one once into `<data_dir>/identity.kek` (mode 0600) — configure one in
+    /// production, the same for every identity replica.
+    #[serde(default)]
+    pub key_encryption_key: Option<Secret>,
+    /// A file holding the key-encryption key (base64 of 32 bytes), e.g. a mounted secret.
+    #[serde(default)]
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// Age at which the signing key is replaced (checked at start and every minute); the old
+    /// key stays in the JWKS until every token it signed has expired. At least one hour.
+    #[serde(with = "humantime_serde", default = "default_signing_key_rotation")]
+    pub signing_key_rotation: Duration,
+    /// Clock skew tolerated when checking a token's `exp`, `nbf` and `iat`; at most 5 minutes.
+    #[serde(with = "humantime_serde", default = "default_clock_leeway")]
+    pub clock_leeway: Duration,
+}
+
+fn default_signing_key_rotation() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+
+fn default_clock_leeway() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// How the password grant resists guessing: failures are counted per account and per client
@@ -319,6 +343,10 @@ impl Default for Settings {
                 access_token_ttl: Duration::from_secs(15 * 60),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
                 sign_in: SignInSettings::default(),
+                key_encryption_key: None,
+                key_encryption_key_file: None,
+                signing_key_rotation: default_signing_key_rotation(),
+                clock_leeway: default_clock_leeway(),
             },
             demo: DemoSettings {
                 seed: true,
@@ -356,6 +384,14 @@ impl Settings {
             "auth.access_token_ttl must be at most 15 minutes"
         );
         anyhow::ensure!(
+            self.auth.clock_leeway <= Duration::from_secs(5 * 60),
+            "auth.clock_leeway must be at most 5 minutes"
+        );
+        anyhow::ensure!(
+            self.auth.signing_key_rotation >= Duration::from_secs(3600),
+            "auth.signing_key_rotation must be at least 1 hour"
+        );
+        anyhow::ensure!(
             self.http.body_limit_bytes > 0,
             "http.body_limit_bytes must be positive"
         );
@@ -390,6 +426,16 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn key_rotation_and_clock_leeway_are_bounded() {
+        let mut s = Settings::default();
+        s.auth.clock_leeway = Duration::from_secs(301);
+        assert!(s.validate().is_err());
+        s.auth.clock_leeway = Duration::from_secs(30);
+        s.auth.signing_key_rotation = Duration::from_secs(60);
+        assert!(s.validate().is_err());
     }
 
     #[test]

@@ -18,6 +18,9 @@ use tonic::Request;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The key-encryption key of the services under test: base64 of 32 bytes.
+pub const TEST_KEK: &str = "bWVyY2F0by10ZXN0LWtleS1lbmNyeXB0aW9uLWtleSE=";
+
 /// One service under test, on one backend.
 pub struct Env {
     pub db: Db,
@@ -32,6 +35,10 @@ pub fn auth() -> AuthSettings {
         access_token_ttl: Duration::from_secs(600),
         refresh_token_ttl: Duration::from_secs(3600),
         sign_in: Default::default(),
+        key_encryption_key: Some(mercato_runtime::config::Secret::new(TEST_KEK)),
+        key_encryption_key_file: None,
+        signing_key_rotation: Duration::from_secs(30 * 24 * 3600),
+        clock_leeway: Duration::from_secs(30),
     }
 }
 
