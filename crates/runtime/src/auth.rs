@@ -1,8 +1,11 @@
 //! Access tokens as the edge sees them: claims, roles, and a verifier with a fixed algorithm.
 //!
 //! Tokens are Ed25519-signed JWTs issued by the identity service. The verifier accepts only
-//! `EdDSA`, checks `iss`, `aud` and `exp`, and picks the key by `kid` from the JWKS it was given.
+//! `EdDSA`, checks `iss`, `aud` and `exp`, refuses `nbf` or `iat` in the future and lifetimes
+//! (`exp - iat`) over the maximum (each beyond the clock leeway), and picks the key by `kid`
+//! from the JWKS it was given.
 
+use crate::config::AuthSettings;
 use crate::error::ServiceError;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mercato_proto::common::Role as ProtoRole;
@@ -10,6 +13,7 @@ use mercato_proto::identity::Jwks;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::Duration;
 
 /// What a user may do within their store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,21 +93,77 @@ pub enum VerifyError {
     Invalid(ServiceError),
 }
 
+/// The time rules of an access token beyond its signature: how long it may live and how much
+/// clock skew between issuer and verifier is forgiven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLimits {
+    /// The longest `exp - iat` accepted: the access-token lifetime identity issues.
+    pub max_lifetime: Duration,
+    /// Forgiven on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+}
+
+impl TokenLimits {
+    /// The platform's ceiling (`auth.access_token_ttl` may not exceed 15 minutes) and the
+    /// default leeway: for verifiers that do not know the configured lifetime.
+    pub const CEILING: TokenLimits = TokenLimits {
+        max_lifetime: Duration::from_secs(15 * 60),
+        leeway: Duration::from_secs(30),
+    };
+
+    /// The limits the settings give identity's access tokens.
+    pub fn for_settings(auth: &AuthSettings) -> TokenLimits {
+        TokenLimits {
+            max_lifetime: auth.access_token_ttl,
+            leeway: auth.clock_leeway,
+        }
+    }
+
+    /// Why claims issued at `iat`, valid until `exp`, are refused at `now` (epoch seconds).
+    pub fn refusal(&self, iat: i64, exp: i64, now: i64) -> Option<&'static str> {
+        let leeway = secs(self.leeway);
+        if iat > now.saturating_add(leeway) {
+            Some("access token issued in the future")
+        } else if exp.saturating_sub(iat) > secs(self.max_lifetime) {
+            Some("access token lifetime exceeds the maximum")
+        } else {
+            None
+        }
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// Verifies access tokens against a set of public keys.
 pub struct TokenVerifier {
     validation: Validation,
+    limits: TokenLimits,
     keys: RwLock<HashMap<String, DecodingKey>>,
 }
 
 impl TokenVerifier {
+    /// A verifier with the platform's ceiling as the maximum lifetime.
     pub fn new(issuer: &str, audience: &str) -> Self {
+        Self::with_limits(issuer, audience, TokenLimits::CEILING)
+    }
+
+    /// A verifier of the tokens identity issues under these settings.
+    pub fn for_settings(auth: &AuthSettings) -> Self {
+        Self::with_limits(&auth.issuer, &auth.audience, TokenLimits::for_settings(auth))
+    }
+
+    pub fn with_limits(issuer: &str, audience: &str, limits: TokenLimits) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.leeway = limits.leeway.as_secs();
         TokenVerifier {
             validation,
+            limits,
             keys: RwLock::new(HashMap::new()),
         }
     }
@@ -140,11 +200,18 @@ impl TokenVerifier {
             .get(&kid)
             .ok_or_else(|| VerifyError::UnknownKey(kid.clone()))?;
         match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => {
+                let now = crate::time::now_ms() / 1000;
+                match self.limits.refusal(data.claims.iat, data.claims.exp, now) {
+                    Some(why) => Err(invalid(why)),
+                    None => Ok(data.claims),
+                }
+            }
             Err(e) => {
                 use jsonwebtoken::errors::ErrorKind;
                 let why = match e.kind() {
                     ErrorKind::ExpiredSignature => "access token expired",
+                    ErrorKind::ImmatureSignature => "access token not valid yet",
                     ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
                         "access token not issued for this platform"
                     }
@@ -153,5 +220,33 @@ impl TokenVerifier {
                 Err(invalid(why))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: TokenLimits = TokenLimits {
+        max_lifetime: Duration::from_secs(600),
+        leeway: Duration::from_secs(30),
+    };
+
+    #[test]
+    fn iat_in_the_future_beyond_the_leeway_is_refused() {
+        assert_eq!(LIMITS.refusal(1_030, 1_600, 1_000), None);
+        assert_eq!(
+            LIMITS.refusal(1_031, 1_600, 1_000),
+            Some("access token issued in the future")
+        );
+    }
+
+    #[test]
+    fn a_lifetime_over_the_maximum_is_refused() {
+        assert_eq!(LIMITS.refusal(1_000, 1_600, 1_000), None);
+        assert_eq!(
+            LIMITS.refusal(1_000, 1_601, 1_000),
+            Some("access token lifetime exceeds the maximum")
+        );
     }
 }

@@ -30,6 +30,7 @@
 
 mod checkpoint;
 mod error;
+mod files;
 mod group_commit;
 mod postgres;
 mod sqlite;
@@ -39,6 +40,7 @@ mod tx;
 mod value;
 
 pub use error::DbError;
+pub use files::{create_private_dir, create_private_file};
 pub use statement::Statement;
 pub use tx::Tx;
 pub use value::{FromRow, FromValue, Kind, Param, RowAccess, Typed, Value, ValueRef};
@@ -106,10 +108,9 @@ const RUNTIME_MIGRATIONS: &[Migration] = &[
 
 impl Db {
     /// Opens (creating if needed) a SQLite file in WAL mode. Its file stem names it in metrics.
+    /// Its directory is made 0700 and the file, `-wal` and `-shm` 0600 (see [`files`]).
     pub async fn sqlite(path: &Path) -> anyhow::Result<Db> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        files::prepare_database_file(path)?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sqlite");
         let db = SqliteDb::open(path, Arc::new(Stats::new(name)))?;
         Ok(Db {
