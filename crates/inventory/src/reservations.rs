@@ -5,7 +5,7 @@ use crate::requests;
 use crate::service::InventoryService;
 use crate::store::{Refusal, Reserved, StoreError, Transitioned};
 use mercato_proto::inventory as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
 
@@ -50,10 +50,10 @@ impl InventoryService {
                 }
                 Ok(Reserved::Existing(r)) => {
                     if !r.matches(&request.lines) {
-                        return Err(ServiceError::conflict(format!(
-                            "reservation {} already exists with other lines",
-                            request.id
-                        )));
+                        return Err(ServiceError::new(
+                            ErrorCode::ReservationIdReused,
+                            format!("reservation {} already exists with other lines", request.id),
+                        ));
                     }
                     count_reservation("replayed");
                     return Ok(reserved(r.to_proto()));

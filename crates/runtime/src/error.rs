@@ -36,6 +36,18 @@ pub enum ErrorCode {
     OrderNotRefundable,
     /// 409: the resource changed between reading and writing it; retrying the request may work.
     ChangedConcurrently,
+    /// 409: the slug is already taken in this store (a product's or a category's).
+    SlugTaken,
+    /// 409: a variant in this store already has the SKU.
+    SkuTaken,
+    /// 409: a reservation with this id already exists, holding other lines.
+    ReservationIdReused,
+    /// 409: the reservation's status does not allow the action (committing a released one,
+    /// releasing a committed one, …).
+    ReservationStatusConflict,
+    /// 409: the stock level cannot take the change (on hand below what is reserved, or above
+    /// the maximum).
+    StockOutOfBounds,
     /// The request body is larger than the limit.
     PayloadTooLarge,
     /// The request target (path and query) is longer than the limit.
@@ -77,7 +89,12 @@ impl ErrorCode {
             | ErrorCode::CartCheckedOut
             | ErrorCode::OrderNotCancellable
             | ErrorCode::OrderNotRefundable
-            | ErrorCode::ChangedConcurrently => 409,
+            | ErrorCode::ChangedConcurrently
+            | ErrorCode::SlugTaken
+            | ErrorCode::SkuTaken
+            | ErrorCode::ReservationIdReused
+            | ErrorCode::ReservationStatusConflict
+            | ErrorCode::StockOutOfBounds => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UriTooLong => 414,
             ErrorCode::HeadersTooLarge => 431,
@@ -99,12 +116,17 @@ impl ErrorCode {
             ErrorCode::Unauthenticated | ErrorCode::InvalidClient => tonic::Code::Unauthenticated,
             ErrorCode::Forbidden => tonic::Code::PermissionDenied,
             ErrorCode::NotFound => tonic::Code::NotFound,
-            ErrorCode::Conflict => tonic::Code::AlreadyExists,
+            ErrorCode::Conflict
+            | ErrorCode::SlugTaken
+            | ErrorCode::SkuTaken
+            | ErrorCode::ReservationIdReused => tonic::Code::AlreadyExists,
             ErrorCode::CheckoutInProgress | ErrorCode::ChangedConcurrently => tonic::Code::Aborted,
             ErrorCode::OutOfStock
             | ErrorCode::CartCheckedOut
             | ErrorCode::OrderNotCancellable
-            | ErrorCode::OrderNotRefundable => tonic::Code::FailedPrecondition,
+            | ErrorCode::OrderNotRefundable
+            | ErrorCode::ReservationStatusConflict
+            | ErrorCode::StockOutOfBounds => tonic::Code::FailedPrecondition,
             ErrorCode::PayloadTooLarge | ErrorCode::UriTooLong | ErrorCode::HeadersTooLarge => {
                 tonic::Code::OutOfRange
             }
@@ -133,6 +155,11 @@ impl ErrorCode {
             ErrorCode::OrderNotCancellable => "order_not_cancellable",
             ErrorCode::OrderNotRefundable => "order_not_refundable",
             ErrorCode::ChangedConcurrently => "changed_concurrently",
+            ErrorCode::SlugTaken => "slug_taken",
+            ErrorCode::SkuTaken => "sku_taken",
+            ErrorCode::ReservationIdReused => "reservation_id_reused",
+            ErrorCode::ReservationStatusConflict => "reservation_status_conflict",
+            ErrorCode::StockOutOfBounds => "stock_out_of_bounds",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::HeadersTooLarge => "headers_too_large",
@@ -149,7 +176,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -162,6 +189,11 @@ impl ErrorCode {
         ErrorCode::OrderNotCancellable,
         ErrorCode::OrderNotRefundable,
         ErrorCode::ChangedConcurrently,
+        ErrorCode::SlugTaken,
+        ErrorCode::SkuTaken,
+        ErrorCode::ReservationIdReused,
+        ErrorCode::ReservationStatusConflict,
+        ErrorCode::StockOutOfBounds,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UriTooLong,
         ErrorCode::HeadersTooLarge,
@@ -267,6 +299,11 @@ impl ServiceError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// 409 `changed_concurrently`: a guarded write found the row changed since it was read.
+    pub fn changed_concurrently(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ChangedConcurrently, message)
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -471,6 +508,39 @@ mod tests {
             assert_eq!(back.code, code);
         }
         assert_eq!(ErrorCode::for_http_status(409), Some(ErrorCode::Conflict));
+    }
+
+    #[test]
+    fn store_conflicts_have_their_own_codes_on_the_wire_and_over_grpc() {
+        let expected = [
+            (ErrorCode::SlugTaken, "slug_taken", tonic::Code::AlreadyExists),
+            (ErrorCode::SkuTaken, "sku_taken", tonic::Code::AlreadyExists),
+            (
+                ErrorCode::ReservationIdReused,
+                "reservation_id_reused",
+                tonic::Code::AlreadyExists,
+            ),
+            (
+                ErrorCode::ReservationStatusConflict,
+                "reservation_status_conflict",
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ErrorCode::StockOutOfBounds,
+                "stock_out_of_bounds",
+                tonic::Code::FailedPrecondition,
+            ),
+        ];
+        for (code, name, grpc) in expected {
+            assert_eq!(
+                (code.as_str(), code.http_status(), code.grpc_code()),
+                (name, 409, grpc)
+            );
+            assert_eq!(ErrorCode::from_str(name), Some(code));
+            assert!(ErrorCode::ALL.contains(&code), "{name} is missing from ALL");
+        }
+        let stale = ServiceError::changed_concurrently("retry");
+        assert_eq!(ServiceError::from(tonic::Status::from(stale.clone())), stale);
     }
 
     #[test]

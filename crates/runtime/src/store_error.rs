@@ -33,7 +33,7 @@ impl<R: Into<ServiceError>> From<StoreError<R>> for ServiceError {
     fn from(e: StoreError<R>) -> Self {
         match e {
             StoreError::Refused(refusal) => refusal.into(),
-            StoreError::Stale => ServiceError::conflict("changed concurrently; retry"),
+            StoreError::Stale => ServiceError::changed_concurrently("changed concurrently; retry"),
             StoreError::Corrupt(m) | StoreError::Unserializable(m) => ServiceError::internal(m),
             StoreError::Db(e) => ServiceError::from(e),
         }
@@ -61,7 +61,7 @@ mod tests {
     fn a_refusal_keeps_its_own_answer_and_the_rest_have_one() {
         let code = |e: StoreError<Refusal>| ServiceError::from(e).code;
         assert_eq!(code(StoreError::Refused(Refusal::Taken)), ErrorCode::Conflict);
-        assert_eq!(code(StoreError::Stale), ErrorCode::Conflict);
+        assert_eq!(code(StoreError::Stale), ErrorCode::ChangedConcurrently);
         assert_eq!(code(StoreError::Corrupt("x".into())), ErrorCode::Internal);
         assert_eq!(code(StoreError::Unserializable("x".into())), ErrorCode::Internal);
         assert_eq!(StoreError::Refused(Refusal::Taken).to_string(), "taken");

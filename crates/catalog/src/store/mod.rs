@@ -27,23 +27,50 @@ pub struct ProductQuery {
     pub offset: i64,
 }
 
+/// A value that must be unique within a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UniqueField {
+    /// A product's or a category's slug.
+    Slug,
+    /// A variant's SKU.
+    Sku,
+}
+
+impl UniqueField {
+    /// The request field that carries the value.
+    pub fn name(self) -> &'static str {
+        match self {
+            UniqueField::Slug => "slug",
+            UniqueField::Sku => "sku",
+        }
+    }
+
+    /// The 409 code a client sees when the value is taken.
+    pub fn taken_code(self) -> ErrorCode {
+        match self {
+            UniqueField::Slug => ErrorCode::SlugTaken,
+            UniqueField::Sku => ErrorCode::SkuTaken,
+        }
+    }
+}
+
 /// The catalog store's own refusals; everything else any store can run into is in
 /// [`mercato_runtime::store_error::StoreError`].
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     /// A unique value (`slug` or `sku`) is already taken in this store.
-    #[error("{field} already taken")]
-    Conflict { field: &'static str },
+    #[error("{} already taken", .0.name())]
+    Taken(UniqueField),
 }
 
 impl From<Refusal> for ServiceError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::Conflict { field } => ServiceError {
-                code: ErrorCode::Conflict,
-                message: format!("{field} is already taken in this store"),
+            Refusal::Taken(field) => ServiceError {
+                code: field.taken_code(),
+                message: format!("{} is already taken in this store", field.name()),
                 fields: vec![FieldError {
-                    field: field.to_owned(),
+                    field: field.name().to_owned(),
                     message: "is already taken in this store".to_owned(),
                 }],
             },

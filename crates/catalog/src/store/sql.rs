@@ -5,7 +5,7 @@
 //! connection may commit it together with other queued transactions). Reads of several statements
 //! are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`] and friends.
 
-use super::{CatalogStore, ProductQuery, Refusal, StoreError};
+use super::{CatalogStore, ProductQuery, Refusal, StoreError, UniqueField};
 use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord};
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, DbError, Param, Tx};
@@ -82,8 +82,12 @@ fn conflict(e: DbError) -> StoreError {
     let DbError::UniqueViolation(text) = &e else {
         return StoreError::Db(e);
     };
-    let field = if text.contains("sku") { "sku" } else { "slug" };
-    StoreError::Refused(Refusal::Conflict { field })
+    let field = if text.contains("sku") {
+        UniqueField::Sku
+    } else {
+        UniqueField::Slug
+    };
+    StoreError::Refused(Refusal::Taken(field))
 }
 
 /// `$from, $from+1, …` for `n` values.

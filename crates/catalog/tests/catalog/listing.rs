@@ -150,7 +150,7 @@ async fn categories_form_a_tree_and_bad_or_taken_ones_are_refused(c: Catalog) {
             parent: String::new(),
         })
         .await;
-    assert_eq!(code(taken), ErrorCode::Conflict);
+    assert_eq!(code(taken), ErrorCode::SlugTaken);
     let bad = c
         .client
         .create_category(CreateCategoryRequest {

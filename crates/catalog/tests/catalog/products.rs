@@ -11,7 +11,7 @@ mercato_runtime::backend_tests! {
     setup: Catalog::on,
     cases: [
         a_product_round_trips_through_create_get_update_and_delete_with_its_events_in_the_outbox,
-        a_taken_slug_or_sku_is_a_conflict,
+        a_taken_slug_or_sku_is_answered_slug_taken_or_sku_taken,
         bad_input_lists_every_bad_field_and_writes_nothing,
         store_b_cannot_read_update_or_delete_a_product_of_store_a,
         a_product_is_found_by_slug_and_ids_that_are_not_uuids_are_not_found,
@@ -119,20 +119,20 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
     assert_eq!((deleted.product_id, deleted.version), (created.id, 3));
 }
 
-async fn a_taken_slug_or_sku_is_a_conflict(c: Catalog) {
+async fn a_taken_slug_or_sku_is_answered_slug_taken_or_sku_taken(c: Catalog) {
     let store = StoreId::new();
     let first = c.product(&store, "mug", "Mug", "", &[("MUG-1", 900)]).await;
     let same_slug = c
         .client
         .create_product(create(&store, "mug", "Mug 2", "", &[("MUG-2", 900)]))
         .await;
-    assert_eq!(code(same_slug), ErrorCode::Conflict);
+    assert_eq!(code(same_slug), ErrorCode::SlugTaken);
     let same_sku = c
         .client
         .create_product(create(&store, "cup", "Cup", "", &[("MUG-1", 900)]))
         .await;
     let e = same_sku.unwrap_err();
-    assert_eq!((e.code, e.fields[0].field.as_str()), (ErrorCode::Conflict, "sku"));
+    assert_eq!((e.code, e.fields[0].field.as_str()), (ErrorCode::SkuTaken, "sku"));
 
     let other = c.product(&store, "cup", "Cup", "", &[("CUP-1", 500)]).await;
     let rename = c
@@ -144,7 +144,7 @@ async fn a_taken_slug_or_sku_is_a_conflict(c: Catalog) {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(rename), ErrorCode::Conflict);
+    assert_eq!(code(rename), ErrorCode::SlugTaken);
     let steal_sku = c
         .client
         .update_product(UpdateProductRequest {
@@ -155,7 +155,7 @@ async fn a_taken_slug_or_sku_is_a_conflict(c: Catalog) {
             ..Default::default()
         })
         .await;
-    assert_eq!(code(steal_sku), ErrorCode::Conflict);
+    assert_eq!(code(steal_sku), ErrorCode::SkuTaken);
 
     // The same slug and SKU are free in another store.
     c.product(&StoreId::new(), "mug", "Mug", "", &[("MUG-1", 900)])

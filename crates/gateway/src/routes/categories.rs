@@ -65,7 +65,7 @@ fn build_tree(flat: Vec<CategoryView>) -> Vec<CategoryView> {
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No store has this slug"),
-              (status = 409, description = "The slug is taken"),
+              (status = 409, description = "`slug_taken`: the slug is taken in this store"),
               (status = 422, description = "A field is invalid or the parent is unknown; `errors` names each one")))]
 pub async fn create_category(
     State(state): State<GatewayState>,

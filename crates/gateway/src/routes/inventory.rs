@@ -41,7 +41,7 @@ pub async fn get_stock(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No store has this slug"),
-              (status = 409, description = "The quantity is below what is reserved"),
+              (status = 409, description = "`stock_out_of_bounds`: the quantity is below what is reserved"),
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn set_stock(
     State(state): State<GatewayState>,

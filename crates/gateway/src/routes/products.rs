@@ -74,7 +74,7 @@ pub async fn get_product(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No store has this slug"),
-              (status = 409, description = "The slug or a SKU is taken"),
+              (status = 409, description = "`slug_taken`: the slug is taken in this store; `sku_taken`: a SKU is (the problem's `errors` name the field)"),
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_product(
     State(state): State<GatewayState>,
@@ -104,7 +104,7 @@ pub async fn create_product(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No such store or product"),
-              (status = 409, description = "The new slug or a SKU is taken"),
+              (status = 409, description = "`slug_taken`: the new slug is taken in this store; `sku_taken`: a SKU is; `changed_concurrently`: the product changed meanwhile, retry"),
               (status = 422, description = "The body is not an object, or a field is invalid; `errors` names each one")))]
 pub async fn update_product(
     State(state): State<GatewayState>,

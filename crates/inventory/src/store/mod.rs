@@ -23,7 +23,7 @@ use crate::domain::stock::StockRefusal;
 use crate::domain::{
     Action, Location, NewReservation, ReservationId, ReservationRecord, Sku, Status, StockChange, StockLevel,
 };
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 
 /// The outcome of a reservation request.
@@ -67,10 +67,13 @@ impl From<Refusal> for ServiceError {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::NotFound => ServiceError::not_found("reservation"),
-            Refusal::Insufficient(_)
-            | Refusal::Transition { .. }
-            | Refusal::Stock(_)
-            | Refusal::Guard { .. } => ServiceError::conflict(r.to_string()),
+            Refusal::Insufficient(_) => ServiceError::new(ErrorCode::OutOfStock, r.to_string()),
+            Refusal::Transition { .. } => {
+                ServiceError::new(ErrorCode::ReservationStatusConflict, r.to_string())
+            }
+            Refusal::Stock(_) | Refusal::Guard { .. } => {
+                ServiceError::new(ErrorCode::StockOutOfBounds, r.to_string())
+            }
         }
     }
 }

@@ -35,14 +35,14 @@ async fn two_hundred_concurrent_reservations_of_one_unit_against_fifty_hold_exac
     let held = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results
         .iter()
-        .filter(|r| r.as_ref().is_err_and(|e| e.code == ErrorCode::Conflict))
+        .filter(|r| r.as_ref().is_err_and(|e| e.code == ErrorCode::OutOfStock))
         .count();
     let others: Vec<_> = results
         .iter()
         .filter_map(|r| r.as_ref().err())
-        .filter(|e| e.code != ErrorCode::Conflict)
+        .filter(|e| e.code != ErrorCode::OutOfStock)
         .collect();
-    assert!(others.is_empty(), "every failure is a 409: {others:?}");
+    assert!(others.is_empty(), "every failure is out of stock: {others:?}");
     assert_eq!((held, conflicts), (50, 150));
     let level = inv.level(&store, "HOT", "default").await;
     assert_eq!((level.on_hand, level.reserved, level.available), (50, 50, 0));
@@ -69,7 +69,7 @@ async fn reservations_taking_skus_in_opposite_orders_neither_deadlock_nor_overse
     let results: Vec<_> = join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(
-        failures.iter().all(|e| e.code == ErrorCode::Conflict),
+        failures.iter().all(|e| e.code == ErrorCode::OutOfStock),
         "no deadlock or busy error: {failures:?}"
     );
     let held = results.iter().filter(|r| r.is_ok()).count();
@@ -103,9 +103,9 @@ async fn concurrent_commits_and_releases_of_one_reservation_apply_only_one(inv: 
         + inv.events("mercato.inventory.stock_released").await.len();
     assert_eq!(moved, 1);
     assert!(
-        results
-            .iter()
-            .all(|r| r.as_ref().is_ok() || r.as_ref().is_err_and(|e| e.code == ErrorCode::Conflict)),
+        results.iter().all(|r| r.as_ref().is_ok()
+            || r.as_ref()
+                .is_err_and(|e| e.code == ErrorCode::ReservationStatusConflict)),
         "{results:?}"
     );
     assert!(

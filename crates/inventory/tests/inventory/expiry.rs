@@ -38,7 +38,10 @@ async fn an_expired_hold_gives_its_stock_back_and_can_no_longer_be_committed(inv
     assert_eq!((a.on_hand, a.reserved, a.available), (9, 3, 6));
     assert_eq!(inv.service.expire_due(r.expires_at_ms + 1).await.unwrap(), 0);
 
-    assert_eq!(code(inv.commit(&store, &short).await), ErrorCode::Conflict);
+    assert_eq!(
+        code(inv.commit(&store, &short).await),
+        ErrorCode::ReservationStatusConflict
+    );
     assert_eq!(
         inv.release(&store, &short).await.unwrap().status_name(),
         "expired"

@@ -14,7 +14,7 @@ mercato_runtime::backend_tests! {
         a_reservation_holds_every_line_or_none_and_names_the_sku_that_is_short,
         a_line_is_split_across_locations_taking_the_fullest_first,
         reserving_again_with_the_same_id_returns_the_first_reservation_unless_the_lines_differ,
-        commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflicts,
+        commit_release_and_restock_are_idempotent_and_illegal_moves_are_reservation_status_conflicts,
         bad_input_lists_every_bad_field_and_writes_nothing,
     ],
 }
@@ -56,7 +56,7 @@ async fn a_reservation_holds_every_line_or_none_and_names_the_sku_that_is_short(
         .reserve(&store, &rid(), &[("A", 1), ("NEVER-STOCKED", 1)], 0)
         .await
         .unwrap_err();
-    assert_eq!(unknown.code, ErrorCode::Conflict, "an unknown SKU has no stock");
+    assert_eq!(unknown.code, ErrorCode::OutOfStock, "an unknown SKU has no stock");
     assert!(unknown.message.contains("NEVER-STOCKED"));
 
     let id = rid();
@@ -112,14 +112,16 @@ async fn reserving_again_with_the_same_id_returns_the_first_reservation_unless_t
     assert_eq!(split_the_same, first, "the same units per SKU");
     assert_eq!(inv.level(&store, "A", "default").await.reserved, 4, "held once");
     let other = inv.reserve(&store, &id, &[("A", 5)], 0).await;
-    assert_eq!(code(other), ErrorCode::Conflict);
+    assert_eq!(code(other), ErrorCode::ReservationIdReused);
     inv.commit(&store, &id).await.unwrap();
     let after_commit = inv.reserve(&store, &id, &[("A", 4)], 0).await.unwrap();
     assert_eq!(after_commit.status_name(), "committed", "returned as it is");
     assert_eq!(inv.events("mercato.inventory.stock_reserved").await.len(), 1);
 }
 
-async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflicts(inv: Inventory) {
+async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_reservation_status_conflicts(
+    inv: Inventory,
+) {
     let store = StoreId::new();
     inv.set(&store, "A", "", 10).await;
     let sold = rid();
@@ -130,7 +132,10 @@ async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflic
     assert_eq!(inv.commit(&store, &sold).await.unwrap(), committed);
     let a = inv.level(&store, "A", "default").await;
     assert_eq!((a.on_hand, a.reserved), (7, 0), "committed once");
-    assert_eq!(code(inv.release(&store, &sold).await), ErrorCode::Conflict);
+    assert_eq!(
+        code(inv.release(&store, &sold).await),
+        ErrorCode::ReservationStatusConflict
+    );
 
     let restocked = inv.restock(&store, &sold).await.unwrap();
     assert_eq!(restocked.status_name(), "restocked");
@@ -140,13 +145,16 @@ async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflic
         10,
         "restocked once"
     );
-    assert_eq!(code(inv.release(&store, &sold).await), ErrorCode::Conflict);
+    assert_eq!(
+        code(inv.release(&store, &sold).await),
+        ErrorCode::ReservationStatusConflict
+    );
 
     let returned = rid();
     inv.reserve(&store, &returned, &[("A", 2)], 0).await.unwrap();
     assert_eq!(
         code(inv.restock(&store, &returned).await),
-        ErrorCode::Conflict,
+        ErrorCode::ReservationStatusConflict,
         "held"
     );
     let released = inv.release(&store, &returned).await.unwrap();
@@ -154,8 +162,14 @@ async fn commit_release_and_restock_are_idempotent_and_illegal_moves_are_conflic
     assert_eq!(inv.release(&store, &returned).await.unwrap(), released);
     let a = inv.level(&store, "A", "default").await;
     assert_eq!((a.on_hand, a.reserved), (10, 0), "released once");
-    assert_eq!(code(inv.commit(&store, &returned).await), ErrorCode::Conflict);
-    assert_eq!(code(inv.restock(&store, &returned).await), ErrorCode::Conflict);
+    assert_eq!(
+        code(inv.commit(&store, &returned).await),
+        ErrorCode::ReservationStatusConflict
+    );
+    assert_eq!(
+        code(inv.restock(&store, &returned).await),
+        ErrorCode::ReservationStatusConflict
+    );
 
     assert_eq!(code(inv.commit(&store, &rid()).await), ErrorCode::NotFound);
     let subjects: Vec<String> = inv

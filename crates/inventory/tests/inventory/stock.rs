@@ -82,7 +82,7 @@ async fn on_hand_cannot_be_set_or_adjusted_below_what_is_reserved(inv: Inventory
             low_stock_threshold: None,
         })
         .await;
-    assert_eq!(code(set), ErrorCode::Conflict);
+    assert_eq!(code(set), ErrorCode::StockOutOfBounds);
     let adjust = |delta| AdjustStockRequest {
         store_id: store.to_string(),
         sku: "A".into(),
@@ -92,7 +92,7 @@ async fn on_hand_cannot_be_set_or_adjusted_below_what_is_reserved(inv: Inventory
     };
     assert_eq!(
         code(inv.client.adjust_stock(adjust(-5)).await),
-        ErrorCode::Conflict
+        ErrorCode::StockOutOfBounds
     );
     let down = inv.client.adjust_stock(adjust(-4)).await.unwrap();
     assert_eq!((down.on_hand, down.reserved, down.available), (6, 6, 0));
@@ -102,7 +102,7 @@ async fn on_hand_cannot_be_set_or_adjusted_below_what_is_reserved(inv: Inventory
     };
     assert_eq!(
         code(inv.client.adjust_stock(missing).await),
-        ErrorCode::Conflict,
+        ErrorCode::StockOutOfBounds,
         "a new location starts at zero"
     );
     assert_eq!(inv.set(&store, "A", "", 6).await.on_hand, 6);
@@ -171,7 +171,7 @@ async fn another_store_can_neither_see_nor_reserve_nor_change_a_stores_stock(inv
     inv.set(&a, "SHARED-SKU", "", 5).await;
     assert_eq!(code(inv.get(&b, "SHARED-SKU").await), ErrorCode::NotFound);
     let r = inv.reserve(&b, &rid(), &[("SHARED-SKU", 1)], 0).await;
-    assert_eq!(code(r), ErrorCode::Conflict);
+    assert_eq!(code(r), ErrorCode::OutOfStock);
     inv.set(&b, "SHARED-SKU", "", 1).await;
     assert_eq!(inv.level(&a, "SHARED-SKU", "default").await.on_hand, 5);
     let id = rid();

@@ -104,11 +104,11 @@ impl Inventory {
     ) -> Result<Reservation, ServiceError> {
         match self.reserve_outcome(store, id, lines, ttl_seconds).await?.outcome {
             Some(reserve_response::Outcome::Reserved(r)) => Ok(r),
-            // Tests of holds and races count a refusal as the conflict it is.
-            Some(reserve_response::Outcome::Insufficient(s)) => Err(ServiceError::conflict(format!(
-                "insufficient stock for SKU {}",
-                s.sku
-            ))),
+            // Tests of holds and races count a shortage as the 409 a client would see.
+            Some(reserve_response::Outcome::Insufficient(s)) => Err(ServiceError::new(
+                ErrorCode::OutOfStock,
+                format!("insufficient stock for SKU {}", s.sku),
+            )),
             None => panic!("a reserve answer without an outcome"),
         }
     }
