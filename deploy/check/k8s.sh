@@ -28,5 +28,8 @@ done
 echo "== manifests, compose, Prometheus, Grafana, Dockerfile"
 "$VENV/bin/python" "$HERE/k8s_check.py" || status=1
 
+echo "== NGINX load balancer (compose)"
+bash "$HERE/nginx.sh" || status=1
+
 echo "deploy check finished in $(( $(date +%s) - started )) s"
 exit "$status"
