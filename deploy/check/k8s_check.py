@@ -480,11 +480,52 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
                  and any(q.get("port") in (8080, "http") for q in r.get("ports", []))
                  for p in own_out for r in p["spec"].get("egress", [])),
              f"{cw}: {flag}: no NetworkPolicy of {caller} allows egress to {callee} pods :8080")
+    problems += ingress_problems(by_kind.get("Ingress", []), services, deployments.get("gateway"))
     if problems:
         for p in problems:
             fail(f"{where}: {p}")
     else:
-        ok(f"{where}: probes, resources, security context, Service/HPA/PDB/NetworkPolicy per Deployment")
+        ok(f"{where}: probes, resources, security context, Service/HPA/PDB/NetworkPolicy per Deployment, "
+           "the Ingress")
+
+
+# The realtime server's WebSocket heartbeat: a proxy's idle timeout must be longer.
+HEARTBEAT_SECONDS = 25
+
+
+def ingress_problems(ingresses: list[dict], services: list[dict], gateway: dict | None) -> list[str]:
+    """One Ingress, with a class and TLS for every host, routing only to the gateway Service's
+    port, with proxy timeouts above the WebSocket heartbeat; and the gateway believes forwarded
+    addresses only from configured proxies."""
+    problems = []
+    if len(ingresses) != 1:
+        return [f"{len(ingresses)} Ingresses (want 1, in front of the gateway Service)"]
+    ing = ingresses[0]
+    iw, spec = f"Ingress/{ing['metadata']['name']}", ing["spec"]
+    annotations = ing["metadata"].get("annotations", {})
+    if not spec.get("ingressClassName"):
+        problems.append(f"{iw}: no ingressClassName")
+    tls_hosts = {h for t in spec.get("tls", []) if t.get("secretName") for h in t.get("hosts", [])}
+    gateway_ports = [p for s in services if s["metadata"]["name"] == "gateway" for p in s["spec"]["ports"]]
+    for rule in spec.get("rules", []):
+        if rule.get("host") not in tls_hosts:
+            problems.append(f"{iw}: host {rule.get('host')} has no TLS secret")
+        for path in rule.get("http", {}).get("paths", []):
+            backend = path["backend"].get("service", {})
+            port = backend.get("port", {})
+            if backend.get("name") != "gateway" or not any(
+                    port.get("name") == p.get("name") or port.get("number") == p["port"] for p in gateway_ports):
+                problems.append(f"{iw}: path {path.get('path')} routes to {backend}, not the gateway Service's port")
+    for key in ("proxy-read-timeout", "proxy-send-timeout"):
+        value = annotations.get(f"nginx.ingress.kubernetes.io/{key}", "60")
+        if not str(value).isdigit() or int(value) <= HEARTBEAT_SECONDS:
+            problems.append(f"{iw}: {key} {value} s does not exceed the {HEARTBEAT_SECONDS} s WebSocket heartbeat")
+    env = [e["name"] for c in (gateway or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+           for e in c.get("env", [])]
+    if "MERCATO__HTTP__TRUSTED_PROXIES" not in env:
+        problems.append("Deployment/gateway: no MERCATO__HTTP__TRUSTED_PROXIES, so behind the Ingress every "
+                        "client counts as the controller's address")
+    return problems
 
 
 def kubectl_cross_check(directory: Path, ours: list[dict], where: str) -> None:
