@@ -84,6 +84,11 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             .concurrency_limit(http.max_concurrent_requests)
             // Requests that run too long are answered with 504.
             .timeout(http.request_timeout)
+            // …and every service call it makes ends by then (`resilience::deadline`).
+            .layer(axum::middleware::from_fn_with_state(
+                http.request_timeout,
+                mercato_runtime::resilience::deadline::scope_http_request,
+            ))
             // Bodies declared over the limit are refused (413) before the route checks its
             // store and caller; bodies that grow past it while read are refused then.
             .layer(axum::middleware::from_fn_with_state(

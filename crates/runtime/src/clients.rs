@@ -1,7 +1,9 @@
 //! One client per service contract: local (a direct call on the implementation: messages pass
 //! as they are, and only an error is encoded, into a `tonic::Status` with its details and back,
 //! exactly as over the wire) or remote (gRPC, load-balanced over the service's replicas). Both go through
-//! the same deadline and the same metrics, so dashboards read the same in either topology.
+//! the same deadline, the same metrics and the same [`crate::resilience`] (circuit breaker,
+//! concurrency limit, retries of the methods each client's table marks `Idempotent`, within a
+//! retry budget), so dashboards and failures read the same in either topology.
 
 use crate::error::{ErrorCode, ServiceError};
 use crate::metric_handles::{CallMetrics, CallMetricsCache};
@@ -10,17 +12,18 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tonic::transport::{Channel, Endpoint};
 
-/// Runs one call with a deadline, recording `rpc_client_calls_total` and its duration.
-pub async fn instrumented<T>(
+/// Runs one attempt of a call until `deadline`, recording `rpc_client_calls_total` and its
+/// duration.
+pub(crate) async fn instrumented<T>(
     service: &'static str,
     method: &'static str,
-    deadline: Duration,
+    deadline: Instant,
     call: impl Future<Output = Result<T, tonic::Status>>,
 ) -> Result<T, ServiceError> {
     let started = Instant::now();
     let span = tracing::info_span!("rpc.client", rpc.service = service, rpc.method = method);
     let call = tracing::Instrument::instrument(call, span);
-    let result = match tokio::time::timeout(deadline, call).await {
+    let result = match tokio::time::timeout_at(deadline.into(), call).await {
         Ok(r) => r.map_err(ServiceError::from),
         Err(_) => {
             tracing::warn!(service, method, "call timed out");
@@ -126,12 +129,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Defines a client with one method per RPC, dispatching to a local implementation or a
-/// remote gRPC client.
+/// remote gRPC client through the client's [`Upstream`](crate::resilience::Upstream). Each
+/// method's line ends with its [`Retry`](crate::resilience::Retry) policy: that table is the one
+/// place saying which calls may be sent again.
 macro_rules! service_client {
     (
         $(#[$meta:meta])*
         $client:ident, $service:literal, $server_trait:path, $grpc:ident,
-        { $( $method:ident($req:ty) -> $resp:ty; )* }
+        { $( $method:ident($req:ty) -> $resp:ty = $retry:ident; )* }
     ) => {
         $(#[$meta])*
         #[derive(Clone)]
@@ -140,6 +145,7 @@ macro_rules! service_client {
             deadline: std::time::Duration,
             /// `authorization` metadata proving to the remote service that we are a peer.
             token: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+            upstream: std::sync::Arc<$crate::resilience::Upstream>,
         }
 
         #[derive(Clone)]
@@ -151,7 +157,7 @@ macro_rules! service_client {
         impl $client {
             /// Calls the implementation in this process directly.
             pub fn local(service: std::sync::Arc<dyn $server_trait>, deadline: std::time::Duration) -> Self {
-                Self { target: Target::Local(service), deadline, token: None }
+                Self { target: Target::Local(service), deadline, token: None, upstream: Self::default_upstream() }
             }
 
             /// Calls the service over gRPC, presenting the internal token when one is configured.
@@ -164,30 +170,64 @@ macro_rules! service_client {
                     .map(|t| format!("Bearer {t}").parse())
                     .transpose()
                     .map_err(|_| anyhow::anyhow!("the internal token must be printable ASCII"))?;
-                Ok(Self { target: Target::Remote($grpc::new(channel)), deadline, token })
+                Ok(Self { target: Target::Remote($grpc::new(channel)), deadline, token, upstream: Self::default_upstream() })
+            }
+
+            /// The same client with its own breaker, budget and limit set to `settings`.
+            pub fn with_resilience(mut self, settings: $crate::resilience::ResilienceSettings) -> Self {
+                self.upstream = $crate::resilience::Upstream::new($service, settings);
+                self
+            }
+
+            /// The breaker, budget and limit its calls go through.
+            pub fn upstream(&self) -> &$crate::resilience::Upstream {
+                &self.upstream
+            }
+
+            fn default_upstream() -> std::sync::Arc<$crate::resilience::Upstream> {
+                $crate::resilience::Upstream::new($service, Default::default())
+            }
+
+            /// The metadata of a remote call: trace context, internal token, and the time left as
+            /// `grpc-timeout`.
+            fn remote_request<Req>(&self, message: Req, remaining: std::time::Duration) -> tonic::Request<Req> {
+                let mut request = tonic::Request::new(message);
+                if $crate::telemetry::traces_exported() {
+                    let mut headers = http::HeaderMap::new();
+                    $crate::trace_context::inject_headers(&mut headers);
+                    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+                }
+                if let Some(token) = &self.token {
+                    request.metadata_mut().insert("authorization", token.clone());
+                }
+                request.set_timeout(remaining);
+                request
             }
 
             $(
                 pub async fn $method(&self, request: $req) -> Result<$resp, $crate::error::ServiceError> {
-                    let call = async {
-                        match &self.target {
-                            Target::Local(s) => s.$method(tonic::Request::new(request)).await,
-                            Target::Remote(c) => {
-                                let mut request = tonic::Request::new(request);
-                                if $crate::telemetry::traces_exported() {
-                                    let mut headers = http::HeaderMap::new();
-                                    $crate::trace_context::inject_headers(&mut headers);
-                                    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
-                                }
-                                if let Some(token) = &self.token {
-                                    request.metadata_mut().insert("authorization", token.clone());
-                                }
-                                c.clone().$method(request).await
-                            }
+                    use $crate::resilience::Retry;
+                    let retry = Retry::$retry;
+                    let mut message = Some(request);
+                    self.upstream.call(stringify!($method), retry, self.deadline, |remaining| {
+                        // A call sent once moves its message; a retried one sends copies.
+                        let message = match retry {
+                            Retry::Once => message.take(),
+                            Retry::Idempotent => message.clone(),
                         }
-                        .map(tonic::Response::into_inner)
-                    };
-                    $crate::clients::instrumented($service, stringify!($method), self.deadline, call).await
+                        .expect("a call sent once has one attempt");
+                        // In process the callee runs inside the caller's deadline scope.
+                        async move {
+                            match &self.target {
+                                Target::Local(s) => s.$method(tonic::Request::new(message)).await,
+                                Target::Remote(c) => {
+                                    c.clone().$method(self.remote_request(message, remaining)).await
+                                }
+                            }
+                            .map(tonic::Response::into_inner)
+                        }
+                    })
+                    .await
                 }
             )*
         }
@@ -203,12 +243,12 @@ pub mod identity {
         /// Stores, users, tokens and signing keys.
         IdentityClient, "identity", identity_server::Identity, Grpc,
         {
-            provision_store(ProvisionStoreRequest) -> ProvisionStoreResponse;
-            get_store(GetStoreRequest) -> Store;
-            register_customer(RegisterCustomerRequest) -> User;
-            create_staff(CreateStaffRequest) -> User;
-            issue_token(TokenRequest) -> TokenResponse;
-            get_jwks(GetJwksRequest) -> Jwks;
+            provision_store(ProvisionStoreRequest) -> ProvisionStoreResponse = Once;
+            get_store(GetStoreRequest) -> Store = Idempotent;
+            register_customer(RegisterCustomerRequest) -> User = Once;
+            create_staff(CreateStaffRequest) -> User = Once;
+            issue_token(TokenRequest) -> TokenResponse = Once;
+            get_jwks(GetJwksRequest) -> Jwks = Idempotent;
         }
     );
 }
@@ -222,14 +262,14 @@ pub mod catalog {
         /// Products, categories and search.
         CatalogClient, "catalog", catalog_server::Catalog, Grpc,
         {
-            create_product(CreateProductRequest) -> Product;
-            update_product(UpdateProductRequest) -> Product;
-            delete_product(DeleteProductRequest) -> DeleteProductResponse;
-            get_product(GetProductRequest) -> Product;
-            list_products(ListProductsRequest) -> ListProductsResponse;
-            create_category(CreateCategoryRequest) -> Category;
-            list_categories(ListCategoriesRequest) -> ListCategoriesResponse;
-            search(SearchRequest) -> SearchResponse;
+            create_product(CreateProductRequest) -> Product = Once;
+            update_product(UpdateProductRequest) -> Product = Once;
+            delete_product(DeleteProductRequest) -> DeleteProductResponse = Once;
+            get_product(GetProductRequest) -> Product = Idempotent;
+            list_products(ListProductsRequest) -> ListProductsResponse = Idempotent;
+            create_category(CreateCategoryRequest) -> Category = Once;
+            list_categories(ListCategoriesRequest) -> ListCategoriesResponse = Idempotent;
+            search(SearchRequest) -> SearchResponse = Idempotent;
         }
     );
 }
@@ -243,13 +283,13 @@ pub mod inventory {
         /// Stock, reservations, commits and releases.
         InventoryClient, "inventory", inventory_server::Inventory, Grpc,
         {
-            set_stock(SetStockRequest) -> StockLevel;
-            adjust_stock(AdjustStockRequest) -> StockLevel;
-            get_stock(GetStockRequest) -> StockLevels;
-            reserve(ReserveRequest) -> ReserveResponse;
-            commit(CommitRequest) -> Reservation;
-            release(ReleaseRequest) -> Reservation;
-            restock(RestockRequest) -> Reservation;
+            set_stock(SetStockRequest) -> StockLevel = Once;
+            adjust_stock(AdjustStockRequest) -> StockLevel = Once;
+            get_stock(GetStockRequest) -> StockLevels = Idempotent;
+            reserve(ReserveRequest) -> ReserveResponse = Idempotent;
+            commit(CommitRequest) -> Reservation = Idempotent;
+            release(ReleaseRequest) -> Reservation = Idempotent;
+            restock(RestockRequest) -> Reservation = Idempotent;
         }
     );
 }
@@ -263,12 +303,13 @@ pub mod payments {
         /// Payment intents and fraud scoring.
         PaymentsClient, "payments", payments_server::Payments, Grpc,
         {
-            authorize(AuthorizeRequest) -> PaymentIntent;
-            capture(CaptureRequest) -> PaymentIntent;
-            void(VoidRequest) -> PaymentIntent;
-            refund(RefundRequest) -> PaymentIntent;
-            get_intent(GetIntentRequest) -> PaymentIntent;
-            score_fraud(FraudRequest) -> FraudAssessment;
+            authorize(AuthorizeRequest) -> PaymentIntent = Idempotent;
+            capture(CaptureRequest) -> PaymentIntent = Idempotent;
+            void(VoidRequest) -> PaymentIntent = Idempotent;
+            refund(RefundRequest) -> PaymentIntent = Idempotent;
+            get_intent(GetIntentRequest) -> PaymentIntent = Idempotent;
+            score_fraud(FraudRequest) -> FraudAssessment = Once;
+            create_payment_method(CreatePaymentMethodRequest) -> PaymentMethod = Once;
         }
     );
 }
@@ -277,22 +318,24 @@ pub mod payments {
 pub mod orders {
     use mercato_proto::orders::orders_client::OrdersClient as Grpc;
     use mercato_proto::orders::*;
+    use mercato_proto::payments::{CreatePaymentMethodRequest, PaymentMethod};
 
     service_client!(
         /// Carts, checkout and orders.
         OrdersClient, "orders", orders_server::Orders, Grpc,
         {
-            create_cart(CreateCartRequest) -> Cart;
-            get_cart(GetCartRequest) -> Cart;
-            add_cart_item(AddCartItemRequest) -> Cart;
-            set_cart_item(SetCartItemRequest) -> Cart;
-            merge_cart(MergeCartRequest) -> Cart;
-            checkout(CheckoutRequest) -> CheckoutResponse;
-            get_order(GetOrderRequest) -> Order;
-            list_orders(ListOrdersRequest) -> ListOrdersResponse;
-            get_order_events(GetOrderEventsRequest) -> OrderEvents;
-            cancel_order(CancelOrderRequest) -> Order;
-            refund_order(RefundOrderRequest) -> Order;
+            create_cart(CreateCartRequest) -> Cart = Once;
+            get_cart(GetCartRequest) -> Cart = Idempotent;
+            add_cart_item(AddCartItemRequest) -> Cart = Once;
+            set_cart_item(SetCartItemRequest) -> Cart = Once;
+            merge_cart(MergeCartRequest) -> Cart = Once;
+            checkout(CheckoutRequest) -> CheckoutResponse = Idempotent;
+            get_order(GetOrderRequest) -> Order = Idempotent;
+            list_orders(ListOrdersRequest) -> ListOrdersResponse = Idempotent;
+            get_order_events(GetOrderEventsRequest) -> OrderEvents = Idempotent;
+            cancel_order(CancelOrderRequest) -> Order = Idempotent;
+            refund_order(RefundOrderRequest) -> Order = Idempotent;
+            create_payment_method(CreatePaymentMethodRequest) -> PaymentMethod = Once;
         }
     );
 }
@@ -306,13 +349,13 @@ pub mod realtime {
         /// Conversations, their history and read markers, and staff presence.
         RealtimeClient, "realtime", realtime_server::Realtime, Grpc,
         {
-            open_conversation(OpenConversationRequest) -> Conversation;
-            get_conversation(GetConversationRequest) -> Conversation;
-            list_conversations(ListConversationsRequest) -> ListConversationsResponse;
-            post_message(PostMessageRequest) -> PostMessageResponse;
-            list_messages(ListMessagesRequest) -> ListMessagesResponse;
-            mark_read(MarkReadRequest) -> Conversation;
-            list_presence(ListPresenceRequest) -> ListPresenceResponse;
+            open_conversation(OpenConversationRequest) -> Conversation = Once;
+            get_conversation(GetConversationRequest) -> Conversation = Idempotent;
+            list_conversations(ListConversationsRequest) -> ListConversationsResponse = Idempotent;
+            post_message(PostMessageRequest) -> PostMessageResponse = Idempotent;
+            list_messages(ListMessagesRequest) -> ListMessagesResponse = Idempotent;
+            mark_read(MarkReadRequest) -> Conversation = Idempotent;
+            list_presence(ListPresenceRequest) -> ListPresenceResponse = Idempotent;
         }
     );
 }

@@ -148,7 +148,20 @@ pub async fn observe_grpc_server(request: Request, next: Next) -> Response {
         trace_id = tracing::field::Empty
     );
     crate::trace_context::adopt_headers(&span, request.headers());
-    let response = tracing::Instrument::instrument(next.run(request), span).await;
+    let response = match crate::resilience::deadline::from_grpc_timeout(request.headers()) {
+        // The caller stops waiting at its deadline: so does the work for it, and every call
+        // that work makes inherits the deadline.
+        Some(deadline) => {
+            let work = crate::resilience::deadline::scope(deadline, next.run(request));
+            let work = tokio::time::timeout_at(deadline.into(), work);
+            match tracing::Instrument::instrument(work, span).await {
+                Ok(response) => response,
+                Err(_) => tonic::Status::deadline_exceeded("the caller's deadline passed")
+                    .into_http::<axum::body::Body>(),
+            }
+        }
+        None => tracing::Instrument::instrument(next.run(request), span).await,
+    };
     let code = rpc_code(&response);
     GRPC_METRICS
         .get(path, code.as_ref(), || {
@@ -217,7 +230,12 @@ struct Problem<'a> {
 }
 
 impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        // The seconds the error names (an open circuit breaker's cool-down), else 1 for a
+        // refusal the client should simply retry shortly; a header, not a field of the body.
+        let retry_after =
+            self.take_retry_after()
+                .or(matches!(self.code, ErrorCode::Unavailable | ErrorCode::RateLimited).then_some(1));
         let status = self.code.http_status();
         let body = problem_json(&self);
         let mut response = (
@@ -229,10 +247,10 @@ impl IntoResponse for ServiceError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self.code, ErrorCode::Unavailable | ErrorCode::RateLimited) {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -290,6 +308,22 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use std::io::{Read, Write};
+
+    #[tokio::test]
+    async fn an_unavailable_error_naming_its_wait_answers_it_as_retry_after_not_as_a_field() {
+        let mut refused = ServiceError::unavailable("inventory is failing");
+        refused.fields.push(crate::error::FieldError::new(
+            crate::error::RETRY_AFTER_FIELD,
+            "2",
+        ));
+        let response = refused.into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("retry_after"));
+        let plain = ServiceError::unavailable("down").into_response();
+        assert_eq!(plain.headers()[header::RETRY_AFTER], "1");
+    }
 
     /// Sends and receives raw bytes over one connection: blocking, run on a blocking thread.
     struct RawClient {

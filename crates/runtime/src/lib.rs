@@ -20,7 +20,8 @@
 //! - [`auth`]: access-token claims, roles and the verifier the edge uses; [`jwks`]: that verifier
 //!   kept in step with identity's signing keys.
 //! - [`clients`]: one client per service contract, local (a direct call) or remote (gRPC), with
-//!   the same timeout and metrics either way.
+//!   the same timeout and metrics either way; [`resilience`]: the circuit breaker, concurrency
+//!   limit, retry budget and deadline every client call goes through.
 //! - [`shutdown`]: the signal every long-running task watches; [`store_error`]: the one error
 //!   type of every service's storage; [`testing`]: test databases.
 //! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
@@ -49,6 +50,7 @@ pub mod payment_details;
 pub mod process_metrics;
 pub mod prometheus;
 pub mod ratelimit;
+pub mod resilience;
 pub mod shutdown;
 pub mod sku;
 pub mod store_error;

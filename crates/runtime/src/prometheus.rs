@@ -63,6 +63,7 @@ fn describe_runtime_metrics() {
     crate::http::describe_metrics();
     crate::http_edge::describe_metrics();
     crate::clients::describe_metrics();
+    crate::resilience::describe_metrics();
     crate::db::describe_metrics();
     crate::outbox::describe_metrics();
     crate::inbox::describe_metrics();
