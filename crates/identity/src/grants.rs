@@ -12,7 +12,7 @@ use crate::wire;
 use mercato_proto::identity::{TokenRequest, TokenResponse};
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::ServiceError;
-use mercato_runtime::ids::StoreId;
+use mercato_runtime::ids::{StoreId, UserId};
 use mercato_runtime::time::now_ms;
 
 impl IdentityService {
@@ -137,6 +137,13 @@ impl IdentityService {
                 return Err(GrantRefusal::BadRefreshToken.into());
             }
         }
+        if !self.subject_exists(&old).await? {
+            self.store
+                .revoke_refresh_family(old.store_id, &old.family_id, now)
+                .await?;
+            tracing::info!(store_id = %old.store_id, family_id = %old.family_id, "refresh token of a deleted user; family revoked");
+            return Err(GrantRefusal::BadRefreshToken.into());
+        }
 
         let (refresh_token, next) =
             self.new_refresh_token(old.store_id, &old.family_id, &old.subject, old.role, now);
@@ -151,6 +158,15 @@ impl IdentityService {
                 Err(GrantRefusal::BadRefreshToken.into())
             }
         }
+    }
+
+    /// Whether the user a refresh token was issued to still exists in its store.
+    async fn subject_exists(&self, token: &RefreshTokenRecord) -> Result<bool, ServiceError> {
+        let Ok(user_id) = token.subject.parse() else {
+            return Ok(false);
+        };
+        let user = self.store.user_by_id(token.store_id, UserId(user_id)).await?;
+        Ok(user.is_some())
     }
 
     /// Authenticates an API client by its secret; the token's subject is the client and no
@@ -213,7 +229,7 @@ impl IdentityService {
     ) -> Result<TokenResponse, ServiceError> {
         let claims = tokens::access_claims(&self.auth, &store_id.to_string(), subject, role, now);
         Ok(TokenResponse {
-            access_token: self.signer.sign(&claims)?,
+            access_token: self.keys.sign(&claims)?,
             token_type: "Bearer".to_owned(),
             expires_in: tokens::ttl_seconds(&self.auth),
             refresh_token,

@@ -1,7 +1,9 @@
-//! The Ed25519 key access tokens are signed with: generated once, kept in the database so
-//! every replica signs with the same key, and published as a JWKS.
+//! The Ed25519 keys access tokens are signed with: generated sealed under the key-encryption
+//! key (crate::kek), kept in the database so every replica signs with the same key, and
+//! published as a JWKS. Which key signs and which are published is [`crate::keyring`]'s rule.
 
-use crate::store::{IdentityStore, PublicKeyRecord, SigningKeyRecord};
+use crate::kek::KeyEncryptionKey;
+use crate::store::{PublicKeyRecord, SigningKeyRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -27,29 +29,11 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Loads the newest key, generating the first one when there is none. Replicas that start
-    /// together each try to insert generation 1; one wins and all of them load it.
-    pub async fn load_or_create(store: &dyn IdentityStore) -> anyhow::Result<Signer> {
-        if let Some(key) = store.newest_signing_key().await? {
-            return Signer::from_record(&key);
-        }
-        let inserted = store
-            .insert_signing_key(&generate(1, mercato_runtime::time::now_ms())?)
-            .await?;
-        if inserted {
-            tracing::info!("generated the first access-token signing key");
-        }
-        let key = store
-            .newest_signing_key()
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("signing key vanished after insert"))?;
-        Signer::from_record(&key)
-    }
-
-    /// Checks a stored key before trusting it: its private half must parse and match the
-    /// published public half, or tokens would fail verification everywhere.
-    fn from_record(record: &SigningKeyRecord) -> anyhow::Result<Signer> {
-        let key = SigningKey::from_pkcs8_der(&record.private_pkcs8)
+    /// Opens a stored key with the KEK and checks it before trusting it: its private half must
+    /// match the published public half, or tokens would fail verification everywhere.
+    pub fn open(record: &SigningKeyRecord, kek: &KeyEncryptionKey) -> anyhow::Result<Signer> {
+        let der = kek.open(&record.kid, &record.sealed)?;
+        let key = SigningKey::from_pkcs8_der(&der)
             .map_err(|e| anyhow::anyhow!("signing key {} unreadable: {e}", record.kid))?;
         anyhow::ensure!(
             public_x(&key) == record.public_x,
@@ -58,7 +42,7 @@ impl Signer {
         );
         Ok(Signer {
             kid: record.kid.clone(),
-            key: EncodingKey::from_ed_der(&record.private_pkcs8),
+            key: EncodingKey::from_ed_der(&der),
         })
     }
 
@@ -74,17 +58,19 @@ impl Signer {
     }
 }
 
-/// A new key of the given generation; its id is the RFC 7638 thumbprint of its public JWK.
-pub fn generate(generation: i64, now_ms: i64) -> anyhow::Result<SigningKeyRecord> {
+/// A new key of the given generation, sealed under `kek`; its id is the RFC 7638 thumbprint of
+/// its public JWK. The private key exists in clear only in this process's memory.
+pub fn generate(generation: i64, now_ms: i64, kek: &KeyEncryptionKey) -> anyhow::Result<SigningKeyRecord> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let der = key
         .to_pkcs8_der()
         .map_err(|e| anyhow::anyhow!("encoding signing key: {e}"))?;
     let x = public_x(&key);
+    let kid = thumbprint(&x);
     Ok(SigningKeyRecord {
-        kid: thumbprint(&x),
+        sealed: kek.seal(&kid, der.as_bytes())?,
+        kid,
         generation,
-        private_pkcs8: der.as_bytes().to_vec(),
         public_x: x,
         created_at: now_ms,
     })
@@ -115,19 +101,44 @@ pub fn jwk(key: &PublicKeyRecord) -> Jwk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kek::KekOrigin;
+
+    fn kek() -> KeyEncryptionKey {
+        KeyEncryptionKey::from_base64(
+            "bWVyY2F0by10ZXN0LWtleS1lbmNyeXB0aW9uLWtleSE=",
+            KekOrigin::Configured,
+        )
+        .unwrap()
+    }
 
     #[test]
-    fn a_generated_key_loads_and_its_public_half_is_32_bytes() {
-        let record = generate(1, 0).unwrap();
+    fn a_generated_key_opens_and_its_public_half_is_32_bytes() {
+        let record = generate(1, 0, &kek()).unwrap();
         assert_eq!(URL_SAFE_NO_PAD.decode(&record.public_x).unwrap().len(), 32);
-        let signer = Signer::from_record(&record).unwrap();
+        let signer = Signer::open(&record, &kek()).unwrap();
         assert_eq!(signer.kid(), record.kid);
     }
 
     #[test]
     fn a_key_whose_halves_do_not_match_is_refused() {
-        let mut record = generate(1, 0).unwrap();
-        record.public_x = generate(2, 0).unwrap().public_x;
-        assert!(Signer::from_record(&record).is_err());
+        let mut record = generate(1, 0, &kek()).unwrap();
+        record.public_x = generate(2, 0, &kek()).unwrap().public_x;
+        assert!(Signer::open(&record, &kek()).is_err());
+    }
+
+    #[test]
+    fn a_sealed_key_holds_no_pkcs8_in_clear() {
+        let record = generate(1, 0, &kek()).unwrap();
+        // Every Ed25519 PKCS#8 v1 DER starts with these bytes (SEQUENCE, version 0, OID 1.3.101.112).
+        let header = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
+        ];
+        assert!(
+            !record
+                .sealed
+                .ciphertext
+                .windows(header.len())
+                .any(|w| w == header)
+        );
     }
 }

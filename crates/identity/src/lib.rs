@@ -10,8 +10,11 @@
 //! - [`grants`]: the token endpoint: password (failures counted per account and client
 //!   address, doubling locks; see `docs/adr/0003-sign-in-throttling.md`), refresh_token (single
 //!   use, rotation, reuse revokes the family) and client_credentials.
-//! - [`keys`]: the signing key (generated once, shared by replicas through the database) and
-//!   the JWKS.
+//! - [`kek`]: the key-encryption key that seals signing keys at rest (AES-256-GCM; see
+//!   `docs/adr/0006-signing-keys-at-rest.md`).
+//! - [`keys`]: a signing key (generated sealed, shared by replicas through the database) and
+//!   its JWK; [`keyring`]: which key signs, scheduled and on-demand rotation, and which keys
+//!   the JWKS publishes (replaced keys until every token they signed has expired).
 //! - [`domain`]: input newtypes, argon2id hashing (a bounded pool of slots and queue), the
 //!   sign-in throttle's rules and token rules; no wire format.
 //! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
@@ -21,12 +24,14 @@
 //! # Invariants
 //!
 //! Passwords, client secrets and refresh tokens are never stored in clear: passwords as
-//! argon2id hashes, secrets and refresh tokens (256 random bits each) as SHA-256. Every
-//! store-scoped storage call takes the store id first.
+//! argon2id hashes, secrets and refresh tokens (256 random bits each) as SHA-256, signing keys
+//! sealed under the KEK. Every store-scoped storage call takes the store id first.
 
 pub mod accounts;
 pub mod domain;
 pub mod grants;
+pub mod kek;
+pub mod keyring;
 pub mod keys;
 pub mod service;
 pub mod store;

@@ -4,7 +4,9 @@
 //! [`crate::accounts`] and [`crate::grants`], which return `ServiceError`.
 
 use crate::domain::passwords::Hasher;
-use crate::keys::{self, Signer};
+use crate::kek::KeyEncryptionKey;
+use crate::keyring::{KeyRing, MAINTENANCE_INTERVAL};
+use crate::keys;
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
 use crate::store::{IdentityStore, StoreRecord, UserRecord};
@@ -18,7 +20,8 @@ use mercato_runtime::auth::Role;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::ServiceError;
-use std::sync::Arc;
+use mercato_runtime::time::now_ms;
+use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
@@ -28,8 +31,8 @@ pub struct IdentityService {
     pub(crate) store: Arc<dyn IdentityStore>,
     /// Issuer, audience and token lifetimes.
     pub(crate) auth: AuthSettings,
-    /// The key new access tokens are signed with, loaded once at start.
-    pub(crate) signer: Signer,
+    /// The key new access tokens are signed with and the keys published; rotated on schedule.
+    pub(crate) keys: KeyRing,
     /// Woken after a commit that appended an event, so the outbox relay publishes at once
     /// instead of at its next poll.
     pub(crate) outbox_waker: Arc<Notify>,
@@ -38,30 +41,67 @@ pub struct IdentityService {
 }
 
 impl IdentityService {
-    /// Migrates the database, loads or creates the Ed25519 signing key.
+    /// Migrates the database, seals keys stored in clear, loads (or creates, or replaces when
+    /// due) the signing key, and starts the key maintenance that runs every minute while the
+    /// service lives.
     pub async fn new(
         db: Db,
         auth: AuthSettings,
+        kek: KeyEncryptionKey,
         outbox_waker: Arc<Notify>,
     ) -> anyhow::Result<Arc<IdentityService>> {
         db.migrate("identity", MIGRATIONS).await?;
         let store: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db));
-        let signer = Signer::load_or_create(store.as_ref()).await?;
+        let keys = KeyRing::start(store.as_ref(), kek, &auth, now_ms()).await?;
         crate::domain::passwords::warm_up().await?;
-        tracing::info!(kid = signer.kid(), "identity service ready to sign tokens");
+        tracing::info!(kid = keys.kid(), "identity service ready to sign tokens");
         let hasher = Hasher::new(auth.sign_in.hash_concurrency, auth.sign_in.hash_queue);
-        Ok(Arc::new(IdentityService {
+        let service = Arc::new(IdentityService {
             store,
             auth,
-            signer,
+            keys,
             outbox_waker,
             hasher,
-        }))
+        });
+        tokio::spawn(maintain_keys_while_alive(Arc::downgrade(&service)));
+        Ok(service)
+    }
+
+    /// Rotates a due signing key, switches to the newest one and deletes expired ones, as if
+    /// the time were `now_ms`; the maintenance task calls it every minute.
+    pub async fn maintain_keys(&self, now_ms: i64) -> anyhow::Result<()> {
+        self.keys.maintain(self.store.as_ref(), now_ms).await
+    }
+
+    /// The JWKS as published at `now_ms`: the active key and those still retiring.
+    pub async fn jwks_at(&self, now_ms: i64) -> Result<Jwks, ServiceError> {
+        let keys = self.keys.published(self.store.as_ref(), now_ms).await?;
+        Ok(Jwks {
+            keys: keys.iter().map(keys::jwk).collect(),
+        })
     }
 
     /// Whether the database answers; for readiness probes.
     pub async fn ready(&self) -> bool {
         self.store.ping().await
+    }
+}
+
+/// Runs key maintenance every [`MAINTENANCE_INTERVAL`] until the service is dropped.
+async fn maintain_keys_while_alive(service: Weak<IdentityService>) {
+    let mut ticks = tokio::time::interval(MAINTENANCE_INTERVAL);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(service) = service.upgrade() else {
+            return;
+        };
+        if let Err(e) = service.maintain_keys(now_ms()).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "signing key maintenance failed; retrying at the next interval"
+            );
+        }
     }
 }
 
@@ -140,9 +180,6 @@ impl Identity for IdentityService {
     }
 
     async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
-        let keys = self.store.public_keys().await.map_err(ServiceError::from);
-        reply(keys.map(|keys| Jwks {
-            keys: keys.iter().map(keys::jwk).collect(),
-        }))
+        reply(self.jwks_at(now_ms()).await)
     }
 }

@@ -1,7 +1,7 @@
 //! The identity schema, applied in order by `Db::migrate("identity", MIGRATIONS)`.
 //!
 //! Portable types only (see `mercato_runtime::db`): ids are UUID text, times epoch milliseconds,
-//! secrets are stored as SHA-256 hex and never in clear.
+//! secrets are stored as SHA-256 hex and never in clear, signing keys sealed (AES-256-GCM).
 
 use mercato_runtime::db::Migration;
 
@@ -64,5 +64,14 @@ pub const MIGRATIONS: &[Migration] = &[
                 locked_until BIGINT NOT NULL
               );
               CREATE INDEX sign_in_failures_last ON sign_in_failures (last_failure_at);",
+    },
+    // Signing keys sealed under the key-encryption key (crate::kek): the nonce, the KEK's id and
+    // the ciphertext. `private_pkcs8` is left empty for every key; rows from before this
+    // migration are sealed and emptied at the first start (crate::keyring), once.
+    Migration {
+        name: "0003_sealed_signing_keys",
+        sql: "ALTER TABLE signing_keys ADD COLUMN kek_id TEXT;
+              ALTER TABLE signing_keys ADD COLUMN key_nonce {{BYTES}};
+              ALTER TABLE signing_keys ADD COLUMN sealed_pkcs8 {{BYTES}};",
     },
 ];

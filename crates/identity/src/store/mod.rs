@@ -8,6 +8,7 @@ pub mod migrations;
 pub mod sql;
 
 use crate::domain::throttle::FailureKey;
+use crate::kek::SealedKey;
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::auth::Role;
@@ -69,12 +70,18 @@ pub struct RefreshTokenRecord {
 pub struct SigningKeyRecord {
     pub kid: String,
     pub generation: i64,
-    /// PKCS#8 DER of the private key. Stored in clear: the database's access control is what
-    /// protects it; wrapping it with a KMS key would be the next step.
-    pub private_pkcs8: Vec<u8>,
+    /// PKCS#8 DER of the private key, sealed under the key-encryption key with `kid` as
+    /// associated data; never stored in clear.
+    pub sealed: SealedKey,
     /// Base64url of the 32-byte public key, as the JWK `x`.
     pub public_x: String,
     pub created_at: i64,
+}
+
+/// A signing key stored in clear by a build before keys were sealed; sealed at start.
+pub struct LegacySigningKey {
+    pub kid: String,
+    pub private_pkcs8: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SigningKeyRecord {
@@ -90,7 +97,9 @@ impl std::fmt::Debug for SigningKeyRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKeyRecord {
     pub kid: String,
+    pub generation: i64,
     pub public_x: String,
+    pub created_at: i64,
 }
 
 /// Everything a new store starts with, written in one transaction.
@@ -157,6 +166,8 @@ pub trait IdentityStore: Send + Sync + 'static {
 
     async fn user_by_email(&self, store_id: StoreId, email: &str) -> Result<Option<UserRecord>, StoreError>;
 
+    async fn user_by_id(&self, store_id: StoreId, user_id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
     /// Looks a client up by its id, which is unique across stores: client credentials name
     /// no store, the client determines it.
     async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError>;
@@ -190,15 +201,25 @@ pub trait IdentityStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<u64, StoreError>;
 
-    /// The key of the highest generation, the one new tokens are signed with.
+    /// The sealed key of the highest generation, the one new tokens are signed with.
     async fn newest_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError>;
 
     /// Inserts a key unless its generation exists; returns whether it was inserted.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError>;
 
-    /// The public half of every key, newest first, so that tokens signed before a rotation
-    /// still verify. Private keys are not read for this.
+    /// The public half of every stored key, newest first, so that tokens signed before a
+    /// rotation still verify. Private keys are not read for this.
     async fn public_keys(&self) -> Result<Vec<PublicKeyRecord>, StoreError>;
+
+    /// Keys still stored in clear (written before keys were sealed).
+    async fn legacy_signing_keys(&self) -> Result<Vec<LegacySigningKey>, StoreError>;
+
+    /// Stores a legacy key's sealed form and empties its clear column, if it is still in
+    /// clear; returns whether it was.
+    async fn seal_legacy_signing_key(&self, kid: &str, sealed: &SealedKey) -> Result<bool, StoreError>;
+
+    /// Deletes retired keys; returns how many.
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError>;
 
     /// The latest end of a sign-in lock among `keys` (epoch milliseconds), if any is recorded.
     async fn sign_in_locked_until(&self, keys: &[FailureKey]) -> Result<Option<i64>, StoreError>;

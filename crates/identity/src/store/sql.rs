@@ -5,10 +5,11 @@
 //! commit it together with others). Reads are single statements on a read connection.
 
 use super::{
-    ApiClientRecord, IdentityStore, Provisioning, PublicKeyRecord, RefreshTokenRecord, Refusal, Rotation,
-    SigningKeyRecord, StoreError, StoreRecord, UserRecord,
+    ApiClientRecord, IdentityStore, LegacySigningKey, Provisioning, PublicKeyRecord, RefreshTokenRecord,
+    Refusal, Rotation, SigningKeyRecord, StoreError, StoreRecord, UserRecord,
 };
 use crate::domain::throttle::FailureKey;
+use crate::kek::SealedKey;
 use async_trait::async_trait;
 use mercato_runtime::auth::Role;
 use mercato_runtime::db::{Db, DbError, Tx, is_unique_violation};
@@ -42,7 +43,7 @@ type TokenRow = (
     Option<i64>,
     i64,
 );
-type KeyRow = (String, i64, Vec<u8>, String, i64);
+type KeyRow = (String, i64, String, Vec<u8>, Vec<u8>, String, i64);
 
 fn store_id(s: &str) -> Result<StoreId, StoreError> {
     s.parse()
@@ -93,11 +94,17 @@ fn token_record(row: TokenRow) -> Result<RefreshTokenRecord, StoreError> {
     })
 }
 
-fn key_record((kid, generation, private_pkcs8, public_x, created_at): KeyRow) -> SigningKeyRecord {
+fn key_record(
+    (kid, generation, kek_id, nonce, ciphertext, public_x, created_at): KeyRow,
+) -> SigningKeyRecord {
     SigningKeyRecord {
         kid,
         generation,
-        private_pkcs8,
+        sealed: SealedKey {
+            kek_id,
+            nonce,
+            ciphertext,
+        },
         public_x,
         created_at,
     }
@@ -243,6 +250,18 @@ impl IdentityStore for SqlIdentityStore {
         row.map(user_record).transpose()
     }
 
+    async fn user_by_id(&self, store_id: StoreId, user_id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> = self
+            .db
+            .query_opt(
+                "SELECT id, store_id, email, role, password_hash, created_at FROM users \
+                 WHERE store_id = $1 AND id = $2",
+                &[&store_id, &user_id.to_string()],
+            )
+            .await?;
+        row.map(user_record).transpose()
+    }
+
     async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError> {
         let row: Option<ClientRow> = self
             .db
@@ -332,11 +351,13 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn newest_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError> {
+        // Legacy rows in clear are sealed at start before any key is loaded; until then they
+        // are not signing candidates.
         let row: Option<KeyRow> = self
             .db
             .query_opt(
-                "SELECT kid, generation, private_pkcs8, public_x, created_at FROM signing_keys \
-                 ORDER BY generation DESC LIMIT 1",
+                "SELECT kid, generation, kek_id, key_nonce, sealed_pkcs8, public_x, created_at \
+                 FROM signing_keys WHERE sealed_pkcs8 IS NOT NULL ORDER BY generation DESC LIMIT 1",
                 &[],
             )
             .await?;
@@ -345,17 +366,21 @@ impl IdentityStore for SqlIdentityStore {
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError> {
         // Another replica may insert the same generation first; then this one is dropped and
-        // both load the winner.
+        // both load the winner. The clear column is left empty.
         let inserted = self
             .db
             .execute(
                 "insert_signing_key",
-                "INSERT INTO signing_keys (kid, generation, private_pkcs8, public_x, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                "INSERT INTO signing_keys \
+                 (kid, generation, private_pkcs8, kek_id, key_nonce, sealed_pkcs8, public_x, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 &[
                     &key.kid,
                     &key.generation,
-                    &key.private_pkcs8,
+                    &Vec::<u8>::new(),
+                    &key.sealed.kek_id,
+                    &key.sealed.nonce,
+                    &key.sealed.ciphertext,
                     &key.public_x,
                     &key.created_at,
                 ],
@@ -365,17 +390,73 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn public_keys(&self) -> Result<Vec<PublicKeyRecord>, StoreError> {
-        let rows: Vec<(String, String)> = self
+        let rows: Vec<(String, i64, String, i64)> = self
             .db
             .query_all(
-                "SELECT kid, public_x FROM signing_keys ORDER BY generation DESC",
+                "SELECT kid, generation, public_x, created_at FROM signing_keys ORDER BY generation DESC",
                 &[],
             )
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(kid, public_x)| PublicKeyRecord { kid, public_x })
+            .map(|(kid, generation, public_x, created_at)| PublicKeyRecord {
+                kid,
+                generation,
+                public_x,
+                created_at,
+            })
             .collect())
+    }
+
+    async fn legacy_signing_keys(&self) -> Result<Vec<LegacySigningKey>, StoreError> {
+        let rows: Vec<(String, Vec<u8>)> = self
+            .db
+            .query_all(
+                "SELECT kid, private_pkcs8 FROM signing_keys WHERE sealed_pkcs8 IS NULL",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kid, private_pkcs8)| LegacySigningKey {
+                kid,
+                private_pkcs8: zeroize::Zeroizing::new(private_pkcs8),
+            })
+            .collect())
+    }
+
+    async fn seal_legacy_signing_key(&self, kid: &str, sealed: &SealedKey) -> Result<bool, StoreError> {
+        let sealed_rows = self
+            .db
+            .execute(
+                "seal_legacy_signing_key",
+                "UPDATE signing_keys SET kek_id = $2, key_nonce = $3, sealed_pkcs8 = $4, private_pkcs8 = $5 \
+                 WHERE kid = $1 AND sealed_pkcs8 IS NULL",
+                &[
+                    &kid,
+                    &sealed.kek_id,
+                    &sealed.nonce,
+                    &sealed.ciphertext,
+                    &Vec::<u8>::new(),
+                ],
+            )
+            .await?;
+        Ok(sealed_rows == 1)
+    }
+
+    async fn delete_signing_keys(&self, kids: &[String]) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for kid in kids {
+            deleted += self
+                .db
+                .execute(
+                    "delete_signing_key",
+                    "DELETE FROM signing_keys WHERE kid = $1",
+                    &[kid],
+                )
+                .await?;
+        }
+        Ok(deleted)
     }
 
     async fn sign_in_locked_until(&self, keys: &[FailureKey]) -> Result<Option<i64>, StoreError> {

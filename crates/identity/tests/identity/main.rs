@@ -3,6 +3,8 @@
 //! Every case is one test per database (`case::sqlite`, `case::postgres`; see
 //! `mercato_runtime::backend_tests!`).
 
+mod at_rest;
+mod claims;
 mod keys;
 mod provisioning;
 mod signin;

@@ -3,7 +3,7 @@
 //! for accounts that do not exist, shared by replicas on one database; and the bounded argon2
 //! queue answering `unavailable` when it is full.
 
-use crate::support::{Env, PASSWORD, auth};
+use crate::support::{Env, PASSWORD, auth, kek};
 use mercato_identity::IdentityService;
 use mercato_proto::identity::TokenRequest;
 use mercato_runtime::config::{AuthSettings, SignInSettings};
@@ -205,7 +205,7 @@ async fn one_address_is_locked_across_accounts_and_others_are_not(backend: Backe
 async fn replicas_on_one_database_share_the_failures(backend: Backend) {
     let env = Env::with(backend, settings(strict())).await;
     env.provision("tea-house").await;
-    let other = IdentityService::new(env.db.clone(), settings(strict()), Arc::clone(&env.waker))
+    let other = IdentityService::new(env.db.clone(), settings(strict()), kek(), Arc::clone(&env.waker))
         .await
         .unwrap();
     let other = Env {

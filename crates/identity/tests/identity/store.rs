@@ -1,6 +1,7 @@
 //! The `IdentityStore` conformance suite: the guarantees the service builds on, checked on the
 //! SQL implementation directly, on every backend.
 
+use crate::support::kek;
 use mercato_identity::store::migrations::MIGRATIONS;
 use mercato_identity::store::sql::SqlIdentityStore;
 use mercato_identity::store::{
@@ -162,14 +163,14 @@ async fn a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family(s
 }
 
 async fn a_signing_key_generation_is_inserted_once(store: SqlIdentityStore) {
-    let first = mercato_identity::keys::generate(1, 1).unwrap();
-    let rival = mercato_identity::keys::generate(1, 2).unwrap();
+    let first = mercato_identity::keys::generate(1, 1, &kek()).unwrap();
+    let rival = mercato_identity::keys::generate(1, 2, &kek()).unwrap();
     assert!(store.insert_signing_key(&first).await.unwrap());
     assert!(!store.insert_signing_key(&rival).await.unwrap());
     let newest = store.newest_signing_key().await.unwrap().unwrap();
     assert_eq!(newest, first);
 
-    let next = mercato_identity::keys::generate(2, 3).unwrap();
+    let next = mercato_identity::keys::generate(2, 3, &kek()).unwrap();
     assert!(store.insert_signing_key(&next).await.unwrap());
     assert_eq!(store.newest_signing_key().await.unwrap().unwrap(), next);
     let kids: Vec<String> = store

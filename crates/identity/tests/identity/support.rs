@@ -2,6 +2,7 @@
 //! call it and read its rows.
 
 use mercato_identity::IdentityService;
+use mercato_identity::kek::{KekOrigin, KeyEncryptionKey};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{
     GetJwksRequest, ProvisionStoreRequest, ProvisionStoreResponse, TokenRequest, TokenResponse,
@@ -42,6 +43,11 @@ pub fn auth() -> AuthSettings {
     }
 }
 
+/// The KEK of [`auth`]'s settings.
+pub fn kek() -> KeyEncryptionKey {
+    KeyEncryptionKey::from_base64(TEST_KEK, KekOrigin::Configured).unwrap()
+}
+
 pub fn provision_request(slug: &str) -> ProvisionStoreRequest {
     ProvisionStoreRequest {
         slug: slug.to_owned(),
@@ -62,7 +68,7 @@ impl Env {
         mercato_runtime::testing::init_logs();
         let db = backend.database().await;
         let waker = Arc::new(Notify::new());
-        let service = IdentityService::new(db.clone(), auth, waker.clone())
+        let service = IdentityService::new(db.clone(), auth, kek(), waker.clone())
             .await
             .unwrap_or_else(|e| panic!("identity service did not start: {e:#}"));
         Env { db, service, waker }

@@ -7,6 +7,7 @@ use crate::infra::Infra;
 use mercato_catalog::CatalogService;
 use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
 use mercato_identity::IdentityService;
+use mercato_identity::kek::KeyEncryptionKey;
 use mercato_inventory::InventoryService;
 use mercato_orders::{OrdersDeps, OrdersService};
 use mercato_payments::{PaymentsConfig, PaymentsService};
@@ -59,7 +60,8 @@ fn service_db_check_name(service: &'static str) -> &'static str {
 
 pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClient> {
     let (db, relay) = storage(w, "identity").await?;
-    let service = IdentityService::new(db, w.settings.auth.clone(), relay.waker()).await?;
+    let kek = KeyEncryptionKey::from_settings(&w.settings.auth, &w.settings.data_dir)?;
+    let service = IdentityService::new(db, w.settings.auth.clone(), kek, relay.waker()).await?;
     w.grpc.add_service(InterceptedService::new(
         IdentityServer::from_arc(service.clone()),
         w.admit.clone(),
@@ -225,6 +227,7 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
     IdentityService::new(
         Infra::database(settings, "identity").await?,
         settings.auth.clone(),
+        KeyEncryptionKey::from_settings(&settings.auth, &settings.data_dir)?,
         waker.clone(),
     )
     .await?;
