@@ -33,6 +33,9 @@ pub enum Command {
     Bench(crate::bench::BenchCommand),
     /// Seed the demo store through remote identity and catalog services (distributed topology).
     SeedDemo(SeedArgs),
+    /// The access-token signing keys: rotate now, or list them (on identity's database).
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -160,6 +163,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = settings(&cli.common, None)?;
             let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, "mercato");
             crate::app::migrate_all(&s).await
+        }
+        Some(Command::Keys(command)) => {
+            let s = settings(&cli.common, None)?;
+            let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, "mercato");
+            print!("{}", crate::keys::run(&s, command).await?);
+            Ok(())
         }
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
         Some(Command::Bench(command)) => crate::bench::run(command).await,

@@ -9,11 +9,13 @@
 //! - [`app`]: builds the services of this process, wires clients (local or remote), starts the
 //!   event consumers and outbox relays, and serves until shutdown.
 //! - [`seed`]: the demo store created on first start.
+//! - [`keys`]: `mercato keys rotate|list`, the signing keys on identity's database.
 //! - [`bench`]: `mercato bench`, the load generators behind `benchmarks/`.
 
 pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod infra;
+pub mod keys;
 pub mod roles;
 pub mod seed;

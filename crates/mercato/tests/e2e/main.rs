@@ -8,6 +8,7 @@ mod edge;
 mod hardening;
 mod harness;
 mod journeys;
+mod keys_cli;
 mod kill9;
 mod operator;
 mod realtime;
