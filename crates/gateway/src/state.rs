@@ -85,7 +85,7 @@ impl GatewayState {
         } = upstreams;
         GatewayState {
             inner: Arc::new(Inner {
-                verifier: KeyedVerifier::new(&auth.issuer, &auth.audience, identity.clone()),
+                verifier: KeyedVerifier::for_settings(auth, identity.clone()),
                 identity,
                 catalog,
                 inventory,

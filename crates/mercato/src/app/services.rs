@@ -149,7 +149,7 @@ pub(super) async fn realtime(
     )
     .await?;
     let auth = &w.settings.auth;
-    let verifier = Arc::new(KeyedVerifier::new(&auth.issuer, &auth.audience, identity));
+    let verifier = Arc::new(KeyedVerifier::for_settings(auth, identity));
     if let Err(e) = verifier.refresh(true).await {
         tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");
     }
