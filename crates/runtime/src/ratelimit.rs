@@ -4,7 +4,8 @@
 //! Both count requests in one-second windows: a client may send `per_second` requests in each
 //! window. Redis does it with one `INCR` and one `EXPIRE` per request; in process a map of
 //! counters does the same. Fixed windows allow up to twice the rate across a window boundary,
-//! which is the usual, accepted price of their simplicity.
+//! which is the usual, accepted price of their simplicity. When Redis does not answer, the
+//! distributed limiter falls back to counting in process (see [`RedisRateLimiter`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,18 +65,30 @@ impl RateLimiter for MemoryRateLimiter {
     }
 }
 
-/// Counters in Redis, shared by every gateway replica.
+/// How long a request waits for Redis's count before it is counted in this process instead: an
+/// unreachable Redis (whose client retries its connection for seconds) must cost a request no
+/// more than this.
+const REDIS_BUDGET: Duration = Duration::from_millis(250);
+
+/// Counters in Redis, shared by every gateway replica. While Redis does not answer within
+/// [`REDIS_BUDGET`], each process counts in its own memory: the limit holds per replica rather
+/// than across them, and no request waits for Redis.
 pub struct RedisRateLimiter {
     conn: redis::aio::ConnectionManager,
     prefix: String,
+    local: MemoryRateLimiter,
 }
 
 impl RedisRateLimiter {
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let conn = redis::aio::ConnectionManager::new(redis::Client::open(url)?).await?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(REDIS_BUDGET));
+        let conn = redis::aio::ConnectionManager::new_with_config(redis::Client::open(url)?, config).await?;
         Ok(RedisRateLimiter {
             conn,
             prefix: format!("{prefix}rl:"),
+            local: MemoryRateLimiter::default(),
         })
     }
 }
@@ -83,22 +96,18 @@ impl RedisRateLimiter {
 #[async_trait::async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn check(&self, key: &str, per_second: u32) -> Decision {
-        let key = format!("{}{key}:{}", self.prefix, current_window());
+        let window_key = format!("{}{key}:{}", self.prefix, current_window());
         let mut conn = self.conn.clone();
-        let counted: redis::RedisResult<(u32, ())> = redis::pipe()
-            .atomic()
-            .incr(&key, 1)
-            .expire(&key, 2)
-            .query_async(&mut conn)
-            .await;
-        match counted {
-            Ok((seen, ())) if seen > per_second => Decision::Reject { retry_after_secs: 1 },
-            Ok(_) => Decision::Allow,
-            Err(e) => {
-                // Failing open: an unreachable Redis must not take the API down with it.
-                tracing::warn!(error = %e, "rate limiter unavailable; allowing the request");
-                Decision::Allow
-            }
-        }
+        let mut pipe = redis::pipe();
+        pipe.atomic().incr(&window_key, 1).expire(&window_key, 2);
+        let counting = pipe.query_async::<(u32, ())>(&mut conn);
+        let error = match tokio::time::timeout(REDIS_BUDGET, counting).await {
+            Ok(Ok((seen, ()))) if seen > per_second => return Decision::Reject { retry_after_secs: 1 },
+            Ok(Ok(_)) => return Decision::Allow,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {REDIS_BUDGET:?}"),
+        };
+        tracing::warn!(error = %error, "rate limiter's Redis unavailable; counting in this process");
+        self.local.check(key, per_second).await
     }
 }
