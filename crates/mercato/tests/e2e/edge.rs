@@ -3,6 +3,7 @@
 
 use crate::harness::{Platform, Reply, platforms};
 use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn an_unknown_json_field_is_a_422_that_names_it_and_creates_nothing() {
@@ -407,4 +408,53 @@ async fn request_heads_hyper_refuses_are_problem_documents() {
             assert_eq!(body["code"], code, "{}: {body}", p.name);
         }
     }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_shopper_and_each_signed_in_caller_has_its_own_allowance() {
+    let mut settings = crate::harness::base_settings();
+    settings.http.rate_limit_per_second = 5;
+    // The test client is the proxy: every request reaches the gateway from 127.0.0.1.
+    settings.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let turn = crate::harness::shared_turn().await;
+    let p = crate::harness::embedded_with(settings).await.holding(turn);
+    let (store, _) = p.provision(0).await;
+    let (owner, _) = p
+        .sign_in(0, &store, "owner@example.com", "correct horse battery")
+        .await;
+    // Uncached answers: a current cached read is served before any limit is counted.
+    let url = format!("{}/v1/stores/nobody/products", p.gateway(0));
+    let orders = format!("{}/v1/stores/{store}/orders", p.gateway(0));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Many shoppers behind one proxy (a NAT, a CDN): the proxy names each, and each is its own.
+    for shopper in 1..=12 {
+        let forwarded = p
+            .http
+            .get(&url)
+            .header("x-forwarded-for", format!("198.51.100.{shopper}"));
+        let reply = p.send(0, forwarded).await;
+        assert_eq!(reply.status, 404, "shopper {shopper}: {}", reply.body);
+    }
+    // One shopper sending too fast is still limited.
+    let mut one_shopper = Vec::new();
+    for _ in 0..12 {
+        let forwarded = p.http.get(&url).header("x-forwarded-for", "198.51.100.200");
+        one_shopper.push(p.send(0, forwarded).await.status);
+    }
+    assert!(one_shopper.contains(&429), "{one_shopper:?}");
+
+    // A signed-in caller is counted by its subject, wherever it comes from.
+    let mut signed_in = Vec::new();
+    for n in 0..12 {
+        let request = p
+            .http
+            .get(&orders)
+            .bearer_auth(&owner)
+            .header("x-forwarded-for", format!("203.0.113.{n}"));
+        signed_in.push(p.send(0, request).await.status);
+    }
+    assert!(signed_in.contains(&429), "{signed_in:?}");
+    let someone_else = p.http.get(&url).header("x-forwarded-for", "203.0.113.99");
+    assert_eq!(p.send(0, someone_else).await.status, 404);
 }
