@@ -24,8 +24,12 @@ pub(crate) async fn instrumented<T>(
     let span = tracing::info_span!("rpc.client", rpc.service = service, rpc.method = method);
     let call = tracing::Instrument::instrument(call, span);
     let result = match tokio::time::timeout_at(deadline.into(), call).await {
-        Ok(r) => r.map_err(ServiceError::from),
-        Err(_) => {
+        Ok(Ok(answer)) => Ok(answer),
+        // A failure that arrives once the deadline has passed is the deadline's doing, however
+        // the server worded it (it gives up at the same deadline: DEADLINE_EXCEEDED, or a
+        // cancelled stream).
+        Ok(Err(status)) if Instant::now() < deadline => Err(ServiceError::from(status)),
+        Ok(Err(_)) | Err(_) => {
             tracing::warn!(service, method, "call timed out");
             Err(ServiceError::new(
                 ErrorCode::Timeout,
