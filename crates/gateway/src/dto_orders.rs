@@ -90,11 +90,63 @@ pub struct MergeCartBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentBody {
+#[schema(examples(json!({"card_number": "4242424242424242", "exp": "12/30", "cvc": "123", "billing_country": "DE"})))]
+pub struct CreatePaymentMethodBody {
     /// A test card from the payments service's TEST_CARDS.md in this build: 12–19 digits
     /// (spaces and dashes between them are ignored) that pass the Luhn check.
     #[schema(pattern = "^[0-9 -]*$", min_length = 12)]
     pub card_number: String,
+    /// Expiry, `MM/YY`, not in the past; empty is as absent.
+    #[serde(default)]
+    #[schema(pattern = r"^\s*([0-9]{1,2}\s*/\s*[0-9]{2})?\s*$")]
+    pub exp: Option<String>,
+    /// Card verification code, 3 or 4 digits; checked, never stored; empty is as absent.
+    #[serde(default)]
+    #[schema(pattern = r"^\s*([0-9]{3,4})?\s*$")]
+    pub cvc: Option<String>,
+    /// An ISO 3166 two-letter code.
+    #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
+    pub billing_country: Option<String>,
+}
+
+/// A tokenized card.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentMethodView {
+    /// What a checkout names in `payment.payment_method`; valid in this store only.
+    #[schema(pattern = "^pm_[0-9a-f]{32}$")]
+    pub id: String,
+    /// visa, mastercard, amex, discover or unknown.
+    pub brand: String,
+    pub last4: String,
+    /// The same for every payment method of one card (a keyed hash; reveals nothing of the number).
+    pub fingerprint: String,
+}
+
+impl From<mercato_proto::payments::PaymentMethod> for PaymentMethodView {
+    fn from(m: mercato_proto::payments::PaymentMethod) -> Self {
+        PaymentMethodView {
+            id: m.id,
+            brand: m.brand,
+            last4: m.last4,
+            fingerprint: m.fingerprint,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    /// A payment method of this store, from `POST /v1/stores/{store}/payment-methods`. Card
+    /// numbers are not accepted here.
+    #[serde(default)]
+    #[schema(pattern = "^pm_[0-9a-f]{32}$", required = true)]
+    pub payment_method: String,
+    /// What clients sent before cards were tokenized: recognised only to be refused with a
+    /// pointer to the payment-methods endpoint (422), its value never read.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub card_number: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub email: Option<String>,
     /// An ISO 3166 two-letter code.
@@ -110,7 +162,7 @@ pub struct PaymentBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"cart_id": "0190f3c2-5b7e-7c3a-9d41-2f6a8b1c0d9e",
-    "payment": {"card_number": "4242424242424242", "email": "ann@example.com", "billing_country": "DE"}})))]
+    "payment": {"payment_method": "pm_5f0c9d2e8b7a41c6a3e2d1f0b9c8a7e6", "email": "ann@example.com", "billing_country": "DE"}})))]
 pub struct CheckoutBody {
     #[schema(format = Uuid)]
     pub cart_id: String,

@@ -29,7 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
         routes::get_stock, routes::set_stock,
         routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
-        routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
+        routes::create_payment_method, routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
         routes::refund_order,
         routes::open_conversation, routes::list_conversations, routes::get_conversation, routes::list_messages,
         routes::post_message, routes::mark_read, routes::list_presence,

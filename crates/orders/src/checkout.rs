@@ -21,7 +21,7 @@ use mercato_proto::orders as pb;
 use mercato_runtime::error::{ErrorCode, ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
-use mercato_runtime::payment_details::{CardNumber, country_code};
+use mercato_runtime::payment_details::{PaymentMethodId, country_code};
 use mercato_runtime::time::now_ms;
 
 /// How long a checkout idempotency key is remembered.
@@ -119,6 +119,17 @@ impl OrdersService {
             order: Some(wire::order(&order)),
             replayed: false,
         })
+    }
+
+    /// `CreatePaymentMethod`: the shopper's card, tokenized by the payments service. Orders
+    /// only passes it through (the storefront's way to payments, which only orders may call)
+    /// and keeps nothing of it.
+    pub(crate) async fn create_payment_method(
+        &self,
+        req: mercato_proto::payments::CreatePaymentMethodRequest,
+    ) -> Result<mercato_proto::payments::PaymentMethod, ServiceError> {
+        store_id(&req.store_id)?;
+        self.deps.payments.create_payment_method(req).await
     }
 
     /// The caller's cart, if it can be checked out: open and not empty.
@@ -256,21 +267,26 @@ fn placed_event(cart: &Cart, now: i64) -> OrderEvent {
 }
 
 /// The payment as given, or a 422 naming each bad field before anything is reserved or
-/// recorded: a card number or country the payments service would refuse can never succeed, so
-/// it must not start a saga that fails later (it was answered 503, "retry"). The rules are the
-/// payments service's own, shared through the runtime.
+/// recorded: a payment method id or country the payments service would refuse can never
+/// succeed, so it must not start a saga that fails later (it was answered 503, "retry"). The
+/// rules are the payments service's own, shared through the runtime. Whether the payment method
+/// exists in this store is the authorization's to say (a 422 `payment_invalid` checkout).
 fn payment_details(p: pb::PaymentDetails) -> Result<Payment, ServiceError> {
     let mut v = Validator::new();
-    if p.card_number.trim().is_empty() {
-        v.add("payment.card_number", "is required");
+    let payment_method = if p.payment_method.trim().is_empty() {
+        v.add("payment.payment_method", "is required");
+        None
     } else {
-        v.check(CardNumber::parse("payment.card_number", &p.card_number));
-    }
+        v.check(PaymentMethodId::parse(
+            "payment.payment_method",
+            &p.payment_method,
+        ))
+    };
     country_code(&mut v, "payment.billing_country", &p.billing_country);
     country_code(&mut v, "payment.shipping_country", &p.shipping_country);
     v.finish()?;
     Ok(Payment {
-        card_number: p.card_number,
+        payment_method: payment_method.map(|id| id.to_string()).unwrap_or_default(),
         email: p.email,
         billing_country: p.billing_country,
         shipping_country: p.shipping_country,

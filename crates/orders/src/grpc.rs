@@ -27,6 +27,13 @@ impl Orders for OrdersService {
         Ok(Response::new(self.merge_cart(r.into_inner()).await?))
     }
 
+    async fn create_payment_method(
+        &self,
+        r: Request<mercato_proto::payments::CreatePaymentMethodRequest>,
+    ) -> Result<Response<mercato_proto::payments::PaymentMethod>, Status> {
+        Ok(Response::new(self.create_payment_method(r.into_inner()).await?))
+    }
+
     async fn checkout(&self, r: Request<CheckoutRequest>) -> Result<Response<CheckoutResponse>, Status> {
         Ok(Response::new(self.checkout(r.into_inner()).await?))
     }

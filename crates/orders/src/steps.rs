@@ -26,10 +26,13 @@ pub const RESERVATION_TTL_SECONDS: i64 = 600;
 const HOLD_WAIT: Duration = Duration::from_secs(2);
 
 /// The payment details the authorize step needs; kept on the order row only until its saga
-/// ends.
+/// ends. The card is named by its payment method (`pm_…`), never by its number. A row written
+/// before tokenization has no `payment_method` (its `card_number` is ignored): its authorization
+/// is refused as invalid and the saga compensates.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Payment {
-    pub card_number: String,
+    #[serde(default)]
+    pub payment_method: String,
     pub email: String,
     pub billing_country: String,
     pub shipping_country: String,
@@ -145,7 +148,7 @@ impl Step<'_> {
             idempotency_key: format!("order:{}", self.order.id),
             amount_minor: self.order.total_minor,
             currency: self.order.currency.clone(),
-            card_number: payment.card_number,
+            payment_method: payment.payment_method,
             customer_id: self.order.customer_id.clone(),
             email: payment.email,
             billing_country: payment.billing_country,

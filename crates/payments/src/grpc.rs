@@ -27,6 +27,13 @@ impl Payments for PaymentsService {
         Ok(Response::new(self.get_intent(r.into_inner()).await?))
     }
 
+    async fn create_payment_method(
+        &self,
+        r: Request<CreatePaymentMethodRequest>,
+    ) -> Result<Response<PaymentMethod>, Status> {
+        Ok(Response::new(self.create_payment_method(r.into_inner()).await?))
+    }
+
     async fn score_fraud(&self, r: Request<FraudRequest>) -> Result<Response<FraudAssessment>, Status> {
         Ok(Response::new(self.score_fraud(r.into_inner()).await?))
     }

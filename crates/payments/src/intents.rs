@@ -19,11 +19,12 @@ use crate::provider::{ProviderError, ProviderReply};
 use crate::requests;
 use crate::scoring::{self, Signals};
 use crate::service::{PaymentsService, intent_id, store_id};
-use crate::store::{Decide, IntentRecord, Refusal, Settlement, StoreError};
+use crate::store::{Decide, IntentRecord, PaymentMethodRecord, Refusal, Settlement, StoreError};
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
+use mercato_runtime::money::Currency;
 use mercato_runtime::time::now_ms;
 
 /// Re-reads after a concurrent change before giving up.
@@ -66,12 +67,11 @@ impl PaymentsService {
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let store = store_id(&req.store_id)?;
         let input = requests::authorize(&req)?;
-        let card_hash = input.card.hash();
-        let (input, card_hash) = (&input, card_hash.as_str());
-        until_done(true, move |first| {
-            self.try_authorize(store, input, card_hash, first)
-        })
-        .await
+        let method = self
+            .payment_method(&store, &input.payment_method, "payment_method")
+            .await?;
+        let (input, method) = (&input, &method);
+        until_done(true, move |first| self.try_authorize(store, input, method, first)).await
     }
 
     /// One attempt at [`Self::authorize`]; only a later attempt looks the key up first.
@@ -79,7 +79,7 @@ impl PaymentsService {
         &self,
         store: StoreId,
         input: &AuthorizeInput,
-        card_hash: &str,
+        method: &PaymentMethodRecord,
         first: bool,
     ) -> Result<Attempt<bool, pb::PaymentIntent>, ServiceError> {
         // The first attempt inserts without looking the key up: the (store, idempotency key)
@@ -89,7 +89,7 @@ impl PaymentsService {
         // that the taken key rolled back).
         if !first && let Some(existing) = self.store.intent_by_key(&store, &input.idempotency_key).await? {
             return self
-                .replay_authorization(existing, input, card_hash)
+                .replay_authorization(existing, input, method)
                 .await
                 .map(Attempt::Done);
         }
@@ -99,13 +99,13 @@ impl PaymentsService {
         let signals = Signals {
             amount_minor: input.amount_minor,
             currency: input.currency.as_str(),
-            card_hash,
+            card_fingerprint: &method.fingerprint,
             shopper: &input.shopper,
         };
         let now = now_ms();
         let query = scoring::fraud_query(&signals, now);
         let amounts = self.store.recent_amounts(&store, &query).await?;
-        let pending = pending_intent(store, input, card_hash, now);
+        let pending = pending_intent(store, input, method, now);
         let blocked =
             transition(pending.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
         let (amount, shopper) = (input.amount_minor, input.shopper.clone());
@@ -127,7 +127,7 @@ impl PaymentsService {
                 Ok(Attempt::Done(intent.to_proto()))
             }
             Ok(intent) => self
-                .complete_authorization(intent, input)
+                .complete_authorization(intent, method)
                 .await
                 .map(Attempt::Done),
             // Another request with the key got there first: replay or resume its intent.
@@ -141,19 +141,19 @@ impl PaymentsService {
         &self,
         existing: IntentRecord,
         input: &AuthorizeInput,
-        card_hash: &str,
+        method: &PaymentMethodRecord,
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let same = existing.order_id == input.order_id
             && existing.state.authorized == input.amount_minor
             && existing.currency == input.currency.as_str()
-            && existing.card_hash == card_hash;
+            && existing.card_fingerprint == method.fingerprint;
         if !same {
             return Err(ServiceError::conflict(
                 "idempotency_key was already used for a payment with different parameters",
             ));
         }
         if existing.state.status.awaits_authorization() {
-            return self.complete_authorization(existing, input).await;
+            return self.complete_authorization(existing, method).await;
         }
         Ok(existing.to_proto())
     }
@@ -162,12 +162,13 @@ impl PaymentsService {
     async fn complete_authorization(
         &self,
         intent: IntentRecord,
-        input: &AuthorizeInput,
+        method: &PaymentMethodRecord,
     ) -> Result<pb::PaymentIntent, ServiceError> {
         let key = format!("auth:{}", intent.idempotency_key);
+        let currency = Currency::parse(&intent.currency)?;
         let outcome = self
             .provider
-            .authorize(&key, &input.card, intent.state.authorized, &input.currency)
+            .authorize(&key, &method.provider_token, intent.state.authorized, &currency)
             .await;
         // Crash test: the provider has answered, the intent's outcome is not yet recorded.
         mercato_runtime::failpoint::hit("payments.after_provider_authorize");
@@ -271,7 +272,12 @@ impl PaymentsService {
 
 /// A new intent for `input`, pending until the provider answers; its fraud assessment is a
 /// placeholder until it is scored.
-fn pending_intent(store: StoreId, input: &AuthorizeInput, card_hash: &str, now: i64) -> IntentRecord {
+fn pending_intent(
+    store: StoreId,
+    input: &AuthorizeInput,
+    method: &PaymentMethodRecord,
+    now: i64,
+) -> IntentRecord {
     IntentRecord {
         id: IntentId::new(),
         store_id: store,
@@ -279,8 +285,8 @@ fn pending_intent(store: StoreId, input: &AuthorizeInput, card_hash: &str, now: 
         idempotency_key: input.idempotency_key.clone(),
         currency: input.currency.as_str().to_owned(),
         state: IntentState::pending(input.amount_minor),
-        card_last4: input.card.last4().to_owned(),
-        card_hash: card_hash.to_owned(),
+        card_last4: method.last4.clone(),
+        card_fingerprint: method.fingerprint.clone(),
         customer_id: input.shopper.customer_id.clone(),
         email: input.shopper.email.clone(),
         client_ip: input.shopper.client_ip.clone(),

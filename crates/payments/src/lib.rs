@@ -57,6 +57,7 @@ pub mod domain;
 pub mod events;
 mod grpc;
 mod intents;
+mod payment_methods;
 pub mod provider;
 mod refunds;
 mod requests;

@@ -1,14 +1,18 @@
 //! Request validation at the edge: every bad field of a `payments.proto` request is reported at
 //! once, values are normalised once, and what passes comes out as the domain's typed inputs.
 
-use crate::domain::inputs::{AuthorizeInput, MAX_AMOUNT_MINOR, MoneyMovement, ScoreInput, Shopper};
-use crate::domain::{CardNumber, fraud};
+use crate::domain::inputs::{
+    AuthorizeInput, MAX_AMOUNT_MINOR, MoneyMovement, NewPaymentMethod, ScoreInput, Shopper,
+};
+use crate::domain::payment_method::{check_cvc, check_expiry, year_month};
+use crate::domain::{CardNumber, PaymentMethodId, fraud};
 use crate::service::{intent_id, store_id};
 use mercato_proto::payments as pb;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::money::Currency;
 use mercato_runtime::payment_details::country_code;
+use mercato_runtime::time::now_ms;
 
 const MAX_TEXT_LEN: usize = 320;
 
@@ -21,7 +25,7 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
     let Some(ScoreInput {
         amount_minor,
         currency,
-        card: Some(card),
+        payment_method: Some(payment_method),
         shopper,
     }) = facts
     else {
@@ -32,8 +36,36 @@ pub fn authorize(r: &pb::AuthorizeRequest) -> Result<AuthorizeInput, ServiceErro
         idempotency_key,
         amount_minor,
         currency,
-        card,
+        payment_method,
         shopper,
+    })
+}
+
+/// A card to tokenize: the number checked (Luhn), the expiry (`MM/YY`, not past) and the
+/// verification code (3–4 digits) checked when given and then dropped, the country normalised.
+pub fn payment_method(r: &pb::CreatePaymentMethodRequest) -> Result<NewPaymentMethod, ServiceError> {
+    let mut v = Validator::new();
+    let card = if r.card_number.trim().is_empty() {
+        v.add("card_number", "is required");
+        None
+    } else {
+        v.check(CardNumber::parse("card_number", &r.card_number))
+    };
+    if !r.exp.trim().is_empty()
+        && let Err(problem) = check_expiry(&r.exp, year_month(now_ms()))
+    {
+        v.add("exp", problem);
+    }
+    if !r.cvc.trim().is_empty()
+        && let Err(problem) = check_cvc(&r.cvc)
+    {
+        v.add("cvc", problem);
+    }
+    let billing_country = country_code(&mut v, "billing_country", &r.billing_country);
+    v.finish()?;
+    Ok(NewPaymentMethod {
+        card: card.ok_or_else(incomplete)?,
+        billing_country,
     })
 }
 
@@ -95,12 +127,12 @@ struct Needs {
     card: bool,
 }
 
-/// An authorization moves money, so it needs an amount and a card.
+/// An authorization moves money, so it needs an amount and a payment method.
 const AUTHORIZATION: Needs = Needs {
     min_amount: 1,
     card: true,
 };
-/// A score may be asked for before there is an amount or a card.
+/// A score may be asked for before there is an amount or a payment method.
 const SCORE: Needs = Needs {
     min_amount: 0,
     card: false,
@@ -111,17 +143,17 @@ const SCORE: Needs = Needs {
 fn facts(v: &mut Validator, r: &pb::FraudRequest, needs: Needs) -> Option<ScoreInput> {
     let amount_minor = amount(v, r.amount_minor, needs.min_amount);
     let currency = v.check(Currency::parse(&r.currency));
-    let card = if !needs.card && r.card_number.trim().is_empty() {
+    let payment_method = if !needs.card && r.payment_method.trim().is_empty() {
         Some(None)
     } else {
-        v.check(CardNumber::parse("card_number", &r.card_number))
+        v.check(PaymentMethodId::parse("payment_method", &r.payment_method))
             .map(Some)
     };
     let shopper = shopper(v, r);
     Some(ScoreInput {
         amount_minor,
         currency: currency?,
-        card: card?,
+        payment_method: payment_method?,
         shopper,
     })
 }
@@ -144,7 +176,7 @@ fn scored(r: &pb::AuthorizeRequest) -> pb::FraudRequest {
         store_id: r.store_id.clone(),
         customer_id: r.customer_id.clone(),
         email: r.email.clone(),
-        card_number: r.card_number.clone(),
+        payment_method: r.payment_method.clone(),
         amount_minor: r.amount_minor,
         currency: r.currency.clone(),
         billing_country: r.billing_country.clone(),
@@ -223,7 +255,7 @@ mod tests {
         let e = authorize(&pb::AuthorizeRequest {
             amount_minor: 0,
             currency: "eur".into(),
-            card_number: "4242424242424241".into(),
+            payment_method: "4242424242424242".into(),
             billing_country: "Germany".into(),
             ..Default::default()
         })
@@ -236,7 +268,7 @@ mod tests {
                 "idempotency_key",
                 "amount_minor",
                 "currency",
-                "card_number",
+                "payment_method",
                 "billing_country"
             ]
         );
@@ -246,21 +278,21 @@ mod tests {
     fn a_score_needs_no_card_and_no_amount_but_checks_what_it_gets() {
         let input = score(&pb::FraudRequest {
             currency: "EUR".into(),
-            card_number: "  ".into(),
+            payment_method: "  ".into(),
             ..Default::default()
         })
         .unwrap();
-        assert!(input.card.is_none());
+        assert!(input.payment_method.is_none());
         assert_eq!(input.amount_minor, 0);
         let e = score(&pb::FraudRequest {
             currency: "EUR".into(),
-            card_number: "4242424242424241".into(),
+            payment_method: "pm_x".into(),
             ip: "not an ip".into(),
             ..Default::default()
         })
         .unwrap_err();
         let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, ["card_number", "ip"]);
+        assert_eq!(fields, ["payment_method", "ip"]);
     }
 
     #[test]
@@ -270,7 +302,7 @@ mod tests {
             idempotency_key: "k".into(),
             amount_minor: MAX_AMOUNT_MINOR,
             currency: "EUR".into(),
-            card_number: "4242 4242 4242 4242".into(),
+            payment_method: " pm_0123456789abcdef0123456789abcdef ".into(),
             email: "Ann@Example.COM".into(),
             billing_country: "de".into(),
             ..Default::default()
@@ -279,6 +311,32 @@ mod tests {
         assert_eq!(input.order_id, "o-1");
         assert_eq!(input.shopper.email, "ann@example.com");
         assert_eq!(input.shopper.billing_country, "DE");
-        assert_eq!(input.card.last4(), "4242");
+        assert_eq!(
+            input.payment_method.as_str(),
+            "pm_0123456789abcdef0123456789abcdef"
+        );
+    }
+
+    #[test]
+    fn a_card_to_tokenize_reports_every_bad_field() {
+        let e = payment_method(&pb::CreatePaymentMethodRequest {
+            card_number: "4242424242424241".into(),
+            exp: "01/20".into(),
+            cvc: "12".into(),
+            billing_country: "Germany".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["card_number", "exp", "cvc", "billing_country"]);
+        let ok = payment_method(&pb::CreatePaymentMethodRequest {
+            card_number: "4242 4242 4242 4242".into(),
+            exp: "12/99".into(),
+            cvc: "123".into(),
+            billing_country: "de".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((ok.card.last4(), ok.billing_country.as_str()), ("4242", "DE"));
     }
 }

@@ -16,7 +16,7 @@ pub(crate) struct Signals<'a> {
     pub amount_minor: i64,
     pub currency: &'a str,
     /// Empty when there is no card.
-    pub card_hash: &'a str,
+    pub card_fingerprint: &'a str,
     pub shopper: &'a Shopper,
 }
 
@@ -28,14 +28,21 @@ impl PaymentsService {
     ) -> Result<pb::FraudAssessment, ServiceError> {
         let store = store_id(&req.store_id)?;
         let input = requests::score(&req)?;
-        let card_hash = input.card.as_ref().map(CardNumber::hash).unwrap_or_default();
+        let card_fingerprint = match &input.payment_method {
+            Some(id) => {
+                self.payment_method(&store, id, "payment_method")
+                    .await?
+                    .fingerprint
+            }
+            None => String::new(),
+        };
         let assessment = self
             .assess(
                 &store,
                 &Signals {
                     amount_minor: input.amount_minor,
                     currency: input.currency.as_str(),
-                    card_hash: &card_hash,
+                    card_fingerprint: &card_fingerprint,
                     shopper: &input.shopper,
                 },
             )
@@ -55,12 +62,17 @@ impl PaymentsService {
     }
 
     /// Puts a card on a store's block list: its authorizations are then blocked. Only the
-    /// card's hash is stored.
+    /// card's keyed fingerprint is stored.
     pub async fn block_card(&self, store: &str, card_number: &str) -> Result<(), ServiceError> {
         let store = store_id(store)?;
         let card = CardNumber::parse("card_number", card_number)?;
         self.store
-            .block(&store, BlockKind::Card, &card.hash(), now_ms())
+            .block(
+                &store,
+                BlockKind::Card,
+                &self.fingerprint_key.fingerprint(&card),
+                now_ms(),
+            )
             .await?;
         Ok(())
     }
@@ -83,7 +95,7 @@ impl PaymentsService {
 pub(crate) fn fraud_query<'a>(s: &Signals<'a>, now: i64) -> FraudQuery<'a> {
     FraudQuery {
         customer_id: &s.shopper.customer_id,
-        card_hash: s.card_hash,
+        card_fingerprint: s.card_fingerprint,
         client_ip: &s.shopper.client_ip,
         email: &s.shopper.email,
         currency: s.currency,

@@ -51,6 +51,17 @@ pub struct Settings {
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
     pub realtime: RealtimeSettings,
+    pub payments: PaymentsSettings,
+}
+
+/// Settings of the payments service.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsSettings {
+    /// The secret card fingerprints are keyed with (HMAC-SHA256), at least 32 characters; every
+    /// payments replica must share it. Unset: a random key kept in `data_dir`
+    /// (`payments-fingerprint.key`, mode 0600), for a single embedded process.
+    pub fingerprint_key: Option<Secret>,
 }
 
 /// Limits and timings of the WebSocket endpoint (see the realtime service).
@@ -327,6 +338,7 @@ impl Default for Settings {
                 orders_call_timeout: Duration::from_secs(14),
                 internal_token: None,
             },
+            payments: PaymentsSettings::default(),
             realtime: RealtimeSettings {
                 max_connections: 100_000,
                 max_subscriptions_per_connection: 64,

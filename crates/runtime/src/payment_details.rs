@@ -1,9 +1,53 @@
-//! What a shopper types to pay, checked by one owner for every service: card numbers (PANs),
-//! parsed and Luhn-checked at the boundary and then only ever kept as a SHA-256 hash and the
-//! last four digits, and country codes.
+//! What a shopper pays with, checked by one owner for every service: card numbers (PANs),
+//! parsed and Luhn-checked where they are tokenized (the payments service) and never kept, the
+//! payment method ids that stand for them everywhere else, and country codes.
 
-use crate::digest::sha256_hex;
 use crate::error::{ServiceError, Validator};
+
+/// A tokenized card's id: `pm_` and 32 lower-case hex digits. What checkouts, sagas and stores
+/// hold instead of a card number.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PaymentMethodId(String);
+
+impl PaymentMethodId {
+    const PREFIX: &'static str = "pm_";
+
+    /// A new random id.
+    pub fn new() -> PaymentMethodId {
+        PaymentMethodId(format!("{}{}", Self::PREFIX, uuid::Uuid::new_v4().simple()))
+    }
+
+    /// Accepts exactly the form [`PaymentMethodId::new`] makes (surrounding spaces trimmed);
+    /// anything else, a card number in particular, is refused against `field`.
+    pub fn parse(field: &str, s: &str) -> Result<PaymentMethodId, ServiceError> {
+        let s = s.trim();
+        let hex = s.strip_prefix(Self::PREFIX).unwrap_or_default();
+        let ok = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !ok {
+            return Err(ServiceError::invalid_field(
+                field,
+                "must be a payment method id (pm_…) from POST /v1/stores/{store}/payment-methods",
+            ));
+        }
+        Ok(PaymentMethodId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for PaymentMethodId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for PaymentMethodId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// A Luhn-valid card number of 12–19 digits. Its `Debug` shows only the last four digits, so it
 /// cannot leak into logs.
@@ -30,11 +74,6 @@ impl CardNumber {
 
     pub fn last4(&self) -> &str {
         &self.0[self.0.len() - 4..]
-    }
-
-    /// SHA-256 hex of the digits: what the fraud signals and the block list key on.
-    pub fn hash(&self) -> String {
-        sha256_hex(self.0.as_bytes())
     }
 }
 
@@ -87,6 +126,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_payment_method_id_has_one_form_and_a_card_number_is_not_one() {
+        let id = PaymentMethodId::new();
+        assert_eq!(PaymentMethodId::parse("pm", &format!(" {id} ")).unwrap(), id);
+        assert!(PaymentMethodId::parse("pm", "4242424242424242").is_err());
+        assert!(PaymentMethodId::parse("pm", "pm_").is_err());
+        assert!(PaymentMethodId::parse("pm", &id.as_str().to_uppercase()).is_err());
+    }
+
+    #[test]
     fn the_luhn_check_accepts_test_cards_and_rejects_a_changed_digit() {
         assert!(luhn_valid(b"4242424242424242"));
         assert!(luhn_valid(b"4000000000000002"));
@@ -105,7 +153,6 @@ mod tests {
         assert_eq!(card.digits(), "4242424242424242");
         assert_eq!(card.last4(), "4242");
         assert_eq!(format!("{card:?}"), "CardNumber(****4242)");
-        assert_eq!(card.hash().len(), 64);
         assert!(CardNumber::parse("card_number", "4242").is_err());
         assert!(CardNumber::parse("card_number", "42424242424242x2").is_err());
     }

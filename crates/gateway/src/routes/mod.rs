@@ -6,6 +6,7 @@ mod conversations;
 mod inventory;
 mod oauth;
 mod orders;
+mod payment_methods;
 mod products;
 mod realtime;
 mod search;
@@ -17,6 +18,7 @@ pub(crate) use conversations::*;
 pub(crate) use inventory::*;
 pub(crate) use oauth::*;
 pub(crate) use orders::*;
+pub(crate) use payment_methods::*;
 pub(crate) use products::*;
 pub(crate) use realtime::*;
 pub(crate) use search::*;
@@ -58,6 +60,7 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/carts/{cart}", get(get_cart))
         .route("/v1/stores/{store}/carts/{cart}/items", post(add_cart_item))
         .route("/v1/stores/{store}/carts/{cart}/items/{sku}", put(set_cart_item))
+        .route("/v1/stores/{store}/payment-methods", post(create_payment_method))
         .route("/v1/stores/{store}/checkout", post(checkout))
         .route("/v1/stores/{store}/orders", get(list_orders))
         .route("/v1/stores/{store}/orders/{order}", get(get_order))

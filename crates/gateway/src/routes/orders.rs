@@ -67,7 +67,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
               (status = 404, description = "No such store or cart, or the cart is not the caller's"),
               (status = 409, description = "`out_of_stock`: the order failed for want of stock; `checkout_in_progress`: a checkout with this key is still running, retry after `Retry-After` seconds; `cart_checked_out`: the cart was checked out (with another key) or merged; `changed_concurrently`: the cart changed meanwhile, retry",
                headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds until the running checkout's lease ends"))),
-              (status = 422, description = "The cart is empty, the payment details are invalid, or the key was used with another body")))]
+              (status = 422, description = "The cart is empty, the payment details are invalid (a payment method of another store included), or the key was used with another body")))]
 pub async fn checkout(
     State(state): State<GatewayState>,
     scope: StoreScope<Anyone>,
@@ -79,9 +79,17 @@ pub async fn checkout(
     // Read by hand rather than with the JSON extractor: the body is hashed for idempotency, in
     // its canonical form (the same JSON with other whitespace or key order is the same request).
     let parsed: CheckoutBody = crate::extract::json_object(&body)?;
+    if parsed.payment.card_number.is_some() {
+        return Err(ServiceError::invalid_field(
+            "payment.card_number",
+            "card numbers are not accepted at checkout: tokenize the card with POST \
+             /v1/stores/{store}/payment-methods and send its id as payment.payment_method",
+        )
+        .into());
+    }
     let request_hash = canonical_json_hash(&body);
     let payment = PaymentDetails {
-        card_number: parsed.payment.card_number,
+        payment_method: parsed.payment.payment_method,
         email: parsed.payment.email.unwrap_or_default(),
         billing_country: parsed.payment.billing_country.unwrap_or_default(),
         shipping_country: parsed.payment.shipping_country.unwrap_or_default(),

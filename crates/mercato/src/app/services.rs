@@ -103,7 +103,7 @@ pub(super) async fn inventory(w: &mut Wiring<'_>) -> anyhow::Result<InventoryCli
 
 pub(super) async fn payments(w: &mut Wiring<'_>) -> anyhow::Result<PaymentsClient> {
     let (db, relay) = storage(w, "payments").await?;
-    let service = PaymentsService::new(db, relay.waker(), payments_config(w.settings)).await?;
+    let service = PaymentsService::new(db, relay.waker(), payments_config(w.settings)?).await?;
     w.grpc.add_service(InterceptedService::new(
         PaymentsServer::from_arc(service.clone()),
         w.admit.clone(),
@@ -215,10 +215,11 @@ pub(super) async fn gateway(
     Ok(state)
 }
 
-fn payments_config(_settings: &Settings) -> PaymentsConfig {
-    PaymentsConfig {
+fn payments_config(settings: &Settings) -> anyhow::Result<PaymentsConfig> {
+    Ok(PaymentsConfig {
         slow_card_delay: Duration::from_secs(3),
-    }
+        fingerprint_key: mercato_payments::service::fingerprint_key(&settings.payments, &settings.data_dir)?,
+    })
 }
 
 /// Creates and migrates every service's database (`mercato migrate`).
@@ -238,7 +239,7 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
     ));
     CatalogService::new(Infra::database(settings, "catalog").await?, cache, waker.clone()).await?;
     InventoryService::new(Infra::database(settings, "inventory").await?, waker.clone()).await?;
-    let config = payments_config(settings);
+    let config = payments_config(settings)?;
     PaymentsService::new(
         Infra::database(settings, "payments").await?,
         waker.clone(),

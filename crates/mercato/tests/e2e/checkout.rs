@@ -1,5 +1,6 @@
-//! Checkout through the edge, in both topologies: the happy path, idempotency, and a flash sale
-//! where many buyers race for little stock.
+//! Checkout through the edge, in both topologies: cards tokenized first, the happy path,
+//! idempotency, a flash sale where many buyers race for little stock, and payment methods that
+//! only their store accepts.
 
 use crate::harness::{Platform, platforms, platforms_alone};
 use serde_json::{Value, json};
@@ -90,15 +91,27 @@ async fn cart_with(p: &Platform, n: usize, store: &str, sku: &str, quantity: i64
     }
 }
 
+/// Tokenizes `card` in `store` as a storefront does before checkout (anonymously); returns the
+/// payment method's id.
+pub(crate) async fn payment_method(p: &Platform, n: usize, store: &str, card: &str) -> String {
+    let body = json!({"card_number": card, "exp": "12/39", "cvc": "123"});
+    let created = p
+        .post(n, &format!("/v1/stores/{store}/payment-methods"), None, &body)
+        .await;
+    assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Checks `cart` out, paying with the payment method `method`.
 async fn checkout(
     p: &Platform,
     n: usize,
     store: &str,
     cart: &(String, String),
     key: &str,
-    card: &str,
+    method: &str,
 ) -> crate::harness::Reply {
-    let body = json!({"cart_id": cart.0, "payment": {"card_number": card}});
+    let body = json!({"cart_id": cart.0, "payment": {"payment_method": method}});
     let request = p
         .http
         .post(format!("{}/v1/stores/{store}/checkout", p.gateway(n)))
@@ -117,11 +130,11 @@ async fn checkout_to_the_end(
     store: &str,
     cart: &(String, String),
     key: &str,
-    card: &str,
+    method: &str,
 ) -> crate::harness::Reply {
     let started = std::time::Instant::now();
     loop {
-        let reply = checkout(p, n, store, cart, key, card).await;
+        let reply = checkout(p, n, store, cart, key, method).await;
         // 503 carries Retry-After: the same key may be sent again.
         let running = matches!(reply.status, 202 | 503)
             || (reply.status == 409 && reply.body["code"] == "checkout_in_progress");
@@ -143,20 +156,22 @@ async fn a_shopper_checks_out_and_a_retry_with_the_same_key_replays_the_order() 
     for p in platforms().await {
         let (store, owner, sku) = store_with_stock(&p, 10).await;
         let cart = cart_with(&p, 1, &store, &sku, 3).await;
-        let first = checkout(&p, 0, &store, &cart, "key-1", APPROVE).await;
+        let approve = payment_method(&p, 0, &store, APPROVE).await;
+        let decline = payment_method(&p, 1, &store, DECLINE).await;
+        let first = checkout(&p, 0, &store, &cart, "key-1", &approve).await;
         assert_eq!(first.status, 201, "{}: {}", p.name, first.body);
         assert_eq!(first.body["status"], "confirmed");
         assert_eq!(first.body["total_minor"], 4500);
 
-        let again = checkout(&p, 1, &store, &cart, "key-1", APPROVE).await;
+        let again = checkout(&p, 1, &store, &cart, "key-1", &approve).await;
         assert_eq!(again.status, 201, "{}", p.name);
         assert_eq!(again.headers["idempotent-replayed"], "true");
         assert_eq!(again.body["id"], first.body["id"], "{}: the same order", p.name);
-        let other_body = checkout(&p, 0, &store, &cart, "key-1", DECLINE).await;
+        let other_body = checkout(&p, 0, &store, &cart, "key-1", &decline).await;
         assert_eq!(other_body.status, 422, "{}: {}", p.name, other_body.body);
         // The same JSON with other whitespace and key order is the same request: a replay.
         let reordered = format!(
-            "{{\n  \"payment\" : {{ \"card_number\" : \"{APPROVE}\" }},\n  \"cart_id\" : \"{}\"\n}}\n",
+            "{{\n  \"payment\" : {{ \"payment_method\" : \"{approve}\" }},\n  \"cart_id\" : \"{}\"\n}}\n",
             cart.0
         );
         let request = p
@@ -171,7 +186,7 @@ async fn a_shopper_checks_out_and_a_retry_with_the_same_key_replays_the_order() 
         assert_eq!(respaced.headers["idempotent-replayed"], "true", "{}", p.name);
         assert_eq!(respaced.body["id"], first.body["id"], "{}", p.name);
         // The checked-out cart under a new key: a specific code, not a bare "conflict".
-        let closed = checkout(&p, 0, &store, &cart, "key-2", APPROVE).await;
+        let closed = checkout(&p, 0, &store, &cart, "key-2", &approve).await;
         assert_eq!(closed.status, 409, "{}: {}", p.name, closed.body);
         assert_eq!(closed.body["code"], "cart_checked_out", "{}", p.name);
 
@@ -199,7 +214,8 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
     for p in platforms().await {
         let (store, owner, sku) = store_with_stock(&p, 5).await;
         let cart = cart_with(&p, 0, &store, &sku, 2).await;
-        let body = json!({"cart_id": cart.0, "payment": {"card_number": APPROVE}});
+        let approve = payment_method(&p, 0, &store, APPROVE).await;
+        let body = json!({"cart_id": cart.0, "payment": {"payment_method": approve}});
         let request = p
             .http
             .post(format!("{}/v1/stores/{store}/checkout", p.gateway(1)))
@@ -207,7 +223,8 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
             .json(&body);
         assert_eq!(p.send(1, request).await.status, 400, "{}", p.name);
 
-        let declined = checkout(&p, 0, &store, &cart, "decline-1", DECLINE).await;
+        let decline = payment_method(&p, 1, &store, DECLINE).await;
+        let declined = checkout(&p, 0, &store, &cart, "decline-1", &decline).await;
         assert_eq!(declined.status, 402, "{}: {}", p.name, declined.body);
         let level = stock(&p, &store, &owner, &sku).await;
         assert_eq!(
@@ -226,20 +243,21 @@ async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
     for p in platforms_alone(|s| s.http.rate_limit_per_second = 0).await {
         let p = std::sync::Arc::new(p);
         let (store, owner, sku) = store_with_stock(&p, UNITS).await;
-        // Carts first, so the race is only the checkouts.
+        // Carts and cards first, so the race is only the checkouts.
         let mut carts = Vec::new();
         for i in 0..BUYERS {
-            carts.push(cart_with(&p, i, &store, &sku, 1).await);
+            let declined = i % 10 == 0;
+            let card = if declined { DECLINE.to_owned() } else { card_for(i) };
+            let method = payment_method(&p, i, &store, &card).await;
+            carts.push((declined, method, cart_with(&p, i, &store, &sku, 1).await));
         }
         let mut racers = Vec::new();
-        for (i, cart) in carts.into_iter().enumerate() {
+        for (i, (declined, method, cart)) in carts.into_iter().enumerate() {
             let (p, store) = (p.clone(), store.clone());
             racers.push(tokio::spawn(async move {
-                let declined = i % 10 == 0;
-                let card = if declined { DECLINE.to_owned() } else { card_for(i) };
                 (
                     declined,
-                    checkout_to_the_end(&p, i, &store, &cart, &format!("buyer-{i}"), &card)
+                    checkout_to_the_end(&p, i, &store, &cart, &format!("buyer-{i}"), &method)
                         .await
                         .status,
                 )
@@ -375,7 +393,8 @@ async fn customers_cannot_reach_each_others_carts_or_orders_nor_stores_each_othe
             )
             .await;
         assert_eq!(stolen.status, 404, "{}", p.name);
-        let body = json!({"cart_id": cart_id, "payment": {"card_number": APPROVE}});
+        let approve = payment_method(&p, 0, &store, APPROVE).await;
+        let body = json!({"cart_id": cart_id, "payment": {"payment_method": approve}});
         let hijack = p
             .post_keyed(0, &format!("/v1/stores/{store}/checkout"), &bob, "bob-1", &body)
             .await;
@@ -468,12 +487,16 @@ async fn invalid_payment_details_are_a_422_naming_the_field_and_reserve_nothing(
     for p in platforms().await {
         let (store, owner, sku) = store_with_stock(&p, 3).await;
         let cart = cart_with(&p, 0, &store, &sku, 2).await;
+        let approve = payment_method(&p, 0, &store, APPROVE).await;
         let cases = [
-            (json!({"card_number": "4242424242424241"}), "payment.card_number"),
+            (json!({"payment_method": "pm_1234"}), "payment.payment_method"),
+            (json!({}), "payment.payment_method"),
             (
-                json!({"card_number": "4242424242424242", "billing_country": "Germany"}),
+                json!({"payment_method": approve, "billing_country": "Germany"}),
                 "payment.billing_country",
             ),
+            // A client of before tokenization: refused, pointing to the payment-methods endpoint.
+            (json!({"card_number": APPROVE}), "payment.card_number"),
         ];
         for (n, (payment, field)) in cases.into_iter().enumerate() {
             let request = p
@@ -487,10 +510,14 @@ async fn invalid_payment_details_are_a_422_naming_the_field_and_reserve_nothing(
             assert!(reply.headers.get("retry-after").is_none(), "{}", p.name);
             let fields = reply.error_fields();
             assert_eq!(fields, [field], "{}: {}", p.name, reply.body);
+            if field == "payment.card_number" {
+                let problem = reply.body.to_string();
+                assert!(problem.contains("/payment-methods"), "{}: {problem}", p.name);
+            }
         }
         let level = stock(&p, &store, &owner, &sku).await;
         assert_eq!(level["available_total"], 3, "{}: nothing held: {level}", p.name);
-        let paid = checkout_to_the_end(&p, 0, &store, &cart, "good-payment", "4242424242424242").await;
+        let paid = checkout_to_the_end(&p, 0, &store, &cart, "good-payment", &approve).await;
         assert_eq!(
             paid.status, 201,
             "{}: the cart is still open: {}",
@@ -517,5 +544,62 @@ async fn a_malformed_checkout_body_is_400_and_a_wrongly_shaped_one_422() {
             "{}",
             p.name
         );
+    }
+}
+
+/// Tokenizing answers the card's brand and last four (never more of it) and refuses an invalid
+/// card, expiry or code; a payment method works in its own store only, so another store's is a
+/// 422 that holds no stock.
+#[tokio::test]
+async fn a_payment_method_works_in_its_store_only_and_tokenizing_checks_the_card() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 3).await;
+        let path = format!("/v1/stores/{store}/payment-methods");
+        let bad = json!({"card_number": "4242424242424241", "exp": "01/20", "cvc": "12"});
+        let refused = p.post(0, &path, None, &bad).await;
+        assert_eq!(refused.status, 422, "{}: {}", p.name, refused.body);
+        assert_eq!(
+            refused.error_fields(),
+            ["card_number", "exp", "cvc"],
+            "{}",
+            p.name
+        );
+        let created = p
+            .post(
+                1,
+                &path,
+                None,
+                &json!({"card_number": "4242 4242 4242 4242", "billing_country": "de"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        assert_eq!(
+            (&created.body["brand"], &created.body["last4"]),
+            (&json!("visa"), &json!("4242"))
+        );
+        assert!(
+            !created.body.to_string().contains(APPROVE),
+            "{}: {}",
+            p.name,
+            created.body
+        );
+        let again = payment_method(&p, 0, &store, APPROVE).await;
+        assert_ne!(
+            created.body["id"],
+            json!(again),
+            "{}: a new payment method each time",
+            p.name
+        );
+
+        let (other, _) = p.provision(1).await;
+        let theirs = payment_method(&p, 1, &other, APPROVE).await;
+        let cart = cart_with(&p, 0, &store, &sku, 2).await;
+        let foreign = checkout_to_the_end(&p, 0, &store, &cart, "theirs", &theirs).await;
+        assert_eq!(foreign.status, 422, "{}: {}", p.name, foreign.body);
+        let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(level["available_total"], 3, "{}: nothing held: {level}", p.name);
+        let cart = cart_with(&p, 1, &store, &sku, 2).await;
+        let mine = checkout_to_the_end(&p, 1, &store, &cart, "mine", &again).await;
+        assert_eq!(mine.status, 201, "{}: {}", p.name, mine.body);
     }
 }

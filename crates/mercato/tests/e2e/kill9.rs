@@ -16,7 +16,7 @@ const SHOPPERS: usize = 24;
 const PASSWORD: &str = "correct horse battery";
 
 /// The real `mercato` binary serving the embedded topology on `port` over `data`.
-fn serve(data: &Path, port: u16) -> Child {
+pub(crate) fn serve(data: &Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mercato"))
         .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -42,7 +42,7 @@ impl JsonValue for reqwest::RequestBuilder {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -50,7 +50,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn ready(http: &reqwest::Client, url: &str) {
+pub(crate) async fn ready(http: &reqwest::Client, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(r) = http.get(format!("{url}/readyz")).send().await
@@ -72,7 +72,8 @@ struct Acknowledged {
     orders: HashMap<String, String>,
 }
 
-/// One shopper: cart, line, checkout, in a loop, until its requests start failing.
+/// One shopper: cart, line, a new card tokenized, checkout, in a loop, until its requests start
+/// failing.
 async fn shop(
     http: reqwest::Client,
     url: String,
@@ -105,13 +106,26 @@ async fn shop(
             }
             _ => return,
         }
+        let card = card((shopper * 100_000 + round) as u64);
+        let Ok(r) = http
+            .post(format!("{url}/v1/stores/{store}/payment-methods"))
+            .json(&json!({"card_number": card}))
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(method) = r.json::<Value>().await else {
+            return;
+        };
+        let Some(method) = method["id"].as_str() else {
+            return;
+        };
         let checkout = http
             .post(format!("{url}/v1/stores/{store}/checkout"))
             .header("x-cart-token", token)
             .header("idempotency-key", format!("kill9-{shopper}-{round}"))
-            .json(
-                &json!({"cart_id": id, "payment": {"card_number": card((shopper * 100_000 + round) as u64)}}),
-            )
+            .json(&json!({"cart_id": id, "payment": {"payment_method": method}}))
             .send()
             .await;
         let Ok(r) = checkout else { return };

@@ -1,4 +1,5 @@
-//! Checkout: the happy path, out of stock, a declined card, and idempotency keys.
+//! Checkout: the happy path, out of stock, a declined card, idempotency keys, and the payment
+//! method a checkout names instead of a card.
 
 use crate::support::*;
 use mercato_runtime::error::ErrorCode;
@@ -10,6 +11,7 @@ local_and_grpc_tests! {
     a_checkout_needs_a_key_the_carts_owner_and_something_in_the_cart,
     the_same_key_replays_the_first_answer_and_the_same_key_with_another_body_is_refused,
     a_key_is_forgotten_after_twenty_four_hours,
+    a_checkout_names_a_payment_method_of_its_store_and_never_a_card_number,
 }
 
 const HAPPY: &[&str] = &[
@@ -188,4 +190,35 @@ async fn a_key_is_forgotten_after_twenty_four_hours(env: Env) {
     assert!(!answer.replayed);
     assert_eq!(answer.order.unwrap().status_name(), "confirmed");
     assert_eq!(env.orders_count("SELECT COUNT(*) FROM orders").await, 2);
+}
+
+async fn a_checkout_names_a_payment_method_of_its_store_and_never_a_card_number(env: Env) {
+    env.sku("A", 100, 5).await;
+    let ann = customer("ann");
+    let cart = env.cart_for(&ann, &[("A", 1)]).await;
+    // A card number where the payment method belongs: refused before anything is reserved.
+    let number = env.checkout_request(&ann, &cart.id, "k1", APPROVE);
+    let refused = env.checkout_as_sent(number).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::ValidationFailed);
+    assert_eq!(refused.fields[0].field, "payment.payment_method");
+    assert_eq!(env.orders_count("SELECT COUNT(*) FROM orders").await, 0);
+    // A well-formed id no payment method of this store has: the authorization refuses it, the
+    // saga gives the stock back, and the order fails as `payment_invalid`.
+    let unknown = format!("pm_{}", "0".repeat(32));
+    let order = env
+        .checkout_as_sent(env.checkout_request(&ann, &cart.id, "k2", &unknown))
+        .await
+        .unwrap()
+        .order
+        .unwrap();
+    assert_eq!(
+        (order.status_name(), order.failure_name()),
+        ("failed", "payment_invalid")
+    );
+    assert_eq!(env.stock("A").await, (5, 0));
+    // The cart is still open: paid with a payment method of the store, it goes through.
+    let method = env.tokenize(APPROVE).await.unwrap();
+    let request = env.checkout_request(&ann, &cart.id, "k3", &method);
+    let paid = env.checkout_as_sent(request).await.unwrap().order.unwrap();
+    assert_eq!(paid.status_name(), "confirmed");
 }

@@ -334,7 +334,8 @@ impl Env {
             cart_id: cart.to_owned(),
             idempotency_key: key.to_owned(),
             payment: Some(PaymentDetails {
-                card_number: card.to_owned(),
+                // A card number, which [`Env::checkout`] tokenizes before sending.
+                payment_method: card.to_owned(),
                 email: "buyer@example.com".to_owned(),
                 billing_country: "DE".to_owned(),
                 shipping_country: "DE".to_owned(),
@@ -346,9 +347,35 @@ impl Env {
         }
     }
 
-    pub async fn checkout(&self, req: CheckoutRequest) -> Result<CheckoutResponse, ServiceError> {
+    /// Checks out; a request naming a card number instead of a payment method gets the card
+    /// tokenized first, through orders' `CreatePaymentMethod`, as a storefront would.
+    pub async fn checkout(&self, mut req: CheckoutRequest) -> Result<CheckoutResponse, ServiceError> {
+        if let Some(payment) = req.payment.as_mut()
+            && !payment.payment_method.starts_with("pm_")
+        {
+            payment.payment_method = self.tokenize(&payment.payment_method).await?;
+        }
         self.call(|o| async move { o.checkout(tonic::Request::new(req)).await })
             .await
+    }
+
+    /// Checks out with the request exactly as given (no tokenizing).
+    pub async fn checkout_as_sent(&self, req: CheckoutRequest) -> Result<CheckoutResponse, ServiceError> {
+        self.call(|o| async move { o.checkout(tonic::Request::new(req)).await })
+            .await
+    }
+
+    /// The id of a new payment method of this store for `card`.
+    pub async fn tokenize(&self, card: &str) -> Result<String, ServiceError> {
+        let req = mercato_proto::payments::CreatePaymentMethodRequest {
+            store_id: self.store.to_string(),
+            card_number: card.to_owned(),
+            ..Default::default()
+        };
+        let method = self
+            .call(|o| async move { o.create_payment_method(tonic::Request::new(req)).await })
+            .await?;
+        Ok(method.id)
     }
 
     /// Checks a new cart of `lines` out for `user` and returns the order.

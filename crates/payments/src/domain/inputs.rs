@@ -2,7 +2,7 @@
 //! the edge's, in `crate::requests`): the facts an authorization or a score is decided on (the
 //! amount, the card, the [`Shopper`]), and the four facts a capture, void or refund names.
 
-use super::{CardNumber, IntentId};
+use super::{CardNumber, IntentId, PaymentMethodId};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::money::Currency;
 
@@ -16,16 +16,24 @@ pub struct AuthorizeInput {
     pub idempotency_key: String,
     pub amount_minor: i64,
     pub currency: Currency,
-    pub card: CardNumber,
+    pub payment_method: PaymentMethodId,
     pub shopper: Shopper,
 }
 
-/// The facts of a fraud score; the card is optional there.
+/// A card to tokenize: its number (for the provider and the fingerprint only) and the billing
+/// country given with it. Expiry and verification code are checked at the edge and dropped.
+#[derive(Clone, Debug)]
+pub struct NewPaymentMethod {
+    pub card: CardNumber,
+    pub billing_country: String,
+}
+
+/// The facts of a fraud score; the payment method is optional there.
 #[derive(Clone, Debug)]
 pub struct ScoreInput {
     pub amount_minor: i64,
     pub currency: Currency,
-    pub card: Option<CardNumber>,
+    pub payment_method: Option<PaymentMethodId>,
     pub shopper: Shopper,
 }
 

@@ -40,11 +40,14 @@ pub enum ProviderError {
 /// A card processor.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + 'static {
-    /// Reserves `amount_minor` on the card.
+    /// Exchanges a card number for the provider's token of it; the number is not needed again.
+    async fn tokenize(&self, card: &CardNumber) -> Result<String, ProviderError>;
+
+    /// Reserves `amount_minor` on the card behind `token` (from [`PaymentProvider::tokenize`]).
     async fn authorize(
         &self,
         key: &str,
-        card: &CardNumber,
+        token: &str,
         amount_minor: i64,
         currency: &Currency,
     ) -> Result<ProviderReply, ProviderError>;

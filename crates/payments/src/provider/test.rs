@@ -1,6 +1,10 @@
 //! The built-in test provider: deterministic outcomes by card number, its own ledger table
 //! (`provider_ledger`) in the payments database, and idempotency by provider key.
 //!
+//! Tokenizing a card keeps, per token (`tok_…`, table `provider_tokens`), only what the token
+//! must do when it is authorized (one of the outcomes below) and the last four digits; the
+//! number is not kept, as a real provider's vault would keep it out of the merchant's reach.
+//!
 //! | card number        | outcome                                                             |
 //! |--------------------|---------------------------------------------------------------------|
 //! | `4242424242424242` | approved                                                            |
@@ -40,6 +44,50 @@ pub const CARD_NETWORK_ERROR: &str = "4000000000000119";
 pub fn approving_card(n: u64) -> String {
     let body = format!("424242{:09}", n % 1_000_000_000);
     mercato_runtime::payment_details::with_check_digit(&body)
+}
+
+/// What authorizing a token does: the outcome of the test card it was made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    Approve,
+    Decline,
+    InsufficientFunds,
+    Slow,
+    NetworkError,
+}
+
+impl Behaviour {
+    fn of(card: &CardNumber) -> Behaviour {
+        match card.digits() {
+            CARD_DECLINE => Behaviour::Decline,
+            CARD_INSUFFICIENT_FUNDS => Behaviour::InsufficientFunds,
+            CARD_SLOW => Behaviour::Slow,
+            CARD_NETWORK_ERROR => Behaviour::NetworkError,
+            _ => Behaviour::Approve,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Behaviour::Approve => "approve",
+            Behaviour::Decline => "decline",
+            Behaviour::InsufficientFunds => "insufficient_funds",
+            Behaviour::Slow => "slow",
+            Behaviour::NetworkError => "network_error",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Behaviour> {
+        [
+            Behaviour::Approve,
+            Behaviour::Decline,
+            Behaviour::InsufficientFunds,
+            Behaviour::Slow,
+            Behaviour::NetworkError,
+        ]
+        .into_iter()
+        .find(|b| b.as_str() == s)
+    }
 }
 
 /// One kind of ledger entry.
@@ -109,6 +157,19 @@ impl TestProvider {
             return Err(ProviderError::Unavailable("simulated network error".into()));
         }
         Ok(())
+    }
+
+    /// The behaviour and last four digits of `token`; `None` for a token it never issued.
+    async fn token(&self, token: &str) -> Result<Option<(Behaviour, String)>, ProviderError> {
+        let row: Option<(String, String)> = self
+            .db
+            .query_opt(
+                "SELECT behaviour, card_last4 FROM provider_tokens WHERE token = $1",
+                &[&token],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.and_then(|(behaviour, last4)| Some((Behaviour::parse(&behaviour)?, last4))))
     }
 
     async fn book(&self, b: Booking) -> Result<ProviderReply, ProviderError> {
@@ -234,25 +295,42 @@ fn check(tx: &mut Tx<'_>, b: &Booking) -> Result<Checked, DbError> {
 
 #[async_trait]
 impl PaymentProvider for TestProvider {
+    async fn tokenize(&self, card: &CardNumber) -> Result<String, ProviderError> {
+        self.reachable()?;
+        let token = format!("tok_{}", uuid::Uuid::new_v4().simple());
+        let (behaviour, last4) = (Behaviour::of(card).as_str(), card.last4().to_owned());
+        self.db
+            .execute(
+                "provider_tokenize",
+                "INSERT INTO provider_tokens (token, behaviour, card_last4, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[&token, &behaviour, &last4, &mercato_runtime::time::now_ms()],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(token)
+    }
+
     async fn authorize(
         &self,
         key: &str,
-        card: &CardNumber,
+        token: &str,
         amount_minor: i64,
         currency: &Currency,
     ) -> Result<ProviderReply, ProviderError> {
         self.reachable()?;
-        let decline = match card.digits() {
-            CARD_NETWORK_ERROR => {
+        let (decline, last4) = match self.token(token).await? {
+            None => (Some("unknown_token"), String::new()),
+            Some((Behaviour::NetworkError, _)) => {
                 return Err(ProviderError::Unavailable("network error (test card)".into()));
             }
-            CARD_DECLINE => Some("card_declined"),
-            CARD_INSUFFICIENT_FUNDS => Some("insufficient_funds"),
-            CARD_SLOW => {
+            Some((Behaviour::Decline, last4)) => (Some("card_declined"), last4),
+            Some((Behaviour::InsufficientFunds, last4)) => (Some("insufficient_funds"), last4),
+            Some((Behaviour::Slow, last4)) => {
                 tokio::time::sleep(self.slow_delay).await;
-                None
+                (None, last4)
             }
-            _ => None,
+            Some((Behaviour::Approve, last4)) => (None, last4),
         };
         self.book(Booking {
             key: key.to_owned(),
@@ -261,7 +339,7 @@ impl PaymentProvider for TestProvider {
             amount_minor,
             card_decline: decline,
             currency: currency.as_str().to_owned(),
-            last4: card.last4().to_owned(),
+            last4,
         })
         .await
     }

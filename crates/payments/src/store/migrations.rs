@@ -1,8 +1,8 @@
 //! The payments schema, applied in order by `Db::migrate("payments", MIGRATIONS)`.
 //!
 //! Portable types only (see `mercato_runtime::db`): ids are UUID text, money BIGINT minor units,
-//! times epoch milliseconds. Card numbers are never stored: only a SHA-256 hash and the last
-//! four digits.
+//! times epoch milliseconds. Card numbers are never stored: a payment method keeps the
+//! provider's token, brand, last four digits and a keyed fingerprint (HMAC-SHA256).
 
 use mercato_runtime::db::Migration;
 
@@ -90,5 +90,29 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_client_ip",
         sql: "ALTER TABLE payment_intents ADD COLUMN client_ip TEXT NOT NULL DEFAULT '';
               CREATE INDEX payment_intents_client_ip ON payment_intents (store_id, client_ip, created_at);",
+    },
+    // Tokenized cards (ADR 0007): the store's payment methods, the test provider's tokens, and
+    // the intents' card signal becomes a keyed fingerprint. Rows written before keep their
+    // unkeyed SHA-256 hashes in the renamed column; no keyed fingerprint equals one, so they
+    // simply stop counting for velocity and block lists.
+    Migration {
+        name: "0005_payment_methods",
+        sql: "CREATE TABLE payment_methods (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL,
+                brand TEXT NOT NULL,
+                last4 TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                billing_country TEXT NOT NULL,
+                provider_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              CREATE TABLE provider_tokens (
+                token TEXT PRIMARY KEY,
+                behaviour TEXT NOT NULL,
+                card_last4 TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              ALTER TABLE payment_intents RENAME COLUMN card_hash TO card_fingerprint;",
     },
 ];

@@ -13,7 +13,7 @@ pub use migrations::MIGRATIONS;
 pub use sql::SqlPaymentsStore;
 
 use crate::domain::fraud::{Assessment, Decision, Reasons};
-use crate::domain::{FailureCode, IntentId, IntentState, Status};
+use crate::domain::{FailureCode, IntentId, IntentState, PaymentMethodId, Status};
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
@@ -57,8 +57,9 @@ pub struct IntentRecord {
     pub currency: String,
     pub state: IntentState,
     pub card_last4: String,
-    /// SHA-256 hex of the card number.
-    pub card_hash: String,
+    /// The card's keyed fingerprint (HMAC-SHA256 hex; see `FingerprintKey`). Rows from before
+    /// tokenization hold an unkeyed SHA-256 hash, which no fingerprint matches.
+    pub card_fingerprint: String,
     pub customer_id: String,
     pub email: String,
     /// The shopper's public IP address, or empty.
@@ -219,7 +220,7 @@ pub struct FraudQuery<'a> {
     /// Empty: no customer signal.
     pub customer_id: &'a str,
     /// Empty: no card signal.
-    pub card_hash: &'a str,
+    pub card_fingerprint: &'a str,
     /// Empty: no address signal.
     pub client_ip: &'a str,
     pub email: &'a str,
@@ -234,7 +235,7 @@ pub struct FraudQuery<'a> {
 /// A block-list entry kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockKind {
-    /// Keyed by the card's SHA-256 hash.
+    /// Keyed by the card's keyed fingerprint.
     Card,
     /// Keyed by the lower-case email.
     Email,
@@ -278,10 +279,49 @@ impl From<Refusal> for ServiceError {
 /// What can go wrong in the payments store.
 pub type StoreError = mercato_runtime::store_error::StoreError<Refusal>;
 
-/// The payments service's storage. Every method takes the store id first.
+/// A tokenized card of one store, as stored: never its number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentMethodRecord {
+    pub id: PaymentMethodId,
+    pub store_id: StoreId,
+    pub brand: String,
+    pub last4: String,
+    /// HMAC-SHA256 hex of the number under the fingerprint key.
+    pub fingerprint: String,
+    pub billing_country: String,
+    /// The provider's token, which authorizations are made with.
+    pub provider_token: String,
+    pub created_at: i64,
+}
+
+impl PaymentMethodRecord {
+    pub fn to_proto(&self) -> pb::PaymentMethod {
+        pb::PaymentMethod {
+            id: self.id.to_string(),
+            store_id: self.store_id.to_string(),
+            brand: self.brand.clone(),
+            last4: self.last4.clone(),
+            fingerprint: self.fingerprint.clone(),
+            billing_country: self.billing_country.clone(),
+            created_at_ms: self.created_at,
+        }
+    }
+}
+
+/// The payments service's storage. Every method takes the store id first (`insert_payment_method`
+/// inside the record it writes).
 #[async_trait]
 pub trait PaymentsStore: Send + Sync + 'static {
     async fn ping(&self) -> bool;
+
+    async fn insert_payment_method(&self, method: &PaymentMethodRecord) -> Result<(), StoreError>;
+
+    /// The store's payment method `id`; another store's is `None`.
+    async fn payment_method(
+        &self,
+        store: &StoreId,
+        id: &PaymentMethodId,
+    ) -> Result<Option<PaymentMethodRecord>, StoreError>;
 
     /// Records a new authorization attempt in one transaction: serialised with every other
     /// attempt sharing its card, customer or address (`q`'s velocity keys), it reads the

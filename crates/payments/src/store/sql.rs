@@ -5,11 +5,11 @@
 //! group commit. Reads are single statements, or one [`Db::read`] when they take several.
 
 use super::{
-    BlockKind, Decide, FraudCounts, FraudHistory, FraudQuery, IntentRecord, PaymentsStore, RefundFinish,
-    RefundRecord, RefundStatus, Refusal, Settlement, StoreError, parse_assessment, parse_failure,
-    parse_status,
+    BlockKind, Decide, FraudCounts, FraudHistory, FraudQuery, IntentRecord, PaymentMethodRecord,
+    PaymentsStore, RefundFinish, RefundRecord, RefundStatus, Refusal, Settlement, StoreError,
+    parse_assessment, parse_failure, parse_status,
 };
-use crate::domain::{IntentId, IntentState};
+use crate::domain::{IntentId, IntentState, PaymentMethodId};
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Backend, Db, DbError, FromRow, FromValue, RowAccess, Tx, is_unique_violation};
@@ -29,12 +29,12 @@ impl SqlPaymentsStore {
 }
 
 const INTENT_COLUMNS: &str = "id, store_id, order_id, idempotency_key, amount_minor, currency, \
-     status, captured_minor, refunded_minor, card_last4, card_hash, customer_id, email, \
+     status, captured_minor, refunded_minor, card_last4, card_fingerprint, customer_id, email, \
      failure_code, fraud_score, fraud_reasons, fraud_decision, provider_reference, settle_kind, \
      settle_key, settle_minor, version, created_at, updated_at, client_ip";
 
 const INSERT_INTENT: &str = "INSERT INTO payment_intents (id, store_id, order_id, idempotency_key, \
-     amount_minor, currency, status, captured_minor, refunded_minor, card_last4, card_hash, \
+     amount_minor, currency, status, captured_minor, refunded_minor, card_last4, card_fingerprint, \
      customer_id, email, failure_code, fraud_score, fraud_reasons, fraud_decision, \
      provider_reference, settle_kind, settle_key, settle_minor, version, created_at, updated_at, \
      client_ip) \
@@ -59,7 +59,7 @@ struct IntentRow {
     captured_minor: i64,
     refunded_minor: i64,
     card_last4: String,
-    card_hash: String,
+    card_fingerprint: String,
     customer_id: String,
     email: String,
     failure_code: String,
@@ -96,7 +96,7 @@ impl FromRow for IntentRow {
             captured_minor: column(row, 7)?,
             refunded_minor: column(row, 8)?,
             card_last4: column(row, 9)?,
-            card_hash: column(row, 10)?,
+            card_fingerprint: column(row, 10)?,
             customer_id: column(row, 11)?,
             email: column(row, 12)?,
             failure_code: column(row, 13)?,
@@ -145,7 +145,7 @@ fn intent_record(row: IntentRow) -> Result<IntentRecord, StoreError> {
         idempotency_key: row.idempotency_key,
         currency: row.currency,
         card_last4: row.card_last4,
-        card_hash: row.card_hash,
+        card_fingerprint: row.card_fingerprint,
         customer_id: row.customer_id,
         email: row.email,
         client_ip: row.client_ip,
@@ -218,7 +218,7 @@ fn append(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbError> {
 /// What [`counts`] and [`lock_velocity`] need of a [`FraudQuery`], owned.
 struct CountsQuery {
     customer_id: String,
-    card_hash: String,
+    card_fingerprint: String,
     client_ip: String,
     email: String,
     customer_since: i64,
@@ -230,7 +230,7 @@ impl CountsQuery {
     fn new(q: &FraudQuery<'_>) -> CountsQuery {
         CountsQuery {
             customer_id: q.customer_id.to_owned(),
-            card_hash: q.card_hash.to_owned(),
+            card_fingerprint: q.card_fingerprint.to_owned(),
             client_ip: q.client_ip.to_owned(),
             email: q.email.to_owned(),
             customer_since: q.customer_since,
@@ -255,7 +255,7 @@ fn lock_velocity(tx: &mut Tx<'_>, store: &StoreId, q: &CountsQuery) -> Result<()
         return Ok(());
     }
     for (kind, value) in [
-        ("card", &q.card_hash),
+        ("card", &q.card_fingerprint),
         ("customer", &q.customer_id),
         ("ip", &q.client_ip),
     ] {
@@ -278,7 +278,7 @@ fn counts(tx: &mut Tx<'_>, store: &StoreId, q: &CountsQuery) -> Result<FraudCoun
            (SELECT COUNT(*) FROM payment_intents WHERE $2 <> '' AND store_id = $1 \
               AND customer_id = $2 AND created_at >= $3), \
            (SELECT COUNT(*) FROM payment_intents WHERE $4 <> '' AND store_id = $1 \
-              AND card_hash = $4 AND created_at >= $5), \
+              AND card_fingerprint = $4 AND created_at >= $5), \
            (SELECT COUNT(*) FROM payment_intents WHERE $7 <> '' AND store_id = $1 \
               AND client_ip = $7 AND created_at >= $8), \
            (SELECT COUNT(*) FROM fraud_blocklist WHERE store_id = $1 AND kind = 'card' \
@@ -289,7 +289,7 @@ fn counts(tx: &mut Tx<'_>, store: &StoreId, q: &CountsQuery) -> Result<FraudCoun
             store,
             &q.customer_id,
             &q.customer_since,
-            &q.card_hash,
+            &q.card_fingerprint,
             &q.card_since,
             &q.email,
             &q.client_ip,
@@ -320,6 +320,55 @@ fn recent_amounts(tx: &mut Tx<'_>, store: &StoreId, currency: &str, size: i64) -
 impl PaymentsStore for SqlPaymentsStore {
     async fn ping(&self) -> bool {
         self.db.ping().await
+    }
+
+    async fn insert_payment_method(&self, m: &PaymentMethodRecord) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "insert_payment_method",
+                "INSERT INTO payment_methods (id, store_id, brand, last4, fingerprint, billing_country, \
+                 provider_token, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &m.id.as_str(),
+                    &m.store_id,
+                    &m.brand,
+                    &m.last4,
+                    &m.fingerprint,
+                    &m.billing_country,
+                    &m.provider_token,
+                    &m.created_at,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn payment_method(
+        &self,
+        store: &StoreId,
+        id: &PaymentMethodId,
+    ) -> Result<Option<PaymentMethodRecord>, StoreError> {
+        type Row = (String, String, String, String, String, i64);
+        let row: Option<Row> = self
+            .db
+            .query_opt(
+                "SELECT brand, last4, fingerprint, billing_country, provider_token, created_at \
+                 FROM payment_methods WHERE store_id = $1 AND id = $2",
+                &[store as &dyn mercato_runtime::db::Param, &id.as_str()],
+            )
+            .await?;
+        Ok(row.map(
+            |(brand, last4, fingerprint, billing_country, provider_token, created_at)| PaymentMethodRecord {
+                id: id.clone(),
+                store_id: *store,
+                brand,
+                last4,
+                fingerprint,
+                billing_country,
+                provider_token,
+                created_at,
+            },
+        ))
     }
 
     async fn insert_intent(
@@ -357,7 +406,7 @@ impl PaymentsStore for SqlPaymentsStore {
                         &i.state.captured,
                         &i.state.refunded,
                         &i.card_last4,
-                        &i.card_hash,
+                        &i.card_fingerprint,
                         &i.customer_id,
                         &i.email,
                         &failure_str(&i),

@@ -72,12 +72,16 @@ async fn every_test_card_gets_its_documented_outcome(env: Env) {
         .unwrap_err();
     assert_eq!(invalid.code, ErrorCode::ValidationFailed);
     assert_eq!(invalid.code.http_status(), 422);
-    assert_eq!(invalid.fields[0].field, "card_number");
+    assert_eq!(
+        invalid.fields[0].field, "card_number",
+        "an invalid number is refused when it is tokenized"
+    );
 
     // The network-error card: gRPC Unavailable, a failed intent, and nothing in the ledger.
+    let network = env.tokenize(&store.to_string(), NETWORK).await.unwrap();
     let status = Payments::authorize(
         env.service.as_ref(),
-        tonic::Request::new(auth(&store, "network", NETWORK, 1000)),
+        tonic::Request::new(auth(&store, "network", &network.id, 1000)),
     )
     .await
     .unwrap_err();
@@ -97,8 +101,11 @@ async fn every_test_card_gets_its_documented_outcome(env: Env) {
         0
     );
     assert_eq!(
-        env.count("SELECT COUNT(*) FROM payment_intents WHERE card_hash LIKE '%4242%' OR card_last4 = '4242424242424242'")
-            .await,
+        env.count(
+            "SELECT COUNT(*) FROM payment_intents \
+             WHERE card_fingerprint LIKE '%4242424242424242%' OR card_last4 = '4242424242424242'"
+        )
+        .await,
         0,
         "no card number is stored"
     );
@@ -153,9 +160,10 @@ async fn twenty_concurrent_authorizations_with_one_key_make_one_intent_and_one_p
     env: Env,
 ) {
     let store = StoreId::new();
+    let method = env.tokenize(&store.to_string(), APPROVE).await.unwrap();
     let calls = (0..20).map(|_| {
         let client = env.client.clone();
-        let r = auth(&store, "same", APPROVE, 4200);
+        let r = auth(&store, "same", &method.id, 4200);
         tokio::spawn(async move { client.authorize(r).await })
     });
     let mut ids = std::collections::HashSet::new();
@@ -172,9 +180,13 @@ async fn twenty_concurrent_authorizations_with_one_key_make_one_intent_and_one_p
 
 async fn a_network_error_records_nothing_and_a_retry_after_recovery_authorizes_exactly_once(env: Env) {
     let store = StoreId::new();
+    let method = env.tokenize(&store.to_string(), APPROVE).await.unwrap();
     env.provider.fail_next(2);
     for _ in 0..2 {
-        let e = env.authorize(auth(&store, "k", APPROVE, 900)).await.unwrap_err();
+        let e = env
+            .authorize(auth(&store, "k", &method.id, 900))
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::Unavailable);
         assert_eq!(
             env.row("k").await,
@@ -206,8 +218,9 @@ async fn a_network_error_records_nothing_and_a_retry_after_recovery_authorizes_e
 async fn a_pending_intent_left_by_an_interrupted_call_is_completed_by_a_retry(env: Env) {
     let store = StoreId::new();
     // The caller goes away while the provider is still thinking: the intent stays pending.
+    let method = env.tokenize(&store.to_string(), SLOW).await.unwrap();
     let client = env.client.clone();
-    let r = auth(&store, "crash", SLOW, 700);
+    let r = auth(&store, "crash", &method.id, 700);
     let call = tokio::spawn(async move { client.authorize(r).await });
     let deadline = Instant::now() + SLOW_DELAY / 2;
     while env.try_row("crash").await.is_none() {

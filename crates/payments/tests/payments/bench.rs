@@ -57,6 +57,10 @@ async fn fraud_scores_per_second_through_the_score_fraud_call(env: Env) {
             .await
             .unwrap();
     }
+    let mut methods = Vec::new();
+    for i in 0..100u64 {
+        methods.push(env.tokenize(&store.to_string(), &card(i)).await.unwrap().id);
+    }
     let calls = 2000u32;
     let started = Instant::now();
     for i in 0..calls {
@@ -64,7 +68,7 @@ async fn fraud_scores_per_second_through_the_score_fraud_call(env: Env) {
             store_id: store.to_string(),
             customer_id: format!("customer-k{}", i % 100),
             email: "ann@example.com".into(),
-            card_number: card(u64::from(i % 100)),
+            payment_method: methods[(i % 100) as usize].clone(),
             amount_minor: 1000,
             currency: "EUR".into(),
             billing_country: "DE".into(),

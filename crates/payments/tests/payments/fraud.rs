@@ -24,7 +24,8 @@ fn score_request(store: &StoreId, card: &str, amount: i64) -> FraudRequest {
         store_id: store.to_string(),
         customer_id: "c".into(),
         email: "ann@example.com".into(),
-        card_number: card.into(),
+        // A card number, which [`Env::score`] tokenizes before sending.
+        payment_method: card.into(),
         amount_minor: amount,
         currency: "EUR".into(),
         billing_country: "DE".into(),
@@ -116,18 +117,10 @@ async fn a_card_used_by_many_customers_within_the_hour_is_flagged(env: Env) {
             .unwrap();
         assert_eq!(intent.fraud.unwrap().decision_name(), "allow");
     }
-    let a = env
-        .client
-        .score_fraud(score_request(&store, &shared, 100))
-        .await
-        .unwrap();
+    let a = env.score(score_request(&store, &shared, 100)).await.unwrap();
     assert_eq!(decision(&a), ("flag", vec!["velocity_card"]));
     assert_eq!(a.score, 50);
-    let other = env
-        .client
-        .score_fraud(score_request(&store, &card(98), 100))
-        .await
-        .unwrap();
+    let other = env.score(score_request(&store, &card(98), 100)).await.unwrap();
     assert_eq!(decision(&other), ("allow", vec![]));
 }
 
@@ -138,32 +131,20 @@ async fn an_amount_far_above_the_store_median_is_flagged_once_there_is_enough_hi
             .await
             .unwrap();
     }
-    let early = env
-        .client
-        .score_fraud(score_request(&store, APPROVE, 50_000))
-        .await
-        .unwrap();
+    let early = env.score(score_request(&store, APPROVE, 50_000)).await.unwrap();
     assert_eq!(
         decision(&early),
         ("allow", vec![]),
         "19 authorizations are too few"
     );
     env.authorize(auth(&store, "k19", &card(19), 1000)).await.unwrap();
-    let at_limit = env
-        .client
-        .score_fraud(score_request(&store, APPROVE, 5000))
-        .await
-        .unwrap();
+    let at_limit = env.score(score_request(&store, APPROVE, 5000)).await.unwrap();
     assert_eq!(decision(&at_limit), ("allow", vec![]));
-    let high = env
-        .client
-        .score_fraud(score_request(&store, APPROVE, 5001))
-        .await
-        .unwrap();
+    let high = env.score(score_request(&store, APPROVE, 5001)).await.unwrap();
     assert_eq!(decision(&high), ("flag", vec!["amount_anomaly"]));
     let mut usd = score_request(&store, APPROVE, 5001);
     usd.currency = "USD".into();
-    let usd = env.client.score_fraud(usd).await.unwrap();
+    let usd = env.score(usd).await.unwrap();
     assert_eq!(decision(&usd), ("allow", vec![]), "the baseline is per currency");
     // Flagged payments still authorize, and say so in an event.
     let intent = env.authorize(auth(&store, "big", APPROVE, 9000)).await.unwrap();
@@ -179,11 +160,11 @@ async fn a_country_mismatch_is_a_signal_and_with_a_disposable_email_it_is_flagge
     let store = StoreId::new();
     let mut r = score_request(&store, APPROVE, 100);
     r.shipping_country = "fr".into();
-    let a = env.client.score_fraud(r.clone()).await.unwrap();
+    let a = env.score(r.clone()).await.unwrap();
     assert_eq!(decision(&a), ("allow", vec!["country_mismatch"]));
     assert_eq!(a.score, 25);
     r.email = "someone@MAILINATOR.com".into();
-    let a = env.client.score_fraud(r).await.unwrap();
+    let a = env.score(r).await.unwrap();
     assert_eq!(
         decision(&a),
         ("flag", vec!["email_domain_disposable", "country_mismatch"])
@@ -196,11 +177,7 @@ async fn block_listed_cards_and_emails_are_blocked(env: Env) {
     env.service.block_card(&s, &card(13)).await.unwrap();
     env.service.block_card(&s, &card(13)).await.unwrap();
     env.service.block_email(&s, "Fraud@Example.com").await.unwrap();
-    let a = env
-        .client
-        .score_fraud(score_request(&store, &card(13), 100))
-        .await
-        .unwrap();
+    let a = env.score(score_request(&store, &card(13), 100)).await.unwrap();
     assert_eq!(
         (a.score, decision(&a)),
         (100, ("block", vec!["blocklisted_card"]))
@@ -219,23 +196,19 @@ async fn block_listed_cards_and_emails_are_blocked(env: Env) {
         .query_one("SELECT value FROM fraud_blocklist WHERE kind = 'card'", &[])
         .await
         .unwrap();
-    assert_eq!(stored.0.len(), 64, "only the card's hash is stored");
+    assert_eq!(stored.0.len(), 64, "only the card's keyed fingerprint is stored");
 }
 
 async fn score_fraud_validates_its_input_and_needs_no_card(env: Env) {
     let store = StoreId::new();
-    let a = env
-        .client
-        .score_fraud(score_request(&store, "", 100))
-        .await
-        .unwrap();
+    let a = env.score(score_request(&store, "", 100)).await.unwrap();
     assert_eq!(a.decision_name(), "allow");
     let bad = env
         .client
-        .score_fraud(score_request(&store, "1234", -1))
+        .score_fraud(score_request(&store, "pm_1234", -1))
         .await
         .unwrap_err();
     assert_eq!(bad.code, ErrorCode::ValidationFailed);
     let fields: Vec<&str> = bad.fields.iter().map(|f| f.field.as_str()).collect();
-    assert_eq!(fields, ["amount_minor", "card_number"]);
+    assert_eq!(fields, ["amount_minor", "payment_method"]);
 }

@@ -7,6 +7,7 @@ mod audit;
 mod authorize;
 mod bench;
 mod fraud;
+mod payment_methods;
 mod provider;
 mod settle;
 mod support;

@@ -20,7 +20,8 @@ mercato_runtime::backend_tests! {
 async fn authorized(p: &TestProvider, key: &str, amount: i64) -> String {
     let card = CardNumber::parse("card_number", APPROVE).unwrap();
     let eur = Currency::parse("EUR").unwrap();
-    let reply = p.authorize(key, &card, amount, &eur).await.unwrap();
+    let token = p.tokenize(&card).await.unwrap();
+    let reply = p.authorize(key, &token, amount, &eur).await.unwrap();
     assert!(reply.approved(), "{reply:?}");
     reply.entry_id
 }
@@ -29,8 +30,9 @@ async fn a_repeated_provider_key_answers_with_its_first_outcome_and_books_nothin
     let p = &env.provider;
     let card = CardNumber::parse("card_number", DECLINE).unwrap();
     let eur = Currency::parse("EUR").unwrap();
-    let first = p.authorize("auth:d", &card, 500, &eur).await.unwrap();
-    let again = p.authorize("auth:d", &card, 900, &eur).await.unwrap();
+    let token = p.tokenize(&card).await.unwrap();
+    let first = p.authorize("auth:d", &token, 500, &eur).await.unwrap();
+    let again = p.authorize("auth:d", &token, 900, &eur).await.unwrap();
     assert_eq!(first.decline.as_deref(), Some("card_declined"));
     assert_eq!(again, first);
 

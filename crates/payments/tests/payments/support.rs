@@ -9,6 +9,8 @@ use mercato_runtime::clients::payments::PaymentsClient;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
+use mercato_runtime::resilience::ResilienceSettings;
+use mercato_runtime::resilience::backoff::RetrySettings;
 pub use mercato_runtime::testing::Backend;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,10 +39,21 @@ impl Env {
         mercato_runtime::testing::init_logs();
         let db = backend.database().await;
         let provider = Arc::new(TestProvider::new(db.clone(), SLOW_DELAY));
-        let service = PaymentsService::with_provider(db.clone(), Arc::new(Notify::new()), provider.clone())
-            .await
-            .unwrap_or_else(|e| panic!("payments service did not start: {e:#}"));
-        let client = PaymentsClient::local(service.clone(), Duration::from_secs(30));
+        let key = mercato_payments::service::random_fingerprint_key();
+        let service =
+            PaymentsService::with_provider(db.clone(), Arc::new(Notify::new()), provider.clone(), key)
+                .await
+                .unwrap_or_else(|e| panic!("payments service did not start: {e:#}"));
+        // Each call is made once: these tests look at what the service does with one call (a
+        // provider outage included), not at the client's retries.
+        let once = ResilienceSettings {
+            retry: RetrySettings {
+                max_attempts: 1,
+                ..RetrySettings::default()
+            },
+            ..ResilienceSettings::default()
+        };
+        let client = PaymentsClient::local(service.clone(), Duration::from_secs(30)).with_resilience(once);
         Env {
             backend,
             db,
@@ -59,7 +72,8 @@ pub fn auth(store: &StoreId, key: &str, card: &str, amount: i64) -> AuthorizeReq
         idempotency_key: key.to_owned(),
         amount_minor: amount,
         currency: "EUR".to_owned(),
-        card_number: card.to_owned(),
+        // A card number, which [`Env::authorize`] tokenizes before sending.
+        payment_method: card.to_owned(),
         customer_id: format!("customer-{key}"),
         email: "ann@example.com".to_owned(),
         billing_country: "DE".to_owned(),
@@ -73,8 +87,33 @@ pub fn auth(store: &StoreId, key: &str, card: &str, amount: i64) -> AuthorizeReq
 pub use mercato_payments::provider::test::approving_card as card;
 
 impl Env {
-    pub async fn authorize(&self, r: AuthorizeRequest) -> Result<PaymentIntent, ServiceError> {
+    /// Authorizes; a request naming a card number instead of a payment method gets the card
+    /// tokenized first, in the request's store.
+    pub async fn authorize(&self, mut r: AuthorizeRequest) -> Result<PaymentIntent, ServiceError> {
+        if !r.payment_method.starts_with("pm_") {
+            r.payment_method = self.tokenize(&r.store_id, &r.payment_method).await?.id;
+        }
         self.client.authorize(r).await
+    }
+
+    /// Scores; a request naming a card number instead of a payment method gets the card
+    /// tokenized first, in the request's store.
+    pub async fn score(&self, mut r: FraudRequest) -> Result<FraudAssessment, ServiceError> {
+        if !r.payment_method.is_empty() && !r.payment_method.starts_with("pm_") {
+            r.payment_method = self.tokenize(&r.store_id, &r.payment_method).await?.id;
+        }
+        self.client.score_fraud(r).await
+    }
+
+    /// A new payment method of `store` for `card`.
+    pub async fn tokenize(&self, store: &str, card: &str) -> Result<PaymentMethod, ServiceError> {
+        self.client
+            .create_payment_method(CreatePaymentMethodRequest {
+                store_id: store.to_owned(),
+                card_number: card.to_owned(),
+                ..Default::default()
+            })
+            .await
     }
 
     /// Authorizes and captures the whole amount.

@@ -18,17 +18,20 @@ pub enum Kind {
     CartView,
     CartCreate,
     CartAdd,
+    /// Tokenizing the shopper's card, just before a checkout.
+    PaymentMethod,
     Checkout,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Product,
         Kind::Listing,
         Kind::Search,
         Kind::CartView,
         Kind::CartCreate,
         Kind::CartAdd,
+        Kind::PaymentMethod,
         Kind::Checkout,
     ];
 
@@ -40,6 +43,7 @@ impl Kind {
             Kind::CartView => "cart_view",
             Kind::CartCreate => "cart_create",
             Kind::CartAdd => "cart_add",
+            Kind::PaymentMethod => "payment_method",
             Kind::Checkout => "checkout",
         }
     }
@@ -124,7 +128,10 @@ impl Shopper {
         out.push(timed(kind, started, http.get(url)).await.0);
     }
 
-    /// Checks the cart out (adding a line first to an empty one); the next action starts a new cart.
+    /// Checks the cart out (adding a line first to an empty one), as a storefront does: the card
+    /// is tokenized first and the checkout names the payment method. Each checkout has a card of
+    /// its own (fraud screening would rightly flag one card used thousands of times a minute).
+    /// The next action starts a new cart.
     async fn check_out(
         &mut self,
         http: &reqwest::Client,
@@ -138,12 +145,19 @@ impl Shopper {
         }
         if let Some((id, token)) = self.cart.take() {
             let n = checkout_number();
+            let url = format!("{}/v1/stores/{}/payment-methods", shop.url, shop.store);
+            let tokenize = http.post(url).json(&json!({"card_number": card(n as u64)}));
+            let (sample, method) = timed(Kind::PaymentMethod, started, tokenize).await;
+            out.push(sample);
+            let Some(method) = method["id"].as_str() else {
+                return;
+            };
             let url = format!("{}/v1/stores/{}/checkout", shop.url, shop.store);
             let request = http
                 .post(url)
                 .header("x-cart-token", token)
                 .header("idempotency-key", format!("shop-{n}"))
-                .json(&json!({"cart_id": id, "payment": {"card_number": card(n as u64)}}));
+                .json(&json!({"cart_id": id, "payment": {"payment_method": method}}));
             out.push(timed(Kind::Checkout, started, request).await.0);
             self.lines = 0;
         }
@@ -193,7 +207,7 @@ async fn timed(kind: Kind, started: Instant, request: reqwest::RequestBuilder) -
         Ok(response) => {
             let success = response.status().is_success();
             match response.bytes().await {
-                Ok(bytes) if kind == Kind::CartCreate => {
+                Ok(bytes) if matches!(kind, Kind::CartCreate | Kind::PaymentMethod) => {
                     body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                     success
                 }
