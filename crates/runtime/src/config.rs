@@ -183,6 +183,25 @@ pub struct ServiceEndpoints {
     /// Shared secret every internal gRPC call must present. Set it whenever service ports are
     /// reachable by anything but the platform's own processes.
     pub internal_token: Option<Secret>,
+    /// Mutual TLS between services (ADR 0008): this process's certificate and key and the
+    /// platform's CA. Set, the ports of processes without the gateway role accept only TLS
+    /// peers presenting a certificate of that CA whose service may call the one they call, and
+    /// every `services.*` endpoint must be `https://`. Unset, internal calls are plain HTTP/2.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of one process's identity: what `mercato certs init` writes and a Kubernetes TLS
+/// Secret mounts (`ca.crt`, `tls.crt`, `tls.key`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The CA certificate(s) peers' certificates must chain to.
+    pub ca: std::path::PathBuf,
+    /// This process's certificate (chain), naming `<service>.mercato.internal` per local role.
+    pub cert: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -337,6 +356,7 @@ impl Default for Settings {
                 call_timeout: Duration::from_secs(5),
                 orders_call_timeout: Duration::from_secs(14),
                 internal_token: None,
+                tls: None,
             },
             payments: PaymentsSettings::default(),
             realtime: RealtimeSettings {
