@@ -10,11 +10,13 @@
 //! - `shop`: the shopper mix (product, cart, search, listing, checkout) with a JSON + HTML report.
 //! - `provision`: store provisioning latency, after preloading a number of stores.
 //! - `realtime`: WebSocket connections and memory, broadcast fan-out, and conversation latency.
+//! - `overload`: capacity, then open-loop load beyond it, then the recovery, in one run.
 
 mod baseline;
 mod checkout;
 mod dbstats;
 mod load;
+mod overload;
 mod realtime;
 mod scenarios;
 mod shop;
@@ -81,6 +83,9 @@ pub enum BenchCommand {
     /// Real-time (WebSocket) figures: connections, broadcast, latency.
     #[command(subcommand)]
     Realtime(realtime::RealtimeMode),
+    /// Capacity, then an open-loop arrival rate beyond it, then the recovery: goodput,
+    /// rejections (429/503 with Retry-After) and their latency, other 5xx.
+    Overload(overload::OverloadArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -129,5 +134,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             preload_concurrency,
         } => provision(&url, count, preload, preload_concurrency).await,
         BenchCommand::Realtime(mode) => realtime::run(mode).await,
+        BenchCommand::Overload(args) => overload::overload(&args).await,
     }
 }

@@ -2,7 +2,7 @@
 //! on a store it prepares, with a progress bar while it runs and a JSON + HTML report
 //! (`report.rs`) afterwards.
 
-mod mix;
+pub(super) mod mix;
 mod report;
 
 use super::LoadArgs;
@@ -159,7 +159,7 @@ fn progress(
 
 /// A fresh store with `products` products (one SKU each, 10,000,000 units), indexed for search
 /// and known to orders (a cart accepts the last SKU).
-async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Result<Shop> {
+pub(super) async fn prepare(http: &reqwest::Client, url: &str, products: u32) -> anyhow::Result<Shop> {
     let (store, token) = scenarios::fresh_store(http, url).await?;
     let bar = ProgressBar::new(u64::from(products));
     bar.set_style(
