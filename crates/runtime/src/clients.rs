@@ -78,15 +78,31 @@ crate::metric_families! {
 /// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a
 /// process can start before its upstreams.
 pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Result<Channel> {
+    balanced_tls_channel(endpoints, deadline, None)
+}
+
+/// [`balanced_channel`], over mutual TLS when `tls` is given: then every endpoint must be
+/// `https://`, so that no call leaves in the clear by a mistyped URL.
+pub fn balanced_tls_channel(
+    endpoints: &[String],
+    deadline: Duration,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+) -> anyhow::Result<Channel> {
     anyhow::ensure!(!endpoints.is_empty(), "no endpoints configured");
     let endpoints = endpoints
         .iter()
         .map(|url| {
-            Ok(Endpoint::from_shared(url.clone())?
+            let endpoint = Endpoint::from_shared(url.clone())?
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(deadline)
                 .tcp_nodelay(true)
-                .http2_keep_alive_interval(Duration::from_secs(30)))
+                .http2_keep_alive_interval(Duration::from_secs(30));
+            let Some(tls) = &tls else { return Ok(endpoint) };
+            anyhow::ensure!(
+                endpoint.uri().scheme_str() == Some("https"),
+                "{url}: with services.tls every endpoint must be https://"
+            );
+            Ok(endpoint.tls_config(tls.clone())?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Channel::balance_list(endpoints.into_iter()))

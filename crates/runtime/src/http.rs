@@ -31,6 +31,18 @@ use tower::ServiceExt;
 /// answers hyper makes by itself to request heads it cannot parse (400, 414, 431) leave as
 /// problem documents like every other error (see `refusals`).
 pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
+    serve_with(listener, router, shutdown, None).await
+}
+
+/// [`serve`], and with `tls` every connection is a TLS one whose peer presented a certificate
+/// of the platform's CA: its requests carry the peer's [`PeerServices`](crate::tls::PeerServices)
+/// (what [`crate::tls::authorize`] checks). A connection failing the handshake is dropped.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    tls: Option<crate::tls::ServerTls>,
+) -> std::io::Result<()> {
     let connections = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -39,7 +51,18 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
         };
         match accepted {
             Ok((stream, client)) => {
-                connections.spawn(serve_connection(stream, client, router.clone(), shutdown.clone()));
+                let (router, shutdown) = (router.clone(), shutdown.clone());
+                set_nodelay(&stream, client);
+                match &tls {
+                    None => connections.spawn(serve_connection(stream, client, None, router, shutdown)),
+                    Some(tls) => connections.spawn(serve_tls_connection(
+                        tls.acceptor(),
+                        stream,
+                        client,
+                        router,
+                        shutdown,
+                    )),
+                };
             }
             Err(e) => accept_failed(e).await,
         }
@@ -50,17 +73,58 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
     Ok(())
 }
 
-async fn serve_connection(stream: TcpStream, client: SocketAddr, router: Router, shutdown: Shutdown) {
+/// How long a peer has to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve_tls_connection(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    client: SocketAddr,
+    router: Router,
+    shutdown: Shutdown,
+) {
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return tracing::debug!(%client, "TLS handshake refused: {e}"),
+        Err(_) => return tracing::debug!(%client, "TLS handshake timed out"),
+    };
+    let peer = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(crate::tls::PeerServices::of)
+        .unwrap_or_default();
+    serve_connection(stream, client, Some(peer), router, shutdown).await
+}
+
+fn set_nodelay(stream: &TcpStream, client: SocketAddr) {
     // Responses are written whole; Nagle's algorithm would only hold back the tail of one behind
     // the client's delayed acknowledgement (up to 40 ms).
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(%client, "TCP_NODELAY not set: {e}");
     }
+}
+
+/// Serves one connection's requests, each carrying the client's address and, under TLS, the
+/// peer's services.
+async fn serve_connection<S>(
+    stream: S,
+    client: SocketAddr,
+    peer: Option<crate::tls::PeerServices>,
+    router: Router,
+    shutdown: Shutdown,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let exchanges = Arc::new(refusals::Exchanges::default());
     let io = TokioIo::new(refusals::ProblemRefusals::new(stream, Arc::clone(&exchanges)));
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         let exchange = exchanges.begin();
         request.extensions_mut().insert(ConnectInfo(client));
+        if let Some(peer) = &peer {
+            request.extensions_mut().insert(peer.clone());
+        }
         let response = router.clone().oneshot(request);
         async move {
             let response = response.await?;
@@ -208,7 +272,7 @@ fn rpc_code(response: &Response) -> std::borrow::Cow<'_, str> {
 }
 
 /// The service and method of a gRPC path `/mercato.<service>.v1.<Service>/<Method>`.
-fn rpc_names(path: &str) -> (&str, &str) {
+pub(crate) fn rpc_names(path: &str) -> (&str, &str) {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let qualified = parts.next().unwrap_or_default();
     let method = parts.next().unwrap_or_default();

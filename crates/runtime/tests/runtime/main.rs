@@ -2,11 +2,13 @@
 //! checks. In-process and SQLite always run; NATS, Redis and PostgreSQL run when their
 //! `MERCATO_TEST_*_URL` is set. The database suites (`db`, `outbox`) are one test per database
 //! (`case::sqlite`, `case::postgres`; see `mercato_runtime::backend_tests!`).
-//! `resilience` runs the client breaker, retries, limit and deadline against a gRPC upstream.
+//! `resilience` runs the client breaker, retries, limit and deadline against a gRPC upstream;
+//! `mtls` the services' mutual TLS and call graph.
 
 mod bus;
 mod cache;
 mod db;
+mod mtls;
 mod outbox;
 mod ratelimit;
 mod resilience;
