@@ -12,8 +12,7 @@
 #   $WORK/orders-answers    <key> <order id>      (every answer naming an order, replays too)
 #   $WORK/messages-acked    <conversation id> <client_msg_id> <message id> <seq>  (201 or 200)
 # and what never got a final answer to $WORK/orders-unanswered and $WORK/messages-unanswered.
-# Needs: WORK, SLUG, SKU, GATEWAYS (array), CUSTOMERS (array of "token conversation-id"),
-# PAYMENT_METHODS.
+# Needs: WORK, SLUG, SKU, GATEWAYS (array), CUSTOMERS (array of "token conversation-id").
 
 CLIENT_TIMEOUT=10
 MAX_WAIT=2
@@ -58,12 +57,10 @@ card_for() {
   echo "$payload$(((10 - sum % 10) % 10))"
 }
 
-# The checkout's `payment` object for a card: a payment method the card was tokenized into
-# (POST …/payment-methods) when the platform has them (PAYMENT_METHODS=1, found out at setup),
-# else the card number itself (the API before tokenization). Fails when tokenizing got no 201.
+# The checkout's `payment` object for a card: the payment method the card is tokenized into
+# (POST …/payment-methods); checkout never sees the number. Fails when tokenizing got no 201.
 payment_for() {
   local log="$1" out="$2" gw="$3" card="$4"
-  if [ "${PAYMENT_METHODS:-0}" != 1 ]; then echo "{\"card_number\":\"$card\"}"; return 0; fi
   call "$log" payment_method "$out" -X POST "$gw/v1/stores/$SLUG/payment-methods" \
     -H 'content-type: application/json' -d "{\"card_number\":\"$card\"}"
   [ "$CODE" = 201 ] || return 1

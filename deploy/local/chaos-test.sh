@@ -125,11 +125,6 @@ setup_store() {
   local cart ctoken _
   read -r cart ctoken < <(setup_call -X POST "${GATEWAYS[1]}/v1/stores/$SLUG/carts" \
     -H 'content-type: application/json' -d '{}' | jq -r '"\(.id) \(.cart_token)"')
-  # Checkouts name a tokenized card where the platform tokenizes cards (404: it does not).
-  local probe
-  probe="$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST "${GATEWAYS[0]}/v1/stores/$SLUG/payment-methods" \
-    -H 'content-type: application/json' -d '{"card_number":"4242424242424242"}')"
-  [ "$probe" = 201 ] && PAYMENT_METHODS=1 || PAYMENT_METHODS=0
   # Orders learns the SKU from catalog's events; the cart refuses it until then.
   for _ in $(seq 1 100); do
     [ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST "${GATEWAYS[1]}/v1/stores/$SLUG/carts/$cart/items" \
