@@ -58,10 +58,36 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::Database(db) if db.code().is_some_and(|c| TRANSIENT.contains(&c.as_ref())) => {
                 DbError::Busy(e.to_string())
             }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| server_unavailable(&c)) => {
+                DbError::Unavailable(e.to_string())
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 DbError::Unavailable(e.to_string())
             }
             _ => DbError::Other(e.to_string()),
+        }
+    }
+}
+
+/// SQLSTATEs of a server that is going away or cannot take the connection: a connection
+/// exception (class 08), a shutdown or restart (57P01–57P03), too many connections (53300).
+/// The transaction did not commit (or its commit is unknown and the request idempotent), so
+/// the caller may come back.
+fn server_unavailable(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_unavailable;
+
+    #[test]
+    fn a_restarting_or_unreachable_server_is_unavailable_and_a_bad_statement_is_not() {
+        for code in ["57P01", "57P03", "08006", "08001", "53300"] {
+            assert!(server_unavailable(code), "{code}");
+        }
+        for code in ["42601", "23505", "40001", "57014"] {
+            assert!(!server_unavailable(code), "{code}");
         }
     }
 }
