@@ -4,15 +4,13 @@
 //! number is found in them — while the payment method id that stands for the card is.
 
 use crate::harness::alone_turn;
-use crate::kill9::{free_port, ready, serve};
+use crate::process::{PASSWORD, client, free_port, owner_token, ready, serve};
 use mercato_payments::provider::test::{
     CARD_APPROVE, CARD_DECLINE, CARD_INSUFFICIENT_FUNDS, CARD_SLOW, approving_card,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "correct horse battery";
 
 /// One embedded process over a data directory, and a store of it with stock.
 #[derive(Clone)]
@@ -35,22 +33,7 @@ impl Shop {
     }
 
     async fn sign_in(&mut self) {
-        let token: Value = self
-            .http
-            .post(format!("{}/v1/oauth/token", self.url))
-            .form(&[
-                ("grant_type", "password"),
-                ("store", self.store.as_str()),
-                ("username", "owner@example.com"),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        self.owner = token["access_token"].as_str().unwrap().to_owned();
+        self.owner = owner_token(&self.http, &self.url, &self.store).await;
     }
 
     /// A new store with a product of plenty of stock, once orders knows its SKU.
@@ -214,13 +197,8 @@ async fn until_every_order_ended(shop: &Shop) -> Vec<String> {
 #[tokio::test]
 async fn no_database_file_holds_a_card_number_after_checkouts_and_a_kill_9_mid_checkout() {
     let _turn = alone_turn().await;
-    let data = std::env::temp_dir()
-        .join("mercato-tests")
-        .join(format!("card-storage-{}", uuid::Uuid::now_v7()));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let data = crate::process::data_dir("card-storage");
+    let http = client();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = serve(&data, port);

@@ -3,34 +3,10 @@
 //! new key's id while tokens signed before still work; and the data files are owner-only.
 
 use crate::harness::alone_turn;
-use serde_json::{Value, json};
+use crate::process::{client, free_port, mercato, owner_token, ready, serve, store_with_owner};
+use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn mercato(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mercato"));
-    command
-        .arg("--data-dir")
-        .arg(data)
-        .env("MERCATO__HTTP__RATE_LIMIT_PER_SECOND", "0")
-        .env_remove("MERCATO_POSTGRES_URL")
-        .env_remove("MERCATO_NATS_URL")
-        .env_remove("MERCATO_REDIS_URL");
-    command
-}
-
-fn serve(data: &Path, port: u16) -> Child {
-    mercato(data)
-        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mercato starts")
-}
 
 /// Runs `mercato keys <what>` and returns its output.
 fn keys(data: &Path, what: &str) -> String {
@@ -42,42 +18,6 @@ fn keys(data: &Path, what: &str) -> String {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-async fn ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} never became ready");
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-async fn sign_in(http: &reqwest::Client, url: &str, store: &str) -> String {
-    let token: Value = http
-        .post(format!("{url}/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("store", store),
-            ("username", "owner@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
 }
 
 /// The `kid` of a token's header (decoded here: this test binary has no JWT library).
@@ -138,27 +78,14 @@ fn mode(path: &Path) -> u32 {
 #[tokio::test]
 async fn keys_rotate_on_the_embedded_data_directory_publishes_both_keys_and_signs_with_the_new_one() {
     let _turn = alone_turn().await;
-    let data = std::env::temp_dir()
-        .join("mercato-tests")
-        .join(format!("keys-{}", uuid::Uuid::now_v7()))
-        .join("data");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    // A directory the process creates, so that it sets its mode.
+    let data = crate::process::data_dir("keys").join("data");
+    let http = client();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = serve(&data, port);
     ready(&http, &url).await;
-    let store = format!("keys-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-    let provisioned = http
-        .post(format!("{url}/v1/stores"))
-        .json(&json!({"slug": store, "name": "Keys", "currency": "EUR", "owner": {"email": "owner@example.com", "password": PASSWORD}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(provisioned.status(), 201);
-    let before = sign_in(&http, &url, &store).await;
+    let (store, before) = store_with_owner(&http, &url, "keys").await;
     assert_eq!(published_kids(&http, &url).await, [kid(&before)]);
 
     let rotated = keys(&data, "rotate");
@@ -178,7 +105,7 @@ async fn keys_rotate_on_the_embedded_data_directory_publishes_both_keys_and_sign
     server.wait().unwrap();
     let mut server = serve(&data, port);
     ready(&http, &url).await;
-    let after = sign_in(&http, &url, &store).await;
+    let after = owner_token(&http, &url, &store).await;
     assert_eq!(kid(&after), new_kid, "new tokens are signed with the new key");
     assert_eq!(authorized(&http, &url, &store, &after).await, 200);
     assert_eq!(

@@ -3,33 +3,15 @@
 //! half there — stock, orders and reservations agree once the resumed sagas have finished.
 
 use crate::harness::alone_turn;
+use crate::process::{client, free_port, owner_token, ready, serve, store_with_owner};
 use mercato_payments::provider::test::approving_card as card;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const UNITS: i64 = 100_000;
 const SHOPPERS: usize = 24;
-const PASSWORD: &str = "correct horse battery";
-
-/// The real `mercato` binary serving the embedded topology on `port` over `data`.
-pub(crate) fn serve(data: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mercato"))
-        .args(["serve", "--no-demo", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .env("MERCATO__HTTP__RATE_LIMIT_PER_SECOND", "0")
-        .env_remove("MERCATO_POSTGRES_URL")
-        .env_remove("MERCATO_NATS_URL")
-        .env_remove("MERCATO_REDIS_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mercato starts")
-}
 
 /// Sends a request that must answer, and reads its JSON body.
 trait JsonValue {
@@ -40,27 +22,6 @@ impl JsonValue for reqwest::RequestBuilder {
     async fn json_value(self) -> Value {
         self.send().await.unwrap().json().await.unwrap()
     }
-}
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub(crate) async fn ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} never became ready");
 }
 
 /// What the shoppers were told: carts created (id → token), lines acknowledged per cart, and
@@ -156,44 +117,17 @@ async fn all_orders(http: &reqwest::Client, url: &str, store: &str, owner: &str)
     orders
 }
 
-async fn sign_in(http: &reqwest::Client, url: &str, store: &str) -> String {
-    let token: Value = http
-        .post(format!("{url}/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("store", store),
-            ("username", "owner@example.com"),
-            ("password", PASSWORD),
-        ])
-        .json_value()
-        .await;
-    token["access_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn after_kill_9_mid_write_every_acknowledged_write_is_there_and_none_is_half_there() {
     let _turn = alone_turn().await;
-    let data = std::env::temp_dir()
-        .join("mercato-tests")
-        .join(format!("kill9-{}", uuid::Uuid::now_v7()));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let data = crate::process::data_dir("kill9");
+    let http = client();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = serve(&data, port);
     ready(&http, &url).await;
 
-    let store = format!("kill-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-    let provisioned = http
-        .post(format!("{url}/v1/stores"))
-        .json(&json!({"slug": store, "name": "Kill", "currency": "EUR", "owner": {"email": "owner@example.com", "password": PASSWORD}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(provisioned.status(), 201);
-    let owner = sign_in(&http, &url, &store).await;
+    let (store, owner) = store_with_owner(&http, &url, "kill").await;
     let product = json!({"slug": "tee", "title": "Tee", "variants": [{"sku": "TEE-1", "price": {"amount_minor": 1500, "currency": "EUR"}}]});
     let created = http
         .post(format!("{url}/v1/stores/{store}/products"))
@@ -260,7 +194,7 @@ async fn after_kill_9_mid_write_every_acknowledged_write_is_there_and_none_is_ha
     let url = format!("http://127.0.0.1:{port}");
     let mut server = serve(&data, port);
     ready(&http, &url).await;
-    let owner = sign_in(&http, &url, &store).await;
+    let owner = owner_token(&http, &url, &store).await;
 
     // Every acknowledged cart is there, with at least its acknowledged lines (one more only if
     // an unacknowledged add committed just before the kill).
