@@ -16,7 +16,10 @@
 # MERCATO_NATS_URL, MERCATO_REDIS_URL (default: the local servers), MERCATO_LOCAL_PREFIX
 # (database and stream namespace, default: local), MERCATO_LOCAL_PORT_OFFSET (added to every
 # port, default 0, so that two clusters can run side by side), MERCATO_FAILPOINT_FOR (a process
-# name: only that process is started with MERCATO_FAILPOINT; the others never get it).
+# name: only that process is started with MERCATO_FAILPOINT; the others never get it),
+# MERCATO_LOCAL_TLS=1 (mutual TLS between the processes: `mercato certs init` writes a CA and one
+# certificate per service into $MERCATO_LOCAL_DIR/certs, every service port speaks TLS and admits
+# only the callers the call graph allows; the gateways' own ports stay plain HTTP).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR="${MERCATO_LOCAL_DIR:-/tmp/mercato-local}"
@@ -30,16 +33,20 @@ export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 
 # name port roles extra-args
 OFF="${MERCATO_LOCAL_PORT_OFFSET:-0}"
+TLS="${MERCATO_LOCAL_TLS:-0}"
+CERTS="$DIR/certs"
+# A gateway's URL (clients speak plain HTTP to it) and a service's (https under TLS).
 url() { echo "http://127.0.0.1:$(($1 + OFF))"; }
-UPSTREAMS="--identity-url $(url 9101) --catalog-url $(url 9102) --inventory-url $(url 9103) --orders-url $(url 9105) --realtime-url $(url 9106),$(url 9107)"
+surl() { if [ "$TLS" = 1 ]; then echo "https://127.0.0.1:$(($1 + OFF))"; else url "$1"; fi; }
+UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107)"
 PROCESSES=(
   "identity $((9101 + OFF)) identity"
   "catalog $((9102 + OFF)) catalog"
   "inventory $((9103 + OFF)) inventory"
   "payments $((9104 + OFF)) payments"
-  "orders $((9105 + OFF)) orders --inventory-url $(url 9103) --payments-url $(url 9104)"
-  "realtime-1 $((9106 + OFF)) realtime --identity-url $(url 9101)"
-  "realtime-2 $((9107 + OFF)) realtime --identity-url $(url 9101)"
+  "orders $((9105 + OFF)) orders --inventory-url $(surl 9103) --payments-url $(surl 9104)"
+  "realtime-1 $((9106 + OFF)) realtime --identity-url $(surl 9101)"
+  "realtime-2 $((9107 + OFF)) realtime --identity-url $(surl 9101)"
   "gateway-1 $((8081 + OFF)) gateway $UPSTREAMS"
   "gateway-2 $((8082 + OFF)) gateway $UPSTREAMS"
 )
@@ -55,7 +62,24 @@ binary() {
   fi
 }
 
-ready() { curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null; }
+# Whether the process on port $1 (running roles $2) is ready. Under TLS a service port is asked
+# over mutual TLS with the process's own certificate, under the name its certificate carries.
+ready() {
+  local port="$1" roles="${2:-gateway}"
+  if [ "$TLS" = 1 ] && [ "$roles" != gateway ]; then
+    local host="$roles.mercato.internal"
+    curl -fsS -o /dev/null --cacert "$CERTS/ca.pem" --cert "$CERTS/$roles.pem" --key "$CERTS/$roles.key" \
+      --connect-to "$host:$port:127.0.0.1:$port" "https://$host:$port/readyz" 2>/dev/null
+  else
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null
+  fi
+}
+
+# The environment giving a process running $1 its certificate, under TLS.
+tls_env() {
+  [ "$TLS" = 1 ] || return 0
+  echo "MERCATO__SERVICES__TLS__CA=$CERTS/ca.pem MERCATO__SERVICES__TLS__CERT=$CERTS/$1.pem MERCATO__SERVICES__TLS__KEY=$CERTS/$1.key"
+}
 
 # Starts one process in the background, appending to its log and recording its pid. Only the
 # process named by MERCATO_FAILPOINT_FOR gets MERCATO_FAILPOINT (crash tests).
@@ -65,8 +89,8 @@ launch() {
   if [ -n "${MERCATO_FAILPOINT_FOR:-}" ] && [ "$name" = "$MERCATO_FAILPOINT_FOR" ]; then
     fp=(MERCATO_FAILPOINT="${MERCATO_FAILPOINT:-}")
   fi
-  # shellcheck disable=SC2086
-  env -u MERCATO_FAILPOINT "${fp[@]}" "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >>"$DIR/$name.log" 2>&1 &
+  # shellcheck disable=SC2086,SC2046
+  env -u MERCATO_FAILPOINT "${fp[@]}" $(tls_env "$roles") "$bin" serve --roles "$roles" --listen "127.0.0.1:$port" --json-logs $extra >>"$DIR/$name.log" 2>&1 &
   echo $! >"$DIR/$name.pid"
 }
 
@@ -79,6 +103,7 @@ up() {
   export MERCATO__SERVICES__INTERNAL_TOKEN
   local bin
   bin="$(binary)"
+  if [ "$TLS" = 1 ]; then "$bin" certs init --dir "$CERTS" >/dev/null; fi
   for p in "${PROCESSES[@]}"; do
     read -r name port roles extra <<<"$p"
     if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
@@ -93,19 +118,19 @@ up() {
     : >"$DIR/$name.log"
     launch "$name" "$port" "$roles" "$extra" "$bin"
     # Services first: the gateways read the signing keys from identity when they start.
-    if [ "$roles" != gateway ]; then wait_ready "$name" "$port"; fi
+    if [ "$roles" != gateway ]; then wait_ready "$name" "$port" "$roles"; fi
   done
   for p in "${PROCESSES[@]}"; do
-    read -r name port _ <<<"$p"
-    wait_ready "$name" "$port"
+    read -r name port roles _ <<<"$p"
+    wait_ready "$name" "$port" "$roles"
   done
   echo "distributed topology is up: gateways on $(url 8081) and $(url 8082)"
 }
 
 wait_ready() {
-  local name="$1" port="$2"
+  local name="$1" port="$2" roles="${3:-gateway}"
   for _ in $(seq 1 120); do
-    if ready "$port"; then echo "$name ready on :$port"; return 0; fi
+    if ready "$port" "$roles"; then echo "$name ready on :$port"; return 0; fi
     if ! kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
       echo "$name exited; its log:" >&2; tail -20 "$DIR/$name.log" >&2; return 1
     fi
@@ -140,7 +165,7 @@ restart_one() {
   for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   if kill -0 "$pid" 2>/dev/null; then echo "$name did not stop within 30 s" >&2; return 1; fi
   launch "$name" "$port" "$roles" "$extra" "$bin"
-  wait_ready "$name" "$port"
+  wait_ready "$name" "$port" "$roles"
 }
 
 # Starts one named process that is not running (after a crash), with the cluster's token.
@@ -154,7 +179,7 @@ start_one() {
       echo "$name is already running" >&2; return 1
     fi
     launch "$name" "$port" "$roles" "$extra" "$(binary)"
-    wait_ready "$name" "$port"
+    wait_ready "$name" "$port" "$roles"
     return
   done
   echo "no process named $1" >&2; return 2
@@ -171,9 +196,46 @@ rolling_restart() {
 
 status() {
   for p in "${PROCESSES[@]}"; do
-    read -r name port _ <<<"$p"
-    if ready "$port"; then echo "$name (:$port) ready"; else echo "$name (:$port) not ready"; fi
+    read -r name port roles _ <<<"$p"
+    if ready "$port" "$roles"; then echo "$name (:$port) ready"; else echo "$name (:$port) not ready"; fi
   done
+}
+
+# The gRPC status payments answers a GetIntent (an empty message) with, to a caller presenting
+# the certificate of $1 (none: no certificate) and the internal token; empty when the handshake
+# fails.
+payments_status_for() {
+  local host="payments.mercato.internal" port=$((9104 + OFF)) cert=()
+  [ -n "$1" ] && cert=(--cert "$CERTS/$1.pem" --key "$CERTS/$1.key")
+  printf '\0\0\0\0\0' | curl -sS -o /dev/null -D - --http2 --cacert "$CERTS/ca.pem" "${cert[@]}" \
+    --connect-to "$host:$port:127.0.0.1:$port" -H 'content-type: application/grpc' -H 'te: trailers' \
+    -H "authorization: Bearer $(cat "$DIR/internal-token")" \
+    --data-binary @- "https://$host:$port/mercato.payments.v1.Payments/GetIntent" 2>/dev/null |
+    tr -d '\r' | sed -n 's/^grpc-status: //p' | head -1 || true
+}
+
+# The status a gateway answers a WebSocket upgrade of /v1/realtime with: 101 once it has
+# reached a realtime replica (over mutual TLS under TLS).
+websocket_status() {
+  curl -sS -o /dev/null -w '%{http_code}' --max-time 2 -H 'connection: Upgrade' -H 'upgrade: websocket' \
+    -H 'sec-websocket-version: 13' -H 'sec-websocket-key: c21va2UgdGVzdCBrZXkgMTI=' \
+    "$(url "$1")/v1/realtime" 2>/dev/null || true
+}
+
+# Under TLS: orders is answered by payments, the gateway's certificate is refused
+# (PERMISSION_DENIED, 7), a caller without a certificate does not get through the handshake, and
+# WebSockets are relayed to the realtime replicas.
+tls_smoke() {
+  local orders gateway anonymous ws
+  orders="$(payments_status_for orders)" gateway="$(payments_status_for gateway)" anonymous="$(payments_status_for '')"
+  ws="$(websocket_status 8081)"
+  if [ -n "$orders" ] && [ "$orders" != 7 ] && [ "$orders" != 16 ] && [ "$gateway" = 7 ] && [ -z "$anonymous" ] &&
+    [ "$ws" = 101 ]; then
+    echo "smoke: mutual TLS: payments answers orders (grpc-status $orders), refuses the gateway (7) and callers without a certificate; WebSockets reach realtime"
+  else
+    echo "smoke: mutual TLS: payments answered orders '$orders', gateway '$gateway' (want 7), no certificate '$anonymous' (want no answer); WebSocket upgrade '$ws' (want 101)" >&2
+    return 1
+  fi
 }
 
 # Provisions a store through one gateway, creates a product, and reads it (and finds it by
@@ -194,7 +256,9 @@ smoke() {
   curl -fsS "$(url 8082)/v1/stores/$slug/products/$id" | grep -q '"title":"Smoke Lamp"'
   for _ in $(seq 1 20); do
     if curl -fsS "$(url 8082)/v1/stores/$slug/search?q=lamp" | grep -q '"total":1'; then
-      echo "smoke: both gateways serve the same store, product and search"; return 0
+      echo "smoke: both gateways serve the same store, product and search"
+      if [ "$TLS" = 1 ]; then tls_smoke; fi
+      return 0
     fi
     sleep 0.1
   done

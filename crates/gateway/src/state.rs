@@ -27,6 +27,8 @@ pub struct RealtimeForward {
     pub upstreams: Vec<String>,
     /// Presented to the replicas when the internal token is configured.
     pub internal_token: Option<String>,
+    /// Opens the connections to them: under mutual TLS with this process's certificate.
+    pub dialer: mercato_runtime::tls::Dialer,
     /// The replicas' heartbeat interval; a client silent for three is dropped.
     pub heartbeat: Duration,
     /// Cancelled when this gateway begins to stop: relayed clients are told to reconnect.

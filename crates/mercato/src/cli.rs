@@ -36,6 +36,10 @@ pub enum Command {
     /// The access-token signing keys: rotate now, or list them (on identity's database).
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// Certificates for mutual TLS between services: `init` makes a development CA and one
+    /// certificate per service.
+    #[command(subcommand)]
+    Certs(crate::certs::CertsCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -170,19 +174,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::keys::run(&s, command).await?);
             Ok(())
         }
+        Some(Command::Certs(command)) => {
+            print!("{}", crate::certs::run(&command)?);
+            Ok(())
+        }
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
         Some(Command::Bench(command)) => crate::bench::run(command).await,
         Some(Command::SeedDemo(seed)) => {
             let s = settings(&cli.common, None)?;
             let _telemetry = mercato_runtime::telemetry::init(&s.log, &s.telemetry, "mercato");
             let deadline = s.services.call_timeout;
-            let channel = |url: &str| mercato_runtime::clients::balanced_channel(&[url.to_owned()], deadline);
+            // Under mutual TLS the seed presents the configured certificate (one the call graph
+            // lets call identity, catalog and inventory: the gateway's).
+            let channel = |url: &str, callee: &str| {
+                let tls = s
+                    .services
+                    .tls
+                    .as_ref()
+                    .map(|f| mercato_runtime::tls::client_tls(f, callee));
+                mercato_runtime::clients::balanced_tls_channel(&[url.to_owned()], deadline, tls.transpose()?)
+            };
             let token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
-            let identity = IdentityClient::remote(channel(&seed.identity_url)?, deadline, token.as_deref())?;
-            let catalog = CatalogClient::remote(channel(&seed.catalog_url)?, deadline, token.as_deref())?;
+            let identity = IdentityClient::remote(
+                channel(&seed.identity_url, "identity")?,
+                deadline,
+                token.as_deref(),
+            )?;
+            let catalog =
+                CatalogClient::remote(channel(&seed.catalog_url, "catalog")?, deadline, token.as_deref())?;
             let inventory = match &seed.inventory_url {
                 Some(url) => Some(InventoryClient::remote(
-                    channel(url)?,
+                    channel(url, "inventory")?,
                     deadline,
                     token.as_deref(),
                 )?),

@@ -10,10 +10,12 @@
 //!   event consumers and outbox relays, and serves until shutdown.
 //! - [`seed`]: the demo store created on first start.
 //! - [`keys`]: `mercato keys rotate|list`, the signing keys on identity's database.
+//! - [`certs`]: `mercato certs init`, development certificates for mutual TLS between services.
 //! - [`bench`]: `mercato bench`, the load generators behind `benchmarks/`.
 
 pub mod app;
 pub mod bench;
+pub mod certs;
 pub mod cli;
 pub mod infra;
 pub mod keys;

@@ -12,12 +12,12 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::shutdown::Shutdown;
+use mercato_runtime::tls::{Dialer, ServiceStream};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self as ts, client::IntoClientRequest};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Upstream = WebSocketStream<ServiceStream>;
 
 /// Headers the realtime replica needs from the client's upgrade request.
 const FORWARDED: [&str; 2] = ["authorization", "sec-websocket-protocol"];
@@ -46,7 +46,7 @@ pub async fn realtime(
     );
     let mut refusal = None;
     for base in &upstreams {
-        match connect(base, &headers, token.as_deref()).await {
+        match connect(&forward.dialer, base, &headers, token.as_deref()).await {
             Ok((upstream, protocol)) => {
                 let ws = match protocol {
                     Some(p) => ws.protocols([p]),
@@ -79,8 +79,10 @@ pub async fn realtime(
     }
 }
 
-/// Opens the upstream WebSocket, returning it and the subprotocol the replica chose.
+/// Opens the upstream WebSocket (under mutual TLS when `dialer` has it), returning it and the
+/// subprotocol the replica chose.
 async fn connect(
+    dialer: &Dialer,
     base: &str,
     headers: &HeaderMap,
     token: Option<&str>,
@@ -105,8 +107,9 @@ async fn connect(
         .write_buffer_size(0)
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
+    let stream = dialer.connect(base).await.map_err(ts::Error::Io)?;
     let (upstream, response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
     let protocol = response
         .headers()
         .get("sec-websocket-protocol")

@@ -18,10 +18,11 @@ use mercato_runtime::clients::InternalAuth;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
 };
-use mercato_runtime::config::Settings;
-use mercato_runtime::http::{ReadinessCheck, ops_routes, serve};
+use mercato_runtime::config::{Settings, TlsFiles};
+use mercato_runtime::http::{ReadinessCheck, ops_routes, serve, serve_with};
 use mercato_runtime::outbox::OutboxRelay;
 use mercato_runtime::shutdown::Shutdown;
+use mercato_runtime::tls::{RELOAD_INTERVAL, ServerTls};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -39,6 +40,9 @@ pub struct App {
     pub catalog: Option<CatalogClient>,
     pub inventory: Option<InventoryClient>,
     router: Router,
+    /// The port's mutual TLS (`services.tls` on a process without the gateway role) and the
+    /// files it is re-read from.
+    tls: Option<(ServerTls, TlsFiles)>,
     /// `/metrics` (with the probes) on its own listener, when `http.metrics_listen` is set.
     metrics: Option<(TcpListener, Router)>,
     relays: Vec<JoinHandle<()>>,
@@ -96,7 +100,11 @@ impl App {
             tracing::info!(addr = ?listener.local_addr(), "serving /metrics");
             tokio::spawn(serve(listener, router, shutdown.clone()))
         });
-        let served = serve(listener, self.router, shutdown).await;
+        let tls = self.tls.map(|(server, files)| {
+            server.watch(files, RELOAD_INTERVAL, shutdown.clone());
+            server
+        });
+        let served = serve_with(listener, self.router, shutdown, tls).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
@@ -116,6 +124,8 @@ impl App {
     /// caller of one that is not gets a gRPC client of it from `reach`.
     pub async fn build(settings: &Settings, roles: Roles) -> anyhow::Result<App> {
         ensure_shared_bus(settings, &roles)?;
+        // Before anything starts: a process does not run on a broken identity.
+        let tls = routing::port_tls(settings, &roles)?;
         install_metrics();
         let infra = Infra::connect(settings).await?;
         let mut w = Wiring::new(settings, &infra);
@@ -173,6 +183,7 @@ impl App {
         };
         let router = routing::assemble(settings, live, gateway.as_ref(), ops, w.grpc);
         Ok(App {
+            tls,
             roles,
             identity,
             catalog,

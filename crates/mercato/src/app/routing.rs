@@ -1,18 +1,20 @@
 //! How this process's port is shared and how remote services are reached.
 
 use crate::infra::Infra;
+use crate::roles::{Role, Roles};
 use axum::Router;
 use axum::extract::Request;
 use futures::future::BoxFuture;
 use mercato_gateway::GatewayState;
 use mercato_realtime::live::Node;
-use mercato_runtime::clients::balanced_channel;
+use mercato_runtime::clients::balanced_tls_channel;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
     payments::PaymentsClient, realtime::RealtimeClient,
 };
-use mercato_runtime::config::{ServiceEndpoints, Settings};
+use mercato_runtime::config::{ServiceEndpoints, Settings, TlsFiles};
 use mercato_runtime::http::ReadinessCheck;
+use mercato_runtime::tls::ServerTls;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,13 +73,20 @@ impl<'a> Remotes<'a> {
         }
     }
 
-    /// The local client when the service runs here, else a gRPC client to its endpoints.
+    /// The local client when the service runs here, else a gRPC client to its endpoints
+    /// (over mutual TLS, presenting this process's certificate, when `services.tls` is set).
     pub fn client<C: ServiceClient>(&self, local: &Option<C>) -> anyhow::Result<C> {
         if let Some(client) = local {
             return Ok(client.clone());
         }
         let (service, deadline) = (C::NAME, C::deadline(self.services));
-        let channel = balanced_channel(C::endpoints(self.services), deadline).map_err(|e| {
+        let tls = self
+            .services
+            .tls
+            .as_ref()
+            .map(|files| mercato_runtime::tls::client_tls(files, service))
+            .transpose()?;
+        let channel = balanced_tls_channel(C::endpoints(self.services), deadline, tls).map_err(|e| {
             anyhow::anyhow!(
                 "the {service} role is not local, so services.{service} needs its gRPC endpoints: {e}"
             )
@@ -86,9 +95,35 @@ impl<'a> Remotes<'a> {
     }
 }
 
+/// Opens connections to `service` that are not gRPC (the WebSocket relay), over mutual TLS when
+/// `services.tls` is set.
+pub(super) fn dialer(
+    services: &ServiceEndpoints,
+    service: &str,
+) -> anyhow::Result<mercato_runtime::tls::Dialer> {
+    match &services.tls {
+        Some(files) => mercato_runtime::tls::Dialer::tls(files, service),
+        None => Ok(mercato_runtime::tls::Dialer::plain()),
+    }
+}
+
 /// The secret internal gRPC calls present, when one is configured.
 pub(super) fn internal_token(services: &ServiceEndpoints) -> Option<&str> {
     services.internal_token.as_ref().map(|t| t.expose())
+}
+
+/// The mutual TLS of this process's port: with `services.tls`, unless the process has the
+/// gateway role, whose port faces clients (TLS to them ends at the ingress) and serves no
+/// internal gRPC.
+pub(super) fn port_tls(settings: &Settings, roles: &Roles) -> anyhow::Result<Option<(ServerTls, TlsFiles)>> {
+    let Some(files) = &settings.services.tls else {
+        return Ok(None);
+    };
+    if roles.has(Role::Gateway) {
+        return Ok(None);
+    }
+    let server = ServerTls::load(files).map_err(|e| anyhow::anyhow!("services.tls: {e:#}"))?;
+    Ok(Some((server, files.clone())))
 }
 
 /// One readiness check from a closure.
@@ -141,13 +176,14 @@ pub(super) fn assemble(
         http = http.merge(mercato_realtime::live::routes(node));
     }
     let Some(state) = gateway else {
-        return with_grpc(http.merge(ops), grpc);
+        return with_grpc(http.merge(ops), grpc, settings.services.tls.is_some());
     };
     let http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
     // A process with the gateway role faces the internet: its port serves no internal gRPC,
     // whose callers are trusted to name any store. Services are reachable over gRPC only from
-    // processes without the gateway role (and, with `services.internal_token`, only by peers
-    // that know the token).
+    // processes without the gateway role (with `services.tls`, only by peers whose certificate
+    // names a service the call graph admits; with `services.internal_token`, only by peers that
+    // know the token).
     mercato_gateway::edge(state, &settings.http, http).merge(ops)
 }
 
@@ -168,9 +204,15 @@ pub(super) fn without_metrics(ops: Router) -> Router {
     ))
 }
 
-/// Serves gRPC (content-type `application/grpc…`) beside the HTTP routes on the one port.
-fn with_grpc(http: Router, grpc: tonic::service::RoutesBuilder) -> Router {
-    let grpc = grpc.routes().into_axum_router().layer(axum::middleware::from_fn(
+/// Serves gRPC (content-type `application/grpc…`) beside the HTTP routes on the one port;
+/// under mutual TLS (`authorized`) only to the callers `mercato_runtime::tls::CALLERS` admits.
+fn with_grpc(http: Router, grpc: tonic::service::RoutesBuilder, authorized: bool) -> Router {
+    let mut grpc = grpc.routes().into_axum_router();
+    if authorized {
+        grpc = grpc.layer(axum::middleware::from_fn(mercato_runtime::tls::authorize));
+    }
+    // Outermost: refusals are observed (and counted) like any other answer.
+    let grpc = grpc.layer(axum::middleware::from_fn(
         mercato_runtime::http::observe_grpc_server,
     ));
     let service = tower::service_fn(move |request: Request| {

@@ -192,9 +192,11 @@ pub(super) async fn gateway(
     forward_realtime: bool,
 ) -> anyhow::Result<GatewayState> {
     let settings = w.settings;
+    let dialer = super::routing::dialer(&settings.services, "realtime")?;
     let forward = forward_realtime.then(|| RealtimeForward {
         upstreams: settings.services.realtime.clone(),
         internal_token: internal_token(&settings.services).map(str::to_owned),
+        dialer,
         heartbeat: settings.realtime.heartbeat,
         stop: w.realtime_stop.clone(),
     });

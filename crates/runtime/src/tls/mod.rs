@@ -4,17 +4,20 @@
 //! [`CALLERS`] table says which services may call which.
 //!
 //! - [`ServerTls`]: the acceptor of a service port, re-reading its files when they change.
-//! - [`client_tls`]: what a process presents when it calls another service.
+//! - [`client_tls`]: what a process presents when it calls another service; [`Dialer`] the same
+//!   for connections that are not gRPC (the WebSocket relay to realtime replicas).
 //! - [`PeerServices`]: who is calling, read from the verified client certificate.
 //! - [`authorize`]: the gRPC middleware refusing callers the table does not admit.
 //! - [`issue`]: a development CA and per-service certificates (`mercato certs init`, tests).
 
 mod callers;
+mod dial;
 mod identity;
 pub mod issue;
 mod reload;
 
 pub use callers::{CALLERS, authorize, may_call};
+pub use dial::{Dialer, ServiceStream};
 pub use identity::{DOMAIN, PeerServices, SERVICES, dns_name};
 pub use reload::{RELOAD_INTERVAL, ServerTls};
 

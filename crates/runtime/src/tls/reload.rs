@@ -98,7 +98,7 @@ pub(crate) fn roots(path: &Path) -> anyhow::Result<RootCertStore> {
     Ok(roots)
 }
 
-fn chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub(crate) fn chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| anyhow::anyhow!("reading certificates from {}: {e}", path.display()))?;
@@ -106,6 +106,6 @@ fn chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-fn key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+pub(crate) fn key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| anyhow::anyhow!("reading the key {}: {e}", path.display()))
 }

@@ -295,3 +295,37 @@ async fn served_certificate(addr: SocketAddr, caller: &TlsFiles) -> Vec<u8> {
     let stream = connector.connect(name, tcp).await.unwrap();
     stream.get_ref().1.peer_certificates().unwrap()[0].to_vec()
 }
+
+#[tokio::test]
+async fn the_dialer_reaches_a_service_port_over_mutual_tls_and_refuses_plain_urls() {
+    use mercato_runtime::tls::Dialer;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = temp_dir();
+    init_dir(&dir).unwrap();
+    let routes = tonic::service::Routes::new(InventoryServer::new(Stock));
+    let (realtime, stop) = serve(routes, &files(&dir, &dir, "realtime")).await;
+
+    let dialer = Dialer::tls(&files(&dir, &dir, "gateway"), "realtime").unwrap();
+    let mut stream = dialer.connect(&format!("https://{realtime}")).await.unwrap();
+    stream
+        .write_all(b"GET /nowhere HTTP/1.1\r\nhost: realtime\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+
+    let plain = dialer.connect(&format!("http://{realtime}")).await.err().unwrap();
+    assert_eq!(plain.kind(), std::io::ErrorKind::InvalidInput);
+    // A certificate for the wrong name: the gateway's dialer for realtime meeting inventory's.
+    let (inventory, stop_inventory) = serve(
+        tonic::service::Routes::new(InventoryServer::new(Stock)),
+        &files(&dir, &dir, "inventory"),
+    )
+    .await;
+    assert!(dialer.connect(&format!("https://{inventory}")).await.is_err());
+
+    stop.cancel();
+    stop_inventory.cancel();
+    std::fs::remove_dir_all(dir).unwrap();
+}
