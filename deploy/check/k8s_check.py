@@ -5,7 +5,9 @@
    fields fail) for the oldest and newest Kubernetes versions we target, then checks what a
    schema cannot: probes, limits, security context, that each Deployment has its Service, HPA,
    PDB and NetworkPolicy, that every --…-url call is allowed by the NetworkPolicies on both
-   sides, that env references resolve, and the overlays' replica bounds.
+   sides and by runtime::tls::CALLERS (read from the Rust source), that each pod mounts its
+   service's cert-manager certificate for mutual TLS (probes on the metrics port then), that env
+   references resolve, and the overlays' replica bounds.
    Where a kubectl binary exists, `kubectl kustomize` must render the same objects.
 2. Parses deploy/compose/compose.yaml: depends_on targets, bind-mounted files, named volumes,
    build context, variables documented in .env.example.
@@ -50,16 +52,34 @@ METRICS_PORT = 9090
 
 SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders", "realtime")
 
-# Which pods may call each service's internal gRPC (the `monitoring` namespace scrapes /metrics
-# on METRICS_PORT). The gateway faces clients and admits everyone.
-CALLERS = {
-    "identity": {"gateway", "realtime"},
-    "catalog": {"gateway"},
-    "inventory": {"gateway", "orders"},
-    "payments": {"orders"},
-    "orders": {"gateway"},
-    # gRPC (conversation routes) and the WebSockets the gateways relay.
-    "realtime": {"gateway"},
+# The call graph's one owner is the table services enforce under mutual TLS (ADR 0008).
+CALLERS_SOURCE = ROOT / "crates" / "runtime" / "src" / "tls" / "callers.rs"
+
+
+def read_callers() -> dict[str, set[str]]:
+    """`runtime::tls::CALLERS` (callee → allowed callers), read from its Rust source."""
+    table = re.search(r"pub const CALLERS: [^=]*= &\[(.*?)\n\];", CALLERS_SOURCE.read_text(), re.S)
+    if not table:
+        raise SystemExit(f"{CALLERS_SOURCE}: no CALLERS table found")
+    return {callee: set(re.findall(r'"(\w+)"', callers))
+            for callee, callers in re.findall(r'\("(\w+)",\s*&\[([^\]]*)\]\)', table.group(1))}
+
+
+# Which pods may call each service's internal gRPC, and the realtime replicas' WebSockets (the
+# `monitoring` namespace scrapes /metrics on METRICS_PORT). The gateway faces clients and admits
+# everyone.
+CALLERS = read_callers()
+
+# Where every pod finds its certificate for mutual TLS between services (ADR 0008).
+TLS_DIR = "/etc/mercato/tls"
+TLS_ENV = {"MERCATO__SERVICES__TLS__CA": f"{TLS_DIR}/ca.crt", "MERCATO__SERVICES__TLS__CERT": f"{TLS_DIR}/tls.crt",
+           "MERCATO__SERVICES__TLS__KEY": f"{TLS_DIR}/tls.key"}
+# cert-manager's resources are no Kubernetes schema: what their specs may hold (cert-manager v1).
+CERT_MANAGER_SPEC_KEYS = {
+    "Issuer": {"selfSigned", "ca", "acme", "vault", "venafi"},
+    "Certificate": {"secretName", "commonName", "dnsNames", "uris", "ipAddresses", "emailAddresses", "isCA",
+                    "duration", "renewBefore", "usages", "privateKey", "issuerRef", "subject",
+                    "secretTemplate", "revisionHistoryLimit"},
 }
 
 # The flags that point a process at a remote service, and the service each names.
@@ -279,8 +299,28 @@ def kn(o: dict) -> str:
 _validated: dict[str, str | None] = {}
 
 
+def cert_manager_problem(o: dict) -> str | None:
+    """What is wrong with a cert-manager object, checked by hand (no schema is installed)."""
+    allowed = CERT_MANAGER_SPEC_KEYS.get(o.get("kind"))
+    if allowed is None or o.get("apiVersion") != "cert-manager.io/v1":
+        return f"unknown cert-manager kind {o.get('apiVersion')}/{o.get('kind')}"
+    spec = o.get("spec") or {}
+    if set(spec) - allowed:
+        return f"unknown spec fields {sorted(set(spec) - allowed)}"
+    if o["kind"] == "Certificate" and not (spec.get("secretName") and spec.get("issuerRef", {}).get("name")):
+        return "a Certificate needs secretName and issuerRef.name"
+    if o["kind"] == "Issuer" and len(spec) != 1:
+        return "an Issuer has exactly one kind of issuer"
+    return None
+
+
 def schema_validate(o: dict, where: str) -> bool:
     """Strict schema validation against every version in K8S_VERSIONS; memoised per object."""
+    if str(o.get("apiVersion", "")).startswith("cert-manager.io/"):
+        problem = cert_manager_problem(o)
+        if problem:
+            fail(f"{where}: {kn(o)}: {problem}")
+        return problem is None
     key = hashlib.sha256(json.dumps(o, sort_keys=True).encode()).hexdigest()
     if key not in _validated:
         err = None
@@ -378,6 +418,7 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
             seccomp = csc.get("seccompProfile", psc.get("seccompProfile", {}))
             need(seccomp.get("type") == "RuntimeDefault", f"{cw}: seccomp not RuntimeDefault")
             need(bool(c.get("lifecycle", {}).get("preStop")), f"{cw}: no preStop hook")
+            need_tls(c, pod, name, cw, by_kind.get("Certificate", []), need)
             args = c.get("args", [])
             need(f"--roles" in args and args[args.index("--roles") + 1] == name,
                  f"{cw}: args do not run --roles {name}")
@@ -385,6 +426,7 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
                 if flag in args:
                     for url in args[args.index(flag) + 1].split(","):
                         host = re.sub(r"^https?://([^:/]+).*", r"\1", url)
+                        need(url.startswith("https://"), f"{cw}: {flag} {url}: internal calls are https (mutual TLS)")
                         need(host in {s["metadata"]["name"] for s in services},
                              f"{cw}: {flag} host {host} is no Service here")
                     calls.append((name, callee, cw, flag))
@@ -491,6 +533,30 @@ def semantic_checks(objects: list[dict], where: str, overlay: str | None, uid: i
 
 # The realtime server's WebSocket heartbeat: a proxy's idle timeout must be longer.
 HEARTBEAT_SECONDS = 25
+
+
+def need_tls(c: dict, pod: dict, name: str, cw: str, certificates: list[dict], need) -> None:
+    """The container has its service's certificate: the TLS settings point into the mounted
+    Secret of a Certificate naming `<name>.mercato.internal` for server and client auth, and,
+    where the API port speaks mutual TLS (every service but the gateway), the probes use the
+    metrics port, since kubelet presents no client certificate."""
+    env = {e.get("name"): e.get("value") for e in c.get("env", [])}
+    need(all(env.get(k) == v for k, v in TLS_ENV.items()), f"{cw}: MERCATO__SERVICES__TLS__* not {TLS_ENV}")
+    mounts = {m["name"]: m for m in c.get("volumeMounts", []) if m.get("mountPath") == TLS_DIR}
+    volumes = [v for v in pod.get("volumes", []) if v["name"] in mounts]
+    secret = volumes[0].get("secret", {}).get("secretName") if volumes else None
+    need(secret == f"mercato-tls-{name}", f"{cw}: {TLS_DIR} is not the Secret mercato-tls-{name}")
+    cert = [x for x in certificates if x["spec"].get("secretName") == secret]
+    need(len(cert) == 1, f"{cw}: no Certificate issues the Secret {secret}")
+    for x in cert:
+        need(x["spec"].get("dnsNames") == [f"{name}.mercato.internal"],
+             f"Certificate/{x['metadata']['name']}: dnsNames must be [{name}.mercato.internal]")
+        need({"server auth", "client auth"} <= set(x["spec"].get("usages", [])),
+             f"Certificate/{x['metadata']['name']}: usages need server auth and client auth")
+    if name != "gateway":
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            port = (c.get(probe) or {}).get("httpGet", {}).get("port")
+            need(port in ("metrics", METRICS_PORT), f"{cw}: {probe} on port {port}: the API port speaks mutual TLS")
 
 
 def ingress_problems(ingresses: list[dict], services: list[dict], gateway: dict | None) -> list[str]:
