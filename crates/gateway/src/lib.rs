@@ -77,11 +77,8 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
             ))
             // Each client gets its allowance (429 beyond it) before any work is done for it.
             .layer(axum::middleware::from_fn_with_state(state, limits::rate_limit))
-            // Turn the errors of the two layers below into problem documents.
+            // Turn the timeout below into a problem document.
             .layer(HandleErrorLayer::new(edge_error))
-            // Shed load when the concurrency limit is reached: a fast 503 beats a slow queue.
-            .load_shed()
-            .concurrency_limit(http.max_concurrent_requests)
             // Requests that run too long are answered with 504.
             .timeout(http.request_timeout)
             // …and every service call it makes ends by then (`resilience::deadline`).
@@ -100,9 +97,9 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
 }
 
 /// What every request to a gateway process passes once, before routing: an id, its span,
-/// metrics and access line, security headers, panic and CORS handling, and the answers of the read cache, which
-/// a current cached read gets here without routing, rate limiting or a handler. Merge
-/// `ops_routes` beside the result for health and metrics.
+/// metrics and access line, security headers, panic and CORS handling, the answers of the read
+/// cache, which a current cached read gets here without routing, rate limiting or a handler,
+/// and load shedding. Merge `ops_routes` beside the result for health and metrics (never shed).
 pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router {
     let service = ServiceBuilder::new()
         // Give every request an id (or keep the caller's), so logs and clients can name it.
@@ -131,11 +128,19 @@ pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router
         // Browsers on other origins may call the API only when configured
         // (`http.cors_allowed_origins`; see `cors`); otherwise same origin only.
         .option_layer(cors::layer(&http.cors_allowed_origins))
-        // A public read the cache holds, current, is answered from it.
+        // A public read the cache holds, current, is answered from it: the cheapest answer
+        // there is, so it is never shed.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             read_cache::answer_cached,
         ))
+        // Past `http.max_concurrent_requests` requests in flight in this process, a request is
+        // refused at once with 503 and `Retry-After` — before routing, rate limiting (a Redis
+        // call), token checks and body reads. One limit for the whole process: layered here,
+        // it is built once (a per-route layer would give every route its own).
+        .layer(HandleErrorLayer::new(edge_error))
+        .load_shed()
+        .concurrency_limit(http.max_concurrent_requests)
         .service(routes);
     Router::new().fallback_service(service)
 }

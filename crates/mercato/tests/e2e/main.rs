@@ -12,6 +12,7 @@ mod journeys;
 mod keys_cli;
 mod kill9;
 mod operator;
+mod overload;
 mod process;
 mod realtime;
 mod realtime_replicas;
