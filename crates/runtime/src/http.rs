@@ -1,6 +1,9 @@
 //! The HTTP side of every process: the server loop, health probes, metrics and problem+json.
 
+mod connections;
 mod refusals;
+
+pub use connections::ConnectionLimit;
 
 use crate::error::{ErrorCode, ServiceError};
 use crate::metric_handles::{CallMetrics, CallMetricsCache};
@@ -43,6 +46,18 @@ pub async fn serve_with(
     shutdown: Shutdown,
     tls: Option<crate::tls::ServerTls>,
 ) -> std::io::Result<()> {
+    serve_limited(listener, router, shutdown, tls, ConnectionLimit::of_process()).await
+}
+
+/// [`serve_with`], serving at most `limit` connections at once: one past it is answered
+/// `503` with `Retry-After` and closed (a TLS one is closed), its request never read.
+pub async fn serve_limited(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    tls: Option<crate::tls::ServerTls>,
+    limit: ConnectionLimit,
+) -> std::io::Result<()> {
     let connections = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -51,11 +66,18 @@ pub async fn serve_with(
         };
         match accepted {
             Ok((stream, client)) => {
+                let Some(slot) = limit.admit() else {
+                    match tls {
+                        None => limit.refuse(stream),
+                        Some(_) => drop(stream),
+                    }
+                    continue;
+                };
                 let (router, shutdown) = (router.clone(), shutdown.clone());
                 set_nodelay(&stream, client);
-                match &tls {
-                    None => connections.spawn(serve_connection(stream, client, None, router, shutdown)),
-                    Some(tls) => connections.spawn(serve_tls_connection(
+                let served: BoxFuture<'static, ()> = match &tls {
+                    None => Box::pin(serve_connection(stream, client, None, router, shutdown)),
+                    Some(tls) => Box::pin(serve_tls_connection(
                         tls.acceptor(),
                         stream,
                         client,
@@ -63,6 +85,11 @@ pub async fn serve_with(
                         shutdown,
                     )),
                 };
+                // The slot is the connection's until it ends.
+                connections.spawn(async move {
+                    served.await;
+                    drop(slot);
+                });
             }
             Err(e) => accept_failed(e).await,
         }
@@ -631,6 +658,38 @@ mod tests {
             client.send(b"GET /\xff HTTP/1.1\r\nhost: test\r\n\r\n");
             client.reply(false).assert_problem(400, "invalid_request");
             assert!(client.closed());
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_past_the_limit_is_refused_with_503_and_retry_after_unread() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limit = ConnectionLimit::new(1);
+        tokio::spawn(serve_limited(listener, app(), Shutdown::new(), None, limit));
+        tokio::task::spawn_blocking(move || {
+            let mut first = RawClient::connect(addr);
+            first.send(b"GET /hello HTTP/1.1\r\nhost: test\r\n\r\n");
+            assert_eq!(
+                first.reply(false).status,
+                200,
+                "the first is served and kept open"
+            );
+
+            let mut second = RawClient::connect(addr);
+            second.send(b"GET /hello HTTP/1.1\r\nhost: test\r\n\r\n");
+            let refused = second.reply(false);
+            refused.assert_problem(503, "unavailable");
+            assert_eq!(refused.header("retry-after"), Some("1"));
+            assert!(second.closed(), "closed after the refusal");
+
+            drop(first);
+            std::thread::sleep(Duration::from_millis(200));
+            let mut third = RawClient::connect(addr);
+            third.send(b"GET /hello HTTP/1.1\r\nhost: test\r\n\r\n");
+            assert_eq!(third.reply(false).status, 200, "the slot was freed");
         })
         .await
         .unwrap();
