@@ -172,11 +172,20 @@ pub(super) fn assemble(
     grpc: tonic::service::RoutesBuilder,
 ) -> Router {
     let mut http = Router::new();
+    // A port under mutual TLS (no gateway role) has peers, not clients: its WebSockets come
+    // only from the gateways' relays.
+    let mutual_tls = settings.services.tls.is_some() && gateway.is_none();
     if let Some(node) = live {
-        http = http.merge(mercato_realtime::live::routes(node));
+        let mut live = mercato_realtime::live::routes(node);
+        if mutual_tls {
+            live = live.route_layer(axum::middleware::from_fn(|request, next| {
+                mercato_runtime::tls::authorize_http("realtime", request, next)
+            }));
+        }
+        http = http.merge(live);
     }
     let Some(state) = gateway else {
-        return with_grpc(http.merge(ops), grpc, settings.services.tls.is_some());
+        return with_grpc(http.merge(ops), grpc, mutual_tls);
     };
     let http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
     // A process with the gateway role faces the internet: its port serves no internal gRPC,

@@ -3,9 +3,10 @@
 //! file, so the two cannot drift apart.
 
 use super::PeerServices;
+use crate::error::ServiceError;
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 /// Callee → the services allowed to call it over gRPC. The gateway reaches everything a
 /// storefront needs but never payments: only orders moves money.
@@ -32,15 +33,33 @@ pub fn may_call(callee: &str, caller: &PeerServices) -> bool {
 /// `UNAUTHENTICATED` (no identity) or `PERMISSION_DENIED`.
 pub async fn authorize(request: Request, next: Next) -> Response {
     let (callee, _) = crate::http::rpc_names(request.uri().path());
-    let refusal = match request.extensions().get::<PeerServices>() {
-        None => tonic::Status::unauthenticated("internal calls need a client certificate"),
-        Some(peer) if may_call(callee, peer) => return next.run(request).await,
+    match admit(callee, request.extensions().get::<PeerServices>()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => tonic::Status::from(refusal).into_http::<axum::body::Body>(),
+    }
+}
+
+/// [`authorize`] for HTTP routes a service serves on its port (the realtime replicas'
+/// WebSocket endpoint, which only the gateways relay to): a problem document, 401 or 403.
+pub async fn authorize_http(callee: &'static str, request: Request, next: Next) -> Response {
+    match admit(callee, request.extensions().get::<PeerServices>()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Whether the peer may call `callee`; the refusal says why not.
+fn admit(callee: &str, peer: Option<&PeerServices>) -> Result<(), ServiceError> {
+    match peer {
+        None => Err(ServiceError::unauthenticated(
+            "internal calls need a client certificate",
+        )),
+        Some(peer) if may_call(callee, peer) => Ok(()),
         Some(peer) => {
             tracing::warn!(caller = %peer, callee, "refused a service the call graph does not admit");
-            tonic::Status::permission_denied(format!("{peer} may not call {callee}"))
+            Err(ServiceError::forbidden(format!("{peer} may not call {callee}")))
         }
-    };
-    refusal.into_http::<axum::body::Body>()
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod identity;
 pub mod issue;
 mod reload;
 
-pub use callers::{CALLERS, authorize, may_call};
+pub use callers::{CALLERS, authorize, authorize_http, may_call};
 pub use dial::{Dialer, ServiceStream};
 pub use identity::{DOMAIN, PeerServices, SERVICES, dns_name};
 pub use reload::{RELOAD_INTERVAL, ServerTls};

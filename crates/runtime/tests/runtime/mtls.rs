@@ -100,11 +100,16 @@ fn files(ca_dir: &Path, dir: &Path, name: &str) -> TlsFiles {
 /// Serves `routes` as a service process under mutual TLS (the call graph checked as in
 /// production), its files looked at every 50 ms.
 async fn serve(routes: tonic::service::Routes, tls: &TlsFiles) -> (SocketAddr, Shutdown) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let router = routes
         .into_axum_router()
         .layer(axum::middleware::from_fn(mercato_runtime::tls::authorize));
+    serve_router(router, tls).await
+}
+
+/// Serves `router` under mutual TLS, its files looked at every 50 ms.
+async fn serve_router(router: axum::Router, tls: &TlsFiles) -> (SocketAddr, Shutdown) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let server = ServerTls::load(tls).unwrap();
     let stop = Shutdown::new();
     server.watch(tls.clone(), Duration::from_millis(50), stop.clone());
@@ -296,26 +301,41 @@ async fn served_certificate(addr: SocketAddr, caller: &TlsFiles) -> Vec<u8> {
     stream.get_ref().1.peer_certificates().unwrap()[0].to_vec()
 }
 
-#[tokio::test]
-async fn the_dialer_reaches_a_service_port_over_mutual_tls_and_refuses_plain_urls() {
-    use mercato_runtime::tls::Dialer;
+/// The status line of `GET path` sent over `stream`.
+async fn get(mut stream: mercato_runtime::tls::ServiceStream, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = temp_dir();
-    init_dir(&dir).unwrap();
-    let routes = tonic::service::Routes::new(InventoryServer::new(Stock));
-    let (realtime, stop) = serve(routes, &files(&dir, &dir, "realtime")).await;
-
-    let dialer = Dialer::tls(&files(&dir, &dir, "gateway"), "realtime").unwrap();
-    let mut stream = dialer.connect(&format!("https://{realtime}")).await.unwrap();
-    stream
-        .write_all(b"GET /nowhere HTTP/1.1\r\nhost: realtime\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: realtime\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    answer.lines().next().unwrap_or_default().to_owned()
+}
 
-    let plain = dialer.connect(&format!("http://{realtime}")).await.err().unwrap();
+#[tokio::test]
+async fn the_dialer_reaches_a_service_port_over_mutual_tls_whose_http_routes_admit_only_its_callers() {
+    use mercato_runtime::tls::{Dialer, authorize_http};
+    let dir = temp_dir();
+    init_dir(&dir).unwrap();
+    // The shape of a realtime replica's WebSocket endpoint: only the gateways may reach it.
+    let live = axum::Router::new()
+        .route("/live", axum::routing::get(|| async { "live" }))
+        .route_layer(axum::middleware::from_fn(|request, next| {
+            authorize_http("realtime", request, next)
+        }));
+    let (realtime, stop) = serve_router(live, &files(&dir, &dir, "realtime")).await;
+
+    let gateway = Dialer::tls(&files(&dir, &dir, "gateway"), "realtime").unwrap();
+    let stream = gateway.connect(&format!("https://{realtime}")).await.unwrap();
+    assert_eq!(get(stream, "/live").await, "HTTP/1.1 200 OK");
+    let orders = Dialer::tls(&files(&dir, &dir, "orders"), "realtime").unwrap();
+    let stream = orders.connect(&format!("https://{realtime}")).await.unwrap();
+    assert_eq!(get(stream, "/live").await, "HTTP/1.1 403 Forbidden");
+
+    let plain = gateway
+        .connect(&format!("http://{realtime}"))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(plain.kind(), std::io::ErrorKind::InvalidInput);
     // A certificate for the wrong name: the gateway's dialer for realtime meeting inventory's.
     let (inventory, stop_inventory) = serve(
@@ -323,7 +343,7 @@ async fn the_dialer_reaches_a_service_port_over_mutual_tls_and_refuses_plain_url
         &files(&dir, &dir, "inventory"),
     )
     .await;
-    assert!(dialer.connect(&format!("https://{inventory}")).await.is_err());
+    assert!(gateway.connect(&format!("https://{inventory}")).await.is_err());
 
     stop.cancel();
     stop_inventory.cancel();
