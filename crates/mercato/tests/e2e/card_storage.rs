@@ -4,7 +4,7 @@
 //! number is found in them — while the payment method id that stands for the card is.
 
 use crate::harness::alone_turn;
-use crate::process::{PASSWORD, client, free_port, owner_token, ready, serve};
+use crate::process::{JsonValue, PASSWORD, client, free_port, owner_token, ready, serve};
 use mercato_payments::provider::test::{
     CARD_APPROVE, CARD_DECLINE, CARD_INSUFFICIENT_FUNDS, CARD_SLOW, approving_card,
 };
@@ -115,12 +115,8 @@ impl Shop {
                 self.url, self.store
             ))
             .bearer_auth(&self.owner)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_value()
+            .await;
         let orders = body["items"].as_array().cloned().unwrap_or_default();
         orders
             .iter()

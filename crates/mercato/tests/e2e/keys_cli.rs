@@ -3,7 +3,7 @@
 //! new key's id while tokens signed before still work; and the data files are owner-only.
 
 use crate::harness::alone_turn;
-use crate::process::{client, free_port, mercato, owner_token, ready, serve, store_with_owner};
+use crate::process::{JsonValue, client, free_port, mercato, owner_token, ready, serve, store_with_owner};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -47,12 +47,8 @@ fn base64url_decode(text: &str) -> Vec<u8> {
 async fn published_kids(http: &reqwest::Client, url: &str) -> Vec<String> {
     let jwks: Value = http
         .get(format!("{url}/v1/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     jwks["keys"]
         .as_array()
         .unwrap()

@@ -3,7 +3,7 @@
 //! half there — stock, orders and reservations agree once the resumed sagas have finished.
 
 use crate::harness::alone_turn;
-use crate::process::{client, free_port, owner_token, ready, serve, store_with_owner};
+use crate::process::{JsonValue, client, free_port, owner_token, ready, serve, store_with_owner};
 use mercato_payments::provider::test::approving_card as card;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -12,17 +12,6 @@ use std::time::{Duration, Instant};
 
 const UNITS: i64 = 100_000;
 const SHOPPERS: usize = 24;
-
-/// Sends a request that must answer, and reads its JSON body.
-trait JsonValue {
-    async fn json_value(self) -> Value;
-}
-
-impl JsonValue for reqwest::RequestBuilder {
-    async fn json_value(self) -> Value {
-        self.send().await.unwrap().json().await.unwrap()
-    }
-}
 
 /// What the shoppers were told: carts created (id → token), lines acknowledged per cart, and
 /// checkouts answered 201 (order id → cart id).

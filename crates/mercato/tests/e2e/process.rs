@@ -68,6 +68,17 @@ pub async fn ready(http: &reqwest::Client, url: &str) {
     panic!("{url} never became ready");
 }
 
+/// Sends a request that must answer, and reads its JSON body.
+pub trait JsonValue {
+    async fn json_value(self) -> Value;
+}
+
+impl JsonValue for reqwest::RequestBuilder {
+    async fn json_value(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 /// Provisions a store named `prefix-…` whose owner is owner@example.com with [`PASSWORD`];
 /// returns its slug and the owner's access token.
 pub async fn store_with_owner(http: &reqwest::Client, url: &str, prefix: &str) -> (String, String) {
@@ -95,11 +106,7 @@ pub async fn owner_token(http: &reqwest::Client, url: &str, store: &str) -> Stri
             ("username", "owner@example.com"),
             ("password", PASSWORD),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_value()
+        .await;
     token["access_token"].as_str().unwrap().to_owned()
 }
