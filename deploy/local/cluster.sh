@@ -28,6 +28,10 @@ export MERCATO_POSTGRES_URL="${MERCATO_POSTGRES_URL:-postgres://postgres@127.0.0
 export MERCATO_NATS_URL="${MERCATO_NATS_URL:-nats://127.0.0.1:4222}"
 export MERCATO_REDIS_URL="${MERCATO_REDIS_URL:-redis://127.0.0.1:6379}"
 export MERCATO__POSTGRES__DATABASE_PREFIX="mercato_${PREFIX}_"
+# Identity seals its signing keys in PostgreSQL under this key; a development value fixed here,
+# so that a later run (from another checkout, whose ./data holds no generated key) can open the
+# keys an earlier run sealed in the same databases.
+export MERCATO__AUTH__KEY_ENCRYPTION_KEY="${MERCATO__AUTH__KEY_ENCRYPTION_KEY:-bG9jYWwtY2x1c3Rlci1kZXZlbG9wbWVudC1rZXktMzI=}"
 export MERCATO__NATS__NAMESPACE="$PREFIX"
 export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 
