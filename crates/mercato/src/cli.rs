@@ -186,13 +186,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let deadline = s.services.call_timeout;
             // Under mutual TLS the seed presents the configured certificate (one the call graph
             // lets call identity, catalog and inventory: the gateway's).
+            let presented = s.services.tls.as_ref().map(mercato_runtime::tls::ClientTls::load);
+            let presented = presented.transpose()?;
             let channel = |url: &str, callee: &str| {
-                let tls = s
-                    .services
-                    .tls
+                let tls = presented
                     .as_ref()
-                    .map(|f| mercato_runtime::tls::client_tls(f, callee));
-                mercato_runtime::clients::balanced_tls_channel(&[url.to_owned()], deadline, tls.transpose()?)
+                    .map(|presented| mercato_runtime::tls::Dialer::grpc(presented, callee))
+                    .transpose()?;
+                mercato_runtime::clients::balanced_tls_channel(&[url.to_owned()], deadline, tls.as_ref())
             };
             let token = s.services.internal_token.as_ref().map(|t| t.expose().to_owned());
             let identity = IdentityClient::remote(

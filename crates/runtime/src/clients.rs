@@ -9,8 +9,10 @@ use crate::error::{ErrorCode, ServiceError};
 use crate::metric_handles::{CallMetrics, CallMetricsCache};
 use std::future::Future;
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
-use tonic::transport::{Channel, Endpoint};
+use std::time::Instant;
+
+mod channel;
+pub use channel::{GrpcChannel, balanced_channel, balanced_tls_channel};
 
 /// Runs one attempt of a call until `deadline`, recording `rpc_client_calls_total` and its
 /// duration.
@@ -73,39 +75,6 @@ crate::metric_families! {
     pub(crate) const RPC_CLIENT_CALLS: Counter(Count) = "rpc_client_calls_total";
     /// Time for one call to another service, deadline included, by service, method and code.
     pub(crate) const RPC_CLIENT_CALL_DURATION: Histogram(Seconds) = "rpc_client_call_duration_seconds";
-}
-
-/// A gRPC channel spreading calls over every endpoint; connections are made lazily so that a
-/// process can start before its upstreams.
-pub fn balanced_channel(endpoints: &[String], deadline: Duration) -> anyhow::Result<Channel> {
-    balanced_tls_channel(endpoints, deadline, None)
-}
-
-/// [`balanced_channel`], over mutual TLS when `tls` is given: then every endpoint must be
-/// `https://`, so that no call leaves in the clear by a mistyped URL.
-pub fn balanced_tls_channel(
-    endpoints: &[String],
-    deadline: Duration,
-    tls: Option<tonic::transport::ClientTlsConfig>,
-) -> anyhow::Result<Channel> {
-    anyhow::ensure!(!endpoints.is_empty(), "no endpoints configured");
-    let endpoints = endpoints
-        .iter()
-        .map(|url| {
-            let endpoint = Endpoint::from_shared(url.clone())?
-                .connect_timeout(Duration::from_secs(2))
-                .timeout(deadline)
-                .tcp_nodelay(true)
-                .http2_keep_alive_interval(Duration::from_secs(30));
-            let Some(tls) = &tls else { return Ok(endpoint) };
-            anyhow::ensure!(
-                endpoint.uri().scheme_str() == Some("https"),
-                "{url}: with services.tls every endpoint must be https://"
-            );
-            Ok(endpoint.tls_config(tls.clone())?)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
 /// A gRPC interceptor admitting only peers that present the internal token. Without a
@@ -171,7 +140,7 @@ macro_rules! service_client {
         #[derive(Clone)]
         enum Target {
             Local(std::sync::Arc<dyn $server_trait>),
-            Remote($grpc<tonic::transport::Channel>),
+            Remote($grpc<$crate::clients::GrpcChannel>),
         }
 
         impl $client {
@@ -182,7 +151,7 @@ macro_rules! service_client {
 
             /// Calls the service over gRPC, presenting the internal token when one is configured.
             pub fn remote(
-                channel: tonic::transport::Channel,
+                channel: impl Into<$crate::clients::GrpcChannel>,
                 deadline: std::time::Duration,
                 internal_token: Option<&str>,
             ) -> anyhow::Result<Self> {
@@ -190,7 +159,7 @@ macro_rules! service_client {
                     .map(|t| format!("Bearer {t}").parse())
                     .transpose()
                     .map_err(|_| anyhow::anyhow!("the internal token must be printable ASCII"))?;
-                Ok(Self { target: Target::Remote($grpc::new(channel)), deadline, token, upstream: Self::default_upstream() })
+                Ok(Self { target: Target::Remote($grpc::new(channel.into())), deadline, token, upstream: Self::default_upstream() })
             }
 
             /// The same client with its own breaker, budget and limit set to `settings`.
@@ -267,6 +236,7 @@ pub mod identity {
             get_store(GetStoreRequest) -> Store = Idempotent;
             register_customer(RegisterCustomerRequest) -> User = Once;
             create_staff(CreateStaffRequest) -> User = Once;
+            set_user_disabled(SetUserDisabledRequest) -> User = Idempotent;
             issue_token(TokenRequest) -> TokenResponse = Once;
             get_jwks(GetJwksRequest) -> Jwks = Idempotent;
         }

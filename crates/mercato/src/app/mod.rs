@@ -22,7 +22,7 @@ use mercato_runtime::config::{Settings, TlsFiles};
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve, serve_with};
 use mercato_runtime::outbox::OutboxRelay;
 use mercato_runtime::shutdown::Shutdown;
-use mercato_runtime::tls::{RELOAD_INTERVAL, ServerTls};
+use mercato_runtime::tls::{ClientTls, RELOAD_INTERVAL, ServerTls};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -43,6 +43,9 @@ pub struct App {
     /// The port's mutual TLS (`services.tls` on a process without the gateway role) and the
     /// files it is re-read from.
     tls: Option<(ServerTls, TlsFiles)>,
+    /// The identity this process's clients present under `services.tls` (the gateway's too),
+    /// and the files it is re-read from.
+    client_tls: Option<(ClientTls, TlsFiles)>,
     /// `/metrics` (with the probes) on its own listener, when `http.metrics_listen` is set.
     metrics: Option<(TcpListener, Router)>,
     relays: Vec<JoinHandle<()>>,
@@ -104,6 +107,9 @@ impl App {
             server.watch(files, RELOAD_INTERVAL, shutdown.clone());
             server
         });
+        if let Some((client, files)) = self.client_tls {
+            client.watch(files, RELOAD_INTERVAL, shutdown.clone());
+        }
         let served = serve_with(listener, self.router, shutdown, tls).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
@@ -126,10 +132,10 @@ impl App {
         ensure_shared_bus(settings, &roles)?;
         // Before anything starts: a process does not run on a broken identity.
         let tls = routing::port_tls(settings, &roles)?;
+        let reach = routing::Remotes::new(settings)?;
         install_metrics();
         let infra = Infra::connect(settings).await?;
         let mut w = Wiring::new(settings, &infra);
-        let reach = routing::Remotes::new(settings);
 
         let identity = local(roles.has(Role::Identity), services::identity(&mut w)).await?;
         let catalog = local(roles.has(Role::Catalog), services::catalog(&mut w)).await?;
@@ -157,7 +163,10 @@ impl App {
                 orders: reach.client(&orders)?,
                 realtime: reach.client(&realtime)?,
             };
-            services::gateway(&mut w, upstreams, !roles.has(Role::Realtime)).await
+            let realtime_dialer = (!roles.has(Role::Realtime))
+                .then(|| reach.dialer("realtime"))
+                .transpose()?;
+            services::gateway(&mut w, upstreams, realtime_dialer).await
         })
         .await?;
 
@@ -184,6 +193,7 @@ impl App {
         let router = routing::assemble(settings, live, gateway.as_ref(), ops, w.grpc);
         Ok(App {
             tls,
+            client_tls: reach.identity(),
             roles,
             identity,
             catalog,

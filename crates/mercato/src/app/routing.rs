@@ -7,18 +7,17 @@ use axum::extract::Request;
 use futures::future::BoxFuture;
 use mercato_gateway::GatewayState;
 use mercato_realtime::live::Node;
-use mercato_runtime::clients::balanced_tls_channel;
+use mercato_runtime::clients::{GrpcChannel, balanced_tls_channel};
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
     payments::PaymentsClient, realtime::RealtimeClient,
 };
 use mercato_runtime::config::{ServiceEndpoints, Settings, TlsFiles};
 use mercato_runtime::http::ReadinessCheck;
-use mercato_runtime::tls::ServerTls;
+use mercato_runtime::tls::{ClientTls, Dialer, ServerTls};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tonic::transport::Channel;
 use tower::ServiceExt;
 
 /// A client of one service contract, which this process either runs (the local client) or
@@ -33,7 +32,7 @@ pub(super) trait ServiceClient: Clone {
         services.call_timeout
     }
     /// A client calling it over `channel`.
-    fn remote(channel: Channel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self>;
+    fn remote(channel: GrpcChannel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self>;
 }
 
 /// Names a client's service, endpoints and deadline once.
@@ -47,7 +46,7 @@ macro_rules! service_client {
             $(fn deadline(services: &ServiceEndpoints) -> Duration {
                 services.$deadline
             })?
-            fn remote(channel: Channel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self> {
+            fn remote(channel: GrpcChannel, deadline: Duration, token: Option<&str>) -> anyhow::Result<Self> {
                 <$client>::remote(channel, deadline, token)
             }
         }
@@ -64,13 +63,26 @@ service_client!(RealtimeClient, realtime);
 /// Reaches the services of the platform from this process.
 pub(super) struct Remotes<'a> {
     services: &'a ServiceEndpoints,
+    /// The identity every remote client presents under `services.tls`, read once and shared, so
+    /// that one watch of its files renews it under all of them.
+    tls: Option<ClientTls>,
 }
 
 impl<'a> Remotes<'a> {
-    pub fn new(settings: &'a Settings) -> Self {
-        Remotes {
+    /// Reads the client identity of `services.tls`; fails when its files do not load (a
+    /// process does not run on a broken identity).
+    pub fn new(settings: &'a Settings) -> anyhow::Result<Self> {
+        let tls = settings.services.tls.as_ref().map(ClientTls::load).transpose();
+        Ok(Remotes {
             services: &settings.services,
-        }
+            tls: tls.map_err(|e| anyhow::anyhow!("services.tls: {e:#}"))?,
+        })
+    }
+
+    /// The identity the clients present and the files it is re-read from, when `services.tls`
+    /// is set.
+    pub fn identity(&self) -> Option<(ClientTls, TlsFiles)> {
+        Some((self.tls.clone()?, self.services.tls.clone()?))
     }
 
     /// The local client when the service runs here, else a gRPC client to its endpoints
@@ -81,29 +93,26 @@ impl<'a> Remotes<'a> {
         }
         let (service, deadline) = (C::NAME, C::deadline(self.services));
         let tls = self
-            .services
             .tls
             .as_ref()
-            .map(|files| mercato_runtime::tls::client_tls(files, service))
+            .map(|identity| Dialer::grpc(identity, service))
             .transpose()?;
-        let channel = balanced_tls_channel(C::endpoints(self.services), deadline, tls).map_err(|e| {
-            anyhow::anyhow!(
-                "the {service} role is not local, so services.{service} needs its gRPC endpoints: {e}"
-            )
-        })?;
+        let channel =
+            balanced_tls_channel(C::endpoints(self.services), deadline, tls.as_ref()).map_err(|e| {
+                anyhow::anyhow!(
+                    "the {service} role is not local, so services.{service} needs its gRPC endpoints: {e}"
+                )
+            })?;
         C::remote(channel, deadline, internal_token(self.services))
     }
-}
 
-/// Opens connections to `service` that are not gRPC (the WebSocket relay), over mutual TLS when
-/// `services.tls` is set.
-pub(super) fn dialer(
-    services: &ServiceEndpoints,
-    service: &str,
-) -> anyhow::Result<mercato_runtime::tls::Dialer> {
-    match &services.tls {
-        Some(files) => mercato_runtime::tls::Dialer::tls(files, service),
-        None => Ok(mercato_runtime::tls::Dialer::plain()),
+    /// Opens connections to `service` that are not gRPC (the WebSocket relay), over mutual TLS
+    /// when `services.tls` is set.
+    pub fn dialer(&self, service: &str) -> anyhow::Result<Dialer> {
+        match &self.tls {
+            Some(identity) => Dialer::tls(identity, service),
+            None => Ok(Dialer::plain()),
+        }
     }
 }
 

@@ -184,16 +184,16 @@ pub(super) async fn realtime(
 }
 
 /// The gateway's shared state over the clients of `upstreams`: it learns the signing keys,
-/// counts identity in readiness and follows the catalog's events. `forward_realtime` when the
-/// realtime service runs in other processes, whose replicas then get WebSocket clients.
+/// counts identity in readiness and follows the catalog's events. `realtime_dialer` when the
+/// realtime service runs in other processes, whose replicas then get WebSocket clients opened
+/// by it.
 pub(super) async fn gateway(
     w: &mut Wiring<'_>,
     upstreams: Upstreams,
-    forward_realtime: bool,
+    realtime_dialer: Option<mercato_runtime::tls::Dialer>,
 ) -> anyhow::Result<GatewayState> {
     let settings = w.settings;
-    let dialer = super::routing::dialer(&settings.services, "realtime")?;
-    let forward = forward_realtime.then(|| RealtimeForward {
+    let forward = realtime_dialer.map(|dialer| RealtimeForward {
         upstreams: settings.services.realtime.clone(),
         internal_token: internal_token(&settings.services).map(str::to_owned),
         dialer,

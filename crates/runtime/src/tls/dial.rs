@@ -1,19 +1,16 @@
-//! Connections to another service's port for what is not gRPC (the gateway's WebSocket relay to
-//! realtime replicas): plain TCP, or under mutual TLS the same identity and checks as gRPC calls.
+//! Connections to another service's port: plain TCP, or under mutual TLS this process's current
+//! identity ([`ClientTls`]) and the callee's name checked. The gateway's WebSocket relay to
+//! realtime replicas opens them directly; gRPC channels open theirs through one (HTTP/2).
 
-use super::dns_name;
-use super::reload::{chain, key, roots};
-use crate::config::TlsFiles;
+use super::{ClientTls, dns_name};
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{ClientConfig, crypto::ring, version::TLS13};
 
 /// Opens connections to one service's replicas: plain, or presenting this process's
 /// certificate and verifying the callee's name under mutual TLS.
@@ -28,24 +25,35 @@ impl Dialer {
         Dialer::default()
     }
 
-    /// Mutual TLS to `callee` with the identity in `files` (HTTP/1.1, for WebSocket upgrades).
-    pub fn tls(files: &TlsFiles, callee: &str) -> anyhow::Result<Self> {
-        let mut config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-            .with_protocol_versions(&[&TLS13])?
-            .with_root_certificates(roots(&files.ca)?)
-            .with_client_auth_cert(chain(&files.cert)?, key(&files.key)?)?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    /// Mutual TLS to `callee` as `identity`, for HTTP/1.1 (WebSocket upgrades).
+    pub fn tls(identity: &ClientTls, callee: &str) -> anyhow::Result<Self> {
+        Self::speaking(identity, callee, b"http/1.1")
+    }
+
+    /// Mutual TLS to `callee` as `identity`, for gRPC (HTTP/2): the connector of a channel.
+    pub fn grpc(identity: &ClientTls, callee: &str) -> anyhow::Result<Self> {
+        Self::speaking(identity, callee, b"h2")
+    }
+
+    fn speaking(identity: &ClientTls, callee: &str, alpn: &[u8]) -> anyhow::Result<Self> {
         let name = ServerName::try_from(dns_name(callee))?;
         Ok(Dialer {
-            tls: Some((TlsConnector::from(Arc::new(config)), name)),
+            tls: Some((TlsConnector::from(identity.config(alpn)?), name)),
         })
     }
 
     /// Connects to the host and port of `url`; under mutual TLS `url` must be `https://` or
     /// `wss://`, so that nothing leaves in the clear by a mistyped URL.
     pub async fn connect(&self, url: &str) -> io::Result<ServiceStream> {
-        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {what}"));
-        let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: not a URL")))?;
+        self.connect_uri(&uri).await
+    }
+
+    /// [`Dialer::connect`] to a parsed URL.
+    pub async fn connect_uri(&self, uri: &http::Uri) -> io::Result<ServiceStream> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{uri}: {what}"));
         let secure = matches!(uri.scheme_str(), Some("https" | "wss"));
         let host = uri.host().ok_or_else(|| invalid("no host"))?;
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });

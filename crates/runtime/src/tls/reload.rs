@@ -1,46 +1,67 @@
-//! The TLS side of a service port: a rustls server configuration requiring a client certificate
-//! of the platform's CA, rebuilt whenever the CA, certificate or key file changes (cert-manager
-//! renews certificates in the mounted Secret; a development cluster re-runs `certs init`).
+//! Re-reading this process's TLS files when they change, for the server side of its port and
+//! the client side of its calls alike (cert-manager renews certificates in the mounted Secret; a
+//! development cluster re-runs `certs init`), and the readers of those PEM files.
 
 use crate::config::TlsFiles;
 use crate::shutdown::Shutdown;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::RootCertStore;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::server::WebPkiClientVerifier;
-use tokio_rustls::rustls::{RootCertStore, ServerConfig, crypto::ring, version::TLS13};
 
-/// How often the files are looked at: a renewed certificate is served within this.
+/// How often the files are looked at: a renewed certificate is used within this.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The current server configuration of a port, swapped whole when the files change; each new
-/// connection is accepted with the configuration current at that moment.
-#[derive(Clone)]
-pub struct ServerTls {
-    current: Arc<RwLock<Arc<ServerConfig>>>,
+/// What is built from the TLS files (a server configuration, a client identity), rebuilt and
+/// swapped whole when one of them changes; each handshake takes the value current at that moment.
+pub(crate) struct Reloading<T> {
+    current: Arc<RwLock<Arc<T>>>,
+    build: fn(&TlsFiles) -> anyhow::Result<T>,
+    /// Which side of the connections it serves (`server`, `client`), for the log lines.
+    side: &'static str,
 }
 
-impl ServerTls {
-    /// Reads the files; fails when any is missing or invalid (a process does not start on a
-    /// broken identity).
-    pub fn load(files: &TlsFiles) -> anyhow::Result<Self> {
-        Ok(ServerTls {
-            current: Arc::new(RwLock::new(Arc::new(server_config(files)?))),
+impl<T> Clone for Reloading<T> {
+    fn clone(&self) -> Self {
+        Reloading {
+            current: Arc::clone(&self.current),
+            build: self.build,
+            side: self.side,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Reloading<T> {
+    /// Builds the first value; fails when any file is missing or invalid (a process does not
+    /// start on a broken identity).
+    pub(crate) fn load(
+        files: &TlsFiles,
+        side: &'static str,
+        build: fn(&TlsFiles) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Self> {
+        Ok(Reloading {
+            current: Arc::new(RwLock::new(Arc::new(build(files)?))),
+            build,
+            side,
         })
     }
 
-    /// An acceptor with the configuration current now.
-    pub fn acceptor(&self) -> TlsAcceptor {
-        TlsAcceptor::from(Arc::clone(&self.current.read().expect("not poisoned")))
+    /// The value built from the files as they were at the last change that loaded.
+    pub(crate) fn current(&self) -> Arc<T> {
+        Arc::clone(&self.current.read().expect("not poisoned"))
     }
 
-    /// Looks at the files every `every` until `stop`, and swaps in a new configuration when one
-    /// of them changed. A change that does not load (a half-written renewal) keeps the old
-    /// configuration and is tried again at the next look.
-    pub fn watch(&self, files: TlsFiles, every: Duration, stop: Shutdown) -> tokio::task::JoinHandle<()> {
+    /// Looks at the files every `every` until `stop`, and swaps in a new value when one of them
+    /// changed. A change that does not load (a half-written renewal) keeps the old value, is
+    /// logged, and is tried again at the next look.
+    pub(crate) fn watch(
+        &self,
+        files: TlsFiles,
+        every: Duration,
+        stop: Shutdown,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut seen = stamps(&files);
@@ -53,13 +74,14 @@ impl ServerTls {
                 if now == seen {
                     continue;
                 }
-                match server_config(&files) {
-                    Ok(config) => {
-                        *this.current.write().expect("not poisoned") = Arc::new(config);
+                let side = this.side;
+                match (this.build)(&files) {
+                    Ok(value) => {
+                        *this.current.write().expect("not poisoned") = Arc::new(value);
                         seen = now;
-                        tracing::info!(cert = %files.cert.display(), "reloaded the TLS certificate");
+                        tracing::info!(side, cert = %files.cert.display(), "reloaded the TLS certificate");
                     }
-                    Err(e) => tracing::warn!("the changed TLS files do not load yet: {e:#}"),
+                    Err(e) => tracing::warn!(side, "the changed TLS files do not load yet: {e:#}"),
                 }
             }
         })
@@ -72,21 +94,6 @@ fn stamps(files: &TlsFiles) -> [Option<(SystemTime, u64)>; 3] {
         let meta = std::fs::metadata(path).ok()?;
         Some((meta.modified().ok()?, meta.len()))
     })
-}
-
-/// TLS 1.3 only, ALPN h2 (gRPC) and http/1.1 (probes, WebSockets), a client certificate
-/// required and verified against the CA file alone.
-fn server_config(files: &TlsFiles) -> anyhow::Result<ServerConfig> {
-    let provider = Arc::new(ring::default_provider());
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(&files.ca)?), Arc::clone(&provider))
-            .build()?;
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&TLS13])?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain(&files.cert)?, key(&files.key)?)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// The trust anchors: every certificate of the CA file (two during a CA rotation).

@@ -2,7 +2,8 @@
 //! the runtime's own server loop under TLS, certificates made by the code behind
 //! `mercato certs init`. Allowed callers are answered, a valid certificate of a service the
 //! table does not admit gets PERMISSION_DENIED, a caller without a certificate or with one of
-//! another CA does not get through the handshake, and renewed files are served without a restart.
+//! another CA does not get through the handshake, and renewed files are served without a restart
+//! and presented by live clients without rebuilding them.
 
 use mercato_proto::identity::identity_server::{Identity, IdentityServer};
 use mercato_proto::identity::*;
@@ -15,14 +16,14 @@ use mercato_runtime::config::TlsFiles;
 use mercato_runtime::error::ErrorCode;
 use mercato_runtime::shutdown::Shutdown;
 use mercato_runtime::tls::issue::{DevCa, identity_paths, init_dir, write_identity};
-use mercato_runtime::tls::{ServerTls, client_tls};
+use mercato_runtime::tls::{ClientTls, Dialer, ServerTls};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tonic::{Request, Response, Status};
 
-struct Stock;
+pub(crate) struct Stock;
 
 #[tonic::async_trait]
 impl Inventory for Stock {
@@ -81,14 +82,14 @@ impl Identity for Keys {
 }
 
 /// A fresh directory under the system's temporary one.
-fn temp_dir() -> PathBuf {
+pub(crate) fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mercato-mtls-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// The files of identity `name` in `dir`, with the CA of `ca_dir`.
-fn files(ca_dir: &Path, dir: &Path, name: &str) -> TlsFiles {
+pub(crate) fn files(ca_dir: &Path, dir: &Path, name: &str) -> TlsFiles {
     let (cert, key) = identity_paths(dir, name);
     TlsFiles {
         ca: ca_dir.join("ca.pem"),
@@ -99,7 +100,7 @@ fn files(ca_dir: &Path, dir: &Path, name: &str) -> TlsFiles {
 
 /// Serves `routes` as a service process under mutual TLS (the call graph checked as in
 /// production), its files looked at every 50 ms.
-async fn serve(routes: tonic::service::Routes, tls: &TlsFiles) -> (SocketAddr, Shutdown) {
+pub(crate) async fn serve(routes: tonic::service::Routes, tls: &TlsFiles) -> (SocketAddr, Shutdown) {
     let router = routes
         .into_axum_router()
         .layer(axum::middleware::from_fn(mercato_runtime::tls::authorize));
@@ -123,20 +124,35 @@ async fn serve_router(router: axum::Router, tls: &TlsFiles) -> (SocketAddr, Shut
 }
 
 fn inventory_as(addr: SocketAddr, caller: &TlsFiles) -> InventoryClient {
-    let tls = client_tls(caller, "inventory").unwrap();
-    let channel =
-        balanced_tls_channel(&[format!("https://{addr}")], Duration::from_secs(3), Some(tls)).unwrap();
+    inventory_presenting(addr, &ClientTls::load(caller).unwrap())
+}
+
+/// An inventory client presenting `identity`, built once whatever happens to its files later.
+pub(crate) fn inventory_presenting(addr: SocketAddr, identity: &ClientTls) -> InventoryClient {
+    let dialer = Dialer::grpc(identity, "inventory").unwrap();
+    let channel = balanced_tls_channel(
+        &[format!("https://{addr}")],
+        Duration::from_secs(3),
+        Some(&dialer),
+    )
+    .unwrap();
     InventoryClient::remote(channel, Duration::from_secs(3), None).unwrap()
 }
 
 fn identity_as(addr: SocketAddr, caller: &TlsFiles) -> IdentityClient {
-    let tls = client_tls(caller, "identity").unwrap();
-    let channel =
-        balanced_tls_channel(&[format!("https://{addr}")], Duration::from_secs(3), Some(tls)).unwrap();
+    let dialer = Dialer::grpc(&ClientTls::load(caller).unwrap(), "identity").unwrap();
+    let channel = balanced_tls_channel(
+        &[format!("https://{addr}")],
+        Duration::from_secs(3),
+        Some(&dialer),
+    )
+    .unwrap();
     IdentityClient::remote(channel, Duration::from_secs(3), None).unwrap()
 }
 
-async fn stock(client: &InventoryClient) -> Result<StockLevels, mercato_runtime::error::ServiceError> {
+pub(crate) async fn stock(
+    client: &InventoryClient,
+) -> Result<StockLevels, mercato_runtime::error::ServiceError> {
     client
         .get_stock(GetStockRequest {
             sku: "SKU-1".into(),
@@ -204,12 +220,11 @@ async fn a_caller_without_a_certificate_of_the_platforms_ca_does_not_get_through
             std::fs::read(dir.join("ca.pem")).unwrap(),
         ))
         .domain_name(mercato_runtime::tls::dns_name("inventory"));
-    let channel = balanced_tls_channel(
-        &[format!("https://{inventory}")],
-        Duration::from_secs(3),
-        Some(tls),
-    )
-    .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{inventory}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect_lazy();
     let anonymous = InventoryClient::remote(channel, Duration::from_secs(3), None).unwrap();
     let refused = stock(&anonymous).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Unavailable, "{refused:?}");
@@ -272,7 +287,7 @@ async fn renewed_certificate_files_are_served_without_a_restart() {
 }
 
 /// The DER of the first certificate in a PEM file.
-fn pem_der(path: &Path) -> Vec<u8> {
+pub(crate) fn pem_der(path: &Path) -> Vec<u8> {
     use tokio_rustls::rustls::pki_types::{CertificateDer, pem::PemObject};
     CertificateDer::from_pem_file(path).unwrap().to_vec()
 }
@@ -313,7 +328,7 @@ async fn get(mut stream: mercato_runtime::tls::ServiceStream, path: &str) -> Str
 
 #[tokio::test]
 async fn the_dialer_reaches_a_service_port_over_mutual_tls_whose_http_routes_admit_only_its_callers() {
-    use mercato_runtime::tls::{Dialer, authorize_http};
+    use mercato_runtime::tls::authorize_http;
     let dir = temp_dir();
     init_dir(&dir).unwrap();
     // The shape of a realtime replica's WebSocket endpoint: only the gateways may reach it.
@@ -324,10 +339,18 @@ async fn the_dialer_reaches_a_service_port_over_mutual_tls_whose_http_routes_adm
         }));
     let (realtime, stop) = serve_router(live, &files(&dir, &dir, "realtime")).await;
 
-    let gateway = Dialer::tls(&files(&dir, &dir, "gateway"), "realtime").unwrap();
+    let gateway = Dialer::tls(
+        &ClientTls::load(&files(&dir, &dir, "gateway")).unwrap(),
+        "realtime",
+    )
+    .unwrap();
     let stream = gateway.connect(&format!("https://{realtime}")).await.unwrap();
     assert_eq!(get(stream, "/live").await, "HTTP/1.1 200 OK");
-    let orders = Dialer::tls(&files(&dir, &dir, "orders"), "realtime").unwrap();
+    let orders = Dialer::tls(
+        &ClientTls::load(&files(&dir, &dir, "orders")).unwrap(),
+        "realtime",
+    )
+    .unwrap();
     let stream = orders.connect(&format!("https://{realtime}")).await.unwrap();
     assert_eq!(get(stream, "/live").await, "HTTP/1.1 403 Forbidden");
 
