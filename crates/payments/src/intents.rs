@@ -22,7 +22,7 @@ use crate::service::{PaymentsService, intent_id, store_id};
 use crate::store::{Decide, IntentRecord, PaymentMethodRecord, Refusal, Settlement, StoreError};
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::money::Currency;
 use mercato_runtime::time::now_ms;
@@ -148,7 +148,8 @@ impl PaymentsService {
             && existing.currency == input.currency.as_str()
             && existing.card_fingerprint == method.fingerprint;
         if !same {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::new(
+                ErrorCode::IdempotencyKeyReused,
                 "idempotency_key was already used for a payment with different parameters",
             ));
         }
@@ -346,10 +347,11 @@ fn decided(intent: &IntentRecord) {
     }
 }
 
-/// A refused command: 409 for an illegal transition, 422 on the amount for a limit.
+/// A refused command: 409 `payment_status_conflict` for an illegal transition, 422 on the
+/// amount for a limit.
 pub(crate) fn refusal(e: TransitionError) -> ServiceError {
     match e {
-        TransitionError::Illegal { .. } => ServiceError::conflict(e.to_string()),
+        TransitionError::Illegal { .. } => ServiceError::new(ErrorCode::PaymentStatusConflict, e.to_string()),
         TransitionError::AmountExceeds { what, limit } => ServiceError::invalid_field(
             "amount_minor",
             &format!("exceeds the {what} amount of {limit} minor units"),

@@ -9,7 +9,7 @@ use crate::requests;
 use crate::service::PaymentsService;
 use crate::store::{IntentRecord, RefundFinish, RefundRecord, RefundStatus, Refusal, StoreError};
 use mercato_proto::payments as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::time::now_ms;
 
 impl PaymentsService {
@@ -35,14 +35,18 @@ impl PaymentsService {
         amount_minor: i64,
     ) -> MoveAttempt {
         if amount_minor != 0 && amount_minor != refund.amount_minor {
-            return Err(ServiceError::conflict(
+            return Err(ServiceError::new(
+                ErrorCode::IdempotencyKeyReused,
                 "idempotency_key was already used for a refund of a different amount",
             ));
         }
         match refund.status {
             RefundStatus::Done => Ok(Attempt::Done(intent.to_proto())),
             RefundStatus::Pending => self.complete_refund(intent, refund).await.map(Attempt::Done),
-            RefundStatus::Refused => Err(ServiceError::conflict("the provider refused this refund")),
+            RefundStatus::Refused => Err(ServiceError::new(
+                ErrorCode::ProviderRefused,
+                "the provider refused this refund",
+            )),
         }
     }
 
@@ -84,9 +88,10 @@ impl PaymentsService {
             self.store
                 .finish_refund(&store, &refund.id, RefundStatus::Refused, None, &[])
                 .await?;
-            return Err(ServiceError::conflict(format!(
-                "the provider refused the refund: {code}"
-            )));
+            return Err(ServiceError::new(
+                ErrorCode::ProviderRefused,
+                format!("the provider refused the refund: {code}"),
+            ));
         }
         let refund = &refund;
         until_done(intent, move |intent| {

@@ -9,7 +9,7 @@ use crate::requests;
 use crate::service::PaymentsService;
 use crate::store::{IntentRecord, Settlement, StoreError};
 use mercato_proto::payments as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::time::now_ms;
 
 impl PaymentsService {
@@ -29,7 +29,8 @@ impl PaymentsService {
                     a => a,
                 };
                 if asked != intent.settle_minor {
-                    return Err(ServiceError::conflict(
+                    return Err(ServiceError::new(
+                        ErrorCode::IdempotencyKeyReused,
                         "idempotency_key was already used for a capture of a different amount",
                     ));
                 }
@@ -39,12 +40,14 @@ impl PaymentsService {
                 return Ok(Attempt::Done(intent.to_proto()));
             }
             Settlement::Capture => {
-                return Err(ServiceError::conflict(
+                return Err(ServiceError::new(
+                    ErrorCode::PaymentAlreadyCaptured,
                     "the payment is already captured (or being captured) under another idempotency_key",
                 ));
             }
             Settlement::Void if intent.state.status == Status::Authorized => {
-                return Err(ServiceError::conflict(
+                return Err(ServiceError::new(
+                    ErrorCode::PaymentStatusConflict,
                     "cannot capture a payment that is being voided",
                 ));
             }
@@ -70,7 +73,8 @@ impl PaymentsService {
             }
             Settlement::Void => return Ok(Attempt::Done(intent.to_proto())),
             Settlement::Capture if intent.state.status == Status::Authorized => {
-                return Err(ServiceError::conflict(
+                return Err(ServiceError::new(
+                    ErrorCode::PaymentStatusConflict,
                     "cannot void a payment that is being captured",
                 ));
             }
@@ -126,9 +130,10 @@ impl PaymentsService {
         };
         let reply = reply.map_err(provider_down)?;
         if let Some(code) = reply.decline {
-            return Err(ServiceError::conflict(format!(
-                "the provider refused the {kind}: {code}"
-            )));
+            return Err(ServiceError::new(
+                ErrorCode::ProviderRefused,
+                format!("the provider refused the {kind}: {code}"),
+            ));
         }
         let (command, subject) = match intent.settle_kind {
             Settlement::Capture => (

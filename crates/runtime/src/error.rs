@@ -36,8 +36,15 @@ pub enum ErrorCode {
     OrderNotRefundable,
     /// 409: the resource changed between reading and writing it; retrying the request may work.
     ChangedConcurrently,
-    /// 409: the slug is already taken in this store (a product's or a category's).
+    /// 409: the slug is already taken: a store's on the platform, a product's or a category's
+    /// in its store.
     SlugTaken,
+    /// 409: the store already has an account with this email.
+    EmailTaken,
+    /// 409: a user may not disable their own account.
+    CannotDisableSelf,
+    /// 409: the account is the store's last owner, which cannot be disabled.
+    LastOwner,
     /// 409: a variant in this store already has the SKU.
     SkuTaken,
     /// 409: a reservation with this id already exists, holding other lines.
@@ -48,6 +55,16 @@ pub enum ErrorCode {
     /// 409: the stock level cannot take the change (on hand below what is reserved, or above
     /// the maximum).
     StockOutOfBounds,
+    /// 409: the idempotency key was already used for a payment, capture or refund with other
+    /// parameters.
+    IdempotencyKeyReused,
+    /// 409: the payment's status does not allow the action (capturing a voided payment, voiding
+    /// one being captured, …).
+    PaymentStatusConflict,
+    /// 409: the payment is already captured, or being captured, under another idempotency key.
+    PaymentAlreadyCaptured,
+    /// 409: the payment provider refused the capture, void or refund.
+    ProviderRefused,
     /// The request body is larger than the limit.
     PayloadTooLarge,
     /// The request target (path and query) is longer than the limit.
@@ -66,6 +83,8 @@ pub enum ErrorCode {
     InvalidClient,
     /// OAuth2: the grant type is not supported.
     UnsupportedGrantType,
+    /// The account is disabled; said only to a caller who proved the password.
+    AccountDisabled,
     /// A dependency is unreachable or overloaded; retrying later may work.
     Unavailable,
     /// A dependency did not answer in time.
@@ -91,10 +110,17 @@ impl ErrorCode {
             | ErrorCode::OrderNotRefundable
             | ErrorCode::ChangedConcurrently
             | ErrorCode::SlugTaken
+            | ErrorCode::EmailTaken
+            | ErrorCode::CannotDisableSelf
+            | ErrorCode::LastOwner
             | ErrorCode::SkuTaken
             | ErrorCode::ReservationIdReused
             | ErrorCode::ReservationStatusConflict
-            | ErrorCode::StockOutOfBounds => 409,
+            | ErrorCode::StockOutOfBounds
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::PaymentStatusConflict
+            | ErrorCode::PaymentAlreadyCaptured
+            | ErrorCode::ProviderRefused => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UriTooLong => 414,
             ErrorCode::HeadersTooLarge => 431,
@@ -104,6 +130,7 @@ impl ErrorCode {
             ErrorCode::InvalidGrant => 400,
             ErrorCode::InvalidClient => 401,
             ErrorCode::UnsupportedGrantType => 400,
+            ErrorCode::AccountDisabled => 403,
             ErrorCode::Unavailable => 503,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
@@ -114,19 +141,26 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest | ErrorCode::ValidationFailed => tonic::Code::InvalidArgument,
             ErrorCode::Unauthenticated | ErrorCode::InvalidClient => tonic::Code::Unauthenticated,
-            ErrorCode::Forbidden => tonic::Code::PermissionDenied,
+            ErrorCode::Forbidden | ErrorCode::AccountDisabled => tonic::Code::PermissionDenied,
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::Conflict
             | ErrorCode::SlugTaken
+            | ErrorCode::EmailTaken
             | ErrorCode::SkuTaken
-            | ErrorCode::ReservationIdReused => tonic::Code::AlreadyExists,
+            | ErrorCode::ReservationIdReused
+            | ErrorCode::IdempotencyKeyReused => tonic::Code::AlreadyExists,
             ErrorCode::CheckoutInProgress | ErrorCode::ChangedConcurrently => tonic::Code::Aborted,
             ErrorCode::OutOfStock
             | ErrorCode::CartCheckedOut
             | ErrorCode::OrderNotCancellable
             | ErrorCode::OrderNotRefundable
             | ErrorCode::ReservationStatusConflict
-            | ErrorCode::StockOutOfBounds => tonic::Code::FailedPrecondition,
+            | ErrorCode::StockOutOfBounds
+            | ErrorCode::CannotDisableSelf
+            | ErrorCode::LastOwner
+            | ErrorCode::PaymentStatusConflict
+            | ErrorCode::PaymentAlreadyCaptured
+            | ErrorCode::ProviderRefused => tonic::Code::FailedPrecondition,
             ErrorCode::PayloadTooLarge | ErrorCode::UriTooLong | ErrorCode::HeadersTooLarge => {
                 tonic::Code::OutOfRange
             }
@@ -156,10 +190,17 @@ impl ErrorCode {
             ErrorCode::OrderNotRefundable => "order_not_refundable",
             ErrorCode::ChangedConcurrently => "changed_concurrently",
             ErrorCode::SlugTaken => "slug_taken",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::CannotDisableSelf => "cannot_disable_self",
+            ErrorCode::LastOwner => "last_owner",
             ErrorCode::SkuTaken => "sku_taken",
             ErrorCode::ReservationIdReused => "reservation_id_reused",
             ErrorCode::ReservationStatusConflict => "reservation_status_conflict",
             ErrorCode::StockOutOfBounds => "stock_out_of_bounds",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::PaymentStatusConflict => "payment_status_conflict",
+            ErrorCode::PaymentAlreadyCaptured => "payment_already_captured",
+            ErrorCode::ProviderRefused => "provider_refused",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::HeadersTooLarge => "headers_too_large",
@@ -169,6 +210,7 @@ impl ErrorCode {
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::AccountDisabled => "account_disabled",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
@@ -176,7 +218,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -190,10 +232,17 @@ impl ErrorCode {
         ErrorCode::OrderNotRefundable,
         ErrorCode::ChangedConcurrently,
         ErrorCode::SlugTaken,
+        ErrorCode::EmailTaken,
+        ErrorCode::CannotDisableSelf,
+        ErrorCode::LastOwner,
         ErrorCode::SkuTaken,
         ErrorCode::ReservationIdReused,
         ErrorCode::ReservationStatusConflict,
         ErrorCode::StockOutOfBounds,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::PaymentStatusConflict,
+        ErrorCode::PaymentAlreadyCaptured,
+        ErrorCode::ProviderRefused,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UriTooLong,
         ErrorCode::HeadersTooLarge,
@@ -203,6 +252,7 @@ impl ErrorCode {
         ErrorCode::InvalidGrant,
         ErrorCode::InvalidClient,
         ErrorCode::UnsupportedGrantType,
+        ErrorCode::AccountDisabled,
         ErrorCode::Unavailable,
         ErrorCode::Timeout,
         ErrorCode::Internal,
@@ -541,6 +591,57 @@ mod tests {
         }
         let stale = ServiceError::changed_concurrently("retry");
         assert_eq!(ServiceError::from(tonic::Status::from(stale.clone())), stale);
+    }
+
+    #[test]
+    fn identity_and_payments_conflicts_have_their_own_codes_on_the_wire_and_over_grpc() {
+        let expected = [
+            (ErrorCode::EmailTaken, "email_taken", tonic::Code::AlreadyExists),
+            (
+                ErrorCode::CannotDisableSelf,
+                "cannot_disable_self",
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ErrorCode::LastOwner,
+                "last_owner",
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ErrorCode::IdempotencyKeyReused,
+                "idempotency_key_reused",
+                tonic::Code::AlreadyExists,
+            ),
+            (
+                ErrorCode::PaymentStatusConflict,
+                "payment_status_conflict",
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ErrorCode::PaymentAlreadyCaptured,
+                "payment_already_captured",
+                tonic::Code::FailedPrecondition,
+            ),
+            (
+                ErrorCode::ProviderRefused,
+                "provider_refused",
+                tonic::Code::FailedPrecondition,
+            ),
+        ];
+        for (code, name, grpc) in expected {
+            assert_eq!(
+                (code.as_str(), code.http_status(), code.grpc_code()),
+                (name, 409, grpc)
+            );
+            let back = ServiceError::from(tonic::Status::from(ServiceError::new(code, "x")));
+            assert_eq!(back.code, code, "{name} survives gRPC");
+        }
+        let disabled = ErrorCode::AccountDisabled;
+        assert_eq!(
+            (disabled.as_str(), disabled.http_status(), disabled.grpc_code()),
+            ("account_disabled", 403, tonic::Code::PermissionDenied)
+        );
+        assert_eq!(ErrorCode::for_http_status(403), Some(ErrorCode::Forbidden));
     }
 
     #[test]

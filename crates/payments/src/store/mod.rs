@@ -17,7 +17,7 @@ use crate::domain::{FailureCode, IntentId, IntentState, PaymentMethodId, Status}
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_proto::payments as pb;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::ids::StoreId;
 
 /// Which settlement an intent is committed to: at most one capture or one void, ever.
@@ -271,7 +271,9 @@ pub enum Refusal {
 impl From<Refusal> for ServiceError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::Duplicate => ServiceError::conflict("idempotency key already used"),
+            Refusal::Duplicate => {
+                ServiceError::new(ErrorCode::IdempotencyKeyReused, "idempotency key already used")
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ mercato_runtime::backend_tests! {
     cases: [
         every_test_card_gets_its_documented_outcome,
         authorizing_twice_with_the_same_key_replays_the_first_intent_and_writes_one_ledger_row,
-        reusing_a_key_with_different_parameters_is_a_conflict,
+        reusing_a_key_with_different_parameters_is_409_idempotency_key_reused,
         twenty_concurrent_authorizations_with_one_key_make_one_intent_and_one_provider_authorization,
         a_network_error_records_nothing_and_a_retry_after_recovery_authorizes_exactly_once,
         a_pending_intent_left_by_an_interrupted_call_is_completed_by_a_retry,
@@ -132,26 +132,29 @@ async fn authorizing_twice_with_the_same_key_replays_the_first_intent_and_writes
     assert_eq!(env.ledger("authorize").await, 2);
 }
 
-async fn reusing_a_key_with_different_parameters_is_a_conflict(env: Env) {
+async fn reusing_a_key_with_different_parameters_is_409_idempotency_key_reused(env: Env) {
     let store = StoreId::new();
     env.authorize(auth(&store, "k", APPROVE, 100)).await.unwrap();
     let mut other_amount = auth(&store, "k", APPROVE, 101);
     assert_eq!(
         code(env.authorize(other_amount.clone()).await),
-        ErrorCode::Conflict
+        ErrorCode::IdempotencyKeyReused
     );
     other_amount.amount_minor = 100;
     other_amount.order_id = "another-order".into();
     assert_eq!(
         code(env.authorize(other_amount.clone()).await),
-        ErrorCode::Conflict
+        ErrorCode::IdempotencyKeyReused
     );
     other_amount.order_id = "order-k".into();
     other_amount.currency = "USD".into();
-    assert_eq!(code(env.authorize(other_amount).await), ErrorCode::Conflict);
+    assert_eq!(
+        code(env.authorize(other_amount).await),
+        ErrorCode::IdempotencyKeyReused
+    );
     assert_eq!(
         code(env.authorize(auth(&store, "k", &card(1), 100)).await),
-        ErrorCode::Conflict
+        ErrorCode::IdempotencyKeyReused
     );
     assert_eq!(env.ledger("authorize").await, 1);
 }

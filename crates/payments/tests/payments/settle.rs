@@ -12,8 +12,9 @@ mercato_runtime::backend_tests! {
         capture_happens_once_even_when_called_concurrently_with_different_keys,
         a_capture_interrupted_by_a_provider_outage_completes_on_retry_with_the_same_key_only,
         void_releases_an_authorization_and_is_idempotent,
-        illegal_transitions_are_conflicts_with_a_clear_message,
+        illegal_transitions_are_409_payment_status_conflict_with_a_clear_message,
         refunds_are_idempotent_by_key,
+        a_capture_the_provider_refuses_is_409_provider_refused,
         concurrent_refunds_never_exceed_the_captured_amount,
         one_store_cannot_see_or_move_another_stores_payments,
     ],
@@ -41,7 +42,7 @@ async fn a_full_capture_then_partial_and_full_refunds_add_up_and_an_over_refund_
     assert_eq!((full.status_name(), full.refunded_minor), ("refunded", 1000));
     assert_eq!(
         code(env.refund(&store, &captured.id, "r5", 1).await),
-        ErrorCode::Conflict,
+        ErrorCode::PaymentStatusConflict,
         "a refunded payment refunds no more"
     );
     assert_eq!(env.ledger("refund").await, 3);
@@ -103,7 +104,7 @@ async fn capture_happens_once_even_when_called_concurrently_with_different_keys(
     for call in calls {
         match call.await.unwrap() {
             Ok(c) => won.push(c),
-            Err(e) => assert_eq!(e.code, ErrorCode::Conflict, "{e:?}"),
+            Err(e) => assert_eq!(e.code, ErrorCode::PaymentAlreadyCaptured, "{e:?}"),
         }
     }
     assert_eq!(won.len(), 1, "exactly one capture succeeds");
@@ -153,10 +154,14 @@ async fn a_capture_interrupted_by_a_provider_outage_completes_on_retry_with_the_
     );
     assert_eq!(
         code(env.capture(&store, &intent.id, "c2", 0).await),
-        ErrorCode::Conflict,
+        ErrorCode::PaymentAlreadyCaptured,
         "another key cannot start a second capture"
     );
-    assert_eq!(code(env.void(&store, &intent.id, "v").await), ErrorCode::Conflict);
+    assert_eq!(
+        code(env.void(&store, &intent.id, "v").await),
+        ErrorCode::PaymentStatusConflict,
+        "nor can a void"
+    );
     let done = env.capture(&store, &intent.id, "c1", 0).await.unwrap();
     assert_eq!((done.status_name(), done.captured_minor), ("captured", 800));
     assert_eq!(env.ledger("capture").await, 1);
@@ -179,15 +184,15 @@ async fn void_releases_an_authorization_and_is_idempotent(env: Env) {
     );
 }
 
-async fn illegal_transitions_are_conflicts_with_a_clear_message(env: Env) {
+async fn illegal_transitions_are_409_payment_status_conflict_with_a_clear_message(env: Env) {
     let store = StoreId::new();
     let declined = env.authorize(auth(&store, "d", DECLINE, 100)).await.unwrap();
     let e = env.capture(&store, &declined.id, "c", 0).await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Conflict);
+    assert_eq!(e.code, ErrorCode::PaymentStatusConflict);
     assert_eq!(e.message, "cannot capture a payment that is declined");
     assert_eq!(
         code(env.void(&store, &declined.id, "v").await),
-        ErrorCode::Conflict
+        ErrorCode::PaymentStatusConflict
     );
 
     let authorized = env.authorize(auth(&store, "a", APPROVE, 100)).await.unwrap();
@@ -200,18 +205,44 @@ async fn illegal_transitions_are_conflicts_with_a_clear_message(env: Env) {
     assert_eq!(e.message, "cannot capture a payment that is voided");
     assert_eq!(
         code(env.refund(&store, &voided.id, "r", 0).await),
-        ErrorCode::Conflict
+        ErrorCode::PaymentStatusConflict
     );
 
     let captured = env.captured(&store, "c", 100).await;
     let e = env.void(&store, &captured.id, "v").await.unwrap_err();
-    assert_eq!(e.code, ErrorCode::Conflict);
+    assert_eq!(e.code, ErrorCode::PaymentStatusConflict);
     assert_eq!(
         code(env.capture(&store, &captured.id, "other", 0).await),
-        ErrorCode::Conflict
+        ErrorCode::PaymentAlreadyCaptured
     );
     assert_eq!(env.ledger("capture").await, 1);
     assert_eq!(env.ledger("void").await, 1);
+}
+
+async fn a_capture_the_provider_refuses_is_409_provider_refused(env: Env) {
+    use mercato_payments::provider::PaymentProvider;
+    let store = StoreId::new();
+    let intent = env.authorize(auth(&store, "a", APPROVE, 500)).await.unwrap();
+    // Someone settles the authorization at the provider behind the service's back.
+    let (reference,): (String,) = env
+        .db
+        .query_one(
+            "SELECT provider_reference FROM payment_intents WHERE idempotency_key = $1",
+            &[&"a"],
+        )
+        .await
+        .unwrap();
+    let elsewhere = env.provider.void("void:elsewhere", &reference).await.unwrap();
+    assert!(elsewhere.approved(), "{elsewhere:?}");
+
+    let e = env.capture(&store, &intent.id, "c", 0).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::ProviderRefused, "{e:?}");
+    assert_eq!(e.message, "the provider refused the capture: already_settled");
+    assert_eq!(
+        env.ledger("capture").await,
+        1,
+        "the refusal is booked, nothing captured"
+    );
 }
 
 async fn refunds_are_idempotent_by_key(env: Env) {
@@ -222,7 +253,7 @@ async fn refunds_are_idempotent_by_key(env: Env) {
     assert_eq!(env.refund(&store, &captured.id, "r", 0).await.unwrap(), first);
     assert_eq!(
         code(env.refund(&store, &captured.id, "r", 500).await),
-        ErrorCode::Conflict
+        ErrorCode::IdempotencyKeyReused
     );
     assert_eq!(env.ledger("refund").await, 1);
     assert_eq!(first.refunded_minor, 400);
