@@ -78,6 +78,8 @@ pub struct UserView {
     /// `owner`, `staff` or `customer`.
     pub role: String,
     pub created_at: String,
+    /// When the account was disabled; null while it is enabled.
+    pub disabled_at: Option<String>,
 }
 
 impl From<identity::User> for UserView {
@@ -87,6 +89,7 @@ impl From<identity::User> for UserView {
             email: u.email,
             role: names::role_value(u.role).to_owned(),
             created_at: to_rfc3339(u.created_at_ms),
+            disabled_at: (u.disabled_at_ms != 0).then(|| to_rfc3339(u.disabled_at_ms)),
         }
     }
 }
@@ -139,6 +142,10 @@ pub struct OAuthErrorView {
     #[schema(pattern = "^(invalid_request|invalid_client|invalid_grant|unsupported_grant_type)$")]
     pub error: String,
     pub error_description: String,
+    /// Mercato's machine code, where it says more than `error`: `account_disabled` (with
+    /// `invalid_grant`) for the right password of a disabled account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
     servers((url = "/", description = "The gateway serving this document")),
     paths(
         routes::provision_store, routes::get_store, routes::register_customer, routes::create_staff,
+        routes::disable_user, routes::enable_user,
         routes::issue_token, routes::jwks,
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,

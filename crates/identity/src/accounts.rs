@@ -1,12 +1,13 @@
 //! Stores and users: provisioning a store with its owner and API client, registering users,
-//! looking stores up.
+//! disabling and re-enabling them, looking stores up.
 
 use crate::IdentityService;
+use crate::domain::disabling::{self, Actor, DisableRefusal, Target};
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
 use crate::domain::validate::{Email, Password, Slug, StoreName};
 use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
 use mercato_proto::events::{EventEnvelope, StoreProvisioned};
-use mercato_proto::identity::ProvisionStoreRequest;
+use mercato_proto::identity::{ProvisionStoreRequest, SetUserDisabledRequest};
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::ids::{StoreId, UserId};
@@ -75,6 +76,7 @@ impl NewStore {
             role: Role::Owner,
             password_hash,
             created_at: now,
+            disabled_at: None,
         };
         let api_client = ApiClientRecord {
             client_id: new_client_id(),
@@ -159,10 +161,54 @@ impl IdentityService {
             role,
             password_hash: self.hasher.hash(password).await?,
             created_at: mercato_runtime::time::now_ms(),
+            disabled_at: None,
         };
         self.store.create_user(store_id, &user).await?;
         tracing::info!(store_id = %store_id, user_id = %user.id, role = role.as_str(), "user registered");
         Ok(user)
+    }
+
+    /// Disables or re-enables a user of a store on behalf of the caller the request names, as
+    /// [`disabling::check`] allows. Disabling revokes the user's refresh tokens in the same
+    /// transaction; its access tokens live until they expire.
+    pub(crate) async fn set_account_disabled(
+        &self,
+        req: &SetUserDisabledRequest,
+    ) -> Result<UserRecord, ServiceError> {
+        let store_id = StoreId::parse("store_id", &req.store_id)?;
+        let actor_role = Role::from_proto(req.actor_role)?
+            .ok_or_else(|| ServiceError::forbidden(DisableRefusal::NotStaff.to_string()))?;
+        let actor = Actor {
+            user_id: &req.actor_user_id,
+            role: actor_role,
+        };
+        // An id that is not a UUID names no user, as an unknown one does.
+        let user_id = UserId::parse("user_id", &req.user_id).map_err(|_| ServiceError::not_found("user"))?;
+        let user = self
+            .store
+            .user_by_id(store_id, user_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user"))?;
+        let target_id = user.id.to_string();
+        let target = Target {
+            user_id: &target_id,
+            role: user.role,
+            disabled: user.disabled_at.is_some(),
+        };
+        let enabled_owners = match user.role {
+            Role::Owner => self.store.enabled_owners(store_id).await?,
+            _ => 0,
+        };
+        disabling::check(actor, target, req.disabled, enabled_owners)?;
+
+        let disabled_at = req.disabled.then(mercato_runtime::time::now_ms);
+        let changed = self
+            .store
+            .set_user_disabled(store_id, user_id, disabled_at)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("user"))?;
+        tracing::info!(store_id = %store_id, user_id = %user_id, actor = %req.actor_user_id, disabled = req.disabled, "user account state set");
+        Ok(changed)
     }
 
     /// A store by id; an id that is not a UUID names no store.

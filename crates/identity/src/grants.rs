@@ -37,7 +37,8 @@ impl IdentityService {
     }
 
     /// Logs a user in. Every failure gives the same answer after the same work, so that
-    /// neither the message nor the timing tells whether the store or the user exists.
+    /// neither the message nor the timing tells whether the store or the user exists; a
+    /// disabled account is said so only to a caller who gave its right password.
     ///
     /// Failures are counted against the account named (whether it exists or not) and the
     /// client's address; a locked key is refused before any hashing, with the time it stays
@@ -71,6 +72,10 @@ impl IdentityService {
         // Guesses that were checked concurrently may have locked a key since the first look:
         // a right password is then refused like any other, so a lock cannot be raced.
         self.refuse_if_locked(&keys).await?;
+        // Only now, with the password proved, may the answer say more than "wrong login".
+        if user.disabled_at.is_some() {
+            return Err(GrantRefusal::AccountDisabled.into());
+        }
         if self.auth.sign_in.account_free_failures > 0
             && let Some(account) = keys.first()
         {
@@ -137,11 +142,13 @@ impl IdentityService {
                 return Err(GrantRefusal::BadRefreshToken.into());
             }
         }
-        if !self.subject_exists(&old).await? {
+        // Disabling a user revokes its tokens, but a refresh racing the disabling may have
+        // rotated one in meanwhile; this check refuses that one at its first use.
+        if !self.subject_active(&old).await? {
             self.store
                 .revoke_refresh_family(old.store_id, &old.family_id, now)
                 .await?;
-            tracing::info!(store_id = %old.store_id, family_id = %old.family_id, "refresh token of a deleted user; family revoked");
+            tracing::info!(store_id = %old.store_id, family_id = %old.family_id, "refresh token of a deleted or disabled user; family revoked");
             return Err(GrantRefusal::BadRefreshToken.into());
         }
 
@@ -160,13 +167,13 @@ impl IdentityService {
         }
     }
 
-    /// Whether the user a refresh token was issued to still exists in its store.
-    async fn subject_exists(&self, token: &RefreshTokenRecord) -> Result<bool, ServiceError> {
+    /// Whether the user a refresh token was issued to still exists in its store, enabled.
+    async fn subject_active(&self, token: &RefreshTokenRecord) -> Result<bool, ServiceError> {
         let Ok(user_id) = token.subject.parse() else {
             return Ok(false);
         };
         let user = self.store.user_by_id(token.store_id, UserId(user_id)).await?;
-        Ok(user.is_some())
+        Ok(user.is_some_and(|u| u.disabled_at.is_none()))
     }
 
     /// Authenticates an API client by its secret; the token's subject is the client and no

@@ -6,7 +6,8 @@
 //! - [`service`]: [`IdentityService`], its start-up, and the gRPC contract
 //!   (`mercato.identity.v1.Identity`) mapped onto the operations below.
 //! - [`accounts`]: provisioning a store (store, owner, API client and the
-//!   `mercato.identity.store_provisioned` event in one transaction), registering users.
+//!   `mercato.identity.store_provisioned` event in one transaction), registering users,
+//!   disabling (revoking their refresh tokens) and re-enabling them.
 //! - [`grants`]: the token endpoint: password (failures counted per account and client
 //!   address, doubling locks; see `docs/adr/0003-sign-in-throttling.md`), refresh_token (single
 //!   use, rotation, reuse revokes the family) and client_credentials.
@@ -16,7 +17,7 @@
 //!   its JWK; [`keyring`]: which key signs, scheduled and on-demand rotation, and which keys
 //!   the JWKS publishes (replaced keys until every token they signed has expired).
 //! - [`domain`]: input newtypes, argon2id hashing (a bounded pool of slots and queue), the
-//!   sign-in throttle's rules and token rules; no wire format.
+//!   sign-in throttle's rules, token rules and who may disable whom; no wire format.
 //! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
 //!   `ServiceError`s.
 //! - [`store`]: the [`store::IdentityStore`] trait, its SQL implementation and the migrations.

@@ -13,8 +13,8 @@ use crate::store::{IdentityStore, StoreRecord, UserRecord};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{
     ApiClient, CreateStaffRequest, GetJwksRequest, GetStoreRequest, Jwks, ProvisionStoreRequest,
-    ProvisionStoreResponse, RegisterCustomerRequest, Store, TokenRequest, TokenResponse, User,
-    get_store_request,
+    ProvisionStoreResponse, RegisterCustomerRequest, SetUserDisabledRequest, Store, TokenRequest,
+    TokenResponse, User, get_store_request,
 };
 use mercato_runtime::auth::Role;
 use mercato_runtime::config::AuthSettings;
@@ -122,6 +122,7 @@ pub(crate) fn user_message(u: &UserRecord) -> User {
         email: u.email.clone(),
         role: u.role.to_proto(),
         created_at_ms: u.created_at,
+        disabled_at_ms: u.disabled_at.unwrap_or(0),
     }
 }
 
@@ -172,6 +173,14 @@ impl Identity for IdentityService {
         let user = self
             .register_user(&r.store_id, Role::Staff, &r.email, &r.password)
             .await;
+        reply(user.map(|u| user_message(&u)))
+    }
+
+    async fn set_user_disabled(
+        &self,
+        request: Request<SetUserDisabledRequest>,
+    ) -> Result<Response<User>, Status> {
+        let user = self.set_account_disabled(&request.into_inner()).await;
         reply(user.map(|u| user_message(&u)))
     }
 

@@ -1,6 +1,8 @@
 //! The identity contract at the edge: a token request as the domain's [`Grant`], and the
-//! domain's refusals as the `ServiceError`s callers receive. The domain knows no wire format.
+//! domain's refusals (grants, account changes) as the `ServiceError`s callers receive. The
+//! domain knows no wire format.
 
+use crate::domain::disabling::DisableRefusal;
 use crate::domain::passwords::PasswordError;
 use crate::domain::tokens::{Grant, GrantRefusal};
 use mercato_proto::identity::TokenRequest;
@@ -54,15 +56,30 @@ fn retry_after(code: ErrorCode, message: String, secs: u64) -> ServiceError {
 }
 
 /// A bad login or refresh token is an invalid grant, a bad client an invalid client (RFC 6749
-/// section 5.2); a throttled login is rate limited, with the seconds to wait.
+/// section 5.2); a throttled login is rate limited, with the seconds to wait; the right
+/// password of a disabled account is `account_disabled`.
 impl From<GrantRefusal> for ServiceError {
     fn from(refusal: GrantRefusal) -> Self {
         let code = match refusal {
             GrantRefusal::BadLogin | GrantRefusal::BadRefreshToken => ErrorCode::InvalidGrant,
             GrantRefusal::BadClient => ErrorCode::InvalidClient,
+            GrantRefusal::AccountDisabled => ErrorCode::AccountDisabled,
             GrantRefusal::Throttled { retry_after_secs } => {
                 return retry_after(ErrorCode::RateLimited, refusal.to_string(), retry_after_secs);
             }
+        };
+        ServiceError::new(code, refusal.to_string())
+    }
+}
+
+/// A change of an account's state the rules refuse: 409 with its own code when the account is
+/// the reason, 403 when the caller's role is.
+impl From<DisableRefusal> for ServiceError {
+    fn from(refusal: DisableRefusal) -> Self {
+        let code = match refusal {
+            DisableRefusal::OwnAccount => ErrorCode::CannotDisableSelf,
+            DisableRefusal::LastOwner => ErrorCode::LastOwner,
+            DisableRefusal::NotOwner | DisableRefusal::NotStaff => ErrorCode::Forbidden,
         };
         ServiceError::new(code, refusal.to_string())
     }

@@ -11,6 +11,7 @@ mod products;
 mod realtime;
 mod search;
 mod stores;
+mod users;
 
 pub(crate) use carts::*;
 pub(crate) use categories::*;
@@ -23,6 +24,7 @@ pub(crate) use products::*;
 pub(crate) use realtime::*;
 pub(crate) use search::*;
 pub(crate) use stores::*;
+pub(crate) use users::*;
 
 use crate::state::GatewayState;
 use axum::Router;
@@ -36,6 +38,8 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}", get(get_store))
         .route("/v1/stores/{store}/customers", post(register_customer))
         .route("/v1/stores/{store}/staff", post(create_staff))
+        .route("/v1/stores/{store}/users/{user}/disable", post(disable_user))
+        .route("/v1/stores/{store}/users/{user}/enable", post(enable_user))
         .route("/v1/oauth/token", post(issue_token))
         .route("/v1/.well-known/jwks.json", get(jwks))
         .route(

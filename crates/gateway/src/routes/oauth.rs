@@ -18,7 +18,7 @@ use mercato_runtime::error::{ErrorCode, ServiceError};
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenView, description = "The tokens (RFC 6749 section 5.1); never cached",
                headers(("Cache-Control" = String, description = "`no-store`"))),
-              (status = 400, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_request`, `invalid_grant` or `unsupported_grant_type`"),
+              (status = 400, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_request`, `invalid_grant` or `unsupported_grant_type`. The right password of a disabled account is `invalid_grant` with `code` `account_disabled` (a wrong one gets the plain `invalid_grant` whatever the account's state)"),
               (status = 401, body = OAuthErrorView, description = "RFC 6749 section 5.2: `invalid_client`"),
               (status = 429, body = OAuthErrorView, description = "`slow_down`: too many failed sign-ins for this account or from this address (the same answer whether or not the account exists); retry after `Retry-After` seconds",
                headers(("Retry-After" = u64, description = "Seconds until the lock ends"))),
@@ -99,9 +99,12 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, &'
 
 /// An RFC 6749 section 5.2 error. A throttled sign-in is 429 `slow_down` and a sign-in that
 /// found every password hashing slot busy 503 `temporarily_unavailable` (both registered OAuth
-/// error codes), each with `Retry-After`, so clients handle them like the other errors here.
+/// error codes), each with `Retry-After`, so clients handle them like the other errors here. A
+/// disabled account is `invalid_grant`, which OAuth2 libraries treat as a refused sign-in, with
+/// our `code` beside it for clients that tell the user why.
 fn oauth_error(code: ErrorCode, description: &str, retry_after: Option<u64>) -> Response {
     let (status, error) = match code {
+        ErrorCode::AccountDisabled => (StatusCode::BAD_REQUEST, "invalid_grant"),
         ErrorCode::RateLimited if retry_after.is_some() => (StatusCode::TOO_MANY_REQUESTS, "slow_down"),
         ErrorCode::Unavailable if retry_after.is_some() => {
             (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
@@ -118,6 +121,7 @@ fn oauth_error(code: ErrorCode, description: &str, retry_after: Option<u64>) -> 
     let body = OAuthErrorView {
         error: error.to_owned(),
         error_description: description.to_owned(),
+        code: (code == ErrorCode::AccountDisabled).then(|| code.as_str().to_owned()),
     };
     let mut response = (status, axum::Json(body)).into_response();
     response

@@ -14,7 +14,7 @@ use mercato_runtime::error::ServiceError;
 /// Provision a store: the store, its owner account and one API client.
 #[utoipa::path(post, path = "/v1/stores", tag = "stores", request_body = ProvisionStoreBody,
     responses((status = 201, body = ProvisionedStoreView, description = "The store, its owner and an API client whose secret is shown only here"),
-              (status = 409, description = "The slug is taken"),
+              (status = 409, description = "`slug_taken`: another store has the slug (the problem's `errors` name `slug`)"),
               (status = 422, description = "A field is invalid; `errors` names each one"),
               (status = 429, description = "This client address provisioned more stores per second than `http.sign_ups_per_second`, or exceeded its general allowance; retry after `Retry-After` seconds",
                headers(("Retry-After" = u64, description = "Seconds to wait")))))]
@@ -62,7 +62,7 @@ pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
     params(("store" = String, Path, description = "store slug")),
     responses((status = 201, body = UserView, description = "The new customer account"),
               (status = 404, description = "No store has this slug"),
-              (status = 409, description = "The email is already registered in this store"),
+              (status = 409, description = "`email_taken`: the email is already registered in this store (the problem's `errors` name `email`)"),
               (status = 422, description = "A field is invalid; `errors` names each one"),
               (status = 429, description = "This client address signed up more customers per second than `http.sign_ups_per_second`, or exceeded its general allowance; retry after `Retry-After` seconds",
                headers(("Retry-After" = u64, description = "Seconds to wait")))))]
@@ -90,7 +90,7 @@ pub async fn register_customer(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not this store's owner"),
               (status = 404, description = "No store has this slug"),
-              (status = 409, description = "The email is already registered in this store"),
+              (status = 409, description = "`email_taken`: the email is already registered in this store (the problem's `errors` name `email`)"),
               (status = 422, description = "A field is invalid; `errors` names each one")))]
 pub async fn create_staff(
     State(state): State<GatewayState>,

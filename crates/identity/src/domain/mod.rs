@@ -1,5 +1,7 @@
-//! The identity domain: input newtypes, password hashing and token rules, free of storage.
+//! The identity domain: input newtypes, password hashing, token rules and who may disable
+//! whom, free of storage.
 
+pub mod disabling;
 pub mod passwords;
 pub mod throttle;
 pub mod tokens;

@@ -65,6 +65,10 @@ pub enum GrantRefusal {
     /// Client authentication failed.
     #[error("invalid client credentials")]
     BadClient,
+    /// The password was right but the account is disabled. Said only to a caller who proved
+    /// the password, so it reveals nothing to anyone else.
+    #[error("the account is disabled")]
+    AccountDisabled,
     /// Too many password logins failed for this account or from this address; the same
     /// answer whether or not the account exists.
     #[error("too many failed sign-in attempts; retry later")]

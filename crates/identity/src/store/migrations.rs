@@ -74,4 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
               ALTER TABLE signing_keys ADD COLUMN key_nonce {{BYTES}};
               ALTER TABLE signing_keys ADD COLUMN sealed_pkcs8 {{BYTES}};",
     },
+    // Disabled accounts (NULL while enabled), and the index disabling one uses to revoke every
+    // refresh token issued to it.
+    Migration {
+        name: "0004_disabled_users",
+        sql: "ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+              CREATE INDEX refresh_tokens_subject ON refresh_tokens (store_id, subject);",
+    },
 ];

@@ -12,7 +12,7 @@ use crate::kek::SealedKey;
 use async_trait::async_trait;
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::auth::Role;
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, FieldError, ServiceError};
 use mercato_runtime::ids::{StoreId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct UserRecord {
     /// An argon2id PHC string.
     pub password_hash: String,
     pub created_at: i64,
+    /// When the account was disabled (epoch milliseconds); `None` while it is enabled.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,14 +133,27 @@ pub enum Refusal {
     EmailTaken,
     #[error("store not found")]
     UnknownStore,
+    #[error("the store's last owner cannot be disabled")]
+    LastOwner,
 }
 
+/// A taken slug or email is its own 409 code, naming the field as catalog's taken values do.
 impl From<Refusal> for ServiceError {
     fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::SlugTaken => ServiceError::conflict("store slug is taken"),
-            Refusal::EmailTaken => ServiceError::conflict("email is already registered in this store"),
-            Refusal::UnknownStore => ServiceError::not_found("store"),
+        let (code, field, reason) = match r {
+            Refusal::SlugTaken => (ErrorCode::SlugTaken, "slug", "is already taken"),
+            Refusal::EmailTaken => (
+                ErrorCode::EmailTaken,
+                "email",
+                "is already registered in this store",
+            ),
+            Refusal::UnknownStore => return ServiceError::not_found("store"),
+            Refusal::LastOwner => return ServiceError::new(ErrorCode::LastOwner, r.to_string()),
+        };
+        ServiceError {
+            code,
+            message: r.to_string(),
+            fields: vec![FieldError::new(field, reason)],
         }
     }
 }
@@ -167,6 +182,21 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn user_by_email(&self, store_id: StoreId, email: &str) -> Result<Option<UserRecord>, StoreError>;
 
     async fn user_by_id(&self, store_id: StoreId, user_id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    /// How many enabled owners the store has.
+    async fn enabled_owners(&self, store_id: StoreId) -> Result<i64, StoreError>;
+
+    /// Disables the user at `disabled_at` (a disabled user keeps its first time) and revokes
+    /// every refresh token issued to it, or enables it again with `None`, in one transaction;
+    /// returns the user as stored then, `None` when the store has no such user. `LastOwner`,
+    /// changing nothing, when it would disable the store's last enabled owner: the owners' rows
+    /// are locked first, so two owners disabling each other cannot both succeed.
+    async fn set_user_disabled(
+        &self,
+        store_id: StoreId,
+        user_id: UserId,
+        disabled_at: Option<i64>,
+    ) -> Result<Option<UserRecord>, StoreError>;
 
     /// Looks a client up by its id, which is unique across stores: client credentials name
     /// no store, the client determines it.

@@ -29,7 +29,7 @@ impl SqlIdentityStore {
 }
 
 type StoreRow = (String, String, String, String, i64);
-type UserRow = (String, String, String, String, String, i64);
+type UserRow = (String, String, String, String, String, i64, Option<i64>);
 type ClientRow = (String, String, String, String, i64);
 type TokenRow = (
     String,
@@ -64,7 +64,9 @@ fn store_record((id, slug, name, currency, created_at): StoreRow) -> Result<Stor
     })
 }
 
-fn user_record((id, store, email, r, password_hash, created_at): UserRow) -> Result<UserRecord, StoreError> {
+fn user_record(
+    (id, store, email, r, password_hash, created_at, disabled_at): UserRow,
+) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: UserId(
             id.parse()
@@ -75,6 +77,7 @@ fn user_record((id, store, email, r, password_hash, created_at): UserRow) -> Res
         role: role(&r)?,
         password_hash,
         created_at,
+        disabled_at,
     })
 }
 
@@ -110,8 +113,11 @@ fn key_record(
     }
 }
 
-const INSERT_USER: &str = "INSERT INTO users (id, store_id, email, role, password_hash, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_USER: &str = "INSERT INTO users \
+     (id, store_id, email, role, password_hash, created_at, disabled_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const USER_COLUMNS: &str = "SELECT id, store_id, email, role, password_hash, created_at, disabled_at \
+     FROM users";
 const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens \
      (id, family_id, store_id, subject, role, token_hash, expires_at, used_at, revoked_at, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
@@ -128,6 +134,7 @@ fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), DbError> {
             &u.role.as_str(),
             &u.password_hash,
             &u.created_at,
+            &u.disabled_at,
         ],
     )?;
     Ok(())
@@ -154,6 +161,25 @@ fn insert_token(tx: &mut Tx<'_>, t: &RefreshTokenRecord) -> Result<(), DbError> 
 
 const REVOKE_FAMILY: &str = "UPDATE refresh_tokens SET revoked_at = $1 \
      WHERE store_id = $2 AND family_id = $3 AND revoked_at IS NULL";
+
+/// `LastOwner` unless the store has an enabled owner besides `user_id`. The enabled owners'
+/// rows are locked (on PostgreSQL) before they are counted, so that of two owners disabling
+/// each other the second sees the first's change.
+fn refuse_last_owner(tx: &mut Tx<'_>, store_id: StoreId, user_id: &str) -> Result<(), StoreError> {
+    let lock = tx.lock_rows();
+    let owners: Vec<(String,)> = tx.query_all(
+        &format!(
+            "SELECT id FROM users WHERE store_id = $1 AND role = $2 AND disabled_at IS NULL \
+             ORDER BY id{lock}"
+        ),
+        &[&store_id, &Role::Owner.as_str()],
+    )?;
+    if owners.iter().any(|(id,)| id != user_id) {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(Refusal::LastOwner))
+    }
+}
 
 #[async_trait]
 impl IdentityStore for SqlIdentityStore {
@@ -242,8 +268,7 @@ impl IdentityStore for SqlIdentityStore {
         let row: Option<UserRow> = self
             .db
             .query_opt(
-                "SELECT id, store_id, email, role, password_hash, created_at FROM users \
-                 WHERE store_id = $1 AND email = $2",
+                &format!("{USER_COLUMNS} WHERE store_id = $1 AND email = $2"),
                 &[&store_id, &email],
             )
             .await?;
@@ -254,12 +279,63 @@ impl IdentityStore for SqlIdentityStore {
         let row: Option<UserRow> = self
             .db
             .query_opt(
-                "SELECT id, store_id, email, role, password_hash, created_at FROM users \
-                 WHERE store_id = $1 AND id = $2",
+                &format!("{USER_COLUMNS} WHERE store_id = $1 AND id = $2"),
                 &[&store_id, &user_id.to_string()],
             )
             .await?;
         row.map(user_record).transpose()
+    }
+
+    async fn enabled_owners(&self, store_id: StoreId) -> Result<i64, StoreError> {
+        let (owners,): (i64,) = self
+            .db
+            .query_one(
+                "SELECT COUNT(*) FROM users WHERE store_id = $1 AND role = $2 AND disabled_at IS NULL",
+                &[&store_id, &Role::Owner.as_str()],
+            )
+            .await?;
+        Ok(owners)
+    }
+
+    async fn set_user_disabled(
+        &self,
+        store_id: StoreId,
+        user_id: UserId,
+        disabled_at: Option<i64>,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let user_id = user_id.to_string();
+        self.db
+            .write("set_user_disabled", move |tx| {
+                let select = format!("{USER_COLUMNS} WHERE store_id = $1 AND id = $2");
+                let Some(row): Option<UserRow> = tx.query_opt(&select, &[&store_id, &user_id])? else {
+                    return Ok(None);
+                };
+                let mut user = user_record(row)?;
+                let Some(at) = disabled_at else {
+                    tx.execute(
+                        "UPDATE users SET disabled_at = NULL WHERE store_id = $1 AND id = $2",
+                        &[&store_id, &user_id],
+                    )?;
+                    user.disabled_at = None;
+                    return Ok(Some(user));
+                };
+                if user.role == Role::Owner && user.disabled_at.is_none() {
+                    refuse_last_owner(tx, store_id, &user_id)?;
+                }
+                tx.execute(
+                    "UPDATE users SET disabled_at = $1 \
+                     WHERE store_id = $2 AND id = $3 AND disabled_at IS NULL",
+                    &[&at, &store_id, &user_id],
+                )?;
+                tx.execute(
+                    "UPDATE refresh_tokens SET revoked_at = $1 \
+                     WHERE store_id = $2 AND subject = $3 AND revoked_at IS NULL",
+                    &[&at, &store_id, &user_id],
+                )?;
+                user.disabled_at = user.disabled_at.or(Some(at));
+                Ok(Some(user))
+            })
+            .await
     }
 
     async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError> {

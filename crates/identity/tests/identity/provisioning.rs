@@ -14,7 +14,7 @@ mercato_runtime::backend_tests! {
     setup: Env::on,
     cases: [
         provisioning_creates_the_store_its_owner_an_api_client_and_an_event,
-        a_taken_slug_is_409_and_leaves_nothing_new_behind,
+        a_taken_slug_is_409_slug_taken_and_leaves_nothing_new_behind,
         concurrent_provisioning_of_one_slug_lets_exactly_one_win,
         invalid_input_lists_every_bad_field_and_writes_nothing,
         reserved_slugs_are_refused,
@@ -69,7 +69,7 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event(env
         .unwrap_or_else(|_| panic!("outbox relay was not woken"));
 }
 
-async fn a_taken_slug_is_409_and_leaves_nothing_new_behind(env: Env) {
+async fn a_taken_slug_is_409_slug_taken_and_leaves_nothing_new_behind(env: Env) {
     env.provision("tea-house").await;
     let before = env.provisioned_rows().await;
 
@@ -81,8 +81,9 @@ async fn a_taken_slug_is_409_and_leaves_nothing_new_behind(env: Env) {
         .await
         .unwrap_err();
     let err = ServiceError::from(err);
-    assert_eq!(err.code, ErrorCode::Conflict);
+    assert_eq!(err.code, ErrorCode::SlugTaken);
     assert_eq!(err.message, "store slug is taken");
+    assert_eq!(err.fields[0].field, "slug");
     assert_eq!(env.provisioned_rows().await, before);
 }
 
@@ -100,7 +101,7 @@ async fn concurrent_provisioning_of_one_slug_lets_exactly_one_win(env: Env) {
     let won = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 1);
     for r in results.into_iter().filter_map(Result::err) {
-        assert_eq!(code(r), ErrorCode::Conflict);
+        assert_eq!(code(r), ErrorCode::SlugTaken);
     }
     assert_eq!(env.provisioned_rows().await, [1, 1, 1, 1]);
 }

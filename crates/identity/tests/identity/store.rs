@@ -21,6 +21,9 @@ mercato_runtime::backend_tests! {
         a_duplicate_email_is_email_taken_and_an_unknown_store_is_unknown_store,
         a_refresh_token_rotates_once_and_a_second_rotation_revokes_its_family,
         a_signing_key_generation_is_inserted_once,
+        disabling_a_user_revokes_its_refresh_tokens_and_enabling_keeps_them_revoked,
+        the_last_enabled_owner_is_refused_and_changes_nothing,
+        two_owners_disabling_each_other_at_once_leave_one_enabled,
     ],
 }
 
@@ -54,6 +57,7 @@ fn provisioning(slug: &str) -> Provisioning {
             role: Role::Owner,
             password_hash: "$argon2id$…".to_owned(),
             created_at: 1,
+            disabled_at: None,
         },
         api_client: ApiClientRecord {
             client_id: format!("mc_{}", uuid::Uuid::now_v7().simple()),
@@ -181,4 +185,119 @@ async fn a_signing_key_generation_is_inserted_once(store: SqlIdentityStore) {
         .map(|k| k.kid)
         .collect();
     assert_eq!(kids, [next.kid, first.kid]);
+}
+
+/// A user of `p`'s store with `role`, stored.
+async fn add_user(store: &SqlIdentityStore, p: &Provisioning, role: Role) -> UserRecord {
+    let user = UserRecord {
+        id: UserId::new(),
+        email: format!("{}-{}@example.com", role.as_str(), uuid::Uuid::now_v7().simple()),
+        role,
+        ..p.owner.clone()
+    };
+    store.create_user(p.store.id, &user).await.unwrap();
+    user
+}
+
+async fn disabling_a_user_revokes_its_refresh_tokens_and_enabling_keeps_them_revoked(
+    store: SqlIdentityStore,
+) {
+    let p = provisioning("tea-house");
+    store.provision(&p).await.unwrap();
+    let sid = p.store.id;
+    let staff = add_user(&store, &p, Role::Staff).await;
+    let mut own = token(sid, "f1", "h1");
+    own.subject = staff.id.to_string();
+    let mut also_own = token(sid, "f2", "h2");
+    also_own.subject = staff.id.to_string();
+    for t in [&own, &also_own, &token(sid, "f3", "someone-else")] {
+        store.insert_refresh_token(sid, t).await.unwrap();
+    }
+
+    let disabled = store.set_user_disabled(sid, staff.id, Some(7)).await.unwrap();
+    assert_eq!(disabled.unwrap().disabled_at, Some(7));
+    for hash in ["h1", "h2"] {
+        let t = store.refresh_token_by_hash(hash).await.unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(7), "{hash}");
+    }
+    let other = store
+        .refresh_token_by_hash("someone-else")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.revoked_at, None, "another user's tokens are untouched");
+    let stored = store.user_by_id(sid, staff.id).await.unwrap().unwrap();
+    assert_eq!(stored.disabled_at, Some(7));
+
+    // Disabling again keeps the first time; another store's id finds no user.
+    let again = store.set_user_disabled(sid, staff.id, Some(9)).await.unwrap();
+    assert_eq!(again.unwrap().disabled_at, Some(7));
+    let elsewhere = store.set_user_disabled(StoreId::new(), staff.id, Some(9)).await;
+    assert_eq!(elsewhere.unwrap(), None);
+
+    let enabled = store.set_user_disabled(sid, staff.id, None).await.unwrap();
+    assert_eq!(enabled.unwrap().disabled_at, None);
+    assert_eq!(
+        store
+            .user_by_email(sid, &staff.email)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        None
+    );
+    let t = store.refresh_token_by_hash("h1").await.unwrap().unwrap();
+    assert_eq!(
+        t.revoked_at,
+        Some(7),
+        "enabling does not bring revoked tokens back"
+    );
+}
+
+async fn the_last_enabled_owner_is_refused_and_changes_nothing(store: SqlIdentityStore) {
+    let p = provisioning("tea-house");
+    store.provision(&p).await.unwrap();
+    let sid = p.store.id;
+    assert_eq!(store.enabled_owners(sid).await.unwrap(), 1);
+    let err = store
+        .set_user_disabled(sid, p.owner.id, Some(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Refused(Refusal::LastOwner)), "{err:?}");
+    let owner = store.user_by_id(sid, p.owner.id).await.unwrap().unwrap();
+    assert_eq!(owner.disabled_at, None);
+
+    // With a second owner, one of them can go; then the other is the last.
+    let second = add_user(&store, &p, Role::Owner).await;
+    assert_eq!(store.enabled_owners(sid).await.unwrap(), 2);
+    let gone = store.set_user_disabled(sid, p.owner.id, Some(5)).await.unwrap();
+    assert_eq!(gone.unwrap().disabled_at, Some(5));
+    assert_eq!(store.enabled_owners(sid).await.unwrap(), 1);
+    let err = store
+        .set_user_disabled(sid, second.id, Some(6))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Refused(Refusal::LastOwner)), "{err:?}");
+}
+
+async fn two_owners_disabling_each_other_at_once_leave_one_enabled(store: SqlIdentityStore) {
+    for round in 0..5 {
+        let p = provisioning(&format!("tea-house-{round}"));
+        store.provision(&p).await.unwrap();
+        let sid = p.store.id;
+        let second = add_user(&store, &p, Role::Owner).await;
+        let (a, b) = tokio::join!(
+            store.set_user_disabled(sid, p.owner.id, Some(5)),
+            store.set_user_disabled(sid, second.id, Some(5)),
+        );
+        let won = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "round {round}: {a:?} {b:?}");
+        for lost in [a, b].into_iter().filter_map(Result::err) {
+            assert!(
+                matches!(lost, StoreError::Refused(Refusal::LastOwner)),
+                "{lost:?}"
+            );
+        }
+        assert_eq!(store.enabled_owners(sid).await.unwrap(), 1, "round {round}");
+    }
 }

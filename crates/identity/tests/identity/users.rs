@@ -10,7 +10,7 @@ use tonic::Request;
 mercato_runtime::backend_tests! {
     setup: Env::on,
     cases: [
-        customers_register_and_a_duplicate_email_is_409,
+        customers_register_and_a_duplicate_email_is_409_email_taken,
         registering_in_an_unknown_store_is_404,
         registration_reports_a_bad_email_and_a_short_password_together,
         staff_accounts_get_the_staff_role_and_can_log_in,
@@ -26,7 +26,7 @@ fn customer(store_id: &str, email: &str) -> Request<RegisterCustomerRequest> {
     })
 }
 
-async fn customers_register_and_a_duplicate_email_is_409(env: Env) {
+async fn customers_register_and_a_duplicate_email_is_409_email_taken(env: Env) {
     let store = env.provision("tea-house").await.store.unwrap();
     let user = env
         .service
@@ -43,7 +43,7 @@ async fn customers_register_and_a_duplicate_email_is_409(env: Env) {
         .register_customer(customer(&store.id, "ANN@example.com"))
         .await
         .unwrap_err();
-    assert_eq!(code(again), ErrorCode::Conflict);
+    assert_eq!(code(again), ErrorCode::EmailTaken);
     assert_eq!(env.count("SELECT COUNT(*) FROM users").await, 2);
 
     // Emails are unique per store, not across stores.

@@ -1,6 +1,7 @@
 //! Sign-in under attack, through the real token endpoint: after the free failures an account
 //! is locked (429 `slow_down` with `Retry-After`, RFC 6749-shaped), the same for an account
 //! that does not exist, whichever gateway is asked; store provisioning is limited per address.
+//! A disabled account cannot sign in or refresh until it is enabled again.
 
 use crate::harness::{Platform, Reply, platforms};
 use serde_json::json;
@@ -78,5 +79,76 @@ async fn provisioning_stores_is_limited_per_client_address() {
             assert_eq!(r.body["code"], "rate_limited", "{}", p.name);
             assert!(r.headers.contains_key("retry-after"), "{}", p.name);
         }
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_customer_cannot_sign_in_or_refresh_until_the_owner_enables_it_again() {
+    for p in platforms().await {
+        let (store, provisioned) = p.provision(0).await;
+        let owner_id = provisioned["owner"]["id"].as_str().unwrap().to_owned();
+        let (owner, _) = p.sign_in(1, &store, "owner@example.com", PASSWORD).await;
+        let ann = json!({"email": "ann@example.com", "password": PASSWORD});
+        let customer = p
+            .post(0, &format!("/v1/stores/{store}/customers"), None, &ann)
+            .await;
+        assert_eq!(customer.status, 201, "{}: {}", p.name, customer.body);
+        assert_eq!(
+            customer.body["disabled_at"],
+            serde_json::Value::Null,
+            "{}",
+            p.name
+        );
+        let ann_id = customer.body["id"].as_str().unwrap().to_owned();
+        let (_, refresh) = p.sign_in(0, &store, "ann@example.com", PASSWORD).await;
+
+        let users = format!("/v1/stores/{store}/users");
+        let disabled = p
+            .post(1, &format!("{users}/{ann_id}/disable"), Some(&owner), &json!({}))
+            .await;
+        assert_eq!(disabled.status, 200, "{}: {}", p.name, disabled.body);
+        assert!(
+            disabled.body["disabled_at"].is_string(),
+            "{}: {}",
+            p.name,
+            disabled.body
+        );
+
+        let right = password_grant(&p, 0, &store, "ann@example.com", PASSWORD).await;
+        assert_eq!(right.status, 400, "{}: {}", p.name, right.body);
+        assert_eq!(right.body["error"], "invalid_grant", "{}", p.name);
+        assert_eq!(right.body["code"], "account_disabled", "{}", p.name);
+        let wrong = password_grant(&p, 1, &store, "ann@example.com", "wrong password").await;
+        assert_eq!(wrong.status, 400, "{}: {}", p.name, wrong.body);
+        assert_eq!(
+            wrong.body["code"],
+            serde_json::Value::Null,
+            "{}: says nothing more",
+            p.name
+        );
+        let refreshed = p
+            .token(0, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+            .await;
+        assert_eq!(refreshed.status, 400, "{}: {}", p.name, refreshed.body);
+        assert_eq!(refreshed.body["error"], "invalid_grant", "{}", p.name);
+
+        let own = p
+            .post(
+                0,
+                &format!("{users}/{owner_id}/disable"),
+                Some(&owner),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(own.status, 409, "{}: {}", p.name, own.body);
+        assert_eq!(own.body["code"], "cannot_disable_self", "{}", p.name);
+
+        let enabled = p
+            .post(1, &format!("{users}/{ann_id}/enable"), Some(&owner), &json!({}))
+            .await;
+        assert_eq!(enabled.status, 200, "{}: {}", p.name, enabled.body);
+        assert_eq!(enabled.body["disabled_at"], serde_json::Value::Null, "{}", p.name);
+        let again = password_grant(&p, 0, &store, "ann@example.com", PASSWORD).await;
+        assert_eq!(again.status, 200, "{}: {}", p.name, again.body);
     }
 }
