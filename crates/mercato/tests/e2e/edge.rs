@@ -60,14 +60,14 @@ async fn invalid_store_input_lists_every_bad_field() {
 }
 
 #[tokio::test]
-async fn a_taken_slug_is_a_409() {
+async fn a_taken_store_slug_is_a_409_slug_taken() {
     for p in platforms().await {
         let (slug, _) = p.provision(0).await;
         let body = json!({"slug": slug, "name": "Again", "currency": "EUR",
                           "owner": {"email": "x@example.com", "password": "long enough password"}});
         let reply = p.post(1, "/v1/stores", None, &body).await;
         assert_eq!(reply.status, 409, "{}: {}", p.name, reply.body);
-        assert_eq!(reply.body["code"], "conflict");
+        assert_eq!(reply.body["code"], "slug_taken");
     }
 }
 
