@@ -79,6 +79,9 @@ impl Identity for Keys {
     async fn issue_token(&self, _: Request<TokenRequest>) -> Result<Response<TokenResponse>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn set_user_disabled(&self, _: Request<SetUserDisabledRequest>) -> Result<Response<User>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
 }
 
 /// A fresh directory under the system's temporary one.
