@@ -6,9 +6,10 @@
 use mercato_payments::provider::test::approving_card as card;
 use rand::Rng;
 use serde_json::{Value, json};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 use super::super::shop::mix::Shop;
 
@@ -118,10 +119,18 @@ pub struct Shoppers {
     pub epoch: Instant,
     carts: Mutex<Vec<Cart>>,
     checkouts: AtomicU64,
+    /// The open-loop phases' connections, when bounded.
+    connections: Option<Arc<Semaphore>>,
 }
 
 impl Shoppers {
-    pub fn new(http: reqwest::Client, shop: Shop, urls: Vec<String>, mix: Mix) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        shop: Shop,
+        urls: Vec<String>,
+        mix: Mix,
+        connections: Option<Arc<Semaphore>>,
+    ) -> Self {
         Shoppers {
             http,
             shop,
@@ -130,7 +139,18 @@ impl Shoppers {
             epoch: Instant::now(),
             carts: Mutex::new(Vec::new()),
             checkouts: AtomicU64::new(0),
+            connections,
         }
+    }
+
+    /// [`Shoppers::act`] once one of the bounded connections is free (at once when they are
+    /// not bounded); the action is still timed from `due`.
+    pub async fn act_when_connected(&self, n: usize, due: Instant) -> Vec<Outcome> {
+        let _connection = match &self.connections {
+            Some(connections) => Some(connections.clone().acquire_owned().await.expect("never closed")),
+            None => None,
+        };
+        self.act(n, due).await
     }
 
     /// Runs one action drawn from the mix, due at `due`, against gateway `n` (modulo their

@@ -15,6 +15,7 @@ use actions::{Mix, Outcome, Shoppers};
 use report::{Phase, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct OverloadArgs {
@@ -34,6 +35,13 @@ pub struct OverloadArgs {
     /// How long the light load runs after the overload, to see it recover.
     #[arg(long, default_value = "10s", value_parser = super::humantime_duration)]
     pub recovery: Duration,
+    /// Requests the open-loop phases keep in flight at most, over as many keep-alive
+    /// connections, as a load balancer or a browser pool does; an arrival finding them all busy
+    /// waits for one, and the wait counts in its latency. 0: unbounded, a new connection
+    /// whenever none is idle (every shopper their own, which measures the client's backlog
+    /// more than the server once the machine is shared).
+    #[arg(long, default_value_t = 512)]
+    pub connections: usize,
     /// Exit with an error when a goal is missed (goodput ≥ 90 % of capacity, rejections p99
     /// < 50 ms with `Retry-After`, no other 5xx, recovered within 5 s).
     #[arg(long)]
@@ -56,7 +64,14 @@ pub async fn overload(args: &OverloadArgs) -> anyhow::Result<()> {
         .timeout(CLIENT_TIMEOUT)
         .build()?;
     let shop = super::shop::prepare(&client(), &args.load.urls[0], args.products).await?;
-    let shoppers = Arc::new(Shoppers::new(http, shop, args.load.urls.clone(), args.mix));
+    let connections = (args.connections > 0).then(|| Arc::new(Semaphore::new(args.connections)));
+    let shoppers = Arc::new(Shoppers::new(
+        http,
+        shop,
+        args.load.urls.clone(),
+        args.mix,
+        connections,
+    ));
     let length = args.load.duration;
 
     closed_loop(&shoppers, args.load.concurrency, args.load.warmup).await;
@@ -156,7 +171,9 @@ async fn send_on_schedule(
         for i in sent..due_now {
             let due = start + Duration::from_secs_f64(i as f64 / rate);
             let shoppers = shoppers.clone();
-            tasks.push(tokio::spawn(async move { shoppers.act(i as usize, due).await }));
+            tasks.push(tokio::spawn(async move {
+                shoppers.act_when_connected(i as usize, due).await
+            }));
         }
         sent = due_now;
     }
