@@ -38,6 +38,7 @@ mod problems;
 mod read_cache;
 mod routes;
 mod security_headers;
+mod shedding;
 mod state;
 mod web;
 
@@ -134,6 +135,12 @@ pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router
             state.clone(),
             read_cache::answer_cached,
         ))
+        // While the CPU is saturated (`http.max_queue_delay`), a share of requests is
+        // refused at once with 503 and `Retry-After`, so that the rest are served in time.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shedding::shed_under_pressure,
+        ))
         // Past `http.max_concurrent_requests` requests in flight in this process, a request is
         // refused at once with 503 and `Retry-After` — before routing, rate limiting (a Redis
         // call), token checks and body reads. One limit for the whole process: layered here,
@@ -177,8 +184,8 @@ pub fn describe_metrics() {
 }
 
 mercato_runtime::metric_families! {
-    /// Requests the gateway refused before handling, by reason: timeout (over the request deadline)
-    /// or overloaded (the concurrency limit was reached).
+    /// Requests the gateway refused before handling, by reason: timeout (over the request deadline),
+    /// overloaded (the concurrency limit was reached) or pressure (the CPU was saturated).
     pub(crate) const HTTP_SHED_REQUESTS: Counter(Count) = "http_shed_requests_total";
 }
 

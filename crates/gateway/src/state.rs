@@ -14,6 +14,7 @@ use mercato_runtime::config::{AuthSettings, HttpSettings};
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::inbox;
 use mercato_runtime::jwks::KeyedVerifier;
+use mercato_runtime::pressure::Pressure;
 use mercato_runtime::ratelimit::RateLimiter;
 use mercato_runtime::shutdown::Shutdown;
 use std::sync::Arc;
@@ -67,6 +68,7 @@ struct Inner {
     sign_ups_per_second: u32,
     trusted_proxies: Arc<[ipnet::IpNet]>,
     reads: Arc<ReadCache>,
+    pressure: Pressure,
 }
 
 impl GatewayState {
@@ -104,6 +106,7 @@ impl GatewayState {
                 sign_ups_per_second: http.sign_ups_per_second,
                 trusted_proxies: http.trusted_proxies.clone().into(),
                 reads: Arc::default(),
+                pressure: Pressure::start(http.max_queue_delay),
             }),
         }
     }
@@ -147,6 +150,11 @@ impl GatewayState {
             order.rotate_left(first);
         }
         Some((order, forward))
+    }
+
+    /// Whether the CPU has room for another request (`http.max_queue_delay`).
+    pub fn pressure(&self) -> &Pressure {
+        &self.inner.pressure
     }
 
     /// Encoded public catalog reads.

@@ -108,6 +108,12 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Concurrent requests above this are shed with 503 and `Retry-After`.
     pub max_concurrent_requests: usize,
+    /// While the async runtime's scheduling delay (how late a 5 ms timer fires: the time a
+    /// ready request waits for a CPU) is over this, a growing share of requests is shed with
+    /// 503 and `Retry-After`, so that the CPU serves what it can at once instead of everything
+    /// late (`runtime::pressure`). 0s turns it off.
+    #[serde(with = "humantime_serde", default = "default_max_queue_delay")]
+    pub max_queue_delay: Duration,
     /// Requests per second one client (a signed-in user or API client, else an address) may
     /// send before getting 429; 0 turns the limit off.
     pub rate_limit_per_second: u32,
@@ -128,6 +134,10 @@ pub struct HttpSettings {
     /// never `*`, and credentials (cookies) are never allowed.
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+}
+
+fn default_max_queue_delay() -> Duration {
+    Duration::from_millis(20)
 }
 
 fn default_sign_ups_per_second() -> u32 {
@@ -329,6 +339,7 @@ impl Default for Settings {
                 body_limit_bytes: 1024 * 1024,
                 request_timeout: Duration::from_secs(15),
                 max_concurrent_requests: 4096,
+                max_queue_delay: default_max_queue_delay(),
                 rate_limit_per_second: 200,
                 trusted_proxies: Vec::new(),
                 sign_ups_per_second: default_sign_ups_per_second(),

@@ -47,6 +47,7 @@ pub mod metric_handles;
 pub mod money;
 pub mod outbox;
 pub mod payment_details;
+pub mod pressure;
 pub mod process_metrics;
 pub mod prometheus;
 pub mod ratelimit;

@@ -231,6 +231,7 @@ fn ensure_shared_bus(settings: &Settings, roles: &Roles) -> anyhow::Result<()> {
 /// a description shows only beside a metric this process records.
 fn install_metrics() {
     mercato_runtime::prometheus::install();
+    mercato_runtime::pressure::describe_metrics();
     mercato_gateway::describe_metrics();
     mercato_orders::describe_metrics();
     mercato_inventory::describe_metrics();

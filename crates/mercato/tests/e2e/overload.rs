@@ -169,3 +169,82 @@ async fn stalled_post(gateway: &str, path: &str) -> tokio::net::TcpStream {
     stream.write_all(head.as_bytes()).await.expect("head sent");
     stream
 }
+
+/// Requests sent back to back from a thread of their own while the platform's runtime is
+/// saturated, then once it is free again.
+const PRESSURE_REQUESTS: usize = 30;
+
+// Two workers, both hogged in 50 ms slices: every ready task, the pressure sampler's timer
+// included, waits about that long for a thread, as on a saturated CPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_cpu_is_saturated_a_share_of_requests_is_shed_with_retry_after_then_all_are_served() {
+    let mut settings = crate::harness::base_settings();
+    settings.http.max_queue_delay = Duration::from_millis(20);
+    settings.http.rate_limit_per_second = 0;
+    // Alone: other tests' load would delay this runtime too, and its free phase must be free.
+    let turn = std::sync::Arc::new(crate::harness::alone_turn().await);
+    let p = crate::harness::embedded_with(settings).await.holding(turn);
+    let (store, _) = p.provision(0).await;
+    let carts = format!("{}/v1/stores/{store}/carts", p.gateway(0));
+
+    let hogging = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    for _ in 0..2 {
+        let hogging = hogging.clone();
+        tokio::spawn(async move {
+            while hogging.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let saturated = send_from_another_thread(carts.clone()).await;
+    hogging.store(false, std::sync::atomic::Ordering::Relaxed);
+    let shed: Vec<&(u16, bool)> = saturated.iter().filter(|(status, _)| *status == 503).collect();
+    assert!(
+        saturated.iter().all(|(status, _)| matches!(status, 201 | 503)),
+        "only served or shed: {saturated:?}"
+    );
+    assert!(
+        shed.len() >= PRESSURE_REQUESTS / 3,
+        "a good share was shed: {saturated:?}"
+    );
+    assert!(
+        shed.iter().all(|(_, retry_after)| *retry_after),
+        "each says when to come back"
+    );
+
+    // Shedding lets go within half a second of the delay coming down.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let free = send_from_another_thread(carts).await;
+    assert!(
+        free.iter().all(|(status, _)| *status == 201),
+        "all served once free: {free:?}"
+    );
+}
+
+/// `PRESSURE_REQUESTS` cart creations one after another from a thread and runtime of their own
+/// (so that the client is not slowed by the runtime under test): status and `Retry-After` each.
+async fn send_from_another_thread(url: String) -> Vec<(u16, bool)> {
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let http = reqwest::Client::new();
+            let mut answers = Vec::with_capacity(PRESSURE_REQUESTS);
+            for _ in 0..PRESSURE_REQUESTS {
+                let response = http.post(&url).send().await.expect("answered");
+                answers.push((
+                    response.status().as_u16(),
+                    response.headers().contains_key("retry-after"),
+                ));
+            }
+            answers
+        })
+    });
+    tokio::task::spawn_blocking(move || thread.join().expect("client thread"))
+        .await
+        .expect("joined")
+}

@@ -85,6 +85,9 @@ pub enum Answer {
 pub struct Outcome {
     pub due_us: u64,
     pub latency_us: u64,
+    /// From the moment the request was handed to the HTTP client (a connection free) to its
+    /// answer: the latency without the wait for one of the bounded connections.
+    pub wire_us: u64,
     pub answer: Answer,
 }
 
@@ -314,6 +317,7 @@ impl Run<'_> {
     /// (parsed when `want_body`, else `Null`) of a 2xx answer only.
     async fn send(&mut self, request: reqwest::RequestBuilder, want_body: bool) -> Option<Value> {
         let sent = self.due.take().unwrap_or_else(Instant::now);
+        let handed = Instant::now();
         let (answer, body) = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -332,6 +336,7 @@ impl Run<'_> {
         let outcome = Outcome {
             due_us: micros(sent.saturating_duration_since(self.shoppers.epoch)),
             latency_us: micros(sent.elapsed()),
+            wire_us: micros(handed.elapsed()),
             answer,
         };
         self.out.push(outcome);

@@ -50,6 +50,8 @@ pub struct OverloadArgs {
 
 /// Length of the light-load baseline before the overload.
 const BASELINE: Duration = Duration::from_secs(3);
+/// The pause after the capacity phase, before the baseline.
+const SETTLE: Duration = Duration::from_secs(1);
 /// Length of a recovery window.
 const WINDOW: Duration = Duration::from_millis(500);
 /// How long an answer may take before the client gives up (longer than the gateway's default
@@ -79,6 +81,8 @@ pub async fn overload(args: &OverloadArgs) -> anyhow::Result<()> {
     let capacity = Phase::of("capacity", &capacity, from, None);
     capacity.print()?;
 
+    // The server lets go of shedding gently after a saturating phase (`runtime::pressure`).
+    tokio::time::sleep(SETTLE).await;
     let light = (capacity.goodput_rps / 10.0).max(20.0);
     let (from, baseline) = timed(&shoppers, open_loop(&shoppers, light, BASELINE)).await;
     let baseline = Phase::of("baseline", &baseline, from, Some(light));

@@ -66,6 +66,9 @@ pub struct Phase {
     pub rejection_p50_ms: f64,
     pub rejection_p99_ms: f64,
     pub rejection_max_ms: f64,
+    /// Rejections timed from the moment a connection was free (see [`Outcome::wire_us`]).
+    pub rejection_wire_p50_ms: f64,
+    pub rejection_wire_p99_ms: f64,
 }
 
 impl Phase {
@@ -81,17 +84,21 @@ impl Phase {
             .filter(|o| (from_us..to_us).contains(&o.due_us))
             .collect();
         let mut classes = Classes::default();
-        let (mut ok, mut rejected) = (Vec::new(), Vec::new());
+        let (mut ok, mut rejected, mut rejected_wire) = (Vec::new(), Vec::new(), Vec::new());
         for o in &inside {
             classes.count(o.answer);
             match o.answer {
                 Answer::Status(200..=299, _) => ok.push(o.latency_us),
-                Answer::Status(429 | 503, _) => rejected.push(o.latency_us),
+                Answer::Status(429 | 503, _) => {
+                    rejected.push(o.latency_us);
+                    rejected_wire.push(o.wire_us);
+                }
                 _ => {}
             }
         }
         ok.sort_unstable();
         rejected.sort_unstable();
+        rejected_wire.sort_unstable();
         let seconds = (to_us - from_us) as f64 / 1e6;
         let arrived_ok = outcomes
             .iter()
@@ -109,6 +116,8 @@ impl Phase {
             rejection_p50_ms: percentile(&rejected, 50.0),
             rejection_p99_ms: percentile(&rejected, 99.0),
             rejection_max_ms: percentile(&rejected, 100.0),
+            rejection_wire_p50_ms: percentile(&rejected_wire, 50.0),
+            rejection_wire_p99_ms: percentile(&rejected_wire, 99.0),
         }
     }
 
@@ -119,7 +128,7 @@ impl Phase {
     pub fn print(&self) -> anyhow::Result<()> {
         let c = &self.classes;
         println!(
-            "{:<9} {:>8.0} 2xx/s  ok p50 {:>7.2} p99 {:>8.2} ms | 429 {} 503 {} (p50 {:.2} p99 {:.2} ms, {} without Retry-After) | other 4xx {} other 5xx {} timeouts {} failed {}",
+            "{:<9} {:>8.0} 2xx/s  ok p50 {:>7.2} p99 {:>8.2} ms | 429 {} 503 {} (p50 {:.2} p99 {:.2} ms; with a connection free p50 {:.2} p99 {:.2} ms; {} without Retry-After) | other 4xx {} other 5xx {} timeouts {} failed {}",
             self.phase,
             self.goodput_rps,
             self.ok_p50_ms,
@@ -128,6 +137,8 @@ impl Phase {
             c.rejected_503,
             self.rejection_p50_ms,
             self.rejection_p99_ms,
+            self.rejection_wire_p50_ms,
+            self.rejection_wire_p99_ms,
             c.rejections_without_retry_after,
             c.other_4xx,
             c.other_5xx,
@@ -188,6 +199,7 @@ pub struct Verdict {
     pub capacity_rps: f64,
     pub goodput_share_of_capacity: f64,
     pub rejection_p99_ms: f64,
+    pub rejection_wire_p99_ms: f64,
     pub rejections_without_retry_after: usize,
     pub other_5xx: usize,
     pub recovery_seconds: Option<f64>,
@@ -210,6 +222,7 @@ impl Verdict {
             capacity_rps: capacity.goodput_rps,
             goodput_share_of_capacity: share,
             rejection_p99_ms: overload.rejection_p99_ms,
+            rejection_wire_p99_ms: overload.rejection_wire_p99_ms,
             rejections_without_retry_after: c.rejections_without_retry_after,
             other_5xx: c.other_5xx,
             recovery_seconds,
@@ -219,10 +232,11 @@ impl Verdict {
 
     pub fn print(&self) -> anyhow::Result<()> {
         println!(
-            "overload: goodput {:.1} % of capacity ({:.0} 2xx/s), rejections p99 {:.2} ms, {} without Retry-After, other 5xx {}, recovered after {} — goals {}",
+            "overload: goodput {:.1} % of capacity ({:.0} 2xx/s), rejections p99 {:.2} ms ({:.2} ms with a connection free), {} without Retry-After, other 5xx {}, recovered after {} — goals {}",
             self.goodput_share_of_capacity * 100.0,
             self.capacity_rps,
             self.rejection_p99_ms,
+            self.rejection_wire_p99_ms,
             self.rejections_without_retry_after,
             self.other_5xx,
             self.recovery_seconds

@@ -1,0 +1,289 @@
+//! Queueing pressure, and the share of requests to shed while it lasts. An overloaded process
+//! hides its queues where no limit on requests in flight sees them: in socket buffers and the
+//! async runtime's run queue while the CPU is saturated, behind a database writer while storage
+//! is. Two signals measure them in time: the **scheduling delay** (how late a 5 ms timer fires:
+//! the wait of a ready task for a CPU) and the **standing queue** (the median time of the
+//! requests served in the last 100 ms, once at least [`MIN_COMPLETIONS`] were: when half of
+//! them took longer than a request needs, they waited behind each other). A sampler reads both every
+//! [`SAMPLE_EVERY`] and moves a shed share up fast while the larger is over its target and down
+//! gently while it is under half of it (integral control: the share settles where the admitted
+//! work just fits); [`Pressure::admit`] draws against the share. Why:
+//! `docs/adr/0010-shedding-on-queueing-delay.md`.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// How often the scheduling delay is sampled.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+/// The shed share, in thousandths, rises by this much per sample while the queueing delay is
+/// over target (0 → the cap in 95 ms)...
+const STEP_UP: u32 = 50;
+/// ...and falls by this much while it is under half of it (the cap → 0 in 0.5 s): shedding
+/// sets in fast and lets go gently, or a queue that refusals just drained would build again.
+const STEP_DOWN: u32 = 10;
+/// At most this share (in thousandths) is shed: a few requests always get through, so that
+/// the admitted work never drops to nothing while the delay comes down.
+const MAX_SHED: u32 = 950;
+/// The standing queue's window.
+const WINDOW: Duration = Duration::from_millis(100);
+/// Requests that must be served in a window for its median to count: a few slow requests (a
+/// password hash, a slow card) are not a queue.
+pub const MIN_COMPLETIONS: u32 = 16;
+
+/// Whether to admit a request under the current pressure; clones share one sampler.
+#[derive(Clone, Default)]
+pub struct Pressure {
+    state: Option<Arc<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The share of requests to shed, in thousandths.
+    shed: AtomicU32,
+    /// The last sampled scheduling delay, µs.
+    delay_us: AtomicU64,
+    /// Requests served in the current window by time taken: bucket `i` holds those of
+    /// `2^i` to `2^(i+1)` µs.
+    served: [AtomicU32; BUCKETS],
+}
+
+/// Buckets of the window's histogram: up to 2^31 µs (36 minutes), the last one open-ended.
+const BUCKETS: usize = 32;
+
+impl State {
+    fn note(&self, took: Duration) {
+        let us = took.as_micros().max(1) as u64;
+        let bucket = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
+        self.served[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The median time of the window just ended (zero when too few requests were served), as
+    /// the geometric middle of its bucket; the next window starts empty.
+    fn end_window(&self) -> Duration {
+        let counts: Vec<u32> = self.served.iter().map(|b| b.swap(0, Ordering::Relaxed)).collect();
+        let total: u32 = counts.iter().sum();
+        if total < MIN_COMPLETIONS {
+            return Duration::ZERO;
+        }
+        let mut below = 0;
+        for (bucket, count) in counts.iter().enumerate() {
+            below += count;
+            if below * 2 >= total {
+                return Duration::from_micros(((1u64 << bucket) as f64 * std::f64::consts::SQRT_2) as u64);
+            }
+        }
+        Duration::ZERO
+    }
+}
+
+impl Pressure {
+    /// Never sheds (`http.max_queue_delay` is zero).
+    pub fn off() -> Self {
+        Pressure { state: None }
+    }
+
+    /// Samples this runtime's scheduling delay, shedding while it is over `target`, for as
+    /// long as a clone of the result lives; a zero `target`, or no runtime to sample, is
+    /// [`Pressure::off`].
+    pub fn start(target: Duration) -> Self {
+        if target.is_zero() || tokio::runtime::Handle::try_current().is_err() {
+            return Self::off();
+        }
+        let state = Arc::new(State::default());
+        tokio::spawn(sample(Arc::downgrade(&state), target));
+        Pressure { state: Some(state) }
+    }
+
+    /// False when this request is to be shed.
+    pub fn admit(&self) -> bool {
+        let Some(state) = &self.state else {
+            return true;
+        };
+        let shed = state.shed.load(Ordering::Relaxed);
+        shed == 0 || rand::random::<u32>() % 1000 >= shed
+    }
+
+    /// Notes how long an admitted request that was served (a 2xx: refusals and errors are
+    /// quick for other reasons) took, from its admission to its answer.
+    pub fn served(&self, took: Duration) {
+        if let Some(state) = &self.state {
+            state.note(took);
+        }
+    }
+
+    /// The share of requests currently shed, 0 to 1.
+    pub fn shed_share(&self) -> f64 {
+        self.state
+            .as_ref()
+            .map_or(0.0, |s| f64::from(s.shed.load(Ordering::Relaxed)) / 1000.0)
+    }
+
+    /// The last sampled scheduling delay.
+    pub fn delay(&self) -> Duration {
+        self.state.as_ref().map_or(Duration::ZERO, |s| {
+            Duration::from_micros(s.delay_us.load(Ordering::Relaxed))
+        })
+    }
+}
+
+async fn sample(state: Weak<State>, target: Duration) {
+    let mut standing_queue = Duration::ZERO;
+    let mut window_began = Instant::now();
+    loop {
+        let asked = Instant::now();
+        tokio::time::sleep(SAMPLE_EVERY).await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        let took = asked.elapsed();
+        let delay = took.saturating_sub(SAMPLE_EVERY);
+        state.delay_us.store(delay.as_micros() as u64, Ordering::Relaxed);
+        if window_began.elapsed() >= WINDOW {
+            window_began = Instant::now();
+            standing_queue = state.end_window();
+            metrics::gauge!(STANDING_QUEUE.name).set(standing_queue.as_secs_f64());
+        }
+        let queueing = delay.max(standing_queue);
+        let shed = next_shed(state.shed.load(Ordering::Relaxed), queueing, target, took);
+        state.shed.store(shed, Ordering::Relaxed);
+        metrics::gauge!(SCHEDULING_DELAY.name).set(delay.as_secs_f64());
+        metrics::gauge!(SHED_SHARE.name).set(f64::from(shed) / 1000.0);
+    }
+}
+
+/// The shed share after a sample that took `took`: up while the queueing delay is over
+/// `target`, down while it is under half of it, kept in between (the band keeps it from
+/// flapping). Each moves by its step per [`SAMPLE_EVERY`] that passed, so a sample made late by
+/// the very delay it measures moves the share as far as the samples it missed would have.
+fn next_shed(shed: u32, queueing: Duration, target: Duration, took: Duration) -> u32 {
+    let samples = (took.as_micros() / SAMPLE_EVERY.as_micros()).clamp(1, 1000) as u32;
+    if queueing > target {
+        (shed + STEP_UP * samples).min(MAX_SHED)
+    } else if queueing < target / 2 {
+        shed.saturating_sub(STEP_DOWN * samples)
+    } else {
+        shed
+    }
+}
+
+/// Describes the gauges the sampler sets; called once the metrics recorder is installed.
+pub fn describe_metrics() {
+    crate::metric_family::Family::describe_all(&[SCHEDULING_DELAY, STANDING_QUEUE, SHED_SHARE]);
+}
+
+crate::metric_families! {
+    /// How late the last 5 ms timer of the async runtime fired: the time a ready task waits
+    /// for a CPU, i.e. the queue a saturated process hides in its sockets and run queue.
+    pub const SCHEDULING_DELAY: Gauge(Seconds) = "runtime_scheduling_delay_seconds";
+    /// The median time of the requests the gateway served in the last 100 ms (0 when fewer than
+    /// 16 were), to a factor of √2: with the scheduling delay, what shedding keeps under target.
+    pub const STANDING_QUEUE: Gauge(Seconds) = "http_standing_queue_seconds";
+    /// The share of requests (0 to 1) the gateway sheds because the scheduling delay or the
+    /// standing queue is over `http.max_queue_delay`.
+    pub const SHED_SHARE: Gauge(Count) = "http_pressure_shed_share";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TARGET: Duration = Duration::from_millis(20);
+
+    #[test]
+    fn the_share_climbs_while_the_delay_is_over_target_and_stops_at_the_cap() {
+        let (over, on_time) = (Duration::from_millis(30), SAMPLE_EVERY);
+        let mut shed = 0;
+        for _ in 0..3 {
+            shed = next_shed(shed, over, TARGET, on_time);
+        }
+        assert_eq!(shed, 3 * STEP_UP);
+        for _ in 0..100 {
+            shed = next_shed(shed, over, TARGET, on_time);
+        }
+        assert_eq!(shed, MAX_SHED);
+    }
+
+    #[test]
+    fn a_late_sample_moves_the_share_as_far_as_the_samples_it_missed() {
+        let late = SAMPLE_EVERY * 4;
+        assert_eq!(next_shed(0, Duration::from_millis(30), TARGET, late), 4 * STEP_UP);
+        assert_eq!(
+            next_shed(0, Duration::from_millis(400), TARGET, Duration::from_millis(405)),
+            MAX_SHED
+        );
+        assert_eq!(next_shed(500, Duration::ZERO, TARGET, late), 500 - 4 * STEP_DOWN);
+    }
+
+    #[test]
+    fn the_share_holds_in_the_band_and_falls_to_zero_below_it() {
+        let on_time = SAMPLE_EVERY;
+        assert_eq!(next_shed(500, Duration::from_millis(15), TARGET, on_time), 500);
+        assert_eq!(
+            next_shed(500, Duration::from_millis(5), TARGET, on_time),
+            500 - STEP_DOWN
+        );
+        assert_eq!(next_shed(5, Duration::ZERO, TARGET, on_time), 0);
+    }
+
+    #[test]
+    fn off_admits_everything() {
+        let pressure = Pressure::off();
+        assert!((0..1000).all(|_| pressure.admit()));
+        assert_eq!(pressure.shed_share(), 0.0);
+    }
+
+    #[test]
+    fn a_window_counts_its_median_only_when_enough_were_served() {
+        let pressure = Pressure {
+            state: Some(Arc::default()),
+        };
+        let state = pressure.state.as_ref().unwrap();
+        for _ in 0..MIN_COMPLETIONS - 1 {
+            pressure.served(Duration::from_millis(40));
+        }
+        assert_eq!(state.end_window(), Duration::ZERO, "too few to say anything");
+        // 10 quick, 11 queued about 40 ms: the median is queued.
+        for _ in 0..10 {
+            pressure.served(Duration::from_micros(900));
+        }
+        for _ in 0..11 {
+            pressure.served(Duration::from_millis(40));
+        }
+        let median = state.end_window();
+        assert!(
+            median > Duration::from_millis(28) && median < Duration::from_millis(57),
+            "{median:?}"
+        );
+        assert_eq!(state.end_window(), Duration::ZERO, "a new window starts empty");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_blocked_runtime_is_seen_and_shed_then_admitted_again_once_it_is_free() {
+        let pressure = Pressure::start(TARGET);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            pressure.admit() && pressure.shed_share() == 0.0,
+            "an idle runtime sheds nothing"
+        );
+        // Hog the one thread in 40 ms slices, as a saturated CPU does to every ready task.
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(40));
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            pressure.delay() > TARGET,
+            "the delay was seen: {:?}",
+            pressure.delay()
+        );
+        assert!(pressure.shed_share() > 0.0, "requests are shed");
+        let shed = (0..10_000).filter(|_| !pressure.admit()).count();
+        let expected = pressure.shed_share() * 10_000.0;
+        assert!(
+            (shed as f64 - expected).abs() < 500.0,
+            "shed {shed} of 10,000 at share {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(pressure.shed_share(), 0.0, "free again, nothing is shed");
+    }
+}
