@@ -135,7 +135,7 @@ pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router
             state.clone(),
             read_cache::answer_cached,
         ))
-        // While the CPU is saturated (`http.max_queue_delay`), a share of requests is
+        // While the CPU is saturated (`http.max_scheduling_delay`), a share of requests is
         // refused at once with 503 and `Retry-After`, so that the rest are served in time.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

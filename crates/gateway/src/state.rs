@@ -106,7 +106,7 @@ impl GatewayState {
                 sign_ups_per_second: http.sign_ups_per_second,
                 trusted_proxies: http.trusted_proxies.clone().into(),
                 reads: Arc::default(),
-                pressure: Pressure::start(http.max_queue_delay),
+                pressure: Pressure::start(http.max_scheduling_delay),
             }),
         }
     }
@@ -152,7 +152,7 @@ impl GatewayState {
         Some((order, forward))
     }
 
-    /// Whether the CPU has room for another request (`http.max_queue_delay`).
+    /// Whether the CPU has room for another request (`http.max_scheduling_delay`).
     pub fn pressure(&self) -> &Pressure {
         &self.inner.pressure
     }

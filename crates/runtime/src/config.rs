@@ -112,8 +112,8 @@ pub struct HttpSettings {
     /// ready request waits for a CPU) is over this, a growing share of requests is shed with
     /// 503 and `Retry-After`, so that the CPU serves what it can at once instead of everything
     /// late (`runtime::pressure`). 0s turns it off.
-    #[serde(with = "humantime_serde", default = "default_max_queue_delay")]
-    pub max_queue_delay: Duration,
+    #[serde(with = "humantime_serde", default = "default_max_scheduling_delay")]
+    pub max_scheduling_delay: Duration,
     /// Requests per second one client (a signed-in user or API client, else an address) may
     /// send before getting 429; 0 turns the limit off.
     pub rate_limit_per_second: u32,
@@ -136,7 +136,7 @@ pub struct HttpSettings {
     pub cors_allowed_origins: Vec<String>,
 }
 
-fn default_max_queue_delay() -> Duration {
+fn default_max_scheduling_delay() -> Duration {
     Duration::from_millis(20)
 }
 
@@ -339,7 +339,7 @@ impl Default for Settings {
                 body_limit_bytes: 1024 * 1024,
                 request_timeout: Duration::from_secs(15),
                 max_concurrent_requests: 4096,
-                max_queue_delay: default_max_queue_delay(),
+                max_scheduling_delay: default_max_scheduling_delay(),
                 rate_limit_per_second: 200,
                 trusted_proxies: Vec::new(),
                 sign_ups_per_second: default_sign_ups_per_second(),

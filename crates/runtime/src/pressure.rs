@@ -1,14 +1,11 @@
-//! Queueing pressure, and the share of requests to shed while it lasts. An overloaded process
-//! hides its queues where no limit on requests in flight sees them: in socket buffers and the
-//! async runtime's run queue while the CPU is saturated, behind a database writer while storage
-//! is. Two signals measure them in time: the **scheduling delay** (how late a 5 ms timer fires:
-//! the wait of a ready task for a CPU) and the **standing queue** (the median time of the
-//! requests served in the last 100 ms, once at least [`MIN_COMPLETIONS`] were: when half of
-//! them took longer than a request needs, they waited behind each other). A sampler reads both every
-//! [`SAMPLE_EVERY`] and moves a shed share up fast while the larger is over its target and down
-//! gently while it is under half of it (integral control: the share settles where the admitted
-//! work just fits); [`Pressure::admit`] draws against the share. Why:
-//! `docs/adr/0010-shedding-on-queueing-delay.md`.
+//! CPU pressure, read as the async runtime's scheduling delay, and the share of requests to
+//! shed while it lasts. A process whose CPU is saturated hides its queue where no limit on
+//! requests in flight sees it: in socket buffers and the runtime's run queue, ready tasks
+//! waiting for a CPU. How late a short timer fires is that queue's length in time. A sampler
+//! measures it every [`SAMPLE_EVERY`] and moves a shed share up fast while it is over its
+//! target and down gently while it is under half of it (integral control: the share settles
+//! where the admitted work just fits the CPU); [`Pressure::admit`] draws against the share.
+//! Why: `docs/adr/0010-shedding-on-cpu-pressure.md`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -25,12 +22,6 @@ const STEP_DOWN: u32 = 10;
 /// At most this share (in thousandths) is shed: a few requests always get through, so that
 /// the admitted work never drops to nothing while the delay comes down.
 const MAX_SHED: u32 = 950;
-/// The standing queue's window.
-const WINDOW: Duration = Duration::from_millis(100);
-/// Requests that must be served in a window for its median to count: a few slow requests (a
-/// password hash, a slow card) are not a queue.
-pub const MIN_COMPLETIONS: u32 = 16;
-
 /// Whether to admit a request under the current pressure; clones share one sampler.
 #[derive(Clone, Default)]
 pub struct Pressure {
@@ -43,42 +34,10 @@ struct State {
     shed: AtomicU32,
     /// The last sampled scheduling delay, µs.
     delay_us: AtomicU64,
-    /// Requests served in the current window by time taken: bucket `i` holds those of
-    /// `2^i` to `2^(i+1)` µs.
-    served: [AtomicU32; BUCKETS],
-}
-
-/// Buckets of the window's histogram: up to 2^31 µs (36 minutes), the last one open-ended.
-const BUCKETS: usize = 32;
-
-impl State {
-    fn note(&self, took: Duration) {
-        let us = took.as_micros().max(1) as u64;
-        let bucket = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
-        self.served[bucket].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The median time of the window just ended (zero when too few requests were served), as
-    /// the geometric middle of its bucket; the next window starts empty.
-    fn end_window(&self) -> Duration {
-        let counts: Vec<u32> = self.served.iter().map(|b| b.swap(0, Ordering::Relaxed)).collect();
-        let total: u32 = counts.iter().sum();
-        if total < MIN_COMPLETIONS {
-            return Duration::ZERO;
-        }
-        let mut below = 0;
-        for (bucket, count) in counts.iter().enumerate() {
-            below += count;
-            if below * 2 >= total {
-                return Duration::from_micros(((1u64 << bucket) as f64 * std::f64::consts::SQRT_2) as u64);
-            }
-        }
-        Duration::ZERO
-    }
 }
 
 impl Pressure {
-    /// Never sheds (`http.max_queue_delay` is zero).
+    /// Never sheds (`http.max_scheduling_delay` is zero).
     pub fn off() -> Self {
         Pressure { state: None }
     }
@@ -104,14 +63,6 @@ impl Pressure {
         shed == 0 || rand::random::<u32>() % 1000 >= shed
     }
 
-    /// Notes how long an admitted request that was served (a 2xx: refusals and errors are
-    /// quick for other reasons) took, from its admission to its answer.
-    pub fn served(&self, took: Duration) {
-        if let Some(state) = &self.state {
-            state.note(took);
-        }
-    }
-
     /// The share of requests currently shed, 0 to 1.
     pub fn shed_share(&self) -> f64 {
         self.state
@@ -128,8 +79,6 @@ impl Pressure {
 }
 
 async fn sample(state: Weak<State>, target: Duration) {
-    let mut standing_queue = Duration::ZERO;
-    let mut window_began = Instant::now();
     loop {
         let asked = Instant::now();
         tokio::time::sleep(SAMPLE_EVERY).await;
@@ -139,28 +88,22 @@ async fn sample(state: Weak<State>, target: Duration) {
         let took = asked.elapsed();
         let delay = took.saturating_sub(SAMPLE_EVERY);
         state.delay_us.store(delay.as_micros() as u64, Ordering::Relaxed);
-        if window_began.elapsed() >= WINDOW {
-            window_began = Instant::now();
-            standing_queue = state.end_window();
-            metrics::gauge!(STANDING_QUEUE.name).set(standing_queue.as_secs_f64());
-        }
-        let queueing = delay.max(standing_queue);
-        let shed = next_shed(state.shed.load(Ordering::Relaxed), queueing, target, took);
+        let shed = next_shed(state.shed.load(Ordering::Relaxed), delay, target, took);
         state.shed.store(shed, Ordering::Relaxed);
         metrics::gauge!(SCHEDULING_DELAY.name).set(delay.as_secs_f64());
         metrics::gauge!(SHED_SHARE.name).set(f64::from(shed) / 1000.0);
     }
 }
 
-/// The shed share after a sample that took `took`: up while the queueing delay is over
+/// The shed share after a sample that took `took`: up while the scheduling delay is over
 /// `target`, down while it is under half of it, kept in between (the band keeps it from
 /// flapping). Each moves by its step per [`SAMPLE_EVERY`] that passed, so a sample made late by
 /// the very delay it measures moves the share as far as the samples it missed would have.
-fn next_shed(shed: u32, queueing: Duration, target: Duration, took: Duration) -> u32 {
+fn next_shed(shed: u32, delay: Duration, target: Duration, took: Duration) -> u32 {
     let samples = (took.as_micros() / SAMPLE_EVERY.as_micros()).clamp(1, 1000) as u32;
-    if queueing > target {
+    if delay > target {
         (shed + STEP_UP * samples).min(MAX_SHED)
-    } else if queueing < target / 2 {
+    } else if delay < target / 2 {
         shed.saturating_sub(STEP_DOWN * samples)
     } else {
         shed
@@ -169,18 +112,15 @@ fn next_shed(shed: u32, queueing: Duration, target: Duration, took: Duration) ->
 
 /// Describes the gauges the sampler sets; called once the metrics recorder is installed.
 pub fn describe_metrics() {
-    crate::metric_family::Family::describe_all(&[SCHEDULING_DELAY, STANDING_QUEUE, SHED_SHARE]);
+    crate::metric_family::Family::describe_all(&[SCHEDULING_DELAY, SHED_SHARE]);
 }
 
 crate::metric_families! {
     /// How late the last 5 ms timer of the async runtime fired: the time a ready task waits
     /// for a CPU, i.e. the queue a saturated process hides in its sockets and run queue.
     pub const SCHEDULING_DELAY: Gauge(Seconds) = "runtime_scheduling_delay_seconds";
-    /// The median time of the requests the gateway served in the last 100 ms (0 when fewer than
-    /// 16 were), to a factor of √2: with the scheduling delay, what shedding keeps under target.
-    pub const STANDING_QUEUE: Gauge(Seconds) = "http_standing_queue_seconds";
-    /// The share of requests (0 to 1) the gateway sheds because the scheduling delay or the
-    /// standing queue is over `http.max_queue_delay`.
+    /// The share of requests (0 to 1) the gateway sheds because the scheduling delay is over
+    /// `http.max_scheduling_delay`.
     pub const SHED_SHARE: Gauge(Count) = "http_pressure_shed_share";
 }
 
@@ -231,31 +171,6 @@ mod tests {
         let pressure = Pressure::off();
         assert!((0..1000).all(|_| pressure.admit()));
         assert_eq!(pressure.shed_share(), 0.0);
-    }
-
-    #[test]
-    fn a_window_counts_its_median_only_when_enough_were_served() {
-        let pressure = Pressure {
-            state: Some(Arc::default()),
-        };
-        let state = pressure.state.as_ref().unwrap();
-        for _ in 0..MIN_COMPLETIONS - 1 {
-            pressure.served(Duration::from_millis(40));
-        }
-        assert_eq!(state.end_window(), Duration::ZERO, "too few to say anything");
-        // 10 quick, 11 queued about 40 ms: the median is queued.
-        for _ in 0..10 {
-            pressure.served(Duration::from_micros(900));
-        }
-        for _ in 0..11 {
-            pressure.served(Duration::from_millis(40));
-        }
-        let median = state.end_window();
-        assert!(
-            median > Duration::from_millis(28) && median < Duration::from_millis(57),
-            "{median:?}"
-        );
-        assert_eq!(state.end_window(), Duration::ZERO, "a new window starts empty");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -105,7 +105,7 @@ pub fn base_settings() -> Settings {
     s.demo.seed = false;
     // Many debug-built platforms share this process on a busy machine, so its scheduling delay
     // says nothing about any one of them: shedding on it is off, except where a test turns it on.
-    s.http.max_queue_delay = std::time::Duration::ZERO;
+    s.http.max_scheduling_delay = std::time::Duration::ZERO;
     s.data_dir = std::env::temp_dir()
         .join("mercato-tests")
         .join(uuid::Uuid::now_v7().to_string());

@@ -179,7 +179,7 @@ const PRESSURE_REQUESTS: usize = 30;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_cpu_is_saturated_a_share_of_requests_is_shed_with_retry_after_then_all_are_served() {
     let mut settings = crate::harness::base_settings();
-    settings.http.max_queue_delay = Duration::from_millis(20);
+    settings.http.max_scheduling_delay = Duration::from_millis(20);
     settings.http.rate_limit_per_second = 0;
     // Alone: other tests' load would delay this runtime too, and its free phase must be free.
     let turn = std::sync::Arc::new(crate::harness::alone_turn().await);

@@ -26,7 +26,7 @@ pub fn mercato(data: &Path) -> Command {
         .arg(data)
         .env("MERCATO__HTTP__RATE_LIMIT_PER_SECOND", "0")
         // A debug build beside parallel tests is slow, not overloaded: no shedding on CPU pressure.
-        .env("MERCATO__HTTP__MAX_QUEUE_DELAY", "0s")
+        .env("MERCATO__HTTP__MAX_SCHEDULING_DELAY", "0s")
         .env_remove("MERCATO_POSTGRES_URL")
         .env_remove("MERCATO_NATS_URL")
         .env_remove("MERCATO_REDIS_URL");
