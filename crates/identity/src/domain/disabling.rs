@@ -1,8 +1,9 @@
 //! Who may disable or re-enable whose account: the rules without IO.
 //!
-//! Checked in this order, so each refusal names the most specific reason: nobody changes their
-//! own account; a store keeps at least one enabled owner; only the owner changes staff (and
-//! owner) accounts, while staff may change customers'.
+//! Checked in this order, so that a caller learns nothing about an account it may not change
+//! and each refusal otherwise names the most specific reason: only staff change accounts;
+//! nobody changes their own; only the owner changes staff (and owner) accounts, while staff may
+//! change customers'; a store keeps at least one enabled owner.
 
 use mercato_runtime::auth::Role;
 
@@ -42,18 +43,20 @@ pub fn check(
     disable: bool,
     enabled_owners: i64,
 ) -> Result<(), DisableRefusal> {
+    if !matches!(actor.role, Role::Owner | Role::Staff) {
+        return Err(DisableRefusal::NotStaff);
+    }
     if actor.user_id == target.user_id {
         return Err(DisableRefusal::OwnAccount);
+    }
+    if actor.role == Role::Staff && target.role != Role::Customer {
+        return Err(DisableRefusal::NotOwner);
     }
     let owner_lost = target.role == Role::Owner && !target.disabled;
     if disable && owner_lost && enabled_owners <= 1 {
         return Err(DisableRefusal::LastOwner);
     }
-    match (actor.role, target.role) {
-        (Role::Owner, _) | (Role::Staff, Role::Customer) => Ok(()),
-        (Role::Staff, Role::Staff | Role::Owner) => Err(DisableRefusal::NotOwner),
-        _ => Err(DisableRefusal::NotStaff),
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -113,7 +116,12 @@ mod tests {
         let owner = target(Role::Owner);
         assert_eq!(
             check(actor(Role::Staff), owner, true, 1),
-            Err(DisableRefusal::LastOwner)
+            Err(DisableRefusal::NotOwner),
+            "staff learn nothing about the owners"
+        );
+        assert_eq!(
+            check(actor(Role::Customer), owner, true, 1),
+            Err(DisableRefusal::NotStaff)
         );
         assert_eq!(
             check(actor(Role::Owner), owner, true, 1),
