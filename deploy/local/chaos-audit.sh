@@ -29,12 +29,14 @@ check() {
   if "$@"; then echo "  PASS $name ($detail)"; else echo "  FAIL $name ($detail)"; FAILURES=$((FAILURES + 1)); fi
 }
 
-owner_get() { curl -sS -m 10 -f "$1$2" -H "authorization: Bearer $OWNER_TOKEN"; }
+# The audit reads as a well-behaved client does: a 429 or 503 (load shed while the processes
+# catch up) is asked again after its Retry-After, up to five times (curl --retry).
+owner_get() { curl -sS -m 10 --retry 5 -f "$1$2" -H "authorization: Bearer $OWNER_TOKEN"; }
 
 # Prints the order's status as gateway $1 reads it, `missing` on 404, `unreadable` otherwise.
 order_status() {
   local out="$WORK/audit-order.json" code body
-  code="$(curl -sS -m 10 -o "$out" -w '%{http_code}' "$1/v1/stores/$SLUG/orders/$2" \
+  code="$(curl -sS -m 10 --retry 5 -o "$out" -w '%{http_code}' "$1/v1/stores/$SLUG/orders/$2" \
     -H "authorization: Bearer $OWNER_TOKEN" 2>/dev/null || true)"
   body="$(<"$out")"
   if [ "$code" = 404 ]; then echo missing
