@@ -2,8 +2,8 @@
 //! shed while it lasts. A process whose CPU is saturated hides its queue where no limit on
 //! requests in flight sees it: in socket buffers and the runtime's run queue, ready tasks
 //! waiting for a CPU. How late a short timer fires is that queue's length in time. A sampler
-//! measures it every [`SAMPLE_EVERY`] and moves a shed share up fast while it is over its
-//! target and down gently while it is under half of it (integral control: the share settles
+//! measures it every [`SAMPLE_EVERY`] and moves a shed share up fast while two samples in a
+//! row find it over its target and down gently while it is under half of it (integral control: the share settles
 //! where the admitted work just fits the CPU); [`Pressure::admit`] draws against the share.
 //! Why: `docs/adr/0010-shedding-on-cpu-pressure.md`.
 
@@ -79,6 +79,7 @@ impl Pressure {
 }
 
 async fn sample(state: Weak<State>, target: Duration) {
+    let mut previous = Duration::ZERO;
     loop {
         let asked = Instant::now();
         tokio::time::sleep(SAMPLE_EVERY).await;
@@ -88,11 +89,20 @@ async fn sample(state: Weak<State>, target: Duration) {
         let took = asked.elapsed();
         let delay = took.saturating_sub(SAMPLE_EVERY);
         state.delay_us.store(delay.as_micros() as u64, Ordering::Relaxed);
-        let shed = next_shed(state.shed.load(Ordering::Relaxed), delay, target, took);
+        let sustained = sustained(previous, delay);
+        previous = delay;
+        let shed = next_shed(state.shed.load(Ordering::Relaxed), sustained, target, took);
         state.shed.store(shed, Ordering::Relaxed);
         metrics::gauge!(SCHEDULING_DELAY.name).set(delay.as_secs_f64());
         metrics::gauge!(SHED_SHARE.name).set(f64::from(shed) / 1000.0);
     }
+}
+
+/// The delay two samples in a row saw, the smaller of the two: one stall (a process starting,
+/// a long synchronous step) is not overload and sheds nothing; a saturated CPU delays every
+/// sample.
+fn sustained(previous: Duration, delay: Duration) -> Duration {
+    previous.min(delay)
 }
 
 /// The shed share after a sample that took `took`: up while the scheduling delay is over
@@ -153,6 +163,16 @@ mod tests {
             MAX_SHED
         );
         assert_eq!(next_shed(500, Duration::ZERO, TARGET, late), 500 - 4 * STEP_DOWN);
+    }
+
+    #[test]
+    fn one_stall_is_not_overload_but_two_late_samples_in_a_row_are() {
+        let (stall, on_time) = (Duration::from_millis(100), Duration::from_micros(300));
+        let after_one = next_shed(0, sustained(Duration::ZERO, stall), TARGET, stall);
+        assert_eq!(after_one, 0, "a single stall sheds nothing");
+        let after_two = next_shed(0, sustained(stall, stall), TARGET, stall);
+        assert_eq!(after_two, MAX_SHED);
+        assert_eq!(next_shed(0, sustained(stall, on_time), TARGET, on_time), 0);
     }
 
     #[test]
