@@ -196,7 +196,9 @@ async fn edge_error(err: tower::BoxError) -> axum::response::Response {
         ServiceError::new(ErrorCode::Timeout, "request timed out").into_response()
     } else if err.is::<tower::load_shed::error::Overloaded>() {
         metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "overloaded").increment(1);
-        ServiceError::unavailable("server overloaded; retry shortly").into_response()
+        let mut response = ServiceError::unavailable("server overloaded; retry shortly").into_response();
+        response.extensions_mut().insert(mercato_runtime::http_edge::Shed);
+        response
     } else {
         ServiceError::internal(err).into_response()
     }

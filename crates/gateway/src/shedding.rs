@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::http_edge::Shed;
 
 pub async fn shed_under_pressure(
     State(state): State<GatewayState>,
@@ -18,5 +19,7 @@ pub async fn shed_under_pressure(
         return next.run(request).await;
     }
     metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "pressure").increment(1);
-    ServiceError::unavailable("server overloaded; retry shortly").into_response()
+    let mut response = ServiceError::unavailable("server overloaded; retry shortly").into_response();
+    response.extensions_mut().insert(Shed);
+    response
 }

@@ -96,7 +96,11 @@ pub async fn observe(request: Request, next: Next) -> Response {
         })
         .record(elapsed);
     let _entered = span.enter();
-    access_line(&method, &uri, request_id, status, elapsed);
+    if response.extensions().get::<Shed>().is_some() {
+        tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status = status.as_u16(), "request shed");
+    } else {
+        access_line(&method, &uri, request_id, status, elapsed);
+    }
     response
 }
 
@@ -123,9 +127,16 @@ pub async fn remember_route(request: Request, next: Next) -> Response {
     response
 }
 
+/// Marks a response refused by load shedding: its access line is `debug`, since shed requests
+/// come in floods, are counted in `http_shed_requests_total` and summed up once a second by
+/// `runtime::pressure` (a `warn` line each took CPU from the overloaded process to fill its log).
+#[derive(Clone, Copy, Debug)]
+pub struct Shed;
+
 /// One line per request: `warn` for server errors, `info` for client errors and slow requests,
-/// `debug` for the rest — and for `429`s, which come in floods and are counted in
-/// `rate_limit_rejections_total` instead (a line each let one abusive client fill the log).
+/// `debug` for the rest — and for `429`s and shed requests, which come in floods and are counted
+/// in `rate_limit_rejections_total` and `http_shed_requests_total` instead (a line each let one
+/// abusive client fill the log).
 fn access_line(
     method: &Method,
     uri: &axum::http::Uri,
@@ -154,5 +165,37 @@ mod tests {
         assert_eq!(method_label(&Method::PATCH), "PATCH");
         let invented = Method::from_bytes(b"BREW").unwrap();
         assert_eq!(method_label(&invented), "other");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_shed_request_is_not_a_warning_but_another_503_is() {
+        use axum::response::IntoResponse;
+        use tower::ServiceExt;
+        let logs = crate::testing::CapturedLogs::start(tracing::Level::WARN);
+        let app = axum::Router::new()
+            .route(
+                "/shed",
+                axum::routing::get(|| async {
+                    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    response.extensions_mut().insert(Shed);
+                    response
+                }),
+            )
+            .route(
+                "/down",
+                axum::routing::get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+            )
+            .layer(axum::middleware::from_fn(observe));
+        for path in ["/shed", "/down"] {
+            let request = Request::builder()
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let text = logs.text();
+        assert!(text.contains("uri=/down"), "the other 503 is a warning: {text}");
+        assert!(!text.contains("uri=/shed"), "a shed request is not: {text}");
     }
 }

@@ -34,6 +34,8 @@ struct State {
     shed: AtomicU32,
     /// The last sampled scheduling delay, µs.
     delay_us: AtomicU64,
+    /// Requests shed since the last summary line.
+    refused: AtomicU64,
 }
 
 impl Pressure {
@@ -60,7 +62,11 @@ impl Pressure {
             return true;
         };
         let shed = state.shed.load(Ordering::Relaxed);
-        shed == 0 || rand::random::<u32>() % 1000 >= shed
+        let admitted = shed == 0 || rand::random::<u32>() % 1000 >= shed;
+        if !admitted {
+            state.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        admitted
     }
 
     /// The share of requests currently shed, 0 to 1.
@@ -80,6 +86,7 @@ impl Pressure {
 
 async fn sample(state: Weak<State>, target: Duration) {
     let mut previous = Duration::ZERO;
+    let mut summed_up = Instant::now();
     loop {
         let asked = Instant::now();
         tokio::time::sleep(SAMPLE_EVERY).await;
@@ -95,6 +102,28 @@ async fn sample(state: Weak<State>, target: Duration) {
         state.shed.store(shed, Ordering::Relaxed);
         metrics::gauge!(SCHEDULING_DELAY.name).set(delay.as_secs_f64());
         metrics::gauge!(SHED_SHARE.name).set(f64::from(shed) / 1000.0);
+        if summed_up.elapsed() >= SUMMARY_EVERY {
+            summed_up = Instant::now();
+            sum_up(&state, delay, shed);
+        }
+    }
+}
+
+/// How often shedding is summed up in the log (one line, where a line per refusal flooded it).
+const SUMMARY_EVERY: Duration = Duration::from_secs(1);
+
+/// A `warn` line when requests were shed since the last one.
+fn sum_up(state: &State, delay: Duration, shed: u32) {
+    let refused = state.refused.swap(0, Ordering::Relaxed);
+    if refused > 0 {
+        let delay_ms = delay.as_secs_f64() * 1000.0;
+        let share = f64::from(shed) / 1000.0;
+        tracing::warn!(
+            refused,
+            delay_ms,
+            share,
+            "shedding requests: the CPU is saturated"
+        );
     }
 }
 
@@ -184,6 +213,19 @@ mod tests {
             500 - STEP_DOWN
         );
         assert_eq!(next_shed(5, Duration::ZERO, TARGET, on_time), 0);
+    }
+
+    #[test]
+    fn refusals_are_summed_up_in_one_line_and_counted_afresh() {
+        let logs = crate::testing::CapturedLogs::start(tracing::Level::INFO);
+        let state = State::default();
+        sum_up(&state, Duration::ZERO, 0);
+        state.refused.store(5, Ordering::Relaxed);
+        sum_up(&state, Duration::from_millis(30), 500);
+        sum_up(&state, Duration::from_millis(30), 500);
+        let text = logs.text();
+        assert_eq!(text.matches("shedding requests").count(), 1, "{text}");
+        assert!(text.contains("refused=5") && text.contains("share=0.5"), "{text}");
     }
 
     #[test]
