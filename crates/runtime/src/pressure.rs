@@ -3,9 +3,10 @@
 //! requests in flight sees it: in socket buffers and the runtime's run queue, ready tasks
 //! waiting for a CPU. How late a short timer fires is that queue's length in time. A sampler
 //! measures it every [`SAMPLE_EVERY`] and moves a shed share up fast while two samples in a
-//! row find it over its target and down gently while it is under half of it (integral control: the share settles
-//! where the admitted work just fits the CPU); [`Pressure::admit`] draws against the share.
-//! Why: `docs/adr/0010-shedding-on-cpu-pressure.md`.
+//! row find it over its target and down gently while it is under half of it (integral
+//! control: the share settles where the admitted work just fits the CPU);
+//! [`Pressure::admit`] draws against the share, and refusals are summed up in the log once a
+//! second. Why: `docs/adr/0010-shedding-on-cpu-pressure.md`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// How often the scheduling delay is sampled.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(5);
-/// The shed share, in thousandths, rises by this much per sample while the queueing delay is
+/// The shed share, in thousandths, rises by this much per sample while the scheduling delay is
 /// over target (0 → the cap in 95 ms)...
 const STEP_UP: u32 = 50;
 /// ...and falls by this much while it is under half of it (the cap → 0 in 0.5 s): shedding
@@ -22,6 +23,7 @@ const STEP_DOWN: u32 = 10;
 /// At most this share (in thousandths) is shed: a few requests always get through, so that
 /// the admitted work never drops to nothing while the delay comes down.
 const MAX_SHED: u32 = 950;
+
 /// Whether to admit a request under the current pressure; clones share one sampler.
 #[derive(Clone, Default)]
 pub struct Pressure {
@@ -84,6 +86,7 @@ impl Pressure {
     }
 }
 
+/// Samples the scheduling delay and sets the shed share until the last [`Pressure`] is gone.
 async fn sample(state: Weak<State>, target: Duration) {
     let mut previous = Duration::ZERO;
     let mut summed_up = Instant::now();
