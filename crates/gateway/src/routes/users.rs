@@ -14,7 +14,7 @@ use mercato_runtime::error::ServiceError;
     security(("bearer" = [])),
     responses((status = 200, body = UserView, description = "The account, disabled since `disabled_at` (disabling it again changes nothing). It can no longer sign in: the password grant answers 400 `invalid_grant` with `code` `account_disabled`, and only to the right password. Its refresh tokens are revoked; access tokens already issued work until they expire (`expires_in`, at most 15 minutes)"),
               (status = 401, description = "No valid bearer token"),
-              (status = 403, description = "The caller is not the store's owner or staff, or is staff and the account is a staff account"),
+              (status = 403, description = "The caller is not the store's owner or staff, or is staff and the account is not a customer's (staff learn nothing of other staff or the owners)"),
               (status = 404, description = "No such store or user"),
               (status = 409, description = "`cannot_disable_self`: the account is the caller's own; `last_owner`: it is the store's last owner")))]
 pub async fn disable_user(
@@ -31,7 +31,7 @@ pub async fn disable_user(
     security(("bearer" = [])),
     responses((status = 200, body = UserView, description = "The account, enabled (`disabled_at` null; enabling an enabled account changes nothing); it can sign in again"),
               (status = 401, description = "No valid bearer token"),
-              (status = 403, description = "The caller is not the store's owner or staff, or is staff and the account is a staff account"),
+              (status = 403, description = "The caller is not the store's owner or staff, or is staff and the account is not a customer's (staff learn nothing of other staff or the owners)"),
               (status = 404, description = "No such store or user"),
               (status = 409, description = "`cannot_disable_self`: the account is the caller's own")))]
 pub async fn enable_user(
