@@ -17,7 +17,8 @@
 //! - `extract`: JSON, form and query extractors whose rejections are problem documents;
 //!   `problems`: the request-head limits (414, 431), and problem documents for the errors the
 //!   framework answers by itself.
-//! - `dto`: the REST request and response shapes, and their conversion from the contracts.
+//! - `dto`: the REST request and response shapes, and their conversion from the contracts;
+//!   `dto_addresses`: the one REST shape of a postal address.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes.
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
@@ -28,6 +29,7 @@ mod access;
 mod client_addr;
 mod cors;
 mod dto;
+mod dto_addresses;
 mod dto_order_events;
 mod dto_orders;
 mod dto_realtime;

@@ -10,7 +10,8 @@
 //!   [`metric_family`]: each metric's name and help text, declared once as a constant.
 //! - [`error`]: the closed set of error codes and their mapping to HTTP and gRPC.
 //! - [`ids`], [`money`], [`sku`], [`time`]: small value types shared by every contract;
-//!   [`text`]: the control characters free text may not hold.
+//!   [`text`]: the control characters free text may not hold; [`address`]: postal addresses,
+//!   country codes and phone numbers, validated per country.
 //! - [`db`]: one SQL pool per service, SQLite (embedded) or PostgreSQL (distributed), and migrations.
 //! - [`bus`]: publish/subscribe, in process (embedded) or NATS JetStream (distributed).
 //! - [`outbox`] and [`inbox`]: events written in the same transaction as the change, relayed at
@@ -26,6 +27,7 @@
 //!   type of every service's storage; [`testing`]: test databases.
 //! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
 
+pub mod address;
 pub mod auth;
 pub mod bus;
 pub mod cache;

@@ -2,6 +2,7 @@
 //! parsed and Luhn-checked where they are tokenized (the payments service) and never kept, the
 //! payment method ids that stand for them everywhere else, and country codes.
 
+use crate::address::Country;
 use crate::error::{ServiceError, Validator};
 
 /// A tokenized card's id: `pm_` and 32 lower-case hex digits. What checkouts, sagas and stores
@@ -83,15 +84,17 @@ impl std::fmt::Debug for CardNumber {
     }
 }
 
-/// An ISO 3166 alpha-2 country code (any case, trimmed), upper-cased; empty stays empty (not
-/// given). Anything else is reported against `field`.
+/// An assigned ISO 3166 alpha-2 country code (any case, trimmed; the list is
+/// [`Country`](crate::address::Country)'s), upper-cased; empty stays empty (not given).
+/// Anything else is reported against `field`.
 pub fn country_code(v: &mut Validator, field: &str, s: &str) -> String {
-    let s = s.trim();
-    let two_letters = s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic());
-    if !s.is_empty() && !two_letters {
-        v.add(field, "must be an ISO 3166 two-letter country code");
+    if s.trim().is_empty() {
+        return String::new();
     }
-    s.to_ascii_uppercase()
+    match v.check(Country::parse(field, s)) {
+        Some(country) => country.as_str().to_owned(),
+        None => s.trim().to_ascii_uppercase(),
+    }
 }
 
 /// `body` (ASCII digits) with the Luhn check digit appended: a number [`luhn_valid`] accepts.
