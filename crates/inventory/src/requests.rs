@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 /// The longest reason an adjustment may give; it is logged, not kept.
 const MAX_REASON: usize = 200;
+/// The longest idempotency key an adjustment may carry.
+const MAX_KEY: usize = 200;
 
 fn missing() -> ServiceError {
     ServiceError::internal("validator passed with a missing field")
@@ -37,15 +39,24 @@ pub fn set_stock(req: &pb::SetStockRequest) -> Result<StockWrite, ServiceError> 
 }
 
 pub fn adjust_stock(req: &pb::AdjustStockRequest) -> Result<StockWrite, ServiceError> {
-    stock_write(&req.store_id, &req.sku, &req.location, |v| {
+    let key = req.idempotency_key.trim();
+    let mut write = stock_write(&req.store_id, &req.sku, &req.location, |v| {
         if req.delta == 0 || req.delta.abs() > MAX_ON_HAND {
             v.add("delta", "must be non-zero and at most 1000000000 either way");
         }
         if req.reason.chars().count() > MAX_REASON {
             v.add("reason", "must be at most 200 characters");
         }
+        if key.len() > MAX_KEY || key.chars().any(char::is_control) {
+            v.add(
+                "idempotency_key",
+                "must be at most 200 characters, none of them control characters",
+            );
+        }
         StockChange::Adjust { delta: req.delta }
-    })
+    })?;
+    write.idempotency_key = Some(key.to_owned()).filter(|k| !k.is_empty());
+    Ok(write)
 }
 
 /// A write to the stock of one SKU at one location: the store, SKU and location it names are
@@ -70,6 +81,7 @@ fn stock_write(
         sku,
         location,
         change,
+        idempotency_key: None,
     })
 }
 
@@ -222,6 +234,7 @@ mod tests {
             location: String::new(),
             delta: 0,
             reason: "x".repeat(201),
+            idempotency_key: String::new(),
         };
         assert_eq!(fields(&adjust_stock(&adjust).unwrap_err()), ["delta", "reason"]);
     }

@@ -32,7 +32,14 @@ impl InventoryService {
         for _ in 0..ATTEMPTS {
             match self
                 .store
-                .write_stock(&w.store, &w.sku, &w.location, w.change, now_ms())
+                .write_stock(
+                    &w.store,
+                    &w.sku,
+                    &w.location,
+                    w.change,
+                    w.idempotency_key.as_deref(),
+                    now_ms(),
+                )
                 .await
             {
                 Ok(level) => {

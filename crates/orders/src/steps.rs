@@ -69,7 +69,7 @@ impl Step<'_> {
             Command::ReleaseStock => self.release_stock().await,
             Command::VoidPayment => self.void_payment().await,
             Command::RestockAll => self.restock_all().await,
-            Command::RestockLines { lines } => self.restock_lines(lines).await,
+            Command::RestockLines { lines, key } => self.restock_lines(lines, key).await,
             Command::RefundPayment { amount_minor, key } => self.refund(*amount_minor, key).await,
             Command::Finish { terminal } => Ok(terminal.event()),
         }
@@ -274,8 +274,10 @@ impl Step<'_> {
     }
 
     /// A partial refund puts some units back. The contract restocks whole reservations only,
-    /// so these go back as adjustments at the locations they were taken from.
-    async fn restock_lines(&self, lines: &[RefundLine]) -> Result<EventData, ServiceError> {
+    /// so these go back as adjustments at the locations they were taken from, each under a key
+    /// derived from the refund's (`<refund key>:<sku>:<location>`): a step repeated after a crash
+    /// or a failed call part-way does not put units back twice.
+    async fn restock_lines(&self, lines: &[RefundLine], key: &str) -> Result<EventData, ServiceError> {
         for line in lines {
             let mut left = line.quantity;
             for held in self.order.held.iter().filter(|h| h.sku == line.sku) {
@@ -289,6 +291,7 @@ impl Step<'_> {
                     location: held.location.clone(),
                     delta: take,
                     reason: format!("refund of order {}", self.order.id),
+                    idempotency_key: format!("{key}:{}:{}", held.sku, held.location),
                 };
                 self.compensated(
                     self.deps.inventory.adjust_stock(request).await.map(drop),

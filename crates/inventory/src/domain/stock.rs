@@ -63,6 +63,8 @@ pub struct StockWrite {
     pub sku: Sku,
     pub location: Location,
     pub change: StockChange,
+    /// An adjustment's idempotency key: with one, the change is made at most once.
+    pub idempotency_key: Option<String>,
 }
 
 /// Why a stock change was refused.

@@ -3,11 +3,12 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("inventory", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_inventory",
-    // The CHECK is a last line of defence: every update is already guarded so that it never
-    // fails, but should one slip through, the database refuses it rather than store it.
-    sql: "CREATE TABLE stock (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_inventory",
+        // The CHECK is a last line of defence: every update is already guarded so that it never
+        // fails, but should one slip through, the database refuses it rather than store it.
+        sql: "CREATE TABLE stock (
                 store_id TEXT NOT NULL,
                 sku {{SORTED_TEXT}} NOT NULL,
                 location {{SORTED_TEXT}} NOT NULL,
@@ -38,4 +39,19 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
                 PRIMARY KEY (store_id, reservation_id, sku, location),
                 CHECK (quantity > 0)
               );",
-}];
+    },
+    Migration {
+        name: "0002_stock_adjustment_keys",
+        // Adjustments made under an idempotency key (a return's restock), so that a retry of one
+        // is recognised and not applied twice; the row commits with the stock change.
+        sql: "CREATE TABLE stock_adjustments (
+                store_id TEXT NOT NULL,
+                idem_key TEXT NOT NULL,
+                sku TEXT NOT NULL,
+                location TEXT NOT NULL,
+                delta BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, idem_key)
+              );",
+    },
+];

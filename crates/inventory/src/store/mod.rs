@@ -58,6 +58,9 @@ pub enum Refusal {
     Transition { status: Status, action: Action },
     #[error("{0}")]
     Stock(StockRefusal),
+    /// The adjustment's idempotency key was used before for another SKU, location or delta.
+    #[error("idempotency_key was already used for another adjustment")]
+    KeyReused,
     /// A guarded stock update found the row unable to take the change.
     #[error("the stock of SKU {sku} at {location} cannot take this change")]
     Guard { sku: String, location: String },
@@ -71,6 +74,7 @@ impl From<Refusal> for ServiceError {
             Refusal::Transition { .. } => {
                 ServiceError::new(ErrorCode::ReservationStatusConflict, r.to_string())
             }
+            Refusal::KeyReused => ServiceError::new(ErrorCode::IdempotencyKeyReused, r.to_string()),
             Refusal::Stock(_) | Refusal::Guard { .. } => {
                 ServiceError::new(ErrorCode::StockOutOfBounds, r.to_string())
             }
@@ -97,13 +101,17 @@ pub trait InventoryStore: Send + Sync + 'static {
     async fn stock(&self, store: &StoreId, sku: &Sku) -> Result<Vec<StockLevel>, StoreError>;
 
     /// Applies a staff change to one location's stock, creating the row if needed, and appends
-    /// `stock_changed` (and `low_stock` when the change crosses the threshold).
+    /// `stock_changed` (and `low_stock` when the change crosses the threshold). With a `key`,
+    /// the change is recorded under it in the same transaction: the same key again with the
+    /// same SKU, location and change answers the level as it is and changes nothing; with
+    /// others it is [`Refusal::KeyReused`].
     async fn write_stock(
         &self,
         store: &StoreId,
         sku: &Sku,
         location: &Location,
         change: StockChange,
+        key: Option<&str>,
         now_ms: i64,
     ) -> Result<StockLevel, StoreError>;
 

@@ -256,6 +256,40 @@ fn update_level(
     Ok(())
 }
 
+/// Records a keyed adjustment before it is made. `None` when the key is new (the caller goes on
+/// and makes the change, which commits with this record); the level as it is now when the same
+/// adjustment was made before; [`Refusal::KeyReused`] when the key names another one.
+fn replayed_adjustment(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    key: &str,
+    sku: &str,
+    location: &str,
+    change: StockChange,
+    now_ms: i64,
+) -> Result<Option<StockLevel>, StoreError> {
+    let StockChange::Adjust { delta } = change else {
+        return Ok(None);
+    };
+    let recorded = tx.execute(
+        "INSERT INTO stock_adjustments (store_id, idem_key, sku, location, delta, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id, idem_key) DO NOTHING",
+        &[store, &key, &sku, &location, &delta, &now_ms],
+    )?;
+    if recorded == 1 {
+        return Ok(None);
+    }
+    let earlier: Option<(String, String, i64)> = tx.query_opt(
+        "SELECT sku, location, delta FROM stock_adjustments WHERE store_id = $1 AND idem_key = $2",
+        &[store, &key],
+    )?;
+    if earlier != Some((sku.to_owned(), location.to_owned(), delta)) {
+        return Err(StoreError::Refused(Refusal::KeyReused));
+    }
+    let level = load_level_for_update(tx, store, sku, location)?;
+    Ok(Some(level.unwrap_or_else(|| StockLevel::empty(sku, location))))
+}
+
 #[async_trait::async_trait]
 impl InventoryStore for SqlInventoryStore {
     async fn ping(&self) -> bool {
@@ -273,13 +307,20 @@ impl InventoryStore for SqlInventoryStore {
         sku: &Sku,
         location: &Location,
         change: StockChange,
+        key: Option<&str>,
         now_ms: i64,
     ) -> Result<StockLevel, StoreError> {
         let store = *store;
         let (sku, location) = (sku.as_str().to_owned(), location.as_str().to_owned());
+        let key = key.map(str::to_owned);
         self.db
             .write("write_stock", move |tx| {
                 let (store, sku, location) = (&store, sku.as_str(), location.as_str());
+                if let Some(key) = &key
+                    && let Some(level) = replayed_adjustment(tx, store, key, sku, location, change, now_ms)?
+                {
+                    return Ok(level);
+                }
                 let before = load_level_for_update(tx, store, sku, location)?;
                 let after = stock::apply(before.as_ref(), sku, location, change)?;
                 match &before {

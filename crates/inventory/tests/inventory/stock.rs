@@ -15,6 +15,7 @@ mercato_runtime::backend_tests! {
         on_hand_cannot_be_set_or_adjusted_below_what_is_reserved,
         a_low_stock_event_is_appended_exactly_when_available_crosses_the_threshold,
         another_store_can_neither_see_nor_reserve_nor_change_a_stores_stock,
+        an_adjustment_retried_with_its_idempotency_key_is_made_once,
     ],
 }
 
@@ -39,6 +40,7 @@ async fn stock_is_set_adjusted_and_read_per_location_with_a_stock_changed_event_
             location: "east-2".into(),
             delta: -3,
             reason: "damaged".into(),
+            idempotency_key: String::new(),
         })
         .await
         .unwrap();
@@ -89,6 +91,7 @@ async fn on_hand_cannot_be_set_or_adjusted_below_what_is_reserved(inv: Inventory
         location: String::new(),
         delta,
         reason: String::new(),
+        idempotency_key: String::new(),
     };
     assert_eq!(
         code(inv.client.adjust_stock(adjust(-5)).await),
@@ -150,6 +153,7 @@ async fn a_low_stock_event_is_appended_exactly_when_available_crosses_the_thresh
             location: String::new(),
             delta: 5,
             reason: "delivery".into(),
+            idempotency_key: String::new(),
         })
         .await
         .unwrap();
@@ -180,4 +184,56 @@ async fn another_store_can_neither_see_nor_reserve_nor_change_a_stores_stock(inv
     assert_eq!(code(inv.release(&b, &id).await), ErrorCode::NotFound);
     assert_eq!(inv.level(&a, "SHARED-SKU", "default").await.reserved, 2);
     assert_eq!(inv.level(&b, "SHARED-SKU", "default").await.reserved, 0);
+}
+
+async fn an_adjustment_retried_with_its_idempotency_key_is_made_once(inv: Inventory) {
+    let store = StoreId::new();
+    inv.set(&store, "A", "", 5).await;
+    let restock = |key: &str, delta| AdjustStockRequest {
+        store_id: store.to_string(),
+        sku: "A".into(),
+        location: String::new(),
+        delta,
+        reason: "return r1".into(),
+        idempotency_key: key.into(),
+    };
+    let first = inv.client.adjust_stock(restock("return:r1:A", 2)).await.unwrap();
+    assert_eq!(first.on_hand, 7);
+    // A retry (the saga resumed after a crash between the call and its record) changes nothing.
+    for _ in 0..3 {
+        let again = inv.client.adjust_stock(restock("return:r1:A", 2)).await.unwrap();
+        assert_eq!((again.on_hand, again.version), (7, first.version));
+    }
+    assert_eq!(
+        code(inv.client.adjust_stock(restock("return:r1:A", 3)).await),
+        ErrorCode::IdempotencyKeyReused
+    );
+    // Another key is another adjustment; one without a key is made every time.
+    assert_eq!(
+        inv.client
+            .adjust_stock(restock("return:r2:A", 1))
+            .await
+            .unwrap()
+            .on_hand,
+        8
+    );
+    assert_eq!(inv.client.adjust_stock(restock("", 1)).await.unwrap().on_hand, 9);
+    assert_eq!(inv.client.adjust_stock(restock("", 1)).await.unwrap().on_hand, 10);
+    // A refused adjustment leaves its key free: nothing of it was kept.
+    assert_eq!(
+        code(inv.client.adjust_stock(restock("big", -11)).await),
+        ErrorCode::StockOutOfBounds
+    );
+    assert_eq!(
+        inv.client.adjust_stock(restock("big", -1)).await.unwrap().on_hand,
+        9
+    );
+    // Keys are per store.
+    let other = StoreId::new();
+    inv.set(&other, "A", "", 0).await;
+    let elsewhere = AdjustStockRequest {
+        store_id: other.to_string(),
+        ..restock("return:r1:A", 2)
+    };
+    assert_eq!(inv.client.adjust_stock(elsewhere).await.unwrap().on_hand, 2);
 }

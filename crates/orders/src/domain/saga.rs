@@ -107,9 +107,11 @@ pub enum Command {
     VoidPayment,
     /// Puts the whole committed reservation back on hand.
     RestockAll,
-    /// Puts some committed units back (a partial refund).
+    /// Puts some committed units back (a partial refund), each adjustment keyed by `key` (the
+    /// refund's), so a repeated step does not put them back twice.
     RestockLines {
         lines: Vec<RefundLine>,
+        key: String,
     },
     RefundPayment {
         amount_minor: i64,
@@ -244,7 +246,10 @@ pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Ill
             let restock = if *restock_all {
                 Command::RestockAll
             } else {
-                Command::RestockLines { lines: lines.clone() }
+                Command::RestockLines {
+                    lines: lines.clone(),
+                    key: key.clone(),
+                }
             };
             compensate(
                 vec![
