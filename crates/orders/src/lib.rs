@@ -62,6 +62,7 @@ pub mod events;
 mod grpc;
 mod orchestrator;
 mod orders;
+pub mod pricing;
 mod projection;
 pub mod service;
 mod steps;
