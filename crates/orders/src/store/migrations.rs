@@ -78,4 +78,82 @@ pub const MIGRATIONS: &[Migration] = &[
         // as JSON of the domain types was a storage format the domain had to keep stable.
         sql: "ALTER TABLE orders DROP COLUMN state_json;",
     },
+    Migration {
+        name: "0003_pricing",
+        // Shipping zones and methods, tax rates and settings, promotions and their uses
+        // (`pricing`); each cart's choices (addresses, shipping method, promotion code); and what
+        // pricing needs of a SKU, kept by the catalog projection.
+        sql: "CREATE TABLE shipping_zones (
+                store_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                countries_json TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, id)
+              );
+              CREATE TABLE shipping_methods (
+                store_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                zone_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                rate_json TEXT NOT NULL,
+                free_above_minor BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, id)
+              );
+              CREATE TABLE tax_rates (
+                store_id TEXT NOT NULL,
+                zone_id TEXT NOT NULL,
+                category TEXT NOT NULL,
+                rate_bps BIGINT NOT NULL,
+                PRIMARY KEY (store_id, zone_id, category)
+              );
+              CREATE TABLE tax_settings (
+                store_id TEXT NOT NULL PRIMARY KEY,
+                prices_include_tax BIGINT NOT NULL,
+                rounding TEXT NOT NULL
+              );
+              CREATE TABLE promotions (
+                store_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                code TEXT NOT NULL,
+                name TEXT NOT NULL,
+                rule_json TEXT NOT NULL,
+                min_subtotal_minor BIGINT NOT NULL,
+                starts_at BIGINT NOT NULL,
+                ends_at BIGINT NOT NULL,
+                usage_limit BIGINT NOT NULL,
+                per_customer_limit BIGINT NOT NULL,
+                used BIGINT NOT NULL,
+                active BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, id)
+              );
+              CREATE UNIQUE INDEX promotions_active_code ON promotions (store_id, code)
+                WHERE active = 1 AND code <> '';
+              CREATE TABLE promotion_customer_uses (
+                store_id TEXT NOT NULL,
+                promotion_id TEXT NOT NULL,
+                customer_key TEXT NOT NULL,
+                used BIGINT NOT NULL,
+                PRIMARY KEY (store_id, promotion_id, customer_key)
+              );
+              CREATE TABLE promotion_redemptions (
+                store_id TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                promotion_id TEXT NOT NULL,
+                customer_key TEXT NOT NULL,
+                released BIGINT NOT NULL,
+                PRIMARY KEY (store_id, order_id, promotion_id)
+              );
+              CREATE TABLE cart_choices (
+                store_id TEXT NOT NULL,
+                cart_id TEXT NOT NULL,
+                choices_json TEXT NOT NULL,
+                PRIMARY KEY (store_id, cart_id)
+              );
+              ALTER TABLE catalog_skus ADD COLUMN weight_grams BIGINT NOT NULL DEFAULT 0;
+              ALTER TABLE catalog_skus ADD COLUMN requires_shipping BIGINT NOT NULL DEFAULT 1;
+              ALTER TABLE catalog_skus ADD COLUMN tax_category TEXT NOT NULL DEFAULT 'standard';",
+    },
 ];
