@@ -65,6 +65,20 @@ pub enum ErrorCode {
     PaymentAlreadyCaptured,
     /// 409: the payment provider refused the capture, void or refund.
     ProviderRefused,
+    /// 422: the cart holds goods to ship and has no shipping address.
+    ShippingAddressRequired,
+    /// 422: the store ships to the address but no shipping method was chosen (or the chosen one no longer applies).
+    ShippingMethodRequired,
+    /// 422: no shipping method of the store reaches the address (or carries the parcel).
+    ShippingUnavailable,
+    /// 422: no active promotion has this code.
+    PromotionUnknown,
+    /// 422: the promotion code is not valid yet, or has expired.
+    PromotionInactive,
+    /// 422: the promotion code has been used as often as it may be (in all, or by this customer).
+    PromotionExhausted,
+    /// 422: the cart's subtotal is below the promotion's minimum.
+    PromotionMinimumNotMet,
     /// The request body is larger than the limit.
     PayloadTooLarge,
     /// The request target (path and query) is longer than the limit.
@@ -121,6 +135,13 @@ impl ErrorCode {
             | ErrorCode::PaymentStatusConflict
             | ErrorCode::PaymentAlreadyCaptured
             | ErrorCode::ProviderRefused => 409,
+            ErrorCode::ShippingAddressRequired
+            | ErrorCode::ShippingMethodRequired
+            | ErrorCode::ShippingUnavailable
+            | ErrorCode::PromotionUnknown
+            | ErrorCode::PromotionInactive
+            | ErrorCode::PromotionExhausted
+            | ErrorCode::PromotionMinimumNotMet => 422,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UriTooLong => 414,
             ErrorCode::HeadersTooLarge => 431,
@@ -160,7 +181,14 @@ impl ErrorCode {
             | ErrorCode::LastOwner
             | ErrorCode::PaymentStatusConflict
             | ErrorCode::PaymentAlreadyCaptured
-            | ErrorCode::ProviderRefused => tonic::Code::FailedPrecondition,
+            | ErrorCode::ProviderRefused
+            | ErrorCode::ShippingAddressRequired
+            | ErrorCode::ShippingMethodRequired
+            | ErrorCode::ShippingUnavailable
+            | ErrorCode::PromotionUnknown
+            | ErrorCode::PromotionInactive
+            | ErrorCode::PromotionExhausted
+            | ErrorCode::PromotionMinimumNotMet => tonic::Code::FailedPrecondition,
             ErrorCode::PayloadTooLarge | ErrorCode::UriTooLong | ErrorCode::HeadersTooLarge => {
                 tonic::Code::OutOfRange
             }
@@ -201,6 +229,13 @@ impl ErrorCode {
             ErrorCode::PaymentStatusConflict => "payment_status_conflict",
             ErrorCode::PaymentAlreadyCaptured => "payment_already_captured",
             ErrorCode::ProviderRefused => "provider_refused",
+            ErrorCode::ShippingAddressRequired => "shipping_address_required",
+            ErrorCode::ShippingMethodRequired => "shipping_method_required",
+            ErrorCode::ShippingUnavailable => "shipping_unavailable",
+            ErrorCode::PromotionUnknown => "promotion_unknown",
+            ErrorCode::PromotionInactive => "promotion_inactive",
+            ErrorCode::PromotionExhausted => "promotion_exhausted",
+            ErrorCode::PromotionMinimumNotMet => "promotion_minimum_not_met",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::HeadersTooLarge => "headers_too_large",
@@ -218,7 +253,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -243,6 +278,13 @@ impl ErrorCode {
         ErrorCode::PaymentStatusConflict,
         ErrorCode::PaymentAlreadyCaptured,
         ErrorCode::ProviderRefused,
+        ErrorCode::ShippingAddressRequired,
+        ErrorCode::ShippingMethodRequired,
+        ErrorCode::ShippingUnavailable,
+        ErrorCode::PromotionUnknown,
+        ErrorCode::PromotionInactive,
+        ErrorCode::PromotionExhausted,
+        ErrorCode::PromotionMinimumNotMet,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UriTooLong,
         ErrorCode::HeadersTooLarge,
