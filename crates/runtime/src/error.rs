@@ -34,6 +34,12 @@ pub enum ErrorCode {
     OrderNotCancellable,
     /// 409: the order's status does not allow refunding it, or nothing is left to refund.
     OrderNotRefundable,
+    /// 409: the order's status does not allow fulfilling it (pending, failed, cancelled,
+    /// refunded), or nothing is left to fulfil.
+    OrderNotFulfillable,
+    /// 409: the return's or fulfilment's status does not allow the step (approving a rejected
+    /// return, receiving one twice with other lines, delivering before …).
+    ReturnStatusConflict,
     /// 409: the resource changed between reading and writing it; retrying the request may work.
     ChangedConcurrently,
     /// 409: the slug is already taken: a store's on the platform, a product's or a category's
@@ -122,6 +128,8 @@ impl ErrorCode {
             | ErrorCode::CartCheckedOut
             | ErrorCode::OrderNotCancellable
             | ErrorCode::OrderNotRefundable
+            | ErrorCode::OrderNotFulfillable
+            | ErrorCode::ReturnStatusConflict
             | ErrorCode::ChangedConcurrently
             | ErrorCode::SlugTaken
             | ErrorCode::EmailTaken
@@ -175,6 +183,8 @@ impl ErrorCode {
             | ErrorCode::CartCheckedOut
             | ErrorCode::OrderNotCancellable
             | ErrorCode::OrderNotRefundable
+            | ErrorCode::OrderNotFulfillable
+            | ErrorCode::ReturnStatusConflict
             | ErrorCode::ReservationStatusConflict
             | ErrorCode::StockOutOfBounds
             | ErrorCode::CannotDisableSelf
@@ -216,6 +226,8 @@ impl ErrorCode {
             ErrorCode::CartCheckedOut => "cart_checked_out",
             ErrorCode::OrderNotCancellable => "order_not_cancellable",
             ErrorCode::OrderNotRefundable => "order_not_refundable",
+            ErrorCode::OrderNotFulfillable => "order_not_fulfillable",
+            ErrorCode::ReturnStatusConflict => "return_status_conflict",
             ErrorCode::ChangedConcurrently => "changed_concurrently",
             ErrorCode::SlugTaken => "slug_taken",
             ErrorCode::EmailTaken => "email_taken",
@@ -253,7 +265,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 46] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -265,6 +277,8 @@ impl ErrorCode {
         ErrorCode::CartCheckedOut,
         ErrorCode::OrderNotCancellable,
         ErrorCode::OrderNotRefundable,
+        ErrorCode::OrderNotFulfillable,
+        ErrorCode::ReturnStatusConflict,
         ErrorCode::ChangedConcurrently,
         ErrorCode::SlugTaken,
         ErrorCode::EmailTaken,

@@ -373,6 +373,8 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::CartCheckedOut => "Cart checked out",
         ErrorCode::OrderNotCancellable => "Order cannot be cancelled",
         ErrorCode::OrderNotRefundable => "Order cannot be refunded",
+        ErrorCode::OrderNotFulfillable => "Order cannot be fulfilled",
+        ErrorCode::ReturnStatusConflict => "Return status conflict",
         ErrorCode::ChangedConcurrently => "Changed concurrently",
         ErrorCode::SlugTaken => "Slug taken",
         ErrorCode::EmailTaken => "Email taken",
