@@ -6,7 +6,7 @@
 
 use crate::domain::inputs::{CategoryLookup, NewCategory, NewProduct, ProductPatch, VariantSpec};
 use crate::domain::product::CategoryRecord;
-use crate::domain::values::{Lines, Sku, Slug, text};
+use crate::domain::values::{Lines, Sku, Slug, TaxCategory, text, weight_grams};
 use mercato_proto::catalog as pb;
 use mercato_runtime::error::{FieldError, ServiceError, Validator};
 use mercato_runtime::money::{Currency, Money};
@@ -32,16 +32,20 @@ pub fn new_product(
         MAX_DESCRIPTION,
     ));
     let category = v.check(resolved("category", category));
+    let tax_category = v.check(TaxCategory::parse("tax_category", &req.tax_category));
     let variants = variant_specs(&mut v, &req.variants, default_currency);
     v.finish()?;
-    match (slug, title, description, category, variants) {
-        (Some(slug), Some(title), Some(description), Some(category), Some(variants)) => Ok(NewProduct {
-            slug,
-            title,
-            description,
-            category,
-            variants,
-        }),
+    match (slug, title, description, category, tax_category, variants) {
+        (Some(slug), Some(title), Some(description), Some(category), Some(tax_category), Some(variants)) => {
+            Ok(NewProduct {
+                slug,
+                title,
+                description,
+                category,
+                tax_category,
+                variants,
+            })
+        }
         _ => Err(ServiceError::internal("validator passed with a missing field")),
     }
 }
@@ -64,6 +68,10 @@ pub fn product_patch(
             .as_deref()
             .and_then(|s| v.check(text("description", s, Lines::Many, 0, MAX_DESCRIPTION))),
         category: category.and_then(|c| v.check(resolved("category", c))),
+        tax_category: req
+            .tax_category
+            .as_deref()
+            .and_then(|t| v.check(TaxCategory::parse("tax_category", t))),
         variants: if req.replace_variants {
             variant_specs(&mut v, &req.variants, default_currency)
         } else {
@@ -122,8 +130,18 @@ fn variant_specs(
         let title = v.check(text(&field("title"), &input.title, Lines::One, 0, MAX_TITLE));
         let currency = v.check(currency(&field("currency"), &input.currency, default_currency));
         let price = currency.and_then(|c| v.check(Money::price(&field("price_minor"), input.price_minor, c)));
-        if let (Some(sku), Some(title), Some(price)) = (sku, title, price) {
-            specs.push(VariantSpec { sku, title, price });
+        let weight = v.check(weight_grams(
+            &field("weight_grams"),
+            input.weight_grams.unwrap_or(0),
+        ));
+        if let (Some(sku), Some(title), Some(price), Some(weight_grams)) = (sku, title, price, weight) {
+            specs.push(VariantSpec {
+                sku,
+                title,
+                price,
+                weight_grams,
+                requires_shipping: input.requires_shipping.unwrap_or(true),
+            });
         }
     }
     let first = specs.first().map(|s| s.price.currency);
@@ -150,6 +168,7 @@ mod tests {
             title: String::new(),
             price_minor: price,
             currency: currency.into(),
+            ..Default::default()
         }
     }
 
@@ -203,6 +222,50 @@ mod tests {
         let e = new_product(&req, CategoryLookup::None, None).unwrap_err();
         let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["variants[1].sku", "variants"]);
+    }
+
+    #[test]
+    fn weights_shipping_and_tax_category_default_and_are_checked() {
+        let req = pb::CreateProductRequest {
+            slug: "ebook".into(),
+            title: "E-book".into(),
+            variants: vec![variant("EB-1", 100, "EUR")],
+            ..Default::default()
+        };
+        let p = new_product(&req, CategoryLookup::None, None).unwrap();
+        assert_eq!(p.tax_category.as_str(), "standard");
+        assert_eq!(
+            (p.variants[0].weight_grams, p.variants[0].requires_shipping),
+            (0, true)
+        );
+
+        let digital = pb::CreateProductRequest {
+            tax_category: "reduced".into(),
+            variants: vec![pb::VariantInput {
+                weight_grams: Some(250),
+                requires_shipping: Some(false),
+                ..variant("EB-1", 100, "EUR")
+            }],
+            ..req.clone()
+        };
+        let p = new_product(&digital, CategoryLookup::None, None).unwrap();
+        assert_eq!(p.tax_category.as_str(), "reduced");
+        assert_eq!(
+            (p.variants[0].weight_grams, p.variants[0].requires_shipping),
+            (250, false)
+        );
+
+        let bad = pb::CreateProductRequest {
+            tax_category: "Reduced Rate".into(),
+            variants: vec![pb::VariantInput {
+                weight_grams: Some(-1),
+                ..variant("EB-1", 100, "EUR")
+            }],
+            ..req
+        };
+        let e = new_product(&bad, CategoryLookup::None, None).unwrap_err();
+        let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["tax_category", "variants[0].weight_grams"]);
     }
 
     #[test]

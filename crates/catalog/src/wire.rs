@@ -32,6 +32,7 @@ impl ProductRecord {
             created_at_ms: self.created_at_ms,
             updated_at_ms: self.updated_at_ms,
             version: self.version,
+            tax_category: self.tax_category.clone(),
         }
     }
 
@@ -44,6 +45,8 @@ impl ProductRecord {
                 amount_minor: v.price_minor,
                 currency: self.currency.clone(),
             }),
+            weight_grams: v.weight_grams,
+            requires_shipping: Some(v.requires_shipping),
         }
     }
 }

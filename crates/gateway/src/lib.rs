@@ -30,6 +30,7 @@ mod client_addr;
 mod cors;
 mod dto;
 mod dto_addresses;
+mod dto_catalog;
 mod dto_order_events;
 mod dto_orders;
 mod dto_realtime;

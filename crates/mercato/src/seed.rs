@@ -297,6 +297,7 @@ fn demo_product(
         ),
         category: category.to_owned(),
         variants,
+        ..Default::default()
     }
 }
 
@@ -306,6 +307,7 @@ fn variant(sku: String, title: &str, price_minor: i64) -> VariantInput {
         title: title.to_owned(),
         price_minor,
         currency: "EUR".to_owned(),
+        ..Default::default()
     }
 }
 

@@ -2,7 +2,7 @@
 //! (the checks are the edge's, in `crate::requests`), and what a category reference resolved to.
 
 use super::product::CategoryRecord;
-use super::values::{Sku, Slug};
+use super::values::{Sku, Slug, TaxCategory};
 use mercato_runtime::money::Money;
 
 /// What a category reference (an id or a slug) resolved to.
@@ -20,6 +20,8 @@ pub struct VariantSpec {
     pub sku: Sku,
     pub title: String,
     pub price: Money,
+    pub weight_grams: i64,
+    pub requires_shipping: bool,
 }
 
 /// A validated product to create; it has 1–100 variants in one currency.
@@ -29,6 +31,7 @@ pub struct NewProduct {
     pub title: String,
     pub description: String,
     pub category: Option<CategoryRecord>,
+    pub tax_category: TaxCategory,
     pub variants: Vec<VariantSpec>,
 }
 
@@ -40,6 +43,7 @@ pub struct ProductPatch {
     pub description: Option<String>,
     /// `Some(None)` clears the category.
     pub category: Option<Option<CategoryRecord>>,
+    pub tax_category: Option<TaxCategory>,
     pub variants: Option<Vec<VariantSpec>>,
 }
 

@@ -21,6 +21,9 @@ pub struct VariantRecord {
     pub sku: String,
     pub title: String,
     pub price_minor: i64,
+    pub weight_grams: i64,
+    /// False for goods that are never shipped (digital).
+    pub requires_shipping: bool,
 }
 
 /// A product with its variants, as stored.
@@ -32,6 +35,8 @@ pub struct ProductRecord {
     pub title: String,
     pub description: String,
     pub category_id: Option<CategoryId>,
+    /// The tax category slug (`standard` unless set).
+    pub tax_category: String,
     /// All variants share this currency (checked at the boundary).
     pub currency: String,
     pub variants: Vec<VariantRecord>,
@@ -51,6 +56,7 @@ impl ProductRecord {
             title: new.title,
             description: new.description,
             category_id: new.category.map(|c| c.id),
+            tax_category: new.tax_category.as_str().to_owned(),
             currency,
             variants: variants(Vec::new(), new.variants),
             version: 1,
@@ -77,6 +83,9 @@ impl ProductRecord {
                 Some(c) => c.map(|c| c.id),
                 None => self.category_id,
             },
+            tax_category: patch
+                .tax_category
+                .map_or(self.tax_category, |t| t.as_str().to_owned()),
             currency,
             variants: variant_list,
             version: self.version + 1,
@@ -102,6 +111,8 @@ fn variants(old: Vec<VariantRecord>, specs: Vec<VariantSpec>) -> Vec<VariantReco
             sku: s.sku.as_str().to_owned(),
             title: s.title,
             price_minor: s.price.amount_minor,
+            weight_grams: s.weight_grams,
+            requires_shipping: s.requires_shipping,
         })
         .collect()
 }

@@ -43,6 +43,47 @@ impl Slug {
 
 pub use mercato_runtime::sku::Sku;
 
+/// The tax category a product is taxed under: `[a-z0-9-]`, 1–32 characters; the orders service
+/// holds the rates per category.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaxCategory(String);
+
+impl TaxCategory {
+    pub const STANDARD: &str = "standard";
+
+    /// Parses a category; empty means [`TaxCategory::STANDARD`].
+    pub fn parse(field: &str, s: &str) -> Result<TaxCategory, FieldError> {
+        if s.is_empty() {
+            return Ok(TaxCategory(Self::STANDARD.to_owned()));
+        }
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if s.len() > 32 || !ok_chars {
+            return Err(FieldError::new(
+                field,
+                "must be 1-32 characters of a-z, 0-9 and - (such as standard, reduced, zero)",
+            ));
+        }
+        Ok(TaxCategory(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The heaviest variant accepted, in grams (a tonne): a larger value is a typo, not a parcel.
+pub const MAX_WEIGHT_GRAMS: i64 = 1_000_000;
+
+/// Checks a variant's weight in grams: 0 to [`MAX_WEIGHT_GRAMS`].
+pub fn weight_grams(field: &str, grams: i64) -> Result<i64, FieldError> {
+    if !(0..=MAX_WEIGHT_GRAMS).contains(&grams) {
+        return Err(FieldError::new(field, "must be 0-1000000 grams"));
+    }
+    Ok(grams)
+}
+
 /// Checks a free-text field's length in characters (`min` of 1 also refuses blank text) and its
 /// characters: no control characters, except line feeds and tabs in [`Lines::Many`] text.
 pub fn text(field: &str, s: &str, lines: Lines, min: usize, max: usize) -> Result<String, FieldError> {
@@ -105,6 +146,23 @@ mod tests {
         assert!(Sku::parse("sku", "TS-BLU_M.2").is_ok());
         assert!(Sku::parse("sku", "TS BLU").is_err());
         assert!(Sku::parse("sku", &"A".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn tax_categories_default_to_standard_and_are_short_slugs() {
+        assert_eq!(TaxCategory::parse("t", "").unwrap().as_str(), "standard");
+        assert_eq!(TaxCategory::parse("t", "reduced").unwrap().as_str(), "reduced");
+        assert!(TaxCategory::parse("t", "Reduced").is_err());
+        assert!(TaxCategory::parse("t", "zero rate").is_err());
+        assert!(TaxCategory::parse("t", &"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn weights_are_between_zero_and_a_tonne() {
+        assert_eq!(weight_grams("w", 0), Ok(0));
+        assert_eq!(weight_grams("w", MAX_WEIGHT_GRAMS), Ok(MAX_WEIGHT_GRAMS));
+        assert!(weight_grams("w", -1).is_err());
+        assert!(weight_grams("w", MAX_WEIGHT_GRAMS + 1).is_err());
     }
 
     #[test]

@@ -3,9 +3,10 @@
 use mercato_runtime::db::Migration;
 
 /// Applied in order by `db.migrate("catalog", MIGRATIONS)`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_catalog",
-    sql: "CREATE TABLE catalog_stores (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_catalog",
+        sql: "CREATE TABLE catalog_stores (
                 store_id TEXT PRIMARY KEY,
                 slug TEXT NOT NULL,
                 currency TEXT NOT NULL,
@@ -51,4 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
                 UNIQUE (store_id, sku)
               );
               CREATE INDEX variants_by_product ON variants (store_id, product_id, position);",
-}];
+    },
+    Migration {
+        name: "0002_shipping_and_tax",
+        sql: "ALTER TABLE products ADD COLUMN tax_category TEXT NOT NULL DEFAULT 'standard';
+              ALTER TABLE variants ADD COLUMN weight_grams BIGINT NOT NULL DEFAULT 0;
+              ALTER TABLE variants ADD COLUMN requires_shipping BIGINT NOT NULL DEFAULT 1;",
+    },
+];

@@ -37,11 +37,12 @@ type ProductRow = (
     i64,
     i64,
     i64,
+    String,
 );
-type VariantRow = (String, String, String, String, i64);
+type VariantRow = (String, String, String, String, i64, i64, bool);
 
 const PRODUCT_COLUMNS: &str =
-    "id, slug, title, description, category_id, currency, version, created_at, updated_at";
+    "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category";
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
     T::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} {s:?} is not a uuid")))
@@ -59,7 +60,7 @@ fn category(row: CategoryRow) -> Result<CategoryRecord, StoreError> {
 }
 
 fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError> {
-    let (id, slug, title, description, category_id, currency, version, created, updated) = row;
+    let (id, slug, title, description, category_id, currency, version, created, updated, tax_category) = row;
     Ok(ProductRecord {
         id: parse("product id", &id)?,
         store_id: *store,
@@ -67,6 +68,7 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
         title,
         description,
         category_id: category_id.map(|c| parse("category id", &c)).transpose()?,
+        tax_category,
         currency,
         variants: Vec::new(),
         version,
@@ -102,8 +104,9 @@ fn write_product_rows(tx: &mut Tx<'_>, store: &StoreId, p: &ProductRecord) -> Re
     for (position, v) in p.variants.iter().enumerate() {
         let position = position as i64;
         tx.execute(
-            "INSERT INTO variants (id, product_id, store_id, sku, title, price_minor, currency, position)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO variants (id, product_id, store_id, sku, title, price_minor, currency, position,
+               weight_grams, requires_shipping)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &v.id,
                 &p.id,
@@ -113,6 +116,8 @@ fn write_product_rows(tx: &mut Tx<'_>, store: &StoreId, p: &ProductRecord) -> Re
                 &v.price_minor,
                 &p.currency,
                 &position,
+                &v.weight_grams,
+                &v.requires_shipping,
             ],
         )
         .map_err(conflict)?;
@@ -239,8 +244,8 @@ impl CatalogStore for SqlCatalogStore {
             .write("insert_product", move |tx| {
                 tx.execute(
                     "INSERT INTO products (id, store_id, slug, title, title_key, description, category_id,
-                       min_price_minor, currency, version, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                       min_price_minor, currency, version, created_at, updated_at, tax_category)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     &[
                         &p.id,
                         &store,
@@ -254,6 +259,7 @@ impl CatalogStore for SqlCatalogStore {
                         &p.version,
                         &p.created_at_ms,
                         &p.updated_at_ms,
+                        &p.tax_category,
                     ],
                 )
                 .map_err(conflict)?;
@@ -279,7 +285,8 @@ impl CatalogStore for SqlCatalogStore {
                 let done = tx
                     .execute(
                         "UPDATE products SET slug = $1, title = $2, title_key = $3, description = $4,
-                           category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9
+                           category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9,
+                           tax_category = $13
                          WHERE store_id = $10 AND id = $11 AND version = $12",
                         &[
                             &p.slug,
@@ -294,6 +301,7 @@ impl CatalogStore for SqlCatalogStore {
                             &store,
                             &p.id,
                             &expected_version,
+                            &p.tax_category,
                         ],
                     )
                     .map_err(conflict)?;
@@ -439,7 +447,7 @@ fn attach_variants(
         return Ok(());
     }
     let sql = format!(
-        "SELECT product_id, id, sku, title, price_minor FROM variants
+        "SELECT product_id, id, sku, title, price_minor, weight_grams, requires_shipping FROM variants
          WHERE store_id = $1 AND product_id IN ({}) ORDER BY product_id, position",
         placeholders(2, products.len())
     );
@@ -449,13 +457,15 @@ fn attach_variants(
     }
     let rows: Vec<VariantRow> = tx.query_all(&sql, &params)?;
     let mut by_product: HashMap<String, Vec<VariantRecord>> = HashMap::new();
-    for (product_id, id, sku, title, price_minor) in rows {
+    for (product_id, id, sku, title, price_minor, weight_grams, requires_shipping) in rows {
         let id: VariantId = parse("variant id", &id)?;
         by_product.entry(product_id).or_default().push(VariantRecord {
             id,
             sku,
             title,
             price_minor,
+            weight_grams,
+            requires_shipping,
         });
     }
     for p in products.iter_mut() {

@@ -2,6 +2,7 @@
 //! database (`case::sqlite`, `case::postgres`; see `mercato_runtime::backend_tests!`), events
 //! through the in-process bus (and NATS when configured), search and cache.
 
+mod attributes;
 mod cache;
 mod consumers;
 mod listing;

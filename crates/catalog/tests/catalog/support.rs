@@ -170,8 +170,10 @@ pub fn create(
                 title: String::new(),
                 price_minor: *price,
                 currency: "EUR".into(),
+                ..Default::default()
             })
             .collect(),
+        ..Default::default()
     }
 }
 

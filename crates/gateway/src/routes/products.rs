@@ -89,6 +89,7 @@ pub async fn create_product(
             title: body.title,
             description: body.description.unwrap_or_default(),
             category: body.category.unwrap_or_default(),
+            tax_category: body.tax_category.unwrap_or_default(),
             variants: body.variants.into_iter().map(Into::into).collect(),
         })
         .await?;
@@ -129,6 +130,7 @@ pub async fn update_product(
                 .map(Into::into)
                 .collect(),
             replace_variants,
+            tax_category: body.tax_category,
         })
         .await?;
     state.reads().invalidate(&product.store_id);

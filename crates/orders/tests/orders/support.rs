@@ -196,6 +196,7 @@ impl Env {
                         amount_minor: *price,
                         currency: (*currency).to_owned(),
                     }),
+                    ..Variant::default()
                 })
                 .collect(),
             version,

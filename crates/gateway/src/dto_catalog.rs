@@ -1,0 +1,154 @@
+//! REST shapes of products: the create and update bodies and the product views, with their
+//! OpenAPI schemas and conversions from `catalog.proto`.
+
+use crate::dto::{MoneyView, PriceBody};
+use mercato_proto::catalog;
+use mercato_runtime::time::to_rfc3339;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantBody {
+    /// 1–64 characters of `A-Z a-z 0-9 . _ -`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub sku: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    pub price: PriceBody,
+    /// Shipping weight in grams, 0 to 1,000,000; 0 when absent.
+    #[serde(default, deserialize_with = "crate::dto::whole::option_i64")]
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub weight_grams: Option<i64>,
+    /// `false` for goods that are never shipped (digital); `true` when absent.
+    #[serde(default)]
+    pub requires_shipping: Option<bool>,
+}
+
+impl From<VariantBody> for catalog::VariantInput {
+    fn from(v: VariantBody) -> Self {
+        catalog::VariantInput {
+            sku: v.sku,
+            title: v.title.unwrap_or_default(),
+            price_minor: v.price.amount_minor,
+            currency: v.price.currency.unwrap_or_default(),
+            weight_grams: v.weight_grams,
+            requires_shipping: v.requires_shipping,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"slug": "blue-shirt", "title": "Blue shirt", "description": "Cotton.",
+    "variants": [{"sku": "BS-M", "title": "M", "price": {"amount_minor": 1999, "currency": "EUR"}}]})))]
+pub struct CreateProductBody {
+    /// 1–80 characters of `a-z 0-9 -`, unique in the store.
+    #[schema(pattern = "^[a-z0-9-]{1,80}$")]
+    pub slug: String,
+    /// 1–200 characters, not blank.
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    /// A category id or slug.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The tax category (1–32 characters of `a-z 0-9 -`, such as `standard`, `reduced`, `zero`);
+    /// `standard` when absent.
+    #[serde(default)]
+    #[schema(pattern = "^[a-z0-9-]{1,32}$")]
+    pub tax_category: Option<String>,
+    /// 1–100 variants with distinct SKUs, all priced in one currency.
+    #[schema(min_items = 1, max_items = 100)]
+    pub variants: Vec<VariantBody>,
+}
+
+/// A partial update: absent fields stay as they are; `variants`, when present, replaces all.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"title": "Blue shirt, organic cotton"})))]
+pub struct UpdateProductBody {
+    #[serde(default)]
+    #[schema(pattern = "^[a-z0-9-]{1,80}$")]
+    pub slug: Option<String>,
+    #[serde(default)]
+    #[schema(pattern = r"\S", max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    /// A category id or slug; an empty string removes the category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The tax category (1–32 characters of `a-z 0-9 -`).
+    #[serde(default)]
+    #[schema(pattern = "^[a-z0-9-]{1,32}$")]
+    pub tax_category: Option<String>,
+    /// 1–100 variants with distinct SKUs, all priced in one currency.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
+    pub variants: Option<Vec<VariantBody>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VariantView {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub price: Option<MoneyView>,
+    pub weight_grams: i64,
+    pub requires_shipping: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub category_id: Option<String>,
+    pub tax_category: String,
+    pub variants: Vec<VariantView>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<catalog::Product> for ProductView {
+    fn from(p: catalog::Product) -> Self {
+        ProductView {
+            id: p.id,
+            slug: p.slug,
+            title: p.title,
+            description: p.description,
+            category_id: Some(p.category_id).filter(|c| !c.is_empty()),
+            tax_category: p.tax_category,
+            variants: p
+                .variants
+                .into_iter()
+                .map(|v| VariantView {
+                    id: v.id,
+                    sku: v.sku,
+                    title: v.title,
+                    price: v.price.map(Into::into),
+                    weight_grams: v.weight_grams,
+                    requires_shipping: v.requires_shipping.unwrap_or(true),
+                })
+                .collect(),
+            version: p.version,
+            created_at: to_rfc3339(p.created_at_ms),
+            updated_at: to_rfc3339(p.updated_at_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductPageView {
+    pub items: Vec<ProductView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
