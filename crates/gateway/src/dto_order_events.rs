@@ -56,7 +56,41 @@ fn details(data: Data) -> Value {
             "restock_all": r.restock_all,
         }),
         Data::Refunded(r) => json!({"lines": lines(&r.lines), "amount_minor": r.amount_minor}),
+        Data::FulfilmentCreated(f) => json!({
+            "fulfilment_id": f.id, "location": f.location, "lines": items(&f.lines),
+            "carrier": f.carrier, "tracking_number": f.tracking_number, "tracking_url": f.tracking_url,
+        }),
+        Data::FulfilmentShipped(s) => json!({
+            "fulfilment_id": s.fulfilment_id, "carrier": s.carrier,
+            "tracking_number": s.tracking_number, "tracking_url": s.tracking_url,
+        }),
+        Data::FulfilmentDelivered(s) => json!({"fulfilment_id": s.fulfilment_id}),
+        Data::ReturnRequested(r) => json!({
+            "return_id": r.return_id, "lines": items(&r.lines), "reason": r.reason,
+            "by_customer": r.by_customer,
+        }),
+        Data::ReturnApproved(r) => json!({"return_id": r.return_id}),
+        Data::ReturnRejected(r) => json!({"return_id": r.return_id}),
+        Data::ReturnReceived(r) => json!({
+            "return_id": r.return_id, "amount_minor": r.amount_minor, "key": r.key,
+            "lines": r.lines.iter().map(|l| json!({
+                "sku": l.sku, "quantity": l.quantity, "sellable": l.sellable,
+            })).collect::<Vec<_>>(),
+            "restock": r.restock.iter().map(|h| json!({
+                "sku": h.sku, "location": h.location, "quantity": h.quantity,
+            })).collect::<Vec<_>>(),
+        }),
+        Data::ReturnCompleted(r) => json!({
+            "return_id": r.return_id, "lines": lines(&r.lines), "amount_minor": r.amount_minor,
+        }),
     }
+}
+
+fn items(lines: &[pb::ItemQuantity]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| json!({"sku": l.sku, "quantity": l.quantity}))
+        .collect()
 }
 
 fn lines(lines: &[RefundLine]) -> Vec<Value> {

@@ -177,11 +177,24 @@ pub struct OrderLineView {
     pub quantity: i64,
     pub unit_price_minor: i64,
     pub refunded_quantity: i64,
+    /// Units sent in fulfilments; of them, units received back by completed returns.
+    pub fulfilled_quantity: i64,
+    pub returned_quantity: i64,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct OrderView {
     pub id: String,
+    /// The store's order number, shown as `#1001`; absent for orders placed before numbers
+    /// were kept.
+    pub number: Option<i64>,
+    /// The e-mail given at checkout.
+    pub email: Option<String>,
+    /// Where the goods are (apart from `status`, where the money is): unfulfilled,
+    /// partially_fulfilled, fulfilled, shipped or delivered.
+    pub fulfilment_status: String,
+    pub fulfilments: Vec<crate::dto_fulfilment::FulfilmentView>,
+    pub returns: Vec<crate::dto_fulfilment::ReturnView>,
     pub customer_id: Option<String>,
     pub status: String,
     pub failure_code: Option<String>,
@@ -198,8 +211,14 @@ impl From<pb::Order> for OrderView {
     fn from(o: pb::Order) -> Self {
         let status = names::order_status(o.status()).to_owned();
         let failure_code = names::failure_code(o.failure_code()).map(str::to_owned);
+        let fulfilment_status = names::fulfilment_status(o.fulfilment_status()).to_owned();
         OrderView {
             id: o.id,
+            number: Some(o.number).filter(|n| *n > 0),
+            email: Some(o.email).filter(|e| !e.is_empty()),
+            fulfilment_status,
+            fulfilments: o.fulfilments.into_iter().map(Into::into).collect(),
+            returns: o.returns.into_iter().map(Into::into).collect(),
             customer_id: Some(o.customer_id).filter(|c| !c.is_empty()),
             status,
             failure_code,
@@ -213,6 +232,8 @@ impl From<pb::Order> for OrderView {
                     quantity: l.quantity,
                     unit_price_minor: l.unit_price_minor,
                     refunded_quantity: l.refunded_quantity,
+                    fulfilled_quantity: l.fulfilled_quantity,
+                    returned_quantity: l.returned_quantity,
                 })
                 .collect(),
             currency: o.currency,
@@ -228,19 +249,41 @@ impl From<pb::Order> for OrderView {
 #[derive(Serialize, ToSchema)]
 pub struct OrderPageView {
     pub items: Vec<OrderView>,
+    /// Orders matching the filters.
     pub total: u64,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
-    /// 1-based page number; 0 counts as 1.
+    /// 1-based page number; 0 counts as 1. Offset paging: orders placed meanwhile shift the
+    /// pages; `cursor` does not.
     #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub page: Option<u32>,
     /// Orders per page: 20 when absent or 0, at most 100 (larger values count as 100).
     #[param(value_type = Option<u64>, maximum = 4294967295.0)]
     pub per_page: Option<u32>,
+    /// The previous page's `next_cursor`: the next page, newest first, neither skipping nor
+    /// repeating an order however many are placed while paging (`page` is then ignored).
+    pub cursor: Option<String>,
+    /// pending, confirmed, failed, cancelled, refunded or partially_refunded.
+    pub status: Option<String>,
+    /// unfulfilled, partially_fulfilled, fulfilled, shipped or delivered.
+    pub fulfilment_status: Option<String>,
+    /// RFC 3339: orders created at or after.
+    #[param(format = DateTime)]
+    pub created_from: Option<String>,
+    /// RFC 3339: orders created before.
+    #[param(format = DateTime)]
+    pub created_to: Option<String>,
+    /// A customer's orders (owner and staff; customers always list their own).
+    pub customer_id: Option<String>,
+    /// An order number (`1001` or `#1001`), or the start of the e-mail given at checkout
+    /// (case-insensitive).
+    pub q: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
@@ -296,4 +339,65 @@ pub struct RefundBody {
     /// Lines to refund; absent or empty refunds the whole order.
     #[serde(default)]
     pub lines: Vec<RefundLineBody>,
+}
+
+/// The listing request a query asks for (without its caller and store), every parameter
+/// checked: names of statuses as the API writes them, times in RFC 3339.
+pub fn list_request(
+    q: &OrdersQuery,
+) -> Result<pb::ListOrdersRequest, mercato_runtime::error::ServiceError> {
+    let mut v = mercato_runtime::error::Validator::new();
+    let status = match q.status.as_deref() {
+        None | Some("") => pb::OrderStatus::Unspecified,
+        Some(name) => pb::OrderStatus::from_str_name(&format!(
+            "ORDER_STATUS_{}",
+            name.to_uppercase()
+        ))
+        .filter(|s| *s != pb::OrderStatus::Unspecified)
+        .unwrap_or_else(|| {
+            v.add(
+                "status",
+                "must be pending, confirmed, failed, cancelled, refunded or partially_refunded",
+            );
+            pb::OrderStatus::Unspecified
+        }),
+    };
+    let fulfilment_status = match q.fulfilment_status.as_deref() {
+        None | Some("") => pb::FulfilmentStatus::Unspecified,
+        Some(name) => pb::FulfilmentStatus::from_str_name(&format!(
+            "FULFILMENT_STATUS_{}",
+            name.to_uppercase()
+        ))
+        .filter(|s| *s != pb::FulfilmentStatus::Unspecified)
+        .unwrap_or_else(|| {
+            v.add(
+                "fulfilment_status",
+                "must be unfulfilled, partially_fulfilled, fulfilled, shipped or delivered",
+            );
+            pb::FulfilmentStatus::Unspecified
+        }),
+    };
+    let mut time = |field: &str, value: &Option<String>| {
+        let value = value.as_deref()?;
+        let parsed = mercato_runtime::time::parse_rfc3339(value);
+        if parsed.is_none() {
+            v.add(field, "must be an RFC 3339 time");
+        }
+        parsed
+    };
+    let created_from_ms = time("created_from", &q.created_from);
+    let created_to_ms = time("created_to", &q.created_to);
+    v.finish()?;
+    Ok(pb::ListOrdersRequest {
+        page: q.page.unwrap_or(0),
+        per_page: q.per_page.unwrap_or(0),
+        status: status.into(),
+        fulfilment_status: fulfilment_status.into(),
+        created_from_ms,
+        created_to_ms,
+        customer_id: q.customer_id.clone().unwrap_or_default(),
+        query: q.q.clone().unwrap_or_default(),
+        cursor: q.cursor.clone().unwrap_or_default(),
+        ..pb::ListOrdersRequest::default()
+    })
 }

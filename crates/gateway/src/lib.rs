@@ -31,6 +31,7 @@ mod cors;
 mod dto;
 mod dto_addresses;
 mod dto_catalog;
+mod dto_fulfilment;
 mod dto_order_events;
 mod dto_orders;
 mod dto_realtime;

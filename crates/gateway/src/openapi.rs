@@ -32,6 +32,8 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
         routes::create_payment_method, routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
         routes::refund_order,
+        routes::create_fulfilment, routes::ship_fulfilment, routes::deliver_fulfilment,
+        routes::request_return, routes::approve_return, routes::reject_return, routes::receive_return,
         routes::open_conversation, routes::list_conversations, routes::get_conversation, routes::list_messages,
         routes::post_message, routes::mark_read, routes::list_presence,
     ),

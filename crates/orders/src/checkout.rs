@@ -11,7 +11,6 @@
 use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
 use crate::domain::{Caller, Cart, CartId, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
-use crate::events;
 use crate::orchestrator::{LEASE_MS, retry_after_secs};
 use crate::service::{OrdersService, store_id};
 use crate::steps::Payment;
@@ -152,7 +151,7 @@ impl OrdersService {
     /// `order_placed` event.
     async fn place(&self, c: &CheckoutInput, mut cart: Cart, now: i64) -> Result<Placed, ServiceError> {
         let id = OrderId::new();
-        let placed = placed_event(&cart, now);
+        let placed = placed_event(&cart, &c.payment.email, now);
         let mut order = Order {
             id: id.to_string(),
             store_id: c.store.to_string(),
@@ -179,11 +178,11 @@ impl OrdersService {
             placed: &placed,
             payment_json: &payment_json,
             locked_until_ms: now + LEASE_MS,
-            event: &events::order_changed(events::ORDER_PLACED, &order),
         };
         match self.store.place(&c.store, &placement).await {
-            Ok(()) => {
+            Ok(number) => {
                 self.committed();
+                order.number = number;
                 Ok(Placed::New(order))
             }
             Err(StoreError::Refused(Refusal::DuplicateKey)) => {
@@ -240,8 +239,9 @@ impl OrdersService {
     }
 }
 
-/// The order's first event: the cart's lines at their snapshot prices.
-fn placed_event(cart: &Cart, now: i64) -> OrderEvent {
+/// The order's first event: the cart's lines at their snapshot prices, and the e-mail given at
+/// checkout (lower-cased, for search). Its number is the store's to give, when it is placed.
+fn placed_event(cart: &Cart, email: &str, now: i64) -> OrderEvent {
     OrderEvent {
         sequence: 1,
         at_ms: now,
@@ -262,6 +262,8 @@ fn placed_event(cart: &Cart, now: i64) -> OrderEvent {
                 })
                 .collect(),
             total_minor: cart.total_minor(),
+            number: 0,
+            email: email.trim().to_lowercase(),
         },
     }
 }

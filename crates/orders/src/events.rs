@@ -5,6 +5,11 @@ use crate::domain::{Order, Terminal};
 use mercato_proto::events::{EventEnvelope, OrderChanged};
 use mercato_runtime::outbox::envelope;
 
+/// After the sale (`fulfilment`, `returns`).
+pub use mercato_proto::subjects::orders::{
+    FULFILMENT_CREATED, FULFILMENT_DELIVERED, FULFILMENT_SHIPPED, RETURN_APPROVED, RETURN_RECEIVED,
+    RETURN_REJECTED, RETURN_REQUESTED,
+};
 pub use mercato_proto::subjects::orders::{
     ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED, ORDER_PLACED, ORDER_REFUNDED,
 };
@@ -28,6 +33,7 @@ pub fn subject_of(terminal: &Terminal) -> &'static str {
         Terminal::Confirmed => ORDER_CONFIRMED,
         Terminal::Failed { .. } => ORDER_FAILED,
         Terminal::Cancelled => ORDER_CANCELLED,
-        Terminal::Refunded { .. } => ORDER_REFUNDED,
+        // A received return's money went back: for consumers, a refund.
+        Terminal::Refunded { .. } | Terminal::Returned { .. } => ORDER_REFUNDED,
     }
 }

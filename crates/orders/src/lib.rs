@@ -59,15 +59,19 @@ mod carts;
 mod checkout;
 pub mod domain;
 pub mod events;
+mod fulfilment;
 mod grpc;
+mod listing;
 mod orchestrator;
 mod orders;
 pub mod pricing;
 mod projection;
+mod returns;
 pub mod service;
 mod steps;
 pub mod store;
 mod wire;
+mod wire_after_sale;
 
 pub use service::{OrdersDeps, OrdersService};
 

@@ -6,7 +6,7 @@
 //! crash).
 
 use crate::domain::order::RefundLine;
-use crate::domain::{Caller, EventData, Order, OrderEvent, OrderId, OrderStatus, Role, Terminal};
+use crate::domain::{Caller, EventData, Order, OrderEvent, OrderId, OrderStatus, Terminal};
 use crate::orchestrator::LEASE_MS;
 use crate::service::{OrdersService, store_id};
 use crate::store::{Settle, StoreError};
@@ -17,10 +17,7 @@ use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::time::now_ms;
 
-const DEFAULT_PER_PAGE: u32 = 20;
-const MAX_PER_PAGE: u32 = 100;
-
-fn order_id(s: &str) -> Result<OrderId, ServiceError> {
+pub(crate) fn order_id(s: &str) -> Result<OrderId, ServiceError> {
     OrderId::parse("order_id", s)
 }
 
@@ -28,13 +25,13 @@ fn visible(order: &Order, caller: &Caller) -> bool {
     caller.is_staff() || (!caller.user_id.is_empty() && order.customer_id == caller.user_id)
 }
 
-fn key(s: &str) -> Result<String, ServiceError> {
+pub(crate) fn key(s: &str) -> Result<String, ServiceError> {
     Ok(IdempotencyKey::parse("the Idempotency-Key", s)?.into_string())
 }
 
 impl OrdersService {
     /// The whole history and the order it folds to, if the caller may see it.
-    async fn visible_history(
+    pub(crate) async fn visible_history(
         &self,
         store: &StoreId,
         id: &OrderId,
@@ -52,37 +49,6 @@ impl OrdersService {
         let id = order_id(&req.order_id)?;
         let caller = wire::caller(req.caller.as_ref())?;
         Ok(wire::order(&self.visible_history(&store, &id, &caller).await?.1))
-    }
-
-    pub(crate) async fn list_orders(
-        &self,
-        req: pb::ListOrdersRequest,
-    ) -> Result<pb::ListOrdersResponse, ServiceError> {
-        let store = store_id(&req.store_id)?;
-        let caller = wire::caller(req.caller.as_ref())?;
-        let customer = match caller.role {
-            Role::Anonymous => {
-                return Err(ServiceError::unauthenticated(
-                    "listing orders needs a signed-in caller",
-                ));
-            }
-            Role::Customer => Some(caller.user_id.as_str()),
-            Role::Staff | Role::Owner => None,
-        };
-        let page = req.page.max(1);
-        let per_page = match req.per_page {
-            0 => DEFAULT_PER_PAGE,
-            n => n.min(MAX_PER_PAGE),
-        };
-        let offset = i64::from(page - 1) * i64::from(per_page);
-        let (orders, total) = self
-            .store
-            .list(&store, customer, offset, i64::from(per_page))
-            .await?;
-        Ok(pb::ListOrdersResponse {
-            orders: orders.iter().map(wire::order).collect(),
-            total: u64::try_from(total).unwrap_or_default(),
-        })
     }
 
     pub(crate) async fn get_order_events(
@@ -123,6 +89,12 @@ impl OrdersService {
             return Err(ServiceError::new(
                 ErrorCode::OrderNotCancellable,
                 format!("a {} order cannot be cancelled", order.status.as_str()),
+            ));
+        }
+        if !order.fulfilments.is_empty() {
+            return Err(ServiceError::new(
+                ErrorCode::OrderNotCancellable,
+                "units of this order were sent: return them instead of cancelling",
             ));
         }
         let request = EventData::CancelRequested {
@@ -217,7 +189,7 @@ impl OrdersService {
 
 /// 409 `checkout_in_progress` for an order whose saga is still running, telling the client
 /// when its lease ends (see [`crate::orchestrator::retry_after_secs`]).
-fn in_progress(events: &[OrderEvent]) -> ServiceError {
+pub(crate) fn in_progress(events: &[OrderEvent]) -> ServiceError {
     let last = events.last().map(|e| e.at_ms);
     ServiceError::in_progress(
         "the order's checkout, cancellation or refund is still running",

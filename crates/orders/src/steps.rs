@@ -70,6 +70,7 @@ impl Step<'_> {
             Command::VoidPayment => self.void_payment().await,
             Command::RestockAll => self.restock_all().await,
             Command::RestockLines { lines, key } => self.restock_lines(lines, key).await,
+            Command::RestockAt { lines, key } => self.restock_at(lines, key).await,
             Command::RefundPayment { amount_minor, key } => self.refund(*amount_minor, key).await,
             Command::Finish { terminal } => Ok(terminal.event()),
         }
@@ -302,6 +303,34 @@ impl Step<'_> {
         }
         Ok(EventData::StockRestocked {
             lines: lines.to_vec(),
+        })
+    }
+
+    /// A received return puts its sellable units back where they were sent from, each
+    /// adjustment keyed `<return key>:<sku>:<location>`, so a repeated step changes nothing.
+    async fn restock_at(&self, lines: &[HeldLine], key: &str) -> Result<EventData, ServiceError> {
+        for line in lines {
+            let request = inv::AdjustStockRequest {
+                store_id: self.store_id(),
+                sku: line.sku.clone(),
+                location: line.location.clone(),
+                delta: line.quantity,
+                reason: format!("return to stock, order {}", self.order.id),
+                idempotency_key: format!("{key}:{}:{}", line.sku, line.location),
+            };
+            self.compensated(
+                self.deps.inventory.adjust_stock(request).await.map(drop),
+                "restock_returned",
+            )?;
+        }
+        Ok(EventData::StockRestocked {
+            lines: lines
+                .iter()
+                .map(|l| RefundLine {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
         })
     }
 

@@ -108,7 +108,11 @@ pub fn order(order: &Order) -> pb::Order {
         id: order.id.clone(),
         store_id: order.store_id.clone(),
         customer_id: order.customer_id.clone(),
-        lines: order.lines.iter().map(order_line).collect(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| crate::wire_after_sale::order_line_of(order, l))
+            .collect(),
         currency: order.currency.clone(),
         total_minor: order.total_minor,
         status: order_status(order.status).into(),
@@ -121,6 +125,7 @@ pub fn order(order: &Order) -> pb::Order {
         created_at_ms: order.created_at_ms,
         updated_at_ms: order.updated_at_ms,
         version: order.version,
+        ..crate::wire_after_sale::order_after_sale(order)
     }
 }
 
@@ -174,6 +179,7 @@ fn event_data(data: &EventData) -> Data {
             currency,
             lines,
             total_minor,
+            ..
         } => Data::Placed(pb::order_event::Placed {
             customer_id: customer_id.clone(),
             cart_id: cart_id.clone(),
@@ -232,10 +238,18 @@ fn event_data(data: &EventData) -> Data {
             lines: refund_lines(lines),
             amount_minor: *amount_minor,
         }),
+        after_sale @ (E::FulfilmentCreated { .. }
+        | E::FulfilmentShipped { .. }
+        | E::FulfilmentDelivered { .. }
+        | E::ReturnRequested { .. }
+        | E::ReturnApproved { .. }
+        | E::ReturnRejected { .. }
+        | E::ReturnReceived { .. }
+        | E::ReturnCompleted { .. }) => crate::wire_after_sale::event_data(after_sale),
     }
 }
 
-fn order_line(l: &OrderLine) -> pb::OrderLine {
+pub(crate) fn order_line(l: &OrderLine) -> pb::OrderLine {
     pb::OrderLine {
         sku: l.sku.clone(),
         product_id: l.product_id.clone(),
@@ -243,6 +257,9 @@ fn order_line(l: &OrderLine) -> pb::OrderLine {
         quantity: l.quantity,
         unit_price_minor: l.unit_price_minor,
         refunded_quantity: l.refunded_quantity,
+        // An order's own lines get these in `order` (they are the order's, not the line's).
+        fulfilled_quantity: 0,
+        returned_quantity: 0,
     }
 }
 

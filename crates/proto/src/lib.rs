@@ -99,6 +99,15 @@ pub mod subjects {
         pub const ORDER_FAILED: &str = "mercato.orders.order_failed";
         pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
         pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
+        /// After the sale: a fulfilment was created, shipped or delivered; a return was
+        /// requested, approved, rejected or received (its refund is an `order_refunded`).
+        pub const FULFILMENT_CREATED: &str = "mercato.orders.fulfilment_created";
+        pub const FULFILMENT_SHIPPED: &str = "mercato.orders.fulfilment_shipped";
+        pub const FULFILMENT_DELIVERED: &str = "mercato.orders.fulfilment_delivered";
+        pub const RETURN_REQUESTED: &str = "mercato.orders.return_requested";
+        pub const RETURN_APPROVED: &str = "mercato.orders.return_approved";
+        pub const RETURN_REJECTED: &str = "mercato.orders.return_rejected";
+        pub const RETURN_RECEIVED: &str = "mercato.orders.return_received";
         /// Every orders event.
         pub const ALL: &str = "mercato.orders.>";
     }

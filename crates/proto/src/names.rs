@@ -41,6 +41,37 @@ pub fn order_status(status: orders::OrderStatus) -> &'static str {
     }
 }
 
+pub fn fulfilment_status(status: orders::FulfilmentStatus) -> &'static str {
+    match status {
+        orders::FulfilmentStatus::Unfulfilled => "unfulfilled",
+        orders::FulfilmentStatus::PartiallyFulfilled => "partially_fulfilled",
+        orders::FulfilmentStatus::Fulfilled => "fulfilled",
+        orders::FulfilmentStatus::Shipped => "shipped",
+        orders::FulfilmentStatus::Delivered => "delivered",
+        orders::FulfilmentStatus::Unspecified => "unknown",
+    }
+}
+
+pub fn shipment_status(status: orders::ShipmentStatus) -> &'static str {
+    match status {
+        orders::ShipmentStatus::Pending => "pending",
+        orders::ShipmentStatus::Shipped => "shipped",
+        orders::ShipmentStatus::Delivered => "delivered",
+        orders::ShipmentStatus::Unspecified => "unknown",
+    }
+}
+
+pub fn return_status(status: orders::ReturnStatus) -> &'static str {
+    match status {
+        orders::ReturnStatus::Requested => "requested",
+        orders::ReturnStatus::Approved => "approved",
+        orders::ReturnStatus::Rejected => "rejected",
+        orders::ReturnStatus::Received => "received",
+        orders::ReturnStatus::Completed => "completed",
+        orders::ReturnStatus::Unspecified => "unknown",
+    }
+}
+
 /// Why a checkout failed; `None` when it did not.
 pub fn failure_code(code: orders::FailureCode) -> Option<&'static str> {
     Some(match code {
@@ -89,6 +120,14 @@ pub fn order_event_kind(data: &orders::order_event::Data) -> &'static str {
         Data::Cancelled(_) => "cancelled",
         Data::RefundRequested(_) => "refund_requested",
         Data::Refunded(_) => "refunded",
+        Data::FulfilmentCreated(_) => "fulfilment_created",
+        Data::FulfilmentShipped(_) => "fulfilment_shipped",
+        Data::FulfilmentDelivered(_) => "fulfilment_delivered",
+        Data::ReturnRequested(_) => "return_requested",
+        Data::ReturnApproved(_) => "return_approved",
+        Data::ReturnRejected(_) => "return_rejected",
+        Data::ReturnReceived(_) => "return_received",
+        Data::ReturnCompleted(_) => "return_completed",
     }
 }
 

@@ -325,6 +325,11 @@ pub mod orders {
             get_order_events(GetOrderEventsRequest) -> OrderEvents = Idempotent;
             cancel_order(CancelOrderRequest) -> Order = Idempotent;
             refund_order(RefundOrderRequest) -> Order = Idempotent;
+            create_fulfilment(CreateFulfilmentRequest) -> Order = Idempotent;
+            update_fulfilment(UpdateFulfilmentRequest) -> Order = Idempotent;
+            request_return(RequestReturnRequest) -> Order = Idempotent;
+            decide_return(DecideReturnRequest) -> Order = Idempotent;
+            receive_return(ReceiveReturnRequest) -> Order = Idempotent;
             create_payment_method(CreatePaymentMethodRequest) -> PaymentMethod = Once;
         }
     );

@@ -3,6 +3,7 @@
 pub(crate) mod carts;
 mod categories;
 mod conversations;
+mod fulfilment;
 mod inventory;
 mod oauth;
 mod orders;
@@ -16,6 +17,7 @@ mod users;
 pub(crate) use carts::*;
 pub(crate) use categories::*;
 pub(crate) use conversations::*;
+pub(crate) use fulfilment::*;
 pub(crate) use inventory::*;
 pub(crate) use oauth::*;
 pub(crate) use orders::*;
@@ -82,6 +84,31 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/presence", get(list_presence))
         .route("/v1/stores/{store}/orders/{order}/cancel", post(cancel_order))
         .route("/v1/stores/{store}/orders/{order}/refunds", post(refund_order))
+        .route(
+            "/v1/stores/{store}/orders/{order}/fulfilments",
+            post(create_fulfilment),
+        )
+        .route(
+            "/v1/stores/{store}/orders/{order}/fulfilments/{fulfilment}/ship",
+            post(ship_fulfilment),
+        )
+        .route(
+            "/v1/stores/{store}/orders/{order}/fulfilments/{fulfilment}/deliver",
+            post(deliver_fulfilment),
+        )
+        .route("/v1/stores/{store}/orders/{order}/returns", post(request_return))
+        .route(
+            "/v1/stores/{store}/orders/{order}/returns/{return}/approve",
+            post(approve_return),
+        )
+        .route(
+            "/v1/stores/{store}/orders/{order}/returns/{return}/reject",
+            post(reject_return),
+        )
+        .route(
+            "/v1/stores/{store}/orders/{order}/returns/{return}/receive",
+            post(receive_return),
+        )
 }
 
 /// Any path we do not serve.

@@ -13,8 +13,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mercato_proto::orders::{
-    CancelOrderRequest, CheckoutRequest, FailureCode, GetOrderEventsRequest, GetOrderRequest,
-    ListOrdersRequest, OrderStatus, PaymentDetails, RefundLine, RefundOrderRequest,
+    CancelOrderRequest, CheckoutRequest, FailureCode, GetOrderEventsRequest, GetOrderRequest, OrderStatus,
+    PaymentDetails, RefundLine, RefundOrderRequest,
 };
 use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::idempotency::{IdempotencyKey, canonical_json_hash};
@@ -46,7 +46,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceError> {
     Ok(IdempotencyKey::from_header(headers.get(IDEMPOTENCY_KEY))?.into_string())
 }
 
@@ -145,30 +145,28 @@ fn failed_checkout(order: &mercato_proto::orders::Order) -> ServiceError {
     ServiceError::new(error, message)
 }
 
-/// Orders: a customer's own, or the whole store's for owners and staff.
+/// Orders: a customer's own, or the whole store's for owners and staff, filtered by status,
+/// fulfilment status, creation time, customer, or an order number or e-mail search, newest
+/// first; `cursor` pages stably.
 #[utoipa::path(get, path = "/v1/stores/{store}/orders", tag = "orders",
     params(("store" = String, Path, description = "store slug"), OrdersQuery), security(("bearer" = [])),
     responses((status = 200, body = OrderPageView, description = "One page of orders, newest first"),
               (status = 401, description = "No valid bearer token"),
               (status = 404, description = "No store has this slug, or the token is another store's"),
-              (status = 422, description = "A parameter is out of range")))]
+              (status = 422, description = "A parameter is out of range: an unknown status or fulfilment status, a time that is not RFC 3339, `created_to` before `created_from`, a cursor this listing did not give")))]
 pub async fn list_orders(
     State(state): State<GatewayState>,
     scope: StoreScope<Member>,
     ApiQuery(query): ApiQuery<OrdersQuery>,
 ) -> Result<axum::Json<OrderPageView>, ServiceError> {
-    let page = state
-        .orders()
-        .list_orders(ListOrdersRequest {
-            caller: Some(scope.orders_caller(None)),
-            store_id: scope.store.id,
-            page: query.page.unwrap_or(0),
-            per_page: query.per_page.unwrap_or(0),
-        })
-        .await?;
+    let mut request = crate::dto_orders::list_request(&query)?;
+    request.caller = Some(scope.orders_caller(None));
+    request.store_id = scope.store.id;
+    let page = state.orders().list_orders(request).await?;
     Ok(axum::Json(OrderPageView {
         items: page.orders.into_iter().map(Into::into).collect(),
         total: page.total,
+        next_cursor: Some(page.next_cursor).filter(|c| !c.is_empty()),
     }))
 }
 

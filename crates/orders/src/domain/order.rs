@@ -1,6 +1,7 @@
 //! Orders as an append-only history: the event kinds and the fold that derives an order's
 //! state (and its saga's) from them.
 
+use super::fulfilment::{Fulfilment, Return, ReturnedLine, Tracking};
 use super::saga::{self, Command, Saga, Terminal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,10 @@ pub enum EventData {
         currency: String,
         lines: Vec<OrderLine>,
         total_minor: i64,
+        /// The store's order number, assigned in the transaction that places the order.
+        number: i64,
+        /// The e-mail given at checkout, lower-cased; empty when none was.
+        email: String,
     },
     StockReserved {
         lines: Vec<HeldLine>,
@@ -88,6 +93,49 @@ pub enum EventData {
         lines: Vec<RefundLine>,
         amount_minor: i64,
     },
+    // After the sale (`fulfilment.rs`): fulfilments and returns. Only a return's receipt
+    // reopens the saga (refund and restock); the others change no saga state.
+    FulfilmentCreated {
+        fulfilment_id: String,
+        key: String,
+        location: String,
+        lines: Vec<RefundLine>,
+        tracking: Tracking,
+    },
+    FulfilmentShipped {
+        fulfilment_id: String,
+        tracking: Tracking,
+    },
+    FulfilmentDelivered {
+        fulfilment_id: String,
+    },
+    ReturnRequested {
+        return_id: String,
+        key: String,
+        lines: Vec<RefundLine>,
+        reason: String,
+        by_customer: bool,
+    },
+    ReturnApproved {
+        return_id: String,
+    },
+    ReturnRejected {
+        return_id: String,
+    },
+    /// Refund `amount_minor` under `key`, and put `restock` back, keyed by `key` too.
+    ReturnReceived {
+        return_id: String,
+        lines: Vec<ReturnedLine>,
+        amount_minor: i64,
+        key: String,
+        restock: Vec<HeldLine>,
+    },
+    /// The end of a received return's refund and restock.
+    ReturnCompleted {
+        return_id: String,
+        lines: Vec<RefundLine>,
+        amount_minor: i64,
+    },
 }
 
 impl EventData {
@@ -112,7 +160,29 @@ impl EventData {
             EventData::Cancelled => "cancelled",
             EventData::RefundRequested { .. } => "refund_requested",
             EventData::Refunded { .. } => "refunded",
+            EventData::FulfilmentCreated { .. } => "fulfilment_created",
+            EventData::FulfilmentShipped { .. } => "fulfilment_shipped",
+            EventData::FulfilmentDelivered { .. } => "fulfilment_delivered",
+            EventData::ReturnRequested { .. } => "return_requested",
+            EventData::ReturnApproved { .. } => "return_approved",
+            EventData::ReturnRejected { .. } => "return_rejected",
+            EventData::ReturnReceived { .. } => "return_received",
+            EventData::ReturnCompleted { .. } => "return_completed",
         }
+    }
+
+    /// Whether this is a fulfilment or return step that changes no saga state (the saga of a
+    /// settled order lets it pass).
+    pub fn is_after_sale_step(&self) -> bool {
+        matches!(
+            self,
+            EventData::FulfilmentCreated { .. }
+                | EventData::FulfilmentShipped { .. }
+                | EventData::FulfilmentDelivered { .. }
+                | EventData::ReturnRequested { .. }
+                | EventData::ReturnApproved { .. }
+                | EventData::ReturnRejected { .. }
+        )
     }
 
     /// Whether this event ends a checkout (the answer a replayed checkout gets).
@@ -192,6 +262,14 @@ pub struct Order {
     /// The sequence of the last event applied.
     pub version: i64,
     pub saga: Saga,
+    /// The store's order number (`#1001`); 0 for orders placed before numbers were kept.
+    pub number: i64,
+    /// The e-mail given at checkout, lower-cased; empty when none was.
+    pub email: String,
+    /// What was sent, oldest first (`fulfilment.rs`).
+    pub fulfilments: Vec<Fulfilment>,
+    /// What is being or was returned, oldest first.
+    pub returns: Vec<Return>,
 }
 
 impl Order {
@@ -209,7 +287,11 @@ impl Order {
                 currency,
                 lines,
                 total_minor,
+                number,
+                email,
             } => {
+                self.number = *number;
+                self.email = email.clone();
                 self.customer_id = customer_id.clone();
                 self.cart_id = cart_id.clone();
                 self.currency = currency.clone();
@@ -229,22 +311,25 @@ impl Order {
                 self.failure_code = Some(*code);
             }
             EventData::Cancelled => self.status = OrderStatus::Cancelled,
-            EventData::Refunded { lines, .. } => {
-                for r in lines {
-                    if let Some(l) = self.lines.iter_mut().find(|l| l.sku == r.sku) {
-                        l.refunded_quantity += r.quantity;
-                    }
-                }
-                let all = self.lines.iter().all(|l| l.refunded_quantity >= l.quantity);
-                self.status = if all {
-                    OrderStatus::Refunded
-                } else {
-                    OrderStatus::PartiallyRefunded
-                };
-            }
-            _ => {}
+            EventData::Refunded { lines, .. } => self.count_refunded(lines),
+            _ => self.apply_after_sale(event),
         }
         Ok(commands)
+    }
+
+    /// Counts `lines` as refunded; the status says whether every unit now is.
+    pub(super) fn count_refunded(&mut self, lines: &[RefundLine]) {
+        for r in lines {
+            if let Some(l) = self.lines.iter_mut().find(|l| l.sku == r.sku) {
+                l.refunded_quantity += r.quantity;
+            }
+        }
+        let all = self.lines.iter().all(|l| l.refunded_quantity >= l.quantity);
+        self.status = if all {
+            OrderStatus::Refunded
+        } else {
+            OrderStatus::PartiallyRefunded
+        };
     }
 
     /// Folds a history (oldest first); `None` when it is empty.
@@ -312,6 +397,8 @@ mod tests {
                         refunded_quantity: 0,
                     }],
                     total_minor: 1000,
+                    number: 1001,
+                    email: String::new(),
                 },
             ),
             ev(2, EventData::StockReserved { lines: vec![] }),

@@ -15,8 +15,11 @@
 //! | capture failed               | void payment, restock     | failed `payment_capture_failed` |
 //! | cancel requested (confirmed) | restock, refund payment   | cancelled                 |
 //! | refund requested             | refund payment, restock   | refunded                  |
+//! | return received              | refund payment, restock the sellable units (keyed) | return completed |
+//!
+//! Fulfilment steps and a return's request and decision pass a settled saga by unchanged.
 
-use super::order::{EventData, FailureCode, RefundLine};
+use super::order::{EventData, FailureCode, HeldLine, RefundLine};
 
 /// Where a saga is. `Done` states are terminal until a cancel or refund request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -69,6 +72,12 @@ pub enum Terminal {
         lines: Vec<RefundLine>,
         amount_minor: i64,
     },
+    /// A received return refunded and restocked.
+    Returned {
+        return_id: String,
+        lines: Vec<RefundLine>,
+        amount_minor: i64,
+    },
 }
 
 impl Terminal {
@@ -78,6 +87,7 @@ impl Terminal {
             Terminal::Failed { .. } => "failed",
             Terminal::Cancelled => "cancelled",
             Terminal::Refunded { .. } => "refunded",
+            Terminal::Returned { .. } => "returned",
         }
     }
 
@@ -88,6 +98,15 @@ impl Terminal {
             Terminal::Failed { code } => EventData::Failed { code: *code },
             Terminal::Cancelled => EventData::Cancelled,
             Terminal::Refunded { lines, amount_minor } => EventData::Refunded {
+                lines: lines.clone(),
+                amount_minor: *amount_minor,
+            },
+            Terminal::Returned {
+                return_id,
+                lines,
+                amount_minor,
+            } => EventData::ReturnCompleted {
+                return_id: return_id.clone(),
                 lines: lines.clone(),
                 amount_minor: *amount_minor,
             },
@@ -117,6 +136,12 @@ pub enum Command {
         amount_minor: i64,
         key: String,
     },
+    /// Puts returned units back at the given locations, each adjustment keyed by `key` (the
+    /// return's), so a repeated step does not put them back twice.
+    RestockAt {
+        lines: Vec<HeldLine>,
+        key: String,
+    },
     /// Append the terminal event (no call to another service).
     Finish {
         terminal: Terminal,
@@ -135,6 +160,7 @@ impl Command {
             Command::RestockAll => "restock",
             Command::RestockLines { .. } => "restock_lines",
             Command::RefundPayment { .. } => "refund_payment",
+            Command::RestockAt { .. } => "restock_returned",
             Command::Finish { .. } => "finish",
         }
     }
@@ -147,6 +173,7 @@ impl Command {
                 | (Command::VoidPayment, EventData::PaymentVoided)
                 | (Command::RestockAll, EventData::StockRestocked { .. })
                 | (Command::RestockLines { .. }, EventData::StockRestocked { .. })
+                | (Command::RestockAt { .. }, EventData::StockRestocked { .. })
                 | (Command::RefundPayment { .. }, EventData::PaymentRefunded { .. })
         )
     }
@@ -232,9 +259,38 @@ pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Ill
             }
             compensate(remaining, Terminal::Cancelled)
         }
+        (Saga::Done { terminal }, e) if e.is_after_sale_step() && terminal.is_a_sale() => state.clone(),
+        (
+            Saga::Done { terminal },
+            E::ReturnReceived {
+                return_id,
+                lines,
+                amount_minor,
+                key,
+                restock,
+            },
+        ) if terminal.is_a_sale() => {
+            // Units of a SKU count once however the receipt split them (sellable or not).
+            let mut returned: Vec<RefundLine> = Vec::new();
+            for l in lines {
+                match returned.iter_mut().find(|r| r.sku == l.sku) {
+                    Some(r) => r.quantity += l.quantity,
+                    None => returned.push(RefundLine {
+                        sku: l.sku.clone(),
+                        quantity: l.quantity,
+                    }),
+                }
+            }
+            let end = Terminal::Returned {
+                return_id: return_id.clone(),
+                lines: returned,
+                amount_minor: *amount_minor,
+            };
+            return_received(*amount_minor, key, restock, end)
+        }
         (
             Saga::Done {
-                terminal: Terminal::Confirmed | Terminal::Refunded { .. },
+                terminal: Terminal::Confirmed | Terminal::Refunded { .. } | Terminal::Returned { .. },
             },
             E::RefundRequested {
                 lines,
@@ -276,6 +332,36 @@ pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Ill
     Ok((next, commands))
 }
 
+impl Terminal {
+    /// Whether the order stands as a sale (confirmed, possibly partly refunded or returned):
+    /// what fulfilments and returns need.
+    fn is_a_sale(&self) -> bool {
+        matches!(
+            self,
+            Terminal::Confirmed | Terminal::Refunded { .. } | Terminal::Returned { .. }
+        )
+    }
+}
+
+/// A received return: refund its amount (if any), put its sellable units back (if any), then
+/// complete it.
+fn return_received(amount_minor: i64, key: &str, restock: &[HeldLine], end: Terminal) -> Saga {
+    let mut remaining = Vec::new();
+    if amount_minor > 0 {
+        remaining.push(Command::RefundPayment {
+            amount_minor,
+            key: key.to_owned(),
+        });
+    }
+    if !restock.is_empty() {
+        remaining.push(Command::RestockAt {
+            lines: restock.to_vec(),
+            key: key.to_owned(),
+        });
+    }
+    compensate(remaining, end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +373,8 @@ mod tests {
             currency: "EUR".to_owned(),
             lines: vec![],
             total_minor: 100,
+            number: 1001,
+            email: String::new(),
         }
     }
 

@@ -5,11 +5,18 @@
 //! keeps loading. Version 1 carries no version field (every row written so far is version 1);
 //! an incompatible change adds a `"v": 2` record beside this one and keeps reading version 1.
 //! `tests/fixtures/order-history-v1.jsonl` holds a history written by version 1, and a test
-//! reads it back.
+//! reads it back. Later additions are compatible with it: new kinds (fulfilments and returns,
+//! `history_after_sale.rs`) and new fields that are absent when empty (the order number and
+//! e-mail of `placed`).
 
 use super::StoreError;
+use super::history_after_sale::{AfterSale, after_sale_record};
 use crate::domain::order::{EventData, FailureCode, HeldLine, OrderLine, RefundLine};
 use serde::{Deserialize, Serialize};
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
 
 #[derive(Serialize, Deserialize)]
 struct Line {
@@ -23,16 +30,16 @@ struct Line {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Held {
+pub(super) struct Held {
     sku: String,
     location: String,
     quantity: i64,
 }
 
 #[derive(Serialize, Deserialize)]
-struct Returned {
-    sku: String,
-    quantity: i64,
+pub(super) struct Returned {
+    pub(super) sku: String,
+    pub(super) quantity: i64,
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -57,6 +64,10 @@ enum RecordV1 {
         currency: String,
         lines: Vec<Line>,
         total_minor: i64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        number: i64,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        email: String,
     },
     StockReserved {
         lines: Vec<Held>,
@@ -109,6 +120,8 @@ enum RecordV1 {
         lines: Vec<Returned>,
         amount_minor: i64,
     },
+    #[serde(untagged)]
+    AfterSale(AfterSale),
 }
 
 /// The record of `data`, as JSON.
@@ -136,12 +149,16 @@ impl From<&EventData> for RecordV1 {
                 currency,
                 lines,
                 total_minor,
+                number,
+                email,
             } => RecordV1::Placed {
                 customer_id: customer_id.clone(),
                 cart_id: cart_id.clone(),
                 currency: currency.clone(),
                 lines: lines.iter().map(Line::from).collect(),
                 total_minor: *total_minor,
+                number: *number,
+                email: email.clone(),
             },
             E::StockReserved { lines } => RecordV1::StockReserved {
                 lines: lines.iter().map(Held::from).collect(),
@@ -197,6 +214,14 @@ impl From<&EventData> for RecordV1 {
                 lines: returned(lines),
                 amount_minor: *amount_minor,
             },
+            after_sale @ (E::FulfilmentCreated { .. }
+            | E::FulfilmentShipped { .. }
+            | E::FulfilmentDelivered { .. }
+            | E::ReturnRequested { .. }
+            | E::ReturnApproved { .. }
+            | E::ReturnRejected { .. }
+            | E::ReturnReceived { .. }
+            | E::ReturnCompleted { .. }) => RecordV1::AfterSale(after_sale_record(after_sale)),
         }
     }
 }
@@ -211,12 +236,16 @@ impl From<RecordV1> for EventData {
                 currency,
                 lines,
                 total_minor,
+                number,
+                email,
             } => EventData::Placed {
                 customer_id,
                 cart_id,
                 currency,
                 lines: lines.into_iter().map(OrderLine::from).collect(),
                 total_minor,
+                number,
+                email,
             },
             R::StockReserved { lines } => EventData::StockReserved {
                 lines: lines.into_iter().map(HeldLine::from).collect(),
@@ -256,6 +285,7 @@ impl From<RecordV1> for EventData {
                 lines: refund_lines(lines),
                 amount_minor,
             },
+            R::AfterSale(record) => record.into(),
         }
     }
 }
@@ -306,7 +336,7 @@ impl From<Held> for HeldLine {
     }
 }
 
-fn returned(lines: &[RefundLine]) -> Vec<Returned> {
+pub(super) fn returned(lines: &[RefundLine]) -> Vec<Returned> {
     lines
         .iter()
         .map(|l| Returned {
@@ -316,7 +346,7 @@ fn returned(lines: &[RefundLine]) -> Vec<Returned> {
         .collect()
 }
 
-fn refund_lines(lines: Vec<Returned>) -> Vec<RefundLine> {
+pub(super) fn refund_lines(lines: Vec<Returned>) -> Vec<RefundLine> {
     lines
         .into_iter()
         .map(|l| RefundLine {

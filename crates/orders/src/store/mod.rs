@@ -11,6 +11,8 @@
 //! updates the order row (status, snapshot, lease) and appends the outbox events.
 
 mod history;
+mod history_after_sale;
+mod listing;
 mod migrations;
 mod rows;
 mod sql;
@@ -67,8 +69,9 @@ pub struct Placement<'a> {
     /// The payment details the authorize step needs (cleared when the saga ends).
     pub payment_json: &'a str,
     pub locked_until_ms: i64,
-    pub event: &'a EventEnvelope,
 }
+
+pub use listing::{OrderFilter, PageAt};
 
 /// What a transaction that settles (or reopens) a saga writes besides its events.
 pub struct Settle<'a> {
@@ -136,9 +139,10 @@ pub trait OrdersStore: Send + Sync + 'static {
         key: &str,
         not_before_ms: i64,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    /// Records the key, checks the cart out (guarded on its version), inserts the order and
-    /// its `placed` event and the outbox event, in one transaction.
-    async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError>;
+    /// Records the key, checks the cart out (guarded on its version), takes the store's next
+    /// order number (1001 first), inserts the order and its `placed` event (both with the
+    /// number) and its `order_placed` outbox event, in one transaction. Returns the number.
+    async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<i64, StoreError>;
 
     // Orders.
 
@@ -154,11 +158,13 @@ pub trait OrdersStore: Send + Sync + 'static {
     -> Result<(), StoreError>;
     /// Appends events and updates the order row and the outbox in one transaction.
     async fn settle(&self, store: &StoreId, s: &Settle<'_>) -> Result<(), StoreError>;
+    /// A page of the orders `filter` admits, newest first by (created_at, id), and how many
+    /// it admits in all.
     async fn list(
         &self,
         store: &StoreId,
-        customer_id: Option<&str>,
-        offset: i64,
+        filter: &OrderFilter,
+        at: &PageAt,
         limit: i64,
     ) -> Result<(Vec<Order>, i64), StoreError>;
     /// The payment details kept for the authorize step.

@@ -8,14 +8,33 @@
 //! Carts are one row each, their lines a JSON array (at most 50), written with a version guard.
 
 use super::rows::{
-    CART_COLUMNS, CartRow, EventRow, append_events, append_events_in, cart, cart_updated, event,
-    events_appended, folded, insert_cart, update_cart, upsert_skus,
+    CART_COLUMNS, CartRow, append_events, append_events_in, cart, cart_updated, event, events_appended,
+    insert_cart, update_cart, upsert_skus,
 };
-use super::{IdempotencyRecord, OrdersStore, Placement, Refusal, Settle, StoreError};
-use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
-use mercato_runtime::db::{Db, DbError};
+use super::{IdempotencyRecord, OrderFilter, OrdersStore, PageAt, Placement, Refusal, Settle, StoreError};
+use crate::domain::{Cart, CartId, EventData, Order, OrderEvent, OrderId, SkuInfo};
+use mercato_runtime::db::{Db, Tx};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::{inbox, outbox};
+
+/// Takes the store's next order number: 1001 for its first order, then one more each time.
+fn next_order_number(tx: &mut Tx<'_>, store: &StoreId) -> Result<i64, StoreError> {
+    let (number,): (i64,) = tx.query_one(
+        "INSERT INTO order_numbers (store_id, last_number) VALUES ($1, 1001)
+         ON CONFLICT (store_id) DO UPDATE SET last_number = order_numbers.last_number + 1
+         RETURNING last_number",
+        &[store],
+    )?;
+    Ok(number)
+}
+
+/// Gives the order and its `placed` event their number.
+fn number_order(order: &mut Order, placed: &mut OrderEvent, number: i64) {
+    order.number = number;
+    if let EventData::Placed { number: n, .. } = &mut placed.data {
+        *n = number;
+    }
+}
 
 #[derive(Clone)]
 pub struct SqlOrdersStore {
@@ -197,16 +216,15 @@ impl OrdersStore for SqlOrdersStore {
         .transpose()
     }
 
-    async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<(), StoreError> {
+    async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<i64, StoreError> {
         let store = *store;
         let idempotency = p.idempotency.clone();
         let expired_before_ms = p.expired_before_ms;
         let cart = p.cart.clone();
-        let order = p.order.clone();
-        let placed = p.placed.clone();
+        let mut order = p.order.clone();
+        let mut placed = p.placed.clone();
         let payment_json = p.payment_json.to_owned();
         let locked_until_ms = p.locked_until_ms;
-        let event = p.event.clone();
         self.db
             .write("place_order", move |tx| {
                 // Taken unless the row there has expired; the first of concurrent requests wins.
@@ -230,10 +248,14 @@ impl OrdersStore for SqlOrdersStore {
                     return Err(StoreError::Refused(Refusal::DuplicateKey));
                 }
                 cart_updated(tx.run(&update_cart(&cart, cart.version - 1)?))?;
+                // The counter row is locked until commit, so concurrent placements of one store
+                // take consecutive numbers, and one that rolls back gives its number back.
+                let number = next_order_number(tx, &store)?;
+                number_order(&mut order, &mut placed, number);
                 tx.execute(
                     "INSERT INTO orders (store_id, id, customer_id, cart_id, status, saga_state,
-                                         payment_json, locked_until, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $8)",
+                                         payment_json, locked_until, created_at, updated_at, number, email)
+                     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $8, $9, $10)",
                     &[
                         &store,
                         &order.id,
@@ -243,11 +265,13 @@ impl OrdersStore for SqlOrdersStore {
                         &payment_json,
                         &locked_until_ms,
                         &order.created_at_ms,
+                        &number,
+                        &order.email,
                     ],
                 )?;
                 append_events_in(tx, &store, &order.id, std::slice::from_ref(&placed))?;
-                outbox::append(tx, &event)?;
-                Ok(())
+                outbox::append(tx, &crate::events::order_changed(crate::events::ORDER_PLACED, &order))?;
+                Ok(number)
             })
             .await
     }
@@ -296,7 +320,8 @@ impl OrdersStore for SqlOrdersStore {
                 let done = order.settled();
                 tx.execute(
                     "UPDATE orders SET status = $3, saga_state = $4, updated_at = $5,
-                            locked_until = $6, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END
+                            locked_until = $6, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END,
+                            fulfilment_status = $7
                      WHERE store_id = $1 AND id = $2",
                     &[
                         &store,
@@ -305,6 +330,7 @@ impl OrdersStore for SqlOrdersStore {
                         &if done { "done" } else { "running" },
                         &order.updated_at_ms,
                         &if done { 0 } else { locked_until_ms },
+                        &order.fulfilment_status().as_str(),
                     ],
                 )?;
                 // One multi-row insert however many events (one per saga end today).
@@ -324,34 +350,11 @@ impl OrdersStore for SqlOrdersStore {
     async fn list(
         &self,
         store: &StoreId,
-        customer_id: Option<&str>,
-        offset: i64,
+        filter: &OrderFilter,
+        at: &PageAt,
         limit: i64,
     ) -> Result<(Vec<Order>, i64), StoreError> {
-        // An empty customer filter never matches a customer's orders: anonymous orders have ''.
-        let (filter, customer) = match customer_id {
-            Some(c) => ("AND customer_id = $2", c),
-            None => ("AND $2 = $2", ""),
-        };
-        // The page's orders, newest first, each with its history in order, to fold.
-        let sql = format!(
-            "SELECT page.id, e.sequence, e.at_ms, e.data_json
-             FROM (SELECT id FROM orders WHERE store_id = $1 {filter} ORDER BY id DESC LIMIT $3 OFFSET $4) page
-             JOIN order_events e ON e.order_id = page.id AND e.store_id = $1
-             ORDER BY page.id DESC, e.sequence"
-        );
-        let count = format!("SELECT COUNT(*) FROM orders WHERE store_id = $1 {filter}");
-        let store = *store;
-        let customer = customer.to_owned();
-        let (rows, total) = self
-            .db
-            .read("list_orders", move |tx| {
-                let rows: Vec<EventRow> = tx.query_all(&sql, &[&store, &customer, &limit, &offset])?;
-                let (total,): (i64,) = tx.query_one(&count, &[&store, &customer])?;
-                Ok::<_, DbError>((rows, total))
-            })
-            .await?;
-        Ok((folded(&store, rows)?, total))
+        super::listing::list(&self.db, store, filter, at, limit).await
     }
 
     async fn payment_json(&self, store: &StoreId, order: &OrderId) -> Result<String, StoreError> {

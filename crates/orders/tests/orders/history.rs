@@ -63,6 +63,7 @@ async fn list(env: &Env, caller: &Caller) -> Result<ListOrdersResponse, ServiceE
             caller: Some(caller.clone()),
             page: 1,
             per_page: 10,
+            ..ListOrdersRequest::default()
         }))
         .await
         .map(tonic::Response::into_inner)
