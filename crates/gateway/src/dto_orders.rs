@@ -343,39 +343,33 @@ pub struct RefundBody {
 
 /// The listing request a query asks for (without its caller and store), every parameter
 /// checked: names of statuses as the API writes them, times in RFC 3339.
-pub fn list_request(
-    q: &OrdersQuery,
-) -> Result<pb::ListOrdersRequest, mercato_runtime::error::ServiceError> {
+pub fn list_request(q: &OrdersQuery) -> Result<pb::ListOrdersRequest, mercato_runtime::error::ServiceError> {
     let mut v = mercato_runtime::error::Validator::new();
     let status = match q.status.as_deref() {
         None | Some("") => pb::OrderStatus::Unspecified,
-        Some(name) => pb::OrderStatus::from_str_name(&format!(
-            "ORDER_STATUS_{}",
-            name.to_uppercase()
-        ))
-        .filter(|s| *s != pb::OrderStatus::Unspecified)
-        .unwrap_or_else(|| {
-            v.add(
-                "status",
-                "must be pending, confirmed, failed, cancelled, refunded or partially_refunded",
-            );
-            pb::OrderStatus::Unspecified
-        }),
+        Some(name) => pb::OrderStatus::from_str_name(&format!("ORDER_STATUS_{}", name.to_uppercase()))
+            .filter(|s| *s != pb::OrderStatus::Unspecified)
+            .unwrap_or_else(|| {
+                v.add(
+                    "status",
+                    "must be pending, confirmed, failed, cancelled, refunded or partially_refunded",
+                );
+                pb::OrderStatus::Unspecified
+            }),
     };
     let fulfilment_status = match q.fulfilment_status.as_deref() {
         None | Some("") => pb::FulfilmentStatus::Unspecified,
-        Some(name) => pb::FulfilmentStatus::from_str_name(&format!(
-            "FULFILMENT_STATUS_{}",
-            name.to_uppercase()
-        ))
-        .filter(|s| *s != pb::FulfilmentStatus::Unspecified)
-        .unwrap_or_else(|| {
-            v.add(
-                "fulfilment_status",
-                "must be unfulfilled, partially_fulfilled, fulfilled, shipped or delivered",
-            );
-            pb::FulfilmentStatus::Unspecified
-        }),
+        Some(name) => {
+            pb::FulfilmentStatus::from_str_name(&format!("FULFILMENT_STATUS_{}", name.to_uppercase()))
+                .filter(|s| *s != pb::FulfilmentStatus::Unspecified)
+                .unwrap_or_else(|| {
+                    v.add(
+                        "fulfilment_status",
+                        "must be unfulfilled, partially_fulfilled, fulfilled, shipped or delivered",
+                    );
+                    pb::FulfilmentStatus::Unspecified
+                })
+        }
     };
     let mut time = |field: &str, value: &Option<String>| {
         let value = value.as_deref()?;

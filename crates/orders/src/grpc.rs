@@ -15,17 +15,11 @@ impl Orders for OrdersService {
         Ok(Response::new(self.get_cart(r.into_inner()).await?))
     }
 
-    async fn add_cart_item(
-        &self,
-        r: Request<AddCartItemRequest>,
-    ) -> Result<Response<Cart>, Status> {
+    async fn add_cart_item(&self, r: Request<AddCartItemRequest>) -> Result<Response<Cart>, Status> {
         Ok(Response::new(self.add_cart_item(r.into_inner()).await?))
     }
 
-    async fn set_cart_item(
-        &self,
-        r: Request<SetCartItemRequest>,
-    ) -> Result<Response<Cart>, Status> {
+    async fn set_cart_item(&self, r: Request<SetCartItemRequest>) -> Result<Response<Cart>, Status> {
         Ok(Response::new(self.set_cart_item(r.into_inner()).await?))
     }
 
@@ -37,15 +31,10 @@ impl Orders for OrdersService {
         &self,
         r: Request<mercato_proto::payments::CreatePaymentMethodRequest>,
     ) -> Result<Response<mercato_proto::payments::PaymentMethod>, Status> {
-        Ok(Response::new(
-            self.create_payment_method(r.into_inner()).await?,
-        ))
+        Ok(Response::new(self.create_payment_method(r.into_inner()).await?))
     }
 
-    async fn checkout(
-        &self,
-        r: Request<CheckoutRequest>,
-    ) -> Result<Response<CheckoutResponse>, Status> {
+    async fn checkout(&self, r: Request<CheckoutRequest>) -> Result<Response<CheckoutResponse>, Status> {
         Ok(Response::new(self.checkout(r.into_inner()).await?))
     }
 
@@ -67,17 +56,11 @@ impl Orders for OrdersService {
         Ok(Response::new(self.get_order_events(r.into_inner()).await?))
     }
 
-    async fn cancel_order(
-        &self,
-        r: Request<CancelOrderRequest>,
-    ) -> Result<Response<Order>, Status> {
+    async fn cancel_order(&self, r: Request<CancelOrderRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.cancel_order(r.into_inner()).await?))
     }
 
-    async fn refund_order(
-        &self,
-        r: Request<RefundOrderRequest>,
-    ) -> Result<Response<Order>, Status> {
+    async fn refund_order(&self, r: Request<RefundOrderRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.refund_order(r.into_inner()).await?))
     }
 
@@ -95,24 +78,15 @@ impl Orders for OrdersService {
         Ok(Response::new(self.update_fulfilment(r.into_inner()).await?))
     }
 
-    async fn request_return(
-        &self,
-        r: Request<RequestReturnRequest>,
-    ) -> Result<Response<Order>, Status> {
+    async fn request_return(&self, r: Request<RequestReturnRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.request_return(r.into_inner()).await?))
     }
 
-    async fn decide_return(
-        &self,
-        r: Request<DecideReturnRequest>,
-    ) -> Result<Response<Order>, Status> {
+    async fn decide_return(&self, r: Request<DecideReturnRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.decide_return(r.into_inner()).await?))
     }
 
-    async fn receive_return(
-        &self,
-        r: Request<ReceiveReturnRequest>,
-    ) -> Result<Response<Order>, Status> {
+    async fn receive_return(&self, r: Request<ReceiveReturnRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.receive_return(r.into_inner()).await?))
     }
 }
