@@ -14,6 +14,8 @@ pub struct CartLineView {
     pub quantity: i64,
     pub unit_price_minor: i64,
     pub line_total_minor: i64,
+    /// Its share of discounts, its tax and total (absent for a cart no longer open).
+    pub charges: Option<crate::dto_pricing::LineChargesView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -25,9 +27,17 @@ pub struct CartView {
     pub customer_id: Option<String>,
     pub lines: Vec<CartLineView>,
     pub currency: String,
+    /// What the cart costs now, shipping, tax and discounts included (`charges.total_minor`).
     pub total_minor: i64,
     pub status: String,
     pub updated_at: String,
+    /// Subtotal, discounts, shipping, tax and total (absent for an empty or closed cart).
+    pub charges: Option<crate::dto_pricing::ChargesView>,
+    pub shipping_address: Option<crate::dto_addresses::AddressView>,
+    pub billing_address: Option<crate::dto_addresses::AddressView>,
+    pub promotion_code: Option<String>,
+    /// The shipping methods offered for the shipping address, and whether the cart needs one.
+    pub shipping: Option<crate::dto_pricing::ShippingOptionsView>,
 }
 
 impl From<pb::Cart> for CartView {
@@ -47,12 +57,18 @@ impl From<pb::Cart> for CartView {
                     quantity: l.quantity,
                     unit_price_minor: l.unit_price_minor,
                     line_total_minor: l.line_total_minor,
+                    charges: l.charges.map(Into::into),
                 })
                 .collect(),
             currency: c.currency,
             total_minor: c.total_minor,
             status,
             updated_at: to_rfc3339(c.updated_at_ms),
+            charges: c.charges.map(Into::into),
+            shipping_address: c.shipping_address.map(Into::into),
+            billing_address: c.billing_address.map(Into::into),
+            promotion_code: Some(c.promotion_code).filter(|p| !p.is_empty()),
+            shipping: c.shipping.map(Into::into),
         }
     }
 }
@@ -167,6 +183,15 @@ pub struct CheckoutBody {
     #[schema(format = Uuid)]
     pub cart_id: String,
     pub payment: PaymentBody,
+    /// Over the cart's (`PUT …/carts/{id}/addresses`): required, here or there, for goods that
+    /// ship.
+    #[serde(default)]
+    pub shipping_address: Option<crate::dto_addresses::AddressBody>,
+    #[serde(default)]
+    pub billing_address: Option<crate::dto_addresses::AddressBody>,
+    /// Over the cart's (`PUT …/carts/{id}/shipping-method`): one of its shipping options.
+    #[serde(default)]
+    pub shipping_method_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -180,6 +205,9 @@ pub struct OrderLineView {
     /// Units sent in fulfilments; of them, units received back by completed returns.
     pub fulfilled_quantity: i64,
     pub returned_quantity: i64,
+    /// What the line paid: subtotal, its share of discounts, tax, total (absent for orders
+    /// placed before pricing). A refund of some units returns their share of these.
+    pub charges: Option<crate::dto_pricing::LineChargesView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -205,6 +233,11 @@ pub struct OrderView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Subtotal, discounts, shipping (method and price), tax and total (absent for orders
+    /// placed before pricing).
+    pub charges: Option<crate::dto_pricing::ChargesView>,
+    pub shipping_address: Option<crate::dto_addresses::AddressView>,
+    pub billing_address: Option<crate::dto_addresses::AddressView>,
 }
 
 impl From<pb::Order> for OrderView {
@@ -234,6 +267,7 @@ impl From<pb::Order> for OrderView {
                     refunded_quantity: l.refunded_quantity,
                     fulfilled_quantity: l.fulfilled_quantity,
                     returned_quantity: l.returned_quantity,
+                    charges: l.charges.map(Into::into),
                 })
                 .collect(),
             currency: o.currency,
@@ -242,6 +276,9 @@ impl From<pb::Order> for OrderView {
             version: o.version,
             created_at: to_rfc3339(o.created_at_ms),
             updated_at: to_rfc3339(o.updated_at_ms),
+            charges: o.charges.map(Into::into),
+            shipping_address: o.shipping_address.map(Into::into),
+            billing_address: o.billing_address.map(Into::into),
         }
     }
 }

@@ -34,6 +34,7 @@ mod dto_catalog;
 mod dto_fulfilment;
 mod dto_order_events;
 mod dto_orders;
+mod dto_pricing;
 mod dto_realtime;
 mod extract;
 mod limits;

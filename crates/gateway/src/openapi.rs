@@ -30,6 +30,12 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
         routes::get_stock, routes::set_stock,
         routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
+        routes::set_cart_addresses, routes::list_shipping_methods, routes::set_cart_shipping_method,
+        routes::apply_promotion_code, routes::remove_promotion_code,
+        routes::get_pricing, routes::create_zone, routes::update_zone, routes::delete_zone,
+        routes::create_method, routes::update_method, routes::delete_method,
+        routes::put_tax_rate, routes::delete_tax_rate, routes::put_tax_settings,
+        routes::create_promotion, routes::list_promotions, routes::delete_promotion,
         routes::create_payment_method, routes::checkout, routes::list_orders, routes::get_order, routes::order_events, routes::cancel_order,
         routes::refund_order,
         routes::create_fulfilment, routes::ship_fulfilment, routes::deliver_fulfilment,
@@ -38,7 +44,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::post_message, routes::mark_read, routes::list_presence,
     ),
     modifiers(&BearerAuth, &ErrorResponses),
-    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "conversations"))
+    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"))
 )]
 struct ApiDoc;
 

@@ -51,7 +51,8 @@ impl OrdersService {
         let store = store_id(&req.store_id)?;
         let id = cart_id(&req.cart_id)?;
         let caller = wire::caller(req.caller.as_ref())?;
-        Ok(wire::cart(&self.owned_cart(&store, &id, &caller).await?, None))
+        let cart = self.owned_cart(&store, &id, &caller).await?;
+        self.cart_view(&cart, None).await
     }
 
     pub(crate) async fn add_cart_item(&self, req: pb::AddCartItemRequest) -> Result<pb::Cart, ServiceError> {
@@ -108,7 +109,7 @@ impl OrdersService {
             cart.version += 1;
             cart.updated_at_ms = now_ms();
             match self.store.update_cart(&cart, expected).await {
-                Ok(()) => return Ok(wire::cart(&cart, None)),
+                Ok(()) => return self.cart_view(&cart, None).await,
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -158,7 +159,7 @@ impl OrdersService {
                 .merge_carts(&target, expected, &source, source_expected)
                 .await
             {
-                Ok(()) => return Ok(wire::cart(&target, None)),
+                Ok(()) => return self.cart_view(&target, None).await,
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -12,6 +12,7 @@ use crate::carts::cart_id;
 use crate::domain::order::OrderLine;
 use crate::domain::{Caller, Cart, CartId, CartStatus, EventData, Order, OrderEvent, OrderId, sha256_hex};
 use crate::orchestrator::{LEASE_MS, retry_after_secs};
+use crate::priced::{CheckoutPricing, InlineChoices};
 use crate::service::{OrdersService, store_id};
 use crate::steps::Payment;
 use crate::store::{IdempotencyRecord, Placement, Refusal, StoreError};
@@ -36,6 +37,8 @@ struct CheckoutInput {
     /// Whose keys this key is among: the customer's, or the anonymous cart's.
     scope: String,
     request_hash: String,
+    /// Addresses and shipping method given with the request, over the cart's.
+    choices: crate::priced::InlineChoices,
 }
 
 impl CheckoutInput {
@@ -58,7 +61,9 @@ impl CheckoutInput {
         } else {
             req.request_hash.clone()
         };
+        let choices = inline_choices(req)?;
         Ok(CheckoutInput {
+            choices,
             store,
             key: key.as_str().to_owned(),
             caller,
@@ -151,7 +156,10 @@ impl OrdersService {
     /// `order_placed` event.
     async fn place(&self, c: &CheckoutInput, mut cart: Cart, now: i64) -> Result<Placed, ServiceError> {
         let id = OrderId::new();
-        let placed = placed_event(&cart, &c.payment.email, now);
+        let pricing = self
+            .price_checkout(&cart, &c.choices, &customer_key(c, &cart), now)
+            .await?;
+        let placed = placed_event(&cart, &c.payment.email, &pricing, now);
         let mut order = Order {
             id: id.to_string(),
             store_id: c.store.to_string(),
@@ -178,6 +186,7 @@ impl OrdersService {
             placed: &placed,
             payment_json: &payment_json,
             locked_until_ms: now + LEASE_MS,
+            redemptions: &pricing.redemptions,
         };
         match self.store.place(&c.store, &placement).await {
             Ok(number) => {
@@ -241,7 +250,7 @@ impl OrdersService {
 
 /// The order's first event: the cart's lines at their snapshot prices, and the e-mail given at
 /// checkout (lower-cased, for search). Its number is the store's to give, when it is placed.
-fn placed_event(cart: &Cart, email: &str, now: i64) -> OrderEvent {
+fn placed_event(cart: &Cart, email: &str, pricing: &CheckoutPricing, now: i64) -> OrderEvent {
     OrderEvent {
         sequence: 1,
         at_ms: now,
@@ -261,9 +270,10 @@ fn placed_event(cart: &Cart, email: &str, now: i64) -> OrderEvent {
                     refunded_quantity: 0,
                 })
                 .collect(),
-            total_minor: cart.total_minor(),
+            total_minor: pricing.total_minor,
             number: 0,
             email: email.trim().to_lowercase(),
+            charges: Box::new(pricing.charges.clone()),
         },
     }
 }
@@ -293,5 +303,34 @@ fn payment_details(p: pb::PaymentDetails) -> Result<Payment, ServiceError> {
         billing_country: p.billing_country,
         shipping_country: p.shipping_country,
         ip: p.ip,
+    })
+}
+
+/// Whose per-customer promotion uses a checkout counts against: the customer, or an anonymous
+/// shopper's e-mail (lower-cased), or else the cart.
+fn customer_key(c: &CheckoutInput, cart: &Cart) -> String {
+    let email = c.payment.email.trim().to_lowercase();
+    if !c.caller.user_id.is_empty() {
+        c.caller.user_id.clone()
+    } else if !email.is_empty() {
+        format!("email:{email}")
+    } else {
+        format!("cart:{}", cart.id)
+    }
+}
+
+/// The addresses and shipping method a checkout request gives, validated (each bad address
+/// field named under its path).
+fn inline_choices(req: &pb::CheckoutRequest) -> Result<InlineChoices, ServiceError> {
+    let parse = |path: &str, a: &Option<mercato_proto::common::Address>| {
+        a.as_ref()
+            .map(|a| mercato_runtime::address::Address::parse(path, a))
+            .transpose()
+    };
+    let method = req.shipping_method_id.trim();
+    Ok(InlineChoices {
+        shipping_address: parse("shipping_address", &req.shipping_address)?,
+        billing_address: parse("billing_address", &req.billing_address)?,
+        shipping_method_id: (!method.is_empty()).then(|| method.to_owned()),
     })
 }

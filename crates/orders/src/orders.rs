@@ -262,14 +262,25 @@ fn refund_lines(order: &Order, asked: &[pb::RefundLine]) -> Result<Vec<RefundLin
 /// The refund of `lines`: their price at the sale, at most what is still captured; the whole
 /// order's stock goes back at once when nothing was refunded before and every unit is.
 fn refund_request(order: &Order, key: String, lines: Vec<RefundLine>) -> EventData {
-    let price = |sku: &str| {
-        order
-            .lines
-            .iter()
-            .find(|l| l.sku == sku)
-            .map_or(0, |l| l.unit_price_minor)
+    // Each unit returns what it paid (its share of the line's discount and tax included,
+    // `OrderCharges::share`); the refund that leaves no unit unrefunded returns the rest of
+    // what was captured, shipping included.
+    let paid = |r: &RefundLine| {
+        order.lines.iter().find(|l| l.sku == r.sku).map_or(0, |l| {
+            order
+                .charges
+                .share(&r.sku, l.quantity, l.refunded_quantity, r.quantity)
+                .map_or(r.quantity * l.unit_price_minor, |s| s.amount_minor)
+        })
     };
-    let amount: i64 = lines.iter().map(|r| r.quantity * price(&r.sku)).sum();
+    let last = order.lines.iter().all(|l| {
+        l.refunded_quantity + lines.iter().filter(|r| r.sku == l.sku).map(|r| r.quantity).sum::<i64>() >= l.quantity
+    });
+    let amount: i64 = if last {
+        order.captured_minor - order.refunded_minor
+    } else {
+        lines.iter().map(paid).sum()
+    };
     let untouched = order.lines.iter().all(|l| l.refunded_quantity == 0);
     let everything = order
         .lines

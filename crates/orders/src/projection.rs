@@ -4,6 +4,7 @@
 
 use crate::domain::SkuInfo;
 use crate::events;
+use crate::store::pricing::SkuPricing;
 use crate::service::{CATALOG_GROUP, OrdersService};
 use mercato_proto::events::{EventEnvelope, ProductChanged, ProductDeleted};
 use mercato_runtime::ids::StoreId;
@@ -43,8 +44,27 @@ impl OrdersService {
                         })
                     })
                     .collect();
+                // What pricing needs of each SKU: a variant published before these fields
+                // existed ships and is standard-rated.
+                let category = if p.tax_category.trim().is_empty() {
+                    crate::pricing::tax::STANDARD.to_owned()
+                } else {
+                    p.tax_category.trim().to_owned()
+                };
+                let pricing: Vec<(String, SkuPricing)> = p
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let attributes = SkuPricing {
+                            weight_grams: v.weight_grams.max(0),
+                            requires_shipping: v.requires_shipping.unwrap_or(true),
+                            tax_category: category.clone(),
+                        };
+                        (v.sku.clone(), attributes)
+                    })
+                    .collect();
                 self.store
-                    .project_product(&store, &p.id, p.version, &skus, CATALOG_GROUP, &event.id)
+                    .project_product(&store, &p.id, p.version, &skus, &pricing, CATALOG_GROUP, &event.id)
                     .await?;
             }
             events::PRODUCT_DELETED => {

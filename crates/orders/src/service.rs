@@ -1,6 +1,7 @@
 //! The orders service: its parts, how it starts (migrations, the catalog projection, the saga
 //! driver), and readiness.
 
+use crate::store::pricing::{PricingStore, SqlPricingStore};
 use crate::store::{MIGRATIONS, OrdersStore, SqlOrdersStore};
 use mercato_runtime::bus::{Delivery, SharedBus};
 use mercato_runtime::clients::inventory::InventoryClient;
@@ -29,6 +30,8 @@ pub struct OrdersDeps {
 /// The orders service; one per process, shared behind an `Arc`.
 pub struct OrdersService {
     pub(crate) store: Arc<dyn OrdersStore>,
+    /// The pricing rules, cart choices and promotion uses (same database).
+    pub(crate) pricing: Arc<dyn PricingStore>,
     pub(crate) deps: OrdersDeps,
     outbox_waker: Arc<Notify>,
     /// Test hook: after recording an event of this kind, the runner stops as if the process had
@@ -45,6 +48,7 @@ impl OrdersService {
     ) -> anyhow::Result<Arc<OrdersService>> {
         db.migrate("orders", MIGRATIONS).await?;
         Ok(Arc::new(OrdersService {
+            pricing: Arc::new(SqlPricingStore::new(db.clone())),
             store: Arc::new(SqlOrdersStore::new(db)),
             deps,
             outbox_waker,

@@ -85,12 +85,15 @@ pub fn cart(cart: &Cart, token: Option<&str>) -> pb::Cart {
                 quantity: l.quantity,
                 unit_price_minor: l.unit_price_minor,
                 line_total_minor: l.total_minor(),
+                charges: None,
             })
             .collect(),
         currency: cart.currency.clone(),
         total_minor: cart.total_minor(),
         status: cart_status(cart.status).into(),
         updated_at_ms: cart.updated_at_ms,
+        // Priced by `priced::cart_view`.
+        ..pb::Cart::default()
     }
 }
 
@@ -104,6 +107,10 @@ fn cart_status(status: CartStatus) -> pb::CartStatus {
 
 /// An order as the contract sends it.
 pub fn order(order: &Order) -> pb::Order {
+    crate::pricing_wire::with_order_charges(order_without_charges(order), order)
+}
+
+fn order_without_charges(order: &Order) -> pb::Order {
     pb::Order {
         id: order.id.clone(),
         store_id: order.store_id.clone(),
@@ -260,6 +267,8 @@ pub(crate) fn order_line(l: &OrderLine) -> pb::OrderLine {
         // An order's own lines get these in `order` (they are the order's, not the line's).
         fulfilled_quantity: 0,
         returned_quantity: 0,
+        // Set from the order's charges by `pricing_wire::with_order_charges`.
+        charges: None,
     }
 }
 

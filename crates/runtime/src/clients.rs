@@ -330,6 +330,21 @@ pub mod orders {
             request_return(RequestReturnRequest) -> Order = Idempotent;
             decide_return(DecideReturnRequest) -> Order = Idempotent;
             receive_return(ReceiveReturnRequest) -> Order = Idempotent;
+            get_pricing_config(PricingRequest) -> PricingConfig = Idempotent;
+            put_shipping_zone(PutShippingZoneRequest) -> ShippingZone = Once;
+            delete_shipping_zone(DeletePricingItemRequest) -> Deleted = Idempotent;
+            put_shipping_method(PutShippingMethodRequest) -> ShippingMethod = Once;
+            delete_shipping_method(DeletePricingItemRequest) -> Deleted = Idempotent;
+            put_tax_rate(PutTaxRateRequest) -> TaxRate = Idempotent;
+            delete_tax_rate(DeleteTaxRateRequest) -> Deleted = Idempotent;
+            put_tax_settings(PutTaxSettingsRequest) -> TaxSettings = Idempotent;
+            create_promotion(CreatePromotionRequest) -> Promotion = Once;
+            list_promotions(PricingRequest) -> ListPromotionsResponse = Idempotent;
+            delete_promotion(DeletePricingItemRequest) -> Deleted = Idempotent;
+            set_cart_addresses(SetCartAddressesRequest) -> Cart = Idempotent;
+            list_shipping_options(GetCartRequest) -> ShippingOptions = Idempotent;
+            set_cart_shipping_method(SetCartShippingMethodRequest) -> Cart = Idempotent;
+            set_cart_promotion_code(SetCartPromotionCodeRequest) -> Cart = Idempotent;
             create_payment_method(CreatePaymentMethodRequest) -> PaymentMethod = Once;
         }
     );

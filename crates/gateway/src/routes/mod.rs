@@ -1,5 +1,6 @@
 //! The `/v1` routes, one module per resource.
 
+mod cart_pricing;
 pub(crate) mod carts;
 mod categories;
 mod conversations;
@@ -8,12 +9,14 @@ mod inventory;
 mod oauth;
 mod orders;
 mod payment_methods;
+mod pricing;
 mod products;
 mod realtime;
 mod search;
 mod stores;
 mod users;
 
+pub(crate) use cart_pricing::*;
 pub(crate) use carts::*;
 pub(crate) use categories::*;
 pub(crate) use conversations::*;
@@ -22,6 +25,7 @@ pub(crate) use inventory::*;
 pub(crate) use oauth::*;
 pub(crate) use orders::*;
 pub(crate) use payment_methods::*;
+pub(crate) use pricing::*;
 pub(crate) use products::*;
 pub(crate) use realtime::*;
 pub(crate) use search::*;
@@ -30,7 +34,7 @@ pub(crate) use users::*;
 
 use crate::state::GatewayState;
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use mercato_runtime::error::ServiceError;
 
 /// Every API route.
@@ -66,6 +70,23 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/carts/{cart}", get(get_cart))
         .route("/v1/stores/{store}/carts/{cart}/items", post(add_cart_item))
         .route("/v1/stores/{store}/carts/{cart}/items/{sku}", put(set_cart_item))
+        .route("/v1/stores/{store}/carts/{cart}/addresses", put(set_cart_addresses))
+        .route("/v1/stores/{store}/carts/{cart}/shipping-methods", get(list_shipping_methods))
+        .route("/v1/stores/{store}/carts/{cart}/shipping-method", put(set_cart_shipping_method))
+        .route(
+            "/v1/stores/{store}/carts/{cart}/promotion-code",
+            post(apply_promotion_code).delete(remove_promotion_code),
+        )
+        .route("/v1/stores/{store}/pricing", get(get_pricing))
+        .route("/v1/stores/{store}/shipping-zones", post(create_zone))
+        .route("/v1/stores/{store}/shipping-zones/{zone}", put(update_zone).delete(delete_zone))
+        .route("/v1/stores/{store}/shipping-methods", post(create_method))
+        .route("/v1/stores/{store}/shipping-methods/{method}", put(update_method).delete(delete_method))
+        .route("/v1/stores/{store}/tax-rates", put(put_tax_rate))
+        .route("/v1/stores/{store}/tax-rates/{zone}/{category}", delete(delete_tax_rate))
+        .route("/v1/stores/{store}/tax-settings", put(put_tax_settings))
+        .route("/v1/stores/{store}/promotions", get(list_promotions).post(create_promotion))
+        .route("/v1/stores/{store}/promotions/{promotion}", delete(delete_promotion))
         .route("/v1/stores/{store}/payment-methods", post(create_payment_method))
         .route("/v1/stores/{store}/checkout", post(checkout))
         .route("/v1/stores/{store}/orders", get(list_orders))

@@ -67,7 +67,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ServiceErro
               (status = 404, description = "No such store or cart, or the cart is not the caller's"),
               (status = 409, description = "`out_of_stock`: the order failed for want of stock; `checkout_in_progress`: a checkout with this key is still running, retry after `Retry-After` seconds; `cart_checked_out`: the cart was checked out (with another key) or merged; `changed_concurrently`: the cart changed meanwhile, retry",
                headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds until the running checkout's lease ends"))),
-              (status = 422, description = "The cart is empty, the payment details are invalid (a payment method of another store included), or the key was used with another body")))]
+              (status = 422, description = "The cart is empty, the payment details or an address are invalid (a payment method of another store included), or the key was used with another body; `shipping_address_required`: the cart holds goods to ship and no shipping address was given (here or on the cart); `shipping_unavailable`: no shipping method reaches the address; `shipping_method_required`: none of the cart's shipping options was chosen; `promotion_unknown`, `promotion_inactive`, `promotion_exhausted`, `promotion_minimum_not_met`: the cart's code does not apply")))]
 pub async fn checkout(
     State(state): State<GatewayState>,
     scope: StoreScope<Anyone>,
@@ -104,6 +104,9 @@ pub async fn checkout(
             idempotency_key: key,
             payment: Some(payment),
             request_hash,
+            shipping_address: parsed.shipping_address.map(Into::into),
+            billing_address: parsed.billing_address.map(Into::into),
+            shipping_method_id: parsed.shipping_method_id.unwrap_or_default(),
         })
         .await?;
     let order = answer

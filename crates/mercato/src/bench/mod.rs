@@ -137,3 +137,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Overload(args) => overload::overload(&args).await,
     }
 }
+
+/// A checkout body for cart `id` paid with payment method `method`, shipped to a German
+/// address: goods that ship need one (the bench stores have no shipping zones, so shipping is
+/// free and no method is picked).
+pub(crate) fn checkout_body(id: &str, method: &str) -> serde_json::Value {
+    serde_json::json!({"cart_id": id, "payment": {"payment_method": method},
+        "shipping_address": {"name": "Bench Shopper", "line1": "Heidestraße 17", "city": "Köln",
+            "postal_code": "51147", "country": "DE"}})
+}

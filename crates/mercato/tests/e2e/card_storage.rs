@@ -101,7 +101,11 @@ impl Shop {
         let (cart, token) = self.cart().await;
         let path = format!("/v1/stores/{}/checkout", self.store);
         let body =
-            json!({"cart_id": cart, "payment": {"payment_method": method, "email": "ann@example.com"}});
+            {
+            let mut body = crate::harness::checkout_body(&cart, method);
+            body["payment"]["email"] = "ann@example.com".into();
+            body
+        };
         let headers = [("x-cart-token", token.as_str()), ("idempotency-key", key)];
         self.post(&path, &headers, &body).await.0
     }

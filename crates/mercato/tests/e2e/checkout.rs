@@ -31,7 +31,7 @@ fn card_for(buyer: usize) -> String {
 }
 
 /// A store with one product of `units` in stock; returns (store slug, owner token, SKU).
-async fn store_with_stock(p: &Platform, units: i64) -> (String, String, String) {
+pub(crate) async fn store_with_stock(p: &Platform, units: i64) -> (String, String, String) {
     let (store, _) = p.provision(0).await;
     let (owner, _) = p
         .sign_in(1, &store, "owner@example.com", "correct horse battery")
@@ -58,7 +58,7 @@ async fn store_with_stock(p: &Platform, units: i64) -> (String, String, String) 
 
 /// An anonymous cart holding `quantity` of `sku`, once orders has learnt the SKU from catalog's
 /// events; returns (cart id, cart token).
-async fn cart_with(p: &Platform, n: usize, store: &str, sku: &str, quantity: i64) -> (String, String) {
+pub(crate) async fn cart_with(p: &Platform, n: usize, store: &str, sku: &str, quantity: i64) -> (String, String) {
     let cart = p
         .post(n, &format!("/v1/stores/{store}/carts"), None, &json!({}))
         .await;
@@ -111,7 +111,7 @@ async fn checkout(
     key: &str,
     method: &str,
 ) -> crate::harness::Reply {
-    let body = json!({"cart_id": cart.0, "payment": {"payment_method": method}});
+    let body = crate::harness::checkout_body(&cart.0, method);
     let request = p
         .http
         .post(format!("{}/v1/stores/{store}/checkout", p.gateway(n)))
@@ -171,7 +171,8 @@ async fn a_shopper_checks_out_and_a_retry_with_the_same_key_replays_the_order() 
         assert_eq!(other_body.status, 422, "{}: {}", p.name, other_body.body);
         // The same JSON with other whitespace and key order is the same request: a replay.
         let reordered = format!(
-            "{{\n  \"payment\" : {{ \"payment_method\" : \"{approve}\" }},\n  \"cart_id\" : \"{}\"\n}}\n",
+            "{{\n  \"shipping_address\" : {},\n  \"payment\" : {{ \"payment_method\" : \"{approve}\" }},\n  \"cart_id\" : \"{}\"\n}}\n",
+            crate::harness::shipping_address(),
             cart.0
         );
         let request = p
@@ -215,7 +216,7 @@ async fn checkout_without_an_idempotency_key_is_400_and_a_declined_card_402() {
         let (store, owner, sku) = store_with_stock(&p, 5).await;
         let cart = cart_with(&p, 0, &store, &sku, 2).await;
         let approve = payment_method(&p, 0, &store, APPROVE).await;
-        let body = json!({"cart_id": cart.0, "payment": {"payment_method": approve}});
+        let body = crate::harness::checkout_body(&cart.0, &approve);
         let request = p
             .http
             .post(format!("{}/v1/stores/{store}/checkout", p.gateway(1)))
@@ -394,7 +395,7 @@ async fn customers_cannot_reach_each_others_carts_or_orders_nor_stores_each_othe
             .await;
         assert_eq!(stolen.status, 404, "{}", p.name);
         let approve = payment_method(&p, 0, &store, APPROVE).await;
-        let body = json!({"cart_id": cart_id, "payment": {"payment_method": approve}});
+        let body = crate::harness::checkout_body(&cart_id, &approve);
         let hijack = p
             .post_keyed(0, &format!("/v1/stores/{store}/checkout"), &bob, "bob-1", &body)
             .await;

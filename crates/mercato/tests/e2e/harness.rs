@@ -384,3 +384,16 @@ impl Platform {
         (access, refresh)
     }
 }
+
+/// A valid German shipping address, as a checkout or a cart takes it.
+pub fn shipping_address() -> Value {
+    serde_json::json!({"name": "Erika Mustermann", "line1": "Heidestraße 17", "city": "Köln",
+        "postal_code": "51147", "country": "DE"})
+}
+
+/// A checkout body for `cart` paid with the payment method `method`, shipped to
+/// [`shipping_address`] (goods that ship need one, here or on the cart).
+pub fn checkout_body(cart: &str, method: &str) -> Value {
+    serde_json::json!({"cart_id": cart, "payment": {"payment_method": method},
+        "shipping_address": shipping_address()})
+}

@@ -13,6 +13,7 @@ mod keys_cli;
 mod kill9;
 mod operator;
 mod overload;
+mod pricing;
 mod process;
 mod realtime;
 mod realtime_replicas;

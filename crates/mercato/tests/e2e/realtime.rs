@@ -401,7 +401,7 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let method = crate::checkout::payment_method(&p, 0, &slug, "4242424242424242").await;
-        let body = json!({"cart_id": cart_id, "payment": {"payment_method": method}});
+        let body = crate::harness::checkout_body(&cart_id, &method);
         let order = p
             .post_keyed(1, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-1", &body)
             .await;
@@ -450,7 +450,7 @@ async fn a_checkout_is_pushed_to_its_customer_and_to_the_staff_feed_and_stock_wa
         )
         .await;
         let method = crate::checkout::payment_method(&p, 0, &slug, "4000000000000002").await;
-        let body = json!({"cart_id": cart_id, "payment": {"payment_method": method}});
+        let body = crate::harness::checkout_body(&cart_id, &method);
         let declined = p
             .post_keyed(0, &format!("/v1/stores/{slug}/checkout"), &ann, "rt-2", &body)
             .await;

@@ -43,6 +43,7 @@ fn sale() -> Vec<OrderEvent> {
                 total_minor: 2200,
                 number: 1001,
                 email: "ann@example.com".into(),
+                charges: Box::default(),
             },
         ),
         ev(2, EventData::StockReserved { lines: vec![] }),

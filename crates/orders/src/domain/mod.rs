@@ -2,6 +2,7 @@
 //! their event history. No IO.
 
 pub mod cart;
+pub mod charges;
 pub mod fulfilment;
 pub mod order;
 pub mod saga;

@@ -2,6 +2,7 @@
 //! state (and its saga's) from them.
 
 use super::fulfilment::{Fulfilment, Return, ReturnedLine, Tracking};
+use super::charges::OrderCharges;
 use super::saga::{self, Command, Saga, Terminal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub enum EventData {
         number: i64,
         /// The e-mail given at checkout, lower-cased; empty when none was.
         email: String,
+        /// What the order charged (`total_minor` is their total), line by line.
+        charges: Box<OrderCharges>,
     },
     StockReserved {
         lines: Vec<HeldLine>,
@@ -270,6 +273,9 @@ pub struct Order {
     pub fulfilments: Vec<Fulfilment>,
     /// What is being or was returned, oldest first.
     pub returns: Vec<Return>,
+    /// What the checkout charged, line by line (`domain::charges`); empty for orders placed
+    /// before pricing.
+    pub charges: OrderCharges,
 }
 
 impl Order {
@@ -289,7 +295,9 @@ impl Order {
                 total_minor,
                 number,
                 email,
+                charges,
             } => {
+                self.charges = (**charges).clone();
                 self.number = *number;
                 self.email = email.clone();
                 self.customer_id = customer_id.clone();
@@ -399,6 +407,7 @@ mod tests {
                     total_minor: 1000,
                     number: 1001,
                     email: String::new(),
+                    charges: Box::default(),
                 },
             ),
             ev(2, EventData::StockReserved { lines: vec![] }),

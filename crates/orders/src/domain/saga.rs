@@ -375,6 +375,7 @@ mod tests {
             total_minor: 100,
             number: 1001,
             email: String::new(),
+            charges: Box::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! e-mail of `placed`).
 
 use super::StoreError;
+use crate::domain::charges::OrderCharges;
 use super::history_after_sale::{AfterSale, after_sale_record};
 use crate::domain::order::{EventData, FailureCode, HeldLine, OrderLine, RefundLine};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,11 @@ enum RecordV1 {
         number: i64,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         email: String,
+        /// Absent in orders placed before pricing: charged their unit prices, nothing else.
+        /// The record is `domain::charges::OrderCharges` as it is: every field it has gained
+        /// since is `#[serde(default)]`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charges: Option<OrderCharges>,
     },
     StockReserved {
         lines: Vec<Held>,
@@ -151,6 +157,7 @@ impl From<&EventData> for RecordV1 {
                 total_minor,
                 number,
                 email,
+                charges,
             } => RecordV1::Placed {
                 customer_id: customer_id.clone(),
                 cart_id: cart_id.clone(),
@@ -159,6 +166,7 @@ impl From<&EventData> for RecordV1 {
                 total_minor: *total_minor,
                 number: *number,
                 email: email.clone(),
+                charges: (!charges.lines.is_empty()).then(|| (**charges).clone()),
             },
             E::StockReserved { lines } => RecordV1::StockReserved {
                 lines: lines.iter().map(Held::from).collect(),
@@ -238,6 +246,7 @@ impl From<RecordV1> for EventData {
                 total_minor,
                 number,
                 email,
+                charges,
             } => EventData::Placed {
                 customer_id,
                 cart_id,
@@ -246,6 +255,7 @@ impl From<RecordV1> for EventData {
                 total_minor,
                 number,
                 email,
+                charges: Box::new(charges.unwrap_or_default()),
             },
             R::StockReserved { lines } => EventData::StockReserved {
                 lines: lines.into_iter().map(HeldLine::from).collect(),

@@ -14,6 +14,7 @@ mod history;
 mod history_after_sale;
 mod listing;
 mod migrations;
+pub mod pricing;
 mod rows;
 mod sql;
 
@@ -32,6 +33,12 @@ pub enum Refusal {
     /// The idempotency key is already taken.
     #[error("idempotency key already used")]
     DuplicateKey,
+    /// An active promotion already has the code.
+    #[error("promotion code already used")]
+    CodeTaken,
+    /// A promotion's uses (in all, or the customer's) ran out while the order was placed.
+    #[error("promotion used up")]
+    PromotionExhausted,
 }
 
 impl From<Refusal> for ServiceError {
@@ -40,6 +47,14 @@ impl From<Refusal> for ServiceError {
             Refusal::DuplicateKey => ServiceError::in_progress(
                 "a request with this idempotency key is in progress",
                 crate::orchestrator::retry_after_secs(None, mercato_runtime::time::now_ms()),
+            ),
+            Refusal::CodeTaken => ServiceError::new(
+                mercato_runtime::error::ErrorCode::Conflict,
+                "an active promotion already has this code",
+            ),
+            Refusal::PromotionExhausted => ServiceError::new(
+                mercato_runtime::error::ErrorCode::PromotionExhausted,
+                "the promotion code has been used up",
             ),
         }
     }
@@ -69,6 +84,9 @@ pub struct Placement<'a> {
     /// The payment details the authorize step needs (cleared when the saga ends).
     pub payment_json: &'a str,
     pub locked_until_ms: i64,
+    /// The promotions the order carries: each use is taken with a guarded update in the same
+    /// transaction ([`Refusal::PromotionExhausted`] when none is left).
+    pub redemptions: &'a [pricing::Redemption],
 }
 
 pub use listing::{OrderFilter, PageAt};
@@ -90,14 +108,15 @@ pub trait OrdersStore: Send + Sync + 'static {
 
     // The catalog projection.
 
-    /// Replaces the SKUs of a product unless a newer version is known; records the event in
-    /// the inbox. Returns whether the event was applied (false: duplicate or stale).
+    /// Replaces the SKUs of a product (with what pricing needs of each) unless a newer version
+    /// is known; records the event in the inbox. Returns whether the event was applied (false: duplicate or stale).
     async fn project_product(
         &self,
         store: &StoreId,
         product_id: &str,
         version: i64,
         skus: &[SkuInfo],
+        pricing: &[(String, pricing::SkuPricing)],
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError>;

@@ -59,12 +59,14 @@ impl OrdersStore for SqlOrdersStore {
         product_id: &str,
         version: i64,
         skus: &[SkuInfo],
+        pricing: &[(String, super::pricing::SkuPricing)],
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError> {
         let store = *store;
         let product_id = product_id.to_owned();
         let skus = skus.to_vec();
+        let pricing = pricing.to_vec();
         let consumer = consumer.to_owned();
         let event_id = event_id.to_owned();
         self.db
@@ -89,6 +91,7 @@ impl OrdersStore for SqlOrdersStore {
                     &[&store, &product_id],
                 )?;
                 upsert_skus(tx, &store, &product_id, &skus)?;
+                super::pricing::set_sku_pricing_in(tx, &store, &pricing)?;
                 Ok(true)
             })
             .await
@@ -225,6 +228,7 @@ impl OrdersStore for SqlOrdersStore {
         let mut placed = p.placed.clone();
         let payment_json = p.payment_json.to_owned();
         let locked_until_ms = p.locked_until_ms;
+        let redemptions = p.redemptions.to_vec();
         self.db
             .write("place_order", move |tx| {
                 // Taken unless the row there has expired; the first of concurrent requests wins.
@@ -270,6 +274,7 @@ impl OrdersStore for SqlOrdersStore {
                     ],
                 )?;
                 append_events_in(tx, &store, &order.id, std::slice::from_ref(&placed))?;
+                super::pricing::redeem_in(tx, &store, &order.id, &redemptions)?;
                 outbox::append(tx, &crate::events::order_changed(crate::events::ORDER_PLACED, &order))?;
                 Ok(number)
             })
@@ -318,6 +323,10 @@ impl OrdersStore for SqlOrdersStore {
             .write("settle_saga", move |tx| {
                 append_events_in(tx, &store, &order.id, &events)?;
                 let done = order.settled();
+                if order.status == crate::domain::OrderStatus::Failed {
+                    // A failed checkout gives back the promotion uses it took (once).
+                    super::pricing::release_in(tx, &store, &order.id)?;
+                }
                 tx.execute(
                     "UPDATE orders SET status = $3, saga_state = $4, updated_at = $5,
                             locked_until = $6, payment_json = CASE WHEN $4 = 'done' THEN '' ELSE payment_json END,

@@ -12,5 +12,6 @@ mod carts;
 mod checkout;
 mod concurrency;
 mod history;
+mod pricing;
 mod saga;
 mod support;

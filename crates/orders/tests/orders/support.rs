@@ -345,6 +345,9 @@ impl Env {
                 ip: "10.0.0.1".to_owned(),
             }),
             request_hash: format!("hash-{cart}-{card}"),
+            // Goods ship: every checkout of physical goods needs an address.
+            shipping_address: Some(shipping_address()),
+            ..CheckoutRequest::default()
         }
     }
 
@@ -426,7 +429,7 @@ impl Env {
         events.events.iter().map(|e| kind(e).to_owned()).collect()
     }
 
-    async fn call<'a, T, F, Fut>(&'a self, f: F) -> Result<T, ServiceError>
+    pub(crate) async fn call<'a, T, F, Fut>(&'a self, f: F) -> Result<T, ServiceError>
     where
         F: FnOnce(&'a OrdersService) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
@@ -512,3 +515,15 @@ macro_rules! local_and_grpc_tests {
     };
 }
 pub(crate) use local_and_grpc_tests;
+
+/// A valid German shipping address, for checkouts of goods that ship.
+pub fn shipping_address() -> mercato_proto::common::Address {
+    mercato_proto::common::Address {
+        name: "Erika Mustermann".to_owned(),
+        line1: "Heidestraße 17".to_owned(),
+        city: "Köln".to_owned(),
+        postal_code: "51147".to_owned(),
+        country: "DE".to_owned(),
+        ..Default::default()
+    }
+}
