@@ -344,24 +344,30 @@ impl Order {
     }
 }
 
-/// What returning `lines` gives back: each unit's paid amount.
-///
-/// The one place a return's refund is computed. An order line knows its unit price only (no
-/// per-line tax or discount yet), so a unit's paid amount is its unit price; once order lines
-/// carry what was paid for them (discount and tax included), this is the function to change.
-/// The result never exceeds what is still captured.
+/// What returning `lines` gives back: what those units paid, their share of the line's
+/// discount and tax included ([`super::charges::OrderCharges::share`], the units counted after
+/// those of the line already refunded, so that unit-by-unit returns add up to what the line
+/// paid). An order placed before pricing recorded no charges: its units paid their unit price.
+/// Shipping is not returned with goods. The one place a return's refund is computed; never more
+/// than is still captured.
 pub fn returned_amount(order: &Order, lines: &[ReturnedLine]) -> i64 {
-    let amount: i64 = lines
-        .iter()
-        .map(|r| {
-            let unit = order
-                .lines
-                .iter()
-                .find(|l| l.sku == r.sku)
-                .map_or(0, |l| l.unit_price_minor);
-            unit * r.quantity
-        })
-        .sum();
+    let mut amount = 0;
+    for (i, r) in lines.iter().enumerate() {
+        let Some(line) = order.lines.iter().find(|l| l.sku == r.sku) else {
+            continue;
+        };
+        // Units of this SKU earlier in this receipt come before these.
+        let earlier: i64 = lines[..i]
+            .iter()
+            .filter(|l| l.sku == r.sku)
+            .map(|l| l.quantity)
+            .sum();
+        let already = line.refunded_quantity + earlier;
+        amount += order
+            .charges
+            .share(&r.sku, line.quantity, already, r.quantity)
+            .map_or(r.quantity * line.unit_price_minor, |s| s.amount_minor);
+    }
     amount.min(order.captured_minor - order.refunded_minor).max(0)
 }
 

@@ -276,3 +276,38 @@ fn units_refunded_before_they_were_sent_are_no_longer_owed() {
     assert_eq!(order.fulfillable_quantity("B"), 0);
     assert_eq!(order.fulfilment_status(), FulfilmentStatus::Fulfilled);
 }
+
+#[test]
+fn a_return_refunds_what_its_units_paid_discount_and_tax_included_unit_by_unit() {
+    let mut order = fold(&sale());
+    // A paid 2 × 500 less a 101 discount plus 181 tax: 1080 for two units; B paid 1200.
+    order.charges.lines = vec![
+        crate::domain::charges::PaidLine {
+            sku: "A".into(),
+            subtotal_minor: 1000,
+            discount_minor: 101,
+            tax_minor: 181,
+            total_minor: 1080,
+        },
+        crate::domain::charges::PaidLine {
+            sku: "B".into(),
+            subtotal_minor: 1200,
+            discount_minor: 0,
+            tax_minor: 0,
+            total_minor: 1200,
+        },
+    ];
+    order.captured_minor = 2280;
+    let returned = |quantity, sellable| ReturnedLine {
+        sku: "A".into(),
+        quantity,
+        sellable,
+    };
+    // One unit, then the other: the two shares add up to what the line paid.
+    assert_eq!(returned_amount(&order, &[returned(1, true)]), 540);
+    let both = [returned(1, true), returned(1, false)];
+    assert_eq!(returned_amount(&order, &both), 1080);
+    order.lines[0].refunded_quantity = 1;
+    order.refunded_minor = 540;
+    assert_eq!(returned_amount(&order, &[returned(1, false)]), 540);
+}
