@@ -6,6 +6,7 @@ mod card_storage;
 mod checkout;
 mod conflicts;
 mod edge;
+mod fulfilment;
 mod hardening;
 mod harness;
 mod journeys;
