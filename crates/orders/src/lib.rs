@@ -23,6 +23,16 @@
 //!   PostgreSQL), which appends outbox events in the same transaction as the change.
 //! - [`events`]: the `mercato.orders.order_*` subjects (placed, confirmed, failed, cancelled,
 //!   refunded), each an `OrderChanged`, and the catalog subjects consumed.
+//! - After the sale: `fulfilment` (send units from a location with tracking, mark them shipped
+//!   and delivered) and `returns` (request, approve or reject, receive), both appending one
+//!   event with its `OrderChanged` (`mercato.orders.fulfilment_*`, `return_*`; a return's
+//!   refund is an `order_refunded`) in one transaction (`OrdersService::after_sale`); their
+//!   rules — units owed, sent, returnable, the fulfilment status, where returned units go back
+//!   and [`domain::fulfilment::returned_amount`] — are pure, in `domain::fulfilment`;
+//!   `wire_after_sale` is their contract, `store/history_after_sale.rs` their stored record.
+//! - `listing`: `ListOrders` — filters (status, fulfilment status, creation time, customer,
+//!   order number or e-mail) and paging by offset or by a `(created_at, id)` cursor that
+//!   neither skips nor repeats orders placed while a client pages (`store/listing.rs`).
 //!
 //! # The checkout saga
 //!
@@ -48,6 +58,29 @@
 //! - Money is integer minor units, one currency per cart and order.
 //! - Anonymous cart tokens are stored as SHA-256. Card details are kept on the order row only
 //!   while its saga runs (the authorize step may have to be repeated) and erased when it ends.
+//!
+//! # After the sale
+//!
+//! Orders are numbered per store (1001, 1002, …) from a counter row taken in the transaction
+//! that places the order: numbers are unique, and a checkout that rolls back gives its number
+//! back, so concurrency leaves no gaps. The number and the checkout e-mail are in the `placed`
+//! event and, to filter on, in columns of the order row beside its status and fulfilment
+//! status (written by every `settle`).
+//!
+//! Fulfilment is a dimension apart from payment: unfulfilled → partially fulfilled → fulfilled
+//! → shipped → delivered, from the order's fulfilments. Only a confirmed (or partly refunded)
+//! order is fulfilled (409 `order_not_fulfillable`), never beyond the units owed (422); a
+//! fulfilled order is no longer cancelled but returned. Creating a fulfilment or requesting a
+//! return is idempotent by its key (kept in its event); shipping, delivering, deciding and
+//! receiving by the state they lead to.
+//!
+//! Receiving a return appends `return_received` with its refund (what the returned units paid,
+//! `returned_amount`) and where the sellable units go back (where they were sent from), which
+//! reopens the saga: refund (`return:<order>:<return>`), restock (each SKU and location its own
+//! inventory adjustment keyed `return:<order>:<return>:<sku>:<location>`), then
+//! `return_completed` — driven inline and resumed by the driver like a checkout, so a crash or a
+//! retried receipt never refunds or restocks twice. A partial refund's restock is keyed the
+//! same way from its refund key.
 //!
 //! # Metrics
 //!
