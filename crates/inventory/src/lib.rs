@@ -24,7 +24,9 @@
 //!   order, so concurrent reservations on PostgreSQL do not deadlock.
 //! - Reserve, commit, release and restock are idempotent by reservation id; a reservation is
 //!   expired at most once however many replicas sweep, because only the transaction that moves
-//!   it out of `held` gives its stock back.
+//!   it out of `held` gives its stock back. An adjustment given an idempotency key (orders'
+//!   restock of refunded or returned units) is recorded under it in the transaction that makes
+//!   it (`stock_adjustments`), so the same key again changes nothing.
 //! - Every store method and query is scoped by the store (tenant) id, except the sweeper's
 //!   search for due reservations across stores.
 //! - A write commits its events in the same transaction, then wakes the outbox relay.
