@@ -62,10 +62,6 @@ impl From<AddressBody> for common::Address {
 /// A postal address in a response, as validated and stored: optional fields not given are
 /// `null`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-#[allow(
-    dead_code,
-    reason = "shown by the customers' and carts' routes being added with it"
-)]
 pub struct AddressView {
     pub name: String,
     pub company: Option<String>,

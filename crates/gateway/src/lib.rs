@@ -18,7 +18,8 @@
 //!   `problems`: the request-head limits (414, 431), and problem documents for the errors the
 //!   framework answers by itself.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts;
-//!   `dto_addresses`: the one REST shape of a postal address.
+//!   `dto_addresses`: the one REST shape of a postal address; `dto_customers`: customers'
+//!   profiles and address books.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes.
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
@@ -31,6 +32,7 @@ mod cors;
 mod dto;
 mod dto_addresses;
 mod dto_catalog;
+mod dto_customers;
 mod dto_fulfilment;
 mod dto_order_events;
 mod dto_orders;

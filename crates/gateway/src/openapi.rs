@@ -25,6 +25,9 @@ use utoipa_swagger_ui::SwaggerUi;
     paths(
         routes::provision_store, routes::get_store, routes::register_customer, routes::create_staff,
         routes::disable_user, routes::enable_user,
+        routes::get_me, routes::update_me, routes::list_my_addresses, routes::add_my_address,
+        routes::get_my_address, routes::update_my_address, routes::delete_my_address,
+        routes::list_customers, routes::get_customer,
         routes::issue_token, routes::jwks,
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
@@ -44,7 +47,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::post_message, routes::mark_read, routes::list_presence,
     ),
     modifiers(&BearerAuth, &ErrorResponses),
-    tags((name = "stores"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"))
+    tags((name = "stores"), (name = "customers"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"))
 )]
 struct ApiDoc;
 
@@ -290,6 +293,8 @@ mod tests {
             "/v1/stores/{store}/search",
             "/v1/.well-known/jwks.json",
             "/v1/stores/{store}/conversations/{id}/messages",
+            "/v1/stores/{store}/customers/me/addresses/{address}",
+            "/v1/stores/{store}/customers/{customer}",
         ] {
             assert!(json["paths"].get(path).is_some(), "{path} missing");
         }

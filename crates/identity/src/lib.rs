@@ -1,5 +1,6 @@
-//! The identity service: stores (tenants) and their provisioning, users and roles, the OAuth2
-//! token endpoint, and the Ed25519 keys access tokens are signed with.
+//! The identity service: stores (tenants) and their provisioning, users and roles, customers'
+//! profiles and address books, the OAuth2 token endpoint, and the Ed25519 keys access tokens
+//! are signed with.
 //!
 //! # Layout
 //!
@@ -16,11 +17,18 @@
 //! - [`keys`]: a signing key (generated sealed, shared by replicas through the database) and
 //!   its JWK; [`keyring`]: which key signs, scheduled and on-demand rotation, and which keys
 //!   the JWKS publishes (replaced keys until every token they signed has expired).
+//! - [`customers`]: customers' profiles and address books, read and changed for the caller
+//!   the gateway admitted (only customer accounts are customers; any other id is not found),
+//!   and the staff's search with keyset pages; [`customer_orders`]: each customer's order count
+//!   and total spent, from the orders service's `OrderChanged` events (consumer group
+//!   `identity-customer-orders`, the inbox in the same transaction, newest order version wins).
 //! - [`domain`]: input newtypes, argon2id hashing (a bounded pool of slots and queue), the
-//!   sign-in throttle's rules, token rules and who may disable whom; no wire format.
+//!   sign-in throttle's rules, token rules, who may disable whom, and profile changes (names,
+//!   phone, when consent changed); no wire format. Addresses are `mercato_runtime::address`'s.
 //! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
 //!   `ServiceError`s.
-//! - [`store`]: the [`store::IdentityStore`] trait, its SQL implementation and the migrations.
+//! - [`store`]: the [`store::IdentityStore`] and [`store::customers::CustomerStore`] traits,
+//!   their SQL implementation and the migrations.
 //!
 //! # Invariants
 //!
@@ -29,6 +37,8 @@
 //! sealed under the KEK. Every store-scoped storage call takes the store id first.
 
 pub mod accounts;
+pub mod customer_orders;
+pub mod customers;
 pub mod domain;
 pub mod grants;
 pub mod kek;

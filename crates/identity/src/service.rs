@@ -4,17 +4,21 @@
 //! [`crate::accounts`] and [`crate::grants`], which return `ServiceError`.
 
 use crate::domain::passwords::Hasher;
+use crate::domain::profile::ProfileChange;
 use crate::kek::KeyEncryptionKey;
 use crate::keyring::{KeyRing, MAINTENANCE_INTERVAL};
 use crate::keys;
+use crate::store::customers::{CustomerStore, ProfileRecord};
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
 use crate::store::{IdentityStore, StoreRecord, UserRecord};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{
-    ApiClient, CreateStaffRequest, GetJwksRequest, GetStoreRequest, Jwks, ProvisionStoreRequest,
+    AddCustomerAddressRequest, ApiClient, CreateStaffRequest, Customer, CustomerAddress,
+    DeleteCustomerAddressRequest, DeleteCustomerAddressResponse, GetCustomerRequest, GetJwksRequest,
+    GetStoreRequest, Jwks, ListCustomersRequest, ListCustomersResponse, ProvisionStoreRequest,
     ProvisionStoreResponse, RegisterCustomerRequest, SetUserDisabledRequest, Store, TokenRequest,
-    TokenResponse, User, get_store_request,
+    TokenResponse, UpdateCustomerAddressRequest, UpdateCustomerRequest, User, get_store_request,
 };
 use mercato_runtime::auth::Role;
 use mercato_runtime::config::AuthSettings;
@@ -27,8 +31,10 @@ use tonic::{Request, Response, Status};
 
 /// Stores, users, tokens and signing keys.
 pub struct IdentityService {
-    /// Every row the service reads or writes goes through this trait.
+    /// Every row the service reads or writes goes through this trait…
     pub(crate) store: Arc<dyn IdentityStore>,
+    /// …and the customers' profiles, address books and order figures through this one.
+    pub(crate) customers: Arc<dyn CustomerStore>,
     /// Issuer, audience and token lifetimes.
     pub(crate) auth: AuthSettings,
     /// The key new access tokens are signed with and the keys published; rotated on schedule.
@@ -51,13 +57,16 @@ impl IdentityService {
         outbox_waker: Arc<Notify>,
     ) -> anyhow::Result<Arc<IdentityService>> {
         db.migrate("identity", MIGRATIONS).await?;
-        let store: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db));
+        let sql = SqlIdentityStore::new(db);
+        let customers: Arc<dyn CustomerStore> = Arc::new(sql.clone());
+        let store: Arc<dyn IdentityStore> = Arc::new(sql);
         let keys = KeyRing::start(store.as_ref(), kek, &auth, now_ms()).await?;
         crate::domain::passwords::warm_up().await?;
         tracing::info!(kid = keys.kid(), "identity service ready to sign tokens");
         let hasher = Hasher::new(auth.sign_in.hash_concurrency, auth.sign_in.hash_queue);
         let service = Arc::new(IdentityService {
             store,
+            customers,
             auth,
             keys,
             outbox_waker,
@@ -162,10 +171,7 @@ impl Identity for IdentityService {
         request: Request<RegisterCustomerRequest>,
     ) -> Result<Response<User>, Status> {
         let r = request.into_inner();
-        let user = self
-            .register_user(&r.store_id, Role::Customer, &r.email, &r.password)
-            .await;
-        reply(user.map(|u| user_message(&u)))
+        reply(self.register_customer_account(&r).await.map(|u| user_message(&u)))
     }
 
     async fn create_staff(&self, request: Request<CreateStaffRequest>) -> Result<Response<User>, Status> {
@@ -190,5 +196,71 @@ impl Identity for IdentityService {
 
     async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
         reply(self.jwks_at(now_ms()).await)
+    }
+
+    async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Result<Response<Customer>, Status> {
+        reply(self.get_customer_profile(request.get_ref()).await)
+    }
+
+    async fn update_customer(
+        &self,
+        request: Request<UpdateCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        reply(self.update_customer_profile(request.get_ref()).await)
+    }
+
+    async fn list_customers(
+        &self,
+        request: Request<ListCustomersRequest>,
+    ) -> Result<Response<ListCustomersResponse>, Status> {
+        reply(self.list_customer_page(request.get_ref()).await)
+    }
+
+    async fn add_customer_address(
+        &self,
+        request: Request<AddCustomerAddressRequest>,
+    ) -> Result<Response<CustomerAddress>, Status> {
+        reply(self.add_address(request.get_ref()).await)
+    }
+
+    async fn update_customer_address(
+        &self,
+        request: Request<UpdateCustomerAddressRequest>,
+    ) -> Result<Response<CustomerAddress>, Status> {
+        reply(self.update_address(request.get_ref()).await)
+    }
+
+    async fn delete_customer_address(
+        &self,
+        request: Request<DeleteCustomerAddressRequest>,
+    ) -> Result<Response<DeleteCustomerAddressResponse>, Status> {
+        let deleted = self.delete_address(request.get_ref()).await;
+        reply(deleted.map(|()| DeleteCustomerAddressResponse {}))
+    }
+}
+
+impl IdentityService {
+    /// Registers a customer with the profile its sign-up gives (names, consent), which is
+    /// validated before anything is written. The profile is set right after the account, in a
+    /// second write: if that fails the account exists with an empty profile, which the
+    /// customer can fill in.
+    async fn register_customer_account(
+        &self,
+        r: &RegisterCustomerRequest,
+    ) -> Result<UserRecord, ServiceError> {
+        let change = ProfileChange {
+            first_name: Some(&r.first_name),
+            last_name: Some(&r.last_name),
+            phone: None,
+            marketing_consent: Some(r.marketing_consent),
+        };
+        let profile = change.apply(&ProfileRecord::default(), now_ms())?;
+        let user = self
+            .register_user(&r.store_id, Role::Customer, &r.email, &r.password)
+            .await?;
+        if profile != ProfileRecord::default() {
+            self.set_sign_up_profile(user.store_id, user.id, &profile).await?;
+        }
+        Ok(user)
     }
 }

@@ -90,23 +90,38 @@ impl Orders for OrdersService {
         Ok(Response::new(self.receive_return(r.into_inner()).await?))
     }
 
-    async fn get_pricing_config(&self, r: Request<PricingRequest>) -> Result<Response<PricingConfig>, Status> {
+    async fn get_pricing_config(
+        &self,
+        r: Request<PricingRequest>,
+    ) -> Result<Response<PricingConfig>, Status> {
         Ok(Response::new(self.get_pricing_config(r.into_inner()).await?))
     }
 
-    async fn put_shipping_zone(&self, r: Request<PutShippingZoneRequest>) -> Result<Response<ShippingZone>, Status> {
+    async fn put_shipping_zone(
+        &self,
+        r: Request<PutShippingZoneRequest>,
+    ) -> Result<Response<ShippingZone>, Status> {
         Ok(Response::new(self.put_shipping_zone(r.into_inner()).await?))
     }
 
-    async fn delete_shipping_zone(&self, r: Request<DeletePricingItemRequest>) -> Result<Response<Deleted>, Status> {
+    async fn delete_shipping_zone(
+        &self,
+        r: Request<DeletePricingItemRequest>,
+    ) -> Result<Response<Deleted>, Status> {
         Ok(Response::new(self.delete_shipping_zone(r.into_inner()).await?))
     }
 
-    async fn put_shipping_method(&self, r: Request<PutShippingMethodRequest>) -> Result<Response<ShippingMethod>, Status> {
+    async fn put_shipping_method(
+        &self,
+        r: Request<PutShippingMethodRequest>,
+    ) -> Result<Response<ShippingMethod>, Status> {
         Ok(Response::new(self.put_shipping_method(r.into_inner()).await?))
     }
 
-    async fn delete_shipping_method(&self, r: Request<DeletePricingItemRequest>) -> Result<Response<Deleted>, Status> {
+    async fn delete_shipping_method(
+        &self,
+        r: Request<DeletePricingItemRequest>,
+    ) -> Result<Response<Deleted>, Status> {
         Ok(Response::new(self.delete_shipping_method(r.into_inner()).await?))
     }
 
@@ -118,35 +133,61 @@ impl Orders for OrdersService {
         Ok(Response::new(self.delete_tax_rate(r.into_inner()).await?))
     }
 
-    async fn put_tax_settings(&self, r: Request<PutTaxSettingsRequest>) -> Result<Response<TaxSettings>, Status> {
+    async fn put_tax_settings(
+        &self,
+        r: Request<PutTaxSettingsRequest>,
+    ) -> Result<Response<TaxSettings>, Status> {
         Ok(Response::new(self.put_tax_settings(r.into_inner()).await?))
     }
 
-    async fn create_promotion(&self, r: Request<CreatePromotionRequest>) -> Result<Response<Promotion>, Status> {
+    async fn create_promotion(
+        &self,
+        r: Request<CreatePromotionRequest>,
+    ) -> Result<Response<Promotion>, Status> {
         Ok(Response::new(self.create_promotion(r.into_inner()).await?))
     }
 
-    async fn list_promotions(&self, r: Request<PricingRequest>) -> Result<Response<ListPromotionsResponse>, Status> {
+    async fn list_promotions(
+        &self,
+        r: Request<PricingRequest>,
+    ) -> Result<Response<ListPromotionsResponse>, Status> {
         Ok(Response::new(self.list_promotions(r.into_inner()).await?))
     }
 
-    async fn delete_promotion(&self, r: Request<DeletePricingItemRequest>) -> Result<Response<Deleted>, Status> {
+    async fn delete_promotion(
+        &self,
+        r: Request<DeletePricingItemRequest>,
+    ) -> Result<Response<Deleted>, Status> {
         Ok(Response::new(self.delete_promotion(r.into_inner()).await?))
     }
 
-    async fn set_cart_addresses(&self, r: Request<SetCartAddressesRequest>) -> Result<Response<Cart>, Status> {
+    async fn set_cart_addresses(
+        &self,
+        r: Request<SetCartAddressesRequest>,
+    ) -> Result<Response<Cart>, Status> {
         Ok(Response::new(self.set_cart_addresses(r.into_inner()).await?))
     }
 
-    async fn list_shipping_options(&self, r: Request<GetCartRequest>) -> Result<Response<ShippingOptions>, Status> {
+    async fn list_shipping_options(
+        &self,
+        r: Request<GetCartRequest>,
+    ) -> Result<Response<ShippingOptions>, Status> {
         Ok(Response::new(self.list_shipping_options(r.into_inner()).await?))
     }
 
-    async fn set_cart_shipping_method(&self, r: Request<SetCartShippingMethodRequest>) -> Result<Response<Cart>, Status> {
-        Ok(Response::new(self.set_cart_shipping_method(r.into_inner()).await?))
+    async fn set_cart_shipping_method(
+        &self,
+        r: Request<SetCartShippingMethodRequest>,
+    ) -> Result<Response<Cart>, Status> {
+        Ok(Response::new(
+            self.set_cart_shipping_method(r.into_inner()).await?,
+        ))
     }
 
-    async fn set_cart_promotion_code(&self, r: Request<SetCartPromotionCodeRequest>) -> Result<Response<Cart>, Status> {
+    async fn set_cart_promotion_code(
+        &self,
+        r: Request<SetCartPromotionCodeRequest>,
+    ) -> Result<Response<Cart>, Status> {
         Ok(Response::new(self.set_cart_promotion_code(r.into_inner()).await?))
     }
 }

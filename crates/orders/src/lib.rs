@@ -17,10 +17,23 @@
 //! - `wire`: the domain's carts, orders and events as `orders.proto` messages, and a request's
 //!   caller as the domain's (an unknown role is refused, never taken for another); the domain
 //!   itself knows no wire format.
-//! - `projection`: the SKU → (product, title, price) copy fed by catalog events
-//!   ([`OrdersService::apply_catalog_event`]); a cart line for a SKU it does not know is 422.
+//! - `projection`: the SKU → (product, title, price, and for pricing weight, whether it ships
+//!   and its tax category) copy fed by catalog events ([`OrdersService::apply_catalog_event`]);
+//!   a cart line for a SKU it does not know is 422.
+//! - [`pricing`]: shipping zones and rates, tax (basis points, half-up or banker's rounding,
+//!   prices with or without tax), promotions, and `pricing::totals::compute`, the one pure
+//!   function that prices a cart or an order per line and in all; `priced` applies it to a
+//!   cart (its addresses, method and code, read from `store::pricing`), shows it on the cart,
+//!   and decides whether checkout may go ahead (422 `shipping_address_required`,
+//!   `shipping_unavailable`, `shipping_method_required`, `promotion_*`); `pricing_admin` is
+//!   the rules' use cases (owner or staff; tax settings owner only); `pricing_wire` their
+//!   messages. The order keeps what it charged per line (`domain::charges`): a refund of some
+//!   units returns their share of the line's total, its discount and tax included.
 //! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends outbox events in the same transaction as the change.
+//!   [`store::pricing::PricingStore`] keeps the pricing rules and cart choices; a promotion's
+//!   uses are taken in the transaction that places the order (guarded updates, so concurrent
+//!   checkouts never take more than there are) and given back when its checkout fails.
 //! - [`events`]: the `mercato.orders.order_*` subjects (placed, confirmed, failed, cancelled,
 //!   refunded), each an `OrderChanged`, and the catalog subjects consumed.
 //! - After the sale: `fulfilment` (send units from a location with tracking, mark them shipped
@@ -49,6 +62,13 @@
 //! every replica's driver ([`OrdersService::start`], every 500 ms) claims sagas whose lease
 //! (`locked_until`, set by a conditional update) has run out — a process killed at any step is
 //! resumed there, and since every call is keyed by the order, repeating a step is harmless.
+//!
+//! # Pricing defaults
+//!
+//! Goods that ship always need a shipping address (checkout takes it inline, or from the
+//! cart). A store with no shipping zones ships for free with no method to pick; a store with
+//! zones refuses an address none covers. A store without tax rates (or an address outside its
+//! zones) charges no tax; tax settings default to prices without tax, half-up rounding.
 //!
 //! # Invariants
 //!

@@ -274,7 +274,13 @@ fn refund_request(order: &Order, key: String, lines: Vec<RefundLine>) -> EventDa
         })
     };
     let last = order.lines.iter().all(|l| {
-        l.refunded_quantity + lines.iter().filter(|r| r.sku == l.sku).map(|r| r.quantity).sum::<i64>() >= l.quantity
+        l.refunded_quantity
+            + lines
+                .iter()
+                .filter(|r| r.sku == l.sku)
+                .map(|r| r.quantity)
+                .sum::<i64>()
+            >= l.quantity
     });
     let amount: i64 = if last {
         order.captured_minor - order.refunded_minor

@@ -67,7 +67,9 @@ impl PricedCart {
                 ));
             }
         }
-        self.code_refusal.as_ref().map(|(_, r)| promotion_error(r.clone()))
+        self.code_refusal
+            .as_ref()
+            .map(|(_, r)| promotion_error(r.clone()))
     }
 }
 
@@ -225,16 +227,20 @@ impl OrdersService {
         now: i64,
         subtotal_minor: i64,
     ) -> Result<Result<Promotion, PromotionRefusal>, ServiceError> {
-        let Some(p) = self.pricing.promotion_by_code(store, &normalize_code(code)).await? else {
+        let Some(p) = self
+            .pricing
+            .promotion_by_code(store, &normalize_code(code))
+            .await?
+        else {
             return Ok(Err(PromotionRefusal::Unknown));
         };
         if let Err(r) = p.check(now, subtotal_minor) {
             return Ok(Err(r));
         }
-        if let Some(key) = customer_key.filter(|_| p.per_customer_limit > 0) {
-            if self.pricing.customer_uses(store, &p.id, key).await? >= p.per_customer_limit {
-                return Ok(Err(PromotionRefusal::Exhausted));
-            }
+        if let Some(key) = customer_key.filter(|_| p.per_customer_limit > 0)
+            && self.pricing.customer_uses(store, &p.id, key).await? >= p.per_customer_limit
+        {
+            return Ok(Err(PromotionRefusal::Exhausted));
         }
         Ok(Ok(p))
     }
@@ -245,7 +251,10 @@ impl OrdersService {
         if cart.status != CartStatus::Open || cart.lines.is_empty() {
             return Ok(message);
         }
-        let choices = self.pricing.cart_choices(&cart.store_id, &cart.id.to_string()).await?;
+        let choices = self
+            .pricing
+            .cart_choices(&cart.store_id, &cart.id.to_string())
+            .await?;
         let key = (!cart.customer_id.is_empty()).then_some(cart.customer_id.as_str());
         let priced = self.price(cart, &choices, key, now_ms()).await?;
         let mut charges = crate::pricing_wire::order_charges(&priced.skus, &priced.totals);
@@ -262,9 +271,18 @@ impl OrdersService {
             });
         }
         message.total_minor = priced.totals.total_minor;
-        message.charges = Some(crate::pricing_wire::charges_message(&charges, priced.totals.total_minor));
-        message.shipping_address = priced.shipping_address.as_ref().map(|a| address_message(&postal(a)));
-        message.billing_address = priced.billing_address.as_ref().map(|a| address_message(&postal(a)));
+        message.charges = Some(crate::pricing_wire::charges_message(
+            &charges,
+            priced.totals.total_minor,
+        ));
+        message.shipping_address = priced
+            .shipping_address
+            .as_ref()
+            .map(|a| address_message(&postal(a)));
+        message.billing_address = priced
+            .billing_address
+            .as_ref()
+            .map(|a| address_message(&postal(a)));
         message.promotion_code = choices.promotion_code.clone();
         message.shipping = Some(options_message(&priced.options, priced.shipping_required));
         Ok(message)
@@ -291,7 +309,10 @@ impl OrdersService {
         Ok((cart, choices, caller))
     }
 
-    pub(crate) async fn set_cart_addresses(&self, req: pb::SetCartAddressesRequest) -> Result<pb::Cart, ServiceError> {
+    pub(crate) async fn set_cart_addresses(
+        &self,
+        req: pb::SetCartAddressesRequest,
+    ) -> Result<pb::Cart, ServiceError> {
         let (cart, mut choices, _) = self
             .open_cart_choices(&req.store_id, &req.cart_id, req.caller.as_ref())
             .await?;
@@ -313,7 +334,10 @@ impl OrdersService {
         self.cart_view(&cart, None).await
     }
 
-    pub(crate) async fn list_shipping_options(&self, req: pb::GetCartRequest) -> Result<pb::ShippingOptions, ServiceError> {
+    pub(crate) async fn list_shipping_options(
+        &self,
+        req: pb::GetCartRequest,
+    ) -> Result<pb::ShippingOptions, ServiceError> {
         let (cart, choices, _) = self
             .open_cart_choices(&req.store_id, &req.cart_id, req.caller.as_ref())
             .await?;
@@ -337,7 +361,10 @@ impl OrdersService {
             ));
         }
         if priced.method.is_none() {
-            return Err(ServiceError::invalid_field("method_id", "is not one of the cart's shipping options"));
+            return Err(ServiceError::invalid_field(
+                "method_id",
+                "is not one of the cart's shipping options",
+            ));
         }
         self.pricing
             .put_cart_choices(&cart.store_id, &cart.id.to_string(), &choices)
@@ -393,7 +420,10 @@ impl OrdersService {
         customer_key: &str,
         now: i64,
     ) -> Result<CheckoutPricing, ServiceError> {
-        let mut choices = self.pricing.cart_choices(&cart.store_id, &cart.id.to_string()).await?;
+        let mut choices = self
+            .pricing
+            .cart_choices(&cart.store_id, &cart.id.to_string())
+            .await?;
         if let Some(a) = &inline.shipping_address {
             choices.shipping_address = Some(to_stored(a));
         }

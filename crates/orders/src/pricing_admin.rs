@@ -16,7 +16,9 @@ fn staff(store: &str, caller: Option<&pb::Caller>) -> Result<(StoreId, Caller), 
     let store = store_id(store)?;
     let caller = wire::caller(caller)?;
     if caller.role == Role::Anonymous {
-        return Err(ServiceError::unauthenticated("pricing rules need a signed-in owner or staff"));
+        return Err(ServiceError::unauthenticated(
+            "pricing rules need a signed-in owner or staff",
+        ));
     }
     if !caller.is_staff() {
         return Err(ServiceError::forbidden("only owner and staff manage pricing"));
@@ -30,20 +32,30 @@ fn new_id() -> String {
 
 fn config(rules: &PricingRules) -> pb::PricingConfig {
     pb::PricingConfig {
-        zones: rules.zones.iter().map(|z| pw::zone_message(z, &rules.methods)).collect(),
+        zones: rules
+            .zones
+            .iter()
+            .map(|z| pw::zone_message(z, &rules.methods))
+            .collect(),
         tax_rates: rules.rates.iter().map(pw::tax_rate_message).collect(),
         tax_settings: Some(pw::tax_settings_message(&rules.settings)),
     }
 }
 
 impl OrdersService {
-    pub(crate) async fn get_pricing_config(&self, req: pb::PricingRequest) -> Result<pb::PricingConfig, ServiceError> {
+    pub(crate) async fn get_pricing_config(
+        &self,
+        req: pb::PricingRequest,
+    ) -> Result<pb::PricingConfig, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         Ok(config(&self.pricing.rules(&store).await?))
     }
 
     /// Creates (empty id) or replaces a zone; a country already in another zone is 409.
-    pub(crate) async fn put_shipping_zone(&self, req: pb::PutShippingZoneRequest) -> Result<pb::ShippingZone, ServiceError> {
+    pub(crate) async fn put_shipping_zone(
+        &self,
+        req: pb::PutShippingZoneRequest,
+    ) -> Result<pb::ShippingZone, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         let given = req.zone.unwrap_or_default();
         let rules = self.pricing.rules(&store).await?;
@@ -67,7 +79,10 @@ impl OrdersService {
         Ok(pw::zone_message(&zone, &rules.methods))
     }
 
-    pub(crate) async fn delete_shipping_zone(&self, req: pb::DeletePricingItemRequest) -> Result<pb::Deleted, ServiceError> {
+    pub(crate) async fn delete_shipping_zone(
+        &self,
+        req: pb::DeletePricingItemRequest,
+    ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         if self.pricing.delete_zone(&store, &req.id).await? {
             Ok(pb::Deleted {})
@@ -92,7 +107,10 @@ impl OrdersService {
         };
         let method = pw::method(id, &given)?;
         if !rules.zones.iter().any(|z| z.id == method.zone_id) {
-            return Err(ServiceError::invalid_field("method.zone_id", "names no shipping zone of this store"));
+            return Err(ServiceError::invalid_field(
+                "method.zone_id",
+                "names no shipping zone of this store",
+            ));
         }
         self.pricing.put_method(&store, &method, now_ms()).await?;
         Ok(pw::method_message(&method))
@@ -115,13 +133,19 @@ impl OrdersService {
         let rate = pw::tax_rate(&req.rate.unwrap_or_default())?;
         let rules = self.pricing.rules(&store).await?;
         if !rules.zones.iter().any(|z| z.id == rate.zone_id) {
-            return Err(ServiceError::invalid_field("rate.zone_id", "names no shipping zone of this store"));
+            return Err(ServiceError::invalid_field(
+                "rate.zone_id",
+                "names no shipping zone of this store",
+            ));
         }
         self.pricing.put_tax_rate(&store, &rate).await?;
         Ok(pw::tax_rate_message(&rate))
     }
 
-    pub(crate) async fn delete_tax_rate(&self, req: pb::DeleteTaxRateRequest) -> Result<pb::Deleted, ServiceError> {
+    pub(crate) async fn delete_tax_rate(
+        &self,
+        req: pb::DeleteTaxRateRequest,
+    ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         if self
             .pricing
@@ -135,7 +159,10 @@ impl OrdersService {
     }
 
     /// The store's tax settings: the owner's alone to change.
-    pub(crate) async fn put_tax_settings(&self, req: pb::PutTaxSettingsRequest) -> Result<pb::TaxSettings, ServiceError> {
+    pub(crate) async fn put_tax_settings(
+        &self,
+        req: pb::PutTaxSettingsRequest,
+    ) -> Result<pb::TaxSettings, ServiceError> {
         let (store, caller) = staff(&req.store_id, req.caller.as_ref())?;
         if caller.role != Role::Owner {
             return Err(ServiceError::forbidden("only the owner changes the tax settings"));
@@ -145,14 +172,22 @@ impl OrdersService {
         Ok(pw::tax_settings_message(&settings))
     }
 
-    pub(crate) async fn create_promotion(&self, req: pb::CreatePromotionRequest) -> Result<pb::Promotion, ServiceError> {
+    pub(crate) async fn create_promotion(
+        &self,
+        req: pb::CreatePromotionRequest,
+    ) -> Result<pb::Promotion, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         let promotion = pw::promotion(new_id(), &req.promotion.unwrap_or_default())?;
-        self.pricing.insert_promotion(&store, &promotion, now_ms()).await?;
+        self.pricing
+            .insert_promotion(&store, &promotion, now_ms())
+            .await?;
         Ok(pw::promotion_message(&promotion))
     }
 
-    pub(crate) async fn list_promotions(&self, req: pb::PricingRequest) -> Result<pb::ListPromotionsResponse, ServiceError> {
+    pub(crate) async fn list_promotions(
+        &self,
+        req: pb::PricingRequest,
+    ) -> Result<pb::ListPromotionsResponse, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         let promotions = self.pricing.promotions(&store).await?;
         Ok(pb::ListPromotionsResponse {
@@ -161,7 +196,10 @@ impl OrdersService {
     }
 
     /// Deactivates it: orders that carry it keep it; carts with its code stop getting it.
-    pub(crate) async fn delete_promotion(&self, req: pb::DeletePricingItemRequest) -> Result<pb::Deleted, ServiceError> {
+    pub(crate) async fn delete_promotion(
+        &self,
+        req: pb::DeletePricingItemRequest,
+    ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
         if self.pricing.deactivate_promotion(&store, &req.id).await? {
             Ok(pb::Deleted {})

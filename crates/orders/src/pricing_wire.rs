@@ -1,13 +1,13 @@
 //! Pricing at the edge: the rules, promotions and charges as `pricing.proto` messages, and the
 //! messages an admin sends as validated rules.
 
-use crate::domain::charges::{AppliedPromotion, OrderCharges, PostalAddress};
 use crate::domain::Order;
+use crate::domain::charges::{AppliedPromotion, OrderCharges, PostalAddress};
 use crate::pricing::tax::MAX_RATE_BPS;
 use crate::pricing::totals::Totals;
 use crate::pricing::{
-    DiscountTarget, DiscountValue, Promotion, RateKind, Rounding, ShippingMethod, ShippingOption, ShippingZone,
-    TaxRate, TaxSettings, WeightBand,
+    DiscountTarget, DiscountValue, Promotion, RateKind, Rounding, ShippingMethod, ShippingOption,
+    ShippingZone, TaxRate, TaxSettings, WeightBand,
 };
 use mercato_proto::common;
 use mercato_proto::orders as pb;
@@ -23,7 +23,10 @@ const MAX_MINOR: i64 = 1_000_000_000_000;
 fn name(v: &mut Validator, field: &str, s: &str) -> String {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > MAX_NAME_CHARS || s.chars().any(char::is_control) {
-        v.add(field, &format!("must be 1-{MAX_NAME_CHARS} characters without control characters"));
+        v.add(
+            field,
+            &format!("must be 1-{MAX_NAME_CHARS} characters without control characters"),
+        );
     }
     s.to_owned()
 }
@@ -41,10 +44,10 @@ pub fn zone(id: String, z: &pb::ShippingZone) -> Result<ShippingZone, ServiceErr
     let name = name(&mut v, "zone.name", &z.name);
     let mut countries: Vec<String> = Vec::new();
     for (i, c) in z.countries.iter().enumerate() {
-        if let Some(c) = v.check(Country::parse(&format!("zone.countries[{i}]"), c)) {
-            if !countries.iter().any(|k| k == c.as_str()) {
-                countries.push(c.as_str().to_owned());
-            }
+        if let Some(c) = v.check(Country::parse(&format!("zone.countries[{i}]"), c))
+            && !countries.iter().any(|k| k == c.as_str())
+        {
+            countries.push(c.as_str().to_owned());
         }
     }
     if z.countries.is_empty() {
@@ -72,11 +75,18 @@ pub fn method(id: String, m: &pb::ShippingMethod) -> Result<ShippingMethod, Serv
             .enumerate()
             .map(|(i, b)| {
                 if b.up_to_grams <= 0 {
-                    v.add(&format!("method.weight_bands[{i}].up_to_grams"), "must be positive");
+                    v.add(
+                        &format!("method.weight_bands[{i}].up_to_grams"),
+                        "must be positive",
+                    );
                 }
                 WeightBand {
                     up_to_grams: b.up_to_grams,
-                    price_minor: amount(&mut v, &format!("method.weight_bands[{i}].price_minor"), b.price_minor),
+                    price_minor: amount(
+                        &mut v,
+                        &format!("method.weight_bands[{i}].price_minor"),
+                        b.price_minor,
+                    ),
                 }
             })
             .collect();
@@ -100,7 +110,10 @@ pub fn tax_rate(r: &pb::TaxRate) -> Result<TaxRate, ServiceError> {
         v.add("rate.zone_id", "is required");
     }
     let category = r.category.trim().to_lowercase();
-    if category.is_empty() || category.len() > 40 || !category.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if category.is_empty()
+        || category.len() > 40
+        || !category.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         v.add("rate.category", "must be 1-40 letters, digits or underscores");
     }
     if !(0..=MAX_RATE_BPS).contains(&r.rate_bps) {
@@ -118,7 +131,12 @@ pub fn tax_settings(s: &pb::TaxSettings) -> Result<TaxSettings, ServiceError> {
     let rounding = match pb::Rounding::try_from(s.rounding) {
         Ok(pb::Rounding::HalfUp) => Rounding::HalfUp,
         Ok(pb::Rounding::HalfEven) => Rounding::HalfEven,
-        _ => return Err(ServiceError::invalid_field("rounding", "must be half_up or half_even")),
+        _ => {
+            return Err(ServiceError::invalid_field(
+                "rounding",
+                "must be half_up or half_even",
+            ));
+        }
     };
     Ok(TaxSettings {
         prices_include_tax: s.prices_include_tax,
@@ -147,8 +165,15 @@ pub fn promotion(id: String, p: &pb::Promotion) -> Result<Promotion, ServiceErro
     let mut v = Validator::new();
     let name = name(&mut v, "promotion.name", &p.name);
     let code = normalize_code(&p.code);
-    if code.chars().count() > MAX_CODE_CHARS || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        v.add("promotion.code", &format!("must be at most {MAX_CODE_CHARS} letters, digits, - or _ (empty: automatic)"));
+    if code.chars().count() > MAX_CODE_CHARS
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        v.add(
+            "promotion.code",
+            &format!("must be at most {MAX_CODE_CHARS} letters, digits, - or _ (empty: automatic)"),
+        );
     }
     let value = match pb::DiscountKind::try_from(p.kind) {
         Ok(pb::DiscountKind::Percent) => {
@@ -161,7 +186,9 @@ pub fn promotion(id: String, p: &pb::Promotion) -> Result<Promotion, ServiceErro
             if !(1..=MAX_MINOR).contains(&p.amount_minor) {
                 v.add("promotion.amount_minor", "must be positive");
             }
-            DiscountValue::Fixed { amount_minor: p.amount_minor }
+            DiscountValue::Fixed {
+                amount_minor: p.amount_minor,
+            }
         }
         _ => {
             v.add("promotion.kind", "must be percent or fixed");
@@ -173,7 +200,10 @@ pub fn promotion(id: String, p: &pb::Promotion) -> Result<Promotion, ServiceErro
         Ok(pb::DiscountTarget::Shipping) => DiscountTarget::Shipping,
         Ok(pb::DiscountTarget::Lines) => {
             if p.skus.is_empty() && p.product_ids.is_empty() {
-                v.add("promotion.skus", "a line promotion names at least one SKU or product");
+                v.add(
+                    "promotion.skus",
+                    "a line promotion names at least one SKU or product",
+                );
             }
             DiscountTarget::Lines {
                 skus: p.skus.iter().map(|s| s.trim().to_owned()).collect(),
@@ -224,7 +254,9 @@ pub fn promotion_message(p: &Promotion) -> pb::Promotion {
     let (target, skus, product_ids) = match &p.target {
         DiscountTarget::Order => (pb::DiscountTarget::Order, vec![], vec![]),
         DiscountTarget::Shipping => (pb::DiscountTarget::Shipping, vec![], vec![]),
-        DiscountTarget::Lines { skus, product_ids } => (pb::DiscountTarget::Lines, skus.clone(), product_ids.clone()),
+        DiscountTarget::Lines { skus, product_ids } => {
+            (pb::DiscountTarget::Lines, skus.clone(), product_ids.clone())
+        }
     };
     pb::Promotion {
         id: p.id.clone(),
@@ -251,7 +283,11 @@ pub fn zone_message(z: &ShippingZone, methods: &[ShippingMethod]) -> pb::Shippin
         id: z.id.clone(),
         name: z.name.clone(),
         countries: z.countries.clone(),
-        methods: methods.iter().filter(|m| m.zone_id == z.id).map(method_message).collect(),
+        methods: methods
+            .iter()
+            .filter(|m| m.zone_id == z.id)
+            .map(method_message)
+            .collect(),
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::domain::SkuInfo;
 use crate::events;
-use crate::store::pricing::SkuPricing;
 use crate::service::{CATALOG_GROUP, OrdersService};
+use crate::store::pricing::SkuPricing;
 use mercato_proto::events::{EventEnvelope, ProductChanged, ProductDeleted};
 use mercato_runtime::ids::StoreId;
 use prost::Message;
@@ -25,7 +25,14 @@ impl OrdersService {
                     tracing::warn!(event_id = %event.id, "product event without its product");
                     return Ok(());
                 };
-                let skus: Vec<SkuInfo> = p
+                // What pricing needs of each SKU: a variant published before these fields
+                // existed ships and is standard-rated.
+                let category = if p.tax_category.trim().is_empty() {
+                    crate::pricing::tax::STANDARD.to_owned()
+                } else {
+                    p.tax_category.trim().to_owned()
+                };
+                let skus: Vec<(SkuInfo, SkuPricing)> = p
                     .variants
                     .iter()
                     .filter_map(|v| {
@@ -35,36 +42,23 @@ impl OrdersService {
                         } else {
                             format!("{} ({})", p.title, v.title)
                         };
-                        Some(SkuInfo {
+                        let info = SkuInfo {
                             sku: v.sku.clone(),
                             product_id: p.id.clone(),
                             title,
                             price_minor: price.amount_minor,
                             currency: price.currency.clone(),
-                        })
-                    })
-                    .collect();
-                // What pricing needs of each SKU: a variant published before these fields
-                // existed ships and is standard-rated.
-                let category = if p.tax_category.trim().is_empty() {
-                    crate::pricing::tax::STANDARD.to_owned()
-                } else {
-                    p.tax_category.trim().to_owned()
-                };
-                let pricing: Vec<(String, SkuPricing)> = p
-                    .variants
-                    .iter()
-                    .map(|v| {
-                        let attributes = SkuPricing {
+                        };
+                        let pricing = SkuPricing {
                             weight_grams: v.weight_grams.max(0),
                             requires_shipping: v.requires_shipping.unwrap_or(true),
                             tax_category: category.clone(),
                         };
-                        (v.sku.clone(), attributes)
+                        Some((info, pricing))
                     })
                     .collect();
                 self.store
-                    .project_product(&store, &p.id, p.version, &skus, &pricing, CATALOG_GROUP, &event.id)
+                    .project_product(&store, &p.id, p.version, &skus, CATALOG_GROUP, &event.id)
                     .await?;
             }
             events::PRODUCT_DELETED => {

@@ -239,6 +239,12 @@ pub mod identity {
             set_user_disabled(SetUserDisabledRequest) -> User = Idempotent;
             issue_token(TokenRequest) -> TokenResponse = Once;
             get_jwks(GetJwksRequest) -> Jwks = Idempotent;
+            get_customer(GetCustomerRequest) -> Customer = Idempotent;
+            update_customer(UpdateCustomerRequest) -> Customer = Once;
+            list_customers(ListCustomersRequest) -> ListCustomersResponse = Idempotent;
+            add_customer_address(AddCustomerAddressRequest) -> CustomerAddress = Once;
+            update_customer_address(UpdateCustomerAddressRequest) -> CustomerAddress = Once;
+            delete_customer_address(DeleteCustomerAddressRequest) -> DeleteCustomerAddressResponse = Idempotent;
         }
     );
 }

@@ -3,6 +3,7 @@
 mod cart_pricing;
 pub(crate) mod carts;
 mod categories;
+mod customers;
 mod conversations;
 mod fulfilment;
 mod inventory;
@@ -19,6 +20,7 @@ mod users;
 pub(crate) use cart_pricing::*;
 pub(crate) use carts::*;
 pub(crate) use categories::*;
+pub(crate) use customers::*;
 pub(crate) use conversations::*;
 pub(crate) use fulfilment::*;
 pub(crate) use inventory::*;
@@ -42,7 +44,22 @@ pub fn all() -> Router<GatewayState> {
     Router::new()
         .route("/v1/stores", post(provision_store))
         .route("/v1/stores/{store}", get(get_store))
-        .route("/v1/stores/{store}/customers", post(register_customer))
+        .route(
+            "/v1/stores/{store}/customers",
+            post(register_customer).get(list_customers),
+        )
+        .route("/v1/stores/{store}/customers/me", get(get_me).patch(update_me))
+        .route(
+            "/v1/stores/{store}/customers/me/addresses",
+            get(list_my_addresses).post(add_my_address),
+        )
+        .route(
+            "/v1/stores/{store}/customers/me/addresses/{address}",
+            get(get_my_address)
+                .patch(update_my_address)
+                .delete(delete_my_address),
+        )
+        .route("/v1/stores/{store}/customers/{customer}", get(get_customer))
         .route("/v1/stores/{store}/staff", post(create_staff))
         .route("/v1/stores/{store}/users/{user}/disable", post(disable_user))
         .route("/v1/stores/{store}/users/{user}/enable", post(enable_user))
@@ -70,23 +87,47 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/carts/{cart}", get(get_cart))
         .route("/v1/stores/{store}/carts/{cart}/items", post(add_cart_item))
         .route("/v1/stores/{store}/carts/{cart}/items/{sku}", put(set_cart_item))
-        .route("/v1/stores/{store}/carts/{cart}/addresses", put(set_cart_addresses))
-        .route("/v1/stores/{store}/carts/{cart}/shipping-methods", get(list_shipping_methods))
-        .route("/v1/stores/{store}/carts/{cart}/shipping-method", put(set_cart_shipping_method))
+        .route(
+            "/v1/stores/{store}/carts/{cart}/addresses",
+            put(set_cart_addresses),
+        )
+        .route(
+            "/v1/stores/{store}/carts/{cart}/shipping-methods",
+            get(list_shipping_methods),
+        )
+        .route(
+            "/v1/stores/{store}/carts/{cart}/shipping-method",
+            put(set_cart_shipping_method),
+        )
         .route(
             "/v1/stores/{store}/carts/{cart}/promotion-code",
             post(apply_promotion_code).delete(remove_promotion_code),
         )
         .route("/v1/stores/{store}/pricing", get(get_pricing))
         .route("/v1/stores/{store}/shipping-zones", post(create_zone))
-        .route("/v1/stores/{store}/shipping-zones/{zone}", put(update_zone).delete(delete_zone))
+        .route(
+            "/v1/stores/{store}/shipping-zones/{zone}",
+            put(update_zone).delete(delete_zone),
+        )
         .route("/v1/stores/{store}/shipping-methods", post(create_method))
-        .route("/v1/stores/{store}/shipping-methods/{method}", put(update_method).delete(delete_method))
+        .route(
+            "/v1/stores/{store}/shipping-methods/{method}",
+            put(update_method).delete(delete_method),
+        )
         .route("/v1/stores/{store}/tax-rates", put(put_tax_rate))
-        .route("/v1/stores/{store}/tax-rates/{zone}/{category}", delete(delete_tax_rate))
+        .route(
+            "/v1/stores/{store}/tax-rates/{zone}/{category}",
+            delete(delete_tax_rate),
+        )
         .route("/v1/stores/{store}/tax-settings", put(put_tax_settings))
-        .route("/v1/stores/{store}/promotions", get(list_promotions).post(create_promotion))
-        .route("/v1/stores/{store}/promotions/{promotion}", delete(delete_promotion))
+        .route(
+            "/v1/stores/{store}/promotions",
+            get(list_promotions).post(create_promotion),
+        )
+        .route(
+            "/v1/stores/{store}/promotions/{promotion}",
+            delete(delete_promotion),
+        )
         .route("/v1/stores/{store}/payment-methods", post(create_payment_method))
         .route("/v1/stores/{store}/checkout", post(checkout))
         .route("/v1/stores/{store}/orders", get(list_orders))

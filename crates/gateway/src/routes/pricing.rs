@@ -3,16 +3,16 @@
 
 use crate::access::{Owner, Staff, StoreScope};
 use crate::dto_pricing::{
-    MethodBody, PricingConfigView, PromotionBody, PromotionView, ShippingMethodView, TaxRateBody, TaxSettingsBody,
-    ZoneBody, ZoneView,
+    MethodBody, PricingConfigView, PromotionBody, PromotionView, ShippingMethodView, TaxRateBody,
+    TaxSettingsBody, ZoneBody, ZoneView,
 };
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mercato_proto::orders::{
-    CreatePromotionRequest, DeletePricingItemRequest, DeleteTaxRateRequest, PricingRequest, PutShippingMethodRequest,
-    PutShippingZoneRequest, PutTaxRateRequest, PutTaxSettingsRequest, ShippingZone,
+    CreatePromotionRequest, DeletePricingItemRequest, DeleteTaxRateRequest, PricingRequest,
+    PutShippingMethodRequest, PutShippingZoneRequest, PutTaxRateRequest, PutTaxSettingsRequest, ShippingZone,
 };
 use mercato_runtime::error::ServiceError;
 
@@ -83,7 +83,10 @@ pub async fn create_zone(
     scope: StoreScope<Staff>,
     ApiJson(body): ApiJson<ZoneBody>,
 ) -> Result<Created<ZoneView>, ServiceError> {
-    Ok((StatusCode::CREATED, axum::Json(put_zone(&state, scope, String::new(), body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(put_zone(&state, scope, String::new(), body).await?),
+    ))
 }
 
 /// Replace a shipping zone's name and countries.
@@ -118,7 +121,10 @@ pub async fn delete_zone(
     scope: StoreScope<Staff>,
     Path((_store, zone)): Path<(String, String)>,
 ) -> Result<StatusCode, ServiceError> {
-    state.orders().delete_shipping_zone(delete_request(&scope, zone)).await?;
+    state
+        .orders()
+        .delete_shipping_zone(delete_request(&scope, zone))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,7 +158,10 @@ pub async fn create_method(
     scope: StoreScope<Staff>,
     ApiJson(body): ApiJson<MethodBody>,
 ) -> Result<Created<ShippingMethodView>, ServiceError> {
-    Ok((StatusCode::CREATED, axum::Json(put_method(&state, scope, String::new(), body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(put_method(&state, scope, String::new(), body).await?),
+    ))
 }
 
 /// Replace a shipping method.
@@ -186,7 +195,10 @@ pub async fn delete_method(
     scope: StoreScope<Staff>,
     Path((_store, method)): Path<(String, String)>,
 ) -> Result<StatusCode, ServiceError> {
-    state.orders().delete_shipping_method(delete_request(&scope, method)).await?;
+    state
+        .orders()
+        .delete_shipping_method(delete_request(&scope, method))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -327,6 +339,9 @@ pub async fn delete_promotion(
     scope: StoreScope<Staff>,
     Path((_store, promotion)): Path<(String, String)>,
 ) -> Result<StatusCode, ServiceError> {
-    state.orders().delete_promotion(delete_request(&scope, promotion)).await?;
+    state
+        .orders()
+        .delete_promotion(delete_request(&scope, promotion))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ use crate::access::{Owner, Public, StoreScope};
 use crate::dto::{
     ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView,
 };
+use crate::dto_customers::SignUpBody;
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
 use axum::extract::State;
@@ -58,7 +59,7 @@ pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
 }
 
 /// Customer self-registration.
-#[utoipa::path(post, path = "/v1/stores/{store}/customers", tag = "stores", request_body = CredentialsBody,
+#[utoipa::path(post, path = "/v1/stores/{store}/customers", tag = "stores", request_body = SignUpBody,
     params(("store" = String, Path, description = "store slug")),
     responses((status = 201, body = UserView, description = "The new customer account"),
               (status = 404, description = "No store has this slug"),
@@ -69,7 +70,7 @@ pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
 pub async fn register_customer(
     State(state): State<GatewayState>,
     scope: StoreScope<Public>,
-    ApiJson(body): ApiJson<CredentialsBody>,
+    ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, axum::Json<UserView>), ServiceError> {
     let user = state
         .identity()
@@ -77,6 +78,9 @@ pub async fn register_customer(
             store_id: scope.store.id,
             email: body.email,
             password: body.password,
+            first_name: body.first_name.unwrap_or_default(),
+            last_name: body.last_name.unwrap_or_default(),
+            marketing_consent: body.marketing_consent.unwrap_or(false),
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))

@@ -81,4 +81,49 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE users ADD COLUMN disabled_at BIGINT;
               CREATE INDEX refresh_tokens_subject ON refresh_tokens (store_id, subject);",
     },
+    // Customers (issue 12): the profile on the user's row (the name also lower-cased for
+    // case-insensitive search, consent as 0/1 with when it last changed, the default addresses,
+    // and a version guarding read-modify-write), the address book, and each confirmed order's
+    // figures as learnt from the orders service's events (the order's version keeps a late,
+    // older event from undoing a newer one).
+    Migration {
+        name: "0005_customers",
+        sql: "ALTER TABLE users ADD COLUMN first_name TEXT NOT NULL DEFAULT '';
+              ALTER TABLE users ADD COLUMN last_name TEXT NOT NULL DEFAULT '';
+              ALTER TABLE users ADD COLUMN name_search TEXT NOT NULL DEFAULT '';
+              ALTER TABLE users ADD COLUMN phone TEXT;
+              ALTER TABLE users ADD COLUMN marketing_consent BIGINT NOT NULL DEFAULT 0;
+              ALTER TABLE users ADD COLUMN marketing_consent_at BIGINT;
+              ALTER TABLE users ADD COLUMN default_shipping_address_id TEXT;
+              ALTER TABLE users ADD COLUMN default_billing_address_id TEXT;
+              ALTER TABLE users ADD COLUMN profile_version BIGINT NOT NULL DEFAULT 0;
+              CREATE INDEX users_store_role_created ON users (store_id, role, created_at, id);
+              CREATE TABLE customer_addresses (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL REFERENCES stores (id),
+                customer_id TEXT NOT NULL REFERENCES users (id),
+                name TEXT NOT NULL,
+                company TEXT NOT NULL,
+                line1 TEXT NOT NULL,
+                line2 TEXT NOT NULL,
+                city TEXT NOT NULL,
+                region TEXT NOT NULL,
+                postal_code TEXT NOT NULL,
+                country TEXT NOT NULL,
+                phone TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              CREATE INDEX customer_addresses_customer ON customer_addresses (store_id, customer_id, created_at);
+              CREATE TABLE customer_orders (
+                store_id TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                customer_id TEXT NOT NULL,
+                total_minor BIGINT NOT NULL,
+                refunded_minor BIGINT NOT NULL,
+                version BIGINT NOT NULL,
+                PRIMARY KEY (store_id, order_id)
+              );
+              CREATE INDEX customer_orders_customer ON customer_orders (store_id, customer_id);",
+    },
 ];

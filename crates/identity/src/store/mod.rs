@@ -4,6 +4,8 @@
 //! Rows are plain records; the service builds them from validated input, so the store
 //! checks nothing but the constraints only the database can enforce (unique slugs and emails).
 
+pub mod customers;
+mod customers_sql;
 pub mod migrations;
 pub mod sql;
 
@@ -135,6 +137,10 @@ pub enum Refusal {
     UnknownStore,
     #[error("the store's last owner cannot be disabled")]
     LastOwner,
+    #[error("the address book is full; delete an address first")]
+    AddressBookFull,
+    #[error("the record changed while this request was applied to it; retry")]
+    ChangedConcurrently,
 }
 
 /// A taken slug or email is its own 409 code, naming the field as catalog's taken values do.
@@ -149,6 +155,8 @@ impl From<Refusal> for ServiceError {
             ),
             Refusal::UnknownStore => return ServiceError::not_found("store"),
             Refusal::LastOwner => return ServiceError::new(ErrorCode::LastOwner, r.to_string()),
+            Refusal::AddressBookFull => return ServiceError::conflict(r.to_string()),
+            Refusal::ChangedConcurrently => return ServiceError::changed_concurrently(r.to_string()),
         };
         ServiceError {
             code,

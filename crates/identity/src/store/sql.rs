@@ -18,7 +18,7 @@ use mercato_runtime::ids::{StoreId, UserId};
 /// The identity tables in a service database.
 #[derive(Clone, Debug)]
 pub struct SqlIdentityStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlIdentityStore {

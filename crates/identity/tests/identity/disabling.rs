@@ -50,6 +50,7 @@ async fn shop(env: &Env) -> Shop {
             store_id: store_id.clone(),
             email: "ann@example.com".to_owned(),
             password: PASSWORD.to_owned(),
+            ..Default::default()
         }))
         .await
         .unwrap()

@@ -5,6 +5,7 @@
 
 mod at_rest;
 mod claims;
+mod customers;
 mod disabling;
 mod keys;
 mod provisioning;

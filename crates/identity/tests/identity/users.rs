@@ -23,6 +23,7 @@ fn customer(store_id: &str, email: &str) -> Request<RegisterCustomerRequest> {
         store_id: store_id.to_owned(),
         email: email.to_owned(),
         password: PASSWORD.to_owned(),
+        ..Default::default()
     })
 }
 
@@ -72,6 +73,7 @@ async fn registration_reports_a_bad_email_and_a_short_password_together(env: Env
             store_id: store.id,
             email: "ann@".to_owned(),
             password: "1234567".to_owned(),
+            ..Default::default()
         }))
         .await
         .unwrap_err();

@@ -62,6 +62,9 @@ pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClien
     let (db, relay) = storage(w, "identity").await?;
     let kek = KeyEncryptionKey::from_settings(&w.settings.auth, &w.settings.data_dir)?;
     let service = IdentityService::new(db, w.settings.auth.clone(), kek, relay.waker()).await?;
+    service
+        .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
     w.grpc.add_service(InterceptedService::new(
         IdentityServer::from_arc(service.clone()),
         w.admit.clone(),

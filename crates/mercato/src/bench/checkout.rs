@@ -54,7 +54,7 @@ async fn journey(
         .post(format!("{url}/v1/stores/{store}/checkout"))
         .header("x-cart-token", token)
         .header("idempotency-key", format!("bench-{n}"))
-        .json(&super::checkout_body(&id, method))
+        .json(&super::checkout_body(id, method))
         .send()
         .await?;
     let status = response.status().as_u16();

@@ -100,8 +100,7 @@ impl Shop {
     async fn checkout(&self, key: &str, method: &str) -> u16 {
         let (cart, token) = self.cart().await;
         let path = format!("/v1/stores/{}/checkout", self.store);
-        let body =
-            {
+        let body = {
             let mut body = crate::harness::checkout_body(&cart, method);
             body["payment"]["email"] = "ann@example.com".into();
             body

@@ -58,7 +58,13 @@ pub(crate) async fn store_with_stock(p: &Platform, units: i64) -> (String, Strin
 
 /// An anonymous cart holding `quantity` of `sku`, once orders has learnt the SKU from catalog's
 /// events; returns (cart id, cart token).
-pub(crate) async fn cart_with(p: &Platform, n: usize, store: &str, sku: &str, quantity: i64) -> (String, String) {
+pub(crate) async fn cart_with(
+    p: &Platform,
+    n: usize,
+    store: &str,
+    sku: &str,
+    quantity: i64,
+) -> (String, String) {
     let cart = p
         .post(n, &format!("/v1/stores/{store}/carts"), None, &json!({}))
         .await;

@@ -75,7 +75,7 @@ async fn shop(
             .post(format!("{url}/v1/stores/{store}/checkout"))
             .header("x-cart-token", token)
             .header("idempotency-key", format!("kill9-{shopper}-{round}"))
-            .json(&crate::harness::checkout_body(&id, &method))
+            .json(&crate::harness::checkout_body(id, method))
             .send()
             .await;
         let Ok(r) = checkout else { return };

@@ -5,6 +5,7 @@
 mod card_storage;
 mod checkout;
 mod conflicts;
+mod customers;
 mod edge;
 mod fulfilment;
 mod hardening;

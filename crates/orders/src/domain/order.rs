@@ -1,8 +1,8 @@
 //! Orders as an append-only history: the event kinds and the fold that derives an order's
 //! state (and its saga's) from them.
 
-use super::fulfilment::{Fulfilment, Return, ReturnedLine, Tracking};
 use super::charges::OrderCharges;
+use super::fulfilment::{Fulfilment, Return, ReturnedLine, Tracking};
 use super::saga::{self, Command, Saga, Terminal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

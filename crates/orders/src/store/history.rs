@@ -10,8 +10,8 @@
 //! e-mail of `placed`).
 
 use super::StoreError;
-use crate::domain::charges::OrderCharges;
 use super::history_after_sale::{AfterSale, after_sale_record};
+use crate::domain::charges::OrderCharges;
 use crate::domain::order::{EventData, FailureCode, HeldLine, OrderLine, RefundLine};
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +73,7 @@ enum RecordV1 {
         /// The record is `domain::charges::OrderCharges` as it is: every field it has gained
         /// since is `#[serde(default)]`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        charges: Option<OrderCharges>,
+        charges: Option<Box<OrderCharges>>,
     },
     StockReserved {
         lines: Vec<Held>,
@@ -166,7 +166,7 @@ impl From<&EventData> for RecordV1 {
                 total_minor: *total_minor,
                 number: *number,
                 email: email.clone(),
-                charges: (!charges.lines.is_empty()).then(|| (**charges).clone()),
+                charges: (!charges.lines.is_empty()).then(|| charges.clone()),
             },
             E::StockReserved { lines } => RecordV1::StockReserved {
                 lines: lines.iter().map(Held::from).collect(),
@@ -255,7 +255,7 @@ impl From<RecordV1> for EventData {
                 total_minor,
                 number,
                 email,
-                charges: Box::new(charges.unwrap_or_default()),
+                charges: charges.unwrap_or_default(),
             },
             R::StockReserved { lines } => EventData::StockReserved {
                 lines: lines.into_iter().map(HeldLine::from).collect(),

@@ -115,8 +115,7 @@ pub trait OrdersStore: Send + Sync + 'static {
         store: &StoreId,
         product_id: &str,
         version: i64,
-        skus: &[SkuInfo],
-        pricing: &[(String, pricing::SkuPricing)],
+        skus: &[(SkuInfo, pricing::SkuPricing)],
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError>;

@@ -273,7 +273,13 @@ pub(crate) fn set_sku_pricing_in(
         tx.execute(
             "UPDATE catalog_skus SET weight_grams = $3, requires_shipping = $4, tax_category = $5
              WHERE store_id = $1 AND sku = $2",
-            &[store, sku, &p.weight_grams, &i64::from(p.requires_shipping), &p.tax_category],
+            &[
+                store,
+                sku,
+                &p.weight_grams,
+                &i64::from(p.requires_shipping),
+                &p.tax_category,
+            ],
         )?;
     }
     Ok(())

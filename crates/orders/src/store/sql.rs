@@ -58,15 +58,17 @@ impl OrdersStore for SqlOrdersStore {
         store: &StoreId,
         product_id: &str,
         version: i64,
-        skus: &[SkuInfo],
-        pricing: &[(String, super::pricing::SkuPricing)],
+        skus: &[(SkuInfo, super::pricing::SkuPricing)],
         consumer: &str,
         event_id: &str,
     ) -> Result<bool, StoreError> {
         let store = *store;
         let product_id = product_id.to_owned();
-        let skus = skus.to_vec();
-        let pricing = pricing.to_vec();
+        let pricing: Vec<(String, super::pricing::SkuPricing)> = skus
+            .iter()
+            .map(|(info, p)| (info.sku.clone(), p.clone()))
+            .collect();
+        let skus: Vec<SkuInfo> = skus.iter().map(|(info, _)| info.clone()).collect();
         let consumer = consumer.to_owned();
         let event_id = event_id.to_owned();
         self.db

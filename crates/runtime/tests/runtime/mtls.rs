@@ -82,6 +82,36 @@ impl Identity for Keys {
     async fn set_user_disabled(&self, _: Request<SetUserDisabledRequest>) -> Result<Response<User>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn get_customer(&self, _: Request<GetCustomerRequest>) -> Result<Response<Customer>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn update_customer(&self, _: Request<UpdateCustomerRequest>) -> Result<Response<Customer>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn list_customers(
+        &self,
+        _: Request<ListCustomersRequest>,
+    ) -> Result<Response<ListCustomersResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn add_customer_address(
+        &self,
+        _: Request<AddCustomerAddressRequest>,
+    ) -> Result<Response<CustomerAddress>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn update_customer_address(
+        &self,
+        _: Request<UpdateCustomerAddressRequest>,
+    ) -> Result<Response<CustomerAddress>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn delete_customer_address(
+        &self,
+        _: Request<DeleteCustomerAddressRequest>,
+    ) -> Result<Response<DeleteCustomerAddressResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
 }
 
 /// A fresh directory under the system's temporary one.

@@ -284,7 +284,7 @@ impl Run<'_> {
             .post(self.store_url("/checkout"))
             .header("x-cart-token", &cart.token)
             .header("idempotency-key", format!("overload-{n}"))
-            .json(&crate::bench::checkout_body(&cart.id, &method));
+            .json(&crate::bench::checkout_body(&cart.id, method));
         self.send(checkout, false).await;
     }
 

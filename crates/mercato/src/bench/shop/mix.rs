@@ -157,7 +157,7 @@ impl Shopper {
                 .post(url)
                 .header("x-cart-token", token)
                 .header("idempotency-key", format!("shop-{n}"))
-                .json(&crate::bench::checkout_body(&id, &method));
+                .json(&crate::bench::checkout_body(&id, method));
             out.push(timed(Kind::Checkout, started, request).await.0);
             self.lines = 0;
         }
