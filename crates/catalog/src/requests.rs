@@ -151,11 +151,23 @@ fn variant_specs(
     (specs.len() == inputs.len()).then_some(specs)
 }
 
-fn currency(field: &str, code: &str, default: Option<Currency>) -> Result<Currency, FieldError> {
+/// A variant's currency: empty means the store's; another than the store's is refused, since
+/// the store sells (and taxes, ships and discounts) in its one currency. When the store's
+/// currency is not known yet (its `store_provisioned` event is still on its way) any supported
+/// code is taken.
+fn currency(field: &str, code: &str, store: Option<Currency>) -> Result<Currency, FieldError> {
     if code.is_empty() {
-        return default.ok_or_else(|| FieldError::new(field, "is required"));
+        return store.ok_or_else(|| FieldError::new(field, "is required"));
     }
-    Currency::parse(code).map_err(|_| FieldError::new(field, "must be a supported ISO 4217 code such as EUR"))
+    let parsed = Currency::parse(code)
+        .map_err(|_| FieldError::new(field, "must be a supported ISO 4217 code such as EUR"))?;
+    match store {
+        Some(store) if store != parsed => Err(FieldError::new(
+            field,
+            format!("must be the store's currency, {}", store.as_str()),
+        )),
+        _ => Ok(parsed),
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +221,27 @@ mod tests {
         let e = new_product(&req, CategoryLookup::None, None).unwrap_err();
         assert_eq!(e.fields[0].field, "variants[0].currency");
         assert_eq!(e.fields[0].message, "is required");
+    }
+
+    #[test]
+    fn a_price_in_another_currency_than_the_stores_is_refused() {
+        let req = pb::CreateProductRequest {
+            slug: "tee".into(),
+            title: "Tee".into(),
+            variants: vec![variant("T-1", 100, "EUR"), variant("T-2", 100, "USD")],
+            ..Default::default()
+        };
+        let e = new_product(&req, CategoryLookup::None, Currency::parse("EUR").ok()).unwrap_err();
+        assert_eq!(e.fields.len(), 1, "{e:?}");
+        assert_eq!(e.fields[0].field, "variants[1].currency");
+        assert_eq!(e.fields[0].message, "must be the store's currency, EUR");
+        let patch = pb::UpdateProductRequest {
+            replace_variants: true,
+            variants: vec![variant("T-1", 100, "USD")],
+            ..Default::default()
+        };
+        let e = product_patch(&patch, None, Currency::parse("EUR").ok()).unwrap_err();
+        assert_eq!(e.fields[0].field, "variants[0].currency");
     }
 
     #[test]

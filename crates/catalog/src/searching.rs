@@ -60,6 +60,7 @@ fn search_params(store: &StoreId, req: pb::SearchRequest) -> SearchParams {
             n => n.min(MAX_LIMIT),
         } as usize,
         offset: req.offset as usize,
+        synonyms: Vec::new(),
     }
 }
 

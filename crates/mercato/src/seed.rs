@@ -202,19 +202,34 @@ async fn create_categories(catalog: &CatalogClient, store_id: &str) -> anyhow::R
     Ok(())
 }
 
-/// `count` products spread over the leaf categories, each variant stocked when this process
-/// runs inventory.
+/// The demo catalog's `count` products, spread over the leaf categories: the same for the same
+/// `count` on every run (a seeded generator), so that the search relevance set
+/// (`seed/relevance.rs`) can name what each query should find.
+pub fn demo_catalog(store_id: &str, count: u32) -> Vec<CreateProductRequest> {
+    let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.nouns.is_empty()).collect();
+    let mut rng = StdRng::seed_from_u64(42);
+    (0..count)
+        .map(|i| {
+            let c = leaves[i as usize % leaves.len()];
+            demo_product(&mut rng, store_id, i, c.slug, c.nouns, c.base_price, c.variants)
+        })
+        .collect()
+}
+
+/// The display name of a demo category.
+pub fn demo_category_name(slug: &str) -> Option<&'static str> {
+    CATEGORIES.iter().find(|c| c.slug == slug).map(|c| c.name)
+}
+
+/// The [`demo_catalog`], each variant stocked when this process runs inventory.
 async fn create_products(
     catalog: &CatalogClient,
     inventory: Option<&InventoryClient>,
     store_id: &str,
     count: u32,
 ) -> anyhow::Result<()> {
-    let leaves: Vec<_> = CATEGORIES.iter().filter(|c| !c.nouns.is_empty()).collect();
-    let mut rng = StdRng::seed_from_u64(42);
-    for i in 0..count {
-        let c = leaves[i as usize % leaves.len()];
-        let request = demo_product(&mut rng, store_id, i, c.slug, c.nouns, c.base_price, c.variants);
+    let mut rng = StdRng::seed_from_u64(43);
+    for request in demo_catalog(store_id, count) {
         let product = catalog.create_product(request).await?;
         let Some(inventory) = inventory else { continue };
         for variant in &product.variants {
@@ -321,6 +336,9 @@ fn slugify(s: &str) -> String {
         .collect::<Vec<_>>()
         .join("-")
 }
+
+#[cfg(test)]
+mod relevance;
 
 #[cfg(test)]
 mod tests {

@@ -90,6 +90,7 @@ impl SearchIndex {
     pub fn new() -> anyhow::Result<SearchIndex> {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
+        schema::register_analyzers(&index);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         // Reloaded by hand after each commit, so a commit is searchable as soon as it returns.
         let reader = index

@@ -10,6 +10,8 @@ mod facets;
 mod index;
 mod query;
 mod schema;
+mod stem;
+mod typos;
 
 pub use facets::{Facets, PRICE_BUCKETS};
 pub use index::{Change, IndexedProduct, SearchIndex};
