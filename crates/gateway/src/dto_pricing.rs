@@ -121,6 +121,8 @@ impl From<pb::ShippingOptions> for ShippingOptionsView {
 /// A cart's addresses; one left out is removed.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"shipping_address": {"name": "Anna Schmidt", "line1": "Invalidenstraße 117",
+    "city": "Berlin", "postal_code": "10115", "country": "DE"}})))]
 pub struct CartAddressesBody {
     pub shipping_address: Option<AddressBody>,
     pub billing_address: Option<AddressBody>,

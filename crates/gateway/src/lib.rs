@@ -19,7 +19,8 @@
 //!   framework answers by itself.
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts;
 //!   `dto_addresses`: the one REST shape of a postal address; `dto_customers`: customers'
-//!   profiles and address books.
+//!   profiles and address books; `dto_pricing`: shipping zones and methods, tax, promotions,
+//!   and the charges of carts and orders.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes.
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
