@@ -19,7 +19,7 @@ local_and_grpc_tests! {
     only_owner_and_staff_change_the_rules_and_only_the_owner_the_tax_settings,
     a_partial_refund_returns_the_lines_share_of_discount_and_tax,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    a_code_with_fifteen_uses_and_a_hundred_and_fifty_concurrent_checkouts_is_carried_by_fifteen_orders,
+    a_code_with_a_hundred_uses_and_a_thousand_concurrent_checkouts_is_carried_by_a_hundred_orders,
 }
 
 fn owner() -> Caller {
@@ -462,14 +462,14 @@ async fn a_partial_refund_returns_the_lines_share_of_discount_and_tax(env: Env) 
     assert_eq!(refunded.refunded_minor, 1071);
 }
 
-async fn a_code_with_fifteen_uses_and_a_hundred_and_fifty_concurrent_checkouts_is_carried_by_fifteen_orders(
+async fn a_code_with_a_hundred_uses_and_a_thousand_concurrent_checkouts_is_carried_by_a_hundred_orders(
     env: Env,
 ) {
-    const USES: i64 = 15;
-    const BUYERS: u64 = 150;
+    const USES: i64 = 100;
+    const BUYERS: u64 = 1000;
     let env = Arc::new(env);
     env.sku("HOT", 2000, 1000).await;
-    let mut limited = ten_percent("FIRST15");
+    let mut limited = ten_percent("FIRST100");
     limited.usage_limit = USES;
     env.promotion(limited).await.unwrap();
     // Each buyer's cart carries the code before any checkout starts.
@@ -477,7 +477,7 @@ async fn a_code_with_fifteen_uses_and_a_hundred_and_fifty_concurrent_checkouts_i
     for n in 0..BUYERS {
         let buyer = customer(&format!("buyer-{n}"));
         let cart = env.cart_for(&buyer, &[("HOT", 1)]).await;
-        env.apply_code(&buyer, &cart.id, "FIRST15").await.unwrap();
+        env.apply_code(&buyer, &cart.id, "FIRST100").await.unwrap();
         carts.push((buyer, cart.id));
     }
     let tasks: Vec<_> = carts
@@ -509,7 +509,7 @@ async fn a_code_with_fifteen_uses_and_a_hundred_and_fifty_concurrent_checkouts_i
     }
     assert_eq!((with_code, refused), (USES, BUYERS as i64 - USES));
     let used = env
-        .orders_count("SELECT used FROM promotions WHERE code = 'FIRST15'")
+        .orders_count("SELECT used FROM promotions WHERE code = 'FIRST100'")
         .await;
     assert_eq!(used, USES);
     // A checkout that fails (a declined card) gives its use back.
