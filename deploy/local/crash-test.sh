@@ -98,14 +98,18 @@ run_case() {
     sleep 0.1
   done
 
-  # The card is tokenized first, as a storefront does; the checkout names the payment method.
+  # The card is tokenized first, as a storefront does; the checkout names the payment method
+  # and, goods being shipped, the address.
+  local ship_to='{"name":"Crash Test","line1":"Heidestrasse 17","city":"Koeln","postal_code":"51147","country":"DE"}'
   local method
   method="$(curl -fsS -X POST "$GW1/v1/stores/$slug/payment-methods" -H 'content-type: application/json' \
     -d "{\"card_number\":\"$card\"}" | jq -r .id)"
   [[ "$method" == pm_* ]] || { echo "  FAIL the card was not tokenized"; return 1; }
   code="$(curl -sS -m 30 -o "$MERCATO_LOCAL_DIR/checkout.json" -w '%{http_code}' -X POST \
     "$GW1/v1/stores/$slug/checkout" -H "x-cart-token: $ctoken" -H 'content-type: application/json' \
-    -H "idempotency-key: crash-1" -d "{\"cart_id\":\"$cart\",\"payment\":{\"payment_method\":\"$method\"}}" 2>/dev/null || true)"
+    -H "idempotency-key: crash-1" \
+    -d "{\"cart_id\":\"$cart\",\"payment\":{\"payment_method\":\"$method\"},\"shipping_address\":$ship_to}" \
+    2>/dev/null || true)"
   echo "  checkout answered ${code:-nothing}: $(head -c 160 "$MERCATO_LOCAL_DIR/checkout.json" 2>/dev/null)"
   local pid died=1
   pid="$(pid_of "$process")"
