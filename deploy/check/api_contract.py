@@ -42,6 +42,14 @@ include-path-regex = '^/v1/stores/[^/]+/products(/[^/]+)?$'
 include-method-regex = "^(POST|PATCH)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422"]
 
+# Pricing rules name zones of the store, countries, and kinds and targets from closed lists; a
+# code must exist and apply to the cart; a method must be one the cart's address is offered; a
+# cart's address follows its country's rules: checks on the store's data or across fields that
+# JSON Schema cannot state, so a schema-valid body can still be refused with 409 or 422.
+[[operations]]
+include-path-regex = '^/v1/stores/[^/]+/(shipping-zones|shipping-methods|tax-rates|tax-settings|promotions|carts/[^/]+/(addresses|shipping-method|promotion-code))'
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
 # A card number must pass the Luhn check, which JSON Schema cannot state (its shape is in the
 # schema), so a schema-valid card can still be refused with 422.
 [[operations]]
