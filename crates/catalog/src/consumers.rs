@@ -1,6 +1,7 @@
 //! Event consumers: the per-replica index and L1 cache follow catalog events (fanout), and one
 //! replica per event records provisioned stores (a deduplicated consumer group).
 
+use crate::domain::ProductStatus;
 use crate::events;
 use crate::search::{Change, IndexedProduct, SearchIndex};
 use crate::service::CatalogService;
@@ -74,7 +75,16 @@ impl CatalogService {
         let change = match event.subject.as_str() {
             events::PRODUCT_CREATED | events::PRODUCT_UPDATED => {
                 let changed = ProductChanged::decode(event.payload.as_slice())?;
+                let public = changed.product.as_ref().is_some_and(|p| {
+                    ProductStatus::parse("status", &p.status).is_ok_and(ProductStatus::is_public)
+                });
                 match IndexedProduct::from_event(changed) {
+                    // Only active products are searchable: a draft or archived one leaves the
+                    // index, under its version, so that an older event cannot bring it back.
+                    Some(p) if p.store_id == event.store_id && !public => Change::Delete {
+                        product_id: p.product_id,
+                        version: p.version,
+                    },
                     Some(p) if p.store_id == event.store_id => Change::Upsert(p),
                     _ => {
                         tracing::warn!(event_id = %event.id, "product event without its product");

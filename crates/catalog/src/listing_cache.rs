@@ -19,6 +19,8 @@ const MAX_PAGES: u64 = 20_000;
 /// What identifies one listing page besides its store.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(crate) struct PageKey {
+    /// Drafts and archived products too (the store's staff), or active ones only.
+    pub include_hidden: bool,
     pub category: String,
     pub sort: String,
     pub page: u32,
@@ -88,6 +90,7 @@ mod tests {
 
     fn key() -> PageKey {
         PageKey {
+            include_hidden: false,
             category: String::new(),
             sort: "newest".into(),
             page: 1,

@@ -1,6 +1,6 @@
 //! Product use cases: create, update, delete, get and list.
 
-use crate::domain::{CategoryLookup, CategoryRecord, ProductId, ProductRecord, Sort, tree};
+use crate::domain::{CategoryLookup, CategoryRecord, ProductId, ProductRecord, ProductStatus, Sort, tree};
 use crate::events;
 use crate::listing_cache::PageKey;
 use crate::requests;
@@ -98,8 +98,17 @@ impl CatalogService {
         Err(StoreError::Stale.into())
     }
 
-    /// One product by id or slug, through the cache.
+    /// One product by id or slug, through the cache; a product that is not active is found only
+    /// with `include_hidden` (the store's staff), and is otherwise as absent as a deleted one.
     pub(crate) async fn get_product(&self, req: pb::GetProductRequest) -> Result<pb::Product, ServiceError> {
+        let product = self.find_product(&req).await?;
+        if !req.include_hidden && !is_public(&product) {
+            return Err(ServiceError::not_found("product"));
+        }
+        Ok(product)
+    }
+
+    async fn find_product(&self, req: &pb::GetProductRequest) -> Result<pb::Product, ServiceError> {
         let store = store_id(&req.store_id)?;
         let key = req.key.trim();
         if let Ok(id) = key.parse::<ProductId>()
@@ -138,6 +147,7 @@ impl CatalogService {
             n => n.min(MAX_PER_PAGE),
         };
         let key = PageKey {
+            include_hidden: req.include_hidden,
             category: req.category.clone(),
             sort: req.sort.clone(),
             page,
@@ -157,6 +167,7 @@ impl CatalogService {
         };
         let query = ProductQuery {
             categories,
+            public_only: !req.include_hidden,
             sort,
             limit: i64::from(per_page),
             offset: (i64::from(page) - 1) * i64::from(per_page),
@@ -211,6 +222,11 @@ impl CatalogService {
         let code = self.store.store_currency(store).await?;
         Ok(code.and_then(|c| Currency::parse(&c).ok()))
     }
+}
+
+/// Whether shoppers may see a product (an empty status, from before statuses, is active).
+fn is_public(p: &pb::Product) -> bool {
+    ProductStatus::parse("status", &p.status).is_ok_and(ProductStatus::is_public)
 }
 
 /// A product id from a request; one that is not a UUID names no product.

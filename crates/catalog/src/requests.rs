@@ -6,7 +6,7 @@
 
 use crate::domain::inputs::{CategoryLookup, NewCategory, NewProduct, ProductPatch, VariantSpec};
 use crate::domain::product::CategoryRecord;
-use crate::domain::values::{Lines, Sku, Slug, TaxCategory, text, weight_grams};
+use crate::domain::values::{Lines, ProductStatus, Sku, Slug, TaxCategory, text, weight_grams};
 use mercato_proto::catalog as pb;
 use mercato_runtime::error::{FieldError, ServiceError, Validator};
 use mercato_runtime::money::{Currency, Money};
@@ -33,19 +33,27 @@ pub fn new_product(
     ));
     let category = v.check(resolved("category", category));
     let tax_category = v.check(TaxCategory::parse("tax_category", &req.tax_category));
+    let status = v.check(ProductStatus::parse("status", &req.status));
     let variants = variant_specs(&mut v, &req.variants, default_currency);
     v.finish()?;
-    match (slug, title, description, category, tax_category, variants) {
-        (Some(slug), Some(title), Some(description), Some(category), Some(tax_category), Some(variants)) => {
-            Ok(NewProduct {
-                slug,
-                title,
-                description,
-                category,
-                tax_category,
-                variants,
-            })
-        }
+    match (slug, title, description, category, tax_category, status, variants) {
+        (
+            Some(slug),
+            Some(title),
+            Some(description),
+            Some(category),
+            Some(tax_category),
+            Some(status),
+            Some(variants),
+        ) => Ok(NewProduct {
+            slug,
+            title,
+            description,
+            category,
+            tax_category,
+            status,
+            variants,
+        }),
         _ => Err(ServiceError::internal("validator passed with a missing field")),
     }
 }
@@ -72,6 +80,10 @@ pub fn product_patch(
             .tax_category
             .as_deref()
             .and_then(|t| v.check(TaxCategory::parse("tax_category", t))),
+        status: req
+            .status
+            .as_deref()
+            .and_then(|s| v.check(ProductStatus::parse("status", s))),
         variants: if req.replace_variants {
             variant_specs(&mut v, &req.variants, default_currency)
         } else {

@@ -74,6 +74,7 @@ impl CatalogService {
             loop {
                 let query = ProductQuery {
                     categories: None,
+                    public_only: true,
                     sort: Sort::Newest,
                     limit: REINDEX_PAGE,
                     offset,

@@ -33,6 +33,7 @@ impl ProductRecord {
             updated_at_ms: self.updated_at_ms,
             version: self.version,
             tax_category: self.tax_category.clone(),
+            status: self.status.as_str().to_owned(),
         }
     }
 

@@ -61,6 +61,11 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(pattern = "^[a-z0-9-]{1,32}$")]
     pub tax_category: Option<String>,
+    /// `draft`, `active` or `archived`; only active products are public. `active` when absent
+    /// at creation.
+    #[serde(default)]
+    #[schema(pattern = "^(draft|active|archived)$")]
+    pub status: Option<String>,
     /// 1–100 variants with distinct SKUs, all priced in one currency.
     #[schema(min_items = 1, max_items = 100)]
     pub variants: Vec<VariantBody>,
@@ -87,6 +92,11 @@ pub struct UpdateProductBody {
     #[serde(default)]
     #[schema(pattern = "^[a-z0-9-]{1,32}$")]
     pub tax_category: Option<String>,
+    /// `draft`, `active` or `archived`; only active products are public. `active` when absent
+    /// at creation.
+    #[serde(default)]
+    #[schema(pattern = "^(draft|active|archived)$")]
+    pub status: Option<String>,
     /// 1–100 variants with distinct SKUs, all priced in one currency.
     #[serde(default)]
     #[schema(min_items = 1, max_items = 100)]
@@ -111,6 +121,8 @@ pub struct ProductView {
     pub description: String,
     pub category_id: Option<String>,
     pub tax_category: String,
+    /// `draft`, `active` or `archived`.
+    pub status: String,
     pub variants: Vec<VariantView>,
     pub version: i64,
     pub created_at: String,
@@ -126,6 +138,11 @@ impl From<catalog::Product> for ProductView {
             description: p.description,
             category_id: Some(p.category_id).filter(|c| !c.is_empty()),
             tax_category: p.tax_category,
+            status: if p.status.is_empty() {
+                "active".to_owned()
+            } else {
+                p.status
+            },
             variants: p
                 .variants
                 .into_iter()

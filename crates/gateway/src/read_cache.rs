@@ -252,7 +252,9 @@ impl ReadCache {
 /// Middleware before routing: answers a `GET` from the cache when it holds a current answer for
 /// its path and query (only the cacheable routes put answers there).
 pub async fn answer_cached(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
-    if request.method() == Method::GET {
+    // A signed-in caller may see what the public do not (a store's staff see its drafts): its
+    // reads go to the handler, which caches public answers only.
+    if request.method() == Method::GET && !request.headers().contains_key(axum::http::header::AUTHORIZATION) {
         let condition = ReadCondition::new(request.uri().clone(), request.headers());
         if let Some(hit) = state.reads().get(&condition) {
             return hit;

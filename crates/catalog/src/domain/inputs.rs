@@ -2,7 +2,7 @@
 //! (the checks are the edge's, in `crate::requests`), and what a category reference resolved to.
 
 use super::product::CategoryRecord;
-use super::values::{Sku, Slug, TaxCategory};
+use super::values::{ProductStatus, Sku, Slug, TaxCategory};
 use mercato_runtime::money::Money;
 
 /// What a category reference (an id or a slug) resolved to.
@@ -32,6 +32,7 @@ pub struct NewProduct {
     pub description: String,
     pub category: Option<CategoryRecord>,
     pub tax_category: TaxCategory,
+    pub status: ProductStatus,
     pub variants: Vec<VariantSpec>,
 }
 
@@ -44,6 +45,7 @@ pub struct ProductPatch {
     /// `Some(None)` clears the category.
     pub category: Option<Option<CategoryRecord>>,
     pub tax_category: Option<TaxCategory>,
+    pub status: Option<ProductStatus>,
     pub variants: Option<Vec<VariantSpec>>,
 }
 

@@ -9,4 +9,4 @@ pub mod values;
 
 pub use inputs::CategoryLookup;
 pub use product::{CategoryRecord, ProductRecord, VariantRecord};
-pub use values::{CategoryId, ProductId, Sku, Slug, Sort, TaxCategory, VariantId};
+pub use values::{CategoryId, ProductId, ProductStatus, Sku, Slug, Sort, TaxCategory, VariantId};

@@ -1,7 +1,7 @@
 //! Product and category records as stored, and the pure transitions between product versions.
 
 use super::inputs::{NewProduct, ProductPatch, VariantSpec};
-use super::values::{CategoryId, ProductId, VariantId};
+use super::values::{CategoryId, ProductId, ProductStatus, VariantId};
 use mercato_runtime::ids::StoreId;
 
 /// A category as stored.
@@ -37,6 +37,7 @@ pub struct ProductRecord {
     pub category_id: Option<CategoryId>,
     /// The tax category slug (`standard` unless set).
     pub tax_category: String,
+    pub status: ProductStatus,
     /// All variants share this currency (checked at the boundary).
     pub currency: String,
     pub variants: Vec<VariantRecord>,
@@ -57,6 +58,7 @@ impl ProductRecord {
             description: new.description,
             category_id: new.category.map(|c| c.id),
             tax_category: new.tax_category.as_str().to_owned(),
+            status: new.status,
             currency,
             variants: variants(Vec::new(), new.variants),
             version: 1,
@@ -86,6 +88,7 @@ impl ProductRecord {
             tax_category: patch
                 .tax_category
                 .map_or(self.tax_category, |t| t.as_str().to_owned()),
+            status: patch.status.unwrap_or(self.status),
             currency,
             variants: variant_list,
             version: self.version + 1,

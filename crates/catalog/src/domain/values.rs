@@ -73,6 +73,42 @@ impl TaxCategory {
     }
 }
 
+/// Where a product is in its life: only active products are public.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProductStatus {
+    /// Being prepared; seen by the store's owner and staff only.
+    Draft,
+    Active,
+    /// No longer sold; kept for the orders and links that name it.
+    Archived,
+}
+
+impl ProductStatus {
+    /// Parses a status; empty means [`ProductStatus::Active`] (the default, and what events
+    /// published before statuses existed mean).
+    pub fn parse(field: &str, s: &str) -> Result<ProductStatus, FieldError> {
+        match s {
+            "" | "active" => Ok(ProductStatus::Active),
+            "draft" => Ok(ProductStatus::Draft),
+            "archived" => Ok(ProductStatus::Archived),
+            _ => Err(FieldError::new(field, "must be one of draft, active, archived")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+
+    /// Whether shoppers may see (and buy) the product.
+    pub fn is_public(self) -> bool {
+        self == ProductStatus::Active
+    }
+}
+
 /// The heaviest variant accepted, in grams (a tonne): a larger value is a typo, not a parcel.
 pub const MAX_WEIGHT_GRAMS: i64 = 1_000_000;
 
@@ -155,6 +191,18 @@ mod tests {
         assert!(TaxCategory::parse("t", "Reduced").is_err());
         assert!(TaxCategory::parse("t", "zero rate").is_err());
         assert!(TaxCategory::parse("t", &"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn statuses_default_to_active_and_only_active_is_public() {
+        assert_eq!(ProductStatus::parse("s", "").unwrap(), ProductStatus::Active);
+        for s in ["draft", "active", "archived"] {
+            assert_eq!(ProductStatus::parse("s", s).unwrap().as_str(), s);
+        }
+        assert!(ProductStatus::parse("s", "Active").is_err());
+        assert!(ProductStatus::parse("s", "deleted").is_err());
+        assert!(ProductStatus::Active.is_public());
+        assert!(!ProductStatus::Draft.is_public() && !ProductStatus::Archived.is_public());
     }
 
     #[test]

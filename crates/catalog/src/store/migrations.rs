@@ -59,4 +59,9 @@ pub const MIGRATIONS: &[Migration] = &[
               ALTER TABLE variants ADD COLUMN weight_grams BIGINT NOT NULL DEFAULT 0;
               ALTER TABLE variants ADD COLUMN requires_shipping BIGINT NOT NULL DEFAULT 1;",
     },
+    Migration {
+        name: "0003_product_status",
+        sql: "ALTER TABLE products ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+              CREATE INDEX products_by_status ON products (store_id, status, created_at);",
+    },
 ];

@@ -22,6 +22,8 @@ use mercato_runtime::ids::StoreId;
 pub struct ProductQuery {
     /// `None` for every category (and products without one).
     pub categories: Option<Vec<CategoryId>>,
+    /// Only active products (what shoppers see), or every status (what the store's staff see).
+    pub public_only: bool,
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,

@@ -6,7 +6,9 @@
 //! are one [`Db::read`] closure; single-statement reads use [`Db::query_opt`] and friends.
 
 use super::{CatalogStore, ProductQuery, Refusal, StoreError, UniqueField};
-use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, VariantId, VariantRecord};
+use crate::domain::{
+    CategoryId, CategoryRecord, ProductId, ProductRecord, ProductStatus, Sort, VariantId, VariantRecord,
+};
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, DbError, Param, Tx};
 use mercato_runtime::ids::StoreId;
@@ -38,11 +40,11 @@ type ProductRow = (
     i64,
     i64,
     String,
+    String,
 );
 type VariantRow = (String, String, String, String, i64, i64, bool);
 
-const PRODUCT_COLUMNS: &str =
-    "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category";
+const PRODUCT_COLUMNS: &str = "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category, status";
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
     T::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} {s:?} is not a uuid")))
@@ -60,7 +62,19 @@ fn category(row: CategoryRow) -> Result<CategoryRecord, StoreError> {
 }
 
 fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError> {
-    let (id, slug, title, description, category_id, currency, version, created, updated, tax_category) = row;
+    let (
+        id,
+        slug,
+        title,
+        description,
+        category_id,
+        currency,
+        version,
+        created,
+        updated,
+        tax_category,
+        status,
+    ) = row;
     Ok(ProductRecord {
         id: parse("product id", &id)?,
         store_id: *store,
@@ -69,6 +83,8 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
         description,
         category_id: category_id.map(|c| parse("category id", &c)).transpose()?,
         tax_category,
+        status: ProductStatus::parse("status", &status)
+            .map_err(|_| StoreError::Corrupt(format!("product status {status:?}")))?,
         currency,
         variants: Vec::new(),
         version,
@@ -244,8 +260,8 @@ impl CatalogStore for SqlCatalogStore {
             .write("insert_product", move |tx| {
                 tx.execute(
                     "INSERT INTO products (id, store_id, slug, title, title_key, description, category_id,
-                       min_price_minor, currency, version, created_at, updated_at, tax_category)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                       min_price_minor, currency, version, created_at, updated_at, tax_category, status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     &[
                         &p.id,
                         &store,
@@ -260,6 +276,7 @@ impl CatalogStore for SqlCatalogStore {
                         &p.created_at_ms,
                         &p.updated_at_ms,
                         &p.tax_category,
+                        &p.status.as_str(),
                     ],
                 )
                 .map_err(conflict)?;
@@ -286,7 +303,7 @@ impl CatalogStore for SqlCatalogStore {
                     .execute(
                         "UPDATE products SET slug = $1, title = $2, title_key = $3, description = $4,
                            category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9,
-                           tax_category = $13
+                           tax_category = $13, status = $14
                          WHERE store_id = $10 AND id = $11 AND version = $12",
                         &[
                             &p.slug,
@@ -302,6 +319,7 @@ impl CatalogStore for SqlCatalogStore {
                             &p.id,
                             &expected_version,
                             &p.tax_category,
+                            &p.status.as_str(),
                         ],
                     )
                     .map_err(conflict)?;
@@ -388,7 +406,12 @@ impl CatalogStore for SqlCatalogStore {
             }
             ids
         });
-        let mut filter = "store_id = $1".to_owned();
+        // Fixed text, no value: the public see active products only.
+        let mut filter = if q.public_only {
+            "store_id = $1 AND status = 'active'".to_owned()
+        } else {
+            "store_id = $1".to_owned()
+        };
         let mut next = 2;
         if let Some(ids) = &bound {
             filter.push_str(&format!(" AND category_id IN ({})", placeholders(2, ids.len())));

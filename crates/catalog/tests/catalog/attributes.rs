@@ -1,9 +1,10 @@
 //! What a product carries besides its title and prices: variant weights and shipping, the
-//! product's tax category; stored on both backends and carried by the product events.
+//! product's tax category and status; stored on both backends and carried by the product
+//! events. Only active products are public: listed, read and found.
 
 use crate::support::{Catalog, create};
 use mercato_proto::catalog::*;
-use mercato_proto::events::{EventEnvelope, ProductChanged};
+use mercato_proto::events::{EventEnvelope, ProductChanged, StoreProvisioned};
 use mercato_runtime::error::ErrorCode;
 use mercato_runtime::ids::StoreId;
 use prost::Message;
@@ -13,6 +14,8 @@ mercato_runtime::backend_tests! {
     cases: [
         weights_shipping_and_tax_category_are_stored_returned_and_carried_by_the_events,
         a_bad_weight_or_tax_category_is_refused_and_writes_nothing,
+        drafts_and_archived_products_are_seen_by_staff_only_and_never_found,
+        a_price_in_another_currency_than_the_stores_is_refused,
     ],
 }
 
@@ -58,6 +61,7 @@ async fn weights_shipping_and_tax_category_are_stored_returned_and_carried_by_th
     let got = c
         .client
         .get_product(GetProductRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             key: created.id.clone(),
         })
@@ -80,6 +84,7 @@ async fn weights_shipping_and_tax_category_are_stored_returned_and_carried_by_th
     let listed = c
         .client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             ..Default::default()
         })
@@ -98,5 +103,126 @@ async fn a_bad_weight_or_tax_category_is_refused_and_writes_nothing(c: Catalog) 
     assert_eq!(e.code, ErrorCode::ValidationFailed);
     let fields: Vec<_> = e.fields.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(fields, ["tax_category", "variants[0].weight_grams"]);
+    assert_eq!(c.count("SELECT COUNT(*) FROM products").await, 0);
+}
+
+fn get(store: &StoreId, key: &str, include_hidden: bool) -> GetProductRequest {
+    GetProductRequest {
+        store_id: store.to_string(),
+        key: key.into(),
+        include_hidden,
+    }
+}
+
+async fn listed(c: &Catalog, store: &StoreId, include_hidden: bool) -> Vec<String> {
+    let page = c
+        .client
+        .list_products(ListProductsRequest {
+            store_id: store.to_string(),
+            sort: "title".into(),
+            include_hidden,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    page.products.into_iter().map(|p| p.slug).collect()
+}
+
+async fn drafts_and_archived_products_are_seen_by_staff_only_and_never_found(c: Catalog) {
+    let store = StoreId::new();
+    let mut draft = create(&store, "draft-lamp", "Draft Lamp", "", &[("LAMP-D", 900)]);
+    draft.status = "draft".into();
+    let draft = c.client.create_product(draft).await.unwrap();
+    assert_eq!(draft.status, "draft");
+    let active = c
+        .product(&store, "live-lamp", "Live Lamp", "", &[("LAMP-L", 900)])
+        .await;
+    assert_eq!(active.status, "active", "the default");
+    assert_eq!(last_product_event(&c).await.status, "active");
+
+    assert_eq!(listed(&c, &store, false).await, ["live-lamp"]);
+    assert_eq!(listed(&c, &store, true).await, ["draft-lamp", "live-lamp"]);
+    let hidden = c.client.get_product(get(&store, "draft-lamp", false)).await;
+    assert_eq!(hidden.unwrap_err().code, ErrorCode::NotFound);
+    let hidden = c.client.get_product(get(&store, &draft.id, false)).await;
+    assert_eq!(hidden.unwrap_err().code, ErrorCode::NotFound);
+    let seen = c.client.get_product(get(&store, &draft.id, true)).await.unwrap();
+    assert_eq!(seen, draft);
+    c.search_until(&store, "lamp", |r| {
+        r.hits.len() == 1 && r.hits[0].slug == "live-lamp"
+    })
+    .await;
+
+    // Archiving takes a product out of the listing, the reads and the index; activating brings
+    // the draft in.
+    for (id, status) in [(&active.id, "archived"), (&draft.id, "active")] {
+        let changed = c
+            .client
+            .update_product(UpdateProductRequest {
+                store_id: store.to_string(),
+                product_id: id.clone(),
+                status: Some(status.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(changed.status, status);
+        assert_eq!(
+            last_product_event(&c).await.status,
+            status,
+            "the event carries it"
+        );
+    }
+    assert_eq!(listed(&c, &store, false).await, ["draft-lamp"]);
+    let archived = c.client.get_product(get(&store, "live-lamp", false)).await;
+    assert_eq!(archived.unwrap_err().code, ErrorCode::NotFound);
+    c.search_until(&store, "lamp", |r| {
+        r.hits.len() == 1 && r.hits[0].slug == "draft-lamp"
+    })
+    .await;
+
+    let bad = c
+        .client
+        .update_product(UpdateProductRequest {
+            store_id: store.to_string(),
+            product_id: draft.id.clone(),
+            status: Some("hidden".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (bad.code, bad.fields[0].field.as_str()),
+        (ErrorCode::ValidationFailed, "status")
+    );
+}
+
+async fn a_price_in_another_currency_than_the_stores_is_refused(c: Catalog) {
+    let store = StoreId::new();
+    let provisioned = StoreProvisioned {
+        store_id: store.to_string(),
+        slug: "shop".into(),
+        name: "Shop".into(),
+        currency: "USD".into(),
+    };
+    let event = mercato_runtime::outbox::envelope(
+        &store.to_string(),
+        "mercato.identity.store_provisioned",
+        1,
+        &provisioned,
+    );
+    // The in-process bus returns once the consumer group has processed the event.
+    c.bus
+        .publish(&event.subject, &event.id, event.encode_to_vec().into())
+        .await
+        .unwrap();
+    let e = c
+        .client
+        .create_product(create(&store, "tee", "Tee", "", &[("T-1", 1000)]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::ValidationFailed);
+    assert_eq!(e.fields[0].field, "variants[0].currency");
+    assert_eq!(e.fields[0].message, "must be the store's currency, USD");
     assert_eq!(c.count("SELECT COUNT(*) FROM products").await, 0);
 }

@@ -8,6 +8,7 @@ use mercato_runtime::ids::StoreId;
 
 fn get(store: &StoreId, key: &str) -> GetProductRequest {
     GetProductRequest {
+        include_hidden: false,
         store_id: store.to_string(),
         key: key.into(),
     }

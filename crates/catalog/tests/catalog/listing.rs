@@ -25,6 +25,7 @@ async fn list(
 ) -> ListProductsResponse {
     c.client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             category: category.into(),
             sort: sort.into(),
@@ -84,6 +85,7 @@ async fn listing_a_category_includes_its_descendants_by_id_or_slug(c: Catalog) {
     let unknown = c
         .client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             category: "no-such".into(),
             ..Default::default()
@@ -93,6 +95,7 @@ async fn listing_a_category_includes_its_descendants_by_id_or_slug(c: Catalog) {
     let other_store = c
         .client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: StoreId::new().to_string(),
             category: clothing.id.clone(),
             ..Default::default()
@@ -128,6 +131,7 @@ async fn every_sort_orders_the_listing_and_an_unknown_sort_is_refused(c: Catalog
     let bad = c
         .client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             sort: "random".into(),
             ..Default::default()

@@ -50,6 +50,7 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
     let got = c
         .client
         .get_product(GetProductRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             key: created.id.clone(),
         })
@@ -84,6 +85,7 @@ async fn a_product_round_trips_through_create_get_update_and_delete_with_its_eve
     let gone = c
         .client
         .get_product(GetProductRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             key: created.id.clone(),
         })
@@ -232,6 +234,7 @@ async fn bad_input_lists_every_bad_field_and_writes_nothing(c: Catalog) {
     let unchanged = c
         .client
         .get_product(GetProductRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             key: p.id.clone(),
         })
@@ -247,6 +250,7 @@ async fn store_b_cannot_read_update_or_delete_a_product_of_store_a(c: Catalog) {
         let read = c
             .client
             .get_product(GetProductRequest {
+                include_hidden: false,
                 store_id: b.to_string(),
                 key,
             })
@@ -274,6 +278,7 @@ async fn store_b_cannot_read_update_or_delete_a_product_of_store_a(c: Catalog) {
     let list = c
         .client
         .list_products(ListProductsRequest {
+            include_hidden: false,
             store_id: b.to_string(),
             ..Default::default()
         })
@@ -283,6 +288,7 @@ async fn store_b_cannot_read_update_or_delete_a_product_of_store_a(c: Catalog) {
     let still = c
         .client
         .get_product(GetProductRequest {
+            include_hidden: false,
             store_id: a.to_string(),
             key: p.id.clone(),
         })
@@ -296,6 +302,7 @@ async fn a_product_is_found_by_slug_and_ids_that_are_not_uuids_are_not_found(c: 
     let p = c.product(&store, "lamp", "Lamp", "", &[("L-1", 4000)]).await;
     let get = |key: &str| {
         c.client.get_product(GetProductRequest {
+            include_hidden: false,
             store_id: store.to_string(),
             key: key.into(),
         })

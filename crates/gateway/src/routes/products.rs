@@ -1,32 +1,45 @@
-//! Products: public listing and reads; create, update and delete for owners and staff.
+//! Products: public listing and reads; create, update and delete for owners and staff. The
+//! public see active products only, through the read cache; the store's owner and staff, signed
+//! in, see drafts and archived ones too, never cached.
 
-use crate::access::{Public, Staff, StoreScope};
+use crate::access::{Anyone, Staff, StoreScope};
 use crate::dto::{CreateProductBody, ListProductsQuery, ProductPageView, ProductView, UpdateProductBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use mercato_proto::catalog::{
     CreateProductRequest, DeleteProductRequest, GetProductRequest, ListProductsRequest, UpdateProductRequest,
 };
+use mercato_runtime::auth::{Claims, Role};
 use mercato_runtime::error::ServiceError;
 
-/// List a store's products.
+/// Whether the caller runs the store, and so sees products that are not active.
+fn runs_store(caller: &Option<Claims>) -> bool {
+    caller
+        .as_ref()
+        .is_some_and(|c| matches!(c.role, Role::Owner | Role::Staff))
+}
+
+/// List a store's products: active ones, or (for its owner and staff, signed in) all of them.
 #[utoipa::path(get, path = "/v1/stores/{store}/products", tag = "catalog",
     params(("store" = String, Path, description = "store slug"), ListProductsQuery, crate::dto::IfNoneMatch),
+    security((), ("bearer" = [])),
     responses((status = 200, body = ProductPageView, description = "One page of products", headers(("ETag" = String, description = "The version of this answer, for `If-None-Match`"))),
               (status = 304, description = "The client's copy (`If-None-Match`) is current"),
+              (status = 401, description = "The bearer token is invalid"),
               (status = 404, description = "No store has this slug"),
               (status = 422, description = "A parameter is out of range or names no category")))]
 pub async fn list_products(
     State(state): State<GatewayState>,
-    scope: StoreScope<Public>,
+    scope: StoreScope<Anyone>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
+    let include_hidden = runs_store(&scope.caller);
     let fetch = |store_id| async move {
         let page = catalog
             .list_products(ListProductsRequest {
@@ -35,6 +48,7 @@ pub async fn list_products(
                 sort: query.sort.unwrap_or_default(),
                 page: query.page.unwrap_or(0),
                 per_page: query.per_page.unwrap_or(0),
+                include_hidden,
             })
             .await?;
         Ok(ProductPageView {
@@ -44,26 +58,40 @@ pub async fn list_products(
             total: page.total,
         })
     };
+    if include_hidden {
+        return Ok(axum::Json(fetch(scope.store.id).await?).into_response());
+    }
     state.reads().read(&read, scope.store.id.clone(), fetch).await
 }
 
-/// One product, by id or slug.
+/// One product, by id or slug: an active one, or (for its store's owner and staff, signed in)
+/// any.
 #[utoipa::path(get, path = "/v1/stores/{store}/products/{product}", tag = "catalog",
     params(("store" = String, Path, description = "store slug"), ("product" = String, Path, description = "product id or slug"), crate::dto::IfNoneMatch),
+    security((), ("bearer" = [])),
     responses((status = 200, body = ProductView, description = "The product", headers(("ETag" = String, description = "The version of this answer, for `If-None-Match`"))),
               (status = 304, description = "The client's copy (`If-None-Match`) is current"),
-              (status = 404, description = "No such store or product")))]
+              (status = 401, description = "The bearer token is invalid"),
+              (status = 404, description = "No such store or product, or the product is a draft or archived and the caller does not run the store")))]
 pub async fn get_product(
     State(state): State<GatewayState>,
-    scope: StoreScope<Public>,
+    scope: StoreScope<Anyone>,
     Path((_store, key)): Path<(String, String)>,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
+    let include_hidden = runs_store(&scope.caller);
     let fetch = |store_id| async move {
-        let request = GetProductRequest { store_id, key };
+        let request = GetProductRequest {
+            store_id,
+            key,
+            include_hidden,
+        };
         Ok(ProductView::from(catalog.get_product(request).await?))
     };
+    if include_hidden {
+        return Ok(axum::Json(fetch(scope.store.id).await?).into_response());
+    }
     state.reads().read(&read, scope.store.id.clone(), fetch).await
 }
 
@@ -90,6 +118,7 @@ pub async fn create_product(
             description: body.description.unwrap_or_default(),
             category: body.category.unwrap_or_default(),
             tax_category: body.tax_category.unwrap_or_default(),
+            status: body.status.unwrap_or_default(),
             variants: body.variants.into_iter().map(Into::into).collect(),
         })
         .await?;
@@ -131,6 +160,7 @@ pub async fn update_product(
                 .collect(),
             replace_variants,
             tax_category: body.tax_category,
+            status: body.status,
         })
         .await?;
     state.reads().invalidate(&product.store_id);
