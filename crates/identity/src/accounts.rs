@@ -3,8 +3,10 @@
 
 use crate::IdentityService;
 use crate::domain::disabling::{self, Actor, DisableRefusal, Target};
+use crate::domain::profile::ProfileChange;
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
 use crate::domain::validate::{Email, Password, Slug, StoreName};
+use crate::store::customers::ProfileRecord;
 use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
 use mercato_proto::events::{EventEnvelope, StoreProvisioned};
 use mercato_proto::identity::{ProvisionStoreRequest, SetUserDisabledRequest};
@@ -134,18 +136,26 @@ impl IdentityService {
         })
     }
 
-    /// Adds a customer or staff account to a store.
+    /// Adds a customer or staff account to a store; a customer's with the `profile` its
+    /// sign-up gives, validated with the credentials (every bad field reported at once) and
+    /// written in the same transaction.
     pub(crate) async fn register_user(
         &self,
         store_id: &str,
         role: Role,
         email: &str,
         password: &str,
+        profile: Option<ProfileChange<'_>>,
     ) -> Result<UserRecord, ServiceError> {
         let mut v = Validator::new();
         let store_id = v.check(StoreId::parse("store_id", store_id));
         let email = v.check(Email::parse("email", email));
         let password = v.check(Password::parse("password", password));
+        let now = mercato_runtime::time::now_ms();
+        let profile = match profile {
+            Some(change) => v.check(change.apply(&ProfileRecord::default(), now)),
+            None => None,
+        };
         v.finish()?;
         let (store_id, email, password) = (validated(store_id)?, validated(email)?, validated(password)?);
 
@@ -160,10 +170,13 @@ impl IdentityService {
             email: email.as_str().to_owned(),
             role,
             password_hash: self.hasher.hash(password).await?,
-            created_at: mercato_runtime::time::now_ms(),
+            created_at: now,
             disabled_at: None,
         };
-        self.store.create_user(store_id, &user).await?;
+        match profile {
+            Some(profile) => self.customers.create_customer(store_id, &user, &profile).await?,
+            None => self.store.create_user(store_id, &user).await?,
+        }
         tracing::info!(store_id = %store_id, user_id = %user.id, role = role.as_str(), "user registered");
         Ok(user)
     }

@@ -6,9 +6,7 @@
 
 use crate::IdentityService;
 use crate::domain::profile::ProfileChange;
-use crate::store::customers::{
-    AddressRecord, CustomerCursor, CustomerRecord, DefaultChange, Defaults, ProfileRecord,
-};
+use crate::store::customers::{AddressRecord, CustomerCursor, CustomerRecord, DefaultChange, Defaults};
 use mercato_proto::common;
 use mercato_proto::identity::{
     AddCustomerAddressRequest, Customer, CustomerAddress, DeleteCustomerAddressRequest, GetCustomerRequest,
@@ -156,19 +154,6 @@ impl IdentityService {
             .await?
             .ok_or_else(not_found)?;
         self.full_customer(store, id).await
-    }
-
-    /// Sets a new customer's profile from its sign-up (validated by the caller first).
-    pub(crate) async fn set_sign_up_profile(
-        &self,
-        store: StoreId,
-        id: UserId,
-        profile: &ProfileRecord,
-    ) -> Result<(), ServiceError> {
-        self.customers
-            .set_profile(store, id, 0, profile)
-            .await?
-            .ok_or_else(not_found)
     }
 
     pub(crate) async fn list_customer_page(

@@ -8,7 +8,7 @@ use crate::domain::profile::ProfileChange;
 use crate::kek::KeyEncryptionKey;
 use crate::keyring::{KeyRing, MAINTENANCE_INTERVAL};
 use crate::keys;
-use crate::store::customers::{CustomerStore, ProfileRecord};
+use crate::store::customers::CustomerStore;
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
 use crate::store::{IdentityStore, StoreRecord, UserRecord};
@@ -171,13 +171,22 @@ impl Identity for IdentityService {
         request: Request<RegisterCustomerRequest>,
     ) -> Result<Response<User>, Status> {
         let r = request.into_inner();
-        reply(self.register_customer_account(&r).await.map(|u| user_message(&u)))
+        let profile = ProfileChange {
+            first_name: Some(&r.first_name),
+            last_name: Some(&r.last_name),
+            phone: None,
+            marketing_consent: Some(r.marketing_consent),
+        };
+        let user = self
+            .register_user(&r.store_id, Role::Customer, &r.email, &r.password, Some(profile))
+            .await;
+        reply(user.map(|u| user_message(&u)))
     }
 
     async fn create_staff(&self, request: Request<CreateStaffRequest>) -> Result<Response<User>, Status> {
         let r = request.into_inner();
         let user = self
-            .register_user(&r.store_id, Role::Staff, &r.email, &r.password)
+            .register_user(&r.store_id, Role::Staff, &r.email, &r.password, None)
             .await;
         reply(user.map(|u| user_message(&u)))
     }
@@ -236,31 +245,5 @@ impl Identity for IdentityService {
     ) -> Result<Response<DeleteCustomerAddressResponse>, Status> {
         let deleted = self.delete_address(request.get_ref()).await;
         reply(deleted.map(|()| DeleteCustomerAddressResponse {}))
-    }
-}
-
-impl IdentityService {
-    /// Registers a customer with the profile its sign-up gives (names, consent), which is
-    /// validated before anything is written. The profile is set right after the account, in a
-    /// second write: if that fails the account exists with an empty profile, which the
-    /// customer can fill in.
-    async fn register_customer_account(
-        &self,
-        r: &RegisterCustomerRequest,
-    ) -> Result<UserRecord, ServiceError> {
-        let change = ProfileChange {
-            first_name: Some(&r.first_name),
-            last_name: Some(&r.last_name),
-            phone: None,
-            marketing_consent: Some(r.marketing_consent),
-        };
-        let profile = change.apply(&ProfileRecord::default(), now_ms())?;
-        let user = self
-            .register_user(&r.store_id, Role::Customer, &r.email, &r.password)
-            .await?;
-        if profile != ProfileRecord::default() {
-            self.set_sign_up_profile(user.store_id, user.id, &profile).await?;
-        }
-        Ok(user)
     }
 }

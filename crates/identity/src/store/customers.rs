@@ -5,7 +5,7 @@
 //! Only accounts with the customer role are customers here: an owner's or staff member's id is
 //! "no such customer", as an unknown one is.
 
-use super::StoreError;
+use super::{StoreError, UserRecord};
 use async_trait::async_trait;
 use mercato_proto::common;
 use mercato_runtime::ids::{StoreId, UserId};
@@ -93,6 +93,15 @@ pub struct OrderFigures {
 /// store, or of an account that is not a customer, finds nothing.
 #[async_trait]
 pub trait CustomerStore: Send + Sync + 'static {
+    /// Adds a customer account with its profile in one transaction; the refusals of
+    /// [`super::IdentityStore::create_user`].
+    async fn create_customer(
+        &self,
+        store_id: StoreId,
+        user: &UserRecord,
+        profile: &ProfileRecord,
+    ) -> Result<(), StoreError>;
+
     async fn customer(&self, store_id: StoreId, id: UserId) -> Result<Option<CustomerRecord>, StoreError>;
 
     /// Up to `limit` customers newest first, after `after`, whose email or lower-cased name

@@ -8,7 +8,7 @@ use super::customers::{
     ProfileRecord,
 };
 use super::sql::SqlIdentityStore;
-use super::{Refusal, StoreError};
+use super::{Refusal, StoreError, UserRecord};
 use async_trait::async_trait;
 use mercato_proto::common;
 use mercato_runtime::auth::Role;
@@ -144,6 +144,25 @@ fn customer_exists(tx: &mut Tx<'_>, store_id: StoreId, id: &str) -> Result<bool,
     Ok(row.is_some())
 }
 
+/// Writes a new customer's profile (its version stays 0: nobody has read it yet).
+fn write_profile(tx: &mut Tx<'_>, store_id: StoreId, id: &str, p: &ProfileRecord) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE users SET first_name = $1, last_name = $2, name_search = $3, phone = $4, \
+         marketing_consent = $5, marketing_consent_at = $6 WHERE store_id = $7 AND id = $8",
+        &[
+            &p.first_name,
+            &p.last_name,
+            &name_search(p),
+            &p.phone,
+            &p.marketing_consent,
+            &p.marketing_consent_at,
+            &store_id,
+            &id,
+        ],
+    )?;
+    Ok(())
+}
+
 /// Applies `defaults` for `address_id` to the customer's row.
 fn apply_defaults(
     tx: &mut Tx<'_>,
@@ -184,6 +203,22 @@ fn address_params(a: &common::Address) -> [&String; 9] {
 
 #[async_trait]
 impl CustomerStore for SqlIdentityStore {
+    async fn create_customer(
+        &self,
+        store_id: StoreId,
+        user: &UserRecord,
+        profile: &ProfileRecord,
+    ) -> Result<(), StoreError> {
+        let (user, p) = (user.clone(), profile.clone());
+        self.db
+            .write("create_customer", move |tx| {
+                super::sql::insert_new_user(tx, store_id, &user)?;
+                write_profile(tx, store_id, &user.id.to_string(), &p)?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn customer(&self, store_id: StoreId, id: UserId) -> Result<Option<CustomerRecord>, StoreError> {
         let row: Option<CustomerRow> = self
             .db

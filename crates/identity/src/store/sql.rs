@@ -159,6 +159,23 @@ fn insert_token(tx: &mut Tx<'_>, t: &RefreshTokenRecord) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Adds a user to an existing store, in the caller's transaction: `UnknownStore` without the
+/// store, `EmailTaken` when the store has an account with the email.
+pub(super) fn insert_new_user(
+    tx: &mut Tx<'_>,
+    store_id: StoreId,
+    user: &UserRecord,
+) -> Result<(), StoreError> {
+    let exists: Option<(String,)> = tx.query_opt("SELECT id FROM stores WHERE id = $1", &[&store_id])?;
+    if exists.is_none() {
+        return Err(StoreError::Refused(Refusal::UnknownStore));
+    }
+    match insert_user(tx, user) {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Refused(Refusal::EmailTaken)),
+        other => Ok(other?),
+    }
+}
+
 const REVOKE_FAMILY: &str = "UPDATE refresh_tokens SET revoked_at = $1 \
      WHERE store_id = $2 AND family_id = $3 AND revoked_at IS NULL";
 
@@ -247,20 +264,7 @@ impl IdentityStore for SqlIdentityStore {
     async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.db
-            .write("create_user", move |tx| {
-                let exists: Option<(String,)> =
-                    tx.query_opt("SELECT id FROM stores WHERE id = $1", &[&store_id])?;
-                if exists.is_none() {
-                    return Err(StoreError::Refused(Refusal::UnknownStore));
-                }
-                match insert_user(tx, &user) {
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::Refused(Refusal::EmailTaken));
-                    }
-                    other => other?,
-                }
-                Ok(())
-            })
+            .write("create_user", move |tx| insert_new_user(tx, store_id, &user))
             .await
     }
 

@@ -19,6 +19,7 @@ mercato_runtime::backend_tests! {
     cases: [
         sign_up_takes_names_and_consent_and_a_profile_change_keeps_what_it_does_not_name,
         a_bad_profile_field_is_422_and_changes_nothing,
+        a_sign_up_with_a_bad_name_and_email_reports_both_and_writes_nothing,
         the_first_address_becomes_both_defaults_and_defaults_move_and_clear,
         a_bad_postal_code_is_422_naming_the_field_and_stores_nothing,
         an_address_edit_is_validated_whole_and_an_unknown_address_is_404,
@@ -177,6 +178,26 @@ async fn a_bad_profile_field_is_422_and_changes_nothing(env: Env) {
         (ErrorCode::ValidationFailed, vec!["phone"])
     );
     assert_eq!(get(&env, &store, &id).await.unwrap().first_name, "");
+}
+
+async fn a_sign_up_with_a_bad_name_and_email_reports_both_and_writes_nothing(env: Env) {
+    let store = env.provision("tea-house").await.store.unwrap();
+    let users = env.count("SELECT COUNT(*) FROM users").await;
+    let err = env
+        .service
+        .register_customer(Request::new(RegisterCustomerRequest {
+            store_id: store.id,
+            email: "ann@".into(),
+            password: PASSWORD.into(),
+            first_name: "Ann\u{1b}[2J".into(),
+            last_name: "x".repeat(81),
+            marketing_consent: true,
+        }))
+        .await
+        .unwrap_err();
+    let err = ServiceError::from(err);
+    assert_eq!(fields(&err), ["email", "first_name", "last_name"]);
+    assert_eq!(env.count("SELECT COUNT(*) FROM users").await, users);
 }
 
 async fn the_first_address_becomes_both_defaults_and_defaults_move_and_clear(env: Env) {
