@@ -211,7 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )?),
                 None => None,
             };
-            crate::seed::demo_store(&identity, &catalog, inventory.as_ref(), seed.products).await
+            // Pricing needs the orders service, which `seed` does not reach: the demo store gets
+            // no shipping zones, tax or code this way (`serve` seeds them).
+            crate::seed::demo_store(&identity, &catalog, inventory.as_ref(), None, seed.products).await
         }
         None => serve_with(&cli.common, &default_serve).await,
     }

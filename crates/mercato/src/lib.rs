@@ -21,3 +21,4 @@ pub mod infra;
 pub mod keys;
 pub mod roles;
 pub mod seed;
+pub mod seed_pricing;

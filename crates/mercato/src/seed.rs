@@ -1,5 +1,6 @@
 //! The demo store created on first start: an owner, a category tree and hundreds of products
-//! with variants, prices and stock, so that a newcomer has something to browse and search at once.
+//! with variants, prices and stock, so that a newcomer has something to browse and search at once,
+//! and (`seed_pricing`) shipping zones, tax rates and a promotion code.
 //!
 //! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
 
@@ -7,7 +8,7 @@ use mercato_proto::catalog::{CreateCategoryRequest, CreateProductRequest, Varian
 use mercato_proto::identity::{ApiClient, GetStoreRequest, ProvisionStoreRequest, get_store_request};
 use mercato_proto::inventory::SetStockRequest;
 use mercato_runtime::clients::{
-    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
 };
 use mercato_runtime::error::ErrorCode;
 use rand::rngs::StdRng;
@@ -147,6 +148,7 @@ pub async fn demo_store(
     identity: &IdentityClient,
     catalog: &CatalogClient,
     inventory: Option<&InventoryClient>,
+    orders: Option<&OrdersClient>,
     products: u32,
 ) -> anyhow::Result<()> {
     if demo_exists(identity).await? {
@@ -171,6 +173,12 @@ pub async fn demo_store(
         .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
     create_categories(catalog, &store.id).await?;
     create_products(catalog, inventory, &store.id, products).await?;
+    // Shipping zones and methods, tax rates and a promotion code (`seed_pricing`), when orders
+    // is in reach.
+    if let Some(orders) = orders {
+        let owner = created.owner.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
+        crate::seed_pricing::demo_pricing(orders, &store.id, owner).await?;
+    }
     print_credentials(products, &password, &created.api_client.unwrap_or_default());
     Ok(())
 }

@@ -16,7 +16,7 @@ use mercato_gateway::Upstreams;
 use mercato_orders::OrdersDeps;
 use mercato_runtime::clients::InternalAuth;
 use mercato_runtime::clients::{
-    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient,
+    catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
 };
 use mercato_runtime::config::{Settings, TlsFiles};
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve, serve_with};
@@ -39,6 +39,7 @@ pub struct App {
     pub identity: Option<IdentityClient>,
     pub catalog: Option<CatalogClient>,
     pub inventory: Option<InventoryClient>,
+    pub orders: Option<OrdersClient>,
     router: Router,
     /// The port's mutual TLS (`services.tls` on a process without the gateway role) and the
     /// files it is re-read from.
@@ -71,7 +72,15 @@ pub async fn run(
     if settings.demo.seed
         && let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog)
     {
-        crate::seed::demo_store(identity, catalog, app.inventory.as_ref(), settings.demo.products).await?;
+        let orders = app.orders.as_ref();
+        crate::seed::demo_store(
+            identity,
+            catalog,
+            app.inventory.as_ref(),
+            orders,
+            settings.demo.products,
+        )
+        .await?;
     }
     app.serve(listener, shutdown).await
 }
@@ -198,6 +207,7 @@ impl App {
             identity,
             catalog,
             inventory,
+            orders,
             router,
             metrics,
             relays,
