@@ -18,6 +18,7 @@ local_and_grpc_tests! {
     unknown_expired_and_below_minimum_codes_are_refused_and_change_nothing,
     only_owner_and_staff_change_the_rules_and_only_the_owner_the_tax_settings,
     a_partial_refund_returns_the_lines_share_of_discount_and_tax,
+    a_tax_inclusive_store_charges_its_prices_with_the_tax_inside,
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     a_code_with_a_hundred_uses_and_a_thousand_concurrent_checkouts_is_carried_by_a_hundred_orders,
 }
@@ -539,4 +540,32 @@ async fn a_code_with_a_hundred_uses_and_a_thousand_concurrent_checkouts_is_carri
             .await,
         1
     );
+}
+
+async fn a_tax_inclusive_store_charges_its_prices_with_the_tax_inside(env: Env) {
+    env.sku("A", 2380, 10).await;
+    let (_, method) = env.german_rules(595).await;
+    env.orders
+        .put_tax_settings(tonic::Request::new(PutTaxSettingsRequest {
+            store_id: env.store.to_string(),
+            caller: Some(owner()),
+            settings: Some(TaxSettings {
+                prices_include_tax: true,
+                rounding: Rounding::HalfEven.into(),
+            }),
+        }))
+        .await
+        .unwrap();
+    let ann = customer("ann");
+    let cart = env.cart_for(&ann, &[("A", 2)]).await;
+    let mut request = env.checkout_request(&ann, &cart.id, "k1", APPROVE);
+    request.shipping_method_id = method;
+    let order = env.checkout(request).await.unwrap().order.unwrap();
+    // The prices are what is paid: 2 × 23.80 + 5.95; inside them 19/119: 7.60 and 0.95.
+    assert_eq!(order.total_minor, 4760 + 595);
+    let charges = order.charges.unwrap();
+    assert!(charges.prices_include_tax);
+    assert_eq!((charges.tax_minor, charges.shipping_tax_minor), (855, 95));
+    assert_eq!(order.lines[0].charges.unwrap().total_minor, 4760);
+    assert_eq!(env.captured().await, 5355);
 }
