@@ -47,4 +47,12 @@ impl Catalog for CatalogService {
     async fn search(&self, r: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
         Ok(Response::new(self.search(r.into_inner()).await?))
     }
+
+    async fn get_synonyms(&self, r: Request<GetSynonymsRequest>) -> Result<Response<Synonyms>, Status> {
+        Ok(Response::new(self.get_synonyms(r.into_inner()).await?))
+    }
+
+    async fn set_synonyms(&self, r: Request<SetSynonymsRequest>) -> Result<Response<Synonyms>, Status> {
+        Ok(Response::new(self.set_synonyms(r.into_inner()).await?))
+    }
 }

@@ -37,6 +37,7 @@ mod products;
 mod requests;
 pub mod search;
 mod searching;
+mod synonyms;
 pub mod service;
 pub mod store;
 mod wire;

@@ -16,7 +16,9 @@ impl CatalogService {
     pub(crate) async fn search(&self, req: pb::SearchRequest) -> Result<pb::SearchResponse, ServiceError> {
         let store = store_id(&req.store_id)?;
         check(&req)?;
-        let params = search_params(&store, req);
+        let synonyms = self.synonyms_of(&store).await?;
+        let mut params = search_params(&store, req);
+        params.synonyms = synonyms.groups().to_vec();
         let index = self.index.clone();
         let results = tokio::task::spawn_blocking(move || index.search(&params))
             .await

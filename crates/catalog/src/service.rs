@@ -27,6 +27,8 @@ pub struct CatalogService {
     pub(crate) listings: ListingCache,
     /// This replica's search index, fed by events after the start-up rebuild.
     pub(crate) index: Arc<SearchIndex>,
+    /// Stores' search synonyms, read again after `synonyms::TTL`.
+    pub(crate) synonyms: crate::synonyms::SynonymCache,
     /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
     outbox_waker: Arc<Notify>,
 }
@@ -45,6 +47,7 @@ impl CatalogService {
             cache: ProductCache::new(cache),
             listings: ListingCache::new(),
             index: Arc::new(SearchIndex::new()?),
+            synonyms: crate::synonyms::new_cache(),
             outbox_waker,
         };
         let indexed = service.reindex().await?;

@@ -169,3 +169,27 @@ pub struct ProductPageView {
     pub per_page: u32,
     pub total: u64,
 }
+
+/// The store's search synonyms: any word of a group also finds the others.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"groups": [["sneakers", "trainers"], ["sofa", "couch"]]})))]
+pub struct SynonymsBody {
+    /// At most 200 groups of 2–20 distinct words; a word is 1–40 letters, digits or dashes (kept
+    /// lower-cased). Replaces every group the store had.
+    #[schema(max_items = 200)]
+    pub groups: Vec<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SynonymsView {
+    pub groups: Vec<Vec<String>>,
+}
+
+impl From<catalog::Synonyms> for SynonymsView {
+    fn from(s: catalog::Synonyms) -> Self {
+        SynonymsView {
+            groups: s.groups.into_iter().map(|g| g.words).collect(),
+        }
+    }
+}

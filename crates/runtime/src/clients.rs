@@ -266,6 +266,8 @@ pub mod catalog {
             create_category(CreateCategoryRequest) -> Category = Once;
             list_categories(ListCategoriesRequest) -> ListCategoriesResponse = Idempotent;
             search(SearchRequest) -> SearchResponse = Idempotent;
+            get_synonyms(GetSynonymsRequest) -> Synonyms = Idempotent;
+            set_synonyms(SetSynonymsRequest) -> Synonyms = Idempotent;
         }
     );
 }

@@ -4,9 +4,11 @@
 
 pub mod inputs;
 pub mod product;
+pub mod synonyms;
 pub mod tree;
 pub mod values;
 
 pub use inputs::CategoryLookup;
 pub use product::{CategoryRecord, ProductRecord, VariantRecord};
+pub use synonyms::Synonyms;
 pub use values::{CategoryId, ProductId, ProductStatus, Sku, Slug, Sort, TaxCategory, VariantId};

@@ -64,4 +64,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE products ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
               CREATE INDEX products_by_status ON products (store_id, status, created_at);",
     },
+    Migration {
+        name: "0004_search_synonyms",
+        sql: "CREATE TABLE search_synonyms (
+                store_id TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                words TEXT NOT NULL,
+                PRIMARY KEY (store_id, position)
+              );",
+    },
 ];

@@ -12,7 +12,7 @@ mod sql;
 pub use migrations::MIGRATIONS;
 pub use sql::SqlCatalogStore;
 
-use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort};
+use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord, Sort, Synonyms};
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::error::{ErrorCode, FieldError, ServiceError};
 use mercato_runtime::ids::StoreId;
@@ -157,6 +157,12 @@ pub trait CatalogStore: Send + Sync + 'static {
         store: &StoreId,
         query: &ProductQuery,
     ) -> Result<(Vec<ProductRecord>, u64), StoreError>;
+
+    /// The store's search synonym groups, in the order they were set.
+    async fn synonyms(&self, store: &StoreId) -> Result<Synonyms, StoreError>;
+
+    /// Replaces all of the store's synonym groups.
+    async fn set_synonyms(&self, store: &StoreId, synonyms: &Synonyms) -> Result<(), StoreError>;
 
     /// Every store that has products; only for rebuilding the search index.
     async fn store_ids(&self) -> Result<Vec<StoreId>, StoreError>;

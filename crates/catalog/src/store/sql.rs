@@ -7,7 +7,8 @@
 
 use super::{CatalogStore, ProductQuery, Refusal, StoreError, UniqueField};
 use crate::domain::{
-    CategoryId, CategoryRecord, ProductId, ProductRecord, ProductStatus, Sort, VariantId, VariantRecord,
+    CategoryId, CategoryRecord, ProductId, ProductRecord, ProductStatus, Sort, Synonyms, VariantId,
+    VariantRecord,
 };
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, DbError, Param, Tx};
@@ -447,6 +448,40 @@ impl CatalogStore for SqlCatalogStore {
                     .collect::<Result<Vec<_>, _>>()?;
                 attach_variants(tx, &store, &mut products)?;
                 Ok((products, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+    }
+
+    async fn synonyms(&self, store: &StoreId) -> Result<Synonyms, StoreError> {
+        let rows: Vec<(String,)> = self
+            .db
+            .query_all(
+                "SELECT words FROM search_synonyms WHERE store_id = $1 ORDER BY position",
+                &[store],
+            )
+            .await?;
+        let groups = rows
+            .into_iter()
+            .map(|(words,)| words.split(' ').map(str::to_owned).collect())
+            .collect();
+        Ok(Synonyms::from_stored(groups))
+    }
+
+    async fn set_synonyms(&self, store: &StoreId, synonyms: &Synonyms) -> Result<(), StoreError> {
+        let store = *store;
+        // Words hold no spaces (checked by `Synonyms::parse`), so a space joins them.
+        let groups: Vec<String> = synonyms.groups().iter().map(|g| g.join(" ")).collect();
+        self.db
+            .write("set_synonyms", move |tx| {
+                tx.execute("DELETE FROM search_synonyms WHERE store_id = $1", &[&store])?;
+                for (position, words) in groups.iter().enumerate() {
+                    let position = position as i64;
+                    tx.execute(
+                        "INSERT INTO search_synonyms (store_id, position, words) VALUES ($1, $2, $3)",
+                        &[&store, &position, words],
+                    )?;
+                }
+                Ok(())
             })
             .await
     }

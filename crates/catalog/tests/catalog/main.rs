@@ -9,3 +9,4 @@ mod listing;
 mod products;
 mod search;
 mod support;
+mod synonyms;

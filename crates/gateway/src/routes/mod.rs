@@ -79,6 +79,10 @@ pub fn all() -> Router<GatewayState> {
         )
         .route("/v1/stores/{store}/search", get(search))
         .route(
+            "/v1/stores/{store}/search/synonyms",
+            get(get_synonyms).put(set_synonyms),
+        )
+        .route(
             "/v1/stores/{store}/inventory/{sku}",
             get(get_stock).put(set_stock),
         )

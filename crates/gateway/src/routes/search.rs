@@ -1,13 +1,14 @@
-//! Full-text search with facets.
+//! Full-text search with facets, and the store's search synonyms (owner and staff).
 
-use crate::access::{Public, StoreScope};
+use crate::access::{Public, Staff, StoreScope};
 use crate::dto::{SearchQuery, SearchView};
-use crate::extract::ApiQuery;
+use crate::dto_catalog::{SynonymsBody, SynonymsView};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
 use axum::extract::State;
 use axum::response::Response;
-use mercato_proto::catalog::SearchRequest;
+use mercato_proto::catalog::{GetSynonymsRequest, SearchRequest, SetSynonymsRequest, SynonymGroup};
 use mercato_runtime::error::ServiceError;
 
 /// The deepest page: with at most 100 hits a page, the catalog's window of 10 000 ranked hits
@@ -49,4 +50,53 @@ pub async fn search(
         Ok(SearchView::from(result))
     };
     state.reads().read(&read, scope.store.id.clone(), fetch).await
+}
+
+/// The store's search synonyms (owner or staff).
+#[utoipa::path(get, path = "/v1/stores/{store}/search/synonyms", tag = "catalog",
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
+    responses((status = 200, body = SynonymsView, description = "The synonym groups, in the order they were set"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug")))]
+pub async fn get_synonyms(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Staff>,
+) -> Result<axum::Json<SynonymsView>, ServiceError> {
+    let synonyms = state
+        .catalog()
+        .get_synonyms(GetSynonymsRequest {
+            store_id: scope.store.id,
+        })
+        .await?;
+    Ok(axum::Json(synonyms.into()))
+}
+
+/// Replace the store's search synonyms (owner or staff); searches apply them within seconds.
+#[utoipa::path(put, path = "/v1/stores/{store}/search/synonyms", tag = "catalog", request_body = SynonymsBody,
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
+    responses((status = 200, body = SynonymsView, description = "The synonym groups as stored"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug"),
+              (status = 422, description = "A group or word is invalid; `errors` names each one (`groups[i].words[j]`)")))]
+pub async fn set_synonyms(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Staff>,
+    ApiJson(body): ApiJson<SynonymsBody>,
+) -> Result<axum::Json<SynonymsView>, ServiceError> {
+    let store_id = scope.store.id;
+    let synonyms = state
+        .catalog()
+        .set_synonyms(SetSynonymsRequest {
+            store_id: store_id.clone(),
+            groups: body
+                .groups
+                .into_iter()
+                .map(|words| SynonymGroup { words })
+                .collect(),
+        })
+        .await?;
+    state.reads().invalidate(&store_id);
+    Ok(axum::Json(synonyms.into()))
 }
