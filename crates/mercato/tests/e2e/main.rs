@@ -3,6 +3,7 @@
 //! over PostgreSQL, NATS JetStream and Redis) when the `MERCATO_TEST_*` URLs are set.
 
 mod card_storage;
+mod catalog_basics;
 mod checkout;
 mod conflicts;
 mod customers;
