@@ -55,8 +55,15 @@ impl CheckoutInput {
         };
         let request_hash = if req.request_hash.is_empty() {
             // An empty canonical form would give every request one hash, so a failure is one.
+            // The addresses and method given inline are part of the request: the same key with
+            // another address is another request.
+            let choices = (
+                address_fields(&req.shipping_address),
+                address_fields(&req.billing_address),
+                &req.shipping_method_id,
+            );
             let canonical =
-                serde_json::to_string(&(&req.cart_id, &payment)).map_err(ServiceError::internal)?;
+                serde_json::to_string(&(&req.cart_id, &payment, choices)).map_err(ServiceError::internal)?;
             sha256_hex(canonical.as_bytes())
         } else {
             req.request_hash.clone()
@@ -332,5 +339,22 @@ fn inline_choices(req: &pb::CheckoutRequest) -> Result<InlineChoices, ServiceErr
         shipping_address: parse("shipping_address", &req.shipping_address)?,
         billing_address: parse("billing_address", &req.billing_address)?,
         shipping_method_id: (!method.is_empty()).then(|| method.to_owned()),
+    })
+}
+
+/// An address's fields in order, for the canonical form of a request without a hash.
+fn address_fields(a: &Option<mercato_proto::common::Address>) -> Option<[&str; 9]> {
+    a.as_ref().map(|a| {
+        [
+            a.name.as_str(),
+            a.company.as_str(),
+            a.line1.as_str(),
+            a.line2.as_str(),
+            a.city.as_str(),
+            a.region.as_str(),
+            a.postal_code.as_str(),
+            a.country.as_str(),
+            a.phone.as_str(),
+        ]
     })
 }
