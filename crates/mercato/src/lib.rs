@@ -22,3 +22,4 @@ pub mod keys;
 pub mod roles;
 pub mod seed;
 pub mod seed_pricing;
+pub mod seed_orders;

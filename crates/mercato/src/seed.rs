@@ -173,13 +173,29 @@ pub async fn demo_store(
         .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
     create_categories(catalog, &store.id).await?;
     create_products(catalog, inventory, &store.id, products).await?;
-    // Shipping zones and methods, tax rates and a promotion code (`seed_pricing`), when orders
-    // is in reach.
+    // Shipping zones and methods, tax rates and a promotion code (`seed_pricing`), then
+    // customers and their orders in every after-sale state (`seed_orders`), when orders is in
+    // reach.
     if let Some(orders) = orders {
         let owner = created.owner.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
         crate::seed_pricing::demo_pricing(orders, &store.id, owner).await?;
+        let history = crate::seed_orders::DemoHistory {
+            identity,
+            orders,
+            store_id: &store.id,
+            owner_id: owner,
+            password: &password,
+        };
+        history.seed().await?;
     }
     print_credentials(products, &password, &created.api_client.unwrap_or_default());
+    if orders.is_some() {
+        let emails = crate::seed_orders::customer_emails()
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!("  Customers (same password, orders shipped, delivered and returned): {emails}");
+        println!();
+    }
     Ok(())
 }
 
