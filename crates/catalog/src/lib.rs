@@ -37,9 +37,9 @@ mod products;
 mod requests;
 pub mod search;
 mod searching;
-mod synonyms;
 pub mod service;
 pub mod store;
+mod synonyms;
 mod wire;
 
 pub use service::CatalogService;

@@ -5,6 +5,7 @@
 //! done by the caller first and passed in, so these functions stay pure.
 
 use crate::domain::inputs::{CategoryLookup, NewCategory, NewProduct, ProductPatch, VariantSpec};
+use crate::domain::options::{self, OptionType};
 use crate::domain::product::CategoryRecord;
 use crate::domain::values::{Lines, ProductStatus, Sku, Slug, TaxCategory, text, weight_grams};
 use mercato_proto::catalog as pb;
@@ -34,9 +35,17 @@ pub fn new_product(
     let category = v.check(resolved("category", category));
     let tax_category = v.check(TaxCategory::parse("tax_category", &req.tax_category));
     let status = v.check(ProductStatus::parse("status", &req.status));
-    let variants = variant_specs(&mut v, &req.variants, default_currency);
+    let described = described_variants(&mut v, &req.options, &req.variants, default_currency);
     v.finish()?;
-    match (slug, title, description, category, tax_category, status, variants) {
+    match (
+        slug,
+        title,
+        description,
+        category,
+        tax_category,
+        status,
+        described,
+    ) {
         (
             Some(slug),
             Some(title),
@@ -44,7 +53,7 @@ pub fn new_product(
             Some(category),
             Some(tax_category),
             Some(status),
-            Some(variants),
+            Some((options, variants)),
         ) => Ok(NewProduct {
             slug,
             title,
@@ -52,6 +61,7 @@ pub fn new_product(
             category,
             tax_category,
             status,
+            options,
             variants,
         }),
         _ => Err(ServiceError::internal("validator passed with a missing field")),
@@ -85,10 +95,13 @@ pub fn product_patch(
             .as_deref()
             .and_then(|s| v.check(ProductStatus::parse("status", s))),
         variants: if req.replace_variants {
-            variant_specs(&mut v, &req.variants, default_currency)
+            described_variants(&mut v, &req.options, &req.variants, default_currency)
         } else {
             if !req.variants.is_empty() {
                 v.add("variants", "are only accepted with replace_variants");
+            }
+            if !req.options.is_empty() {
+                v.add("options", "are only accepted with replace_variants");
             }
             None
         },
@@ -118,6 +131,36 @@ fn resolved(field: &str, lookup: CategoryLookup) -> Result<Option<CategoryRecord
         CategoryLookup::Found(c) => Ok(Some(c)),
         CategoryLookup::Unknown => Err(FieldError::new(field, "is not a known category")),
     }
+}
+
+/// Option types and the variants they describe, each variant with its values.
+fn described_variants(
+    v: &mut Validator,
+    options: &[pb::OptionType],
+    inputs: &[pb::VariantInput],
+    default_currency: Option<Currency>,
+) -> Option<(Vec<OptionType>, Vec<VariantSpec>)> {
+    let typed: Vec<(String, Vec<String>)> = options
+        .iter()
+        .map(|o| (o.name.clone(), o.values.clone()))
+        .collect();
+    let types = options::option_types(v, &typed);
+    let specs = variant_specs(v, inputs, default_currency);
+    let named: Vec<Vec<(String, String)>> = inputs
+        .iter()
+        .map(|i| {
+            i.option_values
+                .iter()
+                .map(|o| (o.option.clone(), o.value.clone()))
+                .collect()
+        })
+        .collect();
+    let values = types.as_ref().and_then(|t| options::variant_values(v, t, &named));
+    let (types, mut specs, values) = (types?, specs?, values?);
+    for (spec, values) in specs.iter_mut().zip(values) {
+        spec.option_values = values;
+    }
+    Some((types, specs))
 }
 
 fn variant_specs(
@@ -153,6 +196,7 @@ fn variant_specs(
                 price,
                 weight_grams,
                 requires_shipping: input.requires_shipping.unwrap_or(true),
+                option_values: Vec::new(),
             });
         }
     }

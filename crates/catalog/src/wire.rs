@@ -34,6 +34,14 @@ impl ProductRecord {
             version: self.version,
             tax_category: self.tax_category.clone(),
             status: self.status.as_str().to_owned(),
+            options: self
+                .options
+                .iter()
+                .map(|o| pb::OptionType {
+                    name: o.name.clone(),
+                    values: o.values.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -48,6 +56,15 @@ impl ProductRecord {
             }),
             weight_grams: v.weight_grams,
             requires_shipping: Some(v.requires_shipping),
+            option_values: self
+                .options
+                .iter()
+                .zip(&v.option_values)
+                .map(|(o, value)| pb::OptionValue {
+                    option: o.name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::dto::{MoneyView, PriceBody};
 use mercato_proto::catalog;
 use mercato_runtime::time::to_rfc3339;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -24,6 +25,30 @@ pub struct VariantBody {
     /// `false` for goods that are never shipped (digital); `true` when absent.
     #[serde(default)]
     pub requires_shipping: Option<bool>,
+    /// The variant's value of each of the product's option types, e.g. `{"Size": "M"}`.
+    #[serde(default)]
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// An option type the variants of a product differ by, and its values.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionTypeBody {
+    /// 1–40 characters, distinct within the product (any case).
+    #[schema(max_length = 40)]
+    pub name: String,
+    /// 1–50 distinct values of 1–60 characters.
+    #[schema(min_items = 1, max_items = 50)]
+    pub values: Vec<String>,
+}
+
+impl From<OptionTypeBody> for catalog::OptionType {
+    fn from(o: OptionTypeBody) -> Self {
+        catalog::OptionType {
+            name: o.name,
+            values: o.values,
+        }
+    }
 }
 
 impl From<VariantBody> for catalog::VariantInput {
@@ -35,6 +60,12 @@ impl From<VariantBody> for catalog::VariantInput {
             currency: v.price.currency.unwrap_or_default(),
             weight_grams: v.weight_grams,
             requires_shipping: v.requires_shipping,
+            option_values: v
+                .options
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(option, value)| catalog::OptionValue { option, value })
+                .collect(),
         }
     }
 }
@@ -66,6 +97,11 @@ pub struct CreateProductBody {
     #[serde(default)]
     #[schema(pattern = "^(draft|active|archived)$")]
     pub status: Option<String>,
+    /// Up to 3 option types (e.g. Size, Colour); each variant then names one value of each in
+    /// its `options`, and no two variants the same combination.
+    #[serde(default)]
+    #[schema(max_items = 3)]
+    pub options: Option<Vec<OptionTypeBody>>,
     /// 1–100 variants with distinct SKUs, all priced in one currency.
     #[schema(min_items = 1, max_items = 100)]
     pub variants: Vec<VariantBody>,
@@ -97,6 +133,10 @@ pub struct UpdateProductBody {
     #[serde(default)]
     #[schema(pattern = "^(draft|active|archived)$")]
     pub status: Option<String>,
+    /// With `variants` only: the option types of the new variants (none when absent).
+    #[serde(default)]
+    #[schema(max_items = 3)]
+    pub options: Option<Vec<OptionTypeBody>>,
     /// 1–100 variants with distinct SKUs, all priced in one currency.
     #[serde(default)]
     #[schema(min_items = 1, max_items = 100)]
@@ -111,6 +151,8 @@ pub struct VariantView {
     pub price: Option<MoneyView>,
     pub weight_grams: i64,
     pub requires_shipping: bool,
+    /// The variant's value of each of the product's option types.
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -123,6 +165,8 @@ pub struct ProductView {
     pub tax_category: String,
     /// `draft`, `active` or `archived`.
     pub status: String,
+    /// The option types its variants differ by.
+    pub options: Vec<OptionTypeBody>,
     pub variants: Vec<VariantView>,
     pub version: i64,
     pub created_at: String,
@@ -143,6 +187,14 @@ impl From<catalog::Product> for ProductView {
             } else {
                 p.status
             },
+            options: p
+                .options
+                .into_iter()
+                .map(|o| OptionTypeBody {
+                    name: o.name,
+                    values: o.values,
+                })
+                .collect(),
             variants: p
                 .variants
                 .into_iter()
@@ -153,6 +205,7 @@ impl From<catalog::Product> for ProductView {
                     price: v.price.map(Into::into),
                     weight_grams: v.weight_grams,
                     requires_shipping: v.requires_shipping.unwrap_or(true),
+                    options: v.option_values.into_iter().map(|o| (o.option, o.value)).collect(),
                 })
                 .collect(),
             version: p.version,

@@ -1,6 +1,7 @@
 //! What a request to create or change a product or category becomes once every field passed
 //! (the checks are the edge's, in `crate::requests`), and what a category reference resolved to.
 
+use super::options::OptionType;
 use super::product::CategoryRecord;
 use super::values::{ProductStatus, Sku, Slug, TaxCategory};
 use mercato_runtime::money::Money;
@@ -22,6 +23,8 @@ pub struct VariantSpec {
     pub price: Money,
     pub weight_grams: i64,
     pub requires_shipping: bool,
+    /// One value per option type of the product, in the types' order.
+    pub option_values: Vec<String>,
 }
 
 /// A validated product to create; it has 1–100 variants in one currency.
@@ -33,6 +36,7 @@ pub struct NewProduct {
     pub category: Option<CategoryRecord>,
     pub tax_category: TaxCategory,
     pub status: ProductStatus,
+    pub options: Vec<OptionType>,
     pub variants: Vec<VariantSpec>,
 }
 
@@ -46,7 +50,8 @@ pub struct ProductPatch {
     pub category: Option<Option<CategoryRecord>>,
     pub tax_category: Option<TaxCategory>,
     pub status: Option<ProductStatus>,
-    pub variants: Option<Vec<VariantSpec>>,
+    /// New variants and the option types they are described by, replaced together.
+    pub variants: Option<(Vec<OptionType>, Vec<VariantSpec>)>,
 }
 
 /// A validated category to create.

@@ -3,12 +3,14 @@
 //! checked in `crate::requests`, records become messages in `crate::wire`.
 
 pub mod inputs;
+pub mod options;
 pub mod product;
 pub mod synonyms;
 pub mod tree;
 pub mod values;
 
 pub use inputs::CategoryLookup;
+pub use options::OptionType;
 pub use product::{CategoryRecord, ProductRecord, VariantRecord};
 pub use synonyms::Synonyms;
 pub use values::{CategoryId, ProductId, ProductStatus, Sku, Slug, Sort, TaxCategory, VariantId};

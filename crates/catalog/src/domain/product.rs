@@ -1,6 +1,7 @@
 //! Product and category records as stored, and the pure transitions between product versions.
 
 use super::inputs::{NewProduct, ProductPatch, VariantSpec};
+use super::options::OptionType;
 use super::values::{CategoryId, ProductId, ProductStatus, VariantId};
 use mercato_runtime::ids::StoreId;
 
@@ -24,6 +25,8 @@ pub struct VariantRecord {
     pub weight_grams: i64,
     /// False for goods that are never shipped (digital).
     pub requires_shipping: bool,
+    /// One value per option type of the product, in the types' order.
+    pub option_values: Vec<String>,
 }
 
 /// A product with its variants, as stored.
@@ -38,6 +41,8 @@ pub struct ProductRecord {
     /// The tax category slug (`standard` unless set).
     pub tax_category: String,
     pub status: ProductStatus,
+    /// The option types its variants differ by.
+    pub options: Vec<OptionType>,
     /// All variants share this currency (checked at the boundary).
     pub currency: String,
     pub variants: Vec<VariantRecord>,
@@ -59,6 +64,7 @@ impl ProductRecord {
             category_id: new.category.map(|c| c.id),
             tax_category: new.tax_category.as_str().to_owned(),
             status: new.status,
+            options: new.options,
             currency,
             variants: variants(Vec::new(), new.variants),
             version: 1,
@@ -70,12 +76,13 @@ impl ProductRecord {
     /// The next version: the patch's fields replace the current ones. Variants whose SKU
     /// survives a replacement keep their id, so references to them stay valid.
     pub fn apply(self, patch: ProductPatch, now_ms: i64) -> ProductRecord {
-        let (currency, variant_list) = match patch.variants {
-            Some(specs) => (
+        let (currency, options, variant_list) = match patch.variants {
+            Some((options, specs)) => (
                 specs[0].price.currency.to_string(),
+                options,
                 variants(self.variants, specs),
             ),
-            None => (self.currency, self.variants),
+            None => (self.currency, self.options, self.variants),
         };
         ProductRecord {
             slug: patch.slug.map_or(self.slug, |s| s.as_str().to_owned()),
@@ -90,6 +97,7 @@ impl ProductRecord {
                 .map_or(self.tax_category, |t| t.as_str().to_owned()),
             status: patch.status.unwrap_or(self.status),
             currency,
+            options,
             variants: variant_list,
             version: self.version + 1,
             updated_at_ms: now_ms.max(self.updated_at_ms),
@@ -116,6 +124,7 @@ fn variants(old: Vec<VariantRecord>, specs: Vec<VariantSpec>) -> Vec<VariantReco
             price_minor: s.price.amount_minor,
             weight_grams: s.weight_grams,
             requires_shipping: s.requires_shipping,
+            option_values: s.option_values,
         })
         .collect()
 }

@@ -73,4 +73,9 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, position)
               );",
     },
+    Migration {
+        name: "0005_variant_options",
+        sql: "ALTER TABLE products ADD COLUMN options TEXT NOT NULL DEFAULT '';
+              ALTER TABLE variants ADD COLUMN option_values TEXT NOT NULL DEFAULT '';",
+    },
 ];

@@ -7,8 +7,8 @@
 
 use super::{CatalogStore, ProductQuery, Refusal, StoreError, UniqueField};
 use crate::domain::{
-    CategoryId, CategoryRecord, ProductId, ProductRecord, ProductStatus, Sort, Synonyms, VariantId,
-    VariantRecord,
+    CategoryId, CategoryRecord, OptionType, ProductId, ProductRecord, ProductStatus, Sort, Synonyms,
+    VariantId, VariantRecord,
 };
 use mercato_proto::events::EventEnvelope;
 use mercato_runtime::db::{Db, DbError, Param, Tx};
@@ -42,10 +42,11 @@ type ProductRow = (
     i64,
     String,
     String,
+    String,
 );
-type VariantRow = (String, String, String, String, i64, i64, bool);
+type VariantRow = (String, String, String, String, i64, i64, bool, String);
 
-const PRODUCT_COLUMNS: &str = "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category, status";
+const PRODUCT_COLUMNS: &str = "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category, status, options";
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
     T::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} {s:?} is not a uuid")))
@@ -75,6 +76,7 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
         updated,
         tax_category,
         status,
+        options,
     ) = row;
     Ok(ProductRecord {
         id: parse("product id", &id)?,
@@ -87,11 +89,49 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
         status: ProductStatus::parse("status", &status)
             .map_err(|_| StoreError::Corrupt(format!("product status {status:?}")))?,
         currency,
+        options: decode_options(&options),
         variants: Vec::new(),
         version,
         created_at_ms: created,
         updated_at_ms: updated,
     })
+}
+
+// Option names and values are single-line text without tabs (checked at the edge), so a tab
+// separates a type's name and values, and a line feed the types.
+
+fn encode_options(options: &[OptionType]) -> String {
+    options
+        .iter()
+        .map(|o| {
+            std::iter::once(&o.name)
+                .chain(&o.values)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn decode_options(s: &str) -> Vec<OptionType> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let mut parts = line.split('\t').map(str::to_owned);
+            OptionType {
+                name: parts.next().unwrap_or_default(),
+                values: parts.collect(),
+            }
+        })
+        .collect()
+}
+
+fn decode_values(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.split('\t').map(str::to_owned).collect()
 }
 
 /// Maps a unique violation to the field whose value was taken.
@@ -122,8 +162,8 @@ fn write_product_rows(tx: &mut Tx<'_>, store: &StoreId, p: &ProductRecord) -> Re
         let position = position as i64;
         tx.execute(
             "INSERT INTO variants (id, product_id, store_id, sku, title, price_minor, currency, position,
-               weight_grams, requires_shipping)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               weight_grams, requires_shipping, option_values)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 &v.id,
                 &p.id,
@@ -135,6 +175,7 @@ fn write_product_rows(tx: &mut Tx<'_>, store: &StoreId, p: &ProductRecord) -> Re
                 &position,
                 &v.weight_grams,
                 &v.requires_shipping,
+                &v.option_values.join("\t"),
             ],
         )
         .map_err(conflict)?;
@@ -261,8 +302,8 @@ impl CatalogStore for SqlCatalogStore {
             .write("insert_product", move |tx| {
                 tx.execute(
                     "INSERT INTO products (id, store_id, slug, title, title_key, description, category_id,
-                       min_price_minor, currency, version, created_at, updated_at, tax_category, status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                       min_price_minor, currency, version, created_at, updated_at, tax_category, status, options)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     &[
                         &p.id,
                         &store,
@@ -278,6 +319,7 @@ impl CatalogStore for SqlCatalogStore {
                         &p.updated_at_ms,
                         &p.tax_category,
                         &p.status.as_str(),
+                        &encode_options(&p.options),
                     ],
                 )
                 .map_err(conflict)?;
@@ -304,7 +346,7 @@ impl CatalogStore for SqlCatalogStore {
                     .execute(
                         "UPDATE products SET slug = $1, title = $2, title_key = $3, description = $4,
                            category_id = $5, min_price_minor = $6, currency = $7, version = $8, updated_at = $9,
-                           tax_category = $13, status = $14
+                           tax_category = $13, status = $14, options = $15
                          WHERE store_id = $10 AND id = $11 AND version = $12",
                         &[
                             &p.slug,
@@ -321,6 +363,7 @@ impl CatalogStore for SqlCatalogStore {
                             &expected_version,
                             &p.tax_category,
                             &p.status.as_str(),
+                            &encode_options(&p.options),
                         ],
                     )
                     .map_err(conflict)?;
@@ -505,7 +548,7 @@ fn attach_variants(
         return Ok(());
     }
     let sql = format!(
-        "SELECT product_id, id, sku, title, price_minor, weight_grams, requires_shipping FROM variants
+        "SELECT product_id, id, sku, title, price_minor, weight_grams, requires_shipping, option_values FROM variants
          WHERE store_id = $1 AND product_id IN ({}) ORDER BY product_id, position",
         placeholders(2, products.len())
     );
@@ -515,7 +558,7 @@ fn attach_variants(
     }
     let rows: Vec<VariantRow> = tx.query_all(&sql, &params)?;
     let mut by_product: HashMap<String, Vec<VariantRecord>> = HashMap::new();
-    for (product_id, id, sku, title, price_minor, weight_grams, requires_shipping) in rows {
+    for (product_id, id, sku, title, price_minor, weight_grams, requires_shipping, option_values) in rows {
         let id: VariantId = parse("variant id", &id)?;
         by_product.entry(product_id).or_default().push(VariantRecord {
             id,
@@ -524,6 +567,7 @@ fn attach_variants(
             price_minor,
             weight_grams,
             requires_shipping,
+            option_values: decode_values(&option_values),
         });
     }
     for p in products.iter_mut() {

@@ -1,5 +1,5 @@
 //! What a product carries besides its title and prices: variant weights and shipping, the
-//! product's tax category and status; stored on both backends and carried by the product
+//! product's tax category, status and option types; stored on both backends and carried by the product
 //! events. Only active products are public: listed, read and found.
 
 use crate::support::{Catalog, create};
@@ -16,6 +16,7 @@ mercato_runtime::backend_tests! {
         a_bad_weight_or_tax_category_is_refused_and_writes_nothing,
         drafts_and_archived_products_are_seen_by_staff_only_and_never_found,
         a_price_in_another_currency_than_the_stores_is_refused,
+        variant_options_are_stored_returned_replaced_and_checked,
     ],
 }
 
@@ -225,4 +226,103 @@ async fn a_price_in_another_currency_than_the_stores_is_refused(c: Catalog) {
     assert_eq!(e.fields[0].field, "variants[0].currency");
     assert_eq!(e.fields[0].message, "must be the store's currency, USD");
     assert_eq!(c.count("SELECT COUNT(*) FROM products").await, 0);
+}
+
+fn option(name: &str, values: &[&str]) -> OptionType {
+    OptionType {
+        name: name.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+fn choose(pairs: &[(&str, &str)]) -> Vec<OptionValue> {
+    pairs
+        .iter()
+        .map(|(option, value)| OptionValue {
+            option: option.to_string(),
+            value: value.to_string(),
+        })
+        .collect()
+}
+
+async fn variant_options_are_stored_returned_replaced_and_checked(c: Catalog) {
+    let store = StoreId::new();
+    let mut req = create(
+        &store,
+        "tee",
+        "Tee",
+        "",
+        &[("TEE-S-RED", 1000), ("TEE-M-RED", 1000)],
+    );
+    req.options = vec![option("Size", &["S", "M"]), option("Colour", &["Red", "Blue"])];
+    req.variants[0].option_values = choose(&[("Colour", "Red"), ("Size", "S")]);
+    req.variants[1].option_values = choose(&[("Size", "M"), ("Colour", "Red")]);
+    let created = c.client.create_product(req.clone()).await.unwrap();
+    assert_eq!(created.options, req.options);
+    assert_eq!(
+        created.variants[0].option_values,
+        choose(&[("Size", "S"), ("Colour", "Red")]),
+        "in the types' order"
+    );
+    assert_eq!(last_product_event(&c).await, created);
+    let got = c.client.get_product(get(&store, "tee", false)).await.unwrap();
+    assert_eq!(got, created, "read back from storage");
+
+    // Two variants with the same combination, a value of no type, a missing type: refused.
+    let mut bad = req.clone();
+    bad.slug = "tee-2".into();
+    bad.variants[0].sku = "TEE2-A".into();
+    bad.variants[1].sku = "TEE2-B".into();
+    bad.variants[1].option_values = choose(&[("Size", "S"), ("Colour", "Red")]);
+    let e = c.client.create_product(bad.clone()).await.unwrap_err();
+    assert_eq!(
+        (e.code, e.fields[0].field.as_str()),
+        (ErrorCode::ValidationFailed, "variants[1].option_values")
+    );
+    bad.variants[1].option_values = choose(&[("Size", "XL"), ("Colour", "Red")]);
+    assert_eq!(
+        c.client.create_product(bad.clone()).await.unwrap_err().fields[0].field,
+        "variants[1].option_values"
+    );
+    bad.variants[1].option_values = choose(&[("Size", "M")]);
+    assert_eq!(
+        c.client.create_product(bad).await.unwrap_err().fields[0].field,
+        "variants[1].option_values"
+    );
+
+    // Replacing the variants replaces the option types with them.
+    let replaced = c
+        .client
+        .update_product(UpdateProductRequest {
+            store_id: store.to_string(),
+            product_id: created.id.clone(),
+            replace_variants: true,
+            options: vec![option("Size", &["One size"])],
+            variants: vec![VariantInput {
+                sku: "TEE-ONE".into(),
+                price_minor: 1200,
+                currency: "EUR".into(),
+                option_values: choose(&[("Size", "One size")]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(replaced.options, [option("Size", &["One size"])]);
+    let got = c.client.get_product(get(&store, "tee", false)).await.unwrap();
+    assert_eq!(got, replaced);
+    let listed = c
+        .client
+        .list_products(ListProductsRequest {
+            store_id: store.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.products[0].variants[0].option_values,
+        choose(&[("Size", "One size")])
+    );
+    assert_eq!(c.count("SELECT COUNT(*) FROM products").await, 1);
 }

@@ -119,6 +119,12 @@ pub async fn create_product(
             category: body.category.unwrap_or_default(),
             tax_category: body.tax_category.unwrap_or_default(),
             status: body.status.unwrap_or_default(),
+            options: body
+                .options
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             variants: body.variants.into_iter().map(Into::into).collect(),
         })
         .await?;
@@ -161,6 +167,12 @@ pub async fn update_product(
             replace_variants,
             tax_category: body.tax_category,
             status: body.status,
+            options: body
+                .options
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         })
         .await?;
     state.reads().invalidate(&product.store_id);
