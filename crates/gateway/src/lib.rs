@@ -20,9 +20,10 @@
 //! - `dto`: the REST request and response shapes, and their conversion from the contracts;
 //!   `dto_addresses`: the one REST shape of a postal address; `dto_customers`: customers'
 //!   profiles and address books; `dto_pricing`: shipping zones and methods, tax, promotions,
-//!   and the charges of carts and orders.
+//!   and the charges of carts and orders; `dto_catalog`: products (options, status, weights,
+//!   tax category) and search synonyms.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
-//!   its catalog changes.
+//!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
 //!   `web`: the storefront page; `security_headers`: the content security policy and the other
 //!   security headers of every response.
