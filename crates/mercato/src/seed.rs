@@ -4,7 +4,9 @@
 //!
 //! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
 
-use mercato_proto::catalog::{CreateCategoryRequest, CreateProductRequest, VariantInput};
+use mercato_proto::catalog::{
+    CreateCategoryRequest, CreateProductRequest, OptionType, OptionValue, VariantInput,
+};
 use mercato_proto::identity::{ApiClient, GetStoreRequest, ProvisionStoreRequest, get_store_request};
 use mercato_proto::inventory::SetStockRequest;
 use mercato_runtime::clients::{
@@ -131,6 +133,9 @@ enum Variants {
     Colors,
     Single,
 }
+
+/// The sizes of sized products, the values of their option type Size.
+const SIZES: [&str; 3] = ["S", "M", "L"];
 
 const ADJECTIVES: &[&str] = &[
     "Classic", "Modern", "Vintage", "Everyday", "Premium", "Rugged", "Minimal", "Cozy", "Coastal", "Urban",
@@ -310,10 +315,16 @@ fn demo_product(
     let price = (base * rng.gen_range(50..200) / 100) / 100 * 100 + 99;
     let sku_base = format!("DEMO-{i:04}");
     let variants = match kind {
-        Variants::Sizes => ["S", "M", "L"]
+        Variants::Sizes => SIZES
             .iter()
             .enumerate()
-            .map(|(n, size)| variant(format!("{sku_base}-{size}"), size, price + n as i64 * 200))
+            .map(|(n, size)| VariantInput {
+                option_values: vec![OptionValue {
+                    option: "Size".to_owned(),
+                    value: (*size).to_owned(),
+                }],
+                ..variant(format!("{sku_base}-{size}"), size, price + n as i64 * 200)
+            })
             .collect(),
         Variants::Colors => [color, pick(rng, COLORS)]
             .iter()
@@ -335,6 +346,15 @@ fn demo_product(
             category
         ),
         category: category.to_owned(),
+        // Sized products have the option type Size; the colour variants may repeat a colour,
+        // so they stay without options.
+        options: match kind {
+            Variants::Sizes => vec![OptionType {
+                name: "Size".to_owned(),
+                values: SIZES.map(str::to_owned).to_vec(),
+            }],
+            Variants::Colors | Variants::Single => Vec::new(),
+        },
         variants,
         ..Default::default()
     }
@@ -378,6 +398,8 @@ mod tests {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         );
         assert_eq!(p.variants.len(), 3);
+        assert_eq!(p.options[0].values, SIZES);
+        assert_eq!(p.variants[2].option_values[0].value, "L");
         assert!(p.variants.iter().all(|v| v.price_minor % 100 == 99));
     }
 }

@@ -5,7 +5,8 @@
 //! in a product's title (whole words, any case; `a/b` accepts either, `cat:slug` means the
 //! product's category). A product that meets them is relevant; the ranking is judged on the
 //! first 5 and 10 hits. The catalog is [`super::demo_catalog`] with the demo's 500 products,
-//! indexed directly (no database), and the store's synonyms are `sneakers = trainers`.
+//! indexed directly (no database), and the store's synonyms are `sneakers = trainers`. A last
+//! test checks that the catalog accepts the demo products at all.
 
 use super::{demo_catalog, demo_category_name};
 use mercato_catalog::search::{Change, IndexedProduct, SearchIndex, SearchParams};
@@ -196,5 +197,34 @@ fn a_word_found_exactly_matches_nothing_that_is_only_a_typo_of_it() {
             total as usize == wanted || total as usize == in_category.max(wanted),
             "{query}: {total} matches, {wanted} products are {noun}"
         );
+    }
+}
+
+/// The demo catalog passes the catalog's own checks (options, currencies, SKUs): the seed
+/// would stop half-way otherwise. Four products of every leaf category.
+#[tokio::test]
+async fn the_catalog_accepts_the_demo_products() {
+    use mercato_catalog::CatalogService;
+    use mercato_runtime::cache::{MemoryCache, TieredCache};
+    use mercato_runtime::clients::catalog::CatalogClient;
+    use mercato_runtime::db::Db;
+    use std::sync::Arc;
+
+    let cache = Arc::new(TieredCache::new(
+        "catalog",
+        MemoryCache::new(1_000, Duration::from_secs(60)),
+        None,
+    ));
+    let db = Db::sqlite_temp().await.unwrap();
+    let service = CatalogService::new(db, cache, Arc::new(tokio::sync::Notify::new()))
+        .await
+        .unwrap();
+    let catalog = CatalogClient::local(service, Duration::from_secs(10));
+    let store = mercato_runtime::ids::StoreId::new().to_string();
+    super::create_categories(&catalog, &store).await.unwrap();
+    for product in demo_catalog(&store, 48) {
+        let slug = product.slug.clone();
+        let created = catalog.create_product(product).await;
+        assert!(created.is_ok(), "{slug}: {created:?}");
     }
 }
