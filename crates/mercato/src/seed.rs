@@ -159,11 +159,7 @@ pub async fn demo_store(
     if demo_exists(identity).await? {
         return Ok(());
     }
-    let password: String = rand::thread_rng()
-        .sample_iter(&rand::distributions::Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
+    let password = random_password();
     let created = identity
         .provision_store(ProvisionStoreRequest {
             slug: DEMO_SLUG.to_owned(),
@@ -184,22 +180,23 @@ pub async fn demo_store(
     if let Some(orders) = orders {
         let owner = created.owner.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
         crate::seed_pricing::demo_pricing(orders, &store.id, owner).await?;
+        let customer_password = random_password();
         let history = crate::seed_orders::DemoHistory {
             identity,
             orders,
             store_id: &store.id,
             owner_id: owner,
-            password: &password,
+            password: &customer_password,
         };
         history.seed().await?;
-    }
-    print_credentials(products, &password, &created.api_client.unwrap_or_default());
-    if orders.is_some() {
+        print_credentials(products, &password, &created.api_client.unwrap_or_default());
         let emails = crate::seed_orders::customer_emails()
             .collect::<Vec<_>>()
             .join(", ");
-        println!("  Customers (same password, orders shipped, delivered and returned): {emails}");
+        println!("  Customers with orders (shown once): {emails} password={customer_password}");
         println!();
+    } else {
+        print_credentials(products, &password, &created.api_client.unwrap_or_default());
     }
     Ok(())
 }
@@ -283,6 +280,15 @@ fn demo_on_hand(rng: &mut StdRng) -> i64 {
         1..=3 => rng.gen_range(1..5),
         _ => rng.gen_range(10..120),
     }
+}
+
+/// Sixteen random letters and digits.
+fn random_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
 }
 
 fn print_credentials(products: u32, password: &str, client: &ApiClient) {

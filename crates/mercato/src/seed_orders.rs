@@ -140,7 +140,7 @@ pub struct DemoHistory<'a> {
     pub orders: &'a OrdersClient,
     pub store_id: &'a str,
     pub owner_id: &'a str,
-    /// The demo customers' password (the owner's, printed once).
+    /// The demo customers' password (printed once).
     pub password: &'a str,
 }
 

@@ -1,11 +1,13 @@
 //! The demo store's shipping, tax and promotion: zones for Germany and the rest of the EU with
-//! their methods (flat, by weight, free above a subtotal), their standard and reduced VAT rates,
+//! their methods (flat, by weight, free above a subtotal), their standard and reduced VAT rates
+//! (prices entered with VAT included, as EU shops show them),
 //! and the code `WELCOME10`, so that a newcomer's first cart shows shipping, tax and a discount.
 
 use mercato_proto::common::Role;
 use mercato_proto::orders::{
     Caller, CreatePromotionRequest, DiscountKind, DiscountTarget, Promotion, PutShippingMethodRequest,
-    PutShippingZoneRequest, PutTaxRateRequest, ShippingMethod, ShippingZone, TaxRate, WeightBand,
+    PutShippingZoneRequest, PutTaxRateRequest, PutTaxSettingsRequest, Rounding, ShippingMethod, ShippingZone,
+    TaxRate, TaxSettings, WeightBand,
 };
 use mercato_runtime::clients::orders::OrdersClient;
 
@@ -110,6 +112,17 @@ pub async fn demo_pricing(orders: &OrdersClient, store_id: &str, owner_id: &str)
                 .await?;
         }
     }
+    // Shoppers in the EU see prices with VAT included, and German shops round half up.
+    orders
+        .put_tax_settings(PutTaxSettingsRequest {
+            store_id: store_id.to_owned(),
+            caller: Some(caller.clone()),
+            settings: Some(TaxSettings {
+                prices_include_tax: true,
+                rounding: Rounding::HalfUp.into(),
+            }),
+        })
+        .await?;
     orders
         .create_promotion(CreatePromotionRequest {
             store_id: store_id.to_owned(),
