@@ -33,6 +33,7 @@ struct DemoCustomer {
     city: &'static str,
     postal_code: &'static str,
     country: &'static str,
+    marketing_consent: bool,
 }
 
 const CUSTOMERS: &[DemoCustomer] = &[
@@ -44,6 +45,7 @@ const CUSTOMERS: &[DemoCustomer] = &[
         city: "Berlin",
         postal_code: "10119",
         country: "DE",
+        marketing_consent: true,
     },
     DemoCustomer {
         first: "Lucas",
@@ -53,6 +55,7 @@ const CUSTOMERS: &[DemoCustomer] = &[
         city: "Paris",
         postal_code: "75009",
         country: "FR",
+        marketing_consent: false,
     },
     DemoCustomer {
         first: "Sophie",
@@ -62,6 +65,7 @@ const CUSTOMERS: &[DemoCustomer] = &[
         city: "Amsterdam",
         postal_code: "1016 GV",
         country: "NL",
+        marketing_consent: true,
     },
     DemoCustomer {
         first: "Jonas",
@@ -71,6 +75,7 @@ const CUSTOMERS: &[DemoCustomer] = &[
         city: "München",
         postal_code: "80802",
         country: "DE",
+        marketing_consent: false,
     },
 ];
 
@@ -174,7 +179,7 @@ impl DemoHistory<'_> {
                 password: self.password.to_owned(),
                 first_name: c.first.to_owned(),
                 last_name: c.last.to_owned(),
-                marketing_consent: c.first.len() % 2 == 0,
+                marketing_consent: c.marketing_consent,
             })
             .await?;
         self.identity
