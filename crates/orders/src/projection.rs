@@ -1,6 +1,7 @@
 //! The SKU projection: orders keeps its own copy of every SKU's product, title and price, fed
 //! by catalog events (consumer group `orders-catalog`, deduplicated with the inbox; stale
-//! product versions are ignored).
+//! product versions are ignored). Only active products' SKUs are kept: a draft or archived
+//! product cannot be put in a cart.
 
 use crate::domain::SkuInfo;
 use crate::events;
@@ -32,9 +33,13 @@ impl OrdersService {
                 } else {
                     p.tax_category.trim().to_owned()
                 };
+                // A draft or archived product is projected without SKUs: nobody can put it in
+                // a cart until a later version makes it active again.
+                let for_sale = is_for_sale(&p.status);
                 let skus: Vec<(SkuInfo, SkuPricing)> = p
                     .variants
                     .iter()
+                    .filter(|_| for_sale)
                     .filter_map(|v| {
                         let price = v.price.as_ref()?;
                         let title = if v.title.trim().is_empty() || v.title == p.title {
@@ -77,4 +82,10 @@ impl OrdersService {
         }
         Ok(())
     }
+}
+
+/// Whether a product in this catalog status can be bought: only active ones (an empty status is
+/// an event from before statuses, when every product was active).
+fn is_for_sale(status: &str) -> bool {
+    matches!(status.trim(), "" | "active")
 }

@@ -11,6 +11,7 @@ mercato_runtime::backend_tests! {
         a_cart_totals_its_lines_in_minor_units_and_keeps_the_price_of_when_a_line_was_added,
         cart_lines_are_refused_for_unknown_skus_bad_quantities_too_many_lines_or_another_currency,
         the_sku_projection_ignores_product_versions_it_has_seen_or_passed,
+        only_active_products_can_be_put_in_a_cart,
         an_anonymous_cart_answers_only_to_its_token_which_is_stored_hashed,
         merging_moves_the_anonymous_lines_into_the_customers_open_cart_summing_quantities,
         a_cart_of_another_store_is_not_found,
@@ -107,6 +108,27 @@ async fn the_sku_projection_ignores_product_versions_it_has_seen_or_passed(env: 
     );
     env.product("p-S", 5, &[("S", 600, "EUR")]).await;
     assert_eq!(price(env.cart_for(&buyer, &[("S", 1)]).await), 600);
+}
+
+async fn only_active_products_can_be_put_in_a_cart(env: Env) {
+    let buyer = customer("ann");
+    let cart = env.cart_for(&buyer, &[]).await;
+    env.product_in_status("p-D", 1, &[("D", 100, "EUR")], "draft")
+        .await;
+    assert_eq!(
+        code(env.add(&buyer, &cart.id, "D", 1).await),
+        ErrorCode::ValidationFailed
+    );
+    env.product_in_status("p-D", 2, &[("D", 100, "EUR")], "active")
+        .await;
+    env.add(&buyer, &cart.id, "D", 1).await.unwrap();
+    env.product_in_status("p-D", 3, &[("D", 100, "EUR")], "archived")
+        .await;
+    let fresh = env.cart_for(&buyer, &[]).await;
+    assert_eq!(
+        code(env.add(&buyer, &fresh.id, "D", 1).await),
+        ErrorCode::ValidationFailed
+    );
 }
 
 async fn an_anonymous_cart_answers_only_to_its_token_which_is_stored_hashed(env: Env) {

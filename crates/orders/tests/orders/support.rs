@@ -181,6 +181,18 @@ impl Env {
     /// Publishes a product with one variant per `(sku, price)` into the SKU projection, the way
     /// the catalog's `product_created` / `product_updated` event would.
     pub async fn product(&self, product_id: &str, version: i64, variants: &[(&str, i64, &str)]) {
+        self.product_in_status(product_id, version, variants, "").await;
+    }
+
+    /// [`Env::product`] with the catalog's status (`draft`, `active`, `archived`; empty: from
+    /// before statuses).
+    pub async fn product_in_status(
+        &self,
+        product_id: &str,
+        version: i64,
+        variants: &[(&str, i64, &str)],
+        status: &str,
+    ) {
         let product = Product {
             id: product_id.to_owned(),
             store_id: self.store.to_string(),
@@ -200,6 +212,7 @@ impl Env {
                 })
                 .collect(),
             version,
+            status: status.to_owned(),
             ..Product::default()
         };
         let subject = if version == 1 {
