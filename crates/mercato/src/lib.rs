@@ -8,8 +8,8 @@
 //! - [`infra`]: the databases, bus and cache chosen by configuration (embedded or distributed).
 //! - [`app`]: builds the services of this process, wires clients (local or remote), starts the
 //!   event consumers and outbox relays, and serves until shutdown.
-//! - [`seed`]: the demo store created on first start; its shipping, tax and code in
-//!   [`seed_pricing`], its customers and their orders in [`seed_orders`].
+//! - [`seed`]: the demo store created on first start: catalog, shipping, tax, a code, customers
+//!   and their orders.
 //! - [`keys`]: `mercato keys rotate|list`, the signing keys on identity's database.
 //! - [`certs`]: `mercato certs init`, development certificates for mutual TLS between services.
 //! - [`bench`]: `mercato bench`, the load generators behind `benchmarks/`.
@@ -22,5 +22,3 @@ pub mod infra;
 pub mod keys;
 pub mod roles;
 pub mod seed;
-pub mod seed_orders;
-pub mod seed_pricing;

@@ -1,6 +1,7 @@
 //! The demo store created on first start: an owner, a category tree and hundreds of products
 //! with variants, prices and stock, so that a newcomer has something to browse and search at once,
-//! and (`seed_pricing`) shipping zones, tax rates and a promotion code.
+//! and ([`pricing`]) shipping zones, tax rates and a promotion code, and ([`orders`]) customers
+//! with orders in every after-sale state.
 //!
 //! It runs only when no store with the slug `demo` exists, so restarts never duplicate it.
 
@@ -174,14 +175,14 @@ pub async fn demo_store(
         .ok_or_else(|| anyhow::anyhow!("provisioning returned no store"))?;
     create_categories(catalog, &store.id).await?;
     create_products(catalog, inventory, &store.id, products).await?;
-    // Shipping zones and methods, tax rates and a promotion code (`seed_pricing`), then
-    // customers and their orders in every after-sale state (`seed_orders`), when orders is in
+    // Shipping zones and methods, tax rates and a promotion code ([`pricing`]), then
+    // customers and their orders in every after-sale state ([`orders`]), when orders is in
     // reach.
     if let Some(orders) = orders {
         let owner = created.owner.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
-        crate::seed_pricing::demo_pricing(orders, &store.id, owner).await?;
+        pricing::demo_pricing(orders, &store.id, owner).await?;
         let customer_password = random_password();
-        let history = crate::seed_orders::DemoHistory {
+        let history = orders::DemoHistory {
             identity,
             orders,
             store_id: &store.id,
@@ -190,9 +191,7 @@ pub async fn demo_store(
         };
         history.seed().await?;
         print_credentials(products, &password, &created.api_client.unwrap_or_default());
-        let emails = crate::seed_orders::customer_emails()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let emails = orders::customer_emails().collect::<Vec<_>>().join(", ");
         println!("  Customers with orders (shown once): {emails} password={customer_password}");
         println!();
     } else {
@@ -339,6 +338,15 @@ fn demo_product(
             .collect(),
         Variants::Single => vec![variant(sku_base, "Standard", price)],
     };
+    let variants = variants
+        .into_iter()
+        .enumerate()
+        .map(|(n, v)| VariantInput {
+            // Larger sizes weigh a little more.
+            weight_grams: Some(typical_weight_grams(category) + n as i64 * 50),
+            ..v
+        })
+        .collect();
     CreateProductRequest {
         store_id: store_id.to_owned(),
         slug: format!("{}-{i}", slugify(&title)),
@@ -352,6 +360,7 @@ fn demo_product(
             category
         ),
         category: category.to_owned(),
+        tax_category: tax_category(category).to_owned(),
         // Sized products have the option type Size; the colour variants may repeat a colour,
         // so they stay without options.
         options: match kind {
@@ -363,6 +372,30 @@ fn demo_product(
         },
         variants,
         ..Default::default()
+    }
+}
+
+/// What a demo product of `category` weighs packed, which prices the weight-banded shipping.
+fn typical_weight_grams(category: &str) -> i64 {
+    match category {
+        "shirts" | "accessories" => 200,
+        "trousers" => 500,
+        "shoes" => 900,
+        "kitchen" => 700,
+        "decor" => 1_200,
+        "audio" => 400,
+        "outdoors" => 2_500,
+        "books" => 450,
+        _ => 300,
+    }
+}
+
+/// Books are taxed at the reduced rate, as in most of the EU; everything else at the standard.
+fn tax_category(category: &str) -> &'static str {
+    if category == "books" {
+        "reduced"
+    } else {
+        "standard"
     }
 }
 
@@ -387,6 +420,8 @@ fn slugify(s: &str) -> String {
         .join("-")
 }
 
+pub mod orders;
+pub mod pricing;
 #[cfg(test)]
 mod relevance;
 

@@ -117,7 +117,7 @@ const ORDERS: &[DemoOrder] = &[
     DemoOrder {
         customer: 2,
         lines: &[("DEMO-0002-S", 1), ("DEMO-0005-0", 1)],
-        code: Some(crate::seed_pricing::DEMO_CODE),
+        code: Some(super::pricing::DEMO_CODE),
         after: AfterSale::PartlySent,
     },
     DemoOrder {
