@@ -267,9 +267,7 @@ pub struct PriceBody {
     pub currency: Option<String>,
 }
 
-pub use crate::dto_catalog::{
-    CreateProductBody, ProductPageView, ProductView, UpdateProductBody,
-};
+pub use crate::dto_catalog::{CreateProductBody, ProductPageView, ProductView, UpdateProductBody};
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

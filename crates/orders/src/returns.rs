@@ -61,7 +61,9 @@ fn received_lines(
     };
     let every_unit = asked.iter().all(|a| a.quantity > 0)
         && lines.iter().all(|l| returned.iter().any(|r| r.sku == l.sku))
-        && returned.iter().all(|r| units(&lines, &r.sku) == units(returned, &r.sku));
+        && returned
+            .iter()
+            .all(|r| units(&lines, &r.sku) == units(returned, &r.sku));
     if !every_unit {
         return Err(ServiceError::invalid_field(
             "lines",
