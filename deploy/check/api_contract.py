@@ -50,6 +50,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403",
 include-path-regex = '^/v1/stores/[^/]+/(shipping-zones|shipping-methods|tax-rates|tax-settings|promotions|carts/[^/]+/(addresses|shipping-method|promotion-code))'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
+# A synonym is one word of letters, digits or dashes, distinct within its group in any case
+# (after trimming and lower-casing), and orders are listed from `created_from` to a later
+# `created_to`: rules on the strings' letters and across values that JSON Schema cannot state,
+# so a schema-valid request can still be refused with 422 (naming the field).
+[[operations]]
+include-path-regex = '^/v1/stores/[^/]+/(search/synonyms|orders)$'
+include-method-regex = "^(PUT|GET)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
+
 # A card number must pass the Luhn check, which JSON Schema cannot state (its shape is in the
 # schema), so a schema-valid card can still be refused with 422.
 [[operations]]

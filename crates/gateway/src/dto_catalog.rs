@@ -88,14 +88,14 @@ pub struct CreateProductBody {
     #[serde(default)]
     pub category: Option<String>,
     /// The tax category (1–32 characters of `a-z 0-9 -`, such as `standard`, `reduced`, `zero`);
-    /// `standard` when absent.
+    /// `standard` when absent or empty.
     #[serde(default)]
-    #[schema(pattern = "^[a-z0-9-]{1,32}$")]
+    #[schema(pattern = "^([a-z0-9-]{1,32})?$")]
     pub tax_category: Option<String>,
     /// `draft`, `active` or `archived`; only active products are public. `active` when absent
-    /// at creation.
+    /// at creation; an empty string sets `active`.
     #[serde(default)]
-    #[schema(pattern = "^(draft|active|archived)$")]
+    #[schema(pattern = "^(draft|active|archived)?$")]
     pub status: Option<String>,
     /// Up to 3 option types (e.g. Size, Colour); each variant then names one value of each in
     /// its `options`, and no two variants the same combination.
@@ -124,14 +124,14 @@ pub struct UpdateProductBody {
     /// A category id or slug; an empty string removes the category.
     #[serde(default)]
     pub category: Option<String>,
-    /// The tax category (1–32 characters of `a-z 0-9 -`).
+    /// The tax category (1–32 characters of `a-z 0-9 -`); an empty string sets `standard`.
     #[serde(default)]
-    #[schema(pattern = "^[a-z0-9-]{1,32}$")]
+    #[schema(pattern = "^([a-z0-9-]{1,32})?$")]
     pub tax_category: Option<String>,
     /// `draft`, `active` or `archived`; only active products are public. `active` when absent
-    /// at creation.
+    /// at creation; an empty string sets `active`.
     #[serde(default)]
-    #[schema(pattern = "^(draft|active|archived)$")]
+    #[schema(pattern = "^(draft|active|archived)?$")]
     pub status: Option<String>,
     /// With `variants` only: the option types of the new variants (none when absent).
     #[serde(default)]
@@ -230,8 +230,26 @@ pub struct ProductPageView {
 pub struct SynonymsBody {
     /// At most 200 groups of 2–20 distinct words; a word is 1–40 letters, digits or dashes (kept
     /// lower-cased). Replaces every group the store had.
-    #[schema(max_items = 200)]
+    #[schema(schema_with = synonym_groups_schema)]
     pub groups: Vec<Vec<String>>,
+}
+
+/// At most 200 groups, each an array of 2–20 words (what a word may be is checked by the
+/// catalog: letters, digits and dashes, distinct in any case, which JSON Schema cannot state).
+fn synonym_groups_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let words = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(2))
+        .max_items(Some(20));
+    ArrayBuilder::new()
+        .items(words)
+        .max_items(Some(200))
+        .description(Some(
+            "At most 200 groups of 2–20 distinct words; a word is 1–40 letters, digits or dashes \
+             (kept lower-cased). Replaces every group the store had.",
+        ))
+        .build()
 }
 
 #[derive(Serialize, ToSchema)]

@@ -208,6 +208,7 @@ pub struct CustomersQuery {
     /// Customers per page, 1–100; 20 when absent.
     #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = r"^([0-9]{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$")]
     pub after: Option<String>,
 }

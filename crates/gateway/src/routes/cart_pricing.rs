@@ -52,7 +52,8 @@ pub async fn set_cart_addresses(
     responses((status = 200, body = ShippingOptionsView, description = "The methods offered (none without a shipping address, or outside every zone)"),
               (status = 401, description = "The bearer token is invalid"),
               (status = 404, description = "No such store or cart, or the cart is not the caller's"),
-              (status = 409, description = "`cart_checked_out`: the cart is checked out")))]
+              (status = 409, description = "`cart_checked_out`: the cart is checked out"),
+              (status = 422, description = "The cart id is not a UUID")))]
 pub async fn list_shipping_methods(
     State(state): State<GatewayState>,
     scope: StoreScope<Anyone>,
@@ -146,7 +147,8 @@ pub async fn apply_promotion_code(
     responses((status = 200, body = CartView, description = "The cart, without a code"),
               (status = 401, description = "The bearer token is invalid"),
               (status = 404, description = "No such store or cart, or the cart is not the caller's"),
-              (status = 409, description = "`cart_checked_out`: the cart is checked out")))]
+              (status = 409, description = "`cart_checked_out`: the cart is checked out"),
+              (status = 422, description = "The cart id is not a UUID")))]
 pub async fn remove_promotion_code(
     State(state): State<GatewayState>,
     scope: StoreScope<Anyone>,

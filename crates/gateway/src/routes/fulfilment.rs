@@ -95,7 +95,8 @@ pub async fn ship_fulfilment(
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No such store, order or fulfilment"),
               (status = 409, description = "`checkout_in_progress`: a refund or return of the order is running, retry after `Retry-After` seconds; `changed_concurrently`: it changed meanwhile, retry",
-               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait")))))]
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait"))),
+              (status = 422, description = "The order or fulfilment id is not a UUID")))]
 pub async fn deliver_fulfilment(
     State(state): State<GatewayState>,
     scope: StoreScope<Staff>,
@@ -170,7 +171,8 @@ async fn decide(
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No such store, order or return"),
               (status = 409, description = "`return_status_conflict`: the return was rejected or received already; `checkout_in_progress`, `changed_concurrently`: retry",
-               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait")))))]
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait"))),
+              (status = 422, description = "The order or return id is not a UUID")))]
 pub async fn approve_return(
     State(state): State<GatewayState>,
     scope: StoreScope<Staff>,
@@ -189,7 +191,8 @@ pub async fn approve_return(
               (status = 403, description = "The caller is not the store's owner or staff"),
               (status = 404, description = "No such store, order or return"),
               (status = 409, description = "`return_status_conflict`: the return was approved or received already; `checkout_in_progress`, `changed_concurrently`: retry",
-               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait")))))]
+               headers(("Retry-After" = u64, description = "With `checkout_in_progress`: seconds to wait"))),
+              (status = 422, description = "The order or return id is not a UUID")))]
 pub async fn reject_return(
     State(state): State<GatewayState>,
     scope: StoreScope<Staff>,
