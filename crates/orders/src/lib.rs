@@ -27,7 +27,8 @@
 //!   and decides whether checkout may go ahead (422 `shipping_address_required`,
 //!   `shipping_unavailable`, `shipping_method_required`, `promotion_*`); `pricing_admin` is
 //!   the rules' use cases (owner or staff; tax settings owner only); `pricing_wire` their
-//!   messages. The order keeps what it charged per line (`domain::charges`): a refund of some
+//!   messages; `rules_cache` keeps each store's zones, methods, rates and settings per process
+//!   (this process's changes evict them, another replica's arrive within 5 s). The order keeps what it charged per line (`domain::charges`): a refund of some
 //!   units returns their share of the line's total, its discount and tax included.
 //! - [`store`]: the [`store::OrdersStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends outbox events in the same transaction as the change.
@@ -123,6 +124,7 @@ mod pricing_admin;
 mod pricing_wire;
 mod projection;
 mod returns;
+mod rules_cache;
 pub mod service;
 mod steps;
 pub mod store;

@@ -137,7 +137,7 @@ impl OrdersService {
         now: i64,
     ) -> Result<PricedCart, ServiceError> {
         let store = cart.store_id;
-        let rules = self.pricing.rules(&store).await?;
+        let rules = self.pricing_rules(&store).await?;
         let skus: Vec<String> = cart.lines.iter().map(|l| l.sku.clone()).collect();
         let attributes = self.pricing.sku_pricing(&store, &skus).await?;
         let attrs = |sku: &str| attributes.get(sku).cloned().unwrap_or_default();

@@ -76,6 +76,7 @@ impl OrdersService {
             }
         }
         self.pricing.put_zone(&store, &zone, now_ms()).await?;
+        self.rules_cache.forget(&store);
         Ok(pw::zone_message(&zone, &rules.methods))
     }
 
@@ -84,7 +85,9 @@ impl OrdersService {
         req: pb::DeletePricingItemRequest,
     ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
-        if self.pricing.delete_zone(&store, &req.id).await? {
+        let deleted = self.pricing.delete_zone(&store, &req.id).await?;
+        self.rules_cache.forget(&store);
+        if deleted {
             Ok(pb::Deleted {})
         } else {
             Err(ServiceError::not_found("shipping zone"))
@@ -113,6 +116,7 @@ impl OrdersService {
             ));
         }
         self.pricing.put_method(&store, &method, now_ms()).await?;
+        self.rules_cache.forget(&store);
         Ok(pw::method_message(&method))
     }
 
@@ -121,7 +125,9 @@ impl OrdersService {
         req: pb::DeletePricingItemRequest,
     ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
-        if self.pricing.delete_method(&store, &req.id).await? {
+        let deleted = self.pricing.delete_method(&store, &req.id).await?;
+        self.rules_cache.forget(&store);
+        if deleted {
             Ok(pb::Deleted {})
         } else {
             Err(ServiceError::not_found("shipping method"))
@@ -139,6 +145,7 @@ impl OrdersService {
             ));
         }
         self.pricing.put_tax_rate(&store, &rate).await?;
+        self.rules_cache.forget(&store);
         Ok(pw::tax_rate_message(&rate))
     }
 
@@ -147,11 +154,12 @@ impl OrdersService {
         req: pb::DeleteTaxRateRequest,
     ) -> Result<pb::Deleted, ServiceError> {
         let (store, _) = staff(&req.store_id, req.caller.as_ref())?;
-        if self
+        let deleted = self
             .pricing
             .delete_tax_rate(&store, &req.zone_id, &req.category.trim().to_lowercase())
-            .await?
-        {
+            .await?;
+        self.rules_cache.forget(&store);
+        if deleted {
             Ok(pb::Deleted {})
         } else {
             Err(ServiceError::not_found("tax rate"))
@@ -169,6 +177,7 @@ impl OrdersService {
         }
         let settings = pw::tax_settings(&req.settings.unwrap_or_default())?;
         self.pricing.put_tax_settings(&store, &settings).await?;
+        self.rules_cache.forget(&store);
         Ok(pw::tax_settings_message(&settings))
     }
 

@@ -32,6 +32,8 @@ pub struct OrdersService {
     pub(crate) store: Arc<dyn OrdersStore>,
     /// The pricing rules, cart choices and promotion uses (same database).
     pub(crate) pricing: Arc<dyn PricingStore>,
+    /// The static part of each store's pricing rules, per process.
+    pub(crate) rules_cache: crate::rules_cache::RulesCache,
     pub(crate) deps: OrdersDeps,
     outbox_waker: Arc<Notify>,
     /// Test hook: after recording an event of this kind, the runner stops as if the process had
@@ -50,6 +52,7 @@ impl OrdersService {
         Ok(Arc::new(OrdersService {
             pricing: Arc::new(SqlPricingStore::new(db.clone())),
             store: Arc::new(SqlOrdersStore::new(db)),
+            rules_cache: crate::rules_cache::RulesCache::new(),
             deps,
             outbox_waker,
             stop_after: Mutex::new(None),

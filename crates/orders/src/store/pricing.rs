@@ -107,6 +107,8 @@ pub trait PricingStore: Send + Sync + 'static {
 
     /// Every promotion of the store, deleted ones included, newest first.
     async fn promotions(&self, store: &StoreId) -> Result<Vec<Promotion>, StoreError>;
+    /// The active promotions without a code, oldest first, with their uses as they are now.
+    async fn automatic_promotions(&self, store: &StoreId) -> Result<Vec<Promotion>, StoreError>;
     /// The active promotion with this code (upper case).
     async fn promotion_by_code(&self, store: &StoreId, code: &str) -> Result<Option<Promotion>, StoreError>;
     /// [`Refusal::CodeTaken`] when an active promotion has the code.
@@ -238,11 +240,7 @@ fn read_rules(tx: &mut Tx<'_>, store: &StoreId) -> Result<PricingRules, StoreErr
         },
         None => TaxSettings::default(),
     };
-    let sql = format!(
-        "SELECT {PROMOTION_COLUMNS} FROM promotions WHERE store_id = $1 AND active = 1 AND code = ''
-         ORDER BY created_at, id"
-    );
-    let automatic: Vec<PromotionRow> = tx.query_all(&sql, &[store])?;
+    let automatic: Vec<PromotionRow> = tx.query_all(&automatic_promotions_sql(), &[store])?;
     Ok(PricingRules {
         zones,
         methods,
@@ -250,6 +248,14 @@ fn read_rules(tx: &mut Tx<'_>, store: &StoreId) -> Result<PricingRules, StoreErr
         settings,
         automatic: automatic.into_iter().map(promotion).collect::<Result<_, _>>()?,
     })
+}
+
+/// The store's (`$1`) active promotions without a code, oldest first.
+fn automatic_promotions_sql() -> String {
+    format!(
+        "SELECT {PROMOTION_COLUMNS} FROM promotions WHERE store_id = $1 AND active = 1 AND code = ''
+         ORDER BY created_at, id"
+    )
 }
 
 #[path = "pricing_sql.rs"]

@@ -124,6 +124,14 @@ impl PricingStore for SqlPricingStore {
         rows.into_iter().map(promotion).collect()
     }
 
+    async fn automatic_promotions(&self, store: &StoreId) -> Result<Vec<Promotion>, StoreError> {
+        let rows: Vec<PromotionRow> = self
+            .db
+            .query_all(&super::automatic_promotions_sql(), &[store])
+            .await?;
+        rows.into_iter().map(promotion).collect()
+    }
+
     async fn promotion_by_code(&self, store: &StoreId, code: &str) -> Result<Option<Promotion>, StoreError> {
         let sql = format!(
             "SELECT {PROMOTION_COLUMNS} FROM promotions WHERE store_id = $1 AND code = $2 AND active = 1 AND code <> ''"
