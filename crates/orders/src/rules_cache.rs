@@ -2,9 +2,10 @@
 //! prices a cart (twice per checkout journey), and staff change them now and then.
 //!
 //! Zones, methods, tax rates and tax settings are cached; automatic promotions are not, because
-//! their uses count against limits. This process's own changes evict its entry at once; another
-//! replica's reach it within [`RULES_TTL`]. Staff validation (`pricing_admin`) always reads the
-//! database.
+//! their uses count against limits. This process's own changes evict its entry at once (a
+//! pricing that read the rules just before a change may put the old ones back, for at most
+//! [`RULES_TTL`]); another replica's reach it within [`RULES_TTL`]. Staff validation
+//! (`pricing_admin`) always reads the database.
 
 use crate::service::OrdersService;
 use crate::store::pricing::PricingRules;
