@@ -25,8 +25,8 @@
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
-//!   `web`: the storefront page; `security_headers`: the content security policy and the other
-//!   security headers of every response.
+//!   `security_headers`: the content security policy and the other security headers of every
+//!   response (the pages themselves are the `mercato-web` crate's).
 
 mod access;
 mod client_addr;
@@ -49,7 +49,6 @@ mod routes;
 mod security_headers;
 mod shedding;
 mod state;
-mod web;
 
 pub use state::{GatewayState, RealtimeForward, Upstreams};
 
@@ -75,7 +74,6 @@ pub fn router(state: GatewayState, http: &HttpSettings) -> Router {
     }
     let api = api
         .merge(openapi::routes())
-        .merge(web::routes())
         .fallback(routes::not_found)
         .with_state(state.clone());
 

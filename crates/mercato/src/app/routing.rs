@@ -172,7 +172,7 @@ pub(super) fn identity_check(state: GatewayState) -> ReadinessCheck {
 }
 
 /// The one router of this process's port: the live endpoint of a local realtime service, the
-/// gateway's routes behind its edge, probes and metrics (`ops`), and the local services' gRPC.
+/// gateway's routes and the web pages behind its edge, probes and metrics (`ops`), and the local services' gRPC.
 pub(super) fn assemble(
     settings: &Settings,
     live: Option<Arc<Node>>,
@@ -196,7 +196,10 @@ pub(super) fn assemble(
     let Some(state) = gateway else {
         return with_grpc(http.merge(ops), grpc, mutual_tls);
     };
-    let http = http.merge(mercato_gateway::router(state.clone(), &settings.http));
+    let api = http.merge(mercato_gateway::router(state.clone(), &settings.http));
+    // The web pages call the REST API in process (`mercato_web::api`), through the same routes
+    // but not the edge, which they pass through once themselves.
+    let http = api.clone().merge(mercato_web::routes(api, &settings.http));
     // A process with the gateway role faces the internet: its port serves no internal gRPC,
     // whose callers are trusted to name any store. Services are reachable over gRPC only from
     // processes without the gateway role (with `services.tls`, only by peers whose certificate

@@ -1,0 +1,4 @@
+//! The web pages against a real embedded platform, over HTTP: one test binary.
+
+mod harness;
+mod skeleton;
