@@ -24,11 +24,13 @@ use utoipa_swagger_ui::SwaggerUi;
     servers((url = "/", description = "The gateway serving this document")),
     paths(
         routes::provision_store, routes::get_store, routes::register_customer, routes::create_staff,
-        routes::disable_user, routes::enable_user,
+        routes::list_staff, routes::disable_user, routes::enable_user,
+        routes::create_api_client, routes::list_api_clients, routes::revoke_api_client,
+        routes::rotate_api_client_secret,
         routes::get_me, routes::update_me, routes::list_my_addresses, routes::add_my_address,
         routes::get_my_address, routes::update_my_address, routes::delete_my_address,
         routes::list_customers, routes::get_customer,
-        routes::issue_token, routes::jwks,
+        routes::issue_token, routes::revoke_token, routes::jwks,
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
         routes::get_synonyms, routes::set_synonyms,
@@ -291,6 +293,8 @@ mod tests {
         for path in [
             "/v1/stores",
             "/v1/oauth/token",
+            "/v1/oauth/revoke",
+            "/v1/stores/{store}/api-clients/{client}/rotate-secret",
             "/v1/stores/{store}/search",
             "/v1/.well-known/jwks.json",
             "/v1/stores/{store}/conversations/{id}/messages",
@@ -314,7 +318,7 @@ mod tests {
                     let content = response["content"].as_object();
                     let content = content.unwrap_or_else(|| panic!("{name} {status}: no content"));
                     let problem = content.contains_key("application/problem+json");
-                    let oauth = name.ends_with("/v1/oauth/token")
+                    let oauth = (name.ends_with("/v1/oauth/token") || name.ends_with("/v1/oauth/revoke"))
                         && content
                             .get("application/json")
                             .and_then(|c| c["schema"]["$ref"].as_str())

@@ -1,5 +1,5 @@
 //! Stores and users: provisioning a store with its owner and API client, registering users,
-//! disabling and re-enabling them, looking stores up.
+//! disabling and re-enabling them, listing a store's staff, looking stores up.
 
 use crate::IdentityService;
 use crate::domain::disabling::{self, Actor, DisableRefusal, Target};
@@ -18,6 +18,9 @@ use mercato_runtime::outbox;
 
 /// The event subject of a new store.
 pub use mercato_proto::subjects::identity::STORE_PROVISIONED;
+
+/// The name of the API client a store is provisioned with.
+pub const DEFAULT_CLIENT_NAME: &str = "Default";
 
 /// A new store and what came with it; the client secret exists only here, never in storage.
 pub(crate) struct Provisioned {
@@ -83,9 +86,12 @@ impl NewStore {
         let api_client = ApiClientRecord {
             client_id: new_client_id(),
             store_id: store.id,
+            name: DEFAULT_CLIENT_NAME.to_owned(),
             secret_hash: secret_hash(client_secret),
             role: Role::Staff,
             created_at: now,
+            secret_rotated_at: None,
+            revoked_at: None,
         };
         let event = store_provisioned(&store);
         Provisioning {
@@ -222,6 +228,13 @@ impl IdentityService {
             .ok_or_else(|| ServiceError::not_found("user"))?;
         tracing::info!(store_id = %store_id, user_id = %user_id, actor = %req.actor_user_id, disabled = req.disabled, "user account state set");
         Ok(changed)
+    }
+
+    /// The accounts that run a store (owners and staff, disabled ones too), oldest first; an
+    /// unknown store is not found.
+    pub(crate) async fn list_staff_users(&self, store_id: &str) -> Result<Vec<UserRecord>, ServiceError> {
+        let store = self.store_by_id(store_id).await?;
+        Ok(self.accounts.staff_users(store.id).await?)
     }
 
     /// A store by id; an id that is not a UUID names no store.

@@ -1,5 +1,5 @@
 //! The OAuth2 token endpoint (RFC 6749): password, refresh_token with rotation and reuse
-//! detection, and client_credentials.
+//! detection, and client_credentials; and token revocation (RFC 7009).
 
 use crate::IdentityService;
 use crate::domain::throttle::{self, FailureKey, Policy};
@@ -176,6 +176,25 @@ impl IdentityService {
         Ok(user.is_some_and(|u| u.disabled_at.is_none()))
     }
 
+    /// Revokes the family of a refresh token (RFC 7009): the token, and whatever was or will be
+    /// rotated from it, refreshes no more. Anything that is not a stored refresh token changes
+    /// nothing and answers the same, as RFC 7009 section 2.2 asks, so the answer reveals
+    /// nothing; an access token (a JWT) cannot be revoked and lives until it expires.
+    pub(crate) async fn revoke_refresh_token(&self, presented: &str) -> Result<(), ServiceError> {
+        if presented.is_empty() {
+            return Err(ServiceError::invalid_request("missing parameter token"));
+        }
+        let Some(token) = self.store.refresh_token_by_hash(&secret_hash(presented)).await? else {
+            return Ok(());
+        };
+        let revoked = self
+            .store
+            .revoke_refresh_family(token.store_id, &token.family_id, now_ms())
+            .await?;
+        tracing::info!(store_id = %token.store_id, family_id = %token.family_id, revoked, "refresh token family revoked on request");
+        Ok(())
+    }
+
     /// Authenticates an API client by its secret; the token's subject is the client and no
     /// refresh token is issued (RFC 6749 section 4.4.3): the client can always ask again.
     async fn client_credentials_grant(
@@ -188,7 +207,9 @@ impl IdentityService {
             .api_client(client_id)
             .await?
             .ok_or(GrantRefusal::BadClient)?;
-        if !hashes_match(&secret_hash(client_secret), &client.secret_hash) {
+        // A revoked client is refused like a wrong secret, after the same work.
+        let secret_ok = hashes_match(&secret_hash(client_secret), &client.secret_hash);
+        if !secret_ok || client.revoked_at.is_some() {
             return Err(GrantRefusal::BadClient.into());
         }
         self.respond(

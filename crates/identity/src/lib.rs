@@ -9,9 +9,12 @@
 //! - [`accounts`]: provisioning a store (store, owner, API client and the
 //!   `mercato.identity.store_provisioned` event in one transaction), registering users,
 //!   disabling (revoking their refresh tokens) and re-enabling them.
+//! - [`api_clients`]: the API clients an owner manages: create (the secret shown once),
+//!   list, revoke, and rotate the secret (the old one refused at once).
 //! - [`grants`]: the token endpoint: password (failures counted per account and client
 //!   address, doubling locks; see `docs/adr/0003-sign-in-throttling.md`), refresh_token (single
-//!   use, rotation, reuse revokes the family) and client_credentials.
+//!   use, rotation, reuse revokes the family) and client_credentials (active clients only); and
+//!   RFC 7009 revocation of a refresh token's family (sign-out).
 //! - [`kek`]: the key-encryption key that seals signing keys at rest (AES-256-GCM; see
 //!   `docs/adr/0006-signing-keys-at-rest.md`).
 //! - [`keys`]: a signing key (generated sealed, shared by replicas through the database) and
@@ -27,8 +30,9 @@
 //!   phone, when consent changed); no wire format. Addresses are `mercato_runtime::address`'s.
 //! - `wire`: the edge — a token request as a domain `Grant`, the domain's refusals as
 //!   `ServiceError`s.
-//! - [`store`]: the [`store::IdentityStore`] and [`store::customers::CustomerStore`] traits,
-//!   their SQL implementation and the migrations.
+//! - [`store`]: the [`store::IdentityStore`], [`store::customers::CustomerStore`] and
+//!   [`store::accounts::AccountStore`] (staff users, API clients) traits, their SQL
+//!   implementation and the migrations.
 //!
 //! # Invariants
 //!
@@ -37,6 +41,7 @@
 //! sealed under the KEK. Every store-scoped storage call takes the store id first.
 
 pub mod accounts;
+pub mod api_clients;
 pub mod customer_orders;
 pub mod customers;
 pub mod domain;

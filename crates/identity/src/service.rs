@@ -8,16 +8,19 @@ use crate::domain::profile::ProfileChange;
 use crate::kek::KeyEncryptionKey;
 use crate::keyring::{KeyRing, MAINTENANCE_INTERVAL};
 use crate::keys;
+use crate::store::accounts::AccountStore;
 use crate::store::customers::CustomerStore;
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
 use crate::store::{IdentityStore, StoreRecord, UserRecord};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{
-    AddCustomerAddressRequest, ApiClient, CreateStaffRequest, Customer, CustomerAddress,
-    DeleteCustomerAddressRequest, DeleteCustomerAddressResponse, GetCustomerRequest, GetJwksRequest,
-    GetStoreRequest, Jwks, ListCustomersRequest, ListCustomersResponse, ProvisionStoreRequest,
-    ProvisionStoreResponse, RegisterCustomerRequest, SetUserDisabledRequest, Store, TokenRequest,
+    AddCustomerAddressRequest, ApiClient, CreateApiClientRequest, CreateStaffRequest, Customer,
+    CustomerAddress, DeleteCustomerAddressRequest, DeleteCustomerAddressResponse, GetCustomerRequest,
+    GetJwksRequest, GetStoreRequest, Jwks, ListApiClientsRequest, ListApiClientsResponse,
+    ListCustomersRequest, ListCustomersResponse, ListStaffRequest, ListStaffResponse, ProvisionStoreRequest,
+    ProvisionStoreResponse, RegisterCustomerRequest, RevokeApiClientRequest, RevokeTokenRequest,
+    RevokeTokenResponse, RotateApiClientSecretRequest, SetUserDisabledRequest, Store, TokenRequest,
     TokenResponse, UpdateCustomerAddressRequest, UpdateCustomerRequest, User, get_store_request,
 };
 use mercato_runtime::auth::Role;
@@ -35,6 +38,8 @@ pub struct IdentityService {
     pub(crate) store: Arc<dyn IdentityStore>,
     /// …and the customers' profiles, address books and order figures through this one.
     pub(crate) customers: Arc<dyn CustomerStore>,
+    /// …and the staff users and API clients an owner manages through this one.
+    pub(crate) accounts: Arc<dyn AccountStore>,
     /// Issuer, audience and token lifetimes.
     pub(crate) auth: AuthSettings,
     /// The key new access tokens are signed with and the keys published; rotated on schedule.
@@ -59,6 +64,7 @@ impl IdentityService {
         db.migrate("identity", MIGRATIONS).await?;
         let sql = SqlIdentityStore::new(db);
         let customers: Arc<dyn CustomerStore> = Arc::new(sql.clone());
+        let accounts: Arc<dyn AccountStore> = Arc::new(sql.clone());
         let store: Arc<dyn IdentityStore> = Arc::new(sql);
         let keys = KeyRing::start(store.as_ref(), kek, &auth, now_ms()).await?;
         crate::domain::passwords::warm_up().await?;
@@ -67,6 +73,7 @@ impl IdentityService {
         let service = Arc::new(IdentityService {
             store,
             customers,
+            accounts,
             auth,
             keys,
             outbox_waker,
@@ -149,11 +156,10 @@ impl Identity for IdentityService {
         reply(provisioned.map(|p| ProvisionStoreResponse {
             store: Some(store_message(&p.store)),
             owner: Some(user_message(&p.owner)),
-            api_client: Some(ApiClient {
-                client_id: p.api_client.client_id,
-                client_secret: p.client_secret,
-                role: p.api_client.role.to_proto(),
-            }),
+            api_client: Some(crate::api_clients::client_message(
+                &p.api_client,
+                Some(p.client_secret),
+            )),
         }))
     }
 
@@ -203,8 +209,58 @@ impl Identity for IdentityService {
         reply(self.token(request.into_inner()).await)
     }
 
+    async fn revoke_token(
+        &self,
+        request: Request<RevokeTokenRequest>,
+    ) -> Result<Response<RevokeTokenResponse>, Status> {
+        let revoked = self.revoke_refresh_token(&request.get_ref().token).await;
+        reply(revoked.map(|()| RevokeTokenResponse {}))
+    }
+
     async fn get_jwks(&self, _request: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
         reply(self.jwks_at(now_ms()).await)
+    }
+
+    async fn list_staff(
+        &self,
+        request: Request<ListStaffRequest>,
+    ) -> Result<Response<ListStaffResponse>, Status> {
+        let users = self.list_staff_users(&request.get_ref().store_id).await;
+        reply(users.map(|users| ListStaffResponse {
+            users: users.iter().map(user_message).collect(),
+        }))
+    }
+
+    async fn create_api_client(
+        &self,
+        request: Request<CreateApiClientRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        let r = request.get_ref();
+        reply(IdentityService::create_api_client(self, &r.store_id, &r.name).await)
+    }
+
+    async fn list_api_clients(
+        &self,
+        request: Request<ListApiClientsRequest>,
+    ) -> Result<Response<ListApiClientsResponse>, Status> {
+        let clients = IdentityService::list_api_clients(self, &request.get_ref().store_id).await;
+        reply(clients.map(|api_clients| ListApiClientsResponse { api_clients }))
+    }
+
+    async fn revoke_api_client(
+        &self,
+        request: Request<RevokeApiClientRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        let r = request.get_ref();
+        reply(IdentityService::revoke_api_client(self, &r.store_id, &r.client_id).await)
+    }
+
+    async fn rotate_api_client_secret(
+        &self,
+        request: Request<RotateApiClientSecretRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        let r = request.get_ref();
+        reply(IdentityService::rotate_api_client_secret(self, &r.store_id, &r.client_id).await)
     }
 
     async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Result<Response<Customer>, Status> {

@@ -238,7 +238,13 @@ pub mod identity {
             create_staff(CreateStaffRequest) -> User = Once;
             set_user_disabled(SetUserDisabledRequest) -> User = Idempotent;
             issue_token(TokenRequest) -> TokenResponse = Once;
+            revoke_token(RevokeTokenRequest) -> RevokeTokenResponse = Idempotent;
             get_jwks(GetJwksRequest) -> Jwks = Idempotent;
+            list_staff(ListStaffRequest) -> ListStaffResponse = Idempotent;
+            create_api_client(CreateApiClientRequest) -> ApiClient = Once;
+            list_api_clients(ListApiClientsRequest) -> ListApiClientsResponse = Idempotent;
+            revoke_api_client(RevokeApiClientRequest) -> ApiClient = Idempotent;
+            rotate_api_client_secret(RotateApiClientSecretRequest) -> ApiClient = Once;
             get_customer(GetCustomerRequest) -> Customer = Idempotent;
             update_customer(UpdateCustomerRequest) -> Customer = Once;
             list_customers(ListCustomersRequest) -> ListCustomersResponse = Idempotent;

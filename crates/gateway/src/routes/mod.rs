@@ -1,10 +1,13 @@
-//! The `/v1` routes, one module per resource.
+//! The `/v1` routes, one module per resource; `dto_accounts` holds the REST shapes of the
+//! accounts an owner manages (staff list, API clients, token revocation form).
 
+mod api_clients;
 mod cart_pricing;
 pub(crate) mod carts;
 mod categories;
 mod conversations;
 mod customers;
+pub(crate) mod dto_accounts;
 mod fulfilment;
 mod inventory;
 mod oauth;
@@ -17,6 +20,7 @@ mod search;
 mod stores;
 mod users;
 
+pub(crate) use api_clients::*;
 pub(crate) use cart_pricing::*;
 pub(crate) use carts::*;
 pub(crate) use categories::*;
@@ -60,10 +64,23 @@ pub fn all() -> Router<GatewayState> {
                 .delete(delete_my_address),
         )
         .route("/v1/stores/{store}/customers/{customer}", get(get_customer))
-        .route("/v1/stores/{store}/staff", post(create_staff))
+        .route("/v1/stores/{store}/staff", post(create_staff).get(list_staff))
+        .route(
+            "/v1/stores/{store}/api-clients",
+            get(list_api_clients).post(create_api_client),
+        )
+        .route(
+            "/v1/stores/{store}/api-clients/{client}/revoke",
+            post(revoke_api_client),
+        )
+        .route(
+            "/v1/stores/{store}/api-clients/{client}/rotate-secret",
+            post(rotate_api_client_secret),
+        )
         .route("/v1/stores/{store}/users/{user}/disable", post(disable_user))
         .route("/v1/stores/{store}/users/{user}/enable", post(enable_user))
         .route("/v1/oauth/token", post(issue_token))
+        .route("/v1/oauth/revoke", post(revoke_token))
         .route("/v1/.well-known/jwks.json", get(jwks))
         .route(
             "/v1/stores/{store}/products",

@@ -1,16 +1,17 @@
-//! The RFC 6749 token endpoint and the public signing keys.
+//! The RFC 6749 token endpoint, RFC 7009 token revocation and the public signing keys.
 //!
 //! Errors here follow RFC 6749 section 5.2 (`{"error": …, "error_description": …}`) rather than
 //! problem+json, because OAuth2 client libraries expect that shape.
 
 use crate::client_addr::ClientIp;
 use crate::dto::{JwksView, OAuthErrorView, TokenForm, TokenView};
+use crate::routes::dto_accounts::RevokeForm;
 use crate::state::GatewayState;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use mercato_proto::identity::{GetJwksRequest, TokenRequest};
+use mercato_proto::identity::{GetJwksRequest, RevokeTokenRequest, TokenRequest};
 use mercato_runtime::error::{ErrorCode, ServiceError};
 
 /// Issue tokens: `password`, `refresh_token` or `client_credentials` grant.
@@ -65,6 +66,32 @@ pub async fn issue_token(
             response
         }
         Err(e) => oauth_error(e.code, &e.message, retry_after(&e)),
+    }
+}
+
+/// Revoke a refresh token (RFC 7009): sign out.
+#[utoipa::path(post, path = "/v1/oauth/revoke", tag = "oauth",
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Done (RFC 7009 section 2.2): when `token` is a refresh token, it and every token of its family (those it was rotated from and into) refresh no more. Any other value — unknown, expired, already revoked, or an access token, which lives until it expires — gets the same answer",
+               headers(("Cache-Control" = String, description = "`no-store`"))),
+              (status = 400, body = OAuthErrorView, description = "RFC 6749 section 5.2 `invalid_request`: the body is not form-encoded or has no `token`")))]
+pub async fn revoke_token(State(state): State<GatewayState>, body: axum::body::Bytes) -> Response {
+    let form: RevokeForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(_) => return oauth_error(ErrorCode::InvalidRequest, "the body must be form-encoded", None),
+    };
+    let request = RevokeTokenRequest {
+        token: form.token.unwrap_or_default(),
+    };
+    match state.identity().revoke_token(request).await {
+        Ok(_) => {
+            let mut response = StatusCode::OK.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => oauth_error(e.code, &e.message, None),
     }
 }
 

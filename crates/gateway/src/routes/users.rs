@@ -1,12 +1,31 @@
-//! A store's user accounts: disabling and re-enabling one (owner and staff; identity decides
-//! whose account each may change).
+//! A store's user accounts: the list of its owners and staff, and disabling and re-enabling
+//! one (owner and staff; identity decides whose account each may change).
 
 use crate::access::{Staff, StoreScope};
 use crate::dto::UserView;
+use crate::routes::dto_accounts::StaffListView;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
-use mercato_proto::identity::SetUserDisabledRequest;
+use mercato_proto::identity::{ListStaffRequest, SetUserDisabledRequest};
 use mercato_runtime::error::ServiceError;
+
+/// The accounts that run this store: its owners and staff (owner and staff).
+#[utoipa::path(get, path = "/v1/stores/{store}/staff", tag = "stores",
+    params(("store" = String, Path, description = "store slug")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StaffListView, description = "Owners and staff with their role, oldest first, disabled ones included (`disabled_at` set); customers are listed at `/customers`"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not the store's owner or staff"),
+              (status = 404, description = "No store has this slug")))]
+pub async fn list_staff(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Staff>,
+) -> Result<axum::Json<StaffListView>, ServiceError> {
+    let request = ListStaffRequest {
+        store_id: scope.store.id,
+    };
+    Ok(axum::Json(state.identity().list_staff(request).await?.into()))
+}
 
 /// Disable a customer or staff account of this store.
 #[utoipa::path(post, path = "/v1/stores/{store}/users/{user}/disable", tag = "stores",

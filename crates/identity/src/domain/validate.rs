@@ -81,6 +81,21 @@ impl StoreName {
     }
 }
 
+/// An API client's name, as its owner calls it: trimmed, 1–100 characters, no control
+/// characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientName(String);
+
+impl ClientName {
+    pub fn parse(s: &str) -> Result<ClientName, FieldError> {
+        StoreName::parse(s).map(|name| ClientName(name.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An email address, normalised to lower case.
 ///
 /// The check is deliberately plain: an ASCII local part without spaces or the characters that

@@ -126,4 +126,13 @@ pub const MIGRATIONS: &[Migration] = &[
               );
               CREATE INDEX customer_orders_customer ON customer_orders (store_id, customer_id);",
     },
+    // API clients an owner manages (issue 13): a name, when the secret was last replaced, and
+    // when the client was revoked (NULL while active). Clients made before are the store's
+    // provisioned one, named "Default".
+    Migration {
+        name: "0006_api_client_lifecycle",
+        sql: "ALTER TABLE api_clients ADD COLUMN name TEXT NOT NULL DEFAULT 'Default';
+              ALTER TABLE api_clients ADD COLUMN secret_rotated_at BIGINT;
+              ALTER TABLE api_clients ADD COLUMN revoked_at BIGINT;",
+    },
 ];

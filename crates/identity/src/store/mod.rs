@@ -4,6 +4,7 @@
 //! Rows are plain records; the service builds them from validated input, so the store
 //! checks nothing but the constraints only the database can enforce (unique slugs and emails).
 
+pub mod accounts;
 pub mod customers;
 mod customers_sql;
 pub mod migrations;
@@ -44,10 +45,16 @@ pub struct UserRecord {
 pub struct ApiClientRecord {
     pub client_id: String,
     pub store_id: StoreId,
+    /// What the owner calls it.
+    pub name: String,
     /// SHA-256 hex of the secret; the secret itself is shown once and never stored.
     pub secret_hash: String,
     pub role: Role,
     pub created_at: i64,
+    /// When the secret was last replaced; `None` if never.
+    pub secret_rotated_at: Option<i64>,
+    /// When the client was revoked; `None` while it is active.
+    pub revoked_at: Option<i64>,
 }
 
 /// One refresh token. Tokens issued from one login form a family: each refresh uses one up
@@ -141,6 +148,8 @@ pub enum Refusal {
     AddressBookFull,
     #[error("the record changed while this request was applied to it; retry")]
     ChangedConcurrently,
+    #[error("the API client is revoked")]
+    ApiClientRevoked,
 }
 
 /// A taken slug or email is its own 409 code, naming the field as catalog's taken values do.
@@ -155,7 +164,9 @@ impl From<Refusal> for ServiceError {
             ),
             Refusal::UnknownStore => return ServiceError::not_found("store"),
             Refusal::LastOwner => return ServiceError::new(ErrorCode::LastOwner, r.to_string()),
-            Refusal::AddressBookFull => return ServiceError::conflict(r.to_string()),
+            Refusal::AddressBookFull | Refusal::ApiClientRevoked => {
+                return ServiceError::conflict(r.to_string());
+            }
             Refusal::ChangedConcurrently => return ServiceError::changed_concurrently(r.to_string()),
         };
         ServiceError {

@@ -4,6 +4,7 @@
 //! rolled back when it returns `Err` (on SQLite its one write connection may
 //! commit it together with others). Reads are single statements on a read connection.
 
+use super::accounts::{CLIENT_COLUMNS, ClientRow, client_record};
 use super::{
     ApiClientRecord, IdentityStore, LegacySigningKey, Provisioning, PublicKeyRecord, RefreshTokenRecord,
     Refusal, Rotation, SigningKeyRecord, StoreError, StoreRecord, UserRecord,
@@ -29,8 +30,7 @@ impl SqlIdentityStore {
 }
 
 type StoreRow = (String, String, String, String, i64);
-type UserRow = (String, String, String, String, String, i64, Option<i64>);
-type ClientRow = (String, String, String, String, i64);
+pub(super) type UserRow = (String, String, String, String, String, i64, Option<i64>);
 type TokenRow = (
     String,
     String,
@@ -45,12 +45,12 @@ type TokenRow = (
 );
 type KeyRow = (String, i64, String, Vec<u8>, Vec<u8>, String, i64);
 
-fn store_id(s: &str) -> Result<StoreId, StoreError> {
+pub(super) fn store_id(s: &str) -> Result<StoreId, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("store id {s:?}")))
 }
 
-fn role(s: &str) -> Result<Role, StoreError> {
+pub(super) fn role(s: &str) -> Result<Role, StoreError> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("role {s:?}")))
 }
 
@@ -64,7 +64,7 @@ fn store_record((id, slug, name, currency, created_at): StoreRow) -> Result<Stor
     })
 }
 
-fn user_record(
+pub(super) fn user_record(
     (id, store, email, r, password_hash, created_at, disabled_at): UserRow,
 ) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
@@ -116,7 +116,7 @@ fn key_record(
 const INSERT_USER: &str = "INSERT INTO users \
      (id, store_id, email, role, password_hash, created_at, disabled_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const USER_COLUMNS: &str = "SELECT id, store_id, email, role, password_hash, created_at, disabled_at \
+pub(super) const USER_COLUMNS: &str = "SELECT id, store_id, email, role, password_hash, created_at, disabled_at \
      FROM users";
 const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens \
      (id, family_id, store_id, subject, role, token_hash, expires_at, used_at, revoked_at, created_at) \
@@ -154,6 +154,26 @@ fn insert_token(tx: &mut Tx<'_>, t: &RefreshTokenRecord) -> Result<(), DbError> 
             &t.used_at,
             &t.revoked_at,
             &t.created_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Adds an API client, in the caller's transaction.
+pub(super) fn insert_api_client(tx: &mut Tx<'_>, c: &ApiClientRecord) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO api_clients \
+         (client_id, store_id, name, secret_hash, role, created_at, secret_rotated_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &c.client_id,
+            &c.store_id,
+            &c.name,
+            &c.secret_hash,
+            &c.role.as_str(),
+            &c.created_at,
+            &c.secret_rotated_at,
+            &c.revoked_at,
         ],
     )?;
     Ok(())
@@ -221,18 +241,7 @@ impl IdentityStore for SqlIdentityStore {
                     other => other?,
                 };
                 insert_user(tx, &p.owner)?;
-                let c = &p.api_client;
-                tx.execute(
-                    "INSERT INTO api_clients (client_id, store_id, secret_hash, role, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        &c.client_id,
-                        &c.store_id,
-                        &c.secret_hash,
-                        &c.role.as_str(),
-                        &c.created_at,
-                    ],
-                )?;
+                insert_api_client(tx, &p.api_client)?;
                 mercato_runtime::outbox::append(tx, &p.event)?;
                 Ok(())
             })
@@ -345,22 +354,9 @@ impl IdentityStore for SqlIdentityStore {
     async fn api_client(&self, client_id: &str) -> Result<Option<ApiClientRecord>, StoreError> {
         let row: Option<ClientRow> = self
             .db
-            .query_opt(
-                "SELECT client_id, store_id, secret_hash, role, created_at FROM api_clients \
-                 WHERE client_id = $1",
-                &[&client_id],
-            )
+            .query_opt(&format!("{CLIENT_COLUMNS} WHERE client_id = $1"), &[&client_id])
             .await?;
-        row.map(|(client_id, store, secret_hash, r, created_at)| {
-            Ok(ApiClientRecord {
-                client_id,
-                store_id: store_id(&store)?,
-                secret_hash,
-                role: role(&r)?,
-                created_at,
-            })
-        })
-        .transpose()
+        row.map(client_record).transpose()
     }
 
     async fn insert_refresh_token(

@@ -62,9 +62,12 @@ fn provisioning(slug: &str) -> Provisioning {
         api_client: ApiClientRecord {
             client_id: format!("mc_{}", uuid::Uuid::now_v7().simple()),
             store_id: id,
+            name: "Default".to_owned(),
             secret_hash: "00".repeat(32),
             role: Role::Staff,
             created_at: 1,
+            secret_rotated_at: None,
+            revoked_at: None,
         },
         event,
     }

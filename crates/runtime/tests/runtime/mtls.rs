@@ -112,6 +112,39 @@ impl Identity for Keys {
     ) -> Result<Response<DeleteCustomerAddressResponse>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn revoke_token(
+        &self,
+        _: Request<RevokeTokenRequest>,
+    ) -> Result<Response<RevokeTokenResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn list_staff(&self, _: Request<ListStaffRequest>) -> Result<Response<ListStaffResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn create_api_client(
+        &self,
+        _: Request<CreateApiClientRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn list_api_clients(
+        &self,
+        _: Request<ListApiClientsRequest>,
+    ) -> Result<Response<ListApiClientsResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn revoke_api_client(
+        &self,
+        _: Request<RevokeApiClientRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn rotate_api_client_secret(
+        &self,
+        _: Request<RotateApiClientSecretRequest>,
+    ) -> Result<Response<ApiClient>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
 }
 
 /// A fresh directory under the system's temporary one.
