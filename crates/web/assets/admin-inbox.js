@@ -1,0 +1,179 @@
+// The conversations inbox's live parts, over /admin/{store}/live (the realtime protocol,
+// docs/realtime-protocol.md; the server adds the staff member's token, this script never sees
+// one). The pages are plain HTML and work without it; it adds:
+//   - staff presence: this staff member is announced online (away while the tab is hidden),
+//     and the "Staff online" list follows everyone's;
+//   - the inbox: a conversation's unread count grows as its messages arrive;
+//   - a conversation: new messages appear as they are sent, "typing" is shown, the reply is
+//     sent as a `publish` frame (the form posts as usual when there is no connection), and
+//     what is read is acknowledged.
+// Text from users is only ever put in the page with textContent.
+import { connect } from "./live.js";
+
+const STATUS = { online: "Online", away: "Away", offline: "Offline" };
+
+function presenceList() {
+  const list = document.getElementById("staff-presence");
+  const rows = new Map();
+  if (list) {
+    for (const li of list.querySelectorAll("li[data-user-id]")) rows.set(li.dataset.userId, li);
+  }
+  return {
+    set(userId, status) {
+      const span = rows.get(userId)?.querySelector(".presence-status");
+      if (!span) return;
+      span.dataset.status = status;
+      span.textContent = STATUS[status] || STATUS.offline;
+    },
+    name(userId) {
+      return rows.get(userId)?.querySelector(".who")?.textContent || "Staff";
+    },
+  };
+}
+
+function start(root) {
+  const presence = presenceList();
+  const presenceChannel = root.dataset.presenceChannel;
+  const conversation = root.dataset.conversationChannel || null;
+  let lastSeq = Number(root.dataset.lastSeq || 0);
+  let me = null;
+  let nextId = 1;
+  const messages = document.getElementById("messages");
+  const liveNote = document.getElementById(conversation ? "live-messages" : "inbox-live");
+  const say = (text) => {
+    if (liveNote) liveNote.textContent = text;
+  };
+  const rows = new Map();
+  if (!conversation) {
+    for (const li of root.querySelectorAll("li[data-conversation-channel]")) {
+      rows.set(li.dataset.conversationChannel, li);
+    }
+  }
+
+  const send = (socket, frame) => {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ id: nextId++, ...frame }));
+      return true;
+    }
+    return false;
+  };
+
+  const announce = (socket) => {
+    send(socket, { type: "presence", status: document.hidden ? "away" : "online" });
+  };
+
+  function appendMessage(frame) {
+    if (!messages || frame.seq <= lastSeq) return;
+    lastSeq = frame.seq;
+    messages.querySelector("li.empty")?.remove();
+    const li = document.createElement("li");
+    li.dataset.seq = String(frame.seq);
+    const fromCustomer = frame.sender_role === "customer";
+    li.className = fromCustomer ? "from-customer" : "from-staff";
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = fromCustomer ? root.dataset.customer || "Customer" : presence.name(frame.sender_id);
+    const when = document.createElement("span");
+    when.className = "muted";
+    when.textContent = new Date(frame.sent_at_ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+    const body = document.createElement("p");
+    body.className = "body";
+    body.textContent = frame.body;
+    li.append(who, " ", when, body);
+    messages.append(li);
+    messages.scrollTop = messages.scrollHeight;
+    if (fromCustomer) say(`New message from ${who.textContent}`);
+  }
+
+  function bumpUnread(frame) {
+    const li = rows.get(frame.channel);
+    if (!li || frame.seq <= Number(li.dataset.lastSeq || 0)) return;
+    li.dataset.lastSeq = String(frame.seq);
+    if (frame.sender_role !== "customer") return;
+    const badge = li.querySelector(".unread");
+    const unread = Number(badge?.dataset.unread || 0) + 1;
+    if (badge) {
+      badge.dataset.unread = String(unread);
+      badge.textContent = `${unread} unread`;
+    }
+    li.parentElement?.prepend(li);
+    say(`New message: ${li.querySelector("a")?.textContent || ""}`);
+  }
+
+  let typingTimer = null;
+  const getSocket = connect(
+    root.dataset.inboxSocket,
+    (socket) => {
+      announce(socket);
+      send(socket, { type: "subscribe", channel: presenceChannel });
+      if (conversation) {
+        // Resume after what the page shows: the server sends what came since, then live.
+        send(socket, { type: "subscribe", channel: conversation, after_seq: lastSeq });
+      } else {
+        for (const [channel, li] of rows) {
+          send(socket, { type: "subscribe", channel, after_seq: Number(li.dataset.lastSeq || 0) });
+        }
+      }
+    },
+    (frame, socket) => {
+      switch (frame.type) {
+        case "connected":
+          me = frame.user_id || null;
+          break;
+        case "presence":
+          presence.set(frame.user_id, frame.status);
+          break;
+        case "message":
+          if (conversation && frame.channel === conversation) {
+            appendMessage(frame);
+            if (!document.hidden) send(socket, { type: "ack", channel: conversation, seq: frame.seq });
+          } else if (!conversation) {
+            bumpUnread(frame);
+          }
+          break;
+        case "typing":
+          if (conversation && frame.channel === conversation && frame.user_id !== me) {
+            say(frame.role === "customer" ? "The customer is typing…" : "A colleague is typing…");
+            clearTimeout(typingTimer);
+            typingTimer = setTimeout(() => say(""), 4000);
+          }
+          break;
+        case "published":
+          say("Sent.");
+          break;
+        case "error":
+          if (frame.code === "forbidden" || frame.code === "unauthenticated") {
+            say("Live updates stopped: reload the page or sign in again.");
+          }
+          break;
+        default:
+          break;
+      }
+    },
+  );
+
+  document.addEventListener("visibilitychange", () => announce(getSocket()));
+
+  const form = document.getElementById("reply");
+  const textarea = document.getElementById("reply-body");
+  if (conversation && form && textarea) {
+    let lastTyping = 0;
+    textarea.addEventListener("input", () => {
+      const now = Date.now();
+      if (now - lastTyping > 2000 && send(getSocket(), { type: "typing", channel: conversation })) lastTyping = now;
+    });
+    form.addEventListener("submit", (event) => {
+      const body = textarea.value.trim();
+      if (!body) return;
+      const clientMsgId = `admin-${crypto.randomUUID()}`;
+      // Without a connection the form is posted as it is (POST, then back to this page).
+      if (!send(getSocket(), { type: "publish", channel: conversation, client_msg_id: clientMsgId, body })) return;
+      event.preventDefault();
+      textarea.value = "";
+      say("Sending…");
+    });
+  }
+}
+
+const root = document.getElementById("conversation") || document.getElementById("inbox");
+if (root && root.dataset.inboxSocket) start(root);
