@@ -1,10 +1,51 @@
-//! The admin under `/admin/{store}/…`: the merchant's pages (owned by the admin's authors;
-//! each module's routes are merged here).
+//! The admin under `/admin/{store}/…`: the pages a store's owner and staff run it from. Like
+//! the storefront, every page reads and writes through the REST API as the signed-in staff
+//! member (`Staff` is their session), so the API's rules, roles and field errors apply as they
+//! would to any client.
+//!
+//! # Layout
+//!
+//! - `sign_in`: `/admin` (store, email, password; owners and staff only) and sign-out.
+//! - `access`: the `Staff` extractor every page takes, and the failure page of a refusal.
+//! - `layout`: the frame (navigation, sign-out) of `templates/admin/layout.html`.
+//! - `home`: today's sales and orders, the latest orders.
+//! - `products` with `product_form` (variants, options, field errors) and `categories`.
+//! - `stock`: levels per SKU and location, and setting them.
+//! - `orders` (list with filters, followed live) and `order` (timeline from `timeline`,
+//!   cancel, refunds).
+//! - `format`: money, times and dates as staff read and type them; `errors`: field messages.
+//!
+//! Live parts: `/admin/{store}/live` is the realtime WebSocket (`crate::live`); `admin.js`
+//! subscribes to `staff:{store_id}` and refetches the HTML fragment the page names when an
+//! order event arrives, so the pages stay plain HTML that works without script.
+
+mod access;
+mod categories;
+mod errors;
+mod format;
+mod home;
+mod layout;
+mod order;
+mod orders;
+mod product_form;
+mod products;
+mod sign_in;
+mod stock;
+mod timeline;
 
 use crate::WebState;
 use axum::Router;
+use axum::routing::get;
 
 /// Every admin route.
 pub(crate) fn routes() -> Router<WebState> {
     Router::new()
+        .route("/admin/{store}/live", get(crate::live::proxy))
+        .merge(sign_in::routes())
+        .merge(home::routes())
+        .merge(products::routes())
+        .merge(categories::routes())
+        .merge(stock::routes())
+        .merge(orders::routes())
+        .merge(order::routes())
 }

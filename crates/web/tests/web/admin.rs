@@ -1,0 +1,315 @@
+//! The admin's pages over HTTP as a browser uses them: cookies kept between requests, forms
+//! posted with their CSRF field from this site's origin.
+
+use crate::harness::Platform;
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const PASSWORD: &str = "a long password";
+
+/// A browser of the admin: its cookies (by name; the tests use one store) and the site.
+struct Browser<'a> {
+    p: &'a Platform,
+    cookies: BTreeMap<String, String>,
+}
+
+/// A page's answer: status, where it redirects, and the HTML.
+struct Answer {
+    status: u16,
+    location: String,
+    html: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(p: &'a Platform) -> Browser<'a> {
+        Browser {
+            p,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn answer(&mut self, reply: reqwest::Response) -> Answer {
+        self.keep(reply.headers());
+        let location = reply
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Answer {
+            status: reply.status().as_u16(),
+            location,
+            html: reply.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let reply = self
+            .p
+            .http
+            .get(format!("{}{path}", self.p.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.answer(reply).await
+    }
+
+    /// Posts a form as a page of this site does: same origin, the CSRF cookie's token.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let csrf = self.cookies.get("mercato_csrf").cloned().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &csrf));
+        let reply = self
+            .p
+            .http
+            .post(format!("{}{path}", self.p.base))
+            .header("cookie", self.cookie_header())
+            .header("origin", self.p.base.clone())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        self.answer(reply).await
+    }
+
+    /// Signs in at `/admin` as `email`.
+    async fn sign_in(&mut self, store: &str, email: &str) -> Answer {
+        self.get("/admin").await;
+        self.post(
+            "/admin",
+            &[("store", store), ("email", email), ("password", PASSWORD)],
+        )
+        .await
+    }
+}
+
+/// A new store (slug `store`) with its owner `owner@<store>.test`; the owner's API token.
+async fn store(p: &Platform, slug: &str) -> String {
+    let reply = p
+        .http
+        .post(format!("{}/v1/stores", p.base))
+        .json(&json!({"slug": slug, "name": slug, "currency": "EUR",
+            "owner": {"email": format!("owner@{slug}.test"), "password": PASSWORD}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
+    let token: Value = p
+        .http
+        .post(format!("{}/v1/oauth/token", p.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("store", slug),
+            ("username", &format!("owner@{slug}.test")),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A call to the API as `token`, answering its JSON.
+async fn api(p: &Platform, method: reqwest::Method, path: &str, token: &str, body: Value) -> Value {
+    let mut request = p
+        .http
+        .request(method, format!("{}{path}", p.base))
+        .bearer_auth(token)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string());
+    if !body.is_null() {
+        request = request.json(&body);
+    }
+    let reply = request.send().await.unwrap();
+    let status = reply.status();
+    let text = reply.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
+    let p = Platform::start().await;
+    store(&p, "owned").await;
+    let mut browser = Browser::new(&p);
+    let answer = browser.sign_in("owned", "owner@owned.test").await;
+    assert_eq!((answer.status, answer.location.as_str()), (303, "/admin/owned/"));
+    let home = browser.get("/admin/owned/").await;
+    assert_eq!(home.status, 200, "{}", home.html);
+    assert!(
+        home.html.contains("Sales today") && home.html.contains("0.00 EUR"),
+        "{}",
+        home.html
+    );
+    assert!(home.html.contains("aria-label=\"Admin\""));
+    let out = browser.post("/admin/owned/sign-out", &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(!browser.cookies.contains_key("mercato_access"));
+    assert_eq!(browser.get("/admin/owned/").await.status, 303);
+}
+
+#[tokio::test]
+async fn a_product_title_with_markup_is_shown_as_text_in_the_admin_list() {
+    let p = Platform::start().await;
+    store(&p, "escaping").await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("escaping", "owner@escaping.test").await;
+    let title = "<img src=x onerror=alert(1)>";
+    let created = browser
+        .post(
+            "/admin/escaping/products",
+            &[
+                ("rows", "1"),
+                ("title", title),
+                ("status", "draft"),
+                ("v0_sku", "XSS-1"),
+                ("v0_price", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    assert!(created.location.contains("done=created"));
+    let list = browser.get("/admin/escaping/products").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.html.contains(title), "{}", list.html);
+    assert!(
+        list.html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{}",
+        list.html
+    );
+    // The edit page too, in its title, heading and field.
+    let edit = browser.get(&created.location).await;
+    assert!(!edit.html.contains(title));
+    assert!(edit.html.contains("The product is created."));
+}
+
+#[tokio::test]
+async fn a_refund_posted_from_the_order_page_refunds_the_order() {
+    let p = Platform::start().await;
+    let token = store(&p, "refunds").await;
+    use reqwest::Method;
+    api(
+        &p,
+        Method::POST,
+        "/v1/stores/refunds/products",
+        &token,
+        json!({
+        "slug": "e-book", "title": "E-book", "variants": [{"sku": "EB-1", "price": {"amount_minor": 1500},
+        "requires_shipping": false}]}),
+    )
+    .await;
+    api(
+        &p,
+        Method::PUT,
+        "/v1/stores/refunds/inventory/EB-1",
+        &token,
+        json!({"on_hand": 10}),
+    )
+    .await;
+    // An anonymous shopper's cart, paid with a test card.
+    let cart: Value = p
+        .http
+        .post(format!("{}/v1/stores/refunds/carts", p.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (cart_id, cart_token) = (cart["id"].as_str().unwrap(), cart["cart_token"].as_str().unwrap());
+    let added = p
+        .http
+        .post(format!("{}/v1/stores/refunds/carts/{cart_id}/items", p.base))
+        .header("x-cart-token", cart_token)
+        .json(&json!({"sku": "EB-1", "quantity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success(), "{}", added.text().await.unwrap());
+    let card: Value = p
+        .http
+        .post(format!("{}/v1/stores/refunds/payment-methods", p.base))
+        .json(&json!({"card_number": "4242424242424242", "exp": "12/30", "cvc": "123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order: Value = p
+        .http
+        .post(format!("{}/v1/stores/refunds/checkout", p.base))
+        .header("x-cart-token", cart_token)
+        .header("idempotency-key", "refund-test")
+        .json(&json!({"cart_id": cart_id, "payment": {"payment_method": card["id"], "email": "buyer@refunds.test"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_id = order["id"].as_str().expect("an order").to_owned();
+    // The saga may still be running (202): wait until the order is confirmed.
+    for _ in 0..100 {
+        let now = api(
+            &p,
+            Method::GET,
+            &format!("/v1/stores/refunds/orders/{order_id}"),
+            &token,
+            Value::Null,
+        )
+        .await;
+        if now["status"] == "confirmed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let mut browser = Browser::new(&p);
+    browser.sign_in("refunds", "owner@refunds.test").await;
+    let path = format!("/admin/refunds/orders/{order_id}");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Refund selected items") && page.html.contains("Order placed"));
+    let key = page
+        .html
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    // One of the two units, then the answer replayed: the same key refunds once.
+    let fields = [("key", key.as_str()), ("sku", "EB-1"), ("quantity", "1")];
+    let refunded = browser.post(&format!("{path}/refund"), &fields).await;
+    assert_eq!(refunded.status, 303, "{}", refunded.html);
+    assert_eq!(refunded.location, format!("{path}?done=refunded"));
+    browser.post(&format!("{path}/refund"), &fields).await;
+    let page = browser.get(&refunded.location).await;
+    assert!(page.html.contains("The refund is made."));
+    assert!(page.html.contains("partially refunded"), "{}", page.html);
+    assert!(page.html.contains("to refund, up to 1"), "{}", page.html);
+}
