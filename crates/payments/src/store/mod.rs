@@ -6,6 +6,7 @@
 //! version: an update names the version it read and fails with [`StoreError::Stale`] when another
 //! writer got there first, so the service re-reads and decides again.
 
+mod fraud_sql;
 pub mod migrations;
 pub mod sql;
 
