@@ -20,16 +20,21 @@
 //! order event arrives, so the pages stay plain HTML that works without script.
 
 mod access;
+mod api_clients;
 mod categories;
+mod conversations;
+mod customers;
 mod errors;
 mod format;
 mod home;
 mod layout;
 mod order;
 mod orders;
+mod people;
 mod product_form;
 mod products;
 mod sign_in;
+mod staff;
 mod stock;
 mod timeline;
 
@@ -48,4 +53,8 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(stock::routes())
         .merge(orders::routes())
         .merge(order::routes())
+        .merge(customers::routes())
+        .merge(conversations::routes())
+        .merge(staff::routes())
+        .merge(api_clients::routes())
 }
