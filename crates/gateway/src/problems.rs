@@ -70,11 +70,13 @@ pub async fn declared_body_limit(
 
 /// Rewrites error answers that are not problem documents into problem documents with the same
 /// status and headers (`Allow` on a 405 stays). JSON answers are left alone: those are the RFC
-/// 6749 errors of the token endpoint, which OAuth2 clients expect in that shape.
+/// 6749 errors of the token endpoint, which OAuth2 clients expect in that shape; and so are
+/// HTML pages (the web's error pages and forms shown again with their errors), which are for
+/// people.
 pub async fn problem_net(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) || is_html(&response) {
         return response;
     }
     let Some(code) = ErrorCode::for_http_status(status.as_u16()) else {
@@ -104,6 +106,13 @@ fn is_json(response: &Response) -> bool {
         .unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn default_detail(code: ErrorCode, status: StatusCode) -> String {

@@ -23,6 +23,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/live.js"),
     ),
     (
+        "product.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/product.js"),
+    ),
+    (
+        "shop.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/shop.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../assets/favicon.svg"),
@@ -75,16 +85,19 @@ pub(crate) fn routes() -> Router<crate::WebState> {
 
 async fn serve(Path(file): Path<String>) -> Response {
     let path = format!("/assets/{file}");
-    let Some(asset) = ASSETS.iter().find(|a| a.url == path) else {
-        return (StatusCode::NOT_FOUND, "no such asset").into_response();
+    // By its hashed URL, cached for a year; by its plain name (what one module's `import
+    // "./live.js"` asks for), revalidated each time.
+    let (asset, cache) = match ASSETS.iter().find(|a| a.url == path) {
+        Some(asset) => (asset, "public, max-age=31536000, immutable"),
+        None => match ASSETS.iter().find(|a| a.name == file) {
+            Some(asset) => (asset, "no-cache"),
+            None => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        },
     };
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         asset.bytes,
     )

@@ -1,6 +1,5 @@
 //! The web pages against a real embedded platform, over HTTP: one test binary.
 
-mod admin;
 mod harness;
 mod skeleton;
 mod storefront;

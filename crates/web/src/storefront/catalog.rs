@@ -1,0 +1,218 @@
+//! Browsing: the home page, search with facets and filters, and the product page.
+
+use super::views::{self, Category, Product, ProductPage, SearchResult};
+use super::{Chrome, failure, see_other};
+use crate::page::render;
+use crate::session::Session;
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "shop/home.html")]
+struct Home {
+    chrome: Chrome,
+    categories: Vec<Category>,
+    products: Vec<Product>,
+}
+
+/// `/s/{store}` → `/s/{store}/`.
+pub(super) async fn to_home(Path(store): Path<String>) -> Response {
+    see_other(&format!("/s/{store}/"))
+}
+
+/// The home page: the category tree and the newest products.
+pub(super) async fn home(session: Session) -> Response {
+    let chrome = match Chrome::load(&session).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let base = format!("/v1/stores/{}", chrome.store.slug);
+    let categories = session.get(&format!("{base}/categories")).send::<Vec<Category>>();
+    let products = session
+        .get(&format!("{base}/products?per_page=12&sort=newest"))
+        .send::<ProductPage>();
+    let (categories, products) = tokio::join!(categories, products);
+    let (categories, products) = match (categories, products) {
+        (Ok(c), Ok(p)) => (c, p.items),
+        (Err(e), _) | (_, Err(e)) => return failure(&e, "/"),
+    };
+    render(&Home {
+        chrome,
+        categories,
+        products,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct SearchParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    category: String,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "shop/search.html")]
+struct Search {
+    chrome: Chrome,
+    q: String,
+    category: String,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    result: SearchResult,
+    /// The price ranges as links: label, `min_price`, `max_price` (empty when open-ended).
+    ranges: Vec<(String, i64, String, u64)>,
+}
+
+impl Search {
+    /// The search URL with these words and filters, for facet links.
+    fn link(&self, category: &str, min: Option<i64>, max: Option<i64>) -> String {
+        let mut pairs = vec![("q", self.q.clone())];
+        if !category.is_empty() {
+            pairs.push(("category", category.to_owned()));
+        }
+        if let Some(min) = min {
+            pairs.push(("min_price", min.to_string()));
+        }
+        if let Some(max) = max {
+            pairs.push(("max_price", max.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        self.chrome.url(&format!("/search?{query}"))
+    }
+
+    fn category_link(&self, category: &str) -> String {
+        self.link(category, self.min_price, self.max_price)
+    }
+
+    fn price_link(&self, min: &i64, max: &str) -> String {
+        self.link(&self.category, Some(*min), max.parse().ok())
+    }
+
+    fn without_category(&self) -> String {
+        self.link("", self.min_price, self.max_price)
+    }
+
+    fn without_price(&self) -> String {
+        self.link(&self.category, None, None)
+    }
+
+    fn filtered_by_price(&self) -> bool {
+        self.min_price.is_some() || self.max_price.is_some()
+    }
+}
+
+/// Search: words (typos tolerated by the API), category and price facets as links.
+pub(super) async fn search(session: Session, Query(params): Query<SearchParams>) -> Response {
+    let mut chrome = match Chrome::load(&session).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    chrome.query = params.q.clone();
+    let mut pairs = vec![("q", params.q.clone()), ("limit", "24".to_owned())];
+    if !params.category.is_empty() {
+        pairs.push(("category", params.category.clone()));
+    }
+    if let Some(min) = params.min_price {
+        pairs.push(("min_price", min.to_string()));
+    }
+    if let Some(max) = params.max_price {
+        pairs.push(("max_price", max.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let path = format!("/v1/stores/{}/search?{query}", chrome.store.slug);
+    let result = match session.get(&path).send::<SearchResult>().await {
+        Ok(r) => r,
+        Err(e) => return failure(&e, &chrome.home()),
+    };
+    let currency = chrome.store.currency.clone();
+    let ranges = result
+        .facets
+        .price_ranges
+        .iter()
+        .filter(|r| r.count > 0)
+        .map(|r| {
+            let label = match r.to_minor {
+                Some(to) => format!(
+                    "{} to {}",
+                    views::money(r.from_minor, &currency),
+                    views::money(to, &currency)
+                ),
+                None => format!("{} and more", views::money(r.from_minor, &currency)),
+            };
+            let to = r.to_minor.map(|t| t.to_string()).unwrap_or_default();
+            (label, r.from_minor, to, r.count)
+        })
+        .collect();
+    render(&Search {
+        chrome,
+        q: params.q,
+        category: params.category,
+        min_price: params.min_price,
+        max_price: params.max_price,
+        result,
+        ranges,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "shop/product.html")]
+struct ProductView {
+    chrome: Chrome,
+    product: Product,
+    added: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ProductParams {
+    #[serde(default)]
+    added: bool,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// A product: its variants with their prices, and availability that changes live (the stock
+/// channel of each SKU, through `/s/{store}/live`).
+pub(super) async fn product(
+    session: Session,
+    Path((_, key)): Path<(String, String)>,
+    Query(params): Query<ProductParams>,
+) -> Response {
+    let chrome = match Chrome::load(&session).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let path = format!("/v1/stores/{}/products/{}", chrome.store.slug, encode(&key));
+    let product = match session.get(&path).send::<Product>().await {
+        Ok(p) => p,
+        Err(e) => return failure(&e, &chrome.home()),
+    };
+    // Only known messages are shown: a link cannot make the page say anything else.
+    let error = params
+        .error
+        .as_deref()
+        .and_then(super::cart::known_message)
+        .map(str::to_owned);
+    render(&ProductView {
+        chrome,
+        product,
+        added: params.added,
+        error,
+    })
+}
+
+/// A path segment, percent-encoded.
+pub(super) fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,197 @@
+//! The storefront: what a shopper types is shown as text, forms are protected, sessions live
+//! in safe cookies, and refusals are sentences next to what they concern.
+
+use crate::harness::{Browser, Platform, store_with_product};
+
+const MARKUP: &str = "<img src=x onerror=alert(1)>";
+
+#[tokio::test]
+async fn a_product_titled_with_markup_renders_as_text_on_every_storefront_page() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, MARKUP).await;
+    let mut b = Browser::new(&p);
+    let escaped = "&#60;img src=x onerror=alert(1)&#62;";
+    for path in [
+        format!("/s/{store}/"),
+        format!("/s/{store}/p/{product}"),
+        format!("/s/{store}/search?q=img"),
+    ] {
+        let page = b.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.html.contains(MARKUP), "{path}: {}", page.html);
+        assert!(
+            page.html.contains(escaped) || page.html.contains("&lt;img"),
+            "{path}: {}",
+            page.html
+        );
+    }
+    let added = b
+        .post(
+            &format!("/s/{store}/cart/items"),
+            &[("sku", "THING-1"), ("quantity", "1"), ("product", &product)],
+        )
+        .await;
+    assert_eq!(added.status, 303);
+    let cart = b.get(&format!("/s/{store}/cart")).await;
+    assert!(
+        cart.html.contains("THING-1") && !cart.html.contains(MARKUP),
+        "{}",
+        cart.html
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/")).await;
+    let path = format!("{}/s/{store}/cart/items", p.base);
+    let fields = [
+        ("sku", "THING-1"),
+        ("quantity", "1"),
+        ("product", product.as_str()),
+    ];
+    // No token.
+    let request = p.http.post(&path).header("origin", p.base.clone()).form(&fields);
+    let page = b.send(request).await;
+    assert_eq!(page.status, 403);
+    assert!(page.html.contains("role=\"alert\""), "{}", page.html);
+    // The right token, from another site.
+    let csrf = b.csrf();
+    let mut with_token = vec![("csrf", csrf.as_str())];
+    with_token.extend_from_slice(&fields);
+    let request = p
+        .http
+        .post(&path)
+        .header("origin", "https://evil.example")
+        .form(&with_token);
+    assert_eq!(b.send(request).await.status, 403);
+    // Another token, from this site.
+    let mut wrong = vec![("csrf", "not-the-token")];
+    wrong.extend_from_slice(&fields);
+    let request = p.http.post(&path).header("origin", p.base.clone()).form(&wrong);
+    assert_eq!(b.send(request).await.status, 403);
+    // Nothing was added; the real form works.
+    assert!(!b.cookies.contains_key("mercato_cart"));
+    let added = b.post(&format!("/s/{store}/cart/items"), &fields).await;
+    assert_eq!(added.status, 303);
+    assert_eq!(
+        added.location.as_deref(),
+        Some(format!("/s/{store}/p/{product}?added=true").as_str())
+    );
+}
+
+#[tokio::test]
+async fn session_and_cart_cookies_are_http_only_same_site_and_scoped_to_the_store() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/")).await;
+    b.post(
+        &format!("/s/{store}/cart/items"),
+        &[("sku", "THING-1"), ("quantity", "2"), ("product", &product)],
+    )
+    .await;
+    let page = b
+        .post(
+            &format!("/s/{store}/sign-up"),
+            &[
+                ("email", "ann@example.com"),
+                ("password", "a long password"),
+                ("first_name", "Ann"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.html);
+    for name in ["mercato_access", "mercato_refresh", "mercato_cart"] {
+        let cookie = b
+            .set_cookies
+            .iter()
+            .rev()
+            .find(|c| c.starts_with(&format!("{name}=")) && !c.contains("Max-Age=0"))
+            .unwrap_or_else(|| panic!("{name} is set: {:?}", b.set_cookies));
+        assert!(cookie.contains("; HttpOnly"), "{cookie}");
+        assert!(cookie.contains("; SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains(&format!("; Path=/s/{store};")), "{cookie}");
+        // Served over plain HTTP here; `Secure` is for TLS.
+        assert!(!cookie.contains("Secure"), "{cookie}");
+    }
+    // Signed in, the anonymous cart was merged into the customer's.
+    let cart = b.get(&format!("/s/{store}/cart")).await;
+    assert!(cart.html.contains("THING-1"), "{}", cart.html);
+    let orders = b.get(&format!("/s/{store}/orders")).await;
+    assert_eq!(orders.status, 200);
+    // Signing out deletes the session.
+    let out = b.post(&format!("/s/{store}/sign-out"), &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(!b.cookies.contains_key("mercato_access") && !b.cookies.contains_key("mercato_refresh"));
+    let orders = b.get(&format!("/s/{store}/orders")).await;
+    assert_eq!(orders.status, 303, "signed out, orders ask to sign in");
+}
+
+#[tokio::test]
+async fn a_declined_card_is_said_in_words_next_to_the_card_field_and_the_cart_stays() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/")).await;
+    b.post(
+        &format!("/s/{store}/cart/items"),
+        &[("sku", "THING-1"), ("quantity", "1"), ("product", &product)],
+    )
+    .await;
+    let address = [
+        ("name", "Ann Lee"),
+        ("line1", "Invalidenstraße 117"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("country", "DE"),
+    ];
+    assert_eq!(
+        b.post(&format!("/s/{store}/checkout/address"), &address)
+            .await
+            .status,
+        303
+    );
+    let card = |number| {
+        [
+            ("email", "ann@example.com"),
+            ("card_number", number),
+            ("exp", "12/30"),
+            ("cvc", "123"),
+        ]
+    };
+    let declined = b
+        .post(&format!("/s/{store}/checkout"), &card("4000000000000002"))
+        .await;
+    assert_eq!(declined.status, 402);
+    assert!(
+        declined
+            .html
+            .contains(r#"role="alert" id="card-number-error">Your card was declined. Try another card."#),
+        "{}",
+        declined.html
+    );
+    assert!(!declined.html.contains("payment_required") && !declined.html.contains("{\""));
+    let invalid = b
+        .post(&format!("/s/{store}/checkout"), &card("4242424242424241"))
+        .await;
+    assert_eq!(invalid.status, 422);
+    assert!(
+        invalid.html.contains("This card number is not valid"),
+        "{}",
+        invalid.html
+    );
+    let cart = b.get(&format!("/s/{store}/cart")).await;
+    assert!(cart.html.contains("THING-1"), "the cart is intact: {}", cart.html);
+    let placed = b
+        .post(&format!("/s/{store}/checkout"), &card("4242424242424242"))
+        .await;
+    assert_eq!(placed.status, 200, "{}", placed.html);
+    assert!(
+        placed.html.contains("Thank you for your order"),
+        "{}",
+        placed.html
+    );
+}
