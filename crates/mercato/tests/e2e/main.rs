@@ -11,6 +11,7 @@ mod edge;
 mod fulfilment;
 mod hardening;
 mod harness;
+mod isolation;
 mod journeys;
 mod keys_cli;
 mod kill9;
