@@ -101,7 +101,9 @@ pub struct ApiClientListView {
 #[derive(Deserialize, Default, ToSchema)]
 #[schema(examples(json!({"token": "Vq1U0m3…", "token_type_hint": "refresh_token"})))]
 pub struct RevokeForm {
-    /// The refresh token to revoke (with every token rotated from or into it).
+    /// The refresh token to revoke (with every token rotated from or into it). Required (read
+    /// as optional so that its absence is answered `invalid_request`, as RFC 7009 says).
+    #[schema(required = true, min_length = 1)]
     pub token: Option<String>,
     /// `refresh_token` or `access_token`; a hint RFC 7009 lets the server ignore, and this one
     /// does: only refresh tokens can be revoked, and an unknown value changes nothing.
