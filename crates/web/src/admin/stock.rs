@@ -74,9 +74,14 @@ struct PageQuery {
     page: Option<u32>,
 }
 
+/// A SKU's stock at each location; none for a SKU whose stock was never set (the API's 404).
 async fn levels(staff: &Staff, sku: &str) -> Result<Vec<Level>, crate::api::ApiError> {
     let path = staff.api_path(&format!("/inventory/{sku}"));
-    Ok(staff.session.get(&path).send::<Levels>().await?.locations)
+    match staff.session.get(&path).send::<Levels>().await {
+        Ok(levels) => Ok(levels.locations),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn list(staff: Staff, Query(query): Query<PageQuery>) -> Response {

@@ -152,6 +152,36 @@ async fn api(p: &Platform, method: reqwest::Method, path: &str, token: &str, bod
 }
 
 #[tokio::test]
+async fn a_customer_is_refused_at_the_admin_sign_in_and_gets_no_session() {
+    let p = Platform::start().await;
+    store(&p, "refusing").await;
+    let reply = p
+        .http
+        .post(format!("{}/v1/stores/refusing/customers", p.base))
+        .json(&json!({"email": "ann@refusing.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    let mut browser = Browser::new(&p);
+    let answer = browser.sign_in("refusing", "ann@refusing.test").await;
+    assert_eq!(answer.status, 403);
+    assert!(
+        answer.html.contains("This is a customer account."),
+        "{}",
+        answer.html
+    );
+    assert!(answer.html.contains("role=\"alert\""));
+    assert!(!browser.cookies.contains_key("mercato_access"));
+    // Nor does a path of the admin let them in.
+    let home = browser.get("/admin/refusing/").await;
+    assert_eq!(
+        (home.status, home.location.as_str()),
+        (303, "/admin?store=refusing")
+    );
+}
+
+#[tokio::test]
 async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     let p = Platform::start().await;
     store(&p, "owned").await;
@@ -170,6 +200,58 @@ async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     assert_eq!(out.status, 303);
     assert!(!browser.cookies.contains_key("mercato_access"));
     assert_eq!(browser.get("/admin/owned/").await.status, 303);
+}
+
+#[tokio::test]
+async fn a_product_refused_by_the_api_shows_the_error_next_to_its_field() {
+    let p = Platform::start().await;
+    store(&p, "fields").await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("fields", "owner@fields.test").await;
+    let answer = browser
+        .post(
+            "/admin/fields/products",
+            &[
+                ("rows", "1"),
+                ("title", "   "),
+                ("slug", "a-lamp"),
+                ("status", "active"),
+                ("v0_sku", "LAMP-1"),
+                ("v0_price", "12.50"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.html);
+    let title_error = answer
+        .html
+        .split("id=\"title-error\"")
+        .nth(1)
+        .expect("an error next to the title");
+    assert!(
+        title_error.starts_with(" class=\"field-error\" role=\"alert\">"),
+        "{title_error}"
+    );
+    assert!(
+        answer
+            .html
+            .contains("aria-invalid=\"true\" aria-describedby=\"title-error\"")
+    );
+    // What was typed is kept.
+    assert!(answer.html.contains("value=\"LAMP-1\"") && answer.html.contains("value=\"12.50\""));
+    // A price the form cannot read is said next to that variant's price.
+    let answer = browser
+        .post(
+            "/admin/fields/products",
+            &[
+                ("rows", "1"),
+                ("title", "Lamp"),
+                ("v0_sku", "LAMP-1"),
+                ("v0_price", "twelve"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 422);
+    assert!(answer.html.contains("id=\"v0-price-error\""), "{}", answer.html);
 }
 
 #[tokio::test]
@@ -312,4 +394,57 @@ async fn a_refund_posted_from_the_order_page_refunds_the_order() {
     assert!(page.html.contains("The refund is made."));
     assert!(page.html.contains("partially refunded"), "{}", page.html);
     assert!(page.html.contains("to refund, up to 1"), "{}", page.html);
+    // Nothing chosen is said in words, not sent.
+    let none = browser
+        .post(
+            &format!("{path}/refund"),
+            &[("key", "k-2"), ("sku", "EB-1"), ("quantity", "0")],
+        )
+        .await;
+    assert_eq!(none.status, 422);
+    assert!(none.html.contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn stock_is_set_per_location_from_a_skus_page_even_before_any_was_recorded() {
+    let p = Platform::start().await;
+    let token = store(&p, "stocked").await;
+    api(
+        &p,
+        reqwest::Method::POST,
+        "/v1/stores/stocked/products",
+        &token,
+        json!({
+        "slug": "mug", "title": "Mug", "variants": [{"sku": "MUG-1", "price": {"amount_minor": 900}}]}),
+    )
+    .await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("stocked", "owner@stocked.test").await;
+    let list = browser.get("/admin/stocked/stock").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(list.html.contains("href=\"/admin/stocked/stock/MUG-1\""));
+    let page = browser.get("/admin/stocked/stock/MUG-1").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("No stock is recorded for this SKU yet"));
+    let bad = browser
+        .post(
+            "/admin/stocked/stock/MUG-1",
+            &[("location", ""), ("on_hand", "many")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("id=\"on_hand-error\""), "{}", bad.html);
+    let saved = browser
+        .post(
+            "/admin/stocked/stock/MUG-1",
+            &[("location", "back-room"), ("on_hand", "7")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let page = browser.get(&saved.location).await;
+    assert!(
+        page.html.contains("The stock is saved.") && page.html.contains("back-room"),
+        "{}",
+        page.html
+    );
 }
