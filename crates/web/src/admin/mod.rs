@@ -9,7 +9,9 @@
 //! - `access`: the `Staff` extractor every page takes, and the failure page of a refusal.
 //! - `layout`: the frame (navigation, sign-out) of `templates/admin/layout.html`.
 //! - `home`: today's sales and orders, the latest orders.
-//! - `products` with `product_form` (variants, options, field errors) and `categories`.
+//! - `products` (list, delete), `product_edit` (the form's pages) with `product_form` (variants,
+//!   options), `product_errors` (the API's field errors on their inputs), `product_data`, and
+//!   `categories`.
 //! - `stock`: levels per SKU and location, and setting them.
 //! - `orders` (list with filters, followed live) and `order` (timeline from `timeline`,
 //!   cancel, refunds).
@@ -31,6 +33,9 @@ mod layout;
 mod order;
 mod orders;
 mod people;
+mod product_data;
+mod product_edit;
+mod product_errors;
 mod product_form;
 mod products;
 mod sign_in;
@@ -49,6 +54,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(sign_in::routes())
         .merge(home::routes())
         .merge(products::routes())
+        .merge(product_edit::routes())
         .merge(categories::routes())
         .merge(stock::routes())
         .merge(orders::routes())

@@ -1,13 +1,13 @@
 //! The product form: what staff typed (title, options, variant rows) read from the posted
-//! fields, turned into the API's create or update body, and the API's field errors
-//! (`variants[2].price_minor`) put back next to the row and field they concern.
+//! fields and turned into the API's create or update body, with where each of its variants and
+//! option types came from (`product_errors` puts the API's field errors back there).
 //!
 //! The API decides what is valid; this module only reads the form (a price typed as `19.99` is
 //! minor units to the API) and says which input an API field is.
 
-use super::errors::FieldErrors;
 use super::format::{parse_price, price_input};
-use serde::Deserialize;
+use super::product_data::ProductData;
+use super::product_errors::Errors;
 use serde_json::{Map, Value, json};
 
 /// Option types a product may have (the API's limit; more rows would only be refused).
@@ -59,56 +59,6 @@ pub(crate) struct ProductForm {
     pub status: String,
     pub options: Vec<OptionInput>,
     pub variants: Vec<VariantInput>,
-}
-
-/// The parts of the API's product view the form shows.
-#[derive(Deserialize)]
-pub(crate) struct ProductData {
-    pub id: String,
-    pub slug: String,
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    pub category_id: Option<String>,
-    #[serde(default)]
-    pub tax_category: String,
-    pub status: String,
-    #[serde(default)]
-    pub options: Vec<OptionData>,
-    #[serde(default)]
-    pub variants: Vec<VariantData>,
-    #[serde(default)]
-    pub updated_at: String,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct OptionData {
-    pub name: String,
-    pub values: Vec<String>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct VariantData {
-    pub sku: String,
-    #[serde(default)]
-    pub title: String,
-    pub price: Option<MoneyData>,
-    #[serde(default)]
-    pub weight_grams: i64,
-    #[serde(default = "yes")]
-    pub requires_shipping: bool,
-    #[serde(default)]
-    pub options: std::collections::BTreeMap<String, String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-pub(crate) struct MoneyData {
-    pub amount_minor: i64,
-    pub currency: String,
 }
 
 impl ProductForm {
@@ -332,80 +282,6 @@ pub(crate) struct Body {
     pub option_rows: Vec<usize>,
 }
 
-/// Errors found by the form or the API, placed: the product's fields, each option row's, each
-/// variant row's, and those that name nothing the form shows.
-pub(crate) struct Errors {
-    pub product: FieldErrors,
-    pub options: Vec<FieldErrors>,
-    pub rows: Vec<FieldErrors>,
-}
-
-impl Errors {
-    pub(crate) fn new(rows: usize) -> Errors {
-        Errors {
-            product: FieldErrors::default(),
-            options: vec![FieldErrors::default(); OPTION_ROWS],
-            rows: vec![FieldErrors::default(); rows],
-        }
-    }
-
-    fn any(&self) -> bool {
-        !self.product.is_empty()
-            || self.options.iter().any(|e| !e.is_empty())
-            || self.rows.iter().any(|e| !e.is_empty())
-    }
-
-    /// The API's field errors, each put next to the input it names (an unknown field next to
-    /// the product's title block, under `form`).
-    pub(crate) fn from_api(body: &Body, rows: usize, fields: &[(String, String)]) -> Errors {
-        let mut errors = Errors::new(rows);
-        for (field, message) in fields {
-            if let Some((i, rest)) = indexed(field, "variants")
-                && let Some(&row) = body.variant_rows.get(i)
-            {
-                let input = match rest {
-                    "sku" => "sku",
-                    "title" => "title",
-                    "price_minor" | "currency" | "price" | "price.amount_minor" | "price.currency" => "price",
-                    "weight_grams" => "weight",
-                    _ => "options",
-                };
-                errors.rows[row].add(input, message);
-            } else if let Some((i, rest)) = indexed(field, "options")
-                && let Some(&row) = body.option_rows.get(i)
-            {
-                let input = if rest == "name" { "name" } else { "values" };
-                errors.options[row].add(input, message);
-            } else {
-                let known = [
-                    "title",
-                    "slug",
-                    "description",
-                    "category",
-                    "tax_category",
-                    "status",
-                    "options",
-                    "variants",
-                ];
-                let input = if known.contains(&field.as_str()) {
-                    field.as_str()
-                } else {
-                    "form"
-                };
-                errors.product.add(input, message);
-            }
-        }
-        errors
-    }
-}
-
-/// `variants[2].price_minor` with prefix `variants` → `(2, "price_minor")`.
-fn indexed<'a>(field: &'a str, prefix: &str) -> Option<(usize, &'a str)> {
-    let rest = field.strip_prefix(prefix)?.strip_prefix('[')?;
-    let (index, rest) = rest.split_once(']')?;
-    Some((index.parse().ok()?, rest.trim_start_matches('.')))
-}
-
 /// A slug from a title: `Blue Shirt, XL!` → `blue-shirt-xl` (at most 80 characters).
 pub(crate) fn slugify(title: &str) -> String {
     let mut slug = String::new();
@@ -478,35 +354,6 @@ mod tests {
         let errors = form.body("EUR", false).err().unwrap();
         assert!(errors.rows[1].get("price").is_some());
         assert!(errors.rows[0].is_empty());
-    }
-
-    #[test]
-    fn api_field_errors_land_on_the_row_and_field_they_name() {
-        let form = ProductForm::posted(&pairs(&[
-            ("title", ""),
-            ("rows", "3"),
-            ("v2_sku", "A"),
-            ("v2_price", "1"),
-        ]));
-        let body = form.body("EUR", false).ok().unwrap();
-        let errors = Errors::from_api(
-            &body,
-            3,
-            &[
-                ("title".to_owned(), "must be 1-200 characters".to_owned()),
-                ("variants[0].price_minor".to_owned(), "is too large".to_owned()),
-                ("something_else".to_owned(), "is odd".to_owned()),
-            ],
-        );
-        assert_eq!(
-            errors.product.get("title").map(String::as_str),
-            Some("Must be 1-200 characters.")
-        );
-        assert_eq!(
-            errors.rows[2].get("price").map(String::as_str),
-            Some("Is too large.")
-        );
-        assert!(errors.product.get("form").is_some());
     }
 
     #[test]

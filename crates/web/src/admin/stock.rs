@@ -5,7 +5,7 @@
 use super::access::{Staff, plain_segment};
 use super::errors::FieldErrors;
 use super::layout::Section;
-use super::product_form::ProductData;
+use super::product_data::ProductData;
 use crate::WebState;
 use crate::page::{render, render_status};
 use askama::Template;

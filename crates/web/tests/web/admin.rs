@@ -448,3 +448,68 @@ async fn stock_is_set_per_location_from_a_skus_page_even_before_any_was_recorded
         page.html
     );
 }
+
+#[tokio::test]
+async fn a_product_with_sizes_is_created_and_edited_with_a_value_per_variant() {
+    let p = Platform::start().await;
+    store(&p, "sizes").await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("sizes", "owner@sizes.test").await;
+    // Naming the option and asking for rows shows each variant a field for its size.
+    let rows = browser
+        .post(
+            "/admin/sizes/products",
+            &[
+                ("rows", "2"),
+                ("title", "Tee"),
+                ("opt0_name", "Size"),
+                ("opt0_values", "S, M"),
+                ("action", "more"),
+            ],
+        )
+        .await;
+    assert_eq!(rows.status, 200, "{}", rows.html);
+    assert!(rows.html.contains(">Variant 1 Size</label>") && rows.html.contains("name=\"v3_sku\""));
+    let fields = [
+        ("rows", "2"),
+        ("title", "Tee"),
+        ("status", "active"),
+        ("opt0_name", "Size"),
+        ("opt0_values", "S, M"),
+        ("v0_sku", "TEE-S"),
+        ("v0_price", "10"),
+        ("v0_opt0", "S"),
+        ("v1_sku", "TEE-M"),
+        ("v1_price", "10.50"),
+        ("v1_opt0", "M"),
+        ("v1_weight", "180"),
+    ];
+    let created = browser.post("/admin/sizes/products", &fields).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let edit = browser.get(&created.location).await;
+    assert!(edit.html.contains("value=\"TEE-M\"") && edit.html.contains("value=\"10.50\""));
+    assert!(
+        edit.html.contains("name=\"v1_opt0\" type=\"text\" value=\"M\""),
+        "{}",
+        edit.html
+    );
+    // Two variants with the same size are refused next to the second.
+    let mut same = fields.to_vec();
+    same[10] = ("v1_opt0", "S");
+    let id = created
+        .location
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let refused = browser.post(&format!("/admin/sizes/products/{id}"), &same).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        refused.html.contains("the same as another variant"),
+        "{}",
+        refused.html
+    );
+}
