@@ -3,7 +3,9 @@
 // one). The pages are plain HTML and work without it; it adds:
 //   - staff presence: this staff member is announced online (away while the tab is hidden),
 //     and the "Staff online" list follows everyone's;
-//   - the inbox: a conversation's unread count grows as its messages arrive;
+//   - the inbox: follows the store's staff feed, and when any conversation gets a message
+//     (`conversation.message`) fetches its rows again (new conversations, unread counts and
+//     the newest message, as the server renders them);
 //   - a conversation: new messages appear as they are sent, "typing" is shown, the reply is
 //     sent as a `publish` frame (the form posts as usual when there is no connection), and
 //     what is read is acknowledged.
@@ -43,12 +45,8 @@ function start(root) {
   const say = (text) => {
     if (liveNote) liveNote.textContent = text;
   };
-  const rows = new Map();
-  if (!conversation) {
-    for (const li of root.querySelectorAll("li[data-conversation-channel]")) {
-      rows.set(li.dataset.conversationChannel, li);
-    }
-  }
+  const list = document.getElementById("conversation-rows");
+  const refreshUrl = list?.dataset.refresh || null;
 
   const send = (socket, frame) => {
     if (socket && socket.readyState === WebSocket.OPEN) {
@@ -85,19 +83,35 @@ function start(root) {
     if (fromCustomer) say(`New message from ${who.textContent}`);
   }
 
-  function bumpUnread(frame) {
-    const li = rows.get(frame.channel);
-    if (!li || frame.seq <= Number(li.dataset.lastSeq || 0)) return;
-    li.dataset.lastSeq = String(frame.seq);
-    if (frame.sender_role !== "customer") return;
-    const badge = li.querySelector(".unread");
-    const unread = Number(badge?.dataset.unread || 0) + 1;
-    if (badge) {
-      badge.dataset.unread = String(unread);
-      badge.textContent = `${unread} unread`;
+  // The inbox's rows again, as the server renders them (the HTML is this site's own, its user
+  // text escaped there); one fetch at a time, and one more if messages came meanwhile.
+  let fetching = false;
+  let again = false;
+  async function refreshRows(fromCustomer) {
+    if (!refreshUrl || !list) return;
+    if (fetching) {
+      again = true;
+      return;
     }
-    li.parentElement?.prepend(li);
-    say(`New message: ${li.querySelector("a")?.textContent || ""}`);
+    fetching = true;
+    try {
+      const response = await fetch(refreshUrl, { credentials: "same-origin", headers: { accept: "text/html" } });
+      if (response.redirected || !response.ok) {
+        if (response.redirected || response.status === 401) say("Live updates stopped: sign in again.");
+        return;
+      }
+      const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
+      list.replaceChildren(...parsed.body.childNodes);
+      if (fromCustomer) say(`New message: ${list.querySelector("a")?.textContent || ""}`);
+    } catch (_) {
+      // The next message tries again.
+    } finally {
+      fetching = false;
+      if (again) {
+        again = false;
+        refreshRows(false);
+      }
+    }
   }
 
   let typingTimer = null;
@@ -109,10 +123,10 @@ function start(root) {
       if (conversation) {
         // Resume after what the page shows: the server sends what came since, then live.
         send(socket, { type: "subscribe", channel: conversation, after_seq: lastSeq });
-      } else {
-        for (const [channel, li] of rows) {
-          send(socket, { type: "subscribe", channel, after_seq: Number(li.dataset.lastSeq || 0) });
-        }
+      } else if (refreshUrl) {
+        send(socket, { type: "subscribe", channel: root.dataset.staffChannel });
+        // Whatever came while the socket was down.
+        refreshRows(false);
       }
     },
     (frame, socket) => {
@@ -127,8 +141,11 @@ function start(root) {
           if (conversation && frame.channel === conversation) {
             appendMessage(frame);
             if (!document.hidden) send(socket, { type: "ack", channel: conversation, seq: frame.seq });
-          } else if (!conversation) {
-            bumpUnread(frame);
+          }
+          break;
+        case "event":
+          if (!conversation && frame.event === "conversation.message") {
+            refreshRows(frame.data?.sender_role === "customer");
           }
           break;
         case "typing":

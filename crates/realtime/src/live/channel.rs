@@ -3,7 +3,7 @@
 //! | channel | carries | who may subscribe |
 //! |---|---|---|
 //! | `orders:{store_id}:{customer_id}` | that customer's order status changes | the customer |
-//! | `staff:{store_id}` | new orders, payment problems, low stock | owner and staff of the store |
+//! | `staff:{store_id}` | new orders, payment problems, low stock, new conversation messages | owner and staff of the store |
 //! | `stock:{store_id}:{sku}` | the SKU's available stock per location | anyone, even unauthenticated |
 //! | `presence:{store_id}` | staff going online, away, offline | any signed-in user of the store |
 //! | `conversation:{conversation_id}` | messages, read markers, typing | the customer and the store's staff |

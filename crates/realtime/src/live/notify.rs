@@ -4,7 +4,9 @@
 //! - `mercato.payments.payment_declined` and `payment_flagged` → the `staff:` feed.
 //! - `mercato.inventory.stock_changed` → `stock:{store}:{sku}` (available quantity only: on-hand
 //!   and reserved stay private); `low_stock` → the `staff:` feed.
-//! - `mercato.realtime.message_posted` → the conversation, as a `message` with its seq;
+//! - `mercato.realtime.message_posted` → the conversation, as a `message` with its seq, and the
+//!   `staff:` feed, as a `conversation.message` event naming the conversation (not the text), so
+//!   an inbox learns of new conversations and messages without subscribing to each;
 //!   `read_marked` → the conversation, as a `read` marker.
 
 use super::hub::Push;
@@ -75,8 +77,8 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
             .unwrap_or_default(),
         subjects::realtime::MESSAGE_POSTED => MessagePosted::decode(payload)
             .ok()
-            .and_then(|e| e.message)
-            .map(|m| vec![message_push(&m, at)])
+            .and_then(|e| Some((e.message?, e.customer_id)))
+            .map(|(m, customer)| vec![message_push(&m, at), inbox_push(store, &m, &customer, at)])
             .unwrap_or_default(),
         subjects::realtime::READ_MARKED => ReadMarked::decode(payload)
             .ok()
@@ -136,6 +138,16 @@ fn low_stock_push(store: &str, l: &StockLevel, at: i64) -> Push {
         "low_stock_threshold": l.low_stock_threshold,
     });
     event_push(&format!("staff:{store}"), "stock.low", &data, at)
+}
+
+/// A conversation's new message for the store's staff feed: which conversation, whose, from
+/// whom; the text stays on the conversation's own channel.
+fn inbox_push(store: &str, m: &ChatMessage, customer_id: &str, at: i64) -> Push {
+    let data = json!({
+        "conversation_id": m.conversation_id, "customer_id": customer_id, "seq": m.seq,
+        "sender_role": names::role_value(m.sender_role),
+    });
+    event_push(&format!("staff:{store}"), "conversation.message", &data, at)
 }
 
 /// A member's read marker, as a `read` frame on the conversation.
@@ -220,6 +232,41 @@ mod tests {
         assert_eq!(frame["data"]["order_id"], "o1");
         assert_eq!(frame["data"]["status"], "confirmed", "by its public name");
         assert_eq!(pushes[0].occurred_at_ms, 42);
+    }
+
+    #[test]
+    fn a_message_goes_to_its_conversation_and_without_its_text_to_the_staff_feed() {
+        let message = ChatMessage {
+            id: "m1".into(),
+            conversation_id: "c1".into(),
+            seq: 3,
+            body: "where is my parcel?".into(),
+            sender_role: mercato_proto::common::Role::Customer.into(),
+            ..Default::default()
+        };
+        let posted = MessagePosted {
+            message: Some(message),
+            customer_id: "u1".into(),
+        };
+        let e = envelope(subjects::realtime::MESSAGE_POSTED, posted.encode_to_vec());
+        let pushes = route(&e, &|_| true);
+        let channels: Vec<_> = pushes.iter().map(|p| &*p.channel).collect();
+        assert_eq!(channels, ["conversation:c1", "staff:s1"]);
+        let frame: Value = serde_json::from_str(pushes[1].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "conversation.message");
+        assert_eq!(
+            frame["data"],
+            json!({"conversation_id": "c1", "customer_id": "u1", "seq": 3, "sender_role": "customer"})
+        );
+        assert!(
+            !pushes[1].text.as_str().contains("parcel"),
+            "the text stays in the conversation"
+        );
+        assert_eq!(
+            route(&e, &|c| c != "staff:s1").len(),
+            1,
+            "an unwatched feed gets nothing"
+        );
     }
 
     #[test]

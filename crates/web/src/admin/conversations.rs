@@ -32,6 +32,7 @@ const HISTORY: i64 = 100;
 pub(crate) fn routes() -> Router<WebState> {
     Router::new()
         .route("/admin/{store}/conversations", get(inbox))
+        .route("/admin/{store}/conversations/rows", get(rows))
         .route("/admin/{store}/conversations/{id}", get(show).post(reply))
 }
 
@@ -80,8 +81,9 @@ struct Row {
     customer: String,
     subject: String,
     unread: i64,
-    last_seq: i64,
-    channel: String,
+    /// The newest message, shortened, and who wrote it; empty before the first.
+    last_message: String,
+    last_from: &'static str,
     updated: String,
 }
 
@@ -103,10 +105,12 @@ impl StaffPresence {
     }
 }
 
-/// What both pages carry for the live script: the socket and the presence channel.
+/// What both pages carry for the live script: the socket, the presence channel and the staff
+/// feed (which says when any conversation has a new message).
 struct Live {
     socket: String,
     presence_channel: String,
+    staff_channel: String,
     staff: Vec<StaffPresence>,
 }
 
@@ -119,7 +123,17 @@ struct InboxPage {
     rows: Vec<Row>,
     /// The next (older) page's link.
     older: Option<String>,
+    /// On the first page, where the live script fetches the rows again when a message comes.
+    refresh: Option<String>,
     live: Live,
+}
+
+/// The rows alone, for the live script to put in place of the list's.
+#[derive(Template)]
+#[template(path = "admin/conversations_rows.html")]
+struct InboxRows {
+    store: String,
+    rows: Vec<Row>,
 }
 
 #[derive(Deserialize)]
@@ -128,40 +142,17 @@ struct InboxQuery {
 }
 
 async fn inbox(staff: Staff, Query(params): Query<InboxQuery>) -> Response {
-    let before = params
-        .before_ms
-        .filter(|ms| *ms > 0)
-        .map(|ms| ms.to_string())
-        .unwrap_or_default();
-    let limit = PER_PAGE.to_string();
-    let path = staff.api_path(&format!(
-        "/conversations{}",
-        query(&[("limit", &limit), ("before_ms", &before)])
-    ));
-    let page = match staff.session.get(&path).send::<ConversationPage>().await {
-        Ok(page) => page,
+    let first_page = params.before_ms.is_none_or(|ms| ms <= 0);
+    let (items, rows) = match page_rows(&staff, params.before_ms).await {
+        Ok(found) => found,
         Err(e) => return staff.failure(NAV, &e),
     };
     let live = match live(&staff).await {
         Ok(live) => live,
         Err(e) => return staff.failure(NAV, &e),
     };
-    let mut emails = HashMap::new();
-    let mut rows = Vec::with_capacity(page.items.len());
-    for c in &page.items {
-        let customer = customer_email(&staff, &mut emails, &c.customer_id).await;
-        rows.push(Row {
-            id: c.id.clone(),
-            customer,
-            subject: subject(&c.subject),
-            unread: c.unread,
-            last_seq: c.last_seq,
-            channel: c.channel.clone(),
-            updated: minute(&c.updated_at),
-        });
-    }
-    let older = (page.items.len() == PER_PAGE)
-        .then(|| page.items.last())
+    let older = (items.len() == PER_PAGE)
+        .then(|| items.last())
         .flatten()
         .map(|c| {
             format!(
@@ -175,9 +166,83 @@ async fn inbox(staff: Staff, Query(params): Query<InboxQuery>) -> Response {
         nav: NAV,
         rows,
         older,
+        refresh: first_page.then(|| format!("/admin/{}/conversations/rows", staff.store)),
         live,
     };
     page::render(&page)
+}
+
+/// `GET …/conversations/rows`: the first page's rows, as the inbox shows them.
+async fn rows(staff: Staff) -> Response {
+    match page_rows(&staff, None).await {
+        Ok((_, rows)) => page::render(&InboxRows {
+            store: staff.store.clone(),
+            rows,
+        }),
+        Err(e) => staff.failure(NAV, &e),
+    }
+}
+
+/// A page of conversations (updated before `before_ms`, else the newest) and their rows.
+async fn page_rows(staff: &Staff, before_ms: Option<i64>) -> Result<(Vec<Conversation>, Vec<Row>), ApiError> {
+    let before = before_ms
+        .filter(|ms| *ms > 0)
+        .map(|ms| ms.to_string())
+        .unwrap_or_default();
+    let limit = PER_PAGE.to_string();
+    let path = staff.api_path(&format!(
+        "/conversations{}",
+        query(&[("limit", &limit), ("before_ms", &before)])
+    ));
+    let page = staff.session.get(&path).send::<ConversationPage>().await?;
+    let mut emails = HashMap::new();
+    let mut rows = Vec::with_capacity(page.items.len());
+    for c in &page.items {
+        let customer = customer_email(staff, &mut emails, &c.customer_id).await;
+        let (last_message, last_from) = newest_message(staff, c).await;
+        rows.push(Row {
+            id: c.id.clone(),
+            customer,
+            subject: subject(&c.subject),
+            unread: c.unread,
+            last_message,
+            last_from,
+            updated: minute(&c.updated_at),
+        });
+    }
+    Ok((page.items, rows))
+}
+
+/// Characters of the newest message an inbox row shows.
+const PREVIEW: usize = 140;
+
+/// The conversation's newest message, shortened, and who wrote it (empty when there is none
+/// or it cannot be read now: the row is still worth showing).
+async fn newest_message(staff: &Staff, c: &Conversation) -> (String, &'static str) {
+    if c.last_seq <= 0 {
+        return (String::new(), "");
+    }
+    let path = staff.api_path(&format!(
+        "/conversations/{}/messages?after_seq={}&limit=1",
+        seg(&c.id),
+        c.last_seq - 1
+    ));
+    let Ok(page) = staff.session.get(&path).send::<MessagePage>().await else {
+        return (String::new(), "");
+    };
+    let Some(m) = page.items.into_iter().next() else {
+        return (String::new(), "");
+    };
+    let from = if m.sender_role == "customer" {
+        "Customer"
+    } else {
+        "Staff"
+    };
+    let mut text: String = m.body.chars().take(PREVIEW).collect();
+    if m.body.chars().nth(PREVIEW).is_some() {
+        text.push('…');
+    }
+    (text, from)
 }
 
 /// A conversation's subject as a list shows it: a customer may leave it empty.
@@ -212,6 +277,7 @@ async fn live(staff: &Staff) -> Result<Live, ApiError> {
     Ok(Live {
         socket: format!("/admin/{}/live", staff.store),
         presence_channel: format!("presence:{}", store.id),
+        staff_channel: format!("staff:{}", store.id),
         staff: with_presence(users, &presence.staff),
     })
 }

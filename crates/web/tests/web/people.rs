@@ -214,6 +214,15 @@ async fn the_owner_adds_a_staff_member_with_field_errors_first_then_disables_and
         .await;
     assert_eq!(refused.status, 403, "{}", refused.html);
     assert!(refused.html.contains("class=\"form-error\""), "{}", refused.html);
+    let clients = bob.get("/admin/crew/api-clients").await;
+    assert_eq!(clients.status, 403);
+    assert!(
+        clients
+            .html
+            .contains("Only the store&#39;s owner can manage API clients."),
+        "{}",
+        clients.html
+    );
 }
 
 #[tokio::test]
@@ -312,6 +321,13 @@ async fn customers_are_found_by_name_and_a_customers_message_is_answered_from_th
 
     let inbox = owner.get("/admin/inbox/conversations").await;
     assert!(inbox.html.contains("ann@example.com: Sizes") && inbox.html.contains("1 unread"));
+    let rows = owner.get("/admin/inbox/conversations/rows").await;
+    assert!(
+        rows.html.contains("Customer:</span> &#60;script&#62;"),
+        "{}",
+        rows.html
+    );
+    assert!(!rows.html.contains("<h1>"), "the rows alone, for the live script");
     let path = format!("/admin/inbox/conversations/{id}");
     let page = owner.get(&path).await;
     assert!(!page.html.contains("<script>alert"), "{}", page.html);
