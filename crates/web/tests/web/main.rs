@@ -1,6 +1,8 @@
 //! The web pages against a real embedded platform, over HTTP: one test binary.
 
+mod admin;
 mod harness;
 mod live;
+mod people;
 mod skeleton;
 mod storefront;
