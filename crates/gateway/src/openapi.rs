@@ -34,7 +34,7 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::list_products, routes::get_product, routes::create_product, routes::update_product,
         routes::delete_product, routes::list_categories, routes::create_category, routes::search,
         routes::get_synonyms, routes::set_synonyms,
-        routes::get_stock, routes::set_stock,
+        routes::get_stock, routes::set_stock, routes::get_availability,
         routes::create_cart, routes::get_cart, routes::add_cart_item, routes::set_cart_item, routes::merge_cart,
         routes::set_cart_addresses, routes::list_shipping_methods, routes::set_cart_shipping_method,
         routes::apply_promotion_code, routes::remove_promotion_code,

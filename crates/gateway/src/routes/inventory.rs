@@ -1,6 +1,6 @@
-//! Stock levels per SKU and location, for owners and staff.
+//! Stock levels per SKU and location, for owners and staff; how many units anyone may buy.
 
-use crate::access::{Staff, StoreScope};
+use crate::access::{Public, Staff, StoreScope};
 use crate::dto::{SetStockBody, StockLevelsView};
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
@@ -30,6 +30,40 @@ pub async fn get_stock(
         })
         .await?;
     Ok(axum::Json(levels.into()))
+}
+
+/// How many units of a SKU can be bought now, over every location.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AvailabilityView {
+    pub sku: String,
+    /// Units on hand and not reserved, summed over the locations; never negative.
+    pub available: i64,
+}
+
+/// How many units of a SKU can be bought now (anyone): what a storefront shows before the
+/// `stock:{store}:{sku}` channel pushes a change. The same figure that channel carries, so it
+/// tells nothing the public channel does not.
+#[utoipa::path(get, path = "/v1/stores/{store}/inventory/{sku}/availability", tag = "inventory",
+    params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU: 1–64 characters of `A-Z a-z 0-9 . _ -`", pattern = "^[A-Za-z0-9._-]{1,64}$")),
+    responses((status = 200, body = AvailabilityView, description = "Units that can be bought now"),
+              (status = 404, description = "No store has this slug"),
+              (status = 422, description = "The SKU is malformed")))]
+pub async fn get_availability(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Public>,
+    Path((_store, sku)): Path<(String, String)>,
+) -> Result<axum::Json<AvailabilityView>, ServiceError> {
+    let levels = state
+        .inventory()
+        .get_stock(GetStockRequest {
+            store_id: scope.store.id,
+            sku,
+        })
+        .await?;
+    Ok(axum::Json(AvailabilityView {
+        sku: levels.sku,
+        available: levels.available_total.max(0),
+    }))
 }
 
 /// Set the on-hand quantity of a SKU at a location (owner or staff); refused below what is

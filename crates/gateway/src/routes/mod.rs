@@ -103,6 +103,10 @@ pub fn all() -> Router<GatewayState> {
             "/v1/stores/{store}/inventory/{sku}",
             get(get_stock).put(set_stock),
         )
+        .route(
+            "/v1/stores/{store}/inventory/{sku}/availability",
+            get(get_availability),
+        )
         .route("/v1/stores/{store}/carts", post(create_cart))
         .route("/v1/stores/{store}/carts/merge", post(merge_cart))
         .route("/v1/stores/{store}/carts/{cart}", get(get_cart))

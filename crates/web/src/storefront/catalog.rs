@@ -164,8 +164,44 @@ pub(super) async fn search(session: Session, Query(params): Query<SearchParams>)
 struct ProductView {
     chrome: Chrome,
     product: Product,
+    /// Units that can be bought now, per variant (in the variants' order); `None` unknown.
+    available: Vec<Option<i64>>,
     added: bool,
     error: Option<String>,
+}
+
+impl ProductView {
+    fn availability(&self, index: &usize) -> String {
+        match self.available.get(index - 1).copied().flatten() {
+            Some(n) if n > 0 => format!("In stock ({n})"),
+            Some(_) => "Out of stock".to_owned(),
+            None => String::new(),
+        }
+    }
+}
+
+/// Units of each SKU that can be bought now (public), in order; `None` where unknown.
+pub(super) async fn availability(session: &Session, skus: &[&str]) -> Vec<Option<i64>> {
+    #[derive(Deserialize)]
+    struct Availability {
+        available: i64,
+    }
+    let calls = skus.iter().map(|sku| {
+        let path = format!(
+            "/v1/stores/{}/inventory/{}/availability",
+            session.store,
+            encode(sku)
+        );
+        async move {
+            session
+                .get(&path)
+                .send::<Availability>()
+                .await
+                .ok()
+                .map(|a| a.available)
+        }
+    });
+    futures::future::join_all(calls).await
 }
 
 #[derive(Deserialize, Default)]
@@ -198,9 +234,12 @@ pub(super) async fn product(
         .as_deref()
         .and_then(super::cart::known_message)
         .map(str::to_owned);
+    let skus: Vec<&str> = product.variants.iter().map(|v| v.sku.as_str()).collect();
+    let available = availability(&session, &skus).await;
     render(&ProductView {
         chrome,
         product,
+        available,
         added: params.added,
         error,
     })

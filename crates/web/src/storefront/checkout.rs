@@ -44,6 +44,8 @@ struct Errors {
     exp: Option<String>,
     cvc: Option<String>,
     lines: Option<String>,
+    /// Per cart line (SKU) after an out-of-stock refusal: how many are left.
+    line: std::collections::BTreeMap<String, String>,
 }
 
 impl CheckoutPage {
@@ -83,6 +85,10 @@ impl CheckoutPage {
         ]
     }
 
+    fn line_error(&self, sku: &str) -> Option<&str> {
+        self.form.errors.line.get(sku).map(String::as_str)
+    }
+
     fn has_address(&self) -> bool {
         self.cart.shipping_address.is_some()
     }
@@ -107,6 +113,24 @@ async fn page(session: &mut Session, mut p: Filled, status: StatusCode) -> Respo
         && let Some(saved) = &cart.shipping_address
     {
         p.address = saved.clone();
+    }
+    if p.errors.lines.is_some() {
+        // Which lines ran short: the public availability of each, against its quantity.
+        let skus: Vec<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
+        let available = super::catalog::availability(session, &skus).await;
+        for (line, available) in cart.lines.iter().zip(available) {
+            match available {
+                Some(n) if n < line.quantity && n > 0 => {
+                    p.errors
+                        .line
+                        .insert(line.sku.clone(), format!("Only {n} left in stock."));
+                }
+                Some(n) if n < line.quantity => {
+                    p.errors.line.insert(line.sku.clone(), "Out of stock.".to_owned());
+                }
+                _ => {}
+            }
+        }
     }
     let mut shipping = ShippingOptions::default();
     if cart.shipping_address.is_some() {

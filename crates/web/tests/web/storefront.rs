@@ -16,7 +16,15 @@ async fn a_product_titled_with_markup_renders_as_text_on_every_storefront_page()
         format!("/s/{store}/p/{product}"),
         format!("/s/{store}/search?q=img"),
     ] {
-        let page = b.get(&path).await;
+        // The search index learns the product from the catalog's event, a moment later.
+        let mut page = b.get(&path).await;
+        for _ in 0..50 {
+            if page.html.contains("onerror") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            page = b.get(&path).await;
+        }
         assert_eq!(page.status, 200, "{path}");
         assert!(!page.html.contains(MARKUP), "{path}: {}", page.html);
         assert!(
@@ -193,5 +201,41 @@ async fn a_declined_card_is_said_in_words_next_to_the_card_field_and_the_cart_st
         placed.html.contains("Thank you for your order"),
         "{}",
         placed.html
+    );
+}
+
+#[tokio::test]
+async fn the_product_page_shows_availability_and_a_short_line_is_named_at_checkout() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    let page = b.get(&format!("/s/{store}/p/{product}")).await;
+    assert!(page.html.contains(">In stock (10)</span>"), "{}", page.html);
+    b.post(
+        &format!("/s/{store}/cart/items"),
+        &[("sku", "THING-1"), ("quantity", "11"), ("product", &product)],
+    )
+    .await;
+    let address = [
+        ("name", "Ann Lee"),
+        ("line1", "Invalidenstraße 117"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("country", "DE"),
+    ];
+    b.post(&format!("/s/{store}/checkout/address"), &address).await;
+    let card = [
+        ("card_number", "4242424242424242"),
+        ("exp", "12/30"),
+        ("cvc", "123"),
+    ];
+    let short = b.post(&format!("/s/{store}/checkout"), &card).await;
+    assert_eq!(short.status, 409, "{}", short.html);
+    assert!(
+        short
+            .html
+            .contains(r#"<p class="error" role="alert">Only 10 left in stock.</p>"#),
+        "{}",
+        short.html
     );
 }
