@@ -21,12 +21,18 @@ impl Drop for Platform {
 impl Platform {
     /// An embedded platform without the demo store.
     pub async fn start() -> Platform {
+        Platform::start_with(|_| {}).await
+    }
+
+    /// An embedded platform without the demo store, its settings adjusted by `adjust`.
+    pub async fn start_with(adjust: fn(&mut Settings)) -> Platform {
         let mut settings = Settings::default();
         settings.demo.seed = false;
         settings.http.max_scheduling_delay = std::time::Duration::ZERO;
         settings.data_dir = std::env::temp_dir()
             .join("mercato-web-tests")
             .join(uuid::Uuid::now_v7().to_string());
+        adjust(&mut settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = Shutdown::new();

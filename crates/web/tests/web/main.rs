@@ -4,5 +4,6 @@ mod admin;
 mod harness;
 mod live;
 mod people;
+mod session;
 mod skeleton;
 mod storefront;
