@@ -87,4 +87,36 @@ export async function makeCustomer(base, store) {
   return customer;
 }
 
+/** The access token of a user of `store` (password grant). */
+export async function signIn(base, store, { email, password }) {
+  const { access_token: token } = await call(base, 'POST', '/v1/oauth/token', {
+    form: { grant_type: 'password', store, username: email, password },
+  });
+  return token;
+}
+
+/**
+ * A confirmed order of `customer` (signed in) for one unit of each of `skus`, shipped to
+ * Germany and paid with the approving test card, placed through the API. Returns the order.
+ */
+export async function placeOrder(base, store, customer, skus) {
+  const token = await signIn(base, store.slug, customer);
+  const s = `/v1/stores/${store.slug}`;
+  const cart = await call(base, 'POST', `${s}/carts`, { token });
+  for (const sku of skus) {
+    await call(base, 'POST', `${s}/carts/${cart.id}/items`, { token, body: { sku, quantity: 1 } });
+  }
+  await call(base, 'PUT', `${s}/carts/${cart.id}/addresses`, { token, body: { shipping_address: store.address } });
+  const { options } = await call(base, 'GET', `${s}/carts/${cart.id}/shipping-methods`, { token });
+  await call(base, 'PUT', `${s}/carts/${cart.id}/shipping-method`, { token, body: { method_id: options[0].method_id } });
+  const pm = await call(base, 'POST', `${s}/payment-methods`, {
+    token, body: { card_number: '4242424242424242', exp: '12/30', cvc: '123' },
+  });
+  return call(base, 'POST', `${s}/checkout`, {
+    token,
+    headers: { 'idempotency-key': `e2e-${unique()}` },
+    body: { cart_id: cart.id, payment: { payment_method: pm.id, email: customer.email } },
+  });
+}
+
 export { call as api };
