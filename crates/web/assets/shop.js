@@ -45,6 +45,14 @@ if (order) {
   }, (frame) => {
     if (frame.type === "event" && frame.data && frame.data.order_id === order.dataset.orderId && frame.data.status) {
       statusEl.textContent = words(frame.data.status);
+      const refunded = Number(frame.data.refunded_minor || 0);
+      const line = document.getElementById("order-refund-line");
+      if (refunded > 0 && line) {
+        const digits = ["JPY", "KRW", "CLP", "ISK", "VND"].includes(frame.data.currency) ? 0 : 2;
+        const amount = digits ? (refunded / 100).toFixed(2) : String(refunded);
+        document.getElementById("order-refunded").textContent = `${amount} ${frame.data.currency}`;
+        line.hidden = false;
+      }
     } else if (frame.type === "message" && frame.channel === conversation) {
       append(frame);
     }

@@ -53,7 +53,11 @@ pub(super) struct SearchParams {
     category: String,
     min_price: Option<i64>,
     max_price: Option<i64>,
+    page: Option<u32>,
 }
+
+/// Hits per search page.
+const PER_PAGE: u32 = 24;
 
 #[derive(Template)]
 #[template(path = "shop/search.html")]
@@ -63,6 +67,8 @@ struct Search {
     category: String,
     min_price: Option<i64>,
     max_price: Option<i64>,
+    /// 1-based.
+    page: u32,
     result: SearchResult,
     /// The price ranges as links: label, `min_price`, `max_price` (empty when open-ended).
     ranges: Vec<(String, i64, String, u64)>,
@@ -101,6 +107,18 @@ impl Search {
         self.link(&self.category, None, None)
     }
 
+    /// The same search on another page.
+    fn page_link(&self, page: u32) -> String {
+        format!(
+            "{}&page={page}",
+            self.link(&self.category, self.min_price, self.max_price)
+        )
+    }
+
+    fn has_next(&self) -> bool {
+        u64::from(self.page * PER_PAGE) < self.result.total
+    }
+
     fn filtered_by_price(&self) -> bool {
         self.min_price.is_some() || self.max_price.is_some()
     }
@@ -113,7 +131,13 @@ pub(super) async fn search(session: Session, Query(params): Query<SearchParams>)
         Err(r) => return r,
     };
     chrome.query = params.q.clone();
-    let mut pairs = vec![("q", params.q.clone()), ("limit", "24".to_owned())];
+    // Results are ranked, so deep pages are refused by the API (offset + limit ≤ 10,000).
+    let page = params.page.unwrap_or(1).clamp(1, 10_000 / PER_PAGE);
+    let mut pairs = vec![
+        ("q", params.q.clone()),
+        ("limit", PER_PAGE.to_string()),
+        ("offset", ((page - 1) * PER_PAGE).to_string()),
+    ];
     if !params.category.is_empty() {
         pairs.push(("category", params.category.clone()));
     }
@@ -154,6 +178,7 @@ pub(super) async fn search(session: Session, Query(params): Query<SearchParams>)
         category: params.category,
         min_price: params.min_price,
         max_price: params.max_price,
+        page,
         result,
         ranges,
     })
