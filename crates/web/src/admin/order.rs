@@ -1,6 +1,6 @@
-//! One order: its figures, lines and event history as a timeline, which follow the staff
-//! channel (admin.js replaces them with `…/summary` when this order changes); cancel, and a
-//! full or per-line refund. Each action form carries an idempotency key made when the page was
+//! One order: its figures, lines, event history as a timeline and the actions its state
+//! allows (cancel, a full or per-line refund), which follow the staff channel (admin.js
+//! replaces them with `…/summary` when this order changes). Each action form carries an idempotency key made when the page was
 //! shown, so a form sent twice acts once.
 
 use super::access::{Staff, plain_segment};
@@ -115,29 +115,68 @@ fn address(value: &serde_json::Value) -> String {
         .join(", ")
 }
 
+/// What follows the order live (`templates/admin/order_summary.html`): its figures, lines,
+/// timeline and the actions its state still allows, each form with a fresh idempotency key.
+struct Live {
+    store: String,
+    csrf: String,
+    order: OrderView,
+    events: Vec<Entry>,
+    refundable: Vec<Refundable>,
+    /// Whether the order is in a state cancelling may still apply to (the API decides).
+    cancellable: bool,
+    refund_key: String,
+    refund_all_key: String,
+    cancel_key: String,
+}
+
+impl Live {
+    fn of(staff: &Staff, data: &OrderData, events: &[EventData]) -> Live {
+        let settled = matches!(data.status.as_str(), "refunded" | "cancelled" | "failed");
+        let refundable = data
+            .lines
+            .iter()
+            .filter(|l| l.quantity > l.refunded_quantity)
+            .map(|l| Refundable {
+                sku: l.sku.clone(),
+                title: l.title.clone(),
+                remaining: l.quantity - l.refunded_quantity,
+            })
+            .collect();
+        Live {
+            store: staff.store.clone(),
+            csrf: staff.csrf(),
+            order: OrderView::from(data),
+            events: entries(events, &data.currency),
+            // A pending order has taken no money yet; a settled one has none left to give.
+            refundable: if settled || data.status == "pending" {
+                Vec::new()
+            } else {
+                refundable
+            },
+            cancellable: !settled,
+            refund_key: key(),
+            refund_all_key: key(),
+            cancel_key: key(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/order.html")]
 struct OrderPage {
     store: String,
     csrf: String,
     nav: Section,
-    order: OrderView,
-    events: Vec<Entry>,
-    refundable: Vec<Refundable>,
-    /// Whether the order is in a state cancelling may still apply to (the API decides).
-    cancellable: bool,
+    live: Live,
     notice: Option<&'static str>,
     error: Option<String>,
-    refund_key: String,
-    refund_all_key: String,
-    cancel_key: String,
 }
 
 #[derive(Template)]
 #[template(path = "admin/order_summary.html")]
 struct Summary {
-    order: OrderView,
-    events: Vec<Entry>,
+    live: Live,
 }
 
 #[derive(Deserialize)]
@@ -189,34 +228,14 @@ async fn page(
         Ok(loaded) => loaded,
         Err(e) => return staff.failure("orders", &e),
     };
-    let refundable = data
-        .lines
-        .iter()
-        .filter(|l| l.quantity > l.refunded_quantity)
-        .map(|l| Refundable {
-            sku: l.sku.clone(),
-            title: l.title.clone(),
-            remaining: l.quantity - l.refunded_quantity,
-        })
-        .collect();
-    let nothing_left = matches!(
-        data.status.as_str(),
-        "refunded" | "cancelled" | "failed" | "pending"
-    );
     let status = error.as_ref().map(|(e, _)| e.status);
     let page = OrderPage {
         store: staff.store.clone(),
         csrf: staff.csrf(),
         nav: "orders",
-        events: entries(&events, &data.currency),
-        order: OrderView::from(&data),
-        refundable: if nothing_left { Vec::new() } else { refundable },
-        cancellable: !matches!(data.status.as_str(), "refunded" | "cancelled" | "failed"),
+        live: Live::of(&staff, &data, &events),
         notice,
         error: error.map(|(e, what)| format!("The order could not be {what}: {}", e.plain_message())),
-        refund_key: key(),
-        refund_all_key: key(),
-        cancel_key: key(),
     };
     match status {
         Some(status) => render_status(status, &page),
@@ -236,8 +255,7 @@ async fn summary(staff: Staff, Path((_, order)): Path<(String, String)>) -> Resp
     }
     match load(&staff, &order).await {
         Ok((data, events)) => render(&Summary {
-            events: entries(&events, &data.currency),
-            order: OrderView::from(&data),
+            live: Live::of(&staff, &data, &events),
         }),
         Err(e) => staff.failure("orders", &e),
     }
