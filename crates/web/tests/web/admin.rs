@@ -182,6 +182,49 @@ async fn a_customer_is_refused_at_the_admin_sign_in_and_gets_no_session() {
 }
 
 #[tokio::test]
+async fn a_staff_member_is_admitted_to_the_admin_as_the_owner_is() {
+    let p = Platform::start().await;
+    let token = store(&p, "staffed").await;
+    api(
+        &p,
+        reqwest::Method::POST,
+        "/v1/stores/staffed/staff",
+        &token,
+        json!({"email": "sam@staffed.test", "password": PASSWORD}),
+    )
+    .await;
+    let mut browser = Browser::new(&p);
+    let answer = browser.sign_in("staffed", "sam@staffed.test").await;
+    assert_eq!(
+        (answer.status, answer.location.as_str()),
+        (303, "/admin/staffed/")
+    );
+    let home = browser.get("/admin/staffed/").await;
+    assert!(
+        home.html.contains("Signed in as the store&#39;s staff.")
+            || home.html.contains("Signed in as the store's staff."),
+        "{}",
+        home.html
+    );
+    // A wrong password is said in words, and the form keeps what was typed but the password.
+    let mut other = Browser::new(&p);
+    other.get("/admin").await;
+    let wrong = other
+        .post(
+            "/admin",
+            &[
+                ("store", "staffed"),
+                ("email", "sam@staffed.test"),
+                ("password", "not it at all"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("The store, email or password is not right."));
+    assert!(wrong.html.contains("value=\"sam@staffed.test\""));
+}
+
+#[tokio::test]
 async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     let p = Platform::start().await;
     store(&p, "owned").await;
