@@ -13,8 +13,13 @@ export function connect(path, onOpen, onMessage) {
       onOpen(socket);
     });
     socket.addEventListener("message", (event) => {
-      try { onMessage(JSON.parse(event.data), socket); } catch (_) { /* not ours */ }
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (_) { return; /* not ours */ }
+      // Tests (and curious people) can tell when the page listens: <body data-live="subscribed">.
+      if (frame.type === "subscribed") document.body.dataset.live = "subscribed";
+      onMessage(frame, socket);
     });
+    socket.addEventListener("close", () => { delete document.body.dataset.live; });
     socket.addEventListener("close", () => {
       setTimeout(open, delay);
       delay = Math.min(delay * 2, 15000);

@@ -33,6 +33,21 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/shop.js"),
     ),
     (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/admin.css"),
+    ),
+    (
+        "admin.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/admin.js"),
+    ),
+    (
+        "admin-inbox.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/admin-inbox.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../assets/favicon.svg"),
