@@ -70,3 +70,38 @@ async fn an_expiring_access_token_is_refreshed_once_for_concurrent_pages_and_sig
         "a signed-out session's refresh token is revoked"
     );
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_a_trusted_proxy_says_the_request_came_over_tls() {
+    let p = Platform::start_with(|s| s.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let (store, _) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    let over_tls = p
+        .http
+        .get(format!("{}/s/{store}/", p.base))
+        .header("x-forwarded-proto", "https");
+    b.send(over_tls).await;
+    let csrf = b.set_cookies.last().expect("a CSRF cookie").clone();
+    assert!(
+        csrf.starts_with("mercato_csrf=") && csrf.ends_with("; Secure"),
+        "{csrf}"
+    );
+    // The same header from a client that is not a trusted proxy is not believed.
+    let p = Platform::start().await;
+    let mut b = Browser::new(&p);
+    let claimed = p
+        .http
+        .get(format!("{}/", p.base))
+        .header("x-forwarded-proto", "https");
+    b.send(claimed).await;
+    let request = p
+        .http
+        .get(format!("{}/s/nope/", p.base))
+        .header("x-forwarded-proto", "https");
+    b.send(request).await;
+    assert!(
+        b.set_cookies.iter().all(|c| !c.contains("Secure")),
+        "{:?}",
+        b.set_cookies
+    );
+}
