@@ -80,6 +80,8 @@ function follow(region) {
         socket.send(JSON.stringify({ type: "subscribe", id: nextId++, channel: `staff:${frame.store_id}` }));
       } else if (frame.type === "subscribed") {
         delay = 1000;
+        // As on the storefront: tests (and curious people) can tell when the page listens.
+        document.body.dataset.live = "subscribed";
         say(orderId ? "This page follows the order's changes." : "New orders appear here as they arrive.");
         // Events are live only: after a reconnect, read what changed meanwhile.
         if (subscribedOnce) soon();
@@ -91,6 +93,7 @@ function follow(region) {
       }
     });
     socket.addEventListener("close", (event) => {
+      delete document.body.dataset.live;
       say("Live updates paused, reconnecting…");
       // An expired token (4001): a page request refreshes the session's cookies first.
       const ready = event.code === 4001 ? fetch(refreshUrl, { credentials: "same-origin" }).catch(() => {}) : null;
@@ -102,4 +105,4 @@ function follow(region) {
   connect();
 }
 
-for (const region of document.querySelectorAll("[data-live]")) follow(region);
+for (const region of document.querySelectorAll("[data-live-socket]")) follow(region);
