@@ -21,7 +21,8 @@
 //!   `dto_addresses`: the one REST shape of a postal address; `dto_customers`: customers'
 //!   profiles and address books; `dto_pricing`: shipping zones and methods, tax, promotions,
 //!   and the charges of carts and orders; `dto_catalog`: products (options, status, weights,
-//!   tax category) and search synonyms.
+//!   tax category) and search synonyms; `dto_accounts`: the staff list, API clients (a secret
+//!   only where it was just made) and the RFC 7009 revocation form.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
@@ -32,6 +33,7 @@ mod access;
 mod client_addr;
 mod cors;
 mod dto;
+mod dto_accounts;
 mod dto_addresses;
 mod dto_catalog;
 mod dto_customers;

@@ -3,10 +3,8 @@
 //! make clients would let them keep access after their own account is disabled.
 
 use crate::access::{Owner, StoreScope};
+use crate::dto_accounts::{ApiClientInfoView, ApiClientListView, ApiClientSecretView, NewApiClientBody};
 use crate::extract::ApiJson;
-use crate::routes::dto_accounts::{
-    ApiClientInfoView, ApiClientListView, ApiClientSecretView, NewApiClientBody,
-};
 use crate::state::GatewayState;
 use axum::Json;
 use axum::extract::{Path, State};

@@ -1,5 +1,4 @@
-//! The `/v1` routes, one module per resource; `dto_accounts` holds the REST shapes of the
-//! accounts an owner manages (staff list, API clients, token revocation form).
+//! The `/v1` routes, one module per resource.
 
 mod api_clients;
 mod cart_pricing;
@@ -7,7 +6,6 @@ pub(crate) mod carts;
 mod categories;
 mod conversations;
 mod customers;
-pub(crate) mod dto_accounts;
 mod fulfilment;
 mod inventory;
 mod oauth;

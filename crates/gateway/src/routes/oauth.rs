@@ -5,7 +5,7 @@
 
 use crate::client_addr::ClientIp;
 use crate::dto::{JwksView, OAuthErrorView, TokenForm, TokenView};
-use crate::routes::dto_accounts::RevokeForm;
+use crate::dto_accounts::RevokeForm;
 use crate::state::GatewayState;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

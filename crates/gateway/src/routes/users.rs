@@ -3,7 +3,7 @@
 
 use crate::access::{Staff, StoreScope};
 use crate::dto::UserView;
-use crate::routes::dto_accounts::StaffListView;
+use crate::dto_accounts::StaffListView;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use mercato_proto::identity::{ListStaffRequest, SetUserDisabledRequest};
