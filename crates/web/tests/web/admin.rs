@@ -417,6 +417,28 @@ async fn a_refund_posted_from_the_order_page_refunds_the_order() {
     let mut browser = Browser::new(&p);
     browser.sign_in("refunds", "owner@refunds.test").await;
     let path = format!("/admin/refunds/orders/{order_id}");
+    // The list finds it by status and date, and its live rows are the same table's.
+    let list = browser
+        .get("/admin/refunds/orders?status=confirmed&from=2000-01-01&to=2999-12-31")
+        .await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(
+        list.html.contains(&format!("data-order-id=\"{order_id}\"")),
+        "{}",
+        list.html
+    );
+    assert!(
+        list.html
+            .contains("data-live-refresh=\"/admin/refunds/orders/rows?status=confirmed")
+    );
+    let rows = browser.get("/admin/refunds/orders/rows?status=failed").await;
+    assert!(
+        rows.html.contains("No orders match these filters."),
+        "{}",
+        rows.html
+    );
+    let bad_date = browser.get("/admin/refunds/orders?from=yesterday").await;
+    assert!(bad_date.html.contains("id=\"from-error\""), "{}", bad_date.html);
     let page = browser.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(page.html.contains("Refund selected items") && page.html.contains("Order placed"));
@@ -437,6 +459,8 @@ async fn a_refund_posted_from_the_order_page_refunds_the_order() {
     assert!(page.html.contains("The refund is made."));
     assert!(page.html.contains("partially refunded"), "{}", page.html);
     assert!(page.html.contains("to refund, up to 1"), "{}", page.html);
+    let summary = browser.get(&format!("{path}/summary")).await;
+    assert!(summary.html.contains("partially refunded") && !summary.html.contains("<html"));
     // Nothing chosen is said in words, not sent.
     let none = browser
         .post(
