@@ -2,6 +2,7 @@
 //! one (identity, catalog, inventory, payments and two gateways as separate servers talking gRPC
 //! over PostgreSQL, NATS JetStream and Redis) when the `MERCATO_TEST_*` URLs are set.
 
+mod accounts;
 mod card_storage;
 mod catalog_basics;
 mod checkout;
