@@ -118,6 +118,9 @@ impl From<&OrderData> for OrderRow {
 pub(crate) struct Filter {
     #[serde(default)]
     pub status: String,
+    /// Where the goods are: unfulfilled, partially_fulfilled, fulfilled, shipped or delivered.
+    #[serde(default)]
+    pub fulfilment: String,
     /// A date (`2026-12-06`): orders placed from its start (UTC).
     #[serde(default)]
     pub from: String,
@@ -142,6 +145,7 @@ impl Filter {
             }
         };
         push("status", &self.status);
+        push("fulfilment_status", &self.fulfilment);
         push("q", &self.q);
         push("cursor", &self.cursor);
         let mut date = |field: &str, text: &str, offset: i64| -> Option<String> {
@@ -191,6 +195,26 @@ const STATUSES: [(&str, &str); 7] = [
     ("partially_refunded", "Partially refunded"),
 ];
 
+const FULFILMENTS: [(&str, &str); 6] = [
+    ("", "Any fulfilment"),
+    ("unfulfilled", "Unfulfilled"),
+    ("partially_fulfilled", "Partially fulfilled"),
+    ("fulfilled", "Fulfilled"),
+    ("shipped", "Shipped"),
+    ("delivered", "Delivered"),
+];
+
+/// The choices of a filter, the current one selected.
+fn choices(all: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
+    all.iter()
+        .map(|&(value, label)| Choice {
+            value,
+            label,
+            selected: value == current,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "admin/orders.html")]
 struct OrdersPage {
@@ -199,6 +223,7 @@ struct OrdersPage {
     nav: Section,
     filter: Filter,
     statuses: Vec<Choice>,
+    fulfilments: Vec<Choice>,
     errors: FieldErrors,
     error: Option<String>,
     rows: Vec<OrderRow>,
@@ -272,14 +297,8 @@ async fn list(staff: Staff, Query(filter): Query<Filter>) -> Response {
         store: staff.store.clone(),
         csrf: staff.csrf(),
         nav: "orders",
-        statuses: STATUSES
-            .iter()
-            .map(|(value, label)| Choice {
-                value,
-                label,
-                selected: *value == filter.status,
-            })
-            .collect(),
+        statuses: choices(&STATUSES, &filter.status),
+        fulfilments: choices(&FULFILMENTS, &filter.fulfilment),
         errors,
         error,
         rows,

@@ -419,7 +419,7 @@ async fn a_refund_posted_from_the_order_page_refunds_the_order() {
     let path = format!("/admin/refunds/orders/{order_id}");
     // The list finds it by status and date, and its live rows are the same table's.
     let list = browser
-        .get("/admin/refunds/orders?status=confirmed&from=2000-01-01&to=2999-12-31")
+        .get("/admin/refunds/orders?status=confirmed&fulfilment=unfulfilled&from=2000-01-01&to=2999-12-31")
         .await;
     assert_eq!(list.status, 200, "{}", list.html);
     assert!(
