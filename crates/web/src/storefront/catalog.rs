@@ -54,6 +54,37 @@ pub(super) struct SearchParams {
     min_price: Option<i64>,
     max_price: Option<i64>,
     page: Option<u32>,
+    /// The filter form's prices, in the store's currency units (`12.50`).
+    #[serde(default)]
+    min: String,
+    #[serde(default)]
+    max: String,
+}
+
+/// A price typed in currency units (`12`, `12.5`, `12,50`) as minor units; `None` when empty
+/// or not a price.
+fn minor_units(text: &str, currency: &str) -> Option<i64> {
+    let text = text.trim().replace(',', ".");
+    if text.is_empty() {
+        return None;
+    }
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let decimals = if views::money(0, currency).contains('.') {
+        2
+    } else {
+        0
+    };
+    if !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > decimals
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let fraction: i64 = format!("{fraction:0<decimals$}").parse().unwrap_or(0);
+    whole
+        .checked_mul(10_i64.pow(decimals as u32))?
+        .checked_add(fraction)
 }
 
 /// Hits per search page.
@@ -119,17 +150,32 @@ impl Search {
         u64::from(self.page * PER_PAGE) < self.result.total
     }
 
+    /// A minor-unit bound as the filter form shows it (`12.50`).
+    fn major(&self, minor: &Option<i64>) -> String {
+        minor
+            .map(|m| views::money(m, &self.chrome.store.currency))
+            .and_then(|text| text.split(' ').next().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     fn filtered_by_price(&self) -> bool {
         self.min_price.is_some() || self.max_price.is_some()
     }
 }
 
 /// Search: words (typos tolerated by the API), category and price facets as links.
-pub(super) async fn search(session: Session, Query(params): Query<SearchParams>) -> Response {
+pub(super) async fn search(session: Session, Query(mut params): Query<SearchParams>) -> Response {
     let mut chrome = match Chrome::load(&session).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    let currency = chrome.store.currency.clone();
+    if let Some(min) = minor_units(&params.min, &currency) {
+        params.min_price = Some(min);
+    }
+    if let Some(max) = minor_units(&params.max, &currency) {
+        params.max_price = Some(max);
+    }
     chrome.query = params.q.clone();
     // Results are ranked, so deep pages are refused by the API (offset + limit ≤ 10,000).
     let page = params.page.unwrap_or(1).clamp(1, 10_000 / PER_PAGE);
@@ -153,7 +199,6 @@ pub(super) async fn search(session: Session, Query(params): Query<SearchParams>)
         Ok(r) => r,
         Err(e) => return failure(&e, &chrome.home()),
     };
-    let currency = chrome.store.currency.clone();
     let ranges = result
         .facets
         .price_ranges
@@ -182,6 +227,20 @@ pub(super) async fn search(session: Session, Query(params): Query<SearchParams>)
         result,
         ranges,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_typed_price_is_read_as_minor_units() {
+        assert_eq!(super::minor_units("12", "EUR"), Some(1200));
+        assert_eq!(super::minor_units("12,5", "EUR"), Some(1250));
+        assert_eq!(super::minor_units(" 0.05 ", "EUR"), Some(5));
+        assert_eq!(super::minor_units("1200", "JPY"), Some(1200));
+        for bad in ["", "abc", "1.234", "-3", "1.2.3"] {
+            assert_eq!(super::minor_units(bad, "EUR"), None, "{bad}");
+        }
+    }
 }
 
 #[derive(Template)]
