@@ -85,6 +85,8 @@ struct StaffPage {
     csrf: String,
     nav: &'static str,
     staff: Vec<StaffUser>,
+    /// Only an owner is offered the forms (the API would refuse staff anyway).
+    owner: bool,
     notice: Option<&'static str>,
     alert: Option<String>,
     form: NewStaff,
@@ -133,6 +135,7 @@ async fn render(
         csrf: staff.csrf(),
         nav: NAV,
         staff: users,
+        owner: staff.role == "owner",
         notice,
         alert,
         form,

@@ -205,7 +205,9 @@ async fn the_owner_adds_a_staff_member_with_field_errors_first_then_disables_and
     // Staff may look at the list but not add staff; the owner's refusal is said in words.
     owner.post(&disable.replace("/disable", "/enable"), &[]).await;
     let mut bob = Browser::signed_in(&p, "crew", "bob@crew.test").await;
-    assert_eq!(bob.get("/admin/crew/staff").await.status, 200);
+    let seen = bob.get("/admin/crew/staff").await;
+    assert_eq!(seen.status, 200);
+    assert!(seen.html.contains("Only the store's owner can add") && !seen.html.contains("Disable"));
     let refused = bob
         .post(
             "/admin/crew/staff",
