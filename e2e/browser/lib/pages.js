@@ -34,3 +34,8 @@ export async function markDocument(page) {
 export async function assertSameDocument(page) {
   assert.equal(await page.evaluate(() => window.__e2eMark), 'still here', 'the page was reloaded');
 }
+
+/** Waits until the page's live script has subscribed to its channel over the WebSocket. */
+export async function waitLive(page) {
+  await page.locator('body[data-live="subscribed"]').waitFor({ state: 'attached' });
+}
