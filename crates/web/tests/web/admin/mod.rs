@@ -166,7 +166,7 @@ pub(super) async fn api(
 pub(super) async fn place_order(p: &Platform, slug: &str, token: &str) -> String {
     use reqwest::Method;
     api(
-        &p,
+        p,
         Method::POST,
         &format!("/v1/stores/{slug}/products"),
         token,
@@ -176,7 +176,7 @@ pub(super) async fn place_order(p: &Platform, slug: &str, token: &str) -> String
     )
     .await;
     api(
-        &p,
+        p,
         Method::PUT,
         &format!("/v1/stores/{slug}/inventory/EB-1"),
         token,
@@ -229,7 +229,7 @@ pub(super) async fn place_order(p: &Platform, slug: &str, token: &str) -> String
     // The saga may still be running (202): wait until the order is confirmed.
     for _ in 0..100 {
         let now = api(
-            &p,
+            p,
             Method::GET,
             &format!("/v1/stores/{slug}/orders/{order_id}"),
             token,
