@@ -254,8 +254,14 @@ pub(super) struct PlaceForm {
 /// Step 2: "Place order".
 pub(super) async fn place(mut session: Session, Form(form): Form<PlaceForm>) -> Response {
     let store = session.store.clone();
-    let Some(cart) = session.cart().cloned() else {
-        return see_other(&format!("/s/{store}/cart"));
+    // No open cart: placed already (a second click on "Place order"), or gone.
+    let open = matches!(current(&mut session).await, Ok(Some(_)));
+    let Some(cart) = session.cart().cloned().filter(|_| open) else {
+        return if session.signed_in() {
+            see_other(&format!("/s/{store}/orders"))
+        } else {
+            see_other(&format!("/s/{store}/cart"))
+        };
     };
     let mut p = Filled {
         chosen_method: form.shipping_method.clone(),
@@ -308,6 +314,15 @@ pub(super) async fn place(mut session: Session, Form(form): Form<PlaceForm>) -> 
             match Chrome::load(&session).await {
                 Ok(chrome) => crate::page::render(&Placed { chrome, order }),
                 Err(r) => r,
+            }
+        }
+        // Placed already (a second click on "Place order" while the first was placing it).
+        Err(e) if e.code == "cart_checked_out" => {
+            session.clear_cart();
+            if session.signed_in() {
+                see_other(&format!("/s/{store}/orders"))
+            } else {
+                see_other(&format!("/s/{store}/cart?error=cart_checked_out"))
             }
         }
         Err(e) => {

@@ -202,6 +202,15 @@ async fn a_declined_card_is_said_in_words_next_to_the_card_field_and_the_cart_st
         "{}",
         placed.html
     );
+    // A second click on "Place order" places nothing more: the cart is gone.
+    let again = b
+        .post(&format!("/s/{store}/checkout"), &card("4242424242424242"))
+        .await;
+    assert_eq!(again.status, 303);
+    assert_eq!(
+        again.location.as_deref(),
+        Some(format!("/s/{store}/cart").as_str())
+    );
 }
 
 #[tokio::test]
