@@ -199,3 +199,64 @@ async fn a_product_with_sizes_is_created_and_edited_with_a_value_per_variant() {
         refused.html
     );
 }
+
+#[tokio::test]
+async fn a_category_is_created_chosen_for_a_product_which_is_then_saved_and_deleted() {
+    let p = Platform::start().await;
+    store(&p, "lamps").await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("lamps", "owner@lamps.test").await;
+    let created = browser
+        .post(
+            "/admin/lamps/categories",
+            &[("name", "Desk Lamps"), ("slug", ""), ("parent", "")],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let list = browser.get(&created.location).await;
+    assert!(list.html.contains("The category is created.") && list.html.contains("desk-lamps"));
+    let taken = browser
+        .post(
+            "/admin/lamps/categories",
+            &[("name", "Again"), ("slug", "desk-lamps")],
+        )
+        .await;
+    assert_eq!(taken.status, 422, "{}", taken.html);
+    assert!(taken.html.contains("id=\"slug-error\""), "{}", taken.html);
+    let form = browser.get("/admin/lamps/products/new").await;
+    let category = form
+        .html
+        .split("<option value=\"")
+        .find(|s| s.contains(">Desk Lamps</option>"))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let fields = [
+        ("rows", "1"),
+        ("title", "Brass lamp"),
+        ("category", category.as_str()),
+        ("status", "draft"),
+        ("v0_sku", "BRASS-1"),
+        ("v0_price", "80"),
+        ("v0_ships", "1"),
+    ];
+    let made = browser.post("/admin/lamps/products", &fields).await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let product = made.location.split('?').next().unwrap().to_owned();
+    let mut changed = fields.to_vec();
+    changed[1] = ("title", "Brass desk lamp");
+    changed[3] = ("status", "active");
+    let saved = browser.post(&product, &changed).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    assert!(saved.location.ends_with("?done=saved"));
+    let list = browser.get("/admin/lamps/products").await;
+    assert!(
+        list.html.contains("Brass desk lamp") && list.html.contains(">Desk Lamps</td>"),
+        "{}",
+        list.html
+    );
+    let deleted = browser.post(&format!("{product}/delete"), &[]).await;
+    assert_eq!(deleted.status, 303);
+    let list = browser.get(&deleted.location).await;
+    assert!(list.html.contains("The product is deleted.") && !list.html.contains("Brass desk lamp"));
+}
