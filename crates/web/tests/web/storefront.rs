@@ -248,3 +248,70 @@ async fn the_product_page_shows_availability_and_a_short_line_is_named_at_checko
         short.html
     );
 }
+
+#[tokio::test]
+async fn a_customers_order_page_shows_its_status_and_a_conversation_as_text() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/")).await;
+    b.post(
+        &format!("/s/{store}/sign-up"),
+        &[("email", "talk@example.com"), ("password", "a long password")],
+    )
+    .await;
+    b.post(
+        &format!("/s/{store}/cart/items"),
+        &[("sku", "THING-1"), ("quantity", "1"), ("product", &product)],
+    )
+    .await;
+    let address = [
+        ("name", "Ann Lee"),
+        ("line1", "Invalidenstraße 117"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("country", "DE"),
+    ];
+    b.post(&format!("/s/{store}/checkout/address"), &address).await;
+    let card = [
+        ("card_number", "4242424242424242"),
+        ("exp", "12/30"),
+        ("cvc", "123"),
+    ];
+    let placed = b.post(&format!("/s/{store}/checkout"), &card).await;
+    assert_eq!(placed.status, 303, "{}", placed.html);
+    let order_page = placed.location.unwrap();
+    let order_page = order_page.split('?').next().unwrap().to_owned();
+    let page = b.get(&order_page).await;
+    assert!(
+        page.html
+            .contains(r#"id="order-status" aria-live="polite">Confirmed</strong>"#),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("data-orders-channel=\"orders:"),
+        "{}",
+        page.html
+    );
+
+    let sent = b
+        .post(
+            &format!("{order_page}/messages"),
+            &[("body", "Is it <b>here</b> yet?")],
+        )
+        .await;
+    assert_eq!(sent.status, 303);
+    let page = b.get(&order_page).await;
+    assert!(
+        page.html.contains("Is it &#60;b&#62;here&#60;/b&#62; yet?"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("data-channel=\"conversation:"),
+        "the page subscribes to it"
+    );
+    let orders = b.get(&format!("/s/{store}/orders")).await;
+    assert!(orders.html.contains(">Order #"), "{}", orders.html);
+}
