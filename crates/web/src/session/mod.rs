@@ -307,6 +307,28 @@ impl Session {
     }
 }
 
+/// What a page may read from an access token without verifying it (the API verifies every
+/// token it is given): its subject (the user id) and role (`customer`, `staff`, `owner`).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct TokenClaims {
+    #[serde(default)]
+    pub sub: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+impl TokenClaims {
+    /// The claims of a JWT; empty when it cannot be read.
+    pub fn read(token: &str) -> TokenClaims {
+        token
+            .split('.')
+            .nth(1)
+            .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// A 256-bit random token, base64url.
 fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();

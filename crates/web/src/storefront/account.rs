@@ -77,6 +77,23 @@ pub(super) async fn sign_in(mut session: Session, Form(form): Form<SignInForm>) 
         Err(r) => return r,
     };
     match password_grant(&session, &form.email, &form.password).await {
+        // The storefront is for customers: a staff account signs in at the admin, whose
+        // session is kept apart (another cookie path).
+        Ok(tokens) if crate::session::TokenClaims::read(&tokens.access_token).role != "customer" => {
+            session.sign_in(&tokens);
+            session.sign_out().await;
+            render_status(
+                StatusCode::FORBIDDEN,
+                &SignInPage {
+                    chrome,
+                    email: form.email,
+                    error: Some(
+                        "This account runs the store: sign in at the admin (/admin) instead.".to_owned(),
+                    ),
+                    next: form.next,
+                },
+            )
+        }
         Ok(tokens) => {
             session.sign_in(&tokens);
             merge_cart(&mut session).await;

@@ -105,3 +105,23 @@ async fn cookies_are_secure_when_a_trusted_proxy_says_the_request_came_over_tls(
         b.set_cookies
     );
 }
+
+#[tokio::test]
+async fn a_staff_account_is_sent_to_the_admin_from_the_storefront_sign_in() {
+    let p = Platform::start().await;
+    let (store, _) = store_with_product(&p, "Plain thing").await;
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/sign-in")).await;
+    let page = b
+        .post(
+            &format!("/s/{store}/sign-in"),
+            &[
+                ("email", "owner@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(page.html.contains("sign in at the admin"), "{}", page.html);
+    assert!(!b.cookies.contains_key("mercato_access") && !b.cookies.contains_key("mercato_refresh"));
+}
