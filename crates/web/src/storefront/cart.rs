@@ -100,7 +100,7 @@ pub(super) struct CartParams {
 
 /// The cart page.
 pub(super) async fn show(mut session: Session, Query(params): Query<CartParams>) -> Response {
-    let mut chrome = match Chrome::load(&session).await {
+    let chrome = match Chrome::load(&session).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -108,7 +108,6 @@ pub(super) async fn show(mut session: Session, Query(params): Query<CartParams>)
         Ok(c) => c,
         Err(e) => return failure(&e, &chrome.home()),
     };
-    chrome.cart_count = cart.as_ref().map_or(0, Cart::count);
     let message = params.error.as_deref().and_then(known_message).map(str::to_owned);
     let (line_error, error) = match (params.sku, message) {
         (Some(sku), Some(m)) => (Some((sku, m)), None),

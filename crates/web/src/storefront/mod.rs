@@ -54,14 +54,13 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/s/{store}/live", get(crate::live::proxy))
 }
 
-/// What the layout of every storefront page shows: the store, the shopper's state, the CSRF
+/// What the layout of every storefront page shows: the store, whether the shopper is signed in, the CSRF
 /// token of its forms, and the search words (kept in the header's search box).
 pub(crate) struct Chrome {
     pub store: views::Store,
     pub csrf: String,
     pub signed_in: bool,
     pub query: String,
-    pub cart_count: i64,
 }
 
 impl Chrome {
@@ -77,7 +76,6 @@ impl Chrome {
             csrf: session.csrf().to_owned(),
             signed_in: session.signed_in(),
             query: String::new(),
-            cart_count: 0,
         })
     }
 

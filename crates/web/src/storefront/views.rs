@@ -197,10 +197,6 @@ impl Cart {
     pub fn money(&self, minor: &i64) -> String {
         money(*minor, &self.currency)
     }
-
-    pub fn count(&self) -> i64 {
-        self.lines.iter().map(|l| l.quantity).sum()
-    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
