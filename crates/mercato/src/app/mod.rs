@@ -68,6 +68,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let shows_pages = roles.has(Role::Gateway);
     let app = App::build(&settings, roles).await?;
     if settings.demo.seed
         && let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog)
@@ -82,7 +83,19 @@ pub async fn run(
         )
         .await?;
     }
+    if settings.demo.seed && shows_pages {
+        print_addresses(&listener);
+    }
     app.serve(listener, shutdown).await
+}
+
+/// Where a newcomer running the demo opens the shop, the admin and the API reference.
+fn print_addresses(listener: &TcpListener) {
+    let Ok(addr) = listener.local_addr() else { return };
+    println!("  Shop:  http://{addr}/");
+    println!("  Admin: http://{addr}/admin  (store demo; the owner sign-in printed when it was created)");
+    println!("  API:   http://{addr}/docs");
+    println!();
 }
 
 /// What the service constructors add to the process as they start.
