@@ -54,8 +54,8 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/s/{store}/live", get(crate::live::proxy))
 }
 
-/// What the layout of every storefront page shows: the store, whether the shopper is signed in, the CSRF
-/// token of its forms, and the search words (kept in the header's search box).
+/// What the layout of every storefront page shows: the store, whether the shopper is signed
+/// in, the CSRF token of its forms, and the search words (kept in the header's search box).
 pub(crate) struct Chrome {
     pub store: views::Store,
     pub csrf: String,
