@@ -30,3 +30,24 @@ async fn the_root_without_a_demo_store_says_how_to_create_one_under_a_strict_pol
         "public, max-age=31536000, immutable"
     );
 }
+
+#[tokio::test]
+async fn the_root_leads_to_the_demo_stores_storefront_when_there_is_one() {
+    let p = Platform::start().await;
+    let body = serde_json::json!({"slug": "demo", "name": "Demo", "currency": "EUR",
+        "owner": {"email": "owner@example.com", "password": "correct horse battery"}});
+    let created = p
+        .http
+        .post(format!("{}/v1/stores", p.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let reply = p.http.get(format!("{}/", p.base)).send().await.unwrap();
+    assert_eq!(reply.status(), 303);
+    assert_eq!(reply.headers()["location"], "/s/demo/");
+    let home = p.http.get(format!("{}/s/demo/", p.base)).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("<h1>Demo</h1>"));
+}
