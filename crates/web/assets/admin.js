@@ -12,6 +12,8 @@ function follow(region) {
   const refreshUrl = region.dataset.liveRefresh;
   const orderId = region.dataset.liveOrder || null;
   const status = document.getElementById("live-status");
+  // What the page says while it listens, as the server wrote it.
+  const listening = status ? status.textContent : "";
   let delay = 1000;
   let timer = null;
   let running = false;
@@ -82,7 +84,7 @@ function follow(region) {
         delay = 1000;
         // As on the storefront: tests (and curious people) can tell when the page listens.
         document.body.dataset.live = "subscribed";
-        say(orderId ? "This page follows the order's changes." : "New orders appear here as they arrive.");
+        say(listening);
         // Events are live only: after a reconnect, read what changed meanwhile.
         if (subscribedOnce) soon();
         subscribedOnce = true;

@@ -1,6 +1,6 @@
 //! The admin's home `/admin/{store}/`: today's sales and order count (UTC), summed from the
 //! orders API's listing of today's orders (the platform has no analytics yet), and the latest
-//! orders.
+//! orders; both follow the staff channel (admin.js refetches `…/today` on an order event).
 
 use super::access::Staff;
 use super::format::{day_start, money, today};
@@ -15,7 +15,9 @@ use axum::response::Response;
 use axum::routing::get;
 
 pub(crate) fn routes() -> Router<WebState> {
-    Router::new().route("/admin/{store}/", get(home))
+    Router::new()
+        .route("/admin/{store}/", get(home))
+        .route("/admin/{store}/today", get(today_part))
 }
 
 /// Pages of today's orders read for the figures (100 orders each); a store with more orders
@@ -30,6 +32,12 @@ struct HomePage {
     nav: Section,
     /// `owner` or `staff`.
     role: String,
+    today: Today,
+}
+
+/// The figures and latest orders, which follow the staff channel (`…/today`).
+struct Today {
+    store: String,
     sales_today: String,
     orders_today: u64,
     refunded_today: String,
@@ -96,31 +104,54 @@ struct StoreData {
     currency: String,
 }
 
-async fn home(staff: Staff) -> Response {
+/// The figures and latest orders alone (`templates/admin/home_today.html`, which the home page
+/// includes).
+#[derive(Template)]
+#[template(path = "admin/home_today.html")]
+struct TodayPart {
+    today: Today,
+}
+
+/// Today's figures and the latest orders, read from the orders API.
+async fn load_today(staff: &Staff) -> Result<Today, ApiError> {
     let latest_path = format!("{}?per_page=10", staff.api_path("/orders"));
     let store_path = staff.api_path("");
     let (figures, latest, store) = tokio::join!(
-        today_figures(&staff),
+        today_figures(staff),
         staff.session.get(&latest_path).send::<OrderPage>(),
         staff.session.get(&store_path).send::<StoreData>(),
     );
-    let (figures, latest, store) = match (figures, latest, store) {
-        (Ok(f), Ok(l), Ok(s)) => (f, l, s),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return staff.failure("home", &e),
-    };
-    let page = HomePage {
+    let (figures, latest, store) = (figures?, latest?, store?);
+    Ok(Today {
         store: staff.store.clone(),
-        csrf: staff.csrf(),
-        nav: "home",
-        role: staff.role.clone(),
         sales_today: money(figures.sales_minor, &store.currency),
         orders_today: figures.orders,
         refunded_today: money(figures.refunded_minor, &store.currency),
         partial: figures.partial,
         counted: figures.counted,
         latest: latest.items.iter().map(OrderRow::from).collect(),
-    };
-    render(&page)
+    })
+}
+
+async fn home(staff: Staff) -> Response {
+    match load_today(&staff).await {
+        Ok(today) => render(&HomePage {
+            store: staff.store.clone(),
+            csrf: staff.csrf(),
+            nav: "home",
+            role: staff.role.clone(),
+            today,
+        }),
+        Err(e) => staff.failure("home", &e),
+    }
+}
+
+/// The figures and latest orders alone, for the live refresh (admin.js, after an order event).
+async fn today_part(staff: Staff) -> Response {
+    match load_today(&staff).await {
+        Ok(today) => render(&TodayPart { today }),
+        Err(e) => staff.failure("home", &e),
+    }
 }
 
 #[cfg(test)]
