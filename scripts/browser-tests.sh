@@ -34,8 +34,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "== $(/usr/bin/chromium --version 2>/dev/null | head -1), node $(node --version)"
 
-# playwright-core only (lighthouse, a devDependency, is for scripts/lighthouse.sh).
-(cd "$E2E" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
+# playwright-core only (lighthouse, a devDependency, is for scripts/lighthouse.sh); once more if
+# the registry failed the first time.
+npm_ci() { (cd "$E2E" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null); }
+npm_ci || { echo "npm ci failed; trying once more" >&2; sleep 5; npm_ci; }
 
 if [ -n "${MERCATO_BIN:-}" ]; then
   BIN="$MERCATO_BIN"
@@ -118,7 +120,11 @@ for topology in "${TOPOLOGIES[@]}"; do
       CLUSTER_PREFIX="browser$(date +%s)$RANDOM"
       echo "== starting the distributed topology (prefix $CLUSTER_PREFIX, gateways on 18081 and 18082)"
       export MERCATO_LOCAL_DIR="$WORK/cluster" MERCATO_LOCAL_PORT_OFFSET=10000 MERCATO_LOCAL_PREFIX="$CLUSTER_PREFIX"
-      MERCATO_BIN="$BIN" bash "$ROOT/deploy/local/cluster.sh" up
+      if ! MERCATO_BIN="$BIN" bash "$ROOT/deploy/local/cluster.sh" up; then
+        mkdir -p "$SHOTS/distributed/logs" && cp "$WORK"/cluster/*.log "$SHOTS/distributed/logs/" 2>/dev/null || true
+        echo "FAIL the distributed topology did not start (logs: $SHOTS/distributed/logs)" >&2
+        exit 1
+      fi
       # The demo store, small, through the services as cluster.sh configured them.
       MERCATO__SERVICES__INTERNAL_TOKEN="$(cat "$WORK/cluster/internal-token")" \
         MERCATO__POSTGRES__DATABASE_PREFIX="mercato_${CLUSTER_PREFIX}_" \
