@@ -26,7 +26,18 @@ function follow(region) {
 
   const ids = () => new Set([...region.querySelectorAll("[data-order-id]")].map((el) => el.dataset.orderId));
 
+  // Someone typing in a form of the region (a refund's quantities) keeps what they typed: the
+  // refresh waits until they leave it.
+  const typing = () => {
+    const active = document.activeElement;
+    return active && region.contains(active) && ["INPUT", "SELECT", "TEXTAREA"].includes(active.tagName);
+  };
+
   async function refresh() {
+    if (typing()) {
+      region.addEventListener("focusout", soon, { once: true });
+      return;
+    }
     if (running) {
       pending = true;
       return;
