@@ -100,6 +100,8 @@ struct Search {
     max_price: Option<i64>,
     /// 1-based.
     page: u32,
+    /// Category names by slug (facets and hits name categories by slug).
+    names: std::collections::HashMap<String, String>,
     result: SearchResult,
     /// The price ranges as links: label, `min_price`, `max_price` (empty when open-ended).
     ranges: Vec<(String, i64, String, u64)>,
@@ -136,6 +138,11 @@ impl Search {
 
     fn without_price(&self) -> String {
         self.link(&self.category, None, None)
+    }
+
+    /// A category's name for a shopper, from its slug.
+    fn category_name<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.names.get(slug).map_or(slug, String::as_str)
     }
 
     /// The same search on another page.
@@ -195,10 +202,21 @@ pub(super) async fn search(session: Session, Query(mut params): Query<SearchPara
     }
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     let path = format!("/v1/stores/{}/search?{query}", chrome.store.slug);
-    let result = match session.get(&path).send::<SearchResult>().await {
+    let categories = format!("/v1/stores/{}/categories", chrome.store.slug);
+    let (result, categories) = tokio::join!(
+        session.get(&path).send::<SearchResult>(),
+        session.get(&categories).send::<Vec<Category>>()
+    );
+    let result = match result {
         Ok(r) => r,
         Err(e) => return failure(&e, &chrome.home()),
     };
+    let mut names = std::collections::HashMap::new();
+    let mut stack = categories.unwrap_or_default();
+    while let Some(c) = stack.pop() {
+        names.insert(c.slug, c.name);
+        stack.extend(c.children);
+    }
     let ranges = result
         .facets
         .price_ranges
@@ -224,6 +242,7 @@ pub(super) async fn search(session: Session, Query(mut params): Query<SearchPara
         min_price: params.min_price,
         max_price: params.max_price,
         page,
+        names,
         result,
         ranges,
     })
