@@ -21,6 +21,11 @@ pub(super) fn known_message(code: &str) -> Option<&'static str> {
         "unavailable" => "This item cannot be bought right now.",
         "cart_checked_out" => "That cart was already checked out. Your cart is empty now.",
         "failed" => "That did not work. Please try again.",
+        "promotion_unknown" => "This code does not exist. Check it and try again.",
+        "promotion_inactive" => "This code is not valid right now.",
+        "promotion_exhausted" => "This code has been used up.",
+        "promotion_minimum_not_met" => "Your order is below this code's minimum. Add more to use it.",
+        "promotion" => "This code cannot be used.",
         _ => return None,
     })
 }
@@ -81,6 +86,8 @@ struct CartPage {
     /// The line a message is about, and the message.
     line_error: Option<(String, String)>,
     error: Option<String>,
+    /// Why the discount code was refused, next to its field.
+    code_error: Option<String>,
 }
 
 impl CartPage {
@@ -96,6 +103,7 @@ impl CartPage {
 pub(super) struct CartParams {
     error: Option<String>,
     sku: Option<String>,
+    code_error: Option<String>,
 }
 
 /// The cart page.
@@ -114,11 +122,17 @@ pub(super) async fn show(mut session: Session, Query(params): Query<CartParams>)
         (None, m) => (None, m),
         (Some(_), None) => (None, None),
     };
+    let code_error = params
+        .code_error
+        .as_deref()
+        .and_then(known_message)
+        .map(str::to_owned);
     render(&CartPage {
         chrome,
         cart: cart.filter(|c| !c.lines.is_empty()),
         line_error,
         error,
+        code_error,
     })
 }
 
@@ -246,6 +260,55 @@ async fn change(mut session: Session, sku: &str, quantity: i64) -> Response {
             "{cart_page}?error=quantity&sku={}",
             super::catalog::encode(sku)
         )),
+        Err(e) => failure(&e, &cart_page),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// "Apply code": a discount code on the cart; the API's refusal goes next to the field.
+pub(super) async fn apply_code(session: Session, Form(form): Form<CodeForm>) -> Response {
+    let cart_page = format!("/s/{}/cart", session.store);
+    let Some(cart) = session.cart().cloned() else {
+        return see_other(&cart_page);
+    };
+    let code = form.code.trim();
+    if code.is_empty() {
+        return see_other(&format!("{cart_page}?code_error=promotion_unknown"));
+    }
+    let path = format!("/v1/stores/{}/carts/{}/promotion-code", session.store, cart.id);
+    let body = serde_json::json!({ "code": code });
+    match with_cart(session.post(&path), &cart)
+        .json(&body)
+        .send_empty()
+        .await
+    {
+        Ok(()) => see_other(&cart_page),
+        Err(e) if e.status.as_u16() == 422 => {
+            let reason = if known_message(&e.code).is_some() && e.code.starts_with("promotion_") {
+                e.code.as_str()
+            } else {
+                "promotion"
+            };
+            see_other(&format!("{cart_page}?code_error={reason}"))
+        }
+        Err(e) => failure(&e, &cart_page),
+    }
+}
+
+/// "Remove code".
+pub(super) async fn remove_code(session: Session) -> Response {
+    let cart_page = format!("/s/{}/cart", session.store);
+    let Some(cart) = session.cart().cloned() else {
+        return see_other(&cart_page);
+    };
+    let path = format!("/v1/stores/{}/carts/{}/promotion-code", session.store, cart.id);
+    match with_cart(session.delete(&path), &cart).send_empty().await {
+        Ok(()) => see_other(&cart_page),
         Err(e) => failure(&e, &cart_page),
     }
 }

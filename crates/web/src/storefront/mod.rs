@@ -37,6 +37,8 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/s/{store}/cart/items", post(cart::add))
         .route("/s/{store}/cart/items/{sku}", post(cart::set_quantity))
         .route("/s/{store}/cart/items/{sku}/remove", post(cart::remove))
+        .route("/s/{store}/cart/code", post(cart::apply_code))
+        .route("/s/{store}/cart/code/remove", post(cart::remove_code))
         .route("/s/{store}/checkout", get(checkout::show).post(checkout::place))
         .route("/s/{store}/checkout/address", post(checkout::address))
         .route(

@@ -191,6 +191,7 @@ pub struct Cart {
     pub status: String,
     pub charges: Option<Charges>,
     pub shipping_address: Option<Address>,
+    pub promotion_code: Option<String>,
 }
 
 impl Cart {

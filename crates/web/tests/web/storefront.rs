@@ -315,3 +315,73 @@ async fn a_customers_order_page_shows_its_status_and_a_conversation_as_text() {
     let orders = b.get(&format!("/s/{store}/orders")).await;
     assert!(orders.html.contains(">Order #"), "{}", orders.html);
 }
+
+#[tokio::test]
+async fn a_discount_code_is_applied_removed_and_refused_in_words_next_to_its_field() {
+    let p = Platform::start().await;
+    let (store, product) = store_with_product(&p, "Plain thing").await;
+    let token: serde_json::Value = p
+        .http
+        .post(format!("{}/v1/oauth/token", p.base))
+        .form(&[
+            ("grant_type", "password"),
+            ("store", store.as_str()),
+            ("username", "owner@example.com"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let promotion = serde_json::json!({"code": "SAVE10", "name": "10 % off", "kind": "percent",
+        "percent_bps": 1000, "target": "order"});
+    let created = p
+        .http
+        .post(format!("{}/v1/stores/{store}/promotions", p.base))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&promotion)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let mut b = Browser::new(&p);
+    b.get(&format!("/s/{store}/")).await;
+    b.post(
+        &format!("/s/{store}/cart/items"),
+        &[("sku", "THING-1"), ("quantity", "2"), ("product", &product)],
+    )
+    .await;
+    let refused = b
+        .post(&format!("/s/{store}/cart/code"), &[("code", "NOPE")])
+        .await;
+    let cart = b.get(refused.location.as_deref().unwrap()).await;
+    assert!(
+        cart.html
+            .contains(r#"role="alert" id="discount-code-error">This code does not exist."#),
+        "{}",
+        cart.html
+    );
+    b.post(&format!("/s/{store}/cart/code"), &[("code", "SAVE10")])
+        .await;
+    let cart = b.get(&format!("/s/{store}/cart")).await;
+    assert!(
+        cart.html
+            .contains("Discount code <strong>SAVE10</strong> applied."),
+        "{}",
+        cart.html
+    );
+    assert!(
+        cart.html.contains("<dt>Discount</dt><dd>-2.50 EUR</dd>"),
+        "{}",
+        cart.html
+    );
+    b.post(&format!("/s/{store}/cart/code/remove"), &[]).await;
+    let cart = b.get(&format!("/s/{store}/cart")).await;
+    assert!(
+        cart.html.contains("Apply code") && !cart.html.contains("SAVE10"),
+        "{}",
+        cart.html
+    );
+}
