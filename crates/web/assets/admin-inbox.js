@@ -101,7 +101,12 @@ function start(root) {
         return;
       }
       const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
-      list.replaceChildren(...parsed.body.childNodes);
+      // Rows that did not change stay as they are: replacing them under a pointer would eat
+      // the click being made on one.
+      const fresh = document.createElement("ul");
+      fresh.replaceChildren(...parsed.body.childNodes);
+      if (fresh.innerHTML === list.innerHTML) return;
+      list.replaceChildren(...fresh.childNodes);
       if (fromCustomer) say(`New message: ${list.querySelector("a")?.textContent || ""}`);
     } catch (_) {
       // The next message tries again.
@@ -115,19 +120,23 @@ function start(root) {
   }
 
   let typingTimer = null;
+  let opened = false;
   const getSocket = connect(
     root.dataset.inboxSocket,
     (socket) => {
-      announce(socket);
-      send(socket, { type: "subscribe", channel: presenceChannel });
+      // The page's own channel first, so that the first `subscribed` (which live.js marks on
+      // <body data-live>) is the one that matters; presence after.
       if (conversation) {
         // Resume after what the page shows: the server sends what came since, then live.
         send(socket, { type: "subscribe", channel: conversation, after_seq: lastSeq });
       } else if (refreshUrl) {
         send(socket, { type: "subscribe", channel: root.dataset.staffChannel });
-        // Whatever came while the socket was down.
-        refreshRows(false);
+        // After a reconnect, whatever came while the socket was down.
+        if (opened) refreshRows(false);
       }
+      opened = true;
+      send(socket, { type: "subscribe", channel: presenceChannel });
+      announce(socket);
     },
     (frame, socket) => {
       switch (frame.type) {
