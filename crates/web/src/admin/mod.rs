@@ -13,8 +13,8 @@
 //!   options), `product_errors` (the API's field errors on their inputs), `product_data`, and
 //!   `categories`.
 //! - `stock`: levels per SKU and location, and setting them.
-//! - `orders` (list with filters, followed live) and `order` (timeline from `timeline`,
-//!   cancel, refunds).
+//! - `orders` (list with filters, followed live), `orders_export` (the same filters as CSV) and
+//!   `order` (timeline from `timeline`, cancel, refunds).
 //! - `format`: money, times and dates as staff read and type them; `errors`: field messages.
 //!
 //! Live parts: `/admin/{store}/live` is the realtime WebSocket (`crate::live`); `admin.js`
@@ -32,6 +32,7 @@ mod home;
 mod layout;
 mod order;
 mod orders;
+mod orders_export;
 mod people;
 mod product_data;
 mod product_edit;
@@ -58,6 +59,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(categories::routes())
         .merge(stock::routes())
         .merge(orders::routes())
+        .merge(orders_export::routes())
         .merge(order::routes())
         .merge(customers::routes())
         .merge(conversations::routes())

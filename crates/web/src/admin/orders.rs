@@ -136,7 +136,7 @@ pub(crate) struct Filter {
 
 impl Filter {
     /// The API's query for these filters, or the fields that cannot be read.
-    fn api_query(&self) -> Result<Vec<(&'static str, String)>, FieldErrors> {
+    pub(crate) fn api_query(&self) -> Result<Vec<(&'static str, String)>, FieldErrors> {
         let mut query = vec![("per_page", PER_PAGE.to_string())];
         let mut errors = FieldErrors::default();
         let mut push = |name, value: &str| {
@@ -173,7 +173,7 @@ impl Filter {
     }
 
     /// This filter's query string (without the cursor), for links and the live refresh.
-    fn query_string(&self) -> String {
+    pub(crate) fn query_string(&self) -> String {
         serde_urlencoded::to_string(self).unwrap_or_default()
     }
 }
@@ -231,6 +231,8 @@ struct OrdersPage {
     /// The first page follows new orders; later pages stay as they are.
     live: bool,
     rows_url: String,
+    /// The filters' query string, for the CSV download.
+    export_query: String,
     cursor_set: bool,
     first_url: String,
     next_url: Option<String>,
@@ -305,6 +307,7 @@ async fn list(staff: Staff, Query(filter): Query<Filter>) -> Response {
         total,
         live: filter.cursor.is_empty(),
         rows_url: format!("{base}/rows?{query}"),
+        export_query: query.clone(),
         cursor_set: !filter.cursor.is_empty(),
         first_url: format!("{base}?{query}"),
         next_url,

@@ -26,6 +26,15 @@ async fn a_refund_posted_from_the_order_page_refunds_the_order() {
         list.html
             .contains("data-live-refresh=\"/admin/refunds/orders/rows?status=confirmed")
     );
+    let csv = browser.get("/admin/refunds/orders.csv?status=confirmed").await;
+    assert_eq!(csv.status, 200);
+    let mut lines = csv.html.lines();
+    assert!(lines.next().unwrap().starts_with("number,placed_at,email,"));
+    let row = lines.next().expect("the order's row");
+    assert!(
+        row.starts_with("1001,") && row.contains(",buyer@shop.test,confirmed,unfulfilled,EUR,30.00,0.00,"),
+        "{row}"
+    );
     let rows = browser.get("/admin/refunds/orders/rows?status=failed").await;
     assert!(
         rows.html.contains("No orders match these filters."),
