@@ -1,7 +1,7 @@
 //! The inbox: a page of conversations (newest activity first) with their customer, unread
-//! count and newest message, and the same rows alone for the live script.
+//! count and, when unread, the newest message; and the same rows alone for the live script.
 
-use super::{Conversation, ConversationPage, Live, MessagePage, NAV, customer_email, live, subject};
+use super::{Conversation, ConversationPage, CustomerName, Live, MessagePage, NAV, get_all, live, subject};
 use crate::WebState;
 use crate::admin::access::Staff;
 use crate::admin::people::{minute, query, seg};
@@ -30,7 +30,8 @@ struct Row {
     customer: String,
     subject: String,
     unread: i64,
-    /// The newest message, shortened, and who wrote it; empty before the first.
+    /// The newest message, shortened, and who wrote it, while the conversation has unread
+    /// messages; empty otherwise.
     last_message: String,
     last_from: &'static str,
     updated: String,
@@ -117,44 +118,61 @@ async fn page_rows(staff: &Staff, before_ms: Option<i64>) -> Result<(Vec<Convers
         query(&[("limit", &limit), ("before_ms", &before)])
     ));
     let page = staff.session.get(&path).send::<ConversationPage>().await?;
-    let mut emails = HashMap::new();
-    let mut rows = Vec::with_capacity(page.items.len());
-    for c in &page.items {
-        let customer = customer_email(staff, &mut emails, &c.customer_id).await;
-        let (last_message, last_from) = newest_message(staff, c).await;
-        rows.push(Row {
-            id: c.id.clone(),
-            customer,
-            subject: subject(&c.subject),
-            unread: c.unread,
-            last_message,
-            last_from,
-            updated: minute(&c.updated_at),
-        });
-    }
+    // Each customer's email and each unread conversation's newest message: one call each,
+    // made at once.
+    let mut customers: Vec<&str> = page.items.iter().map(|c| c.customer_id.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let paths = customers
+        .iter()
+        .map(|id| staff.api_path(&format!("/customers/{}", seg(id))))
+        .collect();
+    let emails: HashMap<&str, String> = customers
+        .iter()
+        .zip(get_all::<CustomerName>(staff, paths).await)
+        .map(|(id, found)| (*id, found.map_or_else(|_| format!("Customer {id}"), |c| c.email)))
+        .collect();
+    let unread: Vec<&Conversation> = page.items.iter().filter(|c| c.unread > 0).collect();
+    let paths = unread
+        .iter()
+        .map(|c| {
+            staff.api_path(&format!(
+                "/conversations/{}/messages?after_seq={}&limit=1",
+                seg(&c.id),
+                c.last_seq - 1
+            ))
+        })
+        .collect();
+    let previews: HashMap<&str, (String, &'static str)> = unread
+        .iter()
+        .zip(get_all::<MessagePage>(staff, paths).await)
+        .filter_map(|(c, found)| Some((c.id.as_str(), preview(found.ok()?)?)))
+        .collect();
+    let rows = page
+        .items
+        .iter()
+        .map(|c| {
+            let (last_message, last_from) = previews.get(c.id.as_str()).cloned().unwrap_or_default();
+            Row {
+                id: c.id.clone(),
+                customer: emails.get(c.customer_id.as_str()).cloned().unwrap_or_default(),
+                subject: subject(&c.subject),
+                unread: c.unread,
+                last_message,
+                last_from,
+                updated: minute(&c.updated_at),
+            }
+        })
+        .collect();
     Ok((page.items, rows))
 }
 
-/// Characters of the newest message an inbox row shows.
+/// Characters of the newest unread message an inbox row shows.
 const PREVIEW: usize = 140;
 
-/// The conversation's newest message, shortened, and who wrote it (empty when there is none
-/// or it cannot be read now: the row is still worth showing).
-async fn newest_message(staff: &Staff, c: &Conversation) -> (String, &'static str) {
-    if c.last_seq <= 0 {
-        return (String::new(), "");
-    }
-    let path = staff.api_path(&format!(
-        "/conversations/{}/messages?after_seq={}&limit=1",
-        seg(&c.id),
-        c.last_seq - 1
-    ));
-    let Ok(page) = staff.session.get(&path).send::<MessagePage>().await else {
-        return (String::new(), "");
-    };
-    let Some(m) = page.items.into_iter().next() else {
-        return (String::new(), "");
-    };
+/// The newest unread message of a page asked for it alone, shortened, and who wrote it.
+fn preview(page: MessagePage) -> Option<(String, &'static str)> {
+    let m = page.items.into_iter().next()?;
     let from = if m.sender_role == "customer" {
         "Customer"
     } else {
@@ -164,5 +182,5 @@ async fn newest_message(staff: &Staff, c: &Conversation) -> (String, &'static st
     if m.body.chars().nth(PREVIEW).is_some() {
         text.push('…');
     }
-    (text, from)
+    Some((text, from))
 }

@@ -17,7 +17,6 @@ use crate::WebState;
 use crate::api::ApiError;
 use axum::Router;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// The navigation link of these pages.
 const NAV: &str = "conversations";
@@ -101,19 +100,58 @@ fn subject(subject: &str) -> String {
     }
 }
 
-/// The customer's email, asked once per page; an account the API no longer shows is named
-/// by its id.
-async fn customer_email(staff: &Staff, known: &mut HashMap<String, String>, id: &str) -> String {
-    if let Some(email) = known.get(id) {
-        return email.clone();
-    }
+/// The customer's email; an account the API no longer shows is named by its id.
+async fn customer_email(staff: &Staff, id: &str) -> String {
     let path = staff.api_path(&format!("/customers/{}", seg(id)));
-    let email = match staff.session.get(&path).send::<CustomerName>().await {
+    match staff.session.get(&path).send::<CustomerName>().await {
         Ok(c) => c.email,
         Err(_) => format!("Customer {id}"),
-    };
-    known.insert(id.to_owned(), email.clone());
-    email
+    }
+}
+
+/// GETs `paths` at once as this staff member (each call as `Session::get` makes it: the
+/// session's bearer token and the browser's address), answering in the order asked; a page
+/// that needs one call per row waits for the slowest, not for their sum.
+async fn get_all<T>(staff: &Staff, paths: Vec<String>) -> Vec<Result<T, ApiError>>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut calls = tokio::task::JoinSet::new();
+    let count = paths.len();
+    for (i, path) in paths.into_iter().enumerate() {
+        let api = staff.session.api().clone();
+        let token = staff.session.access_token().map(str::to_owned);
+        let client = staff.session.client.clone();
+        calls.spawn(async move {
+            let answer = api
+                .get(&path)
+                .bearer(token.as_deref())
+                .client(&client)
+                .send::<T>()
+                .await;
+            (i, answer)
+        });
+    }
+    let mut answers: Vec<Option<Result<T, ApiError>>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = calls.join_next().await {
+        if let Ok((i, answer)) = joined {
+            answers[i] = Some(answer);
+        }
+    }
+    answers
+        .into_iter()
+        .map(|answer| {
+            // A call that panicked has no answer: as the API would have said, an internal error.
+            answer.unwrap_or_else(|| {
+                Err(ApiError {
+                    status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal".to_owned(),
+                    detail: String::new(),
+                    fields: Vec::new(),
+                })
+            })
+        })
+        .collect()
 }
 
 /// The store's staff with their presence, and where the live script connects.

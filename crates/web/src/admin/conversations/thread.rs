@@ -95,8 +95,7 @@ async fn render(
             tracing::debug!(error = %e, "the conversation was not marked read");
         }
     }
-    let mut emails = HashMap::new();
-    let customer = customer_email(&staff, &mut emails, &conversation.customer_id).await;
+    let customer = customer_email(&staff, &conversation.customer_id).await;
     let names: HashMap<&str, &str> = live
         .staff
         .iter()
