@@ -10,8 +10,8 @@
 //! - `layout`: the frame (navigation, sign-out) of `templates/admin/layout.html`.
 //! - `home`: today's sales and orders, the latest orders.
 //! - `products` (list, delete), `product_edit` (the form's pages) with `product_form` (variants,
-//!   options), `product_errors` (the API's field errors on their inputs), `product_data`, and
-//!   `categories`.
+//!   options), `product_errors` (the API's field errors on their inputs), `product_data`,
+//!   `product_import` (many products from pasted CSV, with a report per line) and `categories`.
 //! - `stock`: levels per SKU and location, and setting them.
 //! - `orders` (list with filters, followed live), `orders_export` (the same filters as CSV) and
 //!   `order` (timeline from `timeline`, cancel, refunds).
@@ -38,6 +38,7 @@ mod product_data;
 mod product_edit;
 mod product_errors;
 mod product_form;
+mod product_import;
 mod products;
 mod sign_in;
 mod staff;
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(home::routes())
         .merge(products::routes())
         .merge(product_edit::routes())
+        .merge(product_import::routes())
         .merge(categories::routes())
         .merge(stock::routes())
         .merge(orders::routes())

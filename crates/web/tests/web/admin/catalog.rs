@@ -260,3 +260,26 @@ async fn a_category_is_created_chosen_for_a_product_which_is_then_saved_and_dele
     let list = browser.get(&deleted.location).await;
     assert!(list.html.contains("The product is deleted.") && !list.html.contains("Brass desk lamp"));
 }
+
+#[tokio::test]
+async fn products_are_imported_from_pasted_csv_with_a_report_per_line() {
+    let p = Platform::start().await;
+    store(&p, "imports").await;
+    let mut browser = Browser::new(&p);
+    browser.sign_in("imports", "owner@imports.test").await;
+    let form = browser.get("/admin/imports/products/import").await;
+    assert!(form.html.contains("<label for=\"text\">Products (CSV)</label>"));
+    let text = "title,sku,price,status\n\"Lamp, brass\",LB-1,49.90,draft\nMug,MUG-1,nine\nCup,LB-1,3\nBowl,BOWL-1,12";
+    let report = browser
+        .post("/admin/imports/products/import", &[("text", text)])
+        .await;
+    assert_eq!(report.status, 200, "{}", report.html);
+    assert!(
+        report.html.contains("2 created, 2 not created."),
+        "{}",
+        report.html
+    );
+    assert!(report.html.contains("Lamp, brass") && report.html.contains("The price is not a number"));
+    let list = browser.get("/admin/imports/products").await;
+    assert!(list.html.contains("Lamp, brass") && list.html.contains("Bowl") && !list.html.contains(">Cup<"));
+}
