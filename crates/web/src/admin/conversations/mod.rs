@@ -122,7 +122,7 @@ where
         let api = staff.session.api().clone();
         let token = staff.session.access_token().map(str::to_owned);
         let client = staff.session.client.clone();
-        calls.spawn(async move {
+        let call = async move {
             let answer = api
                 .get(&path)
                 .bearer(token.as_deref())
@@ -130,7 +130,9 @@ where
                 .send::<T>()
                 .await;
             (i, answer)
-        });
+        };
+        // In the page's span, so that the calls stay part of its request's trace.
+        calls.spawn(tracing::Instrument::instrument(call, tracing::Span::current()));
     }
     let mut answers: Vec<Option<Result<T, ApiError>>> = (0..count).map(|_| None).collect();
     while let Some(joined) = calls.join_next().await {
