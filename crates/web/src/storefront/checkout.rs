@@ -92,6 +92,11 @@ impl CheckoutPage {
     fn has_address(&self) -> bool {
         self.cart.shipping_address.is_some()
     }
+
+    /// The payment step shows once the goods have an address, or when nothing ships.
+    fn ready_to_pay(&self) -> bool {
+        self.has_address() || !self.shipping.shipping_required
+    }
 }
 
 /// The checkout page of the current cart (the cart page when it is empty).
@@ -132,20 +137,22 @@ async fn page(session: &mut Session, mut p: Filled, status: StatusCode) -> Respo
             }
         }
     }
-    let mut shipping = ShippingOptions::default();
-    if cart.shipping_address.is_some() {
-        let path = format!(
-            "/v1/stores/{}/carts/{}/shipping-methods",
-            chrome.store.slug, cart.id
-        );
-        let cart_ref = session.cart().cloned();
-        let call = session.get(&path);
-        let call = match &cart_ref {
-            Some(c) => with_cart(call, c),
-            None => call,
-        };
-        shipping = call.send::<ShippingOptions>().await.unwrap_or_default();
-    }
+    // Asked even without an address: it says whether anything needs shipping at all.
+    let path = format!(
+        "/v1/stores/{}/carts/{}/shipping-methods",
+        chrome.store.slug, cart.id
+    );
+    let cart_ref = session.cart().cloned();
+    let call = session.get(&path);
+    let call = match &cart_ref {
+        Some(c) => with_cart(call, c),
+        None => call,
+    };
+    let shipping = call.send::<ShippingOptions>().await.unwrap_or(ShippingOptions {
+        // Unknown: ask for the address first.
+        options: Vec::new(),
+        shipping_required: true,
+    });
     if p.chosen_method.is_empty() {
         p.chosen_method = cart
             .charges

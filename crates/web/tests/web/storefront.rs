@@ -149,6 +149,14 @@ async fn a_declined_card_is_said_in_words_next_to_the_card_field_and_the_cart_st
         &[("sku", "THING-1"), ("quantity", "1"), ("product", &product)],
     )
     .await;
+    // Nothing in this cart ships: the payment step shows before any address.
+    let checkout = b.get(&format!("/s/{store}/checkout")).await;
+    assert!(
+        checkout.html.contains("Place order")
+            && checkout.html.contains("Nothing in this order needs shipping."),
+        "{}",
+        checkout.html
+    );
     let address = [
         ("name", "Ann Lee"),
         ("line1", "Invalidenstraße 117"),
