@@ -54,6 +54,15 @@ struct StockRow {
     reserved: i64,
     available: i64,
     locations: String,
+    /// A location's availability is at or below its low-stock threshold.
+    low: bool,
+}
+
+impl Level {
+    /// At or below the threshold staff set for it (a threshold of 0 means none was set).
+    fn is_low(&self) -> bool {
+        self.low_stock_threshold > 0 && self.available <= self.low_stock_threshold
+    }
 }
 
 #[derive(Template)]
@@ -113,6 +122,7 @@ async fn list(staff: Staff, Query(query): Query<PageQuery>) -> Response {
                 on_hand: levels.iter().map(|l| l.on_hand).sum(),
                 reserved: levels.iter().map(|l| l.reserved).sum(),
                 available: levels.iter().map(|l| l.available).sum(),
+                low: levels.iter().any(Level::is_low),
                 locations: levels
                     .iter()
                     .map(|l| format!("{}: {}", l.location, l.available))

@@ -123,7 +123,11 @@ async fn stock_is_set_per_location_from_a_skus_page_even_before_any_was_recorded
     let saved = browser
         .post(
             "/admin/stocked/stock/MUG-1",
-            &[("location", "back-room"), ("on_hand", "7")],
+            &[
+                ("location", "back-room"),
+                ("on_hand", "7"),
+                ("low_stock_threshold", "10"),
+            ],
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.html);
@@ -132,6 +136,17 @@ async fn stock_is_set_per_location_from_a_skus_page_even_before_any_was_recorded
         page.html.contains("The stock is saved.") && page.html.contains("back-room"),
         "{}",
         page.html
+    );
+    assert!(
+        page.html.contains("<span class=\"status low\">low</span> 7"),
+        "{}",
+        page.html
+    );
+    let list = browser.get("/admin/stocked/stock").await;
+    assert!(
+        list.html.contains("<span class=\"status low\">low</span> 7"),
+        "{}",
+        list.html
     );
 }
 
