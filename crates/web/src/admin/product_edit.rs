@@ -243,6 +243,9 @@ async fn edit(
     let notice = match done.done.as_str() {
         "created" => Some("The product is created."),
         "saved" => Some("The product is saved."),
+        "not-deleted" => {
+            Some("The product was not deleted: tick \u{201c}Yes, delete this product\u{201d} first.")
+        }
         _ => None,
     };
     form_page(staff, Some(data.id), form, Errors::new(rows), notice, None).await

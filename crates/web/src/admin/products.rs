@@ -129,9 +129,25 @@ async fn list(staff: Staff, Query(query): Query<ListQuery>) -> Response {
     render(&page_view)
 }
 
-async fn delete(staff: Staff, Path((_, product)): Path<(String, String)>) -> Response {
+#[derive(Deserialize, Default)]
+struct DeleteForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deletes a product once its box "Yes, delete this product" is ticked (the browser asks for
+/// it; without it, the edit page says so).
+async fn delete(
+    staff: Staff,
+    Path((_, product)): Path<(String, String)>,
+    axum::Form(form): axum::Form<DeleteForm>,
+) -> Response {
     if !plain_segment(&product) {
         return staff.not_found("products");
+    }
+    if form.confirm != "1" {
+        let edit = format!("/admin/{}/products/{product}?done=not-deleted", staff.store);
+        return Redirect::to(&edit).into_response();
     }
     let path = staff.api_path(&format!("/products/{product}"));
     match staff.session.delete(&path).send_empty().await {

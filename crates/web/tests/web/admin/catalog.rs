@@ -270,7 +270,11 @@ async fn a_category_is_created_chosen_for_a_product_which_is_then_saved_and_dele
         "{}",
         list.html
     );
-    let deleted = browser.post(&format!("{product}/delete"), &[]).await;
+    let kept = browser.post(&format!("{product}/delete"), &[]).await;
+    assert!(kept.location.ends_with("?done=not-deleted"), "{}", kept.location);
+    let deleted = browser
+        .post(&format!("{product}/delete"), &[("confirm", "1")])
+        .await;
     assert_eq!(deleted.status, 303);
     let list = browser.get(&deleted.location).await;
     assert!(list.html.contains("The product is deleted.") && !list.html.contains("Brass desk lamp"));
