@@ -94,7 +94,11 @@ async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     assert!(home.html.contains("aria-label=\"Admin\""));
     // The figures alone, as admin.js refetches them after an order event.
     let today = browser.get("/admin/owned/today").await;
-    assert!(today.html.contains("Sales today") && !today.html.contains("<nav"), "{}", today.html);
+    assert!(
+        today.html.contains("Sales today") && !today.html.contains("<nav"),
+        "{}",
+        today.html
+    );
     let out = browser.post("/admin/owned/sign-out", &[]).await;
     assert_eq!(out.status, 303);
     assert!(!browser.cookies.contains_key("mercato_access"));
