@@ -2,7 +2,8 @@
 //! staff) and the API clients, behind [`AccountStore`], which [`SqlIdentityStore`] implements
 //! here in portable SQL.
 
-use super::sql::{SqlIdentityStore, USER_COLUMNS, UserRow, insert_api_client, role, store_id, user_record};
+use super::rows::{UserRow, role, store_id, user_record};
+use super::sql::{SqlIdentityStore, USER_COLUMNS, insert_api_client};
 use super::{ApiClientRecord, Refusal, StoreError, UserRecord};
 use async_trait::async_trait;
 use mercato_runtime::auth::Role;

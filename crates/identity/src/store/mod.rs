@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod customers;
 mod customers_sql;
 pub mod migrations;
+mod rows;
 pub mod sql;
 
 use crate::domain::throttle::FailureKey;

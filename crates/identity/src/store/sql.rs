@@ -5,6 +5,7 @@
 //! commit it together with others). Reads are single statements on a read connection.
 
 use super::accounts::{CLIENT_COLUMNS, ClientRow, client_record};
+use super::rows::{KeyRow, StoreRow, TokenRow, UserRow, key_record, store_record, token_record, user_record};
 use super::{
     ApiClientRecord, IdentityStore, LegacySigningKey, Provisioning, PublicKeyRecord, RefreshTokenRecord,
     Refusal, Rotation, SigningKeyRecord, StoreError, StoreRecord, UserRecord,
@@ -26,90 +27,6 @@ impl SqlIdentityStore {
     /// Wraps a database whose identity migrations have been applied.
     pub fn new(db: Db) -> Self {
         SqlIdentityStore { db }
-    }
-}
-
-type StoreRow = (String, String, String, String, i64);
-pub(super) type UserRow = (String, String, String, String, String, i64, Option<i64>);
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    i64,
-);
-type KeyRow = (String, i64, String, Vec<u8>, Vec<u8>, String, i64);
-
-pub(super) fn store_id(s: &str) -> Result<StoreId, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Corrupt(format!("store id {s:?}")))
-}
-
-pub(super) fn role(s: &str) -> Result<Role, StoreError> {
-    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("role {s:?}")))
-}
-
-fn store_record((id, slug, name, currency, created_at): StoreRow) -> Result<StoreRecord, StoreError> {
-    Ok(StoreRecord {
-        id: store_id(&id)?,
-        slug,
-        name,
-        currency,
-        created_at,
-    })
-}
-
-pub(super) fn user_record(
-    (id, store, email, r, password_hash, created_at, disabled_at): UserRow,
-) -> Result<UserRecord, StoreError> {
-    Ok(UserRecord {
-        id: UserId(
-            id.parse()
-                .map_err(|_| StoreError::Corrupt(format!("user id {id:?}")))?,
-        ),
-        store_id: store_id(&store)?,
-        email,
-        role: role(&r)?,
-        password_hash,
-        created_at,
-        disabled_at,
-    })
-}
-
-fn token_record(row: TokenRow) -> Result<RefreshTokenRecord, StoreError> {
-    let (id, family_id, store, subject, r, token_hash, expires_at, used_at, revoked_at, created_at) = row;
-    Ok(RefreshTokenRecord {
-        id,
-        family_id,
-        store_id: store_id(&store)?,
-        subject,
-        role: role(&r)?,
-        token_hash,
-        expires_at,
-        used_at,
-        revoked_at,
-        created_at,
-    })
-}
-
-fn key_record(
-    (kid, generation, kek_id, nonce, ciphertext, public_x, created_at): KeyRow,
-) -> SigningKeyRecord {
-    SigningKeyRecord {
-        kid,
-        generation,
-        sealed: SealedKey {
-            kek_id,
-            nonce,
-            ciphertext,
-        },
-        public_x,
-        created_at,
     }
 }
 
