@@ -225,6 +225,30 @@ pub struct Order {
     pub refunded_minor: i64,
     pub created_at: String,
     pub shipping_address: Option<Address>,
+    #[serde(default)]
+    pub fulfilments: Vec<Fulfilment>,
+}
+
+/// A shipment of (some of) an order's units.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Fulfilment {
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    pub status: String,
+}
+
+impl Fulfilment {
+    /// The tracking link, only when it is a web address (never `javascript:` or the like).
+    pub fn tracking_link(&self) -> Option<&str> {
+        self.tracking_url
+            .as_deref()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+    }
+
+    pub fn status_text(&self) -> String {
+        status_text(&self.status)
+    }
 }
 
 impl Order {
@@ -304,4 +328,30 @@ pub struct MessagePage {
     pub items: Vec<Message>,
     #[serde(default)]
     pub last_seq: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_become_tracking_links() {
+        let shipment = |url: &str| Fulfilment {
+            carrier: None,
+            tracking_number: Some("1".into()),
+            tracking_url: Some(url.into()),
+            status: "shipped".into(),
+        };
+        assert_eq!(shipment("https://t.example/1").tracking_link(), Some("https://t.example/1"));
+        assert_eq!(shipment("javascript:alert(1)").tracking_link(), None);
+        assert_eq!(shipment("data:text/html,x").tracking_link(), None);
+    }
+
+    #[test]
+    fn amounts_read_as_shoppers_read_them() {
+        assert_eq!(money(1999, "EUR"), "19.99 EUR");
+        assert_eq!(money(-5, "EUR"), "-0.05 EUR");
+        assert_eq!(money(1200, "JPY"), "1200 JPY");
+        assert_eq!(status_text("partially_refunded"), "Partially refunded");
+    }
 }
