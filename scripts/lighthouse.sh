@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lighthouse (npm lighthouse 12.2.3, pinned in e2e/browser's devDependencies: 13 needs Node 22)
 # against Debian's chromium, on the storefront home, a product page and the admin orders page
-# signed in as the demo store's owner: the accessibility and best-practices categories. Also the
+# signed in as the demo store's owner (and a search page, the admin's product form and inbox):
+# the accessibility and best-practices categories. Also the
 # bytes a cold load of the home and product pages transfers. Prints Markdown rows for
 # docs/web-quality.md; the JSON reports go to target/lighthouse/.
 #
@@ -61,11 +62,17 @@ lighthouse() {
 lighthouse home "$BASE/s/demo/"
 lighthouse product "$BASE/s/demo/p/$PRODUCT"
 lighthouse admin-orders "$BASE/admin/demo/orders" --extra-headers="$WORK/admin-headers.json"
+# Beyond the three pages issue 13 names: a search with facets, the product form and the inbox.
+lighthouse search "$BASE/s/demo/search?q=wol+rugg"
+lighthouse admin-product-form "$BASE/admin/demo/products/new" --extra-headers="$WORK/admin-headers.json"
+lighthouse admin-inbox "$BASE/admin/demo/conversations" --extra-headers="$WORK/admin-headers.json"
 
 echo "| page | accessibility | best practices | audits not passed |"
 echo "|---|---|---|---|"
 (cd "$E2E" && node tools/lighthouse-scores.js "storefront home (/s/demo/)=$OUT/home.json" \
-  "product page (/s/demo/p/$PRODUCT)=$OUT/product.json" "admin orders (/admin/demo/orders)=$OUT/admin-orders.json")
+  "product page (/s/demo/p/$PRODUCT)=$OUT/product.json" "admin orders (/admin/demo/orders)=$OUT/admin-orders.json" \
+  "search (/s/demo/search?q=wol+rugg)=$OUT/search.json" "admin new product (/admin/demo/products/new)=$OUT/admin-product-form.json" \
+  "admin inbox (/admin/demo/conversations)=$OUT/admin-inbox.json")
 echo
 echo "| cold load | responses | transferred |"
 echo "|---|---|---|"

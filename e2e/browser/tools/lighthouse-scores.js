@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 
 for (const arg of process.argv.slice(2)) {
-  const [name, path] = arg.split('=');
+  const at = arg.lastIndexOf('=');
+  const [name, path] = [arg.slice(0, at), arg.slice(at + 1)];
   const report = JSON.parse(readFileSync(path, 'utf8'));
   const score = (id) => Math.round((report.categories[id]?.score ?? 0) * 100);
   const failed = Object.values(report.categories)
