@@ -14,7 +14,8 @@
 //!   `product_import` (many products from pasted CSV, with a report per line) and `categories`.
 //! - `stock`: levels per SKU and location, and setting them.
 //! - `orders` (list with filters, followed live), `orders_export` (the same filters as CSV) and
-//!   `order` (timeline from `timeline`, cancel, refunds).
+//!   `order` (timeline from `timeline`, cancel, refunds) with `after_sale` (its shipments and
+//!   returns) and `after_sale_actions` (their forms).
 //! - `format`: money, times and dates as staff read and type them; `errors`: field messages.
 //!
 //! Live parts: `/admin/{store}/live` is the realtime WebSocket (`crate::live`); `admin.js`
@@ -22,6 +23,8 @@
 //! order event arrives, so the pages stay plain HTML that works without script.
 
 mod access;
+mod after_sale;
+mod after_sale_actions;
 mod api_clients;
 mod categories;
 mod conversations;
@@ -63,6 +66,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(orders::routes())
         .merge(orders_export::routes())
         .merge(order::routes())
+        .merge(after_sale_actions::routes())
         .merge(customers::routes())
         .merge(conversations::routes())
         .merge(staff::routes())

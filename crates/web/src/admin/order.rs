@@ -4,6 +4,7 @@
 //! shown, so a form sent twice acts once.
 
 use super::access::{Staff, plain_segment};
+use super::after_sale::{AfterSale, Problem};
 use super::format::{money, when};
 use super::layout::Section;
 use super::orders::{OrderData, words};
@@ -128,10 +129,12 @@ struct Live {
     refund_key: String,
     refund_all_key: String,
     cancel_key: String,
+    /// Shipments and returns (`after_sale`), with a refused form's message.
+    after: AfterSale,
 }
 
 impl Live {
-    fn of(staff: &Staff, data: &OrderData, events: &[EventData]) -> Live {
+    fn of(staff: &Staff, data: &OrderData, events: &[EventData], problem: Option<&Problem>) -> Live {
         let settled = matches!(data.status.as_str(), "refunded" | "cancelled" | "failed");
         let refundable = data
             .lines
@@ -158,6 +161,7 @@ impl Live {
             refund_key: key(),
             refund_all_key: key(),
             cancel_key: key(),
+            after: AfterSale::of(data, problem),
         }
     }
 }
@@ -206,7 +210,7 @@ fn notice(done: &str) -> Option<&'static str> {
     match done {
         "cancelled" => Some("The order is cancelled."),
         "refunded" => Some("The refund is made."),
-        _ => None,
+        other => super::after_sale_actions::notice(other),
     }
 }
 
@@ -217,6 +221,11 @@ async fn show(staff: Staff, Path((_, order)): Path<(String, String)>, Query(done
     page(staff, &order, notice(&done.done), None).await
 }
 
+/// The order page with an after-sale form's refusal next to that form.
+pub(crate) async fn page_with_problem(staff: Staff, order: &str, problem: Problem) -> Response {
+    full_page(staff, order, None, None, Some(problem)).await
+}
+
 /// The order page, with a notice or an error above its forms.
 async fn page(
     staff: Staff,
@@ -224,16 +233,26 @@ async fn page(
     notice: Option<&'static str>,
     error: Option<(ApiError, &str)>,
 ) -> Response {
+    full_page(staff, order, notice, error, None).await
+}
+
+async fn full_page(
+    staff: Staff,
+    order: &str,
+    notice: Option<&'static str>,
+    error: Option<(ApiError, &str)>,
+    problem: Option<Problem>,
+) -> Response {
     let (data, events) = match load(&staff, order).await {
         Ok(loaded) => loaded,
         Err(e) => return staff.failure("orders", &e),
     };
-    let status = error.as_ref().map(|(e, _)| e.status);
+    let status = (error.as_ref().map(|(e, _)| e.status)).or(problem.as_ref().map(|p| p.error.status));
     let page = OrderPage {
         store: staff.store.clone(),
         csrf: staff.csrf(),
         nav: "orders",
-        live: Live::of(&staff, &data, &events),
+        live: Live::of(&staff, &data, &events, problem.as_ref()),
         notice,
         error: error.map(|(e, what)| format!("The order could not be {what}: {}", e.plain_message())),
     };
@@ -255,18 +274,18 @@ async fn summary(staff: Staff, Path((_, order)): Path<(String, String)>) -> Resp
     }
     match load(&staff, &order).await {
         Ok((data, events)) => render(&Summary {
-            live: Live::of(&staff, &data, &events),
+            live: Live::of(&staff, &data, &events, None),
         }),
         Err(e) => staff.failure("orders", &e),
     }
 }
 
 /// The posted fields, in order (a refund form repeats `sku` and `quantity` per line).
-fn fields(body: &Bytes) -> Vec<(String, String)> {
+pub(crate) fn fields(body: &Bytes) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(k, _)| k == name)

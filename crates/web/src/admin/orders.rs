@@ -44,6 +44,10 @@ pub(crate) struct OrderData {
     pub lines: Vec<LineData>,
     #[serde(default)]
     pub shipping_address: Option<serde_json::Value>,
+    #[serde(default)]
+    pub fulfilments: Vec<super::after_sale::FulfilmentData>,
+    #[serde(default)]
+    pub returns: Vec<super::after_sale::ReturnData>,
 }
 
 #[derive(Deserialize, Clone)]

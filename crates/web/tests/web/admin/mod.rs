@@ -2,6 +2,7 @@
 //! posted with their CSRF field from this site's origin. Helpers here; the tests by area.
 
 mod catalog;
+mod fulfilment;
 mod orders;
 mod sign_in;
 
