@@ -188,8 +188,8 @@ pub(crate) struct ReturnForm {
 
 /// The order's shipments and returns with the forms its state offers.
 pub(crate) struct AfterSale {
-    /// Whether the order is a standing sale (confirmed, partially refunded): goods may move.
-    pub is_sale: bool,
+    /// Whether units are left to send (the form shows only when the order is also a sale).
+    pub left_to_send: bool,
     pub shipment: Option<ShipmentForm>,
     pub shipments: Vec<ShipmentView>,
     pub returns: Vec<ReturnView>,
@@ -262,7 +262,8 @@ impl AfterSale {
             &Form::Shipment,
             true,
         );
-        let shipment = (is_sale && !sendable.is_empty()).then(|| {
+        let left_to_send = !sendable.is_empty();
+        let shipment = (is_sale && left_to_send).then(|| {
             let p = problem.and_then(|p| p.on(&Form::Shipment));
             let typed = |name: &str| p.and_then(|p| p.typed(name)).unwrap_or_default();
             ShipmentForm {
@@ -292,7 +293,12 @@ impl AfterSale {
                 ShipmentView {
                     id: f.id.clone(),
                     number: i + 1,
-                    status: words(&f.status),
+                    // The API's `pending` is a parcel packed and not yet handed over.
+                    status: if f.status == "pending" {
+                        "packed".to_owned()
+                    } else {
+                        words(&f.status)
+                    },
                     location: f.location.clone(),
                     units: units(order, &f.lines),
                     carrier: f.carrier.clone().unwrap_or_default(),
@@ -372,7 +378,7 @@ impl AfterSale {
             }
         });
         AfterSale {
-            is_sale,
+            left_to_send,
             shipment,
             shipments,
             returns,

@@ -169,7 +169,7 @@ async fn a_return_approved_and_received_refunds_the_order() {
 
     // One unit asked back and rejected; then the other asked back, approved and received.
     let page = browser.get(&path).await;
-    assert!(page.html.contains("Every unit is sent."), "{}", page.html);
+    assert!(page.html.contains("Nothing is left to send."), "{}", page.html);
     let key = key_after(&page.html, "/returns\"");
     let too_many = browser
         .post(
