@@ -6,7 +6,7 @@ use crate::extract::ApiJson;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
 use mercato_proto::inventory::{GetStockRequest, SetStockRequest};
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 
 /// Stock of one SKU at every location (owner or staff).
 #[utoipa::path(get, path = "/v1/stores/{store}/inventory/{sku}", tag = "inventory",
@@ -42,7 +42,8 @@ pub struct AvailabilityView {
 
 /// How many units of a SKU can be bought now (anyone): what a storefront shows before the
 /// `stock:{store}:{sku}` channel pushes a change. The same figure that channel carries, so it
-/// tells nothing the public channel does not.
+/// tells nothing the public channel does not. A SKU whose stock was never set has none: 0, not
+/// 404 (a new product's page would otherwise log a failed request).
 #[utoipa::path(get, path = "/v1/stores/{store}/inventory/{sku}/availability", tag = "inventory",
     params(("store" = String, Path, description = "store slug"), ("sku" = String, Path, description = "SKU: 1–64 characters of `A-Z a-z 0-9 . _ -`", pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, body = AvailabilityView, description = "Units that can be bought now"),
@@ -53,17 +54,19 @@ pub async fn get_availability(
     scope: StoreScope<Public>,
     Path((_store, sku)): Path<(String, String)>,
 ) -> Result<axum::Json<AvailabilityView>, ServiceError> {
-    let levels = state
+    let stock = state
         .inventory()
         .get_stock(GetStockRequest {
             store_id: scope.store.id,
-            sku,
+            sku: sku.clone(),
         })
-        .await?;
-    Ok(axum::Json(AvailabilityView {
-        sku: levels.sku,
-        available: levels.available_total.max(0),
-    }))
+        .await;
+    let available = match stock {
+        Ok(levels) => levels.available_total.max(0),
+        Err(e) if e.code == ErrorCode::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    Ok(axum::Json(AvailabilityView { sku, available }))
 }
 
 /// Set the on-hand quantity of a SKU at a location (owner or staff); refused below what is
