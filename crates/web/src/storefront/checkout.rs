@@ -101,7 +101,26 @@ impl CheckoutPage {
 
 /// The checkout page of the current cart (the cart page when it is empty).
 pub(super) async fn show(mut session: Session) -> Response {
-    page(&mut session, Filled::default(), StatusCode::OK).await
+    let email = account_email(&session).await.unwrap_or_default();
+    let filled = Filled {
+        email,
+        ..Filled::default()
+    };
+    page(&mut session, filled, StatusCode::OK).await
+}
+
+/// A signed-in customer's e-mail, which the checkout form starts with (the order's receipt
+/// address; the shopper may change it).
+async fn account_email(session: &Session) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Me {
+        email: String,
+    }
+    if !session.signed_in() {
+        return None;
+    }
+    let path = format!("/v1/stores/{}/customers/me", session.store);
+    session.get(&path).send::<Me>().await.ok().map(|me| me.email)
 }
 
 async fn page(session: &mut Session, mut p: Filled, status: StatusCode) -> Response {
