@@ -342,7 +342,10 @@ mod tests {
             tracking_url: Some(url.into()),
             status: "shipped".into(),
         };
-        assert_eq!(shipment("https://t.example/1").tracking_link(), Some("https://t.example/1"));
+        assert_eq!(
+            shipment("https://t.example/1").tracking_link(),
+            Some("https://t.example/1")
+        );
         assert_eq!(shipment("javascript:alert(1)").tracking_link(), None);
         assert_eq!(shipment("data:text/html,x").tracking_link(), None);
     }
