@@ -202,7 +202,11 @@ async fn edge_error(err: tower::BoxError) -> axum::response::Response {
     use axum::response::IntoResponse;
     if err.is::<tower::timeout::error::Elapsed>() {
         metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "timeout").increment(1);
-        ServiceError::new(ErrorCode::Timeout, "request timed out").into_response()
+        ServiceError::new(
+            ErrorCode::Timeout,
+            "request timed out; a request with an Idempotency-Key may be sent again with the same key",
+        )
+        .into_response()
     } else if err.is::<tower::load_shed::error::Overloaded>() {
         metrics::counter!(HTTP_SHED_REQUESTS.name, "reason" => "overloaded").increment(1);
         let mut response = ServiceError::unavailable("server overloaded; retry shortly").into_response();

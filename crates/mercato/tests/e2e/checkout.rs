@@ -141,10 +141,11 @@ async fn checkout_to_the_end(
     let started = std::time::Instant::now();
     loop {
         let reply = checkout(p, n, store, cart, key, method).await;
-        // 503 carries Retry-After: the same key may be sent again.
-        let running = matches!(reply.status, 202 | 503)
+        // 503 carries Retry-After and 504 means the answer did not come in time: either way the
+        // same key may be sent again, and it never places a second order.
+        let running = matches!(reply.status, 202 | 503 | 504)
             || (reply.status == 409 && reply.body["code"] == "checkout_in_progress");
-        if !running || started.elapsed() > std::time::Duration::from_secs(60) {
+        if !running || started.elapsed() > std::time::Duration::from_secs(180) {
             return reply;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
