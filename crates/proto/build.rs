@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mercato/identity.proto",
         "mercato/catalog.proto",
         "mercato/events.proto",
+        "mercato/analytics.proto",
         "mercato/inventory.proto",
         "mercato/payments.proto",
         "mercato/orders.proto",

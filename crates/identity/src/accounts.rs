@@ -114,6 +114,7 @@ fn store_provisioned(store: &StoreRecord) -> EventEnvelope {
             slug: store.slug.clone(),
             name: store.name.clone(),
             currency: store.currency.clone(),
+            time_zone: "UTC".to_owned(), // W2 (store time zones) replaces this
         },
     )
 }

@@ -128,6 +128,7 @@ pub(crate) fn store_message(s: &StoreRecord) -> Store {
         name: s.name.clone(),
         currency: s.currency.clone(),
         created_at_ms: s.created_at,
+        time_zone: "UTC".to_owned(), // W2 (store time zones) replaces this
     }
 }
 
@@ -170,6 +171,14 @@ impl Identity for IdentityService {
             None => Err(ServiceError::invalid_request("store id or slug is required")),
         };
         reply(found.map(|s| store_message(&s)))
+    }
+
+    async fn update_store(
+        &self,
+        _request: Request<mercato_proto::identity::UpdateStoreRequest>,
+    ) -> Result<Response<Store>, Status> {
+        // W2 (store time zones) replaces this.
+        Err(Status::unimplemented("update_store"))
     }
 
     async fn register_customer(

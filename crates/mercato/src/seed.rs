@@ -168,6 +168,7 @@ pub async fn demo_store(
             currency: "EUR".to_owned(),
             owner_email: OWNER_EMAIL.to_owned(),
             owner_password: password.clone(),
+            time_zone: "Europe/Berlin".to_owned(),
         })
         .await?;
     let store = created

@@ -56,6 +56,14 @@ impl Orders for OrdersService {
         Ok(Response::new(self.get_order_events(r.into_inner()).await?))
     }
 
+    async fn list_order_histories(
+        &self,
+        _r: Request<ListOrderHistoriesRequest>,
+    ) -> Result<Response<ListOrderHistoriesResponse>, Status> {
+        // W2 (analytics events) replaces this.
+        Err(Status::unimplemented("list_order_histories"))
+    }
+
     async fn cancel_order(&self, r: Request<CancelOrderRequest>) -> Result<Response<Order>, Status> {
         Ok(Response::new(self.cancel_order(r.into_inner()).await?))
     }

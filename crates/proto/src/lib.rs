@@ -42,6 +42,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.realtime.v1");
         }
     }
+    pub mod analytics {
+        pub mod v1 {
+            tonic::include_proto!("mercato.analytics.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -51,6 +56,7 @@ pub mod mercato {
 
 pub mod names;
 
+pub use mercato::analytics::v1 as analytics;
 pub use mercato::catalog::v1 as catalog;
 pub use mercato::common::v1 as common;
 pub use mercato::events::v1 as events;
@@ -67,6 +73,8 @@ pub mod subjects {
     pub mod identity {
         /// A new store (`StoreProvisioned`).
         pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
+        /// A store's name or time zone changed (`StoreChanged`).
+        pub const STORE_CHANGED: &str = "mercato.identity.store_changed";
     }
 
     /// What the catalog publishes.
@@ -92,7 +100,8 @@ pub mod subjects {
         pub const STOCK_RESTOCKED: &str = "mercato.inventory.stock_restocked";
     }
 
-    /// What the orders service publishes (each an `OrderChanged`).
+    /// What the orders service publishes (an `OrderChanged` each, but for the cart and checkout
+    /// events).
     pub mod orders {
         pub const ORDER_PLACED: &str = "mercato.orders.order_placed";
         pub const ORDER_CONFIRMED: &str = "mercato.orders.order_confirmed";
@@ -108,6 +117,10 @@ pub mod subjects {
         pub const RETURN_APPROVED: &str = "mercato.orders.return_approved";
         pub const RETURN_REJECTED: &str = "mercato.orders.return_rejected";
         pub const RETURN_RECEIVED: &str = "mercato.orders.return_received";
+        /// A cart got its first line (`CartStarted`).
+        pub const CART_STARTED: &str = "mercato.orders.cart_started";
+        /// A checkout placed an order from a cart (`CheckoutStarted`).
+        pub const CHECKOUT_STARTED: &str = "mercato.orders.checkout_started";
         /// Every orders event.
         pub const ALL: &str = "mercato.orders.>";
     }
@@ -132,5 +145,17 @@ pub mod subjects {
         pub const SIGNAL: &str = "mercato.realtime.signal";
         /// Every realtime event.
         pub const ALL: &str = "mercato.realtime.>";
+    }
+
+    /// What gateways publish (straight on the bus, not through an outbox).
+    pub mod gateway {
+        /// A store's product views over a minute (`ProductViewsCounted`).
+        pub const PRODUCT_VIEWS_COUNTED: &str = "mercato.gateway.product_views_counted";
+    }
+
+    /// What the analytics service publishes.
+    pub mod analytics {
+        /// A store's figures for today changed (`FiguresChanged`).
+        pub const FIGURES_CHANGED: &str = "mercato.analytics.figures_changed";
     }
 }

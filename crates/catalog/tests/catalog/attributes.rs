@@ -201,6 +201,7 @@ async fn drafts_and_archived_products_are_seen_by_staff_only_and_never_found(c: 
 async fn a_price_in_another_currency_than_the_stores_is_refused(c: Catalog) {
     let store = StoreId::new();
     let provisioned = StoreProvisioned {
+        time_zone: "UTC".to_owned(),
         store_id: store.to_string(),
         slug: "shop".into(),
         name: "Shop".into(),

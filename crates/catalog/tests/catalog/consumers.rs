@@ -16,6 +16,7 @@ async fn a_store_provisioned_event_delivered_twice_takes_effect_once(c: Catalog)
     let store = StoreId::new();
     let provisioned = |currency: &str| {
         let event = StoreProvisioned {
+            time_zone: "UTC".to_owned(),
             store_id: store.to_string(),
             slug: "shop".into(),
             name: "Shop".into(),

@@ -363,6 +363,7 @@ async fn an_empty_currency_takes_the_provisioned_store_currency_and_is_required_
     assert_eq!(e.fields[0].message, "is required");
 
     let provisioned = StoreProvisioned {
+        time_zone: "UTC".to_owned(),
         store_id: store.to_string(),
         slug: "tea-shop".into(),
         name: "Tea Shop".into(),

@@ -30,6 +30,7 @@ pub async fn provision_store(
             name: body.name,
             currency: body.currency,
             owner_email: body.owner.email,
+            time_zone: String::new(), // W2 (store time zones) takes it from the body
             owner_password: body.owner.password,
         })
         .await

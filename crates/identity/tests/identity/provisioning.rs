@@ -121,6 +121,7 @@ async fn invalid_input_lists_every_bad_field_and_writes_nothing(env: Env) {
         currency: "eur".to_owned(),
         owner_email: "not-an-email".to_owned(),
         owner_password: "short".to_owned(),
+        time_zone: String::new(),
     };
     let err = ServiceError::from(env.service.provision_store(Request::new(bad)).await.unwrap_err());
     assert_eq!(err.code, ErrorCode::ValidationFailed);

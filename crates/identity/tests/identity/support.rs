@@ -55,6 +55,7 @@ pub fn provision_request(slug: &str) -> ProvisionStoreRequest {
         currency: "EUR".to_owned(),
         owner_email: format!("owner@{slug}.example"),
         owner_password: PASSWORD.to_owned(),
+        time_zone: String::new(),
     }
 }
 

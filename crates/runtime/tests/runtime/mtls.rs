@@ -70,6 +70,9 @@ impl Identity for Keys {
     async fn get_store(&self, _: Request<GetStoreRequest>) -> Result<Response<Store>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn update_store(&self, _: Request<UpdateStoreRequest>) -> Result<Response<Store>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
     async fn register_customer(&self, _: Request<RegisterCustomerRequest>) -> Result<Response<User>, Status> {
         Err(Status::unimplemented("not used"))
     }

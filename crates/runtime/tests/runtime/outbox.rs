@@ -37,6 +37,7 @@ fn event() -> EventEnvelope {
         slug: "shop".into(),
         name: "Shop".into(),
         currency: "EUR".into(),
+        time_zone: "UTC".into(),
     };
     outbox::envelope("s", "mercato.identity.store_provisioned", 1, &payload)
 }
