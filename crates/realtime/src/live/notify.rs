@@ -8,11 +8,15 @@
 //!   `staff:` feed, as a `conversation.message` event naming the conversation (not the text), so
 //!   an inbox learns of new conversations and messages without subscribing to each;
 //!   `read_marked` → the conversation, as a `read` marker.
+//! - `mercato.analytics.figures_changed` → the `staff:` feed, as `figures.changed` with today's
+//!   figures, so the admin home follows them.
 
 use super::hub::Push;
 use axum::extract::ws::Utf8Bytes;
+use mercato_proto::analytics::Figures;
 use mercato_proto::events::{
-    EventEnvelope, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked, StockChanged,
+    EventEnvelope, FiguresChanged, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked,
+    StockChanged,
 };
 use mercato_proto::inventory::StockLevel;
 use mercato_proto::names;
@@ -26,13 +30,14 @@ use serde_json::{Value, json};
 
 /// Event subjects the realtime replicas listen to: exactly those `route` turns into pushes, so
 /// that the busiest events (reservations, captures) never reach a realtime replica at all.
-pub const SUBJECTS: [&str; 6] = [
+pub const SUBJECTS: [&str; 7] = [
     subjects::orders::ALL,
     subjects::payments::PAYMENT_DECLINED,
     subjects::payments::PAYMENT_FLAGGED,
     subjects::inventory::STOCK_CHANGED,
     subjects::inventory::LOW_STOCK,
     subjects::realtime::ALL,
+    subjects::analytics::FIGURES_CHANGED,
 ];
 
 /// The pushes one event causes on the channels `wanted` accepts (those with subscribers here,
@@ -83,6 +88,10 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
         subjects::realtime::READ_MARKED => ReadMarked::decode(payload)
             .ok()
             .map(|r| vec![read_push(&r, at)])
+            .unwrap_or_default(),
+        subjects::analytics::FIGURES_CHANGED => FiguresChanged::decode(payload)
+            .ok()
+            .map(|f| vec![figures_push(store, &f, at)])
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -138,6 +147,30 @@ fn low_stock_push(store: &str, l: &StockLevel, at: i64) -> Push {
         "low_stock_threshold": l.low_stock_threshold,
     });
     event_push(&format!("staff:{store}"), "stock.low", &data, at)
+}
+
+/// Today's figures of a store, for the staff feed (`figures.changed`): the local date they are
+/// for, the currency and the figures under the REST summary's names.
+fn figures_push(store: &str, f: &FiguresChanged, at: i64) -> Push {
+    let data = json!({
+        "date": f.date, "currency": f.currency,
+        "figures": f.figures.as_ref().map(figures_json).unwrap_or(Value::Null),
+    });
+    event_push(&format!("staff:{store}"), "figures.changed", &data, at)
+}
+
+fn figures_json(f: &Figures) -> Value {
+    json!({
+        "gross_sales_minor": f.gross_sales_minor, "discounts_minor": f.discounts_minor,
+        "refunds_minor": f.refunds_minor, "net_sales_minor": f.net_sales_minor,
+        "shipping_minor": f.shipping_minor, "taxes_minor": f.taxes_minor,
+        "total_sales_minor": f.total_sales_minor, "orders": f.orders, "units": f.units,
+        "average_order_value_minor": f.average_order_value_minor,
+        "new_customers": f.new_customers, "returning_customers": f.returning_customers,
+        "returning_customer_rate_bp": f.returning_customer_rate_bp,
+        "payment_declines": f.payment_declines, "product_views": f.product_views,
+        "conversion_rate_bp": f.conversion_rate_bp,
+    })
 }
 
 /// A conversation's new message for the store's staff feed: which conversation, whose, from
@@ -267,6 +300,34 @@ mod tests {
             1,
             "an unwatched feed gets nothing"
         );
+    }
+
+    #[test]
+    fn changed_figures_go_to_the_staff_feed_under_their_rest_names() {
+        let figures = Figures {
+            net_sales_minor: 4200,
+            orders: 3,
+            returning_customer_rate_bp: 5000,
+            ..Default::default()
+        };
+        let changed = FiguresChanged {
+            date: "2026-12-06".into(),
+            currency: "EUR".into(),
+            figures: Some(figures),
+        };
+        let e = envelope(subjects::analytics::FIGURES_CHANGED, changed.encode_to_vec());
+        assert!(SUBJECTS.contains(&subjects::analytics::FIGURES_CHANGED));
+        let pushes = route(&e, &|_| true);
+        assert_eq!(pushes.len(), 1);
+        assert_eq!(&*pushes[0].channel, "staff:s1");
+        let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "figures.changed");
+        assert_eq!(frame["data"]["date"], "2026-12-06");
+        assert_eq!(frame["data"]["currency"], "EUR");
+        assert_eq!(frame["data"]["figures"]["net_sales_minor"], 4200);
+        assert_eq!(frame["data"]["figures"]["orders"], 3);
+        assert_eq!(frame["data"]["figures"]["returning_customer_rate_bp"], 5000);
+        assert!(route(&e, &|c| c != "staff:s1").is_empty(), "nobody watches it");
     }
 
     #[test]
