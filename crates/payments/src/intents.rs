@@ -95,7 +95,8 @@ impl PaymentsService {
         }
         // Scored in the transaction that records the attempt, on counts read there (see
         // `PaymentsStore::insert_intent`), so that concurrent attempts count each other; only
-        // the amount baseline (the store's last 100 authorizations, no velocity) is read before.
+        // the amount baseline (the store's last 100 authorizations, no velocity) is kept in
+        // memory (`baseline`).
         let signals = Signals {
             amount_minor: input.amount_minor,
             currency: input.currency.as_str(),
@@ -104,7 +105,10 @@ impl PaymentsService {
         };
         let now = now_ms();
         let query = scoring::fraud_query(&signals, now);
-        let amounts = self.store.recent_amounts(&store, &query).await?;
+        let amounts = self
+            .baselines
+            .amounts(store, query.currency, self.store.recent_amounts(&store, &query))
+            .await?;
         let pending = pending_intent(store, input, method, now);
         let blocked =
             transition(pending.state, Command::Decline(FailureCode::FraudBlocked)).map_err(refusal)?;
@@ -184,11 +188,18 @@ impl PaymentsService {
                 Command::Fail
             }
         };
+        let approved = matches!(command, Command::Approve);
+        let (store, amount) = (intent.store_id, intent.state.authorized);
+        let currency = intent.currency.clone();
         let outcome = &outcome;
-        until_done(intent, move |intent| {
+        let recorded = until_done(intent, move |intent| {
             self.record_authorization(intent, command, outcome)
         })
-        .await
+        .await;
+        if approved && recorded.is_ok() {
+            self.baselines.approved(store, &currency, amount);
+        }
+        recorded
     }
 
     /// Records the provider's answer to an authorization on the intent as last read.

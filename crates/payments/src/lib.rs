@@ -53,6 +53,7 @@
 //! outcome is recorded (replays are not counted again; `ScoreFraud` is not counted); exported as
 //! `mercato_<name>` like every Mercato metric.
 
+mod baseline;
 pub mod domain;
 pub mod events;
 mod grpc;

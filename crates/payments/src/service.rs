@@ -1,5 +1,6 @@
 //! The payments service: its parts, how it starts, and how it reports readiness.
 
+use crate::baseline::AmountBaselines;
 use crate::domain::payment_method::MIN_KEY_BYTES;
 use crate::domain::{FingerprintKey, IntentId};
 use crate::provider::PaymentProvider;
@@ -91,6 +92,8 @@ pub struct PaymentsService {
     pub(crate) fingerprint_key: FingerprintKey,
     /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
     outbox_waker: Arc<Notify>,
+    /// Fraud scoring's amount baselines, kept in memory.
+    pub(crate) baselines: AmountBaselines,
 }
 
 impl PaymentsService {
@@ -119,6 +122,7 @@ impl PaymentsService {
             provider,
             fingerprint_key,
             outbox_waker,
+            baselines: AmountBaselines::default(),
         }))
     }
 
