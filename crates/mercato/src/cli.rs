@@ -40,6 +40,10 @@ pub enum Command {
     /// certificate per service.
     #[command(subcommand)]
     Certs(crate::certs::CertsCommand),
+    /// A store's figures: `verify` recomputes them from the orders history through the REST API
+    /// and reports each difference (exit 1 when there is any).
+    #[command(subcommand)]
+    Analytics(crate::analytics_cli::AnalyticsCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,6 +182,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::certs::run(&command)?);
             Ok(())
         }
+        Some(Command::Analytics(command)) => match crate::analytics_cli::run(command).await {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
         Some(Command::Serve(serve)) => serve_with(&cli.common, &serve).await,
         Some(Command::Bench(command)) => crate::bench::run(command).await,
         Some(Command::SeedDemo(seed)) => {

@@ -13,7 +13,10 @@
 //! - [`keys`]: `mercato keys rotate|list`, the signing keys on identity's database.
 //! - [`certs`]: `mercato certs init`, development certificates for mutual TLS between services.
 //! - [`bench`]: `mercato bench`, the load generators behind `benchmarks/`.
+//! - [`analytics_cli`]: `mercato analytics verify`, a store's figures checked against the
+//!   orders history through the REST API.
 
+pub mod analytics_cli;
 pub mod app;
 pub mod bench;
 pub mod certs;
