@@ -5,17 +5,21 @@ use crate::IdentityService;
 use crate::domain::disabling::{self, Actor, DisableRefusal, Target};
 use crate::domain::profile::ProfileChange;
 use crate::domain::tokens::{new_client_id, random_secret, secret_hash};
-use crate::domain::validate::{Email, Password, Slug, StoreName};
+use crate::domain::validate::{Email, Password, Slug, StoreName, TimeZoneName};
 use crate::store::customers::ProfileRecord;
-use crate::store::{ApiClientRecord, Provisioning, Refusal, StoreError, StoreRecord, UserRecord};
-use mercato_proto::events::{EventEnvelope, StoreProvisioned};
-use mercato_proto::identity::{ProvisionStoreRequest, SetUserDisabledRequest};
+use crate::store::{
+    ApiClientRecord, Provisioning, Refusal, StoreChange, StoreError, StoreRecord, UserRecord,
+};
+use mercato_proto::events::{EventEnvelope, StoreChanged, StoreProvisioned};
+use mercato_proto::identity::{ProvisionStoreRequest, SetUserDisabledRequest, UpdateStoreRequest};
 use mercato_runtime::auth::Role;
 use mercato_runtime::error::{ServiceError, Validator};
 use mercato_runtime::ids::{StoreId, UserId};
 use mercato_runtime::money::Currency;
 use mercato_runtime::outbox;
 
+/// The event subject of a store whose name or time zone changed.
+pub use mercato_proto::subjects::identity::STORE_CHANGED;
 /// The event subject of a new store.
 pub use mercato_proto::subjects::identity::STORE_PROVISIONED;
 
@@ -42,6 +46,7 @@ struct NewStore {
     name: StoreName,
     currency: Currency,
     owner_email: Email,
+    time_zone: TimeZoneName,
 }
 
 impl NewStore {
@@ -53,12 +58,14 @@ impl NewStore {
         let currency = v.check(Currency::parse(&req.currency));
         let email = v.check(Email::parse("owner_email", &req.owner_email));
         let password = v.check(Password::parse("owner_password", &req.owner_password));
+        let time_zone = v.check(TimeZoneName::parse(&req.time_zone));
         v.finish()?;
         let new_store = NewStore {
             slug: validated(slug)?,
             name: validated(name)?,
             currency: validated(currency)?,
             owner_email: validated(email)?,
+            time_zone: validated(time_zone)?,
         };
         Ok((new_store, validated(password)?))
     }
@@ -73,6 +80,7 @@ impl NewStore {
             name: self.name.as_str().to_owned(),
             currency: self.currency.as_str().to_owned(),
             created_at: now,
+            time_zone: self.time_zone.as_str().to_owned(),
         };
         let owner = UserRecord {
             id: UserId::new(),
@@ -114,9 +122,40 @@ fn store_provisioned(store: &StoreRecord) -> EventEnvelope {
             slug: store.slug.clone(),
             name: store.name.clone(),
             currency: store.currency.clone(),
-            time_zone: "UTC".to_owned(), // W2 (store time zones) replaces this
+            time_zone: store.time_zone.clone(),
         },
     )
+}
+
+/// The `store_changed` event of a renamed or re-zoned store, for the outbox.
+fn store_changed(store: &StoreRecord) -> EventEnvelope {
+    outbox::envelope(
+        &store.id.to_string(),
+        STORE_CHANGED,
+        1,
+        &StoreChanged {
+            store_id: store.id.to_string(),
+            slug: store.slug.clone(),
+            name: store.name.clone(),
+            currency: store.currency.clone(),
+            time_zone: store.time_zone.clone(),
+        },
+    )
+}
+
+/// The fields of an `UpdateStore` request, each validated (every bad one reported at once).
+fn store_change(req: &UpdateStoreRequest) -> Result<StoreChange, ServiceError> {
+    let mut v = Validator::new();
+    let name = req.name.as_deref().map(|n| v.check(StoreName::parse(n)));
+    let time_zone = req.time_zone.as_deref().map(|t| v.check(TimeZoneName::parse(t)));
+    v.finish()?;
+    Ok(StoreChange {
+        name: name.map(validated).transpose()?.map(|n| n.as_str().to_owned()),
+        time_zone: time_zone
+            .map(validated)
+            .transpose()?
+            .map(|t| t.as_str().to_owned()),
+    })
 }
 
 impl IdentityService {
@@ -236,6 +275,19 @@ impl IdentityService {
     pub(crate) async fn list_staff_users(&self, store_id: &str) -> Result<Vec<UserRecord>, ServiceError> {
         let store = self.store_by_id(store_id).await?;
         Ok(self.accounts.staff_users(store.id).await?)
+    }
+
+    /// Renames a store or changes its time zone (the gateway lets only its owner ask), with the
+    /// `store_changed` event in the same transaction; an unknown store is not found.
+    pub(crate) async fn update_store(&self, req: &UpdateStoreRequest) -> Result<StoreRecord, ServiceError> {
+        let change = store_change(req)?;
+        let Ok(store_id) = req.store_id.trim().parse() else {
+            return Err(ServiceError::not_found("store"));
+        };
+        let store = self.store.update_store(store_id, &change, store_changed).await?;
+        self.outbox_waker.notify_one();
+        tracing::info!(store_id = %store.id, time_zone = %store.time_zone, "store changed");
+        Ok(store)
     }
 
     /// A store by id; an id that is not a UUID names no store.

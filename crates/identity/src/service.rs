@@ -128,7 +128,7 @@ pub(crate) fn store_message(s: &StoreRecord) -> Store {
         name: s.name.clone(),
         currency: s.currency.clone(),
         created_at_ms: s.created_at,
-        time_zone: "UTC".to_owned(), // W2 (store time zones) replaces this
+        time_zone: s.time_zone.clone(),
     }
 }
 
@@ -175,10 +175,10 @@ impl Identity for IdentityService {
 
     async fn update_store(
         &self,
-        _request: Request<mercato_proto::identity::UpdateStoreRequest>,
+        request: Request<mercato_proto::identity::UpdateStoreRequest>,
     ) -> Result<Response<Store>, Status> {
-        // W2 (store time zones) replaces this.
-        Err(Status::unimplemented("update_store"))
+        let store = self.update_store(request.get_ref()).await;
+        reply(store.map(|s| store_message(&s)))
     }
 
     async fn register_customer(

@@ -81,6 +81,38 @@ impl StoreName {
     }
 }
 
+/// A store's time zone: an IANA name known to the bundled tz database ("Europe/Berlin"),
+/// kept in its canonical spelling; empty means "UTC".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    /// The time zone of a store that names none.
+    pub const DEFAULT: &str = "UTC";
+
+    pub fn parse(s: &str) -> Result<TimeZoneName, FieldError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(TimeZoneName(Self::DEFAULT.to_owned()));
+        }
+        let unknown = || {
+            FieldError::new(
+                "time_zone",
+                "must be an IANA time zone name, such as Europe/Berlin",
+            )
+        };
+        if s.len() > 64 {
+            return Err(unknown());
+        }
+        let zone = jiff::tz::db().get(s).map_err(|_| unknown())?;
+        Ok(TimeZoneName(zone.iana_name().unwrap_or(s).to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An API client's name, as its owner calls it: trimmed, 1–100 characters, no control
 /// characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +240,22 @@ mod tests {
         assert!(StoreName::parse("   ").is_err());
         assert!(StoreName::parse(&"x".repeat(101)).is_err());
         assert!(StoreName::parse("bad\nname").is_err());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_in_canonical_spelling() {
+        assert_eq!(TimeZoneName::parse("").unwrap().as_str(), "UTC");
+        assert_eq!(
+            TimeZoneName::parse("Europe/Berlin").unwrap().as_str(),
+            "Europe/Berlin"
+        );
+        assert_eq!(
+            TimeZoneName::parse("america/new_york").unwrap().as_str(),
+            "America/New_York"
+        );
+        for bad in ["Mars/Olympus_Mons", "+02:00", "Europe", &"x".repeat(65)] {
+            assert_eq!(TimeZoneName::parse(bad).unwrap_err().field, "time_zone", "{bad}");
+        }
     }
 
     #[test]

@@ -135,4 +135,10 @@ pub const MIGRATIONS: &[Migration] = &[
               ALTER TABLE api_clients ADD COLUMN secret_rotated_at BIGINT;
               ALTER TABLE api_clients ADD COLUMN revoked_at BIGINT;",
     },
+    // Store time zones (issue 14): an IANA name the store's days and hours are counted in
+    // (analytics); stores made before are in UTC.
+    Migration {
+        name: "0007_store_time_zone",
+        sql: "ALTER TABLE stores ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';",
+    },
 ];

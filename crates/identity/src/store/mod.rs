@@ -26,6 +26,18 @@ pub struct StoreRecord {
     pub name: String,
     pub currency: String,
     pub created_at: i64,
+    /// An IANA name, validated before it is stored ("UTC" unless set).
+    pub time_zone: String,
+}
+
+/// Makes the event announcing a changed store (its new state), inside the write.
+pub type Announce = fn(&StoreRecord) -> EventEnvelope;
+
+/// What an owner changes of a store (validated); `None` leaves the field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreChange {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +206,15 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn store_by_id(&self, store_id: StoreId) -> Result<Option<StoreRecord>, StoreError>;
 
     async fn store_by_slug(&self, slug: &str) -> Result<Option<StoreRecord>, StoreError>;
+
+    /// Applies `change` to the store and appends the event `announce` makes of the changed
+    /// store, in one transaction; `UnknownStore` when there is no such store.
+    async fn update_store(
+        &self,
+        store_id: StoreId,
+        change: &StoreChange,
+        announce: Announce,
+    ) -> Result<StoreRecord, StoreError>;
 
     /// Adds a user; `EmailTaken` when the store has one with that email, `UnknownStore` when
     /// the store does not exist.

@@ -6,7 +6,7 @@ use crate::kek::SealedKey;
 use mercato_runtime::auth::Role;
 use mercato_runtime::ids::{StoreId, UserId};
 
-pub(super) type StoreRow = (String, String, String, String, i64);
+pub(super) type StoreRow = (String, String, String, String, i64, String);
 pub(super) type UserRow = (String, String, String, String, String, i64, Option<i64>);
 pub(super) type TokenRow = (
     String,
@@ -32,7 +32,7 @@ pub(super) fn role(s: &str) -> Result<Role, StoreError> {
 }
 
 pub(super) fn store_record(
-    (id, slug, name, currency, created_at): StoreRow,
+    (id, slug, name, currency, created_at, time_zone): StoreRow,
 ) -> Result<StoreRecord, StoreError> {
     Ok(StoreRecord {
         id: store_id(&id)?,
@@ -40,6 +40,7 @@ pub(super) fn store_record(
         name,
         currency,
         created_at,
+        time_zone,
     })
 }
 

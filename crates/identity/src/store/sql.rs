@@ -7,8 +7,9 @@
 use super::accounts::{CLIENT_COLUMNS, ClientRow, client_record};
 use super::rows::{KeyRow, StoreRow, TokenRow, UserRow, key_record, store_record, token_record, user_record};
 use super::{
-    ApiClientRecord, IdentityStore, LegacySigningKey, Provisioning, PublicKeyRecord, RefreshTokenRecord,
-    Refusal, Rotation, SigningKeyRecord, StoreError, StoreRecord, UserRecord,
+    Announce, ApiClientRecord, IdentityStore, LegacySigningKey, Provisioning, PublicKeyRecord,
+    RefreshTokenRecord, Refusal, Rotation, SigningKeyRecord, StoreChange, StoreError, StoreRecord,
+    UserRecord,
 };
 use crate::domain::throttle::FailureKey;
 use crate::kek::SealedKey;
@@ -30,6 +31,7 @@ impl SqlIdentityStore {
     }
 }
 
+const STORE_COLUMNS: &str = "SELECT id, slug, name, currency, created_at, time_zone FROM stores";
 const INSERT_USER: &str = "INSERT INTO users \
      (id, store_id, email, role, password_hash, created_at, disabled_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -150,8 +152,9 @@ impl IdentityStore for SqlIdentityStore {
                 // remains.
                 let s = &p.store;
                 let inserted = tx.execute(
-                    "INSERT INTO stores (id, slug, name, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    &[&s.id, &s.slug, &s.name, &s.currency, &s.created_at],
+                    "INSERT INTO stores (id, slug, name, currency, created_at, time_zone) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&s.id, &s.slug, &s.name, &s.currency, &s.created_at, &s.time_zone],
                 );
                 match inserted {
                     Err(e) if is_unique_violation(&e) => return Err(StoreError::Refused(Refusal::SlugTaken)),
@@ -168,10 +171,7 @@ impl IdentityStore for SqlIdentityStore {
     async fn store_by_id(&self, store_id: StoreId) -> Result<Option<StoreRecord>, StoreError> {
         let row: Option<StoreRow> = self
             .db
-            .query_opt(
-                "SELECT id, slug, name, currency, created_at FROM stores WHERE id = $1",
-                &[&store_id],
-            )
+            .query_opt(&format!("{STORE_COLUMNS} WHERE id = $1"), &[&store_id])
             .await?;
         row.map(store_record).transpose()
     }
@@ -179,12 +179,38 @@ impl IdentityStore for SqlIdentityStore {
     async fn store_by_slug(&self, slug: &str) -> Result<Option<StoreRecord>, StoreError> {
         let row: Option<StoreRow> = self
             .db
-            .query_opt(
-                "SELECT id, slug, name, currency, created_at FROM stores WHERE slug = $1",
-                &[&slug],
-            )
+            .query_opt(&format!("{STORE_COLUMNS} WHERE slug = $1"), &[&slug])
             .await?;
         row.map(store_record).transpose()
+    }
+
+    async fn update_store(
+        &self,
+        store_id: StoreId,
+        change: &StoreChange,
+        announce: Announce,
+    ) -> Result<StoreRecord, StoreError> {
+        let change = change.clone();
+        self.db
+            .write("update_store", move |tx| {
+                let lock = tx.lock_rows();
+                let row: Option<StoreRow> =
+                    tx.query_opt(&format!("{STORE_COLUMNS} WHERE id = $1{lock}"), &[&store_id])?;
+                let mut store = store_record(row.ok_or(StoreError::Refused(Refusal::UnknownStore))?)?;
+                if let Some(name) = &change.name {
+                    store.name.clone_from(name);
+                }
+                if let Some(time_zone) = &change.time_zone {
+                    store.time_zone.clone_from(time_zone);
+                }
+                tx.execute(
+                    "UPDATE stores SET name = $1, time_zone = $2 WHERE id = $3",
+                    &[&store.name, &store.time_zone, &store_id],
+                )?;
+                mercato_runtime::outbox::append(tx, &announce(&store))?;
+                Ok(store)
+            })
+            .await
     }
 
     async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError> {

@@ -13,5 +13,6 @@ mod provisioning;
 mod signin;
 mod store;
 mod support;
+mod time_zones;
 mod tokens;
 mod users;

@@ -49,6 +49,7 @@ fn provisioning(slug: &str) -> Provisioning {
             name: slug.to_owned(),
             currency: "EUR".to_owned(),
             created_at: 1,
+            time_zone: "UTC".to_owned(),
         },
         owner: UserRecord {
             id: UserId::new(),
