@@ -1,16 +1,19 @@
-// The admin's live parts: the order list and an order page follow the store's staff channel
-// (docs/realtime-protocol.md) and refetch their HTML when an order changes.
+// The admin's live parts: the home, the order list and an order page follow the store's staff
+// channel (docs/realtime-protocol.md) and refetch their HTML when an order or the figures change.
 //
 // A page says what to follow on an element marked `data-live`:
 //   data-live-socket   the WebSocket path (`/admin/{store}/live`: the server adds the token)
 //   data-live-refresh  a URL answering the HTML that replaces the element's content
 //   data-live-order    (optional) only this order's events refresh it
+//   data-live-events   (optional) the event-name prefixes that refresh it, space-separated
+//                      (default `order.`; the home adds `figures.` for `figures.changed`)
 // The pages are plain HTML and work without this script; it only spares a reload.
 
 function follow(region) {
   const socketPath = region.dataset.liveSocket;
   const refreshUrl = region.dataset.liveRefresh;
   const orderId = region.dataset.liveOrder || null;
+  const prefixes = (region.dataset.liveEvents || "order.").split(" ").filter(Boolean);
   const status = document.getElementById("live-status");
   // What the page says while it listens, as the server wrote it.
   const listening = status ? status.textContent : "";
@@ -99,7 +102,7 @@ function follow(region) {
         // Events are live only: after a reconnect, read what changed meanwhile.
         if (subscribedOnce) soon();
         subscribedOnce = true;
-      } else if (frame.type === "event" && typeof frame.event === "string" && frame.event.startsWith("order.")) {
+      } else if (frame.type === "event" && typeof frame.event === "string" && prefixes.some((p) => frame.event.startsWith(p))) {
         if (!orderId || (frame.data && frame.data.order_id === orderId)) soon();
       } else if (frame.type === "error" && frame.code === "forbidden") {
         say("Live updates are not available for this account.");

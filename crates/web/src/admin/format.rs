@@ -84,14 +84,6 @@ pub(crate) fn day_start(day: i64) -> String {
     mercato_runtime::time::to_rfc3339(day.saturating_mul(DAY_MS))
 }
 
-/// Today's day number (UTC).
-pub(crate) fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(secs / 86_400).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

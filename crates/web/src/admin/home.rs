@@ -1,9 +1,9 @@
-//! The admin's home `/admin/{store}/`: today's sales and order count (UTC), summed from the
-//! orders API's listing of today's orders (the platform has no analytics yet), and the latest
-//! orders; both follow the staff channel (admin.js refetches `…/today` on an order event).
+//! The admin's home `/admin/{store}/`: today's figures in the store's time zone, against
+//! yesterday's, from the analytics API (`home_figures`), and the latest orders; both follow the
+//! staff channel (admin.js refetches `…/today` on a `figures.changed` or order event).
 
 use super::access::Staff;
-use super::format::{day_start, money, today};
+use super::home_figures::{self, TodayFigures};
 use super::layout::Section;
 use super::orders::{OrderPage, OrderRow};
 use crate::WebState;
@@ -20,10 +20,6 @@ pub(crate) fn routes() -> Router<WebState> {
         .route("/admin/{store}/today", get(today_part))
 }
 
-/// Pages of today's orders read for the figures (100 orders each); a store with more orders
-/// in a day needs the analytics issue's figures.
-const MAX_PAGES: usize = 10;
-
 #[derive(Template)]
 #[template(path = "admin/home.html")]
 struct HomePage {
@@ -38,70 +34,10 @@ struct HomePage {
 /// The figures and latest orders, which follow the staff channel (`…/today`).
 struct Today {
     store: String,
-    sales_today: String,
-    orders_today: u64,
-    refunded_today: String,
-    /// Not every order of today was counted (more than `MAX_PAGES` pages).
-    partial: bool,
-    counted: usize,
+    /// `None` when the analytics service could not answer: the page says so and still shows
+    /// the latest orders.
+    figures: Option<TodayFigures>,
     latest: Vec<OrderRow>,
-}
-
-/// Today's figures: orders placed (not failed), what they took (confirmed orders, refunds
-/// deducted) and what was refunded of them.
-#[derive(Default, Debug, PartialEq)]
-struct Figures {
-    orders: u64,
-    sales_minor: i64,
-    refunded_minor: i64,
-    counted: usize,
-    partial: bool,
-}
-
-/// Statuses of orders whose money was taken.
-const PAID: [&str; 3] = ["confirmed", "partially_refunded", "refunded"];
-
-fn add(figures: &mut Figures, page: &OrderPage) {
-    for o in &page.items {
-        figures.counted += 1;
-        if o.status != "failed" {
-            figures.orders += 1;
-        }
-        if PAID.contains(&o.status.as_str()) {
-            figures.sales_minor += o.total_minor - o.refunded_minor;
-            figures.refunded_minor += o.refunded_minor;
-        }
-    }
-}
-
-async fn today_figures(staff: &Staff) -> Result<Figures, ApiError> {
-    let from = day_start(today());
-    let mut figures = Figures::default();
-    let mut cursor: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut query = vec![("created_from", from.clone()), ("per_page", "100".to_owned())];
-        if let Some(c) = cursor.take() {
-            query.push(("cursor", c));
-        }
-        let path = format!(
-            "{}?{}",
-            staff.api_path("/orders"),
-            serde_urlencoded::to_string(&query).unwrap_or_default()
-        );
-        let page = staff.session.get(&path).send::<OrderPage>().await?;
-        add(&mut figures, &page);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(figures),
-        }
-    }
-    figures.partial = true;
-    Ok(figures)
-}
-
-#[derive(serde::Deserialize)]
-struct StoreData {
-    currency: String,
 }
 
 /// The figures and latest orders alone (`templates/admin/home_today.html`, which the home page
@@ -112,24 +48,26 @@ struct TodayPart {
     today: Today,
 }
 
-/// Today's figures and the latest orders, read from the orders API.
+/// Today's figures and the latest orders. A refused token fails the page; figures the
+/// analytics service cannot give now are left out.
 async fn load_today(staff: &Staff) -> Result<Today, ApiError> {
     let latest_path = format!("{}?per_page=10", staff.api_path("/orders"));
-    let store_path = staff.api_path("");
-    let (figures, latest, store) = tokio::join!(
-        today_figures(staff),
+    let (figures, latest) = tokio::join!(
+        home_figures::load(staff),
         staff.session.get(&latest_path).send::<OrderPage>(),
-        staff.session.get(&store_path).send::<StoreData>(),
     );
-    let (figures, latest, store) = (figures?, latest?, store?);
+    let figures = match figures {
+        Ok(figures) => Some(figures),
+        Err(e) if e.is_unauthenticated() => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, store = %staff.store, "today's figures are unavailable");
+            None
+        }
+    };
     Ok(Today {
         store: staff.store.clone(),
-        sales_today: money(figures.sales_minor, &store.currency),
-        orders_today: figures.orders,
-        refunded_today: money(figures.refunded_minor, &store.currency),
-        partial: figures.partial,
-        counted: figures.counted,
-        latest: latest.items.iter().map(OrderRow::from).collect(),
+        figures,
+        latest: latest?.items.iter().map(OrderRow::from).collect(),
     })
 }
 
@@ -146,31 +84,11 @@ async fn home(staff: Staff) -> Response {
     }
 }
 
-/// The figures and latest orders alone, for the live refresh (admin.js, after an order event).
+/// The figures and latest orders alone, for the live refresh (admin.js, after a figures or
+/// order event).
 async fn today_part(staff: Staff) -> Response {
     match load_today(&staff).await {
         Ok(today) => render(&TodayPart { today }),
         Err(e) => staff.failure("home", &e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sales_count_paid_orders_less_refunds_and_orders_leave_out_failed_ones() {
-        let page: OrderPage = serde_json::from_value(serde_json::json!({"total": 3, "items": [
-            {"id": "a", "status": "confirmed", "currency": "EUR", "total_minor": 1000, "created_at": "x"},
-            {"id": "b", "status": "partially_refunded", "currency": "EUR", "total_minor": 500, "refunded_minor": 200, "created_at": "x"},
-            {"id": "c", "status": "failed", "currency": "EUR", "total_minor": 900, "created_at": "x"},
-        ]}))
-        .unwrap();
-        let mut figures = Figures::default();
-        add(&mut figures, &page);
-        assert_eq!(
-            (figures.orders, figures.sales_minor, figures.refunded_minor),
-            (2, 1300, 200)
-        );
     }
 }

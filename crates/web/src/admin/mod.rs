@@ -32,6 +32,7 @@ mod customers;
 mod errors;
 mod format;
 mod home;
+mod home_figures;
 mod layout;
 mod order;
 mod orders;

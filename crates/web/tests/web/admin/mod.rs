@@ -3,6 +3,7 @@
 
 mod catalog;
 mod fulfilment;
+mod home;
 mod orders;
 mod sign_in;
 

@@ -87,7 +87,7 @@ async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     let home = browser.get("/admin/owned/").await;
     assert_eq!(home.status, 200, "{}", home.html);
     assert!(
-        home.html.contains("Sales today") && home.html.contains("0.00 EUR"),
+        home.html.contains("Net sales") && home.html.contains("0.00 EUR"),
         "{}",
         home.html
     );
@@ -95,7 +95,7 @@ async fn the_owner_signs_in_sees_the_home_page_and_signs_out() {
     // The figures alone, as admin.js refetches them after an order event.
     let today = browser.get("/admin/owned/today").await;
     assert!(
-        today.html.contains("Sales today") && !today.html.contains("<nav"),
+        today.html.contains("Net sales") && !today.html.contains("<nav"),
         "{}",
         today.html
     );
