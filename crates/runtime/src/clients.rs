@@ -364,6 +364,26 @@ pub mod orders {
     );
 }
 
+/// The analytics service's client.
+pub mod analytics {
+    use mercato_proto::analytics::analytics_client::AnalyticsClient as Grpc;
+    use mercato_proto::analytics::*;
+
+    service_client!(
+        /// A store's figures, funnel, low stock, backfill status and verification.
+        AnalyticsClient, "analytics", analytics_server::Analytics, Grpc,
+        {
+            get_summary(SummaryRequest) -> Summary = Idempotent;
+            get_timeseries(TimeseriesRequest) -> Timeseries = Idempotent;
+            get_top_products(TopProductsRequest) -> TopProducts = Idempotent;
+            get_funnel(FunnelRequest) -> Funnel = Idempotent;
+            list_low_stock(LowStockRequest) -> LowStock = Idempotent;
+            get_backfill_status(BackfillStatusRequest) -> BackfillStatus = Idempotent;
+            verify(VerifyRequest) -> VerifyReport = Idempotent;
+        }
+    );
+}
+
 /// The realtime service's client.
 pub mod realtime {
     use mercato_proto::realtime::realtime_client::RealtimeClient as Grpc;
