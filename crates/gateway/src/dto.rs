@@ -37,6 +37,23 @@ pub struct ProvisionStoreBody {
     #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub owner: CredentialsBody,
+    /// IANA time zone name (`Europe/Berlin`) the store's days and hours are counted in;
+    /// `UTC` when absent.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+}
+
+/// What an owner changes of a store; an absent field stays as it is. The slug and currency
+/// never change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Acme Coffee", "time_zone": "Europe/Berlin"})))]
+pub struct UpdateStoreBody {
+    /// 1–100 characters, no control characters.
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+    /// IANA time zone name; an unknown one is 422 naming `time_zone`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -57,6 +74,8 @@ pub struct StoreView {
     pub name: String,
     pub currency: String,
     pub created_at: String,
+    /// IANA time zone name the store's days and hours are counted in (`UTC` unless set).
+    pub time_zone: String,
 }
 
 impl From<identity::Store> for StoreView {
@@ -67,6 +86,7 @@ impl From<identity::Store> for StoreView {
             name: s.name,
             currency: s.currency,
             created_at: to_rfc3339(s.created_at_ms),
+            time_zone: s.time_zone,
         }
     }
 }

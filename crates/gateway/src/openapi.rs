@@ -23,7 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
     info(title = "Mercato API", description = "Multi-tenant commerce platform. Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`; the token endpoint answers RFC 6749 errors."),
     servers((url = "/", description = "The gateway serving this document")),
     paths(
-        routes::provision_store, routes::get_store, routes::register_customer, routes::create_staff,
+        routes::provision_store, routes::get_store, routes::update_store, routes::register_customer, routes::create_staff,
         routes::list_staff, routes::disable_user, routes::enable_user,
         routes::create_api_client, routes::list_api_clients, routes::revoke_api_client,
         routes::rotate_api_client_secret,

@@ -17,6 +17,7 @@ use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::pressure::Pressure;
 use mercato_runtime::ratelimit::RateLimiter;
 use mercato_runtime::shutdown::Shutdown;
+use prost::Message;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -163,8 +164,26 @@ impl GatewayState {
     }
 
     /// Follows the catalog's events (every gateway sees each one), dropping a store's cached
-    /// reads when its catalog changes. Call before the outbox relays start.
+    /// reads when its catalog changes, and identity's `store_changed`, dropping the store from
+    /// the slug cache (a renamed or re-zoned store is served fresh within the bus's delay, not
+    /// the cache's minute). Call before the outbox relays start.
     pub async fn follow_catalog(&self, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
+        let stores = self.inner.stores.clone();
+        inbox::run_consumer(
+            bus.clone(),
+            subjects::identity::STORE_CHANGED,
+            Delivery::Fanout,
+            shutdown.clone(),
+            move |event| {
+                let stores = stores.clone();
+                async move {
+                    let changed = mercato_proto::events::StoreChanged::decode(event.payload.as_slice())?;
+                    stores.invalidate(&changed.slug).await;
+                    Ok(())
+                }
+            },
+        )
+        .await?;
         let reads = self.inner.reads.clone();
         inbox::run_consumer(
             bus,
@@ -203,6 +222,11 @@ impl GatewayState {
     /// (start-up only; the request path never forces, so bad tokens cannot drive fetches).
     pub async fn refresh_keys(&self, force: bool) -> Result<(), ServiceError> {
         self.inner.verifier.refresh(force).await
+    }
+
+    /// Drops a store from the slug cache, so that the next request reads it from identity.
+    pub(crate) async fn forget_store(&self, slug: &str) {
+        self.inner.stores.invalidate(slug).await;
     }
 
     /// The store with this slug; 404 when there is none. Found stores are cached briefly.

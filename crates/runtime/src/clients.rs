@@ -234,6 +234,7 @@ pub mod identity {
         {
             provision_store(ProvisionStoreRequest) -> ProvisionStoreResponse = Once;
             get_store(GetStoreRequest) -> Store = Idempotent;
+            update_store(UpdateStoreRequest) -> Store = Idempotent;
             register_customer(RegisterCustomerRequest) -> User = Once;
             create_staff(CreateStaffRequest) -> User = Once;
             set_user_disabled(SetUserDisabledRequest) -> User = Idempotent;
@@ -337,6 +338,7 @@ pub mod orders {
             get_order(GetOrderRequest) -> Order = Idempotent;
             list_orders(ListOrdersRequest) -> ListOrdersResponse = Idempotent;
             get_order_events(GetOrderEventsRequest) -> OrderEvents = Idempotent;
+            list_order_histories(ListOrderHistoriesRequest) -> ListOrderHistoriesResponse = Idempotent;
             cancel_order(CancelOrderRequest) -> Order = Idempotent;
             refund_order(RefundOrderRequest) -> Order = Idempotent;
             create_fulfilment(CreateFulfilmentRequest) -> Order = Idempotent;

@@ -45,7 +45,7 @@ use mercato_runtime::error::ServiceError;
 pub fn all() -> Router<GatewayState> {
     Router::new()
         .route("/v1/stores", post(provision_store))
-        .route("/v1/stores/{store}", get(get_store))
+        .route("/v1/stores/{store}", get(get_store).patch(update_store))
         .route(
             "/v1/stores/{store}/customers",
             post(register_customer).get(list_customers),

@@ -2,14 +2,17 @@
 
 use crate::access::{Owner, Public, StoreScope};
 use crate::dto::{
-    ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UserView,
+    ApiClientView, CredentialsBody, ProvisionStoreBody, ProvisionedStoreView, StoreView, UpdateStoreBody,
+    UserView,
 };
 use crate::dto_customers::SignUpBody;
 use crate::extract::ApiJson;
 use crate::state::GatewayState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use mercato_proto::identity::{CreateStaffRequest, ProvisionStoreRequest, RegisterCustomerRequest};
+use mercato_proto::identity::{
+    CreateStaffRequest, ProvisionStoreRequest, RegisterCustomerRequest, UpdateStoreRequest,
+};
 use mercato_runtime::error::ServiceError;
 
 /// Provision a store: the store, its owner account and one API client.
@@ -30,7 +33,7 @@ pub async fn provision_store(
             name: body.name,
             currency: body.currency,
             owner_email: body.owner.email,
-            time_zone: String::new(), // W2 (store time zones) takes it from the body
+            time_zone: body.time_zone.unwrap_or_default(),
             owner_password: body.owner.password,
         })
         .await
@@ -57,6 +60,34 @@ pub async fn provision_store(
               (status = 404, description = "No store has this slug")))]
 pub async fn get_store(scope: StoreScope<Public>) -> axum::Json<StoreView> {
     axum::Json(scope.store.into())
+}
+
+/// Rename a store or change its time zone (owner only).
+#[utoipa::path(patch, path = "/v1/stores/{store}", tag = "stores", request_body = UpdateStoreBody,
+    params(("store" = String, Path, description = "store slug")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StoreView, description = "The changed store"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not this store's owner"),
+              (status = 404, description = "No store has this slug"),
+              (status = 422, description = "A field is invalid (an unknown time zone names `time_zone`); `errors` names each one")))]
+pub async fn update_store(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Owner>,
+    ApiJson(body): ApiJson<UpdateStoreBody>,
+) -> Result<axum::Json<StoreView>, ServiceError> {
+    let store = state
+        .identity()
+        .update_store(UpdateStoreRequest {
+            store_id: scope.store.id,
+            name: body.name,
+            time_zone: body.time_zone,
+        })
+        .await?;
+    // This gateway answers with the change at once; the others drop the slug when the
+    // `store_changed` event reaches them (`GatewayState::follow_catalog`).
+    state.forget_store(&store.slug).await;
+    Ok(axum::Json(store.into()))
 }
 
 /// Customer self-registration.
