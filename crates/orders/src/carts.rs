@@ -108,8 +108,19 @@ impl OrdersService {
             change(&mut cart, &info)?;
             cart.version += 1;
             cart.updated_at_ms = now_ms();
-            match self.store.update_cart(&cart, expected).await {
-                Ok(()) => return self.cart_view(&cart, None).await,
+            let starts = cart.starts_now();
+            let written = if starts {
+                self.store.start_cart(&cart, expected).await
+            } else {
+                self.store.update_cart(&cart, expected).await
+            };
+            match written {
+                Ok(()) => {
+                    if starts {
+                        self.committed();
+                    }
+                    return self.cart_view(&cart, None).await;
+                }
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(e.into()),
             }

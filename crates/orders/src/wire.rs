@@ -115,6 +115,7 @@ fn order_without_charges(order: &Order) -> pb::Order {
         id: order.id.clone(),
         store_id: order.store_id.clone(),
         customer_id: order.customer_id.clone(),
+        cart_id: order.cart_id.clone(),
         lines: order
             .lines
             .iter()

@@ -93,6 +93,9 @@ pub struct Cart {
     pub updated_at_ms: i64,
     /// Bumped by every write; writes are guarded on it.
     pub version: i64,
+    /// Whether the cart has ever held a line: its `cart_started` event is recorded with the
+    /// write that gives it one, once (emptied and refilled, it does not start again).
+    pub started: bool,
 }
 
 impl Cart {
@@ -109,7 +112,16 @@ impl Cart {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             version: 1,
+            started: false,
         }
+    }
+
+    /// Marks the cart started if this change gave it its first line ever; true when it did,
+    /// and the write must then record `cart_started`.
+    pub fn starts_now(&mut self) -> bool {
+        let starts = !self.started && !self.lines.is_empty();
+        self.started |= starts;
+        starts
     }
 
     pub fn is_anonymous(&self) -> bool {
@@ -204,6 +216,9 @@ impl Cart {
             };
             merged.add(&info, line.quantity)?;
         }
+        // The shopper's cart started once, under the anonymous cart's id: the merged cart
+        // does not start again.
+        merged.started |= other.started;
         *self = merged;
         Ok(())
     }

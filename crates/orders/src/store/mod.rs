@@ -137,6 +137,9 @@ pub trait OrdersStore: Send + Sync + 'static {
     async fn open_cart_of(&self, store: &StoreId, customer_id: &str) -> Result<Option<Cart>, StoreError>;
     /// Writes `cart` if its stored version is still `expected` ([`StoreError::Stale`] otherwise).
     async fn update_cart(&self, cart: &Cart, expected: i64) -> Result<(), StoreError>;
+    /// As [`OrdersStore::update_cart`], for the write that gives the cart its first line: with
+    /// its `cart_started` outbox event, in one transaction.
+    async fn start_cart(&self, cart: &Cart, expected: i64) -> Result<(), StoreError>;
     /// Writes the merged target (inserting it when `target_expected` is `None`) and the
     /// merged anonymous source in one transaction, both guarded on their versions.
     async fn merge_carts(
@@ -159,7 +162,8 @@ pub trait OrdersStore: Send + Sync + 'static {
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     /// Records the key, checks the cart out (guarded on its version), takes the store's next
     /// order number (1001 first), inserts the order and its `placed` event (both with the
-    /// number) and its `order_placed` outbox event, in one transaction. Returns the number.
+    /// number) and its `order_placed` and `checkout_started` outbox events, in one
+    /// transaction. Returns the number.
     async fn place(&self, store: &StoreId, p: &Placement<'_>) -> Result<i64, StoreError>;
 
     // Orders.

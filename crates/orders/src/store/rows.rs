@@ -6,13 +6,14 @@ use crate::domain::{Cart, CartLine, CartStatus, Order, OrderEvent, SkuInfo};
 use mercato_runtime::db::{DbError, Param, Statement, Tx};
 use mercato_runtime::ids::StoreId;
 
-pub(super) type CartRow = (String, String, String, String, String, String, i64, i64, i64);
+pub(super) type CartRow = (String, String, String, String, String, String, i64, i64, i64, i64);
 
 pub(super) const CART_COLUMNS: &str =
-    "id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version";
+    "id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version, started";
 
 pub(super) fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
-    let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version) = row;
+    let (id, customer_id, token_hash, currency, lines_json, status, created_at, updated_at, version, started) =
+        row;
     let stored: Vec<StoredLine> =
         serde_json::from_str(&lines_json).map_err(|e| StoreError::Corrupt(format!("cart lines: {e}")))?;
     let lines = stored.into_iter().map(CartLine::from).collect();
@@ -30,6 +31,7 @@ pub(super) fn cart(store: &StoreId, row: CartRow) -> Result<Cart, StoreError> {
         created_at_ms: created_at,
         updated_at_ms: updated_at,
         version,
+        started: started != 0,
     })
 }
 
@@ -83,8 +85,8 @@ impl From<StoredLine> for CartLine {
 pub(super) fn insert_cart(c: &Cart) -> Result<Statement, StoreError> {
     Ok(Statement::new(
         "INSERT INTO carts (store_id, id, customer_id, token_hash, currency, lines_json, status,
-                            created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                            created_at, updated_at, version, started)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &c.store_id,
             &c.id,
@@ -96,6 +98,7 @@ pub(super) fn insert_cart(c: &Cart) -> Result<Statement, StoreError> {
             &c.created_at_ms,
             &c.updated_at_ms,
             &c.version,
+            &i64::from(c.started),
         ],
     ))
 }
@@ -103,7 +106,8 @@ pub(super) fn insert_cart(c: &Cart) -> Result<Statement, StoreError> {
 /// The statement that writes a cart over the version `expected`; see [`cart_updated`].
 pub(super) fn update_cart(c: &Cart, expected: i64) -> Result<Statement, StoreError> {
     Ok(Statement::new(
-        "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7
+        "UPDATE carts SET currency = $3, lines_json = $4, status = $5, updated_at = $6, version = $7,
+                          started = $9
          WHERE store_id = $1 AND id = $2 AND version = $8",
         &[
             &c.store_id,
@@ -114,6 +118,7 @@ pub(super) fn update_cart(c: &Cart, expected: i64) -> Result<Statement, StoreErr
             &c.updated_at_ms,
             &c.version,
             &expected,
+            &i64::from(c.started),
         ],
     ))
 }

@@ -172,6 +172,16 @@ impl OrdersStore for SqlOrdersStore {
         cart_updated(self.db.run("update_cart", &update_cart(c, expected)?).await)
     }
 
+    async fn start_cart(&self, c: &Cart, expected: i64) -> Result<(), StoreError> {
+        let c = c.clone();
+        self.db
+            .write("start_cart", move |tx| {
+                cart_updated(tx.run(&update_cart(&c, expected)?))?;
+                Ok(outbox::append(tx, &crate::events::cart_started(&c))?)
+            })
+            .await
+    }
+
     async fn merge_carts(
         &self,
         target: &Cart,
@@ -278,6 +288,7 @@ impl OrdersStore for SqlOrdersStore {
                 append_events_in(tx, &store, &order.id, std::slice::from_ref(&placed))?;
                 super::pricing::redeem_in(tx, &store, &order.id, &redemptions)?;
                 outbox::append(tx, &crate::events::order_changed(crate::events::ORDER_PLACED, &order))?;
+                outbox::append(tx, &crate::events::checkout_started(&order))?;
                 Ok(number)
             })
             .await

@@ -47,7 +47,12 @@ async fn a_checkout_commits_the_stock_captures_the_payment_and_records_every_ste
     let subjects = env.outbox_subjects().await;
     assert_eq!(
         subjects,
-        ["mercato.orders.order_placed", "mercato.orders.order_confirmed"]
+        [
+            "mercato.orders.cart_started",
+            "mercato.orders.order_placed",
+            "mercato.orders.checkout_started",
+            "mercato.orders.order_confirmed"
+        ]
     );
     assert_eq!(
         env.get_cart(&ann, &cart.id).await.unwrap().status_name(),

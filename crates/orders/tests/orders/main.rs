@@ -12,6 +12,7 @@ mod carts;
 mod checkout;
 mod concurrency;
 mod fulfilment;
+mod funnel;
 mod history;
 mod listing;
 mod pricing;
