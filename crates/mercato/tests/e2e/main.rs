@@ -3,6 +3,7 @@
 //! over PostgreSQL, NATS JetStream and Redis) when the `MERCATO_TEST_*` URLs are set.
 
 mod accounts;
+mod analytics;
 mod card_storage;
 mod catalog_basics;
 mod checkout;
@@ -24,4 +25,5 @@ mod realtime;
 mod realtime_replicas;
 mod signin;
 mod stock;
+mod store_settings;
 mod ws;
