@@ -1,0 +1,134 @@
+//! The analytics schema, in portable SQL (TEXT ids, BIGINT money and epoch ms). Every table is
+//! keyed by the store first; the bucket tables by (store, bucket), so every read is an index
+//! range over buckets, never a scan of orders.
+
+use mercato_runtime::db::Migration;
+
+// The bucket tables share their columns (`domain::counts::Field::column`).
+macro_rules! bucket_table {
+    ($name:literal, $key:literal) => {
+        concat!(
+            "CREATE TABLE ",
+            $name,
+            " (store_id TEXT NOT NULL, ",
+            $key,
+            ",
+                gross_minor BIGINT NOT NULL DEFAULT 0,
+                discounts_minor BIGINT NOT NULL DEFAULT 0,
+                refunds_minor BIGINT NOT NULL DEFAULT 0,
+                shipping_minor BIGINT NOT NULL DEFAULT 0,
+                taxes_minor BIGINT NOT NULL DEFAULT 0,
+                orders BIGINT NOT NULL DEFAULT 0,
+                units BIGINT NOT NULL DEFAULT 0,
+                new_customers BIGINT NOT NULL DEFAULT 0,
+                returning_customers BIGINT NOT NULL DEFAULT 0,
+                payment_declines BIGINT NOT NULL DEFAULT 0,
+                product_views BIGINT NOT NULL DEFAULT 0,
+                visitors BIGINT NOT NULL DEFAULT 0,
+                carts BIGINT NOT NULL DEFAULT 0,
+                checkouts BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (store_id, bucket));"
+        )
+    };
+}
+
+/// Applied in order by `db.migrate("analytics", MIGRATIONS)`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_analytics_buckets",
+        // `bucket` is the UTC epoch ms of the local hour's start (hourly) or the local date
+        // (daily).
+        sql: concat!(
+            bucket_table!("hourly", "bucket BIGINT NOT NULL"),
+            bucket_table!("daily", "bucket {{SORTED_TEXT}} NOT NULL"),
+            "CREATE TABLE product_days (
+                store_id TEXT NOT NULL,
+                day {{SORTED_TEXT}} NOT NULL,
+                product_id TEXT NOT NULL,
+                sku TEXT NOT NULL,
+                title TEXT NOT NULL,
+                units BIGINT NOT NULL DEFAULT 0,
+                net_minor BIGINT NOT NULL DEFAULT 0,
+                refunded_units BIGINT NOT NULL DEFAULT 0,
+                refunds_minor BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (store_id, day, product_id, sku)
+              );
+              CREATE TABLE status_hours (
+                store_id TEXT NOT NULL, bucket BIGINT NOT NULL, status TEXT NOT NULL,
+                orders BIGINT NOT NULL,
+                PRIMARY KEY (store_id, bucket, status)
+              );
+              CREATE TABLE status_days (
+                store_id TEXT NOT NULL, bucket {{SORTED_TEXT}} NOT NULL, status TEXT NOT NULL,
+                orders BIGINT NOT NULL,
+                PRIMARY KEY (store_id, bucket, status)
+              );"
+        ),
+    },
+    Migration {
+        name: "0002_analytics_facts",
+        sql: "CREATE TABLE stores (
+                store_id TEXT PRIMARY KEY,
+                time_zone TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                changed_at BIGINT NOT NULL
+              );
+              CREATE TABLE orders (
+                store_id TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                placed_hour BIGINT NOT NULL,
+                placed_day TEXT NOT NULL,
+                confirmed_at BIGINT NOT NULL,
+                customer_key TEXT NOT NULL,
+                gross_minor BIGINT NOT NULL,
+                discounts_minor BIGINT NOT NULL,
+                shipping_minor BIGINT NOT NULL,
+                taxes_minor BIGINT NOT NULL,
+                units BIGINT NOT NULL,
+                refunded_minor BIGINT NOT NULL,
+                refunded_lines TEXT NOT NULL,
+                PRIMARY KEY (store_id, order_id)
+              );
+              CREATE TABLE customers (
+                store_id TEXT NOT NULL,
+                customer_key TEXT NOT NULL,
+                first_order_id TEXT NOT NULL,
+                first_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, customer_key)
+              );
+              CREATE TABLE customer_days (
+                store_id TEXT NOT NULL,
+                day {{SORTED_TEXT}} NOT NULL,
+                customer_key TEXT NOT NULL,
+                PRIMARY KEY (store_id, day, customer_key)
+              );
+              CREATE TABLE funnel_keys (
+                store_id TEXT NOT NULL,
+                step TEXT NOT NULL,
+                day {{SORTED_TEXT}} NOT NULL,
+                shopper TEXT NOT NULL,
+                PRIMARY KEY (store_id, step, day, shopper)
+              );
+              CREATE TABLE low_stock (
+                store_id TEXT NOT NULL,
+                sku {{SORTED_TEXT}} NOT NULL,
+                location {{SORTED_TEXT}} NOT NULL,
+                available BIGINT NOT NULL,
+                threshold BIGINT NOT NULL,
+                since_ms BIGINT NOT NULL,
+                version BIGINT NOT NULL,
+                PRIMARY KEY (store_id, sku, location)
+              );
+              CREATE TABLE backfill (
+                id TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                cursor TEXT NOT NULL,
+                orders_done BIGINT NOT NULL,
+                orders_total BIGINT NOT NULL,
+                started_at BIGINT NOT NULL,
+                finished_at BIGINT NOT NULL
+              );",
+    },
+];

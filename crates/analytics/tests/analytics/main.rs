@@ -1,0 +1,8 @@
+//! The analytics service's integration tests, in one binary: every case is one test per
+//! database (`case::sqlite`, `case::postgres`; see `mercato_runtime::backend_tests!`).
+
+mod figures;
+mod funnel;
+mod ranges;
+mod support;
+mod verify;
