@@ -48,9 +48,11 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::request_return, routes::approve_return, routes::reject_return, routes::receive_return,
         routes::open_conversation, routes::list_conversations, routes::get_conversation, routes::list_messages,
         routes::post_message, routes::mark_read, routes::list_presence,
+        routes::analytics_summary, routes::analytics_timeseries, routes::analytics_top_products,
+        routes::analytics_funnel, routes::analytics_low_stock, routes::analytics_verify,
     ),
     modifiers(&BearerAuth, &ErrorResponses),
-    tags((name = "stores"), (name = "customers"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"))
+    tags((name = "stores"), (name = "customers"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"), (name = "analytics"))
 )]
 struct ApiDoc;
 

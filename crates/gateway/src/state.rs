@@ -5,6 +5,7 @@ use crate::read_cache::ReadCache;
 use mercato_proto::identity::{GetStoreRequest, Store, get_store_request};
 use mercato_proto::subjects;
 use mercato_runtime::bus::{Delivery, SharedBus};
+use mercato_runtime::clients::analytics::AnalyticsClient;
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
@@ -44,6 +45,7 @@ pub struct Upstreams {
     pub inventory: InventoryClient,
     pub orders: OrdersClient,
     pub realtime: RealtimeClient,
+    pub analytics: AnalyticsClient,
 }
 
 /// Shared gateway state; cheap to clone.
@@ -58,6 +60,7 @@ struct Inner {
     inventory: InventoryClient,
     orders: OrdersClient,
     realtime: RealtimeClient,
+    analytics: AnalyticsClient,
     /// `None` when the realtime service runs in this process and serves `/v1/realtime` itself.
     forward: Option<RealtimeForward>,
     /// Which realtime replica the next WebSocket client tries first.
@@ -87,6 +90,7 @@ impl GatewayState {
             inventory,
             orders,
             realtime,
+            analytics,
         } = upstreams;
         GatewayState {
             inner: Arc::new(Inner {
@@ -96,6 +100,7 @@ impl GatewayState {
                 inventory,
                 orders,
                 realtime,
+                analytics,
                 forward,
                 next_upstream: AtomicUsize::new(0),
                 stores: moka::future::Cache::builder()
@@ -130,6 +135,10 @@ impl GatewayState {
 
     pub fn realtime(&self) -> &RealtimeClient {
         &self.inner.realtime
+    }
+
+    pub fn analytics(&self) -> &AnalyticsClient {
+        &self.inner.analytics
     }
 
     pub fn verifier(&self) -> &KeyedVerifier {
@@ -265,6 +274,7 @@ impl GatewayState {
             inventory: InventoryClient::remote(channel(), deadline, None).unwrap(),
             orders: OrdersClient::remote(channel(), deadline, None).unwrap(),
             realtime: RealtimeClient::remote(channel(), deadline, None).unwrap(),
+            analytics: AnalyticsClient::remote(channel(), deadline, None).unwrap(),
         };
         let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
         let state = GatewayState::new(upstreams, None, &settings.auth, &settings.http, limiter);

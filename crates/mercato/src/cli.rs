@@ -84,7 +84,7 @@ pub struct CommonArgs {
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
     /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments,
-    /// orders, realtime.
+    /// orders, realtime, analytics.
     #[arg(long, default_value = "all")]
     pub roles: String,
     /// Address of this process's one port (REST, gRPC, health, metrics).

@@ -12,10 +12,11 @@ pub enum Role {
     Payments,
     Orders,
     Realtime,
+    Analytics,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Gateway,
         Role::Identity,
         Role::Catalog,
@@ -23,6 +24,7 @@ impl Role {
         Role::Payments,
         Role::Orders,
         Role::Realtime,
+        Role::Analytics,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Role {
             Role::Payments => "payments",
             Role::Orders => "orders",
             Role::Realtime => "realtime",
+            Role::Analytics => "analytics",
         }
     }
 }
@@ -55,7 +58,7 @@ impl Roles {
                 return Ok(Roles::all());
             }
             let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
-                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders, realtime")
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders, realtime, analytics")
             })?;
             if !roles.contains(&role) {
                 roles.push(role);

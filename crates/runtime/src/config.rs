@@ -183,6 +183,9 @@ pub struct ServiceEndpoints {
     /// Realtime replicas: their gRPC endpoints, and the same URLs serve `/v1/realtime`, to
     /// which the gateway forwards WebSocket clients.
     pub realtime: Vec<String>,
+    /// Analytics replicas (the gateway's figures; `mercato analytics verify`).
+    #[serde(default)]
+    pub analytics: Vec<String>,
     /// Deadline of every service-to-service call.
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
@@ -364,6 +367,7 @@ impl Default for Settings {
                 payments: Vec::new(),
                 orders: Vec::new(),
                 realtime: Vec::new(),
+                analytics: Vec::new(),
                 call_timeout: Duration::from_secs(5),
                 orders_call_timeout: Duration::from_secs(14),
                 internal_token: None,

@@ -38,6 +38,13 @@ pub fn install() -> &'static PrometheusHandle {
                     &group_sizes,
                 )
             })
+            .and_then(|b| {
+                // Events per analytics write transaction (up to 512).
+                b.set_buckets_for_metric(
+                    Matcher::Full(format!("{METRIC_PREFIX}_analytics_ingest_batch_events")),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+                )
+            })
             .expect("static buckets are valid")
             .build_recorder();
         let handle = recorder.handle();

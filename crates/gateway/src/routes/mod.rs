@@ -1,5 +1,6 @@
 //! The `/v1` routes, one module per resource.
 
+mod analytics;
 mod api_clients;
 mod cart_pricing;
 pub(crate) mod carts;
@@ -18,6 +19,7 @@ mod search;
 mod stores;
 mod users;
 
+pub(crate) use analytics::*;
 pub(crate) use api_clients::*;
 pub(crate) use cart_pricing::*;
 pub(crate) use carts::*;
@@ -154,6 +156,18 @@ pub fn all() -> Router<GatewayState> {
         .route("/v1/stores/{store}/payment-methods", post(create_payment_method))
         .route("/v1/stores/{store}/checkout", post(checkout))
         .route("/v1/stores/{store}/orders", get(list_orders))
+        .route("/v1/stores/{store}/analytics/summary", get(analytics_summary))
+        .route(
+            "/v1/stores/{store}/analytics/timeseries",
+            get(analytics_timeseries),
+        )
+        .route(
+            "/v1/stores/{store}/analytics/top-products",
+            get(analytics_top_products),
+        )
+        .route("/v1/stores/{store}/analytics/funnel", get(analytics_funnel))
+        .route("/v1/stores/{store}/analytics/low-stock", get(analytics_low_stock))
+        .route("/v1/stores/{store}/analytics/verify", get(analytics_verify))
         .route("/v1/stores/{store}/orders/{order}", get(get_order))
         .route("/v1/stores/{store}/orders/{order}/events", get(order_events))
         .route(

@@ -12,6 +12,7 @@ use crate::infra::Infra;
 use crate::roles::{Role, Roles};
 use anyhow::Context;
 use axum::Router;
+use mercato_analytics::AnalyticsDeps;
 use mercato_gateway::Upstreams;
 use mercato_orders::OrdersDeps;
 use mercato_runtime::clients::InternalAuth;
@@ -177,6 +178,11 @@ impl App {
         })
         .await?;
         let (realtime, live) = realtime.unzip();
+        let analytics = local(roles.has(Role::Analytics), async {
+            let deps = AnalyticsDeps::clients(reach.client(&orders)?, reach.client(&identity)?);
+            services::analytics(&mut w, deps).await
+        })
+        .await?;
         let gateway = local(roles.has(Role::Gateway), async {
             let upstreams = Upstreams {
                 identity: reach.client(&identity)?,
@@ -184,6 +190,7 @@ impl App {
                 inventory: reach.client(&inventory)?,
                 orders: reach.client(&orders)?,
                 realtime: reach.client(&realtime)?,
+                analytics: reach.client(&analytics)?,
             };
             let realtime_dialer = (!roles.has(Role::Realtime))
                 .then(|| reach.dialer("realtime"))
@@ -260,6 +267,7 @@ fn install_metrics() {
     mercato_inventory::describe_metrics();
     mercato_payments::describe_metrics();
     mercato_realtime::live::describe_metrics();
+    mercato_analytics::describe_metrics();
 }
 
 impl<'a> Wiring<'a> {

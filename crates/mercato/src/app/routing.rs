@@ -7,6 +7,7 @@ use axum::extract::Request;
 use futures::future::BoxFuture;
 use mercato_gateway::GatewayState;
 use mercato_realtime::live::Node;
+use mercato_runtime::clients::analytics::AnalyticsClient;
 use mercato_runtime::clients::{GrpcChannel, balanced_tls_channel};
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
@@ -59,6 +60,7 @@ service_client!(InventoryClient, inventory);
 service_client!(PaymentsClient, payments);
 service_client!(OrdersClient, orders, deadline: orders_call_timeout);
 service_client!(RealtimeClient, realtime);
+service_client!(AnalyticsClient, analytics);
 
 /// Reaches the services of the platform from this process.
 pub(super) struct Remotes<'a> {

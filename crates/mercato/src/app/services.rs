@@ -4,6 +4,7 @@
 use super::Wiring;
 use super::routing::{db_check, internal_token};
 use crate::infra::Infra;
+use mercato_analytics::{AnalyticsDeps, AnalyticsService};
 use mercato_catalog::CatalogService;
 use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
 use mercato_identity::IdentityService;
@@ -11,6 +12,7 @@ use mercato_identity::kek::KeyEncryptionKey;
 use mercato_inventory::InventoryService;
 use mercato_orders::{OrdersDeps, OrdersService};
 use mercato_payments::{PaymentsConfig, PaymentsService};
+use mercato_proto::analytics::analytics_server::AnalyticsServer;
 use mercato_proto::catalog::catalog_server::CatalogServer;
 use mercato_proto::identity::identity_server::IdentityServer;
 use mercato_proto::inventory::inventory_server::InventoryServer;
@@ -21,6 +23,7 @@ use mercato_realtime::live::Node;
 use mercato_realtime::live::hub::Hub;
 use mercato_realtime::{MemoryPresence, Presence, RealtimeService, RedisPresence};
 use mercato_runtime::cache::{MemoryCache, TieredCache};
+use mercato_runtime::clients::analytics::AnalyticsClient;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
     payments::PaymentsClient, realtime::RealtimeClient,
@@ -54,6 +57,7 @@ fn service_db_check_name(service: &'static str) -> &'static str {
         "payments" => "payments_db",
         "orders" => "orders_db",
         "realtime" => "realtime_db",
+        "analytics" => "analytics_db",
         other => other,
     }
 }
@@ -128,6 +132,24 @@ pub(super) async fn orders(w: &mut Wiring<'_>, deps: OrdersDeps) -> anyhow::Resu
         service,
         w.settings.services.orders_call_timeout,
     ))
+}
+
+/// The analytics service: its consumers, `FiguresChanged` publisher and (once) backfill start
+/// here. It writes no outbox (it publishes `FiguresChanged` straight on the bus), so it gets no
+/// relay.
+pub(super) async fn analytics(w: &mut Wiring<'_>, deps: AnalyticsDeps) -> anyhow::Result<AnalyticsClient> {
+    let db = Infra::database(w.settings, "analytics").await?;
+    w.collectors.push(db.pool_metrics("analytics"));
+    w.checks.push(db_check(service_db_check_name("analytics"), &db));
+    let service = AnalyticsService::new(db, deps).await?;
+    service
+        .start(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
+    w.grpc.add_service(InterceptedService::new(
+        AnalyticsServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    Ok(AnalyticsClient::local(service, w.settings.services.call_timeout))
 }
 
 /// The realtime service and its live side. `faces_clients` is whether this process also runs
@@ -266,6 +288,11 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
         Arc::new(MemoryPresence::new()),
         limiter,
         settings.realtime.clone(),
+    )
+    .await?;
+    AnalyticsService::new(
+        Infra::database(settings, "analytics").await?,
+        AnalyticsDeps::default(),
     )
     .await?;
     tracing::info!("databases migrated");

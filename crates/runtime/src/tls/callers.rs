@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 /// Callee → the services allowed to call it over gRPC. The gateway reaches everything a
 /// storefront needs but never payments: only orders moves money.
 pub const CALLERS: &[(&str, &[&str])] = &[
-    ("identity", &["gateway", "realtime"]),
+    ("identity", &["gateway", "realtime", "analytics"]),
     ("catalog", &["gateway"]),
     ("inventory", &["gateway", "orders"]),
     ("payments", &["orders"]),
-    ("orders", &["gateway"]),
+    ("orders", &["gateway", "analytics"]),
     ("realtime", &["gateway"]),
+    ("analytics", &["gateway"]),
 ];
 
 /// Whether `caller` (any of its services) may call `callee`. A callee missing from the table
