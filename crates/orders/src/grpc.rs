@@ -58,10 +58,9 @@ impl Orders for OrdersService {
 
     async fn list_order_histories(
         &self,
-        _r: Request<ListOrderHistoriesRequest>,
+        r: Request<ListOrderHistoriesRequest>,
     ) -> Result<Response<ListOrderHistoriesResponse>, Status> {
-        // W2 (analytics events) replaces this.
-        Err(Status::unimplemented("list_order_histories"))
+        Ok(Response::new(self.list_order_histories(r.into_inner()).await?))
     }
 
     async fn cancel_order(&self, r: Request<CancelOrderRequest>) -> Result<Response<Order>, Status> {

@@ -115,6 +115,7 @@ pub mod domain;
 pub mod events;
 mod fulfilment;
 mod grpc;
+mod histories;
 mod listing;
 mod orchestrator;
 mod orders;

@@ -10,6 +10,7 @@
 //! `INSERT`; steps that end (or start) a saga are one transaction that appends the events,
 //! updates the order row (status, snapshot, lease) and appends the outbox events.
 
+mod histories;
 mod history;
 mod history_after_sale;
 mod listing;
@@ -89,6 +90,7 @@ pub struct Placement<'a> {
     pub redemptions: &'a [pricing::Redemption],
 }
 
+pub use histories::{History, HistoryPage};
 pub use listing::{OrderFilter, PageAt};
 
 /// What a transaction that settles (or reopens) a saga writes besides its events.
@@ -189,6 +191,10 @@ pub trait OrdersStore: Send + Sync + 'static {
         at: &PageAt,
         limit: i64,
     ) -> Result<(Vec<Order>, i64), StoreError>;
+    /// A page of every order's history (one store's, or every store's) oldest first by
+    /// (created_at, id), each with the state it folds to; and, when asked, how many orders the
+    /// page's filters admit in all. One read for the page's orders and their events together.
+    async fn histories(&self, page: &HistoryPage) -> Result<(Vec<History>, Option<i64>), StoreError>;
     /// The payment details kept for the authorize step.
     async fn payment_json(&self, store: &StoreId, order: &OrderId) -> Result<String, StoreError>;
 

@@ -379,6 +379,13 @@ impl OrdersStore for SqlOrdersStore {
         super::listing::list(&self.db, store, filter, at, limit).await
     }
 
+    async fn histories(
+        &self,
+        page: &super::HistoryPage,
+    ) -> Result<(Vec<super::History>, Option<i64>), StoreError> {
+        super::histories::page(&self.db, page).await
+    }
+
     async fn payment_json(&self, store: &StoreId, order: &OrderId) -> Result<String, StoreError> {
         let row: Option<(String,)> = self
             .db

@@ -13,6 +13,7 @@ mod checkout;
 mod concurrency;
 mod fulfilment;
 mod funnel;
+mod histories;
 mod history;
 mod listing;
 mod pricing;
