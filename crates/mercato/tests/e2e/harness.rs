@@ -197,7 +197,7 @@ pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
     (embedded_at(url, Shutdown::new()).holding(turn), killable)
 }
 
-/// Identity, catalog, inventory, payments and orders as their own servers, two realtime replicas
+/// Identity, catalog, inventory, payments, orders and analytics as their own servers, two realtime replicas
 /// (each killable alone) and two gateways (each stoppable alone) reaching them over gRPC.
 pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     let (pg, nats, redis) = (
@@ -226,6 +226,8 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     s.services.payments = vec![payments];
     let orders = start(s.clone(), "orders", &shutdown).await;
     s.services.orders = vec![orders];
+    let analytics = start(s.clone(), "analytics", &shutdown).await;
+    s.services.analytics = vec![analytics];
     // Two realtime replicas, each killable on its own (and killed with the platform).
     let mut realtime = Vec::new();
     for _ in 0..2 {
