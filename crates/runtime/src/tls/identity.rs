@@ -7,7 +7,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 pub const DOMAIN: &str = "mercato.internal";
 
 /// Every service that can hold a certificate, in the order roles are listed.
-pub const SERVICES: [&str; 7] = [
+pub const SERVICES: [&str; 8] = [
     "gateway",
     "identity",
     "catalog",
@@ -15,6 +15,7 @@ pub const SERVICES: [&str; 7] = [
     "payments",
     "orders",
     "realtime",
+    "analytics",
 ];
 
 /// The DNS name a service's certificate carries, e.g. `payments.mercato.internal`.
