@@ -108,6 +108,8 @@ async fn a_request_through_the_gateway_is_one_trace_across_services() {
     s.services.orders = vec![orders];
     let realtime = start(&s, "realtime", &shutdown).await;
     s.services.realtime = vec![realtime];
+    let analytics = start(&s, "analytics", &shutdown).await;
+    s.services.analytics = vec![analytics];
     let gateway = start(&s, "gateway", &shutdown).await;
 
     let http = reqwest::Client::new();
