@@ -108,6 +108,9 @@ pub struct ServeArgs {
     /// Endpoint of a remote realtime replica (gRPC and WebSocket); repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
     pub realtime_url: Vec<String>,
+    /// gRPC endpoint of a remote analytics service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub analytics_url: Vec<String>,
     /// Do not seed the demo store.
     #[arg(long)]
     pub no_demo: bool,
@@ -152,6 +155,9 @@ fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
         }
         if !serve.realtime_url.is_empty() {
             s.services.realtime = serve.realtime_url.clone();
+        }
+        if !serve.analytics_url.is_empty() {
+            s.services.analytics = serve.analytics_url.clone();
         }
         if serve.no_demo {
             s.demo.seed = false;
