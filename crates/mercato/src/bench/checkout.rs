@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// One shopper journey: cart, line, payment method, checkout. Returns the checkout's latency
 /// and status.
-async fn journey(
+pub(super) async fn journey(
     http: &reqwest::Client,
     url: &str,
     store: &str,
@@ -170,7 +170,7 @@ fn report(
 }
 
 /// Creates `count` products with stock enough for any run; returns their SKUs.
-async fn stocked_products(
+pub(super) async fn stocked_products(
     http: &reqwest::Client,
     url: &str,
     store: &str,

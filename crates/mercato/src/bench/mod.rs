@@ -11,7 +11,10 @@
 //! - `provision`: store provisioning latency, after preloading a number of stores.
 //! - `realtime`: WebSocket connections and memory, broadcast fan-out, and conversation latency.
 //! - `overload`: capacity, then open-loop load beyond it, then the recovery, in one run.
+//! - `analytics-ingest`, `analytics-reads`: analytics embedded, fed through the in-process bus.
+//! - `analytics-freshness`: from an order's confirmation to the analytics figure counting it.
 
+mod analytics;
 mod baseline;
 mod checkout;
 mod dbstats;
@@ -86,6 +89,14 @@ pub enum BenchCommand {
     /// Capacity, then an open-loop arrival rate beyond it, then the recovery: goodput,
     /// rejections (429/503 with Retry-After) and their latency, other 5xx.
     Overload(overload::OverloadArgs),
+    /// From an order's confirmation to the analytics summary counting it (p50/p99), in a store
+    /// of the prober's own; run it beside `checkout` for the figure under load.
+    AnalyticsFreshness(analytics::FreshnessArgs),
+    /// Events per second into analytics embedded, published on the in-process bus.
+    AnalyticsIngest(analytics::IngestArgs),
+    /// p50/p99 of every analytics read with (by default) 1,000,000 orders in one store, seeded
+    /// through the event path.
+    AnalyticsReads(analytics::ReadsArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -135,6 +146,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         } => provision(&url, count, preload, preload_concurrency).await,
         BenchCommand::Realtime(mode) => realtime::run(mode).await,
         BenchCommand::Overload(args) => overload::overload(&args).await,
+        BenchCommand::AnalyticsFreshness(args) => analytics::freshness(&args).await,
+        BenchCommand::AnalyticsIngest(args) => analytics::ingest(&args).await,
+        BenchCommand::AnalyticsReads(args) => analytics::reads(&args).await,
     }
 }
 
