@@ -75,7 +75,13 @@ impl AnalyticsService {
         let span = r.span();
         let counts = self.store.counts(store, &span).await?;
         let (from, to) = r.days();
-        let viewers = self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?;
+        // One whole day's distinct visitors are kept with the day; longer ranges count the
+        // days' keys.
+        let viewers = if r.whole_days && from == to {
+            counts.get(Field::Visitors)
+        } else {
+            self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?
+        };
         let mut figures = counts.figures(viewers);
         figures.orders_by_status = self.store.statuses(store, &span).await?.into_iter().collect();
         Ok(figures)
@@ -197,17 +203,28 @@ impl AnalyticsService {
         let (settings, range) = self.resolve(&r.store_id, &r.range).await?;
         let (from, to) = range.days();
         let store = &r.store_id;
-        let views = self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?;
-        let carts = self.store.distinct_shoppers(store, STEP_CART, &from, &to).await?;
-        let checkouts = self
+        let days = self
             .store
-            .distinct_shoppers(store, STEP_CHECKOUT, &from, &to)
+            .counts(store, &Span::Days(from.clone(), to.clone()))
             .await?;
-        let orders = self
-            .store
-            .counts(store, &Span::Days(from, to))
-            .await?
-            .get(Field::Orders);
+        // A day's distinct shoppers per step are kept with the day; longer ranges count the
+        // days' keys (a shopper on two days counts once).
+        let (views, carts, checkouts) = if from == to {
+            (
+                days.get(Field::Visitors),
+                days.get(Field::Carts),
+                days.get(Field::Checkouts),
+            )
+        } else {
+            (
+                self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?,
+                self.store.distinct_shoppers(store, STEP_CART, &from, &to).await?,
+                self.store
+                    .distinct_shoppers(store, STEP_CHECKOUT, &from, &to)
+                    .await?,
+            )
+        };
+        let orders = days.get(Field::Orders);
         let counts = [
             ("product_views", views),
             ("carts", carts),

@@ -8,7 +8,7 @@ use mercato_runtime::outbox::envelope;
 
 mercato_runtime::backend_tests! {
     setup: Analytics::on,
-    cases: [a_shopper_counts_once_per_step],
+    cases: [a_shopper_counts_once_per_step, one_day_reads_the_days_counts],
 }
 
 fn at(mut e: mercato_proto::events::EventEnvelope, when: &str) -> mercato_proto::events::EventEnvelope {
@@ -103,4 +103,28 @@ async fn a_shopper_counts_once_per_step(a: Analytics) {
     );
     let f = a.figures("2026-12-01", "2026-12-02").await;
     assert_eq!((f.product_views, f.conversion_rate_bp), (9, 2_500));
+}
+
+async fn one_day_reads_the_days_counts(a: Analytics) {
+    a.store_in("UTC").await;
+    a.ingest(vec![
+        views("2026-12-01T10:00:00Z", &["v1", "v2"]),
+        views("2026-12-01T11:00:00Z", &["v2", "v3"]),
+        cart("k1", "2026-12-01T10:02:00Z"),
+        checkout("k1", "o1", "2026-12-01T10:05:00Z"),
+        checkout("k1", "o1", "2026-12-01T10:06:00Z"),
+    ])
+    .await;
+    let funnel = a
+        .service
+        .funnel(FunnelRequest {
+            store_id: STORE.into(),
+            range: Some(range("2026-12-01", "2026-12-01")),
+            ..FunnelRequest::default()
+        })
+        .await
+        .unwrap();
+    let counts: Vec<i64> = funnel.steps.iter().map(|s| s.count).collect();
+    assert_eq!(counts, [3, 1, 1, 0]);
+    assert_eq!(a.figures("2026-12-01", "2026-12-01").await.product_views, 6);
 }

@@ -3,6 +3,7 @@
 
 mod figures;
 mod funnel;
+mod ingest_rate;
 mod ranges;
 mod support;
 mod verify;
