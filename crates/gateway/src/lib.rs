@@ -25,6 +25,10 @@
 //!   only where it was just made) and the RFC 7009 revocation form.
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
+//! - `product_views`: product page views counted in memory where they are answered (the read
+//!   cache's hits and the product route), per store, product and minute with distinct visitor
+//!   keys, published on the bus every `http.product_views_flush` as
+//!   `mercato.gateway.product_views_counted` (no outbox: a crash loses at most that interval).
 //! - `routes`: one module per resource; `openapi`: the generated OpenAPI document and `/docs`;
 //!   `security_headers`: the content security policy and the other security headers of every
 //!   response (the pages themselves are the `mercato-web` crate's).
@@ -46,6 +50,7 @@ mod extract;
 mod limits;
 mod openapi;
 mod problems;
+mod product_views;
 mod read_cache;
 mod routes;
 mod security_headers;

@@ -12,6 +12,7 @@
 //! event bumps the generation again at each of [`SETTLE`] later: an answer filled in between
 //! is dropped too.
 
+use crate::product_views::Client;
 use crate::state::GatewayState;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -68,6 +69,9 @@ struct Answer {
     generation: u64,
     body: Bytes,
     etag: HeaderValue,
+    /// The product it shows, when it is a product page: each answer from the cache is a view
+    /// (`product_views`).
+    product: Option<String>,
 }
 
 impl Answer {
@@ -177,11 +181,16 @@ impl ReadCache {
     }
 
     /// The cached answer to `condition`, if it is still current.
-    fn get(&self, condition: &ReadCondition) -> Option<Response> {
+    fn current(&self, condition: &ReadCondition) -> Option<Arc<Answer>> {
         let answer = self.answers.get(condition.key())?;
         let current = answer.generation == self.generation(&answer.store_id);
         if current { &HITS } else { &STALE }.increment(1);
-        current.then(|| answer.respond(condition))
+        current.then_some(answer)
+    }
+
+    #[cfg(test)]
+    fn get(&self, condition: &ReadCondition) -> Option<Response> {
+        self.current(condition).map(|a| a.respond(condition))
     }
 
     /// Encodes `view`, stores it under the generation read before it was fetched, and answers.
@@ -191,6 +200,7 @@ impl ReadCache {
         store_id: &str,
         generation: u64,
         view: &impl Serialize,
+        product: Option<String>,
     ) -> Result<Response, ServiceError> {
         let body = Bytes::from(serde_json::to_vec(view).map_err(ServiceError::internal)?);
         let answer = Answer {
@@ -199,6 +209,7 @@ impl ReadCache {
             generation,
             etag: etag_of(&body),
             body,
+            product,
         };
         let response = answer.respond(condition);
         MISSES.increment(1);
@@ -242,10 +253,27 @@ impl ReadCache {
         V: Serialize,
         Fut: Future<Output = Result<V, ServiceError>>,
     {
+        self.read_counted(condition, store_id, fetch, |_| None).await
+    }
+
+    /// [`ReadCache::read`] for an answer that is a view of the product `product` names: each
+    /// later answer from the cache is counted as one (the route counts the first itself).
+    pub async fn read_counted<V, Fut>(
+        &self,
+        condition: &ReadCondition,
+        store_id: String,
+        fetch: impl FnOnce(String) -> Fut,
+        product: impl FnOnce(&V) -> Option<String>,
+    ) -> Result<Response, ServiceError>
+    where
+        V: Serialize,
+        Fut: Future<Output = Result<V, ServiceError>>,
+    {
         // `answer_cached` looked the answer up before routing; a request here missed.
         let generation = self.generation(&store_id);
         let view = fetch(store_id.clone()).await?;
-        self.put(condition, &store_id, generation, &view)
+        let product = product(&view);
+        self.put(condition, &store_id, generation, &view, product)
     }
 }
 
@@ -256,8 +284,15 @@ pub async fn answer_cached(State(state): State<GatewayState>, request: Request, 
     // reads go to the handler, which caches public answers only.
     if request.method() == Method::GET && !request.headers().contains_key(axum::http::header::AUTHORIZATION) {
         let condition = ReadCondition::new(request.uri().clone(), request.headers());
-        if let Some(hit) = state.reads().get(&condition) {
-            return hit;
+        if let Some(hit) = state.reads().current(&condition) {
+            if let Some(product) = &hit.product {
+                let client = Client::of(request.headers(), request.extensions(), &state);
+                let now = mercato_runtime::time::now_ms();
+                state
+                    .product_views()
+                    .count(&hit.store_id, product, client.visitor(), now);
+            }
+            return hit.respond(&condition);
         }
     }
     next.run(request).await

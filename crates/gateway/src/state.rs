@@ -1,6 +1,7 @@
 //! What every handler shares: service clients, the token verifier, the store-slug cache and the
 //! cache of encoded public reads.
 
+use crate::product_views::ProductViews;
 use crate::read_cache::ReadCache;
 use mercato_proto::identity::{GetStoreRequest, Store, get_store_request};
 use mercato_proto::subjects;
@@ -72,6 +73,8 @@ struct Inner {
     sign_ups_per_second: u32,
     trusted_proxies: Arc<[ipnet::IpNet]>,
     reads: Arc<ReadCache>,
+    /// Product page views counted here, published on the bus every `http.product_views_flush`.
+    views: Arc<ProductViews>,
     pressure: Pressure,
 }
 
@@ -92,6 +95,9 @@ impl GatewayState {
             realtime,
             analytics,
         } = upstreams;
+        // Shared by the replicas (they forward realtime clients with it), so that each gives an
+        // anonymous visitor the same key.
+        let views_secret = forward.as_ref().and_then(|f| f.internal_token.clone());
         GatewayState {
             inner: Arc::new(Inner {
                 verifier: KeyedVerifier::for_settings(auth, identity.clone()),
@@ -112,6 +118,10 @@ impl GatewayState {
                 sign_ups_per_second: http.sign_ups_per_second,
                 trusted_proxies: http.trusted_proxies.clone().into(),
                 reads: Arc::default(),
+                views: Arc::new(ProductViews::new(
+                    http.product_views_flush,
+                    views_secret.as_deref(),
+                )),
                 pressure: Pressure::start(http.max_scheduling_delay),
             }),
         }
@@ -172,11 +182,19 @@ impl GatewayState {
         &self.inner.reads
     }
 
+    /// The product page views counted here and not yet published.
+    pub(crate) fn product_views(&self) -> &ProductViews {
+        &self.inner.views
+    }
+
     /// Follows the catalog's events (every gateway sees each one), dropping a store's cached
     /// reads when its catalog changes, and identity's `store_changed`, dropping the store from
     /// the slug cache (a renamed or re-zoned store is served fresh within the bus's delay, not
-    /// the cache's minute). Call before the outbox relays start.
+    /// the cache's minute). Call before the outbox relays start. Also starts publishing the
+    /// product views this gateway counts on `bus` (`product_views`), until `shutdown` and once
+    /// more then.
     pub async fn follow_catalog(&self, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
+        self.inner.views.clone().start(bus.clone(), shutdown.clone());
         let stores = self.inner.stores.clone();
         inbox::run_consumer(
             bus.clone(),

@@ -134,6 +134,15 @@ pub struct HttpSettings {
     /// never `*`, and credentials (cookies) are never allowed.
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+    /// How often a gateway publishes the product views it counted in memory
+    /// (`mercato.gateway.product_views_counted`, one event per store and minute); a gateway that
+    /// crashes loses at most this much counting. Default one minute.
+    #[serde(with = "humantime_serde", default = "default_product_views_flush")]
+    pub product_views_flush: Duration,
+}
+
+fn default_product_views_flush() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_max_scheduling_delay() -> Duration {
@@ -348,6 +357,7 @@ impl Default for Settings {
                 sign_ups_per_second: default_sign_ups_per_second(),
                 cors_allowed_origins: Vec::new(),
                 metrics_listen: None,
+                product_views_flush: default_product_views_flush(),
             },
             data_dir: PathBuf::from("data"),
             postgres: PostgresSettings {

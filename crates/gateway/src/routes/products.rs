@@ -5,6 +5,7 @@
 use crate::access::{Anyone, Staff, StoreScope};
 use crate::dto::{CreateProductBody, ListProductsQuery, ProductPageView, ProductView, UpdateProductBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::product_views::{Client, Visitor};
 use crate::read_cache::ReadCondition;
 use crate::state::GatewayState;
 use axum::extract::{Path, State};
@@ -77,22 +78,35 @@ pub async fn get_product(
     State(state): State<GatewayState>,
     scope: StoreScope<Anyone>,
     Path((_store, key)): Path<(String, String)>,
+    client: Client,
     read: ReadCondition,
 ) -> Result<Response, ServiceError> {
     let catalog = state.catalog();
     let include_hidden = runs_store(&scope.caller);
+    // A shopper's view counts once the product is found (from the cache, `answer_cached` counts).
+    let visitor = Visitor::of(scope.caller.as_ref(), &client);
+    let (store, views) = (&scope.store.id, state.product_views());
     let fetch = |store_id| async move {
         let request = GetProductRequest {
             store_id,
             key,
             include_hidden,
         };
-        Ok(ProductView::from(catalog.get_product(request).await?))
+        let product = ProductView::from(catalog.get_product(request).await?);
+        if let Some(visitor) = visitor {
+            let now = mercato_runtime::time::now_ms();
+            views.count(store, &product.id, visitor, now);
+        }
+        Ok(product)
     };
     if include_hidden {
-        return Ok(axum::Json(fetch(scope.store.id).await?).into_response());
+        return Ok(axum::Json(fetch(scope.store.id.clone()).await?).into_response());
     }
-    state.reads().read(&read, scope.store.id.clone(), fetch).await
+    let product_id = |view: &ProductView| Some(view.id.clone());
+    state
+        .reads()
+        .read_counted(&read, scope.store.id.clone(), fetch, product_id)
+        .await
 }
 
 /// Create a product (owner or staff).
