@@ -6,7 +6,7 @@ use crate::domain::range::{Resolved, previous, resolve};
 use crate::domain::zone::{Zone, dates};
 use crate::service::AnalyticsService;
 use crate::store::StoreSettings;
-use crate::store::ingest::{STEP_CART, STEP_CHECKOUT, STEP_VIEW};
+use crate::store::ingest::STEP_VIEW;
 use crate::store::reads::Span;
 use mercato_proto::analytics::*;
 use mercato_runtime::error::ServiceError;
@@ -207,23 +207,14 @@ impl AnalyticsService {
             .store
             .counts(store, &Span::Days(from.clone(), to.clone()))
             .await?;
-        // A day's distinct shoppers per step are kept with the day; longer ranges count the
-        // days' keys (a shopper on two days counts once).
-        let (views, carts, checkouts) = if from == to {
-            (
-                days.get(Field::Visitors),
-                days.get(Field::Carts),
-                days.get(Field::Checkouts),
-            )
+        // Carts and checkouts count once each, on the day first seen: a sum of days. Visitors
+        // are distinct per day; a longer range counts the days' keys (once across days).
+        let views = if from == to {
+            days.get(Field::Visitors)
         } else {
-            (
-                self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?,
-                self.store.distinct_shoppers(store, STEP_CART, &from, &to).await?,
-                self.store
-                    .distinct_shoppers(store, STEP_CHECKOUT, &from, &to)
-                    .await?,
-            )
+            self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?
         };
+        let (carts, checkouts) = (days.get(Field::Carts), days.get(Field::Checkouts));
         let orders = days.get(Field::Orders);
         let counts = [
             ("product_views", views),

@@ -134,8 +134,7 @@ impl<'a, 't> Batch<'a, 't> {
         Ok(true)
     }
 
-    /// Records a shopper at a funnel step on the local day of `at_ms`; counts them the first
-    /// time that day.
+    /// Records a cart at a funnel step; counts it the first time, on the local day of `at_ms`.
     fn funnel(
         &mut self,
         store: &str,
@@ -148,7 +147,12 @@ impl<'a, 't> Batch<'a, 't> {
             return Ok(());
         }
         let zone = self.zone(store)?;
-        if self.funnel_key(store, step, &zone.day_key(at_ms), shopper)? {
+        let first = self.tx.execute(
+            "INSERT INTO funnel_first (store_id, step, shopper, day) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (store_id, step, shopper) DO NOTHING",
+            &[&store, &step, &shopper, &zone.day_key(at_ms)],
+        )?;
+        if first == 1 {
             let mut ledger = SqlLedger {
                 tx: self.tx,
                 store,

@@ -131,4 +131,16 @@ pub const MIGRATIONS: &[Migration] = &[
                 finished_at BIGINT NOT NULL
               );",
     },
+    Migration {
+        name: "0003_analytics_funnel_first",
+        // Carts and checkouts count once each, on the day first seen (a cart starts once; a
+        // checkout retried the next day is the same cart), so a range's count is a sum of days.
+        sql: "CREATE TABLE funnel_first (
+                store_id TEXT NOT NULL,
+                step TEXT NOT NULL,
+                shopper TEXT NOT NULL,
+                day TEXT NOT NULL,
+                PRIMARY KEY (store_id, step, shopper)
+              );",
+    },
 ];
