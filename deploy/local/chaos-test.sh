@@ -9,7 +9,8 @@
 # After each, once every process is ready again, an auditor (chaos-audit.sh) checks that every
 # acknowledged order exists exactly once through both gateways and reaches confirmed or failed,
 # stock is never negative, and every acknowledged message is in its conversation exactly once;
-# at the end, with the load stopped, the whole order list and exact stock conservation. A report
+# at the end, with the load stopped, the whole order list, exact stock conservation, and that
+# analytics' figures equal the orders history (`mercato analytics verify`). A report
 # per phase (chaos-report.sh) shows how the platform answered meanwhile (statuses, Retry-After,
 # latency, slow answers, and requests not answered within 10 s: hung). Exits non-zero on any loss, duplicate or hang.
 #
@@ -38,7 +39,7 @@ export MERCATO_NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export MERCATO_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 DB_URL_PREFIX="${MERCATO_POSTGRES_URL}mercato_chaos_"
 GATEWAYS=("http://127.0.0.1:$((8081 + OFF))" "http://127.0.0.1:$((8082 + OFF))")
-PORTS=(9101 9102 9103 9104 9105 9106 9107 8081 8082)
+PORTS=(9101 9102 9103 9104 9105 9106 9107 9108 8081 8082)
 SHOPPERS=2
 MESSENGERS=2
 INITIAL=1000000
@@ -154,6 +155,7 @@ audit_all() {
   audit_orders "$1" "${2:-}"
   audit_messages "$1"
   audit_outboxes
+  if [ "${2:-}" = final ]; then audit_analytics; fi
 }
 
 fault_nats() {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the distributed topology as local processes: identity, catalog, inventory, payments,
-# orders, two realtime replicas and two gateways, each its own `mercato serve --roles …` process on its own port, against the
+# orders, two realtime replicas, analytics and two gateways, each its own `mercato serve --roles …` process on its own port, against the
 # local PostgreSQL, NATS JetStream and Redis (started by scripts/services.sh if needed).
 #
 #   deploy/local/cluster.sh up      start everything, wait until every process is ready
 #   deploy/local/cluster.sh down    stop every process (SIGTERM, so they drain)
 #   deploy/local/cluster.sh status  show each process's readiness
-#   deploy/local/cluster.sh smoke   up, check both gateways serve the same data, down
+#   deploy/local/cluster.sh smoke   up, check both gateways serve the same data and analytics
+#                                   answers (summary, `mercato analytics verify`), down
 #   deploy/local/cluster.sh rolling-restart   restart every process in turn (SIGTERM, wait, start)
 #   deploy/local/cluster.sh start-one NAME    start one process that is not running (e.g. after
 #                                             a crash), wait until it is ready
@@ -42,7 +43,7 @@ CERTS="$DIR/certs"
 # A gateway's URL (clients speak plain HTTP to it) and a service's (https under TLS).
 url() { echo "http://127.0.0.1:$(($1 + OFF))"; }
 surl() { if [ "$TLS" = 1 ]; then echo "https://127.0.0.1:$(($1 + OFF))"; else url "$1"; fi; }
-UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107)"
+UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107) --analytics-url $(surl 9108)"
 PROCESSES=(
   "identity $((9101 + OFF)) identity"
   "catalog $((9102 + OFF)) catalog"
@@ -51,6 +52,9 @@ PROCESSES=(
   "orders $((9105 + OFF)) orders --inventory-url $(surl 9103) --payments-url $(surl 9104)"
   "realtime-1 $((9106 + OFF)) realtime --identity-url $(surl 9101)"
   "realtime-2 $((9107 + OFF)) realtime --identity-url $(surl 9101)"
+  # Learns from events (its own database, mercato_<prefix>_analytics); calls orders (history for
+  # the backfill and `verify`) and identity (stores' time zones).
+  "analytics $((9108 + OFF)) analytics --orders-url $(surl 9105) --identity-url $(surl 9101)"
   "gateway-1 $((8081 + OFF)) gateway $UPSTREAMS"
   "gateway-2 $((8082 + OFF)) gateway $UPSTREAMS"
 )
@@ -264,6 +268,7 @@ smoke() {
   for _ in $(seq 1 20); do
     if curl -fsS "$(url 8082)/v1/stores/$slug/search?q=lamp" | grep -q '"total":1'; then
       echo "smoke: both gateways serve the same store, product and search"
+      analytics_smoke "$slug" "$token"
       if [ "$TLS" = 1 ]; then tls_smoke; fi
       return 0
     fi
@@ -271,6 +276,29 @@ smoke() {
   done
   echo "smoke: the product did not become searchable through the second gateway" >&2
   return 1
+}
+
+# The owner reads the store's analytics summary through one gateway (analytics learnt the store
+# from its StoreProvisioned event), and `mercato analytics verify` through the other makes
+# analytics recompute the figures from the orders history (gateway → analytics → orders).
+analytics_smoke() {
+  local slug="$1" token="$2" report summary=""
+  for _ in $(seq 1 50); do
+    summary="$(curl -fsS "$(url 8081)/v1/stores/$slug/analytics/summary" -H "authorization: Bearer $token" 2>&1)" &&
+      [[ "$summary" == *'"figures"'* ]] && break
+    summary=""
+    sleep 0.2
+  done
+  if [ -z "$summary" ]; then
+    echo "smoke: the analytics summary did not answer within 10 s" >&2
+    return 1
+  fi
+  if ! report="$("$(binary)" analytics verify --store "$slug" --api "$(url 8082)" \
+    --email o@example.com --password 'smoke test password' 2>&1)"; then
+    echo "smoke: analytics verify failed: $report" >&2
+    return 1
+  fi
+  echo "smoke: analytics answers the owner's summary; verify: ${report//$'\n'/; }"
 }
 
 case "${1:-}" in
