@@ -5,7 +5,7 @@
 //! verify; and the owner's verify finds no difference.
 
 use crate::checkout::{APPROVE, cart_with, payment_method, store_with_stock};
-use crate::harness::{Platform, Reply, platforms};
+use crate::harness::{Platform, Reply, platforms, platforms_with};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -81,14 +81,32 @@ async fn scripted_orders(p: &Platform, store: &str, owner: &str, sku: &str) {
     assert_eq!(refund.status, 200, "{}: {}", p.name, refund.body);
 }
 
+/// Views of the product page by two anonymous visitors (told apart by their user agent), one
+/// of them twice, on both gateways.
+async fn two_visitors_view(p: &Platform, store: &str) {
+    for (n, agent) in [(0, "shopper-a"), (1, "shopper-a"), (1, "shopper-b")] {
+        let request = p
+            .http
+            .get(format!("{}/v1/stores/{store}/products/tee", p.gateway(n)))
+            .header("user-agent", agent);
+        assert_eq!(p.send(n, request).await.status, 200, "{}", p.name);
+    }
+}
+
 #[tokio::test]
 async fn scripted_orders_reach_the_figures_as_computed_by_hand() {
-    for p in platforms().await {
+    // Product views are counted in memory and flushed as one event per store and minute;
+    // here every 200 ms.
+    for p in platforms_with(|s| s.http.product_views_flush = Duration::from_millis(200)).await {
         let (store, owner, sku) = store_with_stock(&p, 20).await;
+        two_visitors_view(&p, &store).await;
         scripted_orders(&p, &store, &owner, &sku).await;
         let counted = |s: &Value| {
             let f = &s["figures"];
-            f["orders"] == 2 && f["refunds_minor"] == 1500 && f["payment_declines"] == 1
+            f["orders"] == 2
+                && f["refunds_minor"] == 1500
+                && f["payment_declines"] == 1
+                && f["product_views"] == 3
         };
         // The last 30 days by default (today included), against the 30 before.
         let started = Instant::now();
@@ -110,6 +128,9 @@ async fn scripted_orders_reach_the_figures_as_computed_by_hand() {
             ("returning_customers", 0),
             ("returning_customer_rate_bp", 0),
             ("payment_declines", 1),
+            ("product_views", 3),
+            // Two orders ÷ two distinct viewers.
+            ("conversion_rate_bp", 10000),
         ] {
             assert_eq!(f[figure], expected, "{}: {figure} in {f}", p.name);
         }
@@ -161,16 +182,25 @@ async fn scripted_orders_reach_the_figures_as_computed_by_hand() {
             .iter()
             .map(|s| (s["name"].as_str().unwrap(), s["count"].as_i64().unwrap()))
             .collect();
-        let names: Vec<_> = steps.iter().map(|(n, _)| *n).collect();
+        // Two distinct viewers (the gateways' counters); three carts, three checkouts (one
+        // declined) and two orders (the orders service's events).
         assert_eq!(
-            names,
-            ["product_views", "carts", "checkouts_started", "orders_confirmed"]
+            steps,
+            [
+                ("product_views", 2),
+                ("carts", 3),
+                ("checkouts_started", 3),
+                ("orders_confirmed", 2)
+            ],
+            "{}: {funnel}",
+            p.name
         );
-        // Views come from the gateway's per-minute counter (W2); carts and checkouts from the
-        // orders service's events: three carts, three checkouts (one declined), two orders.
+        let from_start = |i: usize| funnel["steps"][i]["rate_from_start_bp"].as_i64().unwrap();
         assert_eq!(
-            &steps[1..],
-            [("carts", 3), ("checkouts_started", 3), ("orders_confirmed", 2)]
+            (from_start(0), from_start(3)),
+            (10000, 10000),
+            "{}: {funnel}",
+            p.name
         );
 
         let low = ok(&p, p.get(0, &format!("{base}/low-stock"), Some(&owner)).await);

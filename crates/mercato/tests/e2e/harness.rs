@@ -21,6 +21,8 @@ pub struct Platform {
     pub internal_token: Option<String>,
     /// Stops one gateway (distributed only).
     pub gateway_stops: Vec<Shutdown>,
+    /// The NATS namespace its events travel in (distributed only), for tests that watch the bus.
+    pub nats_namespace: Option<String>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
     _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
@@ -57,6 +59,16 @@ pub async fn platforms() -> Vec<Platform> {
         _alone: None,
     };
     build_platforms(|_| {}, turn).await
+}
+
+/// Every topology this machine can run, with settings adjusted by `adjust` (e.g. a short
+/// product-view flush), sharing the machine like [`platforms`].
+pub async fn platforms_with(adjust: fn(&mut Settings)) -> Vec<Platform> {
+    let turn = Turn {
+        _shared: Some(MACHINE.read().await),
+        _alone: None,
+    };
+    build_platforms(adjust, turn).await
 }
 
 /// A claim to share the machine, for tests that build their platform by hand.
@@ -182,6 +194,7 @@ fn embedded_at(url: String, shutdown: Shutdown) -> Platform {
         realtime: Vec::new(),
         internal_token: None,
         gateway_stops: Vec::new(),
+        nats_namespace: None,
         http: client(),
         shutdown,
         _nats: None,
@@ -258,6 +271,7 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
         name: "distributed",
         gateways,
         gateway_stops,
+        nats_namespace: Some(s.nats.namespace.clone()),
         identity: Some(identity),
         realtime,
         internal_token,
