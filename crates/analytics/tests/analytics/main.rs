@@ -4,6 +4,7 @@
 mod figures;
 mod funnel;
 mod ingest_rate;
+mod live;
 mod ranges;
 mod support;
 mod verify;

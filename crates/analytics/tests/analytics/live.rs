@@ -1,0 +1,103 @@
+//! Through the bus: the consumers apply what is published, the inbox skips a redelivery, and
+//! today's figures go out as `FiguresChanged`; a store that changes its zone buckets later
+//! orders in the new one.
+
+use crate::support::*;
+use mercato_proto::events::{EventEnvelope, FiguresChanged, StoreChanged};
+use mercato_proto::subjects;
+use mercato_runtime::bus::{Bus, Delivery, MemoryBus, SharedBus};
+use mercato_runtime::shutdown::Shutdown;
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+
+mercato_runtime::backend_tests! {
+    setup: Analytics::on,
+    cases: [
+        published_orders_reach_today_and_figures_changed_goes_out,
+        a_new_time_zone_buckets_later_orders_in_it,
+    ],
+}
+
+async fn publish(bus: &SharedBus, e: &EventEnvelope) {
+    bus.publish(&e.subject, &e.id, e.encode_to_vec().into())
+        .await
+        .unwrap();
+}
+
+async fn published_orders_reach_today_and_figures_changed_goes_out(a: Analytics) {
+    a.store_in("UTC").await;
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let mut figures = bus
+        .subscribe(subjects::analytics::FIGURES_CHANGED, Delivery::Fanout)
+        .await
+        .unwrap();
+    let stop = Shutdown::new();
+    a.service.start(bus.clone(), stop.clone()).await.unwrap();
+    let now = jiff::Timestamp::now().to_string();
+    let h = History::placed(
+        "today",
+        "c1",
+        "",
+        vec![line("A1", "pA", 3, 700, 0, false)],
+        None,
+        &now,
+    )
+    .confirm(&now);
+    for e in h.live_events() {
+        publish(&bus, &e).await;
+        publish(&bus, &e).await;
+    }
+    // The placement may go out first (orders by status changed): wait for the confirmation.
+    let confirmed = async {
+        loop {
+            let message = figures.next().await.unwrap();
+            let envelope = EventEnvelope::decode(message.payload).unwrap();
+            assert_eq!(envelope.store_id, STORE);
+            let changed = FiguresChanged::decode(envelope.payload.as_slice()).unwrap();
+            if changed.figures.as_ref().unwrap().orders > 0 {
+                return changed;
+            }
+        }
+    };
+    let changed = tokio::time::timeout(Duration::from_secs(5), confirmed)
+        .await
+        .expect("FiguresChanged within 5 s");
+    let f = changed.figures.unwrap();
+    assert_eq!(
+        (f.orders, f.units, f.gross_sales_minor),
+        (1, 3, 2100),
+        "counted once"
+    );
+    assert_eq!(changed.currency, "EUR");
+    stop.cancel();
+}
+
+async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
+    a.store_in("UTC").await;
+    let moved = StoreChanged {
+        store_id: STORE.into(),
+        slug: "s".into(),
+        name: "S".into(),
+        currency: "EUR".into(),
+        time_zone: "America/New_York".into(),
+    };
+    let mut e = mercato_runtime::outbox::envelope(STORE, subjects::identity::STORE_CHANGED, 1, &moved);
+    e.occurred_at_ms = ms("2026-12-01T00:00:00Z");
+    a.ingest(vec![e]).await;
+    // 03:00 UTC on the 2nd is still the 1st in New York.
+    let h = History::placed(
+        "ny",
+        "c1",
+        "",
+        vec![line("A1", "pA", 1, 1000, 0, false)],
+        None,
+        "2026-12-02T02:59:00Z",
+    )
+    .confirm("2026-12-02T03:00:00Z");
+    a.order(&h).await;
+    let summary = a.summary("2026-12-01", "2026-12-01").await;
+    assert_eq!(summary.range.unwrap().time_zone, "America/New_York");
+    assert_eq!(summary.figures.unwrap().orders, 1);
+    assert_eq!(a.figures("2026-12-02", "2026-12-02").await.orders, 0);
+}
