@@ -5,7 +5,7 @@
 use crate::support::*;
 use mercato_proto::events::{EventEnvelope, FiguresChanged, StoreChanged};
 use mercato_proto::subjects;
-use mercato_runtime::bus::{Bus, Delivery, MemoryBus, SharedBus};
+use mercato_runtime::bus::{Delivery, MemoryBus, SharedBus};
 use mercato_runtime::shutdown::Shutdown;
 use prost::Message;
 use std::sync::Arc;
