@@ -44,8 +44,9 @@ impl Area {
     }
 }
 
-/// The browser behind a request: its address as the server loop saw it and what forwarding
-/// proxies said, passed on to the API so its per-client limits see the real client.
+/// The browser behind a request: its address as the server loop saw it, what forwarding
+/// proxies said and its user agent, passed on to the API so its per-client limits see the real
+/// client and the product-view counter tells anonymous visitors apart as it does for any client.
 #[derive(Clone, Debug, Default)]
 pub struct Client {
     peer: Option<ConnectInfo<SocketAddr>>,
@@ -54,7 +55,7 @@ pub struct Client {
     pub secure: bool,
 }
 
-const FORWARDING: [&str; 3] = ["forwarded", "x-forwarded-for", "x-forwarded-proto"];
+const FORWARDING: [&str; 4] = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "user-agent"];
 
 impl Client {
     fn of(parts: &Parts, state: &WebState) -> Client {
