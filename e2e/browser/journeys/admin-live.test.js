@@ -1,5 +1,6 @@
 //! The admin's order list shows a new order as it arrives, without a reload (issue 13 item 2),
-//! and the product form shows validation errors on the fields they concern.
+//! the home's figures follow the analytics push (issue 14), and the product form shows
+//! validation errors on the fields they concern.
 
 import { BASE, STAFF_BASE, journey } from '../lib/harness.js';
 import { makeCustomer, makeStore, placeOrder } from '../lib/fixture.js';
@@ -18,6 +19,25 @@ journey('a new order appears in the admin\'s order list live', async (s) => {
   const order = await placeOrder(BASE, store, customer, [store.products[1].skus[1]]);
   await admin.getByRole('main').getByRole('link', { name: `#${order.number}` }).waitFor();
   await admin.getByRole('status').filter({ hasText: `New order #${order.number}` }).waitFor();
+  await assertSameDocument(admin);
+});
+
+journey('the admin home counts a new order in today\'s figures live', async (s) => {
+  const store = await makeStore(BASE);
+  const customer = await makeCustomer(BASE, store.slug);
+  const admin = await s.page('staff');
+  await adminSignIn(admin, STAFF_BASE, store.slug, store.owner);
+  await admin.goto(`${STAFF_BASE}/admin/${store.slug}/`);
+  await admin.getByRole('heading', { level: 1, name: 'Today' }).waitFor();
+  const orders = admin.locator('.figures > div').filter({ has: admin.getByRole('term').filter({ hasText: /^Orders$/ }) });
+  await orders.getByRole('definition').first().filter({ hasText: /^0$/ }).waitFor();
+  await waitLive(admin);
+  await markDocument(admin);
+
+  await placeOrder(BASE, store, customer, [store.products[0].skus[0]]);
+  // analytics counts it and pushes figures.changed; the page refetches its figures.
+  await orders.getByRole('definition').first().filter({ hasText: /^1$/ }).waitFor();
+  await admin.getByRole('img', { name: /Net sales by hour/ }).waitFor();
   await assertSameDocument(admin);
 });
 
