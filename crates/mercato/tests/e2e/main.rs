@@ -22,6 +22,7 @@ mod operator;
 mod overload;
 mod pricing;
 mod process;
+mod product_views;
 mod realtime;
 mod realtime_replicas;
 mod signin;
