@@ -7,8 +7,11 @@
 //! - [`service`]: [`IdentityService`], its start-up, and the gRPC contract
 //!   (`mercato.identity.v1.Identity`) mapped onto the operations below.
 //! - [`accounts`]: provisioning a store (store, owner, API client and the
-//!   `mercato.identity.store_provisioned` event in one transaction), registering users,
-//!   disabling (revoking their refresh tokens) and re-enabling them.
+//!   `mercato.identity.store_provisioned` event in one transaction), changing a store's name or
+//!   time zone (`UpdateStore`, with `mercato.identity.store_changed` in the same transaction;
+//!   the gateway admits only the owner), registering users, disabling (revoking their refresh
+//!   tokens) and re-enabling them. A store's time zone is an IANA name checked against the tz
+//!   database bundled with `jiff` (kept in its canonical spelling; "UTC" unless given).
 //! - [`api_clients`]: the API clients an owner manages: create (the secret shown once),
 //!   list, revoke, and rotate the secret (the old one refused at once).
 //! - [`grants`]: the token endpoint: password (failures counted per account and client

@@ -36,7 +36,11 @@
 //!   uses are taken in the transaction that places the order (guarded updates, so concurrent
 //!   checkouts never take more than there are) and given back when its checkout fails.
 //! - [`events`]: the `mercato.orders.order_*` subjects (placed, confirmed, failed, cancelled,
-//!   refunded), each an `OrderChanged`, and the catalog subjects consumed.
+//!   refunded), each an `OrderChanged`, and the catalog subjects consumed; and the analytics
+//!   funnel's two: `cart_started` (a cart's first line ever, once per cart: written with that
+//!   cart write, which is then a transaction instead of one statement; a merge does not start
+//!   the customer's cart again) and `checkout_started` (in the transaction that places an
+//!   order from a cart, whose id the order keeps: `Order.cart_id`).
 //! - After the sale: `fulfilment` (send units from a location with tracking, mark them shipped
 //!   and delivered) and `returns` (request, approve or reject, receive), both appending one
 //!   event with its `OrderChanged` (`mercato.orders.fulfilment_*`, `return_*`; a return's
@@ -47,6 +51,10 @@
 //! - `listing`: `ListOrders` — filters (status, fulfilment status, creation time, customer,
 //!   order number or e-mail) and paging by offset or by a `(created_at, id)` cursor that
 //!   neither skips nor repeats orders placed while a client pages (`store/listing.rs`).
+//! - `histories`: `ListOrderHistories`, internal (analytics' backfill and `verify`; never
+//!   routed from REST): every order's whole history and folded state, one store's or every
+//!   store's, oldest first by `(created_at, id)` with an opaque cursor, a page's histories read
+//!   in one statement (`store/histories.rs`).
 //!
 //! # The checkout saga
 //!
