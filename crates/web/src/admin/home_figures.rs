@@ -179,7 +179,7 @@ pub(crate) async fn load(staff: &Staff) -> Result<TodayFigures, ApiError> {
                 net_sales: money(p.net_sales_minor, &currency),
             })
             .collect(),
-        funnel: funnel?.steps.iter().map(step_row).collect(),
+        funnel: step_rows(&funnel?.steps),
         low_stock: low?.items,
     })
 }
@@ -221,7 +221,23 @@ fn change(now: i64, before: i64) -> String {
     format!("{pct:+}%")
 }
 
-fn step_row(s: &Step) -> StepRow {
+/// The funnel's rows; a rate whose base is zero shoppers (or the first step's rate from the
+/// step before it) says "—" rather than a percentage of nothing.
+fn step_rows(steps: &[Step]) -> Vec<StepRow> {
+    let first = steps.first().map_or(0, |s| s.count);
+    let mut previous: Option<i64> = None;
+    steps
+        .iter()
+        .map(|s| {
+            let row = step_row(s, previous.filter(|p| *p > 0).is_some(), first > 0);
+            previous = Some(s.count);
+            row
+        })
+        .collect()
+}
+
+fn step_row(s: &Step, has_previous: bool, has_start: bool) -> StepRow {
+    let rate = |shown: bool, bp: i64| if shown { percent(bp) } else { "—".to_owned() };
     let label = match s.name.as_str() {
         "product_views" => "Viewed a product",
         "carts" => "Added to cart",
@@ -232,8 +248,8 @@ fn step_row(s: &Step) -> StepRow {
     StepRow {
         label,
         count: s.count,
-        from_previous: percent(s.rate_from_previous_bp),
-        from_start: percent(s.rate_from_start_bp),
+        from_previous: rate(has_previous, s.rate_from_previous_bp),
+        from_start: rate(has_start, s.rate_from_start_bp),
     }
 }
 
@@ -287,6 +303,43 @@ mod tests {
         assert_eq!(change(75, 100), "-25%");
         assert_eq!(change(5, 5), "no change");
         assert_eq!(change(5, 0), "");
+    }
+
+    #[test]
+    fn funnel_rates_over_no_shoppers_say_so() {
+        let step = |name: &str, count, prev, start| Step {
+            name: name.to_owned(),
+            count,
+            rate_from_previous_bp: prev,
+            rate_from_start_bp: start,
+        };
+        let rows = step_rows(&[
+            step("product_views", 4, 10000, 10000),
+            step("carts", 2, 5000, 5000),
+            step("checkouts_started", 0, 0, 0),
+            step("orders_confirmed", 0, 0, 0),
+        ]);
+        let shown: Vec<_> = rows
+            .iter()
+            .map(|r| (r.label, r.from_previous.as_str(), r.from_start.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Viewed a product", "—", "100.0%"),
+                ("Added to cart", "50.0%", "50.0%"),
+                ("Started checkout", "0.0%", "0.0%"),
+                ("Ordered", "—", "0.0%"),
+            ]
+        );
+        let no_views = step_rows(&[step("product_views", 0, 10000, 0), step("carts", 2, 0, 0)]);
+        assert_eq!(
+            (
+                no_views[1].from_previous.as_str(),
+                no_views[1].from_start.as_str()
+            ),
+            ("—", "—")
+        );
     }
 
     #[test]
