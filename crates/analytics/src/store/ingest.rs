@@ -130,7 +130,7 @@ impl<'a, 't> Batch<'a, 't> {
             pending: &mut self.pending,
         };
         apply(&mut ledger, &zone, &folded)?;
-        put_order_facts(self.tx, &store, &folded.facts)?;
+        put_order_facts(self.tx, &store, &folded.facts, held.is_none())?;
         Ok(true)
     }
 

@@ -164,12 +164,15 @@ type FactsRow = (
 
 /// What is held of an order.
 pub fn order_facts(tx: &mut Tx<'_>, store: &str, order_id: &str) -> Result<Option<OrderFacts>, DbError> {
-    let row: Option<FactsRow> = tx.query_opt(
+    // Locked (PostgreSQL) until the commit: another replica folding a snapshot of the same
+    // order waits, then reads what this one wrote.
+    let sql = format!(
         "SELECT version, status, placed_hour, placed_day, confirmed_at, customer_key, gross_minor,
                 discounts_minor, shipping_minor, taxes_minor, units, refunded_minor, refunded_lines
-         FROM orders WHERE store_id = $1 AND order_id = $2",
-        &[&store, &order_id],
-    )?;
+         FROM orders WHERE store_id = $1 AND order_id = $2{}",
+        tx.lock_rows()
+    );
+    let row: Option<FactsRow> = tx.query_opt(&sql, &[&store, &order_id])?;
     Ok(row.map(|r| OrderFacts {
         order_id: order_id.to_owned(),
         version: r.0,
@@ -188,11 +191,13 @@ pub fn order_facts(tx: &mut Tx<'_>, store: &str, order_id: &str) -> Result<Optio
     }))
 }
 
-/// Keeps what is now held of an order.
-pub fn put_order_facts(tx: &mut Tx<'_>, store: &str, f: &OrderFacts) -> Result<(), DbError> {
+/// Keeps what is now held of an order; `first` when nothing was held. Two replicas folding the
+/// first snapshots of one order at once: the second insert finds the row and fails the batch,
+/// which is retried (its events come back) and then folds against what the first wrote.
+pub fn put_order_facts(tx: &mut Tx<'_>, store: &str, f: &OrderFacts, first: bool) -> Result<(), DbError> {
     let lines: Vec<String> = f.refunded_lines.iter().map(i64::to_string).collect();
     let lines = lines.join(",");
-    tx.execute(
+    let changed = tx.execute(
         "INSERT INTO orders (store_id, order_id, version, status, placed_hour, placed_day, confirmed_at,
             customer_key, gross_minor, discounts_minor, shipping_minor, taxes_minor, units, refunded_minor,
             refunded_lines)
@@ -202,7 +207,8 @@ pub fn put_order_facts(tx: &mut Tx<'_>, store: &str, f: &OrderFacts) -> Result<(
             gross_minor = excluded.gross_minor, discounts_minor = excluded.discounts_minor,
             shipping_minor = excluded.shipping_minor, taxes_minor = excluded.taxes_minor,
             units = excluded.units, refunded_minor = excluded.refunded_minor,
-            refunded_lines = excluded.refunded_lines",
+            refunded_lines = excluded.refunded_lines
+         WHERE $16 = 0",
         &[
             &store,
             &f.order_id,
@@ -219,7 +225,14 @@ pub fn put_order_facts(tx: &mut Tx<'_>, store: &str, f: &OrderFacts) -> Result<(
             &f.units,
             &f.refunded_minor,
             &lines,
+            &i64::from(first),
         ],
     )?;
+    if changed != 1 {
+        return Err(DbError::Busy(format!(
+            "order {} folded concurrently; retrying",
+            f.order_id
+        )));
+    }
     Ok(())
 }
