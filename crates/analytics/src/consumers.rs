@@ -52,18 +52,38 @@ impl AnalyticsService {
                 }
             }
             let (messages, events) = decode(batch).await;
-            match self.ingest(events).await {
+            match self.ingest(events.clone()).await {
                 Ok(()) => {
                     for m in messages {
                         m.ack().await;
                     }
                 }
+                // One at a time, so that an event that cannot be applied holds up only itself.
+                Err(e) if messages.len() > 1 => {
+                    tracing::debug!(consumer = group, error = %e, events = messages.len(), "analytics batch failed; applying its events one by one");
+                    for (m, event) in messages.into_iter().zip(events) {
+                        self.settle(m, vec![event], group).await;
+                    }
+                }
                 Err(e) => {
-                    tracing::warn!(consumer = group, error = %e, events = messages.len(), "analytics batch failed; will retry");
+                    tracing::warn!(consumer = group, error = %e, "analytics event failed; will retry");
                     for m in messages {
                         m.nack().await;
                     }
                 }
+            }
+        }
+    }
+}
+
+impl AnalyticsService {
+    /// Applies `events` and acknowledges `message`, or asks for its redelivery.
+    async fn settle(&self, message: Incoming, events: Vec<EventEnvelope>, group: &str) {
+        match self.ingest(events).await {
+            Ok(()) => message.ack().await,
+            Err(e) => {
+                tracing::warn!(consumer = group, subject = %message.subject, error = %e, "analytics event failed; will retry");
+                message.nack().await;
             }
         }
     }
