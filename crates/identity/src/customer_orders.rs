@@ -14,8 +14,10 @@ use mercato_runtime::shutdown::Shutdown;
 use prost::Message;
 use std::sync::Arc;
 
-/// The orders events followed: every one carries the order as it is after the change.
+/// The orders events followed: every one carries the order as it is after the change, but for
+/// the funnel's cart and checkout events, which are skipped.
 pub use mercato_proto::subjects::orders::ALL as ALL_ORDERS;
+use mercato_proto::subjects::orders::{CART_STARTED, CHECKOUT_STARTED};
 
 /// The consumer group (and inbox name) recording customers' orders.
 pub const ORDERS_GROUP: &str = "identity-customer-orders";
@@ -40,6 +42,9 @@ fn was_confirmed(status: i32) -> bool {
 /// payload that is not an `OrderChanged` (logged: redelivering it could not help, and refusing
 /// it would hold up every event behind it).
 pub fn figures_of(event: &EventEnvelope) -> Option<OrderFigures> {
+    if matches!(event.subject.as_str(), CART_STARTED | CHECKOUT_STARTED) {
+        return None;
+    }
     let order = match OrderChanged::decode(event.payload.as_slice()) {
         Ok(changed) => changed.order?,
         Err(e) => {
@@ -137,6 +142,17 @@ mod tests {
             ..order("s", OrderStatus::Confirmed)
         };
         assert!(figures_of(&event("s", later)).is_some());
+    }
+
+    #[test]
+    fn the_funnel_events_of_orders_count_for_nobody() {
+        for subject in [CART_STARTED, CHECKOUT_STARTED] {
+            let funnel = EventEnvelope {
+                subject: subject.to_owned(),
+                ..event("s", order("s", OrderStatus::Confirmed))
+            };
+            assert_eq!(figures_of(&funnel), None, "{subject}");
+        }
     }
 
     #[test]

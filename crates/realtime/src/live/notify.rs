@@ -58,6 +58,8 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
     let name = subject.rsplit('.').next().unwrap_or_default();
     let payload = envelope.payload.as_slice();
     match subject {
+        // The funnel's events carry no order (`CartStarted`, `CheckoutStarted`): nothing to push.
+        subjects::orders::CART_STARTED | subjects::orders::CHECKOUT_STARTED => Vec::new(),
         _ if subject_matches(subjects::orders::ALL, subject) => OrderChanged::decode(payload)
             .ok()
             .and_then(|e| e.order)
@@ -265,6 +267,27 @@ mod tests {
         assert_eq!(frame["data"]["order_id"], "o1");
         assert_eq!(frame["data"]["status"], "confirmed", "by its public name");
         assert_eq!(pushes[0].occurred_at_ms, 42);
+    }
+
+    #[test]
+    fn the_funnel_events_of_orders_push_nothing() {
+        use mercato_proto::events::{CartStarted, CheckoutStarted};
+        let started = CartStarted {
+            cart_id: "0190c3a4-0000-7000-8000-000000000001".into(),
+            customer_id: "u1".into(),
+        };
+        let checkout = CheckoutStarted {
+            cart_id: "c1".into(),
+            order_id: "o1".into(),
+            customer_id: "u1".into(),
+        };
+        let events = [
+            envelope(subjects::orders::CART_STARTED, started.encode_to_vec()),
+            envelope(subjects::orders::CHECKOUT_STARTED, checkout.encode_to_vec()),
+        ];
+        for e in events {
+            assert!(route(&e, &|_| true).is_empty(), "{}", e.subject);
+        }
     }
 
     #[test]
