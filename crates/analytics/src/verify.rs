@@ -114,8 +114,12 @@ impl AnalyticsService {
                 })
                 .await?;
             for history in &page.orders {
-                for snapshot in snapshots(history) {
-                    memory.observe(&zone, &snapshot);
+                let snapshots = snapshots(history);
+                for snapshot in &snapshots {
+                    memory.observe(&zone, snapshot);
+                }
+                if let Some(last) = snapshots.last() {
+                    memory.forget(&last.id);
                 }
             }
             orders_checked += page.orders.len() as i64;

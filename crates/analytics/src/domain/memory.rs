@@ -50,6 +50,12 @@ impl MemoryLedger {
         true
     }
 
+    /// Forgets what is held of an order whose whole history was folded (verify folds one
+    /// history at a time, so it keeps no order's facts beyond its history).
+    pub fn forget(&mut self, order_id: &str) {
+        self.orders.remove(order_id);
+    }
+
     /// The counts of a bucket (zero when nothing happened in it).
     pub fn counts(&self, bucket: &Bucket) -> Counts {
         self.buckets.get(bucket).copied().unwrap_or_default()
