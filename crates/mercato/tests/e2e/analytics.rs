@@ -28,7 +28,7 @@ async fn order(p: &Platform, store: &str, sku: &str, quantity: i64, email: &str,
 }
 
 /// The store's summary (`query` after `?`) once `done` holds of it, within 10 s.
-async fn summary_until(
+pub(crate) async fn summary_until(
     p: &Platform,
     store: &str,
     owner: &str,
@@ -61,7 +61,7 @@ fn ok(p: &Platform, reply: Reply) -> Value {
 /// Two confirmed orders (Ann 2 × 15.00, Bob 1 × 15.00), Bob's refunded whole, and Cid's card
 /// declined: gross 45.00, refunds 15.00, net 30.00, 2 orders, 3 units, AOV 22.50, 2 new
 /// customers, 1 decline.
-async fn scripted_orders(p: &Platform, store: &str, owner: &str, sku: &str) {
+pub(crate) async fn scripted_orders(p: &Platform, store: &str, owner: &str, sku: &str) {
     let ann = order(p, store, sku, 2, "ann@example.com", APPROVE).await;
     assert_eq!(ann.status, 201, "{}: {}", p.name, ann.body);
     let bob = order(p, store, sku, 1, "bob@example.com", APPROVE).await;

@@ -185,6 +185,15 @@ pub async fn embedded_with(settings: Settings) -> Platform {
     embedded_at(url, shutdown)
 }
 
+/// One process running only `roles` (a list such as `gateway,orders`), as an embedded platform
+/// whose other roles are reached as `settings.services` says: for tests that add a role to an
+/// installation later (the analytics backfill).
+pub async fn embedded_roles(settings: Settings, roles: &str) -> Platform {
+    let shutdown = Shutdown::new();
+    let url = start(settings, roles, &shutdown).await;
+    embedded_at(url, shutdown)
+}
+
 /// The embedded platform serving at `url`.
 fn embedded_at(url: String, shutdown: Shutdown) -> Platform {
     Platform {

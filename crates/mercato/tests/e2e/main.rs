@@ -4,6 +4,7 @@
 
 mod accounts;
 mod analytics;
+mod analytics_backfill;
 mod analytics_cli;
 mod card_storage;
 mod catalog_basics;
