@@ -202,6 +202,10 @@ pub struct ServiceEndpoints {
     /// held stock), so it gets longer than a single lookup.
     #[serde(with = "humantime_serde")]
     pub orders_call_timeout: Duration,
+    /// Deadline of calls to analytics: its reads are index lookups, but `Verify` pages a store's
+    /// whole orders history, so it gets as long as the edge allows.
+    #[serde(with = "humantime_serde")]
+    pub analytics_call_timeout: Duration,
     /// Shared secret every internal gRPC call must present. Set it whenever service ports are
     /// reachable by anything but the platform's own processes.
     pub internal_token: Option<Secret>,
@@ -380,6 +384,7 @@ impl Default for Settings {
                 analytics: Vec::new(),
                 call_timeout: Duration::from_secs(5),
                 orders_call_timeout: Duration::from_secs(14),
+                analytics_call_timeout: Duration::from_secs(14),
                 internal_token: None,
                 tls: None,
             },

@@ -60,7 +60,7 @@ service_client!(InventoryClient, inventory);
 service_client!(PaymentsClient, payments);
 service_client!(OrdersClient, orders, deadline: orders_call_timeout);
 service_client!(RealtimeClient, realtime);
-service_client!(AnalyticsClient, analytics);
+service_client!(AnalyticsClient, analytics, deadline: analytics_call_timeout);
 
 /// Reaches the services of the platform from this process.
 pub(super) struct Remotes<'a> {

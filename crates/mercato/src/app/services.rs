@@ -149,7 +149,10 @@ pub(super) async fn analytics(w: &mut Wiring<'_>, deps: AnalyticsDeps) -> anyhow
         AnalyticsServer::from_arc(service.clone()),
         w.admit.clone(),
     ));
-    Ok(AnalyticsClient::local(service, w.settings.services.call_timeout))
+    Ok(AnalyticsClient::local(
+        service,
+        w.settings.services.analytics_call_timeout,
+    ))
 }
 
 /// The realtime service and its live side. `faces_clients` is whether this process also runs
