@@ -9,6 +9,8 @@
 //!
 //! A page starts strictly after the previous page's last order, so orders placed while a
 //! client pages (newer than every order it has seen) shift nothing: none is skipped or repeated.
+//! The cursor is also a plain range bound (`created_at >= $4`), so each page seeks in the index
+//! instead of scanning from the first order (a backfill walks millions).
 
 use super::StoreError;
 use super::rows::event;
@@ -37,11 +39,11 @@ pub type History = (Vec<OrderEvent>, Order);
 
 const PAGE_OF_ONE_STORE: &str = "SELECT o.store_id, o.id, o.created_at FROM orders o
     WHERE o.store_id = $1 AND o.created_at >= $2 AND o.created_at < $3
-      AND (o.created_at > $4 OR (o.created_at = $4 AND o.id > $5))
+      AND o.created_at >= $4 AND (o.created_at > $4 OR o.id > $5)
     ORDER BY o.created_at, o.id LIMIT $6";
 const PAGE_OF_ALL_STORES: &str = "SELECT o.store_id, o.id, o.created_at FROM orders o
     WHERE $1 = '' AND o.created_at >= $2 AND o.created_at < $3
-      AND (o.created_at > $4 OR (o.created_at = $4 AND o.id > $5))
+      AND o.created_at >= $4 AND (o.created_at > $4 OR o.id > $5)
     ORDER BY o.created_at, o.id LIMIT $6";
 
 type Row = (String, String, i64, i64, String);
