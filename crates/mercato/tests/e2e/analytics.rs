@@ -2,7 +2,7 @@
 //! confirmed, one refunded, one declined) reaches the summary, time series, top products and
 //! funnel within seconds and equals the hand-computed values; bad ranges and names are 422
 //! problems naming the field; another store's staff get 404, customers 403, staff may not
-//! verify; and the owner's verify finds no difference.
+//! verify; the owner's verify finds no difference; and the staff feed hears `figures.changed`.
 
 use crate::checkout::{APPROVE, cart_with, payment_method, store_with_stock};
 use crate::harness::{Platform, Reply, platforms, platforms_with};
@@ -304,5 +304,35 @@ async fn other_stores_staff_get_404_customers_403_and_only_the_owner_verifies() 
         let verify = format!("{base}/verify");
         assert_eq!(p.get(0, &verify, Some(&sam)).await.status, 403, "{}", p.name);
         assert_eq!(p.get(1, &verify, Some(&owner)).await.status, 200, "{}", p.name);
+    }
+}
+
+#[tokio::test]
+async fn the_staff_feed_hears_the_changed_figures_of_today_after_a_checkout() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 20).await;
+        let store_id = p.get(0, &format!("/v1/stores/{store}"), None).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut staff = p.ws(1, Some(&owner)).await;
+        staff
+            .request(json!({"type": "subscribe", "channel": format!("staff:{store_id}")}))
+            .await;
+        let ann = order(&p, &store, &sku, 2, "ann@example.com", APPROVE).await;
+        assert_eq!(ann.status, 201, "{}: {}", p.name, ann.body);
+        // Order events come first; the figures follow once analytics has counted the order.
+        loop {
+            let (event, _) = staff.recv_kind("event").await;
+            if event["event"] != "figures.changed" || event["data"]["figures"]["orders"] != 1 {
+                continue;
+            }
+            let data = &event["data"];
+            assert_eq!(data["currency"], "EUR", "{}: {event}", p.name);
+            assert_eq!(data["figures"]["net_sales_minor"], 3000, "{}: {event}", p.name);
+            assert_eq!(data["figures"]["units"], 2, "{}: {event}", p.name);
+            assert_eq!(data["date"].as_str().unwrap().len(), 10, "{}: {event}", p.name);
+            break;
+        }
     }
 }
