@@ -1,6 +1,6 @@
 //! An order's history (`Orders.ListOrderHistories`) replayed as the snapshots its live
 //! `OrderChanged` events carried: one after each event the orders service publishes on
-//! (placement, confirmation, failure, cancellation, refund, completed return), each with the
+//! (placement, confirmation, failure, cancellation, refund, fulfilments, returns), each with the
 //! order's money and refund state as of that event, its `version` (the event's sequence) and
 //! `updated_at_ms` (the event's time). Folding them is folding what the live events said.
 
@@ -68,6 +68,15 @@ pub fn snapshots(history: &OrderEvents) -> Vec<Order> {
                 count_refunded(&mut order, &r.lines);
                 true
             }
+            // Published too (an `OrderChanged` each): a refund paid before one of them shows
+            // in its snapshot, so the replay must bucket it there as well.
+            Data::FulfilmentCreated(_)
+            | Data::FulfilmentShipped(_)
+            | Data::FulfilmentDelivered(_)
+            | Data::ReturnRequested(_)
+            | Data::ReturnApproved(_)
+            | Data::ReturnRejected(_)
+            | Data::ReturnReceived(_) => true,
             _ => false,
         };
         if published {
