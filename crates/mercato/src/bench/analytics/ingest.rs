@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct IngestArgs {
-    /// Orders to feed; each is two events (placed, confirmed).
+    /// Orders to feed; each is four events (cart and checkout started, placed, confirmed), and
+    /// every tenth brings a minute of product views.
     #[arg(long, default_value_t = 100_000)]
     pub orders: u64,
     /// Publishers in flight at once (the consumers batch what is ready, up to 512 per
