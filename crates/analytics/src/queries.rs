@@ -11,6 +11,7 @@ use crate::store::reads::Span;
 use mercato_proto::analytics::*;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::time::now_ms;
+use std::collections::BTreeMap;
 
 /// The most products or variants one answer ranks.
 const MAX_LIMIT: u32 = 100;
@@ -184,18 +185,14 @@ impl AnalyticsService {
         let by_units = !matches!(Ranking::try_from(r.by), Ok(Ranking::NetSales));
         let (settings, range) = self.resolve(&r.store_id, &r.range).await?;
         let (from, to) = range.days();
-        let limit = i64::from(limit);
+        let variants = self.store.sku_figures(&r.store_id, &from, &to).await?;
+        let products = products_of(&variants);
+        let limit = limit as usize;
         Ok(TopProducts {
             currency: settings.currency,
             range: Some(range.message(&settings.zone)),
-            products: self
-                .store
-                .top(&r.store_id, &from, &to, false, by_units, limit)
-                .await?,
-            variants: self
-                .store
-                .top(&r.store_id, &from, &to, true, by_units, limit)
-                .await?,
+            products: ranked(products, by_units, limit),
+            variants: ranked(variants, by_units, limit),
         })
     }
 
@@ -251,4 +248,41 @@ impl AnalyticsService {
             items: self.store.low_stock(&r.store_id).await?,
         })
     }
+}
+
+/// The products' totals from their SKUs' (a product's title: its best-selling SKU's).
+fn products_of(variants: &[ProductFigures]) -> Vec<ProductFigures> {
+    let mut products: BTreeMap<&str, ProductFigures> = BTreeMap::new();
+    for v in variants {
+        let p = products.entry(&v.product_id).or_insert_with(|| ProductFigures {
+            product_id: v.product_id.clone(),
+            ..ProductFigures::default()
+        });
+        if p.title.is_empty() || v.units > 0 && p.units == 0 {
+            p.title = v.title.clone();
+        }
+        p.units += v.units;
+        p.net_sales_minor += v.net_sales_minor;
+    }
+    products.into_values().collect()
+}
+
+/// The best `limit` of `rows` by units or by net sales (the other figure, then the ids, break
+/// ties).
+fn ranked(mut rows: Vec<ProductFigures>, by_units: bool, limit: usize) -> Vec<ProductFigures> {
+    let key = |p: &ProductFigures| {
+        if by_units {
+            (p.units, p.net_sales_minor)
+        } else {
+            (p.net_sales_minor, p.units)
+        }
+    };
+    rows.sort_by(|a, b| {
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.product_id.cmp(&b.product_id))
+            .then_with(|| a.sku.cmp(&b.sku))
+    });
+    rows.truncate(limit);
+    rows
 }

@@ -124,6 +124,13 @@ impl Pending {
                    refunds_minor = product_days.refunds_minor + excluded.refunds_minor",
                 &[store, day, product, sku, title, &p.units, &p.net_minor, &p.refunded_units, &p.refunds_minor],
             )?;
+            if !title.is_empty() {
+                tx.execute(
+                    "INSERT INTO product_titles (store_id, product_id, sku, title) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (store_id, product_id, sku) DO UPDATE SET title = excluded.title",
+                    &[store, product, sku, title],
+                )?;
+            }
         }
         for ((store, bucket, status), n) in &self.statuses {
             if *n == 0 {

@@ -143,4 +143,21 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, step, shopper)
               );",
     },
+    Migration {
+        name: "0004_analytics_top_products",
+        // Top products read SKUs' figures over days from this index alone (no table lookups),
+        // and their titles from `product_titles` (the last one sold under).
+        sql: "CREATE INDEX product_days_figures
+                ON product_days (store_id, day, product_id, sku, units, net_minor, refunds_minor);
+              CREATE TABLE product_titles (
+                store_id TEXT NOT NULL,
+                product_id TEXT NOT NULL,
+                sku TEXT NOT NULL,
+                title TEXT NOT NULL,
+                PRIMARY KEY (store_id, product_id, sku)
+              );
+              INSERT INTO product_titles (store_id, product_id, sku, title)
+                SELECT store_id, product_id, sku, MAX(title) FROM product_days
+                GROUP BY store_id, product_id, sku;",
+    },
 ];

@@ -129,39 +129,35 @@ impl AnalyticsStore {
         Ok(n)
     }
 
-    /// Products (`by_sku` false) or SKUs ranked over the days `from`–`to`: `by_units` or by
-    /// net sales, best first.
-    pub async fn top(
+    /// Every SKU's figures over the days `from`–`to`, with its title as last sold: one pass
+    /// over the covering index `product_days_figures` (products × days rows), grouped by SKU;
+    /// the ranking and the products' totals are made from it in memory (`queries`).
+    pub async fn sku_figures(
         &self,
         store: &str,
         from: &str,
         to: &str,
-        by_sku: bool,
-        by_units: bool,
-        limit: i64,
     ) -> Result<Vec<ProductFigures>, DbError> {
-        let group = if by_sku { "product_id, sku" } else { "product_id" };
-        let sku = if by_sku { "sku" } else { "''" };
-        let order = if by_units {
-            "units DESC, net DESC"
-        } else {
-            "net DESC, units DESC"
-        };
-        let sql = format!(
-            "SELECT product_id, {sku}, MAX(title),
-                    CAST(SUM(units) AS BIGINT) AS units,
-                    CAST(SUM(net_minor) - SUM(refunds_minor) AS BIGINT) AS net
-             FROM product_days WHERE store_id = $1 AND day >= $2 AND day <= $3
-             GROUP BY {group} ORDER BY {order}, product_id LIMIT $4"
-        );
-        let rows: Vec<(String, String, String, i64, i64)> =
-            self.db.query_all(&sql, &[&store, &from, &to, &limit]).await?;
+        let rows: Vec<(String, String, Option<String>, i64, i64)> = self
+            .db
+            .query_all(
+                "SELECT g.product_id, g.sku, t.title, g.units, g.net FROM (
+                   SELECT product_id, sku, CAST(SUM(units) AS BIGINT) AS units,
+                          CAST(SUM(net_minor) - SUM(refunds_minor) AS BIGINT) AS net
+                   FROM product_days WHERE store_id = $1 AND day >= $2 AND day <= $3
+                   GROUP BY product_id, sku
+                 ) g
+                 LEFT JOIN product_titles t
+                   ON t.store_id = $1 AND t.product_id = g.product_id AND t.sku = g.sku",
+                &[&store, &from, &to],
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| ProductFigures {
                 product_id: r.0,
                 sku: r.1,
-                title: r.2,
+                title: r.2.unwrap_or_default(),
                 units: r.3,
                 net_sales_minor: r.4,
             })
