@@ -298,6 +298,7 @@ pub struct SummaryQuery {
     /// A local date (inclusive) or an RFC 3339 instant (excluded).
     pub to: Option<String>,
     /// `previous_period`: also the figures of the range of the same length just before.
+    #[param(pattern = "^previous_period$")]
     pub compare: Option<String>,
 }
 
@@ -307,9 +308,13 @@ pub struct SummaryQuery {
 pub struct TimeseriesQuery {
     /// gross_sales, discounts, refunds, net_sales, total_sales, orders, units,
     /// average_order_value, new_customers, returning_customers, payment_declines,
-    /// product_views, carts or checkouts_started.
+    /// product_views, carts or checkouts_started. Required.
+    #[param(
+        pattern = "^(gross_sales|discounts|refunds|net_sales|total_sales|orders|units|average_order_value|new_customers|returning_customers|payment_declines|product_views|carts|checkouts_started)$"
+    )]
     pub metric: Option<String>,
     /// `hour` or `day` (the default).
+    #[param(pattern = "^(hour|day)$")]
     pub interval: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
@@ -322,6 +327,7 @@ pub struct TopProductsQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     /// `units` (the default) or `net_sales`.
+    #[param(pattern = "^(units|net_sales)$")]
     pub by: Option<String>,
     /// Rows of each list, 1–100; 10 when absent.
     #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
