@@ -184,8 +184,10 @@ impl AnalyticsService {
         };
         let by_units = !matches!(Ranking::try_from(r.by), Ok(Ranking::NetSales));
         let (settings, range) = self.resolve(&r.store_id, &r.range).await?;
-        let (from, to) = range.days();
-        let variants = self.store.sku_figures(&r.store_id, &from, &to).await?;
+        let variants = self
+            .store
+            .sku_figures(&r.store_id, range.from_date, range.to_date)
+            .await?;
         let products = products_of(&variants);
         let limit = limit as usize;
         Ok(TopProducts {

@@ -132,6 +132,12 @@ impl Pending {
                 )?;
             }
         }
+        let days = self
+            .products
+            .iter()
+            .map(|(k, (_, p))| (k.clone(), p.clone()))
+            .collect();
+        super::weeks::add_weeks(tx, &days)?;
         for ((store, bucket, status), n) in &self.statuses {
             if *n == 0 {
                 continue;

@@ -160,4 +160,20 @@ pub const MIGRATIONS: &[Migration] = &[
                 SELECT store_id, product_id, sku, MAX(title) FROM product_days
                 GROUP BY store_id, product_id, sku;",
     },
+    Migration {
+        name: "0005_analytics_product_weeks",
+        // Products per local week (its Monday), beside per day: top products over a month reads
+        // whole weeks (`store::weeks`). Filled from `product_days` once at start-up.
+        sql: "CREATE TABLE product_weeks (
+                store_id TEXT NOT NULL,
+                week {{SORTED_TEXT}} NOT NULL,
+                product_id TEXT NOT NULL,
+                sku TEXT NOT NULL,
+                units BIGINT NOT NULL DEFAULT 0,
+                net_minor BIGINT NOT NULL DEFAULT 0,
+                refunded_units BIGINT NOT NULL DEFAULT 0,
+                refunds_minor BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (store_id, week, product_id, sku)
+              );",
+    },
 ];

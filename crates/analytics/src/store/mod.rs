@@ -4,6 +4,7 @@ pub mod ingest;
 pub mod ledger;
 mod migrations;
 pub mod reads;
+pub mod weeks;
 
 pub use migrations::MIGRATIONS;
 
@@ -41,6 +42,7 @@ pub struct AnalyticsStore {
 impl AnalyticsStore {
     pub async fn new(db: Db) -> anyhow::Result<AnalyticsStore> {
         db.migrate("analytics", MIGRATIONS).await?;
+        db.write("analytics_fill_weeks", weeks::fill_weeks_once).await?;
         Ok(AnalyticsStore { db })
     }
 

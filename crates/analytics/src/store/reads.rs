@@ -4,7 +4,7 @@
 use super::AnalyticsStore;
 use crate::domain::counts::{Counts, FIELDS, Field};
 use crate::domain::memory::ProductCounts;
-use mercato_proto::analytics::{LowStockItem, ProductFigures};
+use mercato_proto::analytics::LowStockItem;
 use mercato_runtime::db::{DbError, FromRow, FromValue, RowAccess};
 use std::collections::BTreeMap;
 
@@ -127,41 +127,6 @@ impl AnalyticsStore {
             )
             .await?;
         Ok(n)
-    }
-
-    /// Every SKU's figures over the days `from`–`to`, with its title as last sold: one pass
-    /// over the covering index `product_days_figures` (products × days rows), grouped by SKU;
-    /// the ranking and the products' totals are made from it in memory (`queries`).
-    pub async fn sku_figures(
-        &self,
-        store: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<ProductFigures>, DbError> {
-        let rows: Vec<(String, String, Option<String>, i64, i64)> = self
-            .db
-            .query_all(
-                "SELECT g.product_id, g.sku, t.title, g.units, g.net FROM (
-                   SELECT product_id, sku, CAST(SUM(units) AS BIGINT) AS units,
-                          CAST(SUM(net_minor) - SUM(refunds_minor) AS BIGINT) AS net
-                   FROM product_days WHERE store_id = $1 AND day >= $2 AND day <= $3
-                   GROUP BY product_id, sku
-                 ) g
-                 LEFT JOIN product_titles t
-                   ON t.store_id = $1 AND t.product_id = g.product_id AND t.sku = g.sku",
-                &[&store, &from, &to],
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ProductFigures {
-                product_id: r.0,
-                sku: r.1,
-                title: r.2.unwrap_or_default(),
-                units: r.3,
-                net_sales_minor: r.4,
-            })
-            .collect())
     }
 
     /// Every product row of the days `from`–`to`, by (day, product, SKU) (for `verify`).

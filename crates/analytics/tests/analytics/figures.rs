@@ -12,6 +12,7 @@ mercato_runtime::backend_tests! {
         an_order_at_23_30_on_a_dst_change_day_lands_in_that_day_and_hour,
         a_duplicate_delivery_or_an_older_version_changes_nothing,
         low_stock_lists_skus_at_or_below_their_threshold_now,
+        top_products_over_weeks_and_their_end_days_add_up,
     ],
 }
 
@@ -273,4 +274,52 @@ async fn low_stock_lists_skus_at_or_below_their_threshold_now(a: Analytics) {
         .items;
     let skus: Vec<(&str, i64)> = items.iter().map(|i| (i.sku.as_str(), i.available)).collect();
     assert_eq!(skus, [("A1", 2)], "B1 was restocked; A1's older level is ignored");
+}
+
+async fn top_products_over_weeks_and_their_end_days_add_up(a: Analytics) {
+    a.store_in("UTC").await;
+    // 2026-11-07 is a Saturday; 2026-12-06 a Sunday.
+    for (i, (day, units)) in [
+        ("2026-11-07", 2),
+        ("2026-11-10", 1),
+        ("2026-12-05", 3),
+        ("2026-12-06", 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = format!("{day}T12:00:00Z");
+        let h = History::placed(
+            &format!("w{i}"),
+            "c1",
+            "",
+            vec![line("A1", "pA", units, 1000, 0, false)],
+            None,
+            &at,
+        )
+        .confirm(&at);
+        a.order(&h).await;
+    }
+    for (from, to, units) in [
+        ("2026-11-07", "2026-12-06", 7),
+        ("2026-11-08", "2026-12-05", 4),
+        ("2026-11-09", "2026-11-15", 1),
+        ("2026-12-05", "2026-12-05", 3),
+    ] {
+        let top = a
+            .service
+            .top_products(TopProductsRequest {
+                store_id: STORE.into(),
+                range: Some(range(from, to)),
+                ..TopProductsRequest::default()
+            })
+            .await
+            .unwrap();
+        let p = &top.products[0];
+        assert_eq!((p.units, p.net_sales_minor), (units, units * 1000), "{from}–{to}");
+        assert_eq!(
+            (top.variants[0].sku.as_str(), top.variants[0].title.as_str()),
+            ("A1", "pA title")
+        );
+    }
 }

@@ -54,6 +54,12 @@ async fn top_products_read_time() {
                     "INSERT INTO product_days (store_id, day, product_id, sku, title, units, net_minor) VALUES ($1, $2, $3, $4, 't', $5, $6)",
                     &[&STORE, &format!("2026-11-{day:02}"), &format!("p{p}"), &format!("s{p}"), &(p as i64), &(p as i64 * 100)],
                 )?;
+                let week = mercato_analytics::store::weeks::week_of(&format!("2026-11-{day:02}")).unwrap();
+                tx.execute(
+                    "INSERT INTO product_weeks (store_id, week, product_id, sku, units, net_minor) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (store_id, week, product_id, sku) DO UPDATE SET units = product_weeks.units + excluded.units",
+                    &[&STORE, &week, &format!("p{p}"), &format!("s{p}"), &(p as i64), &(p as i64 * 100)],
+                )?;
             }
         }
         Ok::<_, mercato_runtime::db::DbError>(())
