@@ -10,8 +10,9 @@
 //!   into deltas, applied to a `ledger::Ledger`), `history` (an order's history replayed as
 //!   the snapshots its events carried) and `memory` (the in-memory ledger `verify` uses).
 //! - [`store`]: the schema (`migrations`), the SQL ledger the fold writes through inside one
-//!   transaction per batch of events (`ledger`), the other events' effects (`facts`) and the
-//!   reads, every one an index range over buckets (`reads`).
+//!   transaction per batch of events (`ledger`), each event's effect behind the inbox
+//!   (`ingest`), the reads, every one an index range over buckets (`reads`), and products per
+//!   week beside per day for top products (`weeks`).
 //! - [`service`]: [`AnalyticsService`], its start-up, readiness and metrics; `consumers`
 //!   (the inbox-deduplicated group consumers, batching events into one write), `queries`
 //!   (summary, timeseries, top products, funnel, low stock), `backfill` (the rebuild from the
