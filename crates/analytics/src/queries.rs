@@ -6,7 +6,6 @@ use crate::domain::range::{Resolved, previous, resolve};
 use crate::domain::zone::{Zone, dates};
 use crate::service::AnalyticsService;
 use crate::store::StoreSettings;
-use crate::store::ingest::STEP_VIEW;
 use crate::store::reads::Span;
 use mercato_proto::analytics::*;
 use mercato_runtime::error::ServiceError;
@@ -81,7 +80,7 @@ impl AnalyticsService {
         let viewers = if r.whole_days && from == to {
             counts.get(Field::Visitors)
         } else {
-            self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?
+            self.store.visitors(store, &from, &to).await?
         };
         let mut figures = counts.figures(viewers);
         figures.orders_by_status = self.store.statuses(store, &span).await?.into_iter().collect();
@@ -211,7 +210,7 @@ impl AnalyticsService {
         let views = if from == to {
             days.get(Field::Visitors)
         } else {
-            self.store.distinct_shoppers(store, STEP_VIEW, &from, &to).await?
+            self.store.visitors(store, &from, &to).await?
         };
         let (carts, checkouts) = (days.get(Field::Carts), days.get(Field::Checkouts));
         let orders = days.get(Field::Orders);

@@ -10,4 +10,5 @@ pub mod history;
 pub mod ledger;
 pub mod memory;
 pub mod range;
+pub mod sketch;
 pub mod zone;

@@ -5,6 +5,7 @@
 use super::ledger::{Pending, SqlLedger, order_facts, put_order_facts};
 use crate::domain::counts::{Counts, Field};
 use crate::domain::fold::{add_both, apply, fold};
+use crate::domain::sketch::Sketch;
 use crate::domain::zone::Zone;
 use mercato_proto::events::{
     CartStarted, CheckoutStarted, EventEnvelope, LowStock, OrderChanged, ProductViewsCounted, StockChanged,
@@ -175,6 +176,7 @@ impl<'a, 't> Batch<'a, 't> {
     fn views(&mut self, store: &str, v: &ProductViewsCounted) -> Result<(), DbError> {
         let zone = self.zone(store)?;
         let day = zone.day_key(v.minute_start_ms);
+        self.sketch_visitors(store, &day, &v.visitor_keys)?;
         let mut counts = Counts::default().with(Field::Views, v.products.iter().map(|p| p.views).sum());
         for visitor in &v.visitor_keys {
             if !visitor.is_empty() && self.funnel_key(store, STEP_VIEW, &day, visitor)? {
@@ -187,6 +189,26 @@ impl<'a, 't> Batch<'a, 't> {
             pending: &mut self.pending,
         };
         add_both(&mut ledger, &zone, v.minute_start_ms, &counts)
+    }
+
+    /// Adds visitor keys to the day's sketch.
+    fn sketch_visitors(&mut self, store: &str, day: &str, keys: &[String]) -> Result<(), DbError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT registers FROM visitor_sketches WHERE store_id = $1 AND day = $2{}",
+            self.tx.lock_rows()
+        );
+        let held: Option<(Vec<u8>,)> = self.tx.query_opt(&sql, &[&store, &day])?;
+        let mut sketch = held.map_or_else(Sketch::default, |(b,)| Sketch::from_bytes(b));
+        keys.iter().for_each(|k| sketch.add(k));
+        self.tx.execute(
+            "INSERT INTO visitor_sketches (store_id, day, registers) VALUES ($1, $2, $3)
+             ON CONFLICT (store_id, day) DO UPDATE SET registers = excluded.registers",
+            &[&store, &day, &sketch.into_bytes()],
+        )?;
+        Ok(())
     }
 
     fn stock(&mut self, store: &str, level: &StockLevel, at_ms: i64) -> Result<(), DbError> {

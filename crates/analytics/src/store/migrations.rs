@@ -176,4 +176,15 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, week, product_id, sku)
               );",
     },
+    Migration {
+        name: "0006_analytics_visitor_sketches",
+        // Distinct visitors over several days from the days' HyperLogLog sketches
+        // (`domain::sketch`) instead of every key of `funnel_keys`.
+        sql: "CREATE TABLE visitor_sketches (
+                store_id TEXT NOT NULL,
+                day {{SORTED_TEXT}} NOT NULL,
+                registers {{BYTES}} NOT NULL,
+                PRIMARY KEY (store_id, day)
+              );",
+    },
 ];
