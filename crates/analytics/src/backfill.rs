@@ -11,7 +11,7 @@ use crate::store::BackfillRow;
 use mercato_proto::analytics::BackfillStatus;
 use mercato_proto::identity::{GetStoreRequest, get_store_request};
 use mercato_proto::orders::{ListOrderHistoriesRequest, OrderEvents};
-use mercato_runtime::error::ServiceError;
+use mercato_runtime::error::{ErrorCode, ServiceError};
 use mercato_runtime::shutdown::Shutdown;
 use mercato_runtime::time::now_ms;
 use std::collections::HashSet;
@@ -116,12 +116,21 @@ impl AnalyticsService {
             if !self.store.knows_store(&store).await?
                 && let Some(identity) = &self.deps.identity
             {
-                let s = identity
+                let found = identity
                     .get_store(GetStoreRequest {
                         key: Some(get_store_request::Key::Id(store.clone())),
                     })
-                    .await?;
-                self.store.learn_store(&store, &s.time_zone, &s.currency).await?;
+                    .await;
+                let (zone, currency) = match found {
+                    Ok(s) => (s.time_zone, s.currency),
+                    // A store identity no longer knows: its orders still count, in UTC.
+                    Err(e) if e.code == ErrorCode::NotFound => {
+                        tracing::warn!(store_id = %store, "backfill: store unknown to identity; counted in UTC");
+                        ("UTC".to_owned(), String::new())
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                self.store.learn_store(&store, &zone, &currency).await?;
             }
             known.insert(store);
         }
