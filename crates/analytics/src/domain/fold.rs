@@ -261,12 +261,12 @@ pub fn apply<L: Ledger>(ledger: &mut L, zone: &Zone, folded: &Folded) -> Result<
                 let mut counts = *counts;
                 if !customer_key.is_empty() {
                     let new = ledger.customer_order(customer_key, &facts.order_id, *at_ms)?;
-                    if ledger.customer_on_day(&day, customer_key)? {
-                        let field = if new {
-                            Field::NewCustomers
-                        } else {
-                            Field::ReturningCustomers
-                        };
+                    let (kind, field) = if new {
+                        ("new", Field::NewCustomers)
+                    } else {
+                        ("returning", Field::ReturningCustomers)
+                    };
+                    if ledger.customer_on_day(&day, customer_key, kind)? {
                         counts.add_to(field, 1);
                     }
                 }

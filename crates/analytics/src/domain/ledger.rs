@@ -30,8 +30,9 @@ pub trait Ledger {
     /// (a new customer), `false` when they had one before (returning).
     fn customer_order(&mut self, key: &str, order_id: &str, at_ms: i64) -> Result<bool, Self::Error>;
 
-    /// Records that `key` was a customer on `day`; `true` the first time that day.
-    fn customer_on_day(&mut self, day: &str, key: &str) -> Result<bool, Self::Error>;
+    /// Records that `key` was a new (`kind` "new") or returning ("returning") customer on
+    /// `day`; `true` the first time that day as that kind.
+    fn customer_on_day(&mut self, day: &str, key: &str, kind: &str) -> Result<bool, Self::Error>;
 
     /// Adds `counts` to a bucket.
     fn add(&mut self, bucket: Bucket, counts: &Counts) -> Result<(), Self::Error>;

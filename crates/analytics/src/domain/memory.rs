@@ -69,8 +69,10 @@ impl Ledger for MemoryLedger {
         Ok(self.customers.insert(key.to_owned()))
     }
 
-    fn customer_on_day(&mut self, day: &str, key: &str) -> Result<bool, Infallible> {
-        Ok(self.customer_days.insert((day.to_owned(), key.to_owned())))
+    fn customer_on_day(&mut self, day: &str, key: &str, kind: &str) -> Result<bool, Infallible> {
+        Ok(self
+            .customer_days
+            .insert((day.to_owned(), format!("{kind}:{key}"))))
     }
 
     fn add(&mut self, bucket: Bucket, counts: &Counts) -> Result<(), Infallible> {

@@ -36,11 +36,11 @@ impl Ledger for SqlLedger<'_, '_> {
         Ok(inserted == 1)
     }
 
-    fn customer_on_day(&mut self, day: &str, key: &str) -> Result<bool, DbError> {
+    fn customer_on_day(&mut self, day: &str, key: &str, kind: &str) -> Result<bool, DbError> {
         let inserted = self.tx.execute(
-            "INSERT INTO customer_days (store_id, day, customer_key) VALUES ($1, $2, $3)
-             ON CONFLICT (store_id, day, customer_key) DO NOTHING",
-            &[&self.store, &day, &key],
+            "INSERT INTO customer_day_kinds (store_id, day, customer_key, kind) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (store_id, day, customer_key, kind) DO NOTHING",
+            &[&self.store, &day, &key, &kind],
         )?;
         Ok(inserted == 1)
     }

@@ -187,4 +187,17 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, day)
               );",
     },
+    Migration {
+        name: "0007_analytics_customer_day_kinds",
+        // A customer counts once per day as new and once as returning (`analytics.proto`: new =
+        // first confirmed order in the period; returning = an order in the period and an
+        // earlier one), so a first and a second order on one day make them both.
+        sql: "CREATE TABLE customer_day_kinds (
+                store_id TEXT NOT NULL,
+                day {{SORTED_TEXT}} NOT NULL,
+                customer_key TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                PRIMARY KEY (store_id, day, customer_key, kind)
+              );",
+    },
 ];

@@ -13,6 +13,7 @@ mercato_runtime::backend_tests! {
         a_duplicate_delivery_or_an_older_version_changes_nothing,
         low_stock_lists_skus_at_or_below_their_threshold_now,
         top_products_over_weeks_and_their_end_days_add_up,
+        a_second_order_the_same_day_makes_a_customer_returning_too,
     ],
 }
 
@@ -322,4 +323,36 @@ async fn top_products_over_weeks_and_their_end_days_add_up(a: Analytics) {
             ("A1", "pA title")
         );
     }
+}
+
+async fn a_second_order_the_same_day_makes_a_customer_returning_too(a: Analytics) {
+    a.store_in("UTC").await;
+    for (id, at) in [
+        ("s1", "2026-12-01T09:00:00Z"),
+        ("s2", "2026-12-01T17:00:00Z"),
+        ("s3", "2026-12-01T18:00:00Z"),
+    ] {
+        let h = History::placed(
+            id,
+            "",
+            "Ann@Example.com",
+            vec![line("A1", "pA", 1, 1000, 0, false)],
+            None,
+            at,
+        )
+        .confirm(at);
+        a.order(&h).await;
+    }
+    // New (her first order is in the day) and returning (later orders had an earlier one), once
+    // each however many orders.
+    let f = a.figures("2026-12-01", "2026-12-01").await;
+    assert_eq!(
+        (
+            f.orders,
+            f.new_customers,
+            f.returning_customers,
+            f.returning_customer_rate_bp
+        ),
+        (3, 1, 1, 5_000)
+    );
 }
