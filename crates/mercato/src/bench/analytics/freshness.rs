@@ -43,7 +43,12 @@ pub async fn freshness(args: &FreshnessArgs) -> anyhow::Result<()> {
     let (store, token) = scenarios::fresh_store(&http, url).await?;
     let skus = stocked_products(&http, url, &store, &token, 1).await?;
     let mut latencies_us = Vec::with_capacity(args.probes);
-    let mut confirmed = orders_counted(&http, url, &store, &token).await?;
+    let mut confirmed = loop {
+        if let Some(n) = orders_counted(&http, url, &store, &token).await? {
+            break n;
+        }
+        tokio::time::sleep(args.poll).await;
+    };
     let mut timed_out = 0usize;
     let started = Instant::now();
     for n in 0..args.probes {
@@ -92,7 +97,10 @@ async fn await_count(
 ) -> anyhow::Result<bool> {
     let deadline = Instant::now() + args.timeout;
     while Instant::now() < deadline {
-        if orders_counted(http, url, store, token).await? >= want {
+        if orders_counted(http, url, store, token)
+            .await?
+            .is_some_and(|n| n >= want)
+        {
             return Ok(true);
         }
         tokio::time::sleep(args.poll).await;
@@ -100,17 +108,26 @@ async fn await_count(
     Ok(false)
 }
 
-/// `figures.orders` of the default range (the last 30 local days, today included).
-async fn orders_counted(http: &reqwest::Client, url: &str, store: &str, token: &str) -> anyhow::Result<i64> {
+/// `figures.orders` of the default range (the last 30 local days, today included); `None` when
+/// the platform sheds the request (429, 503: asked again at the next poll, as a client would).
+async fn orders_counted(
+    http: &reqwest::Client,
+    url: &str,
+    store: &str,
+    token: &str,
+) -> anyhow::Result<Option<i64>> {
     let response = http
         .get(format!("{url}/v1/stores/{store}/analytics/summary"))
         .bearer_auth(token)
         .send()
         .await?;
     let status = response.status();
+    if matches!(status.as_u16(), 429 | 503) {
+        return Ok(None);
+    }
     let body: Value = response.json().await.unwrap_or_default();
     anyhow::ensure!(status.is_success(), "summary answered {status}: {body}");
-    Ok(body["figures"]["orders"].as_i64().unwrap_or(0))
+    Ok(Some(body["figures"]["orders"].as_i64().unwrap_or(0)))
 }
 
 fn report(args: &FreshnessArgs, latencies_us: &mut [u64], timed_out: usize) -> anyhow::Result<()> {
