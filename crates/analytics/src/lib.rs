@@ -17,8 +17,9 @@
 //!   (the inbox-deduplicated group consumers, batching events into one write), `queries`
 //!   (summary, timeseries, top products, funnel, low stock), `backfill` (the rebuild from the
 //!   orders history in the background), `verify` (the recomputation and its differences),
-//!   `live` (`FiguresChanged`, at most about once a second per store) and `grpc` (the
-//!   contract, each method a call into the above).
+//!   `live` (`FiguresChanged`, at most about once a second per store), `rebuild` (a store's
+//!   figures folded again after its time zone changed) and `grpc` (the contract, each method a
+//!   call into the above).
 //!
 //! # Invariants
 //!
@@ -37,6 +38,7 @@ mod grpc;
 mod live;
 mod metrics;
 mod queries;
+mod rebuild;
 pub mod service;
 mod verify;
 

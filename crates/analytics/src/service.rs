@@ -74,6 +74,7 @@ impl AnalyticsService {
     pub async fn start(self: &Arc<Self>, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
         self.start_consumers(bus.clone(), shutdown.clone()).await?;
         self.live.start(self.clone(), bus, shutdown.clone());
+        self.start_rebuilds(shutdown.clone());
         self.start_backfill(shutdown);
         Ok(())
     }

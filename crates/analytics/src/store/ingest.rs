@@ -3,6 +3,7 @@
 //! product views, a stock level or a store's settings.
 
 use super::ledger::{Pending, SqlLedger, order_facts, put_order_facts};
+use super::rebuild;
 use crate::domain::counts::{Counts, Field};
 use crate::domain::fold::{add_both, apply, fold};
 use crate::domain::sketch::Sketch;
@@ -32,6 +33,9 @@ pub struct Batch<'a, 't> {
     pub tx: &'a mut Tx<'t>,
     pub pending: Pending,
     zones: HashMap<String, Zone>,
+    /// Folding the history (backfill, rebuild): applied even while a store waits for its
+    /// rebuild, which live events are not.
+    replaying: bool,
 }
 
 impl<'a, 't> Batch<'a, 't> {
@@ -40,7 +44,14 @@ impl<'a, 't> Batch<'a, 't> {
             tx,
             pending: Pending::default(),
             zones: HashMap::new(),
+            replaying: false,
         }
+    }
+
+    /// A batch folding the orders history rather than live events.
+    pub fn replaying(mut self) -> Self {
+        self.replaying = true;
+        self
     }
 
     /// The store's time zone (UTC until analytics hears of it).
@@ -120,6 +131,10 @@ impl<'a, 't> Batch<'a, 't> {
     /// Folds an order snapshot; `true` when it was newer than what was held.
     pub fn order(&mut self, order: &Order, fallback_at_ms: i64) -> Result<bool, DbError> {
         let store = order.store_id.clone();
+        if !self.replaying && rebuild::pending(self.tx, &store)? {
+            rebuild::defer(self.tx, order)?;
+            return Ok(true);
+        }
         let zone = self.zone(&store)?;
         let held = order_facts(self.tx, &store, &order.id)?;
         let Some(folded) = fold(held.as_ref(), order, &zone, fallback_at_ms) else {
@@ -237,7 +252,10 @@ impl<'a, 't> Batch<'a, 't> {
 
     fn store_settings(&mut self, store: &str, zone: &str, currency: &str, at_ms: i64) -> Result<(), DbError> {
         let zone = Zone::named(zone).map_or_else(|| "UTC".to_owned(), |z| z.name().to_owned());
-        self.tx.execute(
+        let before: Option<(String,)> = self
+            .tx
+            .query_opt("SELECT time_zone FROM stores WHERE store_id = $1", &[&store])?;
+        let changed = self.tx.execute(
             "INSERT INTO stores (store_id, time_zone, currency, changed_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (store_id) DO UPDATE SET time_zone = excluded.time_zone,
                currency = CASE WHEN excluded.currency = '' THEN stores.currency ELSE excluded.currency END,
@@ -245,6 +263,11 @@ impl<'a, 't> Batch<'a, 't> {
              WHERE stores.changed_at <= excluded.changed_at",
             &[&store, &zone, &currency, &at_ms],
         )?;
+        // A new zone re-buckets what was counted in the old one (UTC before analytics knew).
+        let old = before.map_or_else(|| "UTC".to_owned(), |(z,)| z);
+        if changed == 1 && old != zone && rebuild::has_orders(self.tx, store)? {
+            rebuild::request(self.tx, store, at_ms)?;
+        }
         self.zones.remove(store);
         Ok(())
     }

@@ -200,4 +200,18 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, day, customer_key, kind)
               );",
     },
+    Migration {
+        name: "0008_analytics_rebuilds",
+        // Stores whose time zone changed, waiting for their figures to be folded again in it.
+        // Live order snapshots of such a store wait in `deferred_orders` until its history has
+        // been folded again, then are folded after it.
+        sql: "CREATE TABLE rebuilds (store_id TEXT PRIMARY KEY, requested_at BIGINT NOT NULL);
+              CREATE TABLE deferred_orders (
+                store_id TEXT NOT NULL,
+                order_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                snapshot {{BYTES}} NOT NULL,
+                PRIMARY KEY (store_id, order_id, version)
+              );",
+    },
 ];

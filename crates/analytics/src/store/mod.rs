@@ -4,6 +4,7 @@ pub mod ingest;
 pub mod ledger;
 mod migrations;
 pub mod reads;
+pub mod rebuild;
 pub mod weeks;
 
 pub use migrations::MIGRATIONS;
@@ -69,7 +70,7 @@ impl AnalyticsStore {
     pub async fn fold_snapshots(&self, orders: Vec<Order>) -> Result<BTreeSet<String>, DbError> {
         self.db
             .write("analytics_backfill", move |tx| {
-                let mut batch = Batch::new(tx);
+                let mut batch = Batch::new(tx).replaying();
                 let mut touched = BTreeSet::new();
                 for o in &orders {
                     if batch.order(o, o.updated_at_ms)? {

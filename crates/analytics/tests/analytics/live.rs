@@ -16,6 +16,7 @@ mercato_runtime::backend_tests! {
     cases: [
         published_orders_reach_today_and_figures_changed_goes_out,
         a_new_time_zone_buckets_later_orders_in_it,
+        a_new_time_zone_rebuilds_what_was_counted_in_the_old_one,
     ],
 }
 
@@ -100,4 +101,60 @@ async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
     assert_eq!(summary.range.unwrap().time_zone, "America/New_York");
     assert_eq!(summary.figures.unwrap().orders, 1);
     assert_eq!(a.figures("2026-12-02", "2026-12-02").await.orders, 0);
+}
+
+async fn a_new_time_zone_rebuilds_what_was_counted_in_the_old_one(a: Analytics) {
+    use mercato_proto::analytics::{Range, VerifyRequest};
+    a.store_in("UTC").await;
+    // 03:00 UTC on the 2nd: the 2nd in UTC, the 1st in New York.
+    let h = History::placed(
+        "ny",
+        "c1",
+        "",
+        vec![line("A1", "pA", 1, 1000, 0, false)],
+        None,
+        "2026-12-02T02:59:00Z",
+    )
+    .confirm("2026-12-02T03:00:00Z");
+    a.order(&h).await;
+    assert_eq!(a.figures("2026-12-02", "2026-12-02").await.orders, 1);
+    let moved = StoreChanged {
+        store_id: STORE.into(),
+        slug: "s".into(),
+        name: "S".into(),
+        currency: "EUR".into(),
+        time_zone: "America/New_York".into(),
+    };
+    let mut e = mercato_runtime::outbox::envelope(STORE, subjects::identity::STORE_CHANGED, 1, &moved);
+    e.occurred_at_ms = ms("2026-12-03T00:00:00Z");
+    a.ingest(vec![e]).await;
+    // Until the rebuild is done, the store's live order snapshots wait, then count after it.
+    let later = History::placed(
+        "later",
+        "c2",
+        "",
+        vec![line("A1", "pA", 2, 1000, 0, false)],
+        None,
+        "2026-12-03T15:00:00Z",
+    )
+    .confirm("2026-12-03T15:01:00Z");
+    a.order(&later).await;
+    assert_eq!(a.figures("2026-12-03", "2026-12-03").await.units, 0, "deferred");
+    assert_eq!(a.service.rebuild_pending().await.unwrap(), 1);
+    assert_eq!(a.figures("2026-12-01", "2026-12-01").await.orders, 1);
+    assert_eq!(a.figures("2026-12-02", "2026-12-02").await.orders, 0);
+    assert_eq!(a.figures("2026-12-03", "2026-12-03").await.units, 2);
+    let report = a
+        .service
+        .verify(VerifyRequest {
+            store_id: STORE.into(),
+            range: Some(Range {
+                from: "2026-11-30".into(),
+                to: "2026-12-03".into(),
+            }),
+            ..VerifyRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.differences, []);
 }
