@@ -8,11 +8,13 @@
 //!   local date), `counts` (a bucket's additive figures and the derived ones), `range` (the
 //!   API's ranges resolved in the store's zone), `fold` (order snapshots folded by version
 //!   into deltas, applied to a `ledger::Ledger`), `history` (an order's history replayed as
-//!   the snapshots its events carried) and `memory` (the in-memory ledger `verify` uses).
+//!   the snapshots its events carried), `memory` (the in-memory ledger `verify` uses) and
+//!   `sketch` (HyperLogLog of a day's visitor keys, merged over ranges).
 //! - [`store`]: the schema (`migrations`), the SQL ledger the fold writes through inside one
 //!   transaction per batch of events (`ledger`), each event's effect behind the inbox
-//!   (`ingest`), the reads, every one an index range over buckets (`reads`), and products per
-//!   week beside per day for top products (`weeks`).
+//!   (`ingest`), the reads, every one an index range over buckets (`reads`), products per
+//!   week beside per day for top products (`weeks`), and a store's rebuild after its time
+//!   zone changed (`rebuild`: requests, deferred live snapshots).
 //! - [`service`]: [`AnalyticsService`], its start-up, readiness and metrics; `consumers`
 //!   (the inbox-deduplicated group consumers, batching events into one write), `queries`
 //!   (summary, timeseries, top products, funnel, low stock), `backfill` (the rebuild from the
@@ -27,6 +29,8 @@
 //!   transaction that applies it; a redelivery changes nothing.
 //! - An order snapshot not newer (`version`) than the one held changes nothing, so the backfill
 //!   and live events overlapping, or events arriving out of order, count an order once.
+//! - Several replicas may fold snapshots of one order at once (PostgreSQL): the order's row is
+//!   locked while folded, and the loser of a race to fold it first retries its batch.
 //! - Every table and every query is scoped by the store id.
 
 pub mod domain;
