@@ -33,6 +33,9 @@ pub struct Batch<'a, 't> {
     pub tx: &'a mut Tx<'t>,
     pub pending: Pending,
     zones: HashMap<String, Zone>,
+    /// Whether each store seen waits for a rebuild (read once per batch; the lock it takes on
+    /// PostgreSQL lasts until the commit).
+    rebuilding: HashMap<String, bool>,
     /// Folding the history (backfill, rebuild): applied even while a store waits for its
     /// rebuild, which live events are not.
     replaying: bool,
@@ -44,6 +47,7 @@ impl<'a, 't> Batch<'a, 't> {
             tx,
             pending: Pending::default(),
             zones: HashMap::new(),
+            rebuilding: HashMap::new(),
             replaying: false,
         }
     }
@@ -65,6 +69,15 @@ impl<'a, 't> Batch<'a, 't> {
         let zone = row.map_or_else(Zone::utc, |(name,)| Zone::named_or_utc(&name));
         self.zones.insert(store.to_owned(), zone.clone());
         Ok(zone)
+    }
+
+    fn rebuilding(&mut self, store: &str) -> Result<bool, DbError> {
+        if let Some(pending) = self.rebuilding.get(store) {
+            return Ok(*pending);
+        }
+        let pending = rebuild::pending(self.tx, store)?;
+        self.rebuilding.insert(store.to_owned(), pending);
+        Ok(pending)
     }
 
     /// Applies one event unless the inbox has seen it; `true` when it was applied.
@@ -131,7 +144,7 @@ impl<'a, 't> Batch<'a, 't> {
     /// Folds an order snapshot; `true` when it was newer than what was held.
     pub fn order(&mut self, order: &Order, fallback_at_ms: i64) -> Result<bool, DbError> {
         let store = order.store_id.clone();
-        if !self.replaying && rebuild::pending(self.tx, &store)? {
+        if !self.replaying && self.rebuilding(&store)? {
             rebuild::defer(self.tx, order)?;
             return Ok(true);
         }
@@ -267,6 +280,7 @@ impl<'a, 't> Batch<'a, 't> {
         let old = before.map_or_else(|| "UTC".to_owned(), |(z,)| z);
         if changed == 1 && old != zone && rebuild::has_orders(self.tx, store)? {
             rebuild::request(self.tx, store, at_ms)?;
+            self.rebuilding.insert(store.to_owned(), true);
         }
         self.zones.remove(store);
         Ok(())
