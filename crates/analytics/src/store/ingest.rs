@@ -5,7 +5,7 @@
 use super::ledger::{Pending, SqlLedger, order_facts, put_order_facts};
 use super::rebuild;
 use crate::domain::counts::{Counts, Field};
-use crate::domain::fold::{add_both, apply, fold};
+use crate::domain::fold::{OrderFacts, add_both, apply, fold};
 use crate::domain::sketch::Sketch;
 use crate::domain::zone::Zone;
 use mercato_proto::events::{
@@ -36,6 +36,8 @@ pub struct Batch<'a, 't> {
     /// Whether each store seen waits for a rebuild (read once per batch; the lock it takes on
     /// PostgreSQL lasts until the commit).
     rebuilding: HashMap<String, bool>,
+    /// What is held of the orders this batch folded (read, and locked, once per batch).
+    orders: HashMap<(String, String), OrderFacts>,
     /// Folding the history (backfill, rebuild): applied even while a store waits for its
     /// rebuild, which live events are not.
     replaying: bool,
@@ -48,6 +50,7 @@ impl<'a, 't> Batch<'a, 't> {
             pending: Pending::default(),
             zones: HashMap::new(),
             rebuilding: HashMap::new(),
+            orders: HashMap::new(),
             replaying: false,
         }
     }
@@ -149,7 +152,11 @@ impl<'a, 't> Batch<'a, 't> {
             return Ok(true);
         }
         let zone = self.zone(&store)?;
-        let held = order_facts(self.tx, &store, &order.id)?;
+        let key = (store.clone(), order.id.clone());
+        let held = match self.orders.get(&key) {
+            Some(facts) => Some(facts.clone()),
+            None => order_facts(self.tx, &store, &order.id)?,
+        };
         let Some(folded) = fold(held.as_ref(), order, &zone, fallback_at_ms) else {
             return Ok(false);
         };
@@ -160,6 +167,7 @@ impl<'a, 't> Batch<'a, 't> {
         };
         apply(&mut ledger, &zone, &folded)?;
         put_order_facts(self.tx, &store, &folded.facts, held.is_none())?;
+        self.orders.insert(key, folded.facts);
         Ok(true)
     }
 
