@@ -5,6 +5,7 @@
 #   bash benchmarks/run.sh            # all phases
 #   PHASES="baseline embedded" bash benchmarks/run.sh
 #   PHASES=realtime-distributed bash benchmarks/run.sh   # realtime = realtime-embedded + -distributed
+#   PHASES=analytics bash benchmarks/run.sh              # ingest events/s and reads with 1M orders
 #
 # Environment: CONCURRENCY (64), CHECKOUT_CONCURRENCY (16), DURATION (10s), PRODUCTS (500),
 # SHOP_PRODUCTS (200: products in the shopper-mix store),
@@ -15,15 +16,19 @@
 # RT_SUBSCRIBERS ("50000 100000": subscribers of one channel, one distributed broadcast each),
 # RT_EXTRA_REPLICAS (4: realtime replicas started next to the cluster's two), RT_PAIRS (50),
 # RT_RATES (250,500,750,1000,1500,2000: total conversation messages per second, one step each,
-# rising until delivery falls behind).
+# rising until delivery falls behind), ANALYTICS_ORDERS (1000000: orders seeded for the reads),
+# ANALYTICS_INGEST_ORDERS (100000: orders fed for the ingest rate), FRESHNESS_PROBES (200: most
+# orders followed from confirmation to the analytics summary while each checkout phase runs).
 # Results (text and one JSON line per phase) go to benchmarks/out/<timestamp>/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/target/release/mercato"
 C="${CONCURRENCY:-64}" D="${DURATION:-10s}" PRODUCTS="${PRODUCTS:-500}"
 COUNT="${PROVISION_COUNT:-1000}" LARGE="${PROVISION_LARGE:-5000}"
-PHASES="${PHASES:-baseline embedded distributed checkout shop memory provision realtime}"
+PHASES="${PHASES:-baseline embedded distributed checkout shop memory provision realtime analytics}"
 CHECKOUT_C="${CHECKOUT_CONCURRENCY:-16}"
+ANALYTICS_ORDERS="${ANALYTICS_ORDERS:-1000000}" ANALYTICS_INGEST_ORDERS="${ANALYTICS_INGEST_ORDERS:-100000}"
+FRESHNESS_PROBES="${FRESHNESS_PROBES:-200}"
 RT_CONNECTIONS="${RT_CONNECTIONS:-19500}" RT_HELD="${RT_HELD:-100000}" RT_SUBSCRIBERS="${RT_SUBSCRIBERS:-50000 100000}"
 RT_EXTRA="${RT_EXTRA_REPLICAS:-4}" RT_PAIRS="${RT_PAIRS:-50}" RT_RATES="${RT_RATES:-250,500,750,1000,1500,2000}"
 OUT="$ROOT/benchmarks/out/$(date +%Y%m%d-%H%M%S)"
@@ -79,15 +84,19 @@ distributed() {
 checkout_phase() {
   "$BIN" serve --no-demo --listen 127.0.0.1:9982 --data-dir "$OUT/checkout-data" >"$OUT/checkout.log" 2>&1 & PIDS+=($!)
   wait_ready http://127.0.0.1:9982
-  echo "## checkout, embedded" | tee -a "$OUT/summary.txt"
+  echo "## checkout, embedded (and analytics freshness under it)" | tee -a "$OUT/summary.txt"
+  freshness_beside http://127.0.0.1:9982 embedded
   "$BIN" bench checkout --url http://127.0.0.1:9982 -c "$CHECKOUT_C" -d "$D" | tee -a "$OUT/summary.txt"
+  freshness_report embedded
   kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
   export MERCATO_BIN="$BIN" MERCATO_LOCAL_PREFIX="benchco$(date +%s)" MERCATO_LOCAL_DIR="$OUT/cluster-checkout"
   bash "$ROOT/deploy/local/cluster.sh" up >/dev/null
-  echo "## checkout, distributed" | tee -a "$OUT/summary.txt"
+  echo "## checkout, distributed (and analytics freshness under it)" | tee -a "$OUT/summary.txt"
+  freshness_beside http://127.0.0.1:8082 distributed
   # shellcheck disable=SC2046
   "$BIN" bench checkout --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 -c "$CHECKOUT_C" -d "$D" \
     $(cluster_metrics) | tee -a "$OUT/summary.txt"
+  freshness_report distributed
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
 }
 
@@ -95,7 +104,7 @@ checkout_phase() {
 # statements are counted where they run.
 cluster_metrics() {
   local port
-  for port in 9101 9102 9103 9104 9105 9106 9107; do printf -- '--metrics-url http://127.0.0.1:%s/metrics ' "$port"; done
+  for port in 9101 9102 9103 9104 9105 9106 9107 9108; do printf -- '--metrics-url http://127.0.0.1:%s/metrics ' "$port"; done
 }
 
 # The shopper mix (bench shop), embedded then distributed, each next to a bare-hyper run.
@@ -227,6 +236,27 @@ realtime_distributed() {
   bash "$ROOT/deploy/local/cluster.sh" down >/dev/null
 }
 
+# Follows FRESHNESS_PROBES orders of a store of its own from confirmation to the analytics
+# summary, in the background while the checkout benchmark loads the platform.
+freshness_beside() {
+  "$BIN" bench analytics-freshness --url "$1" --probes "$FRESHNESS_PROBES" --duration "$D" >"$OUT/freshness-$2.txt" 2>&1 &
+  FRESHNESS_PID=$!
+}
+
+freshness_report() {
+  wait "$FRESHNESS_PID" || echo "analytics freshness ($1) failed; see $OUT/freshness-$1.txt" | tee -a "$OUT/summary.txt"
+  { echo "analytics freshness, $1:"; cat "$OUT/freshness-$1.txt"; } | tee -a "$OUT/summary.txt"
+}
+
+# Analytics embedded, fed through the in-process bus: the ingest rate, then every read's
+# p50/p99 with ANALYTICS_ORDERS orders in one store.
+analytics_phase() {
+  echo "## analytics ingest, embedded" | tee -a "$OUT/summary.txt"
+  "$BIN" bench analytics-ingest --orders "$ANALYTICS_INGEST_ORDERS" --dir "$OUT" | tee -a "$OUT/summary.txt"
+  echo "## analytics reads, embedded, $ANALYTICS_ORDERS orders in one store" | tee -a "$OUT/summary.txt"
+  "$BIN" bench analytics-reads --orders "$ANALYTICS_ORDERS" --dir "$OUT" | tee -a "$OUT/summary.txt"
+}
+
 realtime_env() {
   # Every WebSocket is an open file: servers and clients get the hard limit (20,000 here).
   ulimit -n "$(ulimit -Hn)"
@@ -242,6 +272,7 @@ for phase in $PHASES; do
     distributed) distributed; baseline after-distributed ;;
     provision) provision ;;
     checkout) checkout_phase ;;
+    analytics) analytics_phase ;;
     shop) shop_phase ;;
     memory) memory_phase ;;
     realtime) realtime_env; realtime_embedded; realtime_distributed ;;

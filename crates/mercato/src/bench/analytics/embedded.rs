@@ -65,8 +65,9 @@ impl Embedded {
             })
             .buffer_unordered(concurrency.max(1));
         while let Some(result) = results.next().await {
+            let before = published;
             published += result?;
-            if published.is_multiple_of(200_000) {
+            if published / 500_000 > before / 500_000 {
                 eprintln!("  {published} events applied, {:.0?}", started.elapsed());
             }
         }
