@@ -7,6 +7,7 @@
 use crate::bus::SharedBus;
 use crate::db::{Db, DbError, Migration, Param, Tx};
 use crate::shutdown::Shutdown;
+use futures::StreamExt;
 use mercato_proto::events::EventEnvelope;
 use prost::Message;
 use std::sync::Arc;
@@ -97,6 +98,13 @@ pub fn append_all(tx: &mut Tx<'_>, events: &[EventEnvelope]) -> Result<(), DbErr
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Events published per round trip.
 const BATCH: i64 = 200;
+/// Publishes in flight at once. Each waits for the bus's acknowledgement (on the in-process bus,
+/// every consumer group's), so one at a time would hand consumers one event at a time; with
+/// several in flight they take what is ready in one batch. Messages enter the bus in the
+/// outbox's order (a publish hands its message over before it waits, and only then does the
+/// next one start) unless a subscriber's queue is full; consumers already take events out of
+/// order by version, and at least once by event id.
+const PIPELINE: usize = 32;
 /// Published rows are kept this long after their event was created, for inspection.
 const RETENTION_MS: i64 = 3_600_000;
 
@@ -197,15 +205,28 @@ impl OutboxRelay {
         metrics::gauge!(OUTBOX_PENDING_EVENTS.name, "service" => self.service).set(rows.len() as f64);
         let mut published = Vec::with_capacity(rows.len());
         let mut failure = None;
-        for (id, subject, payload, created_at) in rows {
-            if let Err(e) = self.bus.publish(&subject, &id, payload.into()).await {
-                failure = Some(e);
-                break;
+        let mut outcomes = futures::stream::iter(rows)
+            .map(|(id, subject, payload, created_at)| async move {
+                let outcome = self.bus.publish(&subject, &id, payload.into()).await;
+                outcome.map(|()| (id, created_at))
+            })
+            .buffered(PIPELINE);
+        // In order: the first failure ends the pass; what follows it stays pending (a later
+        // pass publishes it again, and consumers deduplicate by event id).
+        while let Some(outcome) = outcomes.next().await {
+            match outcome {
+                Ok((id, created_at)) => {
+                    let lag = (crate::time::now_ms() - created_at).max(0) as f64 / 1000.0;
+                    metrics::histogram!(OUTBOX_RELAY_LAG.name, "service" => self.service).record(lag);
+                    published.push(id);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
-            let lag = (crate::time::now_ms() - created_at).max(0) as f64 / 1000.0;
-            metrics::histogram!(OUTBOX_RELAY_LAG.name, "service" => self.service).record(lag);
-            published.push(id);
         }
+        drop(outcomes);
         let count = published.len();
         if count > 0 {
             // One statement for the batch: ids are listed, not ranged, because a smaller id may

@@ -81,6 +81,9 @@ impl Bus for MemoryBus {
             // A closed receiver just means that subscriber went away.
             let _ = tx.send(msg).await;
         }
+        // Every group gets the message before any acknowledgement is awaited, so the groups
+        // process it side by side rather than one after the other.
+        let mut acks = Vec::with_capacity(groups.len());
         for (group, members) in groups {
             let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
             let (ack_tx, ack_rx) = oneshot::channel();
@@ -89,6 +92,9 @@ impl Bus for MemoryBus {
                 .send(msg)
                 .await
                 .map_err(|_| anyhow::anyhow!("consumer group {group} went away"))?;
+            acks.push((group, ack_rx));
+        }
+        for (group, ack_rx) in acks {
             match tokio::time::timeout(GROUP_ACK_TIMEOUT, ack_rx).await {
                 Ok(Ok(true)) => {}
                 Ok(Ok(false)) => anyhow::bail!("consumer group {group} rejected {subject}"),
