@@ -20,26 +20,6 @@ use std::collections::BTreeMap;
 /// Orders per page of history.
 const PAGE: u32 = 500;
 
-/// The contract's name of a figure (`Figures`).
-fn figure_name(f: Field) -> &'static str {
-    match f {
-        Field::Gross => "gross_sales_minor",
-        Field::Discounts => "discounts_minor",
-        Field::Refunds => "refunds_minor",
-        Field::Shipping => "shipping_minor",
-        Field::Taxes => "taxes_minor",
-        Field::Orders => "orders",
-        Field::Units => "units",
-        Field::NewCustomers => "new_customers",
-        Field::ReturningCustomers => "returning_customers",
-        Field::Declines => "payment_declines",
-        Field::Views => "product_views",
-        Field::Visitors => "visitors",
-        Field::Carts => "carts",
-        Field::Checkouts => "checkouts_started",
-    }
-}
-
 /// The differences found so far and how many figures were compared.
 #[derive(Default)]
 struct Report {
@@ -62,7 +42,7 @@ impl Report {
 
     fn counts(&mut self, scope: &str, held: &Counts, recomputed: &Counts) {
         for f in Field::ALL.into_iter().filter(|f| f.from_orders()) {
-            self.compare(scope, figure_name(f), held.get(f), recomputed.get(f));
+            self.compare(scope, f.figure_name(), held.get(f), recomputed.get(f));
         }
     }
 

@@ -21,17 +21,8 @@ mercato_runtime::backend_tests! {
 
 /// The events in the outbox with this subject, oldest first.
 async fn events(env: &Env, subject: &str) -> Vec<EventEnvelope> {
-    let rows: Vec<(Vec<u8>,)> = env
-        .db
-        .query_all(
-            "SELECT payload FROM outbox WHERE subject = $1 ORDER BY id",
-            &[&subject.to_owned()],
-        )
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
-        .collect()
+    let all = mercato_runtime::testing::outbox_events(&env.db).await;
+    all.into_iter().filter(|e| e.subject == subject).collect()
 }
 
 async fn get_store(env: &Env, id: &str) -> Store {

@@ -19,17 +19,8 @@ mercato_runtime::backend_tests! {
 
 /// The orders outbox's envelopes under `subject`, oldest first.
 async fn outbox(env: &Env, subject: &str) -> Vec<EventEnvelope> {
-    let rows: Vec<(Vec<u8>,)> = env
-        .orders_db
-        .query_all(
-            "SELECT payload FROM outbox WHERE subject = $1 ORDER BY id",
-            &[&subject.to_owned()],
-        )
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|(p,)| EventEnvelope::decode(p.as_slice()).unwrap())
-        .collect()
+    let all = mercato_runtime::testing::outbox_events(&env.orders_db).await;
+    all.into_iter().filter(|e| e.subject == subject).collect()
 }
 
 async fn started(env: &Env) -> Vec<CartStarted> {
