@@ -189,8 +189,13 @@ fn problem_text(body: &str, status: u16) -> String {
 pub fn render(store: &str, report: &VerifyReport) -> String {
     let range = &report.range;
     let mut out = format!(
-        "store {store}, {} to {} ({}): {} orders, {} figures checked\n",
-        range.from_date, range.to_date, range.time_zone, report.orders_checked, report.figures_checked
+        "store {store}, {} to {} ({}): {} order{}, {} figures checked\n",
+        range.from_date,
+        range.to_date,
+        range.time_zone,
+        report.orders_checked,
+        if report.orders_checked == 1 { "" } else { "s" },
+        report.figures_checked
     );
     if report.differences.is_empty() {
         out.push_str("no differences\n");
