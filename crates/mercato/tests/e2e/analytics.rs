@@ -2,7 +2,8 @@
 //! confirmed, one refunded, one declined) reaches the summary, time series, top products and
 //! funnel within seconds and equals the hand-computed values; bad ranges and names are 422
 //! problems naming the field; another store's staff get 404, customers 403, staff may not
-//! verify; the owner's verify finds no difference; and the staff feed hears `figures.changed`.
+//! verify; the owner's verify finds no difference, after a cancellation too; and the staff feed
+//! hears `figures.changed`.
 
 use crate::checkout::{APPROVE, cart_with, payment_method, store_with_stock};
 use crate::harness::{Platform, Reply, platforms, platforms_with};
@@ -334,5 +335,39 @@ async fn the_staff_feed_hears_the_changed_figures_of_today_after_a_checkout() {
             assert_eq!(data["date"].as_str().unwrap().len(), 10, "{}: {event}", p.name);
             break;
         }
+    }
+}
+
+/// A confirmed order that staff cancel: its money comes back as a refund, it is counted under
+/// `cancelled` (still one order confirmed in the period: sales are before returns), and verify
+/// finds no difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_order_is_refunded_in_the_figures_and_verify_agrees() {
+    for p in platforms().await {
+        let (store, owner, sku) = store_with_stock(&p, 10).await;
+        let dee = order(&p, &store, &sku, 2, "dee@example.com", APPROVE).await;
+        assert_eq!(dee.status, 201, "{}: {}", p.name, dee.body);
+        let (id, total) = (dee.body["id"].as_str().unwrap(), dee.body["total_minor"].clone());
+        let path = format!("/v1/stores/{store}/orders/{id}/cancel");
+        let cancelled = p.post_keyed(1, &path, &owner, "cancel-dee", &json!({})).await;
+        assert_eq!(cancelled.status, 200, "{}: {}", p.name, cancelled.body);
+        assert_eq!(cancelled.body["status"], "cancelled", "{}", p.name);
+        let s = summary_until(&p, &store, &owner, "", |s| {
+            s["figures"]["orders_by_status"]["cancelled"] == 1
+        })
+        .await;
+        let f = &s["figures"];
+        assert_eq!(
+            (&f["orders"], &f["units"]),
+            (&json!(1), &json!(2)),
+            "{}: {s}",
+            p.name
+        );
+        assert_eq!(f["refunds_minor"], total, "{}: {s}", p.name);
+        assert_eq!(f["orders_by_status"], json!({"cancelled": 1}), "{}: {s}", p.name);
+        let verify = format!("/v1/stores/{store}/analytics/verify");
+        let report = ok(&p, p.get(0, &verify, Some(&owner)).await);
+        assert_eq!(report["differences"], json!([]), "{}: {report}", p.name);
+        assert_eq!(report["orders_checked"], 1, "{}: {report}", p.name);
     }
 }
