@@ -151,6 +151,9 @@ async fn the_staff_list_holds_owners_and_staff_oldest_first_with_disabled_ones_b
 async fn a_created_client_gets_a_secret_that_works_once_shown_and_is_listed_without_it(env: Env) {
     let p = env.provision(SHOP).await;
     let store_id = p.store.unwrap().id;
+    // Newest first is by creation millisecond (ties by client id): the store's default client
+    // and this one must not share one.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let created = create(&env, &store_id, "  Warehouse sync ").await.unwrap();
     assert_eq!(created.name, "Warehouse sync");
     assert_eq!(created.role(), Role::Staff);
