@@ -44,23 +44,12 @@ impl Field {
         Field::Checkouts,
     ];
 
-    /// The contract's name of a figure (`Figures`).
+    /// The contract's name of a figure (`Figures`): its column's, but for two.
     pub fn figure_name(self) -> &'static str {
         match self {
             Field::Gross => "gross_sales_minor",
-            Field::Discounts => "discounts_minor",
-            Field::Refunds => "refunds_minor",
-            Field::Shipping => "shipping_minor",
-            Field::Taxes => "taxes_minor",
-            Field::Orders => "orders",
-            Field::Units => "units",
-            Field::NewCustomers => "new_customers",
-            Field::ReturningCustomers => "returning_customers",
-            Field::Declines => "payment_declines",
-            Field::Views => "product_views",
-            Field::Visitors => "visitors",
-            Field::Carts => "carts",
             Field::Checkouts => "checkouts_started",
+            other => other.column(),
         }
     }
 

@@ -74,8 +74,8 @@ async fn published_orders_reach_today_and_figures_changed_goes_out(a: Analytics)
     stop.cancel();
 }
 
-async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
-    a.store_in("UTC").await;
+/// The store moves to New York at `at` (its `store_changed` event).
+async fn move_to_new_york(a: &Analytics, at: &str) {
     let moved = StoreChanged {
         store_id: STORE.into(),
         slug: "s".into(),
@@ -84,10 +84,13 @@ async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
         time_zone: "America/New_York".into(),
     };
     let mut e = mercato_runtime::outbox::envelope(STORE, subjects::identity::STORE_CHANGED, 1, &moved);
-    e.occurred_at_ms = ms("2026-12-01T00:00:00Z");
+    e.occurred_at_ms = ms(at);
     a.ingest(vec![e]).await;
-    // 03:00 UTC on the 2nd is still the 1st in New York.
-    let h = History::placed(
+}
+
+/// One unit confirmed at 03:00 UTC on 2026-12-02: the 2nd in UTC, still the 1st in New York.
+fn ny_order() -> History {
+    History::placed(
         "ny",
         "c1",
         "",
@@ -95,7 +98,13 @@ async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
         None,
         "2026-12-02T02:59:00Z",
     )
-    .confirm("2026-12-02T03:00:00Z");
+    .confirm("2026-12-02T03:00:00Z")
+}
+
+async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
+    a.store_in("UTC").await;
+    move_to_new_york(&a, "2026-12-01T00:00:00Z").await;
+    let h = ny_order();
     a.order(&h).await;
     let summary = a.summary("2026-12-01", "2026-12-01").await;
     assert_eq!(summary.range.unwrap().time_zone, "America/New_York");
@@ -106,28 +115,10 @@ async fn a_new_time_zone_buckets_later_orders_in_it(a: Analytics) {
 async fn a_new_time_zone_rebuilds_what_was_counted_in_the_old_one(a: Analytics) {
     use mercato_proto::analytics::{Range, VerifyRequest};
     a.store_in("UTC").await;
-    // 03:00 UTC on the 2nd: the 2nd in UTC, the 1st in New York.
-    let h = History::placed(
-        "ny",
-        "c1",
-        "",
-        vec![line("A1", "pA", 1, 1000, 0, false)],
-        None,
-        "2026-12-02T02:59:00Z",
-    )
-    .confirm("2026-12-02T03:00:00Z");
+    let h = ny_order();
     a.order(&h).await;
     assert_eq!(a.figures("2026-12-02", "2026-12-02").await.orders, 1);
-    let moved = StoreChanged {
-        store_id: STORE.into(),
-        slug: "s".into(),
-        name: "S".into(),
-        currency: "EUR".into(),
-        time_zone: "America/New_York".into(),
-    };
-    let mut e = mercato_runtime::outbox::envelope(STORE, subjects::identity::STORE_CHANGED, 1, &moved);
-    e.occurred_at_ms = ms("2026-12-03T00:00:00Z");
-    a.ingest(vec![e]).await;
+    move_to_new_york(&a, "2026-12-03T00:00:00Z").await;
     // Until the rebuild is done, the store's live order snapshots wait, then count after it.
     let later = History::placed(
         "later",

@@ -14,7 +14,14 @@ const DECLINE: &str = "4000000000000002";
 const PASSWORD: &str = "correct horse battery";
 
 /// Checks out `quantity` of `sku` as the guest `email`, paying with `card`; the reply.
-async fn order(p: &Platform, store: &str, sku: &str, quantity: i64, email: &str, card: &str) -> Reply {
+pub(crate) async fn order(
+    p: &Platform,
+    store: &str,
+    sku: &str,
+    quantity: i64,
+    email: &str,
+    card: &str,
+) -> Reply {
     let cart = cart_with(p, 0, store, sku, quantity).await;
     let method = payment_method(p, 1, store, card).await;
     let body = json!({"cart_id": cart.0, "payment": {"payment_method": method, "email": email},
