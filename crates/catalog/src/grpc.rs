@@ -3,6 +3,7 @@
 use crate::service::CatalogService;
 use mercato_proto::catalog::catalog_server::Catalog;
 use mercato_proto::catalog::*;
+use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
 use tonic::{Request, Response, Status};
 
 #[tonic::async_trait]
@@ -54,5 +55,50 @@ impl Catalog for CatalogService {
 
     async fn set_synonyms(&self, r: Request<SetSynonymsRequest>) -> Result<Response<Synonyms>, Status> {
         Ok(Response::new(self.set_synonyms(r.into_inner()).await?))
+    }
+
+    async fn add_product_image(
+        &self,
+        r: Request<AddProductImageRequest>,
+    ) -> Result<Response<ProductImage>, Status> {
+        Ok(Response::new(self.add_product_image(r.into_inner()).await?))
+    }
+
+    async fn update_product_image(
+        &self,
+        r: Request<UpdateProductImageRequest>,
+    ) -> Result<Response<ProductImage>, Status> {
+        Ok(Response::new(self.update_product_image(r.into_inner()).await?))
+    }
+
+    async fn delete_product_image(
+        &self,
+        r: Request<DeleteProductImageRequest>,
+    ) -> Result<Response<DeleteProductImageResponse>, Status> {
+        Ok(Response::new(self.delete_product_image(r.into_inner()).await?))
+    }
+
+    async fn reindex_search(&self, r: Request<ReindexSearchRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.reindex_search(r.into_inner()).await?))
+    }
+
+    async fn start_export(&self, r: Request<StartExportRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.start_export(r.into_inner()).await?))
+    }
+
+    async fn list_jobs(&self, r: Request<ListJobsRequest>) -> Result<Response<ListJobsResponse>, Status> {
+        Ok(Response::new(self.jobs.list(r.into_inner()).await?))
+    }
+
+    async fn get_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.get(r.into_inner()).await?))
+    }
+
+    async fn cancel_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.cancel(r.into_inner()).await?))
+    }
+
+    async fn retry_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.retry(r.into_inner()).await?))
     }
 }

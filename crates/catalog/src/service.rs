@@ -8,7 +8,9 @@ use crate::store::{CatalogStore, MIGRATIONS, ProductQuery, SqlCatalogStore};
 use mercato_runtime::cache::TieredCache;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::files::FileStore;
 use mercato_runtime::ids::StoreId;
+use mercato_runtime::jobs::Jobs;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -31,6 +33,10 @@ pub struct CatalogService {
     pub(crate) synonyms: crate::synonyms::SynonymCache,
     /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
     outbox_waker: Arc<Notify>,
+    /// The catalog's background jobs (image sizes, the products export, re-indexing).
+    pub(crate) jobs: Jobs,
+    /// Where product images are kept; attached by the process (`attach_files`) before it serves.
+    pub(crate) files: std::sync::OnceLock<FileStore>,
 }
 
 impl CatalogService {
@@ -41,6 +47,7 @@ impl CatalogService {
         outbox_waker: Arc<Notify>,
     ) -> anyhow::Result<Arc<CatalogService>> {
         db.migrate("catalog", MIGRATIONS).await?;
+        let jobs = Jobs::new("catalog", db.clone(), outbox_waker.clone());
         let service = CatalogService {
             store: Arc::new(SqlCatalogStore::new(db.clone())),
             db,
@@ -49,13 +56,40 @@ impl CatalogService {
             index: Arc::new(SearchIndex::new()?),
             synonyms: crate::synonyms::new_cache(),
             outbox_waker,
+            jobs,
+            files: std::sync::OnceLock::new(),
         };
         let indexed = service.reindex().await?;
         tracing::info!(products = indexed, "catalog search index built");
         Ok(Arc::new(service))
     }
 
+    /// Gives the service the deployment's file store (product images); before this, image
+    /// uploads are refused as unavailable. A second call changes nothing.
+    pub fn attach_files(&self, files: FileStore) {
+        let _ = self.files.set(files);
+    }
+
+    /// The catalog's job handlers (`app/services.rs` registers them on its runner): image sizes,
+    /// the products export (with stock from inventory) and re-indexing.
+    pub fn job_handlers(
+        self: &Arc<Self>,
+        files: &FileStore,
+        settings: &mercato_runtime::config::FilesSettings,
+        inventory: &mercato_runtime::clients::inventory::InventoryClient,
+    ) -> Vec<Arc<dyn mercato_runtime::jobs::JobHandler>> {
+        let mut handlers = crate::images::handlers(self, files);
+        handlers.extend(crate::exports::handlers(self, files, settings, inventory));
+        handlers.extend(crate::reindex::handlers(self));
+        handlers
+    }
+
     /// Whether the database answers.
+    /// This service's jobs: its runner and the job RPCs.
+    pub fn jobs(&self) -> &mercato_runtime::jobs::Jobs {
+        &self.jobs
+    }
+
     pub async fn ready(&self) -> bool {
         self.db.ping().await
     }

@@ -42,6 +42,8 @@ impl ProductRecord {
                     values: o.values.clone(),
                 })
                 .collect(),
+            // Filled by the images module where a product is read with its images.
+            images: Vec::new(),
         }
     }
 

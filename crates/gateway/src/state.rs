@@ -14,6 +14,7 @@ use mercato_runtime::clients::orders::OrdersClient;
 use mercato_runtime::clients::realtime::RealtimeClient;
 use mercato_runtime::config::{AuthSettings, HttpSettings};
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::files::FileAccess;
 use mercato_runtime::inbox;
 use mercato_runtime::jwks::KeyedVerifier;
 use mercato_runtime::pressure::Pressure;
@@ -76,6 +77,8 @@ struct Inner {
     /// Product page views counted here, published on the bus every `http.product_views_flush`.
     views: Arc<ProductViews>,
     pressure: Pressure,
+    /// Exports' downloads and product images; `None` in tests that serve no files.
+    files: Option<FileAccess>,
 }
 
 impl GatewayState {
@@ -86,6 +89,7 @@ impl GatewayState {
         auth: &AuthSettings,
         http: &HttpSettings,
         limiter: Arc<dyn RateLimiter>,
+        files: Option<FileAccess>,
     ) -> Self {
         let Upstreams {
             identity,
@@ -123,8 +127,14 @@ impl GatewayState {
                     views_secret.as_deref(),
                 )),
                 pressure: Pressure::start(http.max_scheduling_delay),
+                files,
             }),
         }
+    }
+
+    /// The file store and link signer, when this process serves files.
+    pub fn files(&self) -> Option<&FileAccess> {
+        self.inner.files.as_ref()
     }
 
     pub fn identity(&self) -> &IdentityClient {
@@ -295,7 +305,7 @@ impl GatewayState {
             analytics: AnalyticsClient::remote(channel(), deadline, None).unwrap(),
         };
         let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
-        let state = GatewayState::new(upstreams, None, &settings.auth, &settings.http, limiter);
+        let state = GatewayState::new(upstreams, None, &settings.auth, &settings.http, limiter, None);
         for store in stores {
             state.inner.stores.insert(store.slug.clone(), store.clone()).await;
         }

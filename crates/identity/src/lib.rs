@@ -48,6 +48,7 @@ pub mod api_clients;
 pub mod customer_orders;
 pub mod customers;
 pub mod domain;
+mod exports;
 pub mod grants;
 pub mod kek;
 pub mod keyring;

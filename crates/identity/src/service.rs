@@ -23,10 +23,12 @@ use mercato_proto::identity::{
     RevokeTokenResponse, RotateApiClientSecretRequest, SetUserDisabledRequest, Store, TokenRequest,
     TokenResponse, UpdateCustomerAddressRequest, UpdateCustomerRequest, User, get_store_request,
 };
+use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
 use mercato_runtime::auth::Role;
 use mercato_runtime::config::AuthSettings;
 use mercato_runtime::db::Db;
 use mercato_runtime::error::ServiceError;
+use mercato_runtime::jobs::Jobs;
 use mercato_runtime::time::now_ms;
 use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
@@ -49,6 +51,8 @@ pub struct IdentityService {
     pub(crate) outbox_waker: Arc<Notify>,
     /// Every password hash and check goes through it: a fixed number at once, a bounded queue.
     pub(crate) hasher: Hasher,
+    /// Identity's background jobs (the customers export).
+    pub(crate) jobs: Jobs,
 }
 
 impl IdentityService {
@@ -62,6 +66,7 @@ impl IdentityService {
         outbox_waker: Arc<Notify>,
     ) -> anyhow::Result<Arc<IdentityService>> {
         db.migrate("identity", MIGRATIONS).await?;
+        let jobs = Jobs::new("identity", db.clone(), outbox_waker.clone());
         let sql = SqlIdentityStore::new(db);
         let customers: Arc<dyn CustomerStore> = Arc::new(sql.clone());
         let accounts: Arc<dyn AccountStore> = Arc::new(sql.clone());
@@ -78,6 +83,7 @@ impl IdentityService {
             keys,
             outbox_waker,
             hasher,
+            jobs,
         });
         tokio::spawn(maintain_keys_while_alive(Arc::downgrade(&service)));
         Ok(service)
@@ -98,6 +104,11 @@ impl IdentityService {
     }
 
     /// Whether the database answers; for readiness probes.
+    /// This service's jobs: its runner and the job RPCs.
+    pub fn jobs(&self) -> &mercato_runtime::jobs::Jobs {
+        &self.jobs
+    }
+
     pub async fn ready(&self) -> bool {
         self.store.ping().await
     }
@@ -310,5 +321,25 @@ impl Identity for IdentityService {
     ) -> Result<Response<DeleteCustomerAddressResponse>, Status> {
         let deleted = self.delete_address(request.get_ref()).await;
         reply(deleted.map(|()| DeleteCustomerAddressResponse {}))
+    }
+
+    async fn start_export(&self, r: Request<StartExportRequest>) -> Result<Response<Job>, Status> {
+        reply(self.start_export(r.into_inner()).await)
+    }
+
+    async fn list_jobs(&self, r: Request<ListJobsRequest>) -> Result<Response<ListJobsResponse>, Status> {
+        reply(self.jobs.list(r.into_inner()).await)
+    }
+
+    async fn get_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        reply(self.jobs.get(r.into_inner()).await)
+    }
+
+    async fn cancel_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        reply(self.jobs.cancel(r.into_inner()).await)
+    }
+
+    async fn retry_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        reply(self.jobs.retry(r.into_inner()).await)
     }
 }

@@ -5,6 +5,7 @@ use mercato_runtime::bus::{MemoryBus, NatsBus, SharedBus};
 use mercato_runtime::cache::{Cache, RedisCache};
 use mercato_runtime::config::Settings;
 use mercato_runtime::db::Db;
+use mercato_runtime::files::{FileAccess, FileLinks, FileStore};
 use mercato_runtime::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ pub struct Infra {
     pub l2: Option<Arc<dyn Cache>>,
     /// Request counters for rate limits: in Redis when configured, so replicas share them.
     pub limiter: Arc<dyn RateLimiter>,
+    /// Where exports and product images are kept, shared by every process of a deployment.
+    pub files: FileAccess,
 }
 
 impl Infra {
@@ -33,7 +36,17 @@ impl Infra {
             Some(url) => Arc::new(RedisRateLimiter::connect(url.expose(), &settings.redis.key_prefix).await?),
             None => Arc::new(MemoryRateLimiter::default()),
         };
-        Ok(Infra { bus, l2, limiter })
+        let files = FileAccess {
+            store: FileStore::from_settings(&settings.files, &settings.data_dir)?,
+            links: FileLinks::from_settings(&settings.files, &settings.data_dir)?,
+            link_ttl: settings.files.link_ttl,
+        };
+        Ok(Infra {
+            bus,
+            l2,
+            limiter,
+            files,
+        })
     }
 
     /// The database of one service: `<data_dir>/<service>.db`, or `<prefix><service>` on the

@@ -1,6 +1,7 @@
 //! The `Orders` gRPC contract, each method a thin call into its use case.
 
 use crate::service::OrdersService;
+use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
 use mercato_proto::orders::orders_server::Orders;
 use mercato_proto::orders::*;
 use tonic::{Request, Response, Status};
@@ -196,5 +197,25 @@ impl Orders for OrdersService {
         r: Request<SetCartPromotionCodeRequest>,
     ) -> Result<Response<Cart>, Status> {
         Ok(Response::new(self.set_cart_promotion_code(r.into_inner()).await?))
+    }
+
+    async fn start_export(&self, r: Request<StartExportRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.start_export(r.into_inner()).await?))
+    }
+
+    async fn list_jobs(&self, r: Request<ListJobsRequest>) -> Result<Response<ListJobsResponse>, Status> {
+        Ok(Response::new(self.jobs.list(r.into_inner()).await?))
+    }
+
+    async fn get_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.get(r.into_inner()).await?))
+    }
+
+    async fn cancel_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.cancel(r.into_inner()).await?))
+    }
+
+    async fn retry_job(&self, r: Request<JobRequest>) -> Result<Response<Job>, Status> {
+        Ok(Response::new(self.jobs.retry(r.into_inner()).await?))
     }
 }

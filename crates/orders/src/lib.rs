@@ -121,6 +121,7 @@ mod carts;
 mod checkout;
 pub mod domain;
 pub mod events;
+mod exports;
 mod fulfilment;
 mod grpc;
 mod histories;

@@ -10,6 +10,7 @@ use mercato_runtime::db::Db;
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::inbox;
+use mercato_runtime::jobs::Jobs;
 use mercato_runtime::shutdown::Shutdown;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub struct OrdersService {
     /// Test hook: after recording an event of this kind, the runner stops as if the process had
     /// died there (nothing else is written; the lease is left as it is).
     pub(crate) stop_after: Mutex<Option<String>>,
+    /// The orders service's background jobs (the orders export).
+    pub(crate) jobs: Jobs,
 }
 
 impl OrdersService {
@@ -49,6 +52,7 @@ impl OrdersService {
         deps: OrdersDeps,
     ) -> anyhow::Result<Arc<OrdersService>> {
         db.migrate("orders", MIGRATIONS).await?;
+        let jobs = Jobs::new("orders", db.clone(), outbox_waker.clone());
         Ok(Arc::new(OrdersService {
             pricing: Arc::new(SqlPricingStore::new(db.clone())),
             store: Arc::new(SqlOrdersStore::new(db)),
@@ -56,6 +60,7 @@ impl OrdersService {
             deps,
             outbox_waker,
             stop_after: Mutex::new(None),
+            jobs,
         }))
     }
 
@@ -94,6 +99,11 @@ impl OrdersService {
     }
 
     /// Whether the database answers.
+    /// This service's jobs: its runner and the job RPCs.
+    pub fn jobs(&self) -> &mercato_runtime::jobs::Jobs {
+        &self.jobs
+    }
+
     pub async fn ready(&self) -> bool {
         self.store.ping().await
     }

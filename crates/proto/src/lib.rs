@@ -47,6 +47,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.analytics.v1");
         }
     }
+    pub mod jobs {
+        pub mod v1 {
+            tonic::include_proto!("mercato.jobs.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -62,6 +67,7 @@ pub use mercato::common::v1 as common;
 pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;
+pub use mercato::jobs::v1 as jobs;
 pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;
 pub use mercato::realtime::v1 as realtime;
@@ -75,6 +81,8 @@ pub mod subjects {
         pub const STORE_PROVISIONED: &str = "mercato.identity.store_provisioned";
         /// A store's name or time zone changed (`StoreChanged`).
         pub const STORE_CHANGED: &str = "mercato.identity.store_changed";
+        /// One of identity's jobs changed (`JobChanged`).
+        pub const JOB_CHANGED: &str = "mercato.identity.job_changed";
     }
 
     /// What the catalog publishes.
@@ -83,6 +91,11 @@ pub mod subjects {
         pub const PRODUCT_UPDATED: &str = "mercato.catalog.product_updated";
         pub const PRODUCT_DELETED: &str = "mercato.catalog.product_deleted";
         pub const CATEGORY_CREATED: &str = "mercato.catalog.category_created";
+        /// One of the catalog's jobs changed (`JobChanged`).
+        pub const JOB_CHANGED: &str = "mercato.catalog.job_changed";
+        /// Every replica rebuilds the store's search index (`SearchReindexRequested`), published
+        /// by the `search.reindex` job.
+        pub const SEARCH_REINDEX_REQUESTED: &str = "mercato.catalog.search_reindex_requested";
         /// Every catalog event.
         pub const ALL: &str = "mercato.catalog.>";
     }
@@ -121,6 +134,8 @@ pub mod subjects {
         pub const CART_STARTED: &str = "mercato.orders.cart_started";
         /// A checkout placed an order from a cart (`CheckoutStarted`).
         pub const CHECKOUT_STARTED: &str = "mercato.orders.checkout_started";
+        /// One of the orders service's jobs changed (`JobChanged`).
+        pub const JOB_CHANGED: &str = "mercato.orders.job_changed";
         /// Every orders event.
         pub const ALL: &str = "mercato.orders.>";
     }

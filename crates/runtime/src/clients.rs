@@ -227,6 +227,7 @@ macro_rules! service_client {
 pub mod identity {
     use mercato_proto::identity::identity_client::IdentityClient as Grpc;
     use mercato_proto::identity::*;
+    use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
 
     service_client!(
         /// Stores, users, tokens and signing keys.
@@ -252,6 +253,11 @@ pub mod identity {
             add_customer_address(AddCustomerAddressRequest) -> CustomerAddress = Once;
             update_customer_address(UpdateCustomerAddressRequest) -> CustomerAddress = Once;
             delete_customer_address(DeleteCustomerAddressRequest) -> DeleteCustomerAddressResponse = Idempotent;
+            list_jobs(ListJobsRequest) -> ListJobsResponse = Idempotent;
+            get_job(JobRequest) -> Job = Idempotent;
+            cancel_job(JobRequest) -> Job = Idempotent;
+            retry_job(JobRequest) -> Job = Idempotent;
+            start_export(StartExportRequest) -> Job = Idempotent;
         }
     );
 }
@@ -260,6 +266,7 @@ pub mod identity {
 pub mod catalog {
     use mercato_proto::catalog::catalog_client::CatalogClient as Grpc;
     use mercato_proto::catalog::*;
+    use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
 
     service_client!(
         /// Products, categories and search.
@@ -275,6 +282,15 @@ pub mod catalog {
             search(SearchRequest) -> SearchResponse = Idempotent;
             get_synonyms(GetSynonymsRequest) -> Synonyms = Idempotent;
             set_synonyms(SetSynonymsRequest) -> Synonyms = Idempotent;
+            add_product_image(AddProductImageRequest) -> ProductImage = Once;
+            update_product_image(UpdateProductImageRequest) -> ProductImage = Idempotent;
+            delete_product_image(DeleteProductImageRequest) -> DeleteProductImageResponse = Idempotent;
+            reindex_search(ReindexSearchRequest) -> Job = Once;
+            list_jobs(ListJobsRequest) -> ListJobsResponse = Idempotent;
+            get_job(JobRequest) -> Job = Idempotent;
+            cancel_job(JobRequest) -> Job = Idempotent;
+            retry_job(JobRequest) -> Job = Idempotent;
+            start_export(StartExportRequest) -> Job = Idempotent;
         }
     );
 }
@@ -321,6 +337,7 @@ pub mod payments {
 
 /// The orders service's client.
 pub mod orders {
+    use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse, StartExportRequest};
     use mercato_proto::orders::orders_client::OrdersClient as Grpc;
     use mercato_proto::orders::*;
     use mercato_proto::payments::{CreatePaymentMethodRequest, PaymentMethod};
@@ -362,6 +379,11 @@ pub mod orders {
             set_cart_shipping_method(SetCartShippingMethodRequest) -> Cart = Idempotent;
             set_cart_promotion_code(SetCartPromotionCodeRequest) -> Cart = Idempotent;
             create_payment_method(CreatePaymentMethodRequest) -> PaymentMethod = Once;
+            list_jobs(ListJobsRequest) -> ListJobsResponse = Idempotent;
+            get_job(JobRequest) -> Job = Idempotent;
+            cancel_job(JobRequest) -> Job = Idempotent;
+            retry_job(JobRequest) -> Job = Idempotent;
+            start_export(StartExportRequest) -> Job = Idempotent;
         }
     );
 }

@@ -52,6 +52,37 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub realtime: RealtimeSettings,
     pub payments: PaymentsSettings,
+    #[serde(default)]
+    pub files: FilesSettings,
+}
+
+/// Where exports and images are kept, and how download links are signed (`runtime::files`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesSettings {
+    /// `s3://bucket/prefix` (credentials, region and endpoint from the usual `AWS_*` variables)
+    /// or `file:///dir`; unset: `<data_dir>/files`. Every process of a deployment must share it.
+    pub url: Option<String>,
+    /// The HMAC key download links are signed with, at least 32 characters; every gateway must
+    /// share it. Unset: a random key kept in `data_dir` (`file-link.key`, mode 0600).
+    pub link_key: Option<Secret>,
+    /// How long a download link stays valid.
+    #[serde(with = "humantime_serde")]
+    pub link_ttl: Duration,
+    /// How long an export's file is kept before it is deleted.
+    #[serde(with = "humantime_serde")]
+    pub export_retention: Duration,
+}
+
+impl Default for FilesSettings {
+    fn default() -> Self {
+        FilesSettings {
+            url: None,
+            link_key: None,
+            link_ttl: Duration::from_secs(24 * 3600),
+            export_retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 /// Settings of the payments service.
@@ -389,6 +420,7 @@ impl Default for Settings {
                 tls: None,
             },
             payments: PaymentsSettings::default(),
+            files: FilesSettings::default(),
             realtime: RealtimeSettings {
                 max_connections: 100_000,
                 max_subscriptions_per_connection: 64,

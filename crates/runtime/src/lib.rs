@@ -25,6 +25,8 @@
 //!   limit, retry budget and deadline every client call goes through.
 //! - [`shutdown`]: the signal every long-running task watches; [`store_error`]: the one error
 //!   type of every service's storage; [`testing`]: test databases.
+//! - [`jobs`]: durable background jobs (leases, limits per kind and store, retries, progress);
+//!   [`files`]: the object store exports and images are kept in, and signed download links.
 //! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
 
 pub mod address;
@@ -38,11 +40,13 @@ pub mod digest;
 pub mod env;
 pub mod error;
 pub mod failpoint;
+pub mod files;
 pub mod http;
 pub mod http_edge;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;
+pub mod jobs;
 pub mod jwks;
 pub mod metric_family;
 pub mod metric_handles;

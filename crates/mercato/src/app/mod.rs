@@ -21,9 +21,11 @@ use mercato_runtime::clients::{
 };
 use mercato_runtime::config::{Settings, TlsFiles};
 use mercato_runtime::http::{ReadinessCheck, ops_routes, serve, serve_with};
+use mercato_runtime::jobs::{JobHandler, JobRunner, Jobs};
 use mercato_runtime::outbox::OutboxRelay;
 use mercato_runtime::shutdown::Shutdown;
 use mercato_runtime::tls::{ClientTls, RELOAD_INTERVAL, ServerTls};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -51,6 +53,9 @@ pub struct App {
     /// `/metrics` (with the probes) on its own listener, when `http.metrics_listen` is set.
     metrics: Option<(TcpListener, Router)>,
     relays: Vec<JoinHandle<()>>,
+    job_runners: Vec<JoinHandle<()>>,
+    /// Stops the job runners once HTTP has drained; their attempts are released, not failed.
+    jobs_stop: Shutdown,
     /// Stops the outbox relays; cancelled once HTTP has drained, so their last run publishes
     /// the events of the final requests.
     relay_stop: Shutdown,
@@ -108,6 +113,8 @@ pub(crate) struct Wiring<'a> {
     pub collectors: Vec<mercato_runtime::http::Collector>,
     pub grpc: tonic::service::RoutesBuilder,
     pub relays: Vec<OutboxRelay>,
+    /// Each local jobs-running service's runner, with its handlers registered.
+    pub job_runners: Vec<JobRunner>,
     pub consumer_stop: Shutdown,
     /// Tells WebSocket clients to reconnect elsewhere; cancelled as soon as shutdown begins.
     pub realtime_stop: Shutdown,
@@ -137,6 +144,14 @@ impl App {
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
+        self.jobs_stop.cancel();
+        for runner in self.job_runners {
+            if tokio::time::timeout(DRAIN_TIMEOUT, runner).await.is_err() {
+                tracing::warn!(
+                    "a job runner did not stop in time; its leases lapse and another replica takes over"
+                );
+            }
+        }
         self.relay_stop.cancel();
         for relay in self.relays {
             if tokio::time::timeout(DRAIN_TIMEOUT, relay).await.is_err() {
@@ -161,8 +176,11 @@ impl App {
         let mut w = Wiring::new(settings, &infra);
 
         let identity = local(roles.has(Role::Identity), services::identity(&mut w)).await?;
-        let catalog = local(roles.has(Role::Catalog), services::catalog(&mut w)).await?;
         let inventory = local(roles.has(Role::Inventory), services::inventory(&mut w)).await?;
+        let catalog = local(roles.has(Role::Catalog), async {
+            services::catalog(&mut w, reach.client(&inventory)?).await
+        })
+        .await?;
         let payments = local(roles.has(Role::Payments), services::payments(&mut w)).await?;
         let orders = local(roles.has(Role::Orders), async {
             let deps = OrdersDeps {
@@ -207,6 +225,14 @@ impl App {
             .drain(..)
             .map(|r| tokio::spawn(r.run(relay_stop.clone())))
             .collect();
+        // Job runners stop when HTTP has drained, before the relays, so the events of the
+        // attempts they stop go out.
+        let jobs_stop = Shutdown::new();
+        let job_runners = w
+            .job_runners
+            .drain(..)
+            .map(|r| tokio::spawn(r.run(jobs_stop.clone())))
+            .collect();
         // With a metrics listener, the main port keeps the probes but not `/metrics`.
         let (ops, metrics) = match settings.http.metrics_listen {
             None => (ops_routes(w.checks, w.collectors), None),
@@ -232,6 +258,8 @@ impl App {
             metrics,
             relays,
             relay_stop,
+            job_runners,
+            jobs_stop,
             consumer_stop: w.consumer_stop,
             realtime_stop: w.realtime_stop,
         })
@@ -270,6 +298,17 @@ fn install_metrics() {
     mercato_analytics::describe_metrics();
 }
 
+impl Wiring<'_> {
+    /// Runs a service's jobs in this process with these handlers (started with the relays).
+    pub fn run_jobs(&mut self, jobs: &Jobs, handlers: Vec<Arc<dyn JobHandler>>) {
+        let mut runner = jobs.runner();
+        for handler in handlers {
+            runner.register(handler);
+        }
+        self.job_runners.push(runner);
+    }
+}
+
 impl<'a> Wiring<'a> {
     fn new(settings: &'a Settings, infra: &'a Infra) -> Self {
         Wiring {
@@ -280,6 +319,7 @@ impl<'a> Wiring<'a> {
             collectors: Vec::new(),
             grpc: tonic::service::Routes::builder(),
             relays: Vec::new(),
+            job_runners: Vec::new(),
             consumer_stop: Shutdown::new(),
             realtime_stop: Shutdown::new(),
         }

@@ -66,6 +66,8 @@ pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClien
     let (db, relay) = storage(w, "identity").await?;
     let kek = KeyEncryptionKey::from_settings(&w.settings.auth, &w.settings.data_dir)?;
     let service = IdentityService::new(db, w.settings.auth.clone(), kek, relay.waker()).await?;
+    let handlers = service.job_handlers(&w.infra.files.store, &w.settings.files);
+    w.run_jobs(service.jobs(), handlers);
     service
         .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
         .await?;
@@ -76,11 +78,15 @@ pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClien
     Ok(IdentityClient::local(service, w.settings.services.call_timeout))
 }
 
-pub(super) async fn catalog(w: &mut Wiring<'_>) -> anyhow::Result<CatalogClient> {
+/// The catalog; its products export reads stock through `inventory`.
+pub(super) async fn catalog(w: &mut Wiring<'_>, inventory: InventoryClient) -> anyhow::Result<CatalogClient> {
     let (db, relay) = storage(w, "catalog").await?;
     let l1 = MemoryCache::new(100_000, Duration::from_secs(300));
     let cache = Arc::new(TieredCache::new("catalog", l1, w.infra.l2.clone()));
     let service = CatalogService::new(db, cache.clone(), relay.waker()).await?;
+    service.attach_files(w.infra.files.store.clone());
+    let handlers = service.job_handlers(&w.infra.files.store, &w.settings.files, &inventory);
+    w.run_jobs(service.jobs(), handlers);
     service
         .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
         .await?;
@@ -124,6 +130,8 @@ pub(super) async fn orders(w: &mut Wiring<'_>, deps: OrdersDeps) -> anyhow::Resu
     service
         .start(w.infra.bus.clone(), w.consumer_stop.clone())
         .await?;
+    let handlers = service.job_handlers(&w.infra.files.store, &w.settings.files);
+    w.run_jobs(service.jobs(), handlers);
     w.grpc.add_service(InterceptedService::new(
         OrdersServer::from_arc(service.clone()),
         w.admit.clone(),
@@ -234,6 +242,7 @@ pub(super) async fn gateway(
         &settings.auth,
         &settings.http,
         w.infra.limiter.clone(),
+        Some(w.infra.files.clone()),
     );
     if let Err(e) = state.refresh_keys(true).await {
         tracing::warn!(error = %e, "signing keys not loaded yet; will retry on the first token");

@@ -104,6 +104,7 @@ const RUNTIME_MIGRATIONS: &[Migration] = &[
     crate::outbox::MIGRATION,
     crate::outbox::PENDING_INDEX,
     crate::inbox::MIGRATION,
+    crate::jobs::MIGRATION,
 ];
 
 impl Db {

@@ -148,6 +148,36 @@ impl Identity for Keys {
     ) -> Result<Response<ApiClient>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn start_export(
+        &self,
+        _: Request<mercato_proto::jobs::StartExportRequest>,
+    ) -> Result<Response<mercato_proto::jobs::Job>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn list_jobs(
+        &self,
+        _: Request<mercato_proto::jobs::ListJobsRequest>,
+    ) -> Result<Response<mercato_proto::jobs::ListJobsResponse>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn get_job(
+        &self,
+        _: Request<mercato_proto::jobs::JobRequest>,
+    ) -> Result<Response<mercato_proto::jobs::Job>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn cancel_job(
+        &self,
+        _: Request<mercato_proto::jobs::JobRequest>,
+    ) -> Result<Response<mercato_proto::jobs::Job>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn retry_job(
+        &self,
+        _: Request<mercato_proto::jobs::JobRequest>,
+    ) -> Result<Response<mercato_proto::jobs::Job>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
 }
 
 /// A fresh directory under the system's temporary one.
