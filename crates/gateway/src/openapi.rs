@@ -51,7 +51,6 @@ use utoipa_swagger_ui::SwaggerUi;
         routes::analytics_summary, routes::analytics_timeseries, routes::analytics_top_products,
         routes::analytics_funnel, routes::analytics_low_stock, routes::analytics_verify,
     ),
-    modifiers(&BearerAuth, &ErrorResponses),
     tags((name = "stores"), (name = "customers"), (name = "oauth"), (name = "catalog"), (name = "inventory"), (name = "orders"), (name = "pricing"), (name = "conversations"), (name = "analytics"))
 )]
 struct ApiDoc;
@@ -256,7 +255,14 @@ fn problem_response(status: &str, description: &str, retry_after: bool) -> Respo
 
 /// The OpenAPI document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(routes::jobs::ApiDoc::openapi());
+    doc.merge(routes::exports::ApiDoc::openapi());
+    doc.merge(routes::images::ApiDoc::openapi());
+    // After the merge, so every route gets the bearer scheme and the shared error responses.
+    utoipa::Modify::modify(&BearerAuth, &mut doc);
+    utoipa::Modify::modify(&ErrorResponses, &mut doc);
+    doc
 }
 
 /// `/openapi.json` and `/docs`.

@@ -7,8 +7,11 @@ pub(crate) mod carts;
 mod categories;
 mod conversations;
 mod customers;
+pub(crate) mod exports;
 mod fulfilment;
+pub(crate) mod images;
 mod inventory;
+pub(crate) mod jobs;
 mod oauth;
 mod orders;
 mod payment_methods;
@@ -46,6 +49,9 @@ use mercato_runtime::error::ServiceError;
 /// Every API route.
 pub fn all() -> Router<GatewayState> {
     Router::new()
+        .merge(jobs::routes())
+        .merge(exports::routes())
+        .merge(images::routes())
         .route("/v1/stores", post(provision_store))
         .route("/v1/stores/{store}", get(get_store).patch(update_store))
         .route(
