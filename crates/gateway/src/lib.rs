@@ -42,6 +42,7 @@ mod dto_addresses;
 mod dto_catalog;
 mod dto_customers;
 mod dto_fulfilment;
+mod dto_jobs;
 mod dto_order_events;
 mod dto_orders;
 mod dto_pricing;

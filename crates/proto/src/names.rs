@@ -3,7 +3,7 @@
 //! until it has a name. `UNSPECIFIED` values (only a newer contract than this build could
 //! send one) are named `unknown`, never taken for some other value.
 
-use crate::{common, inventory, orders, payments};
+use crate::{common, inventory, jobs, orders, payments};
 
 /// `owner`, `staff`, `customer` or `anonymous`.
 pub fn role(role: common::Role) -> &'static str {
@@ -18,6 +18,18 @@ pub fn role(role: common::Role) -> &'static str {
 /// A role carried as its number; a number this build does not know is `unknown`.
 pub fn role_value(value: i32) -> &'static str {
     common::Role::try_from(value).map_or("unknown", role)
+}
+
+/// `queued`, `running`, `succeeded`, `dead` or `cancelled`.
+pub fn job_status(status: jobs::JobStatus) -> &'static str {
+    match status {
+        jobs::JobStatus::Queued => "queued",
+        jobs::JobStatus::Running => "running",
+        jobs::JobStatus::Succeeded => "succeeded",
+        jobs::JobStatus::Dead => "dead",
+        jobs::JobStatus::Cancelled => "cancelled",
+        jobs::JobStatus::Unspecified => "unknown",
+    }
 }
 
 pub fn cart_status(status: orders::CartStatus) -> &'static str {
