@@ -5,7 +5,9 @@ use crate::domain::ProductStatus;
 use crate::events;
 use crate::search::{Change, IndexedProduct, SearchIndex};
 use crate::service::CatalogService;
-use mercato_proto::events::{EventEnvelope, ProductChanged, ProductDeleted, StoreProvisioned};
+use mercato_proto::events::{
+    EventEnvelope, ProductChanged, ProductDeleted, SearchReindexRequested, StoreProvisioned,
+};
 use mercato_runtime::bus::{Delivery, SharedBus};
 use mercato_runtime::ids::StoreId;
 use mercato_runtime::inbox;
@@ -64,7 +66,7 @@ impl CatalogService {
     }
 
     async fn on_catalog_event(
-        &self,
+        self: &Arc<Self>,
         event: EventEnvelope,
         index: &mpsc::Sender<Change>,
     ) -> anyhow::Result<()> {
@@ -98,6 +100,11 @@ impl CatalogService {
                     product_id: deleted.product_id,
                     version: deleted.version,
                 }
+            }
+            events::SEARCH_REINDEX_REQUESTED => {
+                let requested = SearchReindexRequested::decode(event.payload.as_slice())?;
+                self.on_reindex_requested(store, requested.job_id);
+                return Ok(());
             }
             _ => return Ok(()),
         };

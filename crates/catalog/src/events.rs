@@ -7,6 +7,7 @@ use mercato_runtime::outbox::envelope;
 
 pub use mercato_proto::subjects::catalog::{
     ALL as ALL_CATALOG, CATEGORY_CREATED, PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED,
+    SEARCH_REINDEX_REQUESTED,
 };
 /// Published by identity when a store is provisioned.
 pub use mercato_proto::subjects::identity::STORE_PROVISIONED;

@@ -22,8 +22,8 @@ const REINDEX_PAGE: i64 = 500;
 pub struct CatalogService {
     /// Where products and categories live; every write also appends its event there.
     pub(crate) store: Arc<dyn CatalogStore>,
-    /// Kept for readiness probes.
-    db: Db,
+    /// Kept for readiness probes, and for the writes that are not the store's (re-index jobs).
+    pub(crate) db: Db,
     /// Products by id and slug, in front of the store.
     pub(crate) cache: ProductCache,
     pub(crate) listings: ListingCache,
@@ -37,6 +37,8 @@ pub struct CatalogService {
     pub(crate) jobs: Jobs,
     /// Where product images are kept; attached by the process (`attach_files`) before it serves.
     pub(crate) files: std::sync::OnceLock<FileStore>,
+    /// The re-index jobs this replica ran (it skips their `search_reindex_requested`).
+    pub(crate) reindexed_here: crate::reindex::RanHere,
 }
 
 impl CatalogService {
@@ -58,6 +60,7 @@ impl CatalogService {
             outbox_waker,
             jobs,
             files: std::sync::OnceLock::new(),
+            reindexed_here: Default::default(),
         };
         let indexed = service.reindex().await?;
         tracing::info!(products = indexed, "catalog search index built");

@@ -79,11 +79,11 @@ pub struct SearchIndex {
     pub(super) index: Index,
     pub(super) fields: Fields,
     pub(super) reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    pub(super) writer: Mutex<IndexWriter>,
     /// The newest version seen per product, deletions included, so that a late, older event
     /// never overwrites a newer one or resurrects a deleted product. Deleted products stay in
     /// this map (a few dozen bytes each) for the life of the process.
-    versions: Mutex<HashMap<String, i64>>,
+    pub(super) versions: Mutex<HashMap<String, i64>>,
 }
 
 impl SearchIndex {
@@ -143,7 +143,7 @@ impl SearchIndex {
         Ok(applied)
     }
 
-    fn document(&self, p: &IndexedProduct) -> TantivyDocument {
+    pub(super) fn document(&self, p: &IndexedProduct) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.store_id, &p.store_id);

@@ -9,6 +9,7 @@
 mod facets;
 mod index;
 mod query;
+mod rebuild;
 mod schema;
 mod stem;
 mod typos;

@@ -7,6 +7,7 @@ mod cache;
 mod consumers;
 mod listing;
 mod products;
+mod reindex;
 mod search;
 mod support;
 mod synonyms;
