@@ -74,6 +74,7 @@ fn describe_runtime_metrics() {
     crate::db::describe_metrics();
     crate::outbox::describe_metrics();
     crate::inbox::describe_metrics();
+    crate::jobs::describe_metrics();
     crate::cache::describe_metrics();
     metrics::describe_gauge!(
         "build_info",

@@ -31,10 +31,26 @@
 //! - Every state change (and progress, at most about once a second per job) is published as
 //!   `mercato.<service>.job_changed` through the service's outbox.
 
-use crate::db::{Db, DbError, Migration, Tx};
-use crate::error::ServiceError;
+mod api;
+mod attempt;
+mod backoff;
+mod changed;
+mod enqueue;
+mod finish;
+mod lease;
+mod metrics;
+mod progress;
+mod row;
+mod runner;
+
+pub use api::{cursor_of, parse_cursor};
+pub use backoff::{retry_ceiling, retry_delay};
+pub use changed::subject;
+pub(crate) use metrics::describe_metrics;
+pub use metrics::{KindGauges, delete_finished, sample};
+
+use crate::db::{Db, DbError, Migration};
 use crate::shutdown::Shutdown;
-use mercato_proto::jobs as pb;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -43,7 +59,7 @@ use tokio::sync::Notify;
 pub(crate) const MIGRATION: Migration = Migration {
     name: "0000_jobs",
     sql: "CREATE TABLE jobs (
-            id TEXT PRIMARY KEY,
+            id {{SORTED_TEXT}} PRIMARY KEY,
             store_id TEXT NOT NULL,
             kind TEXT NOT NULL,
             status TEXT NOT NULL,
@@ -67,8 +83,10 @@ pub(crate) const MIGRATION: Migration = Migration {
             cancel_requested BIGINT NOT NULL DEFAULT 0
           );
           CREATE UNIQUE INDEX jobs_dedupe ON jobs (store_id, kind, dedupe_key);
-          CREATE INDEX jobs_ready ON jobs (status, run_after);
-          CREATE INDEX jobs_store_created ON jobs (store_id, created_at, id);",
+          CREATE INDEX jobs_ready ON jobs (kind, status, run_after);
+          CREATE INDEX jobs_store_created ON jobs (store_id, created_at, id);
+          CREATE INDEX jobs_created ON jobs (created_at, id);
+          CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at > 0;",
 };
 
 /// How a kind of job runs: its limits and its retry schedule.
@@ -117,14 +135,6 @@ impl JobQueue {
 
     pub fn service(&self) -> &'static str {
         self.service
-    }
-
-    /// Inserts the job in the caller's transaction (and its `job_changed` event in the outbox);
-    /// returns it, or the existing job when `dedupe_key` matched one. The caller wakes the
-    /// runner ([`Jobs::wake`]) after the commit so the job starts at once.
-    pub fn enqueue(&self, tx: &mut Tx<'_>, job: &NewJob) -> Result<pb::Job, DbError> {
-        let _ = (tx, job);
-        unimplemented!("jobs: enqueue")
     }
 }
 
@@ -230,23 +240,13 @@ pub trait JobHandler: Send + Sync + 'static {
     async fn run(&self, job: &JobContext) -> Result<JobOutput, JobError>;
 }
 
-/// Leases and runs a service's jobs until shutdown; made by [`Jobs::runner`].
+/// Leases and runs a service's jobs until shutdown; made by [`Jobs::runner`]. Register every
+/// kind's handler ([`JobRunner::register`]), then [`JobRunner::run`] it.
 pub struct JobRunner {
     jobs: Jobs,
     handlers: Vec<Arc<dyn JobHandler>>,
-}
-
-impl JobRunner {
-    pub fn register(&mut self, handler: Arc<dyn JobHandler>) {
-        self.handlers.push(handler);
-    }
-
-    /// Runs until `shutdown`; running attempts are stopped and their leases released (queued
-    /// again without counting as a failure).
-    pub async fn run(self, shutdown: Shutdown) {
-        let _ = (&self.jobs, &self.handlers);
-        shutdown.cancelled().await
-    }
+    /// How often it looks for jobs nobody woke it for.
+    poll: Duration,
 }
 
 /// A service's jobs: enqueueing (in the caller's transaction), the runner, and the job RPCs
@@ -287,30 +287,7 @@ impl Jobs {
         JobRunner {
             jobs: self.clone(),
             handlers: Vec::new(),
+            poll: runner::DEFAULT_POLL,
         }
-    }
-
-    pub async fn list(&self, req: pb::ListJobsRequest) -> Result<pb::ListJobsResponse, ServiceError> {
-        let _ = (&self.queue, &self.db, req);
-        unimplemented!("jobs: list")
-    }
-
-    /// Not found (404) for another store's job.
-    pub async fn get(&self, req: pb::JobRequest) -> Result<pb::Job, ServiceError> {
-        let _ = req;
-        unimplemented!("jobs: get")
-    }
-
-    /// A queued job is cancelled at once; a running one is marked and stops at its next progress
-    /// report (or when its lease lapses). A finished one is a conflict (409).
-    pub async fn cancel(&self, req: pb::JobRequest) -> Result<pb::Job, ServiceError> {
-        let _ = req;
-        unimplemented!("jobs: cancel")
-    }
-
-    /// A dead or cancelled job is queued again with its attempts reset; any other is a conflict.
-    pub async fn retry(&self, req: pb::JobRequest) -> Result<pb::Job, ServiceError> {
-        let _ = req;
-        unimplemented!("jobs: retry")
     }
 }

@@ -9,6 +9,7 @@
 mod bus;
 mod cache;
 mod db;
+mod jobs;
 mod mtls;
 mod mtls_renewal;
 mod outbox;

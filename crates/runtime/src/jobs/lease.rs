@@ -1,0 +1,182 @@
+//! Leasing: which ready jobs of a kind a worker takes, race-free between replicas.
+//!
+//! A job is ready when it is queued and its `run_after` has passed, or running under a lease
+//! that expired (its worker died: taken over, attempt + 1). Among ready jobs, the oldest go
+//! first, skipping stores that already run `per_store` jobs of the kind, so one store's flood
+//! waits behind its own limit while another store's job starts at once. On PostgreSQL the
+//! check-and-lease runs under a transaction-scoped advisory lock per kind, so two replicas never
+//! both see room for the same store; SQLite's single writer already serialises it.
+
+use super::row::{JobRow, status};
+use super::{KindPolicy, changed};
+use crate::db::{Backend, Db, DbError, Tx};
+use std::collections::HashMap;
+
+/// A job this worker now holds: the row as leased and the token its lease is held under.
+#[derive(Clone, Debug)]
+pub(crate) struct Lease {
+    pub row: JobRow,
+    /// `lease_owner`: unique per attempt, so each write of the attempt checks the row is still
+    /// its own (not taken over, not released).
+    pub token: String,
+}
+
+/// When the earliest job of `kind` becomes ready (epoch ms): the earliest `run_after` of its
+/// queued jobs or the earliest lease expiry of its running ones; `None` with neither. A cheap
+/// read, so that an idle runner does not open a write transaction per poll.
+pub(crate) async fn next_due(db: &Db, kind: &'static str) -> Result<Option<i64>, DbError> {
+    let (due,): (Option<i64>,) = db
+        .query_one(
+            &format!(
+                "SELECT MIN(CASE WHEN status = '{q}' THEN run_after ELSE lease_until END) FROM jobs \
+                 WHERE kind = $1 AND status IN ('{q}', '{r}')",
+                q = status::QUEUED,
+                r = status::RUNNING
+            ),
+            &[&kind],
+        )
+        .await?;
+    Ok(due)
+}
+
+/// Leases up to `slots` ready jobs of the policy's kind (and ends expired ones that may not be
+/// taken over), publishing each change; returns the leases and whether anything changed.
+pub(crate) async fn lease(
+    db: &Db,
+    service: &'static str,
+    policy: KindPolicy,
+    slots: usize,
+) -> Result<(Vec<Lease>, bool), DbError> {
+    db.write("jobs_lease", move |tx| {
+        let now = crate::time::now_ms();
+        serialise_per_kind(tx, policy.kind)?;
+        let ended = end_unrecoverable(tx, service, policy.kind, now)?;
+        let picked = pick(tx, &policy, slots, now)?;
+        let until = now + i64::try_from(policy.lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let mut leases = Vec::with_capacity(picked.len());
+        for id in picked {
+            if let Some(lease) = take(tx, service, &id, now, until)? {
+                leases.push(lease);
+            }
+        }
+        let changed = ended > 0 || !leases.is_empty();
+        Ok((leases, changed))
+    })
+    .await
+}
+
+/// Holds the kind's advisory lock until the commit (PostgreSQL).
+fn serialise_per_kind(tx: &mut Tx<'_>, kind: &str) -> Result<(), DbError> {
+    if tx.backend() == Backend::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(kind)])?;
+    }
+    Ok(())
+}
+
+/// A stable 64-bit key per kind (FNV-1a, the same in every build and replica).
+fn lock_key(kind: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "mercato.jobs.".bytes().chain(kind.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// Expired jobs that must not run again: those that used every attempt become dead ("worker
+/// lost"), those whose cancellation was asked become cancelled. Returns how many.
+fn end_unrecoverable(tx: &mut Tx<'_>, service: &str, kind: &str, now: i64) -> Result<usize, DbError> {
+    let expired: Vec<(String, bool)> = tx.query_all(
+        &format!(
+            "SELECT id, cancel_requested FROM jobs WHERE kind = $1 AND status = '{}' \
+             AND lease_until < $2 AND (attempts >= max_attempts OR cancel_requested = 1)",
+            status::RUNNING
+        ),
+        &[&kind, &now],
+    )?;
+    for (id, cancelled) in &expired {
+        let (to, error) = if *cancelled {
+            (status::CANCELLED, None)
+        } else {
+            (status::DEAD, Some("worker lost"))
+        };
+        tx.execute(
+            "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), lease_owner = NULL, \
+             lease_until = 0, finished_at = $3, updated_at = $3 WHERE id = $4",
+            &[&to, &error, &now, id],
+        )?;
+        changed::reload_and_publish(tx, service, id)?;
+    }
+    Ok(expired.len())
+}
+
+/// The ids to lease: oldest first among stores with room, at most `slots`.
+fn pick(tx: &mut Tx<'_>, policy: &KindPolicy, slots: usize, now: i64) -> Result<Vec<String>, DbError> {
+    let per_store = i64::try_from(policy.per_store.max(1)).unwrap_or(i64::MAX);
+    let running: Vec<(String, i64)> = tx.query_all(
+        &format!(
+            "SELECT store_id, COUNT(*) FROM jobs WHERE kind = $1 AND status = '{}' \
+             AND lease_until >= $2 GROUP BY store_id",
+            status::RUNNING
+        ),
+        &[&policy.kind, &now],
+    )?;
+    let mut room: HashMap<String, i64> = running
+        .into_iter()
+        .map(|(store, n)| (store, per_store - n))
+        .collect();
+    // Each store's own oldest `per_store` ready jobs: a flood of one store is cut to its limit
+    // in the database, so the scan below reads at most `per_store` rows per store.
+    let sql = format!(
+        "SELECT id, store_id FROM (SELECT id, store_id, created_at, \
+         ROW_NUMBER() OVER (PARTITION BY store_id ORDER BY created_at, id) AS n FROM jobs \
+         WHERE kind = $1 AND ((status = '{q}' AND run_after <= $2) OR (status = '{r}' AND lease_until < $2))) ready \
+         WHERE n <= $3 ORDER BY created_at, id",
+        q = status::QUEUED,
+        r = status::RUNNING
+    );
+    let mut picked = Vec::new();
+    tx.each_row(&sql, &[&policy.kind, &now, &per_store], &mut |row| {
+        let id: String = crate::db::FromValue::from_value(row.column(0)?)?;
+        let store: String = crate::db::FromValue::from_value(row.column(1)?)?;
+        let left = room.entry(store).or_insert(per_store);
+        if *left > 0 {
+            *left -= 1;
+            picked.push(id);
+        }
+        Ok(picked.len() < slots)
+    })?;
+    Ok(picked)
+}
+
+/// Leases one job if it is still ready; the attempt count goes up.
+fn take(tx: &mut Tx<'_>, service: &str, id: &str, now: i64, until: i64) -> Result<Option<Lease>, DbError> {
+    let token = uuid::Uuid::now_v7().to_string();
+    let taken = tx.execute(
+        &format!(
+            "UPDATE jobs SET status = '{r}', attempts = attempts + 1, lease_owner = $1, lease_until = $2, \
+             started_at = $3, finished_at = 0, updated_at = $3 WHERE id = $4 \
+             AND ((status = '{q}' AND run_after <= $3) OR (status = '{r}' AND lease_until < $3))",
+            q = status::QUEUED,
+            r = status::RUNNING
+        ),
+        &[&token, &until, &now, &id],
+    )?;
+    if taken == 0 {
+        return Ok(None);
+    }
+    let row = changed::reload_and_publish(tx, service, id)?;
+    Ok(Some(Lease { row, token }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lock_keys_are_stable_and_differ_per_kind() {
+        assert_eq!(super::lock_key("export.orders"), super::lock_key("export.orders"));
+        assert_ne!(
+            super::lock_key("export.orders"),
+            super::lock_key("export.products")
+        );
+    }
+}
