@@ -15,6 +15,7 @@ pub mod channel;
 mod delivery;
 pub mod endpoint;
 pub mod hub;
+mod job_push;
 pub mod node;
 pub mod notify;
 pub mod protocol;

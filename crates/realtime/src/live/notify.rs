@@ -10,15 +10,18 @@
 //!   `read_marked` → the conversation, as a `read` marker.
 //! - `mercato.analytics.figures_changed` → the `staff:` feed, as `figures.changed` with today's
 //!   figures, so the admin home follows them.
+//! - `mercato.{catalog,orders,identity}.job_changed` → the `staff:` feed, as `job.changed` with
+//!   the job under its REST names (no download link), so the jobs page follows progress.
 
 use super::hub::Push;
 use axum::extract::ws::Utf8Bytes;
 use mercato_proto::analytics::Figures;
 use mercato_proto::events::{
-    EventEnvelope, FiguresChanged, LowStock, MessagePosted, OrderChanged, PaymentChanged, ReadMarked,
-    StockChanged,
+    EventEnvelope, FiguresChanged, JobChanged, LowStock, MessagePosted, OrderChanged, PaymentChanged,
+    ReadMarked, StockChanged,
 };
 use mercato_proto::inventory::StockLevel;
+use mercato_proto::jobs::Job;
 use mercato_proto::names;
 use mercato_proto::orders::Order;
 use mercato_proto::payments::PaymentIntent;
@@ -30,8 +33,10 @@ use serde_json::{Value, json};
 
 /// Event subjects the realtime replicas listen to: exactly those `route` turns into pushes, so
 /// that the busiest events (reservations, captures) never reach a realtime replica at all.
-pub const SUBJECTS: [&str; 7] = [
+pub const SUBJECTS: [&str; 9] = [
     subjects::orders::ALL,
+    subjects::catalog::JOB_CHANGED,
+    subjects::identity::JOB_CHANGED,
     subjects::payments::PAYMENT_DECLINED,
     subjects::payments::PAYMENT_FLAGGED,
     subjects::inventory::STOCK_CHANGED,
@@ -58,6 +63,14 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
     let name = subject.rsplit('.').next().unwrap_or_default();
     let payload = envelope.payload.as_slice();
     match subject {
+        // Before `orders::ALL`, which its subject also matches.
+        subjects::orders::JOB_CHANGED | subjects::catalog::JOB_CHANGED | subjects::identity::JOB_CHANGED => {
+            JobChanged::decode(payload)
+                .ok()
+                .and_then(|e| e.job)
+                .map(|job| vec![job_push(store, &job, at)])
+                .unwrap_or_default()
+        }
         // The funnel's events carry no order (`CartStarted`, `CheckoutStarted`): nothing to push.
         subjects::orders::CART_STARTED | subjects::orders::CHECKOUT_STARTED => Vec::new(),
         _ if subject_matches(subjects::orders::ALL, subject) => OrderChanged::decode(payload)
@@ -118,6 +131,16 @@ fn order_pushes(store: &str, name: &str, o: &Order, at: i64, wanted: &dyn Fn(&st
         pushes.push(event_push(&customer, &event, &data, at));
     }
     pushes
+}
+
+/// A job's change for the staff feed (`job.changed`).
+fn job_push(store: &str, job: &Job, at: i64) -> Push {
+    event_push(
+        &format!("staff:{store}"),
+        "job.changed",
+        &super::job_push::job_json(job),
+        at,
+    )
 }
 
 /// A declined or flagged payment (`name` such as `payment_declined`) for the staff feed.
@@ -351,6 +374,51 @@ mod tests {
         assert_eq!(frame["data"]["figures"]["orders"], 3);
         assert_eq!(frame["data"]["figures"]["returning_customer_rate_bp"], 5000);
         assert!(route(&e, &|c| c != "staff:s1").is_empty(), "nobody watches it");
+    }
+
+    #[test]
+    fn a_job_change_goes_to_the_staff_feed_by_its_rest_names_without_a_link() {
+        use mercato_proto::jobs::{JobProgress, JobResult, JobStatus};
+        let job = Job {
+            id: "j1".into(),
+            service: "orders".into(),
+            kind: "export.orders".into(),
+            status: JobStatus::Succeeded.into(),
+            progress: Some(JobProgress {
+                done: 3,
+                total: 4,
+                estimated_finish_ms: 0,
+            }),
+            input_json: r#"{"format":"csv"}"#.into(),
+            result: Some(JobResult {
+                file_key: "secret/key".into(),
+                file_name: "orders.csv".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = envelope(
+            subjects::orders::JOB_CHANGED,
+            JobChanged { job: Some(job) }.encode_to_vec(),
+        );
+        assert!(
+            SUBJECTS
+                .iter()
+                .any(|s| subject_matches(s, subjects::orders::JOB_CHANGED))
+        );
+        let pushes = route(&e, &|_| true);
+        assert_eq!(pushes.len(), 1, "a job, not an order");
+        assert_eq!(&*pushes[0].channel, "staff:s1");
+        let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "job.changed");
+        assert_eq!(frame["data"]["status"], "succeeded");
+        assert_eq!(frame["data"]["progress"]["percent"], 75);
+        assert_eq!(frame["data"]["input"]["format"], "csv");
+        assert_eq!(frame["data"]["result"]["file_name"], "orders.csv");
+        assert!(
+            !pushes[0].text.as_str().contains("secret/key"),
+            "no file key, no link"
+        );
     }
 
     #[test]
