@@ -23,20 +23,24 @@ pub(crate) struct Lease {
 
 /// When the earliest job of `kind` becomes ready (epoch ms): the earliest `run_after` of its
 /// queued jobs or the earliest lease expiry of its running ones; `None` with neither. A cheap
-/// read, so that an idle runner does not open a write transaction per poll.
+/// read, so that an idle runner does not open a write transaction per poll: the first is one
+/// index lookup however long the queue, the second reads only the running jobs.
 pub(crate) async fn next_due(db: &Db, kind: &'static str) -> Result<Option<i64>, DbError> {
-    let (due,): (Option<i64>,) = db
+    let (queued, running): (Option<i64>, Option<i64>) = db
         .query_one(
             &format!(
-                "SELECT MIN(CASE WHEN status = '{q}' THEN run_after ELSE lease_until END) FROM jobs \
-                 WHERE kind = $1 AND status IN ('{q}', '{r}')",
-                q = status::QUEUED,
-                r = status::RUNNING
+                "SELECT (SELECT MIN(run_after) FROM jobs WHERE kind = $1 AND status = '{}'), \
+                 (SELECT MIN(lease_until) FROM jobs WHERE kind = $1 AND status = '{}')",
+                status::QUEUED,
+                status::RUNNING
             ),
             &[&kind],
         )
         .await?;
-    Ok(due)
+    Ok(match (queued, running) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
 }
 
 /// Leases up to `slots` ready jobs of the policy's kind (and ends expired ones that may not be

@@ -113,13 +113,11 @@ pub(crate) async fn publish_gauges(db: &Db, service: &'static str, kinds: &[&'st
     match sample(db, kinds).await {
         Ok(gauges) => {
             for (kind, g) in gauges {
-                let gauge = |family: crate::metric_family::Family, value: f64| {
-                    metrics::gauge!(family.name, "service" => service, "kind" => kind.clone()).set(value);
-                };
-                gauge(JOBS_QUEUED, g.queued as f64);
-                gauge(JOBS_RUNNING, g.running as f64);
-                gauge(JOBS_DEAD, g.dead as f64);
-                gauge(JOBS_OLDEST_QUEUED_AGE, g.oldest_wait_ms as f64 / 1000.0);
+                let labels = [("service", service.to_owned()), ("kind", kind)];
+                metrics::gauge!(JOBS_QUEUED.name, &labels).set(g.queued as f64);
+                metrics::gauge!(JOBS_RUNNING.name, &labels).set(g.running as f64);
+                metrics::gauge!(JOBS_DEAD.name, &labels).set(g.dead as f64);
+                metrics::gauge!(JOBS_OLDEST_QUEUED_AGE.name, &labels).set(g.oldest_wait_ms as f64 / 1000.0);
             }
         }
         Err(e) => tracing::warn!(service, error = %e, "job gauges not sampled"),

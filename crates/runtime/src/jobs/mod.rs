@@ -271,6 +271,16 @@ impl Jobs {
         }
     }
 
+    /// The service whose jobs these are (`catalog`, `orders`, `identity`).
+    pub fn service(&self) -> &'static str {
+        self.queue.service()
+    }
+
+    /// The service's database, which holds its jobs: enqueue in a transaction of it.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// What enqueues inside a transaction closure (`Copy`, so closures take it along).
     pub fn queue(&self) -> JobQueue {
         self.queue
