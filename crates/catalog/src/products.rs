@@ -89,6 +89,7 @@ impl CatalogService {
             {
                 Ok(()) => {
                     self.after_commit(store, id, vec![current.slug.clone()]).await;
+                    self.forget_image_files(&store, &current.images).await;
                     return Ok(pb::DeleteProductResponse {});
                 }
                 Err(StoreError::Stale) => continue,

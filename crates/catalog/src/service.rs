@@ -39,6 +39,8 @@ pub struct CatalogService {
     pub(crate) files: std::sync::OnceLock<FileStore>,
     /// The re-index jobs this replica ran (it skips their `search_reindex_requested`).
     pub(crate) reindexed_here: crate::reindex::RanHere,
+    /// The product images table (`store::images`).
+    pub(crate) images: crate::store::ImageStore,
 }
 
 impl CatalogService {
@@ -52,6 +54,7 @@ impl CatalogService {
         let jobs = Jobs::new("catalog", db.clone(), outbox_waker.clone());
         let service = CatalogService {
             store: Arc::new(SqlCatalogStore::new(db.clone())),
+            images: crate::store::ImageStore::new(db.clone()),
             db,
             cache: ProductCache::new(cache),
             listings: ListingCache::new(),

@@ -42,8 +42,7 @@ impl ProductRecord {
                     values: o.values.clone(),
                 })
                 .collect(),
-            // Filled by the images module where a product is read with its images.
-            images: Vec::new(),
+            images: self.images.iter().map(|i| i.to_proto()).collect(),
         }
     }
 

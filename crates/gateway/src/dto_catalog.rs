@@ -168,6 +168,8 @@ pub struct ProductView {
     /// The option types its variants differ by.
     pub options: Vec<OptionTypeBody>,
     pub variants: Vec<VariantView>,
+    /// Its images in order, those whose sizes are still being made included (without URLs).
+    pub images: Vec<ImageView>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -208,11 +210,111 @@ impl From<catalog::Product> for ProductView {
                     options: v.option_values.into_iter().map(|o| (o.option, o.value)).collect(),
                 })
                 .collect(),
+            images: p
+                .images
+                .into_iter()
+                .map(|i| ImageView::new(&p.store_id, i))
+                .collect(),
             version: p.version,
             created_at: to_rfc3339(p.created_at_ms),
             updated_at: to_rfc3339(p.updated_at_ms),
         }
     }
+}
+
+/// A product image.
+#[derive(Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: String,
+    /// 0 first.
+    pub position: u32,
+    pub alt: String,
+    /// `processing` until its sizes exist, then `ready`; `failed` when the file could not be
+    /// decoded.
+    pub status: String,
+    /// The original's, orientation applied.
+    pub width: u32,
+    pub height: u32,
+    /// Its sizes' URLs, once `ready`. They name the content, so their answers never change
+    /// and are cached for a year.
+    pub urls: Option<ImageUrlsView>,
+}
+
+/// An image's sizes: fitting 160×160, 480×480 and 1600×1600 (never enlarged).
+#[derive(Serialize, ToSchema)]
+pub struct ImageUrlsView {
+    pub thumbnail: ImageFormatsView,
+    pub card: ImageFormatsView,
+    pub large: ImageFormatsView,
+}
+
+/// One size in both formats: WebP (lossless) and JPEG.
+#[derive(Serialize, ToSchema)]
+pub struct ImageFormatsView {
+    pub webp: String,
+    pub jpeg: String,
+}
+
+impl ImageView {
+    /// The view of an image of a product of `store_id`.
+    pub fn new(store_id: &str, i: catalog::ProductImage) -> ImageView {
+        let ready = i.status == "ready";
+        let url = |size: &str, ext: &str| image_url(store_id, &i.id, &i.content_hash, size, ext);
+        let formats = |size: &str| ImageFormatsView {
+            webp: url(size, "webp"),
+            jpeg: url(size, "jpg"),
+        };
+        let urls = ready.then(|| ImageUrlsView {
+            thumbnail: formats("thumbnail"),
+            card: formats("card"),
+            large: formats("large"),
+        });
+        ImageView {
+            id: i.id,
+            position: i.position,
+            alt: i.alt,
+            status: i.status,
+            width: i.width,
+            height: i.height,
+            urls,
+        }
+    }
+}
+
+/// Where a size of an image is served. The store is named by its id, not its slug: the URL is
+/// cached for a year as immutable, and a slug may change.
+pub fn image_url(store_id: &str, image_id: &str, hash: &str, size: &str, ext: &str) -> String {
+    format!("/v1/stores/{store_id}/images/{image_id}/{hash}/{size}.{ext}")
+}
+
+/// A change to an image: absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"alt": "The blue shirt, folded", "position": 0})))]
+pub struct UpdateImageBody {
+    /// At most 500 characters on one line; empty removes it.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub alt: Option<String>,
+    /// Its new place, 0 first; the others move to make room.
+    #[serde(default)]
+    pub position: Option<u32>,
+}
+
+/// The upload form (`multipart/form-data`).
+#[derive(ToSchema)]
+#[schema(examples(json!({"file": "(the image's bytes)", "alt": "The blue shirt, folded", "position": "0"})))]
+#[allow(dead_code)] // Documents the form; the route reads it part by part.
+pub struct UploadImageForm {
+    /// The image: `image/jpeg`, `image/png` or `image/webp` (the part's type, which its bytes
+    /// must agree with), at most 20 MB and 50 megapixels.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// At most 500 characters on one line.
+    #[schema(max_length = 500)]
+    pub alt: Option<String>,
+    /// Its place among the product's images, 0 first; last when absent.
+    pub position: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -62,6 +62,13 @@ pub async fn declared_body_limit(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // The image upload route alone takes larger bodies (and holds them to its own limit).
+    let limit = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(path) if path.as_str() == crate::routes::images::UPLOAD_PATH => {
+            crate::routes::images::UPLOAD_BODY_LIMIT
+        }
+        _ => limit,
+    };
     if declared.is_some_and(|length| length > limit as u64) {
         return ServiceError::new(ErrorCode::PayloadTooLarge, "request body is too large").into_response();
     }

@@ -14,6 +14,10 @@ use std::time::Instant;
 mod channel;
 pub use channel::{GrpcChannel, balanced_channel, balanced_tls_channel};
 
+/// The largest gRPC message a client accepts, and the catalog server: a 20 MB product image
+/// upload and its envelope (tonic's default is 4 MB; clients send any size already).
+pub const MAX_MESSAGE_BYTES: usize = 24 * 1024 * 1024;
+
 /// Runs one attempt of a call until `deadline`, recording `rpc_client_calls_total` and its
 /// duration.
 pub(crate) async fn instrumented<T>(
@@ -159,7 +163,9 @@ macro_rules! service_client {
                     .map(|t| format!("Bearer {t}").parse())
                     .transpose()
                     .map_err(|_| anyhow::anyhow!("the internal token must be printable ASCII"))?;
-                Ok(Self { target: Target::Remote($grpc::new(channel.into())), deadline, token, upstream: Self::default_upstream() })
+                let grpc = $grpc::new(channel.into())
+                    .max_decoding_message_size($crate::clients::MAX_MESSAGE_BYTES);
+                Ok(Self { target: Target::Remote(grpc), deadline, token, upstream: Self::default_upstream() })
             }
 
             /// The same client with its own breaker, budget and limit set to `settings`.

@@ -2,6 +2,7 @@
 //! pure rules (patching, category trees) that need no IO. It knows no wire format: requests are
 //! checked in `crate::requests`, records become messages in `crate::wire`.
 
+pub mod image;
 pub mod inputs;
 pub mod options;
 pub mod product;
@@ -9,6 +10,7 @@ pub mod synonyms;
 pub mod tree;
 pub mod values;
 
+pub use image::{ImageId, ImageRecord, ImageStatus, Rendition};
 pub use inputs::CategoryLookup;
 pub use options::OptionType;
 pub use product::{CategoryRecord, ProductRecord, VariantRecord};

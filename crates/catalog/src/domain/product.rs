@@ -1,6 +1,7 @@
 //! Product and category records as stored, and the pure transitions between product versions.
 
 use super::inputs::{NewProduct, ProductPatch, VariantSpec};
+use super::image::ImageRecord;
 use super::options::OptionType;
 use super::values::{CategoryId, ProductId, ProductStatus, VariantId};
 use mercato_runtime::ids::StoreId;
@@ -46,6 +47,8 @@ pub struct ProductRecord {
     /// All variants share this currency (checked at the boundary).
     pub currency: String,
     pub variants: Vec<VariantRecord>,
+    /// Its images in position order (read with it; written by the images use cases only).
+    pub images: Vec<ImageRecord>,
     pub version: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -67,6 +70,7 @@ impl ProductRecord {
             options: new.options,
             currency,
             variants: variants(Vec::new(), new.variants),
+            images: Vec::new(),
             version: 1,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,

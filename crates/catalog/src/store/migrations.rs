@@ -78,4 +78,24 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE products ADD COLUMN options TEXT NOT NULL DEFAULT '';
               ALTER TABLE variants ADD COLUMN option_values TEXT NOT NULL DEFAULT '';",
     },
+    Migration {
+        name: "0006_product_images",
+        // `renditions` is a JSON array (written once, when the sizes are made, and read whole).
+        sql: "CREATE TABLE product_images (
+                id TEXT PRIMARY KEY,
+                store_id TEXT NOT NULL,
+                product_id TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                alt TEXT NOT NULL,
+                status TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                width BIGINT NOT NULL,
+                height BIGINT NOT NULL,
+                content_type TEXT NOT NULL,
+                renditions TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+              );
+              CREATE INDEX product_images_by_product ON product_images (store_id, product_id, position);",
+    },
 ];

@@ -6,9 +6,11 @@
 //!
 //! Writes take the event describing them and append it to the outbox in the same transaction.
 
+mod images;
 mod migrations;
 mod sql;
 
+pub use images::{Derived, ImagePatch, ImageStore};
 pub use migrations::MIGRATIONS;
 pub use sql::SqlCatalogStore;
 
@@ -63,6 +65,12 @@ pub enum Refusal {
     /// A unique value (`slug` or `sku`) is already taken in this store.
     #[error("{} already taken", .0.name())]
     Taken(UniqueField),
+    /// The product or image a change is for does not exist (in this store).
+    #[error("no such {0}")]
+    Missing(&'static str),
+    /// The product has as many images as it may.
+    #[error("the product has {0} images, the most it may have")]
+    TooManyImages(usize),
 }
 
 impl From<Refusal> for ServiceError {
@@ -76,6 +84,10 @@ impl From<Refusal> for ServiceError {
                     message: "is already taken in this store".to_owned(),
                 }],
             },
+            Refusal::Missing(what) => ServiceError::not_found(what),
+            Refusal::TooManyImages(n) => ServiceError::conflict(format!(
+                "the product has {n} images, the most it may have; delete one first"
+            )),
         }
     }
 }

@@ -91,6 +91,7 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
         currency,
         options: decode_options(&options),
         variants: Vec::new(),
+        images: Vec::new(),
         version,
         created_at_ms: created,
         updated_at_ms: updated,
@@ -150,7 +151,7 @@ fn conflict(e: DbError) -> StoreError {
 }
 
 /// `$from, $from+1, …` for `n` values.
-fn placeholders(from: usize, n: usize) -> String {
+pub(super) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -404,6 +405,10 @@ impl CatalogStore for SqlCatalogStore {
                     "DELETE FROM variants WHERE store_id = $1 AND product_id = $2",
                     &[&store, &id],
                 )?;
+                tx.execute(
+                    "DELETE FROM product_images WHERE store_id = $1 AND product_id = $2",
+                    &[&store, &id],
+                )?;
                 outbox::append(tx, &event)?;
                 Ok(())
             })
@@ -414,14 +419,7 @@ impl CatalogStore for SqlCatalogStore {
         let store = *store;
         let id = *id;
         self.db
-            .read("product", move |tx| {
-                let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id = $2");
-                let row: Option<ProductRow> = tx.query_opt(&sql, &[&store, &id])?;
-                let Some(row) = row else { return Ok(None) };
-                let mut products = vec![product(&store, row)?];
-                attach_variants(tx, &store, &mut products)?;
-                Ok(products.pop())
-            })
+            .read("product", move |tx| load_product(tx, &store, &id))
             .await
     }
 
@@ -490,6 +488,7 @@ impl CatalogStore for SqlCatalogStore {
                     .map(|r| product(&store, r))
                     .collect::<Result<Vec<_>, _>>()?;
                 attach_variants(tx, &store, &mut products)?;
+                super::images::attach_images(tx, &store, &mut products)?;
                 Ok((products, u64::try_from(total).unwrap_or(0)))
             })
             .await
@@ -536,6 +535,34 @@ impl CatalogStore for SqlCatalogStore {
             .await?;
         rows.iter().map(|r| parse("store id", &r.0)).collect()
     }
+}
+
+/// One product with its variants and images, read in the caller's transaction.
+pub(super) fn load_product(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    id: &ProductId,
+) -> Result<Option<ProductRecord>, StoreError> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id = $2");
+    let row: Option<ProductRow> = tx.query_opt(&sql, &[store, id])?;
+    let Some(row) = row else { return Ok(None) };
+    let mut products = vec![product(store, row)?];
+    attach_variants(tx, store, &mut products)?;
+    super::images::attach_images(tx, store, &mut products)?;
+    Ok(products.pop())
+}
+
+/// One category, read in the caller's transaction.
+pub(super) fn load_category(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    id: &CategoryId,
+) -> Result<Option<CategoryRecord>, StoreError> {
+    let row: Option<CategoryRow> = tx.query_opt(
+        "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND id = $2",
+        &[store, id],
+    )?;
+    row.map(category).transpose()
 }
 
 /// Loads the variants of all `products` with one query.

@@ -91,7 +91,9 @@ pub(super) async fn catalog(w: &mut Wiring<'_>, inventory: InventoryClient) -> a
         .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
         .await?;
     w.grpc.add_service(InterceptedService::new(
-        CatalogServer::from_arc(service.clone()),
+        // Image uploads are up to 20 MB.
+        CatalogServer::from_arc(service.clone())
+            .max_decoding_message_size(mercato_runtime::clients::MAX_MESSAGE_BYTES),
         w.admit.clone(),
     ));
     if w.infra.l2.is_some() {
