@@ -46,7 +46,8 @@ surl() { if [ "$TLS" = 1 ]; then echo "https://127.0.0.1:$(($1 + OFF))"; else ur
 UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107) --analytics-url $(surl 9108)"
 PROCESSES=(
   "identity $((9101 + OFF)) identity"
-  "catalog $((9102 + OFF)) catalog"
+  # Its products export reads stock from inventory.
+  "catalog $((9102 + OFF)) catalog --inventory-url $(surl 9103)"
   "inventory $((9103 + OFF)) inventory"
   "payments $((9104 + OFF)) payments"
   "orders $((9105 + OFF)) orders --inventory-url $(surl 9103) --payments-url $(surl 9104)"

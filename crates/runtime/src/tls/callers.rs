@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 pub const CALLERS: &[(&str, &[&str])] = &[
     ("identity", &["gateway", "realtime", "analytics"]),
     ("catalog", &["gateway"]),
-    ("inventory", &["gateway", "orders"]),
+    ("inventory", &["gateway", "orders", "catalog"]),
     ("payments", &["orders"]),
     ("orders", &["gateway", "analytics"]),
     ("realtime", &["gateway"]),
