@@ -2,15 +2,15 @@
 //!
 //! A job is ready when it is queued and its `run_after` has passed, or running under a lease
 //! that expired (its worker died: taken over, attempt + 1). Among ready jobs, the oldest go
-//! first, skipping stores that already run `per_store` jobs of the kind, so one store's flood
-//! waits behind its own limit while another store's job starts at once. On PostgreSQL the
-//! check-and-lease runs under a transaction-scoped advisory lock per kind, so two replicas never
-//! both see room for the same store; SQLite's single writer already serialises it.
+//! first, skipping stores that already run `per_store` jobs of the kind ([`super::pick`]), so
+//! one store's flood waits behind its own limit while another store's job starts at once. On
+//! PostgreSQL the check-and-lease runs under a transaction-scoped advisory lock per kind, so two
+//! replicas never both see room for the same store; SQLite's single writer already serialises
+//! it.
 
 use super::row::{JobRow, status};
 use super::{KindPolicy, changed};
 use crate::db::{Backend, Db, DbError, Tx};
-use std::collections::HashMap;
 
 /// A job this worker now holds: the row as leased and the token its lease is held under.
 #[derive(Clone, Debug)]
@@ -55,7 +55,7 @@ pub(crate) async fn lease(
         let now = crate::time::now_ms();
         serialise_per_kind(tx, policy.kind)?;
         let ended = end_unrecoverable(tx, service, policy.kind, now)?;
-        let picked = pick(tx, &policy, slots, now)?;
+        let picked = super::pick::pick(tx, &policy, slots, now)?;
         let until = now + i64::try_from(policy.lease.as_millis()).unwrap_or(i64::MAX / 2);
         let mut leases = Vec::with_capacity(picked.len());
         for id in picked {
@@ -112,45 +112,6 @@ fn end_unrecoverable(tx: &mut Tx<'_>, service: &str, kind: &str, now: i64) -> Re
         changed::reload_and_publish(tx, service, id)?;
     }
     Ok(expired.len())
-}
-
-/// The ids to lease: oldest first among stores with room, at most `slots`.
-fn pick(tx: &mut Tx<'_>, policy: &KindPolicy, slots: usize, now: i64) -> Result<Vec<String>, DbError> {
-    let per_store = i64::try_from(policy.per_store.max(1)).unwrap_or(i64::MAX);
-    let running: Vec<(String, i64)> = tx.query_all(
-        &format!(
-            "SELECT store_id, COUNT(*) FROM jobs WHERE kind = $1 AND status = '{}' \
-             AND lease_until >= $2 GROUP BY store_id",
-            status::RUNNING
-        ),
-        &[&policy.kind, &now],
-    )?;
-    let mut room: HashMap<String, i64> = running
-        .into_iter()
-        .map(|(store, n)| (store, per_store - n))
-        .collect();
-    // Each store's own oldest `per_store` ready jobs: a flood of one store is cut to its limit
-    // in the database, so the scan below reads at most `per_store` rows per store.
-    let sql = format!(
-        "SELECT id, store_id FROM (SELECT id, store_id, created_at, \
-         ROW_NUMBER() OVER (PARTITION BY store_id ORDER BY created_at, id) AS n FROM jobs \
-         WHERE kind = $1 AND ((status = '{q}' AND run_after <= $2) OR (status = '{r}' AND lease_until < $2))) ready \
-         WHERE n <= $3 ORDER BY created_at, id",
-        q = status::QUEUED,
-        r = status::RUNNING
-    );
-    let mut picked = Vec::new();
-    tx.each_row(&sql, &[&policy.kind, &now, &per_store], &mut |row| {
-        let id: String = crate::db::FromValue::from_value(row.column(0)?)?;
-        let store: String = crate::db::FromValue::from_value(row.column(1)?)?;
-        let left = room.entry(store).or_insert(per_store);
-        if *left > 0 {
-            *left -= 1;
-            picked.push(id);
-        }
-        Ok(picked.len() < slots)
-    })?;
-    Ok(picked)
 }
 
 /// Leases one job if it is still ready; the attempt count goes up.

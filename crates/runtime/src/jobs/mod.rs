@@ -39,6 +39,7 @@ mod enqueue;
 mod finish;
 mod lease;
 mod metrics;
+mod pick;
 mod progress;
 mod row;
 mod runner;
@@ -84,6 +85,8 @@ pub(crate) const MIGRATION: Migration = Migration {
           );
           CREATE UNIQUE INDEX jobs_dedupe ON jobs (store_id, kind, dedupe_key);
           CREATE INDEX jobs_ready ON jobs (kind, status, run_after);
+          CREATE INDEX jobs_queue ON jobs (kind, status, created_at, id);
+          CREATE INDEX jobs_store_queue ON jobs (kind, status, store_id, created_at, id);
           CREATE INDEX jobs_store_created ON jobs (store_id, created_at, id);
           CREATE INDEX jobs_created ON jobs (created_at, id);
           CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at > 0;",
