@@ -15,6 +15,7 @@ mod edge;
 mod fulfilment;
 mod hardening;
 mod harness;
+mod images;
 mod isolation;
 mod journeys;
 mod keys_cli;
