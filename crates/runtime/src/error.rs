@@ -97,6 +97,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A payment was declined (by the card issuer or by fraud screening).
     PaymentRequired,
+    /// 410: the resource existed and was deleted for good (an export's file after its retention).
+    Gone,
     /// OAuth2: the grant (password, refresh token) is invalid, expired or revoked.
     InvalidGrant,
     /// OAuth2: client authentication failed.
@@ -156,6 +158,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::RateLimited => 429,
             ErrorCode::PaymentRequired => 402,
+            ErrorCode::Gone => 410,
             ErrorCode::InvalidGrant => 400,
             ErrorCode::InvalidClient => 401,
             ErrorCode::UnsupportedGrantType => 400,
@@ -205,6 +208,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => tonic::Code::Unimplemented,
             ErrorCode::RateLimited => tonic::Code::ResourceExhausted,
             ErrorCode::PaymentRequired => tonic::Code::FailedPrecondition,
+            ErrorCode::Gone => tonic::Code::NotFound,
             ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType => tonic::Code::FailedPrecondition,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Timeout => tonic::Code::DeadlineExceeded,
@@ -254,6 +258,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PaymentRequired => "payment_required",
+            ErrorCode::Gone => "gone",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
@@ -265,7 +270,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::InvalidRequest,
         ErrorCode::ValidationFailed,
         ErrorCode::Unauthenticated,
@@ -305,6 +310,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::RateLimited,
         ErrorCode::PaymentRequired,
+        ErrorCode::Gone,
         ErrorCode::InvalidGrant,
         ErrorCode::InvalidClient,
         ErrorCode::UnsupportedGrantType,

@@ -401,6 +401,7 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::RateLimited => "Too many requests",
         ErrorCode::PaymentRequired => "Payment required",
+        ErrorCode::Gone => "Gone",
         ErrorCode::InvalidGrant => "Invalid grant",
         ErrorCode::InvalidClient => "Invalid client",
         ErrorCode::UnsupportedGrantType => "Unsupported grant type",

@@ -27,6 +27,7 @@
 //!   type of every service's storage; [`testing`]: test databases.
 //! - [`jobs`]: durable background jobs (leases, limits per kind and store, retries, progress);
 //!   [`files`]: the object store exports and images are kept in, and signed download links.
+//! - [`export`]: CSV and JSON-lines writers, and running a dataset's export job into a file.
 //! - [`failpoint`]: `MERCATO_FAILPOINT` aborts the process at a named point; crash tests only.
 
 pub mod address;
@@ -39,6 +40,7 @@ pub mod db;
 pub mod digest;
 pub mod env;
 pub mod error;
+pub mod export;
 pub mod failpoint;
 pub mod files;
 pub mod http;

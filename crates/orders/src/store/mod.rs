@@ -10,6 +10,7 @@
 //! `INSERT`; steps that end (or start) a saga are one transaction that appends the events,
 //! updates the order row (status, snapshot, lease) and appends the outbox events.
 
+pub(crate) mod export;
 mod histories;
 mod history;
 mod history_after_sale;
