@@ -44,7 +44,7 @@ pub mod domain;
 pub mod events;
 mod exports;
 mod grpc;
-mod images;
+pub mod images;
 mod listing_cache;
 mod products;
 mod reindex;

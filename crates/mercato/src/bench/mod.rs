@@ -13,11 +13,13 @@
 //! - `overload`: capacity, then open-loop load beyond it, then the recovery, in one run.
 //! - `analytics-ingest`, `analytics-reads`: analytics embedded, fed through the in-process bus.
 //! - `analytics-freshness`: from an order's confirmation to the analytics figure counting it.
+//! - `images`: product images derived per second (the `images.derive` job's work).
 
 mod analytics;
 mod baseline;
 mod checkout;
 mod dbstats;
+mod images;
 mod load;
 mod overload;
 mod realtime;
@@ -97,6 +99,9 @@ pub enum BenchCommand {
     /// p50/p99 of every analytics read with (by default) 1,000,000 orders in one store, seeded
     /// through the event path.
     AnalyticsReads(analytics::ReadsArgs),
+    /// Product images derived per second (decode, orient, three sizes in WebP and JPEG) from
+    /// generated photos, on one thread and on several.
+    Images(images::ImagesArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -149,6 +154,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::AnalyticsFreshness(args) => analytics::freshness(&args).await,
         BenchCommand::AnalyticsIngest(args) => analytics::ingest(&args).await,
         BenchCommand::AnalyticsReads(args) => analytics::reads(&args).await,
+        BenchCommand::Images(args) => images::images(&args).await,
     }
 }
 
