@@ -239,12 +239,13 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     s.services.internal_token = Some(Secret::new(format!("token-{run}")));
     let shutdown = Shutdown::new();
     let identity = start(s.clone(), "identity", &shutdown).await;
-    let catalog = start(s.clone(), "catalog", &shutdown).await;
+    // Before the catalog, whose products export reads stock from inventory.
     let inventory = start(s.clone(), "inventory", &shutdown).await;
+    s.services.inventory = vec![inventory];
+    let catalog = start(s.clone(), "catalog", &shutdown).await;
     let payments = start(s.clone(), "payments", &shutdown).await;
     s.services.identity = vec![identity.clone()];
     s.services.catalog = vec![catalog];
-    s.services.inventory = vec![inventory];
     s.services.payments = vec![payments];
     let orders = start(s.clone(), "orders", &shutdown).await;
     s.services.orders = vec![orders];

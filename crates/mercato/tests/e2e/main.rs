@@ -17,6 +17,8 @@ mod hardening;
 mod harness;
 mod images;
 mod isolation;
+mod jobs;
+mod jobs_crash;
 mod journeys;
 mod keys_cli;
 mod kill9;
