@@ -41,6 +41,8 @@ mercato_runtime::backend_tests! {
         a_retried_dead_job_runs_again,
         a_stopping_runner_releases_its_running_job_without_counting_the_attempt,
         an_expired_job_that_used_every_attempt_dies_as_worker_lost,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        a_job_cancelled_while_its_worker_died_ends_cancelled_not_run_again,
         lists_page_newest_first_and_filter_by_status_and_kind,
         another_store_s_job_is_not_found_and_finished_jobs_conflict,
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -664,6 +666,21 @@ async fn an_expired_job_that_used_every_attempt_dies_as_worker_lost(f: Fixture) 
     survivor.stop().await;
     assert_eq!((dead.attempts, dead.last_error.as_str()), (1, "worker lost"));
     assert_eq!(handler.started(&job.id), 1, "not run again");
+}
+
+async fn a_job_cancelled_while_its_worker_died_ends_cancelled_not_run_again(f: Fixture) {
+    let handler = TestHandler::new(policy());
+    let doomed = start(&f.jobs, &handler);
+    let job = f.enqueue(STORE_A, serde_json::json!({"steps": ["hang"]})).await;
+    handler.wait_started(&job.id, 1).await;
+    doomed.task.abort();
+    let asked = f.jobs.cancel(request(STORE_A, &job.id)).await.unwrap();
+    assert_eq!(asked.status, JobStatus::Running as i32);
+    let survivor = start(&f.replica(), &handler);
+    let cancelled = f.wait_for(&job.id, JobStatus::Cancelled).await;
+    survivor.stop().await;
+    assert_eq!(cancelled.attempts, 1);
+    assert_eq!(handler.started(&job.id), 1, "not taken over");
 }
 
 async fn lists_page_newest_first_and_filter_by_status_and_kind(f: Fixture) {
