@@ -79,9 +79,12 @@ fn time(ms: i64) -> Option<String> {
 }
 
 impl JobView {
-    /// The REST shape of `job`; `download_url` signs a link to its file (key, expiry), when the
-    /// deployment serves files.
-    pub(crate) fn from_job(job: jobs::Job, download_url: impl Fn(&str, &str, i64) -> Option<String>) -> Self {
+    /// The REST shape of `job`; `download_url` signs a link to its file (job id, store id, key,
+    /// the file's expiry), when the deployment serves files.
+    pub(crate) fn from_job(
+        job: jobs::Job,
+        download_url: impl Fn(&str, &str, &str, i64) -> Option<String>,
+    ) -> Self {
         let progress = job.progress.unwrap_or_default();
         let status = job.status();
         let result = job.result.filter(|_| status == jobs::JobStatus::Succeeded);
@@ -101,7 +104,7 @@ impl JobView {
             created_at: to_rfc3339(job.created_at_ms),
             started_at: time(job.started_at_ms),
             finished_at: time(job.finished_at_ms),
-            result: result.map(|r| JobResultView::from_result(r, &job.store_id, &download_url)),
+            result: result.map(|r| JobResultView::from_result(r, &job.id, &job.store_id, &download_url)),
             id: job.id,
             service: job.service,
             kind: job.kind,
@@ -112,13 +115,14 @@ impl JobView {
 impl JobResultView {
     fn from_result(
         r: jobs::JobResult,
+        job_id: &str,
         store_id: &str,
-        download_url: &dyn Fn(&str, &str, i64) -> Option<String>,
+        download_url: &dyn Fn(&str, &str, &str, i64) -> Option<String>,
     ) -> Self {
         let file = !r.file_key.is_empty();
         JobResultView {
             download_url: file
-                .then(|| download_url(store_id, &r.file_key, r.file_expires_at_ms))
+                .then(|| download_url(job_id, store_id, &r.file_key, r.file_expires_at_ms))
                 .flatten(),
             summary: r.summary,
             items: r.items,
@@ -164,12 +168,14 @@ mod tests {
             }),
             ..Default::default()
         };
-        let view = JobView::from_job(job, |store, key, exp| Some(format!("/f/{store}/{key}/{exp}")));
+        let view = JobView::from_job(job, |id, store, key, exp| {
+            Some(format!("/f/{id}/{store}/{key}/{exp}"))
+        });
         assert_eq!(view.status, "succeeded");
         assert_eq!(view.input["format"], "csv");
         assert_eq!(view.last_error, None);
         let result = view.result.expect("a result");
-        assert_eq!(result.download_url.as_deref(), Some("/f/s1/k/2000"));
+        assert_eq!(result.download_url.as_deref(), Some("/f/j1/s1/k/2000"));
         assert_eq!(result.file_name.as_deref(), Some("orders.csv"));
     }
 }

@@ -102,7 +102,7 @@ pub(crate) async fn start_export(
         }
     };
     let location = format!("/v1/stores/{}/jobs/{}", scope.store.slug, job.id);
-    let view = job_view(&state, job);
+    let view = job_view(&state, &scope.store.slug, job);
     let mut response = (StatusCode::ACCEPTED, axum::Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -112,8 +112,6 @@ pub(crate) async fn start_export(
 
 /// The signed link to an export's file: valid until the earlier of `now + files.link_ttl` and
 /// the file's deletion.
-// Used by `routes::jobs` once its job view links files through it.
-#[allow(dead_code)]
 pub(crate) fn download_url(
     files: &FileAccess,
     store_slug: &str,

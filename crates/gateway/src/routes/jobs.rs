@@ -109,18 +109,17 @@ pub(crate) fn jobs_caller(scope: &StoreScope<Staff>) -> Caller {
     }
 }
 
-/// The REST shape of a job, with a signed link to its file when it made one. Shared with the
-/// routes that start jobs (exports), so every route answers a job alike.
-pub(crate) fn job_view(state: &GatewayState, job: Job) -> JobView {
-    JobView::from_job(job, |store, key, expires_ms| {
-        download_url(state, store, key, expires_ms)
+/// The REST shape of a job of the store `store_slug`, with a signed link to its file when it
+/// made one and the deployment serves files. Shared with the routes that start jobs (exports),
+/// so every route answers a job alike.
+pub(crate) fn job_view(state: &GatewayState, store_slug: &str, job: Job) -> JobView {
+    let now = mercato_runtime::time::now_ms();
+    JobView::from_job(job, |job_id, store_id, key, expires_ms| {
+        let files = state.files()?;
+        Some(crate::routes::exports::download_url(
+            files, store_slug, store_id, job_id, key, expires_ms, now,
+        ))
     })
-}
-
-/// A signed link to a job's file; none until the file routes serve it.
-fn download_url(state: &GatewayState, store: &str, key: &str, expires_ms: i64) -> Option<String> {
-    let _ = (state.files(), store, key, expires_ms);
-    None
 }
 
 /// The list's filters, read by hand because `status` may repeat (`?status=queued&status=running`)
@@ -213,7 +212,10 @@ pub(crate) async fn list_jobs(
     )?;
     let (jobs, next) = merge_pages(vec![catalog, orders, identity], filters.limit as usize);
     Ok(Json(JobPageView {
-        items: jobs.into_iter().map(|j| job_view(&state, j)).collect(),
+        items: jobs
+            .into_iter()
+            .map(|j| job_view(&state, &scope.store.slug, j))
+            .collect(),
         next,
     }))
 }
@@ -284,7 +286,7 @@ pub(crate) async fn get_job(
     Path((_store, id)): Path<(String, String)>,
 ) -> Result<Json<JobView>, ServiceError> {
     let (_, job) = find_job(&state, &scope, &id).await?;
-    Ok(Json(job_view(&state, job)))
+    Ok(Json(job_view(&state, &scope.store.slug, job)))
 }
 
 /// Cancels a job: a queued one at once, a running one at its next progress report.
@@ -301,7 +303,7 @@ pub(crate) async fn cancel_job(
 ) -> Result<Json<JobView>, ServiceError> {
     let (service, _) = find_job(&state, &scope, &id).await?;
     let job = service.cancel(&state, job_request(&scope, id)).await?;
-    Ok(Json(job_view(&state, job)))
+    Ok(Json(job_view(&state, &scope.store.slug, job)))
 }
 
 /// Queues a dead or cancelled job again, its attempts reset.
@@ -318,7 +320,7 @@ pub(crate) async fn retry_job(
 ) -> Result<Json<JobView>, ServiceError> {
     let (service, _) = find_job(&state, &scope, &id).await?;
     let job = service.retry(&state, job_request(&scope, id)).await?;
-    Ok(Json(job_view(&state, job)))
+    Ok(Json(job_view(&state, &scope.store.slug, job)))
 }
 
 fn job_request(scope: &StoreScope<Staff>, id: String) -> JobRequest {
@@ -347,7 +349,10 @@ pub(crate) async fn reindex_search(
             caller: Some(jobs_caller(&scope)),
         })
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(job_view(&state, job))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(job_view(&state, &scope.store.slug, job)),
+    ))
 }
 
 #[cfg(test)]
