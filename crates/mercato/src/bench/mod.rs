@@ -14,12 +14,14 @@
 //! - `analytics-ingest`, `analytics-reads`: analytics embedded, fed through the in-process bus.
 //! - `analytics-freshness`: from an order's confirmation to the analytics figure counting it.
 //! - `images`: product images derived per second (the `images.derive` job's work).
+//! - `jobs`: jobs started per second and the wait from enqueue to start (the runner's cost).
 
 mod analytics;
 mod baseline;
 mod checkout;
 mod dbstats;
 mod images;
+mod jobs;
 mod load;
 mod overload;
 mod realtime;
@@ -102,6 +104,9 @@ pub enum BenchCommand {
     /// Product images derived per second (decode, orient, three sizes in WebP and JPEG) from
     /// generated photos, on one thread and on several.
     Images(images::ImagesArgs),
+    /// Jobs started per second and the latency from enqueue to start while producers keep
+    /// enqueueing, on SQLite or PostgreSQL.
+    Jobs(jobs::JobsArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -155,6 +160,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::AnalyticsIngest(args) => analytics::ingest(&args).await,
         BenchCommand::AnalyticsReads(args) => analytics::reads(&args).await,
         BenchCommand::Images(args) => images::images(&args).await,
+        BenchCommand::Jobs(args) => jobs::jobs(&args).await,
     }
 }
 
