@@ -32,3 +32,17 @@ if (product && cells.length) {
     }
   });
 }
+
+// Product page: a thumbnail shows its picture in the large frame (without script, its link
+// opens the large picture).
+const frame = document.getElementById("gallery-image");
+const frameWebp = document.getElementById("gallery-webp");
+for (const link of document.querySelectorAll(".thumbnails a[data-webp]")) {
+  link.addEventListener("click", (event) => {
+    if (!frame || !frameWebp) return;
+    event.preventDefault();
+    frameWebp.srcset = link.dataset.webp;
+    frame.src = link.href;
+    frame.alt = link.dataset.alt;
+  });
+}

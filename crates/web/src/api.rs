@@ -114,6 +114,12 @@ impl Call<'_> {
         )
     }
 
+    /// A body passed on as it came, with its type (a page's multipart upload form).
+    pub fn raw(mut self, content_type: HeaderValue, body: bytes::Bytes) -> Self {
+        self.body = Body::from(body);
+        self.header(header::CONTENT_TYPE, content_type)
+    }
+
     /// Sends the call and decodes a successful answer as `T`.
     pub async fn send<T: DeserializeOwned>(self) -> Result<T, ApiError> {
         let (status, bytes) = self.exchange().await?;

@@ -42,6 +42,7 @@ mod product_data;
 mod product_edit;
 mod product_errors;
 mod product_form;
+mod product_images;
 mod product_import;
 mod products;
 mod sign_in;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(home::routes())
         .merge(products::routes())
         .merge(product_edit::routes())
+        .merge(product_images::routes())
         .merge(product_import::routes())
         .merge(categories::routes())
         .merge(stock::routes())

@@ -1,6 +1,7 @@
 //! The one middleware every web request passes: a state-changing request must come from a
 //! page of this site (its `Origin`, or `Referer`, names this host) and carry the CSRF token of
-//! its `mercato_csrf` cookie in its `csrf` form field (double submit); the cookies handlers
+//! its `mercato_csrf` cookie in its `csrf` form field (double submit; a file upload's in its
+//! `action` query, so that its body need not be read here); the cookies handlers
 //! changed go out with the answer; personal pages are not kept by shared caches.
 
 use super::cookies::{self, Jar};
@@ -47,10 +48,11 @@ async fn checked(request: Request) -> Result<Request, Response> {
     if !same_origin(request.headers()) {
         return Err(refused("This form came from another site, so it was not sent."));
     }
-    let form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    let content_type = request.headers().get(header::CONTENT_TYPE);
+    let form = content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if content_type.is_some_and(|v| v.as_bytes().starts_with(b"multipart/form-data")) {
+        return checked_upload(request).await;
+    }
     if !form {
         return Err(refused("This request was not sent by a form of this site."));
     }
@@ -73,6 +75,25 @@ async fn checked(request: Request) -> Result<Request, Response> {
         ));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// A file upload (`multipart/form-data`, same origin already checked): its body is not read
+/// here — it may be megabytes, which its route limits — so its token rides in the form's
+/// `action` query (`?csrf=…`) and is checked against the cookie the same way.
+async fn checked_upload(request: Request) -> Result<Request, Response> {
+    let expected = cookies::get(request.headers(), cookies::CSRF).map(str::to_owned);
+    let presented = request
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded_value(q.as_bytes(), "csrf"));
+    match (expected, presented) {
+        (Some(expected), Some(presented)) if constant_time_eq(expected.as_bytes(), presented.as_bytes()) => {
+            Ok(request)
+        }
+        _ => Err(refused(
+            "This page has expired. Go back, reload the page and try again.",
+        )),
+    }
 }
 
 /// Whether the request's `Origin` (else `Referer`) names this host. Without either header

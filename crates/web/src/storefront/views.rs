@@ -73,9 +73,59 @@ pub struct Product {
     pub description: String,
     #[serde(default)]
     pub variants: Vec<Variant>,
+    /// In order; only those whose sizes exist (`urls`) are shown.
+    #[serde(default)]
+    pub images: Vec<Image>,
+}
+
+/// A product image; `urls` once its sizes exist.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Image {
+    #[serde(default)]
+    pub alt: String,
+    pub urls: Option<ImageUrls>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ImageUrls {
+    pub thumbnail: ImageFormats,
+    pub card: ImageFormats,
+    pub large: ImageFormats,
+}
+
+/// One size: WebP for browsers that take it, JPEG for the rest.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ImageFormats {
+    pub webp: String,
+    pub jpeg: String,
+}
+
+/// An image that can be shown.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub alt: String,
+    pub urls: ImageUrls,
 }
 
 impl Product {
+    /// The images whose sizes exist, in order.
+    pub fn gallery(&self) -> Vec<Shown> {
+        self.images
+            .iter()
+            .filter_map(|i| {
+                i.urls.clone().map(|urls| Shown {
+                    alt: i.alt.clone(),
+                    urls,
+                })
+            })
+            .collect()
+    }
+
+    /// The first image that can be shown: the product's picture on cards.
+    pub fn cover(&self) -> Option<Shown> {
+        self.gallery().into_iter().next()
+    }
+
     /// The lowest variant price.
     pub fn lowest_price(&self) -> Option<String> {
         self.variants
