@@ -123,8 +123,9 @@ pub async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
     Ok(serde_json::from_str(&body)?)
 }
 
-/// A bearer token: the one given, else the owner's password grant, else client credentials.
-async fn token(
+/// A bearer token: the one given, else the owner's password grant, else client credentials
+/// (`mercato jobs` too).
+pub(crate) async fn token(
     http: &reqwest::Client,
     base: &str,
     store: &str,

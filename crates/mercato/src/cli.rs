@@ -44,6 +44,9 @@ pub enum Command {
     /// and reports each difference (exit 1 when there is any).
     #[command(subcommand)]
     Analytics(crate::analytics_cli::AnalyticsCommand),
+    /// A store's background jobs through the REST API: `list`, `show`, `retry`, `cancel`.
+    #[command(subcommand)]
+    Jobs(crate::jobs_cli::JobsCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -189,6 +192,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Analytics(command)) => match crate::analytics_cli::run(command).await {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
+        Some(Command::Jobs(command)) => match crate::jobs_cli::run(command).await {
             0 => Ok(()),
             code => std::process::exit(code),
         },

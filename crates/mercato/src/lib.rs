@@ -15,6 +15,8 @@
 //! - [`bench`]: `mercato bench`, the load generators behind `benchmarks/`.
 //! - [`analytics_cli`]: `mercato analytics verify`, a store's figures checked against the
 //!   orders history through the REST API.
+//! - [`jobs_cli`]: `mercato jobs list|show|retry|cancel`, a store's background jobs through the
+//!   REST API.
 
 pub mod analytics_cli;
 pub mod app;
@@ -22,6 +24,7 @@ pub mod bench;
 pub mod certs;
 pub mod cli;
 pub mod infra;
+pub mod jobs_cli;
 pub mod keys;
 pub mod roles;
 pub mod seed;

@@ -18,6 +18,7 @@ mod harness;
 mod images;
 mod isolation;
 mod jobs;
+mod jobs_cli;
 mod jobs_crash;
 mod journeys;
 mod keys_cli;
