@@ -32,7 +32,7 @@ const POLICY: KindPolicy = KindPolicy {
     kind: KIND,
     max_attempts: 3,
     concurrency: 2,
-    per_store: 2,
+    per_store: 1,
     backoff_base: Duration::from_secs(5),
     backoff_max: Duration::from_secs(300),
     lease: Duration::from_secs(60),

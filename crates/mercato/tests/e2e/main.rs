@@ -12,6 +12,7 @@ mod checkout;
 mod conflicts;
 mod customers;
 mod edge;
+mod exports;
 mod fulfilment;
 mod hardening;
 mod harness;
