@@ -4,6 +4,7 @@
 mod catalog;
 mod fulfilment;
 mod home;
+mod images;
 mod orders;
 mod sign_in;
 
