@@ -82,7 +82,7 @@ impl OrdersService {
 }
 
 /// Runs `export.orders` jobs.
-pub struct OrdersExport {
+struct OrdersExport {
     jobs: Jobs,
     files: FileStore,
     retention: Duration,
@@ -170,4 +170,25 @@ fn write_orders(
         Err(WalkError::Stopped(e)) => Err(e),
         Err(WalkError::Store(e)) => Err(JobError::Retryable(e.to_string())),
     }
+}
+
+/// For `mercato bench export`: the `export.orders` handler over `jobs`' database and the input of
+/// a whole-history export in `format`.
+pub fn bench_export(
+    jobs: Jobs,
+    files: FileStore,
+    format: Format,
+) -> (Arc<dyn JobHandler>, serde_json::Value) {
+    let handler = Arc::new(OrdersExport {
+        jobs,
+        files,
+        retention: Duration::from_secs(3600),
+    });
+    let input = Input {
+        format,
+        from: String::new(),
+        to: String::new(),
+        span: Span::default(),
+    };
+    (handler, serde_json::to_value(input).unwrap_or_default())
 }

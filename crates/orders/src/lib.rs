@@ -141,6 +141,7 @@ pub mod store;
 mod wire;
 mod wire_after_sale;
 
+pub use exports::bench_export;
 pub use service::{OrdersDeps, OrdersService};
 
 /// Describes the service's metrics (next to where the saga records them, in `orchestrator`);

@@ -20,6 +20,7 @@ mod analytics;
 mod baseline;
 mod checkout;
 mod dbstats;
+mod export;
 mod images;
 mod jobs;
 mod load;
@@ -107,6 +108,9 @@ pub enum BenchCommand {
     /// Jobs started per second and the latency from enqueue to start while producers keep
     /// enqueueing, on SQLite or PostgreSQL.
     Jobs(jobs::JobsArgs),
+    /// Orders exported per second and the process's peak memory during an export of (by
+    /// default) 1,000,000 orders seeded in one embedded store.
+    Export(export::ExportArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -161,6 +165,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::AnalyticsReads(args) => analytics::reads(&args).await,
         BenchCommand::Images(args) => images::images(&args).await,
         BenchCommand::Jobs(args) => jobs::jobs(&args).await,
+        BenchCommand::Export(args) => export::export(&args).await,
     }
 }
 

@@ -11,6 +11,7 @@
 //! updates the order row (status, snapshot, lease) and appends the outbox events.
 
 pub(crate) mod export;
+mod export_seed;
 mod histories;
 mod history;
 mod history_after_sale;
@@ -21,6 +22,7 @@ mod rows;
 mod sql;
 
 pub use migrations::MIGRATIONS;
+pub use export_seed::seed_orders;
 pub use sql::SqlOrdersStore;
 
 use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
