@@ -113,8 +113,9 @@ pub(crate) async fn finish(
         let id = lease.row.id.as_str();
         match outcome {
             Outcome::Succeeded(output) => succeed(tx, id, &output, now)?,
-            // A failure after a cancellation was asked is the cancellation taking effect.
-            Outcome::Cancelled | Outcome::Failed { .. } if cancel_requested => {
+            // A failure (or a release at shutdown) after a cancellation was asked is the
+            // cancellation taking effect: the job is not queued again.
+            Outcome::Cancelled | Outcome::Failed { .. } | Outcome::Released if cancel_requested => {
                 end(tx, id, status::CANCELLED, None, now)?;
             }
             Outcome::Cancelled => end(tx, id, status::CANCELLED, None, now)?,

@@ -40,6 +40,7 @@ mercato_runtime::backend_tests! {
         one_store_s_flood_waits_behind_its_own_limit_not_in_front_of_another_store,
         a_retried_dead_job_runs_again,
         a_stopping_runner_releases_its_running_job_without_counting_the_attempt,
+        a_job_cancelled_while_its_runner_stops_ends_cancelled,
         an_expired_job_that_used_every_attempt_dies_as_worker_lost,
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         a_job_cancelled_while_its_worker_died_ends_cancelled_not_run_again,
@@ -170,6 +171,8 @@ enum Step {
     Panic,
     /// Never returns, ignoring its stop token (a worker wedged, or about to be killed).
     Hang,
+    /// Waits for its stop token, then says it stopped.
+    Wait,
     /// Reports progress every 10 ms until told to stop, and returns what `progress` said.
     Progress,
 }
@@ -184,6 +187,7 @@ fn step_of(ctx: &JobContext) -> Step {
         Some("permanent") => Step::Permanent,
         Some("panic") => Step::Panic,
         Some("hang") => Step::Hang,
+        Some("wait") => Step::Wait,
         Some("progress") => Step::Progress,
         _ => Step::Succeed,
     }
@@ -289,6 +293,10 @@ impl JobHandler for TestHandler {
             Step::Permanent => Err(JobError::Permanent("the input is bad".into())),
             Step::Panic => panic!("the handler exploded"),
             Step::Hang => std::future::pending().await,
+            Step::Wait => {
+                ctx.stop.cancelled().await;
+                Err(JobError::Stopped("stopped"))
+            }
             Step::Progress => {
                 for done in 0.. {
                     if let Err(e) = ctx.progress(done, 1_000).await {
@@ -643,6 +651,19 @@ async fn a_stopping_runner_releases_its_running_job_without_counting_the_attempt
     );
     assert_eq!(released.last_error, "", "not a failure");
     assert_eq!(handler.seen().stopped_with.len(), 1, "the handler saw its stop");
+}
+
+async fn a_job_cancelled_while_its_runner_stops_ends_cancelled(f: Fixture) {
+    let handler = TestHandler::new(policy());
+    let runner = start(&f.jobs, &handler);
+    let job = f.enqueue(STORE_A, serde_json::json!({"steps": ["wait"]})).await;
+    handler.wait_started(&job.id, 1).await;
+    f.jobs.cancel(request(STORE_A, &job.id)).await.unwrap();
+    // Stopped (most likely) before its renewal saw the cancellation: released, which ends it as
+    // cancelled rather than queueing it again.
+    runner.stop().await;
+    let stopped = f.get(&job.id).await;
+    assert_eq!(stopped.status, JobStatus::Cancelled as i32, "not queued again");
 }
 
 async fn an_expired_job_that_used_every_attempt_dies_as_worker_lost(f: Fixture) {
