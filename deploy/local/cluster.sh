@@ -35,6 +35,10 @@ export MERCATO__POSTGRES__DATABASE_PREFIX="mercato_${PREFIX}_"
 export MERCATO__AUTH__KEY_ENCRYPTION_KEY="${MERCATO__AUTH__KEY_ENCRYPTION_KEY:-bG9jYWwtY2x1c3Rlci1kZXZlbG9wbWVudC1rZXktMzI=}"
 export MERCATO__NATS__NAMESPACE="$PREFIX"
 export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
+# Every process shares one file store (an export written by orders is served by a gateway) and
+# the key its download links are signed with.
+export MERCATO__FILES__URL="${MERCATO__FILES__URL:-file://$DIR/files}"
+export MERCATO__FILES__LINK_KEY="${MERCATO__FILES__LINK_KEY:-local-cluster-development-file-link-key}"
 
 # name port roles extra-args
 OFF="${MERCATO_LOCAL_PORT_OFFSET:-0}"
