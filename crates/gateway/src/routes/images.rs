@@ -304,3 +304,62 @@ fn form_error(e: MultipartError) -> ServiceError {
         e.body_text()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Served;
+
+    #[test]
+    fn only_the_sizes_of_a_well_formed_url_name_a_file() {
+        let (store, image) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
+        let hash = "ab".repeat(32);
+        let served = Served::parse(&store, &image, &hash, "card.webp").unwrap();
+        assert_eq!(served.key, format!("images/{store}/{image}/{hash}/card.webp"));
+        assert_eq!(served.content_type, "image/webp");
+        assert!(Served::parse(&store, &image, &hash, "original.jpg").is_none());
+        assert!(Served::parse(&store, &image, &hash, "card.png").is_none());
+        assert!(Served::parse(&store, &image, "../../x", "card.jpg").is_none());
+        assert!(Served::parse("shop", &image, &hash, "card.jpg").is_none());
+    }
+
+    #[test]
+    fn the_image_routes_are_documented_with_examples_and_problem_answers() {
+        let doc = serde_json::to_value(crate::openapi::document()).unwrap();
+        let paths = [
+            "/v1/stores/{store}/products/{product}/images",
+            "/v1/stores/{store}/products/{product}/images/{image}",
+            "/v1/stores/{store}/images/{image}/{hash}/{file}",
+        ];
+        for path in paths {
+            let item = doc["paths"][path]
+                .as_object()
+                .unwrap_or_else(|| panic!("{path} missing"));
+            for (method, op) in item {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let described = response["description"].as_str().is_some_and(|d| !d.is_empty())
+                        || response["$ref"].is_string();
+                    assert!(described, "{method} {path} {status}");
+                    if status.starts_with('4') && response["$ref"].is_null() {
+                        let content = response["content"].as_object().unwrap();
+                        assert!(
+                            content.contains_key("application/problem+json"),
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                if let Some(content) = op["requestBody"]["content"].as_object() {
+                    for (media, body) in content {
+                        let schema = match body["schema"]["$ref"].as_str() {
+                            Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap(),
+                            None => &body["schema"],
+                        };
+                        assert!(
+                            schema["examples"].as_array().is_some_and(|e| !e.is_empty()),
+                            "{path} {media}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
