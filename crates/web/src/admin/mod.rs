@@ -16,6 +16,8 @@
 //! - `orders` (list with filters, followed live), `orders_export` (the same filters as CSV) and
 //!   `order` (timeline from `timeline`, cancel, refunds) with `after_sale` (its shipments and
 //!   returns) and `after_sale_actions` (their forms).
+//! - `jobs`: background jobs (exports, image sizes, re-indexing) with progress, followed live;
+//!   cancel, retry, and starting an export.
 //! - `format`: money, times and dates as staff read and type them; `errors`: field messages.
 //!
 //! Live parts: `/admin/{store}/live` is the realtime WebSocket (`crate::live`); `admin.js`
@@ -33,6 +35,7 @@ mod errors;
 mod format;
 mod home;
 mod home_figures;
+mod jobs;
 mod layout;
 mod order;
 mod orders;
@@ -74,4 +77,5 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(conversations::routes())
         .merge(staff::routes())
         .merge(api_clients::routes())
+        .merge(jobs::routes())
 }

@@ -5,6 +5,7 @@ mod catalog;
 mod fulfilment;
 mod home;
 mod images;
+mod jobs;
 mod orders;
 mod sign_in;
 
