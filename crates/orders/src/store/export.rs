@@ -78,16 +78,91 @@ pub fn each_order<E>(
     }
 }
 
-fn emit<E>(
-    id: &str,
-    store: &str,
-    history: &[OrderEvent],
-    f: &mut Visit<'_, E>,
-) -> Result<(), WalkError<E>> {
+fn emit<E>(id: &str, store: &str, history: &[OrderEvent], f: &mut Visit<'_, E>) -> Result<(), WalkError<E>> {
     let order = Order::fold(id, store, history)
         .map_err(|e| WalkError::Store(StoreError::Corrupt(format!("order {id}: {e}"))))?;
     match order {
         Some(order) => f(&order, history).map_err(WalkError::Stopped),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MIGRATIONS, seed_orders};
+    use mercato_runtime::db::Db;
+    use mercato_runtime::testing::Backend;
+    use std::sync::mpsc;
+
+    const STORE: &str = "0190f5a0-0000-7000-8000-000000000001";
+
+    async fn seeded(backend: Backend) -> Db {
+        let db = backend.database().await;
+        db.migrate("orders", MIGRATIONS).await.unwrap();
+        seed_orders(&db, STORE, 3, 1_000_000).await.unwrap();
+        db
+    }
+
+    mercato_runtime::backend_tests! {
+        setup: seeded,
+        cases: [an_order_changed_during_the_walk_appears_once_as_it_was],
+    }
+
+    /// The walk pauses after its first order while another connection appends an event to the
+    /// last order and places a new one; the walk then sees neither (one statement, one snapshot).
+    async fn an_order_changed_during_the_walk_appears_once_as_it_was(db: Db) {
+        let (paused, pause) = (mpsc::channel::<()>(), mpsc::channel::<()>());
+        let (paused_tx, paused_rx) = paused;
+        let (resume_tx, resume_rx) = pause;
+        let reader = db.clone();
+        let handle = tokio::runtime::Handle::current();
+        let walk = tokio::task::spawn_blocking(move || {
+            handle.block_on(reader.read("walk", move |tx| {
+                let mut seen: Vec<(String, usize)> = Vec::new();
+                let walked = each_order::<()>(tx, STORE, 0, i64::MAX, &mut |order, history| {
+                    if seen.is_empty() {
+                        paused_tx.send(()).unwrap();
+                        resume_rx.recv().unwrap();
+                    }
+                    seen.push((order.id.clone(), history.len()));
+                    Ok(())
+                });
+                assert!(walked.is_ok());
+                Ok::<_, DbError>(seen)
+            }))
+        });
+        tokio::task::spawn_blocking(move || paused_rx.recv().unwrap())
+            .await
+            .unwrap();
+        let (last,): (String,) = db
+            .query_one("SELECT id FROM orders ORDER BY created_at DESC LIMIT 1", &[])
+            .await
+            .unwrap();
+        let (placed,): (String,) = db
+            .query_one(
+                "SELECT data_json FROM order_events WHERE sequence = 1 LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        db.execute(
+            "test",
+            "INSERT INTO order_events (order_id, store_id, sequence, kind, at_ms, data_json) \
+             VALUES ($1, $2, 2, 'placed', 5000000, $3)",
+            &[&last, &STORE, &placed],
+        )
+        .await
+        .unwrap();
+        seed_orders(&db, STORE, 1, 2_000_000).await.unwrap();
+        resume_tx.send(()).unwrap();
+        let seen = walk.await.unwrap().unwrap();
+        assert_eq!(seen.len(), 3, "the order placed meanwhile is not in it: {seen:?}");
+        assert!(
+            seen.iter().all(|(_, events)| *events == 1),
+            "as of the walk's start: {seen:?}"
+        );
+        let ids: std::collections::HashSet<_> = seen.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids.len(), 3, "each order once");
     }
 }
