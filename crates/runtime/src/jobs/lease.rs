@@ -43,18 +43,27 @@ pub(crate) async fn next_due(db: &Db, kind: &'static str) -> Result<Option<i64>,
     })
 }
 
+/// What a lease pass did.
+pub(crate) struct Leased {
+    pub leases: Vec<Lease>,
+    /// Whether any job changed (leased, or ended because its worker was lost).
+    pub changed: bool,
+    /// Jobs that became dead because their worker was lost on their last attempt.
+    pub died: usize,
+}
+
 /// Leases up to `slots` ready jobs of the policy's kind (and ends expired ones that may not be
-/// taken over), publishing each change; returns the leases and whether anything changed.
+/// taken over), publishing each change.
 pub(crate) async fn lease(
     db: &Db,
     service: &'static str,
     policy: KindPolicy,
     slots: usize,
-) -> Result<(Vec<Lease>, bool), DbError> {
+) -> Result<Leased, DbError> {
     db.write("jobs_lease", move |tx| {
         let now = crate::time::now_ms();
         serialise_per_kind(tx, policy.kind)?;
-        let ended = end_unrecoverable(tx, service, policy.kind, now)?;
+        let (ended, died) = end_unrecoverable(tx, service, policy.kind, now)?;
         let picked = super::pick::pick(tx, &policy, slots, now)?;
         let until = now + i64::try_from(policy.lease.as_millis()).unwrap_or(i64::MAX / 2);
         let mut leases = Vec::with_capacity(picked.len());
@@ -63,8 +72,11 @@ pub(crate) async fn lease(
                 leases.push(lease);
             }
         }
-        let changed = ended > 0 || !leases.is_empty();
-        Ok((leases, changed))
+        Ok(Leased {
+            changed: ended > 0 || !leases.is_empty(),
+            leases,
+            died,
+        })
     })
     .await
 }
@@ -88,8 +100,14 @@ fn lock_key(kind: &str) -> i64 {
 }
 
 /// Expired jobs that must not run again: those that used every attempt become dead ("worker
-/// lost"), those whose cancellation was asked become cancelled. Returns how many.
-fn end_unrecoverable(tx: &mut Tx<'_>, service: &str, kind: &str, now: i64) -> Result<usize, DbError> {
+/// lost"), those whose cancellation was asked become cancelled. Returns how many ended, and how
+/// many of them died.
+fn end_unrecoverable(
+    tx: &mut Tx<'_>,
+    service: &str,
+    kind: &str,
+    now: i64,
+) -> Result<(usize, usize), DbError> {
     let expired: Vec<(String, bool)> = tx.query_all(
         &format!(
             "SELECT id, cancel_requested FROM jobs WHERE kind = $1 AND status = '{}' \
@@ -111,7 +129,8 @@ fn end_unrecoverable(tx: &mut Tx<'_>, service: &str, kind: &str, now: i64) -> Re
         )?;
         changed::reload_and_publish(tx, service, id)?;
     }
-    Ok(expired.len())
+    let died = expired.iter().filter(|(_, cancelled)| !cancelled).count();
+    Ok((expired.len(), died))
 }
 
 /// Leases one job if it is still ready; the attempt count goes up.

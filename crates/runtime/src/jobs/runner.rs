@@ -117,11 +117,14 @@ async fn pass(
     let due = lease::next_due(&jobs.db, slot.policy.kind).await?;
     let free = slot.permits.available_permits();
     if free > 0 && due.is_some_and(|at| at <= now) {
-        let (leases, changed) = lease::lease(&jobs.db, jobs.queue.service(), slot.policy, free).await?;
-        if changed {
+        let leased = lease::lease(&jobs.db, jobs.queue.service(), slot.policy, free).await?;
+        if leased.changed {
             jobs.outbox.notify_one();
         }
-        for lease in leases {
+        for _ in 0..leased.died {
+            metrics::record_dead(jobs.queue.service(), slot.policy.kind);
+        }
+        for lease in leased.leases {
             // This loop is the only one taking permits, so one is free for each lease.
             let Ok(permit) = slot.permits.clone().try_acquire_owned() else {
                 tracing::error!(job = %lease.row.id, "no slot for a leased job; its lease lapses");
