@@ -23,6 +23,9 @@
 //! - `consumers`: the fanout subscription that feeds the index and evicts the L1 cache, and the
 //!   group subscription that records provisioned stores.
 //! - `events`: subjects and envelopes of the events the catalog publishes.
+//! - [`images`]: product images — the upload's checks, the `images.derive` job (sizes in WebP
+//!   and JPEG), alt text, order and deletion; `store::images` keeps them and reads them with
+//!   their products (one query per page).
 //!
 //! # Invariants
 //!
