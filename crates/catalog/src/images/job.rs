@@ -18,13 +18,13 @@ use std::time::Duration;
 
 pub const KIND: &str = "images.derive";
 
-/// Deriving is CPU-bound: two at once per process keeps the other core for requests, and one
-/// store's bulk upload cannot hold more than two of them anywhere.
+/// Deriving is CPU-bound: two at once per process, and one per store across all replicas, so
+/// that one store's bulk upload leaves the other slot to another store's image at once.
 pub const POLICY: KindPolicy = KindPolicy {
     kind: KIND,
     max_attempts: 5,
     concurrency: 2,
-    per_store: 2,
+    per_store: 1,
     backoff_base: Duration::from_secs(2),
     backoff_max: Duration::from_secs(120),
     lease: Duration::from_secs(60),
