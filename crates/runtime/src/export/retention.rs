@@ -72,3 +72,59 @@ pub fn spawn_sweeps<T: Send + Sync + 'static>(owner: Weak<T>, db: Db, files: Fil
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobFile;
+    use bytes::Bytes;
+
+    async fn job(db: &Db, id: &str, kind: &str, file: &JobFile) {
+        let output = JobOutput {
+            summary: "2 orders exported".into(),
+            items: 2,
+            file: Some(file.clone()),
+        };
+        let json = serde_json::to_string(&output).unwrap();
+        db.execute(
+            "test",
+            "INSERT INTO jobs (id, store_id, kind, status, input_json, requested_by, max_attempts, \
+             result_json, run_after, created_at, updated_at) \
+             VALUES ($1, 's1', $2, 'succeeded', '{}', 'system', 3, $3, 0, 0, 0)",
+            &[&id, &kind, &json],
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn expired_files_are_deleted_once_and_their_jobs_say_so() {
+        let db = Db::sqlite_temp().await.unwrap();
+        db.migrate("test", &[]).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("mercato-retention-{}", uuid::Uuid::new_v4()));
+        let files = FileStore::in_directory(&dir).unwrap();
+        let file = |key: &str, expires_at_ms| JobFile {
+            key: key.into(),
+            expires_at_ms,
+            ..JobFile::default()
+        };
+        for (id, key, expires) in [
+            ("old", "exports/s1/old.csv", 1_000),
+            ("new", "exports/s1/new.csv", 9_000),
+        ] {
+            files.put(key, Bytes::from_static(b"x")).await.unwrap();
+            job(&db, id, "export.orders", &file(key, expires)).await;
+        }
+        assert_eq!(sweep(&db, &files, 5_000).await.unwrap(), 1);
+        assert!(files.get("exports/s1/old.csv").await.unwrap().is_none());
+        assert!(files.get("exports/s1/new.csv").await.unwrap().is_some());
+        let (json,): (String,) = db
+            .query_one("SELECT result_json FROM jobs WHERE id = 'old'", &[])
+            .await
+            .unwrap();
+        let output: JobOutput = serde_json::from_str(&json).unwrap();
+        assert!(file_deleted(&output.summary), "{}", output.summary);
+        assert_eq!(sweep(&db, &files, 5_000).await.unwrap(), 0, "once");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
