@@ -187,7 +187,7 @@ fn job_status(name: &str) -> Result<JobStatus, ServiceError> {
            ("kind" = Option<String>, Query, description = "only this kind, e.g. `export.orders`, `search.reindex`"),
            ("limit" = Option<u32>, Query, description = "jobs per page: 50 when absent or 0, at most 200"),
            ("after" = Option<String>, Query, description = "the previous page's `next`")),
-    responses((status = 200, body = JobPageView),
+    responses((status = 200, body = JobPageView, description = "A page of jobs, newest first"),
               (status = 400, description = "An unknown parameter or a malformed `after`"),
               (status = 403, description = "Customers may not see jobs"),
               (status = 422, description = "An unknown status")))]
@@ -277,7 +277,7 @@ async fn find_job(
 /// One job: status, progress and, once it succeeded, its result (with a download link for a file).
 #[utoipa::path(get, path = "/v1/stores/{store}/jobs/{id}", tag = "jobs",
     params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")),
-    responses((status = 200, body = JobView),
+    responses((status = 200, body = JobView, description = "The job"),
               (status = 403, description = "Customers may not see jobs"),
               (status = 404, description = "No such job in this store")))]
 pub(crate) async fn get_job(
