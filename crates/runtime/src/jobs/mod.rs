@@ -28,8 +28,18 @@
 //! - Retries: a failed attempt is queued again after `backoff_base · 2^(attempt-1)` (capped at
 //!   `backoff_max`) with full jitter; after `max_attempts` the job is dead, visible with its last
 //!   error, and may be retried by hand. [`JobError::Permanent`] kills it at once.
+//! - Cancellation: a queued job is cancelled at once; a running one when its attempt next writes
+//!   progress or renews its lease (the handler's `stop` token is cancelled). A runner that stops
+//!   releases its attempts: queued again, the attempt not counted.
 //! - Every state change (and progress, at most about once a second per job) is published as
-//!   `mercato.<service>.job_changed` through the service's outbox.
+//!   `mercato.<service>.job_changed` through the service's outbox. ADR 0014 says why.
+//!
+//! # Layout
+//!
+//! `row` (the row and its wire form), `enqueue`, `changed` (the event), `lease` and `pick`
+//! (what a worker takes, and the fairness rule), `runner` (the loop), `attempt` (one run, its
+//! lease kept), `progress`, `finish` (the guarded writes of an attempt), `backoff`, `api` (the
+//! RPCs), `metrics` (gauges, histograms, the 30-day deletion).
 
 mod api;
 mod attempt;
