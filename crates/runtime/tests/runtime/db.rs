@@ -208,6 +208,7 @@ async fn migrations_apply_once(db: Db) {
     // The runtime's own tables come first, then the service's, each once.
     let expected = [
         "0000_inbox",
+        "0000_jobs",
         "0000_outbox",
         "0000_outbox_pending_index",
         "0001_items",
