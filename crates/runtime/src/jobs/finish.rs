@@ -48,12 +48,16 @@ fn held(tx: &mut Tx<'_>, lease: &Lease) -> Result<Option<(i64, i64, bool)>, DbEr
 }
 
 /// Extends the lease to `until` (epoch ms).
+///
+/// A lease that already lapsed is lost, not renewed: the per-store limit counts only unexpired
+/// leases, so another job of the store may have been leased in its place meanwhile.
 pub(crate) async fn renew(db: &Db, lease: &Lease, until: i64) -> Result<Held, DbError> {
     let (id, token) = (lease.row.id.clone(), lease.token.clone());
     db.write("jobs_renew", move |tx| {
+        let now = crate::time::now_ms();
         let renewed = tx.execute(
-            &format!("UPDATE jobs SET lease_until = $3 WHERE {OWN_ROW}"),
-            &[&id, &token, &until],
+            &format!("UPDATE jobs SET lease_until = $3 WHERE {OWN_ROW} AND lease_until >= $4"),
+            &[&id, &token, &until, &now],
         )?;
         if renewed == 0 {
             return Ok(Held::Lost);
