@@ -29,6 +29,10 @@ pub struct JobsArgs {
     /// Jobs of one store running at once.
     #[arg(long, default_value_t = 4)]
     pub per_store: usize,
+    /// Jobs enqueued per second in all (spread over the producers); 0 enqueues as fast as the
+    /// producers can, which measures the runner saturated (waits then grow with the backlog).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u32,
     /// A PostgreSQL server URL; a fresh database `mercato_bench_jobs_<n>` is made there.
     /// Without it, a temporary SQLite file.
     #[arg(long)]
@@ -113,7 +117,17 @@ pub async fn jobs(args: &JobsArgs) -> anyhow::Result<()> {
 /// each commit as services do.
 async fn produce(jobs: Jobs, args: JobsArgs, producer: usize) -> anyhow::Result<()> {
     let producers = args.producers.max(1);
+    // Each producer's share of the rate, as a fixed interval between its enqueues.
+    let mut pace = (args.rate > 0).then(|| {
+        let every = Duration::from_secs_f64(producers as f64 / f64::from(args.rate));
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
     for n in (producer..args.jobs).step_by(producers) {
+        if let Some(interval) = pace.as_mut() {
+            interval.tick().await;
+        }
         let job = NewJob {
             kind: KIND,
             store_id: format!("store-{}", n % args.stores.max(1)),
@@ -152,8 +166,16 @@ fn report(
     waits.sort_unstable();
     let at = |q: f64| waits[((waits.len() as f64 * q) as usize).min(waits.len() - 1)];
     println!(
-        "jobs ({engine}): {} jobs over {} stores from {} producers; concurrency {}, per store {}",
-        args.jobs, args.stores, args.producers, args.concurrency, args.per_store
+        "jobs ({engine}): {} jobs over {} stores from {} producers at {}; concurrency {}, per store {}",
+        args.jobs,
+        args.stores,
+        args.producers,
+        match args.rate {
+            0 => "full speed".to_owned(),
+            rate => format!("{rate}/s"),
+        },
+        args.concurrency,
+        args.per_store
     );
     println!(
         "jobs ({engine}): enqueued {:.0}/s; started {:.0}/s (all started {:.2} s after the first enqueue)",
