@@ -16,6 +16,9 @@ pub const TEST_REQUIRE_POSTGRES: &str = "MERCATO_TEST_REQUIRE_POSTGRES";
 pub const TEST_NATS_URL: &str = "MERCATO_TEST_NATS_URL";
 /// Redis URL for tests; when set, cache suites also run on Redis.
 pub const TEST_REDIS_URL: &str = "MERCATO_TEST_REDIS_URL";
+/// An S3 bucket for tests (`s3://bucket/prefix`, with the usual `AWS_*` variables); when set, a
+/// build with the `s3` feature also tests the file store against it.
+pub const TEST_S3_URL: &str = "MERCATO_TEST_S3_URL";
 
 /// Most SQLite transactions committed together (default 256); `1` turns group commit off, for
 /// the storage benchmark's comparison (`benchmarks/README.md`). Not a tuning knob.

@@ -271,6 +271,41 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// Against a real S3-compatible server when `MERCATO_TEST_S3_URL` names a bucket on it
+    /// (`s3://bucket/prefix`, with `AWS_ENDPOINT_URL`, credentials and `AWS_ALLOW_HTTP` set);
+    /// passes without running otherwise.
+    #[cfg(feature = "s3")]
+    #[tokio::test]
+    async fn an_s3_compatible_server_stores_reads_and_deletes() {
+        let Some(url) = crate::env::test_url(crate::env::TEST_S3_URL) else {
+            return;
+        };
+        let settings = FilesSettings {
+            url: Some(url),
+            ..FilesSettings::default()
+        };
+        let store = FileStore::from_settings(&settings, &scratch()).unwrap();
+        store
+            .put("exports/s1/a.csv", Bytes::from_static(b"one"))
+            .await
+            .unwrap();
+        assert_eq!(read_all(&store, "exports/s1/a.csv").await.unwrap(), b"one");
+        let dir = scratch();
+        std::fs::create_dir_all(&dir).unwrap();
+        let local = dir.join("big.bin");
+        let content: Vec<u8> = (0..(PART_BYTES + 4321)).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&local, &content).unwrap();
+        assert_eq!(
+            store.put_file("exports/s1/big.bin", &local).await.unwrap(),
+            content.len() as u64
+        );
+        assert!(read_all(&store, "exports/s1/big.bin").await.unwrap() == content);
+        assert_eq!(store.delete_prefix("exports/s1/").await.unwrap(), 2);
+        assert!(store.get("exports/s1/a.csv").await.unwrap().is_none());
+        store.delete("exports/s1/a.csv").await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn settings_choose_the_directory() {
         let dir = scratch();
