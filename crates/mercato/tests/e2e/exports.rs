@@ -359,24 +359,50 @@ async fn products_and_customers_exports_hold_their_rows() {
         assert_eq!(rows[0]["on_hand"], "48", "{}: two sold of 50: {rows:?}", p.name);
         assert_eq!(rows[1]["product_title"], format!("'{EVIL_TITLE}"));
 
-        // Customers: none signed up here, so the export holds only its header.
-        let customers = start(
-            &p,
-            &store,
-            &owner,
-            None,
-            &json!({"dataset": "customers", "format": "jsonl"}),
-        )
-        .await;
-        assert_eq!(customers.status, 202, "{}: {}", p.name, customers.body);
-        let location = customers.headers["location"].to_str().unwrap().to_owned();
-        let job = finished(&p, &location, &owner).await;
-        assert_eq!(job["kind"], "export.customers");
-        let (status, headers, _) = download(&p, job["result"]["download_url"].as_str().unwrap()).await;
+        // Customers: one signed up, with an address (default shipping and billing).
+        let ann = json!({"email": "ann.lee@example.com", "password": "correct horse battery",
+            "first_name": "@Ann", "last_name": "Lee", "marketing_consent": true});
+        let created = p
+            .post(0, &format!("/v1/stores/{store}/customers"), None, &ann)
+            .await;
+        assert_eq!(created.status, 201, "{}: {}", p.name, created.body);
+        let (token, _) = p
+            .sign_in(1, &store, "ann.lee@example.com", "correct horse battery")
+            .await;
+        let home = json!({"address": {"name": "Ann Lee", "line1": "Invalidenstraße 117, Hof",
+            "city": "Berlin", "postal_code": "10115", "country": "de"}});
+        let book = format!("/v1/stores/{store}/customers/me/addresses");
         assert_eq!(
-            (status, &headers["content-type"]),
-            (200, &"application/x-ndjson".parse().unwrap())
+            p.post(0, &book, Some(&token), &home).await.status,
+            201,
+            "{}",
+            p.name
         );
+        for format in ["csv", "jsonl"] {
+            let body = json!({"dataset": "customers", "format": format});
+            let customers = start(&p, &store, &owner, None, &body).await;
+            assert_eq!(customers.status, 202, "{}: {}", p.name, customers.body);
+            let location = customers.headers["location"].to_str().unwrap().to_owned();
+            let job = finished(&p, &location, &owner).await;
+            assert_eq!(
+                (&job["kind"], &job["result"]["items"]),
+                (&json!("export.customers"), &json!(1))
+            );
+            let (status, _, bytes) = download(&p, job["result"]["download_url"].as_str().unwrap()).await;
+            assert_eq!(status, 200, "{}", p.name);
+            if format == "csv" {
+                let rows = python_csv(&bytes);
+                assert_eq!(rows.len(), 1, "{}: {rows:?}", p.name);
+                assert_eq!(rows[0]["email"], "ann.lee@example.com");
+                assert_eq!(rows[0]["first_name"], "'@Ann", "neutralised");
+                assert_eq!(rows[0]["shipping_line1"], "Invalidenstraße 117, Hof");
+                assert_eq!(rows[0]["billing_country"], "DE");
+            } else {
+                let line: Value = serde_json::from_slice(bytes.trim_ascii_end()).unwrap();
+                assert_eq!(line["first_name"], "@Ann", "JSON keeps the text as it is");
+                assert_eq!(line["shipping_address"][3], "Berlin");
+            }
+        }
         let misplaced = json!({"dataset": "products", "format": "csv", "from": "2026-01-01"});
         let refused = start(&p, &store, &owner, None, &misplaced).await;
         assert_eq!(refused.error_fields(), ["from"], "{}: {}", p.name, refused.body);
