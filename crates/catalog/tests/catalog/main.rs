@@ -5,6 +5,7 @@
 mod attributes;
 mod cache;
 mod consumers;
+mod images;
 mod listing;
 mod products;
 mod reindex;
