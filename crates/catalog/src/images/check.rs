@@ -62,6 +62,14 @@ pub fn check_upload(declared: &str, data: &[u8]) -> Result<CheckedUpload, Servic
     })
 }
 
+/// What reading a header may allocate. PNG decoders inflate an embedded colour profile (iCCP)
+/// while reading the header: without a small bound, a 20 MB upload whose profile is a deflate
+/// bomb allocates gigabytes before any check runs. A profile over the bound is skipped, not fatal.
+const HEADER_ALLOC: u64 = 16 * 1024 * 1024;
+/// The most the decoded pixels may take: 50 megapixels of 8-bit RGBA. A 16-bit image of fewer
+/// pixels can need more, and the derive job's decoder would refuse it, so it is refused here.
+pub const MAX_DECODED_BYTES: u64 = MAX_IMAGE_PIXELS * 4;
+
 /// The dimensions from the header (no pixel is decoded), swapped when the orientation turns
 /// the image a quarter.
 fn oriented_dimensions(data: &[u8]) -> Result<(u32, u32), ServiceError> {
@@ -69,10 +77,18 @@ fn oriented_dimensions(data: &[u8]) -> Result<(u32, u32), ServiceError> {
     let mut reader = ImageReader::new(Cursor::new(data))
         .with_guessed_format()
         .map_err(|_| refuse("cannot be read"))?;
-    // The size is checked here against our own limit, with our own message.
-    reader.no_limits();
+    // Dimensions are checked against our own limit below, with our own message; only what the
+    // header read may allocate is bounded here.
+    let mut limits = image::Limits::no_limits();
+    limits.max_alloc = Some(HEADER_ALLOC);
+    reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) <= MAX_IMAGE_PIXELS && decoder.total_bytes() > MAX_DECODED_BYTES {
+        return Err(refuse(&format!(
+            "is {width}×{height} pixels of more than 8 bits per channel; it would take more than 200 MB to decode"
+        )));
+    }
     let turned = decoder.orientation().is_ok_and(|o| {
         use image::metadata::Orientation::*;
         matches!(o, Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH)
@@ -113,6 +129,37 @@ mod tests {
         assert_eq!(e.code, ErrorCode::ValidationFailed);
         assert_eq!(e.fields[0].field, "file");
         assert!(e.fields[0].message.contains("50 megapixels"), "{e:?}");
+    }
+
+    /// A 1×1 PNG whose colour profile inflates to 512 MiB: reading its header must not inflate
+    /// it (peak memory of the process grows by far less than the profile).
+    #[test]
+    fn a_png_whose_colour_profile_is_a_deflate_bomb_is_read_without_inflating_it() {
+        let bomb = crate::images::testing::png_with_profile_bomb(512 * 1024 * 1024);
+        assert!(bomb.len() < 2 * 1024 * 1024, "the bomb is {} bytes", bomb.len());
+        let before = peak_rss_kib();
+        let checked = check_upload("image/png", &bomb).expect("a 1×1 PNG is accepted");
+        assert_eq!((checked.width, checked.height), (1, 1));
+        let grown_mib = (peak_rss_kib() - before) / 1024;
+        assert!(
+            grown_mib < 128,
+            "reading the header raised peak memory by {grown_mib} MiB"
+        );
+    }
+
+    /// The process's peak resident memory (VmHWM), in KiB.
+    fn peak_rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_sixteen_bit_png_too_large_to_decode_is_refused_though_under_50_megapixels() {
+        // 6,000 × 6,000 = 36 MP of 16-bit RGBA: 288 MB decoded.
+        let e = check_upload("image/png", &crate::images::testing::png16_claiming(6_000, 6_000)).unwrap_err();
+        assert_eq!(e.fields[0].field, "file");
+        assert!(e.fields[0].message.contains("200 MB"), "{e:?}");
     }
 
     #[test]

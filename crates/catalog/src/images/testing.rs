@@ -74,6 +74,50 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     bytes
 }
 
+/// A 1×1 PNG with an iCCP chunk (a colour profile) that inflates to `inflated` zero bytes,
+/// compressed in pieces so the test itself never holds them.
+pub fn png_with_profile_bomb(inflated: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut deflater = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..inflated / zeros.len() {
+        deflater.write_all(&zeros).unwrap();
+    }
+    let mut profile = b"bomb\0\0".to_vec();
+    profile.extend(deflater.finish().unwrap());
+    let plain = png(1, 1);
+    // After the signature (8) and IHDR (4 + 4 + 13 + 4).
+    let mut out = plain[..33].to_vec();
+    out.extend(chunk(b"iCCP", &profile));
+    out.extend(&plain[33..]);
+    out
+}
+
+/// A real 8×8 16-bit RGBA PNG whose header then claims `width`×`height` (only the header is read).
+pub fn png16_claiming(width: u32, height: u32) -> Vec<u8> {
+    let pixels = vec![0u8; 8 * 8 * 8];
+    let mut bytes = Vec::new();
+    PngEncoder::new(&mut bytes)
+        .write_image(&pixels, 8, 8, ExtendedColorType::Rgba16)
+        .unwrap();
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// A PNG chunk: length, type, data, CRC of type and data.
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend(kind);
+    out.extend(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend(data);
+    out.extend(crc32(&crc_input).to_be_bytes());
+    out
+}
+
 /// CRC-32 (IEEE), as PNG chunks carry it.
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xffff_ffffu32;
