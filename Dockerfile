@@ -37,15 +37,16 @@ WORKDIR /src
 COPY --from=skeleton /src ./
 # Every external crate is compiled here, once per Cargo.lock. The C compiler the image ships
 # is all that SQLite (built from source by libsqlite3-sys) needs; protos are compiled by
-# protox, so there is no protoc either.
-RUN cargo build --release --locked -p mercato
+# protox, so there is no protoc either. The image is built with the `s3` feature: Kubernetes keeps
+# exports and images in a bucket (deploy/README.md).
+RUN cargo build --release --locked -p mercato --features s3
 COPY crates crates
 COPY proto proto
 # COPY keeps the files' original mtimes, which can be older than the stub build above; touch
 # our sources so cargo rebuilds the workspace crates instead of linking the stubs. --offline
 # proves that nothing new is fetched after the dependency layer.
 RUN find crates -type f -exec touch {} + \
-    && cargo build --release --locked --offline -p mercato \
+    && cargo build --release --locked --offline -p mercato --features s3 \
     && install -D -m 0755 target/release/mercato /out/mercato
 
 # --- runtime --------------------------------------------------------------------------------

@@ -71,12 +71,13 @@ fn write_record<'a, W: Write>(out: &mut W, cells: impl Iterator<Item = Cell<'a>>
     out.write_all(b"\r\n")
 }
 
-/// Whether a spreadsheet could read `text` as a formula.
+/// Whether a spreadsheet could read `text` as a formula: its first character, or its first
+/// after leading spaces and line breaks (which some spreadsheets skip), starts one.
 fn is_formula_like(text: &str) -> bool {
-    matches!(
-        text.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
+    let starts_formula =
+        |b: Option<&u8>| matches!(b, Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0'));
+    let bytes = text.as_bytes();
+    starts_formula(bytes.first()) || starts_formula(bytes.iter().find(|b| !b.is_ascii_whitespace()))
 }
 
 fn write_text<W: Write>(out: &mut W, text: &str) -> io::Result<()> {
@@ -110,6 +111,18 @@ fn write_quoted_if_needed<W: Write>(out: &mut W, prefix: &str, text: &str) -> io
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_formula_after_leading_spaces_or_line_breaks_or_behind_nul_is_neutralised() {
+        for cell in ["  =1+1", "\n=1+1", "\0=1+1", " @SUM(A1)"] {
+            let out = csv(&["a"], &[&[Cell::Text(cell)]]);
+            let row = out.strip_prefix("a\r\n").unwrap();
+            assert!(
+                row.starts_with('\'') || row.starts_with("\"'"),
+                "{cell:?} became {row:?}"
+            );
+        }
+    }
+
     use super::*;
 
     fn csv(header: &[&str], rows: &[&[Cell<'_>]]) -> String {

@@ -142,13 +142,27 @@ fn file_name(dataset: &str, job_id: &str, format: Format) -> String {
 }
 
 /// A temporary file only this user can read (exports hold customers' data), removed when dropped.
+///
+/// Its name is random and it is created exclusively (`O_EXCL`, which also refuses a symlink
+/// planted at the path), so another local user can neither predict it nor have it opened for
+/// them. Files a killed process left behind are deleted by the next export after a day.
 struct TempFile {
     path: PathBuf,
 }
 
+/// The prefix of every export's temporary file in the temporary directory.
+const TEMP_PREFIX: &str = "mercato-export-";
+/// Left-behind temporary files older than this are deleted.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 impl TempFile {
     fn new(job_id: &str, attempt: u32, format: Format) -> TempFile {
-        let name = format!("mercato-export-{job_id}-{attempt}.{}", format.extension());
+        delete_stale(&std::env::temp_dir());
+        let name = format!(
+            "{TEMP_PREFIX}{job_id}-{attempt}-{}.{}",
+            uuid::Uuid::new_v4().simple(),
+            format.extension()
+        );
         TempFile {
             path: std::env::temp_dir().join(name),
         }
@@ -157,12 +171,32 @@ impl TempFile {
     fn open(&self) -> Result<File, JobError> {
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&self.path)
             .map_err(io_error)?;
         Ok(file)
+    }
+}
+
+/// Deletes this process's kind of temporary files left in `dir` for more than a day (a process
+/// killed mid-export cannot remove its own). Best effort: what cannot be read or removed stays.
+fn delete_stale(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > STALE_AFTER));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
