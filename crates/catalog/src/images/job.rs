@@ -159,10 +159,20 @@ impl DeriveImages {
             )
             .await
             .map_err(|e| JobError::Retryable(e.to_string()))?;
-        if let Some(product) = changed {
-            self.service
-                .after_commit(*store, product.id, vec![product.slug])
-                .await;
+        match changed {
+            Some(product) => {
+                self.service
+                    .after_commit(*store, product.id, vec![product.slug])
+                    .await;
+            }
+            // Deleted while its sizes were being made: the delete removed the files it knew of,
+            // not those written since, which would otherwise stay servable for good.
+            None => {
+                let prefix = crate::domain::image::image_prefix(&store.to_string(), &input.image_id);
+                self.files.delete_prefix(&prefix).await.map_err(|e| {
+                    JobError::Retryable(format!("deleting the sizes of a deleted image: {e}"))
+                })?;
+            }
         }
         Ok(())
     }
