@@ -1,7 +1,7 @@
 //! Product and category records as stored, and the pure transitions between product versions.
 
-use super::inputs::{NewProduct, ProductPatch, VariantSpec};
 use super::image::ImageRecord;
+use super::inputs::{NewProduct, ProductPatch, VariantSpec};
 use super::options::OptionType;
 use super::values::{CategoryId, ProductId, ProductStatus, VariantId};
 use mercato_runtime::ids::StoreId;

@@ -21,8 +21,8 @@ pub mod pricing;
 mod rows;
 mod sql;
 
-pub use migrations::MIGRATIONS;
 pub use export_seed::seed_orders;
+pub use migrations::MIGRATIONS;
 pub use sql::SqlOrdersStore;
 
 use crate::domain::{Cart, CartId, Order, OrderEvent, OrderId, SkuInfo};
