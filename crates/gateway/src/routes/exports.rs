@@ -24,6 +24,7 @@ use mercato_runtime::files::FileAccess;
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::time::{now_ms, to_rfc3339};
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 /// This module's routes.
@@ -45,6 +46,7 @@ pub(crate) struct ApiDoc;
 /// What to export.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"dataset": "orders", "format": "csv", "from": "2026-12-01", "to": "2026-12-31"})))]
 pub(crate) struct ExportBody {
     /// `orders`, `products` or `customers`.
     dataset: String,
