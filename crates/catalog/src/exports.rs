@@ -26,15 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const KIND: &str = "export.products";
-const POLICY: KindPolicy = KindPolicy {
-    kind: KIND,
-    max_attempts: 3,
-    concurrency: 2,
-    per_store: 1,
-    backoff_base: Duration::from_secs(5),
-    backoff_max: Duration::from_secs(300),
-    lease: Duration::from_secs(60),
-};
+const POLICY: KindPolicy = mercato_runtime::export::policy(KIND);
 /// Stock requests in flight at once.
 const STOCK_CONCURRENCY: usize = 16;
 

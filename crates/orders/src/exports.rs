@@ -28,15 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const KIND: &str = "export.orders";
-const POLICY: KindPolicy = KindPolicy {
-    kind: KIND,
-    max_attempts: 3,
-    concurrency: 2,
-    per_store: 1,
-    backoff_base: Duration::from_secs(5),
-    backoff_max: Duration::from_secs(300),
-    lease: Duration::from_secs(60),
-};
+const POLICY: KindPolicy = mercato_runtime::export::policy(KIND);
 /// Progress is counted every this many orders.
 const PROGRESS_EVERY: i64 = 2_000;
 

@@ -24,7 +24,6 @@ use mercato_runtime::files::FileAccess;
 use mercato_runtime::idempotency::IdempotencyKey;
 use mercato_runtime::time::{now_ms, to_rfc3339};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 /// This module's routes.

@@ -47,6 +47,21 @@ impl Format {
     }
 }
 
+/// How every export kind runs: three attempts, two at once per process and one per store across
+/// replicas (so another store's export starts at once), retried after 5 s doubling to 5 min, with
+/// a one-minute lease renewed while it streams.
+pub const fn policy(kind: &'static str) -> crate::jobs::KindPolicy {
+    crate::jobs::KindPolicy {
+        kind,
+        max_attempts: 3,
+        concurrency: 2,
+        per_store: 1,
+        backoff_base: std::time::Duration::from_secs(5),
+        backoff_max: std::time::Duration::from_secs(300),
+        lease: std::time::Duration::from_secs(60),
+    }
+}
+
 /// The key of a job's export file: derived from the job id, so a retried attempt rewrites the
 /// same object instead of leaving another.
 pub fn export_key(store_id: &str, job_id: &str, format: Format) -> String {
