@@ -60,13 +60,13 @@ pub(crate) fn handlers(
     service: &Arc<CatalogService>,
     files: &FileStore,
     settings: &FilesSettings,
-    inventory: &InventoryClient,
+    inventory: Option<&InventoryClient>,
 ) -> Vec<Arc<dyn JobHandler>> {
     let handler = Arc::new(ProductsExport {
         service: service.clone(),
         files: files.clone(),
         retention: settings.export_retention,
-        inventory: inventory.clone(),
+        inventory: inventory.cloned(),
     });
     retention::spawn_sweeps(Arc::downgrade(&handler), service.db.clone(), files.clone());
     vec![handler]
@@ -86,7 +86,9 @@ struct ProductsExport {
     service: Arc<CatalogService>,
     files: FileStore,
     retention: Duration,
-    inventory: InventoryClient,
+    /// `None` in a catalog process given no inventory endpoint: its products exports fail,
+    /// saying which setting is missing.
+    inventory: Option<InventoryClient>,
 }
 
 #[async_trait::async_trait]
@@ -102,7 +104,11 @@ impl JobHandler for ProductsExport {
         let rows: Vec<VariantRow> = self.service.db.query_all(VARIANTS, &[&store]).await?;
         job.progress(0, rows.len() as i64).await?;
         let skus: Vec<String> = rows.iter().map(|r| r.3.clone()).collect();
-        let inventory = self.inventory.clone();
+        let Some(inventory) = self.inventory.clone() else {
+            return Err(JobError::Permanent(
+                "this catalog process has no inventory endpoint (services.inventory, --inventory-url), so stock cannot be exported".to_owned(),
+            ));
+        };
         let stock: Vec<StockLevels> = futures::stream::iter(skus)
             .map(|sku| stock_of(inventory.clone(), store.clone(), sku))
             .buffered(STOCK_CONCURRENCY)

@@ -82,7 +82,7 @@ impl CatalogService {
         self: &Arc<Self>,
         files: &FileStore,
         settings: &mercato_runtime::config::FilesSettings,
-        inventory: &mercato_runtime::clients::inventory::InventoryClient,
+        inventory: Option<&mercato_runtime::clients::inventory::InventoryClient>,
     ) -> Vec<Arc<dyn mercato_runtime::jobs::JobHandler>> {
         let mut handlers = crate::images::handlers(self, files);
         handlers.extend(crate::exports::handlers(self, files, settings, inventory));

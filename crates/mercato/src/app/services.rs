@@ -78,14 +78,18 @@ pub(super) async fn identity(w: &mut Wiring<'_>) -> anyhow::Result<IdentityClien
     Ok(IdentityClient::local(service, w.settings.services.call_timeout))
 }
 
-/// The catalog; its products export reads stock through `inventory`.
-pub(super) async fn catalog(w: &mut Wiring<'_>, inventory: InventoryClient) -> anyhow::Result<CatalogClient> {
+/// The catalog; its products export reads stock through `inventory` (without one, that export
+/// fails saying so; the rest of the catalog needs no inventory).
+pub(super) async fn catalog(
+    w: &mut Wiring<'_>,
+    inventory: Option<InventoryClient>,
+) -> anyhow::Result<CatalogClient> {
     let (db, relay) = storage(w, "catalog").await?;
     let l1 = MemoryCache::new(100_000, Duration::from_secs(300));
     let cache = Arc::new(TieredCache::new("catalog", l1, w.infra.l2.clone()));
     let service = CatalogService::new(db, cache.clone(), relay.waker()).await?;
     service.attach_files(w.infra.files.store.clone());
-    let handlers = service.job_handlers(&w.infra.files.store, &w.settings.files, &inventory);
+    let handlers = service.job_handlers(&w.infra.files.store, &w.settings.files, inventory.as_ref());
     w.run_jobs(service.jobs(), handlers);
     service
         .start_consumers(w.infra.bus.clone(), w.consumer_stop.clone())
