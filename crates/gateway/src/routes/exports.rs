@@ -63,9 +63,11 @@ pub(crate) struct ExportBody {
 /// carries the download link once it succeeded.
 #[utoipa::path(post, path = "/v1/stores/{store}/exports", tag = "exports",
     params(("store" = String, Path, description = "store slug"),
-           ("Idempotency-Key" = Option<String>, Header, description = "repeating a request with the same key answers the first job")),
+           ("Idempotency-Key" = Option<String>, Header, description = "repeating a request with the same key answers the first job: 1–200 printable ASCII characters", pattern = "^[!-~]([ -~]{0,198}[!-~])?$", max_length = 200)),
+    security(("bearer" = [])),
     request_body = ExportBody,
     responses((status = 202, body = JobView, description = "The export job, queued"),
+              (status = 401, description = "No valid bearer token"),
               (status = 403, description = "Customers may not export"),
               (status = 422, description = "An unknown dataset or format, or a malformed range; no job is made")))]
 pub(crate) async fn start_export(

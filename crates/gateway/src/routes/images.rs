@@ -290,7 +290,8 @@ async fn text(field: Field<'_>) -> Result<String, ServiceError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| ServiceError::invalid_field(&name, "must be UTF-8 text"))
 }
 
-/// A form that could not be read: too large (413), or not a multipart form (400).
+/// A form that could not be read: too large (413), or not a multipart form this route can read
+/// (422, like any other upload it refuses: a part's headers that are not text, say).
 fn form_error(e: MultipartError) -> ServiceError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ServiceError {
@@ -299,10 +300,10 @@ fn form_error(e: MultipartError) -> ServiceError {
             fields: vec![FieldError::new("file", "must be at most 20 MB")],
         };
     }
-    ServiceError::invalid_request(format!(
-        "the body is not a readable multipart form: {}",
-        e.body_text()
-    ))
+    ServiceError::invalid_field(
+        "file",
+        &format!("the body is not a readable multipart form: {}", e.body_text()),
+    )
 }
 
 #[cfg(test)]

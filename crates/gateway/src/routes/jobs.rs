@@ -151,7 +151,13 @@ fn list_filters(pairs: Vec<(String, String)>) -> Result<ListFilters, ServiceErro
                 })?;
                 filters.limit = match limit {
                     0 => DEFAULT_LIMIT,
-                    n => n.min(MAX_LIMIT),
+                    n if n > MAX_LIMIT => {
+                        return Err(ServiceError::invalid_field(
+                            "limit",
+                            "must be a whole number from 0 to 200",
+                        ));
+                    }
+                    n => n,
                 };
             }
             "after" => filters.after = value,
@@ -185,9 +191,11 @@ fn job_status(name: &str) -> Result<JobStatus, ServiceError> {
     params(("store" = String, Path, description = "store slug"),
            ("status" = Option<Vec<String>>, Query, description = "only these statuses (queued, running, succeeded, dead, cancelled): repeat the parameter or give a comma list"),
            ("kind" = Option<String>, Query, description = "only this kind, e.g. `export.orders`, `search.reindex`"),
-           ("limit" = Option<u32>, Query, description = "jobs per page: 50 when absent or 0, at most 200"),
+           ("limit" = Option<u32>, Query, description = "jobs per page: 50 when absent or 0, at most 200", maximum = 200),
            ("after" = Option<String>, Query, description = "the previous page's `next`")),
+    security(("bearer" = [])),
     responses((status = 200, body = JobPageView, description = "A page of jobs, newest first"),
+              (status = 401, description = "No valid bearer token"),
               (status = 400, description = "An unknown parameter or a malformed `after`"),
               (status = 403, description = "Customers may not see jobs"),
               (status = 422, description = "An unknown status")))]
@@ -276,8 +284,9 @@ async fn find_job(
 
 /// One job: status, progress and, once it succeeded, its result (with a download link for a file).
 #[utoipa::path(get, path = "/v1/stores/{store}/jobs/{id}", tag = "jobs",
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")),
+    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")), security(("bearer" = [])),
     responses((status = 200, body = JobView, description = "The job"),
+              (status = 401, description = "No valid bearer token"),
               (status = 403, description = "Customers may not see jobs"),
               (status = 404, description = "No such job in this store")))]
 pub(crate) async fn get_job(
@@ -291,8 +300,9 @@ pub(crate) async fn get_job(
 
 /// Cancels a job: a queued one at once, a running one at its next progress report.
 #[utoipa::path(post, path = "/v1/stores/{store}/jobs/{id}/cancel", tag = "jobs",
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")),
+    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")), security(("bearer" = [])),
     responses((status = 200, body = JobView, description = "The job, cancelled or marked to stop"),
+              (status = 401, description = "No valid bearer token"),
               (status = 403, description = "Customers may not cancel jobs"),
               (status = 404, description = "No such job in this store"),
               (status = 409, description = "The job already finished")))]
@@ -308,8 +318,9 @@ pub(crate) async fn cancel_job(
 
 /// Queues a dead or cancelled job again, its attempts reset.
 #[utoipa::path(post, path = "/v1/stores/{store}/jobs/{id}/retry", tag = "jobs",
-    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")),
+    params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "job id")), security(("bearer" = [])),
     responses((status = 200, body = JobView, description = "The job, queued again"),
+              (status = 401, description = "No valid bearer token"),
               (status = 403, description = "Customers may not retry jobs"),
               (status = 404, description = "No such job in this store"),
               (status = 409, description = "The job is neither dead nor cancelled")))]
@@ -335,8 +346,9 @@ fn job_request(scope: &StoreScope<Staff>, id: String) -> JobRequest {
 /// search keeps answering from the current index meanwhile. While one is queued or running,
 /// asking again answers that one.
 #[utoipa::path(post, path = "/v1/stores/{store}/search/reindex", tag = "jobs",
-    params(("store" = String, Path, description = "store slug")),
+    params(("store" = String, Path, description = "store slug")), security(("bearer" = [])),
     responses((status = 202, body = JobView, description = "The re-index job; follow it at `/jobs/{id}`"),
+              (status = 401, description = "No valid bearer token"),
               (status = 403, description = "Customers may not re-index")))]
 pub(crate) async fn reindex_search(
     State(state): State<GatewayState>,
@@ -402,7 +414,7 @@ mod tests {
         let pairs = vec![
             ("status".to_owned(), "queued,running".to_owned()),
             ("status".to_owned(), "dead".to_owned()),
-            ("limit".to_owned(), "500".to_owned()),
+            ("limit".to_owned(), "200".to_owned()),
         ];
         let filters = list_filters(pairs).expect("valid");
         assert_eq!(
@@ -410,6 +422,7 @@ mod tests {
             [JobStatus::Queued, JobStatus::Running, JobStatus::Dead]
         );
         assert_eq!(filters.limit, MAX_LIMIT);
+        assert!(list_filters(vec![("limit".into(), "201".into())]).is_err());
         assert!(list_filters(vec![("status".into(), "done".into())]).is_err());
         assert!(list_filters(vec![("page".into(), "2".into())]).is_err());
     }
