@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mercato/payments.proto",
         "mercato/orders.proto",
         "mercato/realtime.proto",
+        "mercato/notifications.proto",
     ];
     let fds = protox::compile(files, ["../../proto"])?;
     tonic_prost_build::configure()

@@ -10,6 +10,7 @@ use mercato_runtime::clients::analytics::AnalyticsClient;
 use mercato_runtime::clients::catalog::CatalogClient;
 use mercato_runtime::clients::identity::IdentityClient;
 use mercato_runtime::clients::inventory::InventoryClient;
+use mercato_runtime::clients::notifications::NotificationsClient;
 use mercato_runtime::clients::orders::OrdersClient;
 use mercato_runtime::clients::realtime::RealtimeClient;
 use mercato_runtime::config::{AuthSettings, HttpSettings};
@@ -48,6 +49,7 @@ pub struct Upstreams {
     pub orders: OrdersClient,
     pub realtime: RealtimeClient,
     pub analytics: AnalyticsClient,
+    pub notifications: NotificationsClient,
 }
 
 /// Shared gateway state; cheap to clone.
@@ -63,6 +65,7 @@ struct Inner {
     orders: OrdersClient,
     realtime: RealtimeClient,
     analytics: AnalyticsClient,
+    notifications: NotificationsClient,
     /// `None` when the realtime service runs in this process and serves `/v1/realtime` itself.
     forward: Option<RealtimeForward>,
     /// Which realtime replica the next WebSocket client tries first.
@@ -98,6 +101,7 @@ impl GatewayState {
             orders,
             realtime,
             analytics,
+            notifications,
         } = upstreams;
         // Shared by the replicas (they forward realtime clients with it), so that each gives an
         // anonymous visitor the same key.
@@ -111,6 +115,7 @@ impl GatewayState {
                 orders,
                 realtime,
                 analytics,
+                notifications,
                 forward,
                 next_upstream: AtomicUsize::new(0),
                 stores: moka::future::Cache::builder()
@@ -159,6 +164,10 @@ impl GatewayState {
 
     pub fn analytics(&self) -> &AnalyticsClient {
         &self.inner.analytics
+    }
+
+    pub fn notifications(&self) -> &NotificationsClient {
+        &self.inner.notifications
     }
 
     pub fn verifier(&self) -> &KeyedVerifier {
@@ -303,6 +312,7 @@ impl GatewayState {
             orders: OrdersClient::remote(channel(), deadline, None).unwrap(),
             realtime: RealtimeClient::remote(channel(), deadline, None).unwrap(),
             analytics: AnalyticsClient::remote(channel(), deadline, None).unwrap(),
+            notifications: NotificationsClient::remote(channel(), deadline, None).unwrap(),
         };
         let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
         let state = GatewayState::new(upstreams, None, &settings.auth, &settings.http, limiter, None);

@@ -50,7 +50,7 @@ pub mod customers;
 pub mod domain;
 mod exports;
 pub mod grants;
-pub mod kek;
+pub use mercato_runtime::kek;
 pub mod keyring;
 pub mod keys;
 pub mod service;

@@ -87,7 +87,7 @@ pub struct CommonArgs {
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
     /// Services to run here: `all`, or a comma list of gateway, identity, catalog, inventory, payments,
-    /// orders, realtime, analytics.
+    /// orders, realtime, analytics, notifications.
     #[arg(long, default_value = "all")]
     pub roles: String,
     /// Address of this process's one port (REST, gRPC, health, metrics).
@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// gRPC endpoint of a remote analytics service; repeat or comma-separate for replicas.
     #[arg(long, value_delimiter = ',')]
     pub analytics_url: Vec<String>,
+    /// gRPC endpoint of a remote notifications service; repeat or comma-separate for replicas.
+    #[arg(long, value_delimiter = ',')]
+    pub notifications_url: Vec<String>,
     /// Do not seed the demo store.
     #[arg(long)]
     pub no_demo: bool,
@@ -161,6 +164,9 @@ fn settings(common: &CommonArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
         }
         if !serve.analytics_url.is_empty() {
             s.services.analytics = serve.analytics_url.clone();
+        }
+        if !serve.notifications_url.is_empty() {
+            s.services.notifications = serve.notifications_url.clone();
         }
         if serve.no_demo {
             s.demo.seed = false;

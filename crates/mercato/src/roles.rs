@@ -13,10 +13,11 @@ pub enum Role {
     Orders,
     Realtime,
     Analytics,
+    Notifications,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Gateway,
         Role::Identity,
         Role::Catalog,
@@ -25,6 +26,7 @@ impl Role {
         Role::Orders,
         Role::Realtime,
         Role::Analytics,
+        Role::Notifications,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Role {
             Role::Orders => "orders",
             Role::Realtime => "realtime",
             Role::Analytics => "analytics",
+            Role::Notifications => "notifications",
         }
     }
 }
@@ -58,7 +61,7 @@ impl Roles {
                 return Ok(Roles::all());
             }
             let role = Role::ALL.into_iter().find(|r| r.name() == part).ok_or_else(|| {
-                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders, realtime, analytics")
+                format!("unknown role {part:?}; expected all or a list of gateway, identity, catalog, inventory, payments, orders, realtime, analytics, notifications")
             })?;
             if !roles.contains(&role) {
                 roles.push(role);

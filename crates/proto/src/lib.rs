@@ -47,6 +47,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.analytics.v1");
         }
     }
+    pub mod notifications {
+        pub mod v1 {
+            tonic::include_proto!("mercato.notifications.v1");
+        }
+    }
     pub mod jobs {
         pub mod v1 {
             tonic::include_proto!("mercato.jobs.v1");
@@ -68,6 +73,7 @@ pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;
 pub use mercato::jobs::v1 as jobs;
+pub use mercato::notifications::v1 as notifications;
 pub use mercato::orders::v1 as orders;
 pub use mercato::payments::v1 as payments;
 pub use mercato::realtime::v1 as realtime;
@@ -83,6 +89,12 @@ pub mod subjects {
         pub const STORE_CHANGED: &str = "mercato.identity.store_changed";
         /// One of identity's jobs changed (`JobChanged`).
         pub const JOB_CHANGED: &str = "mercato.identity.job_changed";
+        /// An account was made: sign-up, staff created, a store's first owner (`AccountChanged`).
+        pub const ACCOUNT_CREATED: &str = "mercato.identity.account_created";
+        /// An account was disabled or enabled (`AccountChanged`).
+        pub const ACCOUNT_CHANGED: &str = "mercato.identity.account_changed";
+        /// Every identity event.
+        pub const ALL: &str = "mercato.identity.>";
     }
 
     /// What the catalog publishes.
@@ -148,6 +160,8 @@ pub mod subjects {
         pub const PAYMENT_CAPTURED: &str = "mercato.payments.payment_captured";
         pub const PAYMENT_VOIDED: &str = "mercato.payments.payment_voided";
         pub const PAYMENT_REFUNDED: &str = "mercato.payments.payment_refunded";
+        /// Every payments event.
+        pub const ALL: &str = "mercato.payments.>";
     }
 
     /// What the realtime service publishes.
@@ -172,5 +186,13 @@ pub mod subjects {
     pub mod analytics {
         /// A store's figures for today changed (`FiguresChanged`).
         pub const FIGURES_CHANGED: &str = "mercato.analytics.figures_changed";
+    }
+
+    /// What the notifications service publishes.
+    pub mod notifications {
+        /// An endpoint was disabled because its deliveries kept failing (`WebhookEndpointDisabled`).
+        pub const WEBHOOK_ENDPOINT_DISABLED: &str = "mercato.notifications.webhook_endpoint_disabled";
+        /// One of its jobs (`email.send`) changed (`JobChanged`).
+        pub const JOB_CHANGED: &str = "mercato.notifications.job_changed";
     }
 }

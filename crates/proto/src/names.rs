@@ -3,7 +3,7 @@
 //! until it has a name. `UNSPECIFIED` values (only a newer contract than this build could
 //! send one) are named `unknown`, never taken for some other value.
 
-use crate::{common, inventory, jobs, orders, payments};
+use crate::{common, inventory, jobs, notifications, orders, payments};
 
 /// `owner`, `staff`, `customer` or `anonymous`.
 pub fn role(role: common::Role) -> &'static str {
@@ -174,6 +174,27 @@ pub fn fraud_decision(decision: payments::FraudDecision) -> &'static str {
         payments::FraudDecision::Flag => "flag",
         payments::FraudDecision::Block => "block",
         payments::FraudDecision::Unspecified => "unknown",
+    }
+}
+
+/// `enabled`, `disabled` or `failing` (disabled because its deliveries kept failing).
+pub fn endpoint_status(status: notifications::EndpointStatus) -> &'static str {
+    match status {
+        notifications::EndpointStatus::Enabled => "enabled",
+        notifications::EndpointStatus::Disabled => "disabled",
+        notifications::EndpointStatus::Failing => "failing",
+        notifications::EndpointStatus::Unspecified => "unknown",
+    }
+}
+
+/// `pending`, `succeeded`, `dead` or `cancelled`.
+pub fn delivery_status(status: notifications::DeliveryStatus) -> &'static str {
+    match status {
+        notifications::DeliveryStatus::Pending => "pending",
+        notifications::DeliveryStatus::Succeeded => "succeeded",
+        notifications::DeliveryStatus::Dead => "dead",
+        notifications::DeliveryStatus::Cancelled => "cancelled",
+        notifications::DeliveryStatus::Unspecified => "unknown",
     }
 }
 

@@ -433,3 +433,41 @@ pub mod realtime {
         }
     );
 }
+
+/// The notifications service's client.
+pub mod notifications {
+    use mercato_proto::jobs::{Job, JobRequest, ListJobsRequest, ListJobsResponse};
+    use mercato_proto::notifications::notifications_client::NotificationsClient as Grpc;
+    use mercato_proto::notifications::*;
+
+    service_client!(
+        /// Webhook endpoints and their delivery log, e-mail preferences and templates, and the
+        /// e-mail jobs.
+        NotificationsClient, "notifications", notifications_server::Notifications, Grpc,
+        {
+            create_endpoint(CreateEndpointRequest) -> EndpointWithSecret = Once;
+            list_endpoints(ListEndpointsRequest) -> ListEndpointsResponse = Idempotent;
+            get_endpoint(EndpointRequest) -> Endpoint = Idempotent;
+            update_endpoint(UpdateEndpointRequest) -> Endpoint = Idempotent;
+            delete_endpoint(EndpointRequest) -> Deleted = Idempotent;
+            rotate_endpoint_secret(RotateSecretRequest) -> EndpointWithSecret = Once;
+            send_test_event(EndpointRequest) -> Delivery = Once;
+            list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse = Idempotent;
+            get_delivery(DeliveryRequest) -> Delivery = Idempotent;
+            redeliver(DeliveryRequest) -> Delivery = Once;
+            list_event_types(EventTypesRequest) -> EventTypes = Idempotent;
+            get_email_preferences(EmailPreferencesRequest) -> EmailPreferences = Idempotent;
+            set_email_preferences(SetEmailPreferencesRequest) -> EmailPreferences = Idempotent;
+            unsubscribe(UnsubscribeRequest) -> Unsubscribed = Idempotent;
+            list_email_templates(EmailTemplatesRequest) -> ListEmailTemplatesResponse = Idempotent;
+            get_email_template(EmailTemplateRequest) -> EmailTemplate = Idempotent;
+            put_email_template(PutEmailTemplateRequest) -> EmailTemplate = Idempotent;
+            delete_email_template(EmailTemplateRequest) -> EmailTemplate = Idempotent;
+            preview_email_template(PutEmailTemplateRequest) -> EmailPreview = Idempotent;
+            list_jobs(ListJobsRequest) -> ListJobsResponse = Idempotent;
+            get_job(JobRequest) -> Job = Idempotent;
+            cancel_job(JobRequest) -> Job = Idempotent;
+            retry_job(JobRequest) -> Job = Idempotent;
+        }
+    );
+}

@@ -50,6 +50,7 @@ pub mod ids;
 pub mod inbox;
 pub mod jobs;
 pub mod jwks;
+pub mod kek;
 pub mod metric_family;
 pub mod metric_handles;
 pub mod money;

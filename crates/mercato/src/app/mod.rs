@@ -204,6 +204,7 @@ impl App {
             services::analytics(&mut w, deps).await
         })
         .await?;
+        let notifications = local(roles.has(Role::Notifications), services::notifications(&mut w)).await?;
         let gateway = local(roles.has(Role::Gateway), async {
             let upstreams = Upstreams {
                 identity: reach.client(&identity)?,
@@ -212,6 +213,7 @@ impl App {
                 orders: reach.client(&orders)?,
                 realtime: reach.client(&realtime)?,
                 analytics: reach.client(&analytics)?,
+                notifications: reach.client(&notifications)?,
             };
             let realtime_dialer = (!roles.has(Role::Realtime))
                 .then(|| reach.dialer("realtime"))
@@ -299,6 +301,7 @@ fn install_metrics() {
     mercato_payments::describe_metrics();
     mercato_realtime::live::describe_metrics();
     mercato_analytics::describe_metrics();
+    mercato_notifications::describe_metrics();
 }
 
 impl Wiring<'_> {

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use mercato_gateway::GatewayState;
 use mercato_realtime::live::Node;
 use mercato_runtime::clients::analytics::AnalyticsClient;
+use mercato_runtime::clients::notifications::NotificationsClient;
 use mercato_runtime::clients::{GrpcChannel, balanced_tls_channel};
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
@@ -61,6 +62,7 @@ service_client!(PaymentsClient, payments);
 service_client!(OrdersClient, orders, deadline: orders_call_timeout);
 service_client!(RealtimeClient, realtime);
 service_client!(AnalyticsClient, analytics, deadline: analytics_call_timeout);
+service_client!(NotificationsClient, notifications);
 
 /// Reaches the services of the platform from this process.
 pub(super) struct Remotes<'a> {

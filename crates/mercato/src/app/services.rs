@@ -10,12 +10,14 @@ use mercato_gateway::{GatewayState, RealtimeForward, Upstreams};
 use mercato_identity::IdentityService;
 use mercato_identity::kek::KeyEncryptionKey;
 use mercato_inventory::InventoryService;
+use mercato_notifications::{NotificationsConfig, NotificationsService};
 use mercato_orders::{OrdersDeps, OrdersService};
 use mercato_payments::{PaymentsConfig, PaymentsService};
 use mercato_proto::analytics::analytics_server::AnalyticsServer;
 use mercato_proto::catalog::catalog_server::CatalogServer;
 use mercato_proto::identity::identity_server::IdentityServer;
 use mercato_proto::inventory::inventory_server::InventoryServer;
+use mercato_proto::notifications::notifications_server::NotificationsServer;
 use mercato_proto::orders::orders_server::OrdersServer;
 use mercato_proto::payments::payments_server::PaymentsServer;
 use mercato_proto::realtime::realtime_server::RealtimeServer;
@@ -24,6 +26,7 @@ use mercato_realtime::live::hub::Hub;
 use mercato_realtime::{MemoryPresence, Presence, RealtimeService, RedisPresence};
 use mercato_runtime::cache::{MemoryCache, TieredCache};
 use mercato_runtime::clients::analytics::AnalyticsClient;
+use mercato_runtime::clients::notifications::NotificationsClient;
 use mercato_runtime::clients::{
     catalog::CatalogClient, identity::IdentityClient, inventory::InventoryClient, orders::OrdersClient,
     payments::PaymentsClient, realtime::RealtimeClient,
@@ -58,6 +61,7 @@ fn service_db_check_name(service: &'static str) -> &'static str {
         "orders" => "orders_db",
         "realtime" => "realtime_db",
         "analytics" => "analytics_db",
+        "notifications" => "notifications_db",
         other => other,
     }
 }
@@ -167,6 +171,37 @@ pub(super) async fn analytics(w: &mut Wiring<'_>, deps: AnalyticsDeps) -> anyhow
         service,
         w.settings.services.analytics_call_timeout,
     ))
+}
+
+/// The notifications service: its consumer, webhook dispatcher and `email.send` jobs.
+pub(super) async fn notifications(w: &mut Wiring<'_>) -> anyhow::Result<NotificationsClient> {
+    let (db, relay) = storage(w, "notifications").await?;
+    let service = NotificationsService::new(db, relay.waker(), notifications_config(w.settings)?).await?;
+    let handlers = service.job_handlers();
+    w.run_jobs(service.jobs(), handlers);
+    service
+        .start(w.infra.bus.clone(), w.consumer_stop.clone())
+        .await?;
+    w.grpc.add_service(InterceptedService::new(
+        NotificationsServer::from_arc(service.clone()),
+        w.admit.clone(),
+    ));
+    Ok(NotificationsClient::local(
+        service,
+        w.settings.services.call_timeout,
+    ))
+}
+
+fn notifications_config(settings: &Settings) -> anyhow::Result<NotificationsConfig> {
+    Ok(NotificationsConfig {
+        settings: settings.notifications.clone(),
+        data_dir: settings.data_dir.clone(),
+        http_port: settings.http.listen.port(),
+        kek: Arc::new(KeyEncryptionKey::from_settings(
+            &settings.auth,
+            &settings.data_dir,
+        )?),
+    })
 }
 
 /// The realtime service and its live side. `faces_clients` is whether this process also runs
@@ -299,6 +334,12 @@ pub async fn migrate_all(settings: &Settings) -> anyhow::Result<()> {
         payments: PaymentsClient::remote(unused("http://127.0.0.1:1")?, deadline, None)?,
     };
     OrdersService::new(Infra::database(settings, "orders").await?, waker.clone(), deps).await?;
+    NotificationsService::new(
+        Infra::database(settings, "notifications").await?,
+        waker.clone(),
+        notifications_config(settings)?,
+    )
+    .await?;
     let limiter = Arc::new(mercato_runtime::ratelimit::MemoryRateLimiter::default());
     RealtimeService::new(
         Infra::database(settings, "realtime").await?,

@@ -18,6 +18,7 @@ pub const CALLERS: &[(&str, &[&str])] = &[
     ("orders", &["gateway", "analytics"]),
     ("realtime", &["gateway"]),
     ("analytics", &["gateway"]),
+    ("notifications", &["gateway"]),
 ];
 
 /// Whether `caller` (any of its services) may call `callee`. A callee missing from the table

@@ -7,7 +7,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 pub const DOMAIN: &str = "mercato.internal";
 
 /// Every service that can hold a certificate, in the order roles are listed.
-pub const SERVICES: [&str; 8] = [
+pub const SERVICES: [&str; 9] = [
     "gateway",
     "identity",
     "catalog",
@@ -16,6 +16,7 @@ pub const SERVICES: [&str; 8] = [
     "orders",
     "realtime",
     "analytics",
+    "notifications",
 ];
 
 /// The DNS name a service's certificate carries, e.g. `payments.mercato.internal`.

@@ -1,13 +1,14 @@
-//! The key-encryption key (KEK) that seals token-signing private keys before they are stored:
-//! AES-256-GCM with a random 96-bit nonce per key and the signing key's id as associated data,
-//! so a sealed key cannot be moved to another row. See `docs/adr/0006-signing-keys-at-rest.md`.
+//! The key-encryption key (KEK) that seals secrets before they are stored (identity's
+//! token-signing private keys, the notifications service's webhook secrets): AES-256-GCM with a
+//! random 96-bit nonce per secret and the secret's id as associated data, so a sealed secret
+//! cannot be moved to another row. See `docs/adr/0006-signing-keys-at-rest.md`.
 //!
 //! The KEK comes from `auth.key_encryption_key` (base64), else `auth.key_encryption_key_file`,
 //! else a file generated once into the data directory with mode 0600 (the embedded demo).
 
+use crate::config::AuthSettings;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use mercato_runtime::config::AuthSettings;
 use rand::RngCore;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
@@ -72,12 +73,12 @@ impl KeyEncryptionKey {
         let origin = KekOrigin::Generated(path.to_owned());
         if !path.exists() {
             if let Some(dir) = path.parent() {
-                mercato_runtime::db::create_private_dir(dir)?;
+                crate::db::create_private_dir(dir)?;
             }
             let mut bytes = Zeroizing::new([0u8; 32]);
             rand::rngs::OsRng.fill_bytes(bytes.as_mut());
             let text = Zeroizing::new(format!("{}\n", STANDARD.encode(bytes.as_ref())));
-            match mercato_runtime::db::create_private_file(path, text.as_bytes()) {
+            match crate::db::create_private_file(path, text.as_bytes()) {
                 Ok(()) => tracing::warn!(
                     path = %path.display(),
                     "generated a key-encryption key for the signing keys; in production configure auth.key_encryption_key (the same for every identity replica)"
@@ -167,7 +168,7 @@ fn kek_id(key: &[u8]) -> String {
         .chain_update(b"mercato-kek-id\0")
         .chain_update(key)
         .finalize();
-    mercato_runtime::digest::hex(&digest[..8])
+    crate::digest::hex(&digest[..8])
 }
 
 #[cfg(test)]

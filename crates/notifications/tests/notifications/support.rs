@@ -1,0 +1,1 @@
+//! What the notifications tests share: a service on a fresh database.
