@@ -23,6 +23,7 @@
 //!   and the charges of carts and orders; `dto_catalog`: products (options, status, weights,
 //!   tax category) and search synonyms; `dto_accounts`: the staff list, API clients (a secret
 //!   only where it was just made) and the RFC 7009 revocation form.
+//! - [`event_payloads`]: the public JSON of an event's object (webhook payloads' `data`).
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
 //! - `product_views`: product page views counted in memory where they are answered (the read
@@ -47,6 +48,7 @@ mod dto_order_events;
 mod dto_orders;
 mod dto_pricing;
 mod dto_realtime;
+pub mod event_payloads;
 mod extract;
 mod limits;
 mod openapi;
