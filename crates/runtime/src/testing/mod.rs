@@ -15,6 +15,8 @@ use crate::env;
 use std::io::Write;
 use std::sync::Once;
 
+pub mod webhook_receiver;
+
 /// A database backend the conformance suites run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
