@@ -223,6 +223,7 @@ impl IdentityService {
             Some(profile) => self.customers.create_customer(store_id, &user, &profile).await?,
             None => self.store.create_user(store_id, &user).await?,
         }
+        self.outbox_waker.notify_one();
         tracing::info!(store_id = %store_id, user_id = %user.id, role = role.as_str(), "user registered");
         Ok(user)
     }
@@ -266,6 +267,7 @@ impl IdentityService {
             .set_user_disabled(store_id, user_id, disabled_at)
             .await?
             .ok_or_else(|| ServiceError::not_found("user"))?;
+        self.outbox_waker.notify_one();
         tracing::info!(store_id = %store_id, user_id = %user_id, actor = %req.actor_user_id, disabled = req.disabled, "user account state set");
         Ok(changed)
     }

@@ -212,7 +212,11 @@ impl CustomerStore for SqlIdentityStore {
         let (user, p) = (user.clone(), profile.clone());
         self.db
             .write("create_customer", move |tx| {
-                super::sql::insert_new_user(tx, store_id, &user)?;
+                let names = super::account_events::Names {
+                    first: &p.first_name,
+                    last: &p.last_name,
+                };
+                super::sql::insert_new_user(tx, store_id, &user, names)?;
                 write_profile(tx, store_id, &user.id.to_string(), &p)?;
                 Ok(())
             })

@@ -4,6 +4,7 @@
 //! Rows are plain records; the service builds them from validated input, so the store
 //! checks nothing but the constraints only the database can enforce (unique slugs and emails).
 
+mod account_events;
 pub mod accounts;
 pub mod customers;
 mod customers_sql;

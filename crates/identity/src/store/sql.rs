@@ -4,6 +4,7 @@
 //! rolled back when it returns `Err` (on SQLite its one write connection may
 //! commit it together with others). Reads are single statements on a read connection.
 
+use super::account_events::{self, Names};
 use super::accounts::{CLIENT_COLUMNS, ClientRow, client_record};
 use super::rows::{KeyRow, StoreRow, TokenRow, UserRow, key_record, store_record, token_record, user_record};
 use super::{
@@ -43,7 +44,8 @@ const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens \
 const TOKEN_COLUMNS_BY_HASH: &str = "SELECT id, family_id, store_id, subject, role, token_hash, \
      expires_at, used_at, revoked_at, created_at FROM refresh_tokens WHERE token_hash = $1";
 
-fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), DbError> {
+/// Inserts a new account and appends its `account_created` event.
+fn insert_user(tx: &mut Tx<'_>, u: &UserRecord, names: Names<'_>) -> Result<(), DbError> {
     tx.execute(
         INSERT_USER,
         &[
@@ -56,7 +58,7 @@ fn insert_user(tx: &mut Tx<'_>, u: &UserRecord) -> Result<(), DbError> {
             &u.disabled_at,
         ],
     )?;
-    Ok(())
+    account_events::append_created(tx, u, names)
 }
 
 fn insert_token(tx: &mut Tx<'_>, t: &RefreshTokenRecord) -> Result<(), DbError> {
@@ -104,12 +106,13 @@ pub(super) fn insert_new_user(
     tx: &mut Tx<'_>,
     store_id: StoreId,
     user: &UserRecord,
+    names: Names<'_>,
 ) -> Result<(), StoreError> {
     let exists: Option<(String,)> = tx.query_opt("SELECT id FROM stores WHERE id = $1", &[&store_id])?;
     if exists.is_none() {
         return Err(StoreError::Refused(Refusal::UnknownStore));
     }
-    match insert_user(tx, user) {
+    match insert_user(tx, user, names) {
         Err(e) if is_unique_violation(&e) => Err(StoreError::Refused(Refusal::EmailTaken)),
         other => Ok(other?),
     }
@@ -160,7 +163,7 @@ impl IdentityStore for SqlIdentityStore {
                     Err(e) if is_unique_violation(&e) => return Err(StoreError::Refused(Refusal::SlugTaken)),
                     other => other?,
                 };
-                insert_user(tx, &p.owner)?;
+                insert_user(tx, &p.owner, Names::default())?;
                 insert_api_client(tx, &p.api_client)?;
                 mercato_runtime::outbox::append(tx, &p.event)?;
                 Ok(())
@@ -216,7 +219,9 @@ impl IdentityStore for SqlIdentityStore {
     async fn create_user(&self, store_id: StoreId, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.db
-            .write("create_user", move |tx| insert_new_user(tx, store_id, &user))
+            .write("create_user", move |tx| {
+                insert_new_user(tx, store_id, &user, Names::default())
+            })
             .await
     }
 
@@ -273,6 +278,7 @@ impl IdentityStore for SqlIdentityStore {
                         &[&store_id, &user_id],
                     )?;
                     user.disabled_at = None;
+                    account_events::append_changed(tx, &user)?;
                     return Ok(Some(user));
                 };
                 if user.role == Role::Owner && user.disabled_at.is_none() {
@@ -289,6 +295,7 @@ impl IdentityStore for SqlIdentityStore {
                     &[&at, &store_id, &user_id],
                 )?;
                 user.disabled_at = user.disabled_at.or(Some(at));
+                account_events::append_changed(tx, &user)?;
                 Ok(Some(user))
             })
             .await

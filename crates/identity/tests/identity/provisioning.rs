@@ -2,7 +2,7 @@
 
 use crate::support::{Env, PASSWORD, code, provision_request};
 use mercato_proto::common::Role;
-use mercato_proto::events::{EventEnvelope, StoreProvisioned};
+use mercato_proto::events::{AccountChanged, EventEnvelope, StoreProvisioned};
 use mercato_proto::identity::identity_server::Identity;
 use mercato_proto::identity::{GetStoreRequest, ProvisionStoreRequest, get_store_request};
 use mercato_runtime::error::{ErrorCode, ServiceError};
@@ -39,7 +39,11 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event(env
     assert!(client.client_id.starts_with("mc_"));
     assert_eq!(client.role(), Role::Staff);
     assert_eq!(client.client_secret.len(), 43, "32 bytes in base64url");
-    assert_eq!(env.provisioned_rows().await, [1, 1, 1, 1]);
+    assert_eq!(
+        env.provisioned_rows().await,
+        [1, 1, 1, 2],
+        "store_provisioned and the owner's account_created"
+    );
 
     // The secret is stored only as its SHA-256.
     let (stored,): (String,) = env
@@ -52,7 +56,10 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event(env
 
     let (subject, payload): (String, Vec<u8>) = env
         .db
-        .query_one("SELECT subject, payload FROM outbox", &[])
+        .query_one(
+            "SELECT subject, payload FROM outbox WHERE subject = 'mercato.identity.store_provisioned'",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(subject, "mercato.identity.store_provisioned");
@@ -62,6 +69,26 @@ async fn provisioning_creates_the_store_its_owner_an_api_client_and_an_event(env
     let event = StoreProvisioned::decode(envelope.payload.as_slice()).unwrap();
     assert_eq!(event.slug, "tea-house");
     assert_eq!(event.currency, "EUR");
+
+    // The owner's account is announced too (notifications learn who mail goes to), without
+    // any password material.
+    let (payload,): (Vec<u8>,) = env
+        .db
+        .query_one(
+            "SELECT payload FROM outbox WHERE subject = 'mercato.identity.account_created'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&payload).contains("argon2"));
+    let envelope = EventEnvelope::decode(payload.as_slice()).unwrap();
+    let account = AccountChanged::decode(envelope.payload.as_slice()).unwrap();
+    let user = account.user.unwrap();
+    assert_eq!(
+        (user.email.as_str(), user.role()),
+        ("owner@tea-house.example", Role::Owner)
+    );
+    assert_eq!(user.id, owner.id);
 
     // The relay was woken; `notified` completes at once because a permit is stored.
     tokio::time::timeout(std::time::Duration::from_secs(1), notified)
@@ -103,7 +130,11 @@ async fn concurrent_provisioning_of_one_slug_lets_exactly_one_win(env: Env) {
     for r in results.into_iter().filter_map(Result::err) {
         assert_eq!(code(r), ErrorCode::SlugTaken);
     }
-    assert_eq!(env.provisioned_rows().await, [1, 1, 1, 1]);
+    assert_eq!(
+        env.provisioned_rows().await,
+        [1, 1, 1, 2],
+        "store_provisioned and the owner's account_created"
+    );
 }
 
 async fn join_all<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
