@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 pub struct JobView {
     /// A UUIDv7 (its creation time first).
     pub id: String,
-    /// The service that runs it: `catalog`, `orders` or `identity`.
+    /// The service that runs it: `catalog`, `orders`, `identity` or `notifications`.
     pub service: String,
     /// What it does: `export.orders`, `export.products`, `export.customers`, `images.derive`,
-    /// `search.reindex`.
+    /// `search.reindex`, `email.send`.
     pub kind: String,
     /// `queued`, `running`, `succeeded`, `dead` (failed its last attempt; may be retried) or
     /// `cancelled`.

@@ -22,7 +22,9 @@
 //!   profiles and address books; `dto_pricing`: shipping zones and methods, tax, promotions,
 //!   and the charges of carts and orders; `dto_catalog`: products (options, status, weights,
 //!   tax category) and search synonyms; `dto_accounts`: the staff list, API clients (a secret
-//!   only where it was just made) and the RFC 7009 revocation form.
+//!   only where it was just made) and the RFC 7009 revocation form; `dto_notifications`:
+//!   webhook endpoints (a secret only where it was just made), their delivery log, e-mail
+//!   preferences and templates, unsubscribing.
 //! - [`event_payloads`]: the public JSON of an event's object (webhook payloads' `data`).
 //! - `read_cache`: public catalog reads kept encoded with their `ETag`, dropped per store when
 //!   its catalog changes; a signed-in caller's reads bypass it (staff see drafts).
@@ -44,6 +46,7 @@ mod dto_catalog;
 mod dto_customers;
 mod dto_fulfilment;
 mod dto_jobs;
+mod dto_notifications;
 mod dto_order_events;
 mod dto_orders;
 mod dto_pricing;

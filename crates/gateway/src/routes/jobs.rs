@@ -1,8 +1,9 @@
 //! A store's background jobs over REST: the list merged from every service that runs jobs
-//! (catalog, orders, identity), one job, cancel and retry, and starting a search re-index.
+//! (catalog, orders, identity, notifications), one job, cancel and retry, and starting a search
+//! re-index.
 //!
 //! Each service keeps its own jobs; their list cursors share one format (`<created_at_ms>.<id>`,
-//! base64url), so one `after` pages all three at once and the merge stays newest first.
+//! base64url), so one `after` pages all four at once and the merge stays newest first.
 
 use crate::access::{Staff, StoreScope};
 use crate::dto_jobs::{JobPageView, JobView};
@@ -47,10 +48,16 @@ enum JobService {
     Catalog,
     Orders,
     Identity,
+    Notifications,
 }
 
 impl JobService {
-    const ALL: [JobService; 3] = [JobService::Catalog, JobService::Orders, JobService::Identity];
+    const ALL: [JobService; 4] = [
+        JobService::Catalog,
+        JobService::Orders,
+        JobService::Identity,
+        JobService::Notifications,
+    ];
 
     fn named(name: &str) -> Option<JobService> {
         Self::ALL.into_iter().find(|s| s.name() == name)
@@ -61,6 +68,7 @@ impl JobService {
             JobService::Catalog => "catalog",
             JobService::Orders => "orders",
             JobService::Identity => "identity",
+            JobService::Notifications => "notifications",
         }
     }
 
@@ -73,6 +81,7 @@ impl JobService {
             JobService::Catalog => state.catalog().list_jobs(req).await,
             JobService::Orders => state.orders().list_jobs(req).await,
             JobService::Identity => state.identity().list_jobs(req).await,
+            JobService::Notifications => state.notifications().list_jobs(req).await,
         }
     }
 
@@ -81,6 +90,7 @@ impl JobService {
             JobService::Catalog => state.catalog().get_job(req).await,
             JobService::Orders => state.orders().get_job(req).await,
             JobService::Identity => state.identity().get_job(req).await,
+            JobService::Notifications => state.notifications().get_job(req).await,
         }
     }
 
@@ -89,6 +99,7 @@ impl JobService {
             JobService::Catalog => state.catalog().cancel_job(req).await,
             JobService::Orders => state.orders().cancel_job(req).await,
             JobService::Identity => state.identity().cancel_job(req).await,
+            JobService::Notifications => state.notifications().cancel_job(req).await,
         }
     }
 
@@ -97,6 +108,7 @@ impl JobService {
             JobService::Catalog => state.catalog().retry_job(req).await,
             JobService::Orders => state.orders().retry_job(req).await,
             JobService::Identity => state.identity().retry_job(req).await,
+            JobService::Notifications => state.notifications().retry_job(req).await,
         }
     }
 }
@@ -213,12 +225,14 @@ pub(crate) async fn list_jobs(
         limit: filters.limit,
         after: filters.after.clone(),
     };
-    let (catalog, orders, identity) = tokio::try_join!(
+    let (catalog, orders, identity, notifications) = tokio::try_join!(
         JobService::Catalog.list(&state, request.clone()),
         JobService::Orders.list(&state, request.clone()),
-        JobService::Identity.list(&state, request),
+        JobService::Identity.list(&state, request.clone()),
+        JobService::Notifications.list(&state, request),
     )?;
-    let (jobs, next) = merge_pages(vec![catalog, orders, identity], filters.limit as usize);
+    let pages = vec![catalog, orders, identity, notifications];
+    let (jobs, next) = merge_pages(pages, filters.limit as usize);
     Ok(Json(JobPageView {
         items: jobs
             .into_iter()
@@ -256,15 +270,17 @@ async fn find_job(
         caller: Some(jobs_caller(scope)),
         job_id: id.to_owned(),
     };
-    let (catalog, orders, identity) = tokio::join!(
+    let (catalog, orders, identity, notifications) = tokio::join!(
         JobService::Catalog.get(state, request.clone()),
         JobService::Orders.get(state, request.clone()),
-        JobService::Identity.get(state, request),
+        JobService::Identity.get(state, request.clone()),
+        JobService::Notifications.get(state, request),
     );
     let answers = [
         (JobService::Catalog, catalog),
         (JobService::Orders, orders),
         (JobService::Identity, identity),
+        (JobService::Notifications, notifications),
     ];
     let mut failure = None;
     for (service, answer) in answers {

@@ -12,6 +12,7 @@ mod fulfilment;
 pub(crate) mod images;
 mod inventory;
 pub(crate) mod jobs;
+pub(crate) mod notifications;
 mod oauth;
 mod orders;
 mod payment_methods;
@@ -21,6 +22,7 @@ mod realtime;
 mod search;
 mod stores;
 mod users;
+pub(crate) mod webhooks;
 
 pub(crate) use analytics::*;
 pub(crate) use api_clients::*;
@@ -52,6 +54,8 @@ pub fn all() -> Router<GatewayState> {
         .merge(jobs::routes())
         .merge(exports::routes())
         .merge(images::routes())
+        .merge(webhooks::routes())
+        .merge(notifications::routes())
         .route("/v1/stores", post(provision_store))
         .route("/v1/stores/{store}", get(get_store).patch(update_store))
         .route(
