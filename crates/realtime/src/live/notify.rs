@@ -10,15 +10,18 @@
 //!   `read_marked` → the conversation, as a `read` marker.
 //! - `mercato.analytics.figures_changed` → the `staff:` feed, as `figures.changed` with today's
 //!   figures, so the admin home follows them.
-//! - `mercato.{catalog,orders,identity}.job_changed` → the `staff:` feed, as `job.changed` with
-//!   the job under its REST names (no download link), so the jobs page follows progress.
+//! - `mercato.{catalog,orders,identity,notifications}.job_changed` → the `staff:` feed, as
+//!   `job.changed` with the job under its REST names (no download link), so the jobs page
+//!   follows progress.
+//! - `mercato.notifications.webhook_endpoint_disabled` → the `staff:` feed, as
+//!   `webhook.disabled` with the endpoint's id, URL and the reason, so the admin can say so.
 
 use super::hub::Push;
 use axum::extract::ws::Utf8Bytes;
 use mercato_proto::analytics::Figures;
 use mercato_proto::events::{
     EventEnvelope, FiguresChanged, JobChanged, LowStock, MessagePosted, OrderChanged, PaymentChanged,
-    ReadMarked, StockChanged,
+    ReadMarked, StockChanged, WebhookEndpointDisabled,
 };
 use mercato_proto::inventory::StockLevel;
 use mercato_proto::jobs::Job;
@@ -33,10 +36,12 @@ use serde_json::{Value, json};
 
 /// Event subjects the realtime replicas listen to: exactly those `route` turns into pushes, so
 /// that the busiest events (reservations, captures) never reach a realtime replica at all.
-pub const SUBJECTS: [&str; 9] = [
+pub const SUBJECTS: [&str; 11] = [
     subjects::orders::ALL,
     subjects::catalog::JOB_CHANGED,
     subjects::identity::JOB_CHANGED,
+    subjects::notifications::JOB_CHANGED,
+    subjects::notifications::WEBHOOK_ENDPOINT_DISABLED,
     subjects::payments::PAYMENT_DECLINED,
     subjects::payments::PAYMENT_FLAGGED,
     subjects::inventory::STOCK_CHANGED,
@@ -64,13 +69,14 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
     let payload = envelope.payload.as_slice();
     match subject {
         // Before `orders::ALL`, which its subject also matches.
-        subjects::orders::JOB_CHANGED | subjects::catalog::JOB_CHANGED | subjects::identity::JOB_CHANGED => {
-            JobChanged::decode(payload)
-                .ok()
-                .and_then(|e| e.job)
-                .map(|job| vec![job_push(store, &job, at)])
-                .unwrap_or_default()
-        }
+        subjects::orders::JOB_CHANGED
+        | subjects::catalog::JOB_CHANGED
+        | subjects::identity::JOB_CHANGED
+        | subjects::notifications::JOB_CHANGED => JobChanged::decode(payload)
+            .ok()
+            .and_then(|e| e.job)
+            .map(|job| vec![job_push(store, &job, at)])
+            .unwrap_or_default(),
         // The funnel's events carry no order (`CartStarted`, `CheckoutStarted`): nothing to push.
         subjects::orders::CART_STARTED | subjects::orders::CHECKOUT_STARTED => Vec::new(),
         _ if subject_matches(subjects::orders::ALL, subject) => OrderChanged::decode(payload)
@@ -103,6 +109,11 @@ fn all_pushes(envelope: &EventEnvelope, wanted: &dyn Fn(&str) -> bool) -> Vec<Pu
         subjects::realtime::READ_MARKED => ReadMarked::decode(payload)
             .ok()
             .map(|r| vec![read_push(&r, at)])
+            .unwrap_or_default(),
+        subjects::notifications::WEBHOOK_ENDPOINT_DISABLED => WebhookEndpointDisabled::decode(payload)
+            .ok()
+            .and_then(|e| e.endpoint)
+            .map(|endpoint| vec![webhook_disabled_push(store, &endpoint, at)])
             .unwrap_or_default(),
         subjects::analytics::FIGURES_CHANGED => FiguresChanged::decode(payload)
             .ok()
@@ -141,6 +152,16 @@ fn job_push(store: &str, job: &Job, at: i64) -> Push {
         &super::job_push::job_json(job),
         at,
     )
+}
+
+/// A webhook endpoint disabled because its deliveries kept failing, for the staff feed
+/// (`webhook.disabled`): which one, where it pointed and why; never its secret.
+fn webhook_disabled_push(store: &str, e: &mercato_proto::notifications::Endpoint, at: i64) -> Push {
+    let data = json!({
+        "endpoint_id": e.id, "url": e.url, "status": names::endpoint_status(e.status()),
+        "reason": e.disabled_reason,
+    });
+    event_push(&format!("staff:{store}"), "webhook.disabled", &data, at)
 }
 
 /// A declined or flagged payment (`name` such as `payment_declined`) for the staff feed.
@@ -419,6 +440,61 @@ mod tests {
             !pushes[0].text.as_str().contains("secret/key"),
             "no file key, no link"
         );
+    }
+
+    #[test]
+    fn a_failing_webhook_endpoint_goes_to_the_staff_feed_without_its_secret_hint() {
+        use mercato_proto::notifications::{Endpoint, EndpointStatus};
+        let endpoint = Endpoint {
+            id: "w1".into(),
+            store_id: "s1".into(),
+            url: "https://erp.example.com/hook".into(),
+            status: EndpointStatus::Failing.into(),
+            disabled_reason: "every delivery failed for 3 days".into(),
+            secret_hint: "AbCd".into(),
+            ..Default::default()
+        };
+        let e = envelope(
+            subjects::notifications::WEBHOOK_ENDPOINT_DISABLED,
+            WebhookEndpointDisabled {
+                endpoint: Some(endpoint),
+            }
+            .encode_to_vec(),
+        );
+        assert!(SUBJECTS.contains(&subjects::notifications::WEBHOOK_ENDPOINT_DISABLED));
+        let pushes = route(&e, &|_| true);
+        assert_eq!(pushes.len(), 1);
+        assert_eq!(&*pushes[0].channel, "staff:s1");
+        let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "webhook.disabled");
+        assert_eq!(
+            frame["data"],
+            json!({"endpoint_id": "w1", "url": "https://erp.example.com/hook", "status": "failing",
+                   "reason": "every delivery failed for 3 days"})
+        );
+        assert!(route(&e, &|c| c != "staff:s1").is_empty(), "nobody watches it");
+    }
+
+    #[test]
+    fn an_email_job_change_goes_to_the_staff_feed() {
+        let job = Job {
+            id: "j2".into(),
+            service: "notifications".into(),
+            kind: "email.send".into(),
+            status: mercato_proto::jobs::JobStatus::Dead.into(),
+            ..Default::default()
+        };
+        let e = envelope(
+            subjects::notifications::JOB_CHANGED,
+            JobChanged { job: Some(job) }.encode_to_vec(),
+        );
+        assert!(SUBJECTS.contains(&subjects::notifications::JOB_CHANGED));
+        let pushes = route(&e, &|_| true);
+        assert_eq!(pushes.len(), 1);
+        let frame: Value = serde_json::from_str(pushes[0].text.as_str()).unwrap();
+        assert_eq!(frame["event"], "job.changed");
+        assert_eq!(frame["data"]["kind"], "email.send");
+        assert_eq!(frame["data"]["status"], "dead");
     }
 
     #[test]
