@@ -1,3 +1,8 @@
 //! The notifications service's tests: each case against SQLite and, when configured, PostgreSQL.
 
 mod support;
+mod email;
+mod email_support;
+mod webhooks;
+mod webhooks_endpoints;
+mod webhooks_receiver;

@@ -15,6 +15,7 @@ use crate::env;
 use std::io::Write;
 use std::sync::Once;
 
+pub mod smtp;
 pub mod webhook_receiver;
 
 /// A database backend the conformance suites run on.
