@@ -23,6 +23,8 @@ pub struct Platform {
     pub gateway_stops: Vec<Shutdown>,
     /// The NATS namespace its events travel in (distributed only), for tests that watch the bus.
     pub nats_namespace: Option<String>,
+    /// The notifications service in its own server (distributed only), killable and restartable.
+    pub notifications: Option<Restartable>,
     pub http: reqwest::Client,
     shutdown: Shutdown,
     _nats: Option<mercato_runtime::testing::NatsNamespaceGuard>,
@@ -97,7 +99,17 @@ pub async fn platforms_alone(adjust: fn(&mut Settings)) -> Vec<Platform> {
     build_platforms(adjust, turn).await
 }
 
-async fn build_platforms(adjust: fn(&mut Settings), turn: Turn) -> Vec<Platform> {
+/// Every topology, with settings adjusted by `adjust`, which may capture (e.g. the address of
+/// a test's SMTP server), sharing the machine like [`platforms`].
+pub async fn platforms_configured(adjust: impl FnOnce(&mut Settings)) -> Vec<Platform> {
+    let turn = Turn {
+        _shared: Some(MACHINE.read().await),
+        _alone: None,
+    };
+    build_platforms(adjust, turn).await
+}
+
+async fn build_platforms(adjust: impl FnOnce(&mut Settings), turn: Turn) -> Vec<Platform> {
     mercato_runtime::testing::init_logs();
     let turn = Some(std::sync::Arc::new(turn));
     let mut settings = base_settings();
@@ -151,6 +163,12 @@ impl Killable {
 }
 
 async fn start_killable(settings: Settings, roles: &str) -> (String, Killable) {
+    start_killable_on(settings, roles, "127.0.0.1:0").await
+}
+
+/// A killable server on `address` (port 0: any free one).
+async fn start_killable_on(settings: Settings, roles: &str, address: &str) -> (String, Killable) {
+    let address = address.to_owned();
     let roles = Roles::parse(roles).unwrap();
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     let (kill_tx, kill_rx) = tokio::sync::oneshot::channel::<()>();
@@ -161,7 +179,7 @@ async fn start_killable(settings: Settings, roles: &str) -> (String, Killable) {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let listener = bind(&address).await;
             let url = format!("http://{}", listener.local_addr().unwrap());
             let app = app::App::build(&settings, roles).await.expect("platform builds");
             let _ = url_tx.send(url);
@@ -177,6 +195,66 @@ async fn start_killable(settings: Settings, roles: &str) -> (String, Killable) {
         url,
         Killable(std::sync::Arc::new(std::sync::Mutex::new(Some(kill_tx)))),
     )
+}
+
+/// Binds `address`, retrying for a few seconds while a killed server's port is still held.
+async fn bind(address: &str) -> tokio::net::TcpListener {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => return listener,
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::debug!("binding {address}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot bind {address}: {e}"),
+        }
+    }
+}
+
+/// A server of one role that a test can kill as a crash would ([`Killable`]) and start again on
+/// the same port and settings, so that the gateways reach the new process at the old address.
+pub struct Restartable {
+    pub url: String,
+    roles: &'static str,
+    settings: Settings,
+    killable: std::sync::Mutex<Killable>,
+}
+
+impl Restartable {
+    async fn start(settings: Settings, roles: &'static str, platform: &Shutdown) -> Restartable {
+        let (url, killable) = start_killable(settings.clone(), roles).await;
+        let (platform, k) = (platform.clone(), killable.clone());
+        tokio::spawn(async move {
+            platform.cancelled().await;
+            k.kill();
+        });
+        Restartable {
+            url,
+            roles,
+            settings,
+            killable: std::sync::Mutex::new(killable),
+        }
+    }
+
+    /// Kills it mid-flight: no draining, its leases and claims left held.
+    pub fn kill(&self) {
+        self.killable.lock().unwrap().kill();
+    }
+
+    /// Starts it again on the same port; ready to serve when this returns. It is not stopped
+    /// with the platform: kill it before the test ends.
+    pub async fn restart(&self) {
+        let address = self.url.trim_start_matches("http://").to_owned();
+        let (_, killable) = start_killable_on(self.settings.clone(), self.roles, &address).await;
+        *self.killable.lock().unwrap() = killable;
+    }
+}
+
+impl Drop for Restartable {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 pub async fn embedded_with(settings: Settings) -> Platform {
@@ -204,6 +282,7 @@ fn embedded_at(url: String, shutdown: Shutdown) -> Platform {
         internal_token: None,
         gateway_stops: Vec::new(),
         nats_namespace: None,
+        notifications: None,
         http: client(),
         shutdown,
         _nats: None,
@@ -219,7 +298,7 @@ pub async fn embedded_killable(settings: Settings) -> (Platform, Killable) {
     (embedded_at(url, Shutdown::new()).holding(turn), killable)
 }
 
-/// Identity, catalog, inventory, payments, orders and analytics as their own servers, two realtime replicas
+/// Identity, catalog, inventory, payments, orders, analytics and notifications as their own servers, two realtime replicas
 /// (each killable alone) and two gateways (each stoppable alone) reaching them over gRPC.
 pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     let (pg, nats, redis) = (
@@ -251,6 +330,9 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
     s.services.orders = vec![orders];
     let analytics = start(s.clone(), "analytics", &shutdown).await;
     s.services.analytics = vec![analytics];
+    // Killable and restartable on its port (the kill -9 scenario of e-mail and webhooks).
+    let notifications = Restartable::start(s.clone(), "notifications", &shutdown).await;
+    s.services.notifications = vec![notifications.url.clone()];
     // Two realtime replicas, each killable on its own (and killed with the platform).
     let mut realtime = Vec::new();
     for _ in 0..2 {
@@ -282,6 +364,7 @@ pub async fn distributed_with(settings: Settings) -> Option<Platform> {
         gateways,
         gateway_stops,
         nats_namespace: Some(s.nats.namespace.clone()),
+        notifications: Some(notifications),
         identity: Some(identity),
         realtime,
         internal_token,

@@ -24,6 +24,8 @@ mod jobs_crash;
 mod journeys;
 mod keys_cli;
 mod kill9;
+mod notifications;
+mod notifications_crash;
 mod operator;
 mod overload;
 mod pricing;
