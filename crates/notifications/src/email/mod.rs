@@ -33,6 +33,8 @@ mod preferences;
 mod render;
 pub(crate) mod schema;
 mod templates;
+#[cfg(test)]
+mod tests;
 mod unsubscribe;
 
 use crate::consumer::Effects;

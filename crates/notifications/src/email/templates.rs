@@ -178,3 +178,28 @@ fn sample_order() -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::render::{Mode, Source, render};
+
+    #[test]
+    fn every_builtin_renders_strictly_against_its_sample() {
+        for b in &BUILTINS {
+            let source = Source {
+                subject: b.subject,
+                html: b.html,
+                text: b.text,
+            };
+            let out = render(&source, &sample(b), Mode::Check).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            assert!(
+                !out.subject.is_empty() && !out.subject.contains('\n'),
+                "{}",
+                b.name
+            );
+            assert!(out.html.contains("Demo Shop"), "{}: names the store", b.name);
+            assert!(!out.text.contains('<'), "{}: the text part has no markup", b.name);
+        }
+    }
+}
