@@ -253,7 +253,7 @@ impl Webhooks {
                     body: &body,
                 };
                 fanout::store_message(tx, &m, now)?;
-                let ids = fanout::add_deliveries(tx, &m, &[r.endpoint_id.clone()], true, now)?;
+                let ids = fanout::add_deliveries(tx, &m, std::slice::from_ref(&r.endpoint_id), true, now)?;
                 ids.into_iter()
                     .next()
                     .ok_or_else(|| ServiceError::internal("no delivery was added"))

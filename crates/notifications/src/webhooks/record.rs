@@ -30,6 +30,7 @@ impl Webhooks {
     /// Records `results` in one transaction.
     pub(crate) async fn record(&self, results: Vec<AttemptResult>) -> Result<Recorded, DbError> {
         let this = self.parts();
+        let retried = results.iter().any(|r| !r.succeeded());
         let recorded = self
             .db
             .write("webhooks_record", move |tx| {
@@ -37,6 +38,10 @@ impl Webhooks {
                 this.record_in(tx, &results, now)
             })
             .await?;
+        // Retries were scheduled: the dispatcher's sleep may be longer than their delay.
+        if retried {
+            self.wake();
+        }
         if recorded.disabled > 0 {
             self.email.wake();
             self.outbox.notify_one();

@@ -50,15 +50,15 @@ pub(crate) fn signers(kek: &KeyEncryptionKey, d: &Claimed, now: i64) -> anyhow::
         d.secret_generation,
         &d.secret_sealed,
     )?];
-    if let Some(previous) = &d.previous_secret_sealed {
-        if d.previous_secret_expires_at > now {
-            signers.push(secrets::open(
-                kek,
-                &d.endpoint_id,
-                d.secret_generation - 1,
-                previous,
-            )?);
-        }
+    if let Some(previous) = &d.previous_secret_sealed
+        && d.previous_secret_expires_at > now
+    {
+        signers.push(secrets::open(
+            kek,
+            &d.endpoint_id,
+            d.secret_generation - 1,
+            previous,
+        )?);
     }
     Ok(signers)
 }
