@@ -16,7 +16,7 @@ pub(crate) const MAX_DESCRIPTION_CHARS: usize = 500;
 /// The longest overlap of a rotated-out secret: 7 days.
 pub(crate) const MAX_OVERLAP_SECONDS: i64 = 7 * 24 * 3600;
 /// The longest template part (subject, HTML or text).
-pub(crate) const MAX_TEMPLATE_CHARS: usize = 100_000;
+pub(crate) const MAX_TEMPLATE_CHARS: usize = 20_000;
 
 /// `ms` as RFC 3339, `None` for 0 (not yet, or never).
 fn time(ms: i64) -> Option<String> {
@@ -387,11 +387,11 @@ pub struct EmailTemplateListView {
 #[schema(examples(json!({"subject": "Your order {{ order.number }} at {{ store.name }}",
     "html": "<p>Thank you, {{ customer.name }}!</p>", "text": "Thank you, {{ customer.name }}!"})))]
 pub struct EmailTemplateBody {
-    #[schema(min_length = 1, max_length = 100000)]
+    #[schema(min_length = 1, max_length = 20000)]
     pub subject: String,
-    #[schema(min_length = 1, max_length = 100000)]
+    #[schema(min_length = 1, max_length = 20000)]
     pub html: String,
-    #[schema(min_length = 1, max_length = 100000)]
+    #[schema(min_length = 1, max_length = 20000)]
     pub text: String,
 }
 
@@ -400,11 +400,11 @@ pub struct EmailTemplateBody {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"subject": "Order {{ order.number }} confirmed"})))]
 pub struct EmailPreviewBody {
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 20000)]
     pub subject: Option<String>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 20000)]
     pub html: Option<String>,
-    #[schema(max_length = 100000)]
+    #[schema(max_length = 20000)]
     pub text: Option<String>,
 }
 
@@ -433,7 +433,7 @@ pub(crate) fn check_template_parts(parts: [(&str, &str); 3], required: bool) -> 
         if required && value.trim().is_empty() {
             wrong.push(FieldError::new(field, "must not be empty"));
         } else if value.chars().count() > MAX_TEMPLATE_CHARS {
-            wrong.push(FieldError::new(field, "must be at most 100000 characters"));
+            wrong.push(FieldError::new(field, "must be at most 20000 characters"));
         }
     }
     refuse(wrong)

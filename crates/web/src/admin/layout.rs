@@ -1,7 +1,8 @@
 //! The admin's page frame (`templates/admin/layout.html`): every admin page's template has the
 //! fields `store` (the slug), `csrf` (the sign-out form's token, and its own forms') and `nav`
 //! (the navigation link of its section: `home`, `products`, `stock`, `orders`, `customers`,
-//! `conversations`, `staff`, `api-clients` or `jobs`), and fills the blocks `title` and `content`.
+//! `conversations`, `staff`, `api-clients`, `jobs`, `webhooks`, `email-templates` or
+//! `notifications`), and fills the blocks `title` and `content`.
 
 use askama::Template;
 

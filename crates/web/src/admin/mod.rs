@@ -18,6 +18,11 @@
 //!   returns) and `after_sale_actions` (their forms).
 //! - `jobs`: background jobs (exports, image sizes, re-indexing) with progress, followed live;
 //!   cancel, retry, and starting an export.
+//! - `webhooks` (list, register with the secret shown once) and `webhook` (one endpoint: its
+//!   delivery log, enable/disable, rotate, test, delete; one delivery's attempts, redeliver);
+//!   owner only.
+//! - `notification_prefs`: the signed-in member's own e-mail choices; `email_templates`: the
+//!   store's mails (edit, preview, reset to built-in; owner only).
 //! - `format`: money, times and dates as staff read and type them; `errors`: field messages.
 //!
 //! Live parts: `/admin/{store}/live` is the realtime WebSocket (`crate::live`); `admin.js`
@@ -31,12 +36,14 @@ mod api_clients;
 mod categories;
 mod conversations;
 mod customers;
+mod email_templates;
 mod errors;
 mod format;
 mod home;
 mod home_figures;
 mod jobs;
 mod layout;
+mod notification_prefs;
 mod order;
 mod orders;
 mod orders_export;
@@ -52,6 +59,8 @@ mod sign_in;
 mod staff;
 mod stock;
 mod timeline;
+mod webhook;
+mod webhooks;
 
 use crate::WebState;
 use axum::Router;
@@ -78,4 +87,8 @@ pub(crate) fn routes() -> Router<WebState> {
         .merge(staff::routes())
         .merge(api_clients::routes())
         .merge(jobs::routes())
+        .merge(webhooks::routes())
+        .merge(webhook::routes())
+        .merge(notification_prefs::routes())
+        .merge(email_templates::routes())
 }

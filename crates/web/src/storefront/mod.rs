@@ -8,12 +8,15 @@
 //! - `checkout`: address, shipping method, test card (tokenized first), place the order.
 //! - `account`: sign up, sign in, sign out.
 //! - `orders`: order history, the order page with live status and the conversation.
+//! - `email`: the shopper's e-mail choice (non-transactional mail) and the landing page of a
+//!   mail's unsubscribe link.
 //! - `views`: the API's answers as the pages read them.
 
 mod account;
 mod cart;
 mod catalog;
 mod checkout;
+mod email;
 mod orders;
 mod views;
 
@@ -50,6 +53,14 @@ pub(crate) fn routes() -> Router<WebState> {
             get(account::sign_up_page).post(account::sign_up),
         )
         .route("/s/{store}/sign-out", post(account::sign_out))
+        .route(
+            "/s/{store}/account/email",
+            get(email::preferences).post(email::save_preferences),
+        )
+        .route(
+            "/s/{store}/unsubscribe",
+            get(email::unsubscribe_page).post(email::unsubscribe),
+        )
         .route("/s/{store}/orders", get(orders::list))
         .route("/s/{store}/orders/{order}", get(orders::show))
         .route("/s/{store}/orders/{order}/messages", post(orders::send_message))
