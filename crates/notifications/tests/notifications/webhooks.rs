@@ -2,10 +2,12 @@
 //! through the real outbound client to a real HTTP receiver on 127.0.0.1, signatures checked by
 //! computing them independently here.
 
+use crate::email_support::{self, STORE};
 use crate::support::{Builder, Harness, event, eventually};
 use crate::webhooks_receiver::{Receiver, Request};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use mercato_proto::common::Role;
 use mercato_proto::events::{LowStock, OrderChanged};
 use mercato_proto::inventory::StockLevel;
 use mercato_proto::notifications::*;
@@ -31,6 +33,8 @@ mercato_runtime::backend_tests! {
         a_hanging_receiver_does_not_delay_other_stores,
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         a_lapsed_claim_is_taken_over,
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        the_standard_webhooks_library_verifies_deliveries,
     ],
 }
 
@@ -285,19 +289,25 @@ async fn an_endpoint_failing_for_retry_for_is_disabled_and_its_owner_told(backen
         .webhooks(|w| w.retry_for = Duration::from_millis(400))
         .build()
         .await;
+    // The store and its owner, as identity's events tell the e-mail directory.
+    let owner = email_support::account_created("u-owner", "owner@example.com", Role::Owner, "Olive");
+    h.service
+        .apply(vec![email_support::store_provisioned(), owner])
+        .await
+        .unwrap();
     let receiver = Receiver::start().await;
     receiver.fail_next(u32::MAX, 503);
-    let created = endpoint(&h, "s1", &receiver.url(), &["order.confirmed"]).await;
+    let created = endpoint(&h, STORE, &receiver.url(), &["order.confirmed"]).await;
     let id = created.endpoint.unwrap().id;
     h.service
-        .apply(vec![order_event("s1", subjects::orders::ORDER_CONFIRMED, "o1")])
+        .apply(vec![order_event(STORE, subjects::orders::ORDER_CONFIRMED, "o1")])
         .await
         .unwrap();
     let get = || async {
         h.service
             .webhooks
             .get_endpoint(EndpointRequest {
-                store_id: "s1".into(),
+                store_id: STORE.into(),
                 endpoint_id: id.clone(),
             })
             .await
@@ -312,7 +322,7 @@ async fn an_endpoint_failing_for_retry_for_is_disabled_and_its_owner_told(backen
     );
     let e = get().await;
     assert!(e.disabled_reason.contains("HTTP 503"), "{}", e.disabled_reason);
-    let d = &deliveries(&h, "s1", &id).await[0];
+    let d = &deliveries(&h, STORE, &id).await[0];
     assert_eq!(d.status, DeliveryStatus::Dead as i32);
     assert!(d.attempts >= 2);
     // WebhookEndpointDisabled is in the outbox, for the staff feed.
@@ -326,17 +336,19 @@ async fn an_endpoint_failing_for_retry_for_is_disabled_and_its_owner_told(backen
         .await
         .unwrap();
     assert_eq!(n, 1);
+    // The owner is told by mail (an `email.send` job in the same transaction).
+    assert_eq!(email_support::jobs_to(&h, "owner@example.com").await.len(), 1);
     // New events are not delivered while it is failing; enabling clears the failure.
     h.service
-        .apply(vec![order_event("s1", subjects::orders::ORDER_CONFIRMED, "o2")])
+        .apply(vec![order_event(STORE, subjects::orders::ORDER_CONFIRMED, "o2")])
         .await
         .unwrap();
-    assert_eq!(deliveries(&h, "s1", &id).await.len(), 1);
+    assert_eq!(deliveries(&h, STORE, &id).await.len(), 1);
     let enabled = h
         .service
         .webhooks
         .update_endpoint(UpdateEndpointRequest {
-            store_id: "s1".into(),
+            store_id: STORE.into(),
             endpoint_id: id.clone(),
             enabled: Some(true),
             ..Default::default()
@@ -475,4 +487,62 @@ async fn a_lapsed_claim_is_taken_over(backend: Backend) {
     let got = receiver.wait_for(1, 10).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].header("webhook-id"), Some(e.id.as_str()));
+}
+
+/// The specification's own Python library (`standardwebhooks`, in W5's receiver) accepts what
+/// is sent, before and after a rotation.
+async fn the_standard_webhooks_library_verifies_deliveries(backend: Backend) {
+    let Some(receiver) = mercato_runtime::testing::webhook_receiver::WebhookReceiver::start() else {
+        return;
+    };
+    let h = local(backend).await;
+    let created = endpoint(&h, "s1", &receiver.url(), &["order.confirmed"]).await;
+    let id = created.endpoint.unwrap().id;
+    receiver.set_secrets(&[&created.secret]);
+    let e = order_event("s1", subjects::orders::ORDER_CONFIRMED, "o1");
+    h.service.apply(vec![e.clone()]).await.unwrap();
+    let got = receiver
+        .wait_until(Duration::from_secs(10), |r| !r.is_empty())
+        .await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].verified, "{}", got[0].error);
+    assert_eq!(got[0].webhook_id.as_deref(), Some(e.id.as_str()));
+    assert_eq!(got[0].event_type.as_deref(), Some("order.confirmed"));
+    let rotated = h
+        .service
+        .webhooks
+        .rotate_secret(RotateSecretRequest {
+            store_id: "s1".into(),
+            endpoint_id: id.clone(),
+            overlap_seconds: 0,
+        })
+        .await
+        .unwrap();
+    // A receiver that knows only the new secret verifies; so does one that knows only the old.
+    receiver.set_secrets(&[&rotated.secret]);
+    h.service
+        .webhooks
+        .send_test_event(EndpointRequest {
+            store_id: "s1".into(),
+            endpoint_id: id.clone(),
+        })
+        .await
+        .unwrap();
+    let got = receiver
+        .wait_until(Duration::from_secs(10), |r| r.len() >= 2)
+        .await;
+    assert!(got[1].verified, "{}", got[1].error);
+    receiver.set_secrets(&[&created.secret]);
+    h.service
+        .webhooks
+        .send_test_event(EndpointRequest {
+            store_id: "s1".into(),
+            endpoint_id: id,
+        })
+        .await
+        .unwrap();
+    let got = receiver
+        .wait_until(Duration::from_secs(10), |r| r.len() >= 3)
+        .await;
+    assert!(got[2].verified, "{}", got[2].error);
 }
