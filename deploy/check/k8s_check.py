@@ -50,7 +50,8 @@ OVERLAY_BOUNDS = {"small": (1, 3), "large": (3, 20)}
 # Every pod serves /metrics on this port only (http.metrics_listen), not on the API port 8080.
 METRICS_PORT = 9090
 
-SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders", "realtime", "analytics")
+SERVICES = ("gateway", "identity", "catalog", "inventory", "payments", "orders", "realtime", "analytics",
+            "notifications")
 
 # The call graph's one owner is the table services enforce under mutual TLS (ADR 0008).
 CALLERS_SOURCE = ROOT / "crates" / "runtime" / "src" / "tls" / "callers.rs"
@@ -85,7 +86,8 @@ CERT_MANAGER_SPEC_KEYS = {
 # The flags that point a process at a remote service, and the service each names.
 URL_FLAGS = {"--identity-url": "identity", "--catalog-url": "catalog",
              "--inventory-url": "inventory", "--payments-url": "payments", "--orders-url": "orders",
-             "--realtime-url": "realtime", "--analytics-url": "analytics"}
+             "--realtime-url": "realtime", "--analytics-url": "analytics",
+             "--notifications-url": "notifications"}
 
 failures: list[str] = []
 passed = 0

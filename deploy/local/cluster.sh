@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the distributed topology as local processes: identity, catalog, inventory, payments,
-# orders, two realtime replicas, analytics and two gateways, each its own `mercato serve --roles …` process on its own port, against the
+# orders, two realtime replicas, analytics, notifications and two gateways, each its own `mercato serve --roles …` process on its own port, against the
 # local PostgreSQL, NATS JetStream and Redis (started by scripts/services.sh if needed).
 #
 #   deploy/local/cluster.sh up      start everything, wait until every process is ready
 #   deploy/local/cluster.sh down    stop every process (SIGTERM, so they drain)
 #   deploy/local/cluster.sh status  show each process's readiness
-#   deploy/local/cluster.sh smoke   up, check both gateways serve the same data and analytics
-#                                   answers (summary, `mercato analytics verify`), down
+#   deploy/local/cluster.sh smoke   up, check both gateways serve the same data, analytics
+#                                   answers (summary, `mercato analytics verify`) and
+#                                   notifications (webhooks listed and registered), down
 #   deploy/local/cluster.sh rolling-restart   restart every process in turn (SIGTERM, wait, start)
 #   deploy/local/cluster.sh start-one NAME    start one process that is not running (e.g. after
 #                                             a crash), wait until it is ready
@@ -39,6 +40,9 @@ export MERCATO__REDIS__KEY_PREFIX="mercato:${PREFIX}:"
 # the key its download links are signed with.
 export MERCATO__FILES__URL="${MERCATO__FILES__URL:-file://$DIR/files}"
 export MERCATO__FILES__LINK_KEY="${MERCATO__FILES__LINK_KEY:-local-cluster-development-file-link-key}"
+# Notifications keeps what it writes (mail as .eml files without an SMTP server, its generated
+# unsubscribe-link key) under the data directory: the cluster's own, not the checkout's ./data.
+export MERCATO__DATA_DIR="${MERCATO__DATA_DIR:-$DIR/data}"
 
 # name port roles extra-args
 OFF="${MERCATO_LOCAL_PORT_OFFSET:-0}"
@@ -47,7 +51,7 @@ CERTS="$DIR/certs"
 # A gateway's URL (clients speak plain HTTP to it) and a service's (https under TLS).
 url() { echo "http://127.0.0.1:$(($1 + OFF))"; }
 surl() { if [ "$TLS" = 1 ]; then echo "https://127.0.0.1:$(($1 + OFF))"; else url "$1"; fi; }
-UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107) --analytics-url $(surl 9108)"
+UPSTREAMS="--identity-url $(surl 9101) --catalog-url $(surl 9102) --inventory-url $(surl 9103) --orders-url $(surl 9105) --realtime-url $(surl 9106),$(surl 9107) --analytics-url $(surl 9108) --notifications-url $(surl 9109)"
 PROCESSES=(
   "identity $((9101 + OFF)) identity"
   # Its products export reads stock from inventory.
@@ -60,6 +64,9 @@ PROCESSES=(
   # Learns from events (its own database, mercato_<prefix>_analytics); calls orders (history for
   # the backfill and `verify`) and identity (stores' time zones).
   "analytics $((9108 + OFF)) analytics --orders-url $(surl 9105) --identity-url $(surl 9101)"
+  # E-mail and webhooks, learnt from events (its own database, mercato_<prefix>_notifications);
+  # calls nobody. Without MERCATO__NOTIFICATIONS__SMTP_URL mail lands in $DIR/data/mail/*.eml.
+  "notifications $((9109 + OFF)) notifications"
   "gateway-1 $((8081 + OFF)) gateway $UPSTREAMS"
   "gateway-2 $((8082 + OFF)) gateway $UPSTREAMS"
 )
@@ -274,6 +281,7 @@ smoke() {
     if curl -fsS "$(url 8082)/v1/stores/$slug/search?q=lamp" | grep -q '"total":1'; then
       echo "smoke: both gateways serve the same store, product and search"
       analytics_smoke "$slug" "$token"
+      notifications_smoke "$slug" "$token"
       if [ "$TLS" = 1 ]; then tls_smoke; fi
       return 0
     fi
@@ -304,6 +312,27 @@ analytics_smoke() {
     return 1
   fi
   echo "smoke: analytics answers the owner's summary; verify: ${report//$'\n'/; }"
+}
+
+# The owner lists the store's webhook endpoints through a gateway (gateway → notifications) and
+# registers one, whose secret is shown once (no delivery is made: nothing happens in the store).
+notifications_smoke() {
+  local slug="$1" token="$2" listed created
+  listed="$(curl -fsS "$(url 8082)/v1/stores/$slug/webhooks" -H "authorization: Bearer $token" 2>&1)" || {
+    echo "smoke: listing webhooks failed: $listed" >&2
+    return 1
+  }
+  created="$(curl -fsS -X POST "$(url 8081)/v1/stores/$slug/webhooks" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    -d '{"url":"https://hooks.example.com/mercato","event_types":["order.confirmed"]}' 2>&1)" || {
+    echo "smoke: registering a webhook failed: $created" >&2
+    return 1
+  }
+  if [[ "$listed" != *'"webhooks":[]'* ]] || [[ "$created" != *'"secret":"whsec_'* ]]; then
+    echo "smoke: notifications answered $listed and $created" >&2
+    return 1
+  fi
+  echo "smoke: notifications lists and registers the owner's webhooks (secret shown once)"
 }
 
 case "${1:-}" in
