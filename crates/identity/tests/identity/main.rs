@@ -3,6 +3,7 @@
 //! Every case is one test per database (`case::sqlite`, `case::postgres`; see
 //! `mercato_runtime::backend_tests!`).
 
+mod account_events;
 mod api_clients;
 mod at_rest;
 mod claims;
