@@ -2,7 +2,7 @@
 """A webhook receiver for the tests: verifies each request with the Standard Webhooks library.
 
     webhook-test-receiver.py --records FILE --secrets FILE --control FILE [--port 0]
-                             [--fail N] [--fail-status 500] [--hang SECONDS]
+                             [--fail N] [--fail-status 500] [--hang SECONDS] [--exit-with-stdin]
 
 Listens on 127.0.0.1 (port 0: any free port) and prints `PORT <n>` once it listens. Every
 request is checked with `standardwebhooks.Webhook(secret).verify(body, headers)` against each
@@ -196,14 +196,20 @@ def main():
     parser.add_argument("--fail", type=int, default=0)
     parser.add_argument("--fail-status", type=int, default=500)
     parser.add_argument("--hang", type=float, default=0.0)
+    parser.add_argument("--exit-with-stdin", action="store_true",
+                        help="exit when standard input closes (the test harness's lifeline)")
     args = parser.parse_args()
     state = State(args)
     listener = Listener(state, args.port)
     threading.Thread(target=poll_control, args=(args.control, state, listener), daemon=True).start()
     print(f"PORT {listener.port}", flush=True)
-    # Until killed (the harness kills it on drop) or its parent closes standard input.
     try:
-        sys.stdin.read()
+        if args.exit_with_stdin:
+            # The test harness holds our standard input: a test process that dies without
+            # killing us closes it, and we go too.
+            sys.stdin.read()
+        else:
+            threading.Event().wait()
     except KeyboardInterrupt:
         pass
     os._exit(0)

@@ -90,6 +90,7 @@ impl WebhookReceiver {
             .arg(dir.join("secrets"))
             .arg("--control")
             .arg(dir.join("control"))
+            .arg("--exit-with-stdin")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
