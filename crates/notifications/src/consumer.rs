@@ -31,6 +31,25 @@ const FOLLOWED: [(&str, &str); 6] = [
     (subjects::catalog::ALL, "notifications-catalog"),
 ];
 
+/// The subjects the directory and the e-mails act on (`email::directory`, `email::decide`);
+/// webhooks act on those of `event_types`.
+const DIRECTORY_AND_EMAIL: [&str; 8] = [
+    subjects::identity::STORE_PROVISIONED,
+    subjects::identity::STORE_CHANGED,
+    subjects::identity::ACCOUNT_CREATED,
+    subjects::identity::ACCOUNT_CHANGED,
+    subjects::orders::ORDER_CONFIRMED,
+    subjects::orders::ORDER_CANCELLED,
+    subjects::orders::ORDER_REFUNDED,
+    subjects::payments::PAYMENT_DECLINED,
+];
+
+/// Whether an event of `subject` can have any effect here. Those that cannot (carts, the
+/// funnel, jobs, reservations…) are acknowledged without a transaction or an inbox row.
+fn matters(subject: &str) -> bool {
+    DIRECTORY_AND_EMAIL.contains(&subject) || crate::event_types::for_subject(subject).is_some()
+}
+
 /// What a committed batch started, so the right workers are woken.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Effects {
@@ -104,7 +123,8 @@ impl NotificationsService {
     /// Applies `events` in one transaction (events seen before are skipped), then wakes the
     /// e-mail runner and the dispatcher if the batch gave them work. Public for tests, which
     /// replay events through it.
-    pub async fn apply(&self, events: Vec<EventEnvelope>) -> Result<(), DbError> {
+    pub async fn apply(&self, mut events: Vec<EventEnvelope>) -> Result<(), DbError> {
+        events.retain(|e| matters(&e.subject));
         if events.is_empty() {
             return Ok(());
         }
@@ -152,4 +172,19 @@ async fn decode(batch: Vec<Incoming>) -> (Vec<Incoming>, Vec<EventEnvelope>) {
         }
     }
     (messages, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_events_that_can_have_effects_matter() {
+        assert!(matters(subjects::orders::ORDER_CONFIRMED));
+        assert!(matters(subjects::identity::ACCOUNT_CREATED));
+        assert!(matters(subjects::inventory::STOCK_CHANGED), "a webhook type");
+        assert!(!matters(subjects::orders::CART_STARTED));
+        assert!(!matters(subjects::inventory::STOCK_RESERVED));
+        assert!(!matters(subjects::orders::JOB_CHANGED));
+    }
 }
