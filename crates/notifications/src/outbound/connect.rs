@@ -1,8 +1,8 @@
 //! Resolving a host, checking every address it resolved to, and connecting to a checked address
 //! (never resolving twice, so a name cannot answer differently between check and connect).
 
-use super::OutboundError;
 use super::policy;
+use super::{OutboundError, Reason};
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use tokio::net::TcpStream;
@@ -22,11 +22,11 @@ impl Origin {
             Some(url::Host::Domain(name)) => name.to_owned(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(OutboundError::Refused("the URL has no host".to_owned())),
+            None => return Err(OutboundError::refused("the URL has no host")),
         };
         let port = url
             .port_or_known_default()
-            .ok_or_else(|| OutboundError::Refused("the URL has no port".to_owned()))?;
+            .ok_or_else(|| OutboundError::refused("the URL has no port"))?;
         Ok(Origin {
             https: url.scheme() == "https",
             host,
@@ -42,24 +42,38 @@ pub async fn resolve_checked(origin: &Origin, allowed: &[IpNet]) -> Result<Vec<S
         Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
         Err(_) => tokio::net::lookup_host((origin.host.as_str(), origin.port))
             .await
-            .map_err(|e| OutboundError::Failed(format!("resolving {} failed: {e}", origin.host)))?
+            .map_err(|e| {
+                OutboundError::Failed(Reason::private(
+                    format!("DNS lookup of {} failed", origin.host),
+                    format!("DNS lookup of {} failed: {e}", origin.host),
+                ))
+            })?
             .collect(),
     };
     if addrs.is_empty() {
-        return Err(OutboundError::Failed(format!(
-            "{} resolved to no address",
+        return Err(OutboundError::failed(format!(
+            "DNS lookup of {} failed",
             origin.host
         )));
     }
     for addr in &addrs {
         if let Some(why) = policy::refusal(addr.ip(), allowed) {
-            return Err(OutboundError::Refused(format!(
-                "{} resolves to {why}",
-                origin.host
-            )));
+            return Err(OutboundError::Refused(refused_name(origin, &why)));
         }
     }
     Ok(addrs)
+}
+
+/// The refusal of a name: the owner learns only that it resolves somewhere deliveries may not
+/// go (naming the address would make the platform's resolver an oracle for internal names).
+fn refused_name(origin: &Origin, why: &str) -> Reason {
+    if origin.host.parse::<IpAddr>().is_ok() {
+        return Reason::public(why.to_owned());
+    }
+    Reason::private(
+        format!("{} resolves to an address deliveries may not reach", origin.host),
+        format!("{} resolves to {why}", origin.host),
+    )
 }
 
 /// Connects to the first of `addrs` that answers (all of them already checked).
@@ -72,10 +86,15 @@ pub async fn connect_tcp(origin: &Origin, addrs: &[SocketAddr]) -> Result<TcpStr
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
-            Err(e) => last = Some(format!("connecting to {} ({addr}) failed: {e}", origin.host)),
+            Err(e) => {
+                last = Some(Reason::private(
+                    format!("connecting to {} failed: {e}", origin.host),
+                    format!("connecting to {} ({addr}) failed: {e}", origin.host),
+                ));
+            }
         }
     }
     Err(OutboundError::Failed(last.unwrap_or_else(|| {
-        format!("{} has no address to connect to", origin.host)
+        Reason::public(format!("{} has no address to connect to", origin.host))
     })))
 }

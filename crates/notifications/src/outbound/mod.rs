@@ -23,6 +23,7 @@
 mod connect;
 mod policy;
 mod pool;
+mod reason;
 mod redirect;
 mod response;
 mod tls;
@@ -59,15 +60,36 @@ pub struct OutboundResponse {
     pub took: Duration,
 }
 
-/// Why no response came.
+/// Why no response came. Its text (`Display`) may be shown to the endpoint's owner: it names
+/// no address a name resolved to and no resolver message, since those would let a tenant map
+/// the platform's internal network; [`OutboundError::detail`] has them, for the server's log.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboundError {
     /// The URL or an address it resolved to is not allowed (a permanent refusal).
     #[error("refused: {0}")]
-    Refused(String),
+    Refused(Reason),
     /// DNS, connecting, TLS, a timeout or a broken response: worth retrying.
     #[error("{0}")]
-    Failed(String),
+    Failed(Reason),
+}
+
+pub use reason::Reason;
+
+impl OutboundError {
+    pub(crate) fn refused(public: impl Into<String>) -> OutboundError {
+        OutboundError::Refused(Reason::public(public))
+    }
+
+    pub(crate) fn failed(public: impl Into<String>) -> OutboundError {
+        OutboundError::Failed(Reason::public(public))
+    }
+
+    /// The full reason, addresses and resolver messages included: for the server's log only.
+    pub fn detail(&self) -> &str {
+        match self {
+            OutboundError::Refused(r) | OutboundError::Failed(r) => r.detail(),
+        }
+    }
 }
 
 /// Idle connections kept per origin; deliveries to one receiver in flight at once beyond this
@@ -103,11 +125,11 @@ impl Outbound {
     /// Whether `url` may be registered: its scheme (https, or http when allowed) and, if it is
     /// an address literal, that address. Names are checked again at every delivery.
     pub fn check_url(&self, url: &url::Url) -> Result<(), OutboundError> {
-        policy::check_url_shape(url, self.settings.allow_http).map_err(OutboundError::Refused)?;
+        policy::check_url_shape(url, self.settings.allow_http).map_err(OutboundError::refused)?;
         if let Some(ip) = policy::literal_ip(url)
             && let Some(why) = policy::refusal(ip, &self.settings.allowed_ranges)
         {
-            return Err(OutboundError::Refused(why));
+            return Err(OutboundError::refused(why));
         }
         Ok(())
     }
@@ -119,7 +141,7 @@ impl Outbound {
         let limit = self.settings.timeout;
         let hop = tokio::time::timeout(limit, self.follow(request))
             .await
-            .map_err(|_| OutboundError::Failed(format!("no complete response within {limit:?}")))??;
+            .map_err(|_| OutboundError::failed(format!("no complete response within {limit:?}")))??;
         Ok(OutboundResponse {
             status: hop.status,
             body: hop.body,
@@ -181,9 +203,9 @@ impl Outbound {
     ) -> Result<Hop, Exchange> {
         let req = build_request(url, request).map_err(Exchange::After)?;
         let response = conn.sender.send_request(req).await.map_err(|e| {
-            Exchange::BeforeResponse(OutboundError::Failed(format!(
-                "sending to {} ({}) failed: {e}",
-                origin.host, conn.addr
+            Exchange::BeforeResponse(OutboundError::Failed(Reason::private(
+                format!("sending to {} failed: {e}", origin.host),
+                format!("sending to {} ({}) failed: {e}", origin.host, conn.addr),
             )))
         })?;
         let status = response.status().as_u16();
@@ -245,7 +267,7 @@ fn build_request(
     let body = bytes::Bytes::from_owner(SharedBody(request.body.clone()));
     builder
         .body(http_body_util::Full::new(body))
-        .map_err(|e| OutboundError::Refused(format!("the request cannot be built: {e}")))
+        .map_err(|e| OutboundError::refused(format!("the request cannot be built: {e}")))
 }
 
 /// Lets `Bytes` borrow the shared body without copying it.

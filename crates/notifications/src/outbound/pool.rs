@@ -114,7 +114,7 @@ pub async fn open(
         let tcp = connect::connect_tcp(origin, &addrs).await?;
         let addr = tcp
             .peer_addr()
-            .map_err(|e| OutboundError::Failed(e.to_string()))?;
+            .map_err(|e| OutboundError::failed(format!("connecting to {} failed: {e}", origin.host)))?;
         if origin.https {
             let stream = tls.connect(&origin.host, tcp).await?;
             handshake(origin, stream, addr).await
@@ -125,7 +125,7 @@ pub async fn open(
     tokio::time::timeout(connect_timeout, opening)
         .await
         .map_err(|_| {
-            OutboundError::Failed(format!(
+            OutboundError::failed(format!(
                 "connecting to {}:{} took longer than {connect_timeout:?}",
                 origin.host, origin.port
             ))
@@ -139,7 +139,7 @@ where
     let (sender, connection) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| OutboundError::Failed(format!("HTTP with {} failed: {e}", origin.host)))?;
+        .map_err(|e| OutboundError::failed(format!("HTTP with {} failed: {e}", origin.host)))?;
     let task = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "outbound connection ended");

@@ -33,6 +33,6 @@ pub fn next(
         return Ok(Next::Done);
     };
     policy::check_url_shape(&target, allow_http)
-        .map_err(|why| OutboundError::Refused(format!("redirect to {target}: {why}")))?;
+        .map_err(|why| OutboundError::refused(format!("redirect to {target}: {why}")))?;
     Ok(Next::Follow(target))
 }

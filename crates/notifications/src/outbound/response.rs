@@ -15,7 +15,7 @@ pub struct CappedBody {
 pub async fn read_capped(mut body: Incoming, cap: usize) -> Result<CappedBody, OutboundError> {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| OutboundError::Failed(format!("reading the response failed: {e}")))?;
+        let frame = frame.map_err(|e| OutboundError::failed(format!("reading the response failed: {e}")))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };

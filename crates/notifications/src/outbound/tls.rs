@@ -23,13 +23,13 @@ impl Tls {
             .config
             .get_or_init(client_config)
             .clone()
-            .map_err(OutboundError::Failed)?;
+            .map_err(OutboundError::failed)?;
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| OutboundError::Refused(format!("{host:?} is not a valid TLS name: {e}")))?;
+            .map_err(|e| OutboundError::refused(format!("{host:?} is not a valid TLS name: {e}")))?;
         TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| OutboundError::Failed(format!("TLS with {host} failed: {e}")))
+            .map_err(|e| OutboundError::failed(format!("TLS with {host} failed: {e}")))
     }
 }
 

@@ -31,7 +31,7 @@ async fn post(outbound: &Outbound, url: url::Url) -> Result<OutboundResponse, Ou
 
 fn refused(result: &Result<OutboundResponse, OutboundError>) -> String {
     match result {
-        Err(OutboundError::Refused(why)) => why.clone(),
+        Err(OutboundError::Refused(why)) => why.detail().to_owned(),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -71,9 +71,37 @@ async fn a_name_resolving_to_loopback_is_refused_after_resolution() {
     let url: url::Url = format!("http://localhost:{}/hook", server.addr.port())
         .parse()
         .expect("url");
-    let why = refused(&post(&outbound, url).await);
-    assert!(why.contains("localhost resolves to"), "{why}");
+    let result = post(&outbound, url).await;
+    let why = refused(&result);
+    assert!(
+        why.contains("localhost resolves to 127.0.0.1") || why.contains("localhost resolves to ::1"),
+        "{why}"
+    );
     assert_eq!(server.connections(), 0);
+    // What the owner may read names no address (the resolver is no oracle for internal names).
+    let public = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(
+        public,
+        "refused: localhost resolves to an address deliveries may not reach"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_lookup_tells_the_owner_nothing_of_the_resolver() {
+    let outbound = client(settings(true, &[]));
+    let result = post(
+        &outbound,
+        "http://no-such-host.invalid/hook".parse().expect("url"),
+    )
+    .await;
+    let error = result.err().expect("a failure");
+    assert!(matches!(error, OutboundError::Failed(_)), "{error:?}");
+    assert_eq!(error.to_string(), "DNS lookup of no-such-host.invalid failed");
+    assert!(
+        error.detail().len() > error.to_string().len(),
+        "{}",
+        error.detail()
+    );
 }
 
 #[tokio::test]
@@ -173,7 +201,7 @@ async fn a_tls_handshake_that_never_completes_fails_at_the_connect_timeout() {
     let started = Instant::now();
     let result = post(&outbound, format!("https://{addr}/hook").parse().expect("url")).await;
     match &result {
-        Err(OutboundError::Failed(why)) => assert!(why.contains("longer than"), "{why}"),
+        Err(OutboundError::Failed(why)) => assert!(why.to_string().contains("longer than"), "{why}"),
         other => panic!("expected a connect timeout, got {other:?}"),
     }
     assert!(
