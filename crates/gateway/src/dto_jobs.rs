@@ -71,6 +71,9 @@ pub struct JobPageView {
     pub items: Vec<JobView>,
     /// Pass as `after` for the next page; absent on the last.
     pub next: Option<String>,
+    /// Services whose jobs are missing from this page because they could not be reached
+    /// (`catalog`, `orders`, `identity`, `notifications`); empty when every one answered.
+    pub unavailable: Vec<String>,
 }
 
 /// `ms` as RFC 3339, `None` for 0 (not yet).

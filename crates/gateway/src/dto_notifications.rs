@@ -69,7 +69,9 @@ pub struct UpdateWebhookBody {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"overlap_seconds": 3600})))]
 pub struct RotateWebhookSecretBody {
-    /// Seconds, at most 7 days (604800); absent or 0: the deployment's default (24 hours).
+    /// How long the replaced secret keeps signing beside the new one, in seconds, at most 7
+    /// days (604800); absent: the deployment's default (24 hours); 0: it stops signing at once
+    /// (a leaked secret).
     #[schema(minimum = 0, maximum = 604800)]
     pub overlap_seconds: Option<i64>,
 }

@@ -210,7 +210,8 @@ fn job_status(name: &str) -> Result<JobStatus, ServiceError> {
               (status = 401, description = "No valid bearer token"),
               (status = 400, description = "An unknown parameter or a malformed `after`"),
               (status = 403, description = "Customers may not see jobs"),
-              (status = 422, description = "An unknown status")))]
+              (status = 422, description = "An unknown status"),
+              (status = 503, description = "Every service that runs jobs is unreachable (one or some unreachable: a 200 naming them in `unavailable`)")))]
 pub(crate) async fn list_jobs(
     State(state): State<GatewayState>,
     scope: StoreScope<Staff>,
@@ -225,13 +226,19 @@ pub(crate) async fn list_jobs(
         limit: filters.limit,
         after: filters.after.clone(),
     };
-    let (catalog, orders, identity, notifications) = tokio::try_join!(
+    let (catalog, orders, identity, notifications) = tokio::join!(
         JobService::Catalog.list(&state, request.clone()),
         JobService::Orders.list(&state, request.clone()),
         JobService::Identity.list(&state, request.clone()),
         JobService::Notifications.list(&state, request),
-    )?;
-    let pages = vec![catalog, orders, identity, notifications];
+    );
+    let answers = [
+        (JobService::Catalog, catalog),
+        (JobService::Orders, orders),
+        (JobService::Identity, identity),
+        (JobService::Notifications, notifications),
+    ];
+    let (pages, unavailable) = answered_pages(answers)?;
     let (jobs, next) = merge_pages(pages, filters.limit as usize);
     Ok(Json(JobPageView {
         items: jobs
@@ -239,7 +246,34 @@ pub(crate) async fn list_jobs(
             .map(|j| job_view(&state, &scope.store.slug, j))
             .collect(),
         next,
+        unavailable,
     }))
+}
+
+/// The pages of the services that answered, and the names of those that are unreachable
+/// (`unavailable`, `timeout`): one service down leaves its jobs out of the list rather than
+/// failing it. Any other refusal, or every service down, fails the list.
+fn answered_pages(
+    answers: [(JobService, Result<ListJobsResponse, ServiceError>); 4],
+) -> Result<(Vec<ListJobsResponse>, Vec<String>), ServiceError> {
+    let mut pages = Vec::new();
+    let mut unavailable = Vec::new();
+    let mut last_failure = None;
+    for (service, answer) in answers {
+        match answer {
+            Ok(page) => pages.push(page),
+            Err(e) if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Timeout) => {
+                tracing::warn!(service = service.name(), error = %e, "a jobs list left out a service");
+                unavailable.push(service.name().to_owned());
+                last_failure = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match last_failure {
+        Some(e) if pages.is_empty() => Err(e),
+        _ => Ok((pages, unavailable)),
+    }
 }
 
 /// The newest `limit` jobs of the services' pages, and the cursor after the last of them when
@@ -415,6 +449,34 @@ mod tests {
         let next = next.expect("one job did not fit");
         let decoded = URL_SAFE_NO_PAD.decode(next).expect("base64url");
         assert_eq!(decoded, b"10.o1");
+    }
+
+    #[test]
+    fn a_service_that_is_down_is_left_out_and_named_unless_all_are() {
+        let down = || Err(ServiceError::unavailable("down"));
+        let answers = [
+            (JobService::Catalog, Ok(page(vec![job("catalog", 1, "c")], ""))),
+            (JobService::Orders, Ok(page(vec![], ""))),
+            (JobService::Identity, Ok(page(vec![], ""))),
+            (JobService::Notifications, down()),
+        ];
+        let (pages, unavailable) = answered_pages(answers).expect("three answered");
+        assert_eq!(pages.len(), 3);
+        assert_eq!(unavailable, ["notifications"]);
+        let all_down = [
+            (JobService::Catalog, down()),
+            (JobService::Orders, down()),
+            (JobService::Identity, down()),
+            (JobService::Notifications, down()),
+        ];
+        assert!(answered_pages(all_down).is_err());
+        let refused = [
+            (JobService::Catalog, Err(ServiceError::forbidden("no"))),
+            (JobService::Orders, Ok(page(vec![], ""))),
+            (JobService::Identity, Ok(page(vec![], ""))),
+            (JobService::Notifications, Ok(page(vec![], ""))),
+        ];
+        assert!(answered_pages(refused).is_err(), "a refusal is not an outage");
     }
 
     #[test]

@@ -220,7 +220,7 @@ pub(crate) async fn delete_webhook(
     request_body = RotateWebhookSecretBody,
     params(("store" = String, Path, description = "store slug"), ("id" = String, Path, description = "endpoint id")),
     security(("bearer" = [])),
-    responses((status = 200, body = WebhookSecretView, description = "The endpoint with its new secret, shown only here; `previous_secret_expires_at` says until when the old one signs too (the body may be empty: the default overlap, 24 hours)"),
+    responses((status = 200, body = WebhookSecretView, description = "The endpoint with its new secret, shown only here; `previous_secret_expires_at` says until when the old one signs too (the body may be empty: the default overlap, 24 hours; `overlap_seconds: 0` revokes the old secret at once)"),
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not this store's owner"),
               (status = 404, description = "No such store, or no such endpoint in it"),
@@ -233,8 +233,10 @@ pub(crate) async fn rotate_webhook_secret(
     body: Bytes,
 ) -> Result<Json<WebhookSecretView>, ServiceError> {
     let body = optional_json::<RotateWebhookSecretBody>(&headers, &body)?;
-    let overlap_seconds = body.overlap_seconds.unwrap_or(0);
-    if !(0..=MAX_OVERLAP_SECONDS).contains(&overlap_seconds) {
+    if body
+        .overlap_seconds
+        .is_some_and(|s| !(0..=MAX_OVERLAP_SECONDS).contains(&s))
+    {
         return Err(ServiceError::invalid_field(
             "overlap_seconds",
             "must be from 0 to 604800 (7 days)",
@@ -243,7 +245,7 @@ pub(crate) async fn rotate_webhook_secret(
     let request = RotateSecretRequest {
         store_id: scope.store.id,
         endpoint_id: id,
-        overlap_seconds,
+        overlap_seconds: body.overlap_seconds.unwrap_or(0),
     };
     let rotated = state.notifications().rotate_endpoint_secret(request).await?;
     Ok(Json(rotated.into()))

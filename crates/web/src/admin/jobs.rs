@@ -60,6 +60,9 @@ struct ResultData {
 #[derive(Deserialize)]
 struct JobPage {
     items: Vec<JobData>,
+    /// Services whose jobs could not be read just now.
+    #[serde(default)]
+    unavailable: Vec<String>,
 }
 
 /// One row of the table.
@@ -145,11 +148,24 @@ struct Done {
     done: String,
 }
 
-/// The newest jobs, running and finished alike.
-async fn recent(staff: &Staff) -> Result<Vec<JobRow>, ApiError> {
+/// The newest jobs, running and finished alike, and the services whose jobs are missing.
+async fn recent(staff: &Staff) -> Result<(Vec<JobRow>, Vec<String>), ApiError> {
     let path = format!("{}?limit=50", staff.api_path("/jobs"));
     let page = staff.session.get(&path).send::<JobPage>().await?;
-    Ok(page.items.into_iter().map(JobRow::from).collect())
+    Ok((
+        page.items.into_iter().map(JobRow::from).collect(),
+        page.unavailable,
+    ))
+}
+
+/// The sentence saying whose jobs are missing, if any are.
+fn missing(unavailable: &[String]) -> Option<String> {
+    (!unavailable.is_empty()).then(|| {
+        format!(
+            "The jobs of {} could not be read just now; they are missing from this list.",
+            unavailable.join(", ")
+        )
+    })
 }
 
 async fn list(staff: Staff, Query(done): Query<Done>) -> Response {
@@ -163,10 +179,11 @@ async fn list(staff: Staff, Query(done): Query<Done>) -> Response {
 }
 
 async fn page(staff: Staff, notice: Option<&'static str>, alert: Option<String>) -> Response {
-    let rows = match recent(&staff).await {
-        Ok(rows) => rows,
+    let (rows, unavailable) = match recent(&staff).await {
+        Ok(answer) => answer,
         Err(e) => return staff.failure(NAV, &e),
     };
+    let alert = alert.or_else(|| missing(&unavailable));
     render(&JobsPage {
         store: staff.store.clone(),
         csrf: staff.csrf(),
@@ -179,7 +196,7 @@ async fn page(staff: Staff, notice: Option<&'static str>, alert: Option<String>)
 
 /// The rows alone, for the live refresh.
 async fn rows(staff: Staff) -> Response {
-    let rows = recent(&staff).await.unwrap_or_default();
+    let (rows, _) = recent(&staff).await.unwrap_or_default();
     render(&JobRows {
         store: staff.store.clone(),
         csrf: staff.csrf(),

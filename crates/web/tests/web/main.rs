@@ -7,3 +7,4 @@ mod people;
 mod session;
 mod skeleton;
 mod storefront;
+mod storefront_email;

@@ -6,6 +6,7 @@ mod fulfilment;
 mod home;
 mod images;
 mod jobs;
+mod notifications;
 mod orders;
 mod sign_in;
 
