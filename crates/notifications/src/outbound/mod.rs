@@ -103,7 +103,7 @@ const USER_AGENT: &str = concat!("Mercato-Webhooks/", env!("CARGO_PKG_VERSION"))
 pub struct Outbound {
     settings: WebhookSettings,
     tls: Tls,
-    pool: Pool,
+    pool: std::sync::Arc<Pool>,
 }
 
 /// One response as the redirect logic needs it.

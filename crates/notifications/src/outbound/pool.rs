@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
@@ -42,18 +42,31 @@ impl Drop for Conn {
     }
 }
 
-/// Idle connections per origin.
+/// Idle connections kept in all; beyond, the longest idle is closed.
+const MAX_IDLE: usize = 2048;
+
+/// Idle connections per origin, swept every [`IDLE_FOR`] of closed and expired ones (so an
+/// origin no longer used, e.g. a deleted endpoint's, keeps nothing open).
 pub struct Pool {
-    idle: Mutex<HashMap<Origin, Vec<Conn>>>,
+    idle: Mutex<Idle>,
     max_idle_per_origin: usize,
+    /// Set once the sweeper runs (started on first use, inside the runtime).
+    sweeper: OnceLock<()>,
+}
+
+#[derive(Default)]
+struct Idle {
+    by_origin: HashMap<Origin, Vec<Conn>>,
+    count: usize,
 }
 
 impl Pool {
-    pub fn new(max_idle_per_origin: usize) -> Pool {
-        Pool {
-            idle: Mutex::new(HashMap::new()),
+    pub fn new(max_idle_per_origin: usize) -> Arc<Pool> {
+        Arc::new(Pool {
+            idle: Mutex::new(Idle::default()),
             max_idle_per_origin,
-        }
+            sweeper: OnceLock::new(),
+        })
     }
 
     /// An idle connection to `origin` still open and ready, if any (newest first).
@@ -70,34 +83,103 @@ impl Pool {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn pop(&self, origin: &Origin) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let conns = idle.get_mut(origin)?;
+        let mut idle = self.lock();
+        let conns = idle.by_origin.get_mut(origin)?;
         let conn = conns.pop();
         if conns.is_empty() {
-            idle.remove(origin);
+            idle.by_origin.remove(origin);
+        }
+        if conn.is_some() {
+            idle.count -= 1;
         }
         conn
     }
 
     /// Keeps `conn` for the next request to `origin` (its response was read to the end).
-    pub fn put(&self, origin: &Origin, mut conn: Conn) {
+    pub fn put(self: &Arc<Self>, origin: &Origin, mut conn: Conn) {
         if conn.sender.is_closed() {
             return;
         }
+        self.sweeper.get_or_init(|| self.start_sweeper());
         conn.idle_since = Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let conns = idle.entry(origin.clone()).or_default();
-        if conns.len() < self.max_idle_per_origin {
+        let evicted;
+        {
+            let mut idle = self.lock();
+            let conns = idle.by_origin.entry(origin.clone()).or_default();
+            if conns.len() >= self.max_idle_per_origin {
+                return;
+            }
             conns.push(conn);
+            idle.count += 1;
+            evicted = (idle.count > MAX_IDLE).then(|| idle.evict_oldest()).flatten();
         }
+        drop(evicted);
+    }
+
+    fn start_sweeper(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(IDLE_FOR);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Closes idle connections the peer closed or that idled longer than [`IDLE_FOR`].
+    pub fn sweep(&self) {
+        let mut gone = Vec::new();
+        {
+            let mut idle = self.lock();
+            for conns in idle.by_origin.values_mut() {
+                let (keep, drop): (Vec<Conn>, Vec<Conn>) = conns
+                    .drain(..)
+                    .partition(|c| !c.sender.is_closed() && c.idle_since.elapsed() <= IDLE_FOR);
+                *conns = keep;
+                gone.extend(drop);
+            }
+            idle.by_origin.retain(|_, conns| !conns.is_empty());
+            idle.count = idle.by_origin.values().map(Vec::len).sum();
+        }
+        drop(gone);
     }
 
     /// Idle connections kept (tests).
     #[cfg(test)]
     pub fn idle_count(&self) -> usize {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.values().map(Vec::len).sum()
+        self.lock().count
+    }
+}
+
+impl Idle {
+    /// Removes the connection idle longest (each origin's first is its oldest).
+    fn evict_oldest(&mut self) -> Option<Conn> {
+        let origin = self
+            .by_origin
+            .iter()
+            .filter_map(|(origin, conns)| conns.first().map(|c| (origin, c.idle_since)))
+            .min_by_key(|(_, since)| *since)
+            .map(|(origin, _)| origin.clone())?;
+        let conns = self.by_origin.get_mut(&origin)?;
+        let conn = conns.remove(0);
+        if conns.is_empty() {
+            self.by_origin.remove(&origin);
+        }
+        self.count -= 1;
+        Some(conn)
     }
 }
 

@@ -94,7 +94,7 @@ async fn a_failed_lookup_tells_the_owner_nothing_of_the_resolver() {
         "http://no-such-host.invalid/hook".parse().expect("url"),
     )
     .await;
-    let error = result.err().expect("a failure");
+    let error = result.expect_err("a failure");
     assert!(matches!(error, OutboundError::Failed(_)), "{error:?}");
     assert_eq!(error.to_string(), "DNS lookup of no-such-host.invalid failed");
     assert!(
@@ -272,4 +272,18 @@ async fn https_to_a_server_that_does_not_speak_tls_fails() {
     let url: url::Url = format!("https://{}/hook", server.addr).parse().expect("url");
     let result = post(&outbound, url).await;
     assert!(matches!(result, Err(OutboundError::Failed(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn the_sweep_closes_idle_connections_the_receiver_closed() {
+    let server = Server::start("127.0.0.1", Answer::Ok).await;
+    let outbound = client(settings(true, &["127.0.0.0/8"]));
+    post(&outbound, server.url("/hook")).await.expect("delivered");
+    assert_eq!(outbound.pool.idle_count(), 1);
+    outbound.pool.sweep();
+    assert_eq!(outbound.pool.idle_count(), 1, "an open connection stays");
+    server.close_connections();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    outbound.pool.sweep();
+    assert_eq!(outbound.pool.idle_count(), 0);
 }

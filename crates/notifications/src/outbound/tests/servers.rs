@@ -31,6 +31,7 @@ pub struct Server {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub requests: Arc<AtomicUsize>,
+    open: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Server {
@@ -40,7 +41,8 @@ impl Server {
         let addr = listener.local_addr().expect("address");
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (accepted, served) = (connections.clone(), requests.clone());
+        let open = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (accepted, served, serving) = (connections.clone(), requests.clone(), open.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -57,13 +59,23 @@ impl Server {
                         Ok::<_, hyper::Error>(respond(answer).await)
                     }
                 });
-                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+                let task =
+                    tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+                serving.lock().expect("lock").push(task.abort_handle());
             }
         });
         Server {
             addr,
             connections,
             requests,
+            open,
+        }
+    }
+
+    /// Closes every connection accepted so far (as a receiver closing idle ones does).
+    pub fn close_connections(&self) {
+        for task in self.open.lock().expect("lock").drain(..) {
+            task.abort();
         }
     }
 
