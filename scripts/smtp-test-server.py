@@ -12,6 +12,7 @@ Failures, for retry tests, are read from DIR/control.json before every recipient
 can change them while the server runs):
   {"tempfail_first": N}   answer 451 to the first N RCPT commands
   {"reject": ["a@x"]}     answer 550 to RCPT of these addresses (case-insensitive)
+  {"reject_sender": true} answer 550 5.1.8 to every MAIL FROM
 The environment variables SMTP_TEST_TEMPFAIL_FIRST and SMTP_TEST_REJECT (comma-separated) set
 the same from the start.
 """
@@ -47,6 +48,13 @@ class Handler:
         except (OSError, ValueError) as e:
             print(f"control.json unreadable: {e}", file=sys.stderr, flush=True)
         return settings
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.control().get("reject_sender"):
+            return "550 5.1.8 Sender address rejected"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         settings = self.control()

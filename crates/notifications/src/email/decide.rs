@@ -265,7 +265,7 @@ impl Email {
             to: to.clone(),
             event_id: event_id.to_owned(),
             store_name: store.name.clone(),
-            list_unsubscribe: (!builtin.transactional).then_some(unsubscribe_url),
+            list_unsubscribe: (!builtin.transactional).then(|| self.links.one_click(&token)),
             data: full,
         };
         let job = NewJob {

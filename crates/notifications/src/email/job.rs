@@ -5,7 +5,7 @@
 
 use super::mailer::{Mailer, Outgoing};
 use super::overrides;
-use super::render::{self, Mode, Rendered, Source};
+use super::render::{self, Mode, OwnedSource, Rendered};
 use super::templates;
 use lettre::message::Mailbox;
 use mercato_runtime::db::Db;
@@ -82,23 +82,25 @@ impl SendEmail {
         let builtin = templates::builtin(&input.template)
             .ok_or_else(|| JobError::Permanent(format!("unknown template {}", input.template)))?;
         if let Some(o) = overrides::find(&self.db, store_id, builtin.name).await? {
-            let source = Source {
-                subject: &o.subject,
-                html: &o.html,
-                text: &o.text,
+            let source = OwnedSource {
+                subject: o.subject,
+                html: o.html,
+                text: o.text,
             };
-            match render::render(&source, &input.data, Mode::Send) {
+            match render::render_off_thread(source, input.data.clone(), Mode::Send).await {
                 Ok(r) => return Ok(r),
                 Err(e) => {
                     tracing::warn!(store_id, template = builtin.name, error = %e, "a store's e-mail template failed; sending the built-in one")
                 }
             }
         }
-        let source = Source {
-            subject: builtin.subject,
-            html: builtin.html,
-            text: builtin.text,
+        let source = OwnedSource {
+            subject: builtin.subject.to_owned(),
+            html: builtin.html.to_owned(),
+            text: builtin.text.to_owned(),
         };
-        render::render(&source, &input.data, Mode::Send).map_err(|e| JobError::Permanent(e.to_string()))
+        render::render_off_thread(source, input.data.clone(), Mode::Send)
+            .await
+            .map_err(|e| JobError::Permanent(e.to_string()))
     }
 }

@@ -75,7 +75,8 @@ impl Mailer {
 }
 
 /// `smtp://` without a `tls` parameter means STARTTLS when offered (lettre's default would be
-/// plain text only).
+/// plain text only), or STARTTLS required when the URL carries credentials, so a password never
+/// goes out in clear because a server (or someone in between) did not offer STARTTLS.
 fn with_opportunistic_tls(url: &str) -> anyhow::Result<String> {
     let mut parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("notifications.smtp_url: {e}"))?;
     if parsed.scheme() == "smtp" && !parsed.query_pairs().any(|(k, _)| k == "tls") {
@@ -84,19 +85,37 @@ fn with_opportunistic_tls(url: &str) -> anyhow::Result<String> {
                 .set_port(Some(25))
                 .map_err(|()| anyhow::anyhow!("notifications.smtp_url: no port"))?;
         }
-        parsed.query_pairs_mut().append_pair("tls", "opportunistic");
+        let credentials = !parsed.username().is_empty() || parsed.password().is_some();
+        let tls = if credentials { "required" } else { "opportunistic" };
+        parsed.query_pairs_mut().append_pair("tls", tls);
     }
     Ok(parsed.to_string())
 }
 
-/// A permanent SMTP answer (5xx) will not change on retry; the rest (4xx, connection, timeout,
-/// TLS) may.
+/// Only a permanent refusal of the recipient (550, 551, 553 not about the sender) ends the job:
+/// it will not change on retry, and other recipients are other jobs. Every other failure is
+/// retried: 4xx, connection, timeout, TLS, and 5xx answers that mean the platform's SMTP set-up
+/// is wrong (authentication 530/534/535/538, a refused sender, 552/554 policy), which are also
+/// logged as errors for operators to see.
 fn smtp_error(e: lettre::transport::smtp::Error) -> JobError {
-    if e.is_permanent() {
-        JobError::Permanent(format!("the SMTP server refused the mail: {e}"))
-    } else {
-        JobError::Retryable(format!("SMTP: {e}"))
+    if !e.is_permanent() {
+        return JobError::Retryable(format!("SMTP: {e}"));
     }
+    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+    let text = e.to_string();
+    if recipient_refused(&code, &text) {
+        return JobError::Permanent(format!("the SMTP server refused the recipient: {text}"));
+    }
+    tracing::error!(code = %code, error = %text, "the SMTP server refuses mail for a reason not about its recipient; check notifications.smtp_url and mail_from (the mail is retried)");
+    JobError::Retryable(format!("SMTP: {text}"))
+}
+
+/// Whether a permanent answer is about the recipient's mailbox rather than the sender or the
+/// session (lettre does not say which command it answered).
+fn recipient_refused(code: &str, text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let about_sender = lower.contains("5.1.7") || lower.contains("5.1.8") || lower.contains("sender");
+    matches!(code, "550" | "551" | "553") && !about_sender
 }
 
 fn build(mail: &Outgoing<'_>) -> Result<Message, JobError> {
@@ -157,6 +176,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_refused_recipient_is_permanent() {
+        assert!(recipient_refused(
+            "550",
+            "permanent error (550): 5.1.1 Mailbox unavailable"
+        ));
+        assert!(!recipient_refused(
+            "550",
+            "permanent error (550): 5.1.8 Sender address rejected"
+        ));
+        assert!(!recipient_refused(
+            "535",
+            "permanent error (535): authentication failed"
+        ));
+        assert!(!recipient_refused(
+            "554",
+            "permanent error (554): transaction failed"
+        ));
+    }
+
+    #[test]
     fn plain_smtp_asks_for_starttls_when_offered() {
         assert_eq!(
             with_opportunistic_tls("smtp://mail.example.com:2525").unwrap(),
@@ -169,6 +208,10 @@ mod tests {
         assert_eq!(
             with_opportunistic_tls("smtp://h:25?tls=required").unwrap(),
             "smtp://h:25?tls=required"
+        );
+        assert_eq!(
+            with_opportunistic_tls("smtp://user:pw@h:587").unwrap(),
+            "smtp://user:pw@h:587?tls=required"
         );
     }
 }

@@ -203,7 +203,7 @@ impl Email {
     /// Checks (422 naming the part that fails) and keeps a store's override.
     pub async fn put_template(&self, r: PutEmailTemplateRequest) -> Result<EmailTemplate, ServiceError> {
         let b = overrides::named(&r.name)?;
-        overrides::check(b, &r)?;
+        overrides::check(b, &r).await?;
         let o = overrides::put(&self.db, b, &r, now_ms()).await?;
         tracing::info!(store_id = %r.store_id, template = b.name, "e-mail template overridden");
         Ok(overrides::message(&r.store_id, b, Some(&o)))
@@ -223,6 +223,6 @@ impl Email {
                 name: r.name.clone(),
             })
             .await?;
-        overrides::preview(overrides::named(&r.name)?, &current, &r)
+        overrides::preview(overrides::named(&r.name)?, &current, &r).await
     }
 }

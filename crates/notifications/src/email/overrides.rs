@@ -2,7 +2,7 @@
 //! before they are kept (each part must parse and render against the template's sample data;
 //! a 422 names the part), reset by deleting, previewed without saving.
 
-use super::render::{self, MAX_TEMPLATE_BYTES, Mode, Rendered, Source};
+use super::render::{self, MAX_TEMPLATE_BYTES, Mode, OwnedSource, Rendered};
 use super::templates::{self, Builtin};
 use mercato_proto::notifications::{EmailPreview, EmailTemplate, PutEmailTemplateRequest};
 use mercato_runtime::db::{Db, DbError};
@@ -54,7 +54,7 @@ pub(crate) fn message(store_id: &str, b: &Builtin, o: Option<&Override>) -> Emai
 }
 
 /// Checks a proposed override: sizes, then a strict render of each part with sample data.
-pub(crate) fn check(b: &Builtin, r: &PutEmailTemplateRequest) -> Result<Rendered, ServiceError> {
+pub(crate) async fn check(b: &Builtin, r: &PutEmailTemplateRequest) -> Result<Rendered, ServiceError> {
     for (field, value) in [("subject", &r.subject), ("html", &r.html), ("text", &r.text)] {
         if value.len() > MAX_TEMPLATE_BYTES {
             return Err(ServiceError::invalid_field(
@@ -72,12 +72,13 @@ pub(crate) fn check(b: &Builtin, r: &PutEmailTemplateRequest) -> Result<Rendered
             "the HTML or the text part must not be empty",
         ));
     }
-    let source = Source {
-        subject: &r.subject,
-        html: &r.html,
-        text: &r.text,
+    let source = OwnedSource {
+        subject: r.subject.clone(),
+        html: r.html.clone(),
+        text: r.text.clone(),
     };
-    render::render(&source, &templates::sample(b), Mode::Check)
+    render::render_off_thread(source, templates::sample(b), Mode::Check)
+        .await
         .map_err(|e| ServiceError::invalid_field(e.field, &format!("does not render: {}", e.message)))
 }
 
@@ -130,7 +131,7 @@ pub(crate) async fn delete(db: &Db, store_id: &str, name: &'static str) -> Resul
 }
 
 /// Renders the given parts (each empty one replaced by the current template's) with sample data.
-pub(crate) fn preview(
+pub(crate) async fn preview(
     b: &Builtin,
     current: &EmailTemplate,
     r: &PutEmailTemplateRequest,
@@ -149,7 +150,7 @@ pub(crate) fn preview(
         html: pick(&r.html, &current.html),
         text: pick(&r.text, &current.text),
     };
-    let rendered = check(b, &filled)?;
+    let rendered = check(b, &filled).await?;
     Ok(EmailPreview {
         subject: rendered.subject,
         html: rendered.html,

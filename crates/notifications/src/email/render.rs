@@ -12,6 +12,13 @@ pub(crate) const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 const RECURSION_LIMIT: usize = 32;
 /// The longest subject kept.
 const MAX_SUBJECT_CHARS: usize = 250;
+/// Work one part may take (minijinja fuel: about one unit per instruction). The built-ins use
+/// a few hundred; a loop over a thousand order lines stays well within it.
+const FUEL: u64 = 200_000;
+/// The largest rendered part; rendering stops with an error beyond it.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// How long a render may take off the async threads before it is given up.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The three parts of a template.
 #[derive(Clone, Debug)]
@@ -56,20 +63,84 @@ pub(crate) fn render(source: &Source<'_>, data: &Value, mode: Mode) -> Result<Re
     })
 }
 
+/// The three parts of a template, owned, for rendering off the async threads.
+#[derive(Clone, Debug)]
+pub(crate) struct OwnedSource {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// [`render`] on a blocking thread, given up after [`RENDER_TIMEOUT`] (fuel bounds the thread's
+/// work in any case), so a heavy template never holds an async worker.
+pub(crate) async fn render_off_thread(
+    source: OwnedSource,
+    data: Value,
+    mode: Mode,
+) -> Result<Rendered, RenderError> {
+    let work = tokio::task::spawn_blocking(move || {
+        let borrowed = Source {
+            subject: &source.subject,
+            html: &source.html,
+            text: &source.text,
+        };
+        render(&borrowed, &data, mode)
+    });
+    let failed = |message: String| RenderError {
+        field: "html",
+        message,
+    };
+    match tokio::time::timeout(RENDER_TIMEOUT, work).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(failed(format!("rendering stopped: {e}"))),
+        Err(_) => Err(failed(format!(
+            "takes longer than {} s to render",
+            RENDER_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 fn part(field: &'static str, source: &str, data: &Value, mode: Mode) -> Result<String, RenderError> {
+    let failed = |message: String| RenderError { field, message };
     if source.len() > MAX_TEMPLATE_BYTES {
-        return Err(RenderError {
-            field,
-            message: format!("is longer than {MAX_TEMPLATE_BYTES} bytes"),
-        });
+        return Err(failed(format!("is longer than {MAX_TEMPLATE_BYTES} bytes")));
     }
     let env = environment(mode);
     // The name decides the escaping: `.html` is HTML-escaped, the rest is not.
     let name = if field == "html" { "mail.html" } else { "mail.txt" };
-    env.render_named_str(name, source, data).map_err(|e| RenderError {
-        field,
-        message: describe(&e),
-    })
+    let template = env
+        .template_from_named_str(name, source)
+        .map_err(|e| failed(describe(&e)))?;
+    let mut out = CappedOutput::default();
+    match template.render_captured_to(data, &mut out) {
+        Ok(_) => {
+            String::from_utf8(out.bytes).map_err(|_| failed("renders text that is not UTF-8".to_owned()))
+        }
+        Err(_) if out.overflowed => Err(failed(format!("renders more than {MAX_OUTPUT_BYTES} bytes"))),
+        Err(e) => Err(failed(describe(&e))),
+    }
+}
+
+/// Collects output up to [`MAX_OUTPUT_BYTES`], then fails the render.
+#[derive(Default)]
+struct CappedOutput {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for CappedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn environment(mode: Mode) -> Environment<'static> {
@@ -83,6 +154,7 @@ fn environment(mode: Mode) -> Environment<'static> {
     });
     env.set_formatter(escape_for_mail);
     env.set_recursion_limit(RECURSION_LIMIT);
+    env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(match mode {
         Mode::Send => UndefinedBehavior::Lenient,
         Mode::Check => UndefinedBehavior::Strict,
@@ -242,6 +314,31 @@ mod tests {
         };
         let err = render(&source, &data, Mode::Check).unwrap_err();
         assert_eq!(err.field, "text");
+    }
+
+    #[test]
+    fn heavy_templates_run_out_of_fuel_or_room_quickly() {
+        let started = std::time::Instant::now();
+        let loops = Source {
+            subject: "ok",
+            html: "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+            text: "",
+        };
+        let err = render(&loops, &json!({}), Mode::Check).unwrap_err();
+        assert_eq!(err.field, "html");
+        let big = Source {
+            subject: "ok",
+            html: "",
+            text: "{% for a in range(100) %}{{ 'x' * 99999 }}{% endfor %}",
+        };
+        let err = render(&big, &json!({}), Mode::Check).unwrap_err();
+        assert_eq!(err.field, "text");
+        assert!(err.message.contains("more than"), "{err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -151,6 +151,12 @@ impl Links {
         format!("{}/s/{slug}/unsubscribe?token={token}", self.base)
     }
 
+    /// The RFC 8058 one-click target of `List-Unsubscribe`: the API, which takes the token from
+    /// the query and needs no cookie (the page above is for people).
+    pub(crate) fn one_click(&self, token: &str) -> String {
+        format!("{}/v1/unsubscribe?token={token}", self.base)
+    }
+
     pub(crate) fn admin(&self, slug: &str, path: &str) -> String {
         format!("{}/admin/{slug}/{path}", self.base)
     }

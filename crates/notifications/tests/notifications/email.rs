@@ -17,6 +17,7 @@ mercato_runtime::backend_tests! {
         a_confirmed_order_sends_one_escaped_confirmation_even_when_replayed,
         a_temporary_failure_is_retried_then_delivered,
         a_rejected_recipient_does_not_block_another,
+        a_refused_sender_is_retried_not_dropped,
         an_opt_out_stops_the_welcome_but_not_order_mail,
         staff_get_new_order_mail_only_when_opted_in_and_enabled,
         a_template_override_renders_and_a_broken_one_is_refused,
@@ -132,6 +133,37 @@ async fn a_rejected_recipient_does_not_block_another(backend: Backend) {
     assert_eq!(jobs_to(&h, "cy@example.com").await, [("succeeded".to_owned(), 1)]);
 }
 
+async fn a_refused_sender_is_retried_not_dropped(backend: Backend) {
+    let Some(server) = smtp() else { return };
+    server.reject_sender(true);
+    let h = harness(backend, Some(&server)).await;
+    apply(&h, &store_provisioned()).await;
+    apply(&h, &order_confirmed(&order("o-10", "kim@example.com", "Chai"))).await;
+    let tried = crate::support::eventually(10, || async {
+        jobs_to(&h, "kim@example.com")
+            .await
+            .first()
+            .is_some_and(|(_, attempts)| *attempts >= 1)
+    })
+    .await;
+    assert!(tried);
+    let jobs = jobs_to(&h, "kim@example.com").await;
+    assert_eq!(jobs.len(), 1);
+    assert_ne!(
+        jobs[0].0, "dead",
+        "a set-up problem (550 at MAIL FROM) must not drop the mail"
+    );
+
+    // Once the set-up is fixed the same job delivers it.
+    server.reject_sender(false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while server.received().is_empty() && tokio::time::Instant::now() < deadline {
+        make_jobs_due(&h).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(mails(&server, 1).await.len(), 1);
+}
+
 async fn an_opt_out_stops_the_welcome_but_not_order_mail(backend: Backend) {
     let Some(server) = smtp() else { return };
     let h = harness(backend, Some(&server)).await;
@@ -149,8 +181,14 @@ async fn an_opt_out_stops_the_welcome_but_not_order_mail(backend: Backend) {
     assert!(mail[0].text.contains("Welcome, Dee!"), "{}", mail[0].text);
     let list = mail[0].header("List-Unsubscribe").expect("List-Unsubscribe");
     assert!(
-        list.starts_with("<https://shop.example.com/s/tea-house/unsubscribe?token="),
+        list.starts_with("<https://shop.example.com/v1/unsubscribe?token="),
         "{list}"
+    );
+    let page = "https://shop.example.com/s/tea-house/unsubscribe?token=";
+    assert!(
+        mail[0].html.contains(page),
+        "the footer links the page: {}",
+        mail[0].html
     );
     assert_eq!(
         mail[0].header("List-Unsubscribe-Post"),

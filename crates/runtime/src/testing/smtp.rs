@@ -103,6 +103,14 @@ impl SmtpServer {
             .collect()
     }
 
+    /// Answers 550 (sender rejected) to every `MAIL FROM`, or no longer.
+    pub fn reject_sender(&self, on: bool) {
+        let control = serde_json::json!({ "reject_sender": on });
+        let temporary = self.dir.join("control.json.new");
+        std::fs::write(&temporary, control.to_string()).expect("control written");
+        std::fs::rename(&temporary, self.dir.join("control.json")).expect("control replaced");
+    }
+
     /// The messages once `done` holds for them, or all of them after `timeout` (for the test's
     /// assertion to say what was missing).
     pub async fn wait_until(
