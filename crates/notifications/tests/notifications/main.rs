@@ -6,3 +6,4 @@ mod email_support;
 mod webhooks;
 mod webhooks_endpoints;
 mod webhooks_receiver;
+mod webhooks_throughput;
