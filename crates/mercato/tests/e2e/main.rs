@@ -25,6 +25,7 @@ mod journeys;
 mod keys_cli;
 mod kill9;
 mod notifications;
+mod notifications_access;
 mod notifications_crash;
 mod operator;
 mod overload;
