@@ -1,6 +1,6 @@
-//! `/admin/{store}/jobs`: the store's background jobs, running and recent (progress bar,
-//! estimated finish, status, last error, the file of a finished export), with cancel and retry,
-//! and forms that start an export. The list follows the staff channel: admin.js replaces its
+//! `/admin/{store}/jobs`: the store's background jobs (exports, image sizes, re-indexing,
+//! e-mails), running and recent (progress bar, estimated finish, status, last error, the file of
+//! a finished export), with cancel and retry, and forms that start an export. The list follows the staff channel: admin.js replaces its
 //! rows with `…/jobs/rows` when a `job.` event arrives.
 
 use super::access::Staff;
@@ -119,6 +119,7 @@ fn what(kind: &str) -> &str {
         "export.customers" => "Customers export",
         "images.derive" => "Image sizes",
         "search.reindex" => "Search re-index",
+        "email.send" => "E-mail",
         other => other,
     }
 }

@@ -121,11 +121,19 @@ struct Unsubscribed {
     email: String,
 }
 
-pub(super) async fn unsubscribe(session: Session, Form(form): Form<TokenParam>) -> Response {
+/// The button's POST; the token is the form's, else the link's query (`?token=`).
+pub(super) async fn unsubscribe(
+    session: Session,
+    Query(query): Query<TokenParam>,
+    Form(mut form): Form<TokenParam>,
+) -> Response {
     let chrome = match Chrome::load(&session).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    if form.token.is_empty() {
+        form.token = query.token;
+    }
     let body = serde_json::json!({ "token": form.token });
     let answer = session
         .post("/v1/unsubscribe")
