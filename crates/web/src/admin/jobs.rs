@@ -1,7 +1,7 @@
 //! `/admin/{store}/jobs`: the store's background jobs (exports, image sizes, re-indexing,
 //! e-mails), running and recent (progress bar, estimated finish, status, last error, the file of
-//! a finished export), with cancel and retry, and forms that start an export. The list follows the staff channel: admin.js replaces its
-//! rows with `…/jobs/rows` when a `job.` event arrives.
+//! a finished export), with cancel and retry, and forms that start an export. The list follows
+//! the staff channel: admin.js replaces its rows with `…/jobs/rows` when a `job.` event arrives.
 
 use super::access::Staff;
 use super::format::when;
