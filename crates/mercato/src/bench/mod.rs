@@ -15,6 +15,8 @@
 //! - `analytics-freshness`: from an order's confirmation to the analytics figure counting it.
 //! - `images`: product images derived per second (the `images.derive` job's work).
 //! - `jobs`: jobs started per second and the wait from enqueue to start (the runner's cost).
+//! - `webhooks`: webhook deliveries per second from event to receiver, a hanging receiver, a
+//!   receiver down and back.
 
 mod analytics;
 mod baseline;
@@ -28,6 +30,7 @@ mod overload;
 mod realtime;
 mod scenarios;
 mod shop;
+mod webhooks;
 
 pub use baseline::serve_baseline;
 pub use load::{LoadReport, run_load};
@@ -111,6 +114,9 @@ pub enum BenchCommand {
     /// Orders exported per second and the process's peak memory during an export of (by
     /// default) 1,000,000 orders seeded in one embedded store.
     Export(export::ExportArgs),
+    /// Webhook deliveries per second from an applied event to a local receiver, and their
+    /// latency; a receiver that hangs (`--hang-store`) or is down for a while (`--down-secs`).
+    Webhooks(webhooks::WebhooksArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -166,6 +172,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Images(args) => images::images(&args).await,
         BenchCommand::Jobs(args) => jobs::jobs(&args).await,
         BenchCommand::Export(args) => export::export(&args).await,
+        BenchCommand::Webhooks(args) => webhooks::webhooks(&args).await,
     }
 }
 
