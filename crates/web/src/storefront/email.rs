@@ -41,6 +41,20 @@ fn sign_in_first(chrome: &Chrome) -> Response {
     see_other(&chrome.url(&format!("/sign-in?{next}")))
 }
 
+/// `/s/{store}/account` (the link in the store's mails): the account's e-mail choices.
+pub(super) async fn to_preferences(session: Session) -> Response {
+    let slug = &session.store;
+    if slug.is_empty() || !slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return crate::page::ErrorPage::response(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "We could not find that page.",
+            "/",
+        );
+    }
+    see_other(&format!("/s/{slug}/account/email"))
+}
+
 pub(super) async fn preferences(session: Session, Query(saved): Query<Saved>) -> Response {
     let chrome = match Chrome::load(&session).await {
         Ok(c) => c,

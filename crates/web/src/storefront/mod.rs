@@ -53,6 +53,7 @@ pub(crate) fn routes() -> Router<WebState> {
             get(account::sign_up_page).post(account::sign_up),
         )
         .route("/s/{store}/sign-out", post(account::sign_out))
+        .route("/s/{store}/account", get(email::to_preferences))
         .route(
             "/s/{store}/account/email",
             get(email::preferences).post(email::save_preferences),

@@ -16,6 +16,12 @@ async fn a_customer_turns_non_transactional_mail_off_and_on() {
         &[("email", "news@example.com"), ("password", "a long password")],
     )
     .await;
+    let from_mail = b.get(&format!("/s/{store}/account")).await;
+    assert_eq!(
+        from_mail.location.as_deref(),
+        Some(format!("/s/{store}/account/email").as_str()),
+        "the mails' account link"
+    );
     let page = b.get(&format!("/s/{store}/account/email")).await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(
