@@ -171,8 +171,10 @@ def apply(command, state, listener):
 
 
 def poll_control(path, state, listener):
-    """Applies each line appended to the control file, in order, forever."""
+    """Applies each line appended to the control file, in order, forever, and writes how many
+    it has applied to `<control>.applied`, so the test knows when a command took effect."""
     offset = 0
+    applied = 0
     while True:
         try:
             with open(path, encoding="utf-8") as f:
@@ -184,6 +186,11 @@ def poll_control(path, state, listener):
         offset += len(complete.encode())
         for line in complete.splitlines():
             apply(line, state, listener)
+            applied += 1
+        if complete:
+            with open(path + ".applied.new", "w", encoding="utf-8") as f:
+                f.write(str(applied))
+            os.replace(path + ".applied.new", path + ".applied")
         time.sleep(0.05)
 
 

@@ -33,8 +33,6 @@ pub struct NotificationsConfig {
 pub struct NotificationsService {
     pub(crate) db: Db,
     pub(crate) jobs: Jobs,
-    /// Rung after a commit that appended to the outbox.
-    pub(crate) outbox: Arc<Notify>,
     pub email: Arc<Email>,
     pub webhooks: Arc<Webhooks>,
 }
@@ -49,7 +47,7 @@ impl NotificationsService {
         db.migrate(SERVICE, crate::store::MIGRATIONS).await?;
         let jobs = Jobs::new(SERVICE, db.clone(), outbox.clone());
         let outbound = Arc::new(Outbound::new(&config.settings.webhooks)?);
-        let email = Arc::new(Email::new(db.clone(), jobs.clone(), outbox.clone(), &config)?);
+        let email = Arc::new(Email::new(db.clone(), jobs.clone(), &config)?);
         let webhooks = Arc::new(Webhooks::new(
             db.clone(),
             outbox.clone(),
@@ -61,7 +59,6 @@ impl NotificationsService {
         Ok(Arc::new(NotificationsService {
             db,
             jobs,
-            outbox,
             email,
             webhooks,
         }))

@@ -245,7 +245,7 @@ pub(crate) async fn rotate_webhook_secret(
     let request = RotateSecretRequest {
         store_id: scope.store.id,
         endpoint_id: id,
-        overlap_seconds: body.overlap_seconds.unwrap_or(0),
+        overlap_seconds: body.overlap_seconds,
     };
     let rotated = state.notifications().rotate_endpoint_secret(request).await?;
     Ok(Json(rotated.into()))

@@ -21,12 +21,9 @@ pub(crate) struct StoreInfo {
 /// An account as mail needs it.
 #[derive(Clone, Debug)]
 pub(crate) struct Account {
-    pub user_id: String,
     pub email: String,
-    pub role: String,
     pub first_name: String,
     pub last_name: String,
-    pub disabled: bool,
 }
 
 /// Updates the directory from `event` when it is a store or account event.
@@ -139,20 +136,16 @@ pub(crate) fn store(tx: &mut Tx<'_>, store_id: &str) -> Result<Option<StoreInfo>
     }))
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "SELECT user_id, email, role, first_name, last_name, disabled FROM email_accounts";
+const ACCOUNT_COLUMNS: &str = "SELECT email, first_name, last_name FROM email_accounts";
 
-type AccountRow = (String, String, String, String, String, bool);
+type AccountRow = (String, String, String);
 
 fn account_of(row: AccountRow) -> Account {
-    let (user_id, email, role, first_name, last_name, disabled) = row;
+    let (email, first_name, last_name) = row;
     Account {
-        user_id,
         email,
-        role,
         first_name,
         last_name,
-        disabled,
     }
 }
 
@@ -168,7 +161,7 @@ pub(crate) fn account(tx: &mut Tx<'_>, store_id: &str, user_id: &str) -> Result<
 /// The enabled owners and staff of the store opted in to `topic`, by e-mail.
 pub(crate) fn opted_in_staff(tx: &mut Tx<'_>, store_id: &str, topic: &str) -> Result<Vec<Account>, DbError> {
     let rows: Vec<AccountRow> = tx.query_all(
-        "SELECT a.user_id, a.email, a.role, a.first_name, a.last_name, a.disabled \
+        "SELECT a.email, a.first_name, a.last_name \
          FROM email_accounts a JOIN email_staff_opt_ins o \
            ON o.store_id = a.store_id AND o.user_id = a.user_id AND o.topic = $2 \
          WHERE a.store_id = $1 AND a.role IN ('owner', 'staff') AND a.disabled = 0 \

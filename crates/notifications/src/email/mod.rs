@@ -48,13 +48,11 @@ use mercato_runtime::jobs::{JobHandler, Jobs};
 use mercato_runtime::time::now_ms;
 use preferences::Member;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// The e-mail part of the service.
 pub struct Email {
     db: Db,
     jobs: Jobs,
-    outbox: Arc<Notify>,
     mailer: mailer::Mailer,
     from: Mailbox,
     /// The display name used until a store's name is known.
@@ -64,12 +62,7 @@ pub struct Email {
 }
 
 impl Email {
-    pub fn new(
-        db: Db,
-        jobs: Jobs,
-        outbox: Arc<Notify>,
-        config: &NotificationsConfig,
-    ) -> anyhow::Result<Self> {
+    pub fn new(db: Db, jobs: Jobs, config: &NotificationsConfig) -> anyhow::Result<Self> {
         let settings = &config.settings;
         let from = mailer::from_mailbox(settings)?;
         let mailer = mailer::Mailer::from_settings(settings, &config.data_dir)?;
@@ -77,7 +70,6 @@ impl Email {
         Ok(Email {
             db,
             jobs,
-            outbox,
             mailer,
             mailer_name: from.name.clone().unwrap_or_else(|| "Mercato".to_owned()),
             from,

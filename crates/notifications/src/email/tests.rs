@@ -68,10 +68,7 @@ async fn email() -> (Arc<Email>, Db) {
     };
     let outbox = Arc::new(Notify::new());
     let jobs = Jobs::new(crate::service::SERVICE, db.clone(), outbox.clone());
-    (
-        Arc::new(Email::new(db.clone(), jobs, outbox, &config).unwrap()),
-        db,
-    )
+    (Arc::new(Email::new(db.clone(), jobs, &config).unwrap()), db)
 }
 
 #[tokio::test]

@@ -83,6 +83,24 @@ fn bind(value: Value<'static>, params: &mut Vec<Value<'static>>) -> String {
     format!("${}", params.len())
 }
 
+/// The endpoint `id` of `store`, which must be enabled for anything to be sent to it by hand: not
+/// found (404) otherwise, or a conflict (409) while it is disabled or failing.
+fn enabled_endpoint(
+    tx: &mut mercato_runtime::db::Tx<'_>,
+    store: &str,
+    id: &str,
+) -> Result<endpoint_row::EndpointRow, ServiceError> {
+    let endpoint = endpoint_row::load(tx, store, id, false)?
+        .ok_or_else(|| ServiceError::not_found("webhook endpoint"))?;
+    if endpoint.status != endpoint_row::status::ENABLED {
+        return Err(ServiceError::conflict(format!(
+            "the endpoint is {}: enable it first",
+            endpoint.status
+        )));
+    }
+    Ok(endpoint)
+}
+
 impl Webhooks {
     pub async fn list_deliveries(
         &self,
@@ -110,6 +128,15 @@ impl Webhooks {
             }
         };
         v.finish()?;
+        if !r.endpoint_id.is_empty() {
+            let (store, endpoint) = (r.store_id.clone(), r.endpoint_id.clone());
+            self.db
+                .read("webhooks_endpoint_exists", move |tx| {
+                    endpoint_row::load(tx, &store, &endpoint, false)
+                })
+                .await?
+                .ok_or_else(|| ServiceError::not_found("webhook endpoint"))?;
+        }
         let limit = if r.limit == 0 { DEFAULT_LIMIT } else { r.limit };
         let mut params: Vec<Value<'static>> = Vec::new();
         let mut conditions = vec![format!(
@@ -214,9 +241,7 @@ impl Webhooks {
                     &[&r.store_id, &r.delivery_id],
                 )?;
                 let (endpoint, message, event_type) = found.ok_or_else(not_found)?;
-                if endpoint_row::load(tx, &r.store_id, &endpoint, false)?.is_none() {
-                    return Err(ServiceError::not_found("webhook endpoint"));
-                }
+                enabled_endpoint(tx, &r.store_id, &endpoint)?;
                 let m = NewMessage {
                     id: &message,
                     store_id: &r.store_id,
@@ -237,9 +262,7 @@ impl Webhooks {
         let id = self
             .db
             .write("webhooks_send_test_event", move |tx| {
-                if endpoint_row::load(tx, &r.store_id, &r.endpoint_id, false)?.is_none() {
-                    return Err(ServiceError::not_found("webhook endpoint"));
-                }
+                enabled_endpoint(tx, &r.store_id, &r.endpoint_id)?;
                 let message_id = uuid::Uuid::now_v7().to_string();
                 let body = fanout::body(
                     TEST_EVENT,

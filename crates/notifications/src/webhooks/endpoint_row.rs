@@ -68,11 +68,6 @@ impl FromRow for EndpointRow {
 }
 
 impl EndpointRow {
-    /// Whether it receives events of type `name`.
-    pub(crate) fn subscribes_to(&self, name: &str) -> bool {
-        subscribes(&self.event_types, name)
-    }
-
     /// The wire form (never the secret).
     pub(crate) fn to_proto(&self, now: i64) -> Endpoint {
         let status = match self.status.as_str() {

@@ -270,14 +270,14 @@ impl Webhooks {
 
     pub async fn rotate_secret(&self, r: RotateSecretRequest) -> Result<EndpointWithSecret, ServiceError> {
         let overlap = match r.overlap_seconds {
-            0 => self.settings.secret_overlap,
-            s if s < 0 || s.unsigned_abs() > MAX_OVERLAP.as_secs() => {
+            None => self.settings.secret_overlap,
+            Some(s) if s < 0 || s.unsigned_abs() > MAX_OVERLAP.as_secs() => {
                 return Err(ServiceError::invalid_field(
                     "overlap_seconds",
                     "must be between 0 and 604800 (7 days)",
                 ));
             }
-            s => Duration::from_secs(s.unsigned_abs()),
+            Some(s) => Duration::from_secs(s.unsigned_abs()),
         };
         let overlap_ms = i64::try_from(overlap.min(MAX_OVERLAP).as_millis()).unwrap_or(0);
         let secret = secrets::generate();
@@ -291,8 +291,10 @@ impl Webhooks {
                 let mut row = endpoint_row::load(tx, &r.store_id, &r.endpoint_id, true)?.ok_or_else(not_found)?;
                 let generation = row.secret_generation + 1;
                 let sealed = secrets::seal(&kek, &row.id, generation, &new_secret).map_err(internal)?;
-                row.previous_secret_sealed = Some(std::mem::replace(&mut row.secret_sealed, sealed));
-                row.previous_secret_expires_at = now + overlap_ms;
+                let previous = std::mem::replace(&mut row.secret_sealed, sealed);
+                // No overlap: the previous secret stops signing now.
+                row.previous_secret_sealed = (overlap_ms > 0).then_some(previous);
+                row.previous_secret_expires_at = if overlap_ms > 0 { now + overlap_ms } else { 0 };
                 row.secret_generation = generation;
                 row.secret_hint = hint;
                 row.updated_at = now;

@@ -245,7 +245,7 @@ async fn rotation_signs_with_both_secrets(backend: Backend) {
         .rotate_secret(RotateSecretRequest {
             store_id: "s1".into(),
             endpoint_id: id.clone(),
-            overlap_seconds: 3600,
+            overlap_seconds: Some(3600),
         })
         .await
         .unwrap();
@@ -276,11 +276,38 @@ async fn rotation_signs_with_both_secrets(backend: Backend) {
         .webhooks
         .rotate_secret(RotateSecretRequest {
             store_id: "s1".into(),
-            endpoint_id: id,
-            overlap_seconds: 8 * 24 * 3600,
+            endpoint_id: id.clone(),
+            overlap_seconds: Some(8 * 24 * 3600),
         })
         .await;
     assert!(too_long.is_err());
+    // No overlap: a leaked secret stops signing at once.
+    let revoked = h
+        .service
+        .webhooks
+        .rotate_secret(RotateSecretRequest {
+            store_id: "s1".into(),
+            endpoint_id: id.clone(),
+            overlap_seconds: Some(0),
+        })
+        .await
+        .unwrap();
+    assert_eq!(revoked.endpoint.unwrap().previous_secret_expires_at_ms, 0);
+    h.service
+        .webhooks
+        .send_test_event(EndpointRequest {
+            store_id: "s1".into(),
+            endpoint_id: id,
+        })
+        .await
+        .unwrap();
+    let got = receiver.wait_for(2, 10).await;
+    let header = got[1].header("webhook-signature").unwrap();
+    assert_eq!(
+        header,
+        expected_signature(&revoked.secret, &got[1]),
+        "one signature"
+    );
 }
 
 async fn an_endpoint_failing_for_retry_for_is_disabled_and_its_owner_told(backend: Backend) {
@@ -514,7 +541,7 @@ async fn the_standard_webhooks_library_verifies_deliveries(backend: Backend) {
         .rotate_secret(RotateSecretRequest {
             store_id: "s1".into(),
             endpoint_id: id.clone(),
-            overlap_seconds: 0,
+            overlap_seconds: None,
         })
         .await
         .unwrap();

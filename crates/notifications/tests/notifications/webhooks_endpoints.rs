@@ -187,11 +187,30 @@ async fn disabling_and_deleting_cancel_pending_deliveries(backend: Backend) {
     })
     .await
     .unwrap();
+    // A deleted endpoint has no log of its own any more (404); its delivery is among the
+    // store's cancelled ones below.
+    let gone = w
+        .list_deliveries(ListDeliveriesRequest {
+            store_id: "s1".into(),
+            endpoint_id: b.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code, mercato_runtime::error::ErrorCode::NotFound, "{gone:?}");
+    // A disabled endpoint gets nothing new, and nothing is sent to it by hand (409).
+    let refused = w
+        .send_test_event(EndpointRequest {
+            store_id: "s1".into(),
+            endpoint_id: a.clone(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(
-        deliveries(&h, "s1", &b).await[0].status,
-        DeliveryStatus::Cancelled as i32
+        refused.code,
+        mercato_runtime::error::ErrorCode::Conflict,
+        "{refused:?}"
     );
-    // A disabled endpoint gets nothing new.
     h.service
         .apply(vec![order_event("s1", subjects::orders::ORDER_CONFIRMED, "o2")])
         .await

@@ -162,8 +162,31 @@ impl WebhookReceiver {
             .open(self.dir.join("control"))
             .expect("control file");
         writeln!(file, "{command}").expect("control written");
-        // The receiver polls its control file every 50 ms.
-        std::thread::sleep(Duration::from_millis(150));
+        drop(file);
+        self.wait_applied();
+    }
+
+    /// Waits until the receiver says it applied every command written so far (it polls its
+    /// control file every 50 ms and counts what it applied in `control.applied`).
+    fn wait_applied(&self) {
+        let written = std::fs::read_to_string(self.dir.join("control"))
+            .map(|text| text.lines().count())
+            .unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let applied: usize = std::fs::read_to_string(self.dir.join("control.applied"))
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(0);
+            if applied >= written {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the receiver did not apply its commands"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
