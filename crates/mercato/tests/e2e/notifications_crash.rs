@@ -1,7 +1,8 @@
 //! E-mail and webhooks when things go wrong, in both topologies: the sending process dies as
-//! under `kill -9` (the embedded platform, or the distributed notifications process) while
-//! deliveries wait for a receiver that is down and mails for an SMTP server answering 451 —
-//! restarted, it loses no notification and sends no order's webhook under two ids; and an event
+//! under `kill -9` (the embedded platform, or the distributed notifications process: its runtime
+//! is dropped mid-flight, nothing drained, no lease released) while its deliveries are in flight
+//! to a receiver that hangs (claimed under a lease) and its mails wait for an SMTP server answering
+//! 451 — restarted, it loses no notification and sends no order's webhook under two ids; and an event
 //! replayed on the bus (the same envelope published again) sends no second mail or webhook.
 
 use crate::harness::{
@@ -16,7 +17,7 @@ use mercato_runtime::bus::{Bus, Delivery, NatsBus};
 use mercato_runtime::config::{Secret, Settings};
 use mercato_runtime::env::{TEST_NATS_URL, test_url};
 use mercato_runtime::testing::smtp::SmtpServer;
-use mercato_runtime::testing::webhook_receiver::WebhookReceiver;
+use mercato_runtime::testing::webhook_receiver::{Received, WebhookReceiver};
 use prost::Message;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -42,33 +43,36 @@ fn servers() -> Option<Servers> {
     })
 }
 
-/// A store whose endpoint's receiver is down and whose buyers' first mails the SMTP server
-/// answers 451, with [`ORDERS`] confirmed orders; returns the orders' (id, buyer) pairs.
+/// A store whose endpoint's receiver hangs (every delivery stays in flight, claimed) and whose
+/// buyers' first mails the SMTP server answers 451, with [`ORDERS`] confirmed orders; returns the
+/// orders' (id, buyer) pairs.
 async fn orders_pending(p: &Platform, servers: &Servers) -> Vec<(String, String)> {
     let (store, owner, sku) = crate::checkout::store_with_stock(p, 100).await;
     register(p, &store, &owner, &servers.receiver, &["order.confirmed"]).await;
-    servers.receiver.set_down(true);
+    servers.receiver.hang(Duration::from_secs(120));
     servers.smtp.set_failures(ORDERS as u32, &[]);
     let mut orders = Vec::new();
     for n in 0..ORDERS {
         let email = buyer(&format!("crash{n}"));
         orders.push((confirmed_order(p, &store, &sku, &email).await, email));
     }
-    // Long enough for the confirmations to be learnt and first attempts made (refused, 451);
-    // short of the mails' first retry (5 s), so none is mid-send when the process dies.
+    // Long enough for the confirmations to be learnt and first attempts made (in flight, 451);
+    // short of the mails' first retry (5 s).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     orders
 }
 
-/// Every order's webhook arrived, verified, under one `webhook-id` per order, and every buyer
-/// got their mail (a resend after the crash carries the same Message-ID).
-async fn nothing_lost(name: &str, servers: &Servers, orders: &[(String, String)]) {
+/// Every order's webhook arrived again after the restart (`since`, Unix seconds: the hung
+/// requests were recorded but never answered), verified, under one `webhook-id` per order, and
+/// every buyer got their mail (a resend after the crash carries the same Message-ID).
+async fn nothing_lost(name: &str, servers: &Servers, orders: &[(String, String)], since: f64) {
+    let delivered = |r: &Received| r.status == 200 && r.arrived_at >= since;
     let records = servers
         .receiver
-        .wait_until(ARRIVAL * 2, |r| {
+        .wait_until(ARRIVAL * 3, |r| {
             orders
                 .iter()
-                .all(|(id, _)| about(r, id).iter().any(|r| r.status == 200))
+                .all(|(id, _)| about(r, id).iter().any(|r| delivered(r)))
         })
         .await;
     let mails = servers
@@ -80,7 +84,7 @@ async fn nothing_lost(name: &str, servers: &Servers, orders: &[(String, String)]
     for (id, email) in orders {
         let got = about(&records, id);
         assert!(
-            got.iter().any(|r| r.status == 200 && r.verified),
+            got.iter().any(|r| delivered(r) && r.verified),
             "{name}: order {id} delivered: {records:?}"
         );
         let ids: BTreeSet<_> = got.iter().map(|r| r.webhook_id.clone()).collect();
@@ -101,9 +105,10 @@ async fn a_kill_9_of_the_sending_process_loses_no_notification_and_sends_no_webh
     let orders = orders_pending(&p, &servers).await;
     killable.kill();
     drop(p);
-    servers.receiver.set_down(false);
+    servers.receiver.hang(Duration::ZERO);
+    let since = unix_now();
     let (_restarted, again) = embedded_killable(servers.settings.clone()).await;
-    nothing_lost("embedded", &servers, &orders).await;
+    nothing_lost("embedded", &servers, &orders, since).await;
     again.kill();
 
     // Distributed: only the notifications process dies, and starts again on its port.
@@ -115,9 +120,18 @@ async fn a_kill_9_of_the_sending_process_loses_no_notification_and_sends_no_webh
     let orders = orders_pending(&p, &servers).await;
     let notifications = p.notifications.as_ref().expect("its own process");
     notifications.kill();
-    servers.receiver.set_down(false);
+    servers.receiver.hang(Duration::ZERO);
+    let since = unix_now();
     notifications.restart().await;
-    nothing_lost("distributed", &servers, &orders).await;
+    nothing_lost("distributed", &servers, &orders, since).await;
+}
+
+/// Now, in Unix seconds (the receiver's clock for `arrived_at`).
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
 }
 
 /// The `order_confirmed` envelope of `order_id` as it crossed the bus, within 30 s.
