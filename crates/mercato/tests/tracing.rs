@@ -110,6 +110,8 @@ async fn a_request_through_the_gateway_is_one_trace_across_services() {
     s.services.realtime = vec![realtime];
     let analytics = start(&s, "analytics", &shutdown).await;
     s.services.analytics = vec![analytics];
+    let notifications = start(&s, "notifications", &shutdown).await;
+    s.services.notifications = vec![notifications];
     let gateway = start(&s, "gateway", &shutdown).await;
 
     let http = reqwest::Client::new();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// The services of an installation from before the analytics issue, in one process that serves
 /// them over gRPC (a process with the gateway role serves none, so the gateway is another).
-const SERVICES: &str = "identity,catalog,inventory,payments,orders,realtime";
+const SERVICES: &str = "identity,catalog,inventory,payments,orders,realtime,notifications";
 
 /// The analytics process's backfill status once it says `done` (within 10 s), over its gRPC
 /// contract (the REST API does not show it).
@@ -61,6 +61,7 @@ async fn analytics_added_later_rebuilds_the_figures_from_the_orders_history() {
     s.services.inventory = at.clone();
     s.services.payments = at.clone();
     s.services.orders = at.clone();
+    s.services.notifications = at.clone();
     s.services.realtime = at;
     // The analytics process's address, known before it exists: the gateway dials it lazily.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
