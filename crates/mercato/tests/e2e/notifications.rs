@@ -181,8 +181,7 @@ async fn one_mail_and_one_verified_delivery(
     );
 }
 
-/// Four attempts with one `webhook-id`, answered 500, 500, 500, 200, each gap longer than the
-/// one before.
+/// Four attempts with one `webhook-id`, answered 500, 500, 500, 200, after growing delays.
 fn growing_gaps(p: &Platform, attempts: &[&Received]) {
     let statuses: Vec<u16> = attempts.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [500, 500, 500, 200], "{}: {attempts:?}", p.name);
@@ -193,12 +192,11 @@ fn growing_gaps(p: &Platform, attempts: &[&Received]) {
         .windows(2)
         .map(|w| w[1].arrived_at - w[0].arrived_at)
         .collect();
-    assert!(
-        gaps.windows(2).all(|g| g[1] > g[0]),
-        "{}: the gaps grow: {gaps:?}",
-        p.name
-    );
-    assert!(gaps[0] >= 0.1, "{}: backed off: {gaps:?}", p.name);
+    // 300 ms ×4 per attempt, ±20 %, counted from when the failure was recorded: each gap is at
+    // least its delay's floor (a busy machine only adds), each floor above the previous ceiling.
+    for (gap, floor) in gaps.iter().zip([0.23, 0.95, 3.8]) {
+        assert!(*gap >= floor, "{}: the gaps grow: {gaps:?}", p.name);
+    }
 }
 
 /// The endpoint's delivery log over REST: the delivery succeeded after 4 attempts, whose status
