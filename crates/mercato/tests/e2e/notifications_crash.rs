@@ -99,6 +99,8 @@ async fn nothing_lost(name: &str, servers: &Servers, orders: &[(String, String)]
 
 #[tokio::test]
 async fn a_kill_9_of_the_sending_process_loses_no_notification_and_sends_no_webhook_under_two_ids() {
+    // Shares the machine like every platform test, so load tests that need it alone wait.
+    let turn = shared_turn().await;
     // Embedded: the whole platform dies and starts again on its data directory.
     let Some(servers) = servers() else { return };
     let (p, killable) = embedded_killable(servers.settings.clone()).await;
@@ -116,7 +118,7 @@ async fn a_kill_9_of_the_sending_process_loses_no_notification_and_sends_no_webh
     let Some(p) = distributed_with(servers.settings.clone()).await else {
         return;
     };
-    let p = p.holding(shared_turn().await);
+    let p = p.holding(turn);
     let orders = orders_pending(&p, &servers).await;
     let notifications = p.notifications.as_ref().expect("its own process");
     notifications.kill();
