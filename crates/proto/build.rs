@@ -4,6 +4,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "mercato/common.proto",
         "mercato/jobs.proto",
+        "mercato/imports.proto",
         "mercato/identity.proto",
         "mercato/catalog.proto",
         "mercato/events.proto",

@@ -48,6 +48,7 @@ pub mod events;
 mod exports;
 mod grpc;
 pub mod images;
+mod imports;
 mod listing_cache;
 mod products;
 mod reindex;

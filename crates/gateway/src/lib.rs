@@ -45,6 +45,7 @@ mod dto_addresses;
 mod dto_catalog;
 mod dto_customers;
 mod dto_fulfilment;
+pub mod dto_imports;
 mod dto_jobs;
 mod dto_notifications;
 mod dto_order_events;

@@ -259,6 +259,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::jobs::ApiDoc::openapi());
     doc.merge(routes::exports::ApiDoc::openapi());
     doc.merge(routes::images::ApiDoc::openapi());
+    doc.merge(routes::imports::ApiDoc::openapi());
     doc.merge(routes::webhooks::ApiDoc::openapi());
     doc.merge(routes::notifications::ApiDoc::openapi());
     // After the merge, so every route gets the bearer scheme and the shared error responses.

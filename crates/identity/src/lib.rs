@@ -51,6 +51,7 @@ pub mod domain;
 mod exports;
 pub mod grants;
 pub use mercato_runtime::kek;
+mod imports;
 pub mod keyring;
 pub mod keys;
 pub mod service;

@@ -34,6 +34,7 @@
 pub mod domain;
 pub mod events;
 mod grpc;
+mod imports;
 mod requests;
 mod reservations;
 pub mod service;

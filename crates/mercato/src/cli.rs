@@ -47,6 +47,11 @@ pub enum Command {
     /// A store's background jobs through the REST API: `list`, `show`, `retry`, `cancel`.
     #[command(subcommand)]
     Jobs(crate::jobs_cli::JobsCommand),
+    /// Moving a shop off a legacy platform through the REST API: `woocommerce` (from its
+    /// MariaDB/MySQL database), `shopify-csv` (Shopify's product CSV), `verify` (reconciliation
+    /// alone); exit 0 when source and store agree.
+    #[command(subcommand)]
+    Import(crate::import_cli::ImportCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -202,6 +207,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             code => std::process::exit(code),
         },
         Some(Command::Jobs(command)) => match crate::jobs_cli::run(command).await {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
+        Some(Command::Import(command)) => match crate::import_cli::run(command).await {
             0 => Ok(()),
             code => std::process::exit(code),
         },

@@ -17,12 +17,15 @@
 //!   orders history through the REST API.
 //! - [`jobs_cli`]: `mercato jobs list|show|retry|cancel`, a store's background jobs through the
 //!   REST API.
+//! - [`import_cli`]: `mercato import woocommerce|shopify-csv|verify`, a legacy shop moved in
+//!   through the REST API and reconciled (the work is `mercato_migrate`'s).
 
 pub mod analytics_cli;
 pub mod app;
 pub mod bench;
 pub mod certs;
 pub mod cli;
+pub mod import_cli;
 pub mod infra;
 pub mod jobs_cli;
 pub mod keys;

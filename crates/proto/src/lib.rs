@@ -57,6 +57,11 @@ pub mod mercato {
             tonic::include_proto!("mercato.jobs.v1");
         }
     }
+    pub mod imports {
+        pub mod v1 {
+            tonic::include_proto!("mercato.imports.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("mercato.events.v1");
@@ -72,6 +77,7 @@ pub use mercato::common::v1 as common;
 pub use mercato::events::v1 as events;
 pub use mercato::identity::v1 as identity;
 pub use mercato::inventory::v1 as inventory;
+pub use mercato::imports::v1 as imports;
 pub use mercato::jobs::v1 as jobs;
 pub use mercato::notifications::v1 as notifications;
 pub use mercato::orders::v1 as orders;
@@ -133,6 +139,9 @@ pub mod subjects {
         pub const ORDER_FAILED: &str = "mercato.orders.order_failed";
         pub const ORDER_CANCELLED: &str = "mercato.orders.order_cancelled";
         pub const ORDER_REFUNDED: &str = "mercato.orders.order_refunded";
+        /// An order imported from a legacy shop (`OrderChanged`): history, so it is counted
+        /// (analytics, a customer's order count) but nobody is e-mailed and no webhook fires.
+        pub const ORDER_IMPORTED: &str = "mercato.orders.order_imported";
         /// After the sale: a fulfilment was created, shipped or delivered; a return was
         /// requested, approved, rejected or received (its refund is an `order_refunded`).
         pub const FULFILMENT_CREATED: &str = "mercato.orders.fulfilment_created";

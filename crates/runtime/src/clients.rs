@@ -264,6 +264,10 @@ pub mod identity {
             cancel_job(JobRequest) -> Job = Idempotent;
             retry_job(JobRequest) -> Job = Idempotent;
             start_export(StartExportRequest) -> Job = Idempotent;
+            import_customers(mercato_proto::imports::ImportCustomersRequest) -> mercato_proto::imports::ImportReply = Idempotent;
+            imported_records(mercato_proto::imports::RecordsRequest) -> mercato_proto::imports::CustomerRecords = Idempotent;
+            import_checksums(mercato_proto::imports::ChecksumsRequest) -> mercato_proto::imports::ChecksumsReply = Idempotent;
+            get_import_progress(mercato_proto::imports::ImportProgressRequest) -> mercato_proto::imports::ImportProgress = Idempotent;
         }
     );
 }
@@ -297,6 +301,11 @@ pub mod catalog {
             cancel_job(JobRequest) -> Job = Idempotent;
             retry_job(JobRequest) -> Job = Idempotent;
             start_export(StartExportRequest) -> Job = Idempotent;
+            import_categories(mercato_proto::imports::ImportCategoriesRequest) -> mercato_proto::imports::ImportReply = Idempotent;
+            import_products(mercato_proto::imports::ImportProductsRequest) -> mercato_proto::imports::ImportReply = Idempotent;
+            imported_records(mercato_proto::imports::RecordsRequest) -> mercato_proto::imports::CatalogRecords = Idempotent;
+            import_checksums(mercato_proto::imports::ChecksumsRequest) -> mercato_proto::imports::ChecksumsReply = Idempotent;
+            get_import_progress(mercato_proto::imports::ImportProgressRequest) -> mercato_proto::imports::ImportProgress = Idempotent;
         }
     );
 }
@@ -317,6 +326,10 @@ pub mod inventory {
             commit(CommitRequest) -> Reservation = Idempotent;
             release(ReleaseRequest) -> Reservation = Idempotent;
             restock(RestockRequest) -> Reservation = Idempotent;
+            import_stock(mercato_proto::imports::ImportStockRequest) -> mercato_proto::imports::ImportReply = Idempotent;
+            imported_records(mercato_proto::imports::RecordsRequest) -> mercato_proto::imports::StockRecords = Idempotent;
+            import_checksums(mercato_proto::imports::ChecksumsRequest) -> mercato_proto::imports::ChecksumsReply = Idempotent;
+            get_import_progress(mercato_proto::imports::ImportProgressRequest) -> mercato_proto::imports::ImportProgress = Idempotent;
         }
     );
 }
@@ -390,6 +403,10 @@ pub mod orders {
             cancel_job(JobRequest) -> Job = Idempotent;
             retry_job(JobRequest) -> Job = Idempotent;
             start_export(StartExportRequest) -> Job = Idempotent;
+            import_orders(mercato_proto::imports::ImportOrdersRequest) -> mercato_proto::imports::ImportReply = Idempotent;
+            imported_records(mercato_proto::imports::RecordsRequest) -> mercato_proto::imports::OrderRecords = Idempotent;
+            import_checksums(mercato_proto::imports::ChecksumsRequest) -> mercato_proto::imports::ChecksumsReply = Idempotent;
+            get_import_progress(mercato_proto::imports::ImportProgressRequest) -> mercato_proto::imports::ImportProgress = Idempotent;
         }
     );
 }

@@ -9,9 +9,11 @@
 use crate::env;
 
 mod notifications;
+mod strangler;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 pub use notifications::{NotificationsSettings, WebhookSettings};
+pub use strangler::StranglerSettings;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,6 +61,9 @@ pub struct Settings {
     pub files: FilesSettings,
     #[serde(default)]
     pub notifications: NotificationsSettings,
+    /// Routing a legacy shop's traffic during a migration (the strangler fig, ADR 0016).
+    #[serde(default)]
+    pub strangler: StranglerSettings,
 }
 
 /// Where exports and images are kept, and how download links are signed (`runtime::files`).
@@ -431,6 +436,7 @@ impl Default for Settings {
             payments: PaymentsSettings::default(),
             files: FilesSettings::default(),
             notifications: NotificationsSettings::default(),
+            strangler: StranglerSettings::default(),
             realtime: RealtimeSettings {
                 max_connections: 100_000,
                 max_subscriptions_per_connection: 64,

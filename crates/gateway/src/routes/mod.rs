@@ -10,6 +10,7 @@ mod customers;
 pub(crate) mod exports;
 mod fulfilment;
 pub(crate) mod images;
+pub(crate) mod imports;
 mod inventory;
 pub(crate) mod jobs;
 pub(crate) mod notifications;
@@ -54,6 +55,7 @@ pub fn all() -> Router<GatewayState> {
         .merge(jobs::routes())
         .merge(exports::routes())
         .merge(images::routes())
+        .merge(imports::routes())
         .merge(webhooks::routes())
         .merge(notifications::routes())
         .route("/v1/stores", post(provision_store))

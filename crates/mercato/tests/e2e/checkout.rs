@@ -263,18 +263,18 @@ async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
         for (i, (declined, method, cart)) in carts.into_iter().enumerate() {
             let (p, store) = (p.clone(), store.clone());
             racers.push(tokio::spawn(async move {
-                (
-                    declined,
+                let reply =
                     checkout_to_the_end(&p, i, &store, &cart, &format!("buyer-{i}"), &method)
-                        .await
-                        .status,
-                )
+                        .await;
+                (declined, reply.status, reply.body["code"].clone())
             }));
         }
         let mut confirmed = 0;
         let mut approved_buyers = 0;
+        let mut answers = std::collections::BTreeMap::<String, usize>::new();
         for racer in racers {
-            let (declined, status) = racer.await.unwrap();
+            let (declined, status, code) = racer.await.unwrap();
+            *answers.entry(format!("{declined}/{status}/{code}")).or_default() += 1;
             assert!(
                 matches!(status, 201 | 402 | 409),
                 "{}: buyer got {status}",
@@ -289,8 +289,13 @@ async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
                 confirmed += 1;
             }
         }
-        assert_eq!(confirmed, UNITS.min(approved_buyers), "{}", p.name);
         let level = stock(&p, &store, &owner, &sku).await;
+        assert_eq!(
+            confirmed,
+            UNITS.min(approved_buyers),
+            "{}: answers (declined/status/code) {answers:?}, stock {level}",
+            p.name
+        );
         assert_eq!(level["available_total"], UNITS - confirmed, "{}: {level}", p.name);
         assert_eq!(level["locations"][0]["reserved"], 0, "{}: {level}", p.name);
         let mut confirmed_orders = 0;

@@ -27,6 +27,31 @@ pub(crate) struct Stock;
 
 #[tonic::async_trait]
 impl Inventory for Stock {
+    async fn import_stock(
+        &self,
+        _: Request<mercato_proto::imports::ImportStockRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn import_checksums(
+        &self,
+        _: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn imported_records(
+        &self,
+        _: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::StockRecords>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn get_import_progress(
+        &self,
+        _: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+
     async fn get_stock(&self, r: Request<GetStockRequest>) -> Result<Response<StockLevels>, Status> {
         Ok(Response::new(StockLevels {
             sku: r.into_inner().sku,
@@ -58,6 +83,31 @@ struct Keys;
 
 #[tonic::async_trait]
 impl Identity for Keys {
+    async fn import_customers(
+        &self,
+        _: Request<mercato_proto::imports::ImportCustomersRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn import_checksums(
+        &self,
+        _: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn imported_records(
+        &self,
+        _: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::CustomerRecords>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn get_import_progress(
+        &self,
+        _: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+
     async fn get_jwks(&self, _: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
         Ok(Response::new(Jwks::default()))
     }

@@ -54,6 +54,31 @@ impl Upstream {
 
 #[tonic::async_trait]
 impl Inventory for Upstream {
+    async fn import_stock(
+        &self,
+        _: Request<mercato_proto::imports::ImportStockRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn import_checksums(
+        &self,
+        _: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn imported_records(
+        &self,
+        _: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::StockRecords>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+    async fn get_import_progress(
+        &self,
+        _: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+
     async fn get_stock(&self, _: Request<GetStockRequest>) -> Result<Response<StockLevels>, Status> {
         self.answer().await.map(Response::new)
     }

@@ -1,0 +1,32 @@
+//! Legacy imports into the inventory service (ADR 0016): records upserted by legacy key, and the
+//! checksums and records of a key range, built from what is stored, for reconciliation.
+
+use crate::service::InventoryService;
+use mercato_proto::imports::*;
+use mercato_runtime::error::ServiceError;
+
+impl InventoryService {
+    /// See `proto/mercato/imports.proto`.
+    pub(crate) async fn import_stock(&self, request: ImportStockRequest) -> Result<ImportReply, ServiceError> {
+        let _ = (self, request);
+        Err(ServiceError::unavailable("legacy imports are not built yet"))
+    }
+
+    /// See `proto/mercato/imports.proto`.
+    pub(crate) async fn import_checksums(&self, request: ChecksumsRequest) -> Result<ChecksumsReply, ServiceError> {
+        let _ = (self, request);
+        Err(ServiceError::unavailable("legacy imports are not built yet"))
+    }
+
+    /// See `proto/mercato/imports.proto`.
+    pub(crate) async fn imported_records(&self, request: RecordsRequest) -> Result<StockRecords, ServiceError> {
+        let _ = (self, request);
+        Err(ServiceError::unavailable("legacy imports are not built yet"))
+    }
+
+    /// See `proto/mercato/imports.proto`.
+    pub(crate) async fn get_import_progress(&self, request: ImportProgressRequest) -> Result<ImportProgress, ServiceError> {
+        let _ = (self, request);
+        Err(ServiceError::unavailable("legacy imports are not built yet"))
+    }
+}
