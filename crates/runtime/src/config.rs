@@ -13,7 +13,7 @@ mod strangler;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 pub use notifications::{NotificationsSettings, WebhookSettings};
-pub use strangler::StranglerSettings;
+pub use strangler::{RouteRule, RoutingFile, StoreRouting, StranglerSettings, Target};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
