@@ -60,8 +60,8 @@ impl IdentityService {
             None => None,
         };
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let matches = self.hasher.verify(password, stored_hash).await?;
-        let Some(user) = user.filter(|_| matches) else {
+        let checked = self.hasher.check(password, stored_hash).await?;
+        let Some(user) = user.filter(|_| checked.matches) else {
             let window = i64::try_from(self.auth.sign_in.failure_window.as_millis()).unwrap_or(i64::MAX);
             let now = now_ms();
             self.store
@@ -75,6 +75,13 @@ impl IdentityService {
         // Only now, with the password proved, may the answer say more than "wrong login".
         if user.disabled_at.is_some() {
             return Err(GrantRefusal::AccountDisabled.into());
+        }
+        // A legacy shop's hash, proved right: argon2id from now on (ADR 0016).
+        if let Some(argon2id) = checked.upgrade {
+            let (store_id, old) = (user.store_id, &user.password_hash);
+            self.imports
+                .upgrade_password(store_id, user.id, old, &argon2id)
+                .await?;
         }
         if self.auth.sign_in.account_free_failures > 0
             && let Some(account) = keys.first()

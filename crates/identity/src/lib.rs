@@ -28,6 +28,9 @@
 //!   and the staff's search with keyset pages; [`customer_orders`]: each customer's order count
 //!   and total spent, from the orders service's `OrderChanged` events (consumer group
 //!   `identity-customer-orders`, the inbox in the same transaction, newest order version wins).
+//! - `imports`: customers imported from a legacy shop (ADR 0016): upserted by legacy key with
+//!   derived ids, the legacy password hash kept until the first sign-in replaces it with
+//!   argon2id (`grants`), checksums and records rebuilt from what is stored.
 //! - [`domain`]: input newtypes, argon2id hashing (a bounded pool of slots and queue), the
 //!   sign-in throttle's rules, token rules, who may disable whom, and profile changes (names,
 //!   phone, when consent changed); no wire format. Addresses are `mercato_runtime::address`'s.

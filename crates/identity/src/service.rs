@@ -10,6 +10,7 @@ use crate::keyring::{KeyRing, MAINTENANCE_INTERVAL};
 use crate::keys;
 use crate::store::accounts::AccountStore;
 use crate::store::customers::CustomerStore;
+use crate::store::imports::ImportStore;
 use crate::store::migrations::MIGRATIONS;
 use crate::store::sql::SqlIdentityStore;
 use crate::store::{IdentityStore, StoreRecord, UserRecord};
@@ -42,6 +43,8 @@ pub struct IdentityService {
     pub(crate) customers: Arc<dyn CustomerStore>,
     /// …and the staff users and API clients an owner manages through this one.
     pub(crate) accounts: Arc<dyn AccountStore>,
+    /// …and the customers imported from a legacy shop through this one.
+    pub(crate) imports: Arc<dyn ImportStore>,
     /// Issuer, audience and token lifetimes.
     pub(crate) auth: AuthSettings,
     /// The key new access tokens are signed with and the keys published; rotated on schedule.
@@ -70,6 +73,7 @@ impl IdentityService {
         let sql = SqlIdentityStore::new(db);
         let customers: Arc<dyn CustomerStore> = Arc::new(sql.clone());
         let accounts: Arc<dyn AccountStore> = Arc::new(sql.clone());
+        let imports: Arc<dyn ImportStore> = Arc::new(sql.clone());
         let store: Arc<dyn IdentityStore> = Arc::new(sql);
         let keys = KeyRing::start(store.as_ref(), kek, &auth, now_ms()).await?;
         crate::domain::passwords::warm_up().await?;
@@ -79,6 +83,7 @@ impl IdentityService {
             store,
             customers,
             accounts,
+            imports,
             auth,
             keys,
             outbox_waker,

@@ -40,10 +40,52 @@ fn hasher() -> Argon2<'static> {
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_blocking(password: &Password) -> Result<String, PasswordError> {
+    hash_str_blocking(password.expose())
+}
+
+/// [`hash_blocking`] of a password already proved against a stored hash (a legacy one's rules
+/// may differ from today's, so it is not parsed again).
+fn hash_str_blocking(password: &str) -> Result<String, PasswordError> {
     hasher()
-        .hash_password(password.expose().as_bytes())
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(PasswordError::Argon2)
+}
+
+/// What a sign-in's password check found.
+#[derive(Debug)]
+pub struct Checked {
+    pub matches: bool,
+    /// The argon2id hash to store instead of the legacy hash that just matched (ADR 0016).
+    pub upgrade: Option<String>,
+}
+
+/// Checks a password against a stored hash, argon2id or a legacy shop's
+/// (`mercato_runtime::legacy_passwords`); a matching legacy hash is hashed again with argon2id
+/// here, in the same slot. Every failure costs at least one argon2 verification, whatever the
+/// stored hash (none, empty, legacy), so timing does not tell accounts apart.
+fn check_blocking(password: &str, hash: Option<&str>) -> Result<Checked, PasswordError> {
+    let miss = || {
+        verify_blocking(password, dummy_hash());
+        Ok(Checked {
+            matches: false,
+            upgrade: None,
+        })
+    };
+    let Some(hash) = hash.filter(|h| !h.is_empty()) else {
+        return miss();
+    };
+    match mercato_runtime::legacy_passwords::verify(hash, password) {
+        None => Ok(Checked {
+            matches: verify_blocking(password, hash),
+            upgrade: None,
+        }),
+        Some(false) => miss(),
+        Some(true) => Ok(Checked {
+            matches: true,
+            upgrade: Some(hash_str_blocking(password)?),
+        }),
+    }
 }
 
 /// Checks a password against a stored PHC string; a malformed hash never matches.
@@ -141,6 +183,12 @@ impl Hasher {
         self.run(move || hash_blocking(&password)).await?
     }
 
+    /// [`check_blocking`] in a slot: a sign-in's check, legacy hashes included.
+    pub async fn check(&self, password: String, hash: Option<String>) -> Result<Checked, PasswordError> {
+        self.run(move || check_blocking(&password, hash.as_deref()))
+            .await?
+    }
+
     /// Verifies a password; with no stored hash, burns the same time and returns false.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, PasswordError> {
         self.run(move || match hash {
@@ -191,6 +239,24 @@ mod tests {
         );
         assert_eq!(hasher.waiting.load(Ordering::Acquire), 0);
         assert!(!hasher.verify("pw".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn a_matching_legacy_hash_comes_back_upgraded_to_argon2id() {
+        let legacy = mercato_runtime::legacy_passwords::phpass_hash("old secret", "abcdefgh", 8).unwrap();
+        let checked = check_blocking("old secret", Some(&legacy)).unwrap();
+        assert!(checked.matches);
+        let upgraded = checked.upgrade.expect("an argon2id hash");
+        assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+        assert!(verify_blocking("old secret", &upgraded));
+        let wrong = check_blocking("old secreT", Some(&legacy)).unwrap();
+        assert!(!wrong.matches && wrong.upgrade.is_none());
+        let argon = check_blocking("old secret", Some(&upgraded)).unwrap();
+        assert!(
+            argon.matches && argon.upgrade.is_none(),
+            "argon2id is not upgraded again"
+        );
+        assert!(!check_blocking("", Some("")).unwrap().matches);
     }
 
     #[test]

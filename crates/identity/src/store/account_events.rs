@@ -25,6 +25,12 @@ pub(crate) fn append_changed(tx: &mut Tx<'_>, user: &UserRecord) -> Result<(), D
     append(tx, ACCOUNT_CHANGED, user, Names::default())
 }
 
+/// Appends `account_changed` for an account an import created or changed: notifications learn
+/// the customer's e-mail and names, and send no welcome mail for an account made elsewhere.
+pub(crate) fn append_imported(tx: &mut Tx<'_>, user: &UserRecord, names: Names<'_>) -> Result<(), DbError> {
+    append(tx, ACCOUNT_CHANGED, user, names)
+}
+
 fn append(tx: &mut Tx<'_>, subject: &str, user: &UserRecord, names: Names<'_>) -> Result<(), DbError> {
     let event = AccountChanged {
         user: Some(crate::service::user_message(user)),

@@ -141,4 +141,14 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_store_time_zone",
         sql: "ALTER TABLE stores ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';",
     },
+    // Customers imported from a legacy shop (ADR 0016): the source and its key (sorted as bytes,
+    // the order reconciliation walks), and when the source last changed the customer. NULL for
+    // accounts made here. Their imported addresses are address-book rows with derived ids.
+    Migration {
+        name: "0008_imported_customers",
+        sql: "ALTER TABLE users ADD COLUMN legacy_source TEXT;
+              ALTER TABLE users ADD COLUMN legacy_key {{SORTED_TEXT}};
+              ALTER TABLE users ADD COLUMN legacy_modified_at BIGINT;
+              CREATE UNIQUE INDEX users_legacy_key ON users (store_id, legacy_source, legacy_key);",
+    },
 ];

@@ -8,6 +8,8 @@ mod account_events;
 pub mod accounts;
 pub mod customers;
 mod customers_sql;
+pub mod imports;
+mod imports_sql;
 pub mod migrations;
 mod rows;
 pub mod sql;

@@ -9,6 +9,7 @@ mod at_rest;
 mod claims;
 mod customers;
 mod disabling;
+mod imports;
 mod keys;
 mod provisioning;
 mod signin;
