@@ -1,1 +1,213 @@
-//! Placeholder: see lib.rs; being written.
+//! The WooCommerce source: a WordPress site's tables in MariaDB/MySQL, read-only, page by page
+//! in id order (keyset paging, one query per table per page, never one per row).
+//!
+//! - categories: `product_cat` terms (`terms` + `term_taxonomy`); no modification time.
+//! - products: `product` posts with their `product_variation` children and `postmeta`
+//!   (`_sku`, `_regular_price` — the price; `_price` only when there is no regular price —,
+//!   `_weight`, `_virtual`, `_thumbnail_id`, `_product_image_gallery`, `_product_attributes`,
+//!   `attribute_*`); statuses publish → active, draft/pending → draft, private/trash →
+//!   archived; changed when the product's or a variation's `post_modified_gmt` is.
+//! - stock: `_stock` of every product and variation with `_manage_stock = yes`, keyed by SKU.
+//! - customers: users whose `{prefix}capabilities` hold `customer`, with `usermeta`; changed at
+//!   `user_registered` or `last_update`.
+//! - orders: HPOS (`wc_orders`, `wc_order_addresses`, `wc_order_operational_data`,
+//!   `woocommerce_order_items` and their meta); orders still pending or on hold are left until
+//!   they settle; changed at `date_updated_gmt`.
+//!
+//! A row that cannot become a whole record (text that is not UTF-8, a negative price, a
+//! variation without its parent, an order line whose product has no SKU) is a `BadRow` with the
+//! reason.
+
+mod catalog;
+mod customers;
+mod meta;
+mod orders;
+mod php;
+mod products;
+mod stock;
+mod tables;
+mod values;
+
+pub use tables::Tables;
+
+use crate::source::{Row, ScanFrom, Source};
+use anyhow::{Context, bail};
+use mercato_proto::imports::Entity;
+use mercato_runtime::money::Currency;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{MySqlPool, Row as _};
+use std::str::FromStr;
+use tokio::sync::{Mutex, OnceCell};
+
+/// A WooCommerce shop's database.
+pub struct WooCommerce {
+    pool: MySqlPool,
+    tables: Tables,
+    shop: OnceCell<Shop>,
+    stock: Mutex<stock::Cache>,
+}
+
+/// Shop-wide settings from `options`.
+#[derive(Clone, Debug)]
+pub(crate) struct Shop {
+    pub currency: String,
+    /// Minor-unit digits of the currency.
+    pub digits: u8,
+    /// `woocommerce_weight_unit`: kg, g, lbs or oz.
+    pub weight_unit: String,
+}
+
+impl WooCommerce {
+    /// Connects to `mysql_url` (with the database) and reads tables under `prefix`.
+    pub async fn connect(mysql_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let options = MySqlConnectOptions::from_str(mysql_url).context("not a MySQL URL")?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .context("connecting to the WooCommerce database")?;
+        Self::new(pool, prefix)
+    }
+
+    /// Reads tables under `prefix` through `pool`.
+    pub fn new(pool: MySqlPool, prefix: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            tables: Tables::new(prefix)?,
+            shop: OnceCell::new(),
+            stock: Mutex::new(stock::Cache::default()),
+        })
+    }
+
+    /// The pool it reads through.
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    pub(crate) async fn shop(&self) -> anyhow::Result<&Shop> {
+        self.shop.get_or_try_init(|| self.load_shop()).await
+    }
+
+    async fn load_shop(&self) -> anyhow::Result<Shop> {
+        let currency = self.option("woocommerce_currency").await?.unwrap_or_default();
+        let parsed = Currency::parse(&currency)
+            .map_err(|_| anyhow::anyhow!("woocommerce_currency {currency:?} is not supported"))?;
+        let weight_unit = self
+            .option("woocommerce_weight_unit")
+            .await?
+            .unwrap_or_else(|| "kg".into());
+        Ok(Shop {
+            currency,
+            digits: parsed.minor_digits(),
+            weight_unit,
+        })
+    }
+
+    async fn option(&self, name: &'static str) -> anyhow::Result<Option<String>> {
+        let sql = format!(
+            "SELECT CAST(option_value AS BINARY) FROM {} WHERE option_name = ?",
+            self.tables.options
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(
+                String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(0)?)
+                    .trim()
+                    .to_owned(),
+            ),
+            None => None,
+        })
+    }
+
+    async fn count(&self, sql: String) -> anyhow::Result<u64> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+    }
+}
+
+/// The platform's product status for a post status: publish → active, private and trash →
+/// archived, anything else (draft, pending) → draft.
+pub fn product_status(post_status: &str) -> &'static str {
+    match post_status {
+        "publish" => "active",
+        "private" | "trash" => "archived",
+        _ => "draft",
+    }
+}
+
+/// The id after which a scan starts (0 from the beginning).
+pub(crate) fn after_id(from: &ScanFrom) -> anyhow::Result<u64> {
+    match from.after_key.as_deref() {
+        None | Some("") => Ok(0),
+        Some(key) => match key.parse() {
+            Ok(id) => Ok(id),
+            Err(_) => bail!("{key:?} is not a WooCommerce key"),
+        },
+    }
+}
+
+/// `modified_since_ms` in whole seconds (rounded down, so nothing at the boundary is missed).
+pub(crate) fn since_s(from: &ScanFrom) -> Option<i64> {
+    from.modified_since_ms.map(|ms| ms.div_euclid(1000))
+}
+
+#[async_trait::async_trait]
+impl Source for WooCommerce {
+    fn name(&self) -> &'static str {
+        "woocommerce"
+    }
+
+    fn entities(&self) -> Vec<Entity> {
+        vec![
+            Entity::Category,
+            Entity::Product,
+            Entity::Stock,
+            Entity::Customer,
+            Entity::Order,
+        ]
+    }
+
+    async fn currency(&self) -> anyhow::Result<String> {
+        Ok(self.shop().await?.currency.clone())
+    }
+
+    async fn scan(&self, entity: Entity, from: &ScanFrom, limit: usize) -> anyhow::Result<Vec<Row>> {
+        let limit = limit.max(1);
+        match entity {
+            Entity::Category => self.scan_categories(from, limit).await,
+            Entity::Product => self.scan_products(from, limit).await,
+            Entity::Stock => self.scan_stock(from, limit).await,
+            Entity::Customer => self.scan_customers(from, limit).await,
+            Entity::Order => self.scan_orders(from, limit).await,
+            Entity::Unspecified => bail!("no such entity"),
+        }
+    }
+
+    async fn estimate(&self, entity: Entity) -> anyhow::Result<u64> {
+        let t = &self.tables;
+        let sql = match entity {
+            Entity::Category => format!(
+                "SELECT COUNT(*) FROM {} WHERE taxonomy = 'product_cat'",
+                t.term_taxonomy
+            ),
+            Entity::Product => format!("SELECT COUNT(*) FROM {} WHERE post_type = 'product'", t.posts),
+            Entity::Stock => format!(
+                "SELECT COUNT(*) FROM {} WHERE meta_key = '_manage_stock' AND meta_value = 'yes'",
+                t.postmeta
+            ),
+            Entity::Customer => format!(
+                "SELECT COUNT(*) FROM {} WHERE meta_key = '{}' AND meta_value LIKE '%\"customer\"%'",
+                t.usermeta,
+                t.capabilities_key()
+            ),
+            Entity::Order => format!("SELECT COUNT(*) FROM {} WHERE type = 'shop_order'", t.orders),
+            Entity::Unspecified => return Ok(0),
+        };
+        self.count(sql).await
+    }
+}

@@ -1,0 +1,74 @@
+//! Loading the meta rows (`wp_postmeta`, `wp_usermeta`, order item meta) of a page of owners in
+//! one query, and the SQL pieces the scans share.
+
+use sqlx::{MySqlPool, Row as _};
+use std::collections::HashMap;
+
+/// Meta values by owner id, then key (the first row of a key wins, as `get_post_meta(…, true)`).
+#[derive(Debug, Default)]
+pub(crate) struct Meta(HashMap<u64, HashMap<String, Vec<u8>>>);
+
+impl Meta {
+    /// One owner's value of `key`, as bytes.
+    pub(crate) fn get(&self, owner: u64, key: &str) -> Option<&[u8]> {
+        self.0.get(&owner)?.get(key).map(Vec::as_slice)
+    }
+
+    /// One owner's value of `key` as text (lossy: for numbers and flags, never for names).
+    pub(crate) fn str(&self, owner: u64, key: &str) -> String {
+        self.get(owner, key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A comma-separated id list for `IN (…)` (`0` when empty, which matches nothing).
+pub(crate) fn id_list(ids: &[u64]) -> String {
+    if ids.is_empty() {
+        return "0".to_owned();
+    }
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A quoted list of fixed keys for `IN (…)`.
+pub(crate) fn key_list(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The meta of `owners` from `table` (owner column `owner`), restricted by `key_filter` (an SQL
+/// condition on `meta_key`).
+pub(crate) async fn load(
+    pool: &MySqlPool,
+    table: &str,
+    owner: &str,
+    owners: &[u64],
+    key_filter: &str,
+) -> anyhow::Result<Meta> {
+    let mut meta = Meta::default();
+    if owners.is_empty() {
+        return Ok(meta);
+    }
+    let sql = format!(
+        "SELECT {owner}, meta_key, CAST(meta_value AS BINARY) FROM {table} \
+         WHERE {owner} IN ({}) AND ({key_filter})",
+        id_list(owners)
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+    for row in rows {
+        let id: u64 = row.try_get(0)?;
+        let key: Option<String> = row.try_get(1)?;
+        let value: Option<Vec<u8>> = row.try_get(2)?;
+        meta.0
+            .entry(id)
+            .or_default()
+            .entry(key.unwrap_or_default())
+            .or_insert_with(|| value.unwrap_or_default());
+    }
+    Ok(meta)
+}
+
+/// An SQL expression for the `datetime` `seconds` after the epoch (seconds bound as `?`).
+pub(crate) const AT_SECONDS: &str = "TIMESTAMPADD(SECOND, ?, '1970-01-01 00:00:00')";
