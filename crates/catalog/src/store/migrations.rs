@@ -98,4 +98,21 @@ pub const MIGRATIONS: &[Migration] = &[
               );
               CREATE INDEX product_images_by_product ON product_images (store_id, product_id, position);",
     },
+    Migration {
+        name: "0007_imported_records",
+        // One row per record imported from a legacy shop (ADR 0016): its legacy key, the id it
+        // got, when the source last changed it, and what the catalog's own tables do not hold
+        // (`details`: JSON of the variants' legacy keys and the image URLs, for products).
+        sql: "CREATE TABLE imported_records (
+                store_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                entity TEXT NOT NULL,
+                legacy_key {{SORTED_TEXT}} NOT NULL,
+                target_id TEXT NOT NULL,
+                modified_at BIGINT NOT NULL,
+                details TEXT NOT NULL,
+                PRIMARY KEY (store_id, source, entity, legacy_key)
+              );
+              CREATE INDEX imported_records_by_target ON imported_records (store_id, target_id);",
+    },
 ];

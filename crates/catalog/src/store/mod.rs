@@ -7,6 +7,8 @@
 //! Writes take the event describing them and append it to the outbox in the same transaction.
 
 mod images;
+pub(crate) mod imports;
+mod imports_batch;
 mod migrations;
 mod sql;
 

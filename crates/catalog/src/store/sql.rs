@@ -29,8 +29,8 @@ impl SqlCatalogStore {
     }
 }
 
-type CategoryRow = (String, String, String, Option<String>, i64);
-type ProductRow = (
+pub(super) type CategoryRow = (String, String, String, Option<String>, i64);
+pub(super) type ProductRow = (
     String,
     String,
     String,
@@ -46,13 +46,13 @@ type ProductRow = (
 );
 type VariantRow = (String, String, String, String, i64, i64, bool, String);
 
-const PRODUCT_COLUMNS: &str = "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category, status, options";
+pub(super) const PRODUCT_COLUMNS: &str = "id, slug, title, description, category_id, currency, version, created_at, updated_at, tax_category, status, options";
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
     T::from_str(s).map_err(|_| StoreError::Corrupt(format!("{what} {s:?} is not a uuid")))
 }
 
-fn category(row: CategoryRow) -> Result<CategoryRecord, StoreError> {
+pub(super) fn category(row: CategoryRow) -> Result<CategoryRecord, StoreError> {
     let (id, slug, name, parent_id, created_at_ms) = row;
     Ok(CategoryRecord {
         id: parse("category id", &id)?,
@@ -63,7 +63,7 @@ fn category(row: CategoryRow) -> Result<CategoryRecord, StoreError> {
     })
 }
 
-fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError> {
+pub(super) fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError> {
     let (
         id,
         slug,
@@ -101,7 +101,7 @@ fn product(store: &StoreId, row: ProductRow) -> Result<ProductRecord, StoreError
 // Option names and values are single-line text without tabs (checked at the edge), so a tab
 // separates a type's name and values, and a line feed the types.
 
-fn encode_options(options: &[OptionType]) -> String {
+pub(super) fn encode_options(options: &[OptionType]) -> String {
     options
         .iter()
         .map(|o| {
@@ -136,7 +136,7 @@ fn decode_values(s: &str) -> Vec<String> {
 }
 
 /// Maps a unique violation to the field whose value was taken.
-fn conflict(e: DbError) -> StoreError {
+pub(super) fn conflict(e: DbError) -> StoreError {
     // The message names the constraint or its columns on both engines (`variants.sku` on
     // SQLite, `variants_store_id_sku_key` on PostgreSQL).
     let DbError::UniqueViolation(text) = &e else {
@@ -566,7 +566,7 @@ pub(super) fn load_category(
 }
 
 /// Loads the variants of all `products` with one query.
-fn attach_variants(
+pub(super) fn attach_variants(
     tx: &mut Tx<'_>,
     store: &StoreId,
     products: &mut [ProductRecord],
