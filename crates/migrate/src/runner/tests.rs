@@ -1,0 +1,168 @@
+//! The runner against an in-memory source and store.
+
+use super::*;
+use crate::source::{BadRow, SourceRecord};
+use crate::target::memory::{MemorySource, MemoryTarget};
+use mercato_proto::imports::{ImportedCustomer, ImportedOrder, ImportedProduct, ImportedVariant};
+use mercato_runtime::imports::numeric_key;
+
+pub(crate) fn product(id: u64, price: i64, modified: i64) -> Row {
+    Row::Good(SourceRecord::Product(ImportedProduct {
+        legacy_key: numeric_key(id),
+        slug: format!("p-{id}"),
+        title: format!("Product {id}"),
+        status: "active".into(),
+        variants: vec![ImportedVariant {
+            legacy_key: numeric_key(id),
+            sku: format!("SKU-{id}"),
+            price_minor: price,
+            ..ImportedVariant::default()
+        }],
+        modified_at_ms: modified,
+        ..ImportedProduct::default()
+    }))
+}
+
+pub(crate) fn order(id: u64, total: i64, modified: i64) -> Row {
+    Row::Good(SourceRecord::Order(ImportedOrder {
+        legacy_key: numeric_key(id),
+        number: id as i64,
+        status: "confirmed".into(),
+        currency: "EUR".into(),
+        total_minor: total,
+        modified_at_ms: modified,
+        ..ImportedOrder::default()
+    }))
+}
+
+pub(crate) fn customer(id: u64) -> Row {
+    Row::Good(SourceRecord::Customer(ImportedCustomer {
+        legacy_key: numeric_key(id),
+        email: format!("c{id}@example.com"),
+        modified_at_ms: 1,
+        ..ImportedCustomer::default()
+    }))
+}
+
+pub(crate) fn bad(entity: Entity, id: u64) -> Row {
+    Row::Bad(BadRow {
+        entity,
+        legacy_key: numeric_key(id),
+        location: format!("wp_posts.ID={id}"),
+        reason: "negative price".into(),
+    })
+}
+
+/// A shop of `products` products (one bad), 20 customers and 300 orders.
+pub(crate) fn shop(products: u64) -> MemorySource {
+    let source = MemorySource::new(vec![Entity::Product, Entity::Customer, Entity::Order]);
+    for id in 1..=products {
+        source.put(if id == 7 {
+            bad(Entity::Product, id)
+        } else {
+            product(id, 100 + id as i64, 10)
+        });
+    }
+    for id in 1..=20 {
+        source.put(customer(id));
+    }
+    for id in 1..=300 {
+        source.put(order(id, 1000 + id as i64, 10));
+    }
+    source
+}
+
+fn runner(source: &Arc<MemorySource>, target: &Arc<MemoryTarget>, from_start: bool) -> Runner {
+    let options = RunOptions {
+        batch: 50,
+        from_start,
+        ..RunOptions::default()
+    };
+    Runner::new(source.clone(), target.clone(), Arc::new(Silent), options)
+}
+
+fn entity<'a>(summary: &'a ImportSummary, name: &str) -> &'a EntitySummary {
+    summary.entities.iter().find(|e| e.entity == name).unwrap()
+}
+
+#[tokio::test]
+async fn an_import_creates_every_good_record_and_reports_bad_and_refused_ones() {
+    let (source, target) = (Arc::new(shop(120)), Arc::new(MemoryTarget::default()));
+    target.refuse.lock().unwrap().insert(numeric_key(9));
+    let summary = runner(&source, &target, false).run().await.unwrap();
+    let products = entity(&summary, "products");
+    assert_eq!((products.rows, products.created), (120, 118));
+    assert_eq!(products.skipped.len(), 1);
+    assert_eq!(products.skipped[0].location, "wp_posts.ID=7");
+    assert_eq!(products.rejected[0].legacy_key, numeric_key(9));
+    // The store refuses key 9 of every entity.
+    assert_eq!(entity(&summary, "orders").created, 299);
+    let names: Vec<&str> = summary.entities.iter().map(|e| e.entity.as_str()).collect();
+    assert_eq!(names, ["products", "customers", "orders"]);
+    assert_eq!(target.count(Entity::Product), 118);
+}
+
+#[tokio::test]
+async fn a_rerun_resumes_after_what_is_held_and_from_the_start_everything_is_unchanged() {
+    let (source, target) = (Arc::new(shop(120)), Arc::new(MemoryTarget::default()));
+    runner(&source, &target, false).run().await.unwrap();
+    let again = runner(&source, &target, false).run().await.unwrap();
+    assert_eq!(again.rows(), 0, "{again:?}");
+    let from_start = runner(&source, &target, true).run().await.unwrap();
+    let orders = entity(&from_start, "orders");
+    assert_eq!((orders.unchanged, orders.created, orders.updated), (300, 0, 0));
+}
+
+#[tokio::test]
+async fn a_failed_batch_stops_the_import_before_it_and_a_rerun_finishes_with_nothing_doubled() {
+    let source = Arc::new(MemorySource::new(vec![Entity::Order]));
+    for id in 1..=500 {
+        source.put(order(id, 10, 1));
+    }
+    let target = Arc::new(MemoryTarget::default());
+    *target.fail_call.lock().unwrap() = Some(4);
+    let failed = runner(&source, &target, false).run().await;
+    assert!(failed.is_err());
+    // Batches 1–3 (150 orders) landed; nothing after the batch that failed.
+    assert_eq!(target.count(Entity::Order), 150);
+    let held = target.progress().await.unwrap();
+    assert_eq!(held[0].last_key, numeric_key(150));
+    let finished = runner(&source, &target, false).run().await.unwrap();
+    assert_eq!(entity(&finished, "orders").created, 350);
+    assert_eq!(target.count(Entity::Order), 500);
+}
+
+#[tokio::test]
+async fn catching_up_imports_what_changed_since_the_newest_time_held() {
+    let (source, target) = (Arc::new(shop(30)), Arc::new(MemoryTarget::default()));
+    runner(&source, &target, false).run().await.unwrap();
+    source.put(product(3, 999, 50_000));
+    source.put(order(301, 77, 50_000));
+    let round = runner(&source, &target, false).catch_up().await.unwrap();
+    let products = entity(&round, "products");
+    assert_eq!((products.updated, products.created), (1, 0));
+    assert_eq!(entity(&round, "orders").created, 1);
+    // Rows changed within the overlap before the newest time held come again, unchanged.
+    let quiet = runner(&source, &target, false).catch_up().await.unwrap();
+    assert_eq!(
+        quiet.entities.iter().map(|e| e.created + e.updated).sum::<u64>(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn following_stops_when_told_after_the_round_under_way() {
+    let (source, target) = (Arc::new(shop(10)), Arc::new(MemoryTarget::default()));
+    let run = runner(&source, &target, false);
+    run.run().await.unwrap();
+    source.put(order(400, 5, 90_000));
+    let summary = run
+        .follow(
+            Duration::from_millis(10),
+            tokio::time::sleep(Duration::from_millis(50)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(entity(&summary, "orders").created, 1);
+    assert!(target.count(Entity::Order) == 301);
+}
