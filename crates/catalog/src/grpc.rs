@@ -8,23 +8,38 @@ use tonic::{Request, Response, Status};
 
 #[tonic::async_trait]
 impl Catalog for CatalogService {
-    async fn import_categories(&self, r: Request<mercato_proto::imports::ImportCategoriesRequest>) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+    async fn import_categories(
+        &self,
+        r: Request<mercato_proto::imports::ImportCategoriesRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
         Ok(Response::new(self.import_categories(r.into_inner()).await?))
     }
 
-    async fn import_products(&self, r: Request<mercato_proto::imports::ImportProductsRequest>) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+    async fn import_products(
+        &self,
+        r: Request<mercato_proto::imports::ImportProductsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
         Ok(Response::new(self.import_products(r.into_inner()).await?))
     }
 
-    async fn import_checksums(&self, r: Request<mercato_proto::imports::ChecksumsRequest>) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+    async fn import_checksums(
+        &self,
+        r: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
         Ok(Response::new(self.import_checksums(r.into_inner()).await?))
     }
 
-    async fn imported_records(&self, r: Request<mercato_proto::imports::RecordsRequest>) -> Result<Response<mercato_proto::imports::CatalogRecords>, Status> {
+    async fn imported_records(
+        &self,
+        r: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::CatalogRecords>, Status> {
         Ok(Response::new(self.imported_records(r.into_inner()).await?))
     }
 
-    async fn get_import_progress(&self, r: Request<mercato_proto::imports::ImportProgressRequest>) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+    async fn get_import_progress(
+        &self,
+        r: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
         Ok(Response::new(self.get_import_progress(r.into_inner()).await?))
     }
 

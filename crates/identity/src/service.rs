@@ -165,19 +165,31 @@ fn reply<T>(result: Result<T, ServiceError>) -> Result<Response<T>, Status> {
 
 #[tonic::async_trait]
 impl Identity for IdentityService {
-    async fn import_customers(&self, r: Request<mercato_proto::imports::ImportCustomersRequest>) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+    async fn import_customers(
+        &self,
+        r: Request<mercato_proto::imports::ImportCustomersRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
         Ok(Response::new(self.import_customers(r.into_inner()).await?))
     }
 
-    async fn import_checksums(&self, r: Request<mercato_proto::imports::ChecksumsRequest>) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+    async fn import_checksums(
+        &self,
+        r: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
         Ok(Response::new(self.import_checksums(r.into_inner()).await?))
     }
 
-    async fn imported_records(&self, r: Request<mercato_proto::imports::RecordsRequest>) -> Result<Response<mercato_proto::imports::CustomerRecords>, Status> {
+    async fn imported_records(
+        &self,
+        r: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::CustomerRecords>, Status> {
         Ok(Response::new(self.imported_records(r.into_inner()).await?))
     }
 
-    async fn get_import_progress(&self, r: Request<mercato_proto::imports::ImportProgressRequest>) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+    async fn get_import_progress(
+        &self,
+        r: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
         Ok(Response::new(self.get_import_progress(r.into_inner()).await?))
     }
 

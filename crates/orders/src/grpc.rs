@@ -8,19 +8,31 @@ use tonic::{Request, Response, Status};
 
 #[tonic::async_trait]
 impl Orders for OrdersService {
-    async fn import_orders(&self, r: Request<mercato_proto::imports::ImportOrdersRequest>) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
+    async fn import_orders(
+        &self,
+        r: Request<mercato_proto::imports::ImportOrdersRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportReply>, Status> {
         Ok(Response::new(self.import_orders(r.into_inner()).await?))
     }
 
-    async fn import_checksums(&self, r: Request<mercato_proto::imports::ChecksumsRequest>) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
+    async fn import_checksums(
+        &self,
+        r: Request<mercato_proto::imports::ChecksumsRequest>,
+    ) -> Result<Response<mercato_proto::imports::ChecksumsReply>, Status> {
         Ok(Response::new(self.import_checksums(r.into_inner()).await?))
     }
 
-    async fn imported_records(&self, r: Request<mercato_proto::imports::RecordsRequest>) -> Result<Response<mercato_proto::imports::OrderRecords>, Status> {
+    async fn imported_records(
+        &self,
+        r: Request<mercato_proto::imports::RecordsRequest>,
+    ) -> Result<Response<mercato_proto::imports::OrderRecords>, Status> {
         Ok(Response::new(self.imported_records(r.into_inner()).await?))
     }
 
-    async fn get_import_progress(&self, r: Request<mercato_proto::imports::ImportProgressRequest>) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
+    async fn get_import_progress(
+        &self,
+        r: Request<mercato_proto::imports::ImportProgressRequest>,
+    ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
         Ok(Response::new(self.get_import_progress(r.into_inner()).await?))
     }
 
