@@ -13,6 +13,9 @@
 //!   once); `wire`: the domain's levels and reservations as the contract's messages.
 //! - [`store`]: the [`store::InventoryStore`] trait and its SQL implementation (SQLite and
 //!   PostgreSQL), which appends each write's events to the outbox in the same transaction.
+//! - `imports`: stock imported from a legacy shop (ADR 0016): on hand set by SKU at the default
+//!   location (never negative, never below what is reserved), `imported_stock` recording which
+//!   SKUs a source brought, checksums and records rebuilt from the levels as they are.
 //! - [`events`]: subjects and envelopes of the events the inventory publishes.
 //!
 //! # Invariants

@@ -1,5 +1,6 @@
 //! The inventory service: its parts, how it starts, the expiry sweeper, and readiness.
 
+use crate::store::imports::StockImportStore;
 use crate::store::{InventoryStore, MIGRATIONS, SqlInventoryStore};
 use mercato_runtime::db::Db;
 use mercato_runtime::shutdown::Shutdown;
@@ -11,6 +12,8 @@ use tokio::sync::Notify;
 pub struct InventoryService {
     /// Where stock and reservations live; every write also appends its events there.
     pub(crate) store: Arc<dyn InventoryStore>,
+    /// Where imported stock is recorded (the same database, ADR 0016).
+    pub(crate) imports: Arc<dyn StockImportStore>,
     /// Wakes the outbox relay after a commit, so events leave at once instead of at its next poll.
     outbox_waker: Arc<Notify>,
 }
@@ -19,8 +22,10 @@ impl InventoryService {
     /// Migrates the database.
     pub async fn new(db: Db, outbox_waker: Arc<Notify>) -> anyhow::Result<Arc<InventoryService>> {
         db.migrate("inventory", MIGRATIONS).await?;
+        let sql = SqlInventoryStore::new(db);
         Ok(Arc::new(InventoryService {
-            store: Arc::new(SqlInventoryStore::new(db)),
+            imports: Arc::new(sql.clone()),
+            store: Arc::new(sql),
             outbox_waker,
         }))
     }

@@ -54,4 +54,17 @@ pub const MIGRATIONS: &[Migration] = &[
                 PRIMARY KEY (store_id, idem_key)
               );",
     },
+    Migration {
+        name: "0003_imported_stock",
+        // The SKUs whose stock was imported from a legacy shop (ADR 0016), keyed as the source
+        // knows them, and when the source last changed each: what reconciliation walks (the
+        // level itself is the SKU's row at the default location) and where `--follow` resumes.
+        sql: "CREATE TABLE imported_stock (
+                store_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                sku {{SORTED_TEXT}} NOT NULL,
+                modified_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, source, sku)
+              );",
+    },
 ];

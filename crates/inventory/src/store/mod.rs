@@ -12,6 +12,8 @@
 //! levels an event reports are known only inside the transaction, so the store builds those
 //! events itself with [`crate::events`].
 
+pub mod imports;
+mod imports_sql;
 mod migrations;
 mod sql;
 

@@ -27,7 +27,7 @@ use mercato_runtime::outbox;
 /// The inventory's tables in a [`Db`].
 #[derive(Clone)]
 pub struct SqlInventoryStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlInventoryStore {
@@ -36,11 +36,11 @@ impl SqlInventoryStore {
     }
 }
 
-type LevelRow = (String, String, i64, i64, i64, i64);
+pub(super) type LevelRow = (String, String, i64, i64, i64, i64);
 
-const LEVEL_COLUMNS: &str = "sku, location, on_hand, reserved, low_stock_threshold, version";
+pub(super) const LEVEL_COLUMNS: &str = "sku, location, on_hand, reserved, low_stock_threshold, version";
 
-fn level(row: LevelRow) -> StockLevel {
+pub(super) fn level(row: LevelRow) -> StockLevel {
     let (sku, location, on_hand, reserved, low_stock_threshold, version) = row;
     StockLevel {
         sku,
@@ -124,7 +124,7 @@ fn move_stock(
 }
 
 /// `stock_changed` for a changed row, and `low_stock` when the change crossed the threshold.
-fn stock_events(store: &StoreId, before: Option<&StockLevel>, after: &StockLevel) -> Vec<EventEnvelope> {
+pub(super) fn stock_events(store: &StoreId, before: Option<&StockLevel>, after: &StockLevel) -> Vec<EventEnvelope> {
     let mut out = vec![events::stock_changed(store, after)];
     if stock::crossed_low(before, after) {
         out.push(events::low_stock(store, after));
@@ -202,7 +202,7 @@ fn insert_lines(
 
 /// Creates a stock row, nothing reserved; [`StoreError::Stale`] if another writer created it
 /// first (the caller reads it again and retries).
-fn insert_level(tx: &mut Tx<'_>, store: &StoreId, after: &StockLevel, now_ms: i64) -> Result<(), StoreError> {
+pub(super) fn insert_level(tx: &mut Tx<'_>, store: &StoreId, after: &StockLevel, now_ms: i64) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO stock (store_id, sku, location, on_hand, reserved, low_stock_threshold,
                             version, updated_at)
@@ -229,7 +229,7 @@ fn insert_level(tx: &mut Tx<'_>, store: &StoreId, after: &StockLevel, now_ms: i6
 
 /// Rewrites a stock row if it is still at `expected_version` and holds no more reserved than
 /// the new on-hand; [`StoreError::Stale`] otherwise.
-fn update_level(
+pub(super) fn update_level(
     tx: &mut Tx<'_>,
     store: &StoreId,
     after: &StockLevel,

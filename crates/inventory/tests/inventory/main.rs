@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod expiry;
+mod imports;
 mod reservations;
 mod stock;
 mod support;
