@@ -62,10 +62,14 @@ pub async fn declared_body_limit(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // The image upload route alone takes larger bodies (and holds them to its own limit).
+    // The image upload and import batch routes alone take larger bodies (and hold them to
+    // their own limits).
     let limit = match request.extensions().get::<axum::extract::MatchedPath>() {
         Some(path) if path.as_str() == crate::routes::images::UPLOAD_PATH => {
             crate::routes::images::UPLOAD_BODY_LIMIT
+        }
+        Some(path) if path.as_str() == crate::routes::imports::BATCH_PATH => {
+            crate::routes::imports::BATCH_BODY_LIMIT
         }
         _ => limit,
     };
