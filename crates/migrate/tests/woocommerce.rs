@@ -50,7 +50,7 @@ fn keys(records: &[SourceRecord]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn catalog_and_stock_equal_the_fixture() {
+async fn every_entity_equals_the_fixture_and_bad_rows_have_reasons() {
     let spec = Spec {
         products: 45,
         bad_rows: true,
@@ -60,7 +60,7 @@ async fn catalog_and_stock_equal_the_fixture() {
         return;
     };
     assert_eq!(source.currency().await.unwrap(), fixture::CURRENCY);
-    for entity in [Entity::Category, Entity::Product, Entity::Stock] {
+    for entity in source.entities() {
         let (good, bad) = scan_all(&source, entity, 7, None).await;
         let expected = spec.expected(entity);
         assert_eq!(keys(&good), keys(&expected), "{entity:?} keys");
@@ -113,4 +113,93 @@ async fn a_table_prefix_is_honoured() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn customer_and_order_bad_rows_say_why() {
+    let spec = Spec {
+        products: 9,
+        customers: 5,
+        orders: 6,
+        bad_rows: true,
+        ..Spec::default()
+    };
+    let Some((_db, source)) = fixture(&spec).await else {
+        return;
+    };
+    let (_, bad) = scan_all(&source, Entity::Customer, 100, None).await;
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].reason, "no e-mail address");
+    assert!(
+        bad[0]
+            .location
+            .ends_with(&format!("users.ID={}", spec.bad_ids().customer_without_email))
+    );
+    let (good, bad) = scan_all(&source, Entity::Order, 100, None).await;
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].reason.contains("has no SKU"), "{}", bad[0].reason);
+    let statuses: Vec<String> = good
+        .iter()
+        .map(|r| match r {
+            SourceRecord::Order(o) => o.status.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(
+        statuses.contains(&"partially_refunded".to_owned()),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn scans_page_after_a_key_and_follow_modification_times() {
+    let spec = Spec {
+        products: 12,
+        customers: 8,
+        orders: 20,
+        ..Spec::default()
+    };
+    let Some((db, source)) = fixture(&spec).await else {
+        return;
+    };
+    // After a key: exactly the rows after it, whatever the page size.
+    let all = spec.expected(Entity::Order);
+    let from = ScanFrom {
+        after_key: Some(all[4].legacy_key().to_owned()),
+        modified_since_ms: None,
+    };
+    let rows = source.scan(Entity::Order, &from, 3).await.unwrap();
+    let got: Vec<&str> = rows.iter().map(Row::legacy_key).collect();
+    assert_eq!(got, keys(&all[5..8]));
+    // Modified since: only products changed at or after the time, and a change is seen.
+    let product = spec.product(7);
+    let since = product.record.modified_at_ms;
+    let (changed, _) = scan_all(&source, Entity::Product, 5, Some(since)).await;
+    assert_eq!(keys(&changed), keys(&spec.expected(Entity::Product)[7..]));
+    let later = since + 3_600_000;
+    let (none, _) = scan_all(&source, Entity::Product, 5, Some(later)).await;
+    assert!(none.is_empty());
+    let touched = spec.product(2);
+    sqlx::query("UPDATE wp_posts SET post_modified_gmt = '2030-01-01 00:00:00' WHERE ID = ?")
+        .bind(touched.variants[1].post_id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE wp_postmeta SET meta_value = '9.99' WHERE post_id = ? AND meta_key = '_regular_price'",
+    )
+    .bind(touched.variants[1].post_id)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let (changed, _) = scan_all(&source, Entity::Product, 5, Some(later)).await;
+    assert_eq!(keys(&changed), vec![touched.record.legacy_key.as_str()]);
+    let SourceRecord::Product(p) = &changed[0] else {
+        panic!()
+    };
+    assert_eq!(p.variants[1].price_minor, 999);
+    let (orders, _) = scan_all(&source, Entity::Order, 5, Some(all[10].modified_at_ms())).await;
+    assert_eq!(orders.len(), all.len() - 10);
+    let (customers, _) = scan_all(&source, Entity::Customer, 3, Some(i64::MAX / 4)).await;
+    assert!(customers.is_empty());
 }
