@@ -83,6 +83,11 @@ fn details(data: Data) -> Value {
         Data::ReturnCompleted(r) => json!({
             "return_id": r.return_id, "lines": lines(&r.lines), "amount_minor": r.amount_minor,
         }),
+        Data::Imported(o) => json!({
+            "legacy_key": o.legacy_key, "number": o.number, "status": o.status,
+            "legacy_status": o.legacy_status, "currency": o.currency,
+            "total_minor": o.total_minor, "refunded_minor": o.refunded_minor,
+        }),
     }
 }
 

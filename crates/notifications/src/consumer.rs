@@ -186,5 +186,9 @@ mod tests {
         assert!(!matters(subjects::orders::CART_STARTED));
         assert!(!matters(subjects::inventory::STOCK_RESERVED));
         assert!(!matters(subjects::orders::JOB_CHANGED));
+        assert!(
+            !matters(subjects::orders::ORDER_IMPORTED),
+            "an imported order is history: no e-mail, no webhook"
+        );
     }
 }

@@ -14,7 +14,7 @@ pub use mercato_proto::subjects::orders::{
     RETURN_REJECTED, RETURN_REQUESTED,
 };
 pub use mercato_proto::subjects::orders::{
-    ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED, ORDER_PLACED, ORDER_REFUNDED,
+    ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_FAILED, ORDER_IMPORTED, ORDER_PLACED, ORDER_REFUNDED,
 };
 
 /// Catalog events the SKU projection follows.

@@ -125,6 +125,7 @@ mod exports;
 mod fulfilment;
 mod grpc;
 mod histories;
+mod import_records;
 mod imports;
 mod listing;
 mod orchestrator;

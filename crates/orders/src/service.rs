@@ -42,6 +42,8 @@ pub struct OrdersService {
     pub(crate) stop_after: Mutex<Option<String>>,
     /// The orders service's background jobs (the orders export).
     pub(crate) jobs: Jobs,
+    /// Orders imported from legacy shops (`imports.rs`; same database).
+    pub(crate) imports: crate::store::imports::SqlImportsStore,
 }
 
 impl OrdersService {
@@ -55,6 +57,7 @@ impl OrdersService {
         let jobs = Jobs::new("orders", db.clone(), outbox_waker.clone());
         Ok(Arc::new(OrdersService {
             pricing: Arc::new(SqlPricingStore::new(db.clone())),
+            imports: crate::store::imports::SqlImportsStore::new(db.clone()),
             store: Arc::new(SqlOrdersStore::new(db)),
             rules_cache: crate::rules_cache::RulesCache::new(),
             deps,

@@ -181,6 +181,7 @@ fn event_data(data: &EventData) -> Data {
         amount_minor,
     };
     match data {
+        E::Imported(legacy) => Data::Imported(crate::import_records::record_of(legacy)),
         E::Placed {
             customer_id,
             cart_id,

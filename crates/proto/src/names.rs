@@ -140,6 +140,7 @@ pub fn order_event_kind(data: &orders::order_event::Data) -> &'static str {
         Data::ReturnRejected(_) => "return_rejected",
         Data::ReturnReceived(_) => "return_received",
         Data::ReturnCompleted(_) => "return_completed",
+        Data::Imported(_) => "imported",
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cart;
 pub mod charges;
 pub mod fulfilment;
+pub mod imported;
 pub mod order;
 pub mod saga;
 

@@ -3,6 +3,7 @@
 
 use super::charges::OrderCharges;
 use super::fulfilment::{Fulfilment, Return, ReturnedLine, Tracking};
+use super::imported::{ImportOrigin, LegacyOrder};
 use super::saga::{self, Command, Saga, Terminal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +140,9 @@ pub enum EventData {
         lines: Vec<RefundLine>,
         amount_minor: i64,
     },
+    /// The order as a legacy shop had it (`imported.rs`): the first event of an imported order,
+    /// or a later one when the source changed it.
+    Imported(Box<LegacyOrder>),
 }
 
 impl EventData {
@@ -171,6 +175,7 @@ impl EventData {
             EventData::ReturnRejected { .. } => "return_rejected",
             EventData::ReturnReceived { .. } => "return_received",
             EventData::ReturnCompleted { .. } => "return_completed",
+            EventData::Imported(_) => "imported",
         }
     }
 
@@ -276,6 +281,8 @@ pub struct Order {
     /// What the checkout charged, line by line (`domain::charges`); empty for orders placed
     /// before pricing.
     pub charges: OrderCharges,
+    /// Where an imported order came from (`imported.rs`); `None` for one placed here.
+    pub imported: Option<Box<ImportOrigin>>,
 }
 
 impl Order {
@@ -320,6 +327,7 @@ impl Order {
             }
             EventData::Cancelled => self.status = OrderStatus::Cancelled,
             EventData::Refunded { lines, .. } => self.count_refunded(lines),
+            EventData::Imported(legacy) => self.take_legacy(legacy),
             _ => self.apply_after_sale(event),
         }
         Ok(commands)

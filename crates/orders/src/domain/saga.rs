@@ -229,6 +229,11 @@ pub fn step(state: &Saga, event: &EventData) -> Result<(Saga, Vec<Command>), Ill
             vec![Command::VoidPayment, Command::ReleaseStock],
             failed(FailureCode::StockCommitFailed),
         ),
+        // An imported order is history: settled as the source's status says, and a later
+        // import (the source changed it) settles it again.
+        (Saga::New | Saga::Done { .. }, E::Imported(legacy)) => Saga::Done {
+            terminal: legacy.terminal(),
+        },
         (Saga::Capturing, E::PaymentCaptured { .. }) => compensate(vec![], Terminal::Confirmed),
         (Saga::Capturing, E::PaymentCaptureFailed { .. }) => compensate(
             vec![Command::VoidPayment, Command::RestockAll],

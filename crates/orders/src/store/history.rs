@@ -11,6 +11,7 @@
 
 use super::StoreError;
 use super::history_after_sale::{AfterSale, after_sale_record};
+use super::history_imported::StoredImport;
 use crate::domain::charges::OrderCharges;
 use crate::domain::order::{EventData, FailureCode, HeldLine, OrderLine, RefundLine};
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,8 @@ enum RecordV1 {
         lines: Vec<Returned>,
         amount_minor: i64,
     },
+    /// An order as a legacy shop had it (`history_imported.rs`).
+    Imported(Box<StoredImport>),
     #[serde(untagged)]
     AfterSale(AfterSale),
 }
@@ -225,6 +228,7 @@ impl From<&EventData> for RecordV1 {
                 lines: returned(lines),
                 amount_minor: *amount_minor,
             },
+            E::Imported(legacy) => RecordV1::Imported(Box::new(StoredImport::from(&**legacy))),
             after_sale @ (E::FulfilmentCreated { .. }
             | E::FulfilmentShipped { .. }
             | E::FulfilmentDelivered { .. }
@@ -298,6 +302,7 @@ impl From<RecordV1> for EventData {
                 lines: refund_lines(lines),
                 amount_minor,
             },
+            R::Imported(record) => EventData::Imported(Box::new((*record).into())),
             R::AfterSale(record) => record.into(),
         }
     }

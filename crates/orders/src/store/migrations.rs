@@ -183,4 +183,18 @@ pub const MIGRATIONS: &[Migration] = &[
               UPDATE carts SET started = 1 WHERE lines_json <> '[]';
               CREATE INDEX orders_created_all ON orders (created_at, id);",
     },
+    Migration {
+        name: "0006_imported_orders",
+        // Orders imported from a legacy shop (ADR 0016), by source and legacy key: where a
+        // resumed import starts (the greatest key) and where `--follow` looks for changes (the
+        // newest source modification time); the order itself is its history, as any other.
+        sql: "CREATE TABLE imported_orders (
+                store_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                legacy_key {{SORTED_TEXT}} NOT NULL,
+                order_id TEXT NOT NULL,
+                modified_at BIGINT NOT NULL,
+                PRIMARY KEY (store_id, source, legacy_key)
+              );",
+    },
 ];

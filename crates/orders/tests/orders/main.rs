@@ -15,6 +15,8 @@ mod fulfilment;
 mod funnel;
 mod histories;
 mod history;
+mod imports;
+mod imports_support;
 mod listing;
 mod pricing;
 mod saga;
