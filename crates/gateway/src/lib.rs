@@ -63,6 +63,7 @@ mod routes;
 mod security_headers;
 mod shedding;
 mod state;
+pub mod strangler;
 
 pub use state::{GatewayState, RealtimeForward, Upstreams};
 

@@ -58,6 +58,7 @@ pub fn all() -> Router<GatewayState> {
         .merge(imports::routes())
         .merge(webhooks::routes())
         .merge(notifications::routes())
+        .merge(crate::strangler::routes())
         .route("/v1/stores", post(provision_store))
         .route("/v1/stores/{store}", get(get_store).patch(update_store))
         .route(

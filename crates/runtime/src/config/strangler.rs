@@ -159,26 +159,43 @@ impl StoreRouting {
         let mut prefixes = std::collections::HashSet::new();
         for route in &self.routes {
             if !route.prefix.starts_with('/') {
-                return Err(format!("store {at:?}: prefix {:?} must start with /", route.prefix));
+                return Err(format!(
+                    "store {at:?}: prefix {:?} must start with /",
+                    route.prefix
+                ));
             }
             if !prefixes.insert(route.prefix.as_str()) {
                 return Err(format!("store {at:?}: prefix {:?} appears twice", route.prefix));
             }
             match (route.to, route.percent) {
                 (Target::Split, None) => {
-                    return Err(format!("store {at:?}: prefix {:?}: split needs percent", route.prefix));
+                    return Err(format!(
+                        "store {at:?}: prefix {:?}: split needs percent",
+                        route.prefix
+                    ));
                 }
                 (Target::Split, Some(p)) if p > 100 => {
-                    return Err(format!("store {at:?}: prefix {:?}: percent over 100", route.prefix));
+                    return Err(format!(
+                        "store {at:?}: prefix {:?}: percent over 100",
+                        route.prefix
+                    ));
                 }
                 (Target::Legacy | Target::Mercato, Some(_)) => {
-                    return Err(format!("store {at:?}: prefix {:?}: percent only with split", route.prefix));
+                    return Err(format!(
+                        "store {at:?}: prefix {:?}: percent only with split",
+                        route.prefix
+                    ));
                 }
                 _ => {}
             }
-            let bad_pointer = route.unordered.iter().find(|p| !p.is_empty() && !p.starts_with('/'));
+            let bad_pointer = route
+                .unordered
+                .iter()
+                .find(|p| !p.is_empty() && !p.starts_with('/'));
             if let Some(pointer) = bad_pointer {
-                return Err(format!("store {at:?}: unordered {pointer:?} is not a JSON pointer"));
+                return Err(format!(
+                    "store {at:?}: unordered {pointer:?} is not a JSON pointer"
+                ));
             }
         }
         Ok(())
@@ -206,7 +223,10 @@ mod tests {
     fn a_good_file_parses_with_its_routes() {
         let file = RoutingFile::parse(GOOD).expect("parses");
         let route = &file.stores[0].routes[0];
-        assert_eq!((route.to, route.percent, route.shadow), (Target::Split, Some(30), true));
+        assert_eq!(
+            (route.to, route.percent, route.shadow),
+            (Target::Split, Some(30), true)
+        );
         assert_eq!(file.stores[0].hosts, ["shop.acme.test"]);
     }
 

@@ -1,0 +1,194 @@
+//! The strangler fig (ADR 0016): during a migration the gateway sends each request of a store
+//! either to the legacy shop or to Mercato, as the operator's routing file says.
+//!
+//! # Layout
+//!
+//! - `table`: the routing file compiled (store by host or path, route by longest prefix) and
+//!   its watch (re-read on change; a bad file keeps the last good routing).
+//! - `decide`: the side for a request: `x-mercato-route` header, the route's target, or a
+//!   sticky split (the `mercato_route` cookie, else the client address).
+//! - `redirect`: WooCommerce's page URLs answer 301 to the storefront once on Mercato's side.
+//! - `proxy`: passing a request to the legacy shop, bodies streamed.
+//! - `shadow` and `compare`: GET/HEAD of shadowed routes asked of the other side too, off the
+//!   request path, and compared with Diffy's noise cancelling; counts and samples per route.
+//! - `routes`: the owner's view (`/v1/stores/{store}/migration/routes` and `…/shadow`).
+//! - `metrics`: requests and latency per side, comparisons by result.
+//!
+//! The strangler wraps the whole edge (`wrap`), so a request for the legacy shop never meets
+//! Mercato's read cache; Mercato's side is the edge as it was, unchanged. Without
+//! `strangler.routes_file` nothing is wrapped.
+
+mod compare;
+mod decide;
+mod metrics;
+mod proxy;
+mod redirect;
+mod routes;
+mod shadow;
+mod table;
+
+pub(crate) use routes::routes;
+
+use crate::state::GatewayState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::header::{HOST, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use decide::Side;
+use ipnet::IpNet;
+use mercato_runtime::config::{StranglerSettings, Target};
+use mercato_runtime::error::ServiceError;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use table::StoreTable;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+/// The strangler of one gateway process: the routing in force, the legacy client, and the
+/// shadow comparisons' slots and results.
+pub struct Strangler {
+    current: Arc<table::Current>,
+    settings: StranglerSettings,
+    client: proxy::LegacyClient,
+    shadow_permits: Arc<Semaphore>,
+    book: shadow::Book,
+    trusted: Vec<IpNet>,
+}
+
+/// Routes `edge` (the gateway's whole edge) through the strangler when `settings` name a
+/// routing file; otherwise returns it as it is.
+pub fn wrap(state: &GatewayState, settings: &StranglerSettings, edge: Router) -> Router {
+    let Some(file) = settings.routes_file.clone() else {
+        return edge;
+    };
+    metrics::describe();
+    let strangler = Arc::new(Strangler {
+        current: table::watch(file, settings.reload_interval),
+        settings: settings.clone(),
+        client: proxy::client(settings.upstream_timeout),
+        shadow_permits: Arc::new(Semaphore::new(settings.shadow_concurrency)),
+        book: shadow::Book::new(settings.shadow_samples),
+        trusted: state.trusted_proxies().to_vec(),
+    });
+    let service = tower::service_fn(move |request: Request| {
+        let (strangler, edge) = (strangler.clone(), edge.clone());
+        async move { Ok::<_, Infallible>(strangler.handle(edge, request).await) }
+    });
+    Router::new().fallback_service(service)
+}
+
+/// A request's head, to ask a side again (shadowing only GET and HEAD, which have no body).
+pub(crate) struct Head {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    peer: Option<ConnectInfo<SocketAddr>>,
+}
+
+impl Head {
+    fn of(request: &Request) -> Head {
+        Head {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+            peer: request.extensions().get::<ConnectInfo<SocketAddr>>().cloned(),
+        }
+    }
+
+    fn request(&self) -> Request {
+        let mut request = Request::new(Body::empty());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(peer);
+        }
+        request
+    }
+}
+
+impl Strangler {
+    async fn handle(self: Arc<Self>, edge: Router, mut request: Request) -> Response {
+        request.extensions_mut().insert(self.clone());
+        let table = self.current.get();
+        let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
+        let path = request.uri().path();
+        let Some(store) = table.store(host.or(request.uri().host()), path).cloned() else {
+            return pass(edge, request).await;
+        };
+        let Some(route) = store.route(path).cloned() else {
+            return pass(edge, request).await;
+        };
+        let address = crate::client_addr::of(request.headers(), request.extensions(), &self.trusted);
+        let (key, new_key) = decide::client_key(request.headers(), address);
+        let side = decide::choose(&route.rule, request.headers(), &key);
+        let (slug, prefix) = (store.config.store.clone(), route.rule.prefix.clone());
+        ::metrics::counter!(metrics::REQUESTS.name, "store" => slug.clone(), "route" => prefix.clone(), "side" => side.name())
+            .increment(1);
+        let shadowed = route.rule.shadow && matches!(*request.method(), Method::GET | Method::HEAD);
+        let head = shadowed.then(|| Head::of(&request));
+        let moved = (side == Side::Mercato)
+            .then(|| redirect::moved(&slug, path))
+            .flatten();
+        let mut response = match moved {
+            Some(to) => moved_permanently(&to),
+            None => self
+                .call(&edge, &store, &prefix, side, request)
+                .await
+                .unwrap_or_else(IntoResponse::into_response),
+        };
+        if let Some(head) = head {
+            shadow::spawn(&self, &edge, &store, &route, side, head);
+        }
+        if new_key
+            && route.rule.to == Target::Split
+            && let Ok(cookie) = HeaderValue::from_str(&decide::set_cookie(&key))
+        {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        response
+    }
+
+    /// Asks `side` (timed, per store, route and side).
+    async fn call(
+        &self,
+        edge: &Router,
+        store: &StoreTable,
+        prefix: &str,
+        side: Side,
+        request: Request,
+    ) -> Result<Response, ServiceError> {
+        let started = Instant::now();
+        let answer = match side {
+            Side::Mercato => Ok(edge.clone().oneshot(request).await.unwrap_or_else(|e| match e {})),
+            Side::Legacy => {
+                let address = crate::client_addr::of(request.headers(), request.extensions(), &self.trusted);
+                let (base, timeout) = (store.config.legacy.as_str(), self.settings.upstream_timeout);
+                proxy::forward(&self.client, base, request, address, timeout).await
+            }
+        };
+        ::metrics::histogram!(
+            metrics::SIDE_DURATION.name,
+            "store" => store.config.store.clone(), "route" => prefix.to_owned(), "side" => side.name()
+        )
+        .record(started.elapsed().as_secs_f64());
+        answer
+    }
+}
+
+/// Mercato answers, untouched by the strangler.
+async fn pass(edge: Router, request: Request) -> Response {
+    edge.oneshot(request).await.unwrap_or_else(|e| match e {})
+}
+
+fn moved_permanently(to: &str) -> Response {
+    let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
