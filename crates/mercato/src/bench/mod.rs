@@ -17,6 +17,7 @@
 //! - `jobs`: jobs started per second and the wait from enqueue to start (the runner's cost).
 //! - `webhooks`: webhook deliveries per second from event to receiver, a hanging receiver, a
 //!   receiver down and back.
+//! - `import`: a generated WooCommerce shop imported into the embedded platform, rows/s.
 
 mod analytics;
 mod baseline;
@@ -24,6 +25,7 @@ mod checkout;
 mod dbstats;
 mod export;
 mod images;
+mod import;
 mod jobs;
 mod load;
 mod overload;
@@ -117,6 +119,9 @@ pub enum BenchCommand {
     /// Webhook deliveries per second from an applied event to a local receiver, and their
     /// latency; a receiver that hangs (`--hang-store`) or is down for a while (`--down-secs`).
     Webhooks(webhooks::WebhooksArgs),
+    /// A generated WooCommerce shop (MariaDB) imported into the embedded platform through the
+    /// REST API: source rows per second per entity, then the reconciliation.
+    Import(import::ImportArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -173,6 +178,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Jobs(args) => jobs::jobs(&args).await,
         BenchCommand::Export(args) => export::export(&args).await,
         BenchCommand::Webhooks(args) => webhooks::webhooks(&args).await,
+        BenchCommand::Import(args) => import::import(&args).await,
     }
 }
 
