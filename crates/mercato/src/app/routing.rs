@@ -209,7 +209,9 @@ pub(super) fn assemble(
     // processes without the gateway role (with `services.tls`, only by peers whose certificate
     // names a service the call graph admits; with `services.internal_token`, only by peers that
     // know the token).
-    mercato_gateway::edge(state, &settings.http, http).merge(ops)
+    // The strangler fig (ADR 0016), when configured, routes in front of the whole edge.
+    let edge = mercato_gateway::edge(state, &settings.http, http);
+    mercato_gateway::strangler::wrap(state, &settings.strangler, edge).merge(ops)
 }
 
 /// The probes of `ops` without `/metrics`, which has its own listener (`http.metrics_listen`):
