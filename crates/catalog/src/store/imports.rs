@@ -11,9 +11,9 @@ use super::sql::placeholders;
 use mercato_runtime::db::{Param, Tx};
 use mercato_runtime::ids::StoreId;
 
-/// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits for the
-/// widest row written here (15 columns).
-pub(super) const CHUNK: usize = 500;
+/// Rows per multi-row statement. Small on purpose: SQLite treats `$n` placeholders as names and
+/// looks each up in a list while parsing, so a statement costs the square of its placeholders.
+pub(super) const CHUNK: usize = 100;
 
 /// One row of `imported_records`: a legacy record and the id it got.
 #[derive(Clone, Debug, PartialEq, Eq)]
