@@ -249,7 +249,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_field_named() {
-        let cases: [(fn(&mut ImportedOrder), &str); 5] = [
+        type Spoil = fn(&mut ImportedOrder);
+        let cases: [(Spoil, &str); 5] = [
             (|o| o.number = 0, "number"),
             (|o| o.status = "pending".into(), "status"),
             (|o| o.currency = "eur".into(), "currency"),

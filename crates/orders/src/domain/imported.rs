@@ -136,7 +136,9 @@ mod tests {
     #[test]
     fn an_imported_order_is_settled_with_its_own_number_status_and_creation_time() {
         let first = imported(1, 1_600_000_000_000, legacy(OrderStatus::Confirmed, 0));
-        let order = Order::fold("o", "s", &[first.clone()]).unwrap().unwrap();
+        let order = Order::fold("o", "s", std::slice::from_ref(&first))
+            .unwrap()
+            .unwrap();
         assert!(order.settled());
         assert!(order.due().is_empty());
         assert_eq!((order.number, order.status), (42, OrderStatus::Confirmed));
