@@ -74,10 +74,10 @@ pub fn set_cookie(key: &str) -> String {
 }
 
 /// The side for this request.
-pub fn choose(rule: &RouteRule, headers: &HeaderMap, key: &str) -> Side {
+pub fn choose(rule: &RouteRule, headers: &HeaderMap, key: &str, allow_override: bool) -> Side {
     match headers.get(OVERRIDE).and_then(|v| v.to_str().ok()) {
-        Some("legacy") => return Side::Legacy,
-        Some("mercato") => return Side::Mercato,
+        Some("legacy") if allow_override => return Side::Legacy,
+        Some("mercato") if allow_override => return Side::Mercato,
         _ => {}
     }
     match rule.to {
@@ -86,6 +86,14 @@ pub fn choose(rule: &RouteRule, headers: &HeaderMap, key: &str) -> Side {
         Target::Split if bucket(key) < u64::from(rule.percent.unwrap_or(0)) => Side::Mercato,
         Target::Split => Side::Legacy,
     }
+}
+
+/// Whether `path` is one of Mercato's own (its API, token endpoint, shop, admin, docs and
+/// assets, probes): always answered by Mercato, never by the legacy shop.
+pub fn is_mercato_path(path: &str) -> bool {
+    const OWN: [&str; 6] = ["/v1/", "/s/", "/admin", "/docs", "/assets/", "/openapi.json"];
+    const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+    OWN.iter().any(|p| path.starts_with(p)) || PROBES.contains(&path)
 }
 
 /// The client's place in 0..100, the same for every route: raising a percentage only moves
@@ -117,16 +125,16 @@ mod tests {
     fn a_split_sends_about_its_share_and_each_client_always_the_same_way() {
         let headers = HeaderMap::new();
         let to_mercato = (0..10_000)
-            .filter(|i| choose(&split(30), &headers, &format!("client-{i}")) == Side::Mercato)
+            .filter(|i| choose(&split(30), &headers, &format!("client-{i}"), true) == Side::Mercato)
             .count();
         assert!((2_800..3_200).contains(&to_mercato), "{to_mercato}");
         for i in 0..100 {
             let key = format!("client-{i}");
-            let side = choose(&split(30), &headers, &key);
-            assert_eq!(choose(&split(30), &headers, &key), side);
+            let side = choose(&split(30), &headers, &key, true);
+            assert_eq!(choose(&split(30), &headers, &key, true), side);
             if side == Side::Mercato {
                 assert_eq!(
-                    choose(&split(60), &headers, &key),
+                    choose(&split(60), &headers, &key, true),
                     Side::Mercato,
                     "raising keeps it"
                 );
@@ -135,10 +143,36 @@ mod tests {
     }
 
     #[test]
+    fn mercatos_own_paths_are_told_apart_from_the_legacy_shops() {
+        for own in [
+            "/v1/stores/acme/imports/woocommerce",
+            "/s/acme/p/shirt",
+            "/admin/acme",
+            "/readyz",
+        ] {
+            assert!(is_mercato_path(own), "{own}");
+        }
+        for legacy in [
+            "/product/shirt/",
+            "/shop/",
+            "/",
+            "/wp-json/wc/v3/products",
+            "/sale",
+        ] {
+            assert!(!is_mercato_path(legacy), "{legacy}");
+        }
+    }
+
+    #[test]
     fn the_header_overrides_and_the_cookie_names_the_client() {
         let mut headers = HeaderMap::new();
         headers.insert(OVERRIDE, HeaderValue::from_static("mercato"));
-        assert_eq!(choose(&split(0), &headers, "k"), Side::Mercato);
+        assert_eq!(choose(&split(0), &headers, "k", true), Side::Mercato);
+        assert_eq!(
+            choose(&split(0), &headers, "k", false),
+            Side::Legacy,
+            "ignored unless the operator allows it"
+        );
         headers.insert(COOKIE, HeaderValue::from_static("a=b; mercato_route=abc-1"));
         assert_eq!(client_key(&headers, None), ("abc-1".to_owned(), false));
         let address = Some(IpAddr::from([10, 0, 0, 1]));

@@ -125,7 +125,14 @@ impl Strangler {
         };
         let address = crate::client_addr::of(request.headers(), request.extensions(), &self.trusted);
         let (key, new_key) = decide::client_key(request.headers(), address);
-        let side = decide::choose(&route.rule, request.headers(), &key);
+        let allow_override = self.settings.allow_route_header;
+        let side = match decide::choose(&route.rule, request.headers(), &key, allow_override) {
+            // Mercato's own URLs (the API, the shop, the admin, the docs) are never handed to the
+            // legacy shop, whose routes would otherwise get the callers' tokens and sessions;
+            // they may still be shadowed there.
+            Side::Legacy if decide::is_mercato_path(path) => Side::Mercato,
+            side => side,
+        };
         let (slug, prefix) = (store.config.store.clone(), route.rule.prefix.clone());
         ::metrics::counter!(metrics::REQUESTS.name, "store" => slug.clone(), "route" => prefix.clone(), "side" => side.name())
             .increment(1);

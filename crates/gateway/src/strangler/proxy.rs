@@ -63,6 +63,7 @@ pub async fn forward(
     client_ip: Option<IpAddr>,
     timeout: Duration,
 ) -> Result<Response, ServiceError> {
+    let path_only = request.uri().path().to_owned();
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let target: Uri = format!("{}{}", base.trim_end_matches('/'), path)
         .parse()
@@ -73,6 +74,12 @@ pub async fn forward(
     let headers = request.headers_mut();
     strip_hop_by_hop(headers);
     headers.remove(super::decide::OVERRIDE);
+    // Mercato's credentials never reach the legacy shop: bearer tokens always go, and so do the
+    // cookies of Mercato's own pages (a shadowed request to one of its paths).
+    headers.remove(axum::http::header::AUTHORIZATION);
+    if super::decide::is_mercato_path(&path_only) {
+        headers.remove(axum::http::header::COOKIE);
+    }
     if let Some(ip) = client_ip
         && let Ok(value) = HeaderValue::from_str(&ip.to_string())
     {

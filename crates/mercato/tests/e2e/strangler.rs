@@ -56,7 +56,11 @@ async fn platforms_routed() -> (Vec<Platform>, PathBuf) {
     let file = dir.join("routes.toml");
     std::fs::write(&file, "").unwrap();
     let watched = file.clone();
-    let platforms = platforms_configured(move |s| s.strangler.routes_file = Some(watched)).await;
+    let platforms = platforms_configured(move |s| {
+        s.strangler.routes_file = Some(watched);
+        s.strangler.allow_route_header = true;
+    })
+    .await;
     (platforms, file)
 }
 

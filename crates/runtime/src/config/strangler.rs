@@ -44,6 +44,9 @@ pub struct StranglerSettings {
     pub shadow_body_limit_bytes: usize,
     /// Differing pairs kept per route for the owner to look at (the newest).
     pub shadow_samples: usize,
+    /// Whether `x-mercato-route: legacy|mercato` picks the side. For testing a migration only:
+    /// with it on, any client can reach routes not cut over yet and step out of the split.
+    pub allow_route_header: bool,
 }
 
 impl Default for StranglerSettings {
@@ -55,6 +58,7 @@ impl Default for StranglerSettings {
             shadow_concurrency: 16,
             shadow_body_limit_bytes: 1 << 20,
             shadow_samples: 20,
+            allow_route_header: false,
         }
     }
 }
