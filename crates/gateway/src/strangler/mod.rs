@@ -127,10 +127,12 @@ impl Strangler {
         let (key, new_key) = decide::client_key(request.headers(), address);
         let allow_override = self.settings.allow_route_header;
         let side = match decide::choose(&route.rule, request.headers(), &key, allow_override) {
-            // Mercato's own URLs (the API, the shop, the admin, the docs) are never handed to the
-            // legacy shop, whose routes would otherwise get the callers' tokens and sessions;
-            // they may still be shadowed there.
-            Side::Legacy if decide::is_mercato_path(path) => Side::Mercato,
+            // Mercato's own URLs (the API, the shop, the admin, the docs) go to the legacy shop
+            // only by a route written for them (a legacy facade of Mercato's API during the
+            // move), never by a broad one such as `/`; the proxy drops Mercato's credentials.
+            Side::Legacy if decide::is_mercato_path(path) && !decide::is_mercato_path(&route.rule.prefix) => {
+                Side::Mercato
+            }
             side => side,
         };
         let (slug, prefix) = (store.config.store.clone(), route.rule.prefix.clone());
