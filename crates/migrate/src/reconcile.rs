@@ -72,7 +72,8 @@ async fn read_source(source: &dyn Source, entity: Entity, totals: &mut Totals) -
     let mut from = ScanFrom::default();
     loop {
         let page = source.scan(entity, &from, PAGE).await?;
-        let full = page.len() >= PAGE;
+        // Only an empty page ends the source (see `runner::read_pages`).
+        let full = !page.is_empty();
         from.after_key = page.last().map(|r| r.legacy_key().to_owned());
         for row in page {
             match row {

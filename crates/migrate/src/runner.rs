@@ -95,8 +95,8 @@ impl Runner {
     }
 
     /// One round of `--follow`: every entity's rows the source changed since the newest
-    /// modification time the platform holds of it (less the overlap); an entity without times
-    /// (0) from after its greatest key.
+    /// modification time the platform holds of it (less the overlap); categories, which have no
+    /// times, all again; an entity without times yet (0) from after its greatest key.
     pub async fn catch_up(&self) -> anyhow::Result<ImportSummary> {
         let held = self
             .target
@@ -106,7 +106,11 @@ impl Runner {
         let overlap = i64::try_from(self.options.overlap.as_millis()).unwrap_or(i64::MAX);
         self.pass(|entity| {
             let p = progress_of(&held, entity);
-            if p.last_modified_ms > 0 {
+            if entity == Entity::Category {
+                // Categories carry no modification time: a few hundred rows, read again each
+                // round (the unchanged ones write nothing), so a rename is not missed.
+                ScanFrom::default()
+            } else if p.last_modified_ms > 0 {
                 ScanFrom {
                     after_key: None,
                     modified_since_ms: Some(p.last_modified_ms.saturating_sub(overlap)),
@@ -248,20 +252,19 @@ async fn read_pages(
 ) {
     loop {
         let page = source.scan(entity, &from, batch).await;
-        let (last, full) = match &page {
-            Ok(rows) => (
-                rows.last().map(|r| r.legacy_key().to_owned()),
-                rows.len() >= batch,
-            ),
-            Err(_) => (None, false),
+        // Only an empty page ends the scan: a source may filter rows out of a page after its
+        // query's limit, and a short page in the middle must not end the import there.
+        let last = match &page {
+            Ok(rows) => rows.last().map(|r| r.legacy_key().to_owned()),
+            Err(_) => None,
         };
         let empty = matches!(&page, Ok(rows) if rows.is_empty());
         if !empty && pages.send(page).await.is_err() {
             return;
         }
         match last {
-            Some(key) if full => from.after_key = Some(key),
-            _ => return,
+            Some(key) => from.after_key = Some(key),
+            None => return,
         }
     }
 }
