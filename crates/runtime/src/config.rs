@@ -13,11 +13,11 @@ mod strangler;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 pub use notifications::{NotificationsSettings, WebhookSettings};
-pub use strangler::{RouteRule, RoutingFile, StoreRouting, StranglerSettings, Target};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+pub use strangler::{RouteRule, RoutingFile, StoreRouting, StranglerSettings, Target};
 
 /// A value that must never be logged, such as a URL with a password in it.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

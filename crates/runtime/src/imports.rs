@@ -5,8 +5,8 @@
 
 use crate::error::ServiceError;
 use mercato_proto::imports::{
-    Entity, ImportedCategory, ImportedCustomer, ImportedOrder, ImportedProduct, ImportedStock,
-    KeyRange, Segment,
+    Entity, ImportedCategory, ImportedCustomer, ImportedOrder, ImportedProduct, ImportedStock, KeyRange,
+    Segment,
 };
 use sha2::{Digest, Sha256};
 
@@ -56,10 +56,7 @@ pub fn check_range(range: &KeyRange) -> Result<(), ServiceError> {
         return Err(ServiceError::invalid_field("entity", "must be given"));
     }
     if !range.to_key.is_empty() && range.from_key >= range.to_key {
-        return Err(ServiceError::invalid_field(
-            "to_key",
-            "must come after from_key",
-        ));
+        return Err(ServiceError::invalid_field("to_key", "must come after from_key"));
     }
     Ok(())
 }
@@ -317,10 +314,7 @@ mod tests {
             assert_eq!(pair[0].to_key, pair[1].from_key);
         }
         for s in &segments {
-            assert_eq!(
-                sum_range(&records, &s.from_key, &s.to_key),
-                (s.count, s.checksum)
-            );
+            assert_eq!(sum_range(&records, &s.from_key, &s.to_key), (s.count, s.checksum));
         }
         assert_eq!(segments.iter().map(|s| s.count).sum::<u64>(), 10);
     }

@@ -124,7 +124,11 @@ fn move_stock(
 }
 
 /// `stock_changed` for a changed row, and `low_stock` when the change crossed the threshold.
-pub(super) fn stock_events(store: &StoreId, before: Option<&StockLevel>, after: &StockLevel) -> Vec<EventEnvelope> {
+pub(super) fn stock_events(
+    store: &StoreId,
+    before: Option<&StockLevel>,
+    after: &StockLevel,
+) -> Vec<EventEnvelope> {
     let mut out = vec![events::stock_changed(store, after)];
     if stock::crossed_low(before, after) {
         out.push(events::low_stock(store, after));
@@ -202,7 +206,12 @@ fn insert_lines(
 
 /// Creates a stock row, nothing reserved; [`StoreError::Stale`] if another writer created it
 /// first (the caller reads it again and retries).
-pub(super) fn insert_level(tx: &mut Tx<'_>, store: &StoreId, after: &StockLevel, now_ms: i64) -> Result<(), StoreError> {
+pub(super) fn insert_level(
+    tx: &mut Tx<'_>,
+    store: &StoreId,
+    after: &StockLevel,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO stock (store_id, sku, location, on_hand, reserved, low_stock_threshold,
                             version, updated_at)
