@@ -202,10 +202,10 @@ impl WooCommerce {
         let mut posts: Vec<u64> = Vec::new();
         for id in &item_ids {
             for key in ["_product_id", "_variation_id"] {
-                if let Ok(post) = page.item_meta.str(*id, key).trim().parse::<u64>() {
-                    if post != 0 {
-                        posts.push(post);
-                    }
+                if let Ok(post) = page.item_meta.str(*id, key).trim().parse::<u64>()
+                    && post != 0
+                {
+                    posts.push(post);
                 }
             }
         }
