@@ -6,8 +6,8 @@
 //! `/product-category/{…/}{slug}/`, as small HTML pages — and, in Mercato's REST shape, the
 //! public product read `GET /v1/stores/{store}/products/{slug}` (`slug`, `title`,
 //! `description`, `status`), so a shadowed route has a like-for-like pair to compare. Each JSON
-//! answer carries `generated_at`, the time it was made in milliseconds, which changes on every
-//! call: the noise shadow comparison must cancel. Every answer names itself in
+//! answer carries `generated_at`, the time it was made and a sequence number, different on
+//! every call: the noise shadow comparison must cancel. Every answer names itself in
 //! `x-served-by: legacy-standin`.
 
 mod db;

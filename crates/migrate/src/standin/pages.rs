@@ -37,6 +37,14 @@ pub async fn category_page(State(shop): State<Shop>, Path(path): Path<String>) -
     }
 }
 
+/// When the answer was made (epoch ms) and its sequence number in this process: different in
+/// every answer, even two made in the same millisecond — the noise shadow comparison must cancel.
+fn generated_at() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}.{seq}", mercato_runtime::time::now_ms())
+}
+
 /// `GET /v1/stores/{store}/products/{slug}`: a published product in Mercato's REST shape (its
 /// `slug`, `title`, `description` and `status`), with the ever-changing `generated_at`.
 pub async fn product_json(
@@ -49,12 +57,12 @@ pub async fn product_json(
             "title": p.title,
             "description": p.description,
             "status": "active",
-            "generated_at": mercato_runtime::time::now_ms(),
+            "generated_at": generated_at(),
         }))
         .into_response(),
         Ok(_) => (
             StatusCode::NOT_FOUND,
-            Json(json!({"code": "not_found", "generated_at": mercato_runtime::time::now_ms()})),
+            Json(json!({"code": "not_found", "generated_at": generated_at()})),
         )
             .into_response(),
         Err(e) => failed(e),
