@@ -91,9 +91,16 @@ pub fn choose(rule: &RouteRule, headers: &HeaderMap, key: &str, allow_override: 
 /// Whether `path` is one of Mercato's own (its API, token endpoint, shop, admin, docs and
 /// assets, probes): always answered by Mercato, never by the legacy shop.
 pub fn is_mercato_path(path: &str) -> bool {
-    const OWN: [&str; 6] = ["/v1/", "/s/", "/admin", "/docs", "/assets/", "/openapi.json"];
-    const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
-    OWN.iter().any(|p| path.starts_with(p)) || PROBES.contains(&path)
+    const OWN: [&str; 5] = ["/v1/", "/s/", "/admin/", "/docs/", "/assets/"];
+    const EXACT: [&str; 6] = [
+        "/admin",
+        "/docs",
+        "/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ];
+    OWN.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
 }
 
 /// The client's place in 0..100, the same for every route: raising a percentage only moves

@@ -74,9 +74,16 @@ pub async fn forward(
     let headers = request.headers_mut();
     strip_hop_by_hop(headers);
     headers.remove(super::decide::OVERRIDE);
-    // Mercato's credentials never reach the legacy shop: bearer tokens always go, and so do the
-    // cookies of Mercato's own pages (a shadowed request to one of its paths).
-    headers.remove(axum::http::header::AUTHORIZATION);
+    // Mercato's credentials never reach the legacy shop: bearer tokens (Mercato's; the legacy
+    // shop's REST clients use Basic) and the cookies of Mercato's own pages (a shadowed request
+    // to one of its paths).
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    if bearer {
+        headers.remove(axum::http::header::AUTHORIZATION);
+    }
     if super::decide::is_mercato_path(&path_only) {
         headers.remove(axum::http::header::COOKIE);
     }
