@@ -181,6 +181,16 @@ pub struct ImportCustomer {
     pub shipping_address: Option<ImportAddress>,
 }
 
+impl ImportCustomer {
+    /// The record as an answer shows it: never with a password hash.
+    pub fn without_password(self) -> Self {
+        Self {
+            password_hash: String::new(),
+            ..self
+        }
+    }
+}
+
 /// One line of an imported order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]

@@ -175,6 +175,7 @@ fn credentials(access: &ApiAccess) -> anyhow::Result<Credentials> {
 /// Imports `source` into the store (then follows it if asked), reconciles and reports.
 pub async fn import(source: Arc<dyn Source>, store: &StoreAccess, flags: &RunFlags) -> anyhow::Result<i32> {
     let target = Arc::new(target_for(store, source.name())?);
+    same_currency(source.as_ref(), &target, &store.store).await?;
     let options = RunOptions {
         batch: usize::from(flags.batch),
         from_start: flags.from_start,
@@ -198,8 +199,20 @@ pub async fn import(source: Arc<dyn Source>, store: &StoreAccess, flags: &RunFla
 /// Reconciles `source` with the store and reports.
 pub async fn verify(source: Arc<dyn Source>, store: &StoreAccess) -> anyhow::Result<i32> {
     let target = target_for(store, source.name())?;
+    same_currency(source.as_ref(), &target, &store.store).await?;
     let report = reconcile(source.as_ref(), &target, &store.store).await?;
     finish(&report, store)
+}
+
+/// Refuses a source whose currency is not the store's: its prices would be relabelled (and a
+/// reconciliation of the same numbers would call that clean).
+async fn same_currency(source: &dyn Source, target: &ApiTarget, store: &str) -> anyhow::Result<()> {
+    let (theirs, ours) = (source.currency().await?, target.store_currency().await?);
+    anyhow::ensure!(
+        theirs.eq_ignore_ascii_case(&ours),
+        "the shop sells in {theirs} and store {store} in {ours}: provision a store in {theirs} to import it"
+    );
+    Ok(())
 }
 
 fn finish(report: &Report, store: &StoreAccess) -> anyhow::Result<i32> {

@@ -143,7 +143,8 @@ impl From<ImportStock> for wire::ImportedStock {
 }
 
 impl From<wire::ImportedCustomer> for ImportCustomer {
-    /// Never carries the password hash out.
+    /// Carries the password hash (the importer sends it); answers leave it out with
+    /// [`ImportCustomer::without_password`].
     fn from(c: wire::ImportedCustomer) -> Self {
         Self {
             legacy_key: c.legacy_key,
@@ -151,7 +152,7 @@ impl From<wire::ImportedCustomer> for ImportCustomer {
             first_name: c.first_name,
             last_name: c.last_name,
             phone: c.phone,
-            password_hash: String::new(),
+            password_hash: c.password_hash,
             created_at_ms: c.created_at_ms,
             modified_at_ms: c.modified_at_ms,
             billing_address: address_out(c.billing_address),

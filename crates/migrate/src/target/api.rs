@@ -61,6 +61,17 @@ impl ApiTarget {
         })
     }
 
+    /// The store's currency (ISO 4217), which a source's must equal: prices are imported as
+    /// minor units of it.
+    pub async fn store_currency(&self) -> anyhow::Result<String> {
+        let url = format!("{}/v1/stores/{}", self.base, self.store);
+        let store: serde_json::Value = self.call(reqwest::Method::GET, &url, &[], None).await?;
+        store["currency"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("GET {url}: no currency in the answer"))
+    }
+
     fn url(&self, tail: &str) -> String {
         format!(
             "{}/v1/stores/{}/imports/{}{tail}",

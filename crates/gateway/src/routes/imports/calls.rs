@@ -2,7 +2,8 @@
 //! (catalog: categories and products; inventory: stock; identity: customers; orders: orders).
 
 use crate::dto_imports::{
-    EntityProgressView, ImportBatch, ImportProgressView, ImportedRecordsView, entity_path_name,
+    EntityProgressView, ImportBatch, ImportCustomer, ImportProgressView, ImportedRecordsView,
+    entity_path_name,
 };
 use crate::state::GatewayState;
 use mercato_proto::imports::{
@@ -179,7 +180,11 @@ pub(super) async fn records(
         }
         Entity::Customer => {
             let records = state.identity().imported_records(request).await?;
-            view.customers = records.customers.into_iter().map(Into::into).collect();
+            view.customers = records
+                .customers
+                .into_iter()
+                .map(|c| ImportCustomer::from(c).without_password())
+                .collect();
         }
         Entity::Order => {
             let records = state.orders().imported_records(request).await?;
