@@ -48,8 +48,8 @@ pub enum Command {
     #[command(subcommand)]
     Jobs(crate::jobs_cli::JobsCommand),
     /// Moving a shop off a legacy platform through the REST API: `woocommerce` (from its
-    /// MariaDB/MySQL database), `shopify-csv` (Shopify's product CSV), `verify` (reconciliation
-    /// alone); exit 0 when source and store agree.
+    /// MariaDB/MySQL database), `verify` (reconciliation alone); exit 0 when source and store
+    /// agree.
     #[command(subcommand)]
     Import(crate::import_cli::ImportCommand),
 }

@@ -17,7 +17,7 @@
 //!   orders history through the REST API.
 //! - [`jobs_cli`]: `mercato jobs list|show|retry|cancel`, a store's background jobs through the
 //!   REST API.
-//! - [`import_cli`]: `mercato import woocommerce|shopify-csv|verify`, a legacy shop moved in
+//! - [`import_cli`]: `mercato import woocommerce|verify`, a legacy shop moved in
 //!   through the REST API and reconciled (the work is `mercato_migrate`'s).
 
 pub mod analytics_cli;

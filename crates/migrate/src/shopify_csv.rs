@@ -1,1 +1,0 @@
-//! Placeholder: see lib.rs; being written.
