@@ -89,12 +89,20 @@ pub fn check_importable(stored: &str) -> Result<Scheme, LegacyHashError> {
 /// Checks `password` against a stored legacy hash: `None` when `stored` is not a legacy hash
 /// (the caller verifies it its own way), else whether it matches. CPU-bound (bcrypt, up to 2¹⁸
 /// MD5 rounds): call it where the caller's own password hashing runs, never on an async worker.
+///
+/// WordPress hashes and checks passwords with surrounding white space trimmed, so a password typed
+/// with it is tried again without (at most twice the work, only then).
 pub fn verify(stored: &str, password: &str) -> Option<bool> {
     let scheme = scheme(stored)?;
     if password.len() > MAX_PASSWORD_BYTES || check_importable(stored).is_err() {
         return Some(false);
     }
-    let matches = match scheme {
+    let trimmed = password.trim();
+    Some(matches(scheme, stored, password) || (trimmed != password && matches(scheme, stored, trimmed)))
+}
+
+fn matches(scheme: Scheme, stored: &str, password: &str) -> bool {
+    match scheme {
         Scheme::Phpass { count_log2 } => {
             let salt = &stored.as_bytes()[4..12];
             let computed = phpass_digest(password.as_bytes(), salt, count_log2);
@@ -106,8 +114,7 @@ pub fn verify(stored: &str, password: &str) -> Option<bool> {
             let hex = hex_lower(&Md5::digest(password.as_bytes()));
             equal_in_constant_time(stored.to_ascii_lowercase().as_bytes(), hex.as_bytes())
         }
-    };
-    Some(matches)
+    }
 }
 
 /// A phpass portable hash (`$P$…`) of `password` with an 8-character salt from phpass's
@@ -227,6 +234,13 @@ mod tests {
             assert_eq!(verify(hash, password), Some(true), "{hash}");
             assert_eq!(verify(hash, &format!("{password}x")), Some(false), "{hash}");
         }
+    }
+
+    #[test]
+    fn a_password_typed_with_surrounding_spaces_matches_as_wordpress_trims_it() {
+        let (password, hash) = PHPASS_VECTORS[0];
+        assert_eq!(verify(hash, &format!("  {password}\t")), Some(true));
+        assert_eq!(verify(hash, &format!("{password} x")), Some(false));
     }
 
     #[test]
