@@ -51,9 +51,12 @@ pub(crate) async fn load(
     if owners.is_empty() {
         return Ok(meta);
     }
+    // A key given twice (plugins duplicate `_sku`, WooCommerce writes several `_price` rows)
+    // resolves to its first row, the same on every read.
+    let row_id = if owner == "user_id" { "umeta_id" } else { "meta_id" };
     let sql = format!(
         "SELECT {owner}, meta_key, CAST(meta_value AS BINARY) FROM {table} \
-         WHERE {owner} IN ({}) AND ({key_filter})",
+         WHERE {owner} IN ({}) AND ({key_filter}) ORDER BY {owner}, {row_id}",
         id_list(owners)
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
