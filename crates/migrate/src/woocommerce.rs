@@ -131,7 +131,7 @@ impl WooCommerce {
 }
 
 /// The platform's product status for a post status: publish → active, private and trash →
-/// archived, anything else (draft, pending) → draft.
+/// archived, anything else (draft, pending, future: scheduled) → draft.
 pub fn product_status(post_status: &str) -> &'static str {
     match post_status {
         "publish" => "active",

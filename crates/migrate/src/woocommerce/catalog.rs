@@ -151,7 +151,7 @@ impl WooCommerce {
             "SELECT {POST_SELECT} FROM {posts} p \
              LEFT JOIN {posts} parent ON parent.ID = p.post_parent AND parent.post_type = 'product' \
              WHERE p.ID > ? AND ((p.post_type = 'product' \
-               AND p.post_status IN ('publish','draft','pending','private','trash')) \
+               AND p.post_status IN ('publish','future','draft','pending','private','trash')) \
                OR (p.post_type = 'product_variation' AND parent.ID IS NULL)) {changed} \
              ORDER BY p.ID LIMIT ?",
             posts = t.posts
