@@ -65,10 +65,16 @@ impl WooCommerce {
             if since.is_some_and(|s| modified.unwrap_or(0) < s) {
                 continue;
             }
-            let sku = match text("_sku", &sku.unwrap_or_default()) {
+            let sku_bytes = sku.unwrap_or_default();
+            let sku = match text("_sku", &sku_bytes) {
                 Ok(sku) if sku.trim().is_empty() => continue,
                 Ok(sku) => sku.trim().to_owned(),
-                Err(_) => continue,
+                Err(reason) => {
+                    // Reported under the SKU as it reads, never dropped unseen.
+                    let key = String::from_utf8_lossy(&sku_bytes).trim().to_owned();
+                    levels.push((key.clone(), id, bad(&key, location(id), reason)));
+                    continue;
+                }
             };
             let stock = String::from_utf8_lossy(&stock.unwrap_or_default())
                 .trim()
