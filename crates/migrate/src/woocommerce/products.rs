@@ -69,7 +69,10 @@ impl Page<'_> {
             legacy_key: numeric_key(p.id),
             slug: text("post_name", &p.name)?,
             title,
-            description: text("post_content", &p.content)?,
+            // WordPress keeps the classic editor's CR LF; the catalog takes line feeds only.
+            description: text("post_content", &p.content)?
+                .replace("\r\n", "\n")
+                .replace('\r', "\n"),
             status: super::product_status(&p.status).into(),
             category_legacy_key: self
                 .categories
