@@ -105,71 +105,30 @@ pub trait Canonical: prost::Message + Clone + Default {
     }
 }
 
-impl Canonical for ImportedCategory {
-    fn legacy_key(&self) -> &str {
-        &self.legacy_key
-    }
+/// Implements [`Canonical`] for a record: the field it is keyed by, and the fields cleared in
+/// its canonical form (each record's modification time; a customer's password hash too).
+macro_rules! canonical {
+    ($record:ty, key: $key:ident, cleared: { $($field:ident: $empty:expr),+ }) => {
+        impl Canonical for $record {
+            fn legacy_key(&self) -> &str {
+                &self.$key
+            }
 
-    fn canonical(&self) -> Self {
-        Self {
-            modified_at_ms: 0,
-            ..self.clone()
+            fn canonical(&self) -> Self {
+                Self {
+                    $($field: $empty,)+
+                    ..self.clone()
+                }
+            }
         }
-    }
+    };
 }
 
-impl Canonical for ImportedProduct {
-    fn legacy_key(&self) -> &str {
-        &self.legacy_key
-    }
-
-    fn canonical(&self) -> Self {
-        Self {
-            modified_at_ms: 0,
-            ..self.clone()
-        }
-    }
-}
-
-impl Canonical for ImportedStock {
-    fn legacy_key(&self) -> &str {
-        &self.sku
-    }
-
-    fn canonical(&self) -> Self {
-        Self {
-            modified_at_ms: 0,
-            ..self.clone()
-        }
-    }
-}
-
-impl Canonical for ImportedCustomer {
-    fn legacy_key(&self) -> &str {
-        &self.legacy_key
-    }
-
-    fn canonical(&self) -> Self {
-        Self {
-            modified_at_ms: 0,
-            password_hash: String::new(),
-            ..self.clone()
-        }
-    }
-}
-
-impl Canonical for ImportedOrder {
-    fn legacy_key(&self) -> &str {
-        &self.legacy_key
-    }
-
-    fn canonical(&self) -> Self {
-        Self {
-            modified_at_ms: 0,
-            ..self.clone()
-        }
-    }
-}
+canonical!(ImportedCategory, key: legacy_key, cleared: { modified_at_ms: 0 });
+canonical!(ImportedProduct, key: legacy_key, cleared: { modified_at_ms: 0 });
+canonical!(ImportedStock, key: sku, cleared: { modified_at_ms: 0 });
+canonical!(ImportedCustomer, key: legacy_key, cleared: { modified_at_ms: 0, password_hash: String::new() });
+canonical!(ImportedOrder, key: legacy_key, cleared: { modified_at_ms: 0 });
 
 /// The platform's order status for a WooCommerce one (`wc-completed`, or without the prefix);
 /// `None` for a status that is not history yet (pending payment, on hold, checkout draft) —
