@@ -1,5 +1,6 @@
 //! A generated WooCommerce shop in MariaDB/MySQL for tests and benchmarks: WordPress's and
-//! WooCommerce's tables (HPOS orders) under a table prefix, filled with deterministic rows whose
+//! WooCommerce's tables under a table prefix, orders in HPOS's tables or as classic
+//! `shop_order` posts (`Spec::order_storage`), filled with deterministic rows whose
 //! records the generator also knows ([`model`]), so a test can compare what a reader gives with
 //! what was written. Bad rows (a negative price, a variation without its parent, text that is
 //! not UTF-8, a customer without an e-mail, an order line whose product is gone) are planted on
@@ -12,6 +13,7 @@ pub mod people;
 mod rows;
 mod testdb;
 mod writer;
+mod writer_orders;
 mod writer_people;
 
 pub use model::{CURRENCY, Spec};
@@ -33,7 +35,7 @@ pub struct Generated {
 pub async fn generate(pool: &MySqlPool, spec: &Spec) -> anyhow::Result<Generated> {
     let started = Instant::now();
     let posts_charset = if spec.bad_rows { "latin1" } else { "utf8mb4" };
-    ddl::create_tables_in(pool, &spec.prefix, posts_charset).await?;
+    ddl::create_tables_for(pool, &spec.prefix, posts_charset, spec.order_storage).await?;
     let rows = writer::write_all(pool, spec).await?;
     Ok(Generated {
         rows,

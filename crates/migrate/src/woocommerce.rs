@@ -10,9 +10,12 @@
 //! - stock: `_stock` of every product and variation with `_manage_stock = yes`, keyed by SKU.
 //! - customers: users whose `{prefix}capabilities` hold `customer`, with `usermeta`; changed at
 //!   `user_registered` or `last_update`.
-//! - orders: HPOS (`wc_orders`, `wc_order_addresses`, `wc_order_operational_data`,
-//!   `woocommerce_order_items` and their meta); orders still pending or on hold are left until
-//!   they settle; changed at `date_updated_gmt`.
+//! - orders: from the storage the shop uses — HPOS (`wc_orders`, `wc_order_addresses`,
+//!   `wc_order_operational_data`) when `woocommerce_custom_orders_table_enabled` is `yes` and
+//!   the table exists, else `shop_order` posts and their `postmeta` — with
+//!   `woocommerce_order_items` and their meta; the same order reads as the same record from
+//!   either. Orders still pending or on hold are left until they settle; changed at
+//!   `date_updated_gmt` (HPOS) or `post_modified_gmt` (posts).
 //!
 //! A row that cannot become a whole record (text that is not UTF-8, a negative price, a
 //! variation without its parent, an order line whose product has no SKU) is a `BadRow` with the
@@ -22,12 +25,15 @@ mod catalog;
 mod customers;
 mod meta;
 mod orders;
+mod orders_hpos;
+mod orders_posts;
 mod php;
 mod products;
 mod stock;
 mod tables;
 mod values;
 
+pub(crate) use customers::ADDRESS_FIELDS;
 pub use tables::Tables;
 
 use crate::source::{Row, ScanFrom, Source};
@@ -55,6 +61,17 @@ pub(crate) struct Shop {
     pub digits: u8,
     /// `woocommerce_weight_unit`: kg, g, lbs or oz.
     pub weight_unit: String,
+    /// Where its orders are.
+    pub orders: OrderStorage,
+}
+
+/// Where a shop keeps its orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStorage {
+    /// WooCommerce's own tables (High-Performance Order Storage, `wc_orders` and beside it).
+    Hpos,
+    /// `shop_order` posts with their fields in `postmeta`, as before HPOS.
+    Posts,
 }
 
 impl WooCommerce {
@@ -100,7 +117,37 @@ impl WooCommerce {
             currency,
             digits: parsed.minor_digits(),
             weight_unit,
+            orders: self.order_storage().await?,
         })
+    }
+
+    /// HPOS when WooCommerce says its tables are authoritative and they exist; otherwise
+    /// posts (an option of `no`, or none: shops from before HPOS, which lack the tables too).
+    /// In compatibility mode both hold the orders and the option names the one WooCommerce
+    /// reads, which is the one read here.
+    async fn order_storage(&self) -> anyhow::Result<OrderStorage> {
+        let enabled = self.option("woocommerce_custom_orders_table_enabled").await?;
+        if enabled.as_deref() != Some("yes") {
+            return Ok(OrderStorage::Posts);
+        }
+        let sql = "SELECT COUNT(*) FROM information_schema.tables \
+                   WHERE table_schema = DATABASE() AND table_name = ?";
+        let exists = sqlx::query(sql)
+            .bind(self.tables.orders.trim_matches('`'))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get::<i64, _>(0)?
+            > 0;
+        Ok(if exists {
+            OrderStorage::Hpos
+        } else {
+            OrderStorage::Posts
+        })
+    }
+
+    /// Where the shop keeps its orders.
+    pub async fn order_storage_in_use(&self) -> anyhow::Result<OrderStorage> {
+        Ok(self.shop().await?.orders)
     }
 
     async fn option(&self, name: &'static str) -> anyhow::Result<Option<String>> {
@@ -205,7 +252,12 @@ impl Source for WooCommerce {
                 t.usermeta,
                 t.capabilities_key()
             ),
-            Entity::Order => format!("SELECT COUNT(*) FROM {} WHERE type = 'shop_order'", t.orders),
+            Entity::Order => match self.shop().await?.orders {
+                OrderStorage::Hpos => format!("SELECT COUNT(*) FROM {} WHERE type = 'shop_order'", t.orders),
+                OrderStorage::Posts => {
+                    format!("SELECT COUNT(*) FROM {} WHERE post_type = 'shop_order'", t.posts)
+                }
+            },
             Entity::Unspecified => return Ok(0),
         };
         self.count(sql).await

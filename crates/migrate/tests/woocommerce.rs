@@ -5,7 +5,7 @@
 
 use mercato_migrate::fixture::{self, Spec, TestDatabase};
 use mercato_migrate::source::{BadRow, Row, ScanFrom, Source, SourceRecord};
-use mercato_migrate::woocommerce::WooCommerce;
+use mercato_migrate::woocommerce::{OrderStorage, WooCommerce};
 use mercato_proto::imports::Entity;
 
 /// Every row of `entity`, `page` at a time, each page after the last key of the one before.
@@ -202,4 +202,46 @@ async fn scans_page_after_a_key_and_follow_modification_times() {
     assert_eq!(orders.len(), all.len() - 10);
     let (customers, _) = scan_all(&source, Entity::Customer, 3, Some(i64::MAX / 4)).await;
     assert!(customers.is_empty());
+}
+
+#[tokio::test]
+async fn orders_stored_as_posts_read_as_the_same_records_as_hpos_orders() {
+    let Some(db) = TestDatabase::create().await.unwrap() else {
+        return;
+    };
+    let mut read = Vec::new();
+    for (prefix, storage) in [("hpos_", OrderStorage::Hpos), ("cpt_", OrderStorage::Posts)] {
+        let spec = Spec {
+            products: 12,
+            customers: 8,
+            orders: 45,
+            bad_rows: true,
+            prefix: prefix.into(),
+            order_storage: storage,
+            ..Spec::default()
+        };
+        fixture::generate(db.pool(), &spec).await.unwrap();
+        let source = WooCommerce::connect(db.url(), prefix).await.unwrap();
+        assert_eq!(source.order_storage_in_use().await.unwrap(), storage);
+        assert!(source.estimate(Entity::Order).await.unwrap() > 40);
+        let (good, bad) = scan_all(&source, Entity::Order, 7, None).await;
+        assert_eq!(good, spec.expected(Entity::Order), "{storage:?}");
+        assert_eq!(
+            bad.len(),
+            spec.bad_keys()
+                .iter()
+                .filter(|(e, _)| *e == Entity::Order)
+                .count()
+        );
+        let since = good[20].modified_at_ms();
+        let (changed, _) = scan_all(&source, Entity::Order, 5, Some(since)).await;
+        assert_eq!(keys(&changed), keys(&good[20..]), "{storage:?}");
+        read.push(good);
+    }
+    let checksums = |records: &[SourceRecord]| records.iter().map(SourceRecord::checksum).collect::<Vec<_>>();
+    assert_eq!(checksums(&read[0]), checksums(&read[1]));
+    let refunded = read[1]
+        .iter()
+        .any(|r| matches!(r, SourceRecord::Order(o) if o.refunded_minor > 0));
+    assert!(refunded, "a refund is read from posts too");
 }

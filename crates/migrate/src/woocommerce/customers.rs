@@ -12,7 +12,7 @@ use mercato_proto::imports::{Entity, ImportedCustomer};
 use mercato_runtime::imports::numeric_key;
 use sqlx::Row as _;
 
-const ADDRESS_FIELDS: [&str; 10] = [
+pub(crate) const ADDRESS_FIELDS: [&str; 10] = [
     "first_name",
     "last_name",
     "company",

@@ -1,13 +1,16 @@
-//! Orders from WooCommerce's HPOS tables: `wc_orders` (settled statuses only), their billing and
-//! shipping rows in `wc_order_addresses`, shipping and discount totals in
-//! `wc_order_operational_data`, refunds (`shop_order_refund` rows, negative totals), and line
-//! items with their meta, each line's SKU from the product or variation it names.
+//! Orders, from whichever storage the shop uses (`Shop::orders`): WooCommerce's HPOS tables
+//! (`orders_hpos`) or the classic `shop_order` posts with their fields in `postmeta`
+//! (`orders_posts`). Either gives the same [`OrderRow`]s and [`Page`], so one order reads as the
+//! same record from both: settled statuses only, billing and shipping addresses, shipping and
+//! discount totals, refunds (`shop_order_refund`, negative totals), and line items with their
+//! meta (`woocommerce_order_items`, shared by both storages), each line's SKU from the product
+//! or variation it names.
 
 use super::catalog::ms;
 use super::customers::address;
-use super::meta::{self, AT_SECONDS, Meta, id_list};
+use super::meta::{self, Meta};
 use super::values::{money, text, whole};
-use super::{WooCommerce, after_id, since_s};
+use super::{OrderStorage, WooCommerce};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
 use mercato_proto::common::Address;
 use mercato_proto::imports::{Entity, ImportedOrder, ImportedOrderLine};
@@ -17,46 +20,80 @@ use sqlx::Row as _;
 use std::collections::HashMap;
 
 /// WooCommerce statuses that are history (see `order_status`), with and without the prefix.
-const SETTLED: &str = "'wc-completed','wc-processing','wc-cancelled','wc-refunded','wc-failed',\
+pub(super) const SETTLED: &str = "'wc-completed','wc-processing','wc-cancelled','wc-refunded','wc-failed',\
     'completed','processing','cancelled','refunded','failed'";
 
-/// A `wc_orders` row.
-struct OrderRow {
-    id: u64,
-    status: String,
-    currency: Vec<u8>,
-    tax: Option<String>,
-    total: Option<String>,
-    customer_id: u64,
-    email: Vec<u8>,
-    created_s: Option<i64>,
-    updated_s: Option<i64>,
+/// An order's own fields, from a `wc_orders` row or a `shop_order` post and its meta.
+pub(super) struct OrderRow {
+    pub id: u64,
+    pub status: String,
+    pub currency: Vec<u8>,
+    /// The items' tax; with HPOS the order's whole tax (`tax_amount`).
+    pub cart_tax: Option<String>,
+    /// The shipping's tax, which posts keep apart (`_order_shipping_tax`); `None` with HPOS,
+    /// whose `tax_amount` includes it.
+    pub shipping_tax: Option<String>,
+    pub total: Option<String>,
+    pub customer_id: u64,
+    pub email: Vec<u8>,
+    pub created_s: Option<i64>,
+    pub updated_s: Option<i64>,
 }
 
 /// A line item.
-struct Item {
+pub(super) struct Item {
     id: u64,
     name: Vec<u8>,
 }
 
 /// Everything a page of orders was read with.
 #[derive(Default)]
-struct Page {
-    addresses: HashMap<(u64, String), [String; 10]>,
-    bad_addresses: HashMap<u64, String>,
-    totals: HashMap<u64, (Option<String>, Option<String>)>,
-    refunds: HashMap<u64, String>,
+pub(super) struct Page {
+    /// The ten address fields (customers' `ADDRESS_FIELDS` order) by order and `billing` or
+    /// `shipping`.
+    pub addresses: HashMap<(u64, String), [String; 10]>,
+    pub bad_addresses: HashMap<u64, String>,
+    /// Shipping and discount totals.
+    pub totals: HashMap<u64, (Option<String>, Option<String>)>,
+    /// The sum of each order's refunds' (negative) totals.
+    pub refunds: HashMap<u64, String>,
     items: HashMap<u64, Vec<Item>>,
     item_meta: Meta,
     skus: Meta,
 }
 
+impl Page {
+    /// Keeps an address's fields, or the reason one is not text.
+    pub(super) fn add_address(&mut self, id: u64, kind: &str, raw: [Option<Vec<u8>>; 10]) {
+        let mut fields: [String; 10] = Default::default();
+        for (field, bytes) in fields.iter_mut().zip(raw) {
+            match text("address", &bytes.unwrap_or_default()) {
+                Ok(s) => *field = s.trim().to_owned(),
+                Err(reason) => {
+                    self.bad_addresses.insert(id, reason);
+                }
+            }
+        }
+        self.addresses.insert((id, kind.to_owned()), fields);
+    }
+}
+
 impl WooCommerce {
     pub(super) async fn scan_orders(&self, from: &ScanFrom, limit: usize) -> anyhow::Result<Vec<Row>> {
-        let orders = self.order_rows(from, limit).await?;
+        let storage = self.shop().await?.orders;
+        let (orders, mut page) = match storage {
+            OrderStorage::Hpos => self.hpos_orders(from, limit).await?,
+            OrderStorage::Posts => self.post_orders(from, limit).await?,
+        };
         let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
-        let page = self.order_page(&ids).await?;
-        let table = self.tables.orders.trim_matches('`');
+        if !ids.is_empty() {
+            self.order_items(&meta::id_list(&ids), &mut page).await?;
+        }
+        let (table, column) = match storage {
+            OrderStorage::Hpos => (&self.tables.orders, "id"),
+            OrderStorage::Posts => (&self.tables.posts, "ID"),
+        };
+        let table = table.trim_matches('`');
         Ok(orders
             .iter()
             .map(|o| match order(o, &page) {
@@ -64,113 +101,15 @@ impl WooCommerce {
                 Err(reason) => Row::Bad(BadRow {
                     entity: Entity::Order,
                     legacy_key: numeric_key(o.id),
-                    location: format!("{table}.id={}", o.id),
+                    location: format!("{table}.{column}={}", o.id),
                     reason,
                 }),
             })
             .collect())
     }
 
-    async fn order_rows(&self, from: &ScanFrom, limit: usize) -> anyhow::Result<Vec<OrderRow>> {
-        let since = since_s(from);
-        let changed = if since.is_some() {
-            format!("AND o.date_updated_gmt >= {AT_SECONDS}")
-        } else {
-            String::new()
-        };
-        let sql = format!(
-            "SELECT o.id, o.status, CAST(o.currency AS BINARY), CAST(o.tax_amount AS CHAR), \
-               CAST(o.total_amount AS CHAR), CAST(COALESCE(o.customer_id, 0) AS UNSIGNED), \
-               CAST(COALESCE(o.billing_email, '') AS BINARY), \
-               TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', o.date_created_gmt), \
-               TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', o.date_updated_gmt) \
-             FROM {} o WHERE o.id > ? AND o.type = 'shop_order' AND o.status IN ({SETTLED}) \
-             {changed} ORDER BY o.id LIMIT ?",
-            self.tables.orders
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after_id(from)?);
-        if let Some(s) = since {
-            query = query.bind(s);
-        }
-        let rows = query.bind(limit as u64).fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(OrderRow {
-                id: row.try_get(0)?,
-                status: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                currency: row.try_get::<Option<Vec<u8>>, _>(2)?.unwrap_or_default(),
-                tax: row.try_get(3)?,
-                total: row.try_get(4)?,
-                customer_id: row.try_get(5)?,
-                email: row.try_get(6)?,
-                created_s: row.try_get(7)?,
-                updated_s: row.try_get(8)?,
-            });
-        }
-        Ok(out)
-    }
-
-    async fn order_page(&self, ids: &[u64]) -> anyhow::Result<Page> {
-        let mut page = Page::default();
-        if ids.is_empty() {
-            return Ok(page);
-        }
-        let t = &self.tables;
-        let list = id_list(ids);
-        let sql = format!(
-            "SELECT order_id, address_type, CAST(first_name AS BINARY), CAST(last_name AS BINARY), \
-               CAST(company AS BINARY), CAST(address_1 AS BINARY), CAST(address_2 AS BINARY), \
-               CAST(city AS BINARY), CAST(state AS BINARY), CAST(postcode AS BINARY), \
-               CAST(country AS BINARY), CAST(phone AS BINARY) \
-             FROM {} WHERE order_id IN ({list})",
-            t.order_addresses
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let id: u64 = row.try_get(0)?;
-            let kind: Option<String> = row.try_get(1)?;
-            let mut fields: [String; 10] = Default::default();
-            for (n, field) in fields.iter_mut().enumerate() {
-                let bytes: Option<Vec<u8>> = row.try_get(n + 2)?;
-                match text("address", &bytes.unwrap_or_default()) {
-                    Ok(s) => *field = s.trim().to_owned(),
-                    Err(reason) => {
-                        page.bad_addresses.insert(id, reason);
-                    }
-                }
-            }
-            page.addresses.insert((id, kind.unwrap_or_default()), fields);
-        }
-        let sql = format!(
-            "SELECT order_id, CAST(shipping_total_amount AS CHAR), CAST(discount_total_amount AS CHAR) \
-             FROM {} WHERE order_id IN ({list})",
-            t.order_operational_data
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
-            page.totals
-                .insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
-        }
-        let sql = format!(
-            "SELECT parent_order_id, CAST(SUM(total_amount) AS CHAR) FROM {} \
-             WHERE type = 'shop_order_refund' AND parent_order_id IN ({list}) GROUP BY parent_order_id",
-            t.orders
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let sum: Option<String> = row.try_get(1)?;
-            page.refunds.insert(row.try_get(0)?, sum.unwrap_or_default());
-        }
-        self.order_items(&list, &mut page).await?;
-        Ok(page)
-    }
-
+    /// The line items of the orders in `list` (ids, comma-separated), their meta and the SKUs
+    /// of the posts they name.
     async fn order_items(&self, list: &str, page: &mut Page) -> anyhow::Result<()> {
         let t = &self.tables;
         let sql = format!(
@@ -264,7 +203,7 @@ fn order(o: &OrderRow, page: &Page) -> Result<ImportedOrder, String> {
         lines,
         shipping_minor: amount("shipping_total_amount", &shipping)?,
         discount_minor: amount("discount_total_amount", &discount)?,
-        tax_minor: amount("tax_amount", &o.tax)?,
+        tax_minor: amount("tax_amount", &o.cart_tax)? + amount("_order_shipping_tax", &o.shipping_tax)?,
         total_minor: amount("total_amount", &o.total)?,
         refunded_minor: refunded,
         created_at_ms: ms(o.created_s),
