@@ -3,7 +3,8 @@
 //! - `source`: what a legacy source gives the importer — each entity's records in legacy-key
 //!   order, already in the contract's canonical shape, and the rows it had to skip with the
 //!   reason. `woocommerce` reads WordPress's and WooCommerce's tables from MariaDB/MySQL
-//!   (`--table-prefix`; orders from the HPOS tables). Shopify's product CSV is not read yet.
+//!   (`--table-prefix`; orders from the HPOS tables); `shopify` reads Shopify's product CSV
+//!   export (categories, products with their variants and image URLs, stock).
 //! - `target`: the platform's import API (`/v1/stores/{store}/imports/…`) over HTTP.
 //! - `runner`: the import — entity by entity, in batches, resumed from what the platform says it
 //!   holds (so a killed import re-run finishes with nothing doubled), and `--follow`, which keeps
@@ -21,6 +22,7 @@ pub mod fixture;
 pub mod reconcile;
 pub mod report;
 pub mod runner;
+pub mod shopify;
 pub mod source;
 pub mod standin;
 pub mod target;
