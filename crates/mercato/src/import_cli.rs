@@ -5,12 +5,19 @@
 //!   platform's import stands), with `--follow` keeps importing what changes until SIGINT or
 //!   SIGTERM, then reconciles.
 //! - `mercato import verify woocommerce --mysql-url … --store <slug>`: the reconciliation alone.
+//! - `mercato import shopify-csv products.csv --store <slug> [--currency EUR]` and
+//!   `mercato import verify shopify-csv products.csv --store <slug>`: the same for Shopify's
+//!   product CSV export (`shopify`; no `--follow`).
 //!
 //! Every run ends with the report: JSON in `--report-dir` (`report-<time>.json`) and a summary
 //! on stdout. Exit codes: 0 clean, 2 differences, 3 clean but source rows were skipped or
 //! records refused, 1 when the import or the check could not run. The API is reached as
 //! `mercato jobs` does (`--api`, `--token` or the owner's `--email`/`--password`); the imports
 //! are owner only.
+
+mod shopify;
+
+pub use shopify::{ShopifyExport, ShopifyImport, ShopifyVerify};
 
 use crate::analytics_cli::ApiAccess;
 use clap::{Args, Subcommand};
@@ -30,6 +37,9 @@ pub enum ImportCommand {
     /// Import a WooCommerce shop (categories, products, stock, customers, orders) from its
     /// MariaDB/MySQL database, then reconcile; resumes where the platform's import stands.
     Woocommerce(WooCommerceImport),
+    /// Import Shopify's product CSV export (categories, products with their variants and image
+    /// URLs, stock), then reconcile; run it again to take in a later export.
+    ShopifyCsv(ShopifyImport),
     /// Reconcile a source with the store without importing (exit 0 clean, 2 differences,
     /// 3 clean with skipped rows, 1 could not check).
     #[command(subcommand)]
@@ -41,6 +51,8 @@ pub enum ImportCommand {
 pub enum VerifyCommand {
     /// A WooCommerce database against the store.
     Woocommerce(WooCommerceVerify),
+    /// A Shopify product CSV export against the store.
+    ShopifyCsv(ShopifyVerify),
 }
 
 /// Where a WooCommerce shop's tables are.
@@ -120,6 +132,8 @@ pub async fn run(command: ImportCommand) -> i32 {
     let outcome = match command {
         ImportCommand::Woocommerce(args) => import_woocommerce(args).await,
         ImportCommand::Verify(VerifyCommand::Woocommerce(args)) => verify_woocommerce(args).await,
+        ImportCommand::ShopifyCsv(args) => shopify::import_shopify(args).await,
+        ImportCommand::Verify(VerifyCommand::ShopifyCsv(args)) => shopify::verify_shopify(args).await,
     };
     match outcome {
         Ok(code) => code,
@@ -297,5 +311,45 @@ mod tests {
             "s",
         ]);
         assert!(matches!(verify.unwrap().command, ImportCommand::Verify(_)));
+    }
+
+    #[test]
+    fn the_shopify_command_line_reads_as_documented() {
+        let cli = Cli::try_parse_from([
+            "import",
+            "shopify-csv",
+            "products.csv",
+            "--store",
+            "tea",
+            "--currency",
+            "eur",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let ImportCommand::ShopifyCsv(args) = cli.command else {
+            panic!("shopify-csv")
+        };
+        assert_eq!(args.export.file, PathBuf::from("products.csv"));
+        assert_eq!(args.export.currency.as_deref(), Some("eur"));
+        assert_eq!((args.batch, args.from_start), (1000, false));
+        let follow = Cli::try_parse_from([
+            "import",
+            "shopify-csv",
+            "products.csv",
+            "--store",
+            "s",
+            "--follow",
+        ]);
+        assert!(follow.is_err(), "a CSV cannot be followed");
+        let verify =
+            Cli::try_parse_from(["import", "verify", "shopify-csv", "products.csv", "--store", "s"]).unwrap();
+        assert!(matches!(
+            verify.command,
+            ImportCommand::Verify(VerifyCommand::ShopifyCsv(ShopifyVerify {
+                export: ShopifyExport { currency: None, .. },
+                ..
+            }))
+        ));
     }
 }
