@@ -10,8 +10,11 @@
 //! categories → products → stock beside identity's customers → orders), each chain in the
 //! source's order.
 //!
-//! `--follow` ([`Runner::follow`]) then keeps importing what the source changed since the newest
-//! modification time the platform holds (minus an overlap), until told to stop.
+//! `--follow` ([`Runner::follow`]) then keeps importing what the source changed, until told to
+//! stop: each round reads what changed since the source's clock at the start of the pass or
+//! round before it (minus an overlap) — the watermark — and at most since the newest
+//! modification time the platform holds (minus the overlap), which covers what changed before
+//! this process began. A source without a clock is followed from the platform's time alone.
 
 mod progress;
 mod summary;
@@ -39,8 +42,9 @@ pub struct RunOptions {
     /// Send every record again from the first (each comes back `unchanged` when it is), instead
     /// of resuming after what the platform holds.
     pub from_start: bool,
-    /// `--follow` looks this far back before the newest modification time the platform holds,
-    /// so that a row the source changed in the same instant as the last one seen is not missed.
+    /// `--follow` looks this far back before its watermark (and the newest modification time
+    /// the platform holds), so that a row changed in the same instant as the last one seen, or
+    /// stamped by a clock a little behind the source's, is not missed.
     pub overlap: Duration,
 }
 
@@ -60,6 +64,9 @@ pub struct Runner {
     target: Arc<dyn Target>,
     progress: Arc<dyn Progress>,
     options: RunOptions,
+    /// The source's clock when the last pass or round that finished began (`None` before one
+    /// has, or when the source has no clock): where the next `--follow` round starts.
+    watermark: std::sync::Mutex<Option<i64>>,
 }
 
 impl Runner {
@@ -75,54 +82,83 @@ impl Runner {
             target,
             progress,
             options: RunOptions { batch, ..options },
+            watermark: std::sync::Mutex::new(None),
         }
     }
 
     /// The full pass: every entity from where the platform's import of it stands (or from the
     /// first record with `from_start`).
     pub async fn run(&self) -> anyhow::Result<ImportSummary> {
+        let clock = self.source_clock().await?;
         let held = self
             .target
             .progress()
             .await
             .context("asking the platform how far the import got")?;
-        self.pass(|entity| ScanFrom {
-            after_key: Some(progress_of(&held, entity).last_key)
-                .filter(|k| !k.is_empty() && !self.options.from_start),
-            modified_since_ms: None,
-        })
-        .await
+        let summary = self
+            .pass(|entity| ScanFrom {
+                after_key: Some(progress_of(&held, entity).last_key)
+                    .filter(|k| !k.is_empty() && !self.options.from_start),
+                modified_since_ms: None,
+            })
+            .await?;
+        self.set_watermark(clock);
+        Ok(summary)
     }
 
-    /// One round of `--follow`: every entity's rows the source changed since the newest
-    /// modification time the platform holds of it (less the overlap); categories, which have no
-    /// times, all again; an entity without times yet (0) from after its greatest key.
+    /// One round of `--follow`: every entity's rows the source changed since the watermark or
+    /// the newest modification time the platform holds of it, whichever is earlier (less the
+    /// overlap); categories, which have no times, all again; an entity without times yet (0)
+    /// from after its greatest key.
+    ///
+    /// The platform's time alone is a high-water mark: records go in key order, so a row
+    /// changed behind the key cursor while a pass ran, with a time below a later row's, would
+    /// never be read again. The watermark is the source's clock when the pass before began,
+    /// which every change committed since is at or after.
     pub async fn catch_up(&self) -> anyhow::Result<ImportSummary> {
+        let clock = self.source_clock().await?;
         let held = self
             .target
             .progress()
             .await
             .context("asking the platform how far the import got")?;
         let overlap = i64::try_from(self.options.overlap.as_millis()).unwrap_or(i64::MAX);
-        self.pass(|entity| {
-            let p = progress_of(&held, entity);
-            if entity == Entity::Category {
-                // Categories carry no modification time: a few hundred rows, read again each
-                // round (the unchanged ones write nothing), so a rename is not missed.
-                ScanFrom::default()
-            } else if p.last_modified_ms > 0 {
-                ScanFrom {
-                    after_key: None,
-                    modified_since_ms: Some(p.last_modified_ms.saturating_sub(overlap)),
+        let watermark = *self.watermark.lock().unwrap_or_else(|e| e.into_inner());
+        let summary = self
+            .pass(|entity| {
+                let p = progress_of(&held, entity);
+                if entity == Entity::Category {
+                    // Categories carry no modification time: a few hundred rows, read again
+                    // each round (the unchanged ones write nothing), so a rename is not missed.
+                    ScanFrom::default()
+                } else if p.last_modified_ms > 0 {
+                    let since = watermark.map_or(p.last_modified_ms, |w| w.min(p.last_modified_ms));
+                    ScanFrom {
+                        after_key: None,
+                        modified_since_ms: Some(since.saturating_sub(overlap)),
+                    }
+                } else {
+                    ScanFrom {
+                        after_key: Some(p.last_key).filter(|k| !k.is_empty()),
+                        modified_since_ms: None,
+                    }
                 }
-            } else {
-                ScanFrom {
-                    after_key: Some(p.last_key).filter(|k| !k.is_empty()),
-                    modified_since_ms: None,
-                }
-            }
-        })
-        .await
+            })
+            .await?;
+        self.set_watermark(clock);
+        Ok(summary)
+    }
+
+    /// The source's clock now, if it has one.
+    async fn source_clock(&self) -> anyhow::Result<Option<i64>> {
+        self.source.now_ms().await.context("reading the source's clock")
+    }
+
+    /// A pass or round that began at `clock` finished: the next round starts there.
+    fn set_watermark(&self, clock: Option<i64>) {
+        if clock.is_some() {
+            *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = clock;
+        }
     }
 
     /// `--follow`: a round of [`Runner::catch_up`] every `interval` until `stop` resolves (the

@@ -123,4 +123,12 @@ pub trait Source: Send + Sync {
 
     /// About how many rows `entity` has (for progress bars).
     async fn estimate(&self, entity: Entity) -> anyhow::Result<u64>;
+
+    /// The source's own clock (epoch ms, on the scale of its modification times), when it has
+    /// one: `--follow` starts each round from its reading at the start of the round before
+    /// (ADR 0016), so a row changed behind a pass's key cursor is not missed. `None` (a file,
+    /// which does not change) makes `--follow` start from the newest time the platform holds.
+    async fn now_ms(&self) -> anyhow::Result<Option<i64>> {
+        Ok(None)
+    }
 }

@@ -235,6 +235,15 @@ impl Source for WooCommerce {
         }
     }
 
+    /// The database's clock in UTC, the scale of WordPress's `*_gmt` columns (which PHP writes:
+    /// the overlap covers a little skew between the two).
+    async fn now_ms(&self) -> anyhow::Result<Option<i64>> {
+        let sql = "SELECT CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) \
+                   DIV 1000 AS SIGNED)";
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        Ok(Some(row.try_get::<i64, _>(0)?))
+    }
+
     async fn estimate(&self, entity: Entity) -> anyhow::Result<u64> {
         let t = &self.tables;
         let sql = match entity {

@@ -245,3 +245,22 @@ async fn orders_stored_as_posts_read_as_the_same_records_as_hpos_orders() {
         .any(|r| matches!(r, SourceRecord::Order(o) if o.refunded_minor > 0));
     assert!(refunded, "a refund is read from posts too");
 }
+
+#[tokio::test]
+async fn the_source_clock_is_the_database_s_in_utc() {
+    let spec = Spec {
+        products: 1,
+        customers: 0,
+        orders: 0,
+        ..Spec::default()
+    };
+    let Some((_db, source)) = fixture(&spec).await else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let clock = source.now_ms().await.unwrap().expect("WooCommerce has a clock");
+    assert!((clock - now).abs() < 60_000, "database {clock}, here {now}");
+}
