@@ -19,6 +19,7 @@ mod harness;
 mod images;
 mod imports;
 mod imports_api;
+mod imports_shopify;
 mod isolation;
 mod jobs;
 mod jobs_cli;
