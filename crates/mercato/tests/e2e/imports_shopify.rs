@@ -3,7 +3,8 @@
 //! import reconciles clean and shoppers see the products, variants and stock (image URLs are
 //! recorded with the import); a re-run from the start changes nothing and `verify` is clean; an
 //! edited copy of the export is located to its handle and field; a store in another currency
-//! than `--currency` is refused.
+//! than `--currency` is refused; a product that cannot be whole is skipped with its line, the
+//! rest imported.
 
 use crate::harness::{Platform, platforms};
 use mercato_migrate::report::Report;
@@ -177,6 +178,52 @@ async fn a_shopify_export_imports_visibly_reruns_unchanged_and_an_edited_copy_is
         let dollars = mercato(&p, &slug, &reports, &["shopify-csv", file, "--currency", "USD"]).await;
         assert_eq!(dollars.status.code(), Some(1), "{}: {}", p.name, said(&dollars));
         assert!(said(&dollars).contains("USD"), "{}: {}", p.name, said(&dollars));
+        let _ = std::fs::remove_dir_all(&reports);
+    }
+}
+
+#[tokio::test]
+async fn a_product_that_cannot_be_whole_is_skipped_with_its_line_and_the_rest_imported() {
+    let text = std::fs::read_to_string(export()).unwrap();
+    // The scarf's second variant, on the file's line 14 (the tee's body spans lines 2 to 6), is
+    // priced below zero.
+    let broken = text.replace(
+        "SCARF-NVY,150,shopify,7,deny,manual,39.00",
+        "SCARF-NVY,150,shopify,7,deny,manual,-39.00",
+    );
+    assert_ne!(broken, text);
+    for p in platforms().await {
+        let slug = store(&p).await;
+        let reports = std::env::temp_dir().join(format!("mercato-import-{slug}"));
+        std::fs::create_dir_all(&reports).unwrap();
+        let file = reports.join("products.csv");
+        std::fs::write(&file, &broken).unwrap();
+        let run = mercato(&p, &slug, &reports, &["shopify-csv", file.to_str().unwrap()]).await;
+        let out = said(&run);
+        assert_eq!(run.status.code(), Some(3), "{}: {out}", p.name);
+        let line = out
+            .lines()
+            .find(|l| l.contains("winter-scarf"))
+            .unwrap_or_else(|| panic!("{}: {out}", p.name));
+        assert!(
+            line.contains("products.csv line 14") && line.contains("negative"),
+            "{}: {line}",
+            p.name
+        );
+        let report = newest_report(&reports);
+        let products = report.entities.iter().find(|e| e.entity == "products").unwrap();
+        assert_eq!(
+            (products.source_count, products.store_count),
+            (4, 4),
+            "{}",
+            p.name
+        );
+        let stock = report.entities.iter().find(|e| e.entity == "stock").unwrap();
+        assert_eq!(
+            stock.store_count, 5,
+            "{}: the scarf's stock is skipped with it",
+            p.name
+        );
         let _ = std::fs::remove_dir_all(&reports);
     }
 }
