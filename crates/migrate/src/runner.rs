@@ -249,7 +249,10 @@ impl Runner {
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
             match row {
-                Row::Good(record) => records.push(record),
+                Row::Good(record) => {
+                    summary.synthesized_skus += record.synthesized_skus();
+                    records.push(record);
+                }
                 Row::Bad(bad) => summary.skipped.push(SkippedRow::from(bad)),
             }
         }

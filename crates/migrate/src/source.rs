@@ -52,6 +52,18 @@ impl SourceRecord {
         }
     }
 
+    /// How many of its SKUs the source made up, for variants that had none
+    /// ([`crate::woocommerce::synthetic_sku`]: `WC-<the variant's id>`).
+    pub fn synthesized_skus(&self) -> u64 {
+        let Self::Product(p) = self else { return 0 };
+        let made_up = |v: &&mercato_proto::imports::ImportedVariant| {
+            v.legacy_key
+                .parse::<u64>()
+                .is_ok_and(|id| v.sku == crate::woocommerce::synthetic_sku(id))
+        };
+        p.variants.iter().filter(made_up).count() as u64
+    }
+
     /// When the source last changed it (epoch ms; 0 when unknown).
     pub fn modified_at_ms(&self) -> i64 {
         match self {

@@ -17,9 +17,10 @@
 //!   either. Orders still pending or on hold are left until they settle; changed at
 //!   `date_updated_gmt` (HPOS) or `post_modified_gmt` (posts).
 //!
-//! A row that cannot become a whole record (text that is not UTF-8, a negative price, a
-//! variation without its parent, an order line whose product has no SKU) is a `BadRow` with the
-//! reason.
+//! A product or variation without a SKU, and an order line whose product has none or is gone,
+//! get [`synthetic_sku`] (`WC-<post id>`). A row that cannot become a whole record (text that is
+//! not UTF-8, a negative price, a variation without its parent, a synthesised SKU that a real
+//! one already is) is a `BadRow` with the reason.
 
 mod catalog;
 mod customers;
@@ -29,6 +30,7 @@ mod orders_hpos;
 mod orders_posts;
 mod php;
 mod products;
+mod skus;
 mod stock;
 mod tables;
 mod values;
@@ -185,6 +187,13 @@ pub fn product_status(post_status: &str) -> &'static str {
         "private" | "trash" => "archived",
         _ => "draft",
     }
+}
+
+/// The SKU a product, variation or order line without one is given: `WC-<post id>` (the post
+/// the line named, for a line whose product is gone). Stable across reads, and within the
+/// catalog's SKU rules; a shop whose real SKU equals one reports the product as a bad row.
+pub fn synthetic_sku(post_id: u64) -> String {
+    format!("WC-{post_id}")
 }
 
 /// The id after which a scan starts (0 from the beginning).

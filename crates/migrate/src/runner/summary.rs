@@ -23,6 +23,9 @@ pub struct EntitySummary {
     pub unchanged: u64,
     pub rejected: Vec<RejectedRecord>,
     pub skipped: Vec<SkippedRow>,
+    /// SKUs the source made up for variants without one (sent, whatever the outcome).
+    #[serde(default)]
+    pub synthesized_skus: u64,
     /// Time spent on it.
     pub seconds: f64,
 }
@@ -41,11 +44,17 @@ impl EntitySummary {
         self.unchanged += other.unchanged;
         self.rejected.extend(other.rejected);
         self.skipped.extend(other.skipped);
+        self.synthesized_skus += other.synthesized_skus;
         self.seconds += other.seconds;
     }
 
-    /// One line for people: `1,000 rows: 990 created, 0 updated, 5 unchanged, 3 rejected, 2 skipped`.
+    /// One line for people: `1,000 rows: 990 created, 0 updated, 5 unchanged, 3 rejected, 2
+    /// skipped`, and `, 4 SKUs synthesised` when there were any.
     pub fn line(&self) -> String {
+        let synthesized = match self.synthesized_skus {
+            0 => String::new(),
+            n => format!(", {n} SKUs synthesised"),
+        };
         format!(
             "{} rows in {:.1} s ({:.0}/s): {} created, {} updated, {} unchanged, {} rejected, {} skipped",
             self.rows,
@@ -56,7 +65,7 @@ impl EntitySummary {
             self.unchanged,
             self.rejected.len(),
             self.skipped.len()
-        )
+        ) + &synthesized
     }
 }
 

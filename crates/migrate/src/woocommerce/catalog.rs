@@ -131,7 +131,8 @@ impl WooCommerce {
             images: &images,
             posts_table: self.tables.posts.trim_matches('`'),
         };
-        Ok(posts.iter().map(|p| page.row(p)).collect())
+        let rows = posts.iter().map(|p| page.row(p)).collect();
+        self.refuse_taken_synthetic_skus(rows, &meta).await
     }
 
     async fn product_posts(&self, from: &ScanFrom, limit: usize) -> anyhow::Result<Vec<PostRow>> {

@@ -4,13 +4,13 @@
 //! same record from both: settled statuses only, billing and shipping addresses, shipping and
 //! discount totals, refunds (`shop_order_refund`, negative totals), and line items with their
 //! meta (`woocommerce_order_items`, shared by both storages), each line's SKU from the product
-//! or variation it names.
+//! or variation it names (see `line_sku` for one that is gone).
 
 use super::catalog::ms;
 use super::customers::address;
 use super::meta::{self, Meta};
 use super::values::{money, text, whole};
-use super::{OrderStorage, WooCommerce};
+use super::{OrderStorage, WooCommerce, synthetic_sku};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
 use mercato_proto::common::Address;
 use mercato_proto::imports::{Entity, ImportedOrder, ImportedOrderLine};
@@ -135,7 +135,7 @@ impl WooCommerce {
             &t.order_itemmeta,
             "order_item_id",
             &item_ids,
-            "meta_key IN ('_qty','_line_subtotal','_line_total','_line_tax','_product_id','_variation_id')",
+            "meta_key IN ('_qty','_line_subtotal','_line_total','_line_tax','_product_id','_variation_id','_sku')",
         )
         .await?;
         let mut posts: Vec<u64> = Vec::new();
@@ -213,21 +213,33 @@ fn order(o: &OrderRow, page: &Page) -> Result<ImportedOrder, String> {
     })
 }
 
+/// A line's SKU: its product's (or variation's); else, the product being gone or without one,
+/// a `_sku` the line kept, else the one the product was or would be given (`synthetic_sku`;
+/// `WC-ITEM-<item id>` for a line that names no product). Imported orders are history: a line
+/// needs no live product.
+fn line_sku(item: u64, post: u64, page: &Page) -> Result<String, String> {
+    let of_product = text("_sku", page.skus.get(post, "_sku").unwrap_or_default())?;
+    if !of_product.trim().is_empty() {
+        return Ok(of_product.trim().to_owned());
+    }
+    let kept = text("_sku", page.item_meta.get(item, "_sku").unwrap_or_default())?;
+    if !kept.trim().is_empty() {
+        return Ok(kept.trim().to_owned());
+    }
+    Ok(if post != 0 {
+        synthetic_sku(post)
+    } else {
+        format!("WC-ITEM-{item}")
+    })
+}
+
 fn line(item: &Item, page: &Page, digits: u8) -> Result<ImportedOrderLine, String> {
     let m = &page.item_meta;
     let title = text("order_item_name", &item.name)?;
     let product = m.str(item.id, "_product_id").trim().parse::<u64>().unwrap_or(0);
     let variation = m.str(item.id, "_variation_id").trim().parse::<u64>().unwrap_or(0);
     let post = if variation != 0 { variation } else { product };
-    let sku = text("_sku", page.skus.get(post, "_sku").unwrap_or_default())?
-        .trim()
-        .to_owned();
-    if sku.is_empty() {
-        return Err(format!(
-            "line {} ({title:?}) has no SKU: product {product}, variation {variation} has none",
-            item.id
-        ));
-    }
+    let sku = line_sku(item.id, post, page)?;
     let amount = |key: &str| {
         let v = m.str(item.id, key);
         if v.trim().is_empty() {

@@ -2,11 +2,11 @@
 //! the one variant of a simple product), options from `_product_attributes`, its first
 //! category and its images — or a bad row with the reason.
 
-use super::Shop;
 use super::catalog::{PostRow, ms};
 use super::meta::Meta;
 use super::php::{Php, unserialize};
 use super::values::{grams, price, text};
+use super::{Shop, synthetic_sku};
 use crate::source::{BadRow, Row, SourceRecord};
 use mercato_proto::imports::{Entity, ImportedOption, ImportedOptionValue, ImportedProduct, ImportedVariant};
 use mercato_runtime::imports::numeric_key;
@@ -109,11 +109,16 @@ impl Page<'_> {
         if amount.trim().is_empty() {
             return Err(format!("post {meta_id} has no price"));
         }
+        let sku = text("_sku", m.get(meta_id, "_sku").unwrap_or_default())?
+            .trim()
+            .to_owned();
         Ok(ImportedVariant {
             legacy_key: numeric_key(key_id),
-            sku: text("_sku", m.get(meta_id, "_sku").unwrap_or_default())?
-                .trim()
-                .to_owned(),
+            sku: if sku.is_empty() {
+                synthetic_sku(meta_id)
+            } else {
+                sku
+            },
             title,
             price_minor: price(field, &amount, self.shop.digits)?,
             weight_grams: grams(&m.str(meta_id, "_weight"), &self.shop.weight_unit)?,

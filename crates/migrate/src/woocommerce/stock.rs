@@ -1,10 +1,10 @@
 //! Stock: `_stock` of every product and variation (of an existing product) that manages stock,
-//! keyed by SKU. Rows sort by SKU, which no index gives, so the first page of a scan reads
+//! keyed by SKU (its synthesised one when it has none). Rows sort by SKU, which no index gives, so the first page of a scan reads
 //! every level once (a few bytes per SKU) and later pages are served from that.
 
 use super::catalog::ms;
 use super::values::{text, whole};
-use super::{WooCommerce, since_s};
+use super::{WooCommerce, since_s, synthetic_sku};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
 use mercato_proto::imports::{Entity, ImportedStock};
 use sqlx::Row as _;
@@ -18,7 +18,7 @@ pub(crate) struct Cache {
 }
 
 impl WooCommerce {
-    /// A product without a SKU has no stock record (there is nothing to key it by).
+    /// A product without a SKU is keyed by the one it is given (`synthetic_sku`).
     pub(super) async fn scan_stock(&self, from: &ScanFrom, limit: usize) -> anyhow::Result<Vec<Row>> {
         let since = since_s(from);
         let mut cache = self.stock.lock().await;
@@ -39,10 +39,12 @@ impl WooCommerce {
         let t = &self.tables;
         let sql = format!(
             "SELECT p.ID, CAST(sku.meta_value AS BINARY), CAST(st.meta_value AS BINARY), \
-               TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', p.post_modified_gmt) \
+               TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', p.post_modified_gmt), \
+               CAST(EXISTS (SELECT 1 FROM {posts} v WHERE v.post_parent = p.ID \
+                 AND v.post_type = 'product_variation') AS SIGNED) \
              FROM {postmeta} ms \
              JOIN {posts} p ON p.ID = ms.post_id \
-             JOIN {postmeta} sku ON sku.post_id = p.ID AND sku.meta_key = '_sku' \
+             LEFT JOIN {postmeta} sku ON sku.post_id = p.ID AND sku.meta_key = '_sku' \
              LEFT JOIN {postmeta} st ON st.post_id = p.ID AND st.meta_key = '_stock' \
              LEFT JOIN {posts} parent ON parent.ID = p.post_parent \
              WHERE ms.meta_key = '_manage_stock' AND ms.meta_value = 'yes' \
@@ -62,12 +64,15 @@ impl WooCommerce {
             let sku: Option<Vec<u8>> = row.try_get(1)?;
             let stock: Option<Vec<u8>> = row.try_get(2)?;
             let modified: Option<i64> = row.try_get(3)?;
+            // A variable product's own level, without a SKU, keys no variant of its record.
+            let has_variations: bool = row.try_get::<i64, _>(4)? != 0;
             if since.is_some_and(|s| modified.unwrap_or(0) < s) {
                 continue;
             }
             let sku_bytes = sku.unwrap_or_default();
             let sku = match text("_sku", &sku_bytes) {
-                Ok(sku) if sku.trim().is_empty() => continue,
+                Ok(sku) if sku.trim().is_empty() && has_variations => continue,
+                Ok(sku) if sku.trim().is_empty() => synthetic_sku(id),
                 Ok(sku) => sku.trim().to_owned(),
                 Err(reason) => {
                     // Reported under the SKU as it reads, never dropped unseen.
