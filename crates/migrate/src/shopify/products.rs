@@ -30,45 +30,9 @@ pub(super) struct Built {
 /// The product of `group`, prices in a currency of `digits` minor digits.
 pub(super) fn build(group: &Group, digits: u8) -> Result<Built, Fault> {
     let first = group.lines[0];
-    let title = first.get("Title")?;
-    if title.is_empty() {
-        return Err(Fault::at(
-            first.number(),
-            format!(
-                "no product line for handle {:?}: its first line has no Title",
-                group.handle
-            ),
-        ));
-    }
-    check_slug(&group.handle).map_err(|r| Fault::at(first.number(), r))?;
-    for later in &group.lines[1..] {
-        let other = later.get("Title")?;
-        if !other.is_empty() && other != title {
-            return Err(Fault::at(
-                later.number(),
-                format!(
-                    "a second product line for handle {:?} (Title {other:?})",
-                    group.handle
-                ),
-            ));
-        }
-    }
+    let title = product_title(group)?;
     let names = option_names(first)?;
-    let mut variants = Vec::new();
-    for cells in &group.lines {
-        if let Some(column) = cells.beyond_options().map_err(|r| Fault::at(cells.number(), r))? {
-            return Err(Fault::at(
-                cells.number(),
-                format!("{column} is set: Shopify products have at most {MAX_OPTIONS} options"),
-            ));
-        }
-        if is_variant(*cells)? {
-            variants.push(variant_line(*cells, &names, digits)?);
-        }
-    }
-    if variants.is_empty() {
-        return Err(Fault::at(first.number(), "the product has no variant line"));
-    }
+    let variants = variant_lines(group, &names, digits)?;
     let options = options(&names, &variants, first.number())?;
     let variants = keyed(&group.handle, title, &options, variants)?;
     let category = category(first)?;
@@ -103,6 +67,60 @@ pub(super) fn build(group: &Group, digits: u8) -> Result<Built, Fault> {
             .collect(),
         skus: variants.iter().map(|v| (v.variant.sku.clone(), v.line)).collect(),
     })
+}
+
+/// The Title of the group's product line, which must be its first line (a handle whose lines
+/// start without one has lost its product line), and the only one: a later line with another
+/// Title is a second product under the same handle. The handle must make a slug.
+fn product_title<'a>(group: &Group<'a>) -> Result<&'a str, Fault> {
+    let first = group.lines[0];
+    let title = first.get("Title")?;
+    if title.is_empty() {
+        return Err(Fault::at(
+            first.number(),
+            format!(
+                "no product line for handle {:?}: its first line has no Title",
+                group.handle
+            ),
+        ));
+    }
+    check_slug(&group.handle).map_err(|r| Fault::at(first.number(), r))?;
+    for later in &group.lines[1..] {
+        let other = later.get("Title")?;
+        if !other.is_empty() && other != title {
+            return Err(Fault::at(
+                later.number(),
+                format!(
+                    "a second product line for handle {:?} (Title {other:?})",
+                    group.handle
+                ),
+            ));
+        }
+    }
+    Ok(title)
+}
+
+/// The group's variant lines (at least one), read; lines with only an image are left out.
+fn variant_lines(group: &Group, names: &[String], digits: u8) -> Result<Vec<VariantLine>, Fault> {
+    let mut variants = Vec::new();
+    for cells in &group.lines {
+        if let Some(column) = cells.beyond_options().map_err(|r| Fault::at(cells.number(), r))? {
+            return Err(Fault::at(
+                cells.number(),
+                format!("{column} is set: Shopify products have at most {MAX_OPTIONS} options"),
+            ));
+        }
+        if is_variant(*cells)? {
+            variants.push(variant_line(*cells, names, digits)?);
+        }
+    }
+    if variants.is_empty() {
+        return Err(Fault::at(
+            group.lines[0].number(),
+            "the product has no variant line",
+        ));
+    }
+    Ok(variants)
 }
 
 /// A handle is the product's slug, so it must be one the platform takes.

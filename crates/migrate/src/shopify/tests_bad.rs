@@ -131,3 +131,29 @@ fn a_file_that_is_not_a_product_export_is_an_error() {
     assert!(err.to_string().contains("Handle"), "{err}");
     assert!(ShopifyCsv::read("x.csv", "Handle,Title,Variant Price\n".as_bytes(), "XYZ").is_err());
 }
+
+#[test]
+fn a_product_line_alone_a_second_product_line_and_repeated_values_are_refused() {
+    let text = "Handle,Title,Option1 Name,Option1 Value,Option2 Name,Variant SKU,Variant Price,Image Src,Status\n\
+                bare,Bare,,,,,,https://cdn.example/bare.jpg,active\n\
+                twin,Twin,,,,T-1,1,,active\n\
+                twin,Other Twin,,,,T-2,1,,active\n\
+                same,Same,Size,S,,S-1,1,,active\n\
+                same,,,S,,S-2,1,,active\n\
+                gap,Gap,,,Fit,G-1,1,,active\n\
+                odd,Odd,,,,O-1,1,,hidden\n\
+                cents,Cents,,,,C-1,1.005,,active\n";
+    let csv = read(text);
+    assert_skipped(&csv, "bare", 2, "no variant line");
+    assert_skipped(&csv, "twin", 4, "a second product line");
+    assert_skipped(&csv, "same", 6, "line 5's too");
+    assert_skipped(
+        &csv,
+        "gap",
+        7,
+        "Option2 Name \"Fit\" is set but Option1 Name is empty",
+    );
+    assert_skipped(&csv, "odd", 8, "not active, draft or archived");
+    assert_skipped(&csv, "cents", 9, "more decimals");
+    assert!(products(&csv).is_empty());
+}
