@@ -2,6 +2,7 @@
 //! children, meta, categories and images), one page at a time.
 
 use super::meta::{self, AT_SECONDS, Meta, id_list};
+use super::slugs::catalog_slug;
 use super::values::text;
 use super::{WooCommerce, after_id, since_s};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
@@ -79,7 +80,7 @@ impl WooCommerce {
                 Ok(ImportedCategory {
                     legacy_key: numeric_key(id),
                     name: unescape_term(name),
-                    slug: text("slug", &slug)?,
+                    slug: catalog_slug(&text("slug", &slug)?, "category", id),
                     parent_legacy_key: if parent == 0 {
                         String::new()
                     } else {

@@ -5,6 +5,7 @@
 use super::catalog::{PostRow, ms};
 use super::meta::Meta;
 use super::php::{Php, unserialize};
+use super::slugs::catalog_slug;
 use super::values::{grams, price, text};
 use super::{Shop, synthetic_sku};
 use crate::source::{BadRow, Row, SourceRecord};
@@ -67,7 +68,7 @@ impl Page<'_> {
         };
         Ok(ImportedProduct {
             legacy_key: numeric_key(p.id),
-            slug: text("post_name", &p.name)?,
+            slug: catalog_slug(&text("post_name", &p.name)?, "product", p.id),
             title,
             // WordPress keeps the classic editor's CR LF; the catalog takes line feeds only.
             description: text("post_content", &p.content)?
