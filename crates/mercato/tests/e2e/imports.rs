@@ -2,7 +2,8 @@
 //! topologies (the binary as a child process, through the REST API): an import reconciles
 //! clean, a re-run from the start changes nothing, a corrupted source row is located to its
 //! record and field; a killed import re-run finishes with nothing doubled; `--follow` picks up
-//! a changed price; a legacy customer signs in with their WordPress password, then again.
+//! a changed price, a new customer and their new order, and reconciles clean; a legacy
+//! customer signs in with their WordPress password, then again.
 //! Without `MERCATO_TEST_MYSQL_URL` these pass without running (see `fixture::TestDatabase`).
 
 use crate::harness::{Platform, platforms};
@@ -122,6 +123,54 @@ fn change_price(db: &TestDatabase, i: u64) -> String {
         ),
     );
     numeric_key(post)
+}
+
+/// A new customer (user 900, registered now, with customer 0's password hash) and their new
+/// order (HPOS order 5000, one line of product 0) in the legacy shop; their legacy keys.
+fn new_customer_and_order(db: &TestDatabase) -> (String, String) {
+    sql(
+        db,
+        "INSERT INTO wp_users (ID, user_login, user_pass, user_nicename, user_email, \
+           user_registered, display_name) \
+         SELECT 900, 'newbie', user_pass, 'newbie', 'newbie@example.com', UTC_TIMESTAMP(), 'newbie' \
+         FROM wp_users WHERE ID = 2; \
+         INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES \
+           (900, 'wp_capabilities', 'a:1:{s:8:\"customer\";b:1;}'), \
+           (900, 'first_name', 'New'), (900, 'last_name', 'Buyer'); \
+         INSERT INTO wp_wc_orders (id, status, currency, type, tax_amount, total_amount, \
+           customer_id, billing_email, date_created_gmt, date_updated_gmt, parent_order_id) \
+         VALUES (5000, 'wc-processing', 'USD', 'shop_order', 0, 12, 900, 'newbie@example.com', \
+           UTC_TIMESTAMP(), UTC_TIMESTAMP(), 0); \
+         INSERT INTO wp_wc_order_operational_data (order_id, shipping_total_amount, \
+           discount_total_amount) VALUES (5000, 0, 0); \
+         INSERT INTO wp_woocommerce_order_items (order_item_id, order_item_name, \
+           order_item_type, order_id) VALUES (20000, 'Product 0', 'line_item', 5000); \
+         INSERT INTO wp_woocommerce_order_itemmeta (order_item_id, meta_key, meta_value) VALUES \
+           (20000, '_product_id', '100'), (20000, '_variation_id', '0'), (20000, '_qty', '1'), \
+           (20000, '_line_subtotal', '12.00'), (20000, '_line_total', '12.00'), \
+           (20000, '_line_tax', '0')",
+    );
+    (numeric_key(900), numeric_key(5000))
+}
+
+/// Waits (up to a minute) until the store holds `entity`'s record `key`.
+async fn wait_for_record(p: &Platform, slug: &str, entity: &str, key: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (owner, _) = p.sign_in(0, slug, "owner@example.com", OWNER_PASSWORD).await;
+        let path = format!("/v1/stores/{slug}/imports/woocommerce/{entity}/records?from_key={key}&limit=1");
+        let held = p.get(0, &path, Some(&owner)).await;
+        if held.body[entity][0]["legacy_key"] == key {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: --follow did not import {entity} {key}: {}",
+            p.name,
+            held.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn small() -> Spec {
@@ -313,6 +362,11 @@ async fn following_picks_up_a_changed_price_and_legacy_customers_keep_their_pass
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // A customer signs up and orders in the legacy shop while it is followed.
+        let (customer_key, order_key) = new_customer_and_order(&db);
+        for (entity, key) in [("customers", &customer_key), ("orders", &order_key)] {
+            wait_for_record(&p, &slug, entity, key).await;
+        }
         // SIGTERM ends following; the import then reconciles, clean.
         let _ = Command::new("kill")
             .args(["-TERM", &follower.id().to_string()])
@@ -328,6 +382,10 @@ async fn following_picks_up_a_changed_price_and_legacy_customers_keep_their_pass
             text(&done.stdout),
             text(&done.stderr)
         );
+        let report = newest_report(&reports);
+        for e in &report.entities {
+            assert_eq!(e.source_count, e.store_count, "{}: {e:?}", p.name);
+        }
 
         let customer = spec.customer(1).record;
         let password = fixture::people::password(1);
