@@ -58,7 +58,8 @@ impl WooCommerce {
             .fetch_all(&self.pool)
             .await?;
         let location = |id: u64| format!("{}.post_id={id}", t.postmeta.trim_matches('`'));
-        let mut levels: Vec<(String, u64, Row)> = Vec::with_capacity(rows.len());
+        // SKU, whether it was made up (a real one of the same goes first), post id, row.
+        let mut levels: Vec<(String, bool, u64, Row)> = Vec::with_capacity(rows.len());
         for row in rows {
             let id: u64 = row.try_get(0)?;
             let sku: Option<Vec<u8>> = row.try_get(1)?;
@@ -70,14 +71,14 @@ impl WooCommerce {
                 continue;
             }
             let sku_bytes = sku.unwrap_or_default();
-            let sku = match text("_sku", &sku_bytes) {
+            let (sku, made_up) = match text("_sku", &sku_bytes) {
                 Ok(sku) if sku.trim().is_empty() && has_variations => continue,
-                Ok(sku) if sku.trim().is_empty() => synthetic_sku(id),
-                Ok(sku) => sku.trim().to_owned(),
+                Ok(sku) if sku.trim().is_empty() => (synthetic_sku(id), true),
+                Ok(sku) => (sku.trim().to_owned(), false),
                 Err(reason) => {
                     // Reported under the SKU as it reads, never dropped unseen.
                     let key = String::from_utf8_lossy(&sku_bytes).trim().to_owned();
-                    levels.push((key.clone(), id, bad(&key, location(id), reason)));
+                    levels.push((key.clone(), false, id, bad(&key, location(id), reason)));
                     continue;
                 }
             };
@@ -97,12 +98,12 @@ impl WooCommerce {
                 })),
                 Err(reason) => bad(&sku, location(id), reason),
             };
-            levels.push((sku, id, row));
+            levels.push((sku, made_up, id, row));
         }
-        levels.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        levels.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         let mut out: Vec<Row> = Vec::with_capacity(levels.len());
         let mut previous: Option<(String, u64)> = None;
-        for (sku, id, row) in levels {
+        for (sku, _, id, row) in levels {
             match &previous {
                 Some((p, first)) if *p == sku => {
                     let reason = format!("SKU {sku:?} is also post {first}'s; only the first is imported");
