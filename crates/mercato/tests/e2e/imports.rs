@@ -9,6 +9,7 @@
 use crate::harness::{Platform, platforms};
 use mercato_migrate::fixture::{self, CURRENCY, Spec, TestDatabase};
 use mercato_migrate::report::Report;
+use mercato_migrate::woocommerce::OrderStorage;
 use mercato_runtime::imports::numeric_key;
 use serde_json::json;
 use std::process::{Child, Command, Output, Stdio};
@@ -405,6 +406,74 @@ async fn following_picks_up_a_changed_price_and_legacy_customers_keep_their_pass
             )
             .await;
         assert_ne!(wrong.status, 200, "{}", p.name);
+        let _ = std::fs::remove_dir_all(&reports);
+    }
+}
+
+#[tokio::test]
+async fn a_shop_with_classic_orders_sku_less_products_and_deleted_products_imports_clean() {
+    for p in platforms().await {
+        let spec = Spec {
+            order_storage: OrderStorage::Posts,
+            bad_rows: true,
+            ..small()
+        };
+        let Some(db) = shop(&spec).await else { return };
+        let slug = store(&p).await;
+        let reports = std::env::temp_dir().join(format!("mercato-import-{slug}"));
+        let out = run(command(&p, &db, &slug, &reports, &["woocommerce"])).await;
+        // 3: clean, but the planted bad rows were skipped.
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}: {}{}",
+            p.name,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let report = newest_report(&reports);
+        for e in &report.entities {
+            assert_eq!(e.source_count, e.store_count, "{}: {e:?}", p.name);
+        }
+        let import = report.import.unwrap();
+        for e in &import.entities {
+            assert!(e.rejected.is_empty(), "{}: {e:?}", p.name);
+        }
+        let products = import.entities.iter().find(|e| e.entity == "products").unwrap();
+        assert_eq!(products.synthesized_skus, 1, "{}: {products:?}", p.name);
+
+        let (owner, _) = p.sign_in(0, &slug, "owner@example.com", OWNER_PASSWORD).await;
+        let records = |entity: &str, key: String| {
+            format!("/v1/stores/{slug}/imports/woocommerce/{entity}/records?from_key={key}&limit=1")
+        };
+        let ids = spec.bad_ids();
+        let sku_less = p
+            .get(
+                0,
+                &records("products", numeric_key(ids.sku_less_product)),
+                Some(&owner),
+            )
+            .await;
+        let product = &sku_less.body["products"][0];
+        assert_eq!(product["slug"], "cafe-sans-sku", "{}: {}", p.name, sku_less.body);
+        let sku = format!("WC-{}", ids.sku_less_product);
+        assert_eq!(product["variants"][0]["sku"], sku.as_str(), "{}", p.name);
+        let order_key = numeric_key(ids.order_with_deleted_product);
+        let order = p
+            .get(0, &records("orders", order_key.clone()), Some(&owner))
+            .await;
+        assert_eq!(
+            order.body["orders"][0]["legacy_key"],
+            order_key.as_str(),
+            "{}",
+            p.name
+        );
+        assert_eq!(
+            order.body["orders"][0]["lines"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            p.name
+        );
         let _ = std::fs::remove_dir_all(&reports);
     }
 }
