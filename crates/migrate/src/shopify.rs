@@ -12,7 +12,8 @@
 //!   `Variant Inventory Qty` of tracked variants (`catalog`); cells become money, grams and
 //!   quantities exactly (`values`).
 //!
-//! A product that cannot be imported whole — a bad price, a line whose handle has no product
+//! A variant without a SKU is given one (`synthetic_sku`: `SH-` and a hash of its key). A
+//! product that cannot be imported whole — a bad price, a line whose handle has no product
 //! line, a SKU another product has, text that is not UTF-8, option values without option names
 //! — is a `BadRow` located to its physical line (`products.csv line 17`), its stock with it.
 //!
@@ -38,7 +39,8 @@ use columns::{Cells, Columns, Fault, Line};
 use mercato_proto::imports::Entity;
 use mercato_runtime::money::Currency;
 use products::{Built, Group};
-use std::collections::HashMap;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// A Shopify product export, read.
@@ -94,29 +96,28 @@ impl ShopifyCsv {
 
     fn from_lines(file: &str, currency: Currency, columns: &Columns, lines: &[Line]) -> Self {
         let (groups, unnamed) = groups(columns, lines);
+        let results: Vec<Result<Built, Fault>> = groups
+            .iter()
+            .map(|group| products::build(group, currency.minor_digits()))
+            .collect();
+        let real_skus: HashSet<String> = results
+            .iter()
+            .flatten()
+            .flat_map(|b| &b.skus)
+            .filter(|(_, _, made_up)| !made_up)
+            .map(|(sku, _, _)| sku.clone())
+            .collect();
         let mut products: Vec<Row> = Vec::with_capacity(groups.len());
         let mut built: Vec<Built> = Vec::with_capacity(groups.len());
-        let mut sku_owner: HashMap<String, (String, u64)> = HashMap::new();
-        for group in &groups {
-            let result = products::build(group, currency.minor_digits())
-                .and_then(|b| claim_skus(&b, &mut sku_owner).map(|()| b));
-            match result {
+        let mut owners: HashMap<String, (String, u64)> = HashMap::new();
+        for (group, result) in groups.iter().zip(results) {
+            match result.and_then(|b| claim_skus(&b, &real_skus, &mut owners).map(|()| b)) {
                 Ok(b) => built.push(b),
                 Err(fault) => products.push(catalog::bad(Entity::Product, group.handle.clone(), file, fault)),
             }
         }
-        if let Some(first) = unnamed.first() {
-            let also: Vec<String> = unnamed[1..].iter().map(u64::to_string).collect();
-            let reason = match also.as_slice() {
-                [] => "the line has no Handle".to_owned(),
-                more => format!("the line has no Handle (nor have lines {})", more.join(", ")),
-            };
-            products.push(catalog::bad(
-                Entity::Product,
-                String::new(),
-                file,
-                Fault::at(*first, reason),
-            ));
+        if let Some(bad) = unnamed_lines(&unnamed, file) {
+            products.push(bad);
         }
         let categories = catalog::categories(built.iter().map(|b| b.category.as_slice()));
         let stock = catalog::stock(built.iter().flat_map(|b| b.stock.clone()).collect(), file);
@@ -133,6 +134,32 @@ impl ShopifyCsv {
             stock,
         }
     }
+}
+
+/// The one bad row of the lines without a handle, if any.
+fn unnamed_lines(unnamed: &[u64], file: &str) -> Option<Row> {
+    let (first, more) = unnamed.split_first()?;
+    let reason = match more {
+        [] => "the line has no Handle".to_owned(),
+        more => {
+            let more: Vec<String> = more.iter().map(u64::to_string).collect();
+            format!("the line has no Handle (nor have lines {})", more.join(", "))
+        }
+    };
+    Some(catalog::bad(
+        Entity::Product,
+        String::new(),
+        file,
+        Fault::at(*first, reason),
+    ))
+}
+
+/// A SKU for a variant that has none: `SH-` and 16 hex digits of the SHA-256 of its legacy key,
+/// so the same variant gets the same SKU at every import.
+pub fn synthetic_sku(variant_key: &str) -> String {
+    let digest = Sha256::digest(variant_key.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("SH-{hex}")
 }
 
 /// The lines grouped by handle (in the order each handle first appears; a handle's lines need
@@ -169,12 +196,23 @@ fn groups<'a>(columns: &'a Columns, lines: &'a [Line]) -> (Vec<Group<'a>>, Vec<u
     (groups, unnamed)
 }
 
-/// Records the product's SKUs as its own, or the fault when one is already another's (the
-/// first product in the file keeps it) or repeated within it.
-fn claim_skus(built: &Built, owners: &mut HashMap<String, (String, u64)>) -> Result<(), Fault> {
+/// Records the product's SKUs as its own, or the fault when one is already another variant's
+/// (the first in the file keeps it), or a made-up one is a real SKU of the file (which variant
+/// the shop meant is not ours to guess).
+fn claim_skus(
+    built: &Built,
+    real: &HashSet<String>,
+    owners: &mut HashMap<String, (String, u64)>,
+) -> Result<(), Fault> {
     let handle = &built.product.legacy_key;
     let mut mine: HashMap<&str, u64> = HashMap::new();
-    for (sku, line) in &built.skus {
+    for (sku, line, made_up) in &built.skus {
+        if *made_up && real.contains(sku) {
+            return Err(Fault::at(
+                *line,
+                format!("the variant has no SKU and the one made up for it, {sku:?}, is another variant's"),
+            ));
+        }
         let taken = match (owners.get(sku), mine.insert(sku, *line)) {
             (Some((owner, first)), _) => Some(format!("line {first} ({owner})")),
             (None, Some(first)) => Some(format!("line {first} (this product)")),
@@ -187,7 +225,7 @@ fn claim_skus(built: &Built, owners: &mut HashMap<String, (String, u64)>) -> Res
             ));
         }
     }
-    for (sku, line) in &built.skus {
+    for (sku, line, _) in &built.skus {
         owners.insert(sku.clone(), (handle.clone(), *line));
     }
     Ok(())

@@ -85,6 +85,13 @@ fn the_template_export_gives_every_product_in_handle_order() {
         .collect();
     assert_eq!(images, ["tee-black.jpg", "tee-back.jpg", "tee-white.jpg"]);
 
+    let socks = &all[0];
+    assert_eq!(
+        socks.variants[0].sku,
+        mercato_migrate::shopify::synthetic_sku("archived-socks"),
+        "a variant without a SKU is given one"
+    );
+
     let mug = &all[1];
     assert!(mug.options.is_empty());
     assert_eq!(mug.variants[0].legacy_key, "ceramic-mug");

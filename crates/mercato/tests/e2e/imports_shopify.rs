@@ -112,6 +112,21 @@ async fn assert_visible(p: &Platform, slug: &str) {
         p.name,
         records.body
     );
+    let socks = p
+        .get(
+            0,
+            &format!("/v1/stores/{slug}/imports/shopify/products/records?limit=1"),
+            Some(&owner),
+        )
+        .await;
+    let made_up = mercato_migrate::shopify::synthetic_sku("archived-socks");
+    assert_eq!(
+        socks.body["products"][0]["variants"][0]["sku"],
+        made_up.as_str(),
+        "{}: {}",
+        p.name,
+        socks.body
+    );
 }
 
 #[tokio::test]

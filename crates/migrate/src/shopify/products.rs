@@ -3,6 +3,7 @@
 //! line with an `Image Src` an image — or the fault that skips the product whole.
 
 use super::columns::{Cells, Fault, MAX_OPTIONS};
+use super::synthetic_sku;
 use super::values::flag;
 use super::variants::{StockCell, VariantLine, is_variant, variant_line};
 use mercato_proto::imports::{ImportedOption, ImportedOptionValue, ImportedProduct};
@@ -23,8 +24,8 @@ pub(super) struct Built {
     /// Its category's path (`Product Category`'s segments, or `Type`); empty for none.
     pub category: Vec<String>,
     pub stock: Vec<StockCell>,
-    /// Each variant's SKU and the line it is on.
-    pub skus: Vec<(String, u64)>,
+    /// Each variant's SKU, the line it is on, and whether the SKU is made up.
+    pub skus: Vec<(String, u64, bool)>,
 }
 
 /// The product of `group`, prices in a currency of `digits` minor digits.
@@ -65,7 +66,10 @@ pub(super) fn build(group: &Group, digits: u8) -> Result<Built, Fault> {
                 })
             })
             .collect(),
-        skus: variants.iter().map(|v| (v.variant.sku.clone(), v.line)).collect(),
+        skus: variants
+            .iter()
+            .map(|v| (v.variant.sku.clone(), v.line, v.made_up))
+            .collect(),
     })
 }
 
@@ -191,10 +195,10 @@ fn options(names: &[String], variants: &[VariantLine], line: u64) -> Result<Vec<
         .collect())
 }
 
-/// Each variant's legacy key, title and option values. A variant is known by its option values
-/// (Shopify's export has no variant id, and a product's combinations are unique): its key is
-/// `<handle>/<value>/<value>`, the handle alone for the one variant of a product without
-/// options.
+/// Each variant's legacy key, title, option values and, when the line had none, its made-up
+/// SKU. A variant is known by its option values (Shopify's export has no variant id, and a
+/// product's combinations are unique): its key is `<handle>/<value>/<value>`, the handle alone
+/// for the one variant of a product without options.
 fn keyed(
     handle: &str,
     title: &str,
@@ -203,12 +207,18 @@ fn keyed(
 ) -> Result<Vec<VariantLine>, Fault> {
     let mut seen: Vec<(String, u64)> = Vec::with_capacity(variants.len());
     for v in &mut variants {
+        v.variant.legacy_key = if options.is_empty() {
+            handle.to_owned()
+        } else {
+            variant_key(handle, &v.values)
+        };
+        if v.made_up {
+            v.variant.sku = synthetic_sku(&v.variant.legacy_key);
+        }
         if options.is_empty() {
-            v.variant.legacy_key = handle.to_owned();
             v.variant.title = title.to_owned();
             continue;
         }
-        v.variant.legacy_key = format!("{handle}/{}", v.values.join("/"));
         v.variant.title = v.values.join(" / ");
         v.variant.option_values = options
             .iter()
@@ -230,6 +240,16 @@ fn keyed(
         seen.push((v.variant.legacy_key.clone(), v.line));
     }
     Ok(variants)
+}
+
+/// A variant's legacy key: `<handle>/<value>/<value>` (the handle alone without values).
+fn variant_key(handle: &str, values: &[String]) -> String {
+    let mut key = handle.to_owned();
+    for value in values {
+        key.push('/');
+        key.push_str(value);
+    }
+    key
 }
 
 /// `Status` (active, draft, archived); an active product not published to the online store

@@ -314,3 +314,40 @@ fn untracked_variants_have_no_stock_and_a_negative_quantity_is_the_stock_s_bad_r
     );
     assert!(skipped[0].reason.contains("negative"), "{}", skipped[0].reason);
 }
+
+#[test]
+fn a_variant_without_a_sku_is_given_one_made_from_its_key() {
+    let mut sized = vec![("Handle", "sized"), ("Title", "Sized"), ("Option1 Name", "Size")];
+    sized.extend([("Option1 Value", "S"), ("Variant Price", "1")]);
+    let medium = [
+        ("Handle", "sized"),
+        ("Option1 Value", "M"),
+        ("Variant Price", "1"),
+    ];
+    let csv = read(export(&[&simple("plain", "", "1"), &sized, &medium]));
+    let all = products(&csv);
+    let skus: Vec<&str> = all
+        .iter()
+        .flat_map(|p| &p.variants)
+        .map(|v| v.sku.as_str())
+        .collect();
+    assert_eq!(
+        skus,
+        [
+            super::synthetic_sku("plain"),
+            super::synthetic_sku("sized/S"),
+            super::synthetic_sku("sized/M")
+        ]
+    );
+    assert!(skus[0].starts_with("SH-") && skus[0].len() == 19, "{}", skus[0]);
+    assert_ne!(skus[1], skus[2]);
+    assert_eq!(
+        stock(&csv)[0].sku,
+        skus[0],
+        "a tracked variant's stock is kept by it"
+    );
+    assert_eq!(
+        read(export(&[&simple("plain", "", "1")])).rows(Entity::Product),
+        &csv.rows(Entity::Product)[..1]
+    );
+}

@@ -100,13 +100,24 @@ fn option_values_without_names_and_a_fourth_option_are_refused() {
 }
 
 #[test]
-fn a_missing_sku_and_a_handle_that_is_no_slug_are_refused() {
+fn a_handle_that_is_no_slug_and_a_bad_sku_are_refused() {
     let csv = read(export(&[
-        &simple("no-sku", "", "1"),
         &simple("Über Tee", "U-1", "1"),
+        &simple("spaced", "A SKU", "1"),
     ]));
-    assert_skipped(&csv, "no-sku", 2, "Variant SKU is empty");
-    assert_skipped(&csv, "Über Tee", 3, "cannot be the product's slug");
+    assert_skipped(&csv, "Über Tee", 2, "cannot be the product's slug");
+    assert_skipped(&csv, "spaced", 3, "Variant SKU \"A SKU\" must be");
+}
+
+#[test]
+fn a_made_up_sku_that_is_another_variant_s_real_one_skips_its_product() {
+    let made_up = super::synthetic_sku("plain");
+    let csv = read(export(&[
+        &simple("plain", "", "1"),
+        &simple("real", &made_up, "1"),
+    ]));
+    assert_skipped(&csv, "plain", 2, "made up for it");
+    assert_eq!(products(&csv)[0].variants[0].sku, made_up);
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub(super) struct VariantLine {
     pub variant: ImportedVariant,
     pub image: String,
     pub stock: Option<Result<i64, String>>,
+    /// Whether its SKU is made up (`synthetic_sku`): the line has none.
+    pub made_up: bool,
 }
 
 /// Whether a line carries a variant (a line with only an image does not).
@@ -63,13 +65,17 @@ pub(super) fn variant_line(cells: Cells, names: &[String], digits: u8) -> Result
             (None, true) => {}
         }
     }
+    // A variant without a SKU is given one when its key is known (`keyed`).
     let sku = cells.get("Variant SKU")?;
-    if sku.is_empty() {
-        return Err(at(
-            "Variant SKU is empty: every variant needs a SKU (stock and orders are kept by it)".into(),
-        ));
+    if !sku.is_empty() {
+        Sku::parse("Variant SKU", sku).map_err(|e| {
+            let why = e
+                .fields
+                .first()
+                .map_or(e.message.as_str(), |f| f.message.as_str());
+            at(format!("Variant SKU {sku:?} {why}"))
+        })?;
     }
-    Sku::parse("Variant SKU", sku).map_err(|e| at(format!("Variant SKU {sku:?} {}", e.message)))?;
     let amount = cells.get("Variant Price")?;
     if amount.is_empty() {
         return Err(at("Variant Price is empty".into()));
@@ -94,6 +100,7 @@ pub(super) fn variant_line(cells: Cells, names: &[String], digits: u8) -> Result
         variant,
         image: cells.get("Variant Image")?.to_owned(),
         stock: stock(cells)?,
+        made_up: sku.is_empty(),
     })
 }
 
