@@ -15,6 +15,7 @@ mod testdb;
 mod writer;
 mod writer_orders;
 mod writer_people;
+mod writer_planted;
 
 pub use model::{CURRENCY, Spec};
 pub use testdb::{REQUIRE_VAR, TestDatabase, URL_VAR};
