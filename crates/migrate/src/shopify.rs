@@ -17,10 +17,10 @@
 //! line, a SKU another product has, text that is not UTF-8, option values without option names
 //! — is a `BadRow` located to its physical line (`products.csv line 17`), its stock with it.
 //!
-//! A CSV has no currency (the caller gives the store's) and no modification times: every record
-//! has `modified_at_ms` 0, a scan's `modified_since_ms` is ignored, and `--follow` is not
-//! offered; a re-run (all `unchanged` but what the new export changed) is how a later export is
-//! taken in.
+//! A CSV has no currency (the caller says: `--currency`, else the store's) and no modification
+//! times: every record has `modified_at_ms` 0, a scan's `modified_since_ms` is ignored, and
+//! `--follow` is not offered; a re-run (all `unchanged` but what the new export changed) is how a
+//! later export is taken in.
 
 mod catalog;
 mod columns;
