@@ -2,8 +2,10 @@
 //! topologies (the binary as a child process, through the REST API): an import reconciles
 //! clean, a re-run from the start changes nothing, a corrupted source row is located to its
 //! record and field; a killed import re-run finishes with nothing doubled; `--follow` picks up
-//! a changed price, a new customer and their new order, and reconciles clean; a legacy
-//! customer signs in with their WordPress password, then again.
+//! a changed price (one stamped below the newest time held, too), a new customer and their new
+//! order, and reconciles clean; a legacy customer signs in with their WordPress password, then
+//! again; a shop with classic orders, a product without a SKU and an order of deleted products
+//! imports clean.
 //! Without `MERCATO_TEST_MYSQL_URL` these pass without running (see `fixture::TestDatabase`).
 
 use crate::harness::{Platform, platforms};
@@ -107,15 +109,15 @@ fn sql(db: &TestDatabase, statement: &str) {
 }
 
 /// Product `i`'s price changed in the legacy shop (on the product and its variations), and its
-/// modification time moved on; its legacy key.
-fn change_price(db: &TestDatabase, i: u64) -> String {
+/// modification time set `ahead_s` seconds past the database's clock; its legacy key.
+fn change_price(db: &TestDatabase, i: u64, ahead_s: u32) -> String {
     let post = 100 + 4 * i;
     sql(
         db,
         &format!(
             "UPDATE wp_postmeta SET meta_value = '9.99' WHERE post_id IN ({post}, {}, {}) \
              AND meta_key IN ('_regular_price', '_price'); \
-             UPDATE wp_posts SET post_modified_gmt = UTC_TIMESTAMP() + INTERVAL 1 MINUTE \
+             UPDATE wp_posts SET post_modified_gmt = UTC_TIMESTAMP() + INTERVAL {ahead_s} SECOND \
              WHERE ID IN ({post}, {}, {})",
             post + 1,
             post + 2,
@@ -152,6 +154,26 @@ fn new_customer_and_order(db: &TestDatabase) -> (String, String) {
            (20000, '_line_tax', '0')",
     );
     (numeric_key(900), numeric_key(5000))
+}
+
+/// Waits (up to a minute) until the store's product `key` has the price `change_price` gave it.
+async fn wait_for_price(p: &Platform, slug: &str, key: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (owner, _) = p.sign_in(0, slug, "owner@example.com", OWNER_PASSWORD).await;
+        let path = format!("/v1/stores/{slug}/imports/woocommerce/products/records?from_key={key}&limit=1");
+        let held = p.get(0, &path, Some(&owner)).await;
+        if held.body["products"][0]["variants"][0]["price_minor"] == 999 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: --follow did not import the new price of {key}: {}",
+            p.name,
+            held.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Waits (up to a minute) until the store holds `entity`'s record `key`.
@@ -235,7 +257,7 @@ async fn an_import_reconciles_clean_a_rerun_changes_nothing_and_a_corrupted_row_
             );
         }
 
-        let key = change_price(&db, 3);
+        let key = change_price(&db, 3, 60);
         let verify = run(command(&p, &db, &slug, &reports, &["verify", "woocommerce"])).await;
         let out = text(&verify.stdout);
         assert_eq!(
@@ -345,24 +367,12 @@ async fn following_picks_up_a_changed_price_and_legacy_customers_keep_their_pass
         )
         .spawn()
         .expect("mercato starts");
-        let key = change_price(&db, 5);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let (owner, _) = p.sign_in(0, &slug, "owner@example.com", OWNER_PASSWORD).await;
-            let path =
-                format!("/v1/stores/{slug}/imports/woocommerce/products/records?from_key={key}&limit=1");
-            let held = p.get(0, &path, Some(&owner)).await;
-            if held.body["products"][0]["variants"][0]["price_minor"] == 999 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: --follow did not import the new price: {}",
-                p.name,
-                held.body
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let key = change_price(&db, 5, 60);
+        wait_for_price(&p, &slug, &key).await;
+        // A change stamped now, after that round and below the newest time the store now holds
+        // (product 5's, a minute ahead): rounds start from the source's clock, so it is seen.
+        let below = change_price(&db, 6, 0);
+        wait_for_price(&p, &slug, &below).await;
         // A customer signs up and orders in the legacy shop while it is followed.
         let (customer_key, order_key) = new_customer_and_order(&db);
         for (entity, key) in [("customers", &customer_key), ("orders", &order_key)] {
