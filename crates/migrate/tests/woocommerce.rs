@@ -281,3 +281,40 @@ async fn the_source_clock_is_the_database_s_in_utc() {
     let clock = source.now_ms().await.unwrap().expect("WooCommerce has a clock");
     assert!((clock - now).abs() < 60_000, "database {clock}, here {now}");
 }
+
+#[tokio::test]
+async fn woocommerce_s_option_names_the_order_storage_even_where_both_exist() {
+    let spec = Spec {
+        products: 3,
+        customers: 2,
+        orders: 5,
+        ..Spec::default()
+    };
+    let Some((db, source)) = fixture(&spec).await else {
+        return;
+    };
+    assert_eq!(source.order_storage_in_use().await.unwrap(), OrderStorage::Hpos);
+    // Turned off (compatibility mode kept the tables): posts are authoritative, and here empty.
+    sqlx::query(
+        "UPDATE wp_options SET option_value = 'no' \
+         WHERE option_name = 'woocommerce_custom_orders_table_enabled'",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let off = WooCommerce::connect(db.url(), "wp_").await.unwrap();
+    assert_eq!(off.order_storage_in_use().await.unwrap(), OrderStorage::Posts);
+    let (orders, _) = scan_all(&off, Entity::Order, 10, None).await;
+    assert!(orders.is_empty(), "{orders:?}");
+    // On, but the tables are gone: posts.
+    sqlx::query("UPDATE wp_options SET option_value = 'yes' WHERE option_name = 'woocommerce_custom_orders_table_enabled'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE wp_wc_orders")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let gone = WooCommerce::connect(db.url(), "wp_").await.unwrap();
+    assert_eq!(gone.order_storage_in_use().await.unwrap(), OrderStorage::Posts);
+}
