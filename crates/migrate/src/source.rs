@@ -52,14 +52,17 @@ impl SourceRecord {
         }
     }
 
-    /// How many of its SKUs the source made up, for variants that had none
-    /// ([`crate::woocommerce::synthetic_sku`]: `WC-<the variant's id>`).
+    /// How many of its SKUs the source made up, for variants that had none: WooCommerce's
+    /// `WC-<the variant's id>` ([`crate::woocommerce::synthetic_sku`]) or Shopify's `SH-<hash of
+    /// its key>` ([`crate::shopify::synthetic_sku`]).
     pub fn synthesized_skus(&self) -> u64 {
         let Self::Product(p) = self else { return 0 };
         let made_up = |v: &&mercato_proto::imports::ImportedVariant| {
-            v.legacy_key
+            let woocommerce = v
+                .legacy_key
                 .parse::<u64>()
-                .is_ok_and(|id| v.sku == crate::woocommerce::synthetic_sku(id))
+                .is_ok_and(|id| v.sku == crate::woocommerce::synthetic_sku(id));
+            woocommerce || v.sku == crate::shopify::synthetic_sku(&v.legacy_key)
         };
         p.variants.iter().filter(made_up).count() as u64
     }

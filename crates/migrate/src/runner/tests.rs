@@ -254,21 +254,24 @@ async fn without_a_source_clock_following_falls_back_to_the_newest_time_held() {
 #[tokio::test]
 async fn the_summary_counts_the_skus_a_source_made_up() {
     let source = Arc::new(MemorySource::new(vec![Entity::Product]));
-    for id in 1..=4 {
+    for id in 1..=6 {
         let mut row = product(id, 100, 10);
-        if let Row::Good(SourceRecord::Product(p)) = &mut row
-            && id % 2 == 0
-        {
-            p.variants[0].sku = crate::woocommerce::synthetic_sku(id);
+        if let Row::Good(SourceRecord::Product(p)) = &mut row {
+            let v = &mut p.variants[0];
+            match id % 3 {
+                0 => v.sku = crate::woocommerce::synthetic_sku(id),
+                1 => v.sku = crate::shopify::synthetic_sku(&v.legacy_key),
+                _ => {}
+            }
         }
         source.put(row);
     }
     let target = Arc::new(MemoryTarget::default());
     let summary = runner(&source, &target, false).run().await.unwrap();
     let products = entity(&summary, "products");
-    assert_eq!(products.synthesized_skus, 2);
+    assert_eq!(products.synthesized_skus, 4);
     assert!(
-        products.line().ends_with(", 2 SKUs synthesised"),
+        products.line().ends_with(", 4 SKUs synthesised"),
         "{}",
         products.line()
     );
