@@ -3,7 +3,8 @@
 //! - `source`: what a legacy source gives the importer — each entity's records in legacy-key
 //!   order, already in the contract's canonical shape, and the rows it had to skip with the
 //!   reason. `woocommerce` reads WordPress's and WooCommerce's tables from MariaDB/MySQL
-//!   (`--table-prefix`; orders from the HPOS tables); `shopify` reads Shopify's product CSV
+//!   (`--table-prefix`; orders from the HPOS tables, or from `shop_order` posts where the shop
+//!   never moved to HPOS); `shopify` reads Shopify's product CSV
 //!   export (categories, products with their variants and image URLs, stock).
 //! - `target`: the platform's import API (`/v1/stores/{store}/imports/…`) over HTTP.
 //! - `runner`: the import — entity by entity, in batches, resumed from what the platform says it

@@ -2,8 +2,8 @@
 //! in id order (keyset paging, one query per table per page, never one per row).
 //!
 //! - categories: `product_cat` terms (`terms` + `term_taxonomy`); no modification time.
-//!   Slugs (terms' and products') are made ones the catalog takes (`slugs`: percent-encoded
-//!   UTF-8 decoded, accents dropped).
+//!   Slugs (terms' and products') are made ones the catalog takes
+//!   (`mercato_runtime::legacy_slugs`: percent-encoded UTF-8 decoded, accents dropped).
 //! - products: `product` posts with their `product_variation` children and `postmeta`
 //!   (`_sku`, `_regular_price` — the price; `_price` only when there is no regular price —,
 //!   `_weight`, `_virtual`, `_thumbnail_id`, `_product_image_gallery`, `_product_attributes`,
@@ -33,7 +33,6 @@ mod orders_posts;
 mod php;
 mod products;
 mod skus;
-mod slugs;
 mod stock;
 mod tables;
 mod values;

@@ -53,6 +53,7 @@ pub mod jobs;
 pub mod jwks;
 pub mod kek;
 pub mod legacy_passwords;
+pub mod legacy_slugs;
 pub mod metric_family;
 pub mod metric_handles;
 pub mod money;

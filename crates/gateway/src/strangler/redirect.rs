@@ -1,5 +1,10 @@
 //! WooCommerce's URLs that moved: once a route sends a client to Mercato, the legacy shop's
-//! product and category pages answer 301 with the storefront's page for the same slug.
+//! product and category pages answer 301 with the storefront's page for the same slug — the
+//! slug the importer made of it (`mercato_runtime::legacy_slugs`: percent-encoded letters
+//! decoded and folded to ASCII). A slug the importer had to give an id cannot be found from the
+//! URL alone and is not redirected.
+
+use mercato_runtime::legacy_slugs::catalog_slug_without_id;
 
 /// Where `path` moved to in `store`'s storefront, if it is one of WooCommerce's page URLs:
 /// `/product/{slug}/` → `/s/{store}/p/{slug}`, `/product-category/{…/}{slug}/` (a nested
@@ -7,11 +12,11 @@
 pub fn moved(store: &str, path: &str) -> Option<String> {
     let rest = path.strip_prefix('/')?;
     let (kind, slugs) = rest.split_once('/')?;
-    let slug = slugs
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|s| is_slug(s))?;
+    let raw = slugs.trim_end_matches('/').rsplit('/').next()?;
+    if raw.len() > MAX_RAW_SLUG {
+        return None;
+    }
+    let slug = catalog_slug_without_id(raw)?;
     match kind {
         "product" if !slugs.trim_end_matches('/').contains('/') => Some(format!("/s/{store}/p/{slug}")),
         "product-category" => Some(format!("/s/{store}/search?category={slug}")),
@@ -19,13 +24,8 @@ pub fn moved(store: &str, path: &str) -> Option<String> {
     }
 }
 
-/// A slug as the catalog allows it (and so safe in a URL as it is).
-fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 200
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
+/// The longest legacy slug looked at (WordPress's are at most 200 bytes, encoded).
+const MAX_RAW_SLUG: usize = 600;
 
 #[cfg(test)]
 mod tests {
@@ -48,6 +48,14 @@ mod tests {
         assert_eq!(moved("acme", "/product/a/b/"), None);
         assert_eq!(moved("acme", "/product/"), None);
         assert_eq!(moved("acme", "/cart/"), None);
-        assert_eq!(moved("acme", "/product/%3Cscript%3E/"), None);
+        assert_eq!(
+            moved("acme", "/product/caf%C3%A9-au-lait/").as_deref(),
+            Some("/s/acme/p/cafe-au-lait")
+        );
+        assert_eq!(moved("acme", "/product/%E6%97%A5%E6%9C%AC%E8%8C%B6/"), None);
+        assert_eq!(
+            moved("acme", "/product/%3Cscript%3E/").as_deref(),
+            Some("/s/acme/p/script")
+        );
     }
 }

@@ -2,12 +2,12 @@
 //! children, meta, categories and images), one page at a time.
 
 use super::meta::{self, AT_SECONDS, Meta, id_list};
-use super::slugs::catalog_slug;
 use super::values::text;
 use super::{WooCommerce, after_id, since_s};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
 use mercato_proto::imports::{Entity, ImportedCategory};
 use mercato_runtime::imports::numeric_key;
+use mercato_runtime::legacy_slugs::catalog_slug;
 use sqlx::Row as _;
 use sqlx::mysql::MySqlRow;
 use std::collections::HashMap;

@@ -5,12 +5,12 @@
 use super::catalog::{PostRow, ms};
 use super::meta::Meta;
 use super::php::{Php, unserialize};
-use super::slugs::catalog_slug;
 use super::values::{grams, price, text};
 use super::{Shop, synthetic_sku};
 use crate::source::{BadRow, Row, SourceRecord};
 use mercato_proto::imports::{Entity, ImportedOption, ImportedOptionValue, ImportedProduct, ImportedVariant};
 use mercato_runtime::imports::numeric_key;
+use mercato_runtime::legacy_slugs::catalog_slug;
 use std::collections::HashMap;
 
 /// What a page of products was read with.

@@ -32,6 +32,7 @@ mod checkpoint;
 mod error;
 mod files;
 mod group_commit;
+mod placeholders;
 mod postgres;
 mod sqlite;
 mod statement;

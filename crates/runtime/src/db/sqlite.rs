@@ -146,16 +146,12 @@ fn prepare<'c>(
     params: &[&dyn Param],
 ) -> Result<rusqlite::CachedStatement<'c>, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    for index in 1..=stmt.parameter_count() {
-        let name = stmt.parameter_name(index).unwrap_or_default();
-        let n: usize = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| DbError::Other(format!("placeholder {name:?} is not $n")))?;
+    let numbers = super::placeholders::numbers(sql, &stmt)?;
+    for (index, n) in numbers.iter().enumerate() {
         let param = params
-            .get(n - 1)
+            .get(*n as usize - 1)
             .ok_or_else(|| DbError::Other(format!("no value for placeholder ${n}")))?;
-        stmt.raw_bind_parameter(index, param.value())?;
+        stmt.raw_bind_parameter(index + 1, param.value())?;
     }
     Ok(stmt)
 }

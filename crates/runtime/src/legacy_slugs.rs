@@ -1,4 +1,6 @@
-//! Slugs the catalog takes (1–80 characters of `a-z`, `0-9` and `-`) from WordPress's: it keeps
+//! Slugs the catalog takes (1–80 characters of `a-z`, `0-9` and `-`) from WordPress's, for the
+//! importer (`mercato-migrate`) and for the strangler's redirects of legacy URLs (the gateway),
+//! so that both turn a legacy slug into the same one. WordPress keeps
 //! non-ASCII slugs percent-encoded (`caf%c3%a9-au-lait`), so they are decoded to UTF-8, Latin
 //! letters lose their accents (`cafe-au-lait`) and anything else becomes a dash. A slug that
 //! lost characters no letter stands for (Cyrillic, CJK, …) ends with the post's or term's id,
@@ -9,7 +11,28 @@ const MAX_SLUG: usize = 80;
 
 /// The catalog slug for WordPress slug `raw` of post or term `id`; `kind` (`product`,
 /// `category`) names a slug that has nothing left.
-pub(crate) fn catalog_slug(raw: &str, kind: &str, id: u64) -> String {
+pub fn catalog_slug(raw: &str, kind: &str, id: u64) -> String {
+    let (slug, lost) = folded(raw);
+    let suffix = if slug.is_empty() {
+        format!("{kind}-{id}")
+    } else if lost {
+        format!("-{id}")
+    } else {
+        String::new()
+    };
+    finished(slug, &suffix)
+}
+
+/// The catalog slug of `raw` when it does not depend on the post's or term's id (nothing was
+/// lost in folding it): what a legacy URL's slug became, for its redirect.
+pub fn catalog_slug_without_id(raw: &str) -> Option<String> {
+    let (slug, lost) = folded(raw);
+    (!slug.is_empty() && !lost).then(|| finished(slug, ""))
+}
+
+/// `raw` decoded, lower-cased and folded to ASCII, dashes collapsed; and whether characters no
+/// letter stands for were lost.
+fn folded(raw: &str) -> (String, bool) {
     let decoded = percent_decoded(raw);
     let mut slug = String::with_capacity(decoded.len());
     let mut lost = false;
@@ -23,16 +46,13 @@ pub(crate) fn catalog_slug(raw: &str, kind: &str, id: u64) -> String {
             }
         }
     }
-    let mut slug = dashes_collapsed(&slug);
-    let suffix = if slug.is_empty() {
-        format!("{kind}-{id}")
-    } else if lost {
-        format!("-{id}")
-    } else {
-        String::new()
-    };
+    (dashes_collapsed(&slug), lost)
+}
+
+/// `slug` cut to fit with `suffix` after it.
+fn finished(mut slug: String, suffix: &str) -> String {
     slug.truncate(MAX_SLUG.saturating_sub(suffix.len()));
-    let slug = slug.trim_end_matches('-').to_owned() + &suffix;
+    let slug = slug.trim_end_matches('-').to_owned() + suffix;
     slug.trim_start_matches('-').to_owned()
 }
 
@@ -132,6 +152,20 @@ mod tests {
             "tea-5"
         );
         assert_eq!(catalog_slug("", "category", 5), "category-5");
+    }
+
+    #[test]
+    fn a_slug_needs_no_id_only_when_nothing_was_lost() {
+        assert_eq!(
+            catalog_slug_without_id("caf%C3%A9-au-lait").as_deref(),
+            Some("cafe-au-lait")
+        );
+        assert_eq!(
+            catalog_slug_without_id("Blue_Shirt").as_deref(),
+            Some("blue-shirt")
+        );
+        assert_eq!(catalog_slug_without_id("%e6%97%a5%e6%9c%ac%e8%8c%b6-tea"), None);
+        assert_eq!(catalog_slug_without_id("---"), None);
     }
 
     #[test]
