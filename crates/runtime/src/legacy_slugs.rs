@@ -3,8 +3,10 @@
 //! so that both turn a legacy slug into the same one. WordPress keeps
 //! non-ASCII slugs percent-encoded (`caf%c3%a9-au-lait`), so they are decoded to UTF-8, Latin
 //! letters lose their accents (`cafe-au-lait`) and anything else becomes a dash. A slug that
-//! lost characters no letter stands for (Cyrillic, CJK, …) ends with the post's or term's id,
-//! so two such slugs do not become one.
+//! lost characters no letter stands for (Cyrillic, CJK, …), or was cut to the catalog's
+//! length, ends with the post's or term's id, so two such slugs do not become one. Folding can
+//! still make two slugs one (`cafe` and `café`): the catalog then refuses the second product
+//! with the reason, and the importer's report lists it.
 
 /// The catalog's longest slug.
 const MAX_SLUG: usize = 80;
@@ -13,6 +15,8 @@ const MAX_SLUG: usize = 80;
 /// `category`) names a slug that has nothing left.
 pub fn catalog_slug(raw: &str, kind: &str, id: u64) -> String {
     let (slug, lost) = folded(raw);
+    // A slug cut to length may equal another cut the same way: it is told apart by the id too.
+    let lost = lost || slug.len() > MAX_SLUG;
     let suffix = if slug.is_empty() {
         format!("{kind}-{id}")
     } else if lost {
@@ -27,7 +31,7 @@ pub fn catalog_slug(raw: &str, kind: &str, id: u64) -> String {
 /// lost in folding it): what a legacy URL's slug became, for its redirect.
 pub fn catalog_slug_without_id(raw: &str) -> Option<String> {
     let (slug, lost) = folded(raw);
-    (!slug.is_empty() && !lost).then(|| finished(slug, ""))
+    (!slug.is_empty() && !lost && slug.len() <= MAX_SLUG).then(|| finished(slug, ""))
 }
 
 /// `raw` decoded, lower-cased and folded to ASCII, dashes collapsed; and whether characters no
@@ -166,6 +170,19 @@ mod tests {
         );
         assert_eq!(catalog_slug_without_id("%e6%97%a5%e6%9c%ac%e8%8c%b6-tea"), None);
         assert_eq!(catalog_slug_without_id("---"), None);
+        assert_eq!(catalog_slug_without_id(&"a".repeat(81)), None);
+    }
+
+    #[test]
+    fn slugs_cut_to_length_keep_their_id_so_two_long_ones_stay_apart() {
+        let long = format!("{}-", "organic-cotton-tee".repeat(5));
+        let (small, large) = (format!("{long}small"), format!("{long}large"));
+        let (a, b) = (
+            catalog_slug(&small, "product", 1),
+            catalog_slug(&large, "product", 2),
+        );
+        assert_ne!(a, b);
+        assert!(a.ends_with("-1") && a.len() <= MAX_SLUG, "{a}");
     }
 
     #[test]

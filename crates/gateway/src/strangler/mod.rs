@@ -11,6 +11,7 @@
 //! - `proxy`: passing a request to the legacy shop, bodies streamed.
 //! - `shadow` and `compare`: GET/HEAD of shadowed routes asked of the other side too, off the
 //!   request path, and compared with Diffy's noise cancelling; counts and samples per route.
+//!   `tee` copies the client's answer for it as it streams.
 //! - `routes`: the owner's view (`/v1/stores/{store}/migration/routes` and `…/shadow`).
 //! - `metrics`: requests and latency per side, comparisons by result.
 //!
@@ -26,6 +27,7 @@ mod redirect;
 mod routes;
 mod shadow;
 mod table;
+mod tee;
 
 pub(crate) use routes::routes;
 
@@ -143,15 +145,24 @@ impl Strangler {
         let moved = (side == Side::Mercato)
             .then(|| redirect::moved(&slug, path))
             .flatten();
-        let mut response = match moved {
-            Some(to) => moved_permanently(&to),
+        let mut response = match &moved {
+            Some(to) => moved_permanently(to),
             None => self
                 .call(&edge, &store, &prefix, side, request)
                 .await
                 .unwrap_or_else(IntoResponse::into_response),
         };
         if let Some(head) = head {
-            shadow::spawn(&self, &edge, &store, &route, side, head);
+            // The primary's answer to the client is compared as it is (a redirect is not the
+            // primary's answer: the comparison then asks the primary itself).
+            let client_answer = if moved.is_none() {
+                let (teed, copied) = tee::tee(response, self.settings.shadow_body_limit_bytes);
+                response = teed;
+                Some(copied)
+            } else {
+                None
+            };
+            shadow::spawn(&self, &edge, &store, &route, side, head, client_answer);
         }
         if new_key
             && route.rule.to == Target::Split

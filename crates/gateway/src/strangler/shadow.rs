@@ -1,14 +1,16 @@
-//! Shadow comparison, off the request path: after the primary side has been asked for the
-//! client, a task asks the primary twice more and the other side once with the same request
-//! head (GET and HEAD only, so asking again changes nothing), judges the candidate against the
-//! primary with the noise the two primary answers show cancelled, counts the result per route
-//! and keeps the newest differing pairs. At most `shadow_concurrency` run at once; beyond, a
+//! Shadow comparison, off the request path: the primary side's answer to the client (copied as
+//! it streams, `tee`) is compared with the other side's answer to the same request head (GET
+//! and HEAD only, so asking again changes nothing), with the noise a second primary answer
+//! shows cancelled (Diffy's primary, secondary and candidate); the result is counted per route
+//! and the newest differing pairs kept. A client that did not read its answer to the end gives
+//! no copy, and the primary is asked for it instead. At most `shadow_concurrency` run at once; beyond, a
 //! request is not shadowed (counted as skipped) rather than queued.
 
 use super::compare::{self, Verdict};
 use super::decide::Side;
 use super::metrics::COMPARISONS;
 use super::table::{Route, StoreTable};
+use super::tee::Copied;
 use super::{Head, Strangler};
 use axum::Router;
 use http_body_util::BodyExt;
@@ -115,6 +117,7 @@ pub fn spawn(
     route: &Arc<Route>,
     primary: Side,
     head: Head,
+    client_answer: Option<Copied>,
 ) {
     let (slug, prefix) = (store.config.store.as_str(), route.rule.prefix.as_str());
     let Ok(permit) = strangler.shadow_permits.clone().try_acquire_owned() else {
@@ -123,7 +126,7 @@ pub fn spawn(
     };
     let (strangler, inner, store, route) = (strangler.clone(), inner.clone(), store.clone(), route.clone());
     tokio::spawn(async move {
-        let result = compare_sides(&strangler, &inner, &store, &route, primary, &head).await;
+        let result = compare_sides(&strangler, &inner, &store, &route, primary, &head, client_answer).await;
         if let Err(reason) = &result {
             tracing::debug!(store = %store.config.store, path = %head.uri, %reason, "shadow comparison failed");
         }
@@ -141,9 +144,19 @@ async fn compare_sides(
     route: &Route,
     primary: Side,
     head: &Head,
+    client_answer: Option<Copied>,
 ) -> Result<(Verdict, Option<Sample>), String> {
     let ask = |side| answer(strangler, inner, store, route, side, head);
-    let (first, again, candidate) = tokio::join!(ask(primary), ask(primary), ask(primary.other()));
+    let first = async {
+        match client_answer {
+            Some(copied) => match copied.await {
+                Ok((status, body)) => Ok(compare::answer(status, &body, &route.rules)),
+                Err(_) => ask(primary).await,
+            },
+            None => ask(primary).await,
+        }
+    };
+    let (first, again, candidate) = tokio::join!(first, ask(primary), ask(primary.other()));
     let (first, again, candidate) = (first?, again?, candidate?);
     let verdict = compare::judge(&first, &again, &candidate);
     let sample = match &verdict {

@@ -30,10 +30,6 @@ pub struct ShopifyImport {
     /// Records per batch (at most 1,000; each batch is one transaction in the platform).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub batch: u16,
-    /// Send every record again from the first (each comes back unchanged when it is) instead
-    /// of resuming after what the platform holds.
-    #[arg(long)]
-    pub from_start: bool,
 }
 
 #[derive(Args, Debug)]
@@ -50,7 +46,10 @@ pub(super) async fn import_shopify(args: ShopifyImport) -> anyhow::Result<i32> {
         follow: false,
         interval: Duration::ZERO,
         batch: args.batch,
-        from_start: args.from_start,
+        // An export is a snapshot with no modification times: every record is sent again
+        // (those that did not change come back unchanged and write nothing), or an edit to a
+        // product whose handle sorts before the last one imported would never be read.
+        from_start: true,
     };
     import(Arc::new(source), &args.store, &flags).await
 }

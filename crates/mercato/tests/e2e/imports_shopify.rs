@@ -152,7 +152,7 @@ async fn a_shopify_export_imports_visibly_reruns_unchanged_and_an_edited_copy_is
         );
         assert_visible(&p, &slug).await;
 
-        let again = mercato(&p, &slug, &reports, &["shopify-csv", file, "--from-start"]).await;
+        let again = mercato(&p, &slug, &reports, &["shopify-csv", file]).await;
         assert_eq!(again.status.code(), Some(0), "{}: {}", p.name, said(&again));
         for e in &newest_report(&reports).import.unwrap().entities {
             assert_eq!(
@@ -189,6 +189,19 @@ async fn a_shopify_export_imports_visibly_reruns_unchanged_and_an_edited_copy_is
             .find(|l| l.contains("classic-tee"))
             .unwrap_or_else(|| panic!("{}: {out}", p.name));
         assert!(line.contains("price_minor"), "{}: {line}", p.name);
+
+        // The later export, imported as the README says (no flag), takes the edit.
+        let edited_path = edited.to_str().unwrap();
+        let later = mercato(&p, &slug, &reports, &["shopify-csv", edited_path]).await;
+        assert_eq!(later.status.code(), Some(0), "{}: {}", p.name, said(&later));
+        let products = newest_report(&reports).import.unwrap().entities;
+        let products = products.iter().find(|e| e.entity == "products").unwrap();
+        assert_eq!(
+            (products.updated, products.created),
+            (1, 0),
+            "{}: {products:?}",
+            p.name
+        );
 
         let dollars = mercato(&p, &slug, &reports, &["shopify-csv", file, "--currency", "USD"]).await;
         assert_eq!(dollars.status.code(), Some(1), "{}: {}", p.name, said(&dollars));

@@ -17,6 +17,10 @@ const FANOUT: u32 = 32;
 /// A segment with at most this many records in the store is compared record by record.
 const LEAF: u64 = 64;
 
+/// Source records per first-level checksums call: the store rebuilds each record of the range
+/// it is asked for, so a million orders in one call would outlast the gateway's deadline.
+const WINDOW: usize = 25_000;
+
 /// What bisecting one entity found.
 #[derive(Debug, Default)]
 pub struct Located {
@@ -37,7 +41,10 @@ pub async fn locate(
     keys: &[(String, u64)],
     store_totals: &mut Totals,
 ) -> anyhow::Result<Located> {
-    let top = target.checksums(entity, "", "", FANOUT).await?;
+    let mut top = Vec::new();
+    for (from, to) in windows(keys, WINDOW) {
+        top.extend(target.checksums(entity, from, to, FANOUT).await?);
+    }
     let mut located = Located {
         store_count: top.iter().map(|s| s.count).sum(),
         ..Located::default()
@@ -69,6 +76,16 @@ pub async fn locate(
         leaf.compare(&mut located, store_totals).await?;
     }
     Ok(located)
+}
+
+/// Key ranges covering every key, the first from the start and the last to the end, each
+/// holding at most `size` of the source's `keys` (sorted): where the store is asked for its
+/// first-level checksums.
+fn windows(keys: &[(String, u64)], size: usize) -> Vec<(&str, &str)> {
+    let mut bounds: Vec<&str> = vec![""];
+    bounds.extend(keys.iter().step_by(size.max(1)).skip(1).map(|(k, _)| k.as_str()));
+    bounds.push("");
+    bounds.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
 /// A small range compared record by record.
@@ -181,5 +198,18 @@ fn difference(legacy_key: String, kind: DifferenceKind, fields: Vec<String>) -> 
         legacy_key,
         kind,
         fields,
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::windows;
+
+    #[test]
+    fn windows_cover_everything_in_ranges_of_at_most_size_source_keys() {
+        let keys: Vec<(String, u64)> = (0..7).map(|i| (format!("k{i}"), 0)).collect();
+        assert_eq!(windows(&keys, 3), vec![("", "k3"), ("k3", "k6"), ("k6", "")]);
+        assert_eq!(windows(&keys, 7), vec![("", "")]);
+        assert_eq!(windows(&[], 3), vec![("", "")]);
     }
 }

@@ -15,6 +15,8 @@ pub(super) const MAX_OPTIONS: usize = 3;
 #[derive(Debug)]
 pub(super) struct Columns {
     index: HashMap<String, usize>,
+    /// How many cells the header has, which every line must have too.
+    width: usize,
     /// `Option4 Name`, `Option4 Value`, … — columns for options Shopify does not have.
     beyond_options: Vec<String>,
 }
@@ -41,6 +43,7 @@ impl Columns {
         }
         Ok(Self {
             index,
+            width: header.len(),
             beyond_options,
         })
     }
@@ -92,6 +95,21 @@ impl<'a> Cells<'a> {
     /// The physical line of the record.
     pub(super) fn number(&self) -> u64 {
         self.line.number
+    }
+
+    /// A line with more or fewer cells than the header (a comma in an unquoted price, a quote
+    /// left open) would be read under the wrong columns: it is refused instead.
+    pub(super) fn check_width(&self) -> Result<(), Fault> {
+        let (has, header) = (self.line.cells.len(), self.columns.width);
+        if has == header {
+            return Ok(());
+        }
+        Err(Fault::at(
+            self.number(),
+            format!(
+                "the line has {has} cells where the header has {header} (a comma outside quotes, or a quote left open?)"
+            ),
+        ))
     }
 
     /// As [`Cells::text`], a failure located to this line.

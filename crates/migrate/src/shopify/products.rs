@@ -30,6 +30,9 @@ pub(super) struct Built {
 
 /// The product of `group`, prices in a currency of `digits` minor digits.
 pub(super) fn build(group: &Group, digits: u8) -> Result<Built, Fault> {
+    for line in &group.lines {
+        line.check_width()?;
+    }
     let first = group.lines[0];
     let title = product_title(group)?;
     let names = option_names(first)?;
@@ -205,7 +208,7 @@ fn keyed(
     options: &[ImportedOption],
     mut variants: Vec<VariantLine>,
 ) -> Result<Vec<VariantLine>, Fault> {
-    let mut seen: Vec<(String, u64)> = Vec::with_capacity(variants.len());
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for v in &mut variants {
         v.variant.legacy_key = if options.is_empty() {
             handle.to_owned()
@@ -228,7 +231,7 @@ fn keyed(
                 value: value.clone(),
             })
             .collect();
-        if let Some((_, line)) = seen.iter().find(|(k, _)| *k == v.variant.legacy_key) {
+        if let Some(line) = seen.get(&v.variant.legacy_key) {
             return Err(Fault::at(
                 v.line,
                 format!(
@@ -237,17 +240,18 @@ fn keyed(
                 ),
             ));
         }
-        seen.push((v.variant.legacy_key.clone(), v.line));
+        seen.insert(v.variant.legacy_key.clone(), v.line);
     }
     Ok(variants)
 }
 
-/// A variant's legacy key: `<handle>/<value>/<value>` (the handle alone without values).
+/// A variant's legacy key: `<handle>/<value>/<value>` (the handle alone without values), each
+/// value's `%` and `/` percent-encoded so that `S/M` + `L` and `S` + `M/L` stay two keys.
 fn variant_key(handle: &str, values: &[String]) -> String {
     let mut key = handle.to_owned();
     for value in values {
         key.push('/');
-        key.push_str(value);
+        key.push_str(&value.replace('%', "%25").replace('/', "%2F"));
     }
     key
 }
@@ -318,4 +322,18 @@ fn image_urls(lines: &[Cells], variants: &[VariantLine]) -> Result<Vec<String>, 
         }
     }
     Ok(urls)
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::variant_key;
+
+    #[test]
+    fn slashes_in_option_values_do_not_make_two_variants_one_key() {
+        let key =
+            |values: &[&str]| variant_key("tee", &values.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+        assert_ne!(key(&["S/M", "L"]), key(&["S", "M/L"]));
+        assert_eq!(key(&["S/M", "100%"]), "tee/S%2FM/100%25");
+        assert_eq!(key(&[]), "tee");
+    }
 }

@@ -168,3 +168,20 @@ fn a_product_line_alone_a_second_product_line_and_repeated_values_are_refused() 
     assert_skipped(&csv, "cents", 9, "more decimals");
     assert!(products(&csv).is_empty());
 }
+
+#[test]
+fn a_line_with_a_cell_too_many_or_too_few_is_refused_not_read_shifted() {
+    let good = export(&[&simple("ok", "O-1", "12.50")]);
+    let (header, ok_line) = good.trim_end().split_once('\n').unwrap();
+    // An unquoted thousands separator: `1,500.00` splits into two cells, shifting the rest.
+    let shifted = ok_line
+        .replacen("ok,", "shifted,", 1)
+        .replacen("12.50", "1,500.00", 1)
+        .replacen("O-1", "S-1", 1);
+    let short = ok_line.replacen("ok,", "short,", 1).replacen("O-1", "H-1", 1);
+    let short = &short[..short.rfind(',').unwrap()];
+    let csv = read(format!("{header}\n{ok_line}\n{shifted}\n{short}\n"));
+    assert_skipped(&csv, "shifted", 3, "cells where the header has");
+    assert_skipped(&csv, "short", 4, "cells where the header has");
+    assert_eq!(products(&csv).len(), 1);
+}

@@ -10,6 +10,9 @@ use mercato_proto::imports::Entity;
 use sqlx::Row as _;
 use std::collections::HashMap;
 
+/// Made-up SKUs looked up per query (each is a placeholder; MySQL allows 65,535).
+const SKUS_PER_QUERY: usize = 10_000;
+
 impl WooCommerce {
     /// `rows` with each product whose synthesised SKU is another post's real one made a bad
     /// row; one query per page, only when the page synthesised any.
@@ -70,6 +73,18 @@ impl WooCommerce {
     /// Which product or variation posts have one of `synthesised`'s SKUs as their real `_sku`
     /// (compared exactly: the column's collation ignores case).
     async fn real_sku_owners(&self, synthesised: &[(String, u64)]) -> anyhow::Result<HashMap<String, u64>> {
+        let mut owners = HashMap::new();
+        for chunk in synthesised.chunks(SKUS_PER_QUERY) {
+            self.real_sku_owners_of(chunk, &mut owners).await?;
+        }
+        Ok(owners)
+    }
+
+    async fn real_sku_owners_of(
+        &self,
+        synthesised: &[(String, u64)],
+        owners: &mut HashMap<String, u64>,
+    ) -> anyhow::Result<()> {
         let t = &self.tables;
         let marks = vec!["?"; synthesised.len()].join(",");
         let sql = format!(
@@ -82,7 +97,6 @@ impl WooCommerce {
         for (sku, _) in synthesised {
             query = query.bind(sku);
         }
-        let mut owners = HashMap::new();
         for row in query.fetch_all(&self.pool).await? {
             let value: Vec<u8> = row.try_get(1)?;
             let value = String::from_utf8_lossy(&value).trim().to_owned();
@@ -90,6 +104,6 @@ impl WooCommerce {
                 owners.entry(value).or_insert(row.try_get::<u64, _>(0)?);
             }
         }
-        Ok(owners)
+        Ok(())
     }
 }

@@ -58,8 +58,11 @@ impl WooCommerce {
             .fetch_all(&self.pool)
             .await?;
         let location = |id: u64| format!("{}.post_id={id}", t.postmeta.trim_matches('`'));
-        // SKU, whether it was made up (a real one of the same goes first), post id, row.
-        let mut levels: Vec<(String, bool, u64, Row)> = Vec::with_capacity(rows.len());
+        // SKU, whether it was made up (a real one of the same goes first), post id, row, and
+        // whether it changed since `since`. Which post a SKU's level is taken from is decided
+        // over every level, changed or not, so that a round in which only the second post of a
+        // SKU changed does not import its level as the SKU's.
+        let mut levels: Vec<(String, bool, u64, Row, bool)> = Vec::with_capacity(rows.len());
         for row in rows {
             let id: u64 = row.try_get(0)?;
             let sku: Option<Vec<u8>> = row.try_get(1)?;
@@ -67,9 +70,7 @@ impl WooCommerce {
             let modified: Option<i64> = row.try_get(3)?;
             // A variable product's own level, without a SKU, keys no variant of its record.
             let has_variations: bool = row.try_get::<i64, _>(4)? != 0;
-            if since.is_some_and(|s| modified.unwrap_or(0) < s) {
-                continue;
-            }
+            let changed = since.is_none_or(|s| modified.unwrap_or(0) >= s);
             let sku_bytes = sku.unwrap_or_default();
             let (sku, made_up) = match text("_sku", &sku_bytes) {
                 Ok(sku) if sku.trim().is_empty() && has_variations => continue,
@@ -78,7 +79,7 @@ impl WooCommerce {
                 Err(reason) => {
                     // Reported under the SKU as it reads, never dropped unseen.
                     let key = String::from_utf8_lossy(&sku_bytes).trim().to_owned();
-                    levels.push((key.clone(), false, id, bad(&key, location(id), reason)));
+                    levels.push((key.clone(), false, id, bad(&key, location(id), reason), changed));
                     continue;
                 }
             };
@@ -98,21 +99,25 @@ impl WooCommerce {
                 })),
                 Err(reason) => bad(&sku, location(id), reason),
             };
-            levels.push((sku, made_up, id, row));
+            levels.push((sku, made_up, id, row, changed));
         }
         levels.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
         let mut out: Vec<Row> = Vec::with_capacity(levels.len());
         let mut previous: Option<(String, u64)> = None;
-        for (sku, _, id, row) in levels {
+        for (sku, _, id, row, changed) in levels {
             match &previous {
                 Some((p, first)) if *p == sku => {
                     let reason = format!("SKU {sku:?} is also post {first}'s; only the first is imported");
                     // Same key as the record before it: reported, never a second record.
-                    out.push(bad(&sku, location(id), reason));
+                    if changed {
+                        out.push(bad(&sku, location(id), reason));
+                    }
                 }
                 _ => {
                     previous = Some((sku, id));
-                    out.push(row);
+                    if changed {
+                        out.push(row);
+                    }
                 }
             }
         }
