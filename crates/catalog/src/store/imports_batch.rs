@@ -61,7 +61,8 @@ pub fn products_by_ids(
     let mut products = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE store_id = $1 AND id IN ({}){}",
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE {}store_id = $1 AND id IN ({}){}",
+            tx.filter_only(),
             placeholders(2, chunk.len()),
             if for_write { tx.lock_rows() } else { "" }
         );
@@ -108,10 +109,13 @@ pub fn variant_owners(
     ids: &[String],
 ) -> Result<Vec<(String, String, String)>, StoreError> {
     let mut owners = Vec::new();
-    for (by, values) in [("sku", skus), ("id", ids)] {
+    // By SKU through the store's SKU index; by id through the primary key, the store only
+    // filtering (see `Tx::filter_only`).
+    let by_id = format!("{}store_id = $1 AND id", tx.filter_only());
+    for (by, values) in [("store_id = $1 AND sku", skus), (by_id.as_str(), ids)] {
         for chunk in values.chunks(CHUNK) {
             let sql = format!(
-                "SELECT id, sku, product_id FROM variants WHERE store_id = $1 AND {by} IN ({})",
+                "SELECT id, sku, product_id FROM variants WHERE {by} IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut params: Vec<&dyn Param> = vec![store];
@@ -264,7 +268,8 @@ pub fn categories_by_ids(
     let mut found = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "SELECT id, slug, name, parent_id, created_at FROM categories WHERE store_id = $1 AND id IN ({})",
+            "SELECT id, slug, name, parent_id, created_at FROM categories WHERE {}store_id = $1 AND id IN ({})",
+            tx.filter_only(),
             placeholders(2, chunk.len())
         );
         let mut params: Vec<&dyn Param> = vec![store];

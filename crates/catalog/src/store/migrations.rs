@@ -115,4 +115,14 @@ pub const MIGRATIONS: &[Migration] = &[
               );
               CREATE INDEX imported_records_by_target ON imported_records (store_id, target_id);",
     },
+    Migration {
+        name: "0008_imported_records_by_target",
+        // A batch finds its records' import rows by target id within (store, source, entity);
+        // with the target id behind `store_id` alone, SQLite's planner took the primary key's
+        // (store, source, entity) prefix instead and read every row of the entity each batch:
+        // product imports slowed with the catalog's size (1,787/s at 20,000 products, 292/s at
+        // 100,000).
+        sql: "DROP INDEX imported_records_by_target;
+              CREATE INDEX imported_records_by_target ON imported_records (store_id, source, entity, target_id);",
+    },
 ];

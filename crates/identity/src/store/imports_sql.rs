@@ -117,8 +117,10 @@ fn stored_customers(
     let lock = tx.lock_rows();
     let mut params: Vec<&dyn Param> = vec![&store_id];
     params.extend(ids.iter().map(|id| id as &dyn Param));
+    // By primary key, the store only filtering (see `Tx::filter_only`).
     let sql = format!(
-        "{CUSTOMER_COLUMNS} WHERE store_id = $1 AND id IN ({}){lock}",
+        "{CUSTOMER_COLUMNS} WHERE {}store_id = $1 AND id IN ({}){lock}",
+        tx.filter_only(),
         placeholders(2, ids.len())
     );
     let rows: Vec<CustomerRow> = tx.query_all(&sql, &params)?;

@@ -65,6 +65,19 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// What to write before a column that only filters the rows of a look-up by key, so that
+    /// the planner does not walk an index on it instead: `+` on SQLite (which, without
+    /// statistics, prefers walking every row of a store through an index that begins with
+    /// `store_id` to looking up each of many keys: `store_id = $1 AND id IN (…)` read a whole
+    /// catalog per batch of an import), nothing on PostgreSQL, whose planner has statistics.
+    /// Only for a column no index is wanted on in that statement.
+    pub fn filter_only(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres => "",
+            Backend::Sqlite => "+",
+        }
+    }
+
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, DbError> {
         self.statements += 1;

@@ -18,6 +18,7 @@ mercato_runtime::backend_tests! {
         a_read_closure_sees_committed_rows,
         migrations_apply_once,
         a_transaction_that_swallows_a_failed_statement_is_never_reported_committed_when_it_was_not,
+        a_filter_only_column_still_filters,
     ],
 }
 
@@ -231,4 +232,22 @@ async fn a_transaction_that_swallows_a_failed_statement_is_never_reported_commit
         // PostgreSQL aborts the whole transaction; its caller must hear so.
         mercato_runtime::db::Backend::Postgres => assert!(result.is_err() && stored == 0),
     }
+}
+
+async fn a_filter_only_column_still_filters(db: Db) {
+    for id in 1..=3 {
+        insert(&db, id).await.unwrap();
+    }
+    db.write("label", |tx| {
+        tx.execute("UPDATE items SET label = 'y' WHERE id = 2", &[])?;
+        let sql = format!(
+            "SELECT id FROM items WHERE {}label = $1 AND id IN ($2, $3) ORDER BY id",
+            tx.filter_only()
+        );
+        let found: Vec<(i64,)> = tx.query_all(&sql, &[&"x", &1i64, &2i64])?;
+        assert_eq!(found, vec![(1,)]);
+        Ok::<_, DbError>(())
+    })
+    .await
+    .unwrap();
 }
