@@ -332,7 +332,7 @@ mod tests {
         };
         assert_eq!(args.export.file, PathBuf::from("products.csv"));
         assert_eq!(args.export.currency.as_deref(), Some("eur"));
-        assert_eq!((args.batch, args.from_start), (1000, false));
+        assert_eq!(args.batch, 1000);
         let follow = Cli::try_parse_from([
             "import",
             "shopify-csv",

@@ -5,7 +5,6 @@
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use futures::StreamExt;
-use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
 /// The status and the whole body the client was sent; never sent when the body was longer than
@@ -68,6 +67,7 @@ impl Copy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
 
     fn streamed(chunks: Vec<&'static str>) -> Response {
         let stream = futures::stream::iter(
