@@ -9,7 +9,7 @@
 use super::catalog::ms;
 use super::customers::address;
 use super::meta::{self, Meta};
-use super::values::{money, text, whole};
+use super::values::{money, money_sum, text, whole};
 use super::{OrderStorage, WooCommerce, synthetic_sku};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
 use mercato_proto::common::Address;
@@ -203,7 +203,16 @@ fn order(o: &OrderRow, page: &Page) -> Result<ImportedOrder, String> {
         lines,
         shipping_minor: amount("shipping_total_amount", &shipping)?,
         discount_minor: amount("discount_total_amount", &discount)?,
-        tax_minor: amount("tax_amount", &o.cart_tax)? + amount("_order_shipping_tax", &o.shipping_tax)?,
+        tax_minor: money_sum(
+            &[
+                ("tax_amount", o.cart_tax.as_deref().unwrap_or_default()),
+                (
+                    "_order_shipping_tax",
+                    o.shipping_tax.as_deref().unwrap_or_default(),
+                ),
+            ],
+            digits,
+        )?,
         total_minor: amount("total_amount", &o.total)?,
         refunded_minor: refunded,
         created_at_ms: ms(o.created_s),

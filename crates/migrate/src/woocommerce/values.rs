@@ -56,6 +56,27 @@ pub(crate) fn money(field: &str, value: &str, digits: u8) -> Result<i64, String>
         .ok_or_else(|| format!("{field} {value:?} is out of range"))
 }
 
+/// The sum of money amounts (`(field, value)`, an empty value is 0) in minor units, added as
+/// decimals and rounded once, as WooCommerce totals them (an order's tax is its cart tax plus
+/// its shipping tax, rounded after the sum).
+pub(crate) fn money_sum(parts: &[(&str, &str)], digits: u8) -> Result<i64, String> {
+    let mut terms = Vec::with_capacity(parts.len());
+    for (field, value) in parts.iter().filter(|(_, v)| !v.trim().is_empty()) {
+        terms.push(parse_decimal(value).ok_or_else(|| format!("{field} {value:?} is not a number"))?);
+    }
+    let scale = terms.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let mut sum: i128 = 0;
+    for (mantissa, s) in terms {
+        let aligned = 10i128
+            .checked_pow(scale - s)
+            .and_then(|f| mantissa.checked_mul(f))
+            .and_then(|m| sum.checked_add(m));
+        sum = aligned.ok_or_else(|| "the amounts are out of range".to_owned())?;
+    }
+    scaled(sum, scale, 10i128.pow(u32::from(digits)), 1)
+        .ok_or_else(|| "the amounts are out of range".to_owned())
+}
+
 /// A price: as [`money`], and never negative.
 pub(crate) fn price(field: &str, value: &str, digits: u8) -> Result<i64, String> {
     let minor = money(field, value, digits)?;
@@ -109,6 +130,15 @@ mod tests {
         assert_eq!(money("p", "0.8350", 2), Ok(84));
         assert_eq!(money("p", "-0.835", 2), Ok(-84));
         assert_eq!(money("p", "12.34000000", 2), Ok(1234));
+        // Added first, rounded once (0.125 + 0.125 = 0.25, not 0.13 + 0.13).
+        assert_eq!(money_sum(&[("t", "0.125"), ("s", "0.125")], 2), Ok(25));
+        assert_eq!(money_sum(&[("t", "1.5"), ("s", "")], 2), Ok(150));
+        assert_eq!(money_sum(&[("t", ""), ("s", "")], 2), Ok(0));
+        assert!(
+            money_sum(&[("t", "x"), ("s", "1")], 2)
+                .unwrap_err()
+                .contains("t \"x\"")
+        );
         assert!(money("p", "", 2).is_err());
         assert!(money("p", "1,50", 2).is_err());
         assert!(
