@@ -7,9 +7,11 @@
 use super::customers::ADDRESS_FIELDS;
 use super::meta::{self, AT_SECONDS, Meta, id_list, key_list};
 use super::orders::{OrderRow, Page, SETTLED};
+use super::values::decimal_sum;
 use super::{WooCommerce, after_id, since_s};
 use crate::source::ScanFrom;
 use sqlx::Row as _;
+use std::collections::HashMap;
 
 /// The order meta a page reads besides the addresses.
 const ORDER_KEYS: [&str; 8] = [
@@ -94,22 +96,42 @@ impl WooCommerce {
         Ok(out)
     }
 
-    /// Each order's refunds' `_order_total`s, summed as decimals (as HPOS sums its column).
+    /// Each order's refunds' `_order_total`s (the first row of each, as `get_post_meta`),
+    /// summed as decimals in Rust as HPOS sums its column: a total that is not a number is kept
+    /// as it is, so that its order becomes a bad row with the value named, not a refund of 0.
     async fn post_refunds(&self, list: &str, page: &mut Page) -> anyhow::Result<()> {
         let t = &self.tables;
         let sql = format!(
-            "SELECT r.post_parent, CAST(SUM(CAST(m.meta_value AS DECIMAL(26,8))) AS CHAR) \
-             FROM {} r JOIN {} m ON m.post_id = r.ID AND m.meta_key = '_order_total' \
-             WHERE r.post_type = 'shop_order_refund' AND r.post_parent IN ({list}) \
-             GROUP BY r.post_parent",
-            t.posts, t.postmeta
+            "SELECT ID, post_parent FROM {} WHERE post_type = 'shop_order_refund' AND post_parent IN ({list}) \
+             ORDER BY ID",
+            t.posts
         );
+        let mut parents: Vec<(u64, u64)> = Vec::new();
         for row in sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?
         {
-            let sum: Option<String> = row.try_get(1)?;
-            page.refunds.insert(row.try_get(0)?, sum.unwrap_or_default());
+            parents.push((row.try_get(0)?, row.try_get(1)?));
+        }
+        let ids: Vec<u64> = parents.iter().map(|(id, _)| *id).collect();
+        let totals = meta::load(
+            &self.pool,
+            &t.postmeta,
+            "post_id",
+            &ids,
+            "meta_key = '_order_total'",
+        )
+        .await?;
+        let mut by_order: HashMap<u64, Vec<String>> = HashMap::new();
+        for (refund, order) in parents {
+            by_order
+                .entry(order)
+                .or_default()
+                .push(totals.str(refund, "_order_total"));
+        }
+        for (order, values) in by_order {
+            let sum = decimal_sum(values.iter().map(String::as_str)).unwrap_or_else(|bad| bad.to_owned());
+            page.refunds.insert(order, sum);
         }
         Ok(())
     }

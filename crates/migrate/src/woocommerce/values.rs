@@ -60,21 +60,39 @@ pub(crate) fn money(field: &str, value: &str, digits: u8) -> Result<i64, String>
 /// decimals and rounded once, as WooCommerce totals them (an order's tax is its cart tax plus
 /// its shipping tax, rounded after the sum).
 pub(crate) fn money_sum(parts: &[(&str, &str)], digits: u8) -> Result<i64, String> {
-    let mut terms = Vec::with_capacity(parts.len());
-    for (field, value) in parts.iter().filter(|(_, v)| !v.trim().is_empty()) {
-        terms.push(parse_decimal(value).ok_or_else(|| format!("{field} {value:?} is not a number"))?);
+    let sum = decimal_sum(parts.iter().map(|(_, v)| *v)).map_err(|bad| {
+        let field = parts.iter().find(|(_, v)| *v == bad).map_or("amount", |(f, _)| f);
+        format!("{field} {bad:?} is not a number")
+    })?;
+    money("the sum", &sum, digits)
+}
+
+/// Decimal strings added exactly (empty ones are 0), as a decimal string; `Err` is the first
+/// value that is not a number (or the sum is out of range).
+pub(crate) fn decimal_sum<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<String, &'a str> {
+    let mut terms = Vec::new();
+    for value in values.into_iter().filter(|v| !v.trim().is_empty()) {
+        terms.push((parse_decimal(value).ok_or(value)?, value));
     }
-    let scale = terms.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let scale = terms.iter().map(|((_, s), _)| *s).max().unwrap_or(0);
     let mut sum: i128 = 0;
-    for (mantissa, s) in terms {
-        let aligned = 10i128
+    for ((mantissa, s), value) in terms {
+        sum = 10i128
             .checked_pow(scale - s)
             .and_then(|f| mantissa.checked_mul(f))
-            .and_then(|m| sum.checked_add(m));
-        sum = aligned.ok_or_else(|| "the amounts are out of range".to_owned())?;
+            .and_then(|m| sum.checked_add(m))
+            .ok_or(value)?;
     }
-    scaled(sum, scale, 10i128.pow(u32::from(digits)), 1)
-        .ok_or_else(|| "the amounts are out of range".to_owned())
+    let digits = sum.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    let sign = if sum < 0 { "-" } else { "" };
+    Ok(if scale == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
 }
 
 /// A price: as [`money`], and never negative.
