@@ -4,16 +4,21 @@
 //! bound by asking each parameter's name. `sqlite3_bind_parameter_name` walks the statement's
 //! list of names, so asking every one costs the square of their count: a multi-row insert of
 //! 250 rows × 10 columns spent 11 % of an import's CPU there. The numbering depends only on the
-//! SQL text, so it is read once per text and thread and kept.
+//! SQL text, so for a statement with many parameters it is read once per text and thread and
+//! kept; a statement with few is cheaper to ask again than to look up (and not worth its text's
+//! memory).
 
 use super::DbError;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// SQL texts remembered per thread before the map starts over (statements are few; multi-row
-/// statements vary by row count, so this bounds the rare caller building texts without end).
-const REMEMBERED: usize = 4096;
+/// SQL texts remembered per thread before the map starts over: multi-row statements vary by
+/// row count, so this bounds the memory their texts take (a few MB per thread at most).
+const REMEMBERED: usize = 256;
+
+/// Statements with more parameters than this have their numbering remembered.
+const REMEMBER_FROM: usize = 16;
 
 thread_local! {
     static NUMBERS: RefCell<HashMap<Box<str>, Rc<[u32]>>> = RefCell::new(HashMap::new());
@@ -21,6 +26,9 @@ thread_local! {
 
 /// For each parameter index of `stmt` (from 1), the `n` of its `$n`, in index order.
 pub(super) fn numbers(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Rc<[u32]>, DbError> {
+    if stmt.parameter_count() <= REMEMBER_FROM {
+        return Ok(read_numbers(stmt)?.into());
+    }
     if let Some(known) = NUMBERS.with(|m| m.borrow().get(sql).cloned()) {
         return Ok(known);
     }
@@ -52,16 +60,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_follow_first_appearance_and_are_remembered() {
+    fn numbers_follow_first_appearance() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let sql = "SELECT $2, $1, $2, $3";
         let stmt = conn.prepare(sql).unwrap();
         assert_eq!(&*numbers(sql, &stmt).unwrap(), &[2, 1, 3]);
-        let again = conn.prepare(sql).unwrap();
-        assert!(Rc::ptr_eq(
-            &numbers(sql, &again).unwrap(),
-            &numbers(sql, &stmt).unwrap()
-        ));
+    }
+
+    #[test]
+    fn a_long_statements_numbering_is_remembered() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let list: Vec<String> = (1..=40).rev().map(|n| format!("${n}")).collect();
+        let sql = format!("SELECT {}", list.join(", "));
+        let stmt = conn.prepare(&sql).unwrap();
+        let first = numbers(&sql, &stmt).unwrap();
+        assert_eq!((first.first(), first.last()), (Some(&40), Some(&1)));
+        let again = conn.prepare(&sql).unwrap();
+        assert!(Rc::ptr_eq(&numbers(&sql, &again).unwrap(), &first));
     }
 
     #[test]
