@@ -268,6 +268,11 @@ async fn serve_with(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<()
     let listener =
         listen(s.http.listen).map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.http.listen))?;
     let shutdown = mercato_runtime::shutdown::on_os_signal();
+    if s.http.work_lane && roles.gateway_with_services() {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        mercato_runtime::lanes::start_work_lane(threads)
+            .map_err(|e| anyhow::anyhow!("cannot start the work lane: {e}"))?;
+    }
     crate::app::run(s, roles, listener, shutdown).await
 }
 

@@ -78,6 +78,11 @@ impl Roles {
         self.0.contains(&role)
     }
 
+    /// Whether this process runs the gateway beside at least one service (embedded, say).
+    pub fn gateway_with_services(&self) -> bool {
+        self.has(Role::Gateway) && self.0.len() > 1
+    }
+
     pub fn is_all(&self) -> bool {
         Role::ALL.iter().all(|r| self.has(*r))
     }

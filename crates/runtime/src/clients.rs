@@ -211,10 +211,23 @@ macro_rules! service_client {
                             Retry::Idempotent => message.clone(),
                         }
                         .expect("a call sent once has one attempt");
-                        // In process the callee runs inside the caller's deadline scope.
+                        // In process the callee runs inside the caller's deadline scope, on the
+                        // work lane when the process has one (`lanes`).
                         async move {
                             match &self.target {
-                                Target::Local(s) => s.$method(tonic::Request::new(message)).await,
+                                Target::Local(s) => {
+                                    let s = s.clone();
+                                    let deadline = $crate::resilience::deadline::current();
+                                    let span = tracing::Span::current();
+                                    let call = async move {
+                                        let call = s.$method(tonic::Request::new(message));
+                                        match deadline {
+                                            Some(d) => $crate::resilience::deadline::scope(d, call).await,
+                                            None => call.await,
+                                        }
+                                    };
+                                    $crate::lanes::on_work(tracing::Instrument::instrument(call, span)).await
+                                }
                                 Target::Remote(c) => {
                                     c.clone().$method(self.remote_request(message, remaining)).await
                                 }

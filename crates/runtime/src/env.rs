@@ -28,6 +28,10 @@ pub const SQLITE_MAX_GROUP: &str = "MERCATO_SQLITE_MAX_GROUP";
 /// for the storage benchmark's comparison only.
 pub const SQLITE_COMMIT_INLINE: &str = "MERCATO_SQLITE_COMMIT_INLINE";
 
+/// The work lane's niceness (default [`crate::lanes::WORK_NICENESS`]); for the overload
+/// benchmark's comparison only.
+pub const WORK_NICENESS: &str = "MERCATO_WORK_NICENESS";
+
 /// Reads an optional test URL, treating an empty value as unset.
 pub fn test_url(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

@@ -52,6 +52,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod jwks;
 pub mod kek;
+pub mod lanes;
 pub mod legacy_passwords;
 pub mod legacy_slugs;
 pub mod metric_family;

@@ -75,7 +75,12 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let shows_pages = roles.has(Role::Gateway);
-    let app = App::build(&settings, roles).await?;
+    // Built on the work lane when there is one: the services' tasks (consumers, relays, job
+    // runners, samplers) are spawned where they are built; only serving stays on the edge.
+    let app = {
+        let settings = settings.clone();
+        mercato_runtime::lanes::on_work(async move { App::build(&settings, roles).await }).await?
+    };
     if settings.demo.seed
         && let (Some(identity), Some(catalog)) = (&app.identity, &app.catalog)
     {
