@@ -183,17 +183,9 @@ fn options(names: &[String], variants: &[VariantLine], line: u64) -> Result<Vec<
     Ok(names
         .iter()
         .enumerate()
-        .map(|(i, name)| {
-            let mut values: Vec<String> = Vec::new();
-            for v in variants {
-                if !values.contains(&v.values[i]) {
-                    values.push(v.values[i].clone());
-                }
-            }
-            ImportedOption {
-                name: name.clone(),
-                values,
-            }
+        .map(|(i, name)| ImportedOption {
+            name: name.clone(),
+            values: first_of_each(variants.iter().map(|v| v.values[i].clone())),
         })
         .collect())
 }
@@ -314,14 +306,15 @@ fn image_urls(lines: &[Cells], variants: &[VariantLine]) -> Result<Vec<String>, 
         placed.push((position, src.to_owned()));
     }
     placed.sort_by_key(|(position, _)| *position);
-    let mut urls: Vec<String> = Vec::with_capacity(placed.len());
     let variant_images = variants.iter().map(|v| v.image.clone()).filter(|u| !u.is_empty());
-    for url in placed.into_iter().map(|(_, u)| u).chain(variant_images) {
-        if !urls.contains(&url) {
-            urls.push(url);
-        }
-    }
-    Ok(urls)
+    Ok(first_of_each(placed.into_iter().map(|(_, u)| u).chain(variant_images)))
+}
+
+/// Each distinct text once, in the order it first came (linear: a product may have thousands
+/// of variants).
+fn first_of_each(texts: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    texts.filter(|t| seen.insert(t.clone())).collect()
 }
 
 #[cfg(test)]
