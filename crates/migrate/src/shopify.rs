@@ -174,12 +174,7 @@ fn groups<'a>(columns: &'a Columns, lines: &'a [Line]) -> (Vec<Group<'a>>, Vec<u
             continue;
         }
         // A handle that is not UTF-8 is grouped and reported under its lossy spelling.
-        let handle = match cells.text("Handle") {
-            Ok(h) => h.to_owned(),
-            Err(_) => String::from_utf8_lossy(line.cells.get(0).unwrap_or_default())
-                .trim()
-                .to_owned(),
-        };
+        let handle = cells.lossy("Handle");
         if handle.is_empty() {
             unnamed.push(line.number);
             continue;

@@ -127,6 +127,15 @@ impl<'a> Cells<'a> {
             .map_err(|e| format!("{name} is not UTF-8 (invalid byte at offset {})", e.valid_up_to()))
     }
 
+    /// Column `name` without surrounding white space, bytes that are not UTF-8 replaced (to
+    /// name a line whose text is bad).
+    pub(super) fn lossy(&self, name: &str) -> String {
+        let bytes = self.columns.index.get(name).and_then(|&i| self.line.cells.get(i));
+        String::from_utf8_lossy(bytes.unwrap_or_default())
+            .trim()
+            .to_owned()
+    }
+
     /// Column `name` without surrounding white space.
     pub(super) fn text(&self, name: &str) -> Result<&'a str, String> {
         self.raw(name).map(str::trim)

@@ -91,6 +91,8 @@ fn product_title<'a>(group: &Group<'a>) -> Result<&'a str, Fault> {
             ),
         ));
     }
+    // A handle that is not UTF-8 says so (it was grouped under its lossy spelling).
+    first.get("Handle")?;
     check_slug(&group.handle).map_err(|r| Fault::at(first.number(), r))?;
     for later in &group.lines[1..] {
         let other = later.get("Title")?;
@@ -307,7 +309,9 @@ fn image_urls(lines: &[Cells], variants: &[VariantLine]) -> Result<Vec<String>, 
     }
     placed.sort_by_key(|(position, _)| *position);
     let variant_images = variants.iter().map(|v| v.image.clone()).filter(|u| !u.is_empty());
-    Ok(first_of_each(placed.into_iter().map(|(_, u)| u).chain(variant_images)))
+    Ok(first_of_each(
+        placed.into_iter().map(|(_, u)| u).chain(variant_images),
+    ))
 }
 
 /// Each distinct text once, in the order it first came (linear: a product may have thousands

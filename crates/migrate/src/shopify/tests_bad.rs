@@ -87,6 +87,18 @@ fn text_that_is_not_utf8_skips_the_product_and_names_the_column() {
 }
 
 #[test]
+fn a_handle_that_is_not_utf8_is_reported_under_its_own_column_wherever_it_is() {
+    // Handle is not the first column here; its Latin-1 é becomes U+FFFD in the report.
+    let text = "Title,Handle,Variant SKU,Variant Price\nCafe,caf#,C-1,1\nFine,fine,F-1,1\n";
+    let mut bytes = text.as_bytes().to_vec();
+    let at = bytes.iter().position(|b| *b == b'#').unwrap();
+    bytes[at] = 0xe9;
+    let csv = read(bytes);
+    assert_skipped(&csv, "caf\u{fffd}", 2, "Handle is not UTF-8");
+    assert_eq!(products(&csv).len(), 1);
+}
+
+#[test]
 fn option_values_without_names_and_a_fourth_option_are_refused() {
     let mut nameless = simple("nameless", "NL-1", "1");
     nameless.retain(|(c, _)| !c.starts_with("Option1"));
