@@ -3,10 +3,8 @@
 
 use super::StoreError;
 use super::imports::{CHUNK, value_lists};
-use super::sql::{
-    CategoryRow, PRODUCT_COLUMNS, ProductRow, attach_variants, category, conflict, encode_options,
-    placeholders, product,
-};
+use super::rows::{CategoryRow, PRODUCT_COLUMNS, ProductRow, category, encode_options, product};
+use super::sql::{attach_variants, conflict, placeholders};
 use crate::domain::{CategoryId, CategoryRecord, ProductId, ProductRecord};
 use mercato_runtime::db::{Param, Tx};
 use mercato_runtime::ids::StoreId;

@@ -10,6 +10,7 @@ mod images;
 pub(crate) mod imports;
 mod imports_batch;
 mod migrations;
+mod rows;
 mod sql;
 
 pub use images::{Derived, ImagePatch, ImageStore};
