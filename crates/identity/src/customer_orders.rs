@@ -1,10 +1,10 @@
 //! Customers' order figures, learnt from the orders service's events (never from its
 //! database): each `OrderChanged` of a confirmed order (later cancelled or refunded included)
 //! records the order's total and what was refunded of it, once per event (the inbox) and
-//! newest version first, in one transaction.
+//! newest version first; the events ready at once go in one transaction.
 
 use crate::IdentityService;
-use crate::store::customers::OrderFigures;
+use crate::store::customers::{CarriedFigures, OrderFigures};
 use mercato_proto::events::{EventEnvelope, OrderChanged};
 use mercato_proto::orders::OrderStatus;
 use mercato_runtime::bus::{Delivery, SharedBus};
@@ -66,17 +66,19 @@ pub fn figures_of(event: &EventEnvelope) -> Option<OrderFigures> {
 
 impl IdentityService {
     /// Subscribes the customers' order figures to the orders events, one replica per event
-    /// (`Delivery::Group`, deduplicated with the inbox). Call before the outbox relay starts.
+    /// (`Delivery::Group`, deduplicated with the inbox), what is ready at once in one
+    /// transaction. Call before the outbox relay starts.
     pub async fn start_consumers(self: &Arc<Self>, bus: SharedBus, shutdown: Shutdown) -> anyhow::Result<()> {
         let service = self.clone();
-        inbox::run_consumer(
+        inbox::run_batch_consumer(
             bus,
             ALL_ORDERS,
             Delivery::Group(ORDERS_GROUP.to_owned()),
             shutdown,
-            move |event| {
+            MAX_BATCH,
+            move |events| {
                 let service = service.clone();
-                async move { service.on_order_event(event).await }
+                async move { service.on_order_events(events).await }
             },
         )
         .await
@@ -84,20 +86,39 @@ impl IdentityService {
 
     /// Records the figures an orders event carries; skips what it has seen.
     pub async fn on_order_event(&self, event: EventEnvelope) -> anyhow::Result<()> {
-        let Some(figures) = figures_of(&event) else {
+        self.on_order_events(vec![event]).await
+    }
+
+    /// Records the figures orders events carry, in one transaction; skips what it has seen.
+    pub async fn on_order_events(&self, events: Vec<EventEnvelope>) -> anyhow::Result<()> {
+        let batch: Vec<CarriedFigures> = events.iter().filter_map(carried).collect();
+        if batch.is_empty() {
             return Ok(());
-        };
-        let Ok(store) = event.store_id.parse::<StoreId>() else {
-            tracing::warn!(event_id = %event.id, "orders event without a valid store id");
-            return Ok(());
-        };
-        let applied = self
-            .customers
-            .record_order(store, &figures, ORDERS_GROUP, &event.id)
-            .await?;
-        tracing::debug!(store_id = %store, order_id = %figures.order_id, applied, "customer order figures recorded");
+        }
+        let (events, applied) = (
+            batch.len(),
+            self.customers.record_orders(ORDERS_GROUP, batch).await?,
+        );
+        tracing::debug!(events, applied, "customer order figures recorded");
         Ok(())
     }
+}
+
+/// Most orders events recorded in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// The figures an event carries with its store and id, when it has any to count.
+fn carried(event: &EventEnvelope) -> Option<CarriedFigures> {
+    let figures = figures_of(event)?;
+    let Ok(store_id) = event.store_id.parse::<StoreId>() else {
+        tracing::warn!(event_id = %event.id, "orders event without a valid store id");
+        return None;
+    };
+    Some(CarriedFigures {
+        store_id,
+        event_id: event.id.clone(),
+        figures,
+    })
 }
 
 #[cfg(test)]

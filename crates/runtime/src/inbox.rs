@@ -89,3 +89,139 @@ where
     });
     Ok(())
 }
+
+/// Runs a consumer like [`run_consumer`], but hands `handle` what the bus has ready (up to
+/// `max_batch` events) at once, so that it can apply them in one transaction. The batch is
+/// acknowledged when `handle` succeeds; when it fails, its events are handled again one by one,
+/// so that an event that cannot be applied holds up only itself (the inbox makes the second
+/// try of the others harmless).
+pub async fn run_batch_consumer<F, Fut>(
+    bus: SharedBus,
+    filter: &str,
+    delivery: Delivery,
+    shutdown: Shutdown,
+    max_batch: usize,
+    handle: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(Vec<EventEnvelope>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    use futures::FutureExt;
+    let name = match &delivery {
+        Delivery::Group(g) => g.clone(),
+        Delivery::Fanout => format!("fanout:{filter}"),
+    };
+    let mut sub = bus.subscribe(filter, delivery).await?;
+    tokio::spawn(async move {
+        loop {
+            let first = tokio::select! {
+                m = sub.next() => match m { Some(m) => m, None => break },
+                () = shutdown.cancelled() => break,
+            };
+            let mut ready = vec![first];
+            while ready.len() < max_batch.max(1) {
+                match sub.next().now_or_never() {
+                    Some(Some(m)) => ready.push(m),
+                    _ => break,
+                }
+            }
+            let mut batch = Vec::with_capacity(ready.len());
+            for msg in ready {
+                match EventEnvelope::decode(msg.payload.clone()) {
+                    Ok(event) => {
+                        let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
+                        metrics::histogram!(BUS_CONSUMER_LAG.name, "consumer" => name.clone()).record(lag);
+                        batch.push((msg, event));
+                    }
+                    Err(e) => {
+                        tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "dropping malformed event");
+                        msg.ack().await;
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let events = batch.iter().map(|(_, e)| e.clone()).collect();
+            let span = tracing::info_span!("consume", consumer = %name, events = batch.len());
+            match tracing::Instrument::instrument(handle(events), span).await {
+                Ok(()) => {
+                    for (msg, _) in batch {
+                        msg.ack().await;
+                    }
+                }
+                Err(e) if batch.len() > 1 => {
+                    tracing::debug!(consumer = %name, error = %e, events = batch.len(), "batch failed; handling its events one by one");
+                    for (msg, event) in batch {
+                        settle(&name, msg, handle(vec![event]).await).await;
+                    }
+                }
+                Err(e) => {
+                    let (msg, _) = batch.into_iter().next().expect("one event");
+                    settle(&name, msg, Err(e)).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Acknowledges a handled message, or asks for its redelivery.
+async fn settle(consumer: &str, msg: crate::bus::Incoming, handled: anyhow::Result<()>) {
+    match handled {
+        Ok(()) => msg.ack().await,
+        Err(e) => {
+            tracing::warn!(consumer, subject = %msg.subject, error = %e, "event handling failed; will retry");
+            msg.nack().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::MemoryBus;
+    use std::sync::{Arc, Mutex};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_batch_is_handled_at_once_and_one_bad_event_holds_up_only_itself() {
+        let bus: SharedBus = Arc::new(MemoryBus::new());
+        let calls: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let seen = calls.clone();
+        run_batch_consumer(
+            bus.clone(),
+            "test.>",
+            Delivery::Group("batch".into()),
+            Shutdown::new(),
+            8,
+            move |events: Vec<EventEnvelope>| {
+                let ids: Vec<String> = events.iter().map(|e| e.store_id.clone()).collect();
+                seen.lock().unwrap().push(ids.clone());
+                async move {
+                    if ids.iter().any(|s| s == "poison") {
+                        anyhow::bail!("cannot apply it");
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .await
+        .unwrap();
+        let publish = |store: &'static str| {
+            let bus = bus.clone();
+            async move {
+                let event = crate::outbox::envelope(store, "test.thing", 1, &EventEnvelope::default());
+                bus.publish("test.thing", &event.id, event.encode_to_vec().into())
+                    .await
+            }
+        };
+        // Published side by side: all four are ready when the consumer first looks.
+        let outcomes = futures::future::join_all(["a", "b", "poison", "c"].map(publish)).await;
+        let ok: Vec<bool> = outcomes.iter().map(Result::is_ok).collect();
+        assert_eq!(ok, [true, true, false, true], "only the bad event is refused");
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls[0], ["a", "b", "poison", "c"], "handed over as one batch");
+        assert_eq!(&calls[1..], [["a"], ["b"], ["poison"], ["c"]], "then one by one");
+    }
+}

@@ -89,6 +89,14 @@ pub struct OrderFigures {
     pub version: i64,
 }
 
+/// An order's figures and the event that carried them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarriedFigures {
+    pub store_id: StoreId,
+    pub event_id: String,
+    pub figures: OrderFigures,
+}
+
 /// The customers' storage. Every method takes the store id first; a customer id of another
 /// store, or of an account that is not a customer, finds nothing.
 #[async_trait]
@@ -157,13 +165,8 @@ pub trait CustomerStore: Send + Sync + 'static {
         address_id: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Records an order's figures with the event that carried them, once per `(consumer,
-    /// event_id)`, keeping the newest version per order; whether anything was applied.
-    async fn record_order(
-        &self,
-        store_id: StoreId,
-        figures: &OrderFigures,
-        consumer: &str,
-        event_id: &str,
-    ) -> Result<bool, StoreError>;
+    /// Records orders' figures with the events that carried them, in one transaction: each
+    /// once per `(consumer, event_id)`, keeping the newest version per order; how many were
+    /// applied.
+    async fn record_orders(&self, consumer: &str, batch: Vec<CarriedFigures>) -> Result<usize, StoreError>;
 }

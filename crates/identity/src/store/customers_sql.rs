@@ -4,7 +4,7 @@
 //! order, so a refund event replaces its order's row rather than adding to a counter).
 
 use super::customers::{
-    AddressRecord, CustomerCursor, CustomerRecord, CustomerStore, DefaultChange, Defaults, OrderFigures,
+    AddressRecord, CarriedFigures, CustomerCursor, CustomerRecord, CustomerStore, DefaultChange, Defaults,
     ProfileRecord,
 };
 use super::sql::SqlIdentityStore;
@@ -440,37 +440,43 @@ impl CustomerStore for SqlIdentityStore {
             .await
     }
 
-    async fn record_order(
-        &self,
-        store_id: StoreId,
-        figures: &OrderFigures,
-        consumer: &str,
-        event_id: &str,
-    ) -> Result<bool, StoreError> {
-        let (f, consumer, event_id) = (figures.clone(), consumer.to_owned(), event_id.to_owned());
+    async fn record_orders(&self, consumer: &str, batch: Vec<CarriedFigures>) -> Result<usize, StoreError> {
+        let consumer = consumer.to_owned();
         self.db
-            .write("record_customer_order", move |tx| {
-                if !mercato_runtime::inbox::first_delivery(tx, &consumer, &event_id)? {
-                    return Ok(false);
+            .write("record_customer_orders", move |tx| {
+                let mut applied = 0;
+                for carried in &batch {
+                    if record_one(tx, &consumer, carried)? {
+                        applied += 1;
+                    }
                 }
-                // The newest version of the order wins, whichever event arrives first.
-                let applied = tx.execute(
-                    "INSERT INTO customer_orders (store_id, order_id, customer_id, total_minor, \
-                     refunded_minor, version) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (store_id, order_id) DO UPDATE SET total_minor = excluded.total_minor, \
-                     refunded_minor = excluded.refunded_minor, version = excluded.version \
-                     WHERE customer_orders.version < excluded.version",
-                    &[
-                        &store_id,
-                        &f.order_id,
-                        &f.customer_id,
-                        &f.total_minor,
-                        &f.refunded_minor,
-                        &f.version,
-                    ],
-                )?;
-                Ok(applied == 1)
+                Ok(applied)
             })
             .await
     }
+}
+
+/// One order's figures, unless its event was seen; whether they were applied.
+fn record_one(tx: &mut Tx<'_>, consumer: &str, carried: &CarriedFigures) -> Result<bool, DbError> {
+    if !mercato_runtime::inbox::first_delivery(tx, consumer, &carried.event_id)? {
+        return Ok(false);
+    }
+    let f = &carried.figures;
+    // The newest version of the order wins, whichever event arrives first.
+    let applied = tx.execute(
+        "INSERT INTO customer_orders (store_id, order_id, customer_id, total_minor, \
+         refunded_minor, version) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (store_id, order_id) DO UPDATE SET total_minor = excluded.total_minor, \
+         refunded_minor = excluded.refunded_minor, version = excluded.version \
+         WHERE customer_orders.version < excluded.version",
+        &[
+            &carried.store_id,
+            &f.order_id,
+            &f.customer_id,
+            &f.total_minor,
+            &f.refunded_minor,
+            &f.version,
+        ],
+    )?;
+    Ok(applied == 1)
 }

@@ -455,4 +455,18 @@ async fn order_figures_count_confirmed_orders_minus_refunds_once_per_event(env: 
         seen, 4,
         "the confirmed, refunded and late events of o1 and o2, each once"
     );
+
+    // Several at once, as the consumer hands them over: one transaction, each event once, the
+    // newest version of an order winning within the batch too.
+    let o5 = order_event(&store, &id, "o5", OrderStatus::Confirmed, 0, 2);
+    let batch = vec![
+        o5.clone(),
+        o5,
+        order_event(&store, &id, "o5", OrderStatus::PartiallyRefunded, 500, 4),
+        order_event(&store, &id, "o5", OrderStatus::Confirmed, 0, 3),
+        order_event(&store, &id, "o6", OrderStatus::Pending, 0, 1),
+    ];
+    env.service.on_order_events(batch).await.unwrap();
+    let me = get(&env, &store, &id).await.unwrap();
+    assert_eq!((me.order_count, me.total_spent_minor), (3, 4000 + 2500 - 500));
 }
