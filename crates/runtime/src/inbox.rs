@@ -54,10 +54,7 @@ where
     F: Fn(EventEnvelope) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
-    let name = match &delivery {
-        Delivery::Group(g) => g.clone(),
-        Delivery::Fanout => format!("fanout:{filter}"),
-    };
+    let name = consumer_name(&delivery, filter);
     let mut sub = bus.subscribe(filter, delivery).await?;
     tokio::spawn(async move {
         loop {
@@ -65,16 +62,9 @@ where
                 m = sub.next() => match m { Some(m) => m, None => break },
                 () = shutdown.cancelled() => break,
             };
-            let event = match EventEnvelope::decode(msg.payload.clone()) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "dropping malformed event");
-                    msg.ack().await;
-                    continue;
-                }
+            let Some((msg, event)) = delivered(&name, msg).await else {
+                continue;
             };
-            let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
-            metrics::histogram!(BUS_CONSUMER_LAG.name, "consumer" => name.clone()).record(lag);
             let span = tracing::info_span!("consume", consumer = %name, subject = %event.subject,
                 event_id = %event.id, trace_id = tracing::field::Empty);
             crate::trace_context::adopt_traceparent(&span, &event.traceparent);
@@ -108,10 +98,7 @@ where
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     use futures::FutureExt;
-    let name = match &delivery {
-        Delivery::Group(g) => g.clone(),
-        Delivery::Fanout => format!("fanout:{filter}"),
-    };
+    let name = consumer_name(&delivery, filter);
     let mut sub = bus.subscribe(filter, delivery).await?;
     tokio::spawn(async move {
         loop {
@@ -128,16 +115,8 @@ where
             }
             let mut batch = Vec::with_capacity(ready.len());
             for msg in ready {
-                match EventEnvelope::decode(msg.payload.clone()) {
-                    Ok(event) => {
-                        let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
-                        metrics::histogram!(BUS_CONSUMER_LAG.name, "consumer" => name.clone()).record(lag);
-                        batch.push((msg, event));
-                    }
-                    Err(e) => {
-                        tracing::warn!(consumer = %name, subject = %msg.subject, error = %e, "dropping malformed event");
-                        msg.ack().await;
-                    }
+                if let Some(delivered) = delivered(&name, msg).await {
+                    batch.push(delivered);
                 }
             }
             if batch.is_empty() {
@@ -165,6 +144,34 @@ where
         }
     });
     Ok(())
+}
+
+/// A consumer's name in logs and metrics: its group, or the filter it fans out from.
+fn consumer_name(delivery: &Delivery, filter: &str) -> String {
+    match delivery {
+        Delivery::Group(g) => g.clone(),
+        Delivery::Fanout => format!("fanout:{filter}"),
+    }
+}
+
+/// The envelope a message carries, its lag recorded; `None` (the message acknowledged and
+/// logged, since redelivering it cannot help) when it does not decode.
+async fn delivered(
+    consumer: &str,
+    msg: crate::bus::Incoming,
+) -> Option<(crate::bus::Incoming, EventEnvelope)> {
+    match EventEnvelope::decode(msg.payload.clone()) {
+        Ok(event) => {
+            let lag = (crate::time::now_ms() - event.occurred_at_ms).max(0) as f64 / 1000.0;
+            metrics::histogram!(BUS_CONSUMER_LAG.name, "consumer" => consumer.to_owned()).record(lag);
+            Some((msg, event))
+        }
+        Err(e) => {
+            tracing::warn!(consumer, subject = %msg.subject, error = %e, "dropping malformed event");
+            msg.ack().await;
+            None
+        }
+    }
 }
 
 /// Acknowledges a handled message, or asks for its redelivery.
