@@ -166,22 +166,22 @@ pub fn synthetic_sku(variant_key: &str) -> String {
 /// not be consecutive), and the lines without one.
 fn groups<'a>(columns: &'a Columns, lines: &'a [Line]) -> (Vec<Group<'a>>, Vec<u64>) {
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<&[u8], usize> = HashMap::new();
     let mut unnamed = Vec::new();
     for line in lines {
         let cells = Cells { columns, line };
         if line.cells.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
-        // A handle that is not UTF-8 is grouped and reported under its lossy spelling.
-        let handle = cells.lossy("Handle");
+        // Grouped by its bytes; a handle that is not UTF-8 is reported under its lossy spelling.
+        let handle = cells.bytes("Handle");
         if handle.is_empty() {
             unnamed.push(line.number);
             continue;
         }
-        let at = *index.entry(handle.clone()).or_insert_with(|| {
+        let at = *index.entry(handle).or_insert_with(|| {
             groups.push(Group {
-                handle,
+                handle: String::from_utf8_lossy(handle).into_owned(),
                 lines: Vec::new(),
             });
             groups.len() - 1

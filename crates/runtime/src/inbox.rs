@@ -65,9 +65,7 @@ where
             let Some((msg, event)) = delivered(&name, msg).await else {
                 continue;
             };
-            let span = tracing::info_span!("consume", consumer = %name, subject = %event.subject,
-                event_id = %event.id, trace_id = tracing::field::Empty);
-            crate::trace_context::adopt_traceparent(&span, &event.traceparent);
+            let span = event_span(&name, &event);
             match tracing::Instrument::instrument(handle(event), span).await {
                 Ok(()) => msg.ack().await,
                 Err(e) => {
@@ -83,8 +81,9 @@ where
 /// Runs a consumer like [`run_consumer`], but hands `handle` what the bus has ready (up to
 /// `max_batch` events) at once, so that it can apply them in one transaction. The batch is
 /// acknowledged when `handle` succeeds; when it fails, its events are handled again one by one,
-/// so that an event that cannot be applied holds up only itself (the inbox makes the second
-/// try of the others harmless).
+/// so that an event that cannot be applied holds up only itself. `handle` must be all or
+/// nothing (one transaction, with the inbox): the one-by-one pass relies on the failed batch
+/// having left no effect.
 pub async fn run_batch_consumer<F, Fut>(
     bus: SharedBus,
     filter: &str,
@@ -123,7 +122,11 @@ where
                 continue;
             }
             let events = batch.iter().map(|(_, e)| e.clone()).collect();
-            let span = tracing::info_span!("consume", consumer = %name, events = batch.len());
+            // The batch's span continues the trace of its first event (one parent only); each
+            // event retried alone below continues its own.
+            let span = tracing::info_span!("consume", consumer = %name, events = batch.len(),
+                subject = %batch[0].1.subject, event_id = %batch[0].1.id, trace_id = tracing::field::Empty);
+            crate::trace_context::adopt_traceparent(&span, &batch[0].1.traceparent);
             match tracing::Instrument::instrument(handle(events), span).await {
                 Ok(()) => {
                     for (msg, _) in batch {
@@ -133,7 +136,9 @@ where
                 Err(e) if batch.len() > 1 => {
                     tracing::debug!(consumer = %name, error = %e, events = batch.len(), "batch failed; handling its events one by one");
                     for (msg, event) in batch {
-                        settle(&name, msg, handle(vec![event]).await).await;
+                        let span = event_span(&name, &event);
+                        let handled = tracing::Instrument::instrument(handle(vec![event]), span).await;
+                        settle(&name, msg, handled).await;
                     }
                 }
                 Err(e) => {
@@ -144,6 +149,14 @@ where
         }
     });
     Ok(())
+}
+
+/// The span of one event's handling, continuing the trace of the request that caused it.
+fn event_span(consumer: &str, event: &EventEnvelope) -> tracing::Span {
+    let span = tracing::info_span!("consume", consumer, subject = %event.subject,
+        event_id = %event.id, trace_id = tracing::field::Empty);
+    crate::trace_context::adopt_traceparent(&span, &event.traceparent);
+    span
 }
 
 /// A consumer's name in logs and metrics: its group, or the filter it fans out from.

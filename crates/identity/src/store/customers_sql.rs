@@ -440,7 +440,20 @@ impl CustomerStore for SqlIdentityStore {
             .await
     }
 
-    async fn record_orders(&self, consumer: &str, batch: Vec<CarriedFigures>) -> Result<usize, StoreError> {
+    async fn record_orders(
+        &self,
+        consumer: &str,
+        mut batch: Vec<CarriedFigures>,
+    ) -> Result<usize, StoreError> {
+        // Rows locked in one order by every replica, so that two batches cannot deadlock on
+        // PostgreSQL; the version guard makes the order of application irrelevant.
+        batch.sort_by(|a, b| {
+            (a.store_id, &a.figures.order_id, &a.event_id).cmp(&(
+                b.store_id,
+                &b.figures.order_id,
+                &b.event_id,
+            ))
+        });
         let consumer = consumer.to_owned();
         self.db
             .write("record_customer_orders", move |tx| {

@@ -214,7 +214,7 @@ async fn scripted_orders_reach_the_figures_as_computed_by_hand() {
         let low = ok(&p, p.get(0, &format!("{base}/low-stock"), Some(&owner)).await);
         assert!(low["items"].is_array(), "{}: {low}", p.name);
 
-        let verify = verify_until_clean(&p, &store, &owner).await;
+        let verify = verify_until_clean(&p, 1, &store, &owner).await;
         assert!(
             verify["orders_checked"].as_i64().unwrap() >= 2,
             "{}: {verify}",
@@ -369,18 +369,18 @@ async fn a_cancelled_order_is_refunded_in_the_figures_and_verify_agrees() {
             ) == (&json!(1), &json!(2), &total, &json!({"cancelled": 1}))
         };
         summary_until(&p, &store, &owner, "", |s| expected(&s["figures"])).await;
-        let report = verify_until_clean(&p, &store, &owner).await;
+        let report = verify_until_clean(&p, 0, &store, &owner).await;
         assert_eq!(report["orders_checked"], 1, "{}: {report}", p.name);
     }
 }
 
-/// The owner's verify report once it finds no difference, within 10 s: events still in flight
-/// show as differences until they land (see `analytics::verify`).
-async fn verify_until_clean(p: &Platform, store: &str, owner: &str) -> Value {
+/// The owner's verify report through gateway `n` once it finds no difference, within 10 s:
+/// events still in flight show as differences until they land (see `analytics::verify`).
+async fn verify_until_clean(p: &Platform, n: usize, store: &str, owner: &str) -> Value {
     let path = format!("/v1/stores/{store}/analytics/verify");
     let started = Instant::now();
     loop {
-        let report = ok(p, p.get(0, &path, Some(owner)).await);
+        let report = ok(p, p.get(n, &path, Some(owner)).await);
         if report["differences"] == json!([]) {
             return report;
         }

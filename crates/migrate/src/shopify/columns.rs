@@ -127,13 +127,10 @@ impl<'a> Cells<'a> {
             .map_err(|e| format!("{name} is not UTF-8 (invalid byte at offset {})", e.valid_up_to()))
     }
 
-    /// Column `name` without surrounding white space, bytes that are not UTF-8 replaced (to
-    /// name a line whose text is bad).
-    pub(super) fn lossy(&self, name: &str) -> String {
+    /// Column `name`'s bytes without surrounding white space, whether or not they are UTF-8.
+    pub(super) fn bytes(&self, name: &str) -> &'a [u8] {
         let bytes = self.columns.index.get(name).and_then(|&i| self.line.cells.get(i));
-        String::from_utf8_lossy(bytes.unwrap_or_default())
-            .trim()
-            .to_owned()
+        bytes.unwrap_or_default().trim_ascii()
     }
 
     /// Column `name` without surrounding white space.

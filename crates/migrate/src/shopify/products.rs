@@ -81,6 +81,8 @@ pub(super) fn build(group: &Group, digits: u8) -> Result<Built, Fault> {
 /// Title is a second product under the same handle. The handle must make a slug.
 fn product_title<'a>(group: &Group<'a>) -> Result<&'a str, Fault> {
     let first = group.lines[0];
+    // A handle that is not UTF-8 says so first (it was grouped by its bytes).
+    first.get("Handle")?;
     let title = first.get("Title")?;
     if title.is_empty() {
         return Err(Fault::at(
@@ -91,8 +93,6 @@ fn product_title<'a>(group: &Group<'a>) -> Result<&'a str, Fault> {
             ),
         ));
     }
-    // A handle that is not UTF-8 says so (it was grouped under its lossy spelling).
-    first.get("Handle")?;
     check_slug(&group.handle).map_err(|r| Fault::at(first.number(), r))?;
     for later in &group.lines[1..] {
         let other = later.get("Title")?;

@@ -89,12 +89,22 @@ fn text_that_is_not_utf8_skips_the_product_and_names_the_column() {
 #[test]
 fn a_handle_that_is_not_utf8_is_reported_under_its_own_column_wherever_it_is() {
     // Handle is not the first column here; its Latin-1 é becomes U+FFFD in the report.
-    let text = "Title,Handle,Variant SKU,Variant Price\nCafe,caf#,C-1,1\nFine,fine,F-1,1\n";
+    // Two different bad handles (é and è in Latin-1) stay two products, each reported.
+    let text =
+        "Title,Handle,Variant SKU,Variant Price\nCafe,caf#,C-1,1\nFine,fine,F-1,1\nCafe 2,caf#,C-2,1\n";
     let mut bytes = text.as_bytes().to_vec();
-    let at = bytes.iter().position(|b| *b == b'#').unwrap();
-    bytes[at] = 0xe9;
+    let marks: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b'#').collect();
+    bytes[marks[0]] = 0xe9;
+    bytes[marks[1]] = 0xe8;
     let csv = read(bytes);
-    assert_skipped(&csv, "caf\u{fffd}", 2, "Handle is not UTF-8");
+    let bad = skipped(&csv);
+    let lines: Vec<&str> = bad.iter().map(|(_, line, _)| line.as_str()).collect();
+    assert_eq!(lines, ["products.csv line 2", "products.csv line 4"], "{bad:?}");
+    assert!(
+        bad.iter()
+            .all(|(h, _, r)| h == "caf\u{fffd}" && r.contains("Handle is not UTF-8")),
+        "{bad:?}"
+    );
     assert_eq!(products(&csv).len(), 1);
 }
 
