@@ -217,16 +217,10 @@ macro_rules! service_client {
                             match &self.target {
                                 Target::Local(s) => {
                                     let s = s.clone();
-                                    let deadline = $crate::resilience::deadline::current();
-                                    let span = tracing::Span::current();
-                                    let call = async move {
-                                        let call = s.$method(tonic::Request::new(message));
-                                        match deadline {
-                                            Some(d) => $crate::resilience::deadline::scope(d, call).await,
-                                            None => call.await,
-                                        }
-                                    };
-                                    $crate::lanes::on_work(tracing::Instrument::instrument(call, span)).await
+                                    $crate::lanes::on_work(async move {
+                                        s.$method(tonic::Request::new(message)).await
+                                    })
+                                    .await
                                 }
                                 Target::Remote(c) => {
                                     c.clone().$method(self.remote_request(message, remaining)).await

@@ -70,8 +70,9 @@ pub fn work() -> Option<&'static Handle> {
 }
 
 /// Runs `work` on the work lane and waits for it there, or here when there is no work lane or
-/// this already is it. Dropping the returned future cancels the work, as it would in place;
-/// a panic in it resumes here.
+/// this already is it. On the lane it keeps the caller's deadline (`resilience::deadline`) and
+/// span. Dropping the returned future cancels the work, as it would in place; a panic in it
+/// resumes here.
 pub async fn on_work<F>(work: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -91,6 +92,14 @@ where
     if Handle::try_current().is_ok_and(|here| here.id() == lane.id()) {
         return work.await;
     }
+    let deadline = crate::resilience::deadline::current();
+    let work = async move {
+        match deadline {
+            Some(d) => crate::resilience::deadline::scope(d, work).await,
+            None => work.await,
+        }
+    };
+    let work = tracing::Instrument::instrument(work, tracing::Span::current());
     let task = AbortOnDrop(lane.spawn(work));
     match task.await {
         Ok(output) => output,
@@ -165,6 +174,15 @@ mod tests {
         .await;
         assert_eq!(blocking_nice, edge_nice + 3);
         assert_eq!(nice(), edge_nice, "the caller's thread is untouched");
+
+        // The caller's deadline goes with the work.
+        let deadline = std::time::Instant::now() + Duration::from_secs(7);
+        let seen = crate::resilience::deadline::scope(
+            deadline,
+            run_on(Some(&lane), async { crate::resilience::deadline::current() }),
+        )
+        .await;
+        assert_eq!(seen, Some(deadline));
 
         // Already on the lane, it runs in place.
         let inner = lane.clone();
