@@ -1,7 +1,7 @@
 //! Categories (`product_cat` terms) and products (`product` posts, their `product_variation`
 //! children, meta, categories and images), one page at a time.
 
-use super::meta::{self, AT_SECONDS, Meta, id_list};
+use super::meta::{self, AT_SECONDS, Meta, fetch_in};
 use super::values::text;
 use super::{WooCommerce, after_id, since_s};
 use crate::source::{BadRow, Row, ScanFrom, SourceRecord};
@@ -172,16 +172,15 @@ impl WooCommerce {
         if parents.is_empty() {
             return Ok(by_parent);
         }
-        let sql = format!(
-            "SELECT {POST_SELECT} FROM {} p WHERE p.post_parent IN ({}) \
-             AND p.post_type = 'product_variation' ORDER BY p.post_parent, p.menu_order, p.ID",
-            self.tables.posts,
-            id_list(parents)
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        let rows = fetch_in(&self.pool, parents, |list| {
+            format!(
+                "SELECT {POST_SELECT} FROM {} p WHERE p.post_parent IN ({list}) \
+                 AND p.post_type = 'product_variation' ORDER BY p.post_parent, p.menu_order, p.ID",
+                self.tables.posts
+            )
+        })
+        .await?;
+        for row in rows {
             let post = PostRow::from_row(&row)?;
             by_parent.entry(post.parent).or_default().push(post);
         }
@@ -191,19 +190,17 @@ impl WooCommerce {
     /// Each product's first `product_cat` term (by term order, then id).
     async fn first_categories(&self, parents: &[u64]) -> anyhow::Result<HashMap<u64, u64>> {
         let t = &self.tables;
-        let sql = format!(
-            "SELECT tr.object_id, tt.term_id FROM {} tr JOIN {} tt \
-             ON tt.term_taxonomy_id = tr.term_taxonomy_id AND tt.taxonomy = 'product_cat' \
-             WHERE tr.object_id IN ({}) ORDER BY tr.object_id, tr.term_order, tt.term_id",
-            t.term_relationships,
-            t.term_taxonomy,
-            id_list(parents)
-        );
+        let rows = fetch_in(&self.pool, parents, |list| {
+            format!(
+                "SELECT tr.object_id, tt.term_id FROM {} tr JOIN {} tt \
+                 ON tt.term_taxonomy_id = tr.term_taxonomy_id AND tt.taxonomy = 'product_cat' \
+                 WHERE tr.object_id IN ({list}) ORDER BY tr.object_id, tr.term_order, tt.term_id",
+                t.term_relationships, t.term_taxonomy
+            )
+        })
+        .await?;
         let mut first = HashMap::new();
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        for row in rows {
             first
                 .entry(row.try_get::<u64, _>(0)?)
                 .or_insert(row.try_get::<u64, _>(1)?);
@@ -230,19 +227,16 @@ impl WooCommerce {
         }
         let all: Vec<u64> = wanted.values().flatten().copied().collect();
         let mut guid: HashMap<u64, String> = HashMap::new();
-        if !all.is_empty() {
-            let sql = format!(
-                "SELECT ID, CAST(guid AS BINARY) FROM {} WHERE ID IN ({}) AND post_type = 'attachment'",
-                self.tables.posts,
-                id_list(&all)
-            );
-            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&self.pool)
-                .await?
-            {
-                let url: Vec<u8> = row.try_get(1)?;
-                guid.insert(row.try_get(0)?, String::from_utf8_lossy(&url).into_owned());
-            }
+        let rows = fetch_in(&self.pool, &all, |list| {
+            format!(
+                "SELECT ID, CAST(guid AS BINARY) FROM {} WHERE ID IN ({list}) AND post_type = 'attachment'",
+                self.tables.posts
+            )
+        })
+        .await?;
+        for row in rows {
+            let url: Vec<u8> = row.try_get(1)?;
+            guid.insert(row.try_get(0)?, String::from_utf8_lossy(&url).into_owned());
         }
         Ok(wanted
             .into_iter()

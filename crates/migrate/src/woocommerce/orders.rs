@@ -87,7 +87,7 @@ impl WooCommerce {
         };
         let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
         if !ids.is_empty() {
-            self.order_items(&meta::id_list(&ids), &mut page).await?;
+            self.order_items(&ids, &mut page).await?;
         }
         let (table, column) = match storage {
             OrderStorage::Hpos => (&self.tables.orders, "id"),
@@ -108,21 +108,21 @@ impl WooCommerce {
             .collect())
     }
 
-    /// The line items of the orders in `list` (ids, comma-separated), their meta and the SKUs
-    /// of the posts they name.
-    async fn order_items(&self, list: &str, page: &mut Page) -> anyhow::Result<()> {
+    /// The line items of the orders `ids` (ascending), their meta and the SKUs of the posts
+    /// they name.
+    async fn order_items(&self, ids: &[u64], page: &mut Page) -> anyhow::Result<()> {
         let t = &self.tables;
-        let sql = format!(
-            "SELECT order_item_id, order_id, CAST(order_item_name AS BINARY) FROM {} \
-             WHERE order_id IN ({list}) AND order_item_type = 'line_item' \
-             ORDER BY order_id, order_item_id",
-            t.order_items
-        );
+        let rows = meta::fetch_in(&self.pool, ids, |list| {
+            format!(
+                "SELECT order_item_id, order_id, CAST(order_item_name AS BINARY) FROM {} \
+                 WHERE order_id IN ({list}) AND order_item_type = 'line_item' \
+                 ORDER BY order_id, order_item_id",
+                t.order_items
+            )
+        })
+        .await?;
         let mut item_ids = Vec::new();
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        for row in rows {
             let item = Item {
                 id: row.try_get(0)?,
                 name: row.try_get(2)?,

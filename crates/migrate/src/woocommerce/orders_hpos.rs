@@ -1,7 +1,7 @@
 //! A page of orders from WooCommerce's HPOS tables: `wc_orders` (the order, and its refunds as
 //! `shop_order_refund` rows), `wc_order_addresses` and `wc_order_operational_data`.
 
-use super::meta::{AT_SECONDS, id_list};
+use super::meta::{AT_SECONDS, fetch_in};
 use super::orders::{OrderRow, Page, SETTLED};
 use super::{WooCommerce, after_id, since_s};
 use crate::source::ScanFrom;
@@ -18,7 +18,7 @@ impl WooCommerce {
         let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
         let mut page = Page::default();
         if !ids.is_empty() {
-            self.hpos_order_page(&id_list(&ids), &mut page).await?;
+            self.hpos_order_page(&ids, &mut page).await?;
         }
         Ok((orders, page))
     }
@@ -63,20 +63,20 @@ impl WooCommerce {
         Ok(out)
     }
 
-    async fn hpos_order_page(&self, list: &str, page: &mut Page) -> anyhow::Result<()> {
+    async fn hpos_order_page(&self, ids: &[u64], page: &mut Page) -> anyhow::Result<()> {
         let t = &self.tables;
-        let sql = format!(
-            "SELECT order_id, address_type, CAST(first_name AS BINARY), CAST(last_name AS BINARY), \
-               CAST(company AS BINARY), CAST(address_1 AS BINARY), CAST(address_2 AS BINARY), \
-               CAST(city AS BINARY), CAST(state AS BINARY), CAST(postcode AS BINARY), \
-               CAST(country AS BINARY), CAST(phone AS BINARY) \
-             FROM {} WHERE order_id IN ({list})",
-            t.order_addresses
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        let addresses = fetch_in(&self.pool, ids, |list| {
+            format!(
+                "SELECT order_id, address_type, CAST(first_name AS BINARY), CAST(last_name AS BINARY), \
+                   CAST(company AS BINARY), CAST(address_1 AS BINARY), CAST(address_2 AS BINARY), \
+                   CAST(city AS BINARY), CAST(state AS BINARY), CAST(postcode AS BINARY), \
+                   CAST(country AS BINARY), CAST(phone AS BINARY) \
+                 FROM {} WHERE order_id IN ({list})",
+                t.order_addresses
+            )
+        })
+        .await?;
+        for row in addresses {
             let id: u64 = row.try_get(0)?;
             let kind: Option<String> = row.try_get(1)?;
             let mut raw: [Option<Vec<u8>>; 10] = Default::default();
@@ -85,27 +85,27 @@ impl WooCommerce {
             }
             page.add_address(id, &kind.unwrap_or_default(), raw);
         }
-        let sql = format!(
-            "SELECT order_id, CAST(shipping_total_amount AS CHAR), CAST(discount_total_amount AS CHAR) \
-             FROM {} WHERE order_id IN ({list})",
-            t.order_operational_data
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        let totals = fetch_in(&self.pool, ids, |list| {
+            format!(
+                "SELECT order_id, CAST(shipping_total_amount AS CHAR), CAST(discount_total_amount AS CHAR) \
+                 FROM {} WHERE order_id IN ({list})",
+                t.order_operational_data
+            )
+        })
+        .await?;
+        for row in totals {
             page.totals
                 .insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
         }
-        let sql = format!(
-            "SELECT parent_order_id, CAST(SUM(total_amount) AS CHAR) FROM {} \
-             WHERE type = 'shop_order_refund' AND parent_order_id IN ({list}) GROUP BY parent_order_id",
-            t.orders
-        );
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        let refunds = fetch_in(&self.pool, ids, |list| {
+            format!(
+                "SELECT parent_order_id, CAST(SUM(total_amount) AS CHAR) FROM {} \
+                 WHERE type = 'shop_order_refund' AND parent_order_id IN ({list}) GROUP BY parent_order_id",
+                t.orders
+            )
+        })
+        .await?;
+        for row in refunds {
             let sum: Option<String> = row.try_get(1)?;
             page.refunds.insert(row.try_get(0)?, sum.unwrap_or_default());
         }

@@ -5,7 +5,7 @@
 //! the order with a negative `_order_total`.
 
 use super::customers::ADDRESS_FIELDS;
-use super::meta::{self, AT_SECONDS, Meta, id_list, key_list};
+use super::meta::{self, AT_SECONDS, Meta, key_list};
 use super::orders::{OrderRow, Page, SETTLED};
 use super::values::decimal_sum;
 use super::{WooCommerce, after_id, since_s};
@@ -58,7 +58,7 @@ impl WooCommerce {
                 .insert(*id, (field("_order_shipping"), field("_cart_discount")));
         }
         if !ids.is_empty() {
-            self.post_refunds(&id_list(&ids), &mut page).await?;
+            self.post_refunds(&ids, &mut page).await?;
         }
         let orders = posts.into_iter().map(|p| order_row(p, &meta)).collect();
         Ok((orders, page))
@@ -99,20 +99,22 @@ impl WooCommerce {
     /// Each order's refunds' `_order_total`s (the first row of each, as `get_post_meta`),
     /// summed as decimals in Rust as HPOS sums its column: a total that is not a number is kept
     /// as it is, so that its order becomes a bad row with the value named, not a refund of 0.
-    async fn post_refunds(&self, list: &str, page: &mut Page) -> anyhow::Result<()> {
+    async fn post_refunds(&self, ids: &[u64], page: &mut Page) -> anyhow::Result<()> {
         let t = &self.tables;
-        let sql = format!(
-            "SELECT ID, post_parent FROM {} WHERE post_type = 'shop_order_refund' AND post_parent IN ({list}) \
-             ORDER BY ID",
-            t.posts
-        );
+        let rows = meta::fetch_in(&self.pool, ids, |list| {
+            format!(
+                "SELECT ID, post_parent FROM {} WHERE post_type = 'shop_order_refund' \
+                 AND post_parent IN ({list})",
+                t.posts
+            )
+        })
+        .await?;
         let mut parents: Vec<(u64, u64)> = Vec::new();
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-        {
+        for row in rows {
             parents.push((row.try_get(0)?, row.try_get(1)?));
         }
+        // Each order's refunds in the order they were made, whichever chunk found them.
+        parents.sort_unstable();
         let ids: Vec<u64> = parents.iter().map(|(id, _)| *id).collect();
         let totals = meta::load(
             &self.pool,
