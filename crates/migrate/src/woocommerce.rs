@@ -1,5 +1,6 @@
 //! The WooCommerce source: a WordPress site's tables in MariaDB/MySQL, read-only, page by page
-//! in id order (keyset paging, one query per table per page, never one per row).
+//! in id order (keyset paging: a query per table per page, or per 100 of the page's ids for
+//! the tables read by id, never one per row).
 //!
 //! - categories: `product_cat` terms (`terms` + `term_taxonomy`); no modification time.
 //!   Slugs (terms' and products') are made ones the catalog takes

@@ -50,7 +50,9 @@ fn keys(records: &[SourceRecord]) -> Vec<&str> {
 }
 
 /// A page of more owners than one `IN (…)` list holds (100) is read in several lists: every
-/// entity, in both order storages, still reads as the fixture, in key order.
+/// entity, in both order storages, still reads as the fixture, in key order. The sizes are
+/// chosen to pass 100 products, customers, orders and line items in one page of 1,000; raise
+/// them with the list's length.
 #[tokio::test]
 async fn pages_read_in_several_id_lists_equal_the_fixture() {
     for order_storage in [OrderStorage::Hpos, OrderStorage::Posts] {

@@ -225,7 +225,9 @@ impl WooCommerce {
             }
             wanted.insert(id, ids);
         }
-        let all: Vec<u64> = wanted.values().flatten().copied().collect();
+        let mut all: Vec<u64> = wanted.values().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
         let mut guid: HashMap<u64, String> = HashMap::new();
         let rows = fetch_in(&self.pool, &all, |list| {
             format!(

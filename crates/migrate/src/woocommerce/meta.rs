@@ -1,5 +1,5 @@
-//! Loading the meta rows (`wp_postmeta`, `wp_usermeta`, order item meta) of a page of owners in
-//! one query, and the SQL pieces the scans share.
+//! Loading the meta rows (`wp_postmeta`, `wp_usermeta`, order item meta) of a page of owners,
+//! queries over short id lists (`fetch_in`), and the SQL pieces the scans share.
 
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySqlPool, Row as _};

@@ -4,14 +4,11 @@
 //! one the shop meant is not ours to guess).
 
 use super::WooCommerce;
-use super::meta::Meta;
+use super::meta::{self, Meta};
 use crate::source::{BadRow, Row, SourceRecord};
 use mercato_proto::imports::Entity;
 use sqlx::Row as _;
 use std::collections::HashMap;
-
-/// Made-up SKUs looked up per query (each is a placeholder; MySQL allows 65,535).
-const SKUS_PER_QUERY: usize = 10_000;
 
 impl WooCommerce {
     /// `rows` with each product whose synthesised SKU is another post's real one made a bad
@@ -71,39 +68,37 @@ impl WooCommerce {
     }
 
     /// Which product or variation posts have one of `synthesised`'s SKUs as their real `_sku`
-    /// (compared exactly: the column's collation ignores case).
+    /// (compared exactly: the column's collation ignores case). Looked up by the posts' ids
+    /// (`meta::fetch_in`: short lists, sent as text): each made-up SKU is `WC-` and the digits
+    /// of an id, so it can be written into the query as a literal.
     async fn real_sku_owners(&self, synthesised: &[(String, u64)]) -> anyhow::Result<HashMap<String, u64>> {
-        let mut owners = HashMap::new();
-        for chunk in synthesised.chunks(SKUS_PER_QUERY) {
-            self.real_sku_owners_of(chunk, &mut owners).await?;
-        }
-        Ok(owners)
-    }
-
-    async fn real_sku_owners_of(
-        &self,
-        synthesised: &[(String, u64)],
-        owners: &mut HashMap<String, u64>,
-    ) -> anyhow::Result<()> {
         let t = &self.tables;
-        let marks = vec!["?"; synthesised.len()].join(",");
-        let sql = format!(
-            "SELECT pm.post_id, CAST(pm.meta_value AS BINARY) FROM {} pm JOIN {} p ON p.ID = pm.post_id \
-             AND p.post_type IN ('product','product_variation') \
-             WHERE pm.meta_key = '_sku' AND pm.meta_value IN ({marks}) ORDER BY pm.post_id",
-            t.postmeta, t.posts
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (sku, _) in synthesised {
-            query = query.bind(sku);
-        }
-        for row in query.fetch_all(&self.pool).await? {
+        let mut posts: Vec<u64> = synthesised.iter().map(|(_, post)| *post).collect();
+        posts.sort_unstable();
+        posts.dedup();
+        let rows = meta::fetch_in(&self.pool, &posts, |ids| {
+            let skus = ids
+                .split(',')
+                .filter_map(|id| id.parse::<u64>().ok())
+                .map(|id| format!("'{}'", super::synthetic_sku(id)))
+                .collect::<Vec<_>>()
+                .join(",");
+            format!(
+                "SELECT pm.post_id, CAST(pm.meta_value AS BINARY) FROM {} pm JOIN {} p ON p.ID = pm.post_id \
+                 AND p.post_type IN ('product','product_variation') \
+                 WHERE pm.meta_key = '_sku' AND pm.meta_value IN ({skus}) ORDER BY pm.post_id",
+                t.postmeta, t.posts
+            )
+        })
+        .await?;
+        let mut owners = HashMap::new();
+        for row in rows {
             let value: Vec<u8> = row.try_get(1)?;
             let value = String::from_utf8_lossy(&value).trim().to_owned();
             if synthesised.iter().any(|(sku, _)| *sku == value) {
                 owners.entry(value).or_insert(row.try_get::<u64, _>(0)?);
             }
         }
-        Ok(())
+        Ok(owners)
     }
 }
