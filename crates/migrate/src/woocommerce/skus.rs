@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 impl WooCommerce {
     /// `rows` with each product whose synthesised SKU is another post's real one made a bad
-    /// row; one query per page, only when the page synthesised any.
+    /// row; a query per 100 made-up SKUs, only when the page synthesised any.
     pub(super) async fn refuse_taken_synthetic_skus(
         &self,
         rows: Vec<Row>,
