@@ -169,9 +169,6 @@ impl WooCommerce {
     /// The variations of each parent, in menu order.
     async fn variations(&self, parents: &[u64]) -> anyhow::Result<HashMap<u64, Vec<PostRow>>> {
         let mut by_parent: HashMap<u64, Vec<PostRow>> = HashMap::new();
-        if parents.is_empty() {
-            return Ok(by_parent);
-        }
         let rows = fetch_in(&self.pool, parents, |list| {
             format!(
                 "SELECT {POST_SELECT} FROM {} p WHERE p.post_parent IN ({list}) \

@@ -31,11 +31,8 @@ impl Meta {
 /// also turns the list into a derived table (`in_predicate_conversion_threshold`).
 const IN_LIST_MAX: usize = 100;
 
-/// A comma-separated id list for `IN (…)` (`0` when empty, which matches nothing).
+/// A comma-separated id list for `IN (…)` (never empty: `fetch_in` sends no empty chunk).
 fn id_list(ids: &[u64]) -> String {
-    if ids.is_empty() {
-        return "0".to_owned();
-    }
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
@@ -78,9 +75,6 @@ pub(crate) async fn load(
     key_filter: &str,
 ) -> anyhow::Result<Meta> {
     let mut meta = Meta::default();
-    if owners.is_empty() {
-        return Ok(meta);
-    }
     // A key given twice (plugins duplicate `_sku`, WooCommerce writes several `_price` rows)
     // resolves to its first row, the same on every read.
     let row_id = if owner == "user_id" { "umeta_id" } else { "meta_id" };
