@@ -340,6 +340,42 @@ pub struct EntityProgressView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportProgressView {
     pub entities: Vec<EntityProgressView>,
+    /// Where `--follow` reads the source's changes from: the source's clock (epoch ms) when the
+    /// last pass that finished began; 0 before one has.
+    #[serde(default)]
+    pub watermark_ms: i64,
+    /// The earliest start of the passes under way since (one killed, or running); 0 when none.
+    #[serde(default)]
+    pub pass_began_ms: i64,
+}
+
+/// What happened to an import pass (or `--follow` round).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PassEventName {
+    Began,
+    Finished,
+}
+
+/// An import pass began (with the source's clock then) or finished.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportPassEvent {
+    pub event: PassEventName,
+    /// The source's clock when the pass began, epoch ms; `began` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub source_clock_ms: Option<i64>,
+}
+
+/// Where `--follow` stands after a pass event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportWatermarkView {
+    /// The source's clock when the last pass that finished began (the earliest of the attempts
+    /// at it); 0 before one has.
+    pub watermark_ms: i64,
+    /// The earliest start of the passes under way since; 0 when none is.
+    pub pass_began_ms: i64,
 }
 
 #[cfg(test)]

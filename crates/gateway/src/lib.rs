@@ -78,7 +78,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The gateway's routes with the middleware each route applies for itself; wrap the process's
 /// whole router in [`edge`] afterwards.
@@ -178,7 +178,7 @@ pub fn edge(state: &GatewayState, http: &HttpSettings, routes: Router) -> Router
 /// counter, so that minting one needs no system call (`MakeRequestUuid` asked the kernel for
 /// randomness on every request).
 #[derive(Clone, Copy)]
-struct ProcessRequestIds;
+pub(crate) struct ProcessRequestIds;
 
 impl MakeRequestId for ProcessRequestIds {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {

@@ -14,7 +14,7 @@
 use crate::domain::profile::MAX_NAME_CHARS;
 use crate::domain::validate::Email;
 use crate::service::IdentityService;
-use crate::store::imports::{CustomerImport, Written};
+use crate::store::imports::{self as store, CustomerImport, Written};
 use mercato_proto::common::Address;
 use mercato_proto::imports::*;
 use mercato_runtime::error::{FieldError, ServiceError};
@@ -243,6 +243,10 @@ impl IdentityService {
             .imports
             .customer_import_progress(store_id, &request.source)
             .await?;
+        let watermark = self
+            .imports
+            .import_watermark(store_id, &request.source)
+            .await?;
         Ok(ImportProgress {
             entities: vec![EntityProgress {
                 entity: Entity::Customer as i32,
@@ -250,6 +254,35 @@ impl IdentityService {
                 last_key: p.last_key,
                 last_modified_ms: p.last_modified_ms,
             }],
+            watermark_ms: watermark.watermark_ms,
+            pass_began_ms: watermark.pass_began_ms,
+        })
+    }
+
+    /// See `proto/mercato/imports.proto`: identity keeps each store's `--follow` watermark.
+    pub(crate) async fn record_import_pass(&self, pass: ImportPass) -> Result<ImportWatermark, ServiceError> {
+        check_source(&pass.source)?;
+        let store_id = StoreId::parse("store_id", &pass.store_id)?;
+        let event = match pass.event() {
+            PassEvent::Began if pass.source_clock_ms > 0 => store::PassEvent::Began(pass.source_clock_ms),
+            PassEvent::Began => {
+                return Err(ServiceError::invalid_field(
+                    "source_clock_ms",
+                    "must be a time after 1970",
+                ));
+            }
+            PassEvent::Finished => store::PassEvent::Finished,
+            PassEvent::Unspecified => {
+                return Err(ServiceError::invalid_field("event", "must be began or finished"));
+            }
+        };
+        let w = self
+            .imports
+            .record_import_pass(store_id, &pass.source, event)
+            .await?;
+        Ok(ImportWatermark {
+            watermark_ms: w.watermark_ms,
+            pass_began_ms: w.pass_began_ms,
         })
     }
 }

@@ -193,6 +193,13 @@ impl Identity for IdentityService {
         Ok(Response::new(self.get_import_progress(r.into_inner()).await?))
     }
 
+    async fn record_import_pass(
+        &self,
+        r: Request<mercato_proto::imports::ImportPass>,
+    ) -> Result<Response<mercato_proto::imports::ImportWatermark>, Status> {
+        Ok(Response::new(self.record_import_pass(r.into_inner()).await?))
+    }
+
     async fn provision_store(
         &self,
         request: Request<ProvisionStoreRequest>,

@@ -11,10 +11,12 @@
 //! source's order.
 //!
 //! `--follow` ([`Runner::follow`]) then keeps importing what the source changed, until told to
-//! stop: each round reads what changed since the source's clock at the start of the pass or
-//! round before it (minus an overlap) — the watermark — and at most since the newest
-//! modification time the platform holds (minus the overlap), which covers what changed before
-//! this process began. A source without a clock is followed from the platform's time alone.
+//! stop: each round reads what changed since the watermark (less an overlap) and at most since
+//! the newest modification time the platform holds of the entity. The watermark is the
+//! source's clock when the last pass or round that finished began; the platform keeps it
+//! (`Target::record_pass`), so a restarted importer, or one killed mid-round, starts where no
+//! change can have been missed. A source without a clock is followed from the platform's
+//! times alone.
 
 mod progress;
 mod summary;
@@ -27,7 +29,7 @@ use crate::source::{Row, ScanFrom, Source};
 use crate::target::{Target, progress_of};
 use anyhow::Context as _;
 use mercato_gateway::dto_imports::entity_path_name;
-use mercato_proto::imports::{Entity, Outcome};
+use mercato_proto::imports::{Entity, ImportProgress, Outcome, PassEvent};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,9 +66,6 @@ pub struct Runner {
     target: Arc<dyn Target>,
     progress: Arc<dyn Progress>,
     options: RunOptions,
-    /// The source's clock when the last pass or round that finished began (`None` before one
-    /// has, or when the source has no clock): where the next `--follow` round starts.
-    watermark: std::sync::Mutex<Option<i64>>,
 }
 
 impl Runner {
@@ -82,27 +81,31 @@ impl Runner {
             target,
             progress,
             options: RunOptions { batch, ..options },
-            watermark: std::sync::Mutex::new(None),
         }
     }
 
     /// The full pass: every entity from where the platform's import of it stands (or from the
     /// first record with `from_start`).
+    ///
+    /// It sets the watermark when it reads what a watermark promises: from the first record,
+    /// or as the first pass of this source (resuming one that was killed keeps that one's
+    /// start). Run again after a pass finished, it reads only records past those held, so it
+    /// leaves the watermark alone: changes to the held ones are `--follow`'s to find.
     pub async fn run(&self) -> anyhow::Result<ImportSummary> {
         let clock = self.source_clock().await?;
-        let held = self
-            .target
-            .progress()
-            .await
-            .context("asking the platform how far the import got")?;
+        let held = self.held().await?;
+        let first_pass = held.watermark_ms == 0
+            && (held.pass_began_ms > 0 || held.entities.iter().all(|e| e.count == 0));
+        let marks = clock.filter(|_| self.options.from_start || first_pass);
+        self.began(marks).await?;
         let summary = self
             .pass(|entity| ScanFrom {
-                after_key: Some(progress_of(&held, entity).last_key)
+                after_key: Some(progress_of(&held.entities, entity).last_key)
                     .filter(|k| !k.is_empty() && !self.options.from_start),
                 modified_since_ms: None,
             })
             .await?;
-        self.set_watermark(clock);
+        self.finished(marks).await?;
         Ok(summary)
     }
 
@@ -117,16 +120,13 @@ impl Runner {
     /// which every change committed since is at or after.
     pub async fn catch_up(&self) -> anyhow::Result<ImportSummary> {
         let clock = self.source_clock().await?;
-        let held = self
-            .target
-            .progress()
-            .await
-            .context("asking the platform how far the import got")?;
+        let held = self.held().await?;
         let overlap = i64::try_from(self.options.overlap.as_millis()).unwrap_or(i64::MAX);
-        let watermark = *self.watermark.lock().unwrap_or_else(|e| e.into_inner());
+        let watermark = Some(held.watermark_ms).filter(|w| *w > 0);
+        self.began(clock).await?;
         let summary = self
             .pass(|entity| {
-                let p = progress_of(&held, entity);
+                let p = progress_of(&held.entities, entity);
                 if entity == Entity::Category {
                     // Categories carry no modification time: a few hundred rows, read again
                     // each round (the unchanged ones write nothing), so a rename is not missed.
@@ -145,7 +145,7 @@ impl Runner {
                 }
             })
             .await?;
-        self.set_watermark(clock);
+        self.finished(clock).await?;
         Ok(summary)
     }
 
@@ -154,11 +154,30 @@ impl Runner {
         self.source.now_ms().await.context("reading the source's clock")
     }
 
-    /// A pass or round that began at `clock` finished: the next round starts there.
-    fn set_watermark(&self, clock: Option<i64>) {
-        if clock.is_some() {
-            *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = clock;
+    /// What the platform holds of this import.
+    async fn held(&self) -> anyhow::Result<ImportProgress> {
+        self.target
+            .progress()
+            .await
+            .context("asking the platform how far the import got")
+    }
+
+    /// Tells the platform a pass that sets the watermark began at `clock`.
+    async fn began(&self, clock: Option<i64>) -> anyhow::Result<()> {
+        if let Some(clock) = clock {
+            let recorded = self.target.record_pass(PassEvent::Began, clock).await;
+            recorded.context("recording the start of the pass")?;
         }
+        Ok(())
+    }
+
+    /// …and that it finished: its start becomes the watermark.
+    async fn finished(&self, clock: Option<i64>) -> anyhow::Result<()> {
+        if clock.is_some() {
+            let recorded = self.target.record_pass(PassEvent::Finished, 0).await;
+            recorded.context("recording the end of the pass")?;
+        }
+        Ok(())
     }
 
     /// `--follow`: a round of [`Runner::catch_up`] every `interval` until `stop` resolves (the

@@ -11,14 +11,19 @@ pub use api::{ApiTarget, Credentials};
 pub use batch::{batch_of, records_of};
 
 use crate::source::SourceRecord;
-use mercato_proto::imports::{Entity, EntityProgress, RecordOutcome, Segment};
+use mercato_proto::imports::{Entity, EntityProgress, ImportProgress, PassEvent, RecordOutcome, Segment};
 
 /// A store being imported into, from one source.
 #[async_trait::async_trait]
 pub trait Target: Send + Sync {
     /// Per entity: how many records the store holds from this source, the greatest legacy key
-    /// and the newest source modification time among them.
-    async fn progress(&self) -> anyhow::Result<Vec<EntityProgress>>;
+    /// and the newest source modification time among them; and where `--follow` stands (the
+    /// watermark and the start of a pass under way).
+    async fn progress(&self) -> anyhow::Result<ImportProgress>;
+
+    /// Records that a pass began (with the source's clock then) or finished (`source_clock_ms`
+    /// unused): the target keeps the `--follow` watermark (ADR 0016).
+    async fn record_pass(&self, event: PassEvent, source_clock_ms: i64) -> anyhow::Result<()>;
 
     /// Imports one batch of `entity`'s records (at most `MAX_BATCH`, all of that entity) in one
     /// transaction; one outcome per record, in order.

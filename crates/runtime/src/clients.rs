@@ -275,6 +275,7 @@ pub mod identity {
             imported_records(mercato_proto::imports::RecordsRequest) -> mercato_proto::imports::CustomerRecords = Idempotent;
             import_checksums(mercato_proto::imports::ChecksumsRequest) -> mercato_proto::imports::ChecksumsReply = Idempotent;
             get_import_progress(mercato_proto::imports::ImportProgressRequest) -> mercato_proto::imports::ImportProgress = Idempotent;
+            record_import_pass(mercato_proto::imports::ImportPass) -> mercato_proto::imports::ImportWatermark = Idempotent;
         }
     );
 }

@@ -74,34 +74,64 @@ pub async fn observe(request: Request, next: Next) -> Response {
     crate::trace_context::adopt_headers(&span, request.headers());
     let uri = request.uri().clone();
     let response = next.run(request).instrument(span.clone()).await;
-    let elapsed = started.elapsed();
-    let status = response.status();
     let route = response
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    let method_label = method_label(&method);
-    HTTP_METRICS
-        .get(route, &(method_label, status), || {
-            let labels = [
-                ("route", route.to_owned()),
-                ("method", method_label.to_owned()),
-                ("status", status.as_str().to_owned()),
-            ];
-            let handles = CallMetrics::new(
-                metrics::counter!(HTTP_REQUESTS.name, &labels),
-                metrics::histogram!(HTTP_REQUEST_DURATION.name, &labels),
-            );
-            (route.into(), (method_label, status), handles)
-        })
-        .record(elapsed);
     let _entered = span.enter();
-    if response.extensions().get::<Shed>().is_some() {
-        tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status = status.as_u16(), "request shed");
-    } else {
-        access_line(&method, &uri, request_id, status, elapsed);
-    }
+    let shed = response.extensions().get::<Shed>().is_some();
+    let answered = Answered {
+        route,
+        method: &method,
+        uri: &uri,
+        request_id,
+        status: response.status(),
+        elapsed: started.elapsed(),
+    };
+    answered.record(shed);
     response
+}
+
+/// A request answered, as the edge records it: by [`observe`] for what a router answered, and
+/// by whatever answers without one (the strangler's legacy shop and redirects) for itself.
+pub struct Answered<'a> {
+    /// The route template, or a name the caller gives a family of answers (`legacy /shop/`).
+    pub route: &'a str,
+    pub method: &'a Method,
+    pub uri: &'a axum::http::Uri,
+    pub request_id: &'a str,
+    pub status: StatusCode,
+    /// Until the response head.
+    pub elapsed: Duration,
+}
+
+impl Answered<'_> {
+    /// Counts the answer per route, method and status, times it, and writes its access line
+    /// (`debug` for a `shed` request).
+    pub fn record(&self, shed: bool) {
+        let (route, status) = (self.route, self.status);
+        let method_label = method_label(self.method);
+        HTTP_METRICS
+            .get(route, &(method_label, status), || {
+                let labels = [
+                    ("route", route.to_owned()),
+                    ("method", method_label.to_owned()),
+                    ("status", status.as_str().to_owned()),
+                ];
+                let handles = CallMetrics::new(
+                    metrics::counter!(HTTP_REQUESTS.name, &labels),
+                    metrics::histogram!(HTTP_REQUEST_DURATION.name, &labels),
+                );
+                (route.into(), (method_label, status), handles)
+            })
+            .record(self.elapsed);
+        let (method, uri, request_id) = (self.method, self.uri, self.request_id);
+        if shed {
+            tracing::debug!(target: ACCESS_TARGET, %method, %uri, request_id, status = status.as_u16(), "request shed");
+        } else {
+            access_line(method, uri, request_id, status, self.elapsed);
+        }
+    }
 }
 
 /// The span a request runs in. With traces exported it is an `info` span joining the caller's

@@ -1,7 +1,8 @@
 //! Legacy imports (ADR 0016), owner only: `POST /v1/stores/{store}/imports/{source}/{entity}`
 //! upserts a batch of records by legacy key; `GET …/{entity}/checksums` and `…/{entity}/records`
 //! give a key range's segments and records as stored, for reconciliation; `GET
-//! /v1/stores/{store}/imports/{source}` how far each entity got. The owning service does the
+//! /v1/stores/{store}/imports/{source}` how far each entity got, and `POST …/{source}/passes`
+//! records a pass's start and finish (where `--follow` starts). The owning service does the
 //! work (catalog: categories and products; inventory: stock; identity: customers; orders:
 //! orders); the shapes are `crate::dto_imports`.
 //!
@@ -14,9 +15,9 @@ mod calls;
 use crate::access::{Owner, StoreScope};
 use crate::dto_imports::{
     ChecksumsView, EntityProgressView, ImportAddress, ImportBatch, ImportCategory, ImportCustomer,
-    ImportOption, ImportOptionValue, ImportOrder, ImportOrderLine, ImportProduct, ImportProgressView,
-    ImportReplyView, ImportStock, ImportVariant, ImportedRecordsView, RecordOutcomeView, SegmentView,
-    entity_from_path,
+    ImportOption, ImportOptionValue, ImportOrder, ImportOrderLine, ImportPassEvent, ImportProduct,
+    ImportProgressView, ImportReplyView, ImportStock, ImportVariant, ImportWatermarkView,
+    ImportedRecordsView, PassEventName, RecordOutcomeView, SegmentView, entity_from_path,
 };
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::GatewayState;
@@ -58,12 +59,13 @@ pub(crate) fn routes() -> Router<GatewayState> {
             get(imported_records),
         )
         .route("/v1/stores/{store}/imports/{source}", get(import_progress))
+        .route("/v1/stores/{store}/imports/{source}/passes", post(import_pass))
 }
 
 /// This module's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import_batch, import_checksums, imported_records, import_progress),
+    paths(import_batch, import_checksums, imported_records, import_progress, import_pass),
     components(schemas(
         ImportBatch,
         ImportCategory,
@@ -82,7 +84,10 @@ pub(crate) fn routes() -> Router<GatewayState> {
         SegmentView,
         ImportedRecordsView,
         ImportProgressView,
-        EntityProgressView
+        EntityProgressView,
+        ImportPassEvent,
+        PassEventName,
+        ImportWatermarkView
     )),
     tags((name = "imports", description = "Moving a shop off a legacy platform: batches of records, and reconciliation"))
 )]
@@ -218,8 +223,9 @@ pub(crate) async fn imported_records(
 
 /// How far a store's import from one source got, per entity (owner only): how many records it
 /// holds, the greatest legacy key (where a resumed import starts) and the newest source
-/// modification time (where `--follow` looks for changes). Every entity is listed, in import
-/// order; one with nothing imported has count 0.
+/// modification time (where `--follow` looks for changes), and the store's `--follow`
+/// watermark (see `POST …/passes`). Every entity is listed, in import order; one with nothing
+/// imported has count 0.
 #[utoipa::path(get, path = "/v1/stores/{store}/imports/{source}", tag = "imports",
     params(("store" = String, Path, description = "store slug"),
            ("source" = String, Path, description = "where the records came from", pattern = "^(woocommerce|shopify)$")),
@@ -235,6 +241,30 @@ pub(crate) async fn import_progress(
 ) -> Result<Json<ImportProgressView>, ServiceError> {
     let source = source_of(&source)?;
     Ok(Json(calls::progress(&state, &scope.store.id, source).await?))
+}
+
+/// Records that a pass of the store's import (or a `--follow` round) began, with the source's
+/// clock then, or finished (owner only). The importer says both; the progress's `watermark_ms`
+/// — where `--follow` reads changes from, after a restart too — becomes the earliest start
+/// since the last finish once a pass finishes, and never moves back.
+#[utoipa::path(post, path = "/v1/stores/{store}/imports/{source}/passes", tag = "imports",
+    request_body(content = ImportPassEvent, example = json!({"event": "began", "source_clock_ms": 1_765_000_000_000_i64})),
+    params(("store" = String, Path, description = "store slug"),
+           ("source" = String, Path, description = "where the records come from", pattern = "^(woocommerce|shopify)$")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ImportWatermarkView, description = "Where `--follow` stands now"),
+              (status = 401, description = "No valid bearer token"),
+              (status = 403, description = "The caller is not this store's owner"),
+              (status = 404, description = "No store has this slug, or no such source"),
+              (status = 422, description = "A start without `source_clock_ms` above 0, or a finish with one; `errors` names it")))]
+pub(crate) async fn import_pass(
+    State(state): State<GatewayState>,
+    scope: StoreScope<Owner>,
+    Path((_store, source)): Path<(String, String)>,
+    ApiJson(pass): ApiJson<ImportPassEvent>,
+) -> Result<Json<ImportWatermarkView>, ServiceError> {
+    let source = source_of(&source)?;
+    Ok(Json(calls::record_pass(&state, &scope.store.id, source, pass).await?))
 }
 
 /// `value` within 1..=`max`, `default` when absent.

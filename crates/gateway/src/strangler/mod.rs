@@ -109,9 +109,15 @@ impl Head {
         if let Some(peer) = self.peer {
             request.extensions_mut().insert(peer);
         }
+        request.extensions_mut().insert(ShadowAsk);
         request
     }
 }
+
+/// Marks a request the shadow comparison makes of Mercato's side: the client asked once, so
+/// the comparison's own asks do not count against its rate limit (`limits::rate_limit`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShadowAsk;
 
 impl Strangler {
     async fn handle(self: Arc<Self>, edge: Router, mut request: Request) -> Response {
@@ -145,6 +151,9 @@ impl Strangler {
         let moved = (side == Side::Mercato)
             .then(|| redirect::moved(&slug, path))
             .flatten();
+        // What Mercato's edge does not answer (the legacy shop, a moved page) the strangler
+        // observes as the edge would: an id, the metrics per route, the access line.
+        let own = (side == Side::Legacy || moved.is_some()).then(|| Observed::start(&mut request));
         let mut response = match &moved {
             Some(to) => moved_permanently(to),
             None => self
@@ -152,6 +161,10 @@ impl Strangler {
                 .await
                 .unwrap_or_else(IntoResponse::into_response),
         };
+        if let Some(own) = own {
+            let family = if moved.is_some() { "moved" } else { "legacy" };
+            own.finish(&format!("strangler {family} {prefix}"), &mut response);
+        }
         if let Some(head) = head {
             // The primary's answer to the client is compared as it is (a redirect is not the
             // primary's answer: the comparison then asks the primary itself).
@@ -197,6 +210,53 @@ impl Strangler {
         )
         .record(started.elapsed().as_secs_f64());
         answer
+    }
+}
+
+/// A request the strangler answers without Mercato's edge, from its start: what the edge's
+/// `observe` would record of it.
+struct Observed {
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    request_id: HeaderValue,
+}
+
+impl Observed {
+    /// Gives the request an id when the client sent none (the legacy shop gets it too).
+    fn start(request: &mut Request) -> Observed {
+        use tower_http::request_id::MakeRequestId as _;
+        let request_id = match request.headers().get(crate::REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let made = crate::ProcessRequestIds.make_request_id(request);
+                let id = made.map_or_else(|| HeaderValue::from_static(""), |id| id.header_value().clone());
+                request.headers_mut().insert(crate::REQUEST_ID, id.clone());
+                id
+            }
+        };
+        Observed {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            request_id,
+        }
+    }
+
+    /// Records the answer under `route` and echoes the request id on it.
+    fn finish(self, route: &str, response: &mut Response) {
+        mercato_runtime::http_edge::Answered {
+            route,
+            method: &self.method,
+            uri: &self.uri,
+            request_id: self.request_id.to_str().unwrap_or_default(),
+            status: response.status(),
+            elapsed: self.started.elapsed(),
+        }
+        .record(false);
+        if !self.request_id.is_empty() {
+            response.headers_mut().insert(crate::REQUEST_ID, self.request_id);
+        }
     }
 }
 

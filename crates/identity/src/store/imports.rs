@@ -56,6 +56,24 @@ pub struct Progress {
     pub last_modified_ms: i64,
 }
 
+/// Where `--follow` stands for a store and source: the watermark (the source's clock when the
+/// last pass that finished began, or the earliest start of those before it that did not) and
+/// the earliest start of the passes under way since (0 for none of either).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermark {
+    pub watermark_ms: i64,
+    pub pass_began_ms: i64,
+}
+
+/// What the importer says of a pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassEvent {
+    /// A pass or round began with the source's clock at this time (epoch ms).
+    Began(i64),
+    /// The pass under way finished.
+    Finished,
+}
+
 /// The imported customers' storage. Every method takes the store id first.
 #[async_trait]
 pub trait ImportStore: Send + Sync + 'static {
@@ -86,6 +104,19 @@ pub trait ImportStore: Send + Sync + 'static {
     /// How far imports of `source` got in the store.
     async fn customer_import_progress(&self, store_id: StoreId, source: &str)
     -> Result<Progress, StoreError>;
+
+    /// Records that an import pass of `source` began or finished: a start is kept when it is
+    /// the earliest since the last finish; a finish makes that start the watermark (never
+    /// moving it back). Answers where `--follow` then stands.
+    async fn record_import_pass(
+        &self,
+        store_id: StoreId,
+        source: &str,
+        event: PassEvent,
+    ) -> Result<Watermark, StoreError>;
+
+    /// Where `--follow` stands for `source` in the store.
+    async fn import_watermark(&self, store_id: StoreId, source: &str) -> Result<Watermark, StoreError>;
 
     /// Replaces a user's password hash if it is still `legacy_hash`; whether it was.
     async fn upgrade_password(

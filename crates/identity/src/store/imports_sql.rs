@@ -5,7 +5,9 @@
 //! per changed customer and one per changed address: nothing for an unchanged one.
 
 use super::account_events::{self, Names};
-use super::imports::{AddressKind, CustomerImport, ImportStore, Progress, Written, address_id};
+use super::imports::{
+    AddressKind, CustomerImport, ImportStore, PassEvent, Progress, Watermark, Written, address_id,
+};
 use super::sql::SqlIdentityStore;
 use super::{StoreError, UserRecord};
 use async_trait::async_trait;
@@ -473,6 +475,43 @@ impl ImportStore for SqlIdentityStore {
         })
     }
 
+    async fn record_import_pass(
+        &self,
+        store_id: StoreId,
+        source: &str,
+        event: PassEvent,
+    ) -> Result<Watermark, StoreError> {
+        let source = source.to_owned();
+        self.db
+            .write("record_import_pass", move |tx| {
+                match event {
+                    PassEvent::Began(clock_ms) => tx.execute(
+                        "INSERT INTO import_passes (store_id, source, pass_began_ms) VALUES ($1, $2, $3)
+                         ON CONFLICT (store_id, source) DO UPDATE SET pass_began_ms = CASE
+                           WHEN import_passes.pass_began_ms = 0
+                             OR import_passes.pass_began_ms > excluded.pass_began_ms
+                           THEN excluded.pass_began_ms ELSE import_passes.pass_began_ms END",
+                        &[&store_id, &source, &clock_ms],
+                    )?,
+                    PassEvent::Finished => tx.execute(
+                        "UPDATE import_passes SET pass_began_ms = 0, watermark_ms = CASE
+                           WHEN pass_began_ms > watermark_ms THEN pass_began_ms ELSE watermark_ms END
+                         WHERE store_id = $1 AND source = $2",
+                        &[&store_id, &source],
+                    )?,
+                };
+                Ok(watermark_in(tx, store_id, &source)?)
+            })
+            .await
+    }
+
+    async fn import_watermark(&self, store_id: StoreId, source: &str) -> Result<Watermark, StoreError> {
+        let source = source.to_owned();
+        self.db
+            .read("import_watermark", move |tx| Ok(watermark_in(tx, store_id, &source)?))
+            .await
+    }
+
     async fn upgrade_password(
         &self,
         store_id: StoreId,
@@ -490,6 +529,17 @@ impl ImportStore for SqlIdentityStore {
             .await?;
         Ok(changed == 1)
     }
+}
+
+fn watermark_in(tx: &mut Tx<'_>, store_id: StoreId, source: &str) -> Result<Watermark, DbError> {
+    let row: Option<(i64, i64)> = tx.query_opt(
+        "SELECT watermark_ms, pass_began_ms FROM import_passes WHERE store_id = $1 AND source = $2",
+        &[&store_id, &source],
+    )?;
+    Ok(row.map_or_else(Watermark::default, |(watermark_ms, pass_began_ms)| Watermark {
+        watermark_ms,
+        pass_began_ms,
+    }))
 }
 
 /// The range's customers in key order with their imported addresses, the hash left out.

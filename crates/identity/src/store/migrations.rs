@@ -151,4 +151,16 @@ pub const MIGRATIONS: &[Migration] = &[
               ALTER TABLE users ADD COLUMN legacy_modified_at BIGINT;
               CREATE UNIQUE INDEX users_legacy_key ON users (store_id, legacy_source, legacy_key);",
     },
+    // Where `--follow` starts for each store and source (ADR 0016): the watermark, and the
+    // earliest start of the import passes under way since it (0: none).
+    Migration {
+        name: "0009_import_passes",
+        sql: "CREATE TABLE import_passes (
+                store_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                watermark_ms BIGINT NOT NULL DEFAULT 0,
+                pass_began_ms BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (store_id, source)
+              );",
+    },
 ];

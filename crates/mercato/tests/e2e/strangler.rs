@@ -196,6 +196,7 @@ async fn legacy_pages_follow_the_routing_file_the_header_a_sticky_split_and_the_
             p.name
         );
         measure_overhead(p, &slug, &legacy.base).await;
+        a_legacy_answer_carries_the_request_id(p, &slug).await;
 
         // 30 % of clients to Mercato, each client always the same way.
         let split = "routes = [{ prefix = \"/product/\", to = \"split\", percent = 30 }]\n";
@@ -285,8 +286,39 @@ async fn legacy_pages_follow_the_routing_file_the_header_a_sticky_split_and_the_
             "{}: no mercato_strangler_requests_total with {labels:?}",
             p.name
         );
+        // The edge's own metrics count what the strangler answered itself, per route.
+        for family in ["legacy", "moved"] {
+            let route = format!("route=\"strangler {family} /product/\"");
+            assert!(
+                metrics
+                    .lines()
+                    .any(|l| l.starts_with("mercato_http_requests_total{") && l.contains(&route)),
+                "{}: no mercato_http_requests_total with {route}",
+                p.name
+            );
+        }
     }
     legacy.stop().await;
+}
+
+/// A legacy page's answer carries a request id: the client's own, else one the gateway made
+/// (and sent the legacy shop).
+async fn a_legacy_answer_carries_the_request_id(p: &Platform, slug: &str) {
+    let ask = |id: Option<&'static str>| {
+        let mut request = client()
+            .get(format!("{}/product/blue-shirt/", p.gateway(0)))
+            .header("host", format!("{slug}.legacy.test"));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let own = ask(Some("legacy-trace-1")).await.unwrap();
+    assert_eq!(own.headers()["x-served-by"], "legacy-standin");
+    assert_eq!(own.headers()["x-request-id"], "legacy-trace-1", "{}", p.name);
+    let made = ask(None).await.unwrap();
+    let id = made.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(id.map(|id| id.len()), Some(36), "{}: a UUID is made", p.name);
 }
 
 /// A client without the cookie gets one, and with it stays on the side it landed on.
@@ -423,4 +455,47 @@ async fn shadow_until(p: &Platform, slug: &str, token: &str, done: impl Fn(&Valu
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn the_shadow_comparisons_asks_do_not_count_against_the_clients_rate_limit() {
+    let Some(legacy) = Legacy::start().await else {
+        return;
+    };
+    let dir = std::env::temp_dir()
+        .join("mercato-tests")
+        .join(uuid::Uuid::now_v7().to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.toml");
+    let mut settings = crate::harness::base_settings();
+    settings.strangler.routes_file = Some(file.clone());
+    settings.http.rate_limit_per_second = 3;
+    let turn = crate::harness::shared_turn().await;
+    let p = crate::harness::embedded_with(settings).await.holding(turn);
+    let (slug, token) = store_with_the_product(&p).await;
+    // Mercato answers; the legacy shop is the candidate; Mercato is asked again for the noise.
+    let shadowed = format!(
+        "routes = [{{ prefix = \"/v1/stores/{slug}/products/\", to = \"mercato\", shadow = true }}]\n"
+    );
+    std::fs::write(&file, store_entry(&slug, &legacy.base, &shadowed)).unwrap();
+    let routed = Instant::now();
+    while routing(&p, &slug, &token).await["routes"][0]["shadow"] != json!(true) {
+        assert!(routed.elapsed() < Duration::from_secs(10), "the routing file was not read");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A new second: the client's three reads are its whole allowance of three, and each is
+    // compared (its comparison asking Mercato again) before the next is sent.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let product = format!("/v1/stores/{slug}/products/blue-shirt");
+    for read in 1..=3u64 {
+        let reply = p.get(0, &product, None).await;
+        assert_eq!(reply.status, 200, "read {read}: {}", reply.body);
+        let book = shadow_until(&p, &slug, &token, |b| {
+            let compared = ["same", "noise_only", "different", "error"];
+            compared.iter().filter_map(|k| b[*k].as_u64()).sum::<u64>() >= read
+        })
+        .await;
+        assert_eq!(book["error"], json!(0), "{book}");
+    }
+    legacy.stop().await;
 }

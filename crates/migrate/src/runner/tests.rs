@@ -126,7 +126,7 @@ async fn a_failed_batch_stops_the_import_before_it_and_a_rerun_finishes_with_not
     // Batches 1–3 (150 orders) landed; nothing after the batch that failed.
     assert_eq!(target.count(Entity::Order), 150);
     let held = target.progress().await.unwrap();
-    assert_eq!(held[0].last_key, numeric_key(150));
+    assert_eq!(held.entities[0].last_key, numeric_key(150));
     let finished = runner(&source, &target, false).run().await.unwrap();
     assert_eq!(entity(&finished, "orders").created, 350);
     assert_eq!(target.count(Entity::Order), 500);
@@ -209,8 +209,9 @@ impl Source for Clocked {
 /// The full pass, then a round that imports a row stamped ahead (the platform's newest time
 /// becomes 50 s), then a row stamped 30 s — after the round began (20 s), below that mark —
 /// as a change committed late, or behind a pass's key cursor, is; what the next round did to
-/// products. Without `ticking` the source's clock never reads.
-async fn a_row_stamped_below_the_mark_after_a_round(ticking: bool) -> EntitySummary {
+/// products. Without `ticking` the source's clock never reads; with `restart` the last round
+/// is a new importer's (the platform kept the watermark).
+async fn a_row_stamped_below_the_mark_after_a_round(ticking: bool, restart: bool) -> EntitySummary {
     let source = Arc::new(Clocked {
         shop: Arc::new(shop(30)),
         now_ms: std::sync::Mutex::new(None),
@@ -225,7 +226,7 @@ async fn a_row_stamped_below_the_mark_after_a_round(ticking: bool) -> EntitySumm
         batch: 50,
         ..RunOptions::default()
     };
-    let run = Runner::new(source.clone(), target, Arc::new(Silent), options);
+    let run = Runner::new(source.clone(), target.clone(), Arc::new(Silent), options.clone());
     tick(1_000);
     run.run().await.unwrap();
     tick(20_000);
@@ -234,21 +235,88 @@ async fn a_row_stamped_below_the_mark_after_a_round(ticking: bool) -> EntitySumm
     assert_eq!(entity(&first, "products").updated, 1);
     source.shop.put(product(4, 555, 30_000));
     tick(60_000);
+    let run = match restart {
+        true => Runner::new(source.clone(), target, Arc::new(Silent), options),
+        false => run,
+    };
     let second = run.catch_up().await.unwrap();
     entity(&second, "products").clone()
 }
 
 #[tokio::test]
 async fn following_from_the_source_clock_sees_a_row_stamped_below_the_newest_time_held() {
-    let second = a_row_stamped_below_the_mark_after_a_round(true).await;
+    let second = a_row_stamped_below_the_mark_after_a_round(true, false).await;
+    assert_eq!(second.updated, 1, "{second:?}");
+}
+
+#[tokio::test]
+async fn a_restarted_importer_follows_from_the_watermark_the_platform_kept() {
+    let second = a_row_stamped_below_the_mark_after_a_round(true, true).await;
     assert_eq!(second.updated, 1, "{second:?}");
 }
 
 #[tokio::test]
 async fn without_a_source_clock_following_falls_back_to_the_newest_time_held() {
-    // The row below the mark is missed, as before the watermark (the gap ADR 0016 names).
-    let second = a_row_stamped_below_the_mark_after_a_round(false).await;
+    // The row below the mark is missed: a source without a clock (a CSV file) has no watermark.
+    let second = a_row_stamped_below_the_mark_after_a_round(false, false).await;
     assert_eq!(second.updated, 0, "{second:?}");
+}
+
+/// A source with a clock at 1 s and 500 orders, the last stamped 8 s (the newest time the
+/// platform will hold), for an empty target.
+fn clocked_orders() -> (Arc<Clocked>, Arc<MemoryTarget>) {
+    let shop = MemorySource::new(vec![Entity::Order]);
+    for id in 1..=500 {
+        shop.put(order(id, 10, if id == 500 { 8_000 } else { 1 }));
+    }
+    let source = Arc::new(Clocked {
+        shop: Arc::new(shop),
+        now_ms: std::sync::Mutex::new(Some(1_000)),
+    });
+    (source, Arc::new(MemoryTarget::default()))
+}
+
+fn clocked_runner(source: &Arc<Clocked>, target: &Arc<MemoryTarget>) -> Runner {
+    let options = RunOptions {
+        batch: 50,
+        ..RunOptions::default()
+    };
+    Runner::new(source.clone(), target.clone(), Arc::new(Silent), options)
+}
+
+#[tokio::test]
+async fn a_first_pass_killed_and_resumed_keeps_its_first_start_as_the_watermark() {
+    let (source, target) = clocked_orders();
+    *target.fail_call.lock().unwrap() = Some(4);
+    assert!(clocked_runner(&source, &target).run().await.is_err());
+    assert_eq!(*target.passes.lock().unwrap(), (0, 1_000), "begun, not finished");
+    // Order 2, behind the cursor, changes while the importer is down: stamped below the
+    // newest time the platform will hold, so that time alone would skip it.
+    source.shop.put(order(2, 99, 5_000));
+    source.set(10_000);
+    clocked_runner(&source, &target).run().await.unwrap();
+    assert_eq!(
+        *target.passes.lock().unwrap(),
+        (1_000, 0),
+        "the resumed pass read nothing behind the cursor: the first start holds"
+    );
+    let round = clocked_runner(&source, &target).catch_up().await.unwrap();
+    assert_eq!(entity(&round, "orders").updated, 1, "{round:?}");
+}
+
+#[tokio::test]
+async fn running_again_after_a_finished_pass_leaves_the_watermark() {
+    let (source, target) = clocked_orders();
+    clocked_runner(&source, &target).run().await.unwrap();
+    assert_eq!(*target.passes.lock().unwrap(), (1_000, 0));
+    source.shop.put(order(2, 99, 5_000));
+    source.set(10_000);
+    // New keys only: order 2's change is not read, so the watermark must not pass it.
+    clocked_runner(&source, &target).run().await.unwrap();
+    assert_eq!(*target.passes.lock().unwrap(), (1_000, 0));
+    let round = clocked_runner(&source, &target).catch_up().await.unwrap();
+    assert_eq!(entity(&round, "orders").updated, 1, "{round:?}");
+    assert_eq!(*target.passes.lock().unwrap(), (10_000, 0));
 }
 
 #[tokio::test]

@@ -8,10 +8,12 @@ use super::batch::{batch_of, records_of};
 use crate::source::SourceRecord;
 use anyhow::Context as _;
 use mercato_gateway::dto_imports::{
-    ChecksumsView, ImportProgressView, ImportReplyView, ImportedRecordsView, checksum_from_hex,
-    entity_from_path, entity_path_name,
+    ChecksumsView, ImportPassEvent, ImportProgressView, ImportReplyView, ImportWatermarkView,
+    ImportedRecordsView, PassEventName, checksum_from_hex, entity_from_path, entity_path_name,
 };
-use mercato_proto::imports::{Entity, EntityProgress, Outcome, RecordOutcome, Segment};
+use mercato_proto::imports::{
+    Entity, EntityProgress, ImportProgress, Outcome, PassEvent, RecordOutcome, Segment,
+};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -207,7 +209,7 @@ fn range_query(from_key: &str, to_key: &str) -> Vec<(&'static str, String)> {
 
 #[async_trait::async_trait]
 impl Target for ApiTarget {
-    async fn progress(&self) -> anyhow::Result<Vec<EntityProgress>> {
+    async fn progress(&self) -> anyhow::Result<ImportProgress> {
         let view: ImportProgressView = self.call(reqwest::Method::GET, &self.url(""), &[], None).await?;
         let mut all = Vec::new();
         for e in view.entities {
@@ -220,7 +222,29 @@ impl Target for ApiTarget {
                 last_modified_ms: e.last_modified_ms,
             });
         }
-        Ok(all)
+        Ok(ImportProgress {
+            entities: all,
+            watermark_ms: view.watermark_ms,
+            pass_began_ms: view.pass_began_ms,
+        })
+    }
+
+    async fn record_pass(&self, event: PassEvent, source_clock_ms: i64) -> anyhow::Result<()> {
+        let pass = match event {
+            PassEvent::Began => ImportPassEvent {
+                event: PassEventName::Began,
+                source_clock_ms: Some(source_clock_ms),
+            },
+            PassEvent::Finished | PassEvent::Unspecified => ImportPassEvent {
+                event: PassEventName::Finished,
+                source_clock_ms: None,
+            },
+        };
+        let body = serde_json::to_vec(&pass)?;
+        let _: ImportWatermarkView = self
+            .call(reqwest::Method::POST, &self.url("/passes"), &[], Some(body))
+            .await?;
+        Ok(())
     }
 
     async fn import(&self, entity: Entity, records: Vec<SourceRecord>) -> anyhow::Result<Vec<RecordOutcome>> {

@@ -4,7 +4,9 @@
 
 use super::Target;
 use crate::source::SourceRecord;
-use mercato_proto::imports::{Entity, EntityProgress, KeyRange, Outcome, RecordOutcome, Segment};
+use mercato_proto::imports::{
+    Entity, EntityProgress, ImportProgress, KeyRange, Outcome, PassEvent, RecordOutcome, Segment,
+};
 use mercato_runtime::imports::SegmentBuilder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -18,6 +20,9 @@ pub(crate) struct MemoryTarget {
     pub calls: Mutex<u32>,
     /// The import call (1-based) that fails with an error, writing nothing.
     pub fail_call: Mutex<Option<u32>>,
+    /// Where `--follow` stands: the watermark and the earliest start under way, as identity
+    /// keeps them.
+    pub passes: Mutex<(i64, i64)>,
 }
 
 impl MemoryTarget {
@@ -43,7 +48,21 @@ impl MemoryTarget {
 
 #[async_trait::async_trait]
 impl Target for MemoryTarget {
-    async fn progress(&self) -> anyhow::Result<Vec<EntityProgress>> {
+    async fn record_pass(&self, event: PassEvent, source_clock_ms: i64) -> anyhow::Result<()> {
+        let mut passes = self.passes.lock().unwrap();
+        let (watermark, began) = &mut *passes;
+        match event {
+            PassEvent::Began if *began == 0 || *began > source_clock_ms => *began = source_clock_ms,
+            PassEvent::Began => {}
+            PassEvent::Finished | PassEvent::Unspecified => {
+                *watermark = (*watermark).max(*began);
+                *began = 0;
+            }
+        }
+        Ok(())
+    }
+
+    async fn progress(&self) -> anyhow::Result<ImportProgress> {
         let mut all: BTreeMap<i32, EntityProgress> = BTreeMap::new();
         for ((entity, key), record) in self.records.lock().unwrap().iter() {
             let p = all.entry(*entity).or_insert_with(|| EntityProgress {
@@ -54,7 +73,12 @@ impl Target for MemoryTarget {
             p.last_key.clone_from(key);
             p.last_modified_ms = p.last_modified_ms.max(record.modified_at_ms());
         }
-        Ok(all.into_values().collect())
+        let (watermark_ms, pass_began_ms) = *self.passes.lock().unwrap();
+        Ok(ImportProgress {
+            entities: all.into_values().collect(),
+            watermark_ms,
+            pass_began_ms,
+        })
     }
 
     async fn import(&self, entity: Entity, batch: Vec<SourceRecord>) -> anyhow::Result<Vec<RecordOutcome>> {

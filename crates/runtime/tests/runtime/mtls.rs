@@ -107,6 +107,12 @@ impl Identity for Keys {
     ) -> Result<Response<mercato_proto::imports::ImportProgress>, Status> {
         Err(Status::unimplemented("not used"))
     }
+    async fn record_import_pass(
+        &self,
+        _: Request<mercato_proto::imports::ImportPass>,
+    ) -> Result<Response<mercato_proto::imports::ImportWatermark>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
 
     async fn get_jwks(&self, _: Request<GetJwksRequest>) -> Result<Response<Jwks>, Status> {
         Ok(Response::new(Jwks::default()))

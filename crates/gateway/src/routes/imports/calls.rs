@@ -2,14 +2,14 @@
 //! (catalog: categories and products; inventory: stock; identity: customers; orders: orders).
 
 use crate::dto_imports::{
-    EntityProgressView, ImportBatch, ImportCustomer, ImportProgressView, ImportedRecordsView,
-    entity_path_name,
+    EntityProgressView, ImportBatch, ImportCustomer, ImportPassEvent, ImportProgressView,
+    ImportWatermarkView, ImportedRecordsView, PassEventName, entity_path_name,
 };
 use crate::state::GatewayState;
 use mercato_proto::imports::{
     ChecksumsReply, ChecksumsRequest, Entity, EntityProgress, ImportCategoriesRequest,
-    ImportCustomersRequest, ImportOrdersRequest, ImportProductsRequest, ImportProgress,
-    ImportProgressRequest, ImportReply, ImportStockRequest, KeyRange, Outcome, RecordsRequest,
+    ImportCustomersRequest, ImportOrdersRequest, ImportPass, ImportProductsRequest, ImportProgress,
+    ImportProgressRequest, ImportReply, PassEvent, ImportStockRequest, KeyRange, Outcome, RecordsRequest,
 };
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::imports::MAX_BATCH;
@@ -227,7 +227,49 @@ pub(super) async fn progress(
             progress_view(entity, found)
         })
         .collect();
-    Ok(ImportProgressView { entities })
+    Ok(ImportProgressView {
+        entities,
+        watermark_ms: identity.watermark_ms,
+        pass_began_ms: identity.pass_began_ms,
+    })
+}
+
+/// Tells identity that a pass of the store's import of `source` began or finished.
+pub(super) async fn record_pass(
+    state: &GatewayState,
+    store_id: &str,
+    source: String,
+    pass: ImportPassEvent,
+) -> Result<ImportWatermarkView, ServiceError> {
+    let (event, source_clock_ms) = match (pass.event, pass.source_clock_ms) {
+        (PassEventName::Began, Some(clock)) if clock > 0 => (PassEvent::Began, clock),
+        (PassEventName::Began, _) => {
+            return Err(ServiceError::invalid_field(
+                "source_clock_ms",
+                "a pass that began needs the source's clock then, epoch ms above 0",
+            ));
+        }
+        (PassEventName::Finished, None) => (PassEvent::Finished, 0),
+        (PassEventName::Finished, Some(_)) => {
+            return Err(ServiceError::invalid_field(
+                "source_clock_ms",
+                "only a pass that began has one",
+            ));
+        }
+    };
+    let reply = state
+        .identity()
+        .record_import_pass(ImportPass {
+            store_id: store_id.to_owned(),
+            source,
+            event: event as i32,
+            source_clock_ms,
+        })
+        .await?;
+    Ok(ImportWatermarkView {
+        watermark_ms: reply.watermark_ms,
+        pass_began_ms: reply.pass_began_ms,
+    })
 }
 
 /// One entity's progress; zero when its service has imported none.
