@@ -189,6 +189,9 @@ impl CatalogService {
             .db
             .read("import_progress", move |tx| ranges::progress(tx, &store, &source))
             .await?;
-        Ok(ImportProgress { entities })
+        Ok(ImportProgress {
+            entities,
+            ..ImportProgress::default()
+        })
     }
 }

@@ -36,7 +36,11 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     // The shadow comparison asking again what the client asked once (`strangler::ShadowAsk`).
-    if request.extensions().get::<crate::strangler::ShadowAsk>().is_some() {
+    if request
+        .extensions()
+        .get::<crate::strangler::ShadowAsk>()
+        .is_some()
+    {
         return next.run(request).await;
     }
     let mut request = request;

@@ -243,10 +243,7 @@ impl IdentityService {
             .imports
             .customer_import_progress(store_id, &request.source)
             .await?;
-        let watermark = self
-            .imports
-            .import_watermark(store_id, &request.source)
-            .await?;
+        let watermark = self.imports.import_watermark(store_id, &request.source).await?;
         Ok(ImportProgress {
             entities: vec![EntityProgress {
                 entity: Entity::Customer as i32,

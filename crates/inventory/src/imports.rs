@@ -181,6 +181,7 @@ impl InventoryService {
                 last_key: p.last_key,
                 last_modified_ms: p.last_modified_ms,
             }],
+            ..ImportProgress::default()
         })
     }
 }

@@ -94,8 +94,8 @@ impl Runner {
     pub async fn run(&self) -> anyhow::Result<ImportSummary> {
         let clock = self.source_clock().await?;
         let held = self.held().await?;
-        let first_pass = held.watermark_ms == 0
-            && (held.pass_began_ms > 0 || held.entities.iter().all(|e| e.count == 0));
+        let first_pass =
+            held.watermark_ms == 0 && (held.pass_began_ms > 0 || held.entities.iter().all(|e| e.count == 0));
         let marks = clock.filter(|_| self.options.from_start || first_pass);
         self.began(marks).await?;
         let summary = self

@@ -164,6 +164,7 @@ impl OrdersService {
                 last_key: progress.last_key,
                 last_modified_ms: progress.last_modified_ms,
             }],
+            ..ImportProgress::default()
         })
     }
 }

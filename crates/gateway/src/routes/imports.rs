@@ -264,7 +264,9 @@ pub(crate) async fn import_pass(
     ApiJson(pass): ApiJson<ImportPassEvent>,
 ) -> Result<Json<ImportWatermarkView>, ServiceError> {
     let source = source_of(&source)?;
-    Ok(Json(calls::record_pass(&state, &scope.store.id, source, pass).await?))
+    Ok(Json(
+        calls::record_pass(&state, &scope.store.id, source, pass).await?,
+    ))
 }
 
 /// `value` within 1..=`max`, `default` when absent.

@@ -508,7 +508,9 @@ impl ImportStore for SqlIdentityStore {
     async fn import_watermark(&self, store_id: StoreId, source: &str) -> Result<Watermark, StoreError> {
         let source = source.to_owned();
         self.db
-            .read("import_watermark", move |tx| Ok(watermark_in(tx, store_id, &source)?))
+            .read("import_watermark", move |tx| {
+                Ok(watermark_in(tx, store_id, &source)?)
+            })
             .await
     }
 
@@ -536,10 +538,12 @@ fn watermark_in(tx: &mut Tx<'_>, store_id: StoreId, source: &str) -> Result<Wate
         "SELECT watermark_ms, pass_began_ms FROM import_passes WHERE store_id = $1 AND source = $2",
         &[&store_id, &source],
     )?;
-    Ok(row.map_or_else(Watermark::default, |(watermark_ms, pass_began_ms)| Watermark {
-        watermark_ms,
-        pass_began_ms,
-    }))
+    Ok(
+        row.map_or_else(Watermark::default, |(watermark_ms, pass_began_ms)| Watermark {
+            watermark_ms,
+            pass_began_ms,
+        }),
+    )
 }
 
 /// The range's customers in key order with their imported addresses, the hash left out.

@@ -1,6 +1,6 @@
 //! Customers imported from a legacy shop (ADR 0016): upserts by legacy key with derived ids,
 //! `unchanged` re-imports, per-record refusals, checksums and records rebuilt from what is
-//! stored, progress, tenancy, and the first sign-in with a legacy password replacing its hash
+//! stored, progress and the `--follow` watermark, tenancy, and the first sign-in with a legacy password replacing its hash
 //! with argon2id.
 
 use crate::support::{Env, code};
@@ -21,6 +21,7 @@ mercato_runtime::backend_tests! {
         bad_records_are_rejected_alone_and_the_rest_is_written,
         a_legacy_password_signs_in_once_and_is_then_argon2id,
         another_store_sees_nothing_and_progress_counts_per_store,
+        the_follow_watermark_is_the_earliest_start_of_a_pass_once_it_finishes,
     ],
 }
 
@@ -406,4 +407,60 @@ async fn another_store_sees_nothing_and_progress_counts_per_store(env: Env) {
         .await
         .unwrap_err();
     assert_eq!(code(status), ErrorCode::ValidationFailed);
+}
+
+async fn pass(
+    env: &Env,
+    store_id: &str,
+    event: PassEvent,
+    clock: i64,
+) -> Result<ImportWatermark, tonic::Status> {
+    let pass = ImportPass {
+        store_id: store_id.to_owned(),
+        source: SOURCE.to_owned(),
+        event: event as i32,
+        source_clock_ms: clock,
+    };
+    let reply = Identity::record_import_pass(env.service.as_ref(), Request::new(pass)).await;
+    reply.map(tonic::Response::into_inner)
+}
+
+fn marks(w: &ImportWatermark) -> (i64, i64) {
+    (w.watermark_ms, w.pass_began_ms)
+}
+
+async fn the_follow_watermark_is_the_earliest_start_of_a_pass_once_it_finishes(env: Env) {
+    let tea = env.provision("tea-house").await.store.unwrap();
+    let coffee = env.provision("coffee-house").await.store.unwrap();
+    let began = |clock| pass(&env, &tea.id, PassEvent::Began, clock);
+    assert_eq!(marks(&began(5_000).await.unwrap()), (0, 5_000));
+    // Killed and begun again: the first start holds.
+    assert_eq!(marks(&began(9_000).await.unwrap()), (0, 5_000));
+    let finished = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
+    assert_eq!(marks(&finished), (5_000, 0));
+    // Finishing twice changes nothing; a round that began earlier than the mark never moves it
+    // back.
+    let again = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
+    assert_eq!(marks(&again), (5_000, 0));
+    began(3_000).await.unwrap();
+    let finished = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
+    assert_eq!(marks(&finished), (5_000, 0));
+    began(20_000).await.unwrap();
+    let request = ImportProgressRequest {
+        store_id: tea.id.clone(),
+        source: SOURCE.to_owned(),
+    };
+    let progress = Identity::get_import_progress(env.service.as_ref(), Request::new(request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((progress.watermark_ms, progress.pass_began_ms), (5_000, 20_000));
+
+    // Per store; a start without a clock or an event left unsaid is refused.
+    let other = pass(&env, &coffee.id, PassEvent::Finished, 0).await.unwrap();
+    assert_eq!(marks(&other), (0, 0));
+    let no_clock = pass(&env, &tea.id, PassEvent::Began, 0).await.unwrap_err();
+    assert_eq!(code(no_clock), ErrorCode::ValidationFailed);
+    let unsaid = pass(&env, &tea.id, PassEvent::Unspecified, 0).await.unwrap_err();
+    assert_eq!(code(unsaid), ErrorCode::ValidationFailed);
 }

@@ -310,7 +310,13 @@ async fn only_the_owner_imports_and_bad_paths_batches_and_ranges_are_refused() {
             assert_eq!(reply.status, status, "{}: {}", p.name, reply.body);
             let reply = p.get(0, &base, token.map(String::as_str)).await;
             assert_eq!(reply.status, status, "{}: {}", p.name, reply.body);
+            let began = json!({"event": "began", "source_clock_ms": 5_000});
+            let reply = p
+                .post(0, &format!("{base}/passes"), token.map(String::as_str), &began)
+                .await;
+            assert_eq!(reply.status, status, "{}: {}", p.name, reply.body);
         }
+        the_owner_keeps_the_follow_watermark(&p, &base, &owner).await;
         let made = p.post(0, &path, Some(&owner), &customers).await;
         assert_eq!(
             (made.status, outcomes(&made)),
@@ -393,4 +399,48 @@ async fn only_the_owner_imports_and_bad_paths_batches_and_ranges_are_refused() {
             );
         }
     }
+}
+
+/// `POST …/passes`: a start with the source's clock, a finish making it the watermark, which the
+/// progress shows; malformed events are 422 and change nothing.
+async fn the_owner_keeps_the_follow_watermark(p: &Platform, base: &str, owner: &str) {
+    let passes = format!("{base}/passes");
+    for bad in [
+        json!({"event": "began"}),
+        json!({"event": "began", "source_clock_ms": 0}),
+        json!({"event": "finished", "source_clock_ms": 5_000}),
+        json!({"event": "paused"}),
+        json!({"event": "began", "source_clock_ms": 5_000, "extra": 1}),
+    ] {
+        let reply = p.post(0, &passes, Some(owner), &bad).await;
+        assert!(
+            [400, 422].contains(&reply.status),
+            "{}: {bad} → {} {}",
+            p.name,
+            reply.status,
+            reply.body
+        );
+    }
+    let began = json!({"event": "began", "source_clock_ms": 5_000});
+    let reply = p.post(0, &passes, Some(owner), &began).await;
+    assert_eq!(
+        reply.body,
+        json!({"watermark_ms": 0, "pass_began_ms": 5_000}),
+        "{}",
+        p.name
+    );
+    let finished = json!({"event": "finished"});
+    let reply = p.post(0, &passes, Some(owner), &finished).await;
+    assert_eq!(
+        reply.body,
+        json!({"watermark_ms": 5_000, "pass_began_ms": 0}),
+        "{}",
+        p.name
+    );
+    let progress = p.get(0, base, Some(owner)).await;
+    assert_eq!(
+        progress.body["watermark_ms"], 5_000,
+        "{}: {}",
+        p.name, progress.body
+    );
 }

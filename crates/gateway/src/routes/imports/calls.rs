@@ -9,7 +9,7 @@ use crate::state::GatewayState;
 use mercato_proto::imports::{
     ChecksumsReply, ChecksumsRequest, Entity, EntityProgress, ImportCategoriesRequest,
     ImportCustomersRequest, ImportOrdersRequest, ImportPass, ImportProductsRequest, ImportProgress,
-    ImportProgressRequest, ImportReply, PassEvent, ImportStockRequest, KeyRange, Outcome, RecordsRequest,
+    ImportProgressRequest, ImportReply, ImportStockRequest, KeyRange, Outcome, PassEvent, RecordsRequest,
 };
 use mercato_runtime::error::ServiceError;
 use mercato_runtime::imports::MAX_BATCH;
