@@ -2,6 +2,7 @@
 //! read and written as the fold goes; bucket, product and status additions are gathered in
 //! memory ([`Pending`]) and written once per row at the end of the batch.
 
+use super::rows::Rows;
 use crate::domain::counts::{Counts, FIELDS, Field};
 use crate::domain::fold::OrderFacts;
 use crate::domain::ledger::{Bucket, Ledger, ProductDelta};
@@ -73,89 +74,126 @@ impl Ledger for SqlLedger<'_, '_> {
     }
 }
 
-fn bucket_upsert(table: &str) -> String {
+/// The rows of `hourly` or `daily` adding `counts` to each bucket.
+fn bucket_rows(table: &str) -> Rows<'_> {
     let columns: Vec<&str> = Field::ALL.iter().map(|f| f.column()).collect();
-    let placeholders: Vec<String> = (3..3 + FIELDS).map(|i| format!("${i}")).collect();
     let updates: Vec<String> = columns
         .iter()
         .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
         .collect();
-    format!(
-        "INSERT INTO {table} (store_id, bucket, {}) VALUES ($1, $2, {}) ON CONFLICT (store_id, bucket) DO UPDATE SET {}",
-        columns.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
+    Rows::new(
+        format!("INSERT INTO {table} (store_id, bucket, {})", columns.join(", ")),
+        2 + FIELDS,
+        format!(
+            "ON CONFLICT (store_id, bucket) DO UPDATE SET {}",
+            updates.join(", ")
+        ),
     )
 }
 
 impl Pending {
-    /// Writes what was gathered.
+    /// Writes what was gathered, a few multi-row statements per table.
     pub fn flush(self, tx: &mut Tx<'_>) -> Result<(), DbError> {
-        let (hourly, daily) = (bucket_upsert("hourly"), bucket_upsert("daily"));
-        for ((store, bucket), counts) in &self.buckets {
-            let mut params: Vec<&dyn Param> = vec![store];
-            let (sql, hour, day);
-            match bucket {
-                Bucket::Hour(h) => {
-                    hour = *h;
-                    params.push(&hour);
-                    sql = &hourly;
-                }
-                Bucket::Day(d) => {
-                    day = d.as_str();
-                    params.push(&day);
-                    sql = &daily;
-                }
-            }
-            for v in &counts.0 {
-                params.push(v);
-            }
-            tx.execute(sql, &params)?;
-        }
-        for ((store, day, product, sku), (title, p)) in &self.products {
-            tx.execute(
-                "INSERT INTO product_days (store_id, day, product_id, sku, title, units, net_minor, refunded_units, refunds_minor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (store_id, day, product_id, sku) DO UPDATE SET
-                   title = CASE WHEN excluded.title = '' THEN product_days.title ELSE excluded.title END,
-                   units = product_days.units + excluded.units,
-                   net_minor = product_days.net_minor + excluded.net_minor,
-                   refunded_units = product_days.refunded_units + excluded.refunded_units,
-                   refunds_minor = product_days.refunds_minor + excluded.refunds_minor",
-                &[store, day, product, sku, title, &p.units, &p.net_minor, &p.refunded_units, &p.refunds_minor],
-            )?;
-            if !title.is_empty() {
-                tx.execute(
-                    "INSERT INTO product_titles (store_id, product_id, sku, title) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (store_id, product_id, sku) DO UPDATE SET title = excluded.title",
-                    &[store, product, sku, title],
-                )?;
-            }
-        }
+        self.write_buckets(tx)?;
+        self.write_products(tx)?;
         let days = self
             .products
             .iter()
             .map(|(k, (_, p))| (k.clone(), p.clone()))
             .collect();
         super::weeks::add_weeks(tx, &days)?;
-        for ((store, bucket, status), n) in &self.statuses {
-            if *n == 0 {
-                continue;
-            }
-            match bucket {
-                Bucket::Hour(h) => tx.execute(
-                    "INSERT INTO status_hours (store_id, bucket, status, orders) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (store_id, bucket, status) DO UPDATE SET orders = status_hours.orders + excluded.orders",
-                    &[store, h, status, n],
-                )?,
-                Bucket::Day(d) => tx.execute(
-                    "INSERT INTO status_days (store_id, bucket, status, orders) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (store_id, bucket, status) DO UPDATE SET orders = status_days.orders + excluded.orders",
-                    &[store, d, status, n],
-                )?,
+        self.write_statuses(tx)
+    }
+
+    fn write_buckets(&self, tx: &mut Tx<'_>) -> Result<(), DbError> {
+        let (mut hourly, mut daily) = (bucket_rows("hourly"), bucket_rows("daily"));
+        for ((store, bucket), counts) in &self.buckets {
+            let mut row: Vec<&dyn Param> = Vec::with_capacity(2 + FIELDS);
+            row.push(store);
+            let rows = match bucket {
+                Bucket::Hour(h) => {
+                    row.push(h);
+                    &mut hourly
+                }
+                Bucket::Day(d) => {
+                    row.push(d);
+                    &mut daily
+                }
             };
+            row.extend(counts.0.iter().map(|v| v as &dyn Param));
+            rows.push(&row);
         }
-        Ok(())
+        hourly.write(tx)?;
+        daily.write(tx)
+    }
+
+    /// Each product's day, and its title (the latest day's that has one) once per product.
+    fn write_products(&self, tx: &mut Tx<'_>) -> Result<(), DbError> {
+        let mut days = Rows::new(
+            "INSERT INTO product_days (store_id, day, product_id, sku, title, units, net_minor, refunded_units, refunds_minor)",
+            9,
+            "ON CONFLICT (store_id, day, product_id, sku) DO UPDATE SET
+               title = CASE WHEN excluded.title = '' THEN product_days.title ELSE excluded.title END,
+               units = product_days.units + excluded.units,
+               net_minor = product_days.net_minor + excluded.net_minor,
+               refunded_units = product_days.refunded_units + excluded.refunded_units,
+               refunds_minor = product_days.refunds_minor + excluded.refunds_minor",
+        );
+        let mut titles: BTreeMap<(&String, &String, &String), &String> = BTreeMap::new();
+        for ((store, day, product, sku), (title, p)) in &self.products {
+            days.push(&[
+                store,
+                day,
+                product,
+                sku,
+                title,
+                &p.units,
+                &p.net_minor,
+                &p.refunded_units,
+                &p.refunds_minor,
+            ]);
+            if !title.is_empty() {
+                titles.insert((store, product, sku), title);
+            }
+        }
+        days.write(tx)?;
+        let mut rows = Rows::new(
+            "INSERT INTO product_titles (store_id, product_id, sku, title)",
+            4,
+            // A title seen again unchanged writes nothing.
+            "ON CONFLICT (store_id, product_id, sku) DO UPDATE SET title = excluded.title
+             WHERE product_titles.title <> excluded.title",
+        );
+        for ((store, product, sku), title) in &titles {
+            rows.push(&[*store, *product, *sku, *title]);
+        }
+        rows.write(tx)
+    }
+
+    fn write_statuses(&self, tx: &mut Tx<'_>) -> Result<(), DbError> {
+        let tail = |table: &str| {
+            format!(
+                "ON CONFLICT (store_id, bucket, status) DO UPDATE SET orders = {table}.orders + excluded.orders"
+            )
+        };
+        let mut hours = Rows::new(
+            "INSERT INTO status_hours (store_id, bucket, status, orders)",
+            4,
+            tail("status_hours"),
+        );
+        let mut days = Rows::new(
+            "INSERT INTO status_days (store_id, bucket, status, orders)",
+            4,
+            tail("status_days"),
+        );
+        for ((store, bucket, status), n) in self.statuses.iter().filter(|(_, n)| **n != 0) {
+            match bucket {
+                Bucket::Hour(h) => hours.push(&[store, h, status, n]),
+                Bucket::Day(d) => days.push(&[store, d, status, n]),
+            }
+        }
+        hours.write(tx)?;
+        days.write(tx)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod ledger;
 mod migrations;
 pub mod reads;
 pub mod rebuild;
+mod rows;
 pub mod weeks;
 
 pub use migrations::MIGRATIONS;

@@ -3,6 +3,7 @@
 //! from `product_days`: about a fifth of the rows for a month.
 
 use super::AnalyticsStore;
+use super::rows::Rows;
 use crate::domain::memory::ProductCounts;
 use crate::domain::zone::add_days;
 use jiff::civil::Date;
@@ -31,19 +32,28 @@ pub fn add_weeks(
         w.refunded_units += p.refunded_units;
         w.refunds_minor += p.refunds_minor;
     }
+    let mut statement = Rows::new(
+        "INSERT INTO product_weeks (store_id, week, product_id, sku, units, net_minor, refunded_units, refunds_minor)",
+        8,
+        "ON CONFLICT (store_id, week, product_id, sku) DO UPDATE SET
+           units = product_weeks.units + excluded.units,
+           net_minor = product_weeks.net_minor + excluded.net_minor,
+           refunded_units = product_weeks.refunded_units + excluded.refunded_units,
+           refunds_minor = product_weeks.refunds_minor + excluded.refunds_minor",
+    );
     for ((store, week, product, sku), p) in &weeks {
-        tx.execute(
-            "INSERT INTO product_weeks (store_id, week, product_id, sku, units, net_minor, refunded_units, refunds_minor)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (store_id, week, product_id, sku) DO UPDATE SET
-               units = product_weeks.units + excluded.units,
-               net_minor = product_weeks.net_minor + excluded.net_minor,
-               refunded_units = product_weeks.refunded_units + excluded.refunded_units,
-               refunds_minor = product_weeks.refunds_minor + excluded.refunds_minor",
-            &[store, week, product, sku, &p.units, &p.net_minor, &p.refunded_units, &p.refunds_minor],
-        )?;
+        statement.push(&[
+            store,
+            week,
+            product,
+            sku,
+            &p.units,
+            &p.net_minor,
+            &p.refunded_units,
+            &p.refunds_minor,
+        ]);
     }
-    Ok(())
+    statement.write(tx)
 }
 
 /// A product row of a day: store, day, product, SKU and its four figures.
