@@ -357,22 +357,21 @@ pub enum PassEventName {
     Finished,
 }
 
-/// An import pass began (with the source's clock then) or finished.
+/// An import pass began, or the pass that began at `source_clock_ms` finished.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportPassEvent {
     pub event: PassEventName,
-    /// The source's clock when the pass began, epoch ms; `began` only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The source's clock when the pass began, epoch ms.
     #[schema(minimum = 1)]
-    pub source_clock_ms: Option<i64>,
+    pub source_clock_ms: i64,
 }
 
 /// Where `--follow` stands after a pass event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportWatermarkView {
-    /// The source's clock when the last pass that finished began (the earliest of the attempts
-    /// at it); 0 before one has.
+    /// Where `--follow` reads changes from: the start of the last pass that finished (or of
+    /// an earlier attempt at it, killed and resumed); 0 before one has.
     pub watermark_ms: i64,
     /// The earliest start of the passes under way since; 0 when none is.
     pub pass_began_ms: i64,

@@ -35,10 +35,10 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    // The shadow comparison asking again what the client asked once (`strangler::ShadowAsk`).
+    // The shadow comparison asking again what the client asked once.
     if request
         .extensions()
-        .get::<crate::strangler::ShadowAsk>()
+        .get::<mercato_runtime::http_edge::InternalAsk>()
         .is_some()
     {
         return next.run(request).await;

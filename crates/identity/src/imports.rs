@@ -260,15 +260,15 @@ impl IdentityService {
     pub(crate) async fn record_import_pass(&self, pass: ImportPass) -> Result<ImportWatermark, ServiceError> {
         check_source(&pass.source)?;
         let store_id = StoreId::parse("store_id", &pass.store_id)?;
+        if pass.source_clock_ms <= 0 {
+            return Err(ServiceError::invalid_field(
+                "source_clock_ms",
+                "must be a time after 1970",
+            ));
+        }
         let event = match pass.event() {
-            PassEvent::Began if pass.source_clock_ms > 0 => store::PassEvent::Began(pass.source_clock_ms),
-            PassEvent::Began => {
-                return Err(ServiceError::invalid_field(
-                    "source_clock_ms",
-                    "must be a time after 1970",
-                ));
-            }
-            PassEvent::Finished => store::PassEvent::Finished,
+            PassEvent::Began => store::PassEvent::Began(pass.source_clock_ms),
+            PassEvent::Finished => store::PassEvent::Finished(pass.source_clock_ms),
             PassEvent::Unspecified => {
                 return Err(ServiceError::invalid_field("event", "must be began or finished"));
             }

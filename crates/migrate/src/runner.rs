@@ -15,8 +15,9 @@
 //! the newest modification time the platform holds of the entity. The watermark is the
 //! source's clock when the last pass or round that finished began; the platform keeps it
 //! (`Target::record_pass`), so a restarted importer, or one killed mid-round, starts where no
-//! change can have been missed. A source without a clock is followed from the platform's
-//! times alone.
+//! change can have been missed. A source without a clock, or an import from before watermarks
+//! were kept (until a `--from-start` pass sets one), is followed from the platform's times
+//! alone.
 
 mod progress;
 mod summary;
@@ -97,6 +98,13 @@ impl Runner {
         let first_pass =
             held.watermark_ms == 0 && (held.pass_began_ms > 0 || held.entities.iter().all(|e| e.count == 0));
         let marks = clock.filter(|_| self.options.from_start || first_pass);
+        if clock.is_some() && marks.is_none() && held.watermark_ms == 0 {
+            tracing::warn!(
+                "this store's import has no --follow watermark (imported before they were kept): \
+                 run it once with --from-start, or --follow may miss a change made behind an \
+                 earlier pass"
+            );
+        }
         self.began(marks).await?;
         let summary = self
             .pass(|entity| ScanFrom {
@@ -105,7 +113,10 @@ impl Runner {
                 modified_since_ms: None,
             })
             .await?;
-        self.finished(marks).await?;
+        // A resumed first pass covers what changed since its first attempt began.
+        let pending = Some(held.pass_began_ms).filter(|p| *p > 0);
+        let start = marks.map(|c| pending.map_or(c, |p| p.min(c)));
+        self.finished(start).await?;
         Ok(summary)
     }
 
@@ -123,7 +134,11 @@ impl Runner {
         let held = self.held().await?;
         let overlap = i64::try_from(self.options.overlap.as_millis()).unwrap_or(i64::MAX);
         let watermark = Some(held.watermark_ms).filter(|w| *w > 0);
-        self.began(clock).await?;
+        // A round read from the watermark covers what changed before its start; one read from
+        // the platform's times alone (no pass has set a watermark: an import from before they
+        // were kept, or a source without a clock) does not, and sets none.
+        let marks = clock.filter(|_| watermark.is_some());
+        self.began(marks).await?;
         let summary = self
             .pass(|entity| {
                 let p = progress_of(&held.entities, entity);
@@ -145,7 +160,7 @@ impl Runner {
                 }
             })
             .await?;
-        self.finished(clock).await?;
+        self.finished(marks).await?;
         Ok(summary)
     }
 
@@ -171,10 +186,11 @@ impl Runner {
         Ok(())
     }
 
-    /// …and that it finished: its start becomes the watermark.
+    /// …and that the pass begun at `clock` finished: the watermark moves to its start (or to
+    /// an earlier attempt's at it).
     async fn finished(&self, clock: Option<i64>) -> anyhow::Result<()> {
-        if clock.is_some() {
-            let recorded = self.target.record_pass(PassEvent::Finished, 0).await;
+        if let Some(clock) = clock {
+            let recorded = self.target.record_pass(PassEvent::Finished, clock).await;
             recorded.context("recording the end of the pass")?;
         }
         Ok(())

@@ -21,8 +21,8 @@ pub trait Target: Send + Sync {
     /// watermark and the start of a pass under way).
     async fn progress(&self) -> anyhow::Result<ImportProgress>;
 
-    /// Records that a pass began (with the source's clock then) or finished (`source_clock_ms`
-    /// unused): the target keeps the `--follow` watermark (ADR 0016).
+    /// Records that a pass began, or that the pass begun at `source_clock_ms` (the source's
+    /// clock) finished: the target keeps the `--follow` watermark (ADR 0016).
     async fn record_pass(&self, event: PassEvent, source_clock_ms: i64) -> anyhow::Result<()>;
 
     /// Imports one batch of `entity`'s records (at most `MAX_BATCH`, all of that entity) in one

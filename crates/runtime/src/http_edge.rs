@@ -63,6 +63,9 @@ pub fn method_label(method: &Method) -> &'static str {
 /// Middleware before routing: runs the request inside its span, then records its metrics (under
 /// the route [`remember_route`] names in the response) and access line.
 pub async fn observe(request: Request, next: Next) -> Response {
+    if request.extensions().get::<InternalAsk>().is_some() {
+        return next.run(request).await;
+    }
     let started = Instant::now();
     let method = request.method().clone();
     let request_id = request.headers().get(REQUEST_ID).cloned();
@@ -156,6 +159,13 @@ pub async fn remember_route(request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Marks a request the process makes of its own edge on a client's behalf (the strangler's
+/// shadow comparison asking again what a client asked once): not the client's request, so
+/// [`observe`] neither counts nor logs it and the client's rate limit does not count it. Set
+/// only in-process; a request from the wire never carries it.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalAsk;
 
 /// Marks a response refused by load shedding: its access line is `debug`, since shed requests
 /// come in floods, are counted in `http_shed_requests_total` and summed up once a second by

@@ -244,9 +244,10 @@ pub(crate) async fn import_progress(
 }
 
 /// Records that a pass of the store's import (or a `--follow` round) began, with the source's
-/// clock then, or finished (owner only). The importer says both; the progress's `watermark_ms`
-/// — where `--follow` reads changes from, after a restart too — becomes the earliest start
-/// since the last finish once a pass finishes, and never moves back.
+/// clock then, or that the pass begun then finished (owner only). The importer says both; the
+/// progress's `watermark_ms` — where `--follow` reads changes from, after a restart too —
+/// moves when a pass finishes to the earlier of its start and the earliest start pending, and
+/// never back.
 #[utoipa::path(post, path = "/v1/stores/{store}/imports/{source}/passes", tag = "imports",
     request_body(content = ImportPassEvent, example = json!({"event": "began", "source_clock_ms": 1_765_000_000_000_i64})),
     params(("store" = String, Path, description = "store slug"),
@@ -256,7 +257,7 @@ pub(crate) async fn import_progress(
               (status = 401, description = "No valid bearer token"),
               (status = 403, description = "The caller is not this store's owner"),
               (status = 404, description = "No store has this slug, or no such source"),
-              (status = 422, description = "A start without `source_clock_ms` above 0, or a finish with one; `errors` names it")))]
+              (status = 422, description = "No `source_clock_ms` above 0; `errors` names it")))]
 pub(crate) async fn import_pass(
     State(state): State<GatewayState>,
     scope: StoreScope<Owner>,

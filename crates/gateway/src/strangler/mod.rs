@@ -109,15 +109,14 @@ impl Head {
         if let Some(peer) = self.peer {
             request.extensions_mut().insert(peer);
         }
-        request.extensions_mut().insert(ShadowAsk);
+        // The client asked once: the comparison's asks are neither its requests in the edge's
+        // metrics and log nor against its rate limit.
+        request
+            .extensions_mut()
+            .insert(mercato_runtime::http_edge::InternalAsk);
         request
     }
 }
-
-/// Marks a request the shadow comparison makes of Mercato's side: the client asked once, so
-/// the comparison's own asks do not count against its rate limit (`limits::rate_limit`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ShadowAsk;
 
 impl Strangler {
     async fn handle(self: Arc<Self>, edge: Router, mut request: Request) -> Response {
@@ -165,7 +164,13 @@ impl Strangler {
             let family = if moved.is_some() { "moved" } else { "legacy" };
             own.finish(&format!("strangler {family} {prefix}"), &mut response);
         }
-        if let Some(head) = head {
+        // A refusal (rate limit, shedding) is not an answer to compare, and comparing it would
+        // let a refused client drive the comparison's asks.
+        let refused = matches!(
+            response.status(),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
+        if let Some(head) = head.filter(|_| !refused) {
             // The primary's answer to the client is compared as it is (a redirect is not the
             // primary's answer: the comparison then asks the primary itself).
             let client_answer = if moved.is_none() {

@@ -4,7 +4,9 @@
 //! shows cancelled (Diffy's primary, secondary and candidate); the result is counted per route
 //! and the newest differing pairs kept. A client that did not read its answer to the end gives
 //! no copy, and the primary is asked for it instead. At most `shadow_concurrency` run at once; beyond, a
-//! request is not shadowed (counted as skipped) rather than queued.
+//! request is not shadowed (counted as skipped) rather than queued. A refused request (429,
+//! 503) is not shadowed at all. The asks are marked `InternalAsk`: outside the client's rate
+//! limit and the edge's request metrics and log.
 
 use super::compare::{self, Verdict};
 use super::decide::Side;

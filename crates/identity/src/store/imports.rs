@@ -70,8 +70,8 @@ pub struct Watermark {
 pub enum PassEvent {
     /// A pass or round began with the source's clock at this time (epoch ms).
     Began(i64),
-    /// The pass under way finished.
-    Finished,
+    /// A pass or round that began at this time finished.
+    Finished(i64),
 }
 
 /// The imported customers' storage. Every method takes the store id first.
@@ -106,8 +106,9 @@ pub trait ImportStore: Send + Sync + 'static {
     -> Result<Progress, StoreError>;
 
     /// Records that an import pass of `source` began or finished: a start is kept when it is
-    /// the earliest since the last finish; a finish makes that start the watermark (never
-    /// moving it back). Answers where `--follow` then stands.
+    /// the earliest pending; a finish moves the watermark to the earlier of its own start and
+    /// the one pending (never back), and clears the pending one unless it is later (another
+    /// pass's). Answers where `--follow` then stands.
     async fn record_import_pass(
         &self,
         store_id: StoreId,

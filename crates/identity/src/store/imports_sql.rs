@@ -493,11 +493,23 @@ impl ImportStore for SqlIdentityStore {
                            THEN excluded.pass_began_ms ELSE import_passes.pass_began_ms END",
                         &[&store_id, &source, &clock_ms],
                     )?,
-                    PassEvent::Finished => tx.execute(
-                        "UPDATE import_passes SET pass_began_ms = 0, watermark_ms = CASE
-                           WHEN pass_began_ms > watermark_ms THEN pass_began_ms ELSE watermark_ms END
-                         WHERE store_id = $1 AND source = $2",
-                        &[&store_id, &source],
+                    // The finished pass covered what changed before its start: the mark moves
+                    // to that start, or to an earlier one still pending (the same pass killed
+                    // and resumed), never back. A later start pending is another pass's, kept.
+                    PassEvent::Finished(began_ms) => tx.execute(
+                        "INSERT INTO import_passes (store_id, source, watermark_ms) VALUES ($1, $2, $3)
+                         ON CONFLICT (store_id, source) DO UPDATE SET
+                           watermark_ms = CASE
+                             WHEN import_passes.pass_began_ms > 0
+                                  AND import_passes.pass_began_ms < excluded.watermark_ms
+                             THEN CASE WHEN import_passes.pass_began_ms > import_passes.watermark_ms
+                                       THEN import_passes.pass_began_ms ELSE import_passes.watermark_ms END
+                             ELSE CASE WHEN excluded.watermark_ms > import_passes.watermark_ms
+                                       THEN excluded.watermark_ms ELSE import_passes.watermark_ms END
+                           END,
+                           pass_began_ms = CASE WHEN import_passes.pass_began_ms > excluded.watermark_ms
+                                                THEN import_passes.pass_began_ms ELSE 0 END",
+                        &[&store_id, &source, &began_ms],
                     )?,
                 };
                 Ok(watermark_in(tx, store_id, &source)?)

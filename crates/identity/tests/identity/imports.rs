@@ -433,19 +433,20 @@ async fn the_follow_watermark_is_the_earliest_start_of_a_pass_once_it_finishes(e
     let tea = env.provision("tea-house").await.store.unwrap();
     let coffee = env.provision("coffee-house").await.store.unwrap();
     let began = |clock| pass(&env, &tea.id, PassEvent::Began, clock);
+    let finished = |clock| pass(&env, &tea.id, PassEvent::Finished, clock);
     assert_eq!(marks(&began(5_000).await.unwrap()), (0, 5_000));
-    // Killed and begun again: the first start holds.
+    // Killed and begun again: the first start holds, and the finish moves the mark to it.
     assert_eq!(marks(&began(9_000).await.unwrap()), (0, 5_000));
-    let finished = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
-    assert_eq!(marks(&finished), (5_000, 0));
-    // Finishing twice changes nothing; a round that began earlier than the mark never moves it
+    assert_eq!(marks(&finished(5_000).await.unwrap()), (5_000, 0));
+    // A finish said twice changes nothing; a pass that began before the mark never moves it
     // back.
-    let again = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
-    assert_eq!(marks(&again), (5_000, 0));
+    assert_eq!(marks(&finished(5_000).await.unwrap()), (5_000, 0));
     began(3_000).await.unwrap();
-    let finished = pass(&env, &tea.id, PassEvent::Finished, 0).await.unwrap();
-    assert_eq!(marks(&finished), (5_000, 0));
+    assert_eq!(marks(&finished(3_000).await.unwrap()), (5_000, 0));
+    // A late finish of a pass begun at 8 s while another, begun at 20 s, runs: the mark goes
+    // no further than 8 s, and the other's start stays pending.
     began(20_000).await.unwrap();
+    assert_eq!(marks(&finished(8_000).await.unwrap()), (8_000, 20_000));
     let request = ImportProgressRequest {
         store_id: tea.id.clone(),
         source: SOURCE.to_owned(),
@@ -454,13 +455,17 @@ async fn the_follow_watermark_is_the_earliest_start_of_a_pass_once_it_finishes(e
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((progress.watermark_ms, progress.pass_began_ms), (5_000, 20_000));
+    assert_eq!((progress.watermark_ms, progress.pass_began_ms), (8_000, 20_000));
 
-    // Per store; a start without a clock or an event left unsaid is refused.
-    let other = pass(&env, &coffee.id, PassEvent::Finished, 0).await.unwrap();
-    assert_eq!(marks(&other), (0, 0));
-    let no_clock = pass(&env, &tea.id, PassEvent::Began, 0).await.unwrap_err();
-    assert_eq!(code(no_clock), ErrorCode::ValidationFailed);
-    let unsaid = pass(&env, &tea.id, PassEvent::Unspecified, 0).await.unwrap_err();
-    assert_eq!(code(unsaid), ErrorCode::ValidationFailed);
+    // Per store; an event without a clock, or left unsaid, is refused.
+    let other = pass(&env, &coffee.id, PassEvent::Began, 1_000).await.unwrap();
+    assert_eq!(marks(&other), (0, 1_000));
+    for (event, clock) in [
+        (PassEvent::Began, 0),
+        (PassEvent::Finished, 0),
+        (PassEvent::Unspecified, 1),
+    ] {
+        let refused = pass(&env, &tea.id, event, clock).await.unwrap_err();
+        assert_eq!(code(refused), ErrorCode::ValidationFailed, "{event:?}");
+    }
 }

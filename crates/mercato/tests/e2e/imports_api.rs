@@ -401,15 +401,15 @@ async fn only_the_owner_imports_and_bad_paths_batches_and_ranges_are_refused() {
     }
 }
 
-/// `POST …/passes`: a start with the source's clock, a finish making it the watermark, which the
-/// progress shows; malformed events are 422 and change nothing.
+/// `POST …/passes`: a start with the source's clock, its finish making it the watermark, which
+/// the progress shows; malformed events are refused and change nothing.
 async fn the_owner_keeps_the_follow_watermark(p: &Platform, base: &str, owner: &str) {
     let passes = format!("{base}/passes");
     for bad in [
         json!({"event": "began"}),
         json!({"event": "began", "source_clock_ms": 0}),
-        json!({"event": "finished", "source_clock_ms": 5_000}),
-        json!({"event": "paused"}),
+        json!({"event": "finished"}),
+        json!({"event": "paused", "source_clock_ms": 5_000}),
         json!({"event": "began", "source_clock_ms": 5_000, "extra": 1}),
     ] {
         let reply = p.post(0, &passes, Some(owner), &bad).await;
@@ -429,7 +429,7 @@ async fn the_owner_keeps_the_follow_watermark(p: &Platform, base: &str, owner: &
         "{}",
         p.name
     );
-    let finished = json!({"event": "finished"});
+    let finished = json!({"event": "finished", "source_clock_ms": 5_000});
     let reply = p.post(0, &passes, Some(owner), &finished).await;
     assert_eq!(
         reply.body,

@@ -230,15 +230,13 @@ impl Target for ApiTarget {
     }
 
     async fn record_pass(&self, event: PassEvent, source_clock_ms: i64) -> anyhow::Result<()> {
-        let pass = match event {
-            PassEvent::Began => ImportPassEvent {
-                event: PassEventName::Began,
-                source_clock_ms: Some(source_clock_ms),
-            },
-            PassEvent::Finished | PassEvent::Unspecified => ImportPassEvent {
-                event: PassEventName::Finished,
-                source_clock_ms: None,
-            },
+        let event = match event {
+            PassEvent::Began => PassEventName::Began,
+            PassEvent::Finished | PassEvent::Unspecified => PassEventName::Finished,
+        };
+        let pass = ImportPassEvent {
+            event,
+            source_clock_ms,
         };
         let body = serde_json::to_vec(&pass)?;
         let _: ImportWatermarkView = self

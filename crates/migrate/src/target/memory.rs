@@ -55,8 +55,14 @@ impl Target for MemoryTarget {
             PassEvent::Began if *began == 0 || *began > source_clock_ms => *began = source_clock_ms,
             PassEvent::Began => {}
             PassEvent::Finished | PassEvent::Unspecified => {
-                *watermark = (*watermark).max(*began);
-                *began = 0;
+                let covered = match *began {
+                    pending if pending > 0 && pending < source_clock_ms => pending,
+                    _ => source_clock_ms,
+                };
+                *watermark = (*watermark).max(covered);
+                if *began <= source_clock_ms {
+                    *began = 0;
+                }
             }
         }
         Ok(())

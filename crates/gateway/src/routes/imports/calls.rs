@@ -241,21 +241,15 @@ pub(super) async fn record_pass(
     source: String,
     pass: ImportPassEvent,
 ) -> Result<ImportWatermarkView, ServiceError> {
-    let (event, source_clock_ms) = match (pass.event, pass.source_clock_ms) {
-        (PassEventName::Began, Some(clock)) if clock > 0 => (PassEvent::Began, clock),
-        (PassEventName::Began, _) => {
-            return Err(ServiceError::invalid_field(
-                "source_clock_ms",
-                "a pass that began needs the source's clock then, epoch ms above 0",
-            ));
-        }
-        (PassEventName::Finished, None) => (PassEvent::Finished, 0),
-        (PassEventName::Finished, Some(_)) => {
-            return Err(ServiceError::invalid_field(
-                "source_clock_ms",
-                "only a pass that began has one",
-            ));
-        }
+    if pass.source_clock_ms <= 0 {
+        return Err(ServiceError::invalid_field(
+            "source_clock_ms",
+            "the source's clock when the pass began, epoch ms above 0",
+        ));
+    }
+    let event = match pass.event {
+        PassEventName::Began => PassEvent::Began,
+        PassEventName::Finished => PassEvent::Finished,
     };
     let reply = state
         .identity()
@@ -263,7 +257,7 @@ pub(super) async fn record_pass(
             store_id: store_id.to_owned(),
             source,
             event: event as i32,
-            source_clock_ms,
+            source_clock_ms: pass.source_clock_ms,
         })
         .await?;
     Ok(ImportWatermarkView {
