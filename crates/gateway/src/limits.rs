@@ -66,10 +66,15 @@ pub async fn rate_limit(State(state): State<GatewayState>, request: Request, nex
     next.run(request).await
 }
 
+/// Marks a response the rate limit refused (the strangler does not compare refusals).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateLimited;
+
 fn rejected(route: String, retry_after_secs: u64) -> Response {
     metrics::counter!(RATE_LIMIT_REJECTIONS.name, "route" => route).increment(1);
     let mut response =
         ServiceError::new(ErrorCode::RateLimited, "too many requests; slow down").into_response();
+    response.extensions_mut().insert(RateLimited);
     if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }

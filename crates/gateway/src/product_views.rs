@@ -66,9 +66,10 @@ impl Visitor<'_> {
     /// own catalog, not shopping) are no visitor.
     pub fn of<'a>(caller: Option<&'a Claims>, client: &'a Client) -> Option<Visitor<'a>> {
         match caller {
+            _ if client.internal => None,
             Some(c) if c.role == Role::Customer => Some(Visitor::Customer(&c.sub)),
             Some(_) => None,
-            None => Some(client.visitor()),
+            None => client.visitor(),
         }
     }
 }
@@ -79,6 +80,9 @@ impl Visitor<'_> {
 pub struct Client {
     addr: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
+    /// The gateway asking on a client's behalf (`http_edge::InternalAsk`: a shadow comparison
+    /// asking again what the client asked once): nobody's view.
+    internal: bool,
 }
 
 impl Client {
@@ -86,14 +90,18 @@ impl Client {
         Client {
             addr: crate::client_addr::of(headers, extensions, state.trusted_proxies()),
             user_agent: headers.get(USER_AGENT).cloned(),
+            internal: extensions
+                .get::<mercato_runtime::http_edge::InternalAsk>()
+                .is_some(),
         }
     }
 
-    pub fn visitor(&self) -> Visitor<'_> {
-        Visitor::Anonymous {
+    /// The anonymous visitor this client is; none for the gateway's own asks.
+    pub fn visitor(&self) -> Option<Visitor<'_>> {
+        (!self.internal).then(|| Visitor::Anonymous {
             addr: self.addr,
             user_agent: self.user_agent.as_ref().map_or(&[], HeaderValue::as_bytes),
-        }
+        })
     }
 }
 

@@ -137,3 +137,17 @@ async fn a_flush_publishes_one_event_per_store_and_minute_on_the_bus() {
     let envelope = EventEnvelope::decode(message.payload.clone()).unwrap();
     assert_eq!(envelope.store_id, "s2");
 }
+
+#[test]
+fn the_gateways_own_asks_are_nobodys_view() {
+    let client = |internal| Client {
+        addr: Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+        user_agent: None,
+        internal,
+    };
+    let (shopper, shadow_ask) = (client(false), client(true));
+    assert!(shopper.visitor().is_some());
+    assert!(Visitor::of(None, &shopper).is_some());
+    assert!(shadow_ask.visitor().is_none());
+    assert!(Visitor::of(None, &shadow_ask).is_none());
+}

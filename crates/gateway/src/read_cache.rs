@@ -285,12 +285,10 @@ pub async fn answer_cached(State(state): State<GatewayState>, request: Request, 
     if request.method() == Method::GET && !request.headers().contains_key(axum::http::header::AUTHORIZATION) {
         let condition = ReadCondition::new(request.uri().clone(), request.headers());
         if let Some(hit) = state.reads().current(&condition) {
-            if let Some(product) = &hit.product {
-                let client = Client::of(request.headers(), request.extensions(), &state);
+            let client = Client::of(request.headers(), request.extensions(), &state);
+            if let (Some(product), Some(visitor)) = (&hit.product, client.visitor()) {
                 let now = mercato_runtime::time::now_ms();
-                state
-                    .product_views()
-                    .count(&hit.store_id, product, client.visitor(), now);
+                state.product_views().count(&hit.store_id, product, visitor, now);
             }
             return hit.respond(&condition);
         }

@@ -105,7 +105,10 @@ impl Runner {
                  earlier pass"
             );
         }
-        self.began(marks).await?;
+        // Only a first pass is resumed by key, so only it says when it began: killed, its
+        // start is where its resumption counts from. A pass from the first record reads all
+        // again whenever it runs, and says only that it finished.
+        self.began(marks.filter(|_| !self.options.from_start)).await?;
         let summary = self
             .pass(|entity| ScanFrom {
                 after_key: Some(progress_of(&held.entities, entity).last_key)

@@ -164,13 +164,10 @@ impl Strangler {
             let family = if moved.is_some() { "moved" } else { "legacy" };
             own.finish(&format!("strangler {family} {prefix}"), &mut response);
         }
-        // A refusal (rate limit, shedding) is not an answer to compare, and comparing it would
-        // let a refused client drive the comparison's asks.
-        let refused = matches!(
-            response.status(),
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-        );
-        if let Some(head) = head.filter(|_| !refused) {
+        // Mercato's refusal (its rate limit, its shedding) is no answer to compare, and
+        // comparing it would let a refused client drive the comparison's asks; an outage's 503
+        // or the legacy shop's own 429 is an answer, compared.
+        if let Some(head) = head.filter(|_| !refused(&response)) {
             // The primary's answer to the client is compared as it is (a redirect is not the
             // primary's answer: the comparison then asks the primary itself).
             let client_answer = if moved.is_none() {
@@ -216,6 +213,13 @@ impl Strangler {
         .record(started.elapsed().as_secs_f64());
         answer
     }
+}
+
+/// Whether Mercato's edge refused the request before answering it (rate limit, shedding).
+pub(crate) fn refused(response: &Response) -> bool {
+    let marks = response.extensions();
+    marks.get::<crate::limits::RateLimited>().is_some()
+        || marks.get::<mercato_runtime::http_edge::Shed>().is_some()
 }
 
 /// A request the strangler answers without Mercato's edge, from its start: what the edge's

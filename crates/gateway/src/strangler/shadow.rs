@@ -4,9 +4,10 @@
 //! shows cancelled (Diffy's primary, secondary and candidate); the result is counted per route
 //! and the newest differing pairs kept. A client that did not read its answer to the end gives
 //! no copy, and the primary is asked for it instead. At most `shadow_concurrency` run at once; beyond, a
-//! request is not shadowed (counted as skipped) rather than queued. A refused request (429,
-//! 503) is not shadowed at all. The asks are marked `InternalAsk`: outside the client's rate
-//! limit and the edge's request metrics and log.
+//! request is not shadowed (counted as skipped) rather than queued. A request Mercato refused
+//! (its rate limit, its shedding) is not shadowed at all, and an ask shed counts as an error.
+//! The asks are marked `InternalAsk`: outside the client's rate limit, the edge's request
+//! metrics and log, and the product views.
 
 use super::compare::{self, Verdict};
 use super::decide::Side;
@@ -192,6 +193,10 @@ async fn answer(
         .call(inner, store, &route.rule.prefix, side, head.request())
         .await
         .map_err(|e| format!("{}: {e}", side.name()))?;
+    // Shed under pressure: no answer to compare (an error, not a difference or noise).
+    if super::refused(&response) {
+        return Err(format!("{}: refused under load", side.name()));
+    }
     let status = response.status().as_u16();
     let limited =
         http_body_util::Limited::new(response.into_body(), strangler.settings.shadow_body_limit_bytes);

@@ -344,3 +344,43 @@ async fn the_summary_counts_the_skus_a_source_made_up() {
         products.line()
     );
 }
+
+#[tokio::test]
+async fn a_pass_from_the_start_killed_leaves_no_start_that_a_resumption_could_claim() {
+    // A store imported before watermarks: records held, no watermark, nothing pending.
+    let (source, target) = clocked_orders();
+    let old_import = runner_without_clock(&source, &target);
+    old_import.run().await.unwrap();
+    assert_eq!(*target.passes.lock().unwrap(), (0, 0));
+    // Order 450 changed behind the old import's cursor; `--from-start` begins at 5 s and is
+    // killed before it reaches it.
+    source.shop.put(order(450, 99, 2_000));
+    source.set(5_000);
+    *target.fail_call.lock().unwrap() = Some(*target.calls.lock().unwrap() + 3);
+    let options = RunOptions {
+        batch: 50,
+        from_start: true,
+        ..RunOptions::default()
+    };
+    let from_start = Runner::new(source.clone(), target.clone(), Arc::new(Silent), options);
+    assert!(from_start.run().await.is_err());
+    assert_eq!(
+        *target.passes.lock().unwrap(),
+        (0, 0),
+        "nothing a resumption could claim"
+    );
+    // Run again without the flag: it reads only new keys, so it must not set a watermark.
+    source.set(10_000);
+    clocked_runner(&source, &target).run().await.unwrap();
+    assert_eq!(*target.passes.lock().unwrap(), (0, 0));
+}
+
+/// A runner reading `source` as if it had no clock (an import made before watermarks).
+fn runner_without_clock(source: &Arc<Clocked>, target: &Arc<MemoryTarget>) -> Runner {
+    let shop: Arc<dyn Source> = source.shop.clone();
+    let options = RunOptions {
+        batch: 50,
+        ..RunOptions::default()
+    };
+    Runner::new(shop, target.clone(), Arc::new(Silent), options)
+}
