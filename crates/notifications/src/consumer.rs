@@ -134,8 +134,9 @@ impl NotificationsService {
             .db
             .write("notifications_apply", move |tx| {
                 let mut effects = Effects::default();
+                let mut first = inbox::first_deliveries(tx, INBOX, events.iter().map(|e| e.id.as_str()))?;
                 for event in &events {
-                    if !inbox::first_delivery(tx, INBOX, &event.id)? {
+                    if !first.take(&event.id) {
                         continue;
                     }
                     email.directory_apply(tx, event, now)?;

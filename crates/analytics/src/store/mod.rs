@@ -54,12 +54,7 @@ impl AnalyticsStore {
         self.db
             .write("analytics_ingest", move |tx| {
                 let mut batch = Batch::new(tx);
-                let mut touched = BTreeSet::new();
-                for e in &events {
-                    if batch.event(e)? {
-                        touched.insert(e.store_id.clone());
-                    }
-                }
+                let touched = batch.events(&events)?;
                 batch.finish()?;
                 Ok(touched)
             })
