@@ -134,9 +134,8 @@ impl NotificationsService {
             .db
             .write("notifications_apply", move |tx| {
                 let mut effects = Effects::default();
-                let mut first = inbox::first_deliveries(tx, INBOX, events.iter().map(|e| e.id.as_str()))?;
                 for event in &events {
-                    if !first.take(&event.id) {
+                    if !inbox::first_delivery(tx, INBOX, &event.id)? {
                         continue;
                     }
                     email.directory_apply(tx, event, now)?;

@@ -2,7 +2,7 @@
 //! processed in the same transaction as the effect, and skips ids it has seen.
 
 use crate::bus::{Delivery, SharedBus};
-use crate::db::{DbError, Migration, Param, Tx};
+use crate::db::{DbError, Migration, Tx};
 use crate::shutdown::Shutdown;
 use mercato_proto::events::EventEnvelope;
 use prost::Message;
@@ -28,54 +28,6 @@ pub fn first_delivery(tx: &mut Tx<'_>, consumer: &str, event_id: &str) -> Result
         &[&consumer, &event_id, &crate::time::now_ms()],
     )?;
     Ok(inserted == 1)
-}
-
-/// Records that `consumer` processed each of `event_ids`, inside the caller's transaction, in a
-/// few multi-row statements rather than one per event. Returns the ids seen for the first time;
-/// an id listed twice is in it once, so each is applied once ([`FirstDeliveries::take`]).
-pub fn first_deliveries<'i>(
-    tx: &mut Tx<'_>,
-    consumer: &str,
-    event_ids: impl IntoIterator<Item = &'i str>,
-) -> Result<FirstDeliveries, DbError> {
-    let ids: Vec<&str> = event_ids.into_iter().collect();
-    let now = crate::time::now_ms();
-    let mut first = std::collections::HashSet::with_capacity(ids.len());
-    let mut rest = ids.as_slice();
-    while !rest.is_empty() {
-        // Few row counts, so that few statement texts are prepared and cached.
-        let rows = [INBOX_ROWS, INBOX_ROWS / 8, 1]
-            .into_iter()
-            .find(|n| *n <= rest.len())
-            .unwrap_or(1);
-        let (chunk, tail) = rest.split_at(rows);
-        rest = tail;
-        let values: Vec<String> = (0..rows).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
-        let sql = format!(
-            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES {}
-             ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-            values.join(", ")
-        );
-        let mut params: Vec<&dyn Param> = vec![&consumer, &now];
-        params.extend(chunk.iter().map(|id| id as &dyn Param));
-        let inserted: Vec<(String,)> = tx.query_all(&sql, &params)?;
-        first.extend(inserted.into_iter().map(|(id,)| id));
-    }
-    Ok(FirstDeliveries(first))
-}
-
-/// Most events recorded by one statement of [`first_deliveries`].
-const INBOX_ROWS: usize = 64;
-
-/// The event ids a batch delivered for the first time ([`first_deliveries`]).
-pub struct FirstDeliveries(std::collections::HashSet<String>);
-
-impl FirstDeliveries {
-    /// Whether `event_id` is new, answered `true` once: a second copy of it in the same batch
-    /// must be skipped like any redelivery.
-    pub fn take(&mut self, event_id: &str) -> bool {
-        self.0.remove(event_id)
-    }
 }
 
 /// Describes what [`run_consumer`] records.

@@ -18,7 +18,7 @@ use mercato_proto::subjects;
 use mercato_runtime::db::{DbError, Tx};
 use mercato_runtime::inbox;
 use prost::Message;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// The inbox name of every analytics consumer (event ids are unique across subjects).
 pub const CONSUMER: &str = "analytics";
@@ -83,28 +83,17 @@ impl<'a, 't> Batch<'a, 't> {
         Ok(pending)
     }
 
-    /// Applies those of `events` the inbox has not seen (recorded in it in a few statements);
-    /// returns the stores of those applied.
-    pub fn events(&mut self, events: &[EventEnvelope]) -> Result<BTreeSet<String>, DbError> {
-        let mut first = inbox::first_deliveries(self.tx, CONSUMER, events.iter().map(|e| e.id.as_str()))?;
-        let mut touched = BTreeSet::new();
-        for e in events {
-            if first.take(&e.id) {
-                self.first_delivered(e)?;
-                touched.insert(e.store_id.clone());
-            }
+    /// Applies one event unless the inbox has seen it; `true` when it was applied.
+    pub fn event(&mut self, e: &EventEnvelope) -> Result<bool, DbError> {
+        if !inbox::first_delivery(self.tx, CONSUMER, &e.id)? {
+            return Ok(false);
         }
-        Ok(touched)
-    }
-
-    /// Applies an event the inbox has just recorded.
-    fn first_delivered(&mut self, e: &EventEnvelope) -> Result<(), DbError> {
         match self.effect(e) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             // Redelivering a payload that does not decode cannot help.
             Err(EffectError::Decode(err)) => {
                 tracing::warn!(event_id = %e.id, subject = %e.subject, error = %err, "undecodable event skipped");
-                Ok(())
+                Ok(true)
             }
             Err(EffectError::Db(err)) => Err(err),
         }

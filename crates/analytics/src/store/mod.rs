@@ -54,7 +54,12 @@ impl AnalyticsStore {
         self.db
             .write("analytics_ingest", move |tx| {
                 let mut batch = Batch::new(tx);
-                let touched = batch.events(&events)?;
+                let mut touched = BTreeSet::new();
+                for e in &events {
+                    if batch.event(e)? {
+                        touched.insert(e.store_id.clone());
+                    }
+                }
                 batch.finish()?;
                 Ok(touched)
             })

@@ -18,7 +18,6 @@ mercato_runtime::backend_tests! {
         a_committed_event_survives_a_crash_before_publication_and_goes_out_once_relayed,
         events_stay_pending_while_the_bus_is_down,
         the_inbox_reports_a_redelivered_event_as_already_processed,
-        a_batchs_inbox_statement_answers_each_new_id_once,
         events_appended_together_are_relayed_in_order,
         cleanup_deletes_published_events_older_than_an_hour_and_keeps_pending_ones,
     ],
@@ -138,38 +137,6 @@ async fn the_inbox_reports_a_redelivered_event_as_already_processed(db: Db) {
         .unwrap();
     assert!(!again);
     assert!(other);
-}
-
-async fn a_batchs_inbox_statement_answers_each_new_id_once(db: Db) {
-    db.write("test", |tx| inbox::first_delivery(tx, "c", "e5"))
-        .await
-        .unwrap();
-    // 75 ids: statements of 64, 8 and 1 rows; e5 seen before, e7 twice in the batch.
-    let mut ids: Vec<String> = (0..74).map(|i| format!("e{i}")).collect();
-    ids.insert(40, "e7".to_owned());
-    let batch = ids.clone();
-    let (answers, again) = db
-        .write("test", move |tx| {
-            let mut first = inbox::first_deliveries(tx, "c", batch.iter().map(String::as_str))?;
-            let answers: Vec<bool> = batch.iter().map(|id| first.take(id)).collect();
-            Ok::<_, DbError>((answers, inbox::first_delivery(tx, "c", "e73")?))
-        })
-        .await
-        .unwrap();
-    let new: Vec<&str> = ids
-        .iter()
-        .zip(&answers)
-        .filter(|(_, a)| **a)
-        .map(|(id, _)| id.as_str())
-        .collect();
-    assert_eq!(new.len(), 73, "74 distinct ids, one seen before: {new:?}");
-    assert!(!new.contains(&"e5"));
-    assert_eq!(
-        new.iter().filter(|id| **id == "e7").count(),
-        1,
-        "a repeated id is new once"
-    );
-    assert!(!again, "every id of the batch is recorded");
 }
 
 async fn events_appended_together_are_relayed_in_order(db: Db) {
