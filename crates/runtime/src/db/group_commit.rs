@@ -10,10 +10,11 @@
 //! pay two thread switches per step; committing on callers' threads whenever the connection was
 //! free fragmented the groups under load and cost a third of the throughput.
 //!
-//! A job that fails (or panics) rolls back to its savepoint and only itself. Nobody hears of
-//! its outcome, success or failure, before the group's `COMMIT` returns (a failure may have come
-//! from another job's uncommitted writes); if the commit fails every job of the group gets the
-//! commit's error, as if it had never run. A panic outside the jobs' own code (which is caught
+//! A job that fails (or panics) rolls back to its savepoint and only itself (a lone job, the
+//! whole transaction, which is only its own). Nobody hears of its outcome, success or failure,
+//! before the group's `COMMIT` returns (a failure may have come from another job's uncommitted
+//! writes); if the commit fails every job of the group gets the commit's error, as if it had
+//! never run. A panic outside the jobs' own code (which is caught
 //! per job) costs only its group: its callers are told the writer stopped, the connection is
 //! rolled back, and the writer goes on.
 
@@ -47,9 +48,9 @@ pub(super) type Deliver = Box<dyn FnOnce(Result<(), DbError>) + Send>;
 
 /// What running a job left behind: its answer, waiting for the commit.
 pub(super) enum Outcome {
-    /// The job succeeded; its savepoint is released.
+    /// The job succeeded; its savepoint (if any) is released.
     Pending(Deliver),
-    /// The job failed; its savepoint is rolled back.
+    /// The job failed; its savepoint (or, alone, its transaction) is rolled back.
     Failed(Deliver),
 }
 
@@ -218,7 +219,8 @@ fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) -> (Vec<Deliv
     let mut answers: Vec<Deliver> = Vec::with_capacity(group.len());
     let mut jobs = group.into_iter();
     // A job alone in its group needs no savepoint: if it fails, the whole transaction is its.
-    // (A savepoint copies every page it changes into a sub-journal: ~10 % of a writer's time.)
+    // (A savepoint first copies each page it changes into a sub-journal: 4.4 % of the embedded
+    // checkout's CPU with every job in one, 2.9 % with lone jobs in none.)
     let alone = jobs.len() == 1;
     let mut result = sqlite::execute(conn, "BEGIN IMMEDIATE", &[]).map(|_| ());
     let mut failed_alone = false;
@@ -236,12 +238,8 @@ fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) -> (Vec<Deliv
         }
     }
     if result.is_ok() {
-        result = match (failed_alone, conn.is_autocommit()) {
-            (false, _) => sqlite::execute(conn, "COMMIT", &[]).map(|_| ()),
-            (true, false) => sqlite::execute(conn, "ROLLBACK", &[]).map(|_| ()),
-            // SQLite rolled it back itself (a full disk, an I/O error): the job's own error says so.
-            (true, true) => Ok(()),
-        };
+        let end = if failed_alone { "ROLLBACK" } else { "COMMIT" };
+        result = sqlite::execute(conn, end, &[]).map(|_| ());
     }
     if let Err(e) = &result {
         tracing::error!(error = %e, jobs = answers.len(), "group commit failed; rolling the group back");
@@ -258,6 +256,7 @@ fn commit_group(conn: &Connection, group: Vec<Job>, stats: &Stats) -> (Vec<Deliv
 
 /// Runs the only job of a group, without a savepoint; `Ok(false)` when it failed and the
 /// transaction must be rolled back (its answer, the job's own error, is kept all the same).
+/// `Err`, as in [`run_one`], when SQLite already rolled the transaction back itself.
 fn run_alone(
     conn: &Connection,
     job: Job,
@@ -269,6 +268,9 @@ fn run_alone(
     let succeeded = matches!(outcome, Outcome::Pending(_));
     stats.write(job.op, tx.statements(), succeeded);
     answers.push(outcome.answer());
+    if !succeeded && conn.is_autocommit() {
+        return Err(rolled_back_by_the_database());
+    }
     Ok(succeeded)
 }
 
@@ -291,15 +293,18 @@ fn run_one(conn: &Connection, job: Job, stats: &Stats, answers: &mut Vec<Deliver
         Outcome::Failed(answer) => {
             answers.push(answer);
             if conn.is_autocommit() {
-                return Err(DbError::Other(
-                    "the transaction was rolled back by the database".to_owned(),
-                ));
+                return Err(rolled_back_by_the_database());
             }
             sqlite::execute(conn, "ROLLBACK TO job", &[])?;
             sqlite::execute(conn, "RELEASE job", &[])?;
         }
     }
     Ok(())
+}
+
+/// A failed job found the transaction gone: SQLite rolled it back (a full disk, an I/O error).
+fn rolled_back_by_the_database() -> DbError {
+    DbError::Other("the transaction was rolled back by the database".to_owned())
 }
 
 #[cfg(test)]
@@ -422,6 +427,34 @@ mod tests {
         assert!(duplicate.unwrap_err().is_unique_violation());
         assert!(submit(8, false).is_ok());
         assert_eq!(ids(&w), vec![7, 8]);
+        w.close();
+    }
+
+    #[tokio::test]
+    async fn a_lone_job_whose_transaction_sqlite_rolled_back_hears_so() {
+        let w = writer();
+        w.conn
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER t_refuses BEFORE INSERT ON t WHEN new.id = 99
+                 BEGIN SELECT RAISE(ROLLBACK, 'refused'); END",
+            )
+            .unwrap();
+        let (refused, mut answer) = job(99, false);
+        w.submit(refused);
+        let heard = answer.try_recv().unwrap();
+        assert!(
+            matches!(heard, Err(DbError::Other(ref m)) if m.contains("rolled back by the database")),
+            "{heard:?}"
+        );
+        let (job, mut answer) = job(100, false);
+        w.submit(job);
+        assert!(
+            answer.try_recv().unwrap().is_ok(),
+            "the connection is usable again"
+        );
+        assert_eq!(ids(&w), vec![100]);
         w.close();
     }
 }

@@ -15,7 +15,8 @@
 //!
 //! - SQLite ([`sqlite`], [`group_commit`]): one write connection per file. A transaction
 //!   commits on the caller's thread when the connection is idle; otherwise it queues, and a
-//!   writer thread commits what is queued together, each transaction in its own savepoint.
+//!   writer thread commits what is queued together, each transaction in its own savepoint
+//!   (but one alone in its group).
 //!   Reads run inline on pooled connections (WAL mode lets them run beside the writer).
 //! - PostgreSQL ([`postgres`]): sqlx's native driver; a transaction's closure runs on a blocking
 //!   thread holding one pooled connection.

@@ -102,7 +102,7 @@ impl SqliteDb {
 /// moments another process (a backup, the CLI) holds the file. No memory map: the file grows
 /// with every few commits, and remapping it cost more (TLB shootdowns) than the reads saved.
 ///
-/// Temporary storage is memory: each group-commit job runs in a savepoint whose sub-journal
+/// Temporary storage is memory: each job of a group commit runs in a savepoint whose sub-journal
 /// otherwise spills to a freshly opened temporary file after 64 KiB. The writer's WAL is
 /// checkpointed by a thread of its own (see [`super::checkpoint`]).
 ///
