@@ -189,6 +189,38 @@ async fn publishing_fails_while_a_known_group_has_no_live_member() {
     publisher.await.unwrap().unwrap();
 }
 
+/// The in-process bus keeps each subject's route; a route kept from an earlier publish must
+/// still reach a subscriber that came since, and must not skip a group whose member left.
+#[tokio::test]
+async fn a_kept_route_follows_subscribers_that_come_and_go() {
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let subject = "mercato.orders.order_placed";
+    let mut member = bus
+        .subscribe("mercato.orders.>", Delivery::Group("analytics-orders".into()))
+        .await
+        .unwrap();
+    let publisher = publish(&bus, subject, "first");
+    assert_eq!(next(&mut member).await.as_deref(), Some("first"));
+    publisher.await.unwrap().unwrap();
+
+    let mut watcher = bus.subscribe("mercato.orders.*", Delivery::Fanout).await.unwrap();
+    let publisher = publish(&bus, subject, "second");
+    assert_eq!(next(&mut member).await.as_deref(), Some("second"));
+    assert_eq!(
+        next(&mut watcher).await.as_deref(),
+        Some("second"),
+        "a newer subscriber"
+    );
+    publisher.await.unwrap().unwrap();
+
+    drop(member);
+    let result = bus.publish(subject, "e3", Bytes::from_static(b"third")).await;
+    assert!(
+        result.is_err(),
+        "the group's only member left after its route was kept"
+    );
+}
+
 async fn signals_reach_current_listeners_of_matching_subjects_and_are_not_stored(test: TestBus) {
     let bus = &test.bus;
     // A signal sent before anyone listens is gone: signals are not stored.
