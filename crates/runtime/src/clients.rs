@@ -204,7 +204,9 @@ macro_rules! service_client {
                     use $crate::resilience::Retry;
                     let retry = Retry::$retry;
                     let mut message = Some(request);
-                    self.upstream.call(stringify!($method), retry, self.deadline, |remaining| {
+                    // Boxed: the call's future (retries, deadline, lane hop) is large, and each
+                    // caller that awaits it in place copied it into its own state.
+                    Box::pin(self.upstream.call(stringify!($method), retry, self.deadline, |remaining| {
                         // A call sent once moves its message; a retried one sends copies.
                         let message = match retry {
                             Retry::Once => message.take(),
@@ -228,7 +230,7 @@ macro_rules! service_client {
                             }
                             .map(tonic::Response::into_inner)
                         }
-                    })
+                    }))
                     .await
                 }
             )*

@@ -24,15 +24,18 @@ thread_local! {
     static NUMBERS: RefCell<HashMap<Box<str>, Rc<[u32]>>> = RefCell::new(HashMap::new());
 }
 
-/// For each parameter index of `stmt` (from 1), the `n` of its `$n`, in index order.
-pub(super) fn numbers(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Rc<[u32]>, DbError> {
+/// The `$n` of each parameter index of `stmt` (from 1), in index order, remembered per SQL
+/// text; `None` for a statement with few parameters, whose numbers [`number`] reads in place.
+pub(super) fn remembered(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Option<Rc<[u32]>>, DbError> {
     if stmt.parameter_count() <= REMEMBER_FROM {
-        return Ok(read_numbers(stmt)?.into());
+        return Ok(None);
     }
     if let Some(known) = NUMBERS.with(|m| m.borrow().get(sql).cloned()) {
-        return Ok(known);
+        return Ok(Some(known));
     }
-    let read: Rc<[u32]> = read_numbers(stmt)?.into();
+    let read: Rc<[u32]> = (1..=stmt.parameter_count())
+        .map(|index| number(stmt, index))
+        .collect::<Result<_, _>>()?;
     NUMBERS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= REMEMBERED {
@@ -40,19 +43,25 @@ pub(super) fn numbers(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Rc<[u
         }
         m.insert(sql.into(), read.clone());
     });
-    Ok(read)
+    Ok(Some(read))
 }
 
-fn read_numbers(stmt: &rusqlite::Statement<'_>) -> Result<Vec<u32>, DbError> {
-    (1..=stmt.parameter_count())
-        .map(|index| {
-            let name = stmt.parameter_name(index).unwrap_or_default();
-            name.strip_prefix('$')
-                .and_then(|n| n.parse().ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| DbError::Other(format!("placeholder {name:?} is not $n")))
-        })
-        .collect()
+/// The `n` of the `$n` that is parameter `index` (from 1) of `stmt`.
+pub(super) fn number(stmt: &rusqlite::Statement<'_>, index: usize) -> Result<u32, DbError> {
+    let name = stmt.parameter_name(index).unwrap_or_default();
+    name.strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| DbError::Other(format!("placeholder {name:?} is not $n")))
+}
+
+/// Every parameter's `$n`, in index order (the tests' view of the two paths above).
+#[cfg(test)]
+fn numbers(sql: &str, stmt: &rusqlite::Statement<'_>) -> Result<Rc<[u32]>, DbError> {
+    match remembered(sql, stmt)? {
+        Some(known) => Ok(known),
+        None => (1..=stmt.parameter_count()).map(|i| number(stmt, i)).collect(),
+    }
 }
 
 #[cfg(test)]

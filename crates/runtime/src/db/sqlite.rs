@@ -146,12 +146,16 @@ fn prepare<'c>(
     params: &[&dyn Param],
 ) -> Result<rusqlite::CachedStatement<'c>, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let numbers = super::placeholders::numbers(sql, &stmt)?;
-    for (index, n) in numbers.iter().enumerate() {
+    let remembered = super::placeholders::remembered(sql, &stmt)?;
+    for index in 1..=stmt.parameter_count() {
+        let n = match &remembered {
+            Some(numbers) => numbers[index - 1],
+            None => super::placeholders::number(&stmt, index)?,
+        };
         let param = params
-            .get(*n as usize - 1)
+            .get(n as usize - 1)
             .ok_or_else(|| DbError::Other(format!("no value for placeholder ${n}")))?;
-        stmt.raw_bind_parameter(index + 1, param.value())?;
+        stmt.raw_bind_parameter(index, param.value())?;
     }
     Ok(stmt)
 }
