@@ -204,8 +204,8 @@ macro_rules! service_client {
                     use $crate::resilience::Retry;
                     let retry = Retry::$retry;
                     let mut message = Some(request);
-                    // Boxed: the call's future (retries, deadline, lane hop) is large, and each
-                    // caller that awaits it in place copied it into its own state.
+                    // Boxed, so that a caller's state holds a pointer to the call's future
+                    // (retries, deadline, lane hop) rather than a copy of it.
                     Box::pin(self.upstream.call(stringify!($method), retry, self.deadline, |remaining| {
                         // A call sent once moves its message; a retried one sends copies.
                         let message = match retry {

@@ -65,6 +65,10 @@ impl MemoryBus {
     }
 
     /// Where a message on `subject` goes, as kept or worked out afresh.
+    ///
+    /// The map stays locked from working a route out until it is kept: `subscribe` adds its
+    /// subscriber and then clears the map, so a route worked out without a new subscriber is
+    /// cleared as soon as it is kept, before any later publish can use it.
     fn route(&self, subject: &str) -> Arc<Route> {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(route) = routes.get(subject).filter(|r| r.is_live()) {
@@ -129,9 +133,12 @@ impl Bus for MemoryBus {
         }
         // Every group gets the message before any acknowledgement is awaited, so the groups
         // process it side by side rather than one after the other.
+        // One turn per publish, shared by its groups: a turn per group would, with the groups
+        // always in the same order, give each group the same members every time.
+        let turn = self.round_robin.fetch_add(1, Ordering::Relaxed);
         let mut acks = Vec::with_capacity(route.groups.len());
         for (group, members) in &route.groups {
-            let pick = self.round_robin.fetch_add(1, Ordering::Relaxed) % members.len();
+            let pick = turn % members.len();
             let (ack_tx, ack_rx) = oneshot::channel();
             let msg = Incoming::new(subject.to_owned(), payload.clone(), Acker::Memory(Some(ack_tx)));
             members[pick]

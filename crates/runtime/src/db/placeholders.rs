@@ -89,6 +89,33 @@ mod tests {
     }
 
     #[test]
+    fn a_statement_binds_each_value_to_its_own_placeholder_on_both_paths() {
+        use crate::db::value::ValueRef;
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let read = |sql: &str, params: &[&dyn crate::db::Param]| {
+            let mut values = Vec::new();
+            super::super::sqlite::each_row(&conn, sql, params, &mut |row| {
+                for i in 0..3 {
+                    match row.column(i)? {
+                        ValueRef::Int(v) => values.push(v),
+                        other => panic!("column {i}: {other:?}"),
+                    }
+                }
+                Ok(true)
+            })
+            .unwrap();
+            values
+        };
+        assert_eq!(read("SELECT $2, $1, $2", &[&10_i64, &20_i64]), [20, 10, 20]);
+        // More than REMEMBER_FROM parameters: the remembered numbering.
+        let many: Vec<i64> = (1..=20).collect();
+        let params: Vec<&dyn crate::db::Param> = many.iter().map(|v| v as &dyn crate::db::Param).collect();
+        let list: Vec<String> = (1..=20).rev().map(|n| format!("${n}")).collect();
+        let sql = format!("SELECT {}", list.join(", "));
+        assert_eq!(read(&sql, &params), [20, 19, 18]);
+    }
+
+    #[test]
     fn a_placeholder_not_dollar_n_is_refused() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let sql = "SELECT :name";

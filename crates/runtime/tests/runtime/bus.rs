@@ -214,10 +214,75 @@ async fn a_kept_route_follows_subscribers_that_come_and_go() {
     publisher.await.unwrap().unwrap();
 
     drop(member);
-    let result = bus.publish(subject, "e3", Bytes::from_static(b"third")).await;
+    let refused = bus.publish(subject, "e3", Bytes::from_static(b"third")).await;
+    let refused = refused.expect_err("the group's only member left after its route was kept");
     assert!(
-        result.is_err(),
-        "the group's only member left after its route was kept"
+        refused.to_string().contains("no live member"),
+        "the route is worked out again, not sent to the member that left: {refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_kept_route_skips_a_group_member_that_left_and_shares_among_the_rest() {
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let subject = "mercato.orders.order_placed";
+    let group = || Delivery::Group("notifications-orders".into());
+    let leaving = bus.subscribe("mercato.orders.>", group()).await.unwrap();
+    let mut staying = bus.subscribe("mercato.orders.>", group()).await.unwrap();
+    let mut watcher = bus.subscribe("mercato.orders.>", Delivery::Fanout).await.unwrap();
+    // Keep the route: the first message goes to one of the two members.
+    let publisher = publish(&bus, subject, "kept");
+    assert_eq!(next(&mut watcher).await.as_deref(), Some("kept"));
+    drop(leaving);
+    if let Ok(Some(first)) = tokio::time::timeout(Duration::from_millis(200), staying.next()).await {
+        first.ack().await;
+    }
+    // Refused if it went to the member that left unacknowledged; either way it is over.
+    let _ = publisher.await.unwrap();
+    for body in ["a", "b", "c"] {
+        let publisher = publish(&bus, subject, body);
+        assert_eq!(
+            next(&mut staying).await.as_deref(),
+            Some(body),
+            "the member that stayed"
+        );
+        assert_eq!(next(&mut watcher).await.as_deref(), Some(body));
+        publisher.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn two_groups_of_two_each_use_both_members() {
+    let bus: SharedBus = Arc::new(MemoryBus::new());
+    let mut members = Vec::new();
+    for group in [
+        "analytics-orders",
+        "analytics-orders",
+        "notifications-orders",
+        "notifications-orders",
+    ] {
+        let delivery = Delivery::Group(group.into());
+        members.push(bus.subscribe("mercato.orders.>", delivery).await.unwrap());
+    }
+    let mut received = [0; 4];
+    for _ in 0..8 {
+        let publisher = publish(&bus, "mercato.orders.order_placed", "x");
+        let mut got = 0;
+        while got < 2 {
+            for (i, member) in members.iter_mut().enumerate() {
+                let wait = tokio::time::timeout(Duration::from_millis(20), member.next());
+                if let Ok(Some(m)) = wait.await {
+                    m.ack().await;
+                    received[i] += 1;
+                    got += 1;
+                }
+            }
+        }
+        publisher.await.unwrap().unwrap();
+    }
+    assert!(
+        received.iter().all(|n| *n > 0),
+        "every member gets a share: {received:?}"
     );
 }
 
